@@ -1,0 +1,233 @@
+//! Keys, signatures and hashing: ed25519 (strict verification) and SHA-256.
+
+use core::fmt;
+
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use serde::de::{self, SeqAccess, Visitor};
+use serde::ser::SerializeTuple;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::types::{Address, Hash};
+
+/// SHA-256 of the concatenation of `parts`.
+pub fn sha256(parts: &[&[u8]]) -> Hash {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    Hash(h.finalize().into())
+}
+
+/// An ed25519 signature (64 bytes: R then s). Shown as hex.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Signature(pub [u8; 64]);
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({}..)", hex::encode(&self.0[..8]))
+    }
+}
+
+impl Serialize for Signature {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return s.serialize_str(&hex::encode(self.0));
+        }
+        // A fixed-size tuple: 64 raw bytes, no length prefix.
+        let mut t = s.serialize_tuple(64)?;
+        for b in &self.0 {
+            t.serialize_element(b)?;
+        }
+        t.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Signature {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let s = String::deserialize(d)?;
+            let mut out = [0u8; 64];
+            hex::decode_to_slice(&s, &mut out)
+                .map_err(|_| de::Error::custom("signature must be 128 hex digits"))?;
+            return Ok(Signature(out));
+        }
+        struct Bytes64;
+        impl<'de> Visitor<'de> for Bytes64 {
+            type Value = Signature;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("64 signature bytes")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Signature, A::Error> {
+                let mut out = [0u8; 64];
+                for (i, slot) in out.iter_mut().enumerate() {
+                    *slot = seq
+                        .next_element()?
+                        .ok_or_else(|| de::Error::invalid_length(i, &self))?;
+                }
+                Ok(Signature(out))
+            }
+        }
+        d.deserialize_tuple(64, Bytes64)
+    }
+}
+
+/// A signing key: an account's or a validator's secret.
+pub struct Keypair {
+    signing: SigningKey,
+}
+
+impl Keypair {
+    /// Builds a keypair from its 32-byte secret seed.
+    pub fn from_secret(secret: [u8; 32]) -> Self {
+        Keypair {
+            signing: SigningKey::from_bytes(&secret),
+        }
+    }
+
+    /// A deterministic keypair derived from a label, for presets, tests and benches.
+    /// Never use it for real funds: anyone can derive it.
+    pub fn from_seed_label(label: &str) -> Self {
+        Self::from_secret(sha256(&[b"jeon/insecure-seed/v1", label.as_bytes()]).0)
+    }
+
+    /// The 32-byte secret seed (for writing key files).
+    pub fn secret(&self) -> [u8; 32] {
+        self.signing.to_bytes()
+    }
+
+    /// The public key as an account address.
+    pub fn address(&self) -> Address {
+        Address(self.signing.verifying_key().to_bytes())
+    }
+
+    /// Signs a message (callers pass domain-separated bytes).
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        Signature(self.signing.sign(message).to_bytes())
+    }
+}
+
+impl fmt::Debug for Keypair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Keypair({})", self.address())
+    }
+}
+
+/// Why a signature did not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureError {
+    /// The public key is not a valid curve point, or is of small order (weak).
+    #[error("public key is not a valid ed25519 key")]
+    BadPublicKey,
+    /// The signature does not verify under strict rules: wrong key, altered message, or
+    /// a malleated encoding (non-canonical s, small-order R).
+    #[error("signature does not verify")]
+    BadSignature,
+}
+
+/// Verifies one signature with `verify_strict` (rejects malleable and weak-key cases).
+pub fn verify(
+    signer: &Address,
+    message: &[u8],
+    signature: &Signature,
+) -> Result<(), SignatureError> {
+    let key = VerifyingKey::from_bytes(&signer.0).map_err(|_| SignatureError::BadPublicKey)?;
+    if key.is_weak() {
+        return Err(SignatureError::BadPublicKey);
+    }
+    let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
+    key.verify_strict(message, &sig)
+        .map_err(|_| SignatureError::BadSignature)
+}
+
+/// Verifies many signatures at once; returns one result per item, equal to what
+/// [`verify`] would return for it.
+///
+/// The fast path is ed25519-dalek's batch equation (deterministic: its randomness is
+/// a transcript of the inputs). Because a batch accepts slightly different inputs than
+/// `verify_strict` (small-order components), every item is first pre-checked for
+/// strict-mode rejections, and any batch failure falls back to per-item strict
+/// verification, so a bad item never hides among good ones.
+pub fn verify_batch(items: &[(&Address, &[u8], &Signature)]) -> Vec<Result<(), SignatureError>> {
+    let mut keys = Vec::with_capacity(items.len());
+    let mut sigs = Vec::with_capacity(items.len());
+    let mut msgs: Vec<&[u8]> = Vec::with_capacity(items.len());
+    for (addr, msg, sig) in items {
+        let Some(key) = strict_key(addr) else {
+            return items.iter().map(|(a, m, s)| verify(a, m, s)).collect();
+        };
+        if !r_is_strict(sig) {
+            return items.iter().map(|(a, m, s)| verify(a, m, s)).collect();
+        }
+        keys.push(key);
+        sigs.push(ed25519_dalek::Signature::from_bytes(&sig.0));
+        msgs.push(msg);
+    }
+    if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok() {
+        return vec![Ok(()); items.len()];
+    }
+    items.iter().map(|(a, m, s)| verify(a, m, s)).collect()
+}
+
+fn strict_key(addr: &Address) -> Option<VerifyingKey> {
+    VerifyingKey::from_bytes(&addr.0)
+        .ok()
+        .filter(|k| !k.is_weak())
+}
+
+/// The checks `verify_strict` makes that the batch equation does not: R (the first
+/// 32 bytes) must decompress and not be of small order (`VerifyingKey::from_bytes`
+/// decompresses, `is_weak` tests small order), and s must be canonical (its high four
+/// bits are zero: s < 2^253).
+fn r_is_strict(sig: &Signature) -> bool {
+    let mut r = [0u8; 32];
+    r.copy_from_slice(&sig.0[..32]);
+    let r_ok = VerifyingKey::from_bytes(&r)
+        .map(|p| !p.is_weak())
+        .unwrap_or(false);
+    r_ok && sig.0[63] & 0xf0 == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_verifies_only_for_its_message_and_key() {
+        let k = Keypair::from_seed_label("alice");
+        let sig = k.sign(b"hello");
+        assert_eq!(verify(&k.address(), b"hello", &sig), Ok(()));
+        assert_eq!(
+            verify(&k.address(), b"hellO", &sig),
+            Err(SignatureError::BadSignature)
+        );
+        let other = Keypair::from_seed_label("bob").address();
+        assert_eq!(
+            verify(&other, b"hello", &sig),
+            Err(SignatureError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn batch_agrees_with_single_verification_and_finds_the_bad_one() {
+        let keys: Vec<Keypair> = (0..8)
+            .map(|i| Keypair::from_seed_label(&i.to_string()))
+            .collect();
+        let addrs: Vec<Address> = keys.iter().map(Keypair::address).collect();
+        let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 10]).collect();
+        let mut sigs: Vec<Signature> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(m)).collect();
+        let items = |sigs: &[Signature]| -> Vec<Result<(), SignatureError>> {
+            let v: Vec<(&Address, &[u8], &Signature)> = (0..8)
+                .map(|i| (&addrs[i], msgs[i].as_slice(), &sigs[i]))
+                .collect();
+            verify_batch(&v)
+        };
+        assert!(items(&sigs).iter().all(Result::is_ok));
+        sigs[5].0[40] ^= 1;
+        let results = items(&sigs);
+        for (i, r) in results.iter().enumerate() {
+            assert_eq!(r.is_ok(), i != 5, "item {i}");
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Transactions: the body, its domain-separated signature, and verification.
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{self, CodecError};
+use crate::crypto::{self, sha256, Keypair, Signature, SignatureError};
+use crate::model::AssetKind;
+use crate::types::{Address, Amount, AssetId, Hash, Height, Nonce};
+
+/// The domain prefix of every transaction signature.
+pub const TX_DOMAIN: &[u8] = b"jeon/tx/v1";
+/// The largest encoded transaction a node accepts.
+pub const TX_BYTES_MAX: usize = 4 * 1024;
+
+/// One operation. Variants are only ever appended: the encoding tags them by position.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Call {
+    /// Move units of an asset to another account.
+    Transfer {
+        /// Recipient.
+        to: Address,
+        /// Asset.
+        asset: AssetId,
+        /// Units (> 0).
+        amount: Amount,
+    },
+    /// A partner with the issuer role creates an asset it will issue.
+    CreateAsset {
+        /// Unique ticker.
+        symbol: String,
+        /// Display decimals.
+        decimals: u8,
+        /// Money or credit.
+        kind: AssetKind,
+    },
+    /// The issuer creates units into an account.
+    Mint {
+        /// Asset.
+        asset: AssetId,
+        /// Recipient.
+        to: Address,
+        /// Units (> 0).
+        amount: Amount,
+    },
+    /// A holder destroys units it holds.
+    Burn {
+        /// Asset.
+        asset: AssetId,
+        /// Units (> 0).
+        amount: Amount,
+    },
+}
+
+/// What the sender signs.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct TxBody {
+    /// The genesis hash of the chain this transaction is for.
+    pub chain_id: Hash,
+    /// The signer, who pays the fee.
+    pub sender: Address,
+    /// Must equal the sender's stored nonce.
+    pub nonce: Nonce,
+    /// The most fee the sender agrees to pay.
+    pub fee_limit: Amount,
+    /// The last height at which the transaction may be included.
+    pub expiry: Height,
+    /// The operation.
+    pub call: Call,
+}
+
+impl TxBody {
+    /// The exact bytes signed: `"jeon/tx/v1" || encode(body)`; the body starts with the
+    /// chain id, so a signature never verifies on another chain.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        let mut out = TX_DOMAIN.to_vec();
+        out.extend_from_slice(&codec::encode(self));
+        out
+    }
+
+    /// Signs the body with `key` (which should be the sender's).
+    pub fn sign(self, key: &Keypair) -> SignedTx {
+        let signature = key.sign(&self.signing_bytes());
+        SignedTx {
+            body: self,
+            signature,
+        }
+    }
+}
+
+/// A signed transaction, as submitted and as stored in blocks.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SignedTx {
+    /// What was signed.
+    pub body: TxBody,
+    /// The sender's ed25519 signature over [`TxBody::signing_bytes`].
+    pub signature: Signature,
+}
+
+impl SignedTx {
+    /// Canonical bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// Decodes a transaction from untrusted bytes (at most [`TX_BYTES_MAX`]).
+    pub fn decode(bytes: &[u8]) -> Result<Self, TxError> {
+        codec::decode(bytes, TX_BYTES_MAX).map_err(TxError::Decode)
+    }
+
+    /// The transaction hash: SHA-256 of its canonical encoding.
+    pub fn hash(&self) -> Hash {
+        sha256(&[&self.encode()])
+    }
+
+    /// Checks the signature with strict rules, and that the transaction is for `chain_id`.
+    pub fn verify(self, chain_id: &Hash) -> Result<VerifiedTx, TxError> {
+        check_chain(&self, chain_id)?;
+        crypto::verify(
+            &self.body.sender,
+            &self.body.signing_bytes(),
+            &self.signature,
+        )
+        .map_err(TxError::BadSignature)?;
+        Ok(VerifiedTx::new_unchecked(self))
+    }
+}
+
+fn check_chain(tx: &SignedTx, chain_id: &Hash) -> Result<(), TxError> {
+    if tx.body.chain_id != *chain_id {
+        return Err(TxError::WrongChain {
+            expected: *chain_id,
+            got: tx.body.chain_id,
+        });
+    }
+    Ok(())
+}
+
+/// Verifies many transactions at once (one batch equation); one result per input, in order.
+pub fn verify_batch(txs: Vec<SignedTx>, chain_id: &Hash) -> Vec<Result<VerifiedTx, TxError>> {
+    let messages: Vec<Vec<u8>> = txs.iter().map(|t| t.body.signing_bytes()).collect();
+    let items: Vec<(&Address, &[u8], &Signature)> = txs
+        .iter()
+        .zip(&messages)
+        .map(|(t, m)| (&t.body.sender, m.as_slice(), &t.signature))
+        .collect();
+    let sig_results = crypto::verify_batch(&items);
+    txs.into_iter()
+        .zip(sig_results)
+        .map(|(tx, sig)| {
+            check_chain(&tx, chain_id)?;
+            sig.map_err(TxError::BadSignature)?;
+            Ok(VerifiedTx::new_unchecked(tx))
+        })
+        .collect()
+}
+
+/// A transaction whose signature and chain id have been checked; only the
+/// verification functions (and trusted stores) make one. Execution takes these.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct VerifiedTx {
+    tx: SignedTx,
+    hash: Hash,
+}
+
+impl VerifiedTx {
+    /// Wraps a transaction without checking it: for transactions read back from our
+    /// own store, which were verified before they were written.
+    pub fn new_unchecked(tx: SignedTx) -> Self {
+        let hash = tx.hash();
+        VerifiedTx { tx, hash }
+    }
+
+    /// The transaction.
+    pub fn tx(&self) -> &SignedTx {
+        &self.tx
+    }
+
+    /// The body.
+    pub fn body(&self) -> &TxBody {
+        &self.tx.body
+    }
+
+    /// The cached hash.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+
+    /// Unwraps the transaction.
+    pub fn into_inner(self) -> SignedTx {
+        self.tx
+    }
+}
+
+/// Why a transaction is not valid (it changes nothing, not even the nonce).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum TxError {
+    /// The bytes are not a transaction.
+    #[error("malformed transaction: {0}")]
+    Decode(CodecError),
+    /// The transaction was made for another chain.
+    #[error("transaction is for chain {got}, this chain is {expected}")]
+    WrongChain {
+        /// This chain's id.
+        expected: Hash,
+        /// The id in the transaction.
+        got: Hash,
+    },
+    /// The signature does not verify (wrong key, altered body, malleated encoding).
+    #[error("bad signature: {0}")]
+    BadSignature(SignatureError),
+    /// The nonce was already used: a replay or a duplicate.
+    #[error("stale nonce {got}: the sender's next nonce is {expected}")]
+    StaleNonce {
+        /// The sender's next nonce.
+        expected: Nonce,
+        /// The transaction's nonce.
+        got: Nonce,
+    },
+    /// The nonce is ahead of the sender's next nonce.
+    #[error("nonce {got} is ahead of the sender's next nonce {expected}")]
+    FutureNonce {
+        /// The sender's next nonce.
+        expected: Nonce,
+        /// The transaction's nonce.
+        got: Nonce,
+    },
+    /// The transaction's expiry height has passed.
+    #[error("transaction expired at height {expiry}; the chain is at height {height}")]
+    Expired {
+        /// The last height it was valid for.
+        expiry: Height,
+        /// The height it was offered at.
+        height: Height,
+    },
+    /// The fee limit is below the fee.
+    #[error("fee limit {limit} is below the fee of {required}")]
+    FeeTooLow {
+        /// The transaction's limit.
+        limit: Amount,
+        /// The fee due.
+        required: Amount,
+    },
+    /// The sender cannot pay the fee.
+    #[error("cannot pay the fee of {required} of asset {asset}: balance is {available}")]
+    CannotPayFee {
+        /// Fee asset.
+        asset: AssetId,
+        /// Fee due.
+        required: Amount,
+        /// The sender's balance.
+        available: Amount,
+    },
+}
+
+impl From<CodecError> for TxError {
+    fn from(e: CodecError) -> Self {
+        TxError::Decode(e)
+    }
+}
