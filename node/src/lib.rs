@@ -1,1 +1,11 @@
-//! Node.
+//! The Jeon node: the pure consensus core and the shell around it (store, mempool,
+//! signer guard, block production, HTTP API).
+
+pub mod api;
+pub mod chain;
+pub mod consensus;
+pub mod driver;
+pub mod mempool;
+pub mod metrics;
+pub mod signer;
+pub mod store;

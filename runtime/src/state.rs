@@ -27,6 +27,9 @@ const APP_HASH_DOMAIN: &[u8] = b"jeon/app/v1";
 #[error("state storage failed: {0}")]
 pub struct StateError(pub String);
 
+/// Key-value pairs in key order, as scans return them.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Read access to committed state.
 pub trait StateRead {
     /// The value stored under `key`, if any.
@@ -36,11 +39,7 @@ pub trait StateRead {
 /// Ordered iteration, for queries (execution never scans).
 pub trait StateScan: StateRead {
     /// All entries whose key starts with `prefix`, in key order, at most `limit`.
-    fn scan_prefix(
-        &self,
-        prefix: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError>;
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StateError>;
 }
 
 /// Key layout: one prefix byte per record kind, then fixed-width big-endian fields,
@@ -363,11 +362,7 @@ impl StateRead for MemoryState {
 }
 
 impl StateScan for MemoryState {
-    fn scan_prefix(
-        &self,
-        prefix: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StateError> {
         Ok(self
             .entries
             .range(prefix.to_vec()..)

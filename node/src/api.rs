@@ -1,0 +1,469 @@
+//! The HTTP+JSON API for wallets and partner back-ends (axum).
+//!
+//! Every error is `{"error":{"code":"...","message":"..."}}` with a 4xx status and a
+//! stable `code`; docs/api.md lists them. Bodies are read as bytes and parsed here,
+//! so malformed JSON, bad hex and oversized bodies all get our error shape.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::stream::{self, Stream, StreamExt};
+use jeon_runtime::block::CommittedBlock;
+use jeon_runtime::state::{self, keys, StateExt, StateScan};
+use jeon_runtime::{Address, AssetId, AssetInfo, Hash, Outcome, SignedTx, TxError};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+use tokio_stream::wrappers::BroadcastStream;
+use tower::limit::ConcurrencyLimitLayer;
+
+use crate::chain::Shared;
+use crate::mempool::AdmitError;
+
+/// The largest request body: a full batch of hex-encoded transactions fits.
+pub const BODY_BYTES_MAX: usize = 8 << 20;
+/// The most transactions in one batch submission.
+pub const TXS_BATCH_MAX: usize = 10_000;
+/// The most requests served at once (beyond it, requests wait).
+pub const REQUESTS_CONCURRENT_MAX: usize = 512;
+/// The most open event streams.
+pub const EVENT_SUBSCRIBERS_MAX: usize = 256;
+/// The most assets listed by `GET /v1/assets`.
+const ASSETS_LISTED_MAX: usize = 10_000;
+
+/// An API error: status, stable code, message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+    fn internal(e: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+    fn body(&self) -> Value {
+        json!({"error": {"code": self.code, "message": self.message}})
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body())).into_response()
+    }
+}
+
+/// The stable code and status of a refused transaction.
+fn admit_error(e: &AdmitError) -> ApiError {
+    let (status, code) = match e {
+        AdmitError::Invalid(t) => (StatusCode::BAD_REQUEST, tx_error_code(t)),
+        AdmitError::Full { .. } => (StatusCode::TOO_MANY_REQUESTS, "mempool_full"),
+        AdmitError::SenderFull { .. } => (StatusCode::TOO_MANY_REQUESTS, "sender_queue_full"),
+        AdmitError::Duplicate(_) => (StatusCode::CONFLICT, "duplicate"),
+        AdmitError::NonceTaken { .. } => (StatusCode::CONFLICT, "nonce_taken"),
+        AdmitError::NonceTooFarAhead { .. } => (StatusCode::BAD_REQUEST, "nonce_too_far_ahead"),
+        AdmitError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    };
+    ApiError::new(status, code, e.to_string())
+}
+
+fn tx_error_code(e: &TxError) -> &'static str {
+    match e {
+        TxError::Decode(_) => "malformed_tx",
+        TxError::WrongChain { .. } => "wrong_chain",
+        TxError::BadSignature(_) => "bad_signature",
+        TxError::StaleNonce { .. } => "stale_nonce",
+        TxError::FutureNonce { .. } => "future_nonce",
+        TxError::Expired { .. } => "expired",
+        TxError::FeeTooLow { .. } => "fee_too_low",
+        TxError::CannotPayFee { .. } => "cannot_pay_fee",
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Parses a JSON body, mapping every failure to our error shape.
+fn parse_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> ApiResult<T> {
+    let bytes = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            let msg = format!("request body exceeds {BODY_BYTES_MAX} bytes");
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", msg)
+        } else {
+            ApiError::bad("bad_body", r.body_text())
+        }
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad("malformed_json", e.to_string()))
+}
+
+fn decode_hex_tx(hex_tx: &str) -> ApiResult<SignedTx> {
+    let bytes = hex::decode(hex_tx.trim())
+        .map_err(|e| ApiError::bad("bad_hex", format!("transaction is not valid hex: {e}")))?;
+    SignedTx::decode(&bytes).map_err(|e| ApiError::bad("malformed_tx", e.to_string()))
+}
+
+/// The router, with the body limit and the concurrency limit.
+pub fn router(shared: Arc<Shared>) -> Router {
+    let sse_slots = Arc::new(Semaphore::new(EVENT_SUBSCRIBERS_MAX));
+    let events = Router::new()
+        .route("/v1/events", get(events))
+        .with_state((shared.clone(), sse_slots));
+    Router::new()
+        .route("/v1/txs", post(submit))
+        .route("/v1/txs/batch", post(submit_batch))
+        .route("/v1/txs/{hash}", get(tx_status))
+        .route("/v1/accounts/{addr}", get(account))
+        .route("/v1/assets", get(assets))
+        .route("/v1/assets/{id}", get(asset))
+        .route("/v1/blocks/latest", get(latest_block))
+        .route("/v1/blocks/{height}", get(block))
+        .route("/v1/status", get(status))
+        .route("/metrics", get(metrics))
+        .layer(ConcurrencyLimitLayer::new(REQUESTS_CONCURRENT_MAX))
+        .with_state(shared)
+        .merge(events)
+        .fallback(|| async { ApiError::not_found("not_found", "no such route; see docs/api.md") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed",
+            )
+        })
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitBody {
+    tx: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    txs: Vec<String>,
+}
+
+async fn admit(
+    shared: &Arc<Shared>,
+    txs: Vec<SignedTx>,
+) -> ApiResult<Vec<Result<Hash, AdmitError>>> {
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || shared.admit(txs))
+        .await
+        .map_err(ApiError::internal)
+}
+
+async fn submit(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let body: SubmitBody = parse_body(body)?;
+    let tx = decode_hex_tx(&body.tx)?;
+    let result = admit(&shared, vec![tx]).await?.pop();
+    match result {
+        Some(Ok(hash)) => Ok((StatusCode::ACCEPTED, Json(json!({"hash": hash})))),
+        Some(Err(e)) => Err(admit_error(&e)),
+        None => Err(ApiError::internal("admission returned no result")),
+    }
+}
+
+async fn submit_batch(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let body: BatchBody = parse_body(body)?;
+    if body.txs.len() > TXS_BATCH_MAX {
+        let msg = format!(
+            "batch of {} transactions exceeds {TXS_BATCH_MAX}",
+            body.txs.len()
+        );
+        return Err(ApiError::bad("batch_too_large", msg));
+    }
+    // Decode everything first; admit the decodable ones in one verification batch.
+    let decoded: Vec<ApiResult<SignedTx>> = body.txs.iter().map(|t| decode_hex_tx(t)).collect();
+    let good: Vec<SignedTx> = decoded
+        .iter()
+        .filter_map(|d| d.as_ref().ok().cloned())
+        .collect();
+    let mut admitted = admit(&shared, good).await?.into_iter();
+    let results: Vec<Value> = decoded
+        .into_iter()
+        .map(|d| match d {
+            Err(e) => e.body(),
+            Ok(_) => match admitted.next() {
+                Some(Ok(hash)) => json!({"hash": hash}),
+                Some(Err(e)) => admit_error(&e).body(),
+                None => ApiError::internal("admission returned too few results").body(),
+            },
+        })
+        .collect();
+    Ok((StatusCode::ACCEPTED, Json(json!({"results": results}))))
+}
+
+fn parse_hash(s: &str) -> ApiResult<Hash> {
+    s.parse()
+        .map_err(|e: jeon_runtime::types::HashParseError| ApiError::bad("bad_hash", e.to_string()))
+}
+
+fn parse_address(s: &str) -> ApiResult<Address> {
+    s.parse()
+        .map_err(|e: jeon_runtime::types::AddressError| ApiError::bad("bad_address", e.to_string()))
+}
+
+/// A transaction's status, as `GET /v1/txs/{hash}` returns it.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct TxStatus {
+    /// The hash asked about.
+    pub hash: Hash,
+    /// `pending`, `final`, `rejected` or `unknown`.
+    pub status: String,
+    /// Height of the block that holds it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub height: Option<u64>,
+    /// Its position in the block.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub index: Option<u32>,
+    /// Its receipt.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub receipt: Option<jeon_runtime::Receipt>,
+    /// Why it was rejected.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+}
+
+async fn tx_status(
+    State(shared): State<Arc<Shared>>,
+    Path(hash): Path<String>,
+) -> ApiResult<Json<TxStatus>> {
+    let hash = parse_hash(&hash)?;
+    let mut st = TxStatus {
+        hash,
+        status: "unknown".into(),
+        height: None,
+        index: None,
+        receipt: None,
+        reason: None,
+    };
+    if let Some(loc) = shared.db.tx_location(&hash).map_err(ApiError::internal)? {
+        let receipts = shared.db.receipts(loc.height).map_err(ApiError::internal)?;
+        let receipt = receipts.and_then(|r| r.into_iter().nth(loc.index as usize));
+        st.height = Some(loc.height);
+        st.index = Some(loc.index);
+        st.status = "final".into();
+        match receipt.as_ref().map(|r| &r.outcome) {
+            Some(Outcome::Failed(e)) => {
+                st.status = "rejected".into();
+                st.reason = Some(e.to_string());
+            }
+            Some(Outcome::Invalid(e)) => {
+                st.status = "rejected".into();
+                st.reason = Some(e.to_string());
+            }
+            _ => {}
+        }
+        st.receipt = receipt;
+    } else if shared.mempool().contains(&hash) {
+        st.status = "pending".into();
+    } else if let Some(reason) = shared.rejections().reason(&hash) {
+        st.status = "rejected".into();
+        st.reason = Some(reason.to_owned());
+    }
+    Ok(Json(st))
+}
+
+fn asset_json(a: &AssetInfo) -> Value {
+    json!({
+        "id": a.id, "symbol": a.symbol, "decimals": a.decimals, "issuer": a.issuer,
+        "kind": a.kind, "supply": a.supply,
+    })
+}
+
+async fn account(
+    State(shared): State<Arc<Shared>>,
+    Path(addr): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let addr = parse_address(&addr)?;
+    let db = &*shared.db;
+    let nonce = db.nonce(&addr).map_err(ApiError::internal)?;
+    let held = state::balances(db, &addr).map_err(ApiError::internal)?;
+    let partner = db.partner(&addr).map_err(ApiError::internal)?;
+    if nonce == 0 && held.is_empty() && partner.is_none() {
+        let msg = format!("no account {addr}: it has never held a balance or sent a transaction");
+        return Err(ApiError::not_found("unknown_account", msg));
+    }
+    let mut balances = Vec::with_capacity(held.len());
+    for (asset, amount) in held {
+        let symbol = db
+            .asset(asset)
+            .map_err(ApiError::internal)?
+            .map(|a| a.symbol);
+        balances.push(json!({"asset": asset, "symbol": symbol, "amount": amount}));
+    }
+    Ok(Json(
+        json!({"address": addr, "nonce": nonce, "balances": balances, "partner": partner}),
+    ))
+}
+
+async fn assets(State(shared): State<Arc<Shared>>) -> ApiResult<Json<Value>> {
+    let entries = shared
+        .db
+        .scan_prefix(&[keys::ASSET], ASSETS_LISTED_MAX)
+        .map_err(ApiError::internal)?;
+    let mut out = Vec::with_capacity(entries.len());
+    for (_, v) in entries {
+        let a: AssetInfo =
+            jeon_runtime::codec::decode(&v, 64 * 1024).map_err(ApiError::internal)?;
+        out.push(asset_json(&a));
+    }
+    Ok(Json(json!({"assets": out})))
+}
+
+async fn asset(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let db = &*shared.db;
+    let asset_id = match id.parse::<u32>() {
+        Ok(n) => Some(AssetId(n)),
+        Err(_) => db.asset_by_symbol(&id).map_err(ApiError::internal)?,
+    };
+    let info = match asset_id {
+        Some(a) => db.asset(a).map_err(ApiError::internal)?,
+        None => None,
+    };
+    info.map(|a| Json(asset_json(&a))).ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_asset",
+            format!("no asset with id or symbol {id:?}"),
+        )
+    })
+}
+
+fn block_json(cb: &CommittedBlock) -> Value {
+    let txs: Vec<Hash> = cb.block.txs.iter().map(SignedTx::hash).collect();
+    json!({
+        "height": cb.block.header.height,
+        "hash": cb.block.header.hash(),
+        "header": cb.block.header,
+        "txs": txs,
+        "certificate": cb.certificate,
+    })
+}
+
+async fn latest_block(State(shared): State<Arc<Shared>>) -> ApiResult<Json<Value>> {
+    let head = shared.head();
+    block_at(&shared, head.height)
+}
+
+async fn block(
+    State(shared): State<Arc<Shared>>,
+    Path(height): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let h: u64 = height
+        .parse()
+        .map_err(|_| ApiError::bad("bad_height", format!("height {height:?} is not a number")))?;
+    block_at(&shared, h)
+}
+
+fn block_at(shared: &Shared, height: u64) -> ApiResult<Json<Value>> {
+    let cb = shared.db.block(height).map_err(ApiError::internal)?;
+    cb.map(|cb| Json(block_json(&cb))).ok_or_else(|| {
+        let head = shared.head().height;
+        ApiError::not_found(
+            "unknown_block",
+            format!("no final block at height {height}; the head is {head}"),
+        )
+    })
+}
+
+/// Resident set size now and at peak, from /proc (Linux); `None` elsewhere.
+fn rss_bytes() -> (Option<u64>, Option<u64>) {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return (None, None);
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+async fn status(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let head = shared.head();
+    let (rss, rss_peak) = rss_bytes();
+    Json(json!({
+        "chain_id": shared.chain_id,
+        "height": head.height,
+        "block_hash": head.block_hash,
+        "app_hash": head.app_hash,
+        "time_ms": head.time_ms,
+        "mempool_txs": shared.mempool().len(),
+        "validators": shared.validators.len(),
+        "rss_bytes": rss,
+        "rss_peak_bytes": rss_peak,
+    }))
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        shared.metrics.encode(),
+    )
+}
+
+async fn events(
+    State((shared, slots)): State<(Arc<Shared>, Arc<Semaphore>)>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let permit = slots.try_acquire_owned().map_err(|_| {
+        let msg = format!("at most {EVENT_SUBSCRIBERS_MAX} event streams may be open");
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_subscribers", msg)
+    })?;
+    let stream = BroadcastStream::new(shared.events.subscribe()).flat_map(move |msg| {
+        let _hold = &permit; // the slot is released when the stream is dropped
+        let items: Vec<Result<SseEvent, Infallible>> = match msg {
+            Ok(block) => block
+                .iter()
+                .map(|e| {
+                    Ok(SseEvent::default()
+                        .event("event")
+                        .json_data(e)
+                        .unwrap_or_default())
+                })
+                .collect(),
+            Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
+                vec![Ok(SseEvent::default()
+                    .event("lagged")
+                    .data(format!("{{\"blocks_missed\":{n}}}")))]
+            }
+        };
+        stream::iter(items)
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,214 @@
+//! What the node's parts share: the database, the mempool, the head, the event stream,
+//! and transaction admission (used by the API, and by gossip later).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jeon_runtime::block::ValidatorInfo;
+use jeon_runtime::state::{ChangeSet, Entries, StateError, StateExt};
+use jeon_runtime::tx::verify_batch;
+use jeon_runtime::{Event, Hash, Height, Params, SignedTx};
+use serde::Serialize;
+use tokio::sync::{broadcast, watch, Notify};
+
+use crate::mempool::{AdmitError, Mempool};
+use crate::metrics::Metrics;
+use crate::store::{ChainDb, ChainHead, Store, StoreError, Writes};
+
+/// The database type the node runs on: any [`Store`], chosen at start.
+pub type Db = ChainDb<Box<dyn Store>>;
+
+impl Store for Box<dyn Store> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError> {
+        (**self).scan_prefix(prefix, limit)
+    }
+    fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
+        (**self).write_batch(writes)
+    }
+}
+
+/// The chain a node runs, derived from the genesis spec.
+#[derive(Clone, Debug)]
+pub struct ChainSpec {
+    /// The genesis hash.
+    pub chain_id: Hash,
+    /// The genesis state.
+    pub genesis_changes: ChangeSet,
+    /// Its app hash.
+    pub genesis_app_hash: Hash,
+    /// The genesis time.
+    pub genesis_time_ms: u64,
+    /// The validator set, in order.
+    pub validators: Vec<ValidatorInfo>,
+}
+
+/// Finalized events broadcast per block to `GET /v1/events` subscribers.
+#[derive(Clone, Debug, Serialize)]
+pub struct FinalEvent {
+    /// Block height.
+    pub height: Height,
+    /// Transaction hash.
+    pub tx: Hash,
+    /// Position of the transaction in the block.
+    pub index: u32,
+    /// The event.
+    pub event: Event,
+}
+
+/// The most finalized blocks an event subscriber may lag behind before it is told so.
+pub const EVENTS_CHANNEL_BLOCKS_MAX: usize = 1024;
+/// How many recent admission refusals and evictions are remembered for status queries.
+pub const REJECTIONS_KEPT_MAX: usize = 100_000;
+
+/// A bounded memory of transactions refused or evicted, with the reason.
+#[derive(Default)]
+pub struct Rejections {
+    order: VecDeque<Hash>,
+    reasons: HashMap<Hash, String>,
+}
+
+impl Rejections {
+    /// Remembers a rejection, forgetting the oldest beyond the bound.
+    pub fn record(&mut self, hash: Hash, reason: String) {
+        if self.reasons.insert(hash, reason).is_none() {
+            self.order.push_back(hash);
+        }
+        while self.order.len() > REJECTIONS_KEPT_MAX {
+            if let Some(old) = self.order.pop_front() {
+                self.reasons.remove(&old);
+            }
+        }
+    }
+
+    /// Why a transaction was rejected, if it was recently.
+    pub fn reason(&self, hash: &Hash) -> Option<&str> {
+        self.reasons.get(hash).map(String::as_str)
+    }
+}
+
+/// State shared by the driver and the API.
+pub struct Shared {
+    /// The database.
+    pub db: Arc<Db>,
+    /// The chain id.
+    pub chain_id: Hash,
+    /// Chain parameters (fixed by genesis for now).
+    pub params: Params,
+    /// The validator set.
+    pub validators: Vec<ValidatorInfo>,
+    /// Pending transactions.
+    pub mempool: Mutex<Mempool>,
+    /// Woken when transactions are admitted.
+    pub mempool_signal: Notify,
+    /// The last final block.
+    pub head: watch::Sender<ChainHead>,
+    /// Finalized events, one message per block.
+    pub events: broadcast::Sender<Arc<Vec<FinalEvent>>>,
+    /// Recent refusals.
+    pub rejections: Mutex<Rejections>,
+    /// Metrics.
+    pub metrics: Metrics,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Poisoning means a panic while holding the lock, i.e. a bug already reported;
+    // the data structures stay usable, so keep serving rather than cascade.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    /// Opens the chain on `db`: writes genesis on first start, checks it otherwise.
+    pub fn open(db: Db, spec: &ChainSpec) -> Result<Arc<Self>, StoreError> {
+        let head = db.init_genesis(
+            spec.chain_id,
+            &spec.genesis_changes,
+            spec.genesis_app_hash,
+            spec.genesis_time_ms,
+        )?;
+        let params = db.params().map_err(|e| StoreError::Corrupt {
+            key: "params".into(),
+            reason: e.to_string(),
+        })?;
+        let (events, _) = broadcast::channel(EVENTS_CHANNEL_BLOCKS_MAX);
+        let metrics = Metrics::new();
+        metrics.height.set(head.height as i64);
+        Ok(Arc::new(Shared {
+            db: Arc::new(db),
+            chain_id: spec.chain_id,
+            params,
+            validators: spec.validators.clone(),
+            mempool: Mutex::new(Mempool::new()),
+            mempool_signal: Notify::new(),
+            head: watch::Sender::new(head),
+            events,
+            rejections: Mutex::new(Rejections::default()),
+            metrics,
+        }))
+    }
+
+    /// The mempool, locked.
+    pub fn mempool(&self) -> MutexGuard<'_, Mempool> {
+        lock(&self.mempool)
+    }
+
+    /// The rejection memory, locked.
+    pub fn rejections(&self) -> MutexGuard<'_, Rejections> {
+        lock(&self.rejections)
+    }
+
+    /// The last final block.
+    pub fn head(&self) -> ChainHead {
+        *self.head.borrow()
+    }
+
+    /// Verifies (one batch equation) and admits transactions; one result per input.
+    /// CPU-heavy: call it from a blocking context.
+    pub fn admit(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, AdmitError>> {
+        let hashes: Vec<Hash> = txs.iter().map(SignedTx::hash).collect();
+        let verified = verify_batch(txs, &self.chain_id);
+        let next_height = self.head().height + 1;
+        let mut results = Vec::with_capacity(verified.len());
+        {
+            let mut pool = self.mempool();
+            for v in verified {
+                let r = match v {
+                    Ok(tx) => pool.insert(tx, &*self.db, &self.params, &self.chain_id, next_height),
+                    Err(e) => Err(AdmitError::Invalid(e)),
+                };
+                results.push(r);
+            }
+            self.metrics.mempool_txs.set(pool.len() as i64);
+        }
+        let mut rejections = self.rejections();
+        for (hash, r) in hashes.iter().zip(&results) {
+            match r {
+                Ok(_) => {
+                    self.metrics.txs_admitted.inc();
+                }
+                Err(e) => {
+                    self.metrics.txs_refused.inc();
+                    // A duplicate of a pending transaction is not a rejection of it.
+                    if !matches!(e, AdmitError::Duplicate(_)) {
+                        rejections.record(*hash, e.to_string());
+                    }
+                }
+            }
+        }
+        drop(rejections);
+        if results.iter().any(Result::is_ok) {
+            self.mempool_signal.notify_one();
+        }
+        results
+    }
+}
+
+/// Turns a state read failure into a store error (for the driver and the API).
+pub fn state_err(e: StateError) -> StoreError {
+    StoreError::Corrupt {
+        key: "state".into(),
+        reason: e.0,
+    }
+}

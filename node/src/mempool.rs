@@ -1,0 +1,263 @@
+//! The mempool: verified transactions waiting for a block, per sender in nonce order.
+//!
+//! Admission (after decoding and signature checks, which the API does in batches)
+//! checks chain id, expiry, fee and nonce against the committed state, dedupes, and
+//! enforces the bounds below. Block building takes, per sender, the run of consecutive
+//! nonces starting at the sender's next nonce. After each commit, transactions that
+//! became invalid (used nonce, expired, fee no longer payable) are evicted.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jeon_runtime::execute::check_fee;
+use jeon_runtime::state::{StateError, StateExt, StateRead};
+use jeon_runtime::{Address, Hash, Height, Nonce, Params, TxError, VerifiedTx};
+
+/// The most transactions the pool holds.
+pub const MEMPOOL_TXS_MAX: usize = 200_000;
+/// The most pending transactions of one sender.
+pub const MEMPOOL_SENDER_TXS_MAX: usize = 4_096;
+/// How far ahead of the sender's next nonce a transaction may be.
+pub const NONCE_GAP_MAX: u64 = 4_096;
+
+/// Why a transaction was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmitError {
+    /// The transaction itself is invalid now.
+    #[error(transparent)]
+    Invalid(#[from] TxError),
+    /// The pool is at capacity.
+    #[error("mempool full ({capacity} transactions); retry later")]
+    Full {
+        /// The pool's bound.
+        capacity: usize,
+    },
+    /// The same transaction is already pending.
+    #[error("transaction {0} is already pending")]
+    Duplicate(Hash),
+    /// Another transaction with this sender and nonce is pending.
+    #[error("another transaction with nonce {nonce} from this sender is pending")]
+    NonceTaken {
+        /// The nonce.
+        nonce: Nonce,
+    },
+    /// The sender has too many pending transactions.
+    #[error("sender has {limit} pending transactions, the most allowed")]
+    SenderFull {
+        /// The bound.
+        limit: usize,
+    },
+    /// The nonce is too far ahead of the sender's next nonce.
+    #[error("nonce {got} is more than {gap} ahead of the sender's next nonce {expected}")]
+    NonceTooFarAhead {
+        /// The sender's next nonce.
+        expected: Nonce,
+        /// The transaction's nonce.
+        got: Nonce,
+        /// The bound.
+        gap: u64,
+    },
+    /// Reading state failed.
+    #[error(transparent)]
+    Storage(#[from] StateError),
+}
+
+struct Pending {
+    tx: VerifiedTx,
+    bytes: usize,
+}
+
+#[derive(Default)]
+struct SenderQueue {
+    /// The sender's next nonce in committed state.
+    next_nonce: Nonce,
+    txs: BTreeMap<Nonce, Pending>,
+}
+
+/// The pool. Not synchronized: the node wraps it in a mutex.
+#[derive(Default)]
+pub struct Mempool {
+    senders: BTreeMap<Address, SenderQueue>,
+    index: HashMap<Hash, (Address, Nonce)>,
+    /// Where the last reap stopped, so senders take turns under load.
+    cursor: Option<Address>,
+}
+
+impl Mempool {
+    /// An empty pool.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Pending transactions.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Whether a transaction is pending.
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.index.contains_key(hash)
+    }
+
+    /// Admits a verified transaction, checked against committed `state` for inclusion
+    /// at `next_height`.
+    pub fn insert<S: StateRead + ?Sized>(
+        &mut self,
+        tx: VerifiedTx,
+        state: &S,
+        params: &Params,
+        chain_id: &Hash,
+        next_height: Height,
+    ) -> Result<Hash, AdmitError> {
+        let hash = tx.hash();
+        let body = tx.body();
+        if self.index.contains_key(&hash) {
+            return Err(AdmitError::Duplicate(hash));
+        }
+        if body.chain_id != *chain_id {
+            return Err(TxError::WrongChain {
+                expected: *chain_id,
+                got: body.chain_id,
+            }
+            .into());
+        }
+        if next_height > body.expiry {
+            return Err(TxError::Expired {
+                expiry: body.expiry,
+                height: next_height,
+            }
+            .into());
+        }
+        check_fee(state, params, body)??;
+        let next_nonce = state.nonce(&body.sender)?;
+        if body.nonce < next_nonce {
+            return Err(TxError::StaleNonce {
+                expected: next_nonce,
+                got: body.nonce,
+            }
+            .into());
+        }
+        if body.nonce - next_nonce > NONCE_GAP_MAX {
+            let gap = NONCE_GAP_MAX;
+            return Err(AdmitError::NonceTooFarAhead {
+                expected: next_nonce,
+                got: body.nonce,
+                gap,
+            });
+        }
+        if self.len() >= MEMPOOL_TXS_MAX {
+            return Err(AdmitError::Full {
+                capacity: MEMPOOL_TXS_MAX,
+            });
+        }
+        let sender = body.sender;
+        let nonce = body.nonce;
+        let queue = self.senders.entry(sender).or_default();
+        queue.next_nonce = next_nonce;
+        if queue.txs.contains_key(&nonce) {
+            return Err(AdmitError::NonceTaken { nonce });
+        }
+        if queue.txs.len() >= MEMPOOL_SENDER_TXS_MAX {
+            return Err(AdmitError::SenderFull {
+                limit: MEMPOOL_SENDER_TXS_MAX,
+            });
+        }
+        let bytes = tx.tx().encode().len();
+        queue.txs.insert(nonce, Pending { tx, bytes });
+        self.index.insert(hash, (sender, nonce));
+        Ok(hash)
+    }
+
+    /// Transactions for the next block: per sender the consecutive run from its next
+    /// nonce, senders taking turns from where the last block stopped, within the limits.
+    pub fn reap(&mut self, txs_max: usize, bytes_max: usize) -> Vec<VerifiedTx> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        // Senders from the cursor to the end, then from the start up to the cursor.
+        let order: Vec<&Address> = match self.cursor {
+            Some(c) => self
+                .senders
+                .range(c..)
+                .chain(self.senders.range(..c))
+                .map(|(a, _)| a)
+                .collect(),
+            None => self.senders.keys().collect(),
+        };
+        let mut stopped_at = None;
+        'senders: for addr in order {
+            let queue = &self.senders[addr];
+            let run = (queue.next_nonce..).zip(queue.txs.range(queue.next_nonce..));
+            for (expected, (nonce, p)) in run {
+                if *nonce != expected {
+                    break; // a gap: the rest waits for the missing nonce
+                }
+                if out.len() >= txs_max || bytes + p.bytes > bytes_max {
+                    stopped_at = Some(*addr);
+                    break 'senders;
+                }
+                out.push(p.tx.clone());
+                bytes += p.bytes;
+            }
+        }
+        self.cursor = stopped_at;
+        out
+    }
+
+    /// After a block is committed: drops the transactions that used a nonce, evicts
+    /// those that became invalid (expired, or the fee is no longer payable) and returns
+    /// the evicted ones with the reason. Only `touched` senders (those with a
+    /// transaction in the block) can have a new nonce or a smaller balance.
+    pub fn after_commit<S: StateRead + ?Sized>(
+        &mut self,
+        state: &S,
+        params: &Params,
+        next_height: Height,
+        touched: impl IntoIterator<Item = Address>,
+    ) -> Result<Vec<(Hash, TxError)>, StateError> {
+        let mut evicted = Vec::new();
+        for addr in touched {
+            let Some(queue) = self.senders.get_mut(&addr) else {
+                continue;
+            };
+            let next_nonce = state.nonce(&addr)?;
+            queue.next_nonce = next_nonce;
+            let keep = queue.txs.split_off(&next_nonce);
+            for p in std::mem::replace(&mut queue.txs, keep).into_values() {
+                self.index.remove(&p.tx.hash());
+            }
+            if let Some((_, first)) = queue.txs.first_key_value() {
+                if let Err(e) = check_fee(state, params, first.tx.body())? {
+                    for p in std::mem::take(&mut queue.txs).into_values() {
+                        evicted.push((p.tx.hash(), e.clone()));
+                    }
+                }
+            }
+        }
+        for queue in self.senders.values_mut() {
+            let expired: Vec<Nonce> = queue
+                .txs
+                .iter()
+                .filter(|(_, p)| p.tx.body().expiry < next_height)
+                .map(|(n, _)| *n)
+                .collect();
+            for n in expired {
+                if let Some(p) = queue.txs.remove(&n) {
+                    let err = TxError::Expired {
+                        expiry: p.tx.body().expiry,
+                        height: next_height,
+                    };
+                    evicted.push((p.tx.hash(), err));
+                }
+            }
+        }
+        for (hash, _) in &evicted {
+            self.index.remove(hash);
+        }
+        self.senders.retain(|_, q| !q.txs.is_empty());
+        Ok(evicted)
+    }
+}

@@ -1,0 +1,102 @@
+//! Prometheus metrics of the node, served at `GET /metrics`.
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// The node's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Transactions admitted to the mempool.
+    pub txs_admitted: Counter,
+    /// Transactions refused at admission.
+    pub txs_refused: Counter,
+    /// Transactions in final blocks.
+    pub txs_finalized: Counter,
+    /// Final blocks.
+    pub blocks_committed: Counter,
+    /// Height of the last final block.
+    pub height: Gauge,
+    /// Pending transactions.
+    pub mempool_txs: Gauge,
+    /// Time to execute a block, seconds.
+    pub block_execute_seconds: Histogram,
+    /// Time to write and flush a block, seconds.
+    pub block_commit_seconds: Histogram,
+    /// Consensus rounds beyond round 0 that heights needed.
+    pub rounds_extra: Counter,
+}
+
+impl Metrics {
+    /// Registers every metric under the `jeon_` prefix.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("jeon");
+        let buckets =
+            || Histogram::new([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]);
+        let m = Metrics {
+            txs_admitted: Counter::default(),
+            txs_refused: Counter::default(),
+            txs_finalized: Counter::default(),
+            blocks_committed: Counter::default(),
+            height: Gauge::default(),
+            mempool_txs: Gauge::default(),
+            block_execute_seconds: buckets(),
+            block_commit_seconds: buckets(),
+            rounds_extra: Counter::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "txs_admitted",
+            "Transactions admitted to the mempool",
+            m.txs_admitted.clone(),
+        );
+        registry.register(
+            "txs_refused",
+            "Transactions refused at admission",
+            m.txs_refused.clone(),
+        );
+        registry.register(
+            "txs_finalized",
+            "Transactions in final blocks",
+            m.txs_finalized.clone(),
+        );
+        registry.register(
+            "blocks_committed",
+            "Final blocks",
+            m.blocks_committed.clone(),
+        );
+        registry.register("height", "Height of the last final block", m.height.clone());
+        registry.register("mempool_txs", "Pending transactions", m.mempool_txs.clone());
+        registry.register(
+            "block_execute_seconds",
+            "Time to execute a block",
+            m.block_execute_seconds.clone(),
+        );
+        registry.register(
+            "block_commit_seconds",
+            "Time to write and flush a block",
+            m.block_commit_seconds.clone(),
+        );
+        registry.register(
+            "rounds_extra",
+            "Rounds beyond round 0",
+            m.rounds_extra.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,193 @@
+//! The signer guard: the only path from the validator's key to a consensus signature.
+//!
+//! Before a signature leaves, the guard checks that signing is safe, i.e. that the
+//! message is strictly after the last one signed in (height, round, step) order, or is
+//! the very same message again; it then persists that record, flushed, and only then
+//! returns the signature. After a crash and restart the record is read back, so the
+//! validator can never sign two conflicting messages for one (height, round, step).
+
+use std::sync::Arc;
+
+use jeon_runtime::block::{ProposalBody, VoteBody, VoteKind};
+use jeon_runtime::{Address, Hash, Height, Keypair, Signature};
+
+use crate::store::{ChainDb, SignedRecord, Store, StoreError};
+
+/// Step order within a round.
+const STEP_PROPOSAL: u8 = 0;
+const STEP_PREVOTE: u8 = 1;
+const STEP_PRECOMMIT: u8 = 2;
+
+/// Why the guard refused to sign.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// Signing would conflict with, or go back behind, something already signed.
+    #[error("refusing to sign {attempt:?}: already signed {last:?}")]
+    Conflict {
+        /// What was asked.
+        attempt: SignedRecord,
+        /// What was signed before.
+        last: SignedRecord,
+    },
+    /// The record could not be persisted, so nothing was signed.
+    #[error("could not persist the signing record: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Whether signing `attempt` is safe after `last`: strictly later in (height, round,
+/// step), or the identical message (re-broadcasting it is harmless).
+pub fn is_safe(last: Option<&SignedRecord>, attempt: &SignedRecord) -> bool {
+    let Some(last) = last else { return true };
+    let key = |r: &SignedRecord| (r.height, r.round, r.step);
+    key(attempt) > key(last) || (key(attempt) == key(last) && attempt.block == last.block)
+}
+
+/// The guard.
+pub struct SignerGuard<S: Store> {
+    key: Keypair,
+    db: Arc<ChainDb<S>>,
+    last: Option<SignedRecord>,
+}
+
+impl<S: Store> SignerGuard<S> {
+    /// Loads the last-signed record from the store.
+    pub fn new(key: Keypair, db: Arc<ChainDb<S>>) -> Result<Self, StoreError> {
+        let last = db.last_signed()?;
+        Ok(SignerGuard { key, db, last })
+    }
+
+    /// The validator's key as an address.
+    pub fn address(&self) -> Address {
+        self.key.address()
+    }
+
+    /// The last record signed.
+    pub fn last(&self) -> Option<&SignedRecord> {
+        self.last.as_ref()
+    }
+
+    fn guard(&mut self, attempt: SignedRecord, message: &[u8]) -> Result<Signature, SignError> {
+        if !is_safe(self.last.as_ref(), &attempt) {
+            // is_safe(None, _) is true, so `last` is present here.
+            let last = self.last.unwrap_or(attempt);
+            return Err(SignError::Conflict { attempt, last });
+        }
+        if self.last != Some(attempt) {
+            self.db.set_last_signed(&attempt)?;
+            self.last = Some(attempt);
+        }
+        Ok(self.key.sign(message))
+    }
+
+    /// Signs a vote.
+    pub fn sign_vote(&mut self, vote: &VoteBody) -> Result<Signature, SignError> {
+        let step = match vote.kind {
+            VoteKind::Prevote => STEP_PREVOTE,
+            VoteKind::Precommit => STEP_PRECOMMIT,
+        };
+        let attempt = record(vote.height, vote.round, step, vote.block);
+        self.guard(attempt, &vote.signing_bytes())
+    }
+
+    /// Signs a proposal.
+    pub fn sign_proposal(&mut self, proposal: &ProposalBody) -> Result<Signature, SignError> {
+        let attempt = record(
+            proposal.height,
+            proposal.round,
+            STEP_PROPOSAL,
+            Some(proposal.block),
+        );
+        self.guard(attempt, &proposal.signing_bytes())
+    }
+}
+
+fn record(height: Height, round: u32, step: u8, block: Option<Hash>) -> SignedRecord {
+    SignedRecord {
+        height,
+        round,
+        step,
+        block,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemStore;
+
+    fn vote(height: Height, round: u32, kind: VoteKind, block: Option<u8>) -> VoteBody {
+        VoteBody {
+            chain_id: Hash::ZERO,
+            height,
+            round,
+            kind,
+            block: block.map(|b| Hash([b; 32])),
+        }
+    }
+
+    fn guard(db: &Arc<ChainDb<MemStore>>) -> SignerGuard<MemStore> {
+        SignerGuard::new(Keypair::from_seed_label("validator"), db.clone()).expect("mem store")
+    }
+
+    #[test]
+    fn a_conflicting_vote_for_the_same_step_is_refused() {
+        let db = Arc::new(ChainDb::new(MemStore::new()));
+        let mut g = guard(&db);
+        assert!(g.sign_vote(&vote(1, 0, VoteKind::Prevote, Some(1))).is_ok());
+        let err = g.sign_vote(&vote(1, 0, VoteKind::Prevote, Some(2)));
+        assert!(matches!(err, Err(SignError::Conflict { .. })));
+        assert!(g.sign_vote(&vote(1, 0, VoteKind::Prevote, None)).is_err());
+    }
+
+    #[test]
+    fn the_same_vote_may_be_signed_again_with_the_same_signature() {
+        let db = Arc::new(ChainDb::new(MemStore::new()));
+        let mut g = guard(&db);
+        let a = g
+            .sign_vote(&vote(1, 0, VoteKind::Prevote, Some(1)))
+            .expect("first");
+        let b = g
+            .sign_vote(&vote(1, 0, VoteKind::Prevote, Some(1)))
+            .expect("again");
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn signing_never_goes_back_in_height_round_or_step() {
+        let db = Arc::new(ChainDb::new(MemStore::new()));
+        let mut g = guard(&db);
+        assert!(g
+            .sign_vote(&vote(2, 1, VoteKind::Precommit, Some(1)))
+            .is_ok());
+        assert!(g
+            .sign_vote(&vote(2, 1, VoteKind::Prevote, Some(1)))
+            .is_err());
+        assert!(g
+            .sign_vote(&vote(2, 0, VoteKind::Precommit, Some(1)))
+            .is_err());
+        assert!(g
+            .sign_vote(&vote(1, 5, VoteKind::Precommit, Some(1)))
+            .is_err());
+        assert!(g.sign_vote(&vote(2, 2, VoteKind::Prevote, Some(3))).is_ok());
+    }
+
+    #[test]
+    fn after_a_restart_the_guard_remembers_what_it_signed() {
+        let db = Arc::new(ChainDb::new(MemStore::new()));
+        let mut g = guard(&db);
+        assert!(g
+            .sign_vote(&vote(3, 0, VoteKind::Precommit, Some(7)))
+            .is_ok());
+        drop(g);
+        let mut restarted = guard(&db);
+        assert!(restarted
+            .sign_vote(&vote(3, 0, VoteKind::Precommit, Some(8)))
+            .is_err());
+        assert!(restarted
+            .sign_vote(&vote(3, 0, VoteKind::Precommit, Some(7)))
+            .is_ok());
+        assert!(restarted
+            .sign_vote(&vote(4, 0, VoteKind::Prevote, Some(8)))
+            .is_ok());
+    }
+}

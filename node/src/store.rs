@@ -1,0 +1,390 @@
+//! Durable storage behind the [`Store`] trait: state, blocks with certificates,
+//! receipts, the transaction index, the chain head, and the signer's last-signed record.
+//!
+//! [`SledStore`] keeps everything in one sled tree under one-byte prefixes so that a
+//! block's writes go in as one atomic batch, then `flush` makes them durable. A block
+//! is reported final only after that flush returns. [`MemStore`] is the in-memory twin
+//! for the simulator and unit tests.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::RwLock;
+
+use jeon_runtime::block::CommittedBlock;
+use jeon_runtime::codec;
+use jeon_runtime::state::{ChangeSet, Entries, StateError, StateRead, StateScan};
+use jeon_runtime::{Hash, Height, Receipt};
+use serde::{Deserialize, Serialize};
+
+/// Key prefixes inside the one tree.
+mod prefix {
+    /// Runtime state entries: `S || state key`.
+    pub(super) const STATE: u8 = b'S';
+    /// `B || height (u64 BE)` -> CommittedBlock.
+    pub(super) const BLOCK: u8 = b'B';
+    /// `R || height (u64 BE)` -> Vec<Receipt>.
+    pub(super) const RECEIPTS: u8 = b'R';
+    /// `T || tx hash` -> TxLocation.
+    pub(super) const TX: u8 = b'T';
+}
+
+// Metadata keys start with `M`.
+const META_HEAD: &[u8] = b"Mhead";
+const META_GENESIS: &[u8] = b"Mgenesis";
+const META_SIGNER: &[u8] = b"Msigner";
+/// Stored records we read back are ours, but a bound still guards against corruption.
+const RECORD_BYTES_MAX: usize = 256 << 20;
+
+/// Why the store failed. Disk errors are not recoverable by retrying a block.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled reported an error.
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    /// A stored record did not decode: the database is corrupt or from another version.
+    #[error("corrupt record under {key}: {reason}")]
+    Corrupt {
+        /// Hex of the key.
+        key: String,
+        /// The decoder's message.
+        reason: String,
+    },
+    /// The database belongs to another chain.
+    #[error("data directory holds chain {found}, but the genesis is chain {expected}")]
+    WrongChain {
+        /// The genesis hash we were started with.
+        expected: Hash,
+        /// The one stored.
+        found: Hash,
+    },
+}
+
+/// The last final block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    /// Its height (0 = only genesis).
+    pub height: Height,
+    /// Its hash ([`Hash::ZERO`] at genesis).
+    pub block_hash: Hash,
+    /// App hash of the state after it.
+    pub app_hash: Hash,
+    /// Its time (the genesis time at height 0).
+    pub time_ms: u64,
+}
+
+/// Where a transaction landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: Height,
+    /// Position in the block.
+    pub index: u32,
+}
+
+/// What the signer guard last signed: (height, round, step) and the block, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedRecord {
+    /// Height.
+    pub height: Height,
+    /// Round.
+    pub round: u32,
+    /// 0 = proposal, 1 = prevote, 2 = precommit.
+    pub step: u8,
+    /// The block signed for; `None` for a nil vote.
+    pub block: Option<Hash>,
+}
+
+/// Writes of one atomic batch: key -> new value, `None` deleting.
+pub type Writes = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
+/// The storage engine: ordered keys, atomic durable batches. Keep sled behind it.
+pub trait Store: Send + Sync {
+    /// The value under `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Entries whose key starts with `prefix`, in key order, at most `limit`.
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError>;
+    /// Applies all writes atomically (`None` deletes) and returns only once they are
+    /// durable: after a crash either all of them are there or none.
+    fn write_batch(&self, writes: Writes) -> Result<(), StoreError>;
+}
+
+/// The sled-backed store.
+pub struct SledStore {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+impl SledStore {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        let tree = db.open_tree("jeon")?;
+        Ok(SledStore { db, tree })
+    }
+}
+
+impl Store for SledStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+    }
+
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(prefix).take(limit) {
+            let (k, v) = item?;
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (k, v) in writes {
+            match v {
+                Some(v) => batch.insert(k, v),
+                None => batch.remove(k),
+            }
+        }
+        // apply_batch is atomic; flush makes it durable. Nothing is final before both.
+        self.tree.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// The in-memory store: same semantics, no durability (simulator and unit tests).
+#[derive(Default)]
+pub struct MemStore {
+    map: RwLock<BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Store for MemStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        // A poisoned lock means a writer panicked mid-update, which the batch loop
+        // cannot do; the map is still consistent, so keep serving it.
+        Ok(self
+            .map
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned())
+    }
+
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError> {
+        let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+        Ok(map
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        for (k, v) in writes {
+            match v {
+                Some(v) => map.insert(k, v),
+                None => map.remove(&k),
+            };
+        }
+        Ok(())
+    }
+}
+
+/// The chain's records over a [`Store`]: what the node reads and writes, typed.
+pub struct ChainDb<S: Store> {
+    store: S,
+}
+
+impl<S: Store> ChainDb<S> {
+    /// Wraps a store.
+    pub fn new(store: S) -> Self {
+        ChainDb { store }
+    }
+
+    fn record<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        match self.store.get(key)? {
+            None => Ok(None),
+            Some(v) => decode_record(key, &v).map(Some),
+        }
+    }
+
+    /// Writes the genesis state, or checks that the stored chain is this genesis and
+    /// returns its head.
+    pub fn init_genesis(
+        &self,
+        genesis_hash: Hash,
+        changes: &ChangeSet,
+        app_hash: Hash,
+        time_ms: u64,
+    ) -> Result<ChainHead, StoreError> {
+        if let Some(found) = self.record::<Hash>(META_GENESIS)? {
+            if found != genesis_hash {
+                return Err(StoreError::WrongChain {
+                    expected: genesis_hash,
+                    found,
+                });
+            }
+            return self.head();
+        }
+        let head = ChainHead {
+            height: 0,
+            block_hash: Hash::ZERO,
+            app_hash,
+            time_ms,
+        };
+        let mut writes: Vec<_> = changes
+            .entries
+            .iter()
+            .map(|(k, v)| (with_prefix(prefix::STATE, k), v.clone()))
+            .collect();
+        writes.push((META_HEAD.to_vec(), Some(codec::encode(&head))));
+        writes.push((META_GENESIS.to_vec(), Some(codec::encode(&genesis_hash))));
+        self.store.write_batch(writes)?;
+        Ok(head)
+    }
+
+    /// The last final block.
+    pub fn head(&self) -> Result<ChainHead, StoreError> {
+        self.record(META_HEAD)?.ok_or_else(|| StoreError::Corrupt {
+            key: hex::encode(META_HEAD),
+            reason: "no chain head: genesis was never written".into(),
+        })
+    }
+
+    /// Atomically writes a final block, its receipts, its state writes and the new
+    /// head, and returns only once they are durable.
+    pub fn commit_block(
+        &self,
+        committed: &CommittedBlock,
+        receipts: &[Receipt],
+        changes: &ChangeSet,
+        app_hash: Hash,
+    ) -> Result<ChainHead, StoreError> {
+        let h = &committed.block.header;
+        let head = ChainHead {
+            height: h.height,
+            block_hash: h.hash(),
+            app_hash,
+            time_ms: h.time_ms,
+        };
+        self.store
+            .write_batch(block_writes(committed, receipts, changes, &head))?;
+        Ok(head)
+    }
+
+    /// A final block with its certificate.
+    pub fn block(&self, height: Height) -> Result<Option<CommittedBlock>, StoreError> {
+        self.record(&height_key(prefix::BLOCK, height))
+    }
+
+    /// A final block's receipts.
+    pub fn receipts(&self, height: Height) -> Result<Option<Vec<Receipt>>, StoreError> {
+        self.record(&height_key(prefix::RECEIPTS, height))
+    }
+
+    /// Where a final transaction is.
+    pub fn tx_location(&self, hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
+        self.record(&with_prefix(prefix::TX, &hash.0))
+    }
+
+    /// The signer guard's record.
+    pub fn last_signed(&self) -> Result<Option<SignedRecord>, StoreError> {
+        self.record(META_SIGNER)
+    }
+
+    /// Persists the signer guard's record durably before returning.
+    pub fn set_last_signed(&self, record: &SignedRecord) -> Result<(), StoreError> {
+        self.store
+            .write_batch(vec![(META_SIGNER.to_vec(), Some(codec::encode(record)))])
+    }
+}
+
+impl<S: Store> StateRead for ChainDb<S> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.store
+            .get(&with_prefix(prefix::STATE, key))
+            .map_err(|e| StateError(e.to_string()))
+    }
+}
+
+impl<S: Store> StateScan for ChainDb<S> {
+    fn scan_prefix(&self, p: &[u8], limit: usize) -> Result<Entries, StateError> {
+        let entries = self
+            .store
+            .scan_prefix(&with_prefix(prefix::STATE, p), limit)
+            .map_err(|e| StateError(e.to_string()))?;
+        Ok(entries
+            .into_iter()
+            .map(|(k, v)| (k[1..].to_vec(), v))
+            .collect())
+    }
+}
+
+fn decode_record<T: serde::de::DeserializeOwned>(
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    codec::decode(bytes, RECORD_BYTES_MAX).map_err(|e| StoreError::Corrupt {
+        key: hex::encode(key),
+        reason: e.to_string(),
+    })
+}
+
+fn with_prefix(p: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + rest.len());
+    k.push(p);
+    k.extend_from_slice(rest);
+    k
+}
+
+fn height_key(p: u8, h: Height) -> Vec<u8> {
+    with_prefix(p, &h.to_be_bytes())
+}
+
+/// The writes of one final block.
+fn block_writes(
+    committed: &CommittedBlock,
+    receipts: &[Receipt],
+    changes: &ChangeSet,
+    head: &ChainHead,
+) -> Writes {
+    let height = committed.block.header.height;
+    let mut out = Vec::with_capacity(changes.entries.len() + committed.block.txs.len() + 3);
+    for (k, v) in &changes.entries {
+        out.push((with_prefix(prefix::STATE, k), v.clone()));
+    }
+    // Receipts carry the transaction hashes, in block order: no need to rehash.
+    for (i, receipt) in receipts.iter().enumerate() {
+        // The block limits keep a block far below u32::MAX transactions.
+        let loc = TxLocation {
+            height,
+            index: i as u32,
+        };
+        out.push((
+            with_prefix(prefix::TX, &receipt.tx.0),
+            Some(codec::encode(&loc)),
+        ));
+    }
+    out.push((
+        height_key(prefix::BLOCK, height),
+        Some(codec::encode(committed)),
+    ));
+    out.push((
+        height_key(prefix::RECEIPTS, height),
+        Some(codec::encode(receipts)),
+    ));
+    out.push((META_HEAD.to_vec(), Some(codec::encode(head))));
+    out
+}
