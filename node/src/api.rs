@@ -426,6 +426,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Json<Value> {
         "time_ms": head.time_ms,
         "mempool_txs": shared.mempool().len(),
         "validators": shared.validators.len(),
+        "fee": {"asset": shared.params.fee_asset, "flat": shared.params.fee_flat},
         "rss_bytes": rss,
         "rss_peak_bytes": rss_peak,
     }))

@@ -83,6 +83,11 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// A blocking task that panicked: a bug, reported as a store failure so the node stops.
+fn join_error(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Corrupt { key: "blocking task".into(), reason: e.to_string() }
+}
+
 fn to_hash(id: &consensus::BlockId) -> Hash {
     Hash(*id)
 }
@@ -137,7 +142,7 @@ impl Driver {
             validator = self.guard.is_some(),
             "consensus starting"
         );
-        self.process(Input::StartHeight(head.height + 1)).await?;
+        self.start(head.height + 1).await?;
         loop {
             let empty_deadline =
                 self.last_commit + Duration::from_millis(self.config.empty_block_interval_ms);
@@ -154,6 +159,28 @@ impl Driver {
                 }
             }
         }
+    }
+
+    /// Starts consensus at `height`: at round 0, or after a crash mid-height just past
+    /// the last round the signer guard signed in.
+    async fn start(&mut self, height: u64) -> Result<(), DriverError> {
+        let resume = self.guard.as_ref().and_then(|g| g.last().copied()).filter(|l| l.height == height);
+        let effects = match resume {
+            Some(last) => {
+                let round = last.round.saturating_add(1);
+                info!(height, round, "resuming a height signed in before a restart");
+                self.core.restart_at(height, round)
+            }
+            None => self.core.handle(Input::StartHeight(height)),
+        };
+        let mut queue = VecDeque::new();
+        for effect in effects {
+            self.apply(effect, &mut queue).await?;
+        }
+        while let Some(input) = queue.pop_front() {
+            self.process(input).await?;
+        }
+        Ok(())
     }
 
     /// Feeds one input, then carries out the effects and the inputs they produce.
@@ -277,24 +304,15 @@ impl Driver {
     ) -> Result<Candidate, DriverError> {
         let shared = self.shared.clone();
         let started = Instant::now();
-        let (txs, output) = tokio::task::spawn_blocking(move || {
-            let out = execute_block(&*shared.db, &ctx, &txs);
-            (txs, ctx, out)
+        let (txs, ctx, output) = tokio::task::spawn_blocking(move || {
+            let output = execute_block(&*shared.db, &ctx, &txs);
+            (txs, ctx, output)
         })
         .await
-        .map_err(|e| StoreError::Corrupt {
-            key: "execute".into(),
-            reason: e.to_string(),
-        })
-        .and_then(|(txs, ctx, out)| {
-            out.map(|o| ((txs, ctx), o))
-                .map_err(crate::chain::state_err)
-        })?;
-        self.shared
-            .metrics
-            .block_execute_seconds
-            .observe(started.elapsed().as_secs_f64());
-        let ((txs, ctx), output) = (txs, output);
+        .map_err(join_error)?;
+        let output = output.map_err(crate::chain::state_err)?;
+        let elapsed = started.elapsed().as_secs_f64();
+        self.shared.metrics.block_execute_seconds.observe(elapsed);
         let header = Header {
             chain_id: ctx.chain_id,
             height: ctx.height,
@@ -397,24 +415,17 @@ impl Driver {
         let shared = self.shared.clone();
         let started = Instant::now();
         let (head, output) = tokio::task::spawn_blocking(move || {
-            let head = shared.db.commit_block(
-                &committed,
-                &output.receipts,
-                &output.changes,
-                output.app_hash,
-            );
+            crate::crash::crash_point("commit.before_write");
+            let (receipts, changes) = (&output.receipts, &output.changes);
+            let head = shared.db.commit_block(&committed, receipts, changes, output.app_hash);
+            crate::crash::crash_point("commit.after_write");
             (head, output)
         })
         .await
-        .map_err(|e| StoreError::Corrupt {
-            key: "commit".into(),
-            reason: e.to_string(),
-        })?;
+        .map_err(join_error)?;
         let head = head?;
-        self.shared
-            .metrics
-            .block_commit_seconds
-            .observe(started.elapsed().as_secs_f64());
+        let elapsed = started.elapsed().as_secs_f64();
+        self.shared.metrics.block_commit_seconds.observe(elapsed);
         self.after_commit(head, &output, senders)
     }
 

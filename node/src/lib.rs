@@ -4,8 +4,10 @@
 pub mod api;
 pub mod chain;
 pub mod consensus;
+pub mod crash;
 pub mod driver;
 pub mod mempool;
 pub mod metrics;
+pub mod run;
 pub mod signer;
 pub mod store;

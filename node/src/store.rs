@@ -150,6 +150,7 @@ impl Store for SledStore {
         }
         // apply_batch is atomic; flush makes it durable. Nothing is final before both.
         self.tree.apply_batch(batch)?;
+        crate::crash::crash_point("store.before_flush");
         self.db.flush()?;
         Ok(())
     }

@@ -180,7 +180,22 @@ impl Core {
 
     // ---------------------------------------------------------------- inputs
 
+    /// Starts `height` directly at `round`, after a restart: the signer guard shows
+    /// this validator already signed in earlier rounds of this height, and starting
+    /// round 0 again would ask it for messages the guard must refuse, stalling a lone
+    /// validator. Otherwise the same as [`Input::StartHeight`]. The lock held before
+    /// the crash is not restored (see ARCHITECTURE.md, "Known gaps").
+    pub fn restart_at(&mut self, height: Height, round: Round) -> Vec<Effect> {
+        let mut out = Vec::new();
+        self.start_height_at(height, round, &mut out);
+        out
+    }
+
     fn on_start_height(&mut self, height: Height, out: &mut Vec<Effect>) {
+        self.start_height_at(height, 0, out);
+    }
+
+    fn start_height_at(&mut self, height: Height, round: Round, out: &mut Vec<Effect>) {
         // Going back would re-run a height whose decision the shell has committed.
         if self.status != Status::Idle && height < self.height {
             return;
@@ -192,7 +207,7 @@ impl Core {
         self.valid = None;
         self.log.clear();
         self.equivocations.clear();
-        self.start_round(0, out);
+        self.start_round(round, out);
     }
 
     fn on_proposal(&mut self, proposal: Proposal, valid: bool, out: &mut Vec<Effect>) {

@@ -1,0 +1,40 @@
+//! Crash points for recovery tests: `JEON_CRASH_POINT=name[:n]` makes the process abort
+//! (no cleanup, like `kill -9`) the n-th time (default the first) it passes `name`.
+//!
+//! Points: `commit.before_write` (block decided and executed, nothing written),
+//! `store.before_flush` (batch applied, not yet flushed; every store write counts),
+//! `commit.after_write` (block durable, not yet reported final). Unset, a crash point
+//! costs one atomic load.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+struct Armed {
+    name: String,
+    hit: u64,
+}
+
+static ARMED: OnceLock<Option<Armed>> = OnceLock::new();
+static PASSES: AtomicU64 = AtomicU64::new(0);
+
+fn armed() -> Option<&'static Armed> {
+    ARMED
+        .get_or_init(|| {
+            let spec = std::env::var("JEON_CRASH_POINT").ok()?;
+            let (name, hit) = match spec.split_once(':') {
+                Some((n, k)) => (n.to_owned(), k.parse().ok()?),
+                None => (spec, 1),
+            };
+            Some(Armed { name, hit })
+        })
+        .as_ref()
+}
+
+/// Aborts the process if this crash point is armed and its pass count is reached.
+pub fn crash_point(name: &str) {
+    let Some(armed) = armed() else { return };
+    if armed.name == name && PASSES.fetch_add(1, Ordering::SeqCst) + 1 == armed.hit {
+        eprintln!("crash point {name} reached: aborting");
+        std::process::abort();
+    }
+}
