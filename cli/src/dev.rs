@@ -1,0 +1,118 @@
+//! `jeon dev`: a one-validator chain with the demo consortium, in one command.
+//!
+//! The first start writes the dev preset's genesis and fresh keys into the data
+//! directory (default `./.jeon-dev`); later starts reuse them, so the chain and its
+//! balances survive restarts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use rand::rngs::OsRng;
+use rand::RngCore;
+
+use jeon_genesis::{keyfile, GenesisSpec, Preset, PresetKeys};
+use jeon_node::driver::DriverConfig;
+use jeon_node::run::NodeConfig;
+
+use crate::error::{stdout, CliError};
+use crate::node_cmd::{init_logging, load_genesis, load_key, run_node, API_ADDR_DEFAULT};
+
+/// `jeon dev`.
+#[derive(Debug, Args)]
+pub(crate) struct DevArgs {
+    /// The data directory: genesis, keys and database.
+    #[arg(long, value_name = "DIR", default_value = ".jeon-dev")]
+    data: PathBuf,
+    /// The API listen address.
+    #[arg(long, value_name = "ADDR", default_value = API_ADDR_DEFAULT)]
+    api: SocketAddr,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long)]
+    log_json: bool,
+}
+
+fn genesis_path(data: &Path) -> PathBuf {
+    data.join("genesis.json")
+}
+
+fn key_path(data: &Path, name: &str) -> PathBuf {
+    data.join("keys").join(format!("{name}.json"))
+}
+
+/// Writes the dev preset's genesis and keys on first start.
+fn init_data_dir(data: &Path) -> Result<(), CliError> {
+    let failed = |what: &str, e: &dyn std::fmt::Display| CliError::Failed(format!("{what}: {e}"));
+    std::fs::create_dir_all(data.join("keys"))
+        .map_err(|e| failed(&format!("cannot create {}", data.display()), &e))?;
+    let names = Preset::Dev.key_names();
+    let keys = PresetKeys::generate(&names, || {
+        let mut secret = [0u8; 32];
+        OsRng.fill_bytes(&mut secret);
+        secret
+    });
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let spec = Preset::Dev
+        .spec(&keys, now_ms)
+        .map_err(|e| failed("dev preset", &e))?;
+    for (name, key) in keys.iter() {
+        keyfile::write(&key_path(data, name), key).map_err(|e| CliError::Failed(e.to_string()))?;
+    }
+    let json = spec.to_json().map_err(|e| failed("dev preset", &e))?;
+    let path = genesis_path(data);
+    std::fs::write(&path, json).map_err(|e| failed(&format!("cannot write {}", path.display()), &e))
+}
+
+fn banner(spec: &GenesisSpec, data: &Path, api: &SocketAddr) -> String {
+    let key = |name: &str| key_path(data, name).display().to_string();
+    let bob_addr = keyfile::read(&key_path(data, "bob")).map(|k| k.keypair.address().to_string());
+    let bob_addr = bob_addr.unwrap_or_else(|_| "<bob's address>".into());
+    format!(
+        "Jeon dev chain {name} (chain id {id})\n\
+         API      http://{api}\n\
+         data     {data}\n\
+         keys     {keys}\n\
+         \n\
+         Try:\n  \
+           jeon query status\n  \
+           jeon tx transfer --key {alice} --to {bob_addr} --asset KRW --amount 50000 --wait\n  \
+           jeon query account {bob_addr}\n",
+        name = spec.chain_name,
+        id = spec.hash(),
+        data = data.display(),
+        keys = data.join("keys").display(),
+        alice = key("alice"),
+    )
+}
+
+/// Runs `jeon dev`.
+pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
+    init_logging(args.log_json);
+    if !genesis_path(&args.data).exists() {
+        init_data_dir(&args.data)?;
+    }
+    let genesis = load_genesis(&genesis_path(&args.data))?;
+    let validator = genesis
+        .validators
+        .first()
+        .map(|v| v.name.clone())
+        .ok_or_else(|| CliError::BadInput("the dev genesis has no validator".into()))?;
+    let key = load_key(&key_path(&args.data, &validator))?;
+    let text = banner(&genesis, &args.data, &args.api);
+    let config = NodeConfig {
+        genesis,
+        key: Some(key),
+        data_dir: args.data.clone(),
+        api_addr: args.api,
+        driver: DriverConfig::default(),
+    };
+    run_node(config, move |node| {
+        let text = text.replace(
+            &format!("http://{}", args.api),
+            &format!("http://{}", node.api_addr),
+        );
+        let _ = stdout(&text);
+    })
+}

@@ -1,0 +1,185 @@
+//! `jeon node` and the pieces `jeon dev` shares with it: logging, and running a node
+//! until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+use jeon_genesis::{keyfile, GenesisSpec};
+use jeon_node::driver::DriverConfig;
+use jeon_node::run::{NodeConfig, RunningNode};
+use jeon_runtime::Keypair;
+
+use crate::error::CliError;
+
+/// `jeon node`: run a node from a TOML config file or from flags.
+#[derive(Debug, Args)]
+pub(crate) struct NodeArgs {
+    /// A TOML config file (keys: genesis, key, data, api, empty_block_interval_ms);
+    /// relative paths in it are relative to the file. Flags override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The genesis spec (JSON).
+    #[arg(long, value_name = "FILE")]
+    genesis: Option<PathBuf>,
+    /// The validator key file; without it the node follows the chain without voting.
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// The data directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// The API listen address.
+    #[arg(long, value_name = "ADDR")]
+    api: Option<SocketAddr>,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long)]
+    log_json: bool,
+}
+
+/// The config file's format.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    genesis: Option<PathBuf>,
+    key: Option<PathBuf>,
+    data: Option<PathBuf>,
+    api: Option<SocketAddr>,
+    empty_block_interval_ms: Option<u64>,
+}
+
+/// The default API address.
+pub(crate) const API_ADDR_DEFAULT: &str = "127.0.0.1:8080";
+
+fn read_config(path: &Path) -> Result<ConfigFile, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::BadInput(format!("{}: cannot read config: {e}", path.display())))?;
+    let mut cfg: ConfigFile = toml::from_str(&text)
+        .map_err(|e| CliError::BadInput(format!("{}: invalid config: {e}", path.display())))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    for p in [&mut cfg.genesis, &mut cfg.key, &mut cfg.data]
+        .into_iter()
+        .flatten()
+    {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+    }
+    Ok(cfg)
+}
+
+/// Loads and validates a genesis file (exit 2 on any problem).
+pub(crate) fn load_genesis(path: &Path) -> Result<GenesisSpec, CliError> {
+    GenesisSpec::load(path).map_err(|e| CliError::BadInput(format!("{}: {e}", path.display())))
+}
+
+/// Reads a key file (exit 2 on any problem); warnings go to stderr.
+pub(crate) fn load_key(path: &Path) -> Result<Keypair, CliError> {
+    let loaded = keyfile::read(path).map_err(|e| CliError::BadInput(e.to_string()))?;
+    if let Some(w) = loaded.warning {
+        eprintln!("warning: {w}");
+    }
+    Ok(loaded.keypair)
+}
+
+/// Sets up tracing: human-readable by default, JSON lines with `json`; `RUST_LOG`
+/// filters (default `info`).
+pub(crate) fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) is harmless: keep the first subscriber.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
+}
+
+/// Starts a node and runs it until Ctrl-C (or SIGTERM); `on_started` runs once the
+/// API is bound.
+pub(crate) fn run_node(
+    config: NodeConfig,
+    on_started: impl FnOnce(&RunningNode),
+) -> Result<(), CliError> {
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let node = jeon_node::run::start(config)
+            .await
+            .map_err(|e| CliError::BadInput(e.to_string()))?;
+        on_started(&node);
+        node.run(shutdown_signal())
+            .await
+            .map_err(|e| CliError::Failed(e.to_string()))
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
+
+/// Runs `jeon node`.
+pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
+    init_logging(args.log_json);
+    let cfg = match &args.config {
+        Some(path) => read_config(path)?,
+        None => ConfigFile::default(),
+    };
+    let genesis_path = args.genesis.or(cfg.genesis).ok_or_else(|| {
+        CliError::BadInput("no genesis: pass --genesis FILE or --config FILE".into())
+    })?;
+    let data = args.data.or(cfg.data).ok_or_else(|| {
+        CliError::BadInput("no data directory: pass --data DIR or --config FILE".into())
+    })?;
+    let api = match args.api.or(cfg.api) {
+        Some(a) => a,
+        None => API_ADDR_DEFAULT
+            .parse()
+            .map_err(|_| CliError::Failed("bad default address".into()))?,
+    };
+    let key = args.key.or(cfg.key).map(|p| load_key(&p)).transpose()?;
+    let genesis = load_genesis(&genesis_path)?;
+    let mut driver = DriverConfig::default();
+    if let Some(ms) = cfg.empty_block_interval_ms {
+        driver.empty_block_interval_ms = ms;
+    }
+    let config = NodeConfig {
+        genesis,
+        key,
+        data_dir: data,
+        api_addr: api,
+        driver,
+    };
+    run_node(config, |node| {
+        // The address line is for scripts; a closed stdout must not stop the node.
+        let _ = crate::error::stdout(&format!("API http://{}\n", node.api_addr));
+    })
+}

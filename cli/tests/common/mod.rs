@@ -1,0 +1,204 @@
+//! Shared helpers for tests that run the real `jeon` binary: free ports, a `jeon dev`
+//! child process, HTTP calls, and signing transactions.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jeon_runtime::{Address, AssetId, Call, Hash, Keypair, SignedTx, TxBody};
+use serde_json::Value;
+
+/// The `jeon` binary under test.
+pub fn jeon() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_jeon"))
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// A running `jeon dev` child, killed on drop.
+pub struct DevNode {
+    pub child: Child,
+    pub api: String,
+    pub data: PathBuf,
+}
+
+impl DevNode {
+    /// Starts `jeon dev` on `data` with extra environment variables, and waits until
+    /// its API answers (unless it dies first).
+    pub fn start(data: &Path, env: &[(&str, &str)]) -> DevNode {
+        let port = free_port();
+        let mut cmd = jeon();
+        cmd.args(["dev", "--data"])
+            .arg(data)
+            .args(["--api", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn jeon dev");
+        let mut node = DevNode {
+            child,
+            api: format!("http://127.0.0.1:{port}"),
+            data: data.to_owned(),
+        };
+        node.wait_ready();
+        node
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if get(&self.api, "/v1/status").is_some() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("jeon dev exited before serving: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("jeon dev did not serve within 60 s");
+    }
+
+    /// `kill -9`, then reap.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill(); // SIGKILL on Unix
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the process to exit by itself (e.g. at a crash point).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// A key the dev preset wrote.
+    pub fn key(&self, name: &str) -> Keypair {
+        key_from_file(&self.data.join("keys").join(format!("{name}.json")))
+    }
+}
+
+impl Drop for DevNode {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Reads a key file written by the CLI.
+pub fn key_from_file(path: &Path) -> Keypair {
+    jeon_genesis::keyfile::read(path)
+        .expect("read key file")
+        .keypair
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client")
+}
+
+/// GET a JSON document; `None` if the node is unreachable.
+pub fn get(api: &str, path: &str) -> Option<Value> {
+    let resp = client().get(format!("{api}{path}")).send().ok()?;
+    resp.json().ok()
+}
+
+/// POST JSON; returns (status, body). Panics if unreachable.
+pub fn post(api: &str, path: &str, body: &Value) -> (u16, Value) {
+    let resp = client()
+        .post(format!("{api}{path}"))
+        .json(body)
+        .send()
+        .expect("POST reaches the node");
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap_or(Value::Null))
+}
+
+/// POST raw bytes; returns (status, body).
+pub fn post_raw(api: &str, path: &str, body: Vec<u8>) -> (u16, Value) {
+    let resp = client()
+        .post(format!("{api}{path}"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .expect("POST reaches the node");
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap_or(Value::Null))
+}
+
+/// The chain id from `/v1/status`.
+pub fn chain_id(api: &str) -> Hash {
+    let status = get(api, "/v1/status").expect("status");
+    status["chain_id"]
+        .as_str()
+        .expect("chain_id")
+        .parse()
+        .expect("hash")
+}
+
+/// A signed transfer.
+pub fn transfer(chain_id: Hash, from: &Keypair, nonce: u64, to: Address, amount: u64) -> SignedTx {
+    TxBody {
+        chain_id,
+        sender: from.address(),
+        nonce,
+        fee_limit: 1,
+        expiry: 1_000_000,
+        call: Call::Transfer {
+            to,
+            asset: AssetId(0),
+            amount,
+        },
+    }
+    .sign(from)
+}
+
+/// Hex of a transaction's canonical bytes.
+pub fn tx_hex(tx: &SignedTx) -> String {
+    hex::encode(tx.encode())
+}
+
+/// A balance from `/v1/accounts/{addr}` (0 if absent).
+pub fn balance(api: &str, who: &Address, asset: u32) -> u64 {
+    let Some(acct) = get(api, &format!("/v1/accounts/{who}")) else {
+        return 0;
+    };
+    acct["balances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|b| b["asset"].as_u64() == Some(u64::from(asset)))
+        .and_then(|b| b["amount"].as_u64())
+        .unwrap_or(0)
+}
+
+/// `/v1/txs/{hash}`.
+pub fn tx_status(api: &str, hash: &Hash) -> Option<Value> {
+    get(api, &format!("/v1/txs/{hash}"))
+}
+
+/// Polls until `cond` holds or the timeout passes.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    false
+}
