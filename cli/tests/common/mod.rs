@@ -11,27 +11,27 @@ use jeon_runtime::{Address, AssetId, Call, Hash, Keypair, SignedTx, TxBody};
 use serde_json::Value;
 
 /// The `jeon` binary under test.
-pub fn jeon() -> Command {
+pub(crate) fn jeon() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jeon"))
 }
 
 /// A loopback port that was free a moment ago.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     l.local_addr().expect("local addr").port()
 }
 
 /// A running `jeon dev` child, killed on drop.
-pub struct DevNode {
-    pub child: Child,
-    pub api: String,
-    pub data: PathBuf,
+pub(crate) struct DevNode {
+    pub(crate) child: Child,
+    pub(crate) api: String,
+    pub(crate) data: PathBuf,
 }
 
 impl DevNode {
     /// Starts `jeon dev` on `data` with extra environment variables, and waits until
     /// its API answers (unless it dies first).
-    pub fn start(data: &Path, env: &[(&str, &str)]) -> DevNode {
+    pub(crate) fn start(data: &Path, env: &[(&str, &str)]) -> DevNode {
         let port = free_port();
         let mut cmd = jeon();
         cmd.args(["dev", "--data"])
@@ -68,13 +68,13 @@ impl DevNode {
     }
 
     /// `kill -9`, then reap.
-    pub fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         let _ = self.child.kill(); // SIGKILL on Unix
         let _ = self.child.wait();
     }
 
     /// Waits for the process to exit by itself (e.g. at a crash point).
-    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -86,7 +86,7 @@ impl DevNode {
     }
 
     /// A key the dev preset wrote.
-    pub fn key(&self, name: &str) -> Keypair {
+    pub(crate) fn key(&self, name: &str) -> Keypair {
         key_from_file(&self.data.join("keys").join(format!("{name}.json")))
     }
 }
@@ -98,7 +98,7 @@ impl Drop for DevNode {
 }
 
 /// Reads a key file written by the CLI.
-pub fn key_from_file(path: &Path) -> Keypair {
+pub(crate) fn key_from_file(path: &Path) -> Keypair {
     jeon_genesis::keyfile::read(path)
         .expect("read key file")
         .keypair
@@ -112,13 +112,13 @@ fn client() -> reqwest::blocking::Client {
 }
 
 /// GET a JSON document; `None` if the node is unreachable.
-pub fn get(api: &str, path: &str) -> Option<Value> {
+pub(crate) fn get(api: &str, path: &str) -> Option<Value> {
     let resp = client().get(format!("{api}{path}")).send().ok()?;
     resp.json().ok()
 }
 
 /// POST JSON; returns (status, body). Panics if unreachable.
-pub fn post(api: &str, path: &str, body: &Value) -> (u16, Value) {
+pub(crate) fn post(api: &str, path: &str, body: &Value) -> (u16, Value) {
     let resp = client()
         .post(format!("{api}{path}"))
         .json(body)
@@ -129,7 +129,7 @@ pub fn post(api: &str, path: &str, body: &Value) -> (u16, Value) {
 }
 
 /// POST raw bytes; returns (status, body).
-pub fn post_raw(api: &str, path: &str, body: Vec<u8>) -> (u16, Value) {
+pub(crate) fn post_raw(api: &str, path: &str, body: Vec<u8>) -> (u16, Value) {
     let resp = client()
         .post(format!("{api}{path}"))
         .header("content-type", "application/json")
@@ -141,7 +141,7 @@ pub fn post_raw(api: &str, path: &str, body: Vec<u8>) -> (u16, Value) {
 }
 
 /// The chain id from `/v1/status`.
-pub fn chain_id(api: &str) -> Hash {
+pub(crate) fn chain_id(api: &str) -> Hash {
     let status = get(api, "/v1/status").expect("status");
     status["chain_id"]
         .as_str()
@@ -151,7 +151,7 @@ pub fn chain_id(api: &str) -> Hash {
 }
 
 /// A signed transfer.
-pub fn transfer(chain_id: Hash, from: &Keypair, nonce: u64, to: Address, amount: u64) -> SignedTx {
+pub(crate) fn transfer(chain_id: Hash, from: &Keypair, nonce: u64, to: Address, amount: u64) -> SignedTx {
     TxBody {
         chain_id,
         sender: from.address(),
@@ -168,12 +168,12 @@ pub fn transfer(chain_id: Hash, from: &Keypair, nonce: u64, to: Address, amount:
 }
 
 /// Hex of a transaction's canonical bytes.
-pub fn tx_hex(tx: &SignedTx) -> String {
+pub(crate) fn tx_hex(tx: &SignedTx) -> String {
     hex::encode(tx.encode())
 }
 
 /// A balance from `/v1/accounts/{addr}` (0 if absent).
-pub fn balance(api: &str, who: &Address, asset: u32) -> u64 {
+pub(crate) fn balance(api: &str, who: &Address, asset: u32) -> u64 {
     let Some(acct) = get(api, &format!("/v1/accounts/{who}")) else {
         return 0;
     };
@@ -187,12 +187,12 @@ pub fn balance(api: &str, who: &Address, asset: u32) -> u64 {
 }
 
 /// `/v1/txs/{hash}`.
-pub fn tx_status(api: &str, hash: &Hash) -> Option<Value> {
+pub(crate) fn tx_status(api: &str, hash: &Hash) -> Option<Value> {
     get(api, &format!("/v1/txs/{hash}"))
 }
 
 /// Polls until `cond` holds or the timeout passes.
-pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if cond() {
