@@ -16,7 +16,8 @@ use jeon_node::driver::DriverConfig;
 use jeon_node::run::NodeConfig;
 
 use crate::error::{stdout, CliError};
-use crate::node_cmd::{init_logging, load_genesis, load_key, run_node, API_ADDR_DEFAULT};
+use crate::genesis_cmd::load as load_genesis;
+use crate::node_cmd::{init_logging, load_key, run_node, API_ADDR_DEFAULT};
 
 /// `jeon dev`.
 #[derive(Debug, Args)]

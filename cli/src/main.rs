@@ -1,1 +1,55 @@
-fn main() {}
+//! The `jeon` command: one binary for operators, wallets and developers.
+//!
+//! This file holds only the top-level command list and the dispatch; each command
+//! group lives in its own module. Errors print as `error: <message>` on stderr and set
+//! the exit code (see [`error`]).
+
+mod dev;
+mod error;
+mod genesis_cmd;
+mod keys;
+mod node_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Jeon: a permissioned blockchain node for micro-value assets.
+#[derive(Debug, Parser)]
+#[command(name = "jeon", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The command groups.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create and inspect key files.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Write preset chain specs; validate and hash genesis files.
+    #[command(subcommand)]
+    Genesis(genesis_cmd::GenesisCommand),
+    /// Run a node from a config file or flags.
+    Node(node_cmd::NodeArgs),
+    /// Run a one-validator chain with the demo consortium (data in ./.jeon-dev).
+    Dev(dev::DevArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keys(command) => keys::run(command),
+        Command::Genesis(command) => genesis_cmd::run(command),
+        Command::Node(args) => node_cmd::run(args),
+        Command::Dev(args) => dev::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}

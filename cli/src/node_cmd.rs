@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Deserialize;
 
-use jeon_genesis::{keyfile, GenesisSpec};
+use jeon_genesis::keyfile;
 use jeon_node::driver::DriverConfig;
 use jeon_node::run::{NodeConfig, RunningNode};
 use jeon_runtime::Keypair;
@@ -67,11 +67,6 @@ fn read_config(path: &Path) -> Result<ConfigFile, CliError> {
         }
     }
     Ok(cfg)
-}
-
-/// Loads and validates a genesis file (exit 2 on any problem).
-pub(crate) fn load_genesis(path: &Path) -> Result<GenesisSpec, CliError> {
-    GenesisSpec::load(path).map_err(|e| CliError::BadInput(format!("{}: {e}", path.display())))
 }
 
 /// Reads a key file (exit 2 on any problem); warnings go to stderr.
@@ -166,7 +161,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
             .map_err(|_| CliError::Failed("bad default address".into()))?,
     };
     let key = args.key.or(cfg.key).map(|p| load_key(&p)).transpose()?;
-    let genesis = load_genesis(&genesis_path)?;
+    let genesis = crate::genesis_cmd::load(&genesis_path)?;
     let mut driver = DriverConfig::default();
     if let Some(ms) = cfg.empty_block_interval_ms {
         driver.empty_block_interval_ms = ms;

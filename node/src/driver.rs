@@ -85,7 +85,10 @@ fn now_ms() -> u64 {
 
 /// A blocking task that panicked: a bug, reported as a store failure so the node stops.
 fn join_error(e: tokio::task::JoinError) -> StoreError {
-    StoreError::Corrupt { key: "blocking task".into(), reason: e.to_string() }
+    StoreError::Corrupt {
+        key: "blocking task".into(),
+        reason: e.to_string(),
+    }
 }
 
 fn to_hash(id: &consensus::BlockId) -> Hash {
@@ -164,11 +167,18 @@ impl Driver {
     /// Starts consensus at `height`: at round 0, or after a crash mid-height just past
     /// the last round the signer guard signed in.
     async fn start(&mut self, height: u64) -> Result<(), DriverError> {
-        let resume = self.guard.as_ref().and_then(|g| g.last().copied()).filter(|l| l.height == height);
+        let resume = self
+            .guard
+            .as_ref()
+            .and_then(|g| g.last().copied())
+            .filter(|l| l.height == height);
         let effects = match resume {
             Some(last) => {
                 let round = last.round.saturating_add(1);
-                info!(height, round, "resuming a height signed in before a restart");
+                info!(
+                    height,
+                    round, "resuming a height signed in before a restart"
+                );
                 self.core.restart_at(height, round)
             }
             None => self.core.handle(Input::StartHeight(height)),
@@ -417,7 +427,9 @@ impl Driver {
         let (head, output) = tokio::task::spawn_blocking(move || {
             crate::crash::crash_point("commit.before_write");
             let (receipts, changes) = (&output.receipts, &output.changes);
-            let head = shared.db.commit_block(&committed, receipts, changes, output.app_hash);
+            let head = shared
+                .db
+                .commit_block(&committed, receipts, changes, output.app_hash);
             crate::crash::crash_point("commit.after_write");
             (head, output)
         })

@@ -87,23 +87,39 @@ pub struct RunningNode {
 pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let spec = ChainSpec::from_genesis(&config.genesis)?;
     let dir = config.data_dir.clone();
-    let store_err = |source| NodeError::Store { dir: dir.clone(), source };
-    let store: Box<dyn Store> = Box::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
+    let store_err = |source| NodeError::Store {
+        dir: dir.clone(),
+        source,
+    };
+    let store: Box<dyn Store> =
+        Box::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
     let db: Db = ChainDb::new(store);
     let shared = Shared::open(db, &spec).map_err(store_err)?;
     let driver = Driver::new(shared.clone(), config.key, config.driver)?;
-    let listener = TcpListener::bind(config.api_addr)
-        .await
-        .map_err(|source| NodeError::Listen { addr: config.api_addr, source })?;
+    let listener =
+        TcpListener::bind(config.api_addr)
+            .await
+            .map_err(|source| NodeError::Listen {
+                addr: config.api_addr,
+                source,
+            })?;
     let api_addr = listener.local_addr().map_err(NodeError::Serve)?;
     let head = shared.head();
     info!(chain_id = %spec.chain_id, height = head.height, app_hash = %head.app_hash, "chain loaded");
-    Ok(RunningNode { shared, api_addr, listener, driver })
+    Ok(RunningNode {
+        shared,
+        api_addr,
+        listener,
+        driver,
+    })
 }
 
 impl RunningNode {
     /// Serves the API and runs consensus until `shutdown` resolves or consensus fails.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), NodeError> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), NodeError> {
         let app = crate::api::router(self.shared.clone());
         info!(api = %format!("http://{}", self.api_addr), "API listening");
         let server = axum::serve(self.listener, app).with_graceful_shutdown(shutdown);

@@ -151,7 +151,13 @@ pub(crate) fn chain_id(api: &str) -> Hash {
 }
 
 /// A signed transfer.
-pub(crate) fn transfer(chain_id: Hash, from: &Keypair, nonce: u64, to: Address, amount: u64) -> SignedTx {
+pub(crate) fn transfer(
+    chain_id: Hash,
+    from: &Keypair,
+    nonce: u64,
+    to: Address,
+    amount: u64,
+) -> SignedTx {
     TxBody {
         chain_id,
         sender: from.address(),

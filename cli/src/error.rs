@@ -1,0 +1,37 @@
+//! The CLI's error type and exit codes, and writing results to stdout.
+//!
+//! Exit codes: 0 success; 1 the operation failed (disk, network, a rejected
+//! transaction); 2 bad input (unreadable file, invalid genesis, malformed address).
+//! clap's own usage errors also exit with 2.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Why a command did not succeed. The message is printed as `error: <message>`.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// The user gave something unusable: fix the input and retry. Exit code 2.
+    #[error("{0}")]
+    BadInput(String),
+    /// The input was fine but the operation failed. Exit code 1.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub(crate) fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::BadInput(_) => ExitCode::from(2),
+            CliError::Failed(_) => ExitCode::from(1),
+        }
+    }
+}
+
+/// Writes `text` to stdout. Unlike `print!`, a closed pipe is an error, not a panic.
+pub(crate) fn stdout(text: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::Failed(format!("cannot write to stdout: {e}")))
+}

@@ -1,0 +1,141 @@
+//! `jeon query`: read the chain's state over the API and print it as pretty JSON.
+//!
+//! Addresses, hashes, heights and asset names are checked before any request (exit 2);
+//! what the node does not have (404) exits 1 with the node's message.
+
+use std::str::FromStr;
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+use jeon_runtime::{Address, Hash, Height};
+
+use crate::client::{ApiArgs, AssetRef, Client};
+use crate::error::{stdout, CliError};
+
+/// `jeon query ...`
+#[derive(Debug, Args)]
+pub(crate) struct QueryArgs {
+    #[command(subcommand)]
+    what: QueryCommand,
+    #[command(flatten)]
+    api: ApiArgs,
+}
+
+/// What to read.
+#[derive(Debug, Subcommand)]
+enum QueryCommand {
+    /// The node's view: chain id, head height and hashes, mempool size, fee, memory.
+    Status,
+    /// An account's nonce, balances and partner record.
+    Account {
+        /// The address (`jeon1...`).
+        address: Address,
+    },
+    /// A transaction's status: pending, final (with height, index, receipt),
+    /// rejected (with the reason) or unknown.
+    Tx {
+        /// The transaction hash (64 hex digits).
+        hash: Hash,
+    },
+    /// A final block: header, transaction hashes and commit certificate.
+    Block {
+        /// A height, or `latest`.
+        height: BlockRef,
+    },
+    /// One asset: id, symbol, decimals, issuer, kind and supply.
+    Asset {
+        /// The asset, by id (`0`) or symbol (`KRW`).
+        asset: AssetRef,
+    },
+    /// Every asset.
+    Assets,
+}
+
+/// A block, by height or the latest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockRef {
+    /// The last final block.
+    Latest,
+    /// The block at this height.
+    Height(Height),
+}
+
+impl FromStr for BlockRef {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "latest" {
+            return Ok(BlockRef::Latest);
+        }
+        s.parse()
+            .map(BlockRef::Height)
+            .map_err(|_| format!("{s:?} is neither a block height nor `latest`"))
+    }
+}
+
+/// The API path that answers a query.
+fn path(what: &QueryCommand) -> String {
+    match what {
+        QueryCommand::Status => "/v1/status".into(),
+        QueryCommand::Account { address } => format!("/v1/accounts/{address}"),
+        QueryCommand::Tx { hash } => format!("/v1/txs/{hash}"),
+        QueryCommand::Block {
+            height: BlockRef::Latest,
+        } => "/v1/blocks/latest".into(),
+        QueryCommand::Block {
+            height: BlockRef::Height(h),
+        } => format!("/v1/blocks/{h}"),
+        QueryCommand::Asset {
+            asset: AssetRef::Id(id),
+        } => format!("/v1/assets/{id}"),
+        QueryCommand::Asset {
+            asset: AssetRef::Symbol(s),
+        } => format!("/v1/assets/{s}"),
+        QueryCommand::Assets => "/v1/assets".into(),
+    }
+}
+
+/// Runs a `query` command.
+pub(crate) fn run(args: QueryArgs) -> Result<(), CliError> {
+    let client = Client::new(&args.api.api)?;
+    let answer: Value = client.get(&path(&args.what))?;
+    let pretty = serde_json::to_string_pretty(&answer)
+        .map_err(|e| CliError::Failed(format!("cannot print the answer: {e}")))?;
+    stdout(&format!("{pretty}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_is_named_by_height_or_latest() {
+        assert_eq!("latest".parse(), Ok(BlockRef::Latest));
+        assert_eq!("42".parse(), Ok(BlockRef::Height(42)));
+        assert!("-1".parse::<BlockRef>().is_err());
+    }
+
+    #[test]
+    fn each_query_reads_its_documented_route() {
+        let cases = [
+            (QueryCommand::Status, "/v1/status"),
+            (
+                QueryCommand::Block {
+                    height: BlockRef::Latest,
+                },
+                "/v1/blocks/latest",
+            ),
+            (
+                QueryCommand::Asset {
+                    asset: AssetRef::Symbol("KRW".into()),
+                },
+                "/v1/assets/KRW",
+            ),
+            (QueryCommand::Assets, "/v1/assets"),
+        ];
+        for (query, expected) in cases {
+            assert_eq!(path(&query), expected);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The runtime's initial state, built from a validated spec.
+
+use jeon_runtime::state::keys;
+use jeon_runtime::{AssetInfo, ChangeSet, Hash, MemoryState, Overlay, Partner, StateError};
+
+use crate::error::GenesisError;
+use crate::spec::GenesisSpec;
+
+impl GenesisSpec {
+    /// Validates the spec, then writes its state (parameters, partners, assets with
+    /// their supply, the symbol index, the next asset id, balances) over an empty
+    /// state. Returns the writes and the genesis app hash, which the first block's
+    /// header carries.
+    pub fn build_state(&self) -> Result<(ChangeSet, Hash), GenesisError> {
+        self.validate()?;
+        let supplies = self.supplies()?;
+        let base = MemoryState::new();
+        let mut ov = Overlay::new(&base);
+        let state_err = |e: StateError| GenesisError::State { reason: e.0 };
+        ov.put(keys::params(), &self.params).map_err(state_err)?;
+        for p in &self.partners {
+            let mut roles = p.roles.clone();
+            roles.sort();
+            let partner = Partner {
+                name: p.name.clone(),
+                account: p.account,
+                roles,
+                jurisdiction: p.jurisdiction.clone(),
+            };
+            ov.put(keys::partner(&p.account), &partner)
+                .map_err(state_err)?;
+        }
+        for a in &self.assets {
+            let info = AssetInfo {
+                id: a.id,
+                symbol: a.symbol.clone(),
+                decimals: a.decimals,
+                issuer: a.issuer,
+                kind: a.kind,
+                supply: supplies.get(&a.id).copied().unwrap_or(0),
+            };
+            ov.put(keys::asset(a.id), &info).map_err(state_err)?;
+            ov.put(keys::symbol(&a.symbol), &a.id).map_err(state_err)?;
+        }
+        // Validation refused id u32::MAX, so the next id exists.
+        let next_id: u32 = self
+            .assets
+            .iter()
+            .map(|a| a.id.0.saturating_add(1))
+            .max()
+            .unwrap_or(0);
+        ov.put(keys::next_asset_id(), &next_id).map_err(state_err)?;
+        for b in &self.balances {
+            ov.set_balance(&b.account, b.asset, b.amount)
+                .map_err(state_err)?;
+        }
+        ov.finish().map_err(state_err)
+    }
+}

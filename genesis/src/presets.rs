@@ -1,0 +1,310 @@
+//! Ready-made chain specs: `dev` (one validator) and `local` (N validators, `local4`
+//! being the four-partner demo consortium).
+//!
+//! Presets are deterministic: they take their keys from a [`PresetKeys`], which the
+//! caller fills from a secure random source (the CLI) or from labels (tests).
+//!
+//! The consortium: Hanbit Bank issues KRW (2 decimals: 1 unit = 1 jeon = ₩0.01),
+//! holds the float, collects the flat fee of ₩0.01, and validates; Dalbit Cafe,
+//! Pixel Forge Games and Baeum Learning are merchants that may issue their own
+//! credits (and validate in `local`); alice and bob are demo users with ₩1,000,000.
+
+use jeon_runtime::{Address, Amount, AssetId, AssetKind, Keypair, Params, Role, TimeMs};
+
+use crate::error::GenesisError;
+use crate::peer_id::peer_id_of;
+use crate::spec::{AssetSpec, BalanceSpec, GenesisSpec, PartnerSpec, ValidatorSpec};
+
+/// Units of KRW in one won (KRW has 2 decimals).
+const KRW_UNITS_PER_WON: Amount = 100;
+/// The bank's float: ₩1,000,000,000,000.
+const BANK_FLOAT_KRW: Amount = 1_000_000_000_000 * KRW_UNITS_PER_WON;
+/// Each other partner's working balance: ₩10,000,000.
+const PARTNER_FLOAT_KRW: Amount = 10_000_000 * KRW_UNITS_PER_WON;
+/// Each demo user's balance: ₩1,000,000.
+const DEMO_USER_KRW: Amount = 1_000_000 * KRW_UNITS_PER_WON;
+/// The KRW asset's id.
+const KRW: AssetId = AssetId(0);
+/// Default most transactions per block.
+pub const BLOCK_TXS_MAX_DEFAULT: u32 = 10_000;
+/// Default most transaction bytes per block: 8 MiB.
+pub const BLOCK_BYTES_MAX_DEFAULT: u32 = 8 << 20;
+/// The demo users' key names.
+pub const DEMO_USERS: [&str; 2] = ["alice", "bob"];
+
+/// A partner of the demo consortium: key name (also the validator name), display
+/// name and roles besides `validator`.
+struct Member {
+    slug: String,
+    name: String,
+    roles: Vec<Role>,
+}
+
+/// The `i`-th member (0-based): the four named companies, then numbered merchants.
+fn member(i: usize) -> Member {
+    let named = [
+        ("hanbit-bank", "Hanbit Bank", &[Role::Issuer][..]),
+        (
+            "dalbit-cafe",
+            "Dalbit Cafe",
+            &[Role::Issuer, Role::Merchant][..],
+        ),
+        (
+            "pixel-forge-games",
+            "Pixel Forge Games",
+            &[Role::Issuer, Role::Merchant][..],
+        ),
+        (
+            "baeum-learning",
+            "Baeum Learning",
+            &[Role::Issuer, Role::Merchant][..],
+        ),
+    ];
+    match named.get(i) {
+        Some((slug, name, roles)) => Member {
+            slug: (*slug).to_owned(),
+            name: (*name).to_owned(),
+            roles: roles.to_vec(),
+        },
+        None => Member {
+            slug: format!("partner-{}", i + 1),
+            name: format!("Partner {}", i + 1),
+            roles: vec![Role::Merchant],
+        },
+    }
+}
+
+/// A preset chain spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// One validator (the bank), the cafe as a merchant, alice and bob.
+    Dev,
+    /// `validators` partners (at least 1), each running one validator of power 1.
+    Local {
+        /// How many validators.
+        validators: usize,
+    },
+}
+
+impl Preset {
+    /// The four-partner consortium.
+    pub const LOCAL4: Preset = Preset::Local { validators: 4 };
+
+    /// The chain name the preset uses: `jeon-dev`, `jeon-local4`, ...
+    pub fn chain_name(&self) -> String {
+        match self {
+            Preset::Dev => "jeon-dev".to_owned(),
+            Preset::Local { validators } => format!("jeon-local{validators}"),
+        }
+    }
+
+    /// The names of the keys the preset needs, partners first, then demo users.
+    pub fn key_names(&self) -> Vec<String> {
+        let partners = match self {
+            Preset::Dev => 2,
+            Preset::Local { validators } => *validators,
+        };
+        (0..partners)
+            .map(|i| member(i).slug)
+            .chain(DEMO_USERS.iter().map(|s| (*s).to_owned()))
+            .collect()
+    }
+
+    /// The preset's spec, with the given keys.
+    pub fn spec(
+        &self,
+        keys: &PresetKeys,
+        genesis_time_ms: TimeMs,
+    ) -> Result<GenesisSpec, GenesisError> {
+        match self {
+            Preset::Dev => dev(keys, genesis_time_ms),
+            Preset::Local { validators } => local(*validators, keys, genesis_time_ms),
+        }
+    }
+}
+
+/// Named keypairs for a preset: partners (validators) and demo accounts.
+#[derive(Debug)]
+pub struct PresetKeys {
+    keys: Vec<(String, Keypair)>,
+}
+
+impl PresetKeys {
+    /// One key per name, each from a fresh 32-byte secret given by `secret` (the
+    /// caller's secure random source).
+    pub fn generate(names: &[String], mut secret: impl FnMut() -> [u8; 32]) -> Self {
+        let keys = names
+            .iter()
+            .map(|n| (n.clone(), Keypair::from_secret(secret())))
+            .collect();
+        PresetKeys { keys }
+    }
+
+    /// The given named keys, e.g. drawn by the caller from a fallible random source.
+    pub fn from_keys(keys: Vec<(String, Keypair)>) -> Self {
+        PresetKeys { keys }
+    }
+
+    /// Insecure keys derived from their names ([`Keypair::from_seed_label`]): for
+    /// tests and reproducible examples only.
+    pub fn from_seed_labels(names: &[String]) -> Self {
+        let keys = names
+            .iter()
+            .map(|n| (n.clone(), Keypair::from_seed_label(n)))
+            .collect();
+        PresetKeys { keys }
+    }
+
+    /// The key called `name`.
+    pub fn get(&self, name: &str) -> Result<&Keypair, GenesisError> {
+        self.keys
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, k)| k)
+            .ok_or_else(|| GenesisError::PresetKeyMissing {
+                name: name.to_owned(),
+            })
+    }
+
+    /// All keys with their names, in the order given.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Keypair)> {
+        self.keys.iter().map(|(n, k)| (n.as_str(), k))
+    }
+}
+
+/// The one-validator development chain: the bank validates and issues KRW, the cafe
+/// is a merchant, alice and bob hold ₩1,000,000 each.
+pub fn dev(keys: &PresetKeys, genesis_time_ms: TimeMs) -> Result<GenesisSpec, GenesisError> {
+    let bank = member(0);
+    let cafe = member(1);
+    let bank_key = keys.get(&bank.slug)?.address();
+    let cafe_key = keys.get(&cafe.slug)?.address();
+    let mut bank_roles = vec![Role::Validator];
+    bank_roles.extend(bank.roles.iter().copied());
+    let partners = vec![
+        partner(&bank.name, bank_key, bank_roles),
+        partner(&cafe.name, cafe_key, cafe.roles.clone()),
+    ];
+    let validators = vec![validator(&bank.slug, bank_key)];
+    let floats = vec![(bank_key, BANK_FLOAT_KRW), (cafe_key, PARTNER_FLOAT_KRW)];
+    consortium(
+        Preset::Dev.chain_name(),
+        genesis_time_ms,
+        keys,
+        validators,
+        partners,
+        floats,
+    )
+}
+
+/// The four-partner consortium: bank, cafe, game studio and e-learning site each
+/// run one validator of power 1.
+pub fn local4(keys: &PresetKeys, genesis_time_ms: TimeMs) -> Result<GenesisSpec, GenesisError> {
+    local(4, keys, genesis_time_ms)
+}
+
+/// `n` partners each running one validator of power 1: the four named companies
+/// first, then "Partner 5", ... as merchants.
+pub fn local(
+    n: usize,
+    keys: &PresetKeys,
+    genesis_time_ms: TimeMs,
+) -> Result<GenesisSpec, GenesisError> {
+    if n == 0 {
+        return Err(GenesisError::NoValidators);
+    }
+    let (mut validators, mut partners, mut floats) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n {
+        let m = member(i);
+        let key = keys.get(&m.slug)?.address();
+        let mut roles = vec![Role::Validator];
+        roles.extend(m.roles.iter().copied());
+        partners.push(partner(&m.name, key, roles));
+        validators.push(validator(&m.slug, key));
+        let float = if i == 0 {
+            BANK_FLOAT_KRW
+        } else {
+            PARTNER_FLOAT_KRW
+        };
+        floats.push((key, float));
+    }
+    let chain_name = Preset::Local { validators: n }.chain_name();
+    consortium(
+        chain_name,
+        genesis_time_ms,
+        keys,
+        validators,
+        partners,
+        floats,
+    )
+}
+
+/// Completes a spec: KRW issued by the first partner (the bank), which also collects
+/// fees; the partners' floats; the demo users' balances.
+fn consortium(
+    chain_name: String,
+    genesis_time_ms: TimeMs,
+    keys: &PresetKeys,
+    validators: Vec<ValidatorSpec>,
+    partners: Vec<PartnerSpec>,
+    floats: Vec<(Address, Amount)>,
+) -> Result<GenesisSpec, GenesisError> {
+    let bank = floats
+        .first()
+        .map(|(a, _)| *a)
+        .ok_or(GenesisError::NoValidators)?;
+    let mut balances: Vec<BalanceSpec> = floats
+        .into_iter()
+        .map(|(account, amount)| BalanceSpec {
+            account,
+            asset: KRW,
+            amount,
+        })
+        .collect();
+    for user in DEMO_USERS {
+        balances.push(BalanceSpec {
+            account: keys.get(user)?.address(),
+            asset: KRW,
+            amount: DEMO_USER_KRW,
+        });
+    }
+    Ok(GenesisSpec {
+        chain_name,
+        genesis_time_ms,
+        validators,
+        partners,
+        assets: vec![AssetSpec {
+            id: KRW,
+            symbol: "KRW".to_owned(),
+            decimals: 2,
+            issuer: bank,
+            kind: AssetKind::Money,
+        }],
+        balances,
+        params: Params {
+            fee_asset: KRW,
+            fee_flat: 1,
+            fee_collector: bank,
+            block_txs_max: BLOCK_TXS_MAX_DEFAULT,
+            block_bytes_max: BLOCK_BYTES_MAX_DEFAULT,
+        },
+    })
+}
+
+fn partner(name: &str, account: Address, roles: Vec<Role>) -> PartnerSpec {
+    PartnerSpec {
+        name: name.to_owned(),
+        account,
+        roles,
+        jurisdiction: "KR".to_owned(),
+    }
+}
+
+fn validator(slug: &str, key: Address) -> ValidatorSpec {
+    ValidatorSpec {
+        name: slug.to_owned(),
+        key,
+        peer_id: peer_id_of(&key),
+        power: 1,
+    }
+}
