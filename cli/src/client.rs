@@ -162,7 +162,7 @@ pub(crate) struct Client {
 /// Checks an API URL and normalises it: `HOST:PORT` becomes `http://HOST:PORT`, and a
 /// trailing slash is dropped. Exit 2 if it is not an http URL.
 pub(crate) fn parse_api_url(input: &str) -> Result<String, CliError> {
-    let trimmed = input.trim().trim_end_matches('/');
+    let trimmed = input.trim();
     let with_scheme = if trimmed.contains("://") {
         trimmed.to_owned()
     } else {
@@ -180,22 +180,19 @@ pub(crate) fn parse_api_url(input: &str) -> Result<String, CliError> {
             "invalid API URL {input:?}: no host"
         )));
     }
-    Ok(with_scheme)
+    Ok(with_scheme.trim_end_matches('/').to_owned())
 }
 
-/// The messages of an error's causes, innermost last (reqwest's own message is vague).
+/// The innermost cause of an error: reqwest's own message ("error sending request")
+/// is vague, the operating system's ("Connection refused") is what a user can act on.
 fn causes(e: &dyn std::error::Error) -> String {
-    let mut parts = Vec::new();
+    let mut innermost = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        parts.push(s.to_string());
+        innermost = s.to_string();
         source = s.source();
     }
-    if parts.is_empty() {
-        e.to_string()
-    } else {
-        parts.join(": ")
-    }
+    innermost
 }
 
 impl Client {
@@ -313,9 +310,8 @@ impl Client {
 
 /// Our error body as an [`ApiError::Api`]; any other body keeps the HTTP status.
 fn error_body(status: u16, bytes: &[u8]) -> ApiError {
-    let parsed: Option<(String, String)> = serde_json::from_slice::<Value>(bytes)
-        .ok()
-        .and_then(|v| {
+    let parsed: Option<(String, String)> =
+        serde_json::from_slice::<Value>(bytes).ok().and_then(|v| {
             let err = v.get("error")?;
             let code = err.get("code")?.as_str()?.to_owned();
             let message = err.get("message")?.as_str()?.to_owned();

@@ -4,11 +4,15 @@
 //! group lives in its own module. Errors print as `error: <message>` on stderr and set
 //! the exit code (see [`error`]).
 
+mod bench;
+mod client;
 mod dev;
 mod error;
 mod genesis_cmd;
 mod keys;
 mod node_cmd;
+mod query_cmd;
+mod tx_cmd;
 
 use std::process::ExitCode;
 
@@ -35,6 +39,16 @@ enum Command {
     Node(node_cmd::NodeArgs),
     /// Run a one-validator chain with the demo consortium (data in ./.jeon-dev).
     Dev(dev::DevArgs),
+    /// Sign and submit a transaction (transfer, create-asset, mint, burn).
+    ///
+    /// Amounts are integers in the asset's smallest unit: KRW has 2 decimals, so ₩500
+    /// is `--amount 50000`.
+    #[command(subcommand)]
+    Tx(tx_cmd::TxCommand),
+    /// Read the chain: status, accounts, transactions, blocks, assets.
+    Query(query_cmd::QueryArgs),
+    /// Load a node with pre-signed transfers; report finalized throughput and latency.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +58,9 @@ fn main() -> ExitCode {
         Command::Genesis(command) => genesis_cmd::run(command),
         Command::Node(args) => node_cmd::run(args),
         Command::Dev(args) => dev::run(args),
+        Command::Tx(command) => tx_cmd::run(command),
+        Command::Query(args) => query_cmd::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -187,7 +187,12 @@ pub(crate) fn run(command: TxCommand) -> Result<(), CliError> {
     if !common.wait {
         return stdout(&format!("{}\n", serde_json::json!({ "hash": hash })));
     }
-    let status = wait_for_tx(&client, &hash, Duration::from_secs(common.timeout_secs), true)?;
+    let status = wait_for_tx(
+        &client,
+        &hash,
+        Duration::from_secs(common.timeout_secs),
+        true,
+    )?;
     let json = serde_json::to_string(&status)
         .map_err(|e| CliError::Failed(format!("cannot print the status: {e}")))?;
     stdout(&format!("{json}\n"))?;
@@ -201,7 +206,7 @@ pub(crate) fn run(command: TxCommand) -> Result<(), CliError> {
 }
 
 /// Reads a key file (exit 2 on any problem); warnings go to stderr.
-fn load_key(path: &Path) -> Result<Keypair, CliError> {
+pub(crate) fn load_key(path: &Path) -> Result<Keypair, CliError> {
     let loaded = jeon_genesis::keyfile::read(path).map_err(key_file_error)?;
     if let Some(w) = &loaded.warning {
         eprintln!("warning: {w}");
