@@ -108,6 +108,10 @@ pub trait Store: Send + Sync {
     fn write_batch(&self, writes: Writes) -> Result<(), StoreError>;
 }
 
+/// sled's page cache. Its default is 1 GiB, which alone would exceed the node's memory
+/// budget; state reads are mostly recent accounts, which fit in far less.
+pub const SLED_CACHE_BYTES: u64 = 256 << 20;
+
 /// The sled-backed store.
 pub struct SledStore {
     db: sled::Db,
