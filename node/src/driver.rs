@@ -8,21 +8,18 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use jeon_runtime::block::{
-    validators_hash, Certificate, CommitSig, CommittedBlock, ProposalBody, VoteBody,
-};
-use jeon_runtime::execute::{execute_block, BlockContext, BlockOutput};
-use jeon_runtime::merkle;
-use jeon_runtime::{Block, Hash, Header, Keypair, VerifiedTx};
+use jeon_runtime::block::{Certificate, CommitSig, ProposalBody, VoteBody};
+use jeon_runtime::{Hash, Keypair, Signature};
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
-use crate::chain::{FinalEvent, Shared};
+use crate::blocks::{self, Candidate};
+use crate::chain::Shared;
 use crate::consensus::{
     self, Core, Effect, Input, Proposal, SignedVote, TimeoutConfig, ValidatorSet, Vote,
 };
 use crate::signer::SignerGuard;
-use crate::store::{ChainHead, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// The most inputs waiting for the driver (timeouts now, network messages later).
 pub const DRIVER_INBOX_MAX: usize = 4_096;
@@ -43,13 +40,6 @@ impl Default for DriverConfig {
             empty_block_interval_ms: 1_000,
         }
     }
-}
-
-/// A block this node built or received for the current height, executed.
-struct Candidate {
-    block: Block,
-    txs: Vec<VerifiedTx>,
-    output: BlockOutput,
 }
 
 /// The driver.
@@ -276,26 +266,18 @@ impl Driver {
     /// Builds and executes a block from the mempool; answers the core's GetValue.
     async fn build(&mut self, height: u64, round: u32) -> Result<Option<Input>, DriverError> {
         self.wanted = None;
-        let head = self.shared.head();
-        if head.height + 1 != height {
+        if self.shared.head().height + 1 != height {
             return Ok(None);
         }
         let Some(proposer) = self.guard.as_ref().map(SignerGuard::address) else {
             return Ok(None);
         };
-        let params = &self.shared.params;
-        let txs = self.shared.mempool().reap(
-            params.block_txs_max as usize,
-            params.block_bytes_max as usize,
-        );
-        let ctx = BlockContext {
-            chain_id: self.shared.chain_id,
-            height,
-            time_ms: now_ms().max(head.time_ms),
-            proposer,
-        };
-        let candidate = self.execute(ctx, head, txs).await?;
-        let id = candidate.block.header.hash();
+        let shared = self.shared.clone();
+        let candidate =
+            tokio::task::spawn_blocking(move || blocks::build(&shared, proposer, now_ms()))
+                .await
+                .map_err(join_error)??;
+        let id = candidate.hash();
         debug!(height, round, txs = candidate.txs.len(), block = %id, "built block");
         self.candidates.insert(id, candidate);
         Ok(Some(Input::ProposeValue {
@@ -303,42 +285,6 @@ impl Driver {
             round,
             block: id.0,
         }))
-    }
-
-    /// Executes transactions on top of `head` and assembles the block around them.
-    async fn execute(
-        &self,
-        ctx: BlockContext,
-        head: ChainHead,
-        txs: Vec<VerifiedTx>,
-    ) -> Result<Candidate, DriverError> {
-        let shared = self.shared.clone();
-        let started = Instant::now();
-        let (txs, ctx, output) = tokio::task::spawn_blocking(move || {
-            let output = execute_block(&*shared.db, &ctx, &txs);
-            (txs, ctx, output)
-        })
-        .await
-        .map_err(join_error)?;
-        let output = output.map_err(crate::chain::state_err)?;
-        let elapsed = started.elapsed().as_secs_f64();
-        self.shared.metrics.block_execute_seconds.observe(elapsed);
-        let header = Header {
-            chain_id: ctx.chain_id,
-            height: ctx.height,
-            prev_hash: head.block_hash,
-            time_ms: ctx.time_ms,
-            proposer: ctx.proposer,
-            tx_root: merkle::tx_root(&txs),
-            receipts_root: merkle::receipts_root(&output.receipts),
-            app_hash: head.app_hash,
-            validators_hash: validators_hash(&self.shared.validators),
-        };
-        let block = Block {
-            header,
-            txs: txs.iter().map(|t| t.tx().clone()).collect(),
-        };
-        Ok(Candidate { block, txs, output })
     }
 
     fn sign_proposal(&mut self, p: &Proposal) -> bool {
@@ -385,7 +331,7 @@ impl Driver {
         }
     }
 
-    /// Writes a decided block durably, then tells the mempool, the API and subscribers.
+    /// Writes a decided block durably, then reports it (head, mempool, events).
     async fn commit(
         &mut self,
         height: u64,
@@ -399,99 +345,29 @@ impl Driver {
             return Ok(());
         };
         self.candidates.clear();
+        let signatures = votes
+            .iter()
+            .filter_map(|sv| {
+                let v = self.shared.validators.get(usize::from(sv.vote.validator))?;
+                Some(CommitSig {
+                    validator: v.key,
+                    signature: Signature(sv.signature),
+                })
+            })
+            .collect();
         let certificate = Certificate {
             height,
             round,
             block,
-            signatures: votes
-                .iter()
-                .filter_map(|sv| {
-                    let v = self.shared.validators.get(usize::from(sv.vote.validator))?;
-                    Some(CommitSig {
-                        validator: v.key,
-                        signature: jeon_runtime::Signature(sv.signature),
-                    })
-                })
-                .collect(),
-        };
-        let senders: Vec<_> = candidate.txs.iter().map(|t| t.body().sender).collect();
-        let Candidate {
-            block: blk, output, ..
-        } = candidate;
-        let committed = CommittedBlock {
-            block: blk,
-            certificate,
+            signatures,
         };
         let shared = self.shared.clone();
-        let started = Instant::now();
-        let (head, output) = tokio::task::spawn_blocking(move || {
-            crate::crash::crash_point("commit.before_write");
-            let (receipts, changes) = (&output.receipts, &output.changes);
-            let head = shared
-                .db
-                .commit_block(&committed, receipts, changes, output.app_hash);
-            crate::crash::crash_point("commit.after_write");
-            (head, output)
-        })
-        .await
-        .map_err(join_error)?;
-        let head = head?;
-        let elapsed = started.elapsed().as_secs_f64();
-        self.shared.metrics.block_commit_seconds.observe(elapsed);
-        self.after_commit(head, &output, senders)
-    }
-
-    fn after_commit(
-        &mut self,
-        head: ChainHead,
-        output: &BlockOutput,
-        senders: Vec<jeon_runtime::Address>,
-    ) -> Result<(), DriverError> {
-        let shared = &self.shared;
-        let evicted = {
-            let mut pool = shared.mempool();
-            let evicted = pool
-                .after_commit(&*shared.db, &shared.params, head.height + 1, senders)
-                .map_err(crate::chain::state_err)?;
-            shared.metrics.mempool_txs.set(pool.len() as i64);
-            evicted
-        };
-        {
-            let mut rejections = shared.rejections();
-            for (hash, reason) in evicted {
-                rejections.record(hash, reason.to_string());
-            }
-        }
-        shared.head.send_replace(head);
-        shared.metrics.height.set(head.height as i64);
-        shared.metrics.blocks_committed.inc();
-        shared
-            .metrics
-            .txs_finalized
-            .inc_by(output.receipts.len() as u64);
-        let events: Vec<FinalEvent> = output
-            .receipts
-            .iter()
-            .enumerate()
-            .flat_map(|(i, r)| {
-                r.events.iter().map(move |e| FinalEvent {
-                    height: head.height,
-                    tx: r.tx,
-                    index: i as u32,
-                    event: e.clone(),
-                })
-            })
-            .collect();
-        if !events.is_empty() {
-            // No subscribers is fine.
-            let _ = shared.events.send(Arc::new(events));
-        }
+        let head =
+            tokio::task::spawn_blocking(move || blocks::commit(&shared, candidate, certificate))
+                .await
+                .map_err(join_error)??;
         self.last_commit = Instant::now();
-        debug!(
-            height = head.height,
-            txs = output.receipts.len(),
-            "block final"
-        );
+        debug!(height = head.height, "block final");
         Ok(())
     }
 }

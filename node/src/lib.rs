@@ -2,6 +2,7 @@
 //! signer guard, block production, HTTP API).
 
 pub mod api;
+pub mod blocks;
 pub mod chain;
 pub mod consensus;
 pub mod crash;

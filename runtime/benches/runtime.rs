@@ -1,1 +1,149 @@
-fn main() {}
+//! Runtime benchmarks: block execution of pre-verified transfers, and signature
+//! verification, batched versus one by one.
+//!
+//! `cargo bench -p jeon-runtime --bench runtime -- --warm-up-time 1 --measurement-time 5`
+
+// criterion_group! defines an undocumented public function.
+#![allow(missing_docs)]
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use jeon_runtime::execute::execute_block;
+use jeon_runtime::state::keys;
+use jeon_runtime::tx::verify_batch;
+use jeon_runtime::{
+    Address, AssetId, AssetInfo, AssetKind, BlockContext, Call, Hash, Keypair, MemoryState,
+    Overlay, Params, SignedTx, TxBody, VerifiedTx,
+};
+
+const CHAIN: Hash = Hash([0x42; 32]);
+const KRW: AssetId = AssetId(0);
+/// Transfers in the benchmarked block.
+const BLOCK_TXS: usize = 10_000;
+/// Accounts that send in the benchmarked block.
+const SENDERS: usize = 1_000;
+/// Transactions in the verification benchmark.
+const VERIFY_TXS: usize = 1_000;
+/// Every funded account's opening balance.
+const OPENING: u64 = 1_000_000_000;
+
+fn key(i: usize) -> Keypair {
+    Keypair::from_seed_label(&format!("bench-{i}"))
+}
+
+/// A state with `accounts` accounts funded in KRW; the first [`SENDERS`] are `senders`.
+fn funded_state(senders: &[Address], accounts: usize) -> MemoryState {
+    let empty = MemoryState::new();
+    let mut ov = Overlay::new(&empty);
+    let collector = Address([0xcc; 32]);
+    let params = Params {
+        fee_asset: KRW,
+        fee_flat: 1,
+        fee_collector: collector,
+        block_txs_max: BLOCK_TXS as u32,
+        block_bytes_max: 64 << 20,
+    };
+    ov.put(keys::params(), &params).expect("write");
+    for i in 0..accounts {
+        // Accounts beyond the senders never sign, so a derived address is enough.
+        let who = match senders.get(i) {
+            Some(a) => *a,
+            None => Address(jeon_runtime::crypto::sha256(&[&(i as u64).to_le_bytes()]).0),
+        };
+        ov.set_balance(&who, KRW, OPENING).expect("write");
+    }
+    let info = AssetInfo {
+        id: KRW,
+        symbol: "KRW".into(),
+        decimals: 0,
+        issuer: collector,
+        kind: AssetKind::Money,
+        supply: OPENING * accounts as u64,
+    };
+    ov.put(keys::asset(KRW), &info).expect("write");
+    ov.put(keys::symbol("KRW"), &KRW).expect("write");
+    ov.put(keys::next_asset_id(), &1u32).expect("write");
+    let (changes, _) = ov.finish().expect("memory");
+    let mut state = MemoryState::new();
+    state.apply(&changes);
+    state
+}
+
+/// `count` signed transfers: sender `i % SENDERS` pays the next account, nonces in order.
+fn transfers(keys: &[Keypair], count: usize) -> Vec<SignedTx> {
+    (0..count)
+        .map(|n| {
+            let from = &keys[n % keys.len()];
+            let to = keys[(n + 1) % keys.len()].address();
+            TxBody {
+                chain_id: CHAIN,
+                sender: from.address(),
+                nonce: (n / keys.len()) as u64,
+                fee_limit: 1,
+                expiry: u64::MAX,
+                call: Call::Transfer {
+                    to,
+                    asset: KRW,
+                    amount: 1 + (n % 7) as u64,
+                },
+            }
+            .sign(from)
+        })
+        .collect()
+}
+
+fn execute_transfers(c: &mut Criterion) {
+    let keys: Vec<Keypair> = (0..SENDERS).map(key).collect();
+    let senders: Vec<Address> = keys.iter().map(Keypair::address).collect();
+    let txs: Vec<VerifiedTx> = verify_batch(transfers(&keys, BLOCK_TXS), &CHAIN)
+        .into_iter()
+        .map(|r| r.expect("bench transactions are valid"))
+        .collect();
+    let ctx = BlockContext {
+        chain_id: CHAIN,
+        height: 1,
+        time_ms: 0,
+        proposer: senders[0],
+    };
+    let mut group = c.benchmark_group("execute_transfers");
+    group.throughput(Throughput::Elements(BLOCK_TXS as u64));
+    group.sample_size(10);
+    for accounts in [1_000, 100_000] {
+        let state = funded_state(&senders, accounts);
+        let out = execute_block(&state, &ctx, &txs).expect("memory");
+        assert!(out.receipts.iter().all(|r| r.is_success()));
+        group.bench_function(format!("{accounts}_accounts"), |b| {
+            b.iter(|| execute_block(&state, &ctx, &txs).expect("memory"))
+        });
+    }
+    group.finish();
+}
+
+fn verify(c: &mut Criterion) {
+    let keys: Vec<Keypair> = (0..VERIFY_TXS).map(key).collect();
+    let txs = transfers(&keys, VERIFY_TXS);
+    let mut group = c.benchmark_group("verify_batch");
+    group.throughput(Throughput::Elements(VERIFY_TXS as u64));
+    group.sample_size(10);
+    group.bench_function("tx_verify_batch", |b| {
+        b.iter_batched(
+            || txs.clone(),
+            |txs| verify_batch(txs, &CHAIN),
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("signed_tx_verify_each", |b| {
+        b.iter_batched(
+            || txs.clone(),
+            |txs| {
+                txs.into_iter()
+                    .map(|t| t.verify(&CHAIN))
+                    .collect::<Vec<_>>()
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, execute_transfers, verify);
+criterion_main!(benches);

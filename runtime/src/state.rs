@@ -5,6 +5,7 @@
 //! simulator, tests and benches. Keys are built only by [`keys`]; values are canonical
 //! encodings ([`crate::codec`]). A zero balance is stored as an absent key.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
@@ -203,6 +204,10 @@ struct Slot {
 pub struct Overlay<'a, S: StateRead + ?Sized> {
     base: &'a S,
     slots: BTreeMap<Vec<u8>, Slot>,
+    /// Base values read but not written, so each key is read from the base once per
+    /// overlay (a block reads a sender's nonce and balance several times before it
+    /// writes them, and a base read is the costly part: a disk or a large map).
+    reads: RefCell<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
     journal: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
@@ -216,6 +221,7 @@ impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
         Overlay {
             base,
             slots: BTreeMap::new(),
+            reads: RefCell::new(BTreeMap::new()),
             journal: Vec::new(),
         }
     }
@@ -247,7 +253,10 @@ impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
         let previous = match self.slots.get_mut(&key) {
             Some(slot) => std::mem::replace(&mut slot.current, value),
             None => {
-                let original = self.base.get(&key)?;
+                let original = match self.reads.get_mut().remove(&key) {
+                    Some(cached) => cached,
+                    None => self.base.get(&key)?,
+                };
                 let slot = Slot {
                     original: original.clone(),
                     current: value,
@@ -310,10 +319,15 @@ impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
 
 impl<S: StateRead + ?Sized> StateRead for Overlay<'_, S> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        match self.slots.get(key) {
-            Some(slot) => Ok(slot.current.clone()),
-            None => self.base.get(key),
+        if let Some(slot) = self.slots.get(key) {
+            return Ok(slot.current.clone());
         }
+        if let Some(cached) = self.reads.borrow().get(key) {
+            return Ok(cached.clone());
+        }
+        let value = self.base.get(key)?;
+        self.reads.borrow_mut().insert(key.to_vec(), value.clone());
+        Ok(value)
     }
 }
 
@@ -370,5 +384,73 @@ impl StateScan for MemoryState {
             .take(limit)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// A base that counts how often it is read.
+    struct Counting {
+        inner: MemoryState,
+        reads: Cell<usize>,
+    }
+
+    impl StateRead for Counting {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+            self.reads.set(self.reads.get() + 1);
+            self.inner.get(key)
+        }
+    }
+
+    fn base_with_balance(who: &Address, amount: Amount) -> MemoryState {
+        let empty = MemoryState::new();
+        let mut ov = Overlay::new(&empty);
+        ov.set_balance(who, AssetId(0), amount).expect("memory");
+        let (changes, _) = ov.finish().expect("memory");
+        let mut state = MemoryState::new();
+        state.apply(&changes);
+        state
+    }
+
+    #[test]
+    fn an_overlay_reads_each_key_from_its_base_once() {
+        let who = Address([1; 32]);
+        let base = Counting {
+            inner: base_with_balance(&who, 7),
+            reads: Cell::new(0),
+        };
+        let mut ov = Overlay::new(&base);
+        for _ in 0..3 {
+            assert_eq!(ov.balance(&who, AssetId(0)), Ok(7));
+            assert_eq!(ov.nonce(&who), Ok(0));
+        }
+        ov.set_balance(&who, AssetId(0), 5).expect("memory");
+        ov.set_nonce(&who, 1).expect("memory");
+        assert_eq!(ov.balance(&who, AssetId(0)), Ok(5));
+        assert_eq!(base.reads.get(), 2, "one read per key: balance and nonce");
+    }
+
+    #[test]
+    fn a_reverted_write_and_a_rewrite_of_the_same_value_leave_no_change() {
+        let who = Address([1; 32]);
+        let base = base_with_balance(&who, 7);
+        let mut ov = Overlay::new(&base);
+        ov.set_nonce(&who, 1).expect("memory");
+        let cp = ov.checkpoint();
+        ov.set_balance(&who, AssetId(0), 0).expect("memory");
+        ov.set_balance(&who, AssetId(1), 9).expect("memory");
+        ov.revert(cp);
+        assert_eq!(ov.balance(&who, AssetId(0)), Ok(7));
+        assert_eq!(ov.balance(&who, AssetId(1)), Ok(0));
+        ov.set_balance(&who, AssetId(0), 7).expect("memory");
+        let (changes, app_hash) = ov.finish().expect("memory");
+        let changed: Vec<&Vec<u8>> = changes.entries.keys().collect();
+        assert_eq!(changed, vec![&keys::nonce(&who), &keys::lthash()]);
+        let mut after = base.clone();
+        after.apply(&changes);
+        assert_eq!(after.app_hash(), Ok(app_hash));
     }
 }

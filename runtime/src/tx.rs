@@ -136,7 +136,8 @@ fn check_chain(tx: &SignedTx, chain_id: &Hash) -> Result<(), TxError> {
     Ok(())
 }
 
-/// Verifies many transactions at once (one batch equation); one result per input, in order.
+/// Verifies many transactions; one result per input, in order, each equal to what
+/// [`SignedTx::verify`] returns for it (see [`crypto::verify_batch`]).
 pub fn verify_batch(txs: Vec<SignedTx>, chain_id: &Hash) -> Vec<Result<VerifiedTx, TxError>> {
     let messages: Vec<Vec<u8>> = txs.iter().map(|t| t.body.signing_bytes()).collect();
     let items: Vec<(&Address, &[u8], &Signature)> = txs

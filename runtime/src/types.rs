@@ -231,8 +231,8 @@ mod tests {
 
     #[test]
     fn an_address_for_another_prefix_is_refused() {
-        let hrp = Hrp::parse("cosmos").unwrap();
-        let s = bech32::encode::<Bech32m>(hrp, &[1; 32]).unwrap();
+        let hrp = Hrp::parse("cosmos").expect("valid hrp");
+        let s = bech32::encode::<Bech32m>(hrp, &[1; 32]).expect("encodes");
         assert!(matches!(
             s.parse::<Address>(),
             Err(AddressError::WrongPrefix { .. })
@@ -241,8 +241,8 @@ mod tests {
 
     #[test]
     fn a_short_payload_is_refused() {
-        let hrp = Hrp::parse("jeon").unwrap();
-        let s = bech32::encode::<Bech32m>(hrp, &[1; 20]).unwrap();
+        let hrp = Hrp::parse("jeon").expect("valid hrp");
+        let s = bech32::encode::<Bech32m>(hrp, &[1; 20]).expect("encodes");
         assert!(matches!(
             s.parse::<Address>(),
             Err(AddressError::WrongLength { len: 20, .. })

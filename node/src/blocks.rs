@@ -1,0 +1,372 @@
+//! Block logic shared by the async driver and the deterministic simulator: build a
+//! block from the mempool, check a proposed or synced block, and commit a decided one.
+//!
+//! Synchronous and clock-free: callers pass the time. Building and checking execute
+//! through the runtime; committing writes durably, then updates the head, the mempool,
+//! the event stream and the metrics, in that order.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use jeon_runtime::block::{validators_hash, Certificate, CertificateError, CommittedBlock};
+use jeon_runtime::execute::{execute_block, BlockContext, BlockOutput};
+use jeon_runtime::tx::verify_batch;
+use jeon_runtime::{merkle, Address, Block, Hash, Header, TxError, VerifiedTx};
+
+use crate::chain::{state_err, FinalEvent, Shared};
+use crate::store::{ChainHead, StoreError};
+
+/// How far ahead of the checker's clock a block's time may be.
+pub const BLOCK_TIME_DRIFT_MAX_MS: u64 = 10_000;
+
+/// A block built or received for the next height, executed on top of the head.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// The block.
+    pub block: Block,
+    /// Its transactions, verified.
+    pub txs: Vec<VerifiedTx>,
+    /// Its execution result.
+    pub output: BlockOutput,
+}
+
+impl Candidate {
+    /// The block's hash.
+    pub fn hash(&self) -> Hash {
+        self.block.header.hash()
+    }
+}
+
+/// Why a block is not valid on top of our head.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockError {
+    /// Wrong chain id.
+    #[error("block is for chain {got}, expected {expected}")]
+    WrongChain {
+        /// Ours.
+        expected: Hash,
+        /// The block's.
+        got: Hash,
+    },
+    /// Not the next height.
+    #[error("block height {got}, expected {expected}")]
+    WrongHeight {
+        /// Head + 1.
+        expected: u64,
+        /// The block's.
+        got: u64,
+    },
+    /// Does not extend our head.
+    #[error("block's previous hash {got} is not our head {expected}")]
+    WrongParent {
+        /// Our head's hash.
+        expected: Hash,
+        /// The block's.
+        got: Hash,
+    },
+    /// Proposed by someone other than the round's proposer.
+    #[error("block proposed by {got}, expected {expected}")]
+    WrongProposer {
+        /// The round's proposer.
+        expected: Address,
+        /// The header's.
+        got: Address,
+    },
+    /// Time goes backwards or too far ahead.
+    #[error("block time {time_ms} is outside [{min_ms}, {max_ms}]")]
+    BadTime {
+        /// The header's time.
+        time_ms: u64,
+        /// The previous block's time.
+        min_ms: u64,
+        /// Our clock plus the allowed drift.
+        max_ms: u64,
+    },
+    /// Over the block limits.
+    #[error("block holds {txs} transactions / {bytes} bytes, over the limits")]
+    TooLarge {
+        /// Transactions.
+        txs: usize,
+        /// Encoded bytes of transactions.
+        bytes: usize,
+    },
+    /// A transaction's signature or chain id is bad.
+    #[error("transaction {index} is invalid: {error}")]
+    BadTx {
+        /// Its position.
+        index: usize,
+        /// Why.
+        error: TxError,
+    },
+    /// A header field does not match what executing the block gives.
+    #[error("header {field} is {got}, executing the block gives {expected}")]
+    HeaderMismatch {
+        /// Which field.
+        field: &'static str,
+        /// Computed.
+        expected: Hash,
+        /// In the header.
+        got: Hash,
+    },
+    /// The certificate does not prove the block final.
+    #[error("bad certificate: {0}")]
+    Certificate(#[from] CertificateError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn execute(
+    shared: &Shared,
+    ctx: &BlockContext,
+    txs: &[VerifiedTx],
+) -> Result<BlockOutput, StoreError> {
+    let started = Instant::now();
+    let output = execute_block(&*shared.db, ctx, txs).map_err(state_err)?;
+    shared
+        .metrics
+        .block_execute_seconds
+        .observe(started.elapsed().as_secs_f64());
+    Ok(output)
+}
+
+fn header_for(
+    shared: &Shared,
+    ctx: &BlockContext,
+    head: &ChainHead,
+    txs: &[VerifiedTx],
+    output: &BlockOutput,
+) -> Header {
+    Header {
+        chain_id: ctx.chain_id,
+        height: ctx.height,
+        prev_hash: head.block_hash,
+        time_ms: ctx.time_ms,
+        proposer: ctx.proposer,
+        tx_root: merkle::tx_root(txs),
+        receipts_root: merkle::receipts_root(&output.receipts),
+        app_hash: head.app_hash,
+        validators_hash: validators_hash(&shared.validators),
+    }
+}
+
+/// Builds the next block from the mempool, proposed by `proposer` at `now_ms`.
+pub fn build(shared: &Shared, proposer: Address, now_ms: u64) -> Result<Candidate, StoreError> {
+    let head = shared.head();
+    let params = &shared.params;
+    let txs = shared.mempool().reap(
+        params.block_txs_max as usize,
+        params.block_bytes_max as usize,
+    );
+    let ctx = BlockContext {
+        chain_id: shared.chain_id,
+        height: head.height + 1,
+        time_ms: now_ms.max(head.time_ms),
+        proposer,
+    };
+    let output = execute(shared, &ctx, &txs)?;
+    let header = header_for(shared, &ctx, &head, &txs, &output);
+    let block = Block {
+        header,
+        txs: txs.iter().map(|t| t.tx().clone()).collect(),
+    };
+    Ok(Candidate { block, txs, output })
+}
+
+/// Checks a block proposed by `proposer` for the next height: structure, limits,
+/// signatures (one batch), then executes it and compares every header field. Its time
+/// must not go back and must not exceed `time_max_ms` (the checker's clock plus
+/// [`BLOCK_TIME_DRIFT_MAX_MS`]).
+pub fn check(
+    shared: &Shared,
+    block: Block,
+    proposer: Address,
+    time_max_ms: u64,
+) -> Result<Candidate, BlockError> {
+    let head = shared.head();
+    let h = &block.header;
+    if h.chain_id != shared.chain_id {
+        return Err(BlockError::WrongChain {
+            expected: shared.chain_id,
+            got: h.chain_id,
+        });
+    }
+    if h.height != head.height + 1 {
+        return Err(BlockError::WrongHeight {
+            expected: head.height + 1,
+            got: h.height,
+        });
+    }
+    if h.prev_hash != head.block_hash {
+        return Err(BlockError::WrongParent {
+            expected: head.block_hash,
+            got: h.prev_hash,
+        });
+    }
+    if h.proposer != proposer {
+        return Err(BlockError::WrongProposer {
+            expected: proposer,
+            got: h.proposer,
+        });
+    }
+    if h.time_ms < head.time_ms || h.time_ms > time_max_ms {
+        let (time_ms, min_ms, max_ms) = (h.time_ms, head.time_ms, time_max_ms);
+        return Err(BlockError::BadTime {
+            time_ms,
+            min_ms,
+            max_ms,
+        });
+    }
+    check_limits(shared, &block)?;
+    let ctx = BlockContext {
+        chain_id: h.chain_id,
+        height: h.height,
+        time_ms: h.time_ms,
+        proposer,
+    };
+    let txs = verify_txs(shared, block.txs.clone())?;
+    let output = execute(shared, &ctx, &txs)?;
+    let expected = header_for(shared, &ctx, &head, &txs, &output);
+    compare_headers(&expected, &block.header)?;
+    Ok(Candidate { block, txs, output })
+}
+
+fn check_limits(shared: &Shared, block: &Block) -> Result<(), BlockError> {
+    let bytes: usize = block.txs.iter().map(|t| t.encode().len()).sum();
+    let params = &shared.params;
+    if block.txs.len() > params.block_txs_max as usize || bytes > params.block_bytes_max as usize {
+        return Err(BlockError::TooLarge {
+            txs: block.txs.len(),
+            bytes,
+        });
+    }
+    Ok(())
+}
+
+fn verify_txs(
+    shared: &Shared,
+    txs: Vec<jeon_runtime::SignedTx>,
+) -> Result<Vec<VerifiedTx>, BlockError> {
+    verify_batch(txs, &shared.chain_id)
+        .into_iter()
+        .enumerate()
+        .map(|(index, r)| r.map_err(|error| BlockError::BadTx { index, error }))
+        .collect()
+}
+
+fn compare_headers(expected: &Header, got: &Header) -> Result<(), BlockError> {
+    let fields = [
+        ("tx_root", expected.tx_root, got.tx_root),
+        ("receipts_root", expected.receipts_root, got.receipts_root),
+        ("app_hash", expected.app_hash, got.app_hash),
+        (
+            "validators_hash",
+            expected.validators_hash,
+            got.validators_hash,
+        ),
+    ];
+    for (field, expected, got) in fields {
+        if expected != got {
+            return Err(BlockError::HeaderMismatch {
+                field,
+                expected,
+                got,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks a block with its certificate from a peer (block sync): the certificate
+/// must carry more than 2/3 of the voting power for exactly this block.
+pub fn check_synced(
+    shared: &Shared,
+    committed: CommittedBlock,
+) -> Result<(Candidate, Certificate), BlockError> {
+    let CommittedBlock { block, certificate } = committed;
+    let hash = block.header.hash();
+    if certificate.height != block.header.height {
+        return Err(BlockError::WrongHeight {
+            expected: block.header.height,
+            got: certificate.height,
+        });
+    }
+    certificate.verify(&shared.chain_id, &hash, &shared.validators)?;
+    let proposer = block.header.proposer;
+    // A final block's time was checked against the clocks of the validators that
+    // signed it; ours may be behind by any amount.
+    let candidate = check(shared, block, proposer, u64::MAX)?;
+    Ok((candidate, certificate))
+}
+
+/// Writes a decided block durably, then reports it: head, mempool, events, metrics.
+pub fn commit(
+    shared: &Arc<Shared>,
+    candidate: Candidate,
+    certificate: Certificate,
+) -> Result<ChainHead, StoreError> {
+    let Candidate { block, txs, output } = candidate;
+    let committed = CommittedBlock { block, certificate };
+    let started = Instant::now();
+    crate::crash::crash_point("commit.before_write");
+    let head = shared.db.commit_block(
+        &committed,
+        &output.receipts,
+        &output.changes,
+        output.app_hash,
+    )?;
+    crate::crash::crash_point("commit.after_write");
+    shared
+        .metrics
+        .block_commit_seconds
+        .observe(started.elapsed().as_secs_f64());
+    report(shared, head, &output, txs.iter().map(|t| t.body().sender))?;
+    Ok(head)
+}
+
+fn report(
+    shared: &Shared,
+    head: ChainHead,
+    output: &BlockOutput,
+    senders: impl Iterator<Item = Address>,
+) -> Result<(), StoreError> {
+    let evicted = {
+        let mut pool = shared.mempool();
+        let evicted = pool
+            .after_commit(&*shared.db, &shared.params, head.height + 1, senders)
+            .map_err(state_err)?;
+        shared.metrics.mempool_txs.set(pool.len() as i64);
+        evicted
+    };
+    {
+        let mut rejections = shared.rejections();
+        for (hash, reason) in evicted {
+            rejections.record(hash, reason.to_string());
+        }
+    }
+    shared.head.send_replace(head);
+    shared.metrics.height.set(head.height as i64);
+    shared.metrics.blocks_committed.inc();
+    shared
+        .metrics
+        .txs_finalized
+        .inc_by(output.receipts.len() as u64);
+    let events: Vec<FinalEvent> = output
+        .receipts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            r.events.iter().map(move |e| FinalEvent {
+                height: head.height,
+                tx: r.tx,
+                index: i as u32,
+                event: e.clone(),
+            })
+        })
+        .collect();
+    if !events.is_empty() {
+        // Having no subscribers is fine.
+        let _ = shared.events.send(Arc::new(events));
+    }
+    Ok(())
+}

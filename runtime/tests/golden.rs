@@ -1,0 +1,292 @@
+//! Golden vectors: the exact bytes and hashes of a transaction, a header, Merkle roots,
+//! a receipts root and an app hash. They pin the consensus-critical formats: if one of
+//! these tests fails, the format changed and every node must change with it. Update a
+//! vector only together with docs/encoding.md, never to make a test pass.
+
+mod support;
+
+use jeon_runtime::block::{validators_hash, Header, ValidatorInfo};
+use jeon_runtime::crypto::sha256;
+use jeon_runtime::merkle::{receipt_hash, receipts_root, root};
+use jeon_runtime::{
+    codec, Address, AssetId, AssetKind, Call, CallError, Event, Hash, Keypair, MemoryState,
+    Outcome, Params, Partner, Receipt, Role, StateExt, TxBody, TxError,
+};
+use support::genesis_state;
+
+const GOLDEN_CHAIN: Hash = Hash([0xc1; 32]);
+
+const ALICE: &str = "jeon1p4jpk9autwnzng2n34snjr7l3uc3unfapjyjwjjl0kqpq2ae578s5wte63";
+const ALICE_KEY: &str = "0d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f";
+const BOB: &str = "jeon1j9lmw9wm6w99txgknhh9mkayrvzmkk0zal7ncw002u63s6n4k0wsxeslpw";
+const BOB_KEY: &str = "917fb715dbd38a5599169dee5ddba41b05bb59e2effd3c39ef5735186a75b3dd";
+
+/// `encode(TxBody)` of alice paying bob 500 units of asset 0, field by field.
+const TRANSFER_BODY: &str = concat!(
+    "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1", // chain_id
+    "0d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f", // sender
+    "0700000000000000",                                                 // nonce 7
+    "0a00000000000000",                                                 // fee_limit 10
+    "e803000000000000",                                                 // expiry 1000
+    "00000000",                                                         // Call::Transfer
+    "917fb715dbd38a5599169dee5ddba41b05bb59e2effd3c39ef5735186a75b3dd", // to
+    "00000000",                                                         // asset 0
+    "f401000000000000",                                                 // amount 500
+);
+/// alice's ed25519 signature over `"jeon/tx/v1" || TRANSFER_BODY` (ed25519 is deterministic).
+const TRANSFER_SIGNATURE: &str = concat!(
+    "ea274420d716f310ec5a25885d12351bbd145a0ac40d15c2bc51441b7a449d51",
+    "6201beb3c87f8a136bf633332b4ceb81c3b1163d56d65a34e5fb11d77b0a0b02",
+);
+const TRANSFER_HASH: &str = "80f5347ab2f36f9cf313710e3c24b51a4609c4cceeda84964201c640076f7b87";
+
+const MERKLE_ROOT_1: &str = "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d";
+const MERKLE_ROOT_2: &str = "c71a16f21f917ed84ea2caa90b0904c9179a4c9c2369a9b4ec57e11a3f25a7a2";
+const MERKLE_ROOT_3: &str = "d78663a8f1a2d99ee97fe38a605be2f54e2872c3a63a13077d617e4a940725bd";
+const MERKLE_ROOT_5: &str = "550347fe72bcb7c23a0576eb793f410a6192c5d678b483eb1adfd880720b55ea";
+
+/// `encode(Receipt)` of an invalid transaction, field by field.
+const INVALID_RECEIPT: &str = concat!(
+    "0303030303030303030303030303030303030303030303030303030303030303", // tx
+    "02000000",                                                         // Outcome::Invalid
+    "03000000",                                                         // TxError::StaleNonce
+    "0800000000000000",                                                 // expected 8
+    "0700000000000000",                                                 // got 7
+    "0000000000000000",                                                 // fee 0
+    "0000000000000000",                                                 // no events
+);
+const RECEIPTS_ROOT: &str = "cd4204ee0281a9711a04f81983ef27171c2bb17befc8c399c89535d399c453f5";
+
+const EMPTY_APP_HASH: &str = "6f8df56b576a3c548857cae111cc4cbafec05a3a29f14faea093794a6fc177eb";
+const SMALL_STATE_APP_HASH: &str =
+    "af0ab8075708941dee599ca6de6aba31f06f5e1d1ffd469c82a3001110cfd316";
+
+const VALIDATORS_HASH: &str = "1dc7b6d8990295afe5d954822930449bb190a00e93135054072f414da01151db";
+/// `encode(Header)` of a first block holding the transfer, field by field.
+const HEADER: &str = concat!(
+    "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1", // chain_id
+    "0100000000000000",                                                 // height 1
+    "0000000000000000000000000000000000000000000000000000000000000000", // prev_hash
+    "0068e5cf8b010000",                                                 // time_ms
+    "0d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f", // proposer
+    "80f5347ab2f36f9cf313710e3c24b51a4609c4cceeda84964201c640076f7b87", // tx_root
+    "cd4204ee0281a9711a04f81983ef27171c2bb17befc8c399c89535d399c453f5", // receipts_root
+    "af0ab8075708941dee599ca6de6aba31f06f5e1d1ffd469c82a3001110cfd316", // app_hash
+    "1dc7b6d8990295afe5d954822930449bb190a00e93135054072f414da01151db", // validators_hash
+);
+const HEADER_HASH: &str = "d9dc74b4db624e71c15d32a9783a37a340edf0d1ea368acf69957788ce4fb22c";
+
+fn alice() -> Keypair {
+    Keypair::from_seed_label("alice")
+}
+
+fn bob() -> Address {
+    Keypair::from_seed_label("bob").address()
+}
+
+fn h(hex: &str) -> Hash {
+    hex.parse().expect("64 hex digits")
+}
+
+fn transfer_body() -> TxBody {
+    TxBody {
+        chain_id: GOLDEN_CHAIN,
+        sender: alice().address(),
+        nonce: 7,
+        fee_limit: 10,
+        expiry: 1_000,
+        call: Call::Transfer {
+            to: bob(),
+            asset: AssetId(0),
+            amount: 500,
+        },
+    }
+}
+
+/// Leaf i is SHA-256 of the single byte i.
+fn leaves() -> Vec<Hash> {
+    (0u8..5).map(|i| sha256(&[&[i]])).collect()
+}
+
+/// An inner Merkle node, computed by hand.
+fn node(left: Hash, right: Hash) -> Hash {
+    sha256(&[&[0x01], &left.0, &right.0])
+}
+
+fn known_receipts() -> Vec<Receipt> {
+    let (a, b) = (alice().address(), bob());
+    vec![
+        Receipt {
+            tx: h(TRANSFER_HASH),
+            outcome: Outcome::Success,
+            fee: 10,
+            events: vec![
+                Event::FeeCharged {
+                    payer: a,
+                    asset: AssetId(0),
+                    amount: 10,
+                },
+                Event::Transferred {
+                    from: a,
+                    to: b,
+                    asset: AssetId(0),
+                    amount: 500,
+                },
+            ],
+        },
+        Receipt {
+            tx: Hash([2; 32]),
+            outcome: Outcome::Failed(CallError::InsufficientBalance {
+                asset: AssetId(1),
+                needed: 9,
+                available: 3,
+            }),
+            fee: 10,
+            events: vec![Event::FeeCharged {
+                payer: b,
+                asset: AssetId(0),
+                amount: 10,
+            }],
+        },
+        Receipt {
+            tx: Hash([3; 32]),
+            outcome: Outcome::Invalid(TxError::StaleNonce {
+                expected: 8,
+                got: 7,
+            }),
+            fee: 0,
+            events: vec![],
+        },
+    ]
+}
+
+/// One partner, one asset, two balances (one of them ₩3).
+fn small_state() -> MemoryState {
+    let (a, b) = (alice().address(), bob());
+    let params = Params {
+        fee_asset: AssetId(0),
+        fee_flat: 10,
+        fee_collector: b,
+        block_txs_max: 1_000,
+        block_bytes_max: 1 << 20,
+    };
+    let partners = [Partner {
+        name: "Golden Bank".into(),
+        account: a,
+        roles: vec![Role::Validator, Role::Issuer],
+        jurisdiction: "KR".into(),
+    }];
+    genesis_state(
+        &params,
+        &partners,
+        &[(AssetId(0), "KRW", 0, a, AssetKind::Money)],
+        &[(a, AssetId(0), 1_000_000), (b, AssetId(0), 3)],
+    )
+}
+
+#[test]
+fn seed_labels_derive_fixed_keys_and_bech32m_addresses() {
+    assert_eq!(alice().address().to_string(), ALICE);
+    assert_eq!(hex::encode(alice().address().0), ALICE_KEY);
+    assert_eq!(bob().to_string(), BOB);
+    assert_eq!(hex::encode(bob().0), BOB_KEY);
+}
+
+#[test]
+fn a_transfer_body_encodes_to_fixed_bytes() {
+    assert_eq!(hex::encode(codec::encode(&transfer_body())), TRANSFER_BODY);
+    let mut signing = b"jeon/tx/v1".to_vec();
+    signing.extend(hex::decode(TRANSFER_BODY).expect("hex"));
+    assert_eq!(transfer_body().signing_bytes(), signing);
+}
+
+#[test]
+fn a_signed_transfer_encodes_to_the_body_then_the_raw_signature_and_has_a_fixed_hash() {
+    let tx = transfer_body().sign(&alice());
+    assert_eq!(hex::encode(tx.signature.0), TRANSFER_SIGNATURE);
+    let encoded = tx.encode();
+    assert_eq!(
+        hex::encode(&encoded),
+        format!("{TRANSFER_BODY}{TRANSFER_SIGNATURE}")
+    );
+    assert_eq!(tx.hash(), h(TRANSFER_HASH));
+    assert_eq!(tx.hash(), sha256(&[&encoded]));
+    assert_eq!(
+        jeon_runtime::SignedTx::decode(&encoded).map(|t| t.hash()),
+        Ok(tx.hash())
+    );
+    assert!(tx.verify(&GOLDEN_CHAIN).is_ok());
+}
+
+#[test]
+fn merkle_roots_of_zero_one_two_three_and_five_leaves_are_fixed() {
+    let l = leaves();
+    assert_eq!(root(&[]), Hash::ZERO);
+    assert_eq!(root(&l[..1]), h(MERKLE_ROOT_1));
+    assert_eq!(root(&l[..2]), h(MERKLE_ROOT_2));
+    assert_eq!(root(&l[..3]), h(MERKLE_ROOT_3));
+    assert_eq!(root(&l[..5]), h(MERKLE_ROOT_5));
+}
+
+#[test]
+fn merkle_roots_match_a_hand_computation() {
+    let l = leaves();
+    // One leaf is its own root.
+    assert_eq!(root(&l[..1]), l[0]);
+    // An inner node is SHA-256(0x01 || left || right).
+    assert_eq!(root(&l[..2]), node(l[0], l[1]));
+    // A node without a right sibling moves up unchanged (rs_merkle's rule).
+    assert_eq!(root(&l[..3]), node(node(l[0], l[1]), l[2]));
+    let four = node(node(l[0], l[1]), node(l[2], l[3]));
+    assert_eq!(root(&l[..5]), node(four, l[4]));
+}
+
+#[test]
+fn receipts_encode_to_fixed_bytes_and_have_a_fixed_root() {
+    let receipts = known_receipts();
+    assert_eq!(hex::encode(codec::encode(&receipts[2])), INVALID_RECEIPT);
+    assert_eq!(receipts_root(&receipts), h(RECEIPTS_ROOT));
+    let leaves: Vec<Hash> = receipts.iter().map(receipt_hash).collect();
+    assert_eq!(receipts_root(&receipts), root(&leaves));
+}
+
+#[test]
+fn the_app_hash_of_a_fixed_small_state_is_fixed() {
+    assert_eq!(
+        MemoryState::new().app_hash().expect("hash"),
+        h(EMPTY_APP_HASH)
+    );
+    let state = small_state();
+    assert_eq!(state.app_hash().expect("hash"), h(SMALL_STATE_APP_HASH));
+    assert_eq!(
+        support::app_hash_from_scratch(&state),
+        h(SMALL_STATE_APP_HASH)
+    );
+}
+
+#[test]
+fn a_header_encodes_to_fixed_bytes_and_has_a_fixed_hash() {
+    let validators = [ValidatorInfo {
+        key: alice().address(),
+        power: 10,
+    }];
+    assert_eq!(validators_hash(&validators), h(VALIDATORS_HASH));
+    let tx = transfer_body().sign(&alice());
+    let header = Header {
+        chain_id: GOLDEN_CHAIN,
+        height: 1,
+        prev_hash: Hash::ZERO,
+        time_ms: 1_700_000_000_000,
+        proposer: alice().address(),
+        tx_root: root(&[tx.hash()]),
+        receipts_root: receipts_root(&known_receipts()),
+        app_hash: small_state().app_hash().expect("hash"),
+        validators_hash: validators_hash(&validators),
+    };
+    assert_eq!(hex::encode(codec::encode(&header)), HEADER);
+    assert_eq!(header.hash(), h(HEADER_HASH));
+    assert_eq!(
+        header.hash(),
+        sha256(&[b"jeon/header/v1", &codec::encode(&header)])
+    );
+}
