@@ -12,7 +12,7 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 
 use jeon_genesis::{keyfile, GenesisSpec, Preset, PresetKeys};
-use jeon_node::driver::DriverConfig;
+use jeon_node::replica::ReplicaConfig;
 use jeon_node::run::NodeConfig;
 
 use crate::error::{stdout, CliError};
@@ -107,7 +107,7 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         key: Some(key),
         data_dir: args.data.clone(),
         api_addr: args.api,
-        driver: DriverConfig::default(),
+        replica: ReplicaConfig::default(),
     };
     run_node(config, move |node| {
         let text = text.replace(

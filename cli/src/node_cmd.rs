@@ -8,7 +8,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use jeon_genesis::keyfile;
-use jeon_node::driver::DriverConfig;
+use jeon_node::replica::ReplicaConfig;
 use jeon_node::run::{NodeConfig, RunningNode};
 use jeon_runtime::Keypair;
 
@@ -162,16 +162,16 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
     };
     let key = args.key.or(cfg.key).map(|p| load_key(&p)).transpose()?;
     let genesis = crate::genesis_cmd::load(&genesis_path)?;
-    let mut driver = DriverConfig::default();
+    let mut replica = ReplicaConfig::default();
     if let Some(ms) = cfg.empty_block_interval_ms {
-        driver.empty_block_interval_ms = ms;
+        replica.empty_block_interval_ms = ms;
     }
     let config = NodeConfig {
         genesis,
         key,
         data_dir: data,
         api_addr: api,
-        driver,
+        replica,
     };
     run_node(config, |node| {
         // The address line is for scripts; a closed stdout must not stop the node.

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 use tokio_stream::wrappers::BroadcastStream;
-use tower::limit::ConcurrencyLimitLayer;
+use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::chain::Shared;
 use crate::mempool::AdmitError;
@@ -140,7 +140,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics))
-        .layer(ConcurrencyLimitLayer::new(REQUESTS_CONCURRENT_MAX))
+        .layer(GlobalConcurrencyLimitLayer::new(REQUESTS_CONCURRENT_MAX))
         .with_state(shared)
         .merge(events)
         .fallback(|| async { ApiError::not_found("not_found", "no such route; see docs/api.md") })
@@ -171,7 +171,7 @@ async fn admit(
     txs: Vec<SignedTx>,
 ) -> ApiResult<Vec<Result<Hash, AdmitError>>> {
     let shared = shared.clone();
-    tokio::task::spawn_blocking(move || shared.admit(txs))
+    tokio::task::spawn_blocking(move || shared.submit(txs, false))
         .await
         .map_err(ApiError::internal)
 }
@@ -267,7 +267,11 @@ async fn tx_status(
         receipt: None,
         reason: None,
     };
-    if let Some(loc) = shared.db.tx_location(&hash).map_err(ApiError::internal)? {
+    // A block's writes become readable when applied, a moment before the flush that
+    // makes them durable; nothing above the reported head is final yet.
+    let head = shared.head().height;
+    let located = shared.db.tx_location(&hash).map_err(ApiError::internal)?;
+    if let Some(loc) = located.filter(|l| l.height <= head) {
         let receipts = shared.db.receipts(loc.height).map_err(ApiError::internal)?;
         let receipt = receipts.and_then(|r| r.into_iter().nth(loc.index as usize));
         st.height = Some(loc.height);
@@ -389,9 +393,13 @@ async fn block(
 }
 
 fn block_at(shared: &Shared, height: u64) -> ApiResult<Json<Value>> {
-    let cb = shared.db.block(height).map_err(ApiError::internal)?;
+    let head = shared.head().height;
+    let cb = if height <= head {
+        shared.db.block(height).map_err(ApiError::internal)?
+    } else {
+        None
+    };
     cb.map(|cb| Json(block_json(&cb))).ok_or_else(|| {
-        let head = shared.head().height;
         ApiError::not_found(
             "unknown_block",
             format!("no final block at height {height}; the head is {head}"),

@@ -11,7 +11,9 @@ use std::time::Instant;
 use jeon_runtime::block::{validators_hash, Certificate, CertificateError, CommittedBlock};
 use jeon_runtime::execute::{execute_block, BlockContext, BlockOutput};
 use jeon_runtime::tx::verify_batch;
-use jeon_runtime::{merkle, Address, Block, Hash, Header, TxError, VerifiedTx};
+use std::collections::BTreeSet;
+
+use jeon_runtime::{merkle, Address, Block, Hash, Header, Outcome, TxError, VerifiedTx};
 
 use crate::chain::{state_err, FinalEvent, Shared};
 use crate::store::{ChainHead, StoreError};
@@ -90,7 +92,8 @@ pub enum BlockError {
         /// Encoded bytes of transactions.
         bytes: usize,
     },
-    /// A transaction's signature or chain id is bad.
+    /// A transaction is invalid: bad signature or chain id, or not executable at this
+    /// height (nonce, expiry, fee). Blocks hold only valid transactions.
     #[error("transaction {index} is invalid: {error}")]
     BadTx {
         /// Its position.
@@ -150,11 +153,19 @@ fn header_for(
     }
 }
 
+/// How many times building drops invalid transactions and re-executes before it
+/// gives up and proposes an empty block (each pass removes at least one).
+const BUILD_PASSES_MAX: usize = 4;
+
 /// Builds the next block from the mempool, proposed by `proposer` at `now_ms`.
+///
+/// A block never holds a transaction that is invalid at its height (stale or future
+/// nonce, expired, fee not payable): those are evicted from the mempool with the
+/// reason and the rest re-executed.
 pub fn build(shared: &Shared, proposer: Address, now_ms: u64) -> Result<Candidate, StoreError> {
     let head = shared.head();
     let params = &shared.params;
-    let txs = shared.mempool().reap(
+    let mut txs = shared.mempool().reap(
         params.block_txs_max as usize,
         params.block_bytes_max as usize,
     );
@@ -164,7 +175,28 @@ pub fn build(shared: &Shared, proposer: Address, now_ms: u64) -> Result<Candidat
         time_ms: now_ms.max(head.time_ms),
         proposer,
     };
-    let output = execute(shared, &ctx, &txs)?;
+    let mut output = execute(shared, &ctx, &txs)?;
+    for pass in 0.. {
+        let invalid: Vec<(Hash, TxError)> = output
+            .receipts
+            .iter()
+            .filter_map(|r| match &r.outcome {
+                Outcome::Invalid(e) => Some((r.tx, e.clone())),
+                _ => None,
+            })
+            .collect();
+        if invalid.is_empty() {
+            break;
+        }
+        evict(shared, &invalid);
+        if pass + 1 >= BUILD_PASSES_MAX {
+            txs.clear();
+        } else {
+            let dropped: BTreeSet<Hash> = invalid.iter().map(|(h, _)| *h).collect();
+            txs.retain(|t| !dropped.contains(&t.hash()));
+        }
+        output = execute(shared, &ctx, &txs)?;
+    }
     let header = header_for(shared, &ctx, &head, &txs, &output);
     let block = Block {
         header,
@@ -173,8 +205,22 @@ pub fn build(shared: &Shared, proposer: Address, now_ms: u64) -> Result<Candidat
     Ok(Candidate { block, txs, output })
 }
 
+fn evict(shared: &Shared, invalid: &[(Hash, TxError)]) {
+    {
+        let mut pool = shared.mempool();
+        for (hash, _) in invalid {
+            pool.remove(hash);
+        }
+        shared.metrics.mempool_txs.set(pool.len() as i64);
+    }
+    let mut rejections = shared.rejections();
+    for (hash, error) in invalid {
+        rejections.record(*hash, error.to_string());
+    }
+}
+
 /// Checks a block proposed by `proposer` for the next height: structure, limits,
-/// signatures (one batch), then executes it and compares every header field. Its time
+/// signatures (strict), then executes it and compares every header field. Its time
 /// must not go back and must not exceed `time_max_ms` (the checker's clock plus
 /// [`BLOCK_TIME_DRIFT_MAX_MS`]).
 pub fn check(
@@ -226,6 +272,18 @@ pub fn check(
     };
     let txs = verify_txs(shared, block.txs.clone())?;
     let output = execute(shared, &ctx, &txs)?;
+    if let Some((index, error)) =
+        output
+            .receipts
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| match &r.outcome {
+                Outcome::Invalid(e) => Some((i, e.clone())),
+                _ => None,
+            })
+    {
+        return Err(BlockError::BadTx { index, error });
+    }
     let expected = header_for(shared, &ctx, &head, &txs, &output);
     compare_headers(&expected, &block.header)?;
     Ok(Candidate { block, txs, output })

@@ -9,7 +9,9 @@ use jeon_runtime::state::{ChangeSet, Entries, StateError, StateExt};
 use jeon_runtime::tx::verify_batch;
 use jeon_runtime::{Event, Hash, Height, Params, SignedTx};
 use serde::Serialize;
-use tokio::sync::{broadcast, watch, Notify};
+use std::sync::OnceLock;
+
+use tokio::sync::{broadcast, watch};
 
 use crate::mempool::{AdmitError, Mempool};
 use crate::metrics::Metrics;
@@ -89,6 +91,14 @@ impl Rejections {
     }
 }
 
+/// Who is told when transactions enter the mempool.
+pub struct Hooks {
+    /// The replica's inbox: a block may now be worth building.
+    pub replica: std::sync::mpsc::SyncSender<crate::replica::ReplicaInput>,
+    /// Gossips a batch of transactions (encoded `wire::TxBatch`) to peers, if any.
+    pub gossip_txs: Option<Box<dyn Fn(Vec<u8>) + Send + Sync>>,
+}
+
 /// State shared by the driver and the API.
 pub struct Shared {
     /// The database.
@@ -101,8 +111,8 @@ pub struct Shared {
     pub validators: Vec<ValidatorInfo>,
     /// Pending transactions.
     pub mempool: Mutex<Mempool>,
-    /// Woken when transactions are admitted.
-    pub mempool_signal: Notify,
+    /// Who hears about admitted transactions (set once the driver and network run).
+    pub hooks: OnceLock<Hooks>,
     /// The last final block.
     pub head: watch::Sender<ChainHead>,
     /// Finalized events, one message per block.
@@ -141,7 +151,7 @@ impl Shared {
             params,
             validators: spec.validators.clone(),
             mempool: Mutex::new(Mempool::new()),
-            mempool_signal: Notify::new(),
+            hooks: OnceLock::new(),
             head: watch::Sender::new(head),
             events,
             rejections: Mutex::new(Rejections::default()),
@@ -198,8 +208,35 @@ impl Shared {
             }
         }
         drop(rejections);
-        if results.iter().any(Result::is_ok) {
-            self.mempool_signal.notify_one();
+        results
+    }
+}
+
+impl Shared {
+    /// Admits transactions and tells the replica; those that came from a client (not
+    /// from a peer) are also gossiped, as one batch, so any proposer can include them.
+    /// CPU-heavy: call it from a blocking context.
+    pub fn submit(&self, txs: Vec<SignedTx>, from_peer: bool) -> Vec<Result<Hash, AdmitError>> {
+        let gossip = !from_peer && self.hooks.get().is_some_and(|h| h.gossip_txs.is_some());
+        let copies = if gossip { txs.clone() } else { Vec::new() };
+        let results = self.admit(txs);
+        if !results.iter().any(Result::is_ok) {
+            return results;
+        }
+        if let Some(hooks) = self.hooks.get() {
+            // A full inbox already holds a wake-up; dropping this one loses nothing.
+            let _ = hooks
+                .replica
+                .try_send(crate::replica::ReplicaInput::TxsAdmitted);
+            if let Some(gossip_txs) = &hooks.gossip_txs {
+                let accepted: Vec<SignedTx> = copies
+                    .into_iter()
+                    .zip(&results)
+                    .filter(|(_, r)| r.is_ok())
+                    .map(|(t, _)| t)
+                    .collect();
+                gossip_txs(crate::wire::TxBatch { txs: accepted }.encode());
+            }
         }
         results
     }

@@ -103,6 +103,27 @@ impl Mempool {
         self.index.contains_key(hash)
     }
 
+    /// Whether a block could take anything now: some sender's next nonce is pending.
+    /// (A pool holding only nonce gaps must not make the proposer build empty blocks.)
+    pub fn has_ready(&self) -> bool {
+        self.senders
+            .values()
+            .any(|q| q.txs.contains_key(&q.next_nonce))
+    }
+
+    /// Removes one transaction (found invalid while building a block).
+    pub fn remove(&mut self, hash: &Hash) {
+        let Some((sender, nonce)) = self.index.remove(hash) else {
+            return;
+        };
+        if let Some(queue) = self.senders.get_mut(&sender) {
+            queue.txs.remove(&nonce);
+            if queue.txs.is_empty() {
+                self.senders.remove(&sender);
+            }
+        }
+    }
+
     /// Admits a verified transaction, checked against committed `state` for inclusion
     /// at `next_height`.
     pub fn insert<S: StateRead + ?Sized>(
@@ -156,16 +177,35 @@ impl Mempool {
         }
         let sender = body.sender;
         let nonce = body.nonce;
-        let queue = self.senders.entry(sender).or_default();
-        queue.next_nonce = next_nonce;
-        if queue.txs.contains_key(&nonce) {
+        let pending = self.senders.get(&sender).map_or(0, |q| q.txs.len());
+        if self
+            .senders
+            .get(&sender)
+            .is_some_and(|q| q.txs.contains_key(&nonce))
+        {
             return Err(AdmitError::NonceTaken { nonce });
         }
-        if queue.txs.len() >= MEMPOOL_SENDER_TXS_MAX {
+        if pending >= MEMPOOL_SENDER_TXS_MAX {
             return Err(AdmitError::SenderFull {
                 limit: MEMPOOL_SENDER_TXS_MAX,
             });
         }
+        // Each pending transaction will pay the fee: reserve it, so one fee's balance
+        // cannot queue thousands of transactions that would fail to pay.
+        let required = params.fee_flat.saturating_mul(pending as u64 + 1);
+        let available = state.balance(&sender, params.fee_asset)?;
+        if available < required {
+            let asset = params.fee_asset;
+            return Err(TxError::CannotPayFee {
+                asset,
+                required,
+                available,
+            }
+            .into());
+        }
+        let queue = self.senders.entry(sender).or_default();
+        // The committed nonce only grows; a read racing a commit must not move it back.
+        queue.next_nonce = queue.next_nonce.max(next_nonce);
         let bytes = tx.tx().encode().len();
         queue.txs.insert(nonce, Pending { tx, bytes });
         self.index.insert(hash, (sender, nonce));

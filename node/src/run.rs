@@ -10,8 +10,10 @@ use jeon_runtime::Keypair;
 use tokio::net::TcpListener;
 use tracing::{error, info};
 
+use crate::chain::Hooks;
 use crate::chain::{ChainSpec, Db, Shared};
-use crate::driver::{Driver, DriverConfig};
+use crate::driver::{Driver, NoNetwork};
+use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 use crate::store::{ChainDb, SledStore, Store, StoreError};
 
 /// Everything a node needs to start.
@@ -25,7 +27,7 @@ pub struct NodeConfig {
     /// Where the API listens (port 0 picks a free port).
     pub api_addr: SocketAddr,
     /// Block pacing and consensus timeouts.
-    pub driver: DriverConfig,
+    pub replica: ReplicaConfig,
 }
 
 /// Why a node could not start or had to stop.
@@ -52,7 +54,7 @@ pub enum NodeError {
     },
     /// Consensus stopped on an error.
     #[error("consensus stopped: {0}")]
-    Driver(#[from] crate::driver::DriverError),
+    Replica(#[from] ReplicaError),
     /// The HTTP server failed.
     #[error("API server: {0}")]
     Serve(std::io::Error),
@@ -80,7 +82,7 @@ pub struct RunningNode {
     /// The address the API is bound to.
     pub api_addr: SocketAddr,
     listener: TcpListener,
-    driver: Driver,
+    replica: Replica,
 }
 
 /// Opens the data directory, writes or checks genesis, and binds the API.
@@ -95,7 +97,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         Box::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
     let db: Db = ChainDb::new(store);
     let shared = Shared::open(db, &spec).map_err(store_err)?;
-    let driver = Driver::new(shared.clone(), config.key, config.driver)?;
+    let replica = Replica::new(shared.clone(), config.key, config.replica)?;
     let listener =
         TcpListener::bind(config.api_addr)
             .await
@@ -110,9 +112,12 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         shared,
         api_addr,
         listener,
-        driver,
+        replica,
     })
 }
+
+/// How long a shutdown waits for open API connections (event streams never end).
+const SHUTDOWN_GRACE_MS: u64 = 1_000;
 
 impl RunningNode {
     /// Serves the API and runs consensus until `shutdown` resolves or consensus fails.
@@ -120,20 +125,44 @@ impl RunningNode {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), NodeError> {
+        let driver = Driver::spawn(self.replica, Box::new(NoNetwork)).map_err(NodeError::Serve)?;
+        let hooks = Hooks {
+            replica: driver.inbox.clone(),
+            gossip_txs: None,
+        };
+        // `start` creates the shared state fresh, so the hooks are unset here.
+        let _ = self.shared.hooks.set(hooks);
         let app = crate::api::router(self.shared.clone());
         info!(api = %format!("http://{}", self.api_addr), "API listening");
-        let server = axum::serve(self.listener, app).with_graceful_shutdown(shutdown);
-        let driver = tokio::spawn(self.driver.run());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(());
+        });
+        let grace = async move {
+            let _ = stop_rx.await;
+            tokio::time::sleep(std::time::Duration::from_millis(SHUTDOWN_GRACE_MS)).await;
+        };
+        let watch = watch_driver(driver);
         tokio::select! {
             served = server => served.map_err(NodeError::Serve),
-            stopped = driver => match stopped {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => {
-                    error!(error = %e, "consensus stopped");
-                    Err(NodeError::Driver(e))
-                }
-                Err(join) => Err(NodeError::Serve(std::io::Error::other(join.to_string()))),
-            },
+            () = grace => Ok(()),
+            stopped = watch => Err(stopped),
         }
+    }
+}
+
+/// Resolves with the error once the consensus thread stops.
+async fn watch_driver(driver: Driver) -> NodeError {
+    while !driver.is_finished() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    match tokio::task::spawn_blocking(move || driver.join()).await {
+        Ok(Err(e)) => {
+            error!(error = %e, "consensus stopped");
+            NodeError::Replica(e)
+        }
+        Ok(Ok(())) => NodeError::Serve(std::io::Error::other("consensus stopped")),
+        Err(e) => NodeError::Serve(std::io::Error::other(e.to_string())),
     }
 }

@@ -124,6 +124,7 @@ impl SledStore {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
+            .cache_capacity(SLED_CACHE_BYTES)
             .open()?;
         let tree = db.open_tree("jeon")?;
         Ok(SledStore { db, tree })

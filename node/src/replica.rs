@@ -1,0 +1,838 @@
+//! The replica: one node's consensus participation as a synchronous state machine.
+//!
+//! It owns the pure consensus core, the signer guard and the blocks in flight, and
+//! turns inputs (gossip, timeouts, sync answers, new transactions, ticks) into outputs
+//! (gossip to send, timeouts to schedule, blocks to request, peers to penalize). Time
+//! is passed in; it does I/O only to its own store (executing and committing blocks).
+//! The async shell (`driver`) and the deterministic simulator both run it, so the
+//! simulator tests the very code the node runs.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use jeon_runtime::block::{Certificate, CommitSig, ProposalBody, VoteBody, VoteKind as WireKind};
+use jeon_runtime::{crypto, Address, Hash, Height, Keypair, Signature};
+use tracing::{debug, info, warn};
+
+use crate::blocks::{self, Candidate, BLOCK_TIME_DRIFT_MAX_MS};
+use crate::chain::Shared;
+use crate::consensus::{
+    self, Core, Effect, Input, Proposal, SignedVote, TimeoutConfig, ValidatorSet, Vote, VoteKind,
+};
+use crate::signer::{SignError, SignerGuard};
+use crate::store::{Store, StoreError};
+use crate::wire::{
+    ConsensusMsg, SignedProposal, SignedVoteMsg, StatusMsg, SyncRequest, SyncResponse,
+    SYNC_BLOCKS_MAX,
+};
+
+/// A peer, as the network names it (a libp2p peer id, or a simulator node name).
+pub type PeerKey = String;
+
+/// How many heights ahead of ours we keep consensus messages for.
+pub const FUTURE_HEIGHTS_MAX: u64 = 2;
+/// The most buffered messages per future height.
+pub const FUTURE_MSGS_PER_HEIGHT_MAX: usize = 1_024;
+/// How long a block sync request may take before we ask someone else.
+pub const SYNC_TIMEOUT_MS: u64 = 5_000;
+/// How long we may see a peer one block ahead before syncing instead of waiting for
+/// consensus to deliver the block.
+pub const SYNC_LAG_MS: u64 = 1_000;
+
+/// Pacing of block production and gossip.
+#[derive(Clone, Copy, Debug)]
+pub struct ReplicaConfig {
+    /// Consensus timeouts.
+    pub timeouts: TimeoutConfig,
+    /// How long a proposer waits for transactions before proposing an empty block.
+    pub empty_block_interval_ms: u64,
+    /// How often the head is announced to peers.
+    pub status_interval_ms: u64,
+}
+
+impl Default for ReplicaConfig {
+    fn default() -> Self {
+        ReplicaConfig {
+            timeouts: TimeoutConfig::default(),
+            empty_block_interval_ms: 1_000,
+            status_interval_ms: 1_000,
+        }
+    }
+}
+
+/// What the replica is told.
+#[derive(Clone, Debug)]
+pub enum ReplicaInput {
+    /// Consensus gossip from a peer.
+    Gossip {
+        /// Who relayed it.
+        from: PeerKey,
+        /// The message.
+        msg: ConsensusMsg,
+    },
+    /// Transactions entered the mempool.
+    TxsAdmitted,
+    /// A timeout scheduled earlier fired.
+    Timeout(consensus::Timeout),
+    /// A peer answered a block sync request.
+    Synced {
+        /// The peer.
+        from: PeerKey,
+        /// Its answer.
+        response: SyncResponse,
+    },
+    /// A block sync request failed (timeout, disconnect, undecodable answer).
+    SyncFailed {
+        /// The peer.
+        peer: PeerKey,
+    },
+    /// Time passed: check deadlines (empty blocks, status, sync).
+    Tick,
+}
+
+/// What the replica asks its shell to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplicaOutput {
+    /// Gossip this to every peer.
+    Broadcast(ConsensusMsg),
+    /// Feed `ReplicaInput::Timeout(timeout)` at `at_ms`.
+    Schedule {
+        /// The timeout.
+        timeout: consensus::Timeout,
+        /// When.
+        at_ms: u64,
+    },
+    /// Ask `peer` for final blocks.
+    RequestSync {
+        /// The peer.
+        peer: PeerKey,
+        /// What to ask.
+        request: SyncRequest,
+    },
+    /// The peer sent something invalid.
+    Penalize {
+        /// The peer.
+        peer: PeerKey,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Why the replica had to stop: continuing could diverge or sign unsafely.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    /// The validator set in genesis is not usable by consensus.
+    #[error("invalid validator set: {0}")]
+    Validators(#[from] consensus::ValidatorSetError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The core decided a block this node never executed: a bug.
+    #[error("decided block {block} at height {height}, which this node does not hold")]
+    MissingDecision {
+        /// Height.
+        height: Height,
+        /// Block.
+        block: Hash,
+    },
+}
+
+#[derive(Default)]
+struct SyncState {
+    /// Heads that peers announced (or proved by serving blocks).
+    peer_heights: BTreeMap<PeerKey, Height>,
+    /// The request in flight: peer and deadline.
+    in_flight: Option<(PeerKey, u64)>,
+    /// Since when a peer has been ahead of us.
+    behind_since_ms: Option<u64>,
+}
+
+/// The replica.
+pub struct Replica {
+    shared: Arc<Shared>,
+    core: Core,
+    guard: Option<SignerGuard<Box<dyn Store>>>,
+    config: ReplicaConfig,
+    /// Executed blocks for the current height, by hash (ours and valid proposals).
+    candidates: HashMap<Hash, Candidate>,
+    /// The core asked for a block at (height, round).
+    wanted: Option<(Height, u32)>,
+    last_commit_ms: u64,
+    last_status_ms: u64,
+    future: BTreeMap<Height, Vec<(PeerKey, ConsensusMsg)>>,
+    sync: SyncState,
+    equivocations_seen: usize,
+}
+
+fn wire_kind(kind: VoteKind) -> WireKind {
+    match kind {
+        VoteKind::Prevote => WireKind::Prevote,
+        VoteKind::Precommit => WireKind::Precommit,
+    }
+}
+
+fn core_kind(kind: WireKind) -> VoteKind {
+    match kind {
+        WireKind::Prevote => VoteKind::Prevote,
+        WireKind::Precommit => VoteKind::Precommit,
+    }
+}
+
+impl Replica {
+    /// A replica of the chain in `shared`; `key` makes it a validator if it is in the set.
+    pub fn new(
+        shared: Arc<Shared>,
+        key: Option<Keypair>,
+        config: ReplicaConfig,
+    ) -> Result<Self, ReplicaError> {
+        let validators = shared.validators.iter().map(|v| consensus::Validator {
+            key: v.key.0,
+            power: v.power,
+        });
+        let set = ValidatorSet::new(validators.collect())?;
+        let me = key.as_ref().and_then(|k| set.index_of(&k.address().0));
+        let guard = match (key, me) {
+            (Some(k), Some(_)) => Some(SignerGuard::new(k, shared.db.clone())?),
+            _ => None,
+        };
+        Ok(Replica {
+            core: Core::new(set, me, config.timeouts),
+            shared,
+            guard,
+            config,
+            candidates: HashMap::new(),
+            wanted: None,
+            last_commit_ms: 0,
+            last_status_ms: 0,
+            future: BTreeMap::new(),
+            sync: SyncState::default(),
+            equivocations_seen: 0,
+        })
+    }
+
+    /// Whether this replica votes.
+    pub fn is_validator(&self) -> bool {
+        self.guard.is_some()
+    }
+
+    /// Starts consensus at the height after the head: at round 0, or after a crash
+    /// mid-height just past the last round the signer guard signed in.
+    pub fn start(&mut self, now_ms: u64) -> Result<Vec<ReplicaOutput>, ReplicaError> {
+        self.last_commit_ms = now_ms;
+        let mut out = Vec::new();
+        self.start_height(now_ms, &mut out)?;
+        Ok(out)
+    }
+
+    fn start_height(
+        &mut self,
+        now_ms: u64,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        let height = self.shared.head().height + 1;
+        self.candidates.clear();
+        self.wanted = None;
+        self.equivocations_seen = 0;
+        let last = self
+            .guard
+            .as_ref()
+            .and_then(|g| g.last().copied())
+            .filter(|l| l.height == height);
+        let effects = match last {
+            Some(last) => {
+                let round = last.round.saturating_add(1);
+                info!(
+                    height,
+                    round, "resuming a height this validator signed in before a restart"
+                );
+                self.core.restart_at(height, round)
+            }
+            None => self.core.handle(Input::StartHeight(height)),
+        };
+        self.run_effects(now_ms, effects, out)?;
+        // Replay what arrived early for this height; drop anything older.
+        self.future = self.future.split_off(&height);
+        if let Some(msgs) = self.future.remove(&height) {
+            for (from, msg) in msgs {
+                self.on_gossip(now_ms, from, msg, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles one input.
+    pub fn handle(
+        &mut self,
+        now_ms: u64,
+        input: ReplicaInput,
+    ) -> Result<Vec<ReplicaOutput>, ReplicaError> {
+        let mut out = Vec::new();
+        match input {
+            ReplicaInput::Gossip { from, msg } => self.on_gossip(now_ms, from, msg, &mut out)?,
+            ReplicaInput::TxsAdmitted => self.build_if_wanted(now_ms, false, &mut out)?,
+            ReplicaInput::Timeout(t) => self.feed(now_ms, Input::Timeout(t), &mut out)?,
+            ReplicaInput::Synced { from, response } => {
+                self.on_synced(now_ms, from, response, &mut out)?
+            }
+            ReplicaInput::SyncFailed { peer } => {
+                if self
+                    .sync
+                    .in_flight
+                    .as_ref()
+                    .is_some_and(|(p, _)| *p == peer)
+                {
+                    self.sync.in_flight = None;
+                }
+                self.sync.peer_heights.remove(&peer);
+            }
+            ReplicaInput::Tick => self.on_tick(now_ms, &mut out)?,
+        }
+        Ok(out)
+    }
+
+    fn on_tick(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) -> Result<(), ReplicaError> {
+        if now_ms
+            >= self
+                .last_commit_ms
+                .saturating_add(self.config.empty_block_interval_ms)
+        {
+            self.build_if_wanted(now_ms, true, out)?;
+        }
+        if now_ms
+            >= self
+                .last_status_ms
+                .saturating_add(self.config.status_interval_ms)
+        {
+            self.last_status_ms = now_ms;
+            let head = self.shared.head();
+            out.push(ReplicaOutput::Broadcast(ConsensusMsg::Status(StatusMsg {
+                height: head.height,
+                block_hash: head.block_hash,
+            })));
+        }
+        self.maybe_sync(now_ms, out);
+        Ok(())
+    }
+
+    /// Feeds one input to the core and carries out the effects it causes, and the
+    /// inputs those produce (our own signed messages loop back), to a fixed point.
+    fn feed(
+        &mut self,
+        now_ms: u64,
+        input: Input,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        let effects = self.core.handle(input);
+        self.run_effects(now_ms, effects, out)
+    }
+
+    fn run_effects(
+        &mut self,
+        now_ms: u64,
+        effects: Vec<Effect>,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        let mut queue: VecDeque<Effect> = effects.into();
+        while let Some(effect) = queue.pop_front() {
+            if let Some(input) = self.apply(now_ms, effect, out)? {
+                queue.extend(self.core.handle(input));
+            }
+        }
+        self.report_equivocations();
+        Ok(())
+    }
+
+    /// Carries out one effect; returns the input it feeds back, if any.
+    fn apply(
+        &mut self,
+        now_ms: u64,
+        effect: Effect,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<Option<Input>, ReplicaError> {
+        match effect {
+            Effect::GetValue { height, round } => {
+                self.wanted = Some((height, round));
+                if self.shared.mempool().has_ready() {
+                    return self.build(now_ms);
+                }
+                Ok(None)
+            }
+            Effect::BroadcastProposal(p) => self.sign_proposal(p, out),
+            Effect::BroadcastVote(v) => self.sign_vote(v, out),
+            Effect::ScheduleTimeout {
+                timeout,
+                duration_ms,
+            } => {
+                out.push(ReplicaOutput::Schedule {
+                    timeout,
+                    at_ms: now_ms.saturating_add(duration_ms),
+                });
+                Ok(None)
+            }
+            Effect::Decide {
+                height,
+                round,
+                block,
+                certificate,
+            } => {
+                self.decide(now_ms, height, round, Hash(block), certificate, out)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn build_if_wanted(
+        &mut self,
+        now_ms: u64,
+        allow_empty: bool,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        if self.wanted.is_none() || (!allow_empty && !self.shared.mempool().has_ready()) {
+            return Ok(());
+        }
+        if let Some(input) = self.build(now_ms)? {
+            self.feed(now_ms, input, out)?;
+        }
+        Ok(())
+    }
+
+    /// Builds a block for the wanted (height, round) and answers the core.
+    fn build(&mut self, now_ms: u64) -> Result<Option<Input>, ReplicaError> {
+        let Some((height, round)) = self.wanted.take() else {
+            return Ok(None);
+        };
+        let Some(proposer) = self.guard.as_ref().map(SignerGuard::address) else {
+            return Ok(None);
+        };
+        if self.shared.head().height + 1 != height {
+            return Ok(None);
+        }
+        let candidate = blocks::build(&self.shared, proposer, now_ms)?;
+        let id = candidate.hash();
+        debug!(height, round, txs = candidate.txs.len(), block = %id, "built block");
+        self.candidates.insert(id, candidate);
+        Ok(Some(Input::ProposeValue {
+            height,
+            round,
+            block: id.0,
+        }))
+    }
+
+    fn sign_proposal(
+        &mut self,
+        p: Proposal,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<Option<Input>, ReplicaError> {
+        let Some(guard) = self.guard.as_mut() else {
+            return Ok(None);
+        };
+        let Some(candidate) = self.candidates.get(&Hash(p.block)) else {
+            warn!(
+                height = p.height,
+                round = p.round,
+                "asked to propose a block we do not hold"
+            );
+            return Ok(None);
+        };
+        let body = ProposalBody {
+            chain_id: self.shared.chain_id,
+            height: p.height,
+            round: p.round,
+            block: Hash(p.block),
+            valid_round: p.valid_round,
+        };
+        let signature = match guard.sign_proposal(&body) {
+            Ok(s) => s,
+            Err(SignError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                warn!(error = %e, "signer guard refused a proposal");
+                return Ok(None);
+            }
+        };
+        let msg = SignedProposal {
+            body,
+            block: candidate.block.clone(),
+            signature,
+        };
+        out.push(ReplicaOutput::Broadcast(ConsensusMsg::Proposal(msg)));
+        // Our own block: executed when we built it (or checked when we received it).
+        Ok(Some(Input::Proposal {
+            proposal: p,
+            valid: true,
+        }))
+    }
+
+    fn sign_vote(
+        &mut self,
+        v: Vote,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<Option<Input>, ReplicaError> {
+        let Some(guard) = self.guard.as_mut() else {
+            return Ok(None);
+        };
+        let body = VoteBody {
+            chain_id: self.shared.chain_id,
+            height: v.height,
+            round: v.round,
+            kind: wire_kind(v.kind),
+            block: v.block.map(Hash),
+        };
+        let signature = match guard.sign_vote(&body) {
+            Ok(s) => s,
+            Err(SignError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                warn!(error = %e, "signer guard refused a vote");
+                return Ok(None);
+            }
+        };
+        let validator = guard.address();
+        out.push(ReplicaOutput::Broadcast(ConsensusMsg::Vote(
+            SignedVoteMsg {
+                body,
+                validator,
+                signature,
+            },
+        )));
+        Ok(Some(Input::Vote(SignedVote {
+            vote: v,
+            signature: signature.0,
+        })))
+    }
+
+    fn decide(
+        &mut self,
+        now_ms: u64,
+        height: Height,
+        round: u32,
+        block: Hash,
+        votes: Vec<SignedVote>,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        let candidate = self
+            .candidates
+            .remove(&block)
+            .ok_or(ReplicaError::MissingDecision { height, block })?;
+        if round > 0 {
+            self.shared.metrics.rounds_extra.inc_by(u64::from(round));
+        }
+        let signatures = votes
+            .iter()
+            .filter_map(|sv| {
+                let v = self.shared.validators.get(usize::from(sv.vote.validator))?;
+                Some(CommitSig {
+                    validator: v.key,
+                    signature: Signature(sv.signature),
+                })
+            })
+            .collect();
+        let certificate = Certificate {
+            height,
+            round,
+            block,
+            signatures,
+        };
+        let head = blocks::commit(&self.shared, candidate, certificate)?;
+        debug!(height = head.height, round, "block final");
+        self.committed(now_ms, out)
+    }
+
+    /// After any commit (consensus or sync): announce, and move consensus on.
+    fn committed(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) -> Result<(), ReplicaError> {
+        self.last_commit_ms = now_ms;
+        let head = self.shared.head();
+        self.sync.behind_since_ms = None;
+        out.push(ReplicaOutput::Broadcast(ConsensusMsg::Status(StatusMsg {
+            height: head.height,
+            block_hash: head.block_hash,
+        })));
+        self.last_status_ms = now_ms;
+        self.start_height(now_ms, out)
+    }
+
+    fn report_equivocations(&mut self) {
+        let all = self.core.equivocations();
+        for (first, second) in &all[self.equivocations_seen.min(all.len())..] {
+            let who = self
+                .shared
+                .validators
+                .get(usize::from(first.vote.validator))
+                .map(|v| v.key.to_string());
+            warn!(validator = ?who, height = first.vote.height, round = first.vote.round,
+                first = ?first.vote.block.map(Hash), second = ?second.vote.block.map(Hash), "equivocation");
+        }
+        self.equivocations_seen = all.len();
+    }
+
+    // ---- gossip ----
+
+    fn on_gossip(
+        &mut self,
+        now_ms: u64,
+        from: PeerKey,
+        msg: ConsensusMsg,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        let height = match &msg {
+            ConsensusMsg::Status(s) => {
+                self.note_peer_height(now_ms, &from, s.height);
+                return Ok(());
+            }
+            ConsensusMsg::Proposal(p) => p.body.height,
+            ConsensusMsg::Vote(v) => v.body.height,
+        };
+        let current = self.core.height();
+        if height < current {
+            return Ok(());
+        }
+        if height > current {
+            self.buffer_future(now_ms, from, height, msg);
+            return Ok(());
+        }
+        match msg {
+            ConsensusMsg::Proposal(p) => self.on_proposal(now_ms, from, p, out),
+            ConsensusMsg::Vote(v) => self.on_vote(now_ms, from, v, out),
+            ConsensusMsg::Status(_) => Ok(()),
+        }
+    }
+
+    fn buffer_future(&mut self, now_ms: u64, from: PeerKey, height: Height, msg: ConsensusMsg) {
+        // Messages for a later height mean the sender's head is at least height - 1.
+        self.note_peer_height(now_ms, &from, height - 1);
+        if height > self.core.height() + FUTURE_HEIGHTS_MAX {
+            return;
+        }
+        let slot = self.future.entry(height).or_default();
+        if slot.len() < FUTURE_MSGS_PER_HEIGHT_MAX {
+            slot.push((from, msg));
+        }
+    }
+
+    fn penalize(out: &mut Vec<ReplicaOutput>, peer: PeerKey, reason: String) {
+        debug!(%peer, %reason, "penalizing peer");
+        out.push(ReplicaOutput::Penalize { peer, reason });
+    }
+
+    fn on_proposal(
+        &mut self,
+        now_ms: u64,
+        from: PeerKey,
+        p: SignedProposal,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        let body = p.body;
+        let set = self.core.validators();
+        let proposer = set.proposer(body.height, body.round);
+        let Some(key) = set.get(proposer).map(|v| Address(v.key)) else {
+            return Ok(());
+        };
+        if body.chain_id != self.shared.chain_id
+            || crypto::verify(&key, &body.signing_bytes(), &p.signature).is_err()
+        {
+            Self::penalize(
+                out,
+                from,
+                format!(
+                    "proposal h{} r{} not signed by its proposer",
+                    body.height, body.round
+                ),
+            );
+            return Ok(());
+        }
+        let id = p.block.header.hash();
+        if id != body.block {
+            Self::penalize(
+                out,
+                from,
+                format!("proposal names block {} but carries {id}", body.block),
+            );
+            return Ok(());
+        }
+        let valid = self.candidates.contains_key(&id) || self.check_block(now_ms, p.block, key);
+        let proposal = Proposal {
+            height: body.height,
+            round: body.round,
+            block: id.0,
+            valid_round: body.valid_round,
+            proposer,
+        };
+        self.feed(now_ms, Input::Proposal { proposal, valid }, out)
+    }
+
+    /// Executes a proposed block; keeps it if valid.
+    fn check_block(&mut self, now_ms: u64, block: jeon_runtime::Block, proposer: Address) -> bool {
+        let height = block.header.height;
+        match blocks::check(
+            &self.shared,
+            block,
+            proposer,
+            now_ms.saturating_add(BLOCK_TIME_DRIFT_MAX_MS),
+        ) {
+            Ok(candidate) => {
+                self.candidates.insert(candidate.hash(), candidate);
+                true
+            }
+            Err(e) => {
+                warn!(height, %proposer, error = %e, "invalid block proposed");
+                false
+            }
+        }
+    }
+
+    fn on_vote(
+        &mut self,
+        now_ms: u64,
+        from: PeerKey,
+        v: SignedVoteMsg,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        let Some(index) = self.core.validators().index_of(&v.validator.0) else {
+            Self::penalize(
+                out,
+                from,
+                format!("vote from {}, not a validator", v.validator),
+            );
+            return Ok(());
+        };
+        if v.body.chain_id != self.shared.chain_id
+            || crypto::verify(&v.validator, &v.body.signing_bytes(), &v.signature).is_err()
+        {
+            Self::penalize(
+                out,
+                from,
+                format!("vote by {} does not verify", v.validator),
+            );
+            return Ok(());
+        }
+        let vote = Vote {
+            height: v.body.height,
+            round: v.body.round,
+            kind: core_kind(v.body.kind),
+            block: v.body.block.map(|h| h.0),
+            validator: index,
+        };
+        self.feed(
+            now_ms,
+            Input::Vote(SignedVote {
+                vote,
+                signature: v.signature.0,
+            }),
+            out,
+        )
+    }
+
+    // ---- block sync ----
+
+    fn note_peer_height(&mut self, now_ms: u64, peer: &PeerKey, height: Height) {
+        let known = self.sync.peer_heights.entry(peer.clone()).or_insert(0);
+        *known = (*known).max(height);
+        if height > self.shared.head().height && self.sync.behind_since_ms.is_none() {
+            self.sync.behind_since_ms = Some(now_ms);
+        }
+    }
+
+    fn maybe_sync(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) {
+        if let Some((peer, deadline)) = &self.sync.in_flight {
+            if now_ms < *deadline {
+                return;
+            }
+            debug!(%peer, "block sync request timed out");
+            self.sync.peer_heights.remove(peer);
+            self.sync.in_flight = None;
+        }
+        let head = self.shared.head().height;
+        // The peer furthest ahead; ties go to the smallest key, for determinism.
+        let Some((peer, &best)) = self
+            .sync
+            .peer_heights
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        else {
+            return;
+        };
+        if best <= head {
+            self.sync.behind_since_ms = None;
+            return;
+        }
+        let lagging = self
+            .sync
+            .behind_since_ms
+            .is_some_and(|since| now_ms >= since + SYNC_LAG_MS);
+        if best < head + 2 && !lagging {
+            return; // one block behind: consensus will likely deliver it
+        }
+        let count = (best - head).min(u64::from(SYNC_BLOCKS_MAX)) as u32;
+        let request = SyncRequest {
+            from: head + 1,
+            count,
+        };
+        self.sync.in_flight = Some((peer.clone(), now_ms + SYNC_TIMEOUT_MS));
+        out.push(ReplicaOutput::RequestSync {
+            peer: peer.clone(),
+            request,
+        });
+    }
+
+    fn on_synced(
+        &mut self,
+        now_ms: u64,
+        from: PeerKey,
+        response: SyncResponse,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        if self
+            .sync
+            .in_flight
+            .as_ref()
+            .is_some_and(|(p, _)| *p == from)
+        {
+            self.sync.in_flight = None;
+        }
+        let mut applied = 0usize;
+        for committed in response.blocks {
+            let head = self.shared.head().height;
+            if committed.block.header.height <= head {
+                continue; // we got it meanwhile
+            }
+            if committed.block.header.height != head + 1 {
+                Self::penalize(out, from.clone(), "sync answer skips heights".into());
+                break;
+            }
+            match blocks::check_synced(&self.shared, committed) {
+                Ok((candidate, certificate)) => {
+                    blocks::commit(&self.shared, candidate, certificate)?;
+                    applied += 1;
+                }
+                Err(e) => {
+                    warn!(peer = %from, error = %e, "peer served an invalid block");
+                    self.sync.peer_heights.remove(&from);
+                    Self::penalize(out, from, format!("invalid synced block: {e}"));
+                    return if applied > 0 {
+                        self.committed(now_ms, out)
+                    } else {
+                        Ok(())
+                    };
+                }
+            }
+        }
+        let head = self.shared.head().height;
+        if applied == 0
+            && self.sync.peer_heights.get(&from).is_some_and(|&h| h > head)
+            && response.head <= head
+        {
+            // It announced a head it cannot serve: do not ask it again until it announces anew.
+            self.sync.peer_heights.remove(&from);
+            Self::penalize(
+                out,
+                from.clone(),
+                format!("announced a head above {head} but serves none"),
+            );
+        }
+        self.sync.peer_heights.insert(from, response.head);
+        if applied > 0 {
+            info!(height = head, blocks = applied, "caught up by block sync");
+            self.committed(now_ms, out)?;
+        }
+        self.maybe_sync(now_ms, out);
+        Ok(())
+    }
+}
