@@ -17,6 +17,7 @@ use jeon_runtime::{merkle, Address, Block, Hash, Header, Outcome, TxError, Verif
 
 use crate::chain::{state_err, FinalEvent, Shared};
 use crate::store::{ChainHead, StoreError};
+use crate::wire::{SyncRequest, SyncResponse, SYNC_BLOCKS_MAX, SYNC_RESPONSE_BYTES_MAX};
 
 /// How far ahead of the checker's clock a block's time may be.
 pub const BLOCK_TIME_DRIFT_MAX_MS: u64 = 10_000;
@@ -427,4 +428,27 @@ fn report(
         let _ = shared.events.send(Arc::new(events));
     }
     Ok(())
+}
+
+/// Answers a block sync request from our store: consecutive final blocks from
+/// `request.from`, at most [`SYNC_BLOCKS_MAX`] and about [`SYNC_RESPONSE_BYTES_MAX`].
+pub fn serve_sync(shared: &Shared, request: SyncRequest) -> Result<SyncResponse, StoreError> {
+    let head = shared.head().height;
+    let count = u64::from(request.count.min(SYNC_BLOCKS_MAX));
+    let mut blocks = Vec::new();
+    let mut bytes = 0usize;
+    for height in request.from.max(1)..request.from.max(1).saturating_add(count) {
+        if height > head {
+            break;
+        }
+        let Some(block) = shared.db.block(height)? else {
+            break;
+        };
+        bytes += block.block.encode().len() + 4096;
+        if bytes > SYNC_RESPONSE_BYTES_MAX && !blocks.is_empty() {
+            break;
+        }
+        blocks.push(block);
+    }
+    Ok(SyncResponse { head, blocks })
 }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jeon_runtime::block::ValidatorInfo;
-use jeon_runtime::state::{ChangeSet, Entries, StateError, StateExt};
+use jeon_runtime::state::{ChangeSet, StateError, StateExt};
 use jeon_runtime::tx::verify_batch;
 use jeon_runtime::{Event, Hash, Height, Params, SignedTx};
 use serde::Serialize;
@@ -15,22 +15,10 @@ use tokio::sync::{broadcast, watch};
 
 use crate::mempool::{AdmitError, Mempool};
 use crate::metrics::Metrics;
-use crate::store::{ChainDb, ChainHead, Store, StoreError, Writes};
+use crate::store::{ChainDb, ChainHead, Store, StoreError};
 
 /// The database type the node runs on: any [`Store`], chosen at start.
 pub type Db = ChainDb<Box<dyn Store>>;
-
-impl Store for Box<dyn Store> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        (**self).get(key)
-    }
-    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError> {
-        (**self).scan_prefix(prefix, limit)
-    }
-    fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
-        (**self).write_batch(writes)
-    }
-}
 
 /// The chain a node runs, derived from the genesis spec.
 #[derive(Clone, Debug)]

@@ -210,6 +210,18 @@ impl Replica {
         })
     }
 
+    /// Disables the core's locking rule: for the simulator's self-check that its fork
+    /// checker catches the forks an unsafe core makes. Never call it in a node.
+    #[doc(hidden)]
+    pub fn disable_locking_for_test(&mut self) {
+        self.core.disable_locking_for_test();
+    }
+
+    /// The consensus height and round in progress.
+    pub fn position(&self) -> (Height, u32) {
+        (self.core.height(), self.core.round())
+    }
+
     /// Whether this replica votes.
     pub fn is_validator(&self) -> bool {
         self.guard.is_some()

@@ -112,6 +112,30 @@ pub trait Store: Send + Sync {
 /// budget; state reads are mostly recent accounts, which fit in far less.
 pub const SLED_CACHE_BYTES: u64 = 256 << 20;
 
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError> {
+        (**self).scan_prefix(prefix, limit)
+    }
+    fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
+        (**self).write_batch(writes)
+    }
+}
+
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError> {
+        (**self).scan_prefix(prefix, limit)
+    }
+    fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
+        (**self).write_batch(writes)
+    }
+}
+
 /// The sled-backed store.
 pub struct SledStore {
     db: sled::Db,
