@@ -120,6 +120,14 @@ pub enum GenesisError {
     /// The validator list is empty: no one could produce a block.
     #[error("no validators: at least one is needed to produce blocks")]
     NoValidators,
+    /// More validators than the consensus core supports: the node would refuse to start.
+    #[error("{count} validators listed; at most {max} are supported")]
+    TooManyValidators {
+        /// How many were listed.
+        count: usize,
+        /// The most allowed (the consensus core's limit).
+        max: usize,
+    },
     /// A validator's name is empty, too long, or not a slug.
     #[error("invalid validator name {name:?}: use 1 to {max} of a-z, 0-9, '-'")]
     InvalidValidatorName {

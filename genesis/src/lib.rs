@@ -17,4 +17,4 @@ pub use error::GenesisError;
 pub use peer_id::{parse_peer_id, peer_id_of, PeerIdError};
 pub use presets::{Preset, PresetKeys};
 pub use spec::{AssetSpec, BalanceSpec, GenesisSpec, PartnerSpec, ValidatorSpec};
-pub use validate::VOTING_POWER_TOTAL_MAX;
+pub use validate::{VALIDATORS_MAX, VOTING_POWER_TOTAL_MAX};

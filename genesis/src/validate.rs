@@ -21,6 +21,11 @@ use crate::spec::{AssetSpec, BalanceSpec, GenesisSpec, PartnerSpec, ValidatorSpe
 /// The most voting power a validator set may hold in total (the consensus core counts
 /// power in this range).
 pub const VOTING_POWER_TOTAL_MAX: u64 = 1 << 16;
+/// The most validators a spec may list. It must equal the consensus core's
+/// `VALIDATORS_MAX` (node/src/consensus/validators.rs), which refuses a larger set at
+/// start-up. Genesis cannot depend on the node, so a node-side test is to check that
+/// the two agree; until it exists, change both together.
+pub const VALIDATORS_MAX: usize = 256;
 /// The longest chain, partner or validator name, in bytes.
 pub const NAME_BYTES_MAX: usize = 64;
 /// Room left in a node's largest block for the header and the transaction list's
@@ -147,6 +152,12 @@ fn check_validators(
 ) -> Result<(), GenesisError> {
     if validators.is_empty() {
         return Err(GenesisError::NoValidators);
+    }
+    if validators.len() > VALIDATORS_MAX {
+        return Err(GenesisError::TooManyValidators {
+            count: validators.len(),
+            max: VALIDATORS_MAX,
+        });
     }
     let (mut names, mut keys, mut peers) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     let mut total: u64 = 0;

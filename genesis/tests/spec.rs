@@ -4,7 +4,7 @@
 
 use jeon_genesis::{
     peer_id_of, AssetSpec, BalanceSpec, GenesisError, GenesisSpec, PartnerSpec, PeerIdError,
-    ValidatorSpec,
+    ValidatorSpec, VALIDATORS_MAX,
 };
 use jeon_runtime::state::{self, StateExt};
 use jeon_runtime::{Address, AssetId, AssetKind, Keypair, MemoryState, Params, Role};
@@ -82,9 +82,36 @@ fn sample() -> GenesisSpec {
     }
 }
 
+/// Makes the bank one of `n` validators, each run by its own validating partner.
+fn with_validators(s: &mut GenesisSpec, n: usize) {
+    for i in 1..n {
+        let key = addr(&format!("validator-{i}"));
+        s.validators.push(ValidatorSpec {
+            name: format!("validator-{i}"),
+            key,
+            peer_id: peer_id_of(&key),
+            power: 1,
+        });
+        s.partners.push(PartnerSpec {
+            name: format!("Validator {i}"),
+            account: key,
+            roles: vec![Role::Validator],
+            jurisdiction: "KR".into(),
+        });
+    }
+}
+
 #[test]
 fn the_sample_spec_is_valid() {
     assert_eq!(sample().validate(), Ok(()));
+}
+
+#[test]
+fn a_spec_with_as_many_validators_as_consensus_supports_is_valid() {
+    let mut spec = sample();
+    with_validators(&mut spec, VALIDATORS_MAX);
+    assert_eq!(spec.validators.len(), 256);
+    assert_eq!(spec.validate(), Ok(()));
 }
 
 #[test]
@@ -182,6 +209,14 @@ fn each_broken_rule_is_reported_as_its_own_error() {
             "no validators",
             Box::new(|s| s.validators.clear()),
             GenesisError::NoValidators,
+        ),
+        (
+            "more validators than consensus supports",
+            Box::new(|s| with_validators(s, 257)),
+            GenesisError::TooManyValidators {
+                count: 257,
+                max: 256,
+            },
         ),
         (
             "validator name not a slug",

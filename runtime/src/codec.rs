@@ -7,14 +7,26 @@
 //! byte.
 //!
 //! Decoding untrusted bytes always goes through [`decode`], which takes a byte limit,
-//! refuses inputs longer than it before parsing, bounds every length prefix by it
-//! (so a forged length cannot make us allocate), and rejects trailing bytes.
+//! refuses inputs longer than it before parsing, bounds every length prefix by the
+//! smallest tier of [`DECODE_TIERS_BYTES`] that holds the input (so a forged length
+//! cannot make us allocate more than that tier), and rejects trailing bytes.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// The largest input [`decode`] accepts, whatever limit a caller passes: 64 MiB.
 pub const DECODE_BYTES_MAX: usize = 64 << 20;
+
+/// The internal limits [`decode`] chooses from: 4 KiB, 64 KiB, 1 MiB, 16 MiB, 64 MiB.
+///
+/// bincode reads a length prefix, checks it against its limit, and only then allocates
+/// the whole string or byte buffer before reading it; a prefix that fits the limit but
+/// not the input therefore costs an allocation of up to the limit. bincode's limit is a
+/// const generic, so instead of one 64 MiB limit `decode` uses the smallest tier that
+/// holds the input: a forged prefix costs at most max(4 KiB, 16 x the input), e.g.
+/// 4 KiB for any transaction. A valid input never exceeds its tier, because in serde
+/// mode bincode counts exactly the bytes it consumes.
+pub const DECODE_TIERS_BYTES: [usize; 5] = [4 << 10, 64 << 10, 1 << 20, 16 << 20, DECODE_BYTES_MAX];
 
 /// Why bytes could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, serde::Deserialize)]
@@ -39,11 +51,26 @@ pub enum CodecError {
     },
 }
 
-fn config() -> impl bincode::config::Config {
+/// The canonical format, without a limit.
+fn format() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Fixint,
+    bincode::config::NoLimit,
+> {
     bincode::config::standard()
         .with_little_endian()
         .with_fixed_int_encoding()
-        .with_limit::<DECODE_BYTES_MAX>()
+}
+
+fn config() -> impl bincode::config::Config {
+    format().with_limit::<DECODE_BYTES_MAX>()
+}
+
+/// Decodes with bincode's internal limit set to `LIMIT` bytes.
+fn decode_within<T: DeserializeOwned, const LIMIT: usize>(
+    bytes: &[u8],
+) -> Result<(T, usize), bincode::error::DecodeError> {
+    bincode::serde::decode_from_slice(bytes, format().with_limit::<LIMIT>())
 }
 
 /// Encodes a value in the canonical format.
@@ -67,8 +94,20 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, Code
             limit,
         });
     }
-    let (value, read) = bincode::serde::decode_from_slice(bytes, config())
-        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    // The smallest tier that holds the input (which is at most DECODE_BYTES_MAX).
+    let len = bytes.len();
+    let decoded = if len <= DECODE_TIERS_BYTES[0] {
+        decode_within::<T, { DECODE_TIERS_BYTES[0] }>(bytes)
+    } else if len <= DECODE_TIERS_BYTES[1] {
+        decode_within::<T, { DECODE_TIERS_BYTES[1] }>(bytes)
+    } else if len <= DECODE_TIERS_BYTES[2] {
+        decode_within::<T, { DECODE_TIERS_BYTES[2] }>(bytes)
+    } else if len <= DECODE_TIERS_BYTES[3] {
+        decode_within::<T, { DECODE_TIERS_BYTES[3] }>(bytes)
+    } else {
+        decode_within::<T, { DECODE_TIERS_BYTES[4] }>(bytes)
+    };
+    let (value, read) = decoded.map_err(|e| CodecError::Malformed(e.to_string()))?;
     if read != bytes.len() {
         return Err(CodecError::TrailingBytes {
             trailing: bytes.len() - read,
@@ -163,6 +202,82 @@ mod tests {
             decode::<Vec<u8>>(&bytes, 1024),
             Err(CodecError::Malformed(_))
         ));
+    }
+
+    /// A CreateAsset transaction whose symbol length prefix claims `claimed` bytes.
+    fn create_asset_tx_claiming_symbol_bytes(claimed: u64) -> Vec<u8> {
+        use crate::tx::{Call, TxBody};
+        let key = crate::crypto::Keypair::from_seed_label("issuer");
+        let body = TxBody {
+            chain_id: crate::types::Hash([0xc1; 32]),
+            sender: key.address(),
+            nonce: 0,
+            fee_limit: 10,
+            expiry: 100,
+            call: Call::CreateAsset {
+                symbol: "KRW".into(),
+                decimals: 0,
+                kind: crate::model::AssetKind::Money,
+            },
+        };
+        let mut bytes = encode(&body.sign(&key));
+        // chain_id 32, sender 32, nonce 8, fee_limit 8, expiry 8, call tag 4.
+        let symbol_len_at = 92;
+        assert_eq!(bytes[symbol_len_at..symbol_len_at + 8], 3u64.to_le_bytes());
+        bytes[symbol_len_at..symbol_len_at + 8].copy_from_slice(&claimed.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn a_transaction_whose_symbol_claims_60_mib_is_refused_before_allocating() {
+        use crate::tx::{SignedTx, TX_BYTES_MAX};
+        let bytes = create_asset_tx_claiming_symbol_bytes(60 << 20);
+        // bincode checks a length prefix against its limit before allocating the
+        // buffer; "LimitExceeded" (not "UnexpectedEnd") says the check refused it, so
+        // the 60 MiB were never allocated.
+        let refused = CodecError::Malformed("LimitExceeded".into());
+        assert_eq!(
+            decode::<SignedTx>(&bytes, TX_BYTES_MAX).err(),
+            Some(refused.clone())
+        );
+        assert_eq!(
+            SignedTx::decode(&bytes).err(),
+            Some(crate::tx::TxError::Decode(refused))
+        );
+    }
+
+    #[test]
+    fn a_generous_limit_does_not_widen_the_allocation_bound_of_a_small_input() {
+        // A 16 MiB (block-sized) limit, but the input is 200 bytes: the 4 KiB tier
+        // applies, so a claim of 8 KiB is refused before allocating.
+        let bytes = create_asset_tx_claiming_symbol_bytes(8 << 10);
+        assert_eq!(
+            decode::<crate::tx::SignedTx>(&bytes, 16 << 20),
+            Err(CodecError::Malformed("LimitExceeded".into()))
+        );
+    }
+
+    #[test]
+    fn inputs_at_each_tier_boundary_round_trip() {
+        // A Vec<u8> of n - 8 bytes encodes to exactly n bytes (u64 length + bytes).
+        for tier in DECODE_TIERS_BYTES.into_iter().take(3) {
+            for len in [tier, tier + 1] {
+                let value = vec![7u8; len - 8];
+                let bytes = encode(&value);
+                assert_eq!(bytes.len(), len);
+                assert_eq!(
+                    decode::<Vec<u8>>(&bytes, 16 << 20),
+                    Ok(value),
+                    "{len} bytes"
+                );
+                let text = "k".repeat(len - 8);
+                assert_eq!(
+                    decode::<String>(&encode(&text), len),
+                    Ok(text),
+                    "{len} bytes"
+                );
+            }
+        }
     }
 
     #[test]

@@ -66,9 +66,14 @@ pub fn execute_block<S: StateRead + ?Sized>(
     })
 }
 
-/// Checks that a transaction may be executed now: chain, expiry, nonce and fee.
-/// The outer error is a storage failure; the inner one says why the transaction is
-/// not valid. The mempool runs the same checks on admission.
+/// Checks that a transaction may be executed now: chain, expiry, nonce and fee, in
+/// that order. The outer error is a storage failure; the inner one says why the
+/// transaction is not valid.
+///
+/// The mempool's admission (node/src/mempool.rs) is not this function: it checks
+/// chain and expiry the same way, then the fee (with [`check_fee`]) before the nonce,
+/// and it admits a nonce ahead of the sender's next one (up to a bounded gap), which
+/// here is `FutureNonce`. So a transaction it admits may still be `Invalid` here.
 pub fn check_tx<S: StateRead + ?Sized>(
     state: &S,
     params: &Params,

@@ -228,11 +228,12 @@ pub enum TxError {
         got: Nonce,
     },
     /// The transaction's expiry height has passed.
-    #[error("transaction expired at height {expiry}; the chain is at height {height}")]
+    #[error("transaction expired at height {expiry}; it was offered for height {height}")]
     Expired {
         /// The last height it was valid for.
         expiry: Height,
-        /// The height it was offered at.
+        /// The height it was offered for: the block being executed, or for the mempool
+        /// the next block (one above the committed head).
         height: Height,
     },
     /// The fee limit is below the fee.

@@ -7,7 +7,7 @@ mod support;
 
 use jeon_runtime::block::{validators_hash, Header, ValidatorInfo};
 use jeon_runtime::crypto::sha256;
-use jeon_runtime::merkle::{receipt_hash, receipts_root, root};
+use jeon_runtime::merkle::{leaf_node, receipt_hash, receipts_root, root};
 use jeon_runtime::{
     codec, Address, AssetId, AssetKind, Call, CallError, Event, Hash, Keypair, MemoryState,
     Outcome, Params, Partner, Receipt, Role, StateExt, TxBody, TxError,
@@ -40,10 +40,10 @@ const TRANSFER_SIGNATURE: &str = concat!(
 );
 const TRANSFER_HASH: &str = "80f5347ab2f36f9cf313710e3c24b51a4609c4cceeda84964201c640076f7b87";
 
-const MERKLE_ROOT_1: &str = "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d";
-const MERKLE_ROOT_2: &str = "c71a16f21f917ed84ea2caa90b0904c9179a4c9c2369a9b4ec57e11a3f25a7a2";
-const MERKLE_ROOT_3: &str = "d78663a8f1a2d99ee97fe38a605be2f54e2872c3a63a13077d617e4a940725bd";
-const MERKLE_ROOT_5: &str = "550347fe72bcb7c23a0576eb793f410a6192c5d678b483eb1adfd880720b55ea";
+const MERKLE_ROOT_1: &str = "d9de27625445003d8a9739a851e3ff8d41c0683630b4d63a88327a6aaa37c409";
+const MERKLE_ROOT_2: &str = "604d540f09268b91672ab011394d5266ccd7d4484d0d109411a55848126a1b2c";
+const MERKLE_ROOT_3: &str = "d1f13800048f5909d4043fc0c152f6643280cba608b672715e56ce159a20629f";
+const MERKLE_ROOT_5: &str = "6b313b611b40676b9e1dfd70c4503f2379f88f0f1c2740fb7e1cacc32c113465";
 
 /// `encode(Receipt)` of an invalid transaction, field by field.
 const INVALID_RECEIPT: &str = concat!(
@@ -55,7 +55,7 @@ const INVALID_RECEIPT: &str = concat!(
     "0000000000000000",                                                 // fee 0
     "0000000000000000",                                                 // no events
 );
-const RECEIPTS_ROOT: &str = "cd4204ee0281a9711a04f81983ef27171c2bb17befc8c399c89535d399c453f5";
+const RECEIPTS_ROOT: &str = "a836b4c558af43903ca24c6c29f9d569771752c80a6015af4457942657dc85f5";
 
 const EMPTY_APP_HASH: &str = "6f8df56b576a3c548857cae111cc4cbafec05a3a29f14faea093794a6fc177eb";
 const SMALL_STATE_APP_HASH: &str =
@@ -69,12 +69,12 @@ const HEADER: &str = concat!(
     "0000000000000000000000000000000000000000000000000000000000000000", // prev_hash
     "0068e5cf8b010000",                                                 // time_ms
     "0d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f", // proposer
-    "80f5347ab2f36f9cf313710e3c24b51a4609c4cceeda84964201c640076f7b87", // tx_root
-    "cd4204ee0281a9711a04f81983ef27171c2bb17befc8c399c89535d399c453f5", // receipts_root
+    "4268d24f4620161d09236e6a7f9d2c96897137b0e03ec88f57cd1b1335155100", // tx_root
+    "a836b4c558af43903ca24c6c29f9d569771752c80a6015af4457942657dc85f5", // receipts_root
     "af0ab8075708941dee599ca6de6aba31f06f5e1d1ffd469c82a3001110cfd316", // app_hash
     "1dc7b6d8990295afe5d954822930449bb190a00e93135054072f414da01151db", // validators_hash
 );
-const HEADER_HASH: &str = "d9dc74b4db624e71c15d32a9783a37a340edf0d1ea368acf69957788ce4fb22c";
+const HEADER_HASH: &str = "c6d20be1ce5ea10b938961f2bac4b7c1384782e3b54296674966d8d00415bdb3";
 
 fn alice() -> Keypair {
     Keypair::from_seed_label("alice")
@@ -106,6 +106,11 @@ fn transfer_body() -> TxBody {
 /// Leaf i is SHA-256 of the single byte i.
 fn leaves() -> Vec<Hash> {
     (0u8..5).map(|i| sha256(&[&[i]])).collect()
+}
+
+/// A Merkle leaf node, computed by hand.
+fn leaf(l: Hash) -> Hash {
+    sha256(&[&[0x00], &l.0])
 }
 
 /// An inner Merkle node, computed by hand.
@@ -231,14 +236,15 @@ fn merkle_roots_of_zero_one_two_three_and_five_leaves_are_fixed() {
 #[test]
 fn merkle_roots_match_a_hand_computation() {
     let l = leaves();
-    // One leaf is its own root.
-    assert_eq!(root(&l[..1]), l[0]);
+    // A leaf enters the tree as SHA-256(0x00 || leaf): one leaf's root is its node.
+    assert_eq!(root(&l[..1]), leaf(l[0]));
+    assert_eq!(leaf_node(&l[0]), leaf(l[0]));
     // An inner node is SHA-256(0x01 || left || right).
-    assert_eq!(root(&l[..2]), node(l[0], l[1]));
+    assert_eq!(root(&l[..2]), node(leaf(l[0]), leaf(l[1])));
     // A node without a right sibling moves up unchanged (rs_merkle's rule).
-    assert_eq!(root(&l[..3]), node(node(l[0], l[1]), l[2]));
-    let four = node(node(l[0], l[1]), node(l[2], l[3]));
-    assert_eq!(root(&l[..5]), node(four, l[4]));
+    let (n01, n23) = (node(leaf(l[0]), leaf(l[1])), node(leaf(l[2]), leaf(l[3])));
+    assert_eq!(root(&l[..3]), node(n01, leaf(l[2])));
+    assert_eq!(root(&l[..5]), node(node(n01, n23), leaf(l[4])));
 }
 
 #[test]
@@ -246,8 +252,12 @@ fn receipts_encode_to_fixed_bytes_and_have_a_fixed_root() {
     let receipts = known_receipts();
     assert_eq!(hex::encode(codec::encode(&receipts[2])), INVALID_RECEIPT);
     assert_eq!(receipts_root(&receipts), h(RECEIPTS_ROOT));
-    let leaves: Vec<Hash> = receipts.iter().map(receipt_hash).collect();
-    assert_eq!(receipts_root(&receipts), root(&leaves));
+    let r: Vec<Hash> = receipts.iter().map(receipt_hash).collect();
+    assert_eq!(receipts_root(&receipts), root(&r));
+    assert_eq!(
+        receipts_root(&receipts),
+        node(node(leaf(r[0]), leaf(r[1])), leaf(r[2]))
+    );
 }
 
 #[test]
@@ -283,6 +293,7 @@ fn a_header_encodes_to_fixed_bytes_and_has_a_fixed_hash() {
         app_hash: small_state().app_hash().expect("hash"),
         validators_hash: validators_hash(&validators),
     };
+    assert_eq!(header.tx_root, leaf(tx.hash()));
     assert_eq!(hex::encode(codec::encode(&header)), HEADER);
     assert_eq!(header.hash(), h(HEADER_HASH));
     assert_eq!(

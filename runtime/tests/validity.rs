@@ -342,12 +342,15 @@ fn a_transaction_is_valid_up_to_and_including_its_expiry_height() {
             .clone()
     };
     assert_eq!(at(4), Outcome::Success);
+    let expired = TxError::Expired {
+        expiry: 4,
+        height: 5,
+    };
+    assert_eq!(at(5), Outcome::Invalid(expired.clone()));
+    // `height` is the block the transaction was offered for, not the chain's head.
     assert_eq!(
-        at(5),
-        Outcome::Invalid(TxError::Expired {
-            expiry: 4,
-            height: 5
-        })
+        expired.to_string(),
+        "transaction expired at height 4; it was offered for height 5"
     );
 }
 
