@@ -8,10 +8,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use rand::rngs::OsRng;
-use rand::RngCore;
 
-use jeon_genesis::{keyfile, GenesisSpec, Preset, PresetKeys};
+use jeon_genesis::{keyfile, GenesisSpec, Preset};
 use jeon_node::replica::ReplicaConfig;
 use jeon_node::run::NodeConfig;
 
@@ -43,27 +41,9 @@ fn key_path(data: &Path, name: &str) -> PathBuf {
 
 /// Writes the dev preset's genesis and keys on first start.
 fn init_data_dir(data: &Path) -> Result<(), CliError> {
-    let failed = |what: &str, e: &dyn std::fmt::Display| CliError::Failed(format!("{what}: {e}"));
-    std::fs::create_dir_all(data.join("keys"))
-        .map_err(|e| failed(&format!("cannot create {}", data.display()), &e))?;
-    let names = Preset::Dev.key_names();
-    let keys = PresetKeys::generate(&names, || {
-        let mut secret = [0u8; 32];
-        OsRng.fill_bytes(&mut secret);
-        secret
-    });
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    let spec = Preset::Dev
-        .spec(&keys, now_ms)
-        .map_err(|e| failed("dev preset", &e))?;
-    for (name, key) in keys.iter() {
-        keyfile::write(&key_path(data, name), key).map_err(|e| CliError::Failed(e.to_string()))?;
-    }
-    let json = spec.to_json().map_err(|e| failed("dev preset", &e))?;
-    let path = genesis_path(data);
-    std::fs::write(&path, json).map_err(|e| failed(&format!("cannot write {}", path.display()), &e))
+    let keys_dir = data.join("keys");
+    crate::genesis_cmd::create(Preset::Dev, Some(&genesis_path(data)), &keys_dir, None)?;
+    Ok(())
 }
 
 fn banner(spec: &GenesisSpec, data: &Path, api: &SocketAddr) -> String {
@@ -108,6 +88,7 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         data_dir: args.data.clone(),
         api_addr: args.api,
         replica: ReplicaConfig::default(),
+        p2p: None,
     };
     run_node(config, move |node| {
         let text = text.replace(

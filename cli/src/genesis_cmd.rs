@@ -125,6 +125,35 @@ fn new(
         Some(dir) => dir.join("keys"),
         None => PathBuf::from("keys"),
     });
+    let created = create(preset, out, &keys_dir, genesis_time_ms)?;
+    match out {
+        Some(path) => stdout(&format!("wrote {}\n{}", path.display(), created.report)),
+        None => {
+            stdout(&format!("{}\n", created.json))?;
+            eprint!("{}", created.report);
+            Ok(())
+        }
+    }
+}
+
+/// What [`create`] made.
+pub(crate) struct Created {
+    /// The spec.
+    pub(crate) spec: GenesisSpec,
+    /// Its JSON text.
+    pub(crate) json: String,
+    /// One line per file written, then a summary.
+    pub(crate) report: String,
+}
+
+/// Makes a preset chain with fresh random keys: writes the key files into `keys_dir`
+/// (and the spec to `out`, if given), refusing to overwrite any file.
+pub(crate) fn create(
+    preset: Preset,
+    out: Option<&Path>,
+    keys_dir: &Path,
+    genesis_time_ms: Option<u64>,
+) -> Result<Created, CliError> {
     let names = preset.key_names();
     let key_paths: Vec<PathBuf> = names
         .iter()
@@ -159,7 +188,7 @@ fn new(
     let json = spec
         .to_json()
         .map_err(|e| CliError::Failed(format!("cannot encode the spec: {e}")))?;
-    std::fs::create_dir_all(&keys_dir)
+    std::fs::create_dir_all(keys_dir)
         .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", keys_dir.display())))?;
     let mut report = String::new();
     for ((_, key), path) in keys.iter().zip(&key_paths) {
@@ -167,17 +196,10 @@ fn new(
         report.push_str(&format!("wrote {} ({})\n", path.display(), key.address()));
     }
     report.push_str(&summary(&spec));
-    match out {
-        Some(path) => {
-            write_new(path, &format!("{json}\n"))?;
-            stdout(&format!("wrote {}\n{report}", path.display()))
-        }
-        None => {
-            stdout(&format!("{json}\n"))?;
-            eprint!("{report}");
-            Ok(())
-        }
+    if let Some(path) = out {
+        write_new(path, &format!("{json}\n"))?;
     }
+    Ok(Created { spec, json, report })
 }
 
 /// The last lines of `genesis new`'s report: the chain and who validates it.

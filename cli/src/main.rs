@@ -12,6 +12,7 @@ mod genesis_cmd;
 mod keys;
 mod node_cmd;
 mod query_cmd;
+mod testnet;
 mod tx_cmd;
 
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Node(node_cmd::NodeArgs),
     /// Run a one-validator chain with the demo consortium (data in ./.jeon-dev).
     Dev(dev::DevArgs),
+    /// Run N validator processes on loopback (data in ./.jeon-testnet).
+    Testnet(testnet::TestnetArgs),
     /// Sign and submit a transaction (transfer, create-asset, mint, burn).
     ///
     /// Amounts are integers in the asset's smallest unit: KRW has 2 decimals, so ₩500
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Genesis(command) => genesis_cmd::run(command),
         Command::Node(args) => node_cmd::run(args),
         Command::Dev(args) => dev::run(args),
+        Command::Testnet(args) => testnet::run(args),
         Command::Tx(command) => tx_cmd::run(command),
         Command::Query(args) => query_cmd::run(args),
         Command::Bench(args) => bench::run(args),

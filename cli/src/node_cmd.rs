@@ -8,8 +8,9 @@ use clap::Args;
 use serde::Deserialize;
 
 use jeon_genesis::keyfile;
+use jeon_node::p2p::Multiaddr;
 use jeon_node::replica::ReplicaConfig;
-use jeon_node::run::{NodeConfig, RunningNode};
+use jeon_node::run::{NodeConfig, P2pOptions, RunningNode};
 use jeon_runtime::Keypair;
 
 use crate::error::CliError;
@@ -17,7 +18,8 @@ use crate::error::CliError;
 /// `jeon node`: run a node from a TOML config file or from flags.
 #[derive(Debug, Args)]
 pub(crate) struct NodeArgs {
-    /// A TOML config file (keys: genesis, key, data, api, empty_block_interval_ms);
+    /// A TOML config file (keys: genesis, key, data, api, p2p, peers,
+    /// empty_block_interval_ms);
     /// relative paths in it are relative to the file. Flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -33,6 +35,12 @@ pub(crate) struct NodeArgs {
     /// The API listen address.
     #[arg(long, value_name = "ADDR")]
     api: Option<SocketAddr>,
+    /// Listen for peers here, e.g. /ip4/127.0.0.1/tcp/26656 (enables networking).
+    #[arg(long, value_name = "MULTIADDR")]
+    p2p: Option<String>,
+    /// A peer to dial, e.g. /ip4/127.0.0.1/tcp/26657/p2p/12D3KooW...; repeatable.
+    #[arg(long = "peer", value_name = "MULTIADDR")]
+    peers: Vec<String>,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     log_json: bool,
@@ -46,6 +54,9 @@ struct ConfigFile {
     key: Option<PathBuf>,
     data: Option<PathBuf>,
     api: Option<SocketAddr>,
+    p2p: Option<String>,
+    #[serde(default)]
+    peers: Vec<String>,
     empty_block_interval_ms: Option<u64>,
 }
 
@@ -67,6 +78,11 @@ fn read_config(path: &Path) -> Result<ConfigFile, CliError> {
         }
     }
     Ok(cfg)
+}
+
+fn multiaddr(s: &str) -> Result<Multiaddr, CliError> {
+    s.parse()
+        .map_err(|e| CliError::BadInput(format!("malformed multiaddr {s:?}: {e}")))
 }
 
 /// Reads a key file (exit 2 on any problem); warnings go to stderr.
@@ -119,7 +135,7 @@ pub(crate) fn run_node(
     })
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -166,12 +182,34 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
     if let Some(ms) = cfg.empty_block_interval_ms {
         replica.empty_block_interval_ms = ms;
     }
+    let listen = args.p2p.or(cfg.p2p);
+    let peers = if args.peers.is_empty() {
+        cfg.peers
+    } else {
+        args.peers
+    };
+    let p2p = match listen {
+        Some(listen) => Some(P2pOptions {
+            listen: vec![multiaddr(&listen)?],
+            peers: peers
+                .iter()
+                .map(|p| multiaddr(p))
+                .collect::<Result<_, _>>()?,
+        }),
+        None if !peers.is_empty() => {
+            return Err(CliError::BadInput(
+                "--peer needs --p2p (where to listen)".into(),
+            ));
+        }
+        None => None,
+    };
     let config = NodeConfig {
         genesis,
         key,
         data_dir: data,
         api_addr: api,
         replica,
+        p2p,
     };
     run_node(config, |node| {
         // The address line is for scripts; a closed stdout must not stop the node.

@@ -9,6 +9,7 @@ pub mod crash;
 pub mod driver;
 pub mod mempool;
 pub mod metrics;
+pub mod net;
 pub mod p2p;
 pub mod replica;
 pub mod run;

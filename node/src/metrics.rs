@@ -26,6 +26,8 @@ pub struct Metrics {
     pub block_commit_seconds: Histogram,
     /// Consensus rounds beyond round 0 that heights needed.
     pub rounds_extra: Counter,
+    /// The network layer's metrics.
+    pub p2p: crate::p2p::P2pMetrics,
 }
 
 impl Metrics {
@@ -44,6 +46,7 @@ impl Metrics {
             block_execute_seconds: buckets(),
             block_commit_seconds: buckets(),
             rounds_extra: Counter::default(),
+            p2p: crate::p2p::P2pMetrics::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -83,6 +86,7 @@ impl Metrics {
             "Rounds beyond round 0",
             m.rounds_extra.clone(),
         );
+        m.p2p.register(&mut registry);
         Metrics { registry, ..m }
     }
 

@@ -39,6 +39,10 @@ pub const SYNC_TIMEOUT_MS: u64 = 5_000;
 /// consensus to deliver the block.
 pub const SYNC_LAG_MS: u64 = 1_000;
 
+/// How often an unchanged head is announced again: longer than gossip's duplicate
+/// window (60 s), which would drop identical bytes.
+pub const STATUS_REPEAT_MS: u64 = 65_000;
+
 /// Pacing of block production and gossip.
 #[derive(Clone, Copy, Debug)]
 pub struct ReplicaConfig {
@@ -159,6 +163,7 @@ pub struct Replica {
     wanted: Option<(Height, u32)>,
     last_commit_ms: u64,
     last_status_ms: u64,
+    last_status: Option<StatusMsg>,
     future: BTreeMap<Height, Vec<(PeerKey, ConsensusMsg)>>,
     sync: SyncState,
     equivocations_seen: usize,
@@ -204,6 +209,7 @@ impl Replica {
             wanted: None,
             last_commit_ms: 0,
             last_status_ms: 0,
+            last_status: None,
             future: BTreeMap::new(),
             sync: SyncState::default(),
             equivocations_seen: 0,
@@ -315,12 +321,7 @@ impl Replica {
                 .last_status_ms
                 .saturating_add(self.config.status_interval_ms)
         {
-            self.last_status_ms = now_ms;
-            let head = self.shared.head();
-            out.push(ReplicaOutput::Broadcast(ConsensusMsg::Status(StatusMsg {
-                height: head.height,
-                block_hash: head.block_hash,
-            })));
+            self.announce(now_ms, out);
         }
         self.maybe_sync(now_ms, out);
         Ok(())
@@ -551,14 +552,25 @@ impl Replica {
     /// After any commit (consensus or sync): announce, and move consensus on.
     fn committed(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) -> Result<(), ReplicaError> {
         self.last_commit_ms = now_ms;
-        let head = self.shared.head();
         self.sync.behind_since_ms = None;
-        out.push(ReplicaOutput::Broadcast(ConsensusMsg::Status(StatusMsg {
+        self.announce(now_ms, out);
+        self.start_height(now_ms, out)
+    }
+
+    /// Gossips our head if it changed since we last did, or if the last announcement
+    /// is older than [`STATUS_REPEAT_MS`] (gossip drops identical bytes seen recently).
+    fn announce(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) {
+        let head = self.shared.head();
+        let status = StatusMsg {
             height: head.height,
             block_hash: head.block_hash,
-        })));
-        self.last_status_ms = now_ms;
-        self.start_height(now_ms, out)
+        };
+        let stale = now_ms >= self.last_status_ms.saturating_add(STATUS_REPEAT_MS);
+        if self.last_status != Some(status) || stale {
+            self.last_status = Some(status);
+            self.last_status_ms = now_ms;
+            out.push(ReplicaOutput::Broadcast(ConsensusMsg::Status(status)));
+        }
     }
 
     fn report_equivocations(&mut self) {

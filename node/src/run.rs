@@ -12,7 +12,11 @@ use tracing::{error, info};
 
 use crate::chain::Hooks;
 use crate::chain::{ChainSpec, Db, Shared};
-use crate::driver::{Driver, NoNetwork};
+use std::str::FromStr;
+
+use crate::driver::{Driver, Network, NoNetwork};
+use crate::net::P2pNetwork;
+use crate::p2p::{Multiaddr, P2pCommand, P2pConfig, P2pHandle, PeerId, Topic};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 use crate::store::{ChainDb, SledStore, Store, StoreError};
 
@@ -28,6 +32,17 @@ pub struct NodeConfig {
     pub api_addr: SocketAddr,
     /// Block pacing and consensus timeouts.
     pub replica: ReplicaConfig,
+    /// Peer-to-peer networking; `None` runs alone (a one-validator chain).
+    pub p2p: Option<P2pOptions>,
+}
+
+/// Where a node listens for peers and whom it dials.
+#[derive(Clone, Debug)]
+pub struct P2pOptions {
+    /// Listen addresses, e.g. `/ip4/127.0.0.1/tcp/26656`.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial (and redial), e.g. `/ip4/127.0.0.1/tcp/26657/p2p/12D3KooW...`.
+    pub peers: Vec<Multiaddr>,
 }
 
 /// Why a node could not start or had to stop.
@@ -55,6 +70,20 @@ pub enum NodeError {
     /// Consensus stopped on an error.
     #[error("consensus stopped: {0}")]
     Replica(#[from] ReplicaError),
+    /// Networking needs the node's key (its peer identity).
+    #[error("p2p networking needs a validator key (--key)")]
+    P2pWithoutKey,
+    /// A genesis validator's peer id does not parse.
+    #[error("genesis validator {name} has an unusable peer id: {reason}")]
+    PeerId {
+        /// The validator.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The network layer failed to start.
+    #[error("p2p: {0}")]
+    P2p(#[from] crate::p2p::P2pError),
     /// The HTTP server failed.
     #[error("API server: {0}")]
     Serve(std::io::Error),
@@ -83,6 +112,7 @@ pub struct RunningNode {
     pub api_addr: SocketAddr,
     listener: TcpListener,
     replica: Replica,
+    p2p: Option<P2pHandle>,
 }
 
 /// Opens the data directory, writes or checks genesis, and binds the API.
@@ -97,6 +127,12 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         Box::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
     let db: Db = ChainDb::new(store);
     let shared = Shared::open(db, &spec).map_err(store_err)?;
+    let p2p = match config.p2p {
+        Some(options) => {
+            Some(start_p2p(&config.genesis, config.key.as_ref(), options, &shared).await?)
+        }
+        None => None,
+    };
     let replica = Replica::new(shared.clone(), config.key, config.replica)?;
     let listener =
         TcpListener::bind(config.api_addr)
@@ -113,6 +149,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         api_addr,
         listener,
         replica,
+        p2p,
     })
 }
 
@@ -125,10 +162,33 @@ impl RunningNode {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), NodeError> {
-        let driver = Driver::spawn(self.replica, Box::new(NoNetwork)).map_err(NodeError::Serve)?;
+        let network: Box<dyn Network> = match &self.p2p {
+            Some(p2p) => Box::new(P2pNetwork::new(p2p.commands.clone())),
+            None => Box::new(NoNetwork),
+        };
+        let driver = Driver::spawn(self.replica, network).map_err(NodeError::Serve)?;
+        let mut gossip_txs: Option<Box<dyn Fn(Vec<u8>) + Send + Sync>> = None;
+        if let Some(p2p) = self.p2p {
+            let commands = p2p.commands.clone();
+            gossip_txs = Some(Box::new(move |data| {
+                // Dropped when the queue is full: the transactions still reach a block
+                // through this node's own proposals.
+                let _ = commands.try_send(P2pCommand::Publish {
+                    topic: Topic::Txs,
+                    data,
+                });
+            }));
+            let pump = crate::net::pump(
+                p2p.events,
+                p2p.commands,
+                self.shared.clone(),
+                driver.inbox.clone(),
+            );
+            tokio::spawn(pump);
+        }
         let hooks = Hooks {
             replica: driver.inbox.clone(),
-            gossip_txs: None,
+            gossip_txs,
         };
         // `start` creates the shared state fresh, so the hooks are unset here.
         let _ = self.shared.hooks.set(hooks);
@@ -150,6 +210,34 @@ impl RunningNode {
             stopped = watch => Err(stopped),
         }
     }
+}
+
+async fn start_p2p(
+    genesis: &GenesisSpec,
+    key: Option<&Keypair>,
+    options: P2pOptions,
+    shared: &Shared,
+) -> Result<P2pHandle, NodeError> {
+    let key = key.ok_or(NodeError::P2pWithoutKey)?;
+    let allowed = genesis
+        .validators
+        .iter()
+        .map(|v| {
+            PeerId::from_str(&v.peer_id).map_err(|e| NodeError::PeerId {
+                name: v.name.clone(),
+                reason: e.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = P2pConfig {
+        secret: key.secret(),
+        listen: options.listen,
+        peers: options.peers,
+        allowed,
+    };
+    let handle = crate::p2p::start(config, shared.metrics.p2p.clone()).await?;
+    info!(peer_id = %handle.local_peer_id, listen = ?handle.listen_addrs, "p2p listening");
+    Ok(handle)
 }
 
 /// Resolves with the error once the consensus thread stops.

@@ -234,3 +234,15 @@ fn smooth_weighted_round_robin(validators: &[Validator], total: u64) -> Vec<Vali
     }
     sequence
 }
+
+#[cfg(test)]
+mod genesis_agreement {
+    #[test]
+    fn genesis_enforces_the_same_validator_and_power_limits_as_the_core() {
+        assert_eq!(jeon_genesis::VALIDATORS_MAX, super::VALIDATORS_MAX);
+        assert_eq!(
+            jeon_genesis::VOTING_POWER_TOTAL_MAX,
+            super::VOTING_POWER_TOTAL_MAX
+        );
+    }
+}

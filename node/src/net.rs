@@ -1,0 +1,196 @@
+//! Glue between the network layer ([`crate::p2p`]) and the node: decodes what peers
+//! send (with size bounds; anything undecodable penalizes its author), hands gossip to
+//! the replica and transactions to the mempool, serves block sync, and carries the
+//! replica's outputs back out.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, Semaphore};
+use tracing::{debug, info, warn};
+
+use crate::blocks::serve_sync;
+use crate::chain::Shared;
+use crate::driver::Network;
+use crate::p2p::{P2pCommand, P2pEvent, PeerId, Topic};
+use crate::replica::{PeerKey, ReplicaInput};
+use crate::wire::{ConsensusMsg, SyncRequest, SyncResponse, TxBatch};
+
+/// The most gossiped transaction batches being verified at once; beyond it batches
+/// are dropped (their senders' nodes still propose them).
+pub const TX_BATCHES_VERIFYING_MAX: usize = 4;
+
+/// The replica's view of the network: commands to the swarm task.
+pub struct P2pNetwork {
+    commands: mpsc::Sender<P2pCommand>,
+    next_id: AtomicU64,
+}
+
+impl P2pNetwork {
+    /// Wraps the swarm's command channel.
+    pub fn new(commands: mpsc::Sender<P2pCommand>) -> Self {
+        P2pNetwork {
+            commands,
+            next_id: AtomicU64::new(0),
+        }
+    }
+
+    fn send(&self, command: P2pCommand) {
+        // The consensus thread must never block on the network: a full queue drops the
+        // command (consensus timeouts and periodic status recover from a lost message).
+        if let Err(e) = self.commands.try_send(command) {
+            warn!(error = %e, "network command queue full; message dropped");
+        }
+    }
+}
+
+fn peer_id(peer: &PeerKey) -> Option<PeerId> {
+    PeerId::from_str(peer).ok()
+}
+
+impl Network for P2pNetwork {
+    fn broadcast(&self, msg: &ConsensusMsg) {
+        self.send(P2pCommand::Publish {
+            topic: Topic::Consensus,
+            data: msg.encode(),
+        });
+    }
+
+    fn request_sync(&self, peer: &PeerKey, request: SyncRequest) {
+        let Some(peer) = peer_id(peer) else { return };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.send(P2pCommand::Request {
+            peer,
+            id,
+            data: request.encode(),
+        });
+    }
+
+    fn penalize(&self, peer: &PeerKey, reason: &str) {
+        let Some(peer) = peer_id(peer) else { return };
+        self.send(P2pCommand::Penalize {
+            peer,
+            reason: reason.to_owned(),
+        });
+    }
+}
+
+/// Handles the network layer's events until it stops.
+pub async fn pump(
+    mut events: mpsc::Receiver<P2pEvent>,
+    commands: mpsc::Sender<P2pCommand>,
+    shared: Arc<Shared>,
+    inbox: SyncSender<ReplicaInput>,
+) {
+    let verifying = Arc::new(Semaphore::new(TX_BATCHES_VERIFYING_MAX));
+    while let Some(event) = events.recv().await {
+        match event {
+            P2pEvent::Message {
+                topic: Topic::Consensus,
+                from,
+                data,
+            } => match ConsensusMsg::decode(&data) {
+                Ok(msg) => to_replica(
+                    &inbox,
+                    ReplicaInput::Gossip {
+                        from: from.to_string(),
+                        msg,
+                    },
+                ),
+                Err(e) => penalize(
+                    &commands,
+                    from,
+                    format!("undecodable consensus message: {e}"),
+                ),
+            },
+            P2pEvent::Message {
+                topic: Topic::Txs,
+                from,
+                data,
+            } => match TxBatch::decode(&data) {
+                Ok(batch) => admit(&shared, &verifying, batch),
+                Err(e) => penalize(
+                    &commands,
+                    from,
+                    format!("undecodable transaction batch: {e}"),
+                ),
+            },
+            P2pEvent::Request {
+                from,
+                channel,
+                data,
+            } => match SyncRequest::decode(&data) {
+                Ok(request) => {
+                    let (shared, commands) = (shared.clone(), commands.clone());
+                    tokio::task::spawn_blocking(move || match serve_sync(&shared, request) {
+                        Ok(response) => {
+                            let data = response.encode();
+                            let _ = commands.blocking_send(P2pCommand::Respond { channel, data });
+                        }
+                        Err(e) => warn!(error = %e, "cannot serve block sync"),
+                    });
+                }
+                Err(e) => penalize(&commands, from, format!("undecodable sync request: {e}")),
+            },
+            P2pEvent::Response { from, data, .. } => match SyncResponse::decode(&data) {
+                Ok(response) => to_replica(
+                    &inbox,
+                    ReplicaInput::Synced {
+                        from: from.to_string(),
+                        response,
+                    },
+                ),
+                Err(e) => {
+                    penalize(&commands, from, format!("undecodable sync response: {e}"));
+                    to_replica(
+                        &inbox,
+                        ReplicaInput::SyncFailed {
+                            peer: from.to_string(),
+                        },
+                    );
+                }
+            },
+            P2pEvent::RequestFailed { peer, error, .. } => {
+                debug!(%peer, %error, "block sync request failed");
+                to_replica(
+                    &inbox,
+                    ReplicaInput::SyncFailed {
+                        peer: peer.to_string(),
+                    },
+                );
+            }
+            P2pEvent::Connected(peer) => info!(%peer, "peer connected"),
+            P2pEvent::Disconnected(peer) => info!(%peer, "peer disconnected"),
+        }
+    }
+}
+
+fn to_replica(inbox: &SyncSender<ReplicaInput>, input: ReplicaInput) {
+    match inbox.try_send(input) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => warn!("consensus inbox full; dropping a network input"),
+        Err(TrySendError::Disconnected(_)) => {} // consensus stopped; the node is exiting
+    }
+}
+
+fn penalize(commands: &mpsc::Sender<P2pCommand>, peer: PeerId, reason: String) {
+    warn!(%peer, %reason, "bad message from peer");
+    let _ = commands.try_send(P2pCommand::Penalize { peer, reason });
+}
+
+fn admit(shared: &Arc<Shared>, verifying: &Arc<Semaphore>, batch: TxBatch) {
+    let Ok(permit) = verifying.clone().try_acquire_owned() else {
+        debug!(
+            txs = batch.txs.len(),
+            "too many gossiped batches in verification; dropping one"
+        );
+        return;
+    };
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        shared.submit(batch.txs, true);
+    });
+}
