@@ -52,6 +52,17 @@ fn peer_id(peer: &PeerKey) -> Option<PeerId> {
 
 impl Network for P2pNetwork {
     fn broadcast(&self, msg: &ConsensusMsg) {
+        match msg {
+            ConsensusMsg::Proposal(p) => debug!(
+                height = p.body.height,
+                round = p.body.round,
+                "gossip proposal"
+            ),
+            ConsensusMsg::Vote(v) => {
+                debug!(height = v.body.height, round = v.body.round, kind = ?v.body.kind, block = ?v.body.block, "gossip vote")
+            }
+            ConsensusMsg::Status(s) => debug!(height = s.height, "gossip status"),
+        }
         self.send(P2pCommand::Publish {
             topic: Topic::Consensus,
             data: msg.encode(),

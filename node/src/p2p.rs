@@ -645,11 +645,16 @@ fn gossipsub_config() -> Result<gossipsub::Config, P2pError> {
         })
 }
 
-/// A message's id is the hash of its topic and payload, not author and sequence number:
-/// the same transaction batch or vote published by two nodes, or relayed twice, is
-/// delivered once.
+/// A message's id is the hash of its author, topic and payload (not a sequence number):
+/// a message relayed twice, or re-published unchanged by its author, is delivered once.
+/// The author is part of it because two nodes may say the very same bytes (the same
+/// head in a status announcement) and each must be heard.
 fn message_id(message: &gossipsub::Message) -> MessageId {
     let mut hasher = blake3::Hasher::new();
+    if let Some(source) = &message.source {
+        hasher.update(&source.to_bytes());
+    }
+    hasher.update(&[0]);
     hasher.update(message.topic.as_str().as_bytes());
     hasher.update(&[0]);
     hasher.update(&message.data);

@@ -200,8 +200,15 @@ impl Replica {
             (Some(k), Some(_)) => Some(SignerGuard::new(k, shared.db.clone())?),
             _ => None,
         };
+        // A proposer with nothing to propose waits up to the empty-block interval; the
+        // others' propose timeout allows for that wait, or every idle height would time
+        // out its round 0.
+        let mut timeouts = config.timeouts;
+        timeouts.propose_ms = timeouts
+            .propose_ms
+            .saturating_add(config.empty_block_interval_ms);
         Ok(Replica {
-            core: Core::new(set, me, config.timeouts),
+            core: Core::new(set, me, timeouts),
             shared,
             guard,
             config,
