@@ -13,7 +13,7 @@ use jeon_runtime::execute::{execute_block, BlockContext, BlockOutput};
 use jeon_runtime::tx::verify_batch;
 use std::collections::BTreeSet;
 
-use jeon_runtime::{merkle, Address, Block, Hash, Header, Outcome, TxError, VerifiedTx};
+use jeon_runtime::{merkle, Address, Block, Hash, Header, Outcome, SignedTx, TxError, VerifiedTx};
 
 use crate::chain::{state_err, FinalEvent, Shared};
 use crate::store::{ChainHead, StoreError};
@@ -302,14 +302,36 @@ fn check_limits(shared: &Shared, block: &Block) -> Result<(), BlockError> {
     Ok(())
 }
 
-fn verify_txs(
-    shared: &Shared,
-    txs: Vec<jeon_runtime::SignedTx>,
-) -> Result<Vec<VerifiedTx>, BlockError> {
-    verify_batch(txs, &shared.chain_id)
+/// Verifies a block's transactions. Those pending in our mempool were verified on
+/// admission, and strict verification is a pure function of the transaction, so they
+/// are not verified again: with gossip, that halves a validator's signature work.
+fn verify_txs(shared: &Shared, txs: Vec<SignedTx>) -> Result<Vec<VerifiedTx>, BlockError> {
+    let mut known: Vec<Option<VerifiedTx>> = Vec::with_capacity(txs.len());
+    let mut unknown = Vec::new();
+    {
+        let pool = shared.mempool();
+        for tx in txs {
+            let cached = pool.get(&tx.hash()).filter(|v| v.tx() == &tx);
+            if cached.is_none() {
+                unknown.push(tx);
+            }
+            known.push(cached);
+        }
+    }
+    let mut checked = verify_batch(unknown, &shared.chain_id).into_iter();
+    known
         .into_iter()
         .enumerate()
-        .map(|(index, r)| r.map_err(|error| BlockError::BadTx { index, error }))
+        .map(|(index, cached)| match cached {
+            Some(v) => Ok(v),
+            None => match checked.next() {
+                Some(r) => r.map_err(|error| BlockError::BadTx { index, error }),
+                None => Err(BlockError::Store(StoreError::Corrupt {
+                    key: "verify".into(),
+                    reason: "verification returned too few results".into(),
+                })),
+            },
+        })
         .collect()
 }
 

@@ -103,6 +103,16 @@ impl Mempool {
         self.index.contains_key(hash)
     }
 
+    /// A pending transaction, already verified.
+    pub fn get(&self, hash: &Hash) -> Option<VerifiedTx> {
+        let (sender, nonce) = self.index.get(hash)?;
+        self.senders
+            .get(sender)?
+            .txs
+            .get(nonce)
+            .map(|p| p.tx.clone())
+    }
+
     /// Whether a block could take anything now: some sender's next nonce is pending.
     /// (A pool holding only nonce gaps must not make the proposer build empty blocks.)
     pub fn has_ready(&self) -> bool {
