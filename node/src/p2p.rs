@@ -645,19 +645,17 @@ fn gossipsub_config() -> Result<gossipsub::Config, P2pError> {
         })
 }
 
-/// A message's id is the hash of its author, topic and payload (not a sequence number):
-/// a message relayed twice, or re-published unchanged by its author, is delivered once.
-/// The author is part of it because two nodes may say the very same bytes (the same
-/// head in a status announcement) and each must be heard.
+/// A message's id is its author and the author's sequence number (gossipsub's own
+/// rule): a relayed copy keeps both, so it is delivered once, while a message its author
+/// deliberately publishes again (a vote re-sent after a partition heals) is new. Ids
+/// from content would make gossip drop those re-sends, and with them liveness.
 fn message_id(message: &gossipsub::Message) -> MessageId {
     let mut hasher = blake3::Hasher::new();
     if let Some(source) = &message.source {
         hasher.update(&source.to_bytes());
     }
-    hasher.update(&[0]);
+    hasher.update(&message.sequence_number.unwrap_or(0).to_be_bytes());
     hasher.update(message.topic.as_str().as_bytes());
-    hasher.update(&[0]);
-    hasher.update(&message.data);
     MessageId::new(hasher.finalize().as_bytes())
 }
 

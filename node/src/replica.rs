@@ -39,6 +39,14 @@ pub const SYNC_TIMEOUT_MS: u64 = 5_000;
 /// consensus to deliver the block.
 pub const SYNC_LAG_MS: u64 = 1_000;
 
+/// How long a height may go on before this validator re-sends its own proposal and
+/// votes for it, and how often it repeats that: a vote lost to a partition or a full
+/// queue must not stall the chain (with 2 of 4 prevotes on each side of a healed
+/// partition, no timeout fires and nothing else would re-send them).
+pub const REBROADCAST_MS: u64 = 1_000;
+/// The most own messages kept for re-sending (the latest ones of the height).
+pub const OWN_MSGS_KEPT_MAX: usize = 6;
+
 /// How often an unchanged head is announced again: longer than gossip's duplicate
 /// window (60 s), which would drop identical bytes.
 pub const STATUS_REPEAT_MS: u64 = 65_000;
@@ -164,6 +172,10 @@ pub struct Replica {
     last_commit_ms: u64,
     last_status_ms: u64,
     last_status: Option<StatusMsg>,
+    /// What we signed at the current height, for re-sending.
+    own_msgs: VecDeque<ConsensusMsg>,
+    height_started_ms: u64,
+    last_rebroadcast_ms: u64,
     future: BTreeMap<Height, Vec<(PeerKey, ConsensusMsg)>>,
     sync: SyncState,
     equivocations_seen: usize,
@@ -217,6 +229,9 @@ impl Replica {
             last_commit_ms: 0,
             last_status_ms: 0,
             last_status: None,
+            own_msgs: VecDeque::new(),
+            height_started_ms: 0,
+            last_rebroadcast_ms: 0,
             future: BTreeMap::new(),
             sync: SyncState::default(),
             equivocations_seen: 0,
@@ -258,6 +273,8 @@ impl Replica {
         self.candidates.clear();
         self.wanted = None;
         self.equivocations_seen = 0;
+        self.own_msgs.clear();
+        self.height_started_ms = now_ms;
         let last = self
             .guard
             .as_ref()
@@ -330,8 +347,33 @@ impl Replica {
         {
             self.announce(now_ms, out);
         }
+        self.rebroadcast(now_ms, out);
         self.maybe_sync(now_ms, out);
         Ok(())
+    }
+
+    /// Re-sends what we signed at this height once it has taken [`REBROADCAST_MS`].
+    fn rebroadcast(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) {
+        let due = now_ms >= self.height_started_ms.saturating_add(REBROADCAST_MS)
+            && now_ms >= self.last_rebroadcast_ms.saturating_add(REBROADCAST_MS);
+        if !due || self.own_msgs.is_empty() {
+            return;
+        }
+        self.last_rebroadcast_ms = now_ms;
+        debug!(
+            height = self.core.height(),
+            round = self.core.round(),
+            msgs = self.own_msgs.len(),
+            "re-sending own messages"
+        );
+        out.extend(self.own_msgs.iter().cloned().map(ReplicaOutput::Broadcast));
+    }
+
+    fn remember_own(&mut self, msg: &ConsensusMsg) {
+        if self.own_msgs.len() >= OWN_MSGS_KEPT_MAX {
+            self.own_msgs.pop_front();
+        }
+        self.own_msgs.push_back(msg.clone());
     }
 
     /// Feeds one input to the core and carries out the effects it causes, and the
@@ -474,7 +516,9 @@ impl Replica {
             block: candidate.block.clone(),
             signature,
         };
-        out.push(ReplicaOutput::Broadcast(ConsensusMsg::Proposal(msg)));
+        let msg = ConsensusMsg::Proposal(msg);
+        self.remember_own(&msg);
+        out.push(ReplicaOutput::Broadcast(msg));
         // Our own block: executed when we built it (or checked when we received it).
         Ok(Some(Input::Proposal {
             proposal: p,
@@ -506,13 +550,13 @@ impl Replica {
             }
         };
         let validator = guard.address();
-        out.push(ReplicaOutput::Broadcast(ConsensusMsg::Vote(
-            SignedVoteMsg {
-                body,
-                validator,
-                signature,
-            },
-        )));
+        let msg = ConsensusMsg::Vote(SignedVoteMsg {
+            body,
+            validator,
+            signature,
+        });
+        self.remember_own(&msg);
+        out.push(ReplicaOutput::Broadcast(msg));
         Ok(Some(Input::Vote(SignedVote {
             vote: v,
             signature: signature.0,

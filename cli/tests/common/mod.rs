@@ -208,3 +208,22 @@ pub(crate) fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> b
     }
     false
 }
+
+/// GET a plain-text document (e.g. `/metrics`); `None` if the node is unreachable.
+pub(crate) fn get_text(api: &str, path: &str) -> Option<String> {
+    let resp = client().get(format!("{api}{path}")).send().ok()?;
+    resp.text().ok()
+}
+
+/// One sample from a node's Prometheus `/metrics`, by its name without the `jeon_`
+/// prefix and the `_total` suffix of counters (e.g. `p2p_peers_connected`); `None` if
+/// the node is unreachable or does not export it.
+pub(crate) fn metric(api: &str, name: &str) -> Option<f64> {
+    let text = get_text(api, "/metrics")?;
+    let full = format!("jeon_{name}");
+    let counter = format!("{full}_total");
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let (key, value) = l.split_once(' ')?;
+        (key == full || key == counter).then(|| value.trim().parse().ok())?
+    })
+}
