@@ -287,6 +287,11 @@ impl Client {
         self.get(&format!("/v1/txs/{hash}"))
     }
 
+    /// `GET /v1/txs/{hash}/proof`: the node's answer, to be checked by the caller.
+    pub(crate) fn tx_proof(&self, hash: &Hash) -> Result<Value, ApiError> {
+        self.get(&format!("/v1/txs/{hash}/proof"))
+    }
+
     /// `POST /v1/txs`: submits one transaction; its hash once the node admitted it.
     pub(crate) fn submit(&self, tx: &SignedTx) -> Result<Hash, ApiError> {
         let body = SubmitBody {

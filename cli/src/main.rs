@@ -14,6 +14,7 @@ mod node_cmd;
 mod query_cmd;
 mod testnet;
 mod tx_cmd;
+mod verify_cmd;
 
 use std::process::ExitCode;
 
@@ -52,6 +53,13 @@ enum Command {
     Query(query_cmd::QueryArgs),
     /// Load a node with pre-signed transfers; report finalized throughput and latency.
     Bench(bench::BenchArgs),
+    /// Check a transaction proof against a genesis file alone, trusting no node.
+    ///
+    /// The proof file holds the answer of `GET /v1/txs/{hash}/proof`, the proof's JSON
+    /// alone, or the hex of its canonical bytes. Prints what was verified; exits 1 if
+    /// the proof does not verify or the transaction failed, 2 if a file is unreadable
+    /// or malformed.
+    Verify(verify_cmd::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +73,7 @@ fn main() -> ExitCode {
         Command::Tx(command) => tx_cmd::run(command),
         Command::Query(args) => query_cmd::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Verify(args) => verify_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

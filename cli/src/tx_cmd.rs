@@ -5,6 +5,12 @@
 //! id, the flat fee, the head height (for the expiry) and the sender's nonce. The
 //! command prints `{"hash": ...}`; with `--wait` it polls the transaction until it is
 //! final (exit 0) or rejected (exit 1) and prints its status instead.
+//!
+//! With a genesis file (`--genesis`, or `.jeon-dev/genesis.json` when it exists and is
+//! the node's chain), `--wait` does not take the node's word: it fetches the proof of
+//! the transaction, verifies it against the genesis, and prints what it verified under
+//! `"verified"`; the exit code follows the verified receipt. Without one it says on
+//! stderr that the status was not independently verified.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,9 +20,14 @@ use clap::{Args, Subcommand, ValueEnum};
 use jeon_node::api::TxStatus;
 use jeon_runtime::{Address, Amount, AssetKind, Call, Hash, Height, Keypair, Nonce, TxBody};
 
-use crate::client::{ApiArgs, AssetRef, Client};
+use crate::client::{ApiArgs, AssetRef, Client, NodeStatus};
 use crate::error::{stdout, CliError};
 use crate::keys::key_file_error;
+use crate::verify_cmd::{self, Trusted};
+
+/// The genesis `--wait` verifies against when `--genesis` is not given: `jeon dev`'s,
+/// if the command runs where `jeon dev` did and the node serves that chain.
+const DEV_GENESIS: &str = ".jeon-dev/genesis.json";
 
 /// How often `--wait` asks for the transaction's status.
 const WAIT_POLL_MS: u64 = 50;
@@ -114,6 +125,12 @@ pub(crate) struct TxArgs {
     /// How long `--wait` waits before giving up (exit 1).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     timeout_secs: u64,
+    /// The chain's genesis file. The chain id is checked against the node's before
+    /// signing, and `--wait` verifies the node's proof of the transaction against it
+    /// instead of trusting the node [default with `--wait`: .jeon-dev/genesis.json, if
+    /// it exists and is the node's chain].
+    #[arg(long, value_name = "FILE")]
+    genesis: Option<PathBuf>,
 }
 
 /// `--kind` of `create-asset`.
@@ -182,8 +199,24 @@ pub(crate) fn run(command: TxCommand) -> Result<(), CliError> {
         } => (Draft::Burn(asset, amount), common),
     };
     let key = load_key(&common.key)?;
+    let explicit = common.genesis.as_deref().map(Trusted::load).transpose()?;
     let client = Client::new(&common.api.api)?;
-    let hash = submit(&client, &key, draft, &common)?;
+    let node = client.status()?;
+    let trusted = match explicit {
+        Some(t) if t.chain_id != node.chain_id => {
+            return Err(CliError::BadInput(format!(
+                "genesis {} is chain {}, but the node at {} serves chain {}",
+                t.path.display(),
+                t.chain_id,
+                client.base(),
+                node.chain_id
+            )))
+        }
+        Some(t) => Some(t),
+        None if common.wait => dev_genesis(&node),
+        None => None,
+    };
+    let hash = submit(&client, &key, draft, &common, &node)?;
     if !common.wait {
         return stdout(&format!("{}\n", serde_json::json!({ "hash": hash })));
     }
@@ -193,16 +226,89 @@ pub(crate) fn run(command: TxCommand) -> Result<(), CliError> {
         Duration::from_secs(common.timeout_secs),
         true,
     )?;
+    // A status that claims a block is checked against the proof; only a refusal
+    // before any block (no height, not final) has nothing to prove.
+    let in_block = status.height.is_some() || status.status == "final";
+    match (&trusted, in_block) {
+        (Some(t), true) => print_verified(&client, t, status),
+        (None, true) => {
+            eprintln!(
+                "note: not independently verified: the status is the node's word; pass \
+                 --genesis FILE to check its proof against the chain's genesis"
+            );
+            print_trusted(status)
+        }
+        (_, false) => print_trusted(status),
+    }
+}
+
+/// `jeon dev`'s genesis in the working directory, if it is the node's chain.
+fn dev_genesis(node: &NodeStatus) -> Option<Trusted> {
+    let path = Path::new(DEV_GENESIS);
+    if !path.exists() {
+        return None;
+    }
+    match Trusted::load(path) {
+        Ok(t) if t.chain_id == node.chain_id => Some(t),
+        Ok(t) => {
+            eprintln!(
+                "note: {DEV_GENESIS} is chain {}, not the node's chain {}: not using it",
+                t.chain_id, node.chain_id
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("note: not using {DEV_GENESIS}: {e}");
+            None
+        }
+    }
+}
+
+/// Prints the node's status as is; exit 1 unless it says final.
+fn print_trusted(status: TxStatus) -> Result<(), CliError> {
     let json = serde_json::to_string(&status)
         .map_err(|e| CliError::Failed(format!("cannot print the status: {e}")))?;
     stdout(&format!("{json}\n"))?;
     match status.status.as_str() {
         "final" => Ok(()),
         _ => Err(CliError::Failed(format!(
-            "transaction {hash} was rejected: {}",
+            "transaction {} was rejected: {}",
+            status.hash,
             status.reason.as_deref().unwrap_or("no reason given")
         ))),
     }
+}
+
+/// Fetches the proof of a transaction in a final block, verifies it against the
+/// genesis, and prints the status with what was verified; the exit code follows the
+/// verified receipt, not the node's status.
+fn print_verified(client: &Client, trusted: &Trusted, status: TxStatus) -> Result<(), CliError> {
+    let hash = status.hash;
+    let source = format!("the node's proof of {hash}");
+    let answer = client.tx_proof(&hash)?;
+    let proof = verify_cmd::proof_from_json(answer).map_err(|e| {
+        // Whatever the node sent, it is the operation that failed, not the user's input.
+        CliError::Failed(e.naming(&source).to_string())
+    })?;
+    if proof.receipt.tx != hash {
+        return Err(CliError::Failed(format!(
+            "{source} is for another transaction, {}",
+            proof.receipt.tx
+        )));
+    }
+    let verified = trusted.verify(&proof).map_err(|e| {
+        let genesis = trusted.path.display();
+        CliError::Failed(format!("{source} does not verify against {genesis}: {e}"))
+    })?;
+    let mut json = serde_json::to_value(&status)
+        .map_err(|e| CliError::Failed(format!("cannot print the status: {e}")))?;
+    let verified_json = serde_json::to_value(&verified)
+        .map_err(|e| CliError::Failed(format!("cannot print the result: {e}")))?;
+    if let Some(fields) = json.as_object_mut() {
+        fields.insert("verified".into(), verified_json);
+    }
+    stdout(&format!("{json}\n"))?;
+    verify_cmd::failure(&verified)
 }
 
 /// Reads a key file (exit 2 on any problem); warnings go to stderr.
@@ -215,8 +321,13 @@ pub(crate) fn load_key(path: &Path) -> Result<Keypair, CliError> {
 }
 
 /// Fills in what the node knows, signs and submits; the hash the node admitted.
-fn submit(client: &Client, key: &Keypair, draft: Draft, common: &TxArgs) -> Result<Hash, CliError> {
-    let status = client.status()?;
+fn submit(
+    client: &Client,
+    key: &Keypair,
+    draft: Draft,
+    common: &TxArgs,
+    status: &NodeStatus,
+) -> Result<Hash, CliError> {
     let call = match draft {
         Draft::Transfer(to, asset, amount) => Call::Transfer {
             to,

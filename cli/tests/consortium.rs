@@ -7,6 +7,8 @@
 //! a failure the tail of each node's log is printed and its directory kept.
 
 mod common;
+#[path = "proof_check/mod.rs"]
+mod proof_check;
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
@@ -669,6 +671,27 @@ fn a_validator_killed_with_sigkill_leaves_three_finalizing_and_catches_up_on_res
     let everything: Vec<Hash> = before.into_iter().chain(during).collect();
     wait_final(&net, &all, &everything);
     net.assert_same_chain(&all);
+    // A wallet checks a transfer itself: the proof from any node verifies against the
+    // genesis alone (four validators' certificate), and a forged amount does not.
+    let genesis = net.root().join("genesis.json");
+    for node in [0, victim] {
+        let (answer, _, out) =
+            proof_check::fetch_and_verify(net.api(node), &everything[0], &genesis, net.root());
+        let verified = proof_check::verified(&out);
+        // More than 2/3 of four validators of power 1 signed.
+        assert!(verified["signed_power"].as_u64() >= Some(3), "{verified}");
+        assert_eq!(verified["total_power"], 4, "{verified}");
+        let forged = net.root().join(format!("forged-{node}.json"));
+        std::fs::write(
+            &forged,
+            proof_check::with_amount_raised(&answer).to_string(),
+        )
+        .expect("write");
+        assert_eq!(
+            proof_check::verify(&forged, &genesis).status.code(),
+            Some(1)
+        );
+    }
     eprintln!("kill -9 and catch-up: {:?}", started.elapsed());
 }
 

@@ -27,6 +27,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::chain::Shared;
 use crate::mempool::AdmitError;
+use crate::proofs;
 
 /// The largest request body: a full batch of hex-encoded transactions fits.
 pub const BODY_BYTES_MAX: usize = 8 << 20;
@@ -133,6 +134,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/txs", post(submit))
         .route("/v1/txs/batch", post(submit_batch))
         .route("/v1/txs/{hash}", get(tx_status))
+        .route("/v1/txs/{hash}/proof", get(tx_proof))
         .route("/v1/accounts/{addr}", get(account))
         .route("/v1/assets", get(assets))
         .route("/v1/assets/{id}", get(asset))
@@ -296,6 +298,37 @@ async fn tx_status(
         st.reason = Some(reason.to_owned());
     }
     Ok(Json(st))
+}
+
+/// `GET /v1/txs/{hash}/proof`: the proof that a transaction is in a final block, as
+/// JSON and as hex of its canonical bytes (docs/proofs.md). 404 `not_final` unless the
+/// transaction is in a final block.
+async fn tx_proof(
+    State(shared): State<Arc<Shared>>,
+    Path(hash): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let hash = parse_hash(&hash)?;
+    let head = shared.head().height;
+    // Building reads and hashes a whole block: keep it off the async workers.
+    let db = shared.db.clone();
+    let built = tokio::task::spawn_blocking(move || proofs::tx_proof(&db, &hash, head))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let Some(proof) = built else {
+        let msg = format!(
+            "transaction {hash} is not in a final block (pending, refused or unknown); \
+             see GET /v1/txs/{hash}"
+        );
+        return Err(ApiError::not_found("not_final", msg));
+    };
+    Ok(Json(json!({
+        "hash": hash,
+        "height": proof.header.height,
+        "index": proof.index,
+        "proof_hex": hex::encode(proof.encode()),
+        "proof": proof,
+    })))
 }
 
 fn asset_json(a: &AssetInfo) -> Value {

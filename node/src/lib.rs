@@ -11,6 +11,7 @@ pub mod mempool;
 pub mod metrics;
 pub mod net;
 pub mod p2p;
+pub mod proofs;
 pub mod replica;
 pub mod run;
 pub mod signer;

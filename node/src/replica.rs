@@ -516,7 +516,7 @@ impl Replica {
             block: candidate.block.clone(),
             signature,
         };
-        let msg = ConsensusMsg::Proposal(msg);
+        let msg = ConsensusMsg::Proposal(Box::new(msg));
         self.remember_own(&msg);
         out.push(ReplicaOutput::Broadcast(msg));
         // Our own block: executed when we built it (or checked when we received it).
@@ -664,7 +664,7 @@ impl Replica {
             return Ok(());
         }
         match msg {
-            ConsensusMsg::Proposal(p) => self.on_proposal(now_ms, from, p, out),
+            ConsensusMsg::Proposal(p) => self.on_proposal(now_ms, from, *p, out),
             ConsensusMsg::Vote(v) => self.on_vote(now_ms, from, v, out),
             ConsensusMsg::Status(_) => Ok(()),
         }

@@ -54,7 +54,7 @@ pub struct StatusMsg {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConsensusMsg {
     /// A proposal with its block.
-    Proposal(SignedProposal),
+    Proposal(Box<SignedProposal>),
     /// A prevote or precommit.
     Vote(SignedVoteMsg),
     /// A head announcement.

@@ -438,7 +438,7 @@ async fn a_validator_that_stops_reading_loses_gossip_but_not_its_peer_events() {
         )
         .await;
         round += 1;
-        if round % 256 == 0 {
+        if round.is_multiple_of(256) {
             sleep(Duration::from_millis(20)).await;
         }
     }

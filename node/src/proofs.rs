@@ -1,0 +1,176 @@
+//! Transaction proofs served by `GET /v1/txs/{hash}/proof`, built from the store.
+//!
+//! The proof itself (format, building, verifying) is the runtime's
+//! (`jeon_runtime::proof`); this module only finds a final transaction's block,
+//! certificate and receipts in the [`ChainDb`] and hands them to it.
+
+use jeon_runtime::proof::{self, BuildError, TxProof};
+use jeon_runtime::{Hash, Height};
+
+use crate::store::{ChainDb, Store, StoreError};
+
+/// Why a proof could not be served for a transaction the index says is final.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofLookupError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The index names a block (or its receipts) that is not stored.
+    #[error(
+        "transaction {tx} is indexed at height {height}, but the block or its receipts are missing"
+    )]
+    Missing {
+        /// The transaction.
+        tx: Hash,
+        /// The height the index gives.
+        height: Height,
+    },
+    /// The stored block, receipts and index disagree.
+    #[error("cannot build the proof of {tx}: {source}")]
+    Build {
+        /// The transaction.
+        tx: Hash,
+        /// What disagreed.
+        source: BuildError,
+    },
+}
+
+/// The proof of transaction `hash`, if it is in a final block at or below `head`;
+/// `None` if it is not (pending, refused at admission, or unknown).
+///
+/// A block's writes become readable a moment before the flush that makes them
+/// durable, so only blocks up to the reported head count as final.
+pub fn tx_proof<S: Store>(
+    db: &ChainDb<S>,
+    hash: &Hash,
+    head: Height,
+) -> Result<Option<TxProof>, ProofLookupError> {
+    let Some(loc) = db.tx_location(hash)?.filter(|l| l.height <= head) else {
+        return Ok(None);
+    };
+    let missing = || ProofLookupError::Missing {
+        tx: *hash,
+        height: loc.height,
+    };
+    let committed = db.block(loc.height)?.ok_or_else(missing)?;
+    let receipts = db.receipts(loc.height)?.ok_or_else(missing)?;
+    let built = proof::build(&committed, &receipts, loc.index)
+        .map_err(|source| ProofLookupError::Build { tx: *hash, source })?;
+    if built.receipt.tx != *hash {
+        // The index points at another transaction: the store is inconsistent.
+        return Err(missing());
+    }
+    Ok(Some(built))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jeon_runtime::block::{
+        validators_hash, Block, Certificate, CommitSig, CommittedBlock, Header, ValidatorInfo,
+        VoteBody, VoteKind,
+    };
+    use jeon_runtime::merkle::{receipt_hash, root};
+    use jeon_runtime::state::ChangeSet;
+    use jeon_runtime::{AssetId, Call, Keypair, Outcome, Receipt, SignedTx, TxBody};
+
+    use crate::store::MemStore;
+
+    const CHAIN: Hash = Hash([7; 32]);
+
+    fn transfer(nonce: u64) -> SignedTx {
+        let alice = Keypair::from_seed_label("alice");
+        TxBody {
+            chain_id: CHAIN,
+            sender: alice.address(),
+            nonce,
+            fee_limit: 1,
+            expiry: 100,
+            call: Call::Transfer {
+                to: Keypair::from_seed_label("bob").address(),
+                asset: AssetId(0),
+                amount: 500,
+            },
+        }
+        .sign(&alice)
+    }
+
+    /// A database at height 1 whose block holds three transfers; the set and the txs.
+    fn db_at_height_1() -> (ChainDb<MemStore>, Vec<ValidatorInfo>, Vec<SignedTx>) {
+        let validator = Keypair::from_seed_label("validator");
+        let set = vec![ValidatorInfo {
+            key: validator.address(),
+            power: 1,
+        }];
+        let txs: Vec<SignedTx> = (0..3).map(transfer).collect();
+        let receipts: Vec<Receipt> = txs
+            .iter()
+            .map(|t| Receipt {
+                tx: t.hash(),
+                outcome: Outcome::Success,
+                fee: 1,
+                events: vec![],
+            })
+            .collect();
+        let header = Header {
+            chain_id: CHAIN,
+            height: 1,
+            prev_hash: Hash::ZERO,
+            time_ms: 1,
+            proposer: validator.address(),
+            tx_root: root(&txs.iter().map(SignedTx::hash).collect::<Vec<_>>()),
+            receipts_root: root(&receipts.iter().map(receipt_hash).collect::<Vec<_>>()),
+            app_hash: Hash::ZERO,
+            validators_hash: validators_hash(&set),
+        };
+        let vote = VoteBody {
+            chain_id: CHAIN,
+            height: 1,
+            round: 0,
+            kind: VoteKind::Precommit,
+            block: Some(header.hash()),
+        };
+        let certificate = Certificate {
+            height: 1,
+            round: 0,
+            block: header.hash(),
+            signatures: vec![CommitSig {
+                validator: validator.address(),
+                signature: validator.sign(&vote.signing_bytes()),
+            }],
+        };
+        let committed = CommittedBlock {
+            block: Block {
+                header,
+                txs: txs.clone(),
+            },
+            certificate,
+        };
+        let db = ChainDb::new(MemStore::new());
+        db.init_genesis(CHAIN, &ChangeSet::default(), Hash::ZERO, 0)
+            .expect("genesis");
+        db.commit_block(&committed, &receipts, &ChangeSet::default(), Hash::ZERO)
+            .expect("commit");
+        (db, set, txs)
+    }
+
+    #[test]
+    fn every_final_transaction_gets_a_proof_that_verifies_against_the_genesis() {
+        let (db, set, txs) = db_at_height_1();
+        for (i, tx) in txs.iter().enumerate() {
+            let proof = tx_proof(&db, &tx.hash(), 1).expect("store").expect("final");
+            assert_eq!(proof.index as usize, i);
+            let verified = proof::verify(&proof, &CHAIN, &set).expect("verifies");
+            assert_eq!(verified.tx_hash, tx.hash());
+        }
+    }
+
+    #[test]
+    fn an_unknown_transaction_or_one_above_the_reported_head_has_no_proof() {
+        let (db, _, txs) = db_at_height_1();
+        assert!(tx_proof(&db, &transfer(9).hash(), 1)
+            .expect("store")
+            .is_none());
+        assert!(tx_proof(&db, &txs[0].hash(), 0).expect("store").is_none());
+    }
+}
