@@ -67,13 +67,11 @@ pub enum BlockError {
         /// The block's.
         got: Hash,
     },
-    /// Proposed by someone other than the round's proposer.
-    #[error("block proposed by {got}, expected {expected}")]
-    WrongProposer {
-        /// The round's proposer.
-        expected: Address,
-        /// The header's.
-        got: Address,
+    /// The header names a proposer that is not a validator.
+    #[error("block names {proposer} as its proposer, which is not a validator")]
+    NotAValidator {
+        /// The header's proposer.
+        proposer: Address,
     },
     /// Time goes backwards or too far ahead.
     #[error("block time {time_ms} is outside [{min_ms}, {max_ms}]")]
@@ -220,16 +218,16 @@ fn evict(shared: &Shared, invalid: &[(Hash, TxError)]) {
     }
 }
 
-/// Checks a block proposed by `proposer` for the next height: structure, limits,
-/// signatures (strict), then executes it and compares every header field. Its time
-/// must not go back and must not exceed `time_max_ms` (the checker's clock plus
-/// [`BLOCK_TIME_DRIFT_MAX_MS`]).
-pub fn check(
-    shared: &Shared,
-    block: Block,
-    proposer: Address,
-    time_max_ms: u64,
-) -> Result<Candidate, BlockError> {
+/// Checks a block for the next height: structure, limits, signatures (strict), then
+/// executes it and compares every header field. Its time must not go back and must not
+/// exceed `time_max_ms` (the checker's clock plus [`BLOCK_TIME_DRIFT_MAX_MS`]).
+///
+/// The header's proposer is whoever built the block; it must be a validator, but need
+/// not be this round's proposer: a block locked in an earlier round is re-proposed
+/// unchanged by later proposers (the round's proposer signs the proposal, which the
+/// replica checks). Requiring equality made restarted nodes, which had not kept the
+/// block, refuse every re-proposal and stall the height (the simulator found this).
+pub fn check(shared: &Shared, block: Block, time_max_ms: u64) -> Result<Candidate, BlockError> {
     let head = shared.head();
     let h = &block.header;
     if h.chain_id != shared.chain_id {
@@ -250,11 +248,9 @@ pub fn check(
             got: h.prev_hash,
         });
     }
-    if h.proposer != proposer {
-        return Err(BlockError::WrongProposer {
-            expected: proposer,
-            got: h.proposer,
-        });
+    let proposer = h.proposer;
+    if !shared.validators.iter().any(|v| v.key == proposer) {
+        return Err(BlockError::NotAValidator { proposer });
     }
     if h.time_ms < head.time_ms || h.time_ms > time_max_ms {
         let (time_ms, min_ms, max_ms) = (h.time_ms, head.time_ms, time_max_ms);
@@ -373,10 +369,9 @@ pub fn check_synced(
         });
     }
     certificate.verify(&shared.chain_id, &hash, &shared.validators)?;
-    let proposer = block.header.proposer;
     // A final block's time was checked against the clocks of the validators that
     // signed it; ours may be behind by any amount.
-    let candidate = check(shared, block, proposer, u64::MAX)?;
+    let candidate = check(shared, block, u64::MAX)?;
     Ok((candidate, certificate))
 }
 

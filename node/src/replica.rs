@@ -44,6 +44,8 @@ pub const SYNC_LAG_MS: u64 = 1_000;
 /// queue must not stall the chain (with 2 of 4 prevotes on each side of a healed
 /// partition, no timeout fires and nothing else would re-send them).
 pub const REBROADCAST_MS: u64 = 1_000;
+/// The most prevotes kept per height for relaying polkas (64 rounds of 64 validators).
+pub const PREVOTES_KEPT_MAX: usize = 4_096;
 /// The most own messages kept for re-sending (the latest ones of the height).
 pub const OWN_MSGS_KEPT_MAX: usize = 6;
 
@@ -174,6 +176,8 @@ pub struct Replica {
     last_status: Option<StatusMsg>,
     /// What we signed at the current height, for re-sending.
     own_msgs: VecDeque<ConsensusMsg>,
+    /// Verified prevotes for blocks at the current height, ours and others'.
+    prevotes: BTreeMap<(u32, Option<Hash>, Address), SignedVoteMsg>,
     height_started_ms: u64,
     last_rebroadcast_ms: u64,
     future: BTreeMap<Height, Vec<(PeerKey, ConsensusMsg)>>,
@@ -230,6 +234,7 @@ impl Replica {
             last_status_ms: 0,
             last_status: None,
             own_msgs: VecDeque::new(),
+            prevotes: BTreeMap::new(),
             height_started_ms: 0,
             last_rebroadcast_ms: 0,
             future: BTreeMap::new(),
@@ -274,6 +279,7 @@ impl Replica {
         self.wanted = None;
         self.equivocations_seen = 0;
         self.own_msgs.clear();
+        self.prevotes.clear();
         self.height_started_ms = now_ms;
         let last = self
             .guard
@@ -360,6 +366,12 @@ impl Replica {
             return;
         }
         self.last_rebroadcast_ms = now_ms;
+        // With our own messages goes the polka we are locked on or hold as valid, so
+        // nodes that missed it can accept its re-proposal.
+        if let Some((round, block)) = self.core.valid() {
+            let polka: Vec<ConsensusMsg> = self.polka(round, Hash(block)).collect();
+            out.extend(polka.into_iter().map(ReplicaOutput::Broadcast));
+        }
         debug!(
             height = self.core.height(),
             round = self.core.round(),
@@ -519,6 +531,11 @@ impl Replica {
         let msg = ConsensusMsg::Proposal(Box::new(msg));
         self.remember_own(&msg);
         out.push(ReplicaOutput::Broadcast(msg));
+        // A re-proposal is accepted only with the polka of its valid round: send it along.
+        if let Some(vr) = p.valid_round {
+            let polka: Vec<ConsensusMsg> = self.polka(vr, Hash(p.block)).collect();
+            out.extend(polka.into_iter().map(ReplicaOutput::Broadcast));
+        }
         // Our own block: executed when we built it (or checked when we received it).
         Ok(Some(Input::Proposal {
             proposal: p,
@@ -550,11 +567,13 @@ impl Replica {
             }
         };
         let validator = guard.address();
-        let msg = ConsensusMsg::Vote(SignedVoteMsg {
+        let vote_msg = SignedVoteMsg {
             body,
             validator,
             signature,
-        });
+        };
+        self.remember_prevote(&vote_msg);
+        let msg = ConsensusMsg::Vote(vote_msg);
         self.remember_own(&msg);
         out.push(ReplicaOutput::Broadcast(msg));
         Ok(Some(Input::Vote(SignedVote {
@@ -739,7 +758,6 @@ impl Replica {
         match blocks::check(
             &self.shared,
             block,
-            proposer,
             now_ms.saturating_add(BLOCK_TIME_DRIFT_MAX_MS),
         ) {
             Ok(candidate) => {
@@ -785,14 +803,30 @@ impl Replica {
             block: v.body.block.map(|h| h.0),
             validator: index,
         };
-        self.feed(
-            now_ms,
-            Input::Vote(SignedVote {
-                vote,
-                signature: v.signature.0,
-            }),
-            out,
-        )
+        let signature = v.signature.0;
+        self.remember_prevote(&v);
+        self.feed(now_ms, Input::Vote(SignedVote { vote, signature }), out)
+    }
+
+    /// Keeps a verified prevote of this height: prevotes are what another node needs to
+    /// accept a re-proposal (L28's "2f+1 prevotes in the valid round"), and their author
+    /// may have crashed since, losing the only copy it would re-send.
+    fn remember_prevote(&mut self, v: &SignedVoteMsg) {
+        if v.body.kind != WireKind::Prevote || v.body.block.is_none() {
+            return;
+        }
+        if self.prevotes.len() < PREVOTES_KEPT_MAX {
+            let key = (v.body.round, v.body.block, v.validator);
+            self.prevotes.entry(key).or_insert_with(|| v.clone());
+        }
+    }
+
+    /// The prevotes we hold for `block` in `round`: the proof of its polka.
+    fn polka(&self, round: u32, block: Hash) -> impl Iterator<Item = ConsensusMsg> + '_ {
+        self.prevotes
+            .range((round, Some(block), Address::default())..)
+            .take_while(move |((r, b, _), _)| *r == round && *b == Some(block))
+            .map(|(_, v)| ConsensusMsg::Vote(v.clone()))
     }
 
     // ---- block sync ----

@@ -1,1 +1,3 @@
 //! Tests support.
+
+pub mod sim;

@@ -241,6 +241,8 @@ impl Core {
                 if self.equivocations.len() < EQUIVOCATIONS_MAX {
                     self.equivocations.push((first, signed));
                 }
+                // Counted for its own value: it may complete a quorum.
+                self.run_rules(Some(vote.round), out);
             }
         }
     }

@@ -17,50 +17,75 @@ pub(super) struct ProposalEntry {
     pub(super) valid: bool,
 }
 
+/// Distinct values one validator's votes are counted for, per round and kind. A
+/// correct validator votes once; an equivocating one may vote for several values, and
+/// each honest node may hear a different one first (see [`VoteTally`]).
+pub(super) const VALUES_PER_VALIDATOR_MAX: usize = 3;
+
 /// What adding a vote did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum AddVote {
     /// A new vote, now counted.
     Added,
-    /// A repeat of a vote we hold, or a further conflicting vote from a validator already
-    /// reported as equivocating: nothing changed.
+    /// A repeat of a vote we hold, or one value too many from an equivocating
+    /// validator: nothing changed.
     Ignored,
-    /// The first conflicting vote from this validator in this round and kind: not
-    /// counted (the first vote stands), but worth reporting once.
+    /// A vote for another value than this validator's first vote in this round and
+    /// kind: counted for that value (see [`VoteTally`]), and worth reporting.
     Equivocation {
-        /// The vote we hold and count.
+        /// The first vote we hold from this validator.
         first: SignedVote,
     },
 }
 
-/// The votes of one kind in one round: at most one per validator, the first received.
+/// The votes of one kind in one round.
+///
+/// Each validator counts at most once per value, and once in the total ("2f+1 of any
+/// kind"). An equivocating validator's votes for different values are each counted for
+/// their value, as the paper's "2f+1 <PREVOTE, h, r, id(v)>" reads: messages from
+/// distinct processes for v. Counting only the first vote heard would let honest
+/// nodes that heard a twin's two votes in different orders see different polkas, and
+/// stall forever (the simulator found this). Safety holds: two values each reaching
+/// 2f+1 would need more than f validators voting for both.
 #[derive(Clone, Debug, Default)]
 pub(super) struct VoteTally {
-    votes: BTreeMap<ValidatorIndex, SignedVote>,
+    votes: BTreeMap<(ValidatorIndex, Option<BlockId>), SignedVote>,
+    first: BTreeMap<ValidatorIndex, SignedVote>,
     power_by_block: BTreeMap<Option<BlockId>, u64>,
     power_total: u64,
-    equivocators: BTreeSet<ValidatorIndex>,
 }
 
 impl VoteTally {
-    /// Counts `vote` with `power` unless its validator already voted in this tally.
+    /// Counts `vote` with `power` for its value, unless this validator already has a
+    /// vote for that value here.
     fn add(&mut self, vote: SignedVote, power: u64) -> AddVote {
         let validator = vote.vote.validator;
-        if let Some(first) = self.votes.get(&validator) {
-            // Same content (whatever the signature bytes) is a harmless re-delivery.
-            if first.vote == vote.vote || !self.equivocators.insert(validator) {
-                return AddVote::Ignored;
-            }
-            return AddVote::Equivocation { first: *first };
+        let key = (validator, vote.vote.block);
+        if self.votes.contains_key(&key) {
+            return AddVote::Ignored; // a re-delivery, whatever the signature bytes
         }
-        self.votes.insert(validator, vote);
+        let values = self
+            .votes
+            .range((validator, None)..)
+            .take_while(|(k, _)| k.0 == validator)
+            .count();
+        if values >= VALUES_PER_VALIDATOR_MAX {
+            return AddVote::Ignored;
+        }
+        self.votes.insert(key, vote);
         let for_block = self.power_by_block.entry(vote.vote.block).or_insert(0);
         *for_block = for_block.saturating_add(power);
-        self.power_total = self.power_total.saturating_add(power);
-        AddVote::Added
+        match self.first.get(&validator) {
+            Some(first) => AddVote::Equivocation { first: *first },
+            None => {
+                self.first.insert(validator, vote);
+                self.power_total = self.power_total.saturating_add(power);
+                AddVote::Added
+            }
+        }
     }
 
-    /// Power of all votes counted, whatever they are for ("2f+1 <PREVOTE, *>").
+    /// Power of the distinct validators that voted, whatever for ("2f+1 <PREVOTE, *>").
     pub(super) fn power_total(&self) -> u64 {
         self.power_total
     }
@@ -70,8 +95,8 @@ impl VoteTally {
         self.power_by_block.get(&block).copied().unwrap_or(0)
     }
 
-    /// The value with at least `quorum` power, if any. With one vote per validator and a
-    /// quorum above half the total, at most one value can have it.
+    /// The value with at least `quorum` power, if any. With at most f faulty power and a
+    /// quorum above two thirds, at most one value can have it.
     pub(super) fn quorum_value(&self, quorum: u64) -> Option<Option<BlockId>> {
         self.power_by_block
             .iter()
@@ -82,9 +107,9 @@ impl VoteTally {
     /// The signed votes for `block`, by validator index.
     pub(super) fn votes_for(&self, block: Option<BlockId>) -> Vec<SignedVote> {
         self.votes
-            .values()
-            .filter(|signed| signed.vote.block == block)
-            .copied()
+            .iter()
+            .filter(|((_, value), _)| *value == block)
+            .map(|(_, signed)| *signed)
             .collect()
     }
 }

@@ -512,7 +512,7 @@ fn two_precommits_do_not_decide_and_the_third_does() {
 }
 
 #[test]
-fn duplicate_and_equivocating_precommits_count_once() {
+fn duplicates_count_once_and_an_equivocator_counts_once_per_value() {
     let mut core = core_of(four_equal(), Some(0));
     let mut resigned = precommit_signed(0, A, 1);
     resigned.signature[63] = 0xFF;
@@ -523,24 +523,61 @@ fn duplicate_and_equivocating_precommits_count_once() {
             (Input::StartHeight(H), vec![schedules(Step::Propose, 0)]),
             (proposed(0, A, None, 1), vec![sends_prevote(0, Some(A), 0)]),
             (precommit(0, Some(A), 1), vec![]),
+            // A repeat, and the same vote with other signature bytes, change nothing.
             (precommit(0, Some(A), 1), vec![]),
             (Input::Vote(resigned), vec![]),
             (Input::Vote(nil_by_2), vec![]),
-            // Validator 2 equivocates: its first vote (nil) stands.
+            // Validator 2 equivocates: its vote for A counts for A (once), its nil
+            // vote for nil; in the total it counts once. A has 1 and 2: no quorum.
             (precommit(0, Some(A), 2), vec![]),
             (precommit(0, Some(A), 2), vec![]),
-            // Three precommitted (1, 2, 3): L47 fires, but only 1 and 3 are for A.
-            (
-                precommit(0, Some(A), 3),
-                vec![schedules(Step::Precommit, 0)],
-            ),
-            (precommit(0, Some(A), 0), vec![decides(0, A, &[0, 1, 3])]),
+            // With 3, A has three of four: decided, with the three votes for A.
+            (precommit(0, Some(A), 3), vec![decides(0, A, &[1, 2, 3])]),
+            // Decided: a fourth changes nothing.
+            (precommit(0, Some(A), 0), vec![]),
         ],
     );
     assert_eq!(
         core.equivocations(),
         &[(nil_by_2, precommit_signed(0, A, 2))]
     );
+}
+
+#[test]
+fn an_equivocator_heard_in_different_orders_gives_every_node_the_same_quorum() {
+    // Two nodes hear validator 3's two prevotes (A and B) in opposite orders. With
+    // first-vote-only counting, one would see a polka for A and the other none.
+    for order in [[Some(A), Some(B)], [Some(B), Some(A)]] {
+        let mut core = core_of(four_equal(), Some(0));
+        let mut rows = vec![
+            (Input::StartHeight(H), vec![schedules(Step::Propose, 0)]),
+            (proposed(0, A, None, 1), vec![sends_prevote(0, Some(A), 0)]),
+            (prevote(0, Some(A), 0), vec![]),
+            (prevote(0, Some(A), 1), vec![]),
+        ];
+        rows.push((
+            prevote(0, order[0], 3),
+            if order[0] == Some(A) {
+                vec![sends_precommit(0, Some(A), 0)]
+            } else {
+                vec![schedules(Step::Prevote, 0)]
+            },
+        ));
+        rows.push((
+            prevote(0, order[1], 3),
+            if order[1] == Some(A) {
+                vec![sends_precommit(0, Some(A), 0)]
+            } else {
+                vec![]
+            },
+        ));
+        check(&mut core, rows);
+        assert_eq!(
+            core.locked(),
+            Some((0, A)),
+            "locked on A whatever the order {order:?}"
+        );
+    }
 }
 
 #[test]

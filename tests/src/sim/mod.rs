@@ -1,0 +1,398 @@
+//! The deterministic simulator: real replicas on a simulated network and clock, driven
+//! by one `u64` seed, with safety checkers after every event and a liveness phase.
+//!
+//! # Model
+//!
+//! - **Nodes.** Each validator of the `local4` preset (`f = 1`) is a node running its
+//!   own `Shared` and `Replica` over an `Arc<MemStore>`, exactly as `jeon run` builds
+//!   them over sled. With a twin, one validator runs twice: two nodes with the same key
+//!   and separate stores, both running the honest code, which together equivocate
+//!   (Aptos "Twins"). The twins are the one Byzantine validator; the checkers judge
+//!   only the others.
+//! - **Time.** One clock, starting at the genesis time. Every event (a delivery, a
+//!   timer, the 20 ms tick of every node, a fault) sits in one queue ordered by
+//!   (sim time, sequence number); nothing iterates a hash map, and every random choice
+//!   comes from one `StdRng` (rand 0.8: ChaCha12, value-stable within 0.8) seeded
+//!   with the seed, so a seed replays exactly.
+//! - **Network.** Every replica output is carried out: a broadcast goes to every other
+//!   node after a random delay, and may be lost, duplicated or reordered
+//!   ([`LinkFaults`]); a sync request reaches its target, which answers with
+//!   `blocks::serve_sync`, or fails (`SyncFailed`) when lost, cut or the target is
+//!   down; a scheduled timeout becomes a timer event; a penalty is counted.
+//!   [`Partitions`] split the nodes in two for a while, then heal; across the cut,
+//!   messages are either lost or held until the heal.
+//! - **Crashes.** A crash drops the node's `Replica` and `Shared` (core state, lock,
+//!   mempool, executed candidates, buffered messages, timers, sync in flight) and keeps
+//!   its `Arc<MemStore>`. That is the whole of "losing what was not flushed" in our
+//!   design: every store write (a block, the signer guard's record) is one atomic batch
+//!   that returns only once flushed, so a crash either precedes a write or follows it
+//!   entirely. A restart reopens the store like `jeon run`.
+//! - **Clients.** Every preset account sends small transfers through
+//!   `Shared::submit` on a random node, which is then told `TxsAdmitted`; the batch is
+//!   gossiped to the other nodes' mempools over the same faulty links.
+//! - **Phases.** A fault phase with the mix's faults, then a liveness phase with calm
+//!   links, partitions healed and every crashed node restarted, in which every honest
+//!   node must finalize [`SimConfig::liveness_heights`] more heights than the highest
+//!   honest head, and all honest heads must be equal, within
+//!   [`SimConfig::liveness_ms_max`].
+//!
+//! A failure carries its seed and fault mix, and prints how to replay it.
+
+// A violation ends the run and is built at most once per run: its size costs nothing,
+// and boxing it would only add noise to every checker.
+#![allow(clippy::result_large_err)]
+
+mod checker;
+mod network;
+mod node;
+mod trace;
+mod workload;
+mod world;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jeon_node::consensus::TimeoutConfig;
+use jeon_node::replica::ReplicaConfig;
+use jeon_runtime::{Hash, Height};
+
+pub use checker::Violation;
+pub use network::{LinkFaults, NetStats, Partitions};
+pub use node::{GENESIS_TIME_MS, VALIDATORS};
+
+/// Every node is ticked this often (the real driver's tick).
+pub const TICK_MS: u64 = jeon_node::driver::TICK_MS;
+/// How long a requester takes to notice that a sync request failed (lost, cut, or the
+/// target down): the network layer's request timeout.
+pub const SYNC_FAILURE_NOTICE_MS: u64 = 1_000;
+/// The most nodes down at once.
+pub const CRASHED_NODES_MAX: usize = 2;
+
+/// Which faults a run injects during its fault phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FaultMix {
+    /// A short name, for reports and `JEON_SIM_MIX`.
+    pub name: &'static str,
+    /// Loss, delay, duplication and reordering on every link.
+    pub links: LinkFaults,
+    /// Random splits of the nodes, if any.
+    pub partitions: Option<Partitions>,
+    /// Crashes and restarts of random nodes.
+    pub crashes: bool,
+    /// One validator runs as two equivocating twins.
+    pub twin: bool,
+}
+
+impl fmt::Display for FaultMix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = &self.links;
+        write!(
+            f,
+            "{} (links: {}% lost, {}% duplicated, {}-{} ms, {}",
+            self.name,
+            l.loss_percent,
+            l.duplicate_percent,
+            l.delay_ms_min,
+            l.delay_ms_max,
+            if l.reorder { "reordered" } else { "FIFO" }
+        )?;
+        if let Some(p) = &self.partitions {
+            write!(
+                f,
+                "; partitions of {}-{} ms every {}-{} ms, {}",
+                p.duration_ms_min,
+                p.duration_ms_max,
+                p.gap_ms_min,
+                p.gap_ms_max,
+                if p.lossy {
+                    "losing messages"
+                } else {
+                    "holding messages"
+                }
+            )?;
+        }
+        if self.crashes {
+            write!(f, "; crashes")?;
+        }
+        if self.twin {
+            write!(f, "; a twin")?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// Short partitions that hold messages (TCP riding them out): 1-5 s, 1-5 s apart.
+const PARTITIONS_HOLDING: Partitions = Partitions {
+    duration_ms_min: 1_000,
+    duration_ms_max: 5_000,
+    gap_ms_min: 1_000,
+    gap_ms_max: 5_000,
+    lossy: false,
+};
+
+/// Partitions that reset connections: what was sent across is lost.
+const PARTITIONS_LOSSY: Partitions = Partitions {
+    lossy: true,
+    ..PARTITIONS_HOLDING
+};
+
+/// The mixes the CI run cycles through, by `seed % MIXES.len()`.
+///
+/// Twins are never combined with crashes: a restarted validator forgets its lock
+/// (ARCHITECTURE.md, "Known gaps"), so a crash of an honest validator while the twin
+/// equivocates would be a second fault, beyond `f = 1`.
+pub const MIXES: [FaultMix; 5] = [
+    FaultMix {
+        name: "lossy-links",
+        links: LinkFaults {
+            loss_percent: 10,
+            duplicate_percent: 10,
+            delay_ms_min: 0,
+            delay_ms_max: 500,
+            reorder: true,
+        },
+        partitions: None,
+        crashes: false,
+        twin: false,
+    },
+    FaultMix {
+        name: "partitions",
+        links: LinkFaults {
+            loss_percent: 0,
+            duplicate_percent: 5,
+            delay_ms_min: 0,
+            delay_ms_max: 300,
+            reorder: true,
+        },
+        partitions: Some(PARTITIONS_HOLDING),
+        crashes: false,
+        twin: false,
+    },
+    FaultMix {
+        name: "lossy-partitions",
+        links: LinkFaults {
+            loss_percent: 2,
+            duplicate_percent: 2,
+            delay_ms_min: 0,
+            delay_ms_max: 200,
+            reorder: true,
+        },
+        partitions: Some(PARTITIONS_LOSSY),
+        crashes: false,
+        twin: false,
+    },
+    FaultMix {
+        name: "crashes",
+        links: LinkFaults {
+            loss_percent: 0,
+            duplicate_percent: 5,
+            delay_ms_min: 0,
+            delay_ms_max: 500,
+            reorder: false,
+        },
+        partitions: Some(PARTITIONS_HOLDING),
+        crashes: true,
+        twin: false,
+    },
+    FaultMix {
+        name: "twin",
+        links: LinkFaults {
+            loss_percent: 0,
+            duplicate_percent: 5,
+            delay_ms_min: 0,
+            delay_ms_max: 500,
+            reorder: true,
+        },
+        partitions: Some(PARTITIONS_HOLDING),
+        crashes: false,
+        twin: true,
+    },
+];
+
+/// The mix a seed runs under in the CI run.
+pub fn mix_for_seed(seed: u64) -> FaultMix {
+    MIXES[(seed % MIXES.len() as u64) as usize]
+}
+
+/// The mix called `name`, among [`MIXES`] and [`ADVERSARIAL`].
+pub fn mix_named(name: &str) -> Option<FaultMix> {
+    MIXES
+        .iter()
+        .chain(std::iter::once(&ADVERSARIAL))
+        .find(|m| m.name == name)
+        .copied()
+}
+
+/// The schedule of the checkers' self-check: a twin, and long random delays against
+/// short timeouts, so that rounds fail often with validators knowing different things.
+/// Nothing is lost, so the rounds go on (see [`SimConfig::self_check`]).
+pub const ADVERSARIAL: FaultMix = FaultMix {
+    name: "adversarial",
+    links: LinkFaults {
+        loss_percent: 0,
+        duplicate_percent: 0,
+        delay_ms_min: 0,
+        delay_ms_max: 150,
+        reorder: true,
+    },
+    partitions: Some(Partitions {
+        duration_ms_min: 200,
+        duration_ms_max: 1_500,
+        gap_ms_min: 0,
+        gap_ms_max: 500,
+        lossy: false,
+    }),
+    crashes: false,
+    twin: true,
+};
+
+/// One run's parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct SimConfig {
+    /// The seed: every random choice derives from it.
+    pub seed: u64,
+    /// The faults of the fault phase.
+    pub mix: FaultMix,
+    /// Length of the fault phase.
+    pub fault_phase_ms: u64,
+    /// How long the liveness phase may take.
+    pub liveness_ms_max: u64,
+    /// Heights every honest node must gain in the liveness phase.
+    pub liveness_heights: u64,
+    /// Mean time between client batches.
+    pub tx_interval_ms: u64,
+    /// The most transfers per client batch.
+    pub tx_batch_max: usize,
+    /// Disables the consensus lock on every replica: only for the checkers' self-check.
+    pub locking_disabled: bool,
+    /// Replica pacing (the node's defaults).
+    pub replica: ReplicaConfig,
+    /// Prints every event and every replica output to stderr (ticks excepted).
+    pub trace: bool,
+}
+
+impl SimConfig {
+    /// The CI configuration for `seed`, under [`mix_for_seed`].
+    pub fn new(seed: u64) -> SimConfig {
+        SimConfig {
+            seed,
+            mix: mix_for_seed(seed),
+            fault_phase_ms: 20_000,
+            liveness_ms_max: 60_000,
+            liveness_heights: 3,
+            tx_interval_ms: 600,
+            tx_batch_max: 3,
+            locking_disabled: false,
+            replica: ReplicaConfig::default(),
+            trace: false,
+        }
+    }
+
+    /// The checkers' self-check for `seed`: no replica honours its lock, under the
+    /// [`ADVERSARIAL`] schedule, with timeouts so short that most rounds fail with the
+    /// validators knowing different things.
+    pub fn self_check(seed: u64) -> SimConfig {
+        let timeouts = TimeoutConfig {
+            propose_ms: 100,
+            prevote_ms: 50,
+            precommit_ms: 50,
+            delta_ms: 10,
+            max_ms: 10_000,
+        };
+        SimConfig {
+            mix: ADVERSARIAL,
+            fault_phase_ms: 30_000,
+            // A fork is what is looked for; how the run ends matters little.
+            liveness_ms_max: 10_000,
+            locking_disabled: true,
+            replica: ReplicaConfig {
+                timeouts,
+                empty_block_interval_ms: 100,
+                ..ReplicaConfig::default()
+            },
+            ..SimConfig::new(seed)
+        }
+    }
+}
+
+/// What a successful run did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The seed.
+    pub seed: u64,
+    /// The fault mix's name.
+    pub mix: &'static str,
+    /// Events processed.
+    pub events: u64,
+    /// Sim time at the end, since genesis.
+    pub end_ms: u64,
+    /// Hash of every node's committed block hashes, in node order, and `events`.
+    pub trace_hash: Hash,
+    /// Every node's name and head at the end.
+    pub heads: Vec<(String, Height)>,
+    /// Transactions in the first honest node's chain.
+    pub txs_final: u64,
+    /// What the network did.
+    pub net: NetStats,
+    /// Crashes injected.
+    pub crashes: u64,
+    /// Partitions injected.
+    pub partitions: u64,
+    /// Penalties replicas asked for, by reason (digits stripped).
+    pub penalties: BTreeMap<String, u64>,
+}
+
+/// A failed run: the seed and mix to replay it, and what went wrong.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// The seed.
+    pub seed: u64,
+    /// The fault mix.
+    pub mix: FaultMix,
+    /// Whether this was the self-check configuration ([`SimConfig::self_check`]).
+    pub locking_disabled: bool,
+    /// Sim time of the failure, since genesis.
+    pub at_ms: u64,
+    /// Events processed until then.
+    pub events: u64,
+    /// What went wrong.
+    pub violation: Violation,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unsafe_core = if self.locking_disabled {
+            ", locking disabled"
+        } else {
+            ""
+        };
+        writeln!(
+            f,
+            "simulation seed {} (fault mix {}{unsafe_core}) failed at sim time +{} ms after \
+             {} events: {}",
+            self.seed, self.mix, self.at_ms, self.events, self.violation
+        )?;
+        let mut env = format!("JEON_SIM_SEED={}", self.seed);
+        let default_mix = if self.locking_disabled {
+            ADVERSARIAL
+        } else {
+            mix_for_seed(self.seed)
+        };
+        if self.mix != default_mix {
+            env.push_str(&format!(" JEON_SIM_MIX={}", self.mix.name));
+        }
+        if self.locking_disabled {
+            env.push_str(" JEON_SIM_NO_LOCKING=1");
+        }
+        write!(
+            f,
+            "  replay (JEON_SIM_TRACE=1 prints every event): {env} cargo test -p jeon-tests \
+             --test simulation -- one_seed --nocapture"
+        )
+    }
+}
+
+/// Runs one simulation.
+pub fn run(config: &SimConfig) -> Result<Report, Box<Failure>> {
+    world::World::new(*config).run()
+}

@@ -1,0 +1,141 @@
+//! A simulated node: its durable store, and while it is up, the very `Shared` and
+//! `Replica` the real node runs. Crashing drops everything but the store.
+
+use std::sync::Arc;
+
+use jeon_genesis::{Preset, PresetKeys};
+use jeon_node::chain::{ChainSpec, Shared};
+use jeon_node::replica::{PeerKey, Replica, ReplicaConfig, ReplicaOutput};
+use jeon_node::store::{ChainDb, MemStore, Store};
+use jeon_runtime::{Address, Height, Keypair};
+
+use super::checker::Violation;
+
+/// The simulated genesis time, where every sim clock starts.
+pub const GENESIS_TIME_MS: u64 = 1_700_000_000_000;
+/// Validators in the simulated chain (`f = 1`).
+pub const VALIDATORS: usize = 4;
+
+/// The simulated chain: the `local4` preset with label-derived keys.
+pub(crate) struct Chain {
+    /// What every node opens.
+    pub(crate) spec: ChainSpec,
+    /// The validators' secrets, in the spec's validator order.
+    pub(crate) validator_secrets: Vec<[u8; 32]>,
+    /// Every preset key (partners and demo users): the accounts that send transfers.
+    pub(crate) accounts: Vec<Keypair>,
+}
+
+impl Chain {
+    /// Builds the chain; a failure is a bug in the presets.
+    pub(crate) fn local4() -> Chain {
+        let preset = Preset::Local {
+            validators: VALIDATORS,
+        };
+        let keys = PresetKeys::from_seed_labels(&preset.key_names());
+        let genesis = preset
+            .spec(&keys, GENESIS_TIME_MS)
+            .expect("the local4 preset builds with all its keys");
+        let spec = ChainSpec::from_genesis(&genesis).expect("the local4 preset is valid");
+        let validator_secrets = spec
+            .validators
+            .iter()
+            .map(|v| {
+                keys.iter()
+                    .find(|(_, k)| k.address() == v.key)
+                    .map(|(_, k)| k.secret())
+                    .expect("every local4 validator key is a preset key")
+            })
+            .collect();
+        let accounts = keys
+            .iter()
+            .map(|(_, k)| Keypair::from_secret(k.secret()))
+            .collect();
+        Chain {
+            spec,
+            validator_secrets,
+            accounts,
+        }
+    }
+}
+
+/// A node while it runs: everything here is lost in a crash.
+pub(crate) struct Live {
+    /// Database handle, mempool, head.
+    pub(crate) shared: Arc<Shared>,
+    /// Consensus.
+    pub(crate) replica: Replica,
+}
+
+/// One simulated node.
+pub(crate) struct SimNode {
+    /// Its network name.
+    pub(crate) name: PeerKey,
+    /// Whether the checkers count it as honest (a twin is not).
+    pub(crate) honest: bool,
+    /// The validator key's address.
+    pub(crate) validator: Address,
+    secret: [u8; 32],
+    /// Its durable state: survives crashes.
+    pub(crate) store: Arc<MemStore>,
+    /// Present while the node is up.
+    pub(crate) live: Option<Live>,
+    /// Bumped by every crash, so that timers and sync answers of an earlier life are
+    /// not delivered to the next one.
+    pub(crate) incarnation: u32,
+}
+
+impl SimNode {
+    /// A node, down, with an empty store.
+    pub(crate) fn new(name: PeerKey, honest: bool, secret: [u8; 32]) -> SimNode {
+        SimNode {
+            name,
+            honest,
+            validator: Keypair::from_secret(secret).address(),
+            secret,
+            store: Arc::new(MemStore::new()),
+            live: None,
+            incarnation: 0,
+        }
+    }
+
+    /// Starts the node on its store (first start or restart), as `jeon run` does.
+    pub(crate) fn boot(
+        &mut self,
+        spec: &ChainSpec,
+        config: ReplicaConfig,
+        locking_disabled: bool,
+        now_ms: u64,
+    ) -> Result<Vec<ReplicaOutput>, Violation> {
+        let store: Box<dyn Store> = Box::new(self.store.clone());
+        let shared =
+            Shared::open(ChainDb::new(store), spec).map_err(|e| Violation::StoreBroken {
+                node: self.name.clone(),
+                error: e.to_string(),
+            })?;
+        let stopped = |e: jeon_node::replica::ReplicaError| Violation::ReplicaStopped {
+            node: self.name.clone(),
+            error: e.to_string(),
+        };
+        let key = Keypair::from_secret(self.secret);
+        let mut replica = Replica::new(shared.clone(), Some(key), config).map_err(stopped)?;
+        if locking_disabled {
+            replica.disable_locking_for_test();
+        }
+        let outputs = replica.start(now_ms).map_err(stopped)?;
+        self.live = Some(Live { shared, replica });
+        Ok(outputs)
+    }
+
+    /// Crashes the node: core, mempool, candidates, timers and requests in flight are
+    /// lost; the store keeps every write, each of which was one durable batch.
+    pub(crate) fn crash(&mut self) {
+        self.live = None;
+        self.incarnation += 1;
+    }
+
+    /// The head height while up.
+    pub(crate) fn head(&self) -> Option<Height> {
+        self.live.as_ref().map(|l| l.shared.head().height)
+    }
+}

@@ -1,0 +1,665 @@
+//! One simulation run: the nodes, the event queue, the network and the checkers, and
+//! the loop that carries out every event and every replica output.
+
+use std::collections::BTreeMap;
+
+use jeon_node::blocks;
+use jeon_node::chain::ChainSpec;
+use jeon_node::consensus::Timeout;
+use jeon_node::replica::{PeerKey, ReplicaError, ReplicaInput, ReplicaOutput};
+use jeon_node::store::ChainDb;
+use jeon_node::wire::{ConsensusMsg, SyncRequest, SyncResponse};
+use jeon_runtime::crypto::sha256;
+use jeon_runtime::{Height, SignedTx};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use super::checker::{Checker, Violation};
+use super::network::{Link, LinkFaults, Network, Queue};
+use super::node::{Chain, SimNode, GENESIS_TIME_MS};
+use super::workload::Workload;
+use super::TICK_MS;
+use super::{trace, Failure, Report, SimConfig, CRASHED_NODES_MAX, SYNC_FAILURE_NOTICE_MS};
+
+/// Something that happens at a sim time.
+pub(super) enum Event {
+    /// Tick every node that is up.
+    Tick,
+    /// A consensus timeout of one life of a node.
+    Timer {
+        node: usize,
+        incarnation: u32,
+        timeout: Timeout,
+    },
+    /// Consensus gossip arriving.
+    Gossip {
+        from: usize,
+        to: usize,
+        msg: ConsensusMsg,
+    },
+    /// Transaction gossip arriving.
+    Txs {
+        from: usize,
+        to: usize,
+        txs: Vec<SignedTx>,
+    },
+    /// A sync request reaching its target.
+    SyncAsk {
+        from: usize,
+        incarnation: u32,
+        to: usize,
+        request: SyncRequest,
+    },
+    /// A sync answer reaching the requester.
+    SyncAnswer {
+        from: usize,
+        to: usize,
+        incarnation: u32,
+        response: SyncResponse,
+    },
+    /// The requester's network layer gives up on a sync request.
+    SyncFailed {
+        to: usize,
+        incarnation: u32,
+        peer: PeerKey,
+    },
+    /// Clients send a batch.
+    Inject,
+    /// A partition starts.
+    Split,
+    /// The partition heals.
+    Heal,
+    /// A random node crashes.
+    Crash,
+    /// A crashed node restarts.
+    Restart { node: usize },
+    /// Faults stop; the liveness phase starts.
+    FaultsEnd,
+}
+
+impl Event {
+    /// The two ends of a message crossing the network, if this is one.
+    fn link(&self) -> Option<(usize, usize)> {
+        match *self {
+            Event::Gossip { from, to, .. }
+            | Event::Txs { from, to, .. }
+            | Event::SyncAsk { from, to, .. }
+            | Event::SyncAnswer { from, to, .. } => Some((from, to)),
+            _ => None,
+        }
+    }
+}
+
+/// The liveness phase's goal.
+struct Goal {
+    target: Height,
+    deadline_ms: u64,
+}
+
+/// The simulated world.
+pub(super) struct World {
+    config: SimConfig,
+    spec: ChainSpec,
+    rng: StdRng,
+    now_ms: u64,
+    queue: Queue<Event>,
+    nodes: Vec<SimNode>,
+    net: Network,
+    checker: Checker,
+    workload: Workload,
+    events: u64,
+    faults_on: bool,
+    goal: Option<Goal>,
+    crashes: u64,
+    partitions: u64,
+    penalties: BTreeMap<String, u64>,
+}
+
+impl World {
+    /// The nodes of the chain (and a twin if the mix has one), all down.
+    pub(super) fn new(config: SimConfig) -> World {
+        let chain = Chain::local4();
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let mut nodes: Vec<SimNode> = chain
+            .validator_secrets
+            .iter()
+            .enumerate()
+            .map(|(i, secret)| SimNode::new(format!("v{i}"), true, *secret))
+            .collect();
+        if config.mix.twin {
+            let twin = rng.gen_range(0..nodes.len());
+            nodes[twin].honest = false;
+            let secret = chain.validator_secrets[twin];
+            nodes.push(SimNode::new(format!("v{twin}-twin"), false, secret));
+        }
+        let names = nodes.iter().map(|n| n.name.clone()).collect();
+        let net = Network::new(nodes.len(), config.mix.links);
+        let workload = Workload::new(chain.accounts, chain.spec.chain_id);
+        World {
+            config,
+            spec: chain.spec,
+            rng,
+            now_ms: GENESIS_TIME_MS,
+            queue: Queue::new(),
+            nodes,
+            net,
+            checker: Checker::new(names),
+            workload,
+            events: 0,
+            faults_on: true,
+            goal: None,
+            crashes: 0,
+            partitions: 0,
+            penalties: BTreeMap::new(),
+        }
+    }
+
+    /// Runs to the end of the liveness phase, or to the first violation.
+    pub(super) fn run(mut self) -> Result<Report, Box<Failure>> {
+        match self.run_events() {
+            Ok(()) => self.report().map_err(|v| self.failure(v)),
+            Err(v) => Err(self.failure(v)),
+        }
+    }
+
+    fn failure(&self, violation: Violation) -> Box<Failure> {
+        Box::new(Failure {
+            seed: self.config.seed,
+            mix: self.config.mix,
+            locking_disabled: self.config.locking_disabled,
+            at_ms: self.now_ms - GENESIS_TIME_MS,
+            events: self.events,
+            violation,
+        })
+    }
+
+    fn after(&mut self, delay_ms: u64, event: Event) {
+        self.queue.push(self.now_ms + delay_ms, event);
+    }
+
+    fn run_events(&mut self) -> Result<(), Violation> {
+        for i in 0..self.nodes.len() {
+            self.boot(i)?;
+        }
+        self.after(TICK_MS, Event::Tick);
+        self.after(self.config.tx_interval_ms, Event::Inject);
+        self.after(self.config.fault_phase_ms, Event::FaultsEnd);
+        if self.config.mix.partitions.is_some() {
+            let at = self.rng.gen_range(1_000..=4_000);
+            self.after(at, Event::Split);
+        }
+        if self.config.mix.crashes {
+            let at = self.rng.gen_range(1_000..=4_000);
+            self.after(at, Event::Crash);
+        }
+        // The tick reschedules itself, so the queue never runs dry.
+        while let Some((at_ms, event)) = self.queue.pop() {
+            self.now_ms = at_ms;
+            if let Some(goal) = &self.goal {
+                if at_ms > goal.deadline_ms {
+                    return Err(self.no_progress(goal.target));
+                }
+            }
+            self.events += 1;
+            if self.config.trace {
+                if let Some(line) = trace::event(&event, &self.nodes) {
+                    eprintln!("{:>7} {line}", at_ms - GENESIS_TIME_MS);
+                }
+            }
+            if let Some(event) = self.cross(event) {
+                self.handle(event)?;
+            }
+            if self.goal.as_ref().is_some_and(|g| self.reached(g.target)) {
+                return Ok(());
+            }
+        }
+        Err(self.no_progress(0))
+    }
+
+    /// Lets a message through a partition, holds it until the heal, or loses it (a
+    /// lost sync request or answer fails the request).
+    fn cross(&mut self, event: Event) -> Option<Event> {
+        let Some((from, to)) = event.link() else {
+            return Some(event);
+        };
+        match self.net.link(from, to) {
+            Link::Open => Some(event),
+            Link::HeldUntil(heal_ms) => {
+                let at = heal_ms.max(self.now_ms) + self.rng.gen_range(1..=20);
+                self.queue.push(at, event);
+                None
+            }
+            Link::Cut => {
+                match event {
+                    Event::SyncAsk {
+                        from,
+                        incarnation,
+                        to,
+                        ..
+                    } => self.sync_failed(from, incarnation, self.nodes[to].name.clone()),
+                    Event::SyncAnswer {
+                        from,
+                        to,
+                        incarnation,
+                        ..
+                    } => self.sync_failed(to, incarnation, self.nodes[from].name.clone()),
+                    _ => {}
+                }
+                None
+            }
+        }
+    }
+
+    fn handle(&mut self, event: Event) -> Result<(), Violation> {
+        match event {
+            Event::Tick => {
+                for i in 0..self.nodes.len() {
+                    self.deliver(i, ReplicaInput::Tick)?;
+                }
+                self.after(TICK_MS, Event::Tick);
+                Ok(())
+            }
+            Event::Timer {
+                node,
+                incarnation,
+                timeout,
+            } => {
+                if self.nodes[node].incarnation != incarnation {
+                    return Ok(());
+                }
+                self.deliver(node, ReplicaInput::Timeout(timeout))
+            }
+            Event::Gossip { from, to, msg } => {
+                let from = self.nodes[from].name.clone();
+                self.deliver(to, ReplicaInput::Gossip { from, msg })
+            }
+            Event::Txs { to, txs, .. } => self.admit(to, txs),
+            Event::SyncAsk {
+                from,
+                incarnation,
+                to,
+                request,
+            } => self.serve_sync(from, incarnation, to, request),
+            Event::SyncAnswer {
+                from,
+                to,
+                incarnation,
+                response,
+            } => {
+                if self.nodes[to].incarnation != incarnation {
+                    return Ok(());
+                }
+                let from = self.nodes[from].name.clone();
+                self.deliver(to, ReplicaInput::Synced { from, response })
+            }
+            Event::SyncFailed {
+                to,
+                incarnation,
+                peer,
+            } => {
+                if self.nodes[to].incarnation != incarnation {
+                    return Ok(());
+                }
+                self.deliver(to, ReplicaInput::SyncFailed { peer })
+            }
+            Event::Inject => self.inject(),
+            Event::Split => {
+                self.split();
+                Ok(())
+            }
+            Event::Heal => {
+                self.net.heal();
+                if let Some(p) = self.config.mix.partitions.filter(|_| self.faults_on) {
+                    let next = self.rng.gen_range(p.gap_ms_min..=p.gap_ms_max);
+                    self.after(next, Event::Split);
+                }
+                Ok(())
+            }
+            Event::Crash => {
+                self.crash();
+                Ok(())
+            }
+            Event::Restart { node } => {
+                if self.nodes[node].live.is_none() {
+                    self.boot(node)?;
+                }
+                Ok(())
+            }
+            Event::FaultsEnd => self.end_faults(),
+        }
+    }
+
+    // ---- nodes ----
+
+    fn boot(&mut self, i: usize) -> Result<(), Violation> {
+        let outputs = self.nodes[i].boot(
+            &self.spec,
+            self.config.replica,
+            self.config.locking_disabled,
+            self.now_ms,
+        )?;
+        self.observe(i)?;
+        self.dispatch(i, outputs)
+    }
+
+    /// Feeds one input to a node, if it is up, and carries out what it asks.
+    fn deliver(&mut self, i: usize, input: ReplicaInput) -> Result<(), Violation> {
+        let now_ms = self.now_ms;
+        let Some(live) = self.nodes[i].live.as_mut() else {
+            return Ok(());
+        };
+        let outputs = match live.replica.handle(now_ms, input) {
+            Ok(outputs) => outputs,
+            Err(e) => return Err(self.stopped(i, e)),
+        };
+        self.observe(i)?;
+        self.dispatch(i, outputs)
+    }
+
+    fn stopped(&self, i: usize, e: ReplicaError) -> Violation {
+        Violation::ReplicaStopped {
+            node: self.nodes[i].name.clone(),
+            error: e.to_string(),
+        }
+    }
+
+    /// Runs the commit checkers on an honest node that is up.
+    fn observe(&mut self, i: usize) -> Result<(), Violation> {
+        let node = &self.nodes[i];
+        match &node.live {
+            Some(live) if node.honest => self.checker.observe_commits(i, &live.shared),
+            _ => Ok(()),
+        }
+    }
+
+    fn dispatch(&mut self, i: usize, outputs: Vec<ReplicaOutput>) -> Result<(), Violation> {
+        if self.config.trace && !outputs.is_empty() {
+            let at_ms = self.now_ms - GENESIS_TIME_MS;
+            let said = trace::outputs(&outputs);
+            eprintln!("{at_ms:>7}   {} says {said}", self.nodes[i].name);
+        }
+        for output in outputs {
+            match output {
+                ReplicaOutput::Broadcast(msg) => {
+                    if self.nodes[i].honest {
+                        let validator = self.nodes[i].validator;
+                        self.checker.observe_broadcast(i, validator, &msg)?;
+                    }
+                    for to in (0..self.nodes.len()).filter(|&to| to != i) {
+                        for at in self.net.send(&mut self.rng, self.now_ms, i, to) {
+                            let msg = msg.clone();
+                            self.queue.push(at, Event::Gossip { from: i, to, msg });
+                        }
+                    }
+                }
+                ReplicaOutput::Schedule { timeout, at_ms } => {
+                    let incarnation = self.nodes[i].incarnation;
+                    let event = Event::Timer {
+                        node: i,
+                        incarnation,
+                        timeout,
+                    };
+                    self.queue.push(at_ms.max(self.now_ms), event);
+                }
+                ReplicaOutput::RequestSync { peer, request } => self.request_sync(i, peer, request),
+                ReplicaOutput::Penalize { reason, .. } => {
+                    let reason: String = reason.chars().filter(|c| !c.is_ascii_digit()).collect();
+                    *self.penalties.entry(reason).or_default() += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---- block sync ----
+
+    fn request_sync(&mut self, i: usize, peer: PeerKey, request: SyncRequest) {
+        let incarnation = self.nodes[i].incarnation;
+        let target = self.nodes.iter().position(|n| n.name == peer);
+        let sent = target.and_then(|to| {
+            self.net
+                .send_once(&mut self.rng, self.now_ms, i, to)
+                .map(|at| (to, at))
+        });
+        match sent {
+            Some((to, at)) => {
+                let event = Event::SyncAsk {
+                    from: i,
+                    incarnation,
+                    to,
+                    request,
+                };
+                self.queue.push(at, event);
+            }
+            None => self.sync_failed(i, incarnation, peer),
+        }
+    }
+
+    /// Tells a requester, after the network layer's timeout, that its request failed.
+    fn sync_failed(&mut self, to: usize, incarnation: u32, peer: PeerKey) {
+        let event = Event::SyncFailed {
+            to,
+            incarnation,
+            peer,
+        };
+        self.after(SYNC_FAILURE_NOTICE_MS, event);
+    }
+
+    fn serve_sync(
+        &mut self,
+        from: usize,
+        incarnation: u32,
+        to: usize,
+        request: SyncRequest,
+    ) -> Result<(), Violation> {
+        let name = self.nodes[to].name.clone();
+        let Some(live) = &self.nodes[to].live else {
+            self.sync_failed(from, incarnation, name);
+            return Ok(());
+        };
+        let response =
+            blocks::serve_sync(&live.shared, request).map_err(|e| Violation::StoreBroken {
+                node: name.clone(),
+                error: e.to_string(),
+            })?;
+        match self.net.send_once(&mut self.rng, self.now_ms, to, from) {
+            Some(at) => {
+                let event = Event::SyncAnswer {
+                    from: to,
+                    to: from,
+                    incarnation,
+                    response,
+                };
+                self.queue.push(at, event);
+            }
+            None => self.sync_failed(from, incarnation, name),
+        }
+        Ok(())
+    }
+
+    // ---- clients ----
+
+    fn inject(&mut self) -> Result<(), Violation> {
+        let interval = self.config.tx_interval_ms;
+        let next = self.rng.gen_range(interval / 2..=interval + interval / 2);
+        self.after(next, Event::Inject);
+        let up: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].live.is_some())
+            .collect();
+        let Some(&i) = up.choose(&mut self.rng) else {
+            return Ok(());
+        };
+        let count = self.rng.gen_range(1..=self.config.tx_batch_max);
+        let txs = match &self.nodes[i].live {
+            Some(live) => self
+                .workload
+                .batch(&mut self.rng, self.now_ms, &live.shared, count),
+            None => Vec::new(),
+        };
+        if txs.is_empty() {
+            return Ok(());
+        }
+        self.admit(i, txs.clone())?;
+        // Like the node's transaction gossip: one batch to every peer.
+        for to in (0..self.nodes.len()).filter(|&to| to != i) {
+            for at in self.net.send(&mut self.rng, self.now_ms, i, to) {
+                let txs = txs.clone();
+                self.queue.push(at, Event::Txs { from: i, to, txs });
+            }
+        }
+        Ok(())
+    }
+
+    fn admit(&mut self, i: usize, txs: Vec<SignedTx>) -> Result<(), Violation> {
+        let Some(live) = &self.nodes[i].live else {
+            return Ok(());
+        };
+        // Refusals (duplicates, stale nonces) are normal under gossip.
+        let admitted = live.shared.submit(txs, true).iter().any(Result::is_ok);
+        if admitted {
+            self.deliver(i, ReplicaInput::TxsAdmitted)?;
+        }
+        Ok(())
+    }
+
+    // ---- faults ----
+
+    fn split(&mut self) {
+        let Some(p) = self.config.mix.partitions.filter(|_| self.faults_on) else {
+            return;
+        };
+        let n = self.nodes.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut self.rng);
+        let minority = self.rng.gen_range(1..=n / 2);
+        let mut sides = vec![0u8; n];
+        for &i in &order[..minority] {
+            sides[i] = 1;
+        }
+        let heal = self.rng.gen_range(p.duration_ms_min..=p.duration_ms_max);
+        self.net.partition(sides, self.now_ms + heal, p.lossy);
+        self.partitions += 1;
+        self.after(heal, Event::Heal);
+    }
+
+    fn crash(&mut self) {
+        if !self.faults_on {
+            return;
+        }
+        let next = self.rng.gen_range(2_000..=6_000);
+        self.after(next, Event::Crash);
+        let down = self.nodes.iter().filter(|n| n.live.is_none()).count();
+        if down >= CRASHED_NODES_MAX {
+            return;
+        }
+        let up: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].live.is_some())
+            .collect();
+        let Some(&i) = up.choose(&mut self.rng) else {
+            return;
+        };
+        self.nodes[i].crash();
+        self.crashes += 1;
+        let restart = self.rng.gen_range(500..=4_000);
+        self.after(restart, Event::Restart { node: i });
+    }
+
+    fn end_faults(&mut self) -> Result<(), Violation> {
+        self.faults_on = false;
+        self.net.heal();
+        self.net.set_faults(LinkFaults::CALM);
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].live.is_none() {
+                self.boot(i)?;
+            }
+        }
+        let top = self.honest_heads().into_iter().max().unwrap_or(0);
+        self.goal = Some(Goal {
+            target: top + self.config.liveness_heights,
+            deadline_ms: self.now_ms + self.config.liveness_ms_max,
+        });
+        Ok(())
+    }
+
+    // ---- liveness ----
+
+    fn honest_heads(&self) -> Vec<Height> {
+        self.nodes
+            .iter()
+            .filter(|n| n.honest)
+            .map(|n| n.head().unwrap_or(0))
+            .collect()
+    }
+
+    /// Whether every honest node is up, at or past `target`, at one head.
+    fn reached(&self, target: Height) -> bool {
+        let mut heads = self.nodes.iter().filter(|n| n.honest).map(SimNode::head);
+        let Some(Some(first)) = heads.next() else {
+            return false;
+        };
+        first >= target && heads.all(|h| h == Some(first))
+    }
+
+    fn no_progress(&self, target: Height) -> Violation {
+        let heads = self
+            .nodes
+            .iter()
+            .filter(|n| n.honest)
+            .map(|n| {
+                let head = n.head().unwrap_or(0);
+                let position = n.live.as_ref().map_or((0, 0), |l| l.replica.position());
+                (n.name.clone(), head, position)
+            })
+            .collect();
+        Violation::NoProgress { target, heads }
+    }
+
+    // ---- the end ----
+
+    fn report(&self) -> Result<Report, Violation> {
+        let mut trace = Vec::new();
+        let mut heads = Vec::new();
+        let mut txs_final = None;
+        for node in &self.nodes {
+            let db = ChainDb::new(node.store.clone());
+            let broken = |e: jeon_node::store::StoreError| Violation::StoreBroken {
+                node: node.name.clone(),
+                error: e.to_string(),
+            };
+            let head = db.head().map_err(broken)?;
+            trace.extend_from_slice(node.name.as_bytes());
+            trace.extend_from_slice(&head.height.to_be_bytes());
+            let mut txs = 0u64;
+            for height in 1..=head.height {
+                let block =
+                    db.block(height)
+                        .map_err(broken)?
+                        .ok_or_else(|| Violation::StoreBroken {
+                            node: node.name.clone(),
+                            error: format!("no block at {height}, below the head {}", head.height),
+                        })?;
+                trace.extend_from_slice(&block.block.header.hash().0);
+                txs += block.block.txs.len() as u64;
+            }
+            if node.honest && txs_final.is_none() {
+                txs_final = Some(txs);
+            }
+            heads.push((node.name.clone(), head.height));
+        }
+        trace.extend_from_slice(&self.events.to_be_bytes());
+        Ok(Report {
+            seed: self.config.seed,
+            mix: self.config.mix.name,
+            events: self.events,
+            end_ms: self.now_ms - GENESIS_TIME_MS,
+            trace_hash: sha256(&[&trace]),
+            heads,
+            txs_final: txs_final.unwrap_or(0),
+            net: self.net.stats,
+            crashes: self.crashes,
+            partitions: self.partitions,
+            penalties: self.penalties.clone(),
+        })
+    }
+}

@@ -1,0 +1,184 @@
+//! The deterministic simulation: many seeds across the fault mixes must stay safe and
+//! live; a seed replays exactly; and the fork checker catches an unsafe core.
+//!
+//! Replay one seed: `JEON_SIM_SEED=<seed> cargo test -p jeon-tests --test simulation --
+//! one_seed --nocapture` (add `JEON_SIM_MIX=<name>` or `JEON_SIM_NO_LOCKING=1` as the
+//! failure message says; `JEON_SIM_TRACE=1` prints every event). `JEON_SIM_SEEDS=<n>`
+//! and `JEON_SIM_FIRST_SEED=<s>` widen or move the CI sweep, `JEON_SIM_MIX=<name>` runs
+//! it under one mix.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use jeon_tests::sim::{self, Failure, Report, SimConfig, Violation, MIXES};
+
+/// Seeds per CI run: 100 per fault mix.
+const CI_SEEDS: u64 = 500;
+/// The first CI seed.
+const CI_FIRST_SEED: u64 = 0;
+/// Seeds the self-check runs with locking disabled; about one in eight forks.
+const SELF_CHECK_SEEDS: u64 = 48;
+/// Threads the seeds run on (CI has 2 cores).
+const WORKERS: usize = 2;
+
+fn env_u64(name: &str) -> Option<u64> {
+    let value = std::env::var(name).ok()?;
+    let parsed = value.parse();
+    Some(parsed.unwrap_or_else(|_| panic!("{name}={value} is not a number")))
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "1")
+}
+
+/// Runs `configs` on [`WORKERS`] threads; results come back in input order.
+fn run_all(configs: &[SimConfig]) -> Vec<Result<Report, Box<Failure>>> {
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::with_capacity(configs.len()));
+    std::thread::scope(|s| {
+        for _ in 0..WORKERS {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(config) = configs.get(i) else { break };
+                let result = sim::run(config);
+                results.lock().expect("no worker panics").push((i, result));
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("no worker panics");
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// A violation's kind, for summaries.
+fn kind(v: &Violation) -> &'static str {
+    match v {
+        Violation::Fork { .. } => "fork",
+        Violation::AppHashMismatch { .. } => "app hash mismatch",
+        Violation::DoubleSign { .. } => "double signing",
+        Violation::ReplicaStopped { .. } => "replica stopped",
+        Violation::StoreBroken { .. } => "store broken",
+        Violation::NoProgress { .. } => "no liveness",
+    }
+}
+
+#[test]
+fn five_hundred_seeds_across_the_fault_mixes_stay_safe_and_live() {
+    let first = env_u64("JEON_SIM_FIRST_SEED").unwrap_or(CI_FIRST_SEED);
+    let count = env_u64("JEON_SIM_SEEDS").unwrap_or(CI_SEEDS);
+    let started = Instant::now();
+    let mix = std::env::var("JEON_SIM_MIX")
+        .ok()
+        .map(|name| sim::mix_named(&name).unwrap_or_else(|| panic!("no fault mix {name}")));
+    let configs: Vec<SimConfig> = (first..first + count)
+        .map(|seed| SimConfig {
+            mix: mix.unwrap_or(sim::mix_for_seed(seed)),
+            ..SimConfig::new(seed)
+        })
+        .collect();
+    let results = run_all(&configs);
+    let elapsed = started.elapsed();
+    let (mut events, mut heights, mut txs, mut crashes, mut partitions) = (0, 0, 0, 0, 0);
+    // Per (mix, violation kind): how many seeds, and the first failure.
+    let mut failed: BTreeMap<(&str, &str), (usize, &Box<Failure>)> = BTreeMap::new();
+    for result in &results {
+        match result {
+            Ok(r) => {
+                events += r.events;
+                heights += r.heads.iter().map(|h| h.1).max().unwrap_or(0);
+                txs += r.txs_final;
+                crashes += r.crashes;
+                partitions += r.partitions;
+            }
+            Err(f) => {
+                failed
+                    .entry((f.mix.name, kind(&f.violation)))
+                    .or_insert((0, f))
+                    .0 += 1
+            }
+        }
+    }
+    eprintln!(
+        "simulated {count} seeds over {} fault mixes in {elapsed:.1?}; the passing ones ran \
+         {events} events, finalized {heights} heights and {txs} transactions, through \
+         {crashes} crashes and {partitions} partitions",
+        MIXES.len()
+    );
+    for ((mix, kind), (n, first)) in &failed {
+        eprintln!("{n} seeds of mix {mix} failed with {kind}; the first:\n{first}");
+    }
+    let total: usize = failed.values().map(|(n, _)| n).sum();
+    assert!(
+        failed.is_empty(),
+        "{total} of {count} seeds failed; replay any with the command printed above"
+    );
+}
+
+/// Replays one seed, printing its report: `JEON_SIM_SEED`, optionally `JEON_SIM_MIX`,
+/// `JEON_SIM_NO_LOCKING=1` (the self-check configuration) and `JEON_SIM_TRACE=1`.
+/// Without them it runs seed 0.
+#[test]
+fn one_seed() {
+    let seed = env_u64("JEON_SIM_SEED").unwrap_or(0);
+    let mut config = if env_flag("JEON_SIM_NO_LOCKING") {
+        SimConfig::self_check(seed)
+    } else {
+        SimConfig::new(seed)
+    };
+    if let Ok(name) = std::env::var("JEON_SIM_MIX") {
+        config.mix = sim::mix_named(&name).unwrap_or_else(|| panic!("no fault mix {name}"));
+    }
+    config.trace = env_flag("JEON_SIM_TRACE");
+    match sim::run(&config) {
+        Ok(report) => eprintln!("{report:#?}"),
+        Err(failure) => panic!("{failure}"),
+    }
+}
+
+#[test]
+fn a_seed_replays_to_the_same_trace() {
+    // Two seeds of each mix, each run twice, on different threads.
+    let seeds: Vec<u64> = (1_000..1_000 + 2 * MIXES.len() as u64).collect();
+    let configs: Vec<SimConfig> = seeds
+        .iter()
+        .chain(&seeds)
+        .map(|&s| SimConfig::new(s))
+        .collect();
+    let results = run_all(&configs);
+    let (first, second) = results.split_at(seeds.len());
+    for ((a, b), seed) in first.iter().zip(second).zip(seeds) {
+        let summary = |r: &Result<Report, Box<Failure>>| match r {
+            Ok(r) => (r.trace_hash.to_string(), r.events, r.end_ms),
+            Err(f) => (format!("failure: {}", f.violation), f.events, f.at_ms),
+        };
+        let (a, b) = (summary(a), summary(b));
+        assert!(a.1 > 1_000, "seed {seed} ran only {} events", a.1);
+        assert_eq!(a, b, "seed {seed} did not replay");
+    }
+}
+
+#[test]
+fn the_fork_checker_catches_validators_that_ignore_their_locks() {
+    let configs: Vec<SimConfig> = (0..SELF_CHECK_SEEDS).map(SimConfig::self_check).collect();
+    let results = run_all(&configs);
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in results.iter().filter_map(|r| r.as_ref().err()) {
+        *kinds.entry(kind(&f.violation)).or_default() += 1;
+    }
+    eprintln!("{SELF_CHECK_SEEDS} seeds with locking disabled ended in {kinds:?}");
+    let fork = results.iter().filter_map(|r| r.as_ref().err()).find(|f| {
+        matches!(
+            f.violation,
+            Violation::Fork { .. } | Violation::AppHashMismatch { .. }
+        )
+    });
+    match fork {
+        Some(f) => eprintln!("the first fork:\n{f}"),
+        None => panic!(
+            "no fork in {SELF_CHECK_SEEDS} seeds with locking disabled: the checker or the \
+             adversarial schedule is too weak"
+        ),
+    }
+}
