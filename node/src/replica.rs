@@ -289,11 +289,9 @@ impl Replica {
         let effects = match last {
             Some(last) => {
                 let round = last.round.saturating_add(1);
-                info!(
-                    height,
-                    round, "resuming a height this validator signed in before a restart"
-                );
-                self.core.restart_at(height, round)
+                let lock = last.lock.map(|(r, block)| (r, block.0));
+                info!(height, round, locked = ?last.lock, "resuming a height this validator signed in before a restart");
+                self.core.restart_at(height, round, lock)
             }
             None => self.core.handle(Input::StartHeight(height)),
         };

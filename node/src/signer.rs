@@ -85,28 +85,39 @@ impl<S: Store> SignerGuard<S> {
             VoteKind::Prevote => STEP_PREVOTE,
             VoteKind::Precommit => STEP_PRECOMMIT,
         };
-        let attempt = record(vote.height, vote.round, step, vote.block);
+        // A precommit for a block is the lock (L36); anything else keeps the lock held
+        // at this height.
+        let lock = match (vote.kind, vote.block) {
+            (VoteKind::Precommit, Some(block)) => Some((vote.round, block)),
+            _ => self.lock_at(vote.height),
+        };
+        let attempt = SignedRecord {
+            height: vote.height,
+            round: vote.round,
+            step,
+            block: vote.block,
+            lock,
+        };
         self.guard(attempt, &vote.signing_bytes())
     }
 
     /// Signs a proposal.
     pub fn sign_proposal(&mut self, proposal: &ProposalBody) -> Result<Signature, SignError> {
-        let attempt = record(
-            proposal.height,
-            proposal.round,
-            STEP_PROPOSAL,
-            Some(proposal.block),
-        );
+        let attempt = SignedRecord {
+            height: proposal.height,
+            round: proposal.round,
+            step: STEP_PROPOSAL,
+            block: Some(proposal.block),
+            lock: self.lock_at(proposal.height),
+        };
         self.guard(attempt, &proposal.signing_bytes())
     }
-}
 
-fn record(height: Height, round: u32, step: u8, block: Option<Hash>) -> SignedRecord {
-    SignedRecord {
-        height,
-        round,
-        step,
-        block,
+    /// The lock recorded at `height`, if the last record is of that height.
+    pub fn lock_at(&self, height: Height) -> Option<(u32, Hash)> {
+        self.last
+            .filter(|l| l.height == height)
+            .and_then(|l| l.lock)
     }
 }
 
@@ -189,5 +200,22 @@ mod tests {
         assert!(restarted
             .sign_vote(&vote(4, 0, VoteKind::Prevote, Some(8)))
             .is_ok());
+    }
+
+    #[test]
+    fn the_lock_survives_later_votes_and_a_restart() {
+        let db = Arc::new(ChainDb::new(MemStore::new()));
+        let mut g = guard(&db);
+        assert!(g.sign_vote(&vote(5, 0, VoteKind::Prevote, Some(7))).is_ok());
+        assert_eq!(g.lock_at(5), None, "a prevote is not a lock");
+        assert!(g
+            .sign_vote(&vote(5, 0, VoteKind::Precommit, Some(7)))
+            .is_ok());
+        assert!(g.sign_vote(&vote(5, 1, VoteKind::Prevote, None)).is_ok());
+        assert!(g.sign_vote(&vote(5, 1, VoteKind::Precommit, None)).is_ok());
+        drop(g);
+        let restarted = guard(&db);
+        assert_eq!(restarted.lock_at(5), Some((0, Hash([7; 32]))));
+        assert_eq!(restarted.lock_at(6), None, "a lock belongs to its height");
     }
 }

@@ -92,6 +92,9 @@ pub struct SignedRecord {
     pub step: u8,
     /// The block signed for; `None` for a nil vote.
     pub block: Option<Hash>,
+    /// The last (round, block) precommitted at this height: the consensus lock, kept
+    /// here so a restart restores it (it is written with every signature anyway).
+    pub lock: Option<(u32, Hash)>,
 }
 
 /// Writes of one atomic batch: key -> new value, `None` deleting.

@@ -183,28 +183,42 @@ impl Core {
     /// Starts `height` directly at `round`, after a restart: the signer guard shows
     /// this validator already signed in earlier rounds of this height, and starting
     /// round 0 again would ask it for messages the guard must refuse, stalling a lone
-    /// validator. Otherwise the same as [`Input::StartHeight`]. The lock held before
-    /// the crash is not restored (see ARCHITECTURE.md, "Known gaps").
-    pub fn restart_at(&mut self, height: Height, round: Round) -> Vec<Effect> {
+    /// validator. `lock` is the (round, block) it last precommitted at this height, as
+    /// the guard persisted it: the lock (and valid value) it held before the crash, so
+    /// a restart never prevotes against it. Otherwise the same as
+    /// [`Input::StartHeight`].
+    pub fn restart_at(
+        &mut self,
+        height: Height,
+        round: Round,
+        lock: Option<(Round, BlockId)>,
+    ) -> Vec<Effect> {
         let mut out = Vec::new();
-        self.start_height_at(height, round, &mut out);
+        self.start_height_at(height, round, lock, &mut out);
         out
     }
 
     fn on_start_height(&mut self, height: Height, out: &mut Vec<Effect>) {
-        self.start_height_at(height, 0, out);
+        self.start_height_at(height, 0, None, out);
     }
 
-    fn start_height_at(&mut self, height: Height, round: Round, out: &mut Vec<Effect>) {
+    fn start_height_at(
+        &mut self,
+        height: Height,
+        round: Round,
+        lock: Option<(Round, BlockId)>,
+        out: &mut Vec<Effect>,
+    ) {
         // Going back would re-run a height whose decision the shell has committed.
         if self.status != Status::Idle && height < self.height {
             return;
         }
-        // L52-53: new height, initial lock and valid values, empty message log.
+        // L52-53: new height, initial lock and valid values, empty message log; after a
+        // restart, the lock persisted with our last precommit (L36 sets both).
         self.status = Status::Running;
         self.height = height;
-        self.locked = None;
-        self.valid = None;
+        self.locked = lock;
+        self.valid = lock;
         self.log.clear();
         self.equivocations.clear();
         self.start_round(round, out);

@@ -1017,3 +1017,17 @@ fn quorum_messages() -> Vec<Input> {
     }
     messages
 }
+
+#[test]
+fn a_validator_restarted_with_its_persisted_lock_does_not_prevote_against_it() {
+    // It precommitted A in round 0, crashed, and restarts in round 1 (validator 1's
+    // round to propose) with the lock its signer guard persisted.
+    let mut core = core_of(four_equal(), Some(0));
+    let effects = core.restart_at(H, 1, Some((0, A)));
+    assert_eq!(effects, vec![schedules(Step::Propose, 1)]);
+    assert_eq!(core.locked(), Some((0, A)));
+    check(
+        &mut core,
+        vec![(proposed(1, B, None, 2), vec![sends_prevote(1, None, 0)])],
+    );
+}

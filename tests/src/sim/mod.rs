@@ -138,10 +138,10 @@ const PARTITIONS_LOSSY: Partitions = Partitions {
 
 /// The mixes the CI run cycles through, by `seed % MIXES.len()`.
 ///
-/// Twins are never combined with crashes: a restarted validator forgets its lock
-/// (ARCHITECTURE.md, "Known gaps"), so a crash of an honest validator while the twin
-/// equivocates would be a second fault, beyond `f = 1`.
-pub const MIXES: [FaultMix; 5] = [
+/// The last one combines the twin with crashes: a restarted validator restores the
+/// lock its signer guard persisted, so an honest crash and recovery is not a second
+/// Byzantine fault.
+pub const MIXES: [FaultMix; 6] = [
     FaultMix {
         name: "lossy-links",
         links: LinkFaults {
@@ -205,6 +205,19 @@ pub const MIXES: [FaultMix; 5] = [
         },
         partitions: Some(PARTITIONS_HOLDING),
         crashes: false,
+        twin: true,
+    },
+    FaultMix {
+        name: "twin-crashes",
+        links: LinkFaults {
+            loss_percent: 1,
+            duplicate_percent: 5,
+            delay_ms_min: 0,
+            delay_ms_max: 300,
+            reorder: true,
+        },
+        partitions: None,
+        crashes: true,
         twin: true,
     },
 ];
