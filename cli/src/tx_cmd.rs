@@ -338,6 +338,7 @@ fn submit(
             symbol,
             decimals,
             kind,
+            supply_max: None,
         },
         Draft::Mint(asset, to, amount) => Call::Mint {
             asset: client.resolve_asset(&asset)?,

@@ -195,8 +195,21 @@ fn a_malformed_address_is_bad_input_naming_the_address() {
 fn an_unknown_issuer_is_bad_input_naming_the_issuer_and_asset() {
     let mut issuer = String::new();
     let o = validate_edited(|v| {
-        // alice is not a partner, so she cannot issue KRW.
-        issuer = v["balances"][2]["account"].as_str().unwrap().to_owned();
+        // A funded account that is not a partner (alice) cannot issue KRW.
+        let partners: Vec<&str> = v["partners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["account"].as_str().unwrap())
+            .collect();
+        issuer = v["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["account"].as_str().unwrap())
+            .find(|a| !partners.contains(a))
+            .unwrap()
+            .to_owned();
         v["assets"][0]["issuer"] = issuer.clone().into();
     });
     assert_bad_input(

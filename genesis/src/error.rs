@@ -9,8 +9,8 @@ use crate::peer_id::PeerIdError;
 /// Everything that can be wrong with a genesis file. Each variant names what to fix.
 ///
 /// Validation stops at the first problem, checking in a fixed order (chain name,
-/// parameters, partners, validators, assets, balances, fee asset), so the same spec
-/// always reports the same error.
+/// parameters, economy, jurisdictions, partners, validators, assets, balances, fee
+/// asset), so the same spec always reports the same error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GenesisError {
     /// The file could not be read.
@@ -289,5 +289,71 @@ pub enum GenesisError {
     PresetKeyMissing {
         /// The key's name.
         name: String,
+    },
+    /// `economy.redemption_window_blocks` is zero or too large.
+    #[error("economy.redemption_window_blocks {got} is out of range: use 1 to {max}")]
+    InvalidRedemptionWindow {
+        /// What was given.
+        got: u64,
+        /// The largest allowed.
+        max: u64,
+    },
+    /// A jurisdiction code is not two letters `A-Z`.
+    #[error("invalid jurisdiction code {code:?}: use a two-letter country code such as \"KR\"")]
+    InvalidJurisdictionCode {
+        /// What was given.
+        code: String,
+    },
+    /// Two jurisdictions share a code.
+    #[error("duplicate jurisdiction {code:?}")]
+    DuplicateJurisdiction {
+        /// The code listed twice.
+        code: String,
+    },
+    /// A jurisdiction's tax rate is above 100 %.
+    #[error("jurisdiction {code:?} has tax_bps {tax_bps}; the maximum is {max} (100 %)")]
+    TaxRateTooHigh {
+        /// The jurisdiction.
+        code: String,
+        /// What was given.
+        tax_bps: u16,
+        /// The maximum.
+        max: u16,
+    },
+    /// A merchant partner's jurisdiction is not in `jurisdictions`, so its payments
+    /// could not be taxed.
+    #[error("merchant {name:?} is in jurisdiction {jurisdiction:?}, which `jurisdictions` does not list")]
+    UnknownMerchantJurisdiction {
+        /// The partner's name.
+        name: String,
+        /// Its jurisdiction.
+        jurisdiction: String,
+    },
+    /// An asset's `supply_max` is zero (omit it for no limit).
+    #[error("asset {symbol} has supply_max 0; omit it for no limit")]
+    ZeroSupplyMax {
+        /// The asset.
+        symbol: String,
+    },
+    /// An asset's genesis balances exceed its `supply_max`.
+    #[error(
+        "the balances of asset {symbol} sum to {supply}, above its supply_max of {supply_max}"
+    )]
+    SupplyAboveMax {
+        /// The asset.
+        symbol: String,
+        /// The sum of its balances.
+        supply: u64,
+        /// Its limit.
+        supply_max: u64,
+    },
+    /// An account reserved by the runtime (the escrow account) is used where an
+    /// ordinary account is needed.
+    #[error("{field} is the runtime's reserved escrow account {account}")]
+    ReservedAccount {
+        /// Where it was used, e.g. "params.fee_collector".
+        field: String,
+        /// The account.
+        account: Address,
     },
 }

@@ -1,5 +1,6 @@
 //! The runtime's initial state, built from a validated spec.
 
+use jeon_runtime::economy::Jurisdiction;
 use jeon_runtime::state::keys;
 use jeon_runtime::{AssetInfo, ChangeSet, Hash, MemoryState, Overlay, Partner, StateError};
 
@@ -7,10 +8,10 @@ use crate::error::GenesisError;
 use crate::spec::GenesisSpec;
 
 impl GenesisSpec {
-    /// Validates the spec, then writes its state (parameters, partners, assets with
-    /// their supply, the symbol index, the next asset id, balances) over an empty
-    /// state. Returns the writes and the genesis app hash, which the first block's
-    /// header carries.
+    /// Validates the spec, then writes its state (parameters, economy parameters,
+    /// jurisdictions, partners, assets with their supply and issuance limit, the symbol
+    /// index, the next asset id, balances) over an empty state. Returns the writes and
+    /// the genesis app hash, which the first block's header carries.
     pub fn build_state(&self) -> Result<(ChangeSet, Hash), GenesisError> {
         self.validate()?;
         let supplies = self.supplies()?;
@@ -18,6 +19,22 @@ impl GenesisSpec {
         let mut ov = Overlay::new(&base);
         let state_err = |e: StateError| GenesisError::State { reason: e.0 };
         ov.put(keys::params(), &self.params).map_err(state_err)?;
+        ov.put(keys::economy(), &self.economy).map_err(state_err)?;
+        for j in &self.jurisdictions {
+            // Validation checked the code is two ASCII letters.
+            let code: [u8; 2] = j.code.as_bytes().try_into().map_err(|_| {
+                GenesisError::InvalidJurisdictionCode {
+                    code: j.code.clone(),
+                }
+            })?;
+            let record = Jurisdiction {
+                code: j.code.clone(),
+                tax_bps: j.tax_bps,
+                authority: j.authority,
+            };
+            ov.put(keys::jurisdiction(&code), &record)
+                .map_err(state_err)?;
+        }
         for p in &self.partners {
             let mut roles = p.roles.clone();
             roles.sort();
@@ -41,6 +58,9 @@ impl GenesisSpec {
             };
             ov.put(keys::asset(a.id), &info).map_err(state_err)?;
             ov.put(keys::symbol(&a.symbol), &a.id).map_err(state_err)?;
+            if let Some(max) = a.supply_max {
+                ov.put(keys::supply_max(a.id), &max).map_err(state_err)?;
+            }
         }
         // Validation refused id u32::MAX, so the next id exists.
         let next_id: u32 = self

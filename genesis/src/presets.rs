@@ -7,13 +7,18 @@
 //! The consortium: Hanbit Bank issues KRW (2 decimals: 1 unit = 1 jeon = ₩0.01),
 //! holds the float, collects the flat fee of ₩0.01, and validates; Dalbit Cafe,
 //! Pixel Forge Games and Baeum Learning are merchants that may issue their own
-//! credits (and validate in `local`); alice and bob are demo users with ₩1,000,000.
+//! credits (and validate in `local`); every partner is in the KR jurisdiction, which
+//! withholds 10 % tax for the `kr-tax-authority` account; alice and bob are demo users
+//! with ₩1,000,000.
 
+use jeon_runtime::economy::{EconomyParams, REDEMPTION_WINDOW_BLOCKS_DEFAULT};
 use jeon_runtime::{Address, Amount, AssetId, AssetKind, Keypair, Params, Role, TimeMs};
 
 use crate::error::GenesisError;
 use crate::peer_id::peer_id_of;
-use crate::spec::{AssetSpec, BalanceSpec, GenesisSpec, PartnerSpec, ValidatorSpec};
+use crate::spec::{
+    AssetSpec, BalanceSpec, GenesisSpec, JurisdictionSpec, PartnerSpec, ValidatorSpec,
+};
 
 /// Units of KRW in one won (KRW has 2 decimals).
 const KRW_UNITS_PER_WON: Amount = 100;
@@ -31,6 +36,13 @@ pub const BLOCK_TXS_MAX_DEFAULT: u32 = 10_000;
 pub const BLOCK_BYTES_MAX_DEFAULT: u32 = 8 << 20;
 /// The demo users' key names.
 pub const DEMO_USERS: [&str; 2] = ["alice", "bob"];
+/// The key name of the KR tax authority's account.
+pub const TAX_AUTHORITY: &str = "kr-tax-authority";
+/// The KR jurisdiction's withholding rate: 10 % (Korean VAT).
+pub const KR_TAX_BPS: u16 = 1_000;
+/// Partners in the `Dev` preset: the bank (the only validator), the cafe and the
+/// game studio, so that conversion between two issuers' credits can be tried.
+const DEV_PARTNERS: usize = 3;
 
 /// A partner of the demo consortium: key name (also the validator name), display
 /// name and roles besides `validator`.
@@ -77,7 +89,8 @@ fn member(i: usize) -> Member {
 /// A preset chain spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {
-    /// One validator (the bank), the cafe as a merchant, alice and bob.
+    /// One validator (the bank), the cafe and the game studio as merchants, the tax
+    /// authority, alice and bob.
     Dev,
     /// `validators` partners (at least 1), each running one validator of power 1.
     Local {
@@ -98,14 +111,16 @@ impl Preset {
         }
     }
 
-    /// The names of the keys the preset needs, partners first, then demo users.
+    /// The names of the keys the preset needs: partners first, then the tax
+    /// authority, then demo users.
     pub fn key_names(&self) -> Vec<String> {
         let partners = match self {
-            Preset::Dev => 2,
+            Preset::Dev => DEV_PARTNERS,
             Preset::Local { validators } => *validators,
         };
         (0..partners)
             .map(|i| member(i).slug)
+            .chain(std::iter::once(TAX_AUTHORITY.to_owned()))
             .chain(DEMO_USERS.iter().map(|s| (*s).to_owned()))
             .collect()
     }
@@ -173,20 +188,25 @@ impl PresetKeys {
 }
 
 /// The one-validator development chain: the bank validates and issues KRW, the cafe
-/// is a merchant, alice and bob hold ₩1,000,000 each.
+/// and the game studio are merchants and issuers (not validators), alice and bob hold
+/// ₩1,000,000 each.
 pub fn dev(keys: &PresetKeys, genesis_time_ms: TimeMs) -> Result<GenesisSpec, GenesisError> {
-    let bank = member(0);
-    let cafe = member(1);
-    let bank_key = keys.get(&bank.slug)?.address();
-    let cafe_key = keys.get(&cafe.slug)?.address();
-    let mut bank_roles = vec![Role::Validator];
-    bank_roles.extend(bank.roles.iter().copied());
-    let partners = vec![
-        partner(&bank.name, bank_key, bank_roles),
-        partner(&cafe.name, cafe_key, cafe.roles.clone()),
-    ];
-    let validators = vec![validator(&bank.slug, bank_key)];
-    let floats = vec![(bank_key, BANK_FLOAT_KRW), (cafe_key, PARTNER_FLOAT_KRW)];
+    let (mut partners, mut floats) = (Vec::new(), Vec::new());
+    let mut validators = Vec::new();
+    for i in 0..DEV_PARTNERS {
+        let m = member(i);
+        let key = keys.get(&m.slug)?.address();
+        let mut roles = m.roles.clone();
+        let float = if i == 0 {
+            roles.insert(0, Role::Validator);
+            validators.push(validator(&m.slug, key));
+            BANK_FLOAT_KRW
+        } else {
+            PARTNER_FLOAT_KRW
+        };
+        partners.push(partner(&m.name, key, roles));
+        floats.push((key, float));
+    }
     consortium(
         Preset::Dev.chain_name(),
         genesis_time_ms,
@@ -268,17 +288,24 @@ fn consortium(
             amount: DEMO_USER_KRW,
         });
     }
+    let kr = JurisdictionSpec {
+        code: "KR".to_owned(),
+        tax_bps: KR_TAX_BPS,
+        authority: keys.get(TAX_AUTHORITY)?.address(),
+    };
     Ok(GenesisSpec {
         chain_name,
         genesis_time_ms,
         validators,
         partners,
+        jurisdictions: vec![kr],
         assets: vec![AssetSpec {
             id: KRW,
             symbol: "KRW".to_owned(),
             decimals: 2,
             issuer: bank,
             kind: AssetKind::Money,
+            supply_max: None,
         }],
         balances,
         params: Params {
@@ -287,6 +314,9 @@ fn consortium(
             fee_collector: bank,
             block_txs_max: BLOCK_TXS_MAX_DEFAULT,
             block_bytes_max: BLOCK_BYTES_MAX_DEFAULT,
+        },
+        economy: EconomyParams {
+            redemption_window_blocks: REDEMPTION_WINDOW_BLOCKS_DEFAULT,
         },
     })
 }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use jeon_runtime::block::ValidatorInfo;
 use jeon_runtime::codec;
 use jeon_runtime::crypto::sha256;
-use jeon_runtime::{Address, Amount, AssetId, AssetKind, Hash, Params, Role, TimeMs};
+use jeon_runtime::economy::EconomyParams;
+use jeon_runtime::{Address, Amount, AssetId, AssetKind, Hash, Height, Params, Role, TimeMs};
 
 use crate::error::GenesisError;
 
@@ -34,6 +35,8 @@ pub struct GenesisSpec {
     pub validators: Vec<ValidatorSpec>,
     /// The registered partner companies.
     pub partners: Vec<PartnerSpec>,
+    /// The tax jurisdictions: every merchant's jurisdiction must be listed.
+    pub jurisdictions: Vec<JurisdictionSpec>,
     /// The assets that exist from the start.
     pub assets: Vec<AssetSpec>,
     /// The initial balances; each asset's supply is the sum of its balances.
@@ -41,6 +44,21 @@ pub struct GenesisSpec {
     /// Chain parameters.
     #[serde(with = "ParamsDef")]
     pub params: Params,
+    /// Economy parameters (redemption window).
+    #[serde(with = "EconomyDef")]
+    pub economy: EconomyParams,
+}
+
+/// A tax jurisdiction in the spec.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JurisdictionSpec {
+    /// Two letters `A-Z`, e.g. "KR"; unique.
+    pub code: String,
+    /// Tax withheld from payments at its merchants, in basis points (0 to 10 000).
+    pub tax_bps: u16,
+    /// The tax authority's account, which receives the tax.
+    pub authority: Address,
 }
 
 /// A validator in the spec.
@@ -92,6 +110,10 @@ pub struct AssetSpec {
     pub issuer: Address,
     /// Money or credit.
     pub kind: AssetKind,
+    /// The issuance limit: minting never takes the supply above it. Optional in JSON
+    /// (absent or `null`: no limit); not below the genesis supply.
+    #[serde(default)]
+    pub supply_max: Option<Amount>,
 }
 
 /// An initial balance in the spec.
@@ -115,6 +137,13 @@ struct ParamsDef {
     fee_collector: Address,
     block_txs_max: u32,
     block_bytes_max: u32,
+}
+
+/// Serde mirror of [`EconomyParams`], refusing unknown names.
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "EconomyParams", deny_unknown_fields)]
+struct EconomyDef {
+    redemption_window_blocks: Height,
 }
 
 impl GenesisSpec {

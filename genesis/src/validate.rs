@@ -7,16 +7,25 @@
 //! - A validator's `peer_id` may be of any ed25519 key: the node's network identity
 //!   need not be its consensus key, though the presets use one key for both.
 //! - Balances are listed once per (account, asset) and are never zero.
+//! - Every merchant's jurisdiction is listed (its payments are taxed there); other
+//!   partners' jurisdictions need only be well formed.
+//! - The runtime's escrow account may hold no balance, collect no fees and be no tax
+//!   authority: its balance must equal the pending redemptions.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use jeon_runtime::block::BLOCK_BYTES_MAX;
+use jeon_runtime::economy::{
+    is_reserved_account, EconomyParams, BPS_DENOMINATOR, REDEMPTION_WINDOW_BLOCKS_MAX,
+};
 use jeon_runtime::model::{symbol_is_valid, DECIMALS_MAX};
 use jeon_runtime::{Address, Amount, AssetId, Params, Role};
 
 use crate::error::GenesisError;
 use crate::peer_id::parse_peer_id;
-use crate::spec::{AssetSpec, BalanceSpec, GenesisSpec, PartnerSpec, ValidatorSpec};
+use crate::spec::{
+    AssetSpec, BalanceSpec, GenesisSpec, JurisdictionSpec, PartnerSpec, ValidatorSpec,
+};
 
 /// The most voting power a validator set may hold in total (the consensus core counts
 /// power in this range).
@@ -37,15 +46,19 @@ impl GenesisSpec {
     pub fn validate(&self) -> Result<(), GenesisError> {
         check_chain_name(&self.chain_name)?;
         check_block_limits(&self.params)?;
-        let partners = check_partners(&self.partners)?;
+        check_economy(&self.economy)?;
+        let codes = check_jurisdictions(&self.jurisdictions)?;
+        let partners = check_partners(&self.partners, &codes)?;
         check_validators(&self.validators, &partners)?;
         check_assets(&self.assets, &partners)?;
-        self.supplies()?;
+        let supplies = self.supplies()?;
+        check_supply_max(&self.assets, &supplies)?;
         if !self.assets.iter().any(|a| a.id == self.params.fee_asset) {
             return Err(GenesisError::UnknownFeeAsset {
                 asset: self.params.fee_asset,
             });
         }
+        not_reserved("params.fee_collector", &self.params.fee_collector)?;
         Ok(())
     }
 
@@ -108,9 +121,63 @@ fn check_block_limits(params: &Params) -> Result<(), GenesisError> {
     Ok(())
 }
 
-fn check_partners(
-    partners: &[PartnerSpec],
-) -> Result<BTreeMap<Address, &PartnerSpec>, GenesisError> {
+fn not_reserved(field: &str, account: &Address) -> Result<(), GenesisError> {
+    if is_reserved_account(account) {
+        return Err(GenesisError::ReservedAccount {
+            field: field.to_owned(),
+            account: *account,
+        });
+    }
+    Ok(())
+}
+
+fn check_economy(economy: &EconomyParams) -> Result<(), GenesisError> {
+    let got = economy.redemption_window_blocks;
+    if got == 0 || got > REDEMPTION_WINDOW_BLOCKS_MAX {
+        return Err(GenesisError::InvalidRedemptionWindow {
+            got,
+            max: REDEMPTION_WINDOW_BLOCKS_MAX,
+        });
+    }
+    Ok(())
+}
+
+/// Whether `code` is two ASCII letters `A-Z`.
+fn is_country_code(code: &str) -> bool {
+    let c = code.as_bytes();
+    c.len() == 2 && c.iter().all(u8::is_ascii_uppercase)
+}
+
+fn check_jurisdictions(jurisdictions: &[JurisdictionSpec]) -> Result<BTreeSet<&str>, GenesisError> {
+    let mut codes = BTreeSet::new();
+    for j in jurisdictions {
+        if !is_country_code(&j.code) {
+            return Err(GenesisError::InvalidJurisdictionCode {
+                code: j.code.clone(),
+            });
+        }
+        if !codes.insert(j.code.as_str()) {
+            return Err(GenesisError::DuplicateJurisdiction {
+                code: j.code.clone(),
+            });
+        }
+        let max = BPS_DENOMINATOR as u16;
+        if j.tax_bps > max {
+            return Err(GenesisError::TaxRateTooHigh {
+                code: j.code.clone(),
+                tax_bps: j.tax_bps,
+                max,
+            });
+        }
+        not_reserved(&format!("jurisdiction {} authority", j.code), &j.authority)?;
+    }
+    Ok(codes)
+}
+
+fn check_partners<'a>(
+    partners: &'a [PartnerSpec],
+    jurisdictions: &BTreeSet<&str>,
+) -> Result<BTreeMap<Address, &'a PartnerSpec>, GenesisError> {
     let mut by_account = BTreeMap::new();
     for p in partners {
         if p.name.is_empty() || p.name.len() > NAME_BYTES_MAX {
@@ -135,9 +202,14 @@ fn check_partners(
                 role: *role,
             });
         }
-        let j = p.jurisdiction.as_bytes();
-        if j.len() != 2 || !j.iter().all(u8::is_ascii_uppercase) {
+        if !is_country_code(&p.jurisdiction) {
             return Err(GenesisError::InvalidJurisdiction {
+                name: p.name.clone(),
+                jurisdiction: p.jurisdiction.clone(),
+            });
+        }
+        if p.has_role(Role::Merchant) && !jurisdictions.contains(p.jurisdiction.as_str()) {
+            return Err(GenesisError::UnknownMerchantJurisdiction {
                 name: p.name.clone(),
                 jurisdiction: p.jurisdiction.clone(),
             });
@@ -269,6 +341,30 @@ fn check_assets(
                 issuer: a.issuer,
             });
         }
+        if a.supply_max == Some(0) {
+            return Err(GenesisError::ZeroSupplyMax {
+                symbol: a.symbol.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_supply_max(
+    assets: &[AssetSpec],
+    supplies: &BTreeMap<AssetId, Amount>,
+) -> Result<(), GenesisError> {
+    for a in assets {
+        let supply = supplies.get(&a.id).copied().unwrap_or(0);
+        if let Some(max) = a.supply_max {
+            if supply > max {
+                return Err(GenesisError::SupplyAboveMax {
+                    symbol: a.symbol.clone(),
+                    supply,
+                    supply_max: max,
+                });
+            }
+        }
     }
     Ok(())
 }
@@ -289,7 +385,7 @@ fn check_balance(
             asset: b.asset,
         });
     }
-    Ok(())
+    not_reserved("a balance's account", &b.account)
 }
 
 fn symbol_of(assets: &[AssetSpec], id: AssetId) -> String {

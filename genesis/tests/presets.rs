@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
 
-use jeon_genesis::presets::{self, Preset, PresetKeys};
+use jeon_genesis::presets::{self, Preset, PresetKeys, TAX_AUTHORITY};
 use jeon_genesis::{peer_id_of, GenesisError, GenesisSpec};
 use jeon_runtime::{AssetId, Role, StateExt};
 
@@ -24,13 +24,16 @@ fn dev_has_the_bank_as_its_only_validator() {
     assert_eq!(spec.validate(), Ok(()));
     assert_eq!(spec.chain_name, "jeon-dev");
     let names: Vec<&str> = spec.partners.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["Hanbit Bank", "Dalbit Cafe"]);
+    assert_eq!(names, ["Hanbit Bank", "Dalbit Cafe", "Pixel Forge Games"]);
     assert_eq!(spec.validators.len(), 1);
     let bank = keys(Preset::Dev).get("hanbit-bank").unwrap().address();
     assert_eq!(spec.validators[0].key, bank);
     assert_eq!(spec.validators[0].peer_id, peer_id_of(&bank));
-    assert!(!spec.partners[1].has_role(Role::Validator));
-    assert!(spec.partners[1].has_role(Role::Merchant));
+    for games_or_cafe in &spec.partners[1..] {
+        assert!(!games_or_cafe.has_role(Role::Validator));
+        assert!(games_or_cafe.has_role(Role::Merchant));
+        assert!(games_or_cafe.has_role(Role::Issuer));
+    }
     assert_eq!(spec.params.fee_collector, bank);
     assert_eq!(spec.params.fee_flat, 1, "₩0.01");
 }
@@ -95,8 +98,8 @@ fn local_scales_to_any_number_of_validators() {
         assert_eq!(spec.validators.len(), n);
         assert_eq!(
             preset.key_names().len(),
-            n + 2,
-            "partners plus alice and bob"
+            n + 3,
+            "partners, the tax authority, alice and bob"
         );
     }
     let names = Preset::Local { validators: 5 }.key_names();
@@ -135,5 +138,40 @@ fn generated_keys_make_a_different_chain() {
     assert_eq!(other.validate(), Ok(()));
     assert_ne!(other.hash(), spec(Preset::Dev).hash());
     let listed: Vec<&str> = generated.iter().map(|(name, _)| name).collect();
-    assert_eq!(listed, ["hanbit-bank", "dalbit-cafe", "alice", "bob"]);
+    assert_eq!(
+        listed,
+        [
+            "hanbit-bank",
+            "dalbit-cafe",
+            "pixel-forge-games",
+            "kr-tax-authority",
+            "alice",
+            "bob"
+        ]
+    );
+}
+
+#[test]
+fn every_preset_taxes_its_merchants_at_10_percent_for_the_kr_tax_authority() {
+    for preset in [Preset::Dev, Preset::LOCAL4, Preset::Local { validators: 6 }] {
+        let spec = spec(preset);
+        assert_eq!(spec.validate(), Ok(()), "{preset:?}");
+        let authority = keys(preset).get(TAX_AUTHORITY).unwrap().address();
+        assert_eq!(spec.jurisdictions.len(), 1);
+        let kr = &spec.jurisdictions[0];
+        assert_eq!(
+            (kr.code.as_str(), kr.tax_bps, kr.authority),
+            ("KR", 1_000, authority)
+        );
+        assert!(spec.partners.iter().all(|p| p.jurisdiction == "KR"));
+        let (changes, _) = spec.build_state().unwrap();
+        let mut state = jeon_runtime::MemoryState::new();
+        state.apply(&changes);
+        let stored = jeon_runtime::economy::query::jurisdiction(&state, "KR").unwrap();
+        assert_eq!(stored.map(|j| j.authority), Some(authority));
+        assert_eq!(
+            spec.economy.redemption_window_blocks,
+            jeon_runtime::economy::REDEMPTION_WINDOW_BLOCKS_DEFAULT
+        );
+    }
 }

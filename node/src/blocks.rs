@@ -427,19 +427,22 @@ fn report(
         .metrics
         .txs_finalized
         .inc_by(output.receipts.len() as u64);
-    let events: Vec<FinalEvent> = output
-        .receipts
-        .iter()
-        .enumerate()
-        .flat_map(|(i, r)| {
-            r.events.iter().map(move |e| FinalEvent {
-                height: head.height,
-                tx: r.tx,
-                index: i as u32,
-                event: e.clone(),
-            })
+    let height = head.height;
+    let tx_events = output.receipts.iter().enumerate().flat_map(|(i, r)| {
+        r.events.iter().map(move |e| FinalEvent {
+            height,
+            tx: Some(r.tx),
+            index: Some(i as u32),
+            event: e.clone(),
         })
-        .collect();
+    });
+    let block_events = output.block_events.iter().map(|e| FinalEvent {
+        height,
+        tx: None,
+        index: None,
+        event: e.clone(),
+    });
+    let events: Vec<FinalEvent> = tx_events.chain(block_events).collect();
     if !events.is_empty() {
         // Having no subscribers is fine.
         let _ = shared.events.send(Arc::new(events));

@@ -40,10 +40,11 @@ pub struct ChainSpec {
 pub struct FinalEvent {
     /// Block height.
     pub height: Height,
-    /// Transaction hash.
-    pub tx: Hash,
-    /// Position of the transaction in the block.
-    pub index: u32,
+    /// The transaction that caused it; `None` for an event of the block itself (a
+    /// redemption refunded at its deadline).
+    pub tx: Option<Hash>,
+    /// Position of that transaction in the block.
+    pub index: Option<u32>,
     /// The event.
     pub event: Event,
 }

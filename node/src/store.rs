@@ -7,6 +7,7 @@
 //! for the simulator and unit tests.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::RwLock;
 
@@ -109,6 +110,39 @@ pub trait Store: Send + Sync {
     /// Applies all writes atomically (`None` deletes) and returns only once they are
     /// durable: after a crash either all of them are there or none.
     fn write_batch(&self, writes: Writes) -> Result<(), StoreError>;
+    /// Entries whose key starts with `prefix` and sorts before `before` (if given), in
+    /// descending key order, at most `limit`: newest-first pages of an index.
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError>;
+}
+
+/// The key range `[prefix, before)` (or to the end of the prefix).
+fn rev_range(prefix: &[u8], before: Option<&[u8]>) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let upper = match before {
+        Some(b) => Bound::Excluded(b.to_vec()),
+        None => match prefix_end(prefix) {
+            Some(end) => Bound::Excluded(end),
+            None => Bound::Unbounded,
+        },
+    };
+    (Bound::Included(prefix.to_vec()), upper)
+}
+
+/// The smallest key greater than every key starting with `prefix` (`None` if there is
+/// none: the prefix is all 0xff).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 /// sled's page cache. Its default is 1 GiB, which alone would exceed the node's memory
@@ -125,6 +159,14 @@ impl<S: Store + ?Sized> Store for Box<S> {
     fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
         (**self).write_batch(writes)
     }
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        (**self).scan_prefix_rev(prefix, before, limit)
+    }
 }
 
 impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
@@ -136,6 +178,14 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
         (**self).write_batch(writes)
+    }
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        (**self).scan_prefix_rev(prefix, before, limit)
     }
 }
 
@@ -186,6 +236,23 @@ impl Store for SledStore {
         self.db.flush()?;
         Ok(())
     }
+
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree.range(rev_range(prefix, before)).rev() {
+            let (k, v) = item?;
+            if out.len() >= limit || !k.starts_with(prefix) {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
 }
 
 /// The in-memory store: same semantics, no durability (simulator and unit tests).
@@ -232,6 +299,22 @@ impl Store for MemStore {
             };
         }
         Ok(())
+    }
+
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+        Ok(map
+            .range::<Vec<u8>, _>(rev_range(prefix, before))
+            .rev()
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 }
 
@@ -363,6 +446,24 @@ impl<S: Store> StateScan for ChainDb<S> {
             .map(|(k, v)| (k[1..].to_vec(), v))
             .collect())
     }
+
+    fn scan_prefix_rev(
+        &self,
+        p: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StateError> {
+        let prefix = with_prefix(prefix::STATE, p);
+        let before = before.map(|b| with_prefix(prefix::STATE, b));
+        let entries = self
+            .store
+            .scan_prefix_rev(&prefix, before.as_deref(), limit)
+            .map_err(|e| StateError(e.to_string()))?;
+        Ok(entries
+            .into_iter()
+            .map(|(k, v)| (k[1..].to_vec(), v))
+            .collect())
+    }
 }
 
 fn decode_record<T: serde::de::DeserializeOwned>(
@@ -420,4 +521,50 @@ fn block_writes(
     ));
     out.push((META_HEAD.to_vec(), Some(codec::encode(head))));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled(store: &dyn Store) {
+        let mut writes: Writes = (0u8..5).map(|i| (vec![b'a', i], Some(vec![i]))).collect();
+        writes.push((vec![b'b', 0], Some(vec![9])));
+        writes.push((vec![0xff], Some(vec![8])));
+        store.write_batch(writes).expect("write");
+    }
+
+    fn keys(entries: &Entries) -> Vec<Vec<u8>> {
+        entries.iter().map(|(k, _)| k.clone()).collect()
+    }
+
+    fn reverse_scans_page_newest_first_within_the_prefix(store: &dyn Store) {
+        filled(store);
+        let page = store.scan_prefix_rev(b"a", None, 2).expect("scan");
+        assert_eq!(keys(&page), vec![vec![b'a', 4], vec![b'a', 3]]);
+        let next = store
+            .scan_prefix_rev(b"a", Some(&[b'a', 3]), 10)
+            .expect("scan");
+        assert_eq!(
+            keys(&next),
+            vec![vec![b'a', 2], vec![b'a', 1], vec![b'a', 0]]
+        );
+        assert_eq!(
+            keys(&store.scan_prefix_rev(&[0xff], None, 10).expect("scan")),
+            vec![vec![0xff]]
+        );
+        assert!(store
+            .scan_prefix_rev(b"c", None, 10)
+            .expect("scan")
+            .is_empty());
+    }
+
+    #[test]
+    fn sled_and_memory_stores_scan_in_reverse_alike() {
+        reverse_scans_page_newest_first_within_the_prefix(&MemStore::new());
+        let dir = tempfile::tempdir().expect("tempdir");
+        reverse_scans_page_newest_first_within_the_prefix(
+            &SledStore::open(dir.path()).expect("open"),
+        );
+    }
 }

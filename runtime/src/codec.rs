@@ -218,6 +218,7 @@ mod tests {
                 symbol: "KRW".into(),
                 decimals: 0,
                 kind: crate::model::AssetKind::Money,
+                supply_max: None,
             },
         };
         let mut bytes = encode(&body.sign(&key));

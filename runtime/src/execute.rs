@@ -5,6 +5,11 @@
 //! writes atomically. A transaction that is not valid at this point (nonce, expiry,
 //! fee) changes nothing; a call that fails changes only the fee and the nonce.
 
+use crate::economy::ledger::{self, CallCx};
+use crate::economy::{
+    exchange, history, is_reserved_account, pay, redeem, rewards, StampReward,
+    BLOCK_EVENTS_TX_INDEX,
+};
 use crate::model::{
     symbol_is_valid, AssetInfo, CallError, Event, Outcome, Params, Receipt, Role, DECIMALS_MAX,
 };
@@ -34,6 +39,10 @@ pub struct BlockOutput {
     pub changes: ChangeSet,
     /// The app hash of the state after the block.
     pub app_hash: Hash,
+    /// Events of the end-of-block step, not tied to a transaction (redemptions refunded
+    /// at their deadline), in order. Not part of any receipt or Merkle root; indexed in
+    /// the accounts' histories at tx index [`BLOCK_EVENTS_TX_INDEX`].
+    pub block_events: Vec<Event>,
 }
 
 /// Executes a block. Fails only if storage fails, in which case nothing may be written.
@@ -46,9 +55,17 @@ pub fn execute_block<S: StateRead + ?Sized>(
     let mut ov = Overlay::new(state);
     let mut fees: Amount = 0;
     let mut receipts = Vec::with_capacity(txs.len());
-    for tx in txs {
-        receipts.push(apply_tx(&mut ov, ctx, &params, tx, &mut fees)?);
+    for (index, tx) in txs.iter().enumerate() {
+        let index = u32::try_from(index)
+            .ok()
+            .filter(|i| *i != BLOCK_EVENTS_TX_INDEX)
+            .ok_or_else(|| StateError("more than 2^32 - 1 transactions in a block".into()))?;
+        receipts.push(apply_tx(&mut ov, ctx, &params, index, tx, &mut fees)?);
     }
+    // End of block, after every transaction: refund the redemptions due at this height.
+    let mut block_events = Vec::new();
+    redeem::sweep(&mut ov, ctx.height, &mut block_events)?;
+    history::index(&mut ov, ctx.height, BLOCK_EVENTS_TX_INDEX, &block_events)?;
     // Fees are credited to the collector once per block: one write instead of one
     // per transaction. Within the block the collector does not yet hold them.
     if fees > 0 {
@@ -63,6 +80,7 @@ pub fn execute_block<S: StateRead + ?Sized>(
         receipts,
         changes,
         app_hash,
+        block_events,
     })
 }
 
@@ -136,6 +154,7 @@ fn apply_tx<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     ctx: &BlockContext,
     params: &Params,
+    index: u32,
     tx: &VerifiedTx,
     fees: &mut Amount,
 ) -> Result<Receipt, StateError> {
@@ -169,7 +188,12 @@ fn apply_tx<S: StateRead + ?Sized>(
 
     let cp = ov.checkpoint();
     let fee_events = events.len();
-    let outcome = match apply_call(ov, &sender, &body.call, &mut events)? {
+    let cx = CallCx {
+        height: ctx.height,
+        time_ms: ctx.time_ms,
+        sender,
+    };
+    let outcome = match apply_call(ov, &cx, &body.call, &mut events)? {
         Ok(()) => Outcome::Success,
         Err(e) => {
             ov.revert(cp);
@@ -177,6 +201,7 @@ fn apply_tx<S: StateRead + ?Sized>(
             Outcome::Failed(e)
         }
     };
+    history::index(ov, ctx.height, index, &events)?;
     ov.settle();
     Ok(Receipt {
         tx: tx.hash(),
@@ -190,19 +215,120 @@ type CallResult = Result<Result<(), CallError>, StateError>;
 
 fn apply_call<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
-    sender: &Address,
+    cx: &CallCx,
     call: &Call,
     events: &mut Vec<Event>,
 ) -> CallResult {
+    let sender = &cx.sender;
+    let done = ledger::settle;
     match call {
         Call::Transfer { to, asset, amount } => transfer(ov, sender, to, *asset, *amount, events),
         Call::CreateAsset {
             symbol,
             decimals,
             kind,
-        } => create_asset(ov, sender, symbol, *decimals, *kind, events),
+            supply_max,
+        } => {
+            let spec = (symbol.as_str(), *decimals, *kind, *supply_max);
+            create_asset(ov, sender, spec, events)
+        }
         Call::Mint { asset, to, amount } => mint(ov, sender, *asset, to, *amount, events),
         Call::Burn { asset, amount } => burn(ov, sender, *asset, *amount, events),
+        Call::Pay {
+            merchant,
+            asset,
+            amount,
+            reference,
+        } => done(pay::pay(
+            ov, cx, merchant, *asset, *amount, reference, events,
+        )),
+        Call::AddRewardRule {
+            merchants,
+            pay_asset,
+            kind,
+            cap_per_user_per_period,
+            period_ms,
+        } => {
+            let terms = rewards::RuleTerms {
+                merchants,
+                pay_asset: *pay_asset,
+                kind: *kind,
+                cap_per_user_per_period: *cap_per_user_per_period,
+                period_ms: *period_ms,
+            };
+            done(rewards::add_rule(ov, cx, terms, events))
+        }
+        Call::RemoveRewardRule { id } => done(rewards::remove_rule(ov, cx, *id, events)),
+        Call::SetStampReward {
+            stamp_asset,
+            stamps,
+            reward_asset,
+            reward_amount,
+        } => {
+            let reward = StampReward {
+                stamps: *stamps,
+                reward_asset: *reward_asset,
+                reward_amount: *reward_amount,
+            };
+            done(rewards::set_stamp_reward(
+                ov,
+                cx,
+                *stamp_asset,
+                reward,
+                events,
+            ))
+        }
+        Call::RedeemStamps { stamp_asset, count } => {
+            done(rewards::redeem_stamps(ov, cx, *stamp_asset, *count, events))
+        }
+        Call::Redeem {
+            asset,
+            amount,
+            kind,
+        } => done(redeem::redeem(ov, cx, *asset, *amount, kind, events)),
+        Call::SettleRedemption {
+            id,
+            payout_reference,
+        } => done(redeem::settle(ov, cx, *id, payout_reference, events)),
+        Call::RejectRedemption { id, reason } => done(redeem::reject(ov, cx, *id, reason, events)),
+        Call::ProposeExchange {
+            from_asset,
+            to_asset,
+            rate_num,
+            rate_den,
+            spread_bps,
+            daily_cap,
+            settlement_asset,
+            settlement_price,
+        } => {
+            let terms = exchange::Terms {
+                from_asset: *from_asset,
+                to_asset: *to_asset,
+                rate_num: *rate_num,
+                rate_den: *rate_den,
+                spread_bps: *spread_bps,
+                daily_cap: *daily_cap,
+                settlement_asset: *settlement_asset,
+                settlement_price: *settlement_price,
+            };
+            done(exchange::propose(ov, cx, terms, events))
+        }
+        Call::AcceptExchange { id } => done(exchange::accept(ov, cx, *id, events)),
+        Call::RevokeExchange { id } => done(exchange::revoke(ov, cx, *id, events)),
+        Call::Convert {
+            from_asset,
+            amount,
+            to_asset,
+            min_out,
+        } => done(exchange::convert(
+            ov,
+            cx,
+            *from_asset,
+            *amount,
+            *to_asset,
+            *min_out,
+            events,
+        )),
     }
 }
 
@@ -262,6 +388,9 @@ fn transfer<S: StateRead + ?Sized>(
     if let Err(e) = existing_asset(ov, asset)? {
         fail!(e);
     }
+    if is_reserved_account(to) {
+        fail!(CallError::ReservedAccount { account: *to });
+    }
     if let Err(e) = move_units(ov, from, to, asset, amount)? {
         fail!(e);
     }
@@ -274,12 +403,13 @@ fn transfer<S: StateRead + ?Sized>(
     Ok(Ok(()))
 }
 
+/// `CreateAsset`'s fields: symbol, decimals, kind, issuance limit.
+type AssetSpec<'a> = (&'a str, u8, crate::model::AssetKind, Option<Amount>);
+
 fn create_asset<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     sender: &Address,
-    symbol: &str,
-    decimals: u8,
-    kind: crate::model::AssetKind,
+    (symbol, decimals, kind, supply_max): AssetSpec<'_>,
     events: &mut Vec<Event>,
 ) -> CallResult {
     if !ov
@@ -295,6 +425,9 @@ fn create_asset<S: StateRead + ?Sized>(
     }
     if decimals > DECIMALS_MAX {
         fail!(CallError::TooManyDecimals { decimals });
+    }
+    if supply_max == Some(0) {
+        fail!(CallError::ZeroSupplyMax);
     }
     if let Some(asset) = ov.asset_by_symbol(symbol)? {
         fail!(CallError::DuplicateSymbol {
@@ -318,6 +451,9 @@ fn create_asset<S: StateRead + ?Sized>(
     ov.put(keys::asset(id), &info)?;
     ov.put(keys::symbol(symbol), &id)?;
     ov.put(keys::next_asset_id(), &after)?;
+    if let Some(max) = supply_max {
+        ov.put(keys::supply_max(id), &max)?;
+    }
     events.push(Event::AssetCreated {
         asset: id,
         issuer: *sender,
@@ -337,7 +473,7 @@ fn mint<S: StateRead + ?Sized>(
     if amount == 0 {
         fail!(CallError::ZeroAmount);
     }
-    let mut info = match existing_asset(ov, asset)? {
+    let info = match existing_asset(ov, asset)? {
         Ok(info) => info,
         Err(e) => fail!(e),
     };
@@ -347,17 +483,10 @@ fn mint<S: StateRead + ?Sized>(
             issuer: info.issuer
         });
     }
-    let Some(supply) = info.supply.checked_add(amount) else {
-        fail!(CallError::SupplyOverflow { asset, amount });
-    };
-    info.supply = supply;
-    ov.put(keys::asset(asset), &info)?;
-    let held = ov.balance(to, asset)?;
-    // held <= old supply, and old supply + amount fits: so does held + amount.
-    let total = held
-        .checked_add(amount)
-        .ok_or_else(|| StateError("balance overflow".into()))?;
-    ov.set_balance(to, asset, total)?;
+    // Refuses the escrow account, then checks supply overflow and supply_max.
+    if let Err(e) = ledger::settle(ledger::mint(ov, info, to, amount))? {
+        fail!(e);
+    }
     events.push(Event::Minted {
         asset,
         to: *to,

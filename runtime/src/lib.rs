@@ -8,6 +8,7 @@
 pub mod block;
 pub mod codec;
 pub mod crypto;
+pub mod economy;
 pub mod execute;
 pub mod lthash;
 pub mod merkle;

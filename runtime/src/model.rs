@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::economy::{RedeemKind, SkipReason};
 use crate::tx::TxError;
-use crate::types::{Address, Amount, AssetId, Hash};
+use crate::types::{Address, Amount, AssetId, Hash, Height};
 
 /// What an asset represents.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -28,7 +29,9 @@ pub struct AssetInfo {
     pub issuer: Address,
     /// Money or credit.
     pub kind: AssetKind,
-    /// Units in existence: always the sum of all balances of this asset.
+    /// Units in existence: always the sum of all balances of this asset (credits held
+    /// for pending redemptions are the balance of [`crate::economy::ESCROW_ACCOUNT`]).
+    /// The issuance limit, if any, is stored beside it: [`crate::economy::query::supply_max`].
     pub supply: Amount,
 }
 
@@ -145,6 +148,293 @@ pub enum Event {
         /// Units.
         amount: Amount,
     },
+    /// A payment to a merchant: `amount` left the payer, the merchant received
+    /// `amount - tax` and the jurisdiction's authority `tax`.
+    Paid {
+        /// Who paid.
+        payer: Address,
+        /// The merchant partner.
+        merchant: Address,
+        /// The money asset.
+        asset: AssetId,
+        /// Units paid (tax included).
+        amount: Amount,
+        /// Units withheld as tax.
+        tax: Amount,
+        /// The payer's reference (e.g. an order number), at most 64 bytes.
+        reference: String,
+    },
+    /// Tax withheld from a payment and credited to the tax authority (only when > 0).
+    TaxWithheld {
+        /// Who paid.
+        payer: Address,
+        /// The merchant.
+        merchant: Address,
+        /// The merchant's jurisdiction code.
+        jurisdiction: String,
+        /// The authority credited.
+        authority: Address,
+        /// The money asset.
+        asset: AssetId,
+        /// Units withheld.
+        amount: Amount,
+        /// The accounting period (UTC day index) it is reported in.
+        period: u64,
+    },
+    /// An issuer attached a reward rule to merchants.
+    RewardRuleAdded {
+        /// The rule's id.
+        rule: u64,
+        /// Its issuer.
+        issuer: Address,
+    },
+    /// An issuer removed its reward rule.
+    RewardRuleRemoved {
+        /// The rule's id.
+        rule: u64,
+        /// Its issuer.
+        issuer: Address,
+    },
+    /// A reward rule minted credits to a payer.
+    RewardGranted {
+        /// The rule.
+        rule: u64,
+        /// The rule's issuer, who minted.
+        issuer: Address,
+        /// The payer.
+        to: Address,
+        /// The credit asset.
+        asset: AssetId,
+        /// Units minted (the reward, reduced to what the cap leaves).
+        amount: Amount,
+    },
+    /// A matching reward rule granted nothing; the payment still stands.
+    RewardSkipped {
+        /// The rule.
+        rule: u64,
+        /// The rule's issuer.
+        issuer: Address,
+        /// The payer.
+        to: Address,
+        /// The credit asset.
+        asset: AssetId,
+        /// Why.
+        reason: SkipReason,
+    },
+    /// An issuer set what its stamps redeem for.
+    StampRewardSet {
+        /// The issuer.
+        issuer: Address,
+        /// The stamp asset.
+        stamp_asset: AssetId,
+        /// Stamps per reward.
+        stamps: Amount,
+        /// The reward asset.
+        reward_asset: AssetId,
+        /// Reward units per `stamps` stamps.
+        reward_amount: Amount,
+    },
+    /// A user exchanged stamps for their reward: the stamps were burned, the reward minted.
+    StampsRedeemed {
+        /// The user.
+        user: Address,
+        /// The stamp asset.
+        stamp_asset: AssetId,
+        /// Stamps burned.
+        stamps: Amount,
+        /// The reward asset.
+        reward_asset: AssetId,
+        /// Reward units minted.
+        reward_amount: Amount,
+    },
+    /// A user asked the issuer to redeem credits; they are held in escrow.
+    RedemptionRequested {
+        /// The request's id.
+        id: u64,
+        /// The issuer that must settle or reject.
+        issuer: Address,
+        /// The user.
+        user: Address,
+        /// The credit asset.
+        asset: AssetId,
+        /// Units held.
+        amount: Amount,
+        /// Goods or cash-out.
+        kind: RedeemKind,
+        /// The last height at which the issuer may settle.
+        deadline: Height,
+    },
+    /// The issuer settled a redemption: the escrowed credits were burned.
+    RedemptionSettled {
+        /// The request's id.
+        id: u64,
+        /// The issuer.
+        issuer: Address,
+        /// The user.
+        user: Address,
+        /// The credit asset.
+        asset: AssetId,
+        /// Units burned.
+        amount: Amount,
+        /// The issuer's reference for the payout or delivery.
+        payout_reference: String,
+    },
+    /// The issuer rejected a redemption: the credits went back to the user.
+    RedemptionRejected {
+        /// The request's id.
+        id: u64,
+        /// The issuer.
+        issuer: Address,
+        /// The user.
+        user: Address,
+        /// The credit asset.
+        asset: AssetId,
+        /// Units refunded.
+        amount: Amount,
+        /// The issuer's reason.
+        reason: String,
+    },
+    /// A redemption reached its deadline unsettled: the credits went back to the user
+    /// (an end-of-block event, in [`crate::BlockOutput::block_events`]).
+    RedemptionExpired {
+        /// The request's id.
+        id: u64,
+        /// The issuer.
+        issuer: Address,
+        /// The user.
+        user: Address,
+        /// The credit asset.
+        asset: AssetId,
+        /// Units refunded.
+        amount: Amount,
+    },
+    /// An issuer proposed an exchange agreement; the other issuer must accept it.
+    ExchangeProposed {
+        /// The agreement's id.
+        id: u64,
+        /// The issuer that proposed.
+        proposer: Address,
+        /// The issuer that must accept.
+        counterparty: Address,
+        /// The asset users give.
+        from_asset: AssetId,
+        /// The asset users receive.
+        to_asset: AssetId,
+    },
+    /// Both issuers consented: the agreement converts from now on.
+    ExchangeAccepted {
+        /// The agreement's id.
+        id: u64,
+        /// Issuer of the asset users give.
+        from_issuer: Address,
+        /// Issuer of the asset users receive.
+        to_issuer: Address,
+        /// The asset users give.
+        from_asset: AssetId,
+        /// The asset users receive.
+        to_asset: AssetId,
+    },
+    /// One of the issuers revoked (or declined) an agreement.
+    ExchangeRevoked {
+        /// The agreement's id.
+        id: u64,
+        /// Who revoked.
+        by: Address,
+        /// Issuer of the asset users give.
+        from_issuer: Address,
+        /// Issuer of the asset users receive.
+        to_issuer: Address,
+    },
+    /// A user converted credits: `amount` of `from_asset` to the from-issuer, `out` of
+    /// `to_asset` from the to-issuer, which kept `spread`.
+    Converted {
+        /// The agreement.
+        agreement: u64,
+        /// The user.
+        user: Address,
+        /// Issuer of `from_asset`.
+        from_issuer: Address,
+        /// Issuer of `to_asset`.
+        to_issuer: Address,
+        /// The asset given.
+        from_asset: AssetId,
+        /// Units given.
+        amount: Amount,
+        /// The asset received.
+        to_asset: AssetId,
+        /// Units received.
+        out: Amount,
+        /// Units kept by the to-issuer as its spread.
+        spread: Amount,
+    },
+}
+
+impl Event {
+    /// The distinct accounts the event names, in field order: whose history lists it,
+    /// and which partners see it when the event stream is filtered by partner.
+    pub fn accounts(&self) -> Vec<Address> {
+        let named: Vec<Address> = match self {
+            Event::FeeCharged { payer, .. } => vec![*payer],
+            Event::Transferred { from, to, .. } => vec![*from, *to],
+            Event::AssetCreated { issuer, .. } => vec![*issuer],
+            Event::Minted { to, .. } => vec![*to],
+            Event::Burned { from, .. } => vec![*from],
+            Event::Paid {
+                payer, merchant, ..
+            } => vec![*payer, *merchant],
+            Event::TaxWithheld {
+                payer,
+                merchant,
+                authority,
+                ..
+            } => vec![*payer, *merchant, *authority],
+            Event::RewardRuleAdded { issuer, .. } | Event::RewardRuleRemoved { issuer, .. } => {
+                vec![*issuer]
+            }
+            Event::RewardGranted { issuer, to, .. } | Event::RewardSkipped { issuer, to, .. } => {
+                vec![*to, *issuer]
+            }
+            Event::StampRewardSet { issuer, .. } => vec![*issuer],
+            Event::StampsRedeemed { user, .. } => vec![*user],
+            Event::RedemptionRequested {
+                issuer, user, kind, ..
+            } => match kind {
+                RedeemKind::Goods { merchant } => vec![*user, *issuer, *merchant],
+                RedeemKind::CashOut { destination } => vec![*user, *issuer, *destination],
+            },
+            Event::RedemptionSettled { issuer, user, .. }
+            | Event::RedemptionRejected { issuer, user, .. }
+            | Event::RedemptionExpired { issuer, user, .. } => vec![*user, *issuer],
+            Event::ExchangeProposed {
+                proposer,
+                counterparty,
+                ..
+            } => vec![*proposer, *counterparty],
+            Event::ExchangeAccepted {
+                from_issuer,
+                to_issuer,
+                ..
+            }
+            | Event::ExchangeRevoked {
+                from_issuer,
+                to_issuer,
+                ..
+            } => vec![*from_issuer, *to_issuer],
+            Event::Converted {
+                user,
+                from_issuer,
+                to_issuer,
+                ..
+            } => vec![*user, *from_issuer, *to_issuer],
+        };
+        let mut out: Vec<Address> = Vec::with_capacity(named.len());
+        for a in named {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out
+    }
 }
 
 /// Why a call failed. The transaction still paid its fee and used its nonce.
@@ -215,6 +505,239 @@ pub enum CallError {
     /// No asset ids are left.
     #[error("asset ids are exhausted")]
     AssetIdsExhausted,
+    /// The account is reserved by the runtime (the escrow account) and cannot receive
+    /// units directly.
+    #[error("account {account} is reserved by the runtime and cannot receive units")]
+    ReservedAccount {
+        /// The account.
+        account: Address,
+    },
+    /// An issuance limit of zero would make the asset unmintable.
+    #[error("supply_max must be greater than zero (omit it for no limit)")]
+    ZeroSupplyMax,
+    /// Minting would take the supply above the asset's issuance limit.
+    #[error("minting {amount} of asset {asset} would exceed its supply_max of {supply_max} (supply is {supply})")]
+    SupplyMaxExceeded {
+        /// Asset.
+        asset: AssetId,
+        /// The issuance limit.
+        supply_max: Amount,
+        /// The supply now.
+        supply: Amount,
+        /// Units asked for.
+        amount: Amount,
+    },
+    /// A reference, payout reference or reason is longer than allowed.
+    #[error("text of {len} bytes exceeds the limit of {max} bytes")]
+    TextTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The call needs a money asset.
+    #[error("asset {asset} is not a money asset")]
+    NotMoney {
+        /// The asset given.
+        asset: AssetId,
+    },
+    /// The call needs a credit asset.
+    #[error("asset {asset} is not a credit asset")]
+    NotACredit {
+        /// The asset given.
+        asset: AssetId,
+    },
+    /// The account is not a partner with the merchant role.
+    #[error("{account} is not a partner with the merchant role")]
+    NotAMerchant {
+        /// The account given.
+        account: Address,
+    },
+    /// A merchant cannot pay itself.
+    #[error("a merchant cannot pay itself")]
+    SelfPayment,
+    /// The merchant's jurisdiction is not defined on this chain.
+    #[error("jurisdiction {jurisdiction:?} is not defined on this chain")]
+    UnknownJurisdiction {
+        /// The code.
+        jurisdiction: String,
+    },
+    /// A rate in basis points above 100 %.
+    #[error("rate of {bps} basis points exceeds the maximum of {max}")]
+    RateTooHigh {
+        /// What was given.
+        bps: u16,
+        /// The maximum.
+        max: u16,
+    },
+    /// A reward rule's cap period of zero milliseconds.
+    #[error("period_ms must be greater than zero")]
+    ZeroPeriod,
+    /// A reward rule names no merchant.
+    #[error("a reward rule must name at least one merchant")]
+    NoMerchants,
+    /// A reward rule names too many merchants.
+    #[error("{count} merchants named; a rule may name at most {max}")]
+    TooManyMerchants {
+        /// How many were named.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A reward rule names a merchant twice.
+    #[error("merchant {merchant} is named twice")]
+    DuplicateMerchant {
+        /// The merchant.
+        merchant: Address,
+    },
+    /// The merchant already has the most reward rules allowed.
+    #[error("merchant {merchant} already has {max} reward rules")]
+    TooManyRules {
+        /// The merchant.
+        merchant: Address,
+        /// The limit.
+        max: usize,
+    },
+    /// No reward rule has this id.
+    #[error("unknown reward rule {rule}")]
+    UnknownRule {
+        /// The id given.
+        rule: u64,
+    },
+    /// Only the rule's issuer may remove it.
+    #[error("only the issuer {issuer} of reward rule {rule} may remove it")]
+    NotRuleIssuer {
+        /// The rule.
+        rule: u64,
+        /// Its issuer.
+        issuer: Address,
+    },
+    /// The two assets of the call must differ.
+    #[error("the two assets must differ")]
+    SameAsset,
+    /// The stamp asset has no configured reward.
+    #[error("asset {asset} has no stamp reward configured")]
+    NoStampReward {
+        /// The stamp asset.
+        asset: AssetId,
+    },
+    /// Stamps are redeemed in whole rewards only.
+    #[error("{count} stamps is not a multiple of {stamps} stamps per reward")]
+    NotAMultiple {
+        /// Stamps offered.
+        count: Amount,
+        /// Stamps per reward.
+        stamps: Amount,
+    },
+    /// No pending redemption has this id (never requested, or already settled,
+    /// rejected or refunded).
+    #[error("no pending redemption {id}")]
+    UnknownRedemption {
+        /// The id given.
+        id: u64,
+    },
+    /// The redemption's deadline passed; it is being refunded and can no longer be settled.
+    #[error("redemption {id} passed its deadline at height {deadline}")]
+    RedemptionPastDeadline {
+        /// The request.
+        id: u64,
+        /// Its deadline.
+        deadline: Height,
+    },
+    /// Both assets of an exchange are issued by the same partner.
+    #[error("an exchange agreement needs two different issuers")]
+    SameIssuer,
+    /// An exchange rate with a zero numerator or denominator.
+    #[error("invalid rate {num}/{den}: both must be greater than zero")]
+    InvalidRate {
+        /// Numerator.
+        num: u64,
+        /// Denominator.
+        den: u64,
+    },
+    /// The sender issues neither asset of the proposed exchange.
+    #[error("the sender issues neither asset of the exchange")]
+    NotAParty,
+    /// Only the other issuer may accept a proposal.
+    #[error("only {counterparty} may accept exchange agreement {id}")]
+    NotCounterparty {
+        /// The agreement.
+        id: u64,
+        /// The issuer that must accept.
+        counterparty: Address,
+    },
+    /// The agreement is already active.
+    #[error("exchange agreement {id} is already active")]
+    AlreadyActive {
+        /// The agreement.
+        id: u64,
+    },
+    /// Another active agreement already converts this pair.
+    #[error("agreement {id} already converts asset {from_asset} into asset {to_asset}")]
+    PairTaken {
+        /// Asset given.
+        from_asset: AssetId,
+        /// Asset received.
+        to_asset: AssetId,
+        /// The active agreement.
+        id: u64,
+    },
+    /// No agreement has this id.
+    #[error("unknown exchange agreement {id}")]
+    UnknownExchange {
+        /// The id given.
+        id: u64,
+    },
+    /// No active agreement converts this pair.
+    #[error("no active agreement converts asset {from_asset} into asset {to_asset}")]
+    NoAgreement {
+        /// Asset given.
+        from_asset: AssetId,
+        /// Asset received.
+        to_asset: AssetId,
+    },
+    /// The converted amount does not fit a u64.
+    #[error("the converted amount overflows")]
+    ConversionOverflow,
+    /// The conversion would give the user nothing (the amount is too small for the rate
+    /// and spread).
+    #[error("converting this amount yields nothing")]
+    NothingToReceive,
+    /// The conversion yields less than the user's minimum.
+    #[error("conversion yields {out}, below the minimum of {min_out}")]
+    BelowMinOut {
+        /// What the user would receive.
+        out: Amount,
+        /// The minimum asked for.
+        min_out: Amount,
+    },
+    /// The agreement's daily cap would be exceeded.
+    #[error("agreement {agreement} converted {used} of its daily cap of {cap} today; {amount} more does not fit")]
+    DailyCapExceeded {
+        /// The agreement.
+        agreement: u64,
+        /// The cap, in from-asset units per UTC day.
+        cap: Amount,
+        /// Converted today.
+        used: Amount,
+        /// Asked for.
+        amount: Amount,
+    },
+    /// The to-issuer's liquidity account holds too little of the to-asset.
+    #[error("issuer {issuer} holds {available} of asset {asset}; the conversion needs {needed}")]
+    InsufficientLiquidity {
+        /// The to-issuer.
+        issuer: Address,
+        /// The to-asset.
+        asset: AssetId,
+        /// Units needed.
+        needed: Amount,
+        /// Units held.
+        available: Amount,
+    },
+    /// A record id counter is exhausted.
+    #[error("record ids are exhausted")]
+    IdsExhausted,
 }
 
 /// How a transaction ended.

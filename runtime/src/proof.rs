@@ -368,11 +368,46 @@ pub fn summary(call: &Call) -> String {
             symbol,
             decimals,
             kind,
+            ..
         } => format!("create asset {symbol} ({kind:?}, {decimals} decimals)"),
         Call::Mint { asset, to, amount } => {
             format!("mint {amount} units of asset {asset} to {to}")
         }
         Call::Burn { asset, amount } => format!("burn {amount} units of asset {asset}"),
+        Call::Pay {
+            merchant,
+            asset,
+            amount,
+            ..
+        } => format!("pay {amount} units of asset {asset} to merchant {merchant}"),
+        Call::AddRewardRule { merchants, .. } => {
+            format!("add a reward rule at {} merchants", merchants.len())
+        }
+        Call::RemoveRewardRule { id } => format!("remove reward rule {id}"),
+        Call::SetStampReward { stamp_asset, .. } => {
+            format!("set the reward of stamp asset {stamp_asset}")
+        }
+        Call::RedeemStamps { stamp_asset, count } => {
+            format!("redeem {count} stamps of asset {stamp_asset}")
+        }
+        Call::Redeem { asset, amount, .. } => {
+            format!("redeem {amount} units of asset {asset}")
+        }
+        Call::SettleRedemption { id, .. } => format!("settle redemption {id}"),
+        Call::RejectRedemption { id, .. } => format!("reject redemption {id}"),
+        Call::ProposeExchange {
+            from_asset,
+            to_asset,
+            ..
+        } => format!("propose exchanging asset {from_asset} into asset {to_asset}"),
+        Call::AcceptExchange { id } => format!("accept exchange agreement {id}"),
+        Call::RevokeExchange { id } => format!("revoke exchange agreement {id}"),
+        Call::Convert {
+            from_asset,
+            amount,
+            to_asset,
+            ..
+        } => format!("convert {amount} units of asset {from_asset} into asset {to_asset}"),
     }
 }
 

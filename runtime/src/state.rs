@@ -41,12 +41,34 @@ pub trait StateRead {
 pub trait StateScan: StateRead {
     /// All entries whose key starts with `prefix`, in key order, at most `limit`.
     fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StateError>;
+
+    /// Entries whose key starts with `prefix` and is below `before` (all of them if
+    /// `None`), in descending key order, at most `limit`: newest-first pages of a
+    /// history.
+    ///
+    /// The provided implementation reads the whole prefix with [`StateScan::scan_prefix`],
+    /// so its cost grows with the prefix's size; a backend with ordered iteration
+    /// should override it with a reverse range scan.
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StateError> {
+        let mut all = self.scan_prefix(prefix, usize::MAX)?;
+        if let Some(before) = before {
+            all.retain(|(k, _)| k.as_slice() < before);
+        }
+        all.reverse();
+        all.truncate(limit);
+        Ok(all)
+    }
 }
 
 /// Key layout: one prefix byte per record kind, then fixed-width big-endian fields,
 /// so a prefix scan lists an account's balances in asset order.
 pub mod keys {
-    use crate::types::{Address, AssetId};
+    use crate::types::{Address, AssetId, Height};
 
     /// `0x01 || account` -> nonce (u64).
     pub const NONCE: u8 = 0x01;
@@ -62,6 +84,50 @@ pub mod keys {
     pub const NEXT_ASSET_ID: u8 = 0x06;
     /// `0x07 || symbol` -> `AssetId`.
     pub const SYMBOL: u8 = 0x07;
+    /// `0x08 || code (2 ASCII bytes)` -> `Jurisdiction`.
+    pub const JURISDICTION: u8 = 0x08;
+    /// `0x09 || asset (u32 BE)` -> the asset's issuance limit (u64); absent = none.
+    pub const SUPPLY_MAX: u8 = 0x09;
+    /// `0x0a` -> `EconomyParams`.
+    pub const ECONOMY: u8 = 0x0a;
+    /// `0x0b || code (2) || period (u64 BE) || asset (u32 BE)` -> tax withheld (u128).
+    pub const TAX: u8 = 0x0b;
+    /// `0x0c` -> the next reward rule id (u64).
+    pub const NEXT_RULE_ID: u8 = 0x0c;
+    /// `0x0d || rule (u64 BE)` -> `RewardRule`.
+    pub const RULE: u8 = 0x0d;
+    /// `0x0e || merchant` -> the merchant's rule ids (`Vec<u64>`, ascending).
+    pub const MERCHANT_RULES: u8 = 0x0e;
+    /// `0x0f || rule (u64 BE) || user` -> `RewardUsage` (latest period only).
+    pub const REWARD_USAGE: u8 = 0x0f;
+    /// `0x10 || stamp asset (u32 BE)` -> `StampReward`.
+    pub const STAMP_REWARD: u8 = 0x10;
+    /// `0x11` -> the next redemption id (u64).
+    pub const NEXT_REDEMPTION_ID: u8 = 0x11;
+    /// `0x12 || id (u64 BE)` -> pending `Redemption`.
+    pub const REDEMPTION: u8 = 0x12;
+    /// `0x13 || issuer || id (u64 BE)` -> deadline (u64): pending redemptions by issuer.
+    pub const ISSUER_REDEMPTION: u8 = 0x13;
+    /// `0x14 || deadline (u64 BE)` -> slots used at that deadline (u32).
+    pub const DUE_COUNT: u8 = 0x14;
+    /// `0x15 || deadline (u64 BE) || slot (u32 BE)` -> redemption id (u64).
+    pub const DUE: u8 = 0x15;
+    /// `0x16` -> the sweep's backlog: the next (deadline, slot) to examine (u64, u32).
+    pub const SWEEP_BACKLOG: u8 = 0x16;
+    /// `0x17` -> the next exchange agreement id (u64).
+    pub const NEXT_EXCHANGE_ID: u8 = 0x17;
+    /// `0x18 || id (u64 BE)` -> `ExchangeAgreement` (proposed or active).
+    pub const EXCHANGE: u8 = 0x18;
+    /// `0x19 || from asset (u32 BE) || to asset (u32 BE)` -> the active agreement's id (u64).
+    pub const EXCHANGE_PAIR: u8 = 0x19;
+    /// `0x1a || id (u64 BE)` -> `DayUsage`: the agreement's use of today's cap.
+    pub const EXCHANGE_USAGE: u8 = 0x1a;
+    /// `0x1b || period (u64 BE) || from issuer || to issuer || agreement (u64 BE)` ->
+    /// `SettlementRecord`.
+    pub const SETTLEMENT: u8 = 0x1b;
+    /// `0x1c || account || height (u64 BE) || tx index (u32 BE) || event index (u32 BE)`
+    /// -> `Event`: the account's history.
+    pub const HISTORY: u8 = 0x1c;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 
@@ -110,6 +176,133 @@ pub mod keys {
     pub fn lthash() -> Vec<u8> {
         vec![LTHASH]
     }
+    /// Key of a jurisdiction (its code is two ASCII letters).
+    pub fn jurisdiction(code: &[u8; 2]) -> Vec<u8> {
+        with(JURISDICTION, &[code])
+    }
+    /// Prefix of all jurisdictions.
+    pub fn jurisdictions() -> Vec<u8> {
+        vec![JURISDICTION]
+    }
+    /// Key of an asset's issuance limit.
+    pub fn supply_max(asset: AssetId) -> Vec<u8> {
+        with(SUPPLY_MAX, &[&asset.0.to_be_bytes()])
+    }
+    /// Key of the economy parameters.
+    pub fn economy() -> Vec<u8> {
+        vec![ECONOMY]
+    }
+    /// Key of the tax withheld in one jurisdiction, period and asset.
+    pub fn tax(code: &[u8; 2], period: u64, asset: AssetId) -> Vec<u8> {
+        with(TAX, &[code, &period.to_be_bytes(), &asset.0.to_be_bytes()])
+    }
+    /// Prefix of the tax withheld in one jurisdiction and period.
+    pub fn tax_in(code: &[u8; 2], period: u64) -> Vec<u8> {
+        with(TAX, &[code, &period.to_be_bytes()])
+    }
+    /// Key of the reward rule id counter.
+    pub fn next_rule_id() -> Vec<u8> {
+        vec![NEXT_RULE_ID]
+    }
+    /// Key of a reward rule.
+    pub fn rule(id: u64) -> Vec<u8> {
+        with(RULE, &[&id.to_be_bytes()])
+    }
+    /// Key of a merchant's rule list.
+    pub fn merchant_rules(merchant: &Address) -> Vec<u8> {
+        with(MERCHANT_RULES, &[&merchant.0])
+    }
+    /// Key of a payer's use of a rule's cap.
+    pub fn reward_usage(rule: u64, user: &Address) -> Vec<u8> {
+        with(REWARD_USAGE, &[&rule.to_be_bytes(), &user.0])
+    }
+    /// Key of a stamp asset's reward.
+    pub fn stamp_reward(stamp_asset: AssetId) -> Vec<u8> {
+        with(STAMP_REWARD, &[&stamp_asset.0.to_be_bytes()])
+    }
+    /// Key of the redemption id counter.
+    pub fn next_redemption_id() -> Vec<u8> {
+        vec![NEXT_REDEMPTION_ID]
+    }
+    /// Key of a pending redemption.
+    pub fn redemption(id: u64) -> Vec<u8> {
+        with(REDEMPTION, &[&id.to_be_bytes()])
+    }
+    /// Key of a pending redemption in its issuer's index.
+    pub fn issuer_redemption(issuer: &Address, id: u64) -> Vec<u8> {
+        with(ISSUER_REDEMPTION, &[&issuer.0, &id.to_be_bytes()])
+    }
+    /// Prefix of an issuer's pending redemptions.
+    pub fn issuer_redemptions(issuer: &Address) -> Vec<u8> {
+        with(ISSUER_REDEMPTION, &[&issuer.0])
+    }
+    /// Key of the slot count at a deadline height.
+    pub fn due_count(deadline: Height) -> Vec<u8> {
+        with(DUE_COUNT, &[&deadline.to_be_bytes()])
+    }
+    /// Key of one slot of the deadline index.
+    pub fn due(deadline: Height, slot: u32) -> Vec<u8> {
+        with(DUE, &[&deadline.to_be_bytes(), &slot.to_be_bytes()])
+    }
+    /// Key of the sweep's backlog.
+    pub fn sweep_backlog() -> Vec<u8> {
+        vec![SWEEP_BACKLOG]
+    }
+    /// Key of the exchange agreement id counter.
+    pub fn next_exchange_id() -> Vec<u8> {
+        vec![NEXT_EXCHANGE_ID]
+    }
+    /// Key of an exchange agreement.
+    pub fn exchange(id: u64) -> Vec<u8> {
+        with(EXCHANGE, &[&id.to_be_bytes()])
+    }
+    /// Prefix of all exchange agreements.
+    pub fn exchanges() -> Vec<u8> {
+        vec![EXCHANGE]
+    }
+    /// Key of the active agreement for a pair.
+    pub fn exchange_pair(from_asset: AssetId, to_asset: AssetId) -> Vec<u8> {
+        with(
+            EXCHANGE_PAIR,
+            &[&from_asset.0.to_be_bytes(), &to_asset.0.to_be_bytes()],
+        )
+    }
+    /// Key of an agreement's daily cap use.
+    pub fn exchange_usage(id: u64) -> Vec<u8> {
+        with(EXCHANGE_USAGE, &[&id.to_be_bytes()])
+    }
+    /// Key of what an agreement converted in one period.
+    pub fn settlement(period: u64, from: &Address, to: &Address, agreement: u64) -> Vec<u8> {
+        with(
+            SETTLEMENT,
+            &[
+                &period.to_be_bytes(),
+                &from.0,
+                &to.0,
+                &agreement.to_be_bytes(),
+            ],
+        )
+    }
+    /// Prefix of one period's settlement records.
+    pub fn settlements_in(period: u64) -> Vec<u8> {
+        with(SETTLEMENT, &[&period.to_be_bytes()])
+    }
+    /// Key of one event in an account's history.
+    pub fn history(who: &Address, height: Height, tx_index: u32, event_index: u32) -> Vec<u8> {
+        with(
+            HISTORY,
+            &[
+                &who.0,
+                &height.to_be_bytes(),
+                &tx_index.to_be_bytes(),
+                &event_index.to_be_bytes(),
+            ],
+        )
+    }
+    /// Prefix of an account's history.
+    pub fn history_of(who: &Address) -> Vec<u8> {
+        with(HISTORY, &[&who.0])
+    }
 }
 
 fn read<T: DeserializeOwned, S: StateRead + ?Sized>(
@@ -122,6 +315,27 @@ fn read<T: DeserializeOwned, S: StateRead + ?Sized>(
             .map(Some)
             .map_err(|e| StateError(format!("corrupt value under key {}: {e}", hex::encode(key)))),
     }
+}
+
+/// Reads and decodes the value under `key` (built by [`keys`]), if any.
+pub fn read_record<T: DeserializeOwned, S: StateRead + ?Sized>(
+    s: &S,
+    key: &[u8],
+) -> Result<Option<T>, StateError> {
+    read(s, key)
+}
+
+/// The smallest key above every key that starts with `prefix`, or `None` if there is
+/// none (the prefix is empty or all `0xff`).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 /// Typed reads over any state.
@@ -385,6 +599,35 @@ impl StateScan for MemoryState {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
+
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StateError> {
+        use std::ops::Bound;
+        let end = prefix_end(prefix);
+        let upper = match (before, end) {
+            (Some(b), Some(e)) => Bound::Excluded(b.to_vec().min(e)),
+            (Some(b), None) => Bound::Excluded(b.to_vec()),
+            (None, Some(e)) => Bound::Excluded(e),
+            (None, None) => Bound::Unbounded,
+        };
+        if let Bound::Excluded(u) = &upper {
+            if u.as_slice() <= prefix {
+                return Ok(Vec::new());
+            }
+        }
+        Ok(self
+            .entries
+            .range((Bound::Included(prefix.to_vec()), upper))
+            .rev()
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -413,6 +656,64 @@ mod tests {
         let mut state = MemoryState::new();
         state.apply(&changes);
         state
+    }
+
+    /// Only `scan_prefix`: uses the provided `scan_prefix_rev`.
+    struct Plain(MemoryState);
+
+    impl StateRead for Plain {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+            self.0.get(key)
+        }
+    }
+
+    impl StateScan for Plain {
+        fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StateError> {
+            self.0.scan_prefix(prefix, limit)
+        }
+    }
+
+    #[test]
+    fn the_reverse_scan_of_memory_state_agrees_with_the_provided_one() {
+        let empty = MemoryState::new();
+        let mut ov = Overlay::new(&empty);
+        for k in [
+            &[0x1c, 1][..],
+            &[0x1c, 1, 5],
+            &[0x1c, 2],
+            &[0x1c, 0xff],
+            &[0x1c, 0xff, 0xff],
+            &[0x1d],
+            &[0x1b, 9],
+        ] {
+            ov.put_raw(k.to_vec(), Some(vec![1])).expect("memory");
+        }
+        let (changes, _) = ov.finish().expect("memory");
+        let mut state = MemoryState::new();
+        state.apply(&changes);
+        let plain = Plain(state.clone());
+        let prefixes: [&[u8]; 5] = [&[0x1c], &[0x1c, 1], &[0x1c, 0xff], &[0x1e], &[]];
+        let befores: [Option<&[u8]>; 5] = [
+            None,
+            Some(&[0x1c, 2]),
+            Some(&[0x1c, 1, 5]),
+            Some(&[0]),
+            Some(&[0xff, 0xff]),
+        ];
+        for prefix in prefixes {
+            for before in befores {
+                for limit in [0, 1, 2, 10] {
+                    assert_eq!(
+                        state.scan_prefix_rev(prefix, before, limit),
+                        plain.scan_prefix_rev(prefix, before, limit),
+                        "{prefix:?} {before:?} {limit}"
+                    );
+                }
+            }
+        }
+        let newest = state.scan_prefix_rev(&[0x1c], None, 2).expect("memory");
+        let keys: Vec<Vec<u8>> = newest.into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, vec![vec![0x1c, 0xff, 0xff], vec![0x1c, 0xff]]);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, CodecError};
 use crate::crypto::{self, sha256, Keypair, Signature, SignatureError};
+use crate::economy::{RedeemKind, RewardKind};
 use crate::model::AssetKind;
 use crate::types::{Address, Amount, AssetId, Hash, Height, Nonce};
 
@@ -33,6 +34,9 @@ pub enum Call {
         decimals: u8,
         /// Money or credit.
         kind: AssetKind,
+        /// The issuance limit: minting never takes the supply above it. `None`: no
+        /// limit but the u64 range.
+        supply_max: Option<Amount>,
     },
     /// The issuer creates units into an account.
     Mint {
@@ -49,6 +53,118 @@ pub enum Call {
         asset: AssetId,
         /// Units (> 0).
         amount: Amount,
+    },
+    /// Pay a merchant partner: tax at the merchant's jurisdiction rate goes to the tax
+    /// authority, the rest to the merchant; matching reward rules mint to the payer.
+    Pay {
+        /// A partner with the merchant role.
+        merchant: Address,
+        /// A money asset.
+        asset: AssetId,
+        /// Units paid, tax included (> 0).
+        amount: Amount,
+        /// The payer's reference, at most 64 bytes.
+        reference: String,
+    },
+    /// An issuer attaches a reward rule to payments at one or more merchants.
+    AddRewardRule {
+        /// 1 to 16 merchant partners, no duplicates.
+        merchants: Vec<Address>,
+        /// The money asset whose payments earn the reward.
+        pay_asset: AssetId,
+        /// Cashback or stamps, in a credit asset the sender issues.
+        kind: RewardKind,
+        /// The most units one payer may earn per period (> 0).
+        cap_per_user_per_period: Amount,
+        /// The cap's period in milliseconds (> 0).
+        period_ms: u64,
+    },
+    /// The issuer of a reward rule removes it.
+    RemoveRewardRule {
+        /// The rule's id.
+        id: u64,
+    },
+    /// The issuer of a stamp asset sets what its stamps redeem for.
+    SetStampReward {
+        /// The stamp asset (a credit the sender issues).
+        stamp_asset: AssetId,
+        /// Stamps per reward (> 0).
+        stamps: Amount,
+        /// The reward asset (another credit the sender issues).
+        reward_asset: AssetId,
+        /// Reward units per `stamps` stamps (> 0).
+        reward_amount: Amount,
+    },
+    /// A holder burns stamps and receives their reward at once.
+    RedeemStamps {
+        /// The stamp asset.
+        stamp_asset: AssetId,
+        /// Stamps to burn: a positive multiple of the configured `stamps`.
+        count: Amount,
+    },
+    /// A holder asks the issuer to redeem credits; they are held in escrow until the
+    /// issuer settles or rejects, or the deadline refunds them.
+    Redeem {
+        /// A credit asset.
+        asset: AssetId,
+        /// Units (> 0).
+        amount: Amount,
+        /// Goods at a merchant, or cash-out to a wallet.
+        kind: RedeemKind,
+    },
+    /// The issuer settles a redemption: the escrowed credits are burned.
+    SettleRedemption {
+        /// The request's id.
+        id: u64,
+        /// The issuer's reference for the payout or delivery, at most 64 bytes.
+        payout_reference: String,
+    },
+    /// The issuer rejects a redemption: the credits go back to the user.
+    RejectRedemption {
+        /// The request's id.
+        id: u64,
+        /// Why, at most 64 bytes.
+        reason: String,
+    },
+    /// An issuer proposes an exchange agreement with the issuer of the other asset.
+    ProposeExchange {
+        /// The credit asset users give.
+        from_asset: AssetId,
+        /// The credit asset users receive.
+        to_asset: AssetId,
+        /// Rate numerator: `out = floor(amount * rate_num / rate_den)` (> 0).
+        rate_num: u64,
+        /// Rate denominator (> 0).
+        rate_den: u64,
+        /// The to-issuer's spread in basis points (<= 10 000).
+        spread_bps: u16,
+        /// The most `from_asset` units converted per UTC day (> 0).
+        daily_cap: Amount,
+        /// The money asset positions are settled in.
+        settlement_asset: AssetId,
+        /// `settlement_asset` units owed per `to_asset` unit delivered.
+        settlement_price: Amount,
+    },
+    /// The other issuer accepts a proposed agreement, making it active.
+    AcceptExchange {
+        /// The agreement's id.
+        id: u64,
+    },
+    /// Either issuer revokes an agreement (or declines a proposal).
+    RevokeExchange {
+        /// The agreement's id.
+        id: u64,
+    },
+    /// A holder converts credits under the active agreement for the pair, all or nothing.
+    Convert {
+        /// The asset given.
+        from_asset: AssetId,
+        /// Units given (> 0).
+        amount: Amount,
+        /// The asset received.
+        to_asset: AssetId,
+        /// The least the holder accepts to receive.
+        min_out: Amount,
     },
 }
 

@@ -18,6 +18,7 @@ fn create(symbol: &str, decimals: u8) -> Call {
         symbol: symbol.into(),
         decimals,
         kind: AssetKind::Credit,
+        supply_max: None,
     }
 }
 

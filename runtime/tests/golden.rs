@@ -301,3 +301,113 @@ fn a_header_encodes_to_fixed_bytes_and_has_a_fixed_hash() {
         sha256(&[b"jeon/header/v1", &codec::encode(&header)])
     );
 }
+
+/// `encode(Call::Pay)`: alice's wallet paying bob's shop ₩500 (50 000 units), "latte".
+const PAY_CALL: &str = concat!(
+    "04000000",                                                         // Call::Pay
+    "917fb715dbd38a5599169dee5ddba41b05bb59e2effd3c39ef5735186a75b3dd", // merchant (bob)
+    "00000000",                                                         // asset 0
+    "50c3000000000000",                                                 // amount 50 000
+    "0500000000000000",                                                 // reference: 5 bytes
+    "6c61747465",                                                       // "latte"
+);
+
+/// `encode(Call::Redeem)` of 300 units of asset 1 for cash-out to alice.
+const REDEEM_CALL: &str = concat!(
+    "09000000",                                                         // Call::Redeem
+    "01000000",                                                         // asset 1
+    "2c01000000000000",                                                 // amount 300
+    "01000000",                                                         // RedeemKind::CashOut
+    "0d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f", // destination
+);
+
+/// `encode(Event::RewardSkipped)` of rule 2 for alice, issuer bob, asset 1, cap 1 200.
+const REWARD_SKIPPED_EVENT: &str = concat!(
+    "0a000000",                                                         // Event::RewardSkipped
+    "0200000000000000",                                                 // rule 2
+    "917fb715dbd38a5599169dee5ddba41b05bb59e2effd3c39ef5735186a75b3dd", // issuer (bob)
+    "0d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f", // to (alice)
+    "01000000",                                                         // asset 1
+    "00000000",                                                         // SkipReason::CapReached
+    "b004000000000000",                                                 // cap 1 200
+);
+
+#[test]
+fn the_economys_calls_and_events_encode_field_by_field() {
+    use jeon_runtime::economy::{RedeemKind, RewardKind, SkipReason};
+    let (a, b) = (alice().address(), bob());
+    let pay = Call::Pay {
+        merchant: b,
+        asset: AssetId(0),
+        amount: 50_000,
+        reference: "latte".into(),
+    };
+    assert_eq!(hex::encode(codec::encode(&pay)), PAY_CALL);
+    let redeem = Call::Redeem {
+        asset: AssetId(1),
+        amount: 300,
+        kind: RedeemKind::CashOut { destination: a },
+    };
+    assert_eq!(hex::encode(codec::encode(&redeem)), REDEEM_CALL);
+    let skipped = Event::RewardSkipped {
+        rule: 2,
+        issuer: b,
+        to: a,
+        asset: AssetId(1),
+        reason: SkipReason::CapReached { cap: 1_200 },
+    };
+    assert_eq!(hex::encode(codec::encode(&skipped)), REWARD_SKIPPED_EVENT);
+    // The sizes after the tag that docs/encoding.md §3 lists.
+    let after_tag = |c: &Call| codec::encode(c).len() - 4;
+    let cashback = Call::AddRewardRule {
+        merchants: vec![a, b],
+        pay_asset: AssetId(0),
+        kind: RewardKind::Cashback {
+            rate_bps: 100,
+            asset: AssetId(1),
+        },
+        cap_per_user_per_period: 1,
+        period_ms: 1,
+    };
+    assert_eq!(after_tag(&cashback), 8 + 64 + 4 + 10 + 16);
+    let propose = Call::ProposeExchange {
+        from_asset: AssetId(1),
+        to_asset: AssetId(2),
+        rate_num: 2,
+        rate_den: 1,
+        spread_bps: 250,
+        daily_cap: 5_000,
+        settlement_asset: AssetId(0),
+        settlement_price: 3,
+    };
+    assert_eq!(after_tag(&propose), 46);
+    let convert = Call::Convert {
+        from_asset: AssetId(1),
+        amount: 1,
+        to_asset: AssetId(2),
+        min_out: 0,
+    };
+    assert_eq!(after_tag(&convert), 24);
+    let stamps = Call::SetStampReward {
+        stamp_asset: AssetId(1),
+        stamps: 10,
+        reward_asset: AssetId(2),
+        reward_amount: 1,
+    };
+    assert_eq!(after_tag(&stamps), 24);
+    let create = |supply_max| Call::CreateAsset {
+        symbol: "GEM".into(),
+        decimals: 0,
+        kind: AssetKind::Credit,
+        supply_max,
+    };
+    assert_eq!(after_tag(&create(None)), 14 + 3);
+    assert_eq!(after_tag(&create(Some(7))), 22 + 3);
+    let signed = transfer_body();
+    let pay_tx = TxBody {
+        call: pay,
+        ..signed
+    }
+    .sign(&alice());
+    assert_eq!(pay_tx.encode().len(), 208 + 5);
+}

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jeon_runtime::codec;
 use jeon_runtime::crypto::sha256;
+use jeon_runtime::economy::{EconomyParams, Jurisdiction, Redemption, ESCROW_ACCOUNT};
 use jeon_runtime::execute::execute_block;
 use jeon_runtime::lthash::LtHash;
 use jeon_runtime::state::keys;
@@ -39,6 +40,12 @@ pub(crate) const USER_KRW: Amount = 1_000_000;
 pub(crate) const USER_PTS: Amount = 5_000;
 /// Users created by [`Consortium::new`].
 pub(crate) const USERS: usize = 4;
+/// The KR jurisdiction's withholding rate: 10 %.
+pub(crate) const TAX_BPS: u16 = 1_000;
+/// Blocks an issuer has to settle a redemption in the test chains.
+pub(crate) const REDEMPTION_WINDOW: Height = 3;
+/// PTS's issuance limit: its genesis supply is 1 020 000.
+pub(crate) const PTS_SUPPLY_MAX: Amount = 2_000_000;
 
 /// The domain of the app hash (pinned here on purpose: changing it changes every app hash).
 pub(crate) const APP_HASH_DOMAIN: &[u8] = b"jeon/app/v1";
@@ -55,6 +62,8 @@ pub(crate) struct Consortium {
     pub(crate) users: Vec<Keypair>,
     /// The fee collector (never a sender in these tests).
     pub(crate) collector: Address,
+    /// The KR tax authority (never a sender in these tests).
+    pub(crate) tax_authority: Address,
     /// The committed state.
     pub(crate) state: MemoryState,
     /// The height of the last executed block (0 = genesis).
@@ -86,7 +95,7 @@ impl Consortium {
         }
         let partners = [
             partner("Hana Bank", &bank, &[Role::Validator, Role::Issuer]),
-            partner("K Telecom", &telco, &[Role::Issuer]),
+            partner("K Telecom", &telco, &[Role::Issuer, Role::Merchant]),
             partner("Coffee Shop", &shop, &[Role::Merchant]),
         ];
         let assets = [
@@ -101,13 +110,24 @@ impl Consortium {
             block_txs_max: 10_000,
             block_bytes_max: 4 << 20,
         };
-        let state = genesis_state(&params, &partners, &assets, &balances);
+        let mut state = genesis_state(&params, &partners, &assets, &balances);
+        let tax_authority = Keypair::from_seed_label("tax-authority").address();
+        let kr = Jurisdiction {
+            code: "KR".into(),
+            tax_bps: TAX_BPS,
+            authority: tax_authority,
+        };
+        let economy = EconomyParams {
+            redemption_window_blocks: REDEMPTION_WINDOW,
+        };
+        economy_genesis(&mut state, &[kr], economy, &[(PTS, PTS_SUPPLY_MAX)]);
         Consortium {
             bank,
             telco,
             shop,
             users,
             collector,
+            tax_authority,
             state,
             height: 0,
         }
@@ -211,6 +231,28 @@ pub(crate) fn genesis_state(
     state
 }
 
+/// Adds what genesis writes for the economy: jurisdictions, the economy parameters and
+/// issuance limits (kept apart from [`genesis_state`], whose app hash is pinned).
+pub(crate) fn economy_genesis(
+    state: &mut MemoryState,
+    jurisdictions: &[Jurisdiction],
+    economy: EconomyParams,
+    supply_max: &[(AssetId, Amount)],
+) {
+    let mut ov = Overlay::new(&*state);
+    for j in jurisdictions {
+        let code: [u8; 2] = j.code.as_bytes().try_into().expect("two-letter code");
+        ov.put(keys::jurisdiction(&code), j).expect("write");
+    }
+    ov.put(keys::economy(), &economy).expect("write");
+    for (asset, max) in supply_max {
+        ov.put(keys::supply_max(*asset), max).expect("write");
+    }
+    let (changes, app_hash) = ov.finish().expect("memory");
+    state.apply(&changes);
+    check_invariants(state, app_hash);
+}
+
 /// A transaction body with the test chain id, the flat fee as limit and a far expiry.
 pub(crate) fn body(key: &Keypair, nonce: Nonce, call: Call) -> TxBody {
     TxBody {
@@ -287,6 +329,61 @@ pub(crate) fn check_invariants(state: &MemoryState, announced: Hash) {
             "supply of {asset} != sum of balances"
         );
     }
+    check_escrow(state);
+}
+
+/// The escrow account holds, per asset, exactly the sum of the pending redemptions,
+/// and every pending redemption is listed in its issuer's index.
+pub(crate) fn check_escrow(state: &MemoryState) {
+    let mut pending: BTreeMap<AssetId, u128> = BTreeMap::new();
+    for (k, v) in state
+        .iter()
+        .filter(|(k, _)| k.first() == Some(&keys::REDEMPTION))
+    {
+        let r: Redemption = codec::decode(v, 1 << 16).expect("redemption record");
+        assert_eq!(k, &keys::redemption(r.id), "redemption key layout");
+        *pending.entry(r.asset).or_default() += u128::from(r.amount);
+        assert!(
+            state
+                .get(&keys::issuer_redemption(&r.issuer, r.id))
+                .expect("memory")
+                .is_some(),
+            "redemption {} missing from its issuer's index",
+            r.id
+        );
+    }
+    for (k, v) in state
+        .iter()
+        .filter(|(k, _)| k.starts_with(&keys::balances_of(&ESCROW_ACCOUNT)))
+    {
+        let asset = AssetId(u32::from_be_bytes(k[33..].try_into().expect("4 bytes")));
+        let held: Amount = codec::decode(v, 8).expect("a balance is a u64");
+        assert_eq!(
+            u128::from(held),
+            pending.remove(&asset).unwrap_or_default(),
+            "escrow balance of {asset} != its pending redemptions"
+        );
+    }
+    assert!(
+        pending.values().all(|p| *p == 0),
+        "pending redemptions without escrowed units: {pending:?}"
+    );
+}
+
+/// The state without the account histories (which record when things happened, so
+/// they differ between the same transactions ordered or split differently).
+pub(crate) fn without_history(state: &MemoryState) -> MemoryState {
+    let mut ov = Overlay::new(state);
+    for (k, _) in state
+        .iter()
+        .filter(|(k, _)| k.first() == Some(&keys::HISTORY))
+    {
+        ov.put_raw(k.clone(), None).expect("memory");
+    }
+    let (changes, _) = ov.finish().expect("memory");
+    let mut out = state.clone();
+    out.apply(&changes);
+    out
 }
 
 /// The app hash of a state, recomputed by adding every entry to a fresh accumulator.

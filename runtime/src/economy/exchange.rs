@@ -1,0 +1,266 @@
+//! Cross-partner conversion: exchange agreements between two issuers (proposed by
+//! one, accepted by the other, revocable by either) and `Convert`, which moves a
+//! user's credits through the issuers' liquidity accounts in two linked legs.
+//!
+//! Each issuer's liquidity account is its own account: the from-leg pays the user's
+//! credits to the from-issuer, the to-leg pays the to-issuer's credits to the user.
+//! Any failing check or leg fails the call, and execution reverts both legs.
+
+use crate::economy::ledger::{
+    credit_asset, get, money_asset, move_units, next_id, positive, CallCx, Fail, Res,
+};
+use crate::economy::{period_of, DayUsage, ExchangeAgreement, SettlementRecord, BPS_DENOMINATOR};
+use crate::model::{CallError, Event};
+use crate::state::{keys, Overlay, StateError, StateRead};
+use crate::types::{Amount, AssetId};
+
+/// The terms of a `ProposeExchange` call.
+pub(crate) struct Terms {
+    pub(crate) from_asset: AssetId,
+    pub(crate) to_asset: AssetId,
+    pub(crate) rate_num: u64,
+    pub(crate) rate_den: u64,
+    pub(crate) spread_bps: u16,
+    pub(crate) daily_cap: Amount,
+    pub(crate) settlement_asset: AssetId,
+    pub(crate) settlement_price: Amount,
+}
+
+/// `ProposeExchange`: recorded inactive until the other issuer accepts.
+pub(crate) fn propose<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    cx: &CallCx,
+    t: Terms,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    if t.from_asset == t.to_asset {
+        return Err(CallError::SameAsset.into());
+    }
+    let from = credit_asset(ov, t.from_asset)?;
+    let to = credit_asset(ov, t.to_asset)?;
+    if from.issuer == to.issuer {
+        return Err(CallError::SameIssuer.into());
+    }
+    if cx.sender != from.issuer && cx.sender != to.issuer {
+        return Err(CallError::NotAParty.into());
+    }
+    if t.rate_num == 0 || t.rate_den == 0 {
+        return Err(CallError::InvalidRate {
+            num: t.rate_num,
+            den: t.rate_den,
+        }
+        .into());
+    }
+    let max = BPS_DENOMINATOR as u16;
+    if t.spread_bps > max {
+        return Err(CallError::RateTooHigh {
+            bps: t.spread_bps,
+            max,
+        }
+        .into());
+    }
+    positive(t.daily_cap)?;
+    money_asset(ov, t.settlement_asset)?;
+    let id = next_id(ov, keys::next_exchange_id())?;
+    let agreement = ExchangeAgreement {
+        id,
+        from_asset: t.from_asset,
+        to_asset: t.to_asset,
+        from_issuer: from.issuer,
+        to_issuer: to.issuer,
+        rate_num: t.rate_num,
+        rate_den: t.rate_den,
+        spread_bps: t.spread_bps,
+        daily_cap: t.daily_cap,
+        settlement_asset: t.settlement_asset,
+        settlement_price: t.settlement_price,
+        proposer: cx.sender,
+        active: false,
+    };
+    ov.put(keys::exchange(id), &agreement)?;
+    events.push(Event::ExchangeProposed {
+        id,
+        proposer: cx.sender,
+        counterparty: agreement.counterparty(),
+        from_asset: t.from_asset,
+        to_asset: t.to_asset,
+    });
+    Ok(())
+}
+
+fn agreement<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<ExchangeAgreement> {
+    get(ov, &keys::exchange(id))?.ok_or_else(|| CallError::UnknownExchange { id }.into())
+}
+
+/// `AcceptExchange { id }`: by the issuer that did not propose; one active agreement
+/// per (from, to) pair.
+pub(crate) fn accept<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    cx: &CallCx,
+    id: u64,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    let mut a = agreement(ov, id)?;
+    if a.active {
+        return Err(CallError::AlreadyActive { id }.into());
+    }
+    let counterparty = a.counterparty();
+    if cx.sender != counterparty {
+        return Err(CallError::NotCounterparty { id, counterparty }.into());
+    }
+    let pair = keys::exchange_pair(a.from_asset, a.to_asset);
+    if let Some(active) = get::<u64, S>(ov, &pair)? {
+        return Err(CallError::PairTaken {
+            from_asset: a.from_asset,
+            to_asset: a.to_asset,
+            id: active,
+        }
+        .into());
+    }
+    a.active = true;
+    ov.put(keys::exchange(id), &a)?;
+    ov.put(pair, &id)?;
+    events.push(Event::ExchangeAccepted {
+        id,
+        from_issuer: a.from_issuer,
+        to_issuer: a.to_issuer,
+        from_asset: a.from_asset,
+        to_asset: a.to_asset,
+    });
+    Ok(())
+}
+
+/// `RevokeExchange { id }`: either issuer ends an agreement or declines a proposal.
+/// Its settlement records stay.
+pub(crate) fn revoke<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    cx: &CallCx,
+    id: u64,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    let a = agreement(ov, id)?;
+    if !a.is_party(&cx.sender) {
+        return Err(CallError::NotAParty.into());
+    }
+    ov.put_raw(keys::exchange(id), None)?;
+    if a.active {
+        ov.put_raw(keys::exchange_pair(a.from_asset, a.to_asset), None)?;
+        ov.put_raw(keys::exchange_usage(id), None)?;
+    }
+    events.push(Event::ExchangeRevoked {
+        id,
+        by: cx.sender,
+        from_issuer: a.from_issuer,
+        to_issuer: a.to_issuer,
+    });
+    Ok(())
+}
+
+/// `Convert { from_asset, amount, to_asset, min_out }`.
+pub(crate) fn convert<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    cx: &CallCx,
+    from_asset: AssetId,
+    amount: Amount,
+    to_asset: AssetId,
+    min_out: Amount,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    positive(amount)?;
+    let pair = keys::exchange_pair(from_asset, to_asset);
+    let id: u64 = get(ov, &pair)?.ok_or(CallError::NoAgreement {
+        from_asset,
+        to_asset,
+    })?;
+    let a: ExchangeAgreement = get(ov, &keys::exchange(id))?
+        .ok_or_else(|| StateError(format!("pair index names missing agreement {id}")))?;
+    let q = a.quote(amount).ok_or(CallError::ConversionOverflow)?;
+    if q.out == 0 {
+        return Err(CallError::NothingToReceive.into());
+    }
+    if q.out < min_out {
+        return Err(CallError::BelowMinOut {
+            out: q.out,
+            min_out,
+        }
+        .into());
+    }
+    let day = period_of(cx.time_ms);
+    let usage: Option<DayUsage> = get(ov, &keys::exchange_usage(id))?;
+    let used = usage.filter(|u| u.day == day).map_or(0, |u| u.used);
+    let within = used
+        .checked_add(amount)
+        .filter(|total| *total <= a.daily_cap);
+    let Some(used_after) = within else {
+        return Err(CallError::DailyCapExceeded {
+            agreement: id,
+            cap: a.daily_cap,
+            used,
+            amount,
+        }
+        .into());
+    };
+    // Leg 1: the user's credits to the from-issuer's liquidity account.
+    move_units(ov, &cx.sender, &a.from_issuer, from_asset, amount)?;
+    // Leg 2: the to-issuer's credits to the user; the spread never leaves it.
+    match move_units(ov, &a.to_issuer, &cx.sender, to_asset, q.out) {
+        Err(Fail::Call(CallError::InsufficientBalance { available, .. })) => {
+            return Err(CallError::InsufficientLiquidity {
+                issuer: a.to_issuer,
+                asset: to_asset,
+                needed: q.out,
+                available,
+            }
+            .into());
+        }
+        other => other?,
+    }
+    ov.put(
+        keys::exchange_usage(id),
+        &DayUsage {
+            day,
+            used: used_after,
+        },
+    )?;
+    book(ov, &a, day, amount, q.out, q.spread)?;
+    events.push(Event::Converted {
+        agreement: id,
+        user: cx.sender,
+        from_issuer: a.from_issuer,
+        to_issuer: a.to_issuer,
+        from_asset,
+        amount,
+        to_asset,
+        out: q.out,
+        spread: q.spread,
+    });
+    Ok(())
+}
+
+/// Adds a conversion to the agreement's settlement record for the period: the
+/// from-issuer owes `out * settlement_price` of the settlement asset; the spread is
+/// booked beside it, owed by no one.
+fn book<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    a: &ExchangeAgreement,
+    period: u64,
+    amount: Amount,
+    out: Amount,
+    spread: Amount,
+) -> Res<()> {
+    let key = keys::settlement(period, &a.from_issuer, &a.to_issuer, a.id);
+    let mut r: SettlementRecord = get(ov, &key)?.unwrap_or(SettlementRecord {
+        from_asset: a.from_asset,
+        to_asset: a.to_asset,
+        settlement_asset: a.settlement_asset,
+        ..SettlementRecord::default()
+    });
+    let owed = u128::from(out) * u128::from(a.settlement_price);
+    let add = |x: u128, y: u128| x.checked_add(y).ok_or(CallError::ConversionOverflow);
+    r.converted = add(r.converted, u128::from(amount))?;
+    r.delivered = add(r.delivered, u128::from(out))?;
+    r.spread = add(r.spread, u128::from(spread))?;
+    r.owed = add(r.owed, owed)?;
+    ov.put(key, &r)?;
+    Ok(())
+}

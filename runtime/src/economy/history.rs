@@ -1,0 +1,32 @@
+//! The per-account event history: every event except `FeeCharged` is indexed under
+//! each account it names, keyed by (account, height, tx index, event index), so an
+//! account's events can be listed newest first without reading any block.
+//!
+//! `FeeCharged` is left out: the fee is flat and every transaction pays it, so it adds
+//! nothing an account's transactions do not show, and leaving it out keeps a failed
+//! call's writes to exactly its fee and nonce.
+
+use crate::model::Event;
+use crate::state::{keys, Overlay, StateError, StateRead};
+use crate::types::Height;
+
+/// Indexes `events` (a receipt's, or the block's own at
+/// [`crate::economy::BLOCK_EVENTS_TX_INDEX`]) at `height` and `tx_index`.
+pub(crate) fn index<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    height: Height,
+    tx_index: u32,
+    events: &[Event],
+) -> Result<(), StateError> {
+    for (i, event) in events.iter().enumerate() {
+        if matches!(event, Event::FeeCharged { .. }) {
+            continue;
+        }
+        let event_index = u32::try_from(i)
+            .map_err(|_| StateError("more than 2^32 events in one receipt".into()))?;
+        for who in event.accounts() {
+            ov.put(keys::history(&who, height, tx_index, event_index), event)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! Reward rules (cashback and stamps attached by issuers to merchants' payments) and
+//! stamp redemption.
+//!
+//! A payment applies every rule of its merchant whose `pay_asset` is the payment's
+//! asset, in ascending rule id. A rule that cannot mint (cap reached, issuance limit,
+//! supply overflow) is skipped with a `RewardSkipped` event; the payment stands.
+
+use crate::economy::ledger::{
+    asset, burn, get, merchant, mint, money_asset, next_id, own_credit, partner_with, positive,
+    CallCx, Fail, Res,
+};
+use crate::economy::{
+    RewardKind, RewardRule, RewardUsage, SkipReason, StampReward, BPS_DENOMINATOR,
+    MERCHANT_RULES_MAX, RULE_MERCHANTS_MAX,
+};
+use crate::model::{CallError, Event, Role};
+use crate::state::{keys, Overlay, StateError, StateRead};
+use crate::types::{Address, Amount, AssetId};
+
+/// The terms of an `AddRewardRule` call.
+pub(crate) struct RuleTerms<'a> {
+    pub(crate) merchants: &'a [Address],
+    pub(crate) pay_asset: AssetId,
+    pub(crate) kind: RewardKind,
+    pub(crate) cap_per_user_per_period: Amount,
+    pub(crate) period_ms: u64,
+}
+
+/// `AddRewardRule`.
+pub(crate) fn add_rule<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    cx: &CallCx,
+    terms: RuleTerms<'_>,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    if partner_with(ov, &cx.sender, Role::Issuer)?.is_none() {
+        return Err(CallError::MissingRole { role: Role::Issuer }.into());
+    }
+    own_credit(ov, terms.kind.asset(), &cx.sender)?;
+    money_asset(ov, terms.pay_asset)?;
+    match terms.kind {
+        RewardKind::Cashback { rate_bps, .. } => {
+            positive(u64::from(rate_bps))?;
+            let max = BPS_DENOMINATOR as u16;
+            if rate_bps > max {
+                return Err(CallError::RateTooHigh { bps: rate_bps, max }.into());
+            }
+        }
+        RewardKind::Stamps { per_payment, .. } => positive(per_payment)?,
+    }
+    positive(terms.cap_per_user_per_period)?;
+    if terms.period_ms == 0 {
+        return Err(CallError::ZeroPeriod.into());
+    }
+    let lists = merchant_lists(ov, terms.merchants)?;
+    let id = next_id(ov, keys::next_rule_id())?;
+    let rule = RewardRule {
+        id,
+        issuer: cx.sender,
+        merchants: terms.merchants.to_vec(),
+        pay_asset: terms.pay_asset,
+        kind: terms.kind,
+        cap_per_user_per_period: terms.cap_per_user_per_period,
+        period_ms: terms.period_ms,
+    };
+    ov.put(keys::rule(id), &rule)?;
+    // Ids only grow, so pushing keeps each list ascending: the application order.
+    for (m, mut list) in terms.merchants.iter().zip(lists) {
+        list.push(id);
+        ov.put(keys::merchant_rules(m), &list)?;
+    }
+    events.push(Event::RewardRuleAdded {
+        rule: id,
+        issuer: cx.sender,
+    });
+    Ok(())
+}
+
+/// Checks a rule's merchant list and returns each merchant's current rule ids.
+fn merchant_lists<S: StateRead + ?Sized>(
+    ov: &Overlay<'_, S>,
+    merchants: &[Address],
+) -> Res<Vec<Vec<u64>>> {
+    if merchants.is_empty() {
+        return Err(CallError::NoMerchants.into());
+    }
+    if merchants.len() > RULE_MERCHANTS_MAX {
+        return Err(CallError::TooManyMerchants {
+            count: merchants.len(),
+            max: RULE_MERCHANTS_MAX,
+        }
+        .into());
+    }
+    let mut lists = Vec::with_capacity(merchants.len());
+    for (i, m) in merchants.iter().enumerate() {
+        if merchants[..i].contains(m) {
+            return Err(CallError::DuplicateMerchant { merchant: *m }.into());
+        }
+        merchant(ov, m)?;
+        let list: Vec<u64> = get(ov, &keys::merchant_rules(m))?.unwrap_or_default();
+        if list.len() >= MERCHANT_RULES_MAX {
+            return Err(CallError::TooManyRules {
+                merchant: *m,
+                max: MERCHANT_RULES_MAX,
+            }
+            .into());
+        }
+        lists.push(list);
+    }
+    Ok(lists)
+}
+
+/// `RemoveRewardRule { id }`. The payers' cap records of the rule stay (ids are never
+/// reused, so nothing reads them again).
+pub(crate) fn remove_rule<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    cx: &CallCx,
+    id: u64,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    let rule: RewardRule = get(ov, &keys::rule(id))?.ok_or(CallError::UnknownRule { rule: id })?;
+    if rule.issuer != cx.sender {
+        return Err(CallError::NotRuleIssuer {
+            rule: id,
+            issuer: rule.issuer,
+        }
+        .into());
+    }
+    for m in &rule.merchants {
+        let key = keys::merchant_rules(m);
+        let mut list: Vec<u64> = get(ov, &key)?.unwrap_or_default();
+        list.retain(|r| *r != id);
+        if list.is_empty() {
+            ov.put_raw(key, None)?;
+        } else {
+            ov.put(key, &list)?;
+        }
+    }
+    ov.put_raw(keys::rule(id), None)?;
+    events.push(Event::RewardRuleRemoved {
+        rule: id,
+        issuer: rule.issuer,
+    });
+    Ok(())
+}
+
+/// Applies the merchant's rules to a payment of `amount` of `pay_asset`.
+pub(crate) fn apply_rules<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    cx: &CallCx,
+    merchant: &Address,
+    pay_asset: AssetId,
+    amount: Amount,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    let ids: Vec<u64> = get(ov, &keys::merchant_rules(merchant))?.unwrap_or_default();
+    for id in ids {
+        let rule: RewardRule = get(ov, &keys::rule(id))?.ok_or_else(|| {
+            StateError(format!(
+                "merchant {merchant} lists missing reward rule {id}"
+            ))
+        })?;
+        if rule.pay_asset == pay_asset {
+            apply_rule(ov, cx, &rule, amount, events)?;
+        }
+    }
+    Ok(())
+}
+
+/// Grants one rule's reward to the payer, reduced to what the cap leaves, or records
+/// why it could not.
+fn apply_rule<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    cx: &CallCx,
+    rule: &RewardRule,
+    amount: Amount,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    let reward = rule.kind.reward(amount);
+    if reward == 0 {
+        return Ok(()); // Cashback that rounds to nothing: no mint, no event.
+    }
+    let payer = cx.sender;
+    let reward_asset = rule.kind.asset();
+    // period_ms > 0 is checked when the rule is added.
+    let period = cx.time_ms / rule.period_ms.max(1);
+    let usage_key = keys::reward_usage(rule.id, &payer);
+    let usage: Option<RewardUsage> = get(ov, &usage_key)?;
+    let used = usage
+        .filter(|u| u.period == period)
+        .map_or(0, |u| u.granted);
+    let grant = reward.min(rule.cap_per_user_per_period.saturating_sub(used));
+    let skipped = |reason| Event::RewardSkipped {
+        rule: rule.id,
+        issuer: rule.issuer,
+        to: payer,
+        asset: reward_asset,
+        reason,
+    };
+    if grant == 0 {
+        events.push(skipped(SkipReason::CapReached {
+            cap: rule.cap_per_user_per_period,
+        }));
+        return Ok(());
+    }
+    let info = asset(ov, reward_asset)?;
+    match mint(ov, info, &payer, grant) {
+        Ok(()) => {}
+        Err(Fail::Call(CallError::SupplyMaxExceeded { supply_max, .. })) => {
+            events.push(skipped(SkipReason::SupplyMaxReached { supply_max }));
+            return Ok(());
+        }
+        Err(Fail::Call(CallError::SupplyOverflow { .. })) => {
+            events.push(skipped(SkipReason::SupplyOverflow));
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    }
+    let granted = used + grant; // grant <= cap - used
+    ov.put(usage_key, &RewardUsage { period, granted })?;
+    events.push(Event::RewardGranted {
+        rule: rule.id,
+        issuer: rule.issuer,
+        to: payer,
+        asset: reward_asset,
+        amount: grant,
+    });
+    Ok(())
+}
+
+/// `SetStampReward`: both assets are credits the sender issues.
+pub(crate) fn set_stamp_reward<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    cx: &CallCx,
+    stamp_asset: AssetId,
+    reward: StampReward,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    positive(reward.stamps)?;
+    positive(reward.reward_amount)?;
+    if stamp_asset == reward.reward_asset {
+        return Err(CallError::SameAsset.into());
+    }
+    own_credit(ov, stamp_asset, &cx.sender)?;
+    own_credit(ov, reward.reward_asset, &cx.sender)?;
+    ov.put(keys::stamp_reward(stamp_asset), &reward)?;
+    events.push(Event::StampRewardSet {
+        issuer: cx.sender,
+        stamp_asset,
+        stamps: reward.stamps,
+        reward_asset: reward.reward_asset,
+        reward_amount: reward.reward_amount,
+    });
+    Ok(())
+}
+
+/// `RedeemStamps { stamp_asset, count }`: burns `count` stamps and mints
+/// `count / stamps * reward_amount` of the reward asset, all or nothing.
+pub(crate) fn redeem_stamps<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    cx: &CallCx,
+    stamp_asset: AssetId,
+    count: Amount,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    positive(count)?;
+    asset(ov, stamp_asset)?;
+    let reward: StampReward = get(ov, &keys::stamp_reward(stamp_asset))?
+        .ok_or(CallError::NoStampReward { asset: stamp_asset })?;
+    // stamps > 0 is checked when the reward is set (a zero would fail here too).
+    if count.checked_rem(reward.stamps) != Some(0) {
+        return Err(CallError::NotAMultiple {
+            count,
+            stamps: reward.stamps,
+        }
+        .into());
+    }
+    let rewards = count / reward.stamps;
+    let minted = rewards
+        .checked_mul(reward.reward_amount)
+        .ok_or(CallError::SupplyOverflow {
+            asset: reward.reward_asset,
+            amount: Amount::MAX,
+        })?;
+    burn(ov, &cx.sender, stamp_asset, count)?;
+    let info = asset(ov, reward.reward_asset)?;
+    mint(ov, info, &cx.sender, minted)?;
+    events.push(Event::StampsRedeemed {
+        user: cx.sender,
+        stamp_asset,
+        stamps: count,
+        reward_asset: reward.reward_asset,
+        reward_amount: minted,
+    });
+    Ok(())
+}
