@@ -25,9 +25,9 @@ pub enum SignError {
     #[error("refusing to sign {attempt:?}: already signed {last:?}")]
     Conflict {
         /// What was asked.
-        attempt: SignedRecord,
+        attempt: Box<SignedRecord>,
         /// What was signed before.
-        last: SignedRecord,
+        last: Box<SignedRecord>,
     },
     /// The record could not be persisted, so nothing was signed.
     #[error("could not persist the signing record: {0}")]
@@ -70,7 +70,10 @@ impl<S: Store> SignerGuard<S> {
         if !is_safe(self.last.as_ref(), &attempt) {
             // is_safe(None, _) is true, so `last` is present here.
             let last = self.last.unwrap_or(attempt);
-            return Err(SignError::Conflict { attempt, last });
+            return Err(SignError::Conflict {
+                attempt: Box::new(attempt),
+                last: Box::new(last),
+            });
         }
         if self.last != Some(attempt) {
             self.db.set_last_signed(&attempt)?;
