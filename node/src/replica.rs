@@ -26,6 +26,24 @@ use crate::wire::{
     SYNC_BLOCKS_MAX,
 };
 
+/// What a validator persists with a precommit for a block: the block it is now locked
+/// on and the prevotes that formed its polka.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct LockProof {
+    block: jeon_runtime::Block,
+    polka: Vec<SignedVoteMsg>,
+}
+
+impl LockProof {
+    fn encode(&self) -> Vec<u8> {
+        jeon_runtime::codec::encode(self)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, jeon_runtime::codec::CodecError> {
+        jeon_runtime::codec::decode(bytes, crate::wire::CONSENSUS_MSG_BYTES_MAX + (1 << 20))
+    }
+}
+
 /// A peer, as the network names it (a libp2p peer id, or a simulator node name).
 pub type PeerKey = String;
 
@@ -49,9 +67,9 @@ pub const PREVOTES_KEPT_MAX: usize = 4_096;
 /// The most own messages kept for re-sending (the latest ones of the height).
 pub const OWN_MSGS_KEPT_MAX: usize = 6;
 
-/// How often an unchanged head is announced again: longer than gossip's duplicate
-/// window (60 s), which would drop identical bytes.
-pub const STATUS_REPEAT_MS: u64 = 65_000;
+/// How often an unchanged head is announced again (a changed one is announced at
+/// once), so a peer that missed it, or connected since, learns where we are.
+pub const STATUS_REPEAT_MS: u64 = 10_000;
 
 /// Pacing of block production and gossip.
 #[derive(Clone, Copy, Debug)]
@@ -291,7 +309,13 @@ impl Replica {
                 let round = last.round.saturating_add(1);
                 let lock = last.lock.map(|(r, block)| (r, block.0));
                 info!(height, round, locked = ?last.lock, "resuming a height this validator signed in before a restart");
-                self.core.restart_at(height, round, lock)
+                let effects = self.core.restart_at(height, round, lock);
+                // Before the core's first effects run (our re-proposal loops back), give
+                // it the locked block and the polka it needs to accept it.
+                if let Some((_, block)) = last.lock {
+                    self.restore_lock(now_ms, height, block, out)?;
+                }
+                effects
             }
             None => self.core.handle(Input::StartHeight(height)),
         };
@@ -302,6 +326,40 @@ impl Replica {
             for (from, msg) in msgs {
                 self.on_gossip(now_ms, from, msg, out)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Reloads the lock's proof persisted with our last precommit: the block, so we can
+    /// re-propose it, and its polka, which the core needs to accept that re-proposal
+    /// (L28); both are re-checked like anything from a peer.
+    fn restore_lock(
+        &mut self,
+        now_ms: u64,
+        height: Height,
+        block: Hash,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        let Some(bytes) = self.shared.db.locked_proof()? else {
+            return Ok(());
+        };
+        let Ok(proof) = LockProof::decode(&bytes) else {
+            warn!(height, "the persisted lock proof does not decode");
+            return Ok(());
+        };
+        if proof.block.header.height != height || proof.block.header.hash() != block {
+            return Ok(());
+        }
+        match blocks::check(&self.shared, proof.block, u64::MAX) {
+            Ok(candidate) => {
+                self.candidates.insert(block, candidate);
+            }
+            Err(e) => {
+                warn!(height, %block, error = %e, "the persisted locked block does not check")
+            }
+        }
+        for vote in proof.polka {
+            self.on_vote(now_ms, "self".into(), vote, out)?;
         }
         Ok(())
     }
@@ -360,7 +418,7 @@ impl Replica {
     fn rebroadcast(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) {
         let due = now_ms >= self.height_started_ms.saturating_add(REBROADCAST_MS)
             && now_ms >= self.last_rebroadcast_ms.saturating_add(REBROADCAST_MS);
-        if !due || self.own_msgs.is_empty() {
+        if !due {
             return;
         }
         self.last_rebroadcast_ms = now_ms;
@@ -556,7 +614,24 @@ impl Replica {
             kind: wire_kind(v.kind),
             block: v.block.map(Hash),
         };
-        let signature = match guard.sign_vote(&body) {
+        // A precommit for a block is a lock: persist its proof with the signature.
+        let locked = match (v.kind, body.block) {
+            (VoteKind::Precommit, Some(b)) => self.candidates.get(&b).map(|c| {
+                let polka = self
+                    .prevotes
+                    .range((v.round, Some(b), Address::default())..)
+                    .take_while(|((r, h, _), _)| *r == v.round && *h == Some(b))
+                    .map(|(_, vote)| vote.clone())
+                    .collect();
+                LockProof {
+                    block: c.block.clone(),
+                    polka,
+                }
+                .encode()
+            }),
+            _ => None,
+        };
+        let signature = match guard.sign_vote_locking(&body, locked) {
             Ok(s) => s,
             Err(SignError::Store(e)) => return Err(e.into()),
             Err(e) => {
@@ -626,7 +701,7 @@ impl Replica {
     }
 
     /// Gossips our head if it changed since we last did, or if the last announcement
-    /// is older than [`STATUS_REPEAT_MS`] (gossip drops identical bytes seen recently).
+    /// is older than [`STATUS_REPEAT_MS`] (an unchanged head needs no news every tick).
     fn announce(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) {
         let head = self.shared.head();
         let status = StatusMsg {

@@ -67,6 +67,15 @@ impl<S: Store> SignerGuard<S> {
     }
 
     fn guard(&mut self, attempt: SignedRecord, message: &[u8]) -> Result<Signature, SignError> {
+        self.guard_locking(attempt, message, None)
+    }
+
+    fn guard_locking(
+        &mut self,
+        attempt: SignedRecord,
+        message: &[u8],
+        locked: Option<Vec<u8>>,
+    ) -> Result<Signature, SignError> {
         if !is_safe(self.last.as_ref(), &attempt) {
             // is_safe(None, _) is true, so `last` is present here.
             let last = self.last.unwrap_or(attempt);
@@ -76,7 +85,7 @@ impl<S: Store> SignerGuard<S> {
             });
         }
         if self.last != Some(attempt) {
-            self.db.set_last_signed(&attempt)?;
+            self.db.set_last_signed_locking(&attempt, locked)?;
             self.last = Some(attempt);
         }
         Ok(self.key.sign(message))
@@ -84,6 +93,16 @@ impl<S: Store> SignerGuard<S> {
 
     /// Signs a vote.
     pub fn sign_vote(&mut self, vote: &VoteBody) -> Result<Signature, SignError> {
+        self.sign_vote_locking(vote, None)
+    }
+
+    /// Signs a vote; with a precommit for `locked` (the block it names), persists that
+    /// block with the record, so a restart can re-propose what it is locked on.
+    pub fn sign_vote_locking(
+        &mut self,
+        vote: &VoteBody,
+        locked: Option<Vec<u8>>,
+    ) -> Result<Signature, SignError> {
         let step = match vote.kind {
             VoteKind::Prevote => STEP_PREVOTE,
             VoteKind::Precommit => STEP_PRECOMMIT,
@@ -101,7 +120,8 @@ impl<S: Store> SignerGuard<S> {
             block: vote.block,
             lock,
         };
-        self.guard(attempt, &vote.signing_bytes())
+        let locked = locked.filter(|_| vote.kind == VoteKind::Precommit && vote.block.is_some());
+        self.guard_locking(attempt, &vote.signing_bytes(), locked)
     }
 
     /// Signs a proposal.

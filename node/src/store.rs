@@ -33,6 +33,7 @@ mod prefix {
 const META_HEAD: &[u8] = b"Mhead";
 const META_GENESIS: &[u8] = b"Mgenesis";
 const META_SIGNER: &[u8] = b"Msigner";
+const META_LOCKED_BLOCK: &[u8] = b"Mlocked";
 /// Stored records we read back are ours, but a bound still guards against corruption.
 const RECORD_BYTES_MAX: usize = 256 << 20;
 
@@ -422,8 +423,28 @@ impl<S: Store> ChainDb<S> {
 
     /// Persists the signer guard's record durably before returning.
     pub fn set_last_signed(&self, record: &SignedRecord) -> Result<(), StoreError> {
-        self.store
-            .write_batch(vec![(META_SIGNER.to_vec(), Some(codec::encode(record)))])
+        self.set_last_signed_locking(record, None)
+    }
+
+    /// Persists the signer record and, with a precommit for a block, the lock's proof
+    /// (the block and its polka, encoded by the replica): so after a restart the
+    /// validator can still re-propose what it is locked on (a lone validator could not
+    /// finish the height otherwise). One atomic batch.
+    pub fn set_last_signed_locking(
+        &self,
+        record: &SignedRecord,
+        locked: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let mut writes = vec![(META_SIGNER.to_vec(), Some(codec::encode(record)))];
+        if let Some(proof) = locked {
+            writes.push((META_LOCKED_BLOCK.to_vec(), Some(proof)));
+        }
+        self.store.write_batch(writes)
+    }
+
+    /// The lock's proof last persisted, as the replica encoded it.
+    pub fn locked_proof(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(META_LOCKED_BLOCK)
     }
 }
 

@@ -20,8 +20,8 @@ use super::validators::ValidatorSet;
 /// anything closer.
 pub const ROUNDS_AHEAD_MAX: Round = 64;
 
-/// Equivocations kept per height for the shell to report; later ones are dropped (each
-/// validator is reported at most once per round and vote kind anyway).
+/// Equivocations kept per height for the shell to report; later ones are dropped (a
+/// validator's votes count for at most a few values per round and kind anyway).
 pub const EQUIVOCATIONS_MAX: usize = 1024;
 
 /// Rule firings per input. Each rule is guarded by a step, a round change or a
@@ -161,9 +161,9 @@ impl Core {
         &self.validators
     }
 
-    /// Equivocations seen at the current height, as (vote counted, conflicting vote
-    /// ignored), in arrival order, at most one per validator, round and kind, and at most
-    /// [`EQUIVOCATIONS_MAX`]. Cleared by `StartHeight`; the shell can log the entries past
+    /// Equivocations seen at the current height, as (the validator's first vote, a vote
+    /// of it for another value), in arrival order, at most [`EQUIVOCATIONS_MAX`]. Both
+    /// votes count, each for its own value (see `round_log::VoteTally`). Cleared by `StartHeight`; the shell can log the entries past
     /// the length it saw last.
     pub fn equivocations(&self) -> &[(SignedVote, SignedVote)] {
         &self.equivocations
