@@ -13,19 +13,27 @@
 //!    transaction's latency runs from the request that admitted it to the moment its
 //!    block was seen.
 //!
-//! The result is one JSON line on stdout.
+//! `--mode pay` sends `Pay` calls to a merchant instead of transfers: before phase 1,
+//! the merchant (`--merchant-key`) makes sure two reward rules of its own are active on
+//! its KRW payments (1 % cashback in `BENCHCB`, one `BENCHST` stamp per payment, both
+//! uncapped), so every payment withholds tax and mints two rewards.
+//!
+//! The result is one JSON line on stdout, with the `mode`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 use jeon_node::api::TXS_BATCH_MAX;
 use jeon_node::mempool::{MEMPOOL_SENDER_TXS_MAX, NONCE_GAP_MAX};
-use jeon_runtime::{Address, Amount, Call, Hash, Height, Keypair, Nonce, SignedTx, TxBody};
+use jeon_runtime::economy::RewardKind;
+use jeon_runtime::{
+    Address, Amount, AssetId, AssetKind, Call, Hash, Height, Keypair, Nonce, SignedTx, TxBody,
+};
 
 use crate::client::{AccountView, ApiError, Client, NodeStatus, API_URL_DEFAULT};
 use crate::error::{stdout, CliError};
@@ -41,6 +49,15 @@ const SUBMITTERS_MAX: usize = 64;
 const WORKERS_MAX: usize = 4;
 /// Units moved by each bench transfer.
 const TRANSFER_AMOUNT: Amount = 1;
+/// Units paid by each bench payment: ₩1, large enough that 10 % tax and 1 % cashback
+/// are not rounded away.
+const PAY_AMOUNT: Amount = 100;
+/// The merchant's bench cashback rate: 1 %.
+const PAY_CASHBACK_BPS: u16 = 100;
+/// The symbols of the merchant's bench reward credits.
+const PAY_REWARD_SYMBOLS: [&str; 2] = ["BENCHCB", "BENCHST"];
+/// How long to wait for each of the merchant's setup transactions.
+const SETUP_WAIT_SECS: u64 = 60;
 /// Bench transfers expire this many blocks after the head.
 const BENCH_EXPIRY_BLOCKS: Height = 10_000;
 /// Funding transfers expire this many blocks after the head.
@@ -91,11 +108,33 @@ pub(crate) struct BenchArgs {
     /// Concurrent submitter threads.
     #[arg(long, value_name = "N", default_value_t = 4)]
     submitters: usize,
+    /// What each transaction does.
+    #[arg(long, value_enum, default_value_t = Mode::Transfer)]
+    mode: Mode,
+    /// `--mode pay`: the key file of the merchant paid (an issuer partner too: it sets
+    /// up its two reward rules).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = ".jeon-dev/keys/dalbit-cafe.json"
+    )]
+    merchant_key: PathBuf,
+}
+
+/// What the bench transactions do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Mode {
+    /// 1 unit of the fee asset to another bench account.
+    Transfer,
+    /// ₩1 (100 units of the fee asset) to the merchant, with two reward rules active.
+    Pay,
 }
 
 /// What the bench prints.
 #[derive(Debug, Serialize)]
 struct Report {
+    mode: Mode,
     submitted: usize,
     accepted: usize,
     refused: usize,
@@ -131,15 +170,33 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
         status.chain_id,
         status.height
     );
+    let merchant = match args.mode {
+        Mode::Transfer => None,
+        Mode::Pay => {
+            let key = crate::tx_cmd::load_key(&args.merchant_key)?;
+            set_up_merchant(main, &key, &status)?;
+            Some(key.address())
+        }
+    };
     let keys: Vec<Keypair> = (0..args.accounts)
         .map(|i| Keypair::from_seed_label(&format!("bench-{i}")))
         .collect();
     let addrs: Vec<Address> = keys.iter().map(Keypair::address).collect();
     let shares = shares(args.txs, args.accounts);
     let accounts = read_accounts(main, &addrs)?;
-    fund(
-        main, &funder, &status, &addrs, &accounts, &shares, args.batch,
-    )?;
+    let per_tx = match args.mode {
+        Mode::Transfer => TRANSFER_AMOUNT,
+        Mode::Pay => PAY_AMOUNT,
+    };
+    let plan = FundPlan {
+        funder: &funder,
+        status: &status,
+        addrs: &addrs,
+        accounts: &accounts,
+        shares: &shares,
+        per_tx: per_tx.saturating_add(status.fee.flat),
+    };
+    fund(main, &plan, args.batch)?;
     let nonces: Vec<Nonce> = accounts
         .iter()
         .map(|a| a.as_ref().map_or(0, |a| a.nonce))
@@ -152,6 +209,7 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
         addrs: &addrs,
         nonces: &nonces,
         expiry: head.saturating_add(BENCH_EXPIRY_BLOCKS),
+        merchant,
     };
     let presigned = presign(&plan, args.txs);
     let presign_s = presign_start.elapsed().as_secs_f64();
@@ -164,7 +222,8 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
         .iter()
         .filter_map(|c| c.status().ok().and_then(|s| s.rss_peak_bytes))
         .max();
-    let report = report(outcome, presign_s, rss);
+    let mut report = report(outcome, presign_s, rss);
+    report.mode = args.mode;
     let json = serde_json::to_string(&report)
         .map_err(|e| CliError::Failed(format!("cannot print the report: {e}")))?;
     stdout(&format!("{json}\n"))
@@ -237,21 +296,24 @@ fn thread_died() -> ApiError {
     }
 }
 
-/// Tops up each bench account to enough of the fee asset for its share of transfers
-/// plus their fees, from `funder`, and waits until the funding is final.
-fn fund(
-    client: &Client,
-    funder: &Keypair,
-    status: &NodeStatus,
-    addrs: &[Address],
-    accounts: &[Option<AccountView>],
-    shares: &[usize],
-    batch: usize,
-) -> Result<(), CliError> {
+/// What funding needs.
+struct FundPlan<'a> {
+    funder: &'a Keypair,
+    status: &'a NodeStatus,
+    addrs: &'a [Address],
+    accounts: &'a [Option<AccountView>],
+    shares: &'a [usize],
+    /// Fee-asset units one bench transaction spends, fee included.
+    per_tx: Amount,
+}
+
+/// Tops up each bench account to enough of the fee asset for its share of transactions
+/// plus their fees, from the funder, and waits until the funding is final.
+fn fund(client: &Client, plan: &FundPlan<'_>, batch: usize) -> Result<(), CliError> {
+    let (funder, status, per_tx) = (plan.funder, plan.status, plan.per_tx);
     let asset = status.fee.asset;
-    let per_tx = TRANSFER_AMOUNT.saturating_add(status.fee.flat);
     let mut needs = Vec::new();
-    for ((addr, account), share) in addrs.iter().zip(accounts).zip(shares) {
+    for ((addr, account), share) in plan.addrs.iter().zip(plan.accounts).zip(plan.shares) {
         let need = (*share as u64).saturating_mul(per_tx);
         let have = account.as_ref().map_or(0, |a| a.balance(asset));
         if need > have {
@@ -322,6 +384,8 @@ struct SignPlan<'a> {
     /// Each account's next nonce before the bench.
     nonces: &'a [Nonce],
     expiry: Height,
+    /// `--mode pay`: the merchant every transaction pays.
+    merchant: Option<Address>,
 }
 
 /// The transfers, ready to send: hex encodings and hashes, in submission order.
@@ -347,10 +411,19 @@ fn transfer(plan: &SignPlan<'_>, j: usize) -> SignedTx {
     let offset = 1 + (mix(j as u64) % (m as u64 - 1)) as usize;
     let to = plan.addrs[(sender + offset) % m];
     let nonce = plan.nonces[sender] + (j / m) as u64;
-    let call = Call::Transfer {
-        to,
-        asset: plan.status.fee.asset,
-        amount: TRANSFER_AMOUNT,
+    let asset = plan.status.fee.asset;
+    let call = match plan.merchant {
+        None => Call::Transfer {
+            to,
+            asset,
+            amount: TRANSFER_AMOUNT,
+        },
+        Some(merchant) => Call::Pay {
+            merchant,
+            asset,
+            amount: PAY_AMOUNT,
+            reference: String::new(),
+        },
     };
     sign(plan.status, &plan.keys[sender], nonce, plan.expiry, call)
 }
@@ -392,6 +465,87 @@ fn presign(plan: &SignPlan<'_>, n: usize) -> Presigned {
         out.hashes.push(hash);
     }
     out
+}
+
+/// A reward rule as `GET /v1/rules` lists it (the fields the bench reads).
+#[derive(Deserialize)]
+struct RuleView {
+    issuer: Address,
+    pay_asset: AssetId,
+}
+
+/// The answer of `GET /v1/rules?merchant=`.
+#[derive(Deserialize)]
+struct RulesAnswer {
+    rules: Vec<RuleView>,
+}
+
+/// Makes sure the merchant has two reward rules of its own on payments in the fee
+/// asset: creates its two bench credits and adds the missing rules, each waited for.
+fn set_up_merchant(client: &Client, key: &Keypair, status: &NodeStatus) -> Result<(), CliError> {
+    let me = key.address();
+    let pay_asset = status.fee.asset;
+    let answer: RulesAnswer = client.get(&format!("/v1/rules?merchant={me}"))?;
+    let active = answer
+        .rules
+        .iter()
+        .filter(|r| r.issuer == me && r.pay_asset == pay_asset)
+        .count();
+    if active >= 2 {
+        eprintln!("bench: the merchant {me} already has {active} reward rules");
+        return Ok(());
+    }
+    let mut nonce = client.account(&me)?.map_or(0, |a| a.nonce);
+    let expiry = status.height.saturating_add(FUND_EXPIRY_BLOCKS);
+    let mut send = |call: Call| -> Result<(), CliError> {
+        let tx = sign(status, key, nonce, expiry, call);
+        nonce += 1;
+        let hash = client.submit(&tx)?;
+        let done = wait_for_tx(client, &hash, Duration::from_secs(SETUP_WAIT_SECS), false)?;
+        if done.status != "final" {
+            let reason = done.reason.unwrap_or_default();
+            return Err(CliError::Failed(format!("merchant setup failed: {reason}")));
+        }
+        Ok(())
+    };
+    let mut rewards = Vec::new();
+    for symbol in PAY_REWARD_SYMBOLS {
+        let asset = match client.resolve_asset(&crate::client::AssetRef::Symbol(symbol.into())) {
+            Ok(id) => id,
+            Err(e) if e.code() == Some("unknown_asset") => {
+                send(Call::CreateAsset {
+                    symbol: symbol.into(),
+                    decimals: 0,
+                    kind: AssetKind::Credit,
+                    supply_max: None,
+                })?;
+                client.resolve_asset(&crate::client::AssetRef::Symbol(symbol.into()))?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        rewards.push(asset);
+    }
+    let kinds = [
+        RewardKind::Cashback {
+            rate_bps: PAY_CASHBACK_BPS,
+            asset: rewards[0],
+        },
+        RewardKind::Stamps {
+            per_payment: 1,
+            asset: rewards[1],
+        },
+    ];
+    for kind in kinds.into_iter().skip(active) {
+        send(Call::AddRewardRule {
+            merchants: vec![me],
+            pay_asset,
+            kind,
+            cap_per_user_per_period: Amount::MAX,
+            period_ms: jeon_runtime::economy::PERIOD_MS,
+        })?;
+    }
+    eprintln!("bench: the merchant {me} has two reward rules on asset {pay_asset}");
+    Ok(())
 }
 
 /// The body of `POST /v1/txs/batch`.
@@ -726,6 +880,7 @@ fn report(outcome: Outcome, presign_s: f64, rss: Option<u64>) -> Report {
         0.0
     };
     Report {
+        mode: Mode::Transfer,
         submitted: outcome.submitted,
         accepted: outcome.accepted,
         refused: outcome.refused,
@@ -782,6 +937,7 @@ mod tests {
             addrs: &addrs,
             nonces: &nonces,
             expiry: 100,
+            merchant: None,
         };
         let txs: Vec<SignedTx> = (0..9).map(|j| transfer(&plan, j)).collect();
         for (j, tx) in txs.iter().enumerate() {

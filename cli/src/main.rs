@@ -43,15 +43,18 @@ enum Command {
     Dev(dev::DevArgs),
     /// Run N validator processes on loopback (data in ./.jeon-testnet).
     Testnet(testnet::TestnetArgs),
-    /// Sign and submit a transaction (transfer, create-asset, mint, burn).
+    /// Sign and submit a transaction: transfers and assets, merchant payments, reward
+    /// rules, stamps, redemption and conversion between partners' credits.
     ///
     /// Amounts are integers in the asset's smallest unit: KRW has 2 decimals, so ₩500
     /// is `--amount 50000`.
     #[command(subcommand)]
     Tx(tx_cmd::TxCommand),
-    /// Read the chain: status, accounts, transactions, blocks, assets.
+    /// Read the chain: status, accounts, transactions, blocks, assets, and the economy
+    /// (tax, settlement, account histories, redemptions, exchanges, reward rules).
     Query(query_cmd::QueryArgs),
-    /// Load a node with pre-signed transfers; report finalized throughput and latency.
+    /// Load a node with pre-signed transfers or merchant payments; report finalized
+    /// throughput and latency.
     Bench(bench::BenchArgs),
     /// Check a transaction proof against a genesis file alone, trusting no node.
     ///

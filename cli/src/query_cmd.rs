@@ -50,6 +50,70 @@ enum QueryCommand {
     },
     /// Every asset.
     Assets,
+    /// Tax withheld in a jurisdiction per UTC day and asset, with totals.
+    Tax {
+        /// The jurisdiction code, e.g. `KR`.
+        jurisdiction: String,
+        #[command(flatten)]
+        days: Days,
+    },
+    /// Settlement positions between partners (who owes whom, in money terms).
+    Settlement {
+        #[command(flatten)]
+        days: Days,
+    },
+    /// An account's events, newest first.
+    AccountEvents {
+        /// The address (`jeon1...`).
+        address: Address,
+        /// The most events to list (1 to 1000) [default: 100].
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+        /// Only events older than this position (`HEIGHT.TX_INDEX.EVENT_INDEX`, as the
+        /// previous page's `next_before`).
+        #[arg(long, value_name = "POS")]
+        before: Option<String>,
+    },
+    /// An issuer's pending redemption requests, oldest first.
+    Redemptions {
+        /// The issuer's address.
+        #[arg(long, value_name = "ADDR")]
+        issuer: Address,
+    },
+    /// Every exchange agreement, proposed or active.
+    Exchanges,
+    /// The reward rules a payment at a merchant applies (every rule without `--merchant`).
+    Rules {
+        /// The merchant's address.
+        #[arg(long, value_name = "ADDR")]
+        merchant: Option<Address>,
+    },
+}
+
+/// A range of accounting periods (UTC day indexes: days since 1970-01-01).
+#[derive(Debug, Args)]
+struct Days {
+    /// The first day [default: the head block's day].
+    #[arg(long, value_name = "DAY")]
+    from: Option<u64>,
+    /// The last day [default: --from, or the head block's day].
+    #[arg(long, value_name = "DAY")]
+    to: Option<u64>,
+}
+
+impl Days {
+    /// `?from=..&to=..` with what was given.
+    fn query(&self) -> String {
+        let parts: Vec<String> = [("from", self.from), ("to", self.to)]
+            .iter()
+            .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
+            .collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
 }
 
 /// A block, by height or the latest.
@@ -93,6 +157,37 @@ fn path(what: &QueryCommand) -> String {
             asset: AssetRef::Symbol(s),
         } => format!("/v1/assets/{s}"),
         QueryCommand::Assets => "/v1/assets".into(),
+        QueryCommand::Tax { jurisdiction, days } => {
+            format!(
+                "/v1/tax/{}{}",
+                jurisdiction.to_ascii_uppercase(),
+                days.query()
+            )
+        }
+        QueryCommand::Settlement { days } => format!("/v1/settlement{}", days.query()),
+        QueryCommand::AccountEvents {
+            address,
+            limit,
+            before,
+        } => {
+            let mut q = Vec::new();
+            if let Some(l) = limit {
+                q.push(format!("limit={l}"));
+            }
+            if let Some(b) = before {
+                q.push(format!("before={b}"));
+            }
+            let q = if q.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", q.join("&"))
+            };
+            format!("/v1/accounts/{address}/events{q}")
+        }
+        QueryCommand::Redemptions { issuer } => format!("/v1/redemptions?issuer={issuer}"),
+        QueryCommand::Exchanges => "/v1/exchanges".into(),
+        QueryCommand::Rules { merchant: None } => "/v1/rules".into(),
+        QueryCommand::Rules { merchant: Some(m) } => format!("/v1/rules?merchant={m}"),
     }
 }
 
@@ -133,6 +228,26 @@ mod tests {
                 "/v1/assets/KRW",
             ),
             (QueryCommand::Assets, "/v1/assets"),
+            (
+                QueryCommand::Tax {
+                    jurisdiction: "kr".into(),
+                    days: Days {
+                        from: Some(20418),
+                        to: None,
+                    },
+                },
+                "/v1/tax/KR?from=20418",
+            ),
+            (
+                QueryCommand::Settlement {
+                    days: Days {
+                        from: None,
+                        to: None,
+                    },
+                },
+                "/v1/settlement",
+            ),
+            (QueryCommand::Exchanges, "/v1/exchanges"),
         ];
         for (query, expected) in cases {
             assert_eq!(path(&query), expected);

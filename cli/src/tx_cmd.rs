@@ -18,9 +18,12 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand, ValueEnum};
 
 use jeon_node::api::TxStatus;
-use jeon_runtime::{Address, Amount, AssetKind, Call, Hash, Height, Keypair, Nonce, TxBody};
+use jeon_runtime::economy::{RedeemKind, RewardKind};
+use jeon_runtime::{
+    Address, Amount, AssetId, AssetKind, Call, Hash, Height, Keypair, Nonce, TxBody,
+};
 
-use crate::client::{ApiArgs, AssetRef, Client, NodeStatus};
+use crate::client::{ApiArgs, ApiError, AssetRef, Client, NodeStatus};
 use crate::error::{stdout, CliError};
 use crate::keys::key_file_error;
 use crate::verify_cmd::{self, Trusted};
@@ -65,6 +68,9 @@ pub(crate) enum TxCommand {
         /// What the asset represents.
         #[arg(long, value_enum)]
         kind: KindArg,
+        /// The issuance limit: no mint takes the supply above it [default: none].
+        #[arg(long, value_name = "N")]
+        supply_max: Option<Amount>,
         #[command(flatten)]
         common: TxArgs,
     },
@@ -99,6 +105,210 @@ pub(crate) enum TxCommand {
         #[command(flatten)]
         common: TxArgs,
     },
+    /// Pay a merchant partner in a money asset: the merchant's jurisdiction withholds
+    /// its tax, and the merchant's reward rules mint cashback or stamps to the payer.
+    Pay {
+        /// The merchant partner's address.
+        #[arg(long, value_name = "ADDR")]
+        merchant: Address,
+        /// The money asset, by id or symbol.
+        #[arg(long, value_name = "ID_OR_SYMBOL")]
+        asset: AssetRef,
+        /// Units paid, tax included (KRW has 2 decimals: ₩500 = 50000).
+        #[arg(long, value_name = "N")]
+        amount: Amount,
+        /// The payer's reference, at most 64 bytes.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reference: String,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// As an issuer, pay cashback (a rate of each payment) in a credit it issues for
+    /// payments at the merchants.
+    AddCashbackRule {
+        #[command(flatten)]
+        rule: RuleArgs,
+        /// Cashback rate in basis points (100 = 1 %).
+        #[arg(long, value_name = "BPS")]
+        rate_bps: u16,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// As an issuer, give stamps (a credit it issues) for each payment at the merchants.
+    AddStampRule {
+        #[command(flatten)]
+        rule: RuleArgs,
+        /// Stamps per payment.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        per_payment: Amount,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// Remove a reward rule the sender added.
+    RemoveRewardRule {
+        /// The rule's id.
+        #[arg(long, value_name = "ID")]
+        id: u64,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// Set what a stamp asset redeems for (the sender issues both assets).
+    SetStampReward {
+        /// The stamp asset.
+        #[arg(long, value_name = "ID_OR_SYMBOL")]
+        stamp_asset: AssetRef,
+        /// Stamps per reward.
+        #[arg(long, value_name = "N")]
+        stamps: Amount,
+        /// The reward asset (e.g. a voucher credit).
+        #[arg(long, value_name = "ID_OR_SYMBOL")]
+        reward_asset: AssetRef,
+        /// Reward units per `--stamps` stamps.
+        #[arg(long, value_name = "N")]
+        reward_amount: Amount,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// Burn stamps (a multiple of the configured count) for their reward.
+    RedeemStamps {
+        /// The stamp asset.
+        #[arg(long, value_name = "ID_OR_SYMBOL")]
+        stamp_asset: AssetRef,
+        /// Stamps to burn.
+        #[arg(long, value_name = "N")]
+        count: Amount,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// Ask a credit's issuer to redeem it, for goods at a merchant or cashed out to a
+    /// wallet; the credits wait in escrow until the issuer settles or rejects, or the
+    /// deadline refunds them.
+    Redeem {
+        /// The credit asset.
+        #[arg(long, value_name = "ID_OR_SYMBOL")]
+        asset: AssetRef,
+        /// Units to redeem.
+        #[arg(long, value_name = "N")]
+        amount: Amount,
+        /// Goods, collected at this merchant partner.
+        #[arg(
+            long,
+            value_name = "MERCHANT",
+            conflicts_with = "cash_out",
+            required_unless_present = "cash_out"
+        )]
+        goods: Option<Address>,
+        /// Money, paid out by the issuer to this account.
+        #[arg(long, value_name = "DEST")]
+        cash_out: Option<Address>,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// As the issuer, settle a redemption: the escrowed credits are burned.
+    SettleRedemption {
+        /// The redemption's id.
+        #[arg(long, value_name = "ID")]
+        id: u64,
+        /// The payout or delivery reference, at most 64 bytes.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        payout_reference: String,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// As the issuer, reject a redemption: the credits go back to the user.
+    RejectRedemption {
+        /// The redemption's id.
+        #[arg(long, value_name = "ID")]
+        id: u64,
+        /// Why, at most 64 bytes.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reason: String,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// As the issuer of one of the two credits, propose converting `--from-asset` into
+    /// `--to-asset`; the other issuer accepts.
+    ProposeExchange {
+        /// The credit users give.
+        #[arg(long, value_name = "ID_OR_SYMBOL")]
+        from_asset: AssetRef,
+        /// The credit users receive.
+        #[arg(long, value_name = "ID_OR_SYMBOL")]
+        to_asset: AssetRef,
+        /// Rate numerator: out = floor(amount * num / den).
+        #[arg(long, value_name = "N")]
+        rate_num: u64,
+        /// Rate denominator.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        rate_den: u64,
+        /// The to-issuer's spread in basis points.
+        #[arg(long, value_name = "BPS", default_value_t = 0)]
+        spread_bps: u16,
+        /// The most from-asset units converted per UTC day.
+        #[arg(long, value_name = "N")]
+        daily_cap: Amount,
+        /// The money asset positions are settled in.
+        #[arg(long, value_name = "ID_OR_SYMBOL", default_value = "KRW")]
+        settlement_asset: AssetRef,
+        /// Settlement-asset units owed per to-asset unit delivered.
+        #[arg(long, value_name = "N")]
+        settlement_price: Amount,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// As the other issuer, accept a proposed exchange agreement.
+    AcceptExchange {
+        /// The agreement's id.
+        #[arg(long, value_name = "ID")]
+        id: u64,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// As either issuer, revoke an exchange agreement (or decline a proposal).
+    RevokeExchange {
+        /// The agreement's id.
+        #[arg(long, value_name = "ID")]
+        id: u64,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// Convert credits under the active agreement for the pair, all or nothing.
+    Convert {
+        /// The credit given.
+        #[arg(long, value_name = "ID_OR_SYMBOL")]
+        from_asset: AssetRef,
+        /// Units given.
+        #[arg(long, value_name = "N")]
+        amount: Amount,
+        /// The credit received.
+        #[arg(long, value_name = "ID_OR_SYMBOL")]
+        to_asset: AssetRef,
+        /// The least to receive, else the conversion fails.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        min_out: Amount,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+}
+
+/// What both kinds of reward rule take.
+#[derive(Debug, Args)]
+pub(crate) struct RuleArgs {
+    /// A merchant partner whose payments earn the reward; repeat for up to 16.
+    #[arg(long = "merchant", value_name = "ADDR", required = true)]
+    merchants: Vec<Address>,
+    /// The money asset whose payments earn it.
+    #[arg(long, value_name = "ID_OR_SYMBOL", default_value = "KRW")]
+    pay_asset: AssetRef,
+    /// The credit asset minted as the reward (the sender issues it).
+    #[arg(long, value_name = "ID_OR_SYMBOL")]
+    asset: AssetRef,
+    /// The most units one payer may earn per period.
+    #[arg(long, value_name = "N")]
+    cap: Amount,
+    /// The cap's period in milliseconds [default: a day].
+    #[arg(long, value_name = "MS", default_value_t = jeon_runtime::economy::PERIOD_MS)]
+    period_ms: u64,
 }
 
 /// The flags every `tx` command takes.
@@ -151,31 +361,58 @@ impl From<KindArg> for AssetKind {
     }
 }
 
-/// A call whose asset may still need resolving by symbol.
-enum Draft {
-    /// To, asset, amount.
-    Transfer(Address, AssetRef, Amount),
-    /// Symbol (valid, upper case), decimals, kind.
-    CreateAsset(String, u8, AssetKind),
-    /// Asset, to, amount.
-    Mint(AssetRef, Address, Amount),
-    /// Asset, amount.
-    Burn(AssetRef, Amount),
+/// A call whose assets may still need resolving by symbol (with the node).
+type Draft = Box<dyn FnOnce(&Client) -> Result<Call, ApiError>>;
+
+/// Refuses a text longer than the runtime takes (exit 2) before anything is signed.
+fn check_text(name: &str, text: &str) -> Result<(), CliError> {
+    let max = jeon_runtime::economy::TEXT_BYTES_MAX;
+    if text.len() > max {
+        return Err(CliError::BadInput(format!(
+            "{name} is {} bytes; at most {max}",
+            text.len()
+        )));
+    }
+    Ok(())
 }
 
-/// Runs a `tx` command.
-pub(crate) fn run(command: TxCommand) -> Result<(), CliError> {
-    let (draft, common) = match command {
+/// A reward rule's call.
+fn rule_draft(rule: RuleArgs, kind: impl FnOnce(AssetId) -> RewardKind + 'static) -> Draft {
+    Box::new(move |c| {
+        Ok(Call::AddRewardRule {
+            merchants: rule.merchants,
+            pay_asset: c.resolve_asset(&rule.pay_asset)?,
+            kind: kind(c.resolve_asset(&rule.asset)?),
+            cap_per_user_per_period: rule.cap,
+            period_ms: rule.period_ms,
+        })
+    })
+}
+
+/// Splits a command into its call and its common flags; checks what can be checked
+/// offline.
+fn draft(command: TxCommand) -> Result<(Draft, TxArgs), CliError> {
+    Ok(match command {
         TxCommand::Transfer {
             to,
             asset,
             amount,
             common,
-        } => (Draft::Transfer(to, asset, amount), common),
+        } => (
+            Box::new(move |c| {
+                Ok(Call::Transfer {
+                    to,
+                    asset: c.resolve_asset(&asset)?,
+                    amount,
+                })
+            }),
+            common,
+        ),
         TxCommand::CreateAsset {
             symbol,
             decimals,
             kind,
+            supply_max,
             common,
         } => {
             let symbol = symbol.to_ascii_uppercase();
@@ -184,20 +421,214 @@ pub(crate) fn run(command: TxCommand) -> Result<(), CliError> {
                     "invalid asset symbol {symbol:?}: use 1 to 12 of A-Z, 0-9"
                 )));
             }
-            (Draft::CreateAsset(symbol, decimals, kind.into()), common)
+            let call = Call::CreateAsset {
+                symbol,
+                decimals,
+                kind: kind.into(),
+                supply_max,
+            };
+            (Box::new(move |_| Ok(call)), common)
         }
         TxCommand::Mint {
             asset,
             to,
             amount,
             common,
-        } => (Draft::Mint(asset, to, amount), common),
+        } => (
+            Box::new(move |c| {
+                Ok(Call::Mint {
+                    asset: c.resolve_asset(&asset)?,
+                    to,
+                    amount,
+                })
+            }),
+            common,
+        ),
         TxCommand::Burn {
             asset,
             amount,
             common,
-        } => (Draft::Burn(asset, amount), common),
-    };
+        } => (
+            Box::new(move |c| {
+                Ok(Call::Burn {
+                    asset: c.resolve_asset(&asset)?,
+                    amount,
+                })
+            }),
+            common,
+        ),
+        other => economy_draft(other)?,
+    })
+}
+
+/// [`draft`] for the economy's calls (docs/economy.md).
+fn economy_draft(command: TxCommand) -> Result<(Draft, TxArgs), CliError> {
+    let fixed = |call: Call| -> Draft { Box::new(move |_| Ok(call)) };
+    Ok(match command {
+        TxCommand::Pay {
+            merchant,
+            asset,
+            amount,
+            reference,
+            common,
+        } => {
+            check_text("--reference", &reference)?;
+            let d: Draft = Box::new(move |c| {
+                Ok(Call::Pay {
+                    merchant,
+                    asset: c.resolve_asset(&asset)?,
+                    amount,
+                    reference,
+                })
+            });
+            (d, common)
+        }
+        TxCommand::AddCashbackRule {
+            rule,
+            rate_bps,
+            common,
+        } => (
+            rule_draft(rule, move |asset| RewardKind::Cashback { rate_bps, asset }),
+            common,
+        ),
+        TxCommand::AddStampRule {
+            rule,
+            per_payment,
+            common,
+        } => (
+            rule_draft(rule, move |asset| RewardKind::Stamps { per_payment, asset }),
+            common,
+        ),
+        TxCommand::RemoveRewardRule { id, common } => {
+            (fixed(Call::RemoveRewardRule { id }), common)
+        }
+        TxCommand::SetStampReward {
+            stamp_asset,
+            stamps,
+            reward_asset,
+            reward_amount,
+            common,
+        } => {
+            let d: Draft = Box::new(move |c| {
+                Ok(Call::SetStampReward {
+                    stamp_asset: c.resolve_asset(&stamp_asset)?,
+                    stamps,
+                    reward_asset: c.resolve_asset(&reward_asset)?,
+                    reward_amount,
+                })
+            });
+            (d, common)
+        }
+        TxCommand::RedeemStamps {
+            stamp_asset,
+            count,
+            common,
+        } => {
+            let d: Draft = Box::new(move |c| {
+                Ok(Call::RedeemStamps {
+                    stamp_asset: c.resolve_asset(&stamp_asset)?,
+                    count,
+                })
+            });
+            (d, common)
+        }
+        TxCommand::Redeem {
+            asset,
+            amount,
+            goods,
+            cash_out,
+            common,
+        } => {
+            let kind = match (goods, cash_out) {
+                (Some(merchant), None) => RedeemKind::Goods { merchant },
+                (None, Some(destination)) => RedeemKind::CashOut { destination },
+                _ => {
+                    return Err(CliError::BadInput(
+                        "give exactly one of --goods MERCHANT or --cash-out DEST".into(),
+                    ))
+                }
+            };
+            let d: Draft = Box::new(move |c| {
+                Ok(Call::Redeem {
+                    asset: c.resolve_asset(&asset)?,
+                    amount,
+                    kind,
+                })
+            });
+            (d, common)
+        }
+        TxCommand::SettleRedemption {
+            id,
+            payout_reference,
+            common,
+        } => {
+            check_text("--payout-reference", &payout_reference)?;
+            let call = Call::SettleRedemption {
+                id,
+                payout_reference,
+            };
+            (fixed(call), common)
+        }
+        TxCommand::RejectRedemption { id, reason, common } => {
+            check_text("--reason", &reason)?;
+            (fixed(Call::RejectRedemption { id, reason }), common)
+        }
+        TxCommand::ProposeExchange {
+            from_asset,
+            to_asset,
+            rate_num,
+            rate_den,
+            spread_bps,
+            daily_cap,
+            settlement_asset,
+            settlement_price,
+            common,
+        } => {
+            let d: Draft = Box::new(move |c| {
+                Ok(Call::ProposeExchange {
+                    from_asset: c.resolve_asset(&from_asset)?,
+                    to_asset: c.resolve_asset(&to_asset)?,
+                    rate_num,
+                    rate_den,
+                    spread_bps,
+                    daily_cap,
+                    settlement_asset: c.resolve_asset(&settlement_asset)?,
+                    settlement_price,
+                })
+            });
+            (d, common)
+        }
+        TxCommand::AcceptExchange { id, common } => (fixed(Call::AcceptExchange { id }), common),
+        TxCommand::RevokeExchange { id, common } => (fixed(Call::RevokeExchange { id }), common),
+        TxCommand::Convert {
+            from_asset,
+            amount,
+            to_asset,
+            min_out,
+            common,
+        } => {
+            let d: Draft = Box::new(move |c| {
+                Ok(Call::Convert {
+                    from_asset: c.resolve_asset(&from_asset)?,
+                    amount,
+                    to_asset: c.resolve_asset(&to_asset)?,
+                    min_out,
+                })
+            });
+            (d, common)
+        }
+        TxCommand::Transfer { .. }
+        | TxCommand::CreateAsset { .. }
+        | TxCommand::Mint { .. }
+        | TxCommand::Burn { .. } => {
+            return Err(CliError::Failed("internal: not an economy call".into()))
+        }
+    })
+}
+
+/// Runs a `tx` command.
+pub(crate) fn run(command: TxCommand) -> Result<(), CliError> {
+    let (draft, common) = draft(command)?;
     let key = load_key(&common.key)?;
     let explicit = common.genesis.as_deref().map(Trusted::load).transpose()?;
     let client = Client::new(&common.api.api)?;
@@ -328,28 +759,7 @@ fn submit(
     common: &TxArgs,
     status: &NodeStatus,
 ) -> Result<Hash, CliError> {
-    let call = match draft {
-        Draft::Transfer(to, asset, amount) => Call::Transfer {
-            to,
-            asset: client.resolve_asset(&asset)?,
-            amount,
-        },
-        Draft::CreateAsset(symbol, decimals, kind) => Call::CreateAsset {
-            symbol,
-            decimals,
-            kind,
-            supply_max: None,
-        },
-        Draft::Mint(asset, to, amount) => Call::Mint {
-            asset: client.resolve_asset(&asset)?,
-            to,
-            amount,
-        },
-        Draft::Burn(asset, amount) => Call::Burn {
-            asset: client.resolve_asset(&asset)?,
-            amount,
-        },
-    };
+    let call = draft(client)?;
     let sender = key.address();
     let nonce = match common.nonce {
         Some(n) => n,

@@ -4,12 +4,14 @@
 //! stable `code`; docs/api.md lists them. Bodies are read as bytes and parsed here,
 //! so malformed JSON, bad hex and oversized bodies all get our error shape.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +19,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::stream::{self, Stream, StreamExt};
 use jeon_runtime::block::CommittedBlock;
+use jeon_runtime::economy::query::{self as econ, QueryError};
 use jeon_runtime::state::{self, keys, StateExt, StateScan};
 use jeon_runtime::{Address, AssetId, AssetInfo, Hash, Outcome, SignedTx, TxError};
 use serde::{Deserialize, Serialize};
@@ -141,6 +144,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/status", get(status))
+        .route("/v1/tax/{jurisdiction}", get(tax))
+        .route("/v1/accounts/{addr}/events", get(account_events))
+        .route("/v1/settlement", get(settlement))
+        .route("/v1/redemptions", get(redemptions))
+        .route("/v1/exchanges", get(exchanges))
+        .route("/v1/rules", get(rules))
         .route("/metrics", get(metrics))
         .layer(GlobalConcurrencyLimitLayer::new(REQUESTS_CONCURRENT_MAX))
         .with_state(shared)
@@ -482,7 +491,10 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 
 async fn events(
     State((shared, slots)): State<(Arc<Shared>, Arc<Semaphore>)>,
+    query: QueryParams,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let q = params(query, &["account"])?;
+    let account = q.get("account").map(|a| parse_address(a)).transpose()?;
     let permit = slots.try_acquire_owned().map_err(|_| {
         let msg = format!("at most {EVENT_SUBSCRIBERS_MAX} event streams may be open");
         ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_subscribers", msg)
@@ -492,6 +504,7 @@ async fn events(
         let items: Vec<Result<SseEvent, Infallible>> = match msg {
             Ok(block) => block
                 .iter()
+                .filter(|e| account.is_none_or(|a| e.event.accounts().contains(&a)))
                 .map(|e| {
                     Ok(SseEvent::default()
                         .event("event")
@@ -508,4 +521,214 @@ async fn events(
         stream::iter(items)
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+// ---- The economy's queries (docs/economy.md; runtime `economy::query`) ----
+
+/// The most entries one list query returns (`limit` may not exceed it).
+const LIST_LIMIT_MAX: usize = jeon_runtime::economy::query::LISTED_MAX;
+/// The `limit` of a list query that gives none.
+const LIST_LIMIT_DEFAULT: usize = 100;
+
+type QueryParams = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+/// The query parameters, refusing malformed strings and names not in `allowed`.
+fn params(query: QueryParams, allowed: &[&str]) -> ApiResult<HashMap<String, String>> {
+    let Query(q) = query.map_err(|e| ApiError::bad("bad_query", e.body_text()))?;
+    if let Some(unknown) = q.keys().find(|k| !allowed.contains(&k.as_str())) {
+        let msg = format!("unknown query parameter {unknown:?}; this route takes {allowed:?}");
+        return Err(ApiError::bad("bad_query", msg));
+    }
+    Ok(q)
+}
+
+/// A decimal u64 query parameter, if given.
+fn param_u64(q: &HashMap<String, String>, name: &str) -> ApiResult<Option<u64>> {
+    q.get(name)
+        .map(|v| {
+            v.parse().map_err(|_| {
+                ApiError::bad("bad_query", format!("{name}={v:?} is not a decimal u64"))
+            })
+        })
+        .transpose()
+}
+
+/// An address query parameter that must be given.
+fn param_address(q: &HashMap<String, String>, name: &str) -> ApiResult<Address> {
+    let v = q
+        .get(name)
+        .ok_or_else(|| ApiError::bad("bad_query", format!("missing query parameter {name}")))?;
+    parse_address(v)
+}
+
+/// `limit`: 1 to [`LIST_LIMIT_MAX`], default [`LIST_LIMIT_DEFAULT`].
+fn param_limit(q: &HashMap<String, String>) -> ApiResult<usize> {
+    match param_u64(q, "limit")? {
+        None => Ok(LIST_LIMIT_DEFAULT),
+        Some(n) if (1..=LIST_LIMIT_MAX as u64).contains(&n) => Ok(n as usize),
+        Some(n) => Err(ApiError::bad(
+            "bad_query",
+            format!("limit={n} is not 1 to {LIST_LIMIT_MAX}"),
+        )),
+    }
+}
+
+/// `from`/`to` periods (UTC day indexes); each defaults to the day of the head block.
+fn param_periods(shared: &Shared, q: &HashMap<String, String>) -> ApiResult<(u64, u64)> {
+    let today = jeon_runtime::economy::period_of(shared.head().time_ms);
+    let from = param_u64(q, "from")?;
+    let to = param_u64(q, "to")?;
+    // One bound alone names a single day.
+    Ok((from.or(to).unwrap_or(today), to.or(from).unwrap_or(today)))
+}
+
+fn query_error(e: QueryError) -> ApiError {
+    match e {
+        QueryError::BadRange { .. } => ApiError::bad("bad_range", e.to_string()),
+        QueryError::State(e) => ApiError::internal(e),
+    }
+}
+
+/// Runs a state query off the async workers (period and history scans read many keys).
+async fn read_state<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    f: impl FnOnce(&crate::chain::Db) -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let db = shared.db.clone();
+    tokio::task::spawn_blocking(move || f(&db))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+fn to_json<T: Serialize>(v: &T) -> ApiResult<Json<Value>> {
+    serde_json::to_value(v)
+        .map(Json)
+        .map_err(ApiError::internal)
+}
+
+/// `GET /v1/tax/{jurisdiction}?from=DAY&to=DAY`: the tax withheld per day and asset.
+async fn tax(
+    State(shared): State<Arc<Shared>>,
+    Path(code): Path<String>,
+    query: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let q = params(query, &["from", "to"])?;
+    let (from, to) = param_periods(&shared, &q)?;
+    let report = read_state(&shared, move |db| {
+        if econ::jurisdiction(db, &code)
+            .map_err(ApiError::internal)?
+            .is_none()
+        {
+            let msg = format!("no jurisdiction {code:?}; genesis defines the jurisdictions");
+            return Err(ApiError::not_found("unknown_jurisdiction", msg));
+        }
+        econ::tax_withheld(db, &code, from, to).map_err(query_error)
+    })
+    .await?;
+    to_json(&report)
+}
+
+/// Parses `before=HEIGHT.TX_INDEX.EVENT_INDEX` (an entry's `position`).
+fn parse_position(s: &str) -> ApiResult<econ::EventPosition> {
+    let bad = || {
+        ApiError::bad(
+            "bad_query",
+            format!("before={s:?} is not HEIGHT.TX_INDEX.EVENT_INDEX"),
+        )
+    };
+    let mut parts = s.split('.');
+    let (Some(h), Some(t), Some(e), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    Ok(econ::EventPosition {
+        height: h.parse().map_err(|_| bad())?,
+        tx_index: t.parse().map_err(|_| bad())?,
+        event_index: e.parse().map_err(|_| bad())?,
+    })
+}
+
+/// `GET /v1/accounts/{addr}/events?limit=N&before=H.T.E`: the account's history,
+/// newest first; `next_before` pages on.
+async fn account_events(
+    State(shared): State<Arc<Shared>>,
+    Path(addr): Path<String>,
+    query: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let addr = parse_address(&addr)?;
+    let q = params(query, &["limit", "before"])?;
+    let limit = param_limit(&q)?;
+    let before = q.get("before").map(|b| parse_position(b)).transpose()?;
+    let entries = read_state(&shared, move |db| {
+        econ::account_events(db, &addr, limit, before).map_err(ApiError::internal)
+    })
+    .await?;
+    let next_before = (entries.len() == limit)
+        .then(|| entries.last())
+        .flatten()
+        .map(|e| {
+            let p = e.position;
+            format!("{}.{}.{}", p.height, p.tx_index, p.event_index)
+        });
+    Ok(Json(
+        json!({"account": addr, "events": entries, "next_before": next_before}),
+    ))
+}
+
+/// `GET /v1/settlement?from=DAY&to=DAY`: gross and net positions between issuers.
+async fn settlement(
+    State(shared): State<Arc<Shared>>,
+    query: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let q = params(query, &["from", "to"])?;
+    let (from, to) = param_periods(&shared, &q)?;
+    let report = read_state(&shared, move |db| {
+        econ::settlement_positions(db, from, to).map_err(query_error)
+    })
+    .await?;
+    to_json(&report)
+}
+
+/// `GET /v1/redemptions?issuer=ADDR&limit=N`: the issuer's pending redemptions.
+async fn redemptions(
+    State(shared): State<Arc<Shared>>,
+    query: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let q = params(query, &["issuer", "limit"])?;
+    let issuer = param_address(&q, "issuer")?;
+    let limit = param_limit(&q)?;
+    let pending = read_state(&shared, move |db| {
+        econ::pending_redemptions(db, &issuer, limit).map_err(ApiError::internal)
+    })
+    .await?;
+    Ok(Json(json!({"issuer": issuer, "redemptions": pending})))
+}
+
+/// `GET /v1/exchanges?limit=N`: every agreement, proposed or active.
+async fn exchanges(
+    State(shared): State<Arc<Shared>>,
+    query: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let q = params(query, &["limit"])?;
+    let limit = param_limit(&q)?;
+    let list = read_state(&shared, move |db| {
+        econ::exchanges(db, limit).map_err(ApiError::internal)
+    })
+    .await?;
+    Ok(Json(json!({"exchanges": list})))
+}
+
+/// `GET /v1/rules?merchant=ADDR`: the rules a payment at the merchant applies, in
+/// order; without `merchant`, every rule (up to `limit`).
+async fn rules(State(shared): State<Arc<Shared>>, query: QueryParams) -> ApiResult<Json<Value>> {
+    let q = params(query, &["merchant", "limit"])?;
+    let limit = param_limit(&q)?;
+    let merchant = q.get("merchant").map(|m| parse_address(m)).transpose()?;
+    let list = read_state(&shared, move |db| match merchant {
+        Some(m) => econ::merchant_rules(db, &m).map_err(ApiError::internal),
+        None => econ::reward_rules(db, limit).map_err(ApiError::internal),
+    })
+    .await?;
+    Ok(Json(json!({"merchant": merchant, "rules": list})))
 }
