@@ -50,7 +50,9 @@ pub struct FinalEvent {
 }
 
 /// The most finalized blocks an event subscriber may lag behind before it is told so.
-pub const EVENTS_CHANNEL_BLOCKS_MAX: usize = 1024;
+/// The channel keeps this many blocks' events in memory whether or not anyone listens,
+/// so it is small: at 10,000 transfers/s a block's events take about a megabyte.
+pub const EVENTS_CHANNEL_BLOCKS_MAX: usize = 64;
 /// How many recent admission refusals and evictions are remembered for status queries.
 pub const REJECTIONS_KEPT_MAX: usize = 100_000;
 
