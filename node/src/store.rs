@@ -361,10 +361,13 @@ impl<S: Store> ChainDb<S> {
             app_hash,
             time_ms,
         };
+        let appended = changes.appended.iter().map(|(k, v)| (k, Some(v.clone())));
         let mut writes: Vec<_> = changes
             .entries
             .iter()
-            .map(|(k, v)| (with_prefix(prefix::STATE, k), v.clone()))
+            .map(|(k, v)| (k, v.clone()))
+            .chain(appended)
+            .map(|(k, v)| (with_prefix(prefix::STATE, k), v))
             .collect();
         writes.push((META_HEAD.to_vec(), Some(codec::encode(&head))));
         writes.push((META_GENESIS.to_vec(), Some(codec::encode(&genesis_hash))));
@@ -519,6 +522,9 @@ fn block_writes(
     let mut out = Vec::with_capacity(changes.entries.len() + committed.block.txs.len() + 3);
     for (k, v) in &changes.entries {
         out.push((with_prefix(prefix::STATE, k), v.clone()));
+    }
+    for (k, v) in &changes.appended {
+        out.push((with_prefix(prefix::STATE, k), Some(v.clone())));
     }
     // Receipts carry the transaction hashes, in block order: no need to rehash.
     for (i, receipt) in receipts.iter().enumerate() {

@@ -126,10 +126,19 @@ pub mod keys {
     /// `SettlementRecord`.
     pub const SETTLEMENT: u8 = 0x1b;
     /// `0x1c || account || height (u64 BE) || tx index (u32 BE) || event index (u32 BE)`
-    /// -> `Event`: the account's history.
+    /// -> `Event`: the account's history. An index, not consensus state: it is derived
+    /// from the events that receipts (and so the receipts root) commit to, so it is
+    /// written with the block but left out of the app hash (see [`is_committed`]).
     pub const HISTORY: u8 = 0x1c;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
+
+    /// Whether an entry is part of the app hash: everything but the accumulator itself
+    /// and the derived history index. Hashing the index cost two accumulator updates
+    /// per transfer, a fourfold slowdown of block execution.
+    pub fn is_committed(key: &[u8]) -> bool {
+        !matches!(key.first(), Some(&LTHASH) | Some(&HISTORY))
+    }
 
     fn with(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
         let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
@@ -405,6 +414,9 @@ pub fn balances<S: StateScan + ?Sized>(
 pub struct ChangeSet {
     /// The changed entries, in key order.
     pub entries: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// New entries of the history index (uncommitted, each key new), in write order:
+    /// kept apart so execution never looks them up among the state's entries.
+    pub appended: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 #[derive(Clone)]
@@ -423,11 +435,16 @@ pub struct Overlay<'a, S: StateRead + ?Sized> {
     /// writes them, and a base read is the costly part: a disk or a large map).
     reads: RefCell<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
     journal: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// History index entries written, in order (see [`Overlay::put_index`]).
+    appended: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
-/// A position in the undo journal.
+/// A position in the undo journal and in the appended index entries.
 #[derive(Clone, Copy, Debug)]
-pub struct Checkpoint(usize);
+pub struct Checkpoint {
+    journal: usize,
+    appended: usize,
+}
 
 impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
     /// An empty overlay.
@@ -437,17 +454,22 @@ impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
             slots: BTreeMap::new(),
             reads: RefCell::new(BTreeMap::new()),
             journal: Vec::new(),
+            appended: Vec::new(),
         }
     }
 
     /// Marks the current position; [`Overlay::revert`] undoes every write after it.
     pub fn checkpoint(&mut self) -> Checkpoint {
-        Checkpoint(self.journal.len())
+        Checkpoint {
+            journal: self.journal.len(),
+            appended: self.appended.len(),
+        }
     }
 
     /// Undoes the writes made since `cp`.
     pub fn revert(&mut self, cp: Checkpoint) {
-        while self.journal.len() > cp.0 {
+        self.appended.truncate(cp.appended);
+        while self.journal.len() > cp.journal {
             let Some((key, previous)) = self.journal.pop() else {
                 break;
             };
@@ -480,6 +502,18 @@ impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
             }
         };
         self.journal.push((key, previous));
+        Ok(())
+    }
+
+    /// Writes an entry of the history index, whose key is unique to this block's
+    /// (height, transaction, event): it cannot exist in the base or be written twice, so
+    /// it is appended, never looked up (a failed call's [`Overlay::revert`] drops it).
+    pub fn put_index<T: Serialize>(&mut self, key: Vec<u8>, value: &T) -> Result<(), StateError> {
+        debug_assert!(
+            !keys::is_committed(&key),
+            "put_index is for uncommitted index keys"
+        );
+        self.appended.push((key, codec::encode(value)));
         Ok(())
     }
 
@@ -517,6 +551,10 @@ impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
             if slot.original == slot.current || key.first() == Some(&keys::LTHASH) {
                 continue;
             }
+            if !keys::is_committed(&key) {
+                entries.insert(key, slot.current);
+                continue;
+            }
             if let Some(old) = &slot.original {
                 acc.remove(&key, old);
             }
@@ -527,7 +565,13 @@ impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
         }
         let app_hash = sha256(&[APP_HASH_DOMAIN, acc.as_bytes()]);
         entries.insert(lthash_key, Some(acc.as_bytes().to_vec()));
-        Ok((ChangeSet { entries }, app_hash))
+        Ok((
+            ChangeSet {
+                entries,
+                appended: self.appended,
+            },
+            app_hash,
+        ))
     }
 }
 
@@ -564,6 +608,9 @@ impl MemoryState {
                 Some(v) => self.entries.insert(k.clone(), v.clone()),
                 None => self.entries.remove(k),
             };
+        }
+        for (k, v) in &changes.appended {
+            self.entries.insert(k.clone(), v.clone());
         }
     }
 

@@ -25,7 +25,7 @@ pub(crate) fn index<S: StateRead + ?Sized>(
         let event_index = u32::try_from(i)
             .map_err(|_| StateError("more than 2^32 events in one receipt".into()))?;
         for who in event.accounts() {
-            ov.put(keys::history(&who, height, tx_index, event_index), event)?;
+            ov.put_index(keys::history(&who, height, tx_index, event_index), event)?;
         }
     }
     Ok(())

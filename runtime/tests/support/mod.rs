@@ -390,7 +390,7 @@ pub(crate) fn without_history(state: &MemoryState) -> MemoryState {
 pub(crate) fn app_hash_from_scratch(state: &MemoryState) -> Hash {
     let mut acc = LtHash::default();
     for (k, v) in state.iter() {
-        if k.first() != Some(&keys::LTHASH) {
+        if keys::is_committed(k) {
             acc.add(k, v);
         }
     }
