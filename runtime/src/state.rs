@@ -508,13 +508,12 @@ impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
     /// Writes an entry of the history index, whose key is unique to this block's
     /// (height, transaction, event): it cannot exist in the base or be written twice, so
     /// it is appended, never looked up (a failed call's [`Overlay::revert`] drops it).
-    pub fn put_index<T: Serialize>(&mut self, key: Vec<u8>, value: &T) -> Result<(), StateError> {
+    pub fn put_index(&mut self, key: Vec<u8>, encoded: Vec<u8>) {
         debug_assert!(
             !keys::is_committed(&key),
             "put_index is for uncommitted index keys"
         );
-        self.appended.push((key, codec::encode(value)));
-        Ok(())
+        self.appended.push((key, encoded));
     }
 
     /// Writes a typed value.

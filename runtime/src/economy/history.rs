@@ -24,8 +24,13 @@ pub(crate) fn index<S: StateRead + ?Sized>(
         }
         let event_index = u32::try_from(i)
             .map_err(|_| StateError("more than 2^32 events in one receipt".into()))?;
+        // Encoded once, stored under each account it names.
+        let bytes = crate::codec::encode(event);
         for who in event.accounts() {
-            ov.put_index(keys::history(&who, height, tx_index, event_index), event)?;
+            ov.put_index(
+                keys::history(&who, height, tx_index, event_index),
+                bytes.clone(),
+            );
         }
     }
     Ok(())
