@@ -2,14 +2,13 @@
 //! and transaction admission (used by the API, and by gossip later).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use jeon_runtime::block::ValidatorInfo;
 use jeon_runtime::state::{ChangeSet, StateError, StateExt};
 use jeon_runtime::tx::verify_batch;
 use jeon_runtime::{Event, Hash, Height, Params, SignedTx};
 use serde::Serialize;
-use std::sync::OnceLock;
 
 use tokio::sync::{broadcast, watch};
 
@@ -18,7 +17,7 @@ use crate::metrics::Metrics;
 use crate::store::{ChainDb, ChainHead, Store, StoreError};
 
 /// The database type the node runs on: any [`Store`], chosen at start.
-pub type Db = ChainDb<Box<dyn Store>>;
+pub type Db = ChainDb<Arc<dyn Store>>;
 
 /// The chain a node runs, derived from the genesis spec.
 #[derive(Clone, Debug)]

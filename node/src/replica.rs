@@ -183,7 +183,7 @@ struct SyncState {
 pub struct Replica {
     shared: Arc<Shared>,
     core: Core,
-    guard: Option<SignerGuard<Box<dyn Store>>>,
+    guard: Option<SignerGuard<Arc<dyn Store>>>,
     config: ReplicaConfig,
     /// Executed blocks for the current height, by hash (ours and valid proposals).
     candidates: HashMap<Hash, Candidate>,

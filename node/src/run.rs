@@ -123,8 +123,8 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         dir: dir.clone(),
         source,
     };
-    let store: Box<dyn Store> =
-        Box::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
+    let store: Arc<dyn Store> =
+        Arc::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
     let db: Db = ChainDb::new(store);
     let shared = Shared::open(db, &spec).map_err(store_err)?;
     let p2p = match config.p2p {

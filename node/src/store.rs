@@ -150,26 +150,6 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 /// budget; state reads are mostly recent accounts, which fit in far less.
 pub const SLED_CACHE_BYTES: u64 = 256 << 20;
 
-impl<S: Store + ?Sized> Store for Box<S> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        (**self).get(key)
-    }
-    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError> {
-        (**self).scan_prefix(prefix, limit)
-    }
-    fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
-        (**self).write_batch(writes)
-    }
-    fn scan_prefix_rev(
-        &self,
-        prefix: &[u8],
-        before: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Entries, StoreError> {
-        (**self).scan_prefix_rev(prefix, before, limit)
-    }
-}
-
 impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         (**self).get(key)

@@ -107,7 +107,7 @@ impl SimNode {
         locking_disabled: bool,
         now_ms: u64,
     ) -> Result<Vec<ReplicaOutput>, Violation> {
-        let store: Box<dyn Store> = Box::new(self.store.clone());
+        let store: std::sync::Arc<dyn Store> = self.store.clone();
         let shared =
             Shared::open(ChainDb::new(store), spec).map_err(|e| Violation::StoreBroken {
                 node: self.name.clone(),
