@@ -9,6 +9,7 @@ mod client;
 mod dev;
 mod error;
 mod genesis_cmd;
+mod invoice_cmd;
 mod keys;
 mod node_cmd;
 mod query_cmd;
@@ -63,6 +64,9 @@ enum Command {
     /// the proof does not verify or the transaction failed, 2 if a file is unreadable
     /// or malformed.
     Verify(verify_cmd::VerifyArgs),
+    /// Make a merchant-signed payment link (`jeon:pay?...`) for `jeon tx pay-invoice`.
+    #[command(subcommand)]
+    Invoice(invoice_cmd::InvoiceCommand),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Query(args) => query_cmd::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Verify(args) => verify_cmd::run(args),
+        Command::Invoice(command) => invoice_cmd::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,6 +19,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use jeon_node::api::TxStatus;
 use jeon_runtime::economy::{RedeemKind, RewardKind};
+use jeon_runtime::invoice::Invoice;
 use jeon_runtime::{
     Address, Amount, AssetId, AssetKind, Call, Hash, Height, Keypair, Nonce, TxBody,
 };
@@ -286,6 +287,58 @@ pub(crate) enum TxCommand {
         /// The least to receive, else the conversion fails.
         #[arg(long, value_name = "N", default_value_t = 1)]
         min_out: Amount,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// As a user, let a spender charge you up to a limit per period until a height (a
+    /// subscription, pay-per-lesson, in-game purchases). Prints the transaction hash;
+    /// the mandate id is in the `mandate_granted` event.
+    GrantMandate {
+        /// Who may charge (a merchant partner's charges are payments with tax).
+        #[arg(long, value_name = "ADDR")]
+        spender: Address,
+        /// The asset charged, by id or symbol.
+        #[arg(long, value_name = "ID_OR_SYMBOL")]
+        asset: AssetRef,
+        /// The most units charged per period (KRW has 2 decimals: ₩9,900 = 990000).
+        #[arg(long, value_name = "N")]
+        limit_per_period: Amount,
+        /// The period in milliseconds [default: a day].
+        #[arg(long, value_name = "MS", default_value_t = jeon_runtime::economy::PERIOD_MS)]
+        period_ms: u64,
+        /// The last height at which a charge is accepted.
+        #[arg(long, value_name = "HEIGHT")]
+        expires_at: Height,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// As a mandate's spender, charge the user within the period's remaining limit.
+    Charge {
+        /// The mandate's id.
+        #[arg(long, value_name = "ID")]
+        mandate_id: u64,
+        /// Units to charge.
+        #[arg(long, value_name = "N")]
+        amount: Amount,
+        /// Your reference, at most 64 bytes.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reference: String,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// As a mandate's user, revoke it: charges from the next block on are refused.
+    RevokeMandate {
+        /// The mandate's id.
+        #[arg(long, value_name = "ID")]
+        mandate_id: u64,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// Pay a merchant's payment link (`jeon:pay?i=...&s=...`, from `jeon invoice new`).
+    PayInvoice {
+        /// The payment link.
+        #[arg(long, value_name = "URI")]
+        link: String,
         #[command(flatten)]
         common: TxArgs,
     },
@@ -616,6 +669,47 @@ fn economy_draft(command: TxCommand) -> Result<(Draft, TxArgs), CliError> {
                 })
             });
             (d, common)
+        }
+        TxCommand::GrantMandate {
+            spender,
+            asset,
+            limit_per_period,
+            period_ms,
+            expires_at,
+            common,
+        } => {
+            let d: Draft = Box::new(move |c| {
+                Ok(Call::GrantMandate {
+                    spender,
+                    asset: c.resolve_asset(&asset)?,
+                    limit_per_period,
+                    period_ms,
+                    expires_at,
+                })
+            });
+            (d, common)
+        }
+        TxCommand::Charge {
+            mandate_id,
+            amount,
+            reference,
+            common,
+        } => {
+            check_text("--reference", &reference)?;
+            let call = Call::Charge {
+                mandate_id,
+                amount,
+                reference,
+            };
+            (fixed(call), common)
+        }
+        TxCommand::RevokeMandate { mandate_id, common } => {
+            (fixed(Call::RevokeMandate { mandate_id }), common)
+        }
+        TxCommand::PayInvoice { link, common } => {
+            let (invoice, signature) =
+                Invoice::from_uri(&link).map_err(|e| CliError::BadInput(format!("--link: {e}")))?;
+            (fixed(Call::PayInvoice { invoice, signature }), common)
         }
         TxCommand::Transfer { .. }
         | TxCommand::CreateAsset { .. }

@@ -7,7 +7,7 @@
 
 use crate::economy::ledger::{self, CallCx};
 use crate::economy::{
-    exchange, history, is_reserved_account, pay, redeem, rewards, StampReward,
+    exchange, history, is_reserved_account, mandate, pay, redeem, rewards, StampReward,
     BLOCK_EVENTS_TX_INDEX,
 };
 use crate::model::{
@@ -192,6 +192,7 @@ fn apply_tx<S: StateRead + ?Sized>(
         height: ctx.height,
         time_ms: ctx.time_ms,
         sender,
+        chain_id: ctx.chain_id,
     };
     let outcome = match apply_call(ov, &cx, &body.call, &mut events)? {
         Ok(()) => Outcome::Success,
@@ -329,6 +330,36 @@ fn apply_call<S: StateRead + ?Sized>(
             *min_out,
             events,
         )),
+        Call::GrantMandate {
+            spender,
+            asset,
+            limit_per_period,
+            period_ms,
+            expires_at,
+        } => {
+            let g = mandate::Grant {
+                spender: *spender,
+                asset: *asset,
+                limit_per_period: *limit_per_period,
+                period_ms: *period_ms,
+                expires_at: *expires_at,
+            };
+            done(mandate::grant(ov, cx, g, events))
+        }
+        Call::Charge {
+            mandate_id,
+            amount,
+            reference,
+        } => done(mandate::charge(
+            ov,
+            cx,
+            (*mandate_id, *amount, reference),
+            events,
+        )),
+        Call::RevokeMandate { mandate_id } => done(mandate::revoke(ov, cx, *mandate_id, events)),
+        Call::PayInvoice { invoice, signature } => {
+            done(mandate::pay_invoice(ov, cx, invoice, signature, events))
+        }
     }
 }
 

@@ -367,6 +367,66 @@ pub enum Event {
         /// Units kept by the to-issuer as its spread.
         spread: Amount,
     },
+    /// A user granted a mandate to a spender.
+    MandateGranted {
+        /// The mandate's id.
+        id: u64,
+        /// The user charged.
+        user: Address,
+        /// Who may charge.
+        spender: Address,
+        /// The asset.
+        asset: AssetId,
+        /// The most units per period.
+        limit_per_period: Amount,
+        /// The period in milliseconds.
+        period_ms: u64,
+        /// The last height a charge is accepted at.
+        expires_at: Height,
+    },
+    /// A spender charged a user under a mandate (with `Paid` and `TaxWithheld` before
+    /// it when the spender is a merchant partner and the asset money, else `Transferred`).
+    MandateCharged {
+        /// The mandate's id.
+        id: u64,
+        /// The user charged.
+        user: Address,
+        /// The spender.
+        spender: Address,
+        /// The asset.
+        asset: AssetId,
+        /// Units charged.
+        amount: Amount,
+        /// Units charged in this period so far, this charge included.
+        used_in_period: Amount,
+        /// The spender's reference.
+        reference: String,
+    },
+    /// A user revoked a mandate; charges at heights above `revoked_at` are refused.
+    MandateRevoked {
+        /// The mandate's id.
+        id: u64,
+        /// The user.
+        user: Address,
+        /// The spender.
+        spender: Address,
+        /// The height of the revoking block.
+        revoked_at: Height,
+    },
+    /// A payer paid a merchant-signed invoice (with `Paid` and `TaxWithheld` before it
+    /// when the merchant is a merchant partner and the asset money, else `Transferred`).
+    InvoicePaid {
+        /// Who paid.
+        payer: Address,
+        /// The merchant that signed the invoice.
+        merchant: Address,
+        /// The asset.
+        asset: AssetId,
+        /// Units paid.
+        amount: Amount,
+        /// The merchant's invoice id.
+        invoice_id: u64,
+    },
 }
 
 impl Event {
@@ -426,6 +486,12 @@ impl Event {
                 to_issuer,
                 ..
             } => vec![*user, *from_issuer, *to_issuer],
+            Event::MandateGranted { user, spender, .. }
+            | Event::MandateCharged { user, spender, .. }
+            | Event::MandateRevoked { user, spender, .. } => vec![*user, *spender],
+            Event::InvoicePaid {
+                payer, merchant, ..
+            } => vec![*payer, *merchant],
         };
         let mut out: Vec<Address> = Vec::with_capacity(named.len());
         for a in named {
@@ -738,6 +804,90 @@ pub enum CallError {
     /// A record id counter is exhausted.
     #[error("record ids are exhausted")]
     IdsExhausted,
+    /// A user cannot grant a mandate to itself.
+    #[error("a mandate's spender must be another account")]
+    SelfMandate,
+    /// No mandate has this id.
+    #[error("unknown mandate {id}")]
+    UnknownMandate {
+        /// The id given.
+        id: u64,
+    },
+    /// Only the mandate's spender may charge it.
+    #[error("only the spender {spender} of mandate {id} may charge it")]
+    NotMandateSpender {
+        /// The mandate.
+        id: u64,
+        /// Its spender.
+        spender: Address,
+    },
+    /// Only the mandate's user may revoke it.
+    #[error("only the user {user} of mandate {id} may revoke it")]
+    NotMandateUser {
+        /// The mandate.
+        id: u64,
+        /// Its user.
+        user: Address,
+    },
+    /// The mandate was revoked in an earlier block (or, for a second revoke, at all).
+    #[error("mandate {id} was revoked at height {revoked_at}")]
+    MandateRevoked {
+        /// The mandate.
+        id: u64,
+        /// The height of the revoking block.
+        revoked_at: Height,
+    },
+    /// The mandate's expiry height has passed (or, for a grant, is already past).
+    #[error("mandate {id} expired at height {expires_at}; this block is {height}")]
+    MandateExpired {
+        /// The mandate (for a grant: the id it would have had).
+        id: u64,
+        /// Its last valid height.
+        expires_at: Height,
+        /// This block's height.
+        height: Height,
+    },
+    /// The charge exceeds what the period's limit leaves.
+    #[error("mandate {id} allows {limit} per period, {used} already charged; {amount} more does not fit")]
+    MandateLimitExceeded {
+        /// The mandate.
+        id: u64,
+        /// The limit per period.
+        limit: Amount,
+        /// Charged in this period.
+        used: Amount,
+        /// Asked for.
+        amount: Amount,
+    },
+    /// The invoice's signature is not the merchant's over these exact fields: the link
+    /// was altered (or made for another chain).
+    #[error("invoice {invoice_id} is not signed by merchant {merchant}: the payment link was altered or is for another chain")]
+    BadInvoiceSignature {
+        /// The merchant named in the invoice.
+        merchant: Address,
+        /// The invoice id.
+        invoice_id: u64,
+    },
+    /// The invoice's expiry height has passed.
+    #[error("invoice {invoice_id} expired at height {expires_at}; this block is {height}")]
+    InvoiceExpired {
+        /// The invoice id.
+        invoice_id: u64,
+        /// Its last valid height.
+        expires_at: Height,
+        /// This block's height.
+        height: Height,
+    },
+    /// The invoice was already paid.
+    #[error("invoice {invoice_id} of merchant {merchant} was already paid at height {paid_at}")]
+    InvoiceAlreadyPaid {
+        /// The merchant.
+        merchant: Address,
+        /// The invoice id.
+        invoice_id: u64,
+        /// The height of the paying block.
+        paid_at: Height,
+    },
 }
 
 /// How a transaction ended.

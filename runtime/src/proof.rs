@@ -408,6 +408,23 @@ pub fn summary(call: &Call) -> String {
             to_asset,
             ..
         } => format!("convert {amount} units of asset {from_asset} into asset {to_asset}"),
+        Call::GrantMandate {
+            spender,
+            asset,
+            limit_per_period,
+            period_ms,
+            ..
+        } => format!(
+            "let {spender} charge up to {limit_per_period} units of asset {asset} per {period_ms} ms"
+        ),
+        Call::Charge {
+            mandate_id, amount, ..
+        } => format!("charge {amount} units under mandate {mandate_id}"),
+        Call::RevokeMandate { mandate_id } => format!("revoke mandate {mandate_id}"),
+        Call::PayInvoice { invoice, .. } => format!(
+            "pay invoice {} of {} units of asset {} to {}",
+            invoice.invoice_id, invoice.amount, invoice.asset, invoice.merchant
+        ),
     }
 }
 

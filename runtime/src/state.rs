@@ -130,6 +130,14 @@ pub mod keys {
     /// from the events that receipts (and so the receipts root) commit to, so it is
     /// written with the block but left out of the app hash (see [`is_committed`]).
     pub const HISTORY: u8 = 0x1c;
+    /// `0x1d` -> the next mandate id (u64).
+    pub const NEXT_MANDATE_ID: u8 = 0x1d;
+    /// `0x1e || id (u64 BE)` -> `Mandate` (kept after revocation and expiry).
+    pub const MANDATE: u8 = 0x1e;
+    /// `0x1f || user || id (u64 BE)` -> `()`: a user's mandates, for queries.
+    pub const USER_MANDATE: u8 = 0x1f;
+    /// `0x20 || merchant || invoice id (u64 BE)` -> the height it was paid at (u64).
+    pub const PAID_INVOICE: u8 = 0x20;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 
@@ -295,6 +303,26 @@ pub mod keys {
     /// Prefix of one period's settlement records.
     pub fn settlements_in(period: u64) -> Vec<u8> {
         with(SETTLEMENT, &[&period.to_be_bytes()])
+    }
+    /// Key of the mandate id counter.
+    pub fn next_mandate_id() -> Vec<u8> {
+        vec![NEXT_MANDATE_ID]
+    }
+    /// Key of a mandate.
+    pub fn mandate(id: u64) -> Vec<u8> {
+        with(MANDATE, &[&id.to_be_bytes()])
+    }
+    /// Key of a mandate in its user's index.
+    pub fn user_mandate(user: &Address, id: u64) -> Vec<u8> {
+        with(USER_MANDATE, &[&user.0, &id.to_be_bytes()])
+    }
+    /// Prefix of a user's mandates.
+    pub fn user_mandates(user: &Address) -> Vec<u8> {
+        with(USER_MANDATE, &[&user.0])
+    }
+    /// Key of a paid invoice.
+    pub fn paid_invoice(merchant: &Address, invoice_id: u64) -> Vec<u8> {
+        with(PAID_INVOICE, &[&merchant.0, &invoice_id.to_be_bytes()])
     }
     /// Key of one event in an account's history.
     pub fn history(who: &Address, height: Height, tx_index: u32, event_index: u32) -> Vec<u8> {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{self, CodecError};
 use crate::crypto::{self, sha256, Keypair, Signature, SignatureError};
 use crate::economy::{RedeemKind, RewardKind};
+use crate::invoice::Invoice;
 use crate::model::AssetKind;
 use crate::types::{Address, Amount, AssetId, Hash, Height, Nonce};
 
@@ -165,6 +166,41 @@ pub enum Call {
         to_asset: AssetId,
         /// The least the holder accepts to receive.
         min_out: Amount,
+    },
+    /// A user lets `spender` charge it up to `limit_per_period` of `asset` per period,
+    /// until `expires_at` (a subscription, pay-per-lesson, in-game purchases).
+    GrantMandate {
+        /// Who may charge (not the sender).
+        spender: Address,
+        /// The asset charged.
+        asset: AssetId,
+        /// The most units charged per period (> 0).
+        limit_per_period: Amount,
+        /// The period in milliseconds (> 0); period index = `time_ms / period_ms`.
+        period_ms: u64,
+        /// The last height at which a charge is accepted.
+        expires_at: Height,
+    },
+    /// The mandate's spender charges the user, within the period's remaining limit.
+    Charge {
+        /// The mandate's id.
+        mandate_id: u64,
+        /// Units (> 0).
+        amount: Amount,
+        /// The spender's reference, at most 64 bytes.
+        reference: String,
+    },
+    /// The user revokes a mandate: charges in later blocks are refused.
+    RevokeMandate {
+        /// The mandate's id.
+        mandate_id: u64,
+    },
+    /// Pay a merchant-signed invoice (a payment link), at most once and before expiry.
+    PayInvoice {
+        /// The invoice, as the merchant signed it.
+        invoice: Invoice,
+        /// The merchant's signature over [`Invoice::signing_bytes`].
+        signature: Signature,
     },
 }
 

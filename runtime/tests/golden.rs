@@ -403,6 +403,35 @@ fn the_economys_calls_and_events_encode_field_by_field() {
     };
     assert_eq!(after_tag(&create(None)), 14 + 3);
     assert_eq!(after_tag(&create(Some(7))), 22 + 3);
+    let grant = Call::GrantMandate {
+        spender: b,
+        asset: AssetId(0),
+        limit_per_period: 990_000,
+        period_ms: 1,
+        expires_at: 9,
+    };
+    assert_eq!(after_tag(&grant), 60);
+    let charge = Call::Charge {
+        mandate_id: 0,
+        amount: 1,
+        reference: "nov".into(),
+    };
+    assert_eq!(after_tag(&charge), 24 + 3);
+    assert_eq!(after_tag(&Call::RevokeMandate { mandate_id: 0 }), 8);
+    let invoice = |memo| jeon_runtime::invoice::Invoice {
+        merchant: b,
+        asset: AssetId(0),
+        amount: 50_000,
+        expires_at: 9,
+        invoice_id: 1,
+        memo,
+    };
+    let pay_invoice = |memo| Call::PayInvoice {
+        invoice: invoice(memo),
+        signature: jeon_runtime::Signature([0; 64]),
+    };
+    assert_eq!(after_tag(&pay_invoice(None)), 60 + 1 + 64);
+    assert_eq!(after_tag(&pay_invoice(Some(vec![1; 7]))), 60 + 9 + 7 + 64);
     let signed = transfer_body();
     let pay_tx = TxBody {
         call: pay,

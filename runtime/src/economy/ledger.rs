@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use crate::economy::{EconomyParams, ESCROW_ACCOUNT};
 use crate::model::{AssetInfo, AssetKind, CallError, Partner, Role};
 use crate::state::{keys, read_record, Overlay, StateError, StateExt, StateRead};
-use crate::types::{Address, Amount, AssetId, Height, TimeMs};
+use crate::types::{Address, Amount, AssetId, Hash, Height, TimeMs};
 
 /// Why an economy step did not complete.
 #[derive(Debug)]
@@ -51,6 +51,8 @@ pub(crate) struct CallCx {
     pub(crate) time_ms: TimeMs,
     /// The transaction's sender.
     pub(crate) sender: Address,
+    /// The chain id, which signed payment links commit to.
+    pub(crate) chain_id: Hash,
 }
 
 /// A typed record, if present.

@@ -9,6 +9,7 @@
 pub(crate) mod exchange;
 pub(crate) mod history;
 pub(crate) mod ledger;
+pub mod mandate;
 pub(crate) mod pay;
 pub mod query;
 pub(crate) mod redeem;

@@ -1,0 +1,129 @@
+//! Mandates and payment links end to end through the CLI only, on `jeon dev`: the cafe
+//! makes a ₩500 link that alice pays once (bob's second payment is refused, as is a
+//! tampered copy); alice subscribes to the cafe at ₩9,900 a day, the cafe charges the
+//! limit, one more won is refused, alice revokes. Figures follow docs/economy.md §9.
+
+#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
+
+mod common;
+
+use std::process::Output;
+
+use common::{jeon, DevNode};
+use serde_json::Value;
+
+fn run(args: &[&str]) -> Output {
+    jeon().args(args).env_remove("JEON_API").output().unwrap()
+}
+
+struct Town {
+    node: DevNode,
+}
+
+impl Town {
+    fn key(&self, name: &str) -> String {
+        let path = self.node.data.join("keys").join(format!("{name}.json"));
+        path.to_str().unwrap().to_owned()
+    }
+
+    /// `jeon tx <args> --key <signer> --wait`: the printed status.
+    fn tx(&self, signer: &str, args: &[&str]) -> Value {
+        let key = self.key(signer);
+        let mut all = vec!["tx"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--key", &key, "--wait", "--api", &self.node.api]);
+        serde_json::from_slice(&run(&all).stdout).unwrap()
+    }
+
+    fn address(&self, name: &str) -> String {
+        self.node.key(name).address().to_string()
+    }
+}
+
+/// The receipt's failure, as `{"<error>": {...}}`.
+fn failure(status: &Value) -> &Value {
+    assert_eq!(status["status"], "rejected", "{status}");
+    &status["receipt"]["outcome"]["failed"]
+}
+
+fn has_event(status: &Value, kind: &str) -> bool {
+    assert_eq!(status["status"], "final", "{status}");
+    status["receipt"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e.get(kind).is_some())
+}
+
+#[test]
+fn a_link_is_paid_once_and_a_mandate_charges_within_its_limit_until_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let town = Town {
+        node: DevNode::start(&dir.path().join("dev"), &[]),
+    };
+    let cafe_key = town.key("dalbit-cafe");
+    let made = run(&[
+        "invoice",
+        "new",
+        "--key",
+        &cafe_key,
+        "--asset",
+        "KRW",
+        "--amount",
+        "50000",
+        "--expires-in-blocks",
+        "100",
+        "--id",
+        "1",
+        "--memo",
+        "table 4",
+        "--api",
+        &town.node.api,
+    ]);
+    assert!(made.status.success(), "{made:?}");
+    let link = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    assert!(link.starts_with("jeon:pay?i="), "{link}");
+
+    let paid = town.tx("alice", &["pay-invoice", "--link", &link]);
+    assert!(has_event(&paid, "invoice_paid"));
+    assert!(has_event(&paid, "tax_withheld"));
+    let again = town.tx("bob", &["pay-invoice", "--link", &link]);
+    assert!(failure(&again).get("invoice_already_paid").is_some());
+    // The amount 50 000 = 0xc350 is encoded as `50c3000000000000`; pay 1 instead.
+    let tampered = link.replacen("50c3000000000000", "0100000000000000", 1);
+    assert_ne!(tampered, link);
+    let forged = town.tx("bob", &["pay-invoice", "--link", &tampered]);
+    assert!(failure(&forged).get("bad_invoice_signature").is_some());
+
+    let cafe = town.address("dalbit-cafe");
+    let granted = town.tx(
+        "alice",
+        &[
+            "grant-mandate",
+            "--spender",
+            &cafe,
+            "--asset",
+            "KRW",
+            "--limit-per-period",
+            "990000",
+            "--expires-at",
+            "100000",
+        ],
+    );
+    assert!(has_event(&granted, "mandate_granted"));
+    let charge = |amount: &str| {
+        town.tx(
+            "dalbit-cafe",
+            &["charge", "--mandate-id", "0", "--amount", amount],
+        )
+    };
+    assert!(has_event(&charge("990000"), "mandate_charged"));
+    assert!(failure(&charge("1"))
+        .get("mandate_limit_exceeded")
+        .is_some());
+    let revoked = town.tx("alice", &["revoke-mandate", "--mandate-id", "0"]);
+    assert!(has_event(&revoked, "mandate_revoked"));
+    // A charge in a later block than the revoke is refused as revoked (checked before
+    // the limit, which is also used up).
+    assert!(failure(&charge("1")).get("mandate_revoked").is_some());
+}
