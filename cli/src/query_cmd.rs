@@ -80,6 +80,11 @@ enum QueryCommand {
         #[arg(long, value_name = "ADDR")]
         issuer: Address,
     },
+    /// A user's spending mandates and what each still allows this period.
+    Mandates {
+        /// The user's address.
+        address: Address,
+    },
     /// Every exchange agreement, proposed or active.
     Exchanges,
     /// The reward rules a payment at a merchant applies (every rule without `--merchant`).
@@ -185,6 +190,7 @@ fn path(what: &QueryCommand) -> String {
             format!("/v1/accounts/{address}/events{q}")
         }
         QueryCommand::Redemptions { issuer } => format!("/v1/redemptions?issuer={issuer}"),
+        QueryCommand::Mandates { address } => format!("/v1/accounts/{address}/mandates"),
         QueryCommand::Exchanges => "/v1/exchanges".into(),
         QueryCommand::Rules { merchant: None } => "/v1/rules".into(),
         QueryCommand::Rules { merchant: Some(m) } => format!("/v1/rules?merchant={m}"),

@@ -121,6 +121,17 @@ fn a_link_is_paid_once_and_a_mandate_charges_within_its_limit_until_revoked() {
     assert!(failure(&charge("1"))
         .get("mandate_limit_exceeded")
         .is_some());
+    // The user sees what the mandate still allows: nothing more this period.
+    let alice = town.address("alice");
+    let listed = run(&["query", "mandates", &alice, "--api", &town.node.api]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&listed.stdout).expect("json");
+    let mandate = &listed["mandates"][0];
+    assert_eq!(mandate["remaining"], 0, "{listed}");
     let revoked = town.tx("alice", &["revoke-mandate", "--mandate-id", "0"]);
     assert!(has_event(&revoked, "mandate_revoked"));
     // A charge in a later block than the revoke is refused as revoked (checked before

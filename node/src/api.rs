@@ -148,6 +148,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/accounts/{addr}/events", get(account_events))
         .route("/v1/settlement", get(settlement))
         .route("/v1/redemptions", get(redemptions))
+        .route("/v1/accounts/{addr}/mandates", get(mandates))
         .route("/v1/exchanges", get(exchanges))
         .route("/v1/rules", get(rules))
         .route("/metrics", get(metrics))
@@ -703,6 +704,24 @@ async fn redemptions(
     })
     .await?;
     Ok(Json(json!({"issuer": issuer, "redemptions": pending})))
+}
+
+/// `GET /v1/accounts/{addr}/mandates`: the user's mandates with what each still allows
+/// in its current period, as of the head.
+async fn mandates(
+    State(shared): State<Arc<Shared>>,
+    Path(addr): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let user = parse_address(&addr)?;
+    let head = shared.head();
+    let list = read_state(&shared, move |db| {
+        jeon_runtime::economy::mandate::mandates_of(db, &user, head.height, head.time_ms)
+            .map_err(ApiError::internal)
+    })
+    .await?;
+    Ok(Json(
+        json!({"user": user, "height": head.height, "mandates": list}),
+    ))
 }
 
 /// `GET /v1/exchanges?limit=N`: every agreement, proposed or active.
