@@ -85,6 +85,11 @@ enum QueryCommand {
         /// The user's address.
         address: Address,
     },
+    /// An account's credit score (with its inputs) and its credit lines as borrower.
+    Credit {
+        /// The account's address.
+        address: Address,
+    },
     /// Every exchange agreement, proposed or active.
     Exchanges,
     /// The reward rules a payment at a merchant applies (every rule without `--merchant`).
@@ -191,6 +196,7 @@ fn path(what: &QueryCommand) -> String {
         }
         QueryCommand::Redemptions { issuer } => format!("/v1/redemptions?issuer={issuer}"),
         QueryCommand::Mandates { address } => format!("/v1/accounts/{address}/mandates"),
+        QueryCommand::Credit { address } => format!("/v1/accounts/{address}/credit"),
         QueryCommand::Exchanges => "/v1/exchanges".into(),
         QueryCommand::Rules { merchant: None } => "/v1/rules".into(),
         QueryCommand::Rules { merchant: Some(m) } => format!("/v1/rules?merchant={m}"),

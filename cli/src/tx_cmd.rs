@@ -342,6 +342,55 @@ pub(crate) enum TxCommand {
         #[command(flatten)]
         common: TxArgs,
     },
+    /// As a lender partner, open a credit line for a borrower within what its credit
+    /// score allows (`jeon query credit ADDR`). The line id is in the
+    /// `credit_line_opened` event.
+    OpenCreditLine {
+        /// The borrower.
+        #[arg(long, value_name = "ADDR")]
+        borrower: Address,
+        /// The money asset lent, by id or symbol.
+        #[arg(long, value_name = "ID_OR_SYMBOL")]
+        asset: AssetRef,
+        /// The most units outstanding at once.
+        #[arg(long, value_name = "N")]
+        limit: Amount,
+        /// Blocks until the line is due.
+        #[arg(long, value_name = "BLOCKS")]
+        due_period_blocks: Height,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// As a borrower, draw units from the lender on a credit line.
+    DrawCredit {
+        /// The line's id.
+        #[arg(long, value_name = "ID")]
+        line_id: u64,
+        /// Units to draw.
+        #[arg(long, value_name = "N")]
+        amount: Amount,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// As a borrower, repay units on a credit line (repaying all of it closes the line).
+    Repay {
+        /// The line's id.
+        #[arg(long, value_name = "ID")]
+        line_id: u64,
+        /// Units to repay.
+        #[arg(long, value_name = "N")]
+        amount: Amount,
+        #[command(flatten)]
+        common: TxArgs,
+    },
+    /// As a lender, mark a line past its due height with units outstanding in default.
+    MarkDefault {
+        /// The line's id.
+        #[arg(long, value_name = "ID")]
+        line_id: u64,
+        #[command(flatten)]
+        common: TxArgs,
+    },
 }
 
 /// What both kinds of reward rule take.
@@ -710,6 +759,36 @@ fn economy_draft(command: TxCommand) -> Result<(Draft, TxArgs), CliError> {
             let (invoice, signature) =
                 Invoice::from_uri(&link).map_err(|e| CliError::BadInput(format!("--link: {e}")))?;
             (fixed(Call::PayInvoice { invoice, signature }), common)
+        }
+        TxCommand::OpenCreditLine {
+            borrower,
+            asset,
+            limit,
+            due_period_blocks,
+            common,
+        } => {
+            let d: Draft = Box::new(move |c| {
+                Ok(Call::OpenCreditLine {
+                    borrower,
+                    asset: c.resolve_asset(&asset)?,
+                    limit,
+                    due_period_blocks,
+                })
+            });
+            (d, common)
+        }
+        TxCommand::DrawCredit {
+            line_id,
+            amount,
+            common,
+        } => (fixed(Call::DrawCredit { line_id, amount }), common),
+        TxCommand::Repay {
+            line_id,
+            amount,
+            common,
+        } => (fixed(Call::Repay { line_id, amount }), common),
+        TxCommand::MarkDefault { line_id, common } => {
+            (fixed(Call::MarkDefault { line_id }), common)
         }
         TxCommand::Transfer { .. }
         | TxCommand::CreateAsset { .. }

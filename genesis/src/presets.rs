@@ -55,7 +55,11 @@ struct Member {
 /// The `i`-th member (0-based): the four named companies, then numbered merchants.
 fn member(i: usize) -> Member {
     let named = [
-        ("hanbit-bank", "Hanbit Bank", &[Role::Issuer][..]),
+        (
+            "hanbit-bank",
+            "Hanbit Bank",
+            &[Role::Issuer, Role::Lender][..],
+        ),
         (
             "dalbit-cafe",
             "Dalbit Cafe",

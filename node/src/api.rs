@@ -149,6 +149,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/settlement", get(settlement))
         .route("/v1/redemptions", get(redemptions))
         .route("/v1/accounts/{addr}/mandates", get(mandates))
+        .route("/v1/accounts/{addr}/credit", get(credit))
         .route("/v1/exchanges", get(exchanges))
         .route("/v1/rules", get(rules))
         .route("/metrics", get(metrics))
@@ -721,6 +722,26 @@ async fn mandates(
     .await?;
     Ok(Json(
         json!({"user": user, "height": head.height, "mandates": list}),
+    ))
+}
+
+/// `GET /v1/accounts/{addr}/credit`: the account's credit score with its inputs, as
+/// of the head, and its credit lines as borrower.
+async fn credit(
+    State(shared): State<Arc<Shared>>,
+    Path(addr): Path<String>,
+) -> ApiResult<Json<Value>> {
+    use jeon_runtime::economy::credit::{credit_lines_of, credit_score};
+    let account = parse_address(&addr)?;
+    let head = shared.head();
+    let (score, lines) = read_state(&shared, move |db| {
+        let score = credit_score(db, &account, head.height).map_err(ApiError::internal)?;
+        let lines = credit_lines_of(db, &account).map_err(ApiError::internal)?;
+        Ok((score, lines))
+    })
+    .await?;
+    Ok(Json(
+        json!({"account": account, "height": head.height, "score": score, "lines": lines}),
     ))
 }
 

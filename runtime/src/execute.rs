@@ -7,7 +7,7 @@
 
 use crate::economy::ledger::{self, CallCx};
 use crate::economy::{
-    exchange, history, is_reserved_account, mandate, pay, redeem, rewards, StampReward,
+    credit, exchange, history, is_reserved_account, mandate, pay, redeem, rewards, StampReward,
     BLOCK_EVENTS_TX_INDEX,
 };
 use crate::model::{
@@ -360,6 +360,25 @@ fn apply_call<S: StateRead + ?Sized>(
         Call::PayInvoice { invoice, signature } => {
             done(mandate::pay_invoice(ov, cx, invoice, signature, events))
         }
+        Call::OpenCreditLine {
+            borrower,
+            asset,
+            limit,
+            due_period_blocks,
+        } => {
+            let o = credit::Open {
+                borrower: *borrower,
+                asset: *asset,
+                limit: *limit,
+                due_period_blocks: *due_period_blocks,
+            };
+            done(credit::open(ov, cx, o, events))
+        }
+        Call::DrawCredit { line_id, amount } => {
+            done(credit::draw(ov, cx, *line_id, *amount, events))
+        }
+        Call::Repay { line_id, amount } => done(credit::repay(ov, cx, *line_id, *amount, events)),
+        Call::MarkDefault { line_id } => done(credit::mark_default(ov, cx, *line_id, events)),
     }
 }
 

@@ -427,6 +427,65 @@ pub enum Event {
         /// The merchant's invoice id.
         invoice_id: u64,
     },
+    /// A lender opened a credit line for a borrower.
+    CreditLineOpened {
+        /// The line's id.
+        id: u64,
+        /// The lender partner.
+        lender: Address,
+        /// The borrower.
+        borrower: Address,
+        /// The money asset.
+        asset: AssetId,
+        /// The most units outstanding at once.
+        limit: Amount,
+        /// From this height draws are refused and a default may be marked.
+        due_height: Height,
+    },
+    /// A borrower drew on a line (after a `Transferred` from the lender).
+    CreditDrawn {
+        /// The line's id.
+        id: u64,
+        /// The lender.
+        lender: Address,
+        /// The borrower.
+        borrower: Address,
+        /// The asset.
+        asset: AssetId,
+        /// Units drawn.
+        amount: Amount,
+        /// Units outstanding after the draw.
+        outstanding: Amount,
+    },
+    /// A borrower repaid on a line (after a `Transferred` to the lender); the line is
+    /// closed as repaid when `outstanding` is 0.
+    CreditRepaid {
+        /// The line's id.
+        id: u64,
+        /// The lender.
+        lender: Address,
+        /// The borrower.
+        borrower: Address,
+        /// The asset.
+        asset: AssetId,
+        /// Units repaid.
+        amount: Amount,
+        /// Units outstanding after the repayment.
+        outstanding: Amount,
+    },
+    /// The lender marked a line in default; it is closed.
+    CreditDefaulted {
+        /// The line's id.
+        id: u64,
+        /// The lender.
+        lender: Address,
+        /// The borrower.
+        borrower: Address,
+        /// The asset.
+        asset: AssetId,
+        /// Units left unpaid.
+        outstanding: Amount,
+    },
 }
 
 impl Event {
@@ -492,6 +551,18 @@ impl Event {
             Event::InvoicePaid {
                 payer, merchant, ..
             } => vec![*payer, *merchant],
+            Event::CreditLineOpened {
+                lender, borrower, ..
+            }
+            | Event::CreditDrawn {
+                lender, borrower, ..
+            }
+            | Event::CreditRepaid {
+                lender, borrower, ..
+            }
+            | Event::CreditDefaulted {
+                lender, borrower, ..
+            } => vec![*borrower, *lender],
         };
         let mut out: Vec<Address> = Vec::with_capacity(named.len());
         for a in named {
@@ -887,6 +958,103 @@ pub enum CallError {
         invoice_id: u64,
         /// The height of the paying block.
         paid_at: Height,
+    },
+    /// Only a partner with the lender role may open credit lines.
+    #[error("{account} is not a partner with the lender role")]
+    NotALender {
+        /// The sender.
+        account: Address,
+    },
+    /// A lender cannot open a credit line for itself.
+    #[error("a credit line's borrower must be another account")]
+    SelfCredit,
+    /// The borrower's score does not allow the line.
+    #[error("borrower {borrower} has score {score}, which allows {allowed} of credit; {committed} is committed to open lines, so a limit of {limit} does not fit")]
+    CreditAboveScore {
+        /// The borrower.
+        borrower: Address,
+        /// Its score now.
+        score: u64,
+        /// What the score allows across open lines.
+        allowed: Amount,
+        /// The limits of its open lines.
+        committed: Amount,
+        /// The limit asked for.
+        limit: Amount,
+    },
+    /// No credit line has this id.
+    #[error("unknown credit line {id}")]
+    UnknownCreditLine {
+        /// The id given.
+        id: u64,
+    },
+    /// The line was repaid or defaulted.
+    #[error("credit line {id} is closed ({status:?})")]
+    CreditLineClosed {
+        /// The line.
+        id: u64,
+        /// Repaid or defaulted.
+        status: crate::economy::credit::LineStatus,
+    },
+    /// Only the line's borrower may draw or repay.
+    #[error("only the borrower {borrower} of credit line {id} may draw or repay")]
+    NotLineBorrower {
+        /// The line.
+        id: u64,
+        /// Its borrower.
+        borrower: Address,
+    },
+    /// Only the line's lender may mark it in default.
+    #[error("only the lender {lender} of credit line {id} may mark it in default")]
+    NotLineLender {
+        /// The line.
+        id: u64,
+        /// Its lender.
+        lender: Address,
+    },
+    /// Draws are refused from the due height on.
+    #[error("credit line {id} was due at height {due_height}; this block is {height}")]
+    CreditLineDue {
+        /// The line.
+        id: u64,
+        /// Its due height.
+        due_height: Height,
+        /// This block's height.
+        height: Height,
+    },
+    /// The draw would take the outstanding amount above the limit.
+    #[error("credit line {id} has a limit of {limit} with {outstanding} outstanding; drawing {amount} more does not fit")]
+    CreditLimitExceeded {
+        /// The line.
+        id: u64,
+        /// Its limit.
+        limit: Amount,
+        /// Outstanding now.
+        outstanding: Amount,
+        /// Asked for.
+        amount: Amount,
+    },
+    /// A repayment above what is outstanding.
+    #[error("credit line {id} has {outstanding} outstanding; cannot repay {amount}")]
+    RepayAboveOutstanding {
+        /// The line.
+        id: u64,
+        /// Outstanding now.
+        outstanding: Amount,
+        /// Asked for.
+        amount: Amount,
+    },
+    /// A default needs the due height reached and units outstanding.
+    #[error("credit line {id} is not in default: due at height {due_height}, this block is {height}, {outstanding} outstanding")]
+    NotInDefault {
+        /// The line.
+        id: u64,
+        /// Its due height.
+        due_height: Height,
+        /// Outstanding now.
+        outstanding: Amount,
+        /// This block's height.
+        height: Height,
     },
 }
 

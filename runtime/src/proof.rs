@@ -425,6 +425,19 @@ pub fn summary(call: &Call) -> String {
             "pay invoice {} of {} units of asset {} to {}",
             invoice.invoice_id, invoice.amount, invoice.asset, invoice.merchant
         ),
+        Call::OpenCreditLine {
+            borrower,
+            asset,
+            limit,
+            due_period_blocks,
+        } => format!(
+            "open a credit line of {limit} units of asset {asset} for {borrower}, due in {due_period_blocks} blocks"
+        ),
+        Call::DrawCredit { line_id, amount } => {
+            format!("draw {amount} units on credit line {line_id}")
+        }
+        Call::Repay { line_id, amount } => format!("repay {amount} units on credit line {line_id}"),
+        Call::MarkDefault { line_id } => format!("mark credit line {line_id} in default"),
     }
 }
 

@@ -138,6 +138,14 @@ pub mod keys {
     pub const USER_MANDATE: u8 = 0x1f;
     /// `0x20 || merchant || invoice id (u64 BE)` -> the height it was paid at (u64).
     pub const PAID_INVOICE: u8 = 0x20;
+    /// `0x21 || account` -> `CreditProfile`: the counters the credit score is computed from.
+    pub const CREDIT_PROFILE: u8 = 0x21;
+    /// `0x22` -> the next credit line id (u64).
+    pub const NEXT_CREDIT_LINE_ID: u8 = 0x22;
+    /// `0x23 || id (u64 BE)` -> `CreditLine` (kept after it closes).
+    pub const CREDIT_LINE: u8 = 0x23;
+    /// `0x24 || borrower || id (u64 BE)` -> `()`: a borrower's lines, for queries.
+    pub const BORROWER_LINE: u8 = 0x24;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 
@@ -323,6 +331,26 @@ pub mod keys {
     /// Key of a paid invoice.
     pub fn paid_invoice(merchant: &Address, invoice_id: u64) -> Vec<u8> {
         with(PAID_INVOICE, &[&merchant.0, &invoice_id.to_be_bytes()])
+    }
+    /// Key of an account's credit profile.
+    pub fn credit_profile(who: &Address) -> Vec<u8> {
+        with(CREDIT_PROFILE, &[&who.0])
+    }
+    /// Key of the credit line id counter.
+    pub fn next_credit_line_id() -> Vec<u8> {
+        vec![NEXT_CREDIT_LINE_ID]
+    }
+    /// Key of a credit line.
+    pub fn credit_line(id: u64) -> Vec<u8> {
+        with(CREDIT_LINE, &[&id.to_be_bytes()])
+    }
+    /// Key of a credit line in its borrower's index.
+    pub fn borrower_line(borrower: &Address, id: u64) -> Vec<u8> {
+        with(BORROWER_LINE, &[&borrower.0, &id.to_be_bytes()])
+    }
+    /// Prefix of a borrower's credit lines.
+    pub fn borrower_lines(borrower: &Address) -> Vec<u8> {
+        with(BORROWER_LINE, &[&borrower.0])
     }
     /// Key of one event in an account's history.
     pub fn history(who: &Address, height: Height, tx_index: u32, event_index: u32) -> Vec<u8> {

@@ -202,6 +202,39 @@ pub enum Call {
         /// The merchant's signature over [`Invoice::signing_bytes`].
         signature: Signature,
     },
+    /// A lender partner opens a credit line for a borrower, within what the borrower's
+    /// credit score allows (docs/economy.md, "Micro-credit").
+    OpenCreditLine {
+        /// The borrower (not the sender).
+        borrower: Address,
+        /// The money asset lent.
+        asset: AssetId,
+        /// The most units outstanding at once (> 0).
+        limit: Amount,
+        /// Blocks from opening to the due height (> 0).
+        due_period_blocks: Height,
+    },
+    /// The borrower draws units from the lender, within the line's limit, before its
+    /// due height.
+    DrawCredit {
+        /// The line's id.
+        line_id: u64,
+        /// Units (> 0).
+        amount: Amount,
+    },
+    /// The borrower repays units to the lender, at most the outstanding amount.
+    Repay {
+        /// The line's id.
+        line_id: u64,
+        /// Units (> 0).
+        amount: Amount,
+    },
+    /// The lender marks a line past its due height with units outstanding as in
+    /// default: the line closes and the borrower's score falls.
+    MarkDefault {
+        /// The line's id.
+        line_id: u64,
+    },
 }
 
 /// What the sender signs.

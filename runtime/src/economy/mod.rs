@@ -6,6 +6,7 @@
 //! fixed, and the integer rules (tax, cashback, conversion) shared by execution and the
 //! queries in [`query`]. docs/economy.md explains the rules with a worked example.
 
+pub mod credit;
 pub(crate) mod exchange;
 pub(crate) mod history;
 pub(crate) mod ledger;

@@ -4,7 +4,9 @@
 use crate::economy::ledger::{
     check_text, credit, debit, get, merchant, money_asset, positive, CallCx, Res,
 };
-use crate::economy::{bps_of, period_of, rewards, Jurisdiction, BPS_DENOMINATOR, TEXT_BYTES_MAX};
+use crate::economy::{
+    bps_of, credit, period_of, rewards, Jurisdiction, BPS_DENOMINATOR, TEXT_BYTES_MAX,
+};
 use crate::model::{CallError, Event};
 use crate::state::{keys, Overlay, StateError, StateRead};
 use crate::types::{Address, Amount, AssetId};
@@ -73,6 +75,7 @@ pub(crate) fn pay<S: StateRead + ?Sized>(
             period,
         });
     }
+    credit::record_payment(ov, cx.height, &cx.sender, amount)?;
     rewards::apply_rules(ov, cx, to, asset, amount, events)
 }
 

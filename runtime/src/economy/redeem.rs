@@ -56,6 +56,7 @@ pub(crate) fn redeem<S: StateRead + ?Sized>(
     };
     ov.put(keys::redemption(id), &record)?;
     ov.put(keys::issuer_redemption(&info.issuer, id), &deadline)?;
+    crate::economy::credit::record_redemption(ov, cx.height, &cx.sender)?;
     events.push(Event::RedemptionRequested {
         id,
         issuer: info.issuer,

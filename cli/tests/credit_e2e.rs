@@ -1,0 +1,159 @@
+//! Micro-credit end to end through the CLI only, on `jeon dev`: alice pays the cafe
+//! ₩100,000 (10 score points: ₩10,000 of credit); the bank's line above that is
+//! refused, one at the limit opens; alice draws, repays in full (the line closes, her
+//! score rises), and a default can no longer be marked. Figures follow
+//! docs/economy.md §10.
+
+#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
+
+mod common;
+
+use std::process::Output;
+
+use common::{jeon, DevNode};
+use serde_json::Value;
+
+fn run(args: &[&str]) -> Output {
+    jeon().args(args).env_remove("JEON_API").output().unwrap()
+}
+
+struct Town {
+    node: DevNode,
+}
+
+impl Town {
+    fn key(&self, name: &str) -> String {
+        let path = self.node.data.join("keys").join(format!("{name}.json"));
+        path.to_str().unwrap().to_owned()
+    }
+
+    /// `jeon tx <args> --key <signer> --wait`: the printed status.
+    fn tx(&self, signer: &str, args: &[&str]) -> Value {
+        let key = self.key(signer);
+        let mut all = vec!["tx"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--key", &key, "--wait", "--api", &self.node.api]);
+        serde_json::from_slice(&run(&all).stdout).unwrap()
+    }
+
+    fn address(&self, name: &str) -> String {
+        self.node.key(name).address().to_string()
+    }
+
+    /// `jeon query credit ADDR`.
+    fn credit(&self, who: &str) -> Value {
+        let out = run(&["query", "credit", who, "--api", &self.node.api]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
+    }
+}
+
+/// The receipt's failure, as `{"<error>": {...}}`.
+fn failure(status: &Value) -> &Value {
+    assert_eq!(status["status"], "rejected", "{status}");
+    &status["receipt"]["outcome"]["failed"]
+}
+
+fn has_event(status: &Value, kind: &str) -> bool {
+    assert_eq!(status["status"], "final", "{status}");
+    status["receipt"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e.get(kind).is_some())
+}
+
+#[test]
+fn a_lender_opens_a_line_within_the_score_and_the_borrower_draws_and_repays() {
+    let dir = tempfile::tempdir().unwrap();
+    let town = Town {
+        node: DevNode::start(&dir.path().join("dev"), &[]),
+    };
+    let (alice, cafe) = (town.address("alice"), town.address("dalbit-cafe"));
+    let unknown = town.credit(&alice);
+    assert_eq!(unknown["score"]["score"], 0, "{unknown}");
+    assert_eq!(unknown["score"]["first_seen"], Value::Null, "{unknown}");
+
+    // ₩100,000 = 10,000,000 units paid: 10 points, 1,000,000 units of credit.
+    let paid = town.tx(
+        "alice",
+        &[
+            "pay",
+            "--merchant",
+            &cafe,
+            "--asset",
+            "KRW",
+            "--amount",
+            "10000000",
+        ],
+    );
+    assert!(has_event(&paid, "paid"));
+    let scored = town.credit(&alice);
+    assert_eq!(scored["score"]["volume"], 10_000_000, "{scored}");
+    // Blocks come fast on `jeon dev`: count the age points the report shows.
+    let age_pts = |r: &Value| r["score"]["age_blocks"].as_u64().unwrap() / 100;
+    assert_eq!(scored["score"]["score"], 10 + age_pts(&scored), "{scored}");
+
+    let open = |limit: &str| {
+        town.tx(
+            "hanbit-bank",
+            &[
+                "open-credit-line",
+                "--borrower",
+                &alice,
+                "--asset",
+                "KRW",
+                "--limit",
+                limit,
+                "--due-period-blocks",
+                "1000",
+            ],
+        )
+    };
+    let allowed = town.credit(&alice)["score"]["allowed"].as_u64().unwrap();
+    assert!(failure(&open(&(allowed + 1).to_string()))
+        .get("credit_above_score")
+        .is_some());
+    assert!(has_event(&open("1000000"), "credit_line_opened"));
+    let not_lender = town.tx(
+        "dalbit-cafe",
+        &[
+            "open-credit-line",
+            "--borrower",
+            &alice,
+            "--asset",
+            "KRW",
+            "--limit",
+            "1",
+            "--due-period-blocks",
+            "10",
+        ],
+    );
+    assert!(failure(&not_lender).get("not_a_lender").is_some());
+
+    let drawn = town.tx(
+        "alice",
+        &["draw-credit", "--line-id", "0", "--amount", "400000"],
+    );
+    assert!(has_event(&drawn, "credit_drawn"));
+    let over = town.tx(
+        "alice",
+        &["draw-credit", "--line-id", "0", "--amount", "600001"],
+    );
+    assert!(failure(&over).get("credit_limit_exceeded").is_some());
+    let repaid = town.tx("alice", &["repay", "--line-id", "0", "--amount", "400000"]);
+    assert!(has_event(&repaid, "credit_repaid"));
+
+    let after = town.credit(&alice);
+    assert_eq!(after["lines"][0]["status"], "repaid", "{after}");
+    assert_eq!(after["lines"][0]["outstanding"], 0, "{after}");
+    assert_eq!(after["score"]["repayments"], 1, "{after}");
+    // One repayment: 20 points more (400,000 units repaid is under a point).
+    assert_eq!(after["score"]["score"], 30 + age_pts(&after), "{after}");
+    let mark = town.tx("hanbit-bank", &["mark-default", "--line-id", "0"]);
+    assert!(failure(&mark).get("credit_line_closed").is_some());
+}
