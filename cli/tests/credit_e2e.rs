@@ -8,63 +8,18 @@
 
 mod common;
 
-use std::process::Output;
-
-use common::{jeon, DevNode};
+use common::{failure, has_event, run, DevNode, Town};
 use serde_json::Value;
 
-fn run(args: &[&str]) -> Output {
-    jeon().args(args).env_remove("JEON_API").output().unwrap()
-}
-
-struct Town {
-    node: DevNode,
-}
-
-impl Town {
-    fn key(&self, name: &str) -> String {
-        let path = self.node.data.join("keys").join(format!("{name}.json"));
-        path.to_str().unwrap().to_owned()
-    }
-
-    /// `jeon tx <args> --key <signer> --wait`: the printed status.
-    fn tx(&self, signer: &str, args: &[&str]) -> Value {
-        let key = self.key(signer);
-        let mut all = vec!["tx"];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&["--key", &key, "--wait", "--api", &self.node.api]);
-        serde_json::from_slice(&run(&all).stdout).unwrap()
-    }
-
-    fn address(&self, name: &str) -> String {
-        self.node.key(name).address().to_string()
-    }
-
-    /// `jeon query credit ADDR`.
-    fn credit(&self, who: &str) -> Value {
-        let out = run(&["query", "credit", who, "--api", &self.node.api]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("json")
-    }
-}
-
-/// The receipt's failure, as `{"<error>": {...}}`.
-fn failure(status: &Value) -> &Value {
-    assert_eq!(status["status"], "rejected", "{status}");
-    &status["receipt"]["outcome"]["failed"]
-}
-
-fn has_event(status: &Value, kind: &str) -> bool {
-    assert_eq!(status["status"], "final", "{status}");
-    status["receipt"]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|e| e.get(kind).is_some())
+/// `jeon query credit ADDR`.
+fn credit(town: &Town, who: &str) -> Value {
+    let out = run(&["query", "credit", who, "--api", &town.node.api]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
 }
 
 #[test]
@@ -74,7 +29,7 @@ fn a_lender_opens_a_line_within_the_score_and_the_borrower_draws_and_repays() {
         node: DevNode::start(&dir.path().join("dev"), &[]),
     };
     let (alice, cafe) = (town.address("alice"), town.address("dalbit-cafe"));
-    let unknown = town.credit(&alice);
+    let unknown = credit(&town, &alice);
     assert_eq!(unknown["score"]["score"], 0, "{unknown}");
     assert_eq!(unknown["score"]["first_seen"], Value::Null, "{unknown}");
 
@@ -92,7 +47,7 @@ fn a_lender_opens_a_line_within_the_score_and_the_borrower_draws_and_repays() {
         ],
     );
     assert!(has_event(&paid, "paid"));
-    let scored = town.credit(&alice);
+    let scored = credit(&town, &alice);
     assert_eq!(scored["score"]["volume"], 10_000_000, "{scored}");
     // Blocks come fast on `jeon dev`: count the age points the report shows.
     let age_pts = |r: &Value| r["score"]["age_blocks"].as_u64().unwrap() / 100;
@@ -114,7 +69,7 @@ fn a_lender_opens_a_line_within_the_score_and_the_borrower_draws_and_repays() {
             ],
         )
     };
-    let allowed = town.credit(&alice)["score"]["allowed"].as_u64().unwrap();
+    let allowed = credit(&town, &alice)["score"]["allowed"].as_u64().unwrap();
     assert!(failure(&open(&(allowed + 1).to_string()))
         .get("credit_above_score")
         .is_some());
@@ -148,7 +103,7 @@ fn a_lender_opens_a_line_within_the_score_and_the_borrower_draws_and_repays() {
     let repaid = town.tx("alice", &["repay", "--line-id", "0", "--amount", "400000"]);
     assert!(has_event(&repaid, "credit_repaid"));
 
-    let after = town.credit(&alice);
+    let after = credit(&town, &alice);
     assert_eq!(after["lines"][0]["status"], "repaid", "{after}");
     assert_eq!(after["lines"][0]["outstanding"], 0, "{after}");
     assert_eq!(after["score"]["repayments"], 1, "{after}");

@@ -7,53 +7,8 @@
 
 mod common;
 
-use std::process::Output;
-
-use common::{jeon, DevNode};
+use common::{failure, has_event, run, DevNode, Town};
 use serde_json::Value;
-
-fn run(args: &[&str]) -> Output {
-    jeon().args(args).env_remove("JEON_API").output().unwrap()
-}
-
-struct Town {
-    node: DevNode,
-}
-
-impl Town {
-    fn key(&self, name: &str) -> String {
-        let path = self.node.data.join("keys").join(format!("{name}.json"));
-        path.to_str().unwrap().to_owned()
-    }
-
-    /// `jeon tx <args> --key <signer> --wait`: the printed status.
-    fn tx(&self, signer: &str, args: &[&str]) -> Value {
-        let key = self.key(signer);
-        let mut all = vec!["tx"];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&["--key", &key, "--wait", "--api", &self.node.api]);
-        serde_json::from_slice(&run(&all).stdout).unwrap()
-    }
-
-    fn address(&self, name: &str) -> String {
-        self.node.key(name).address().to_string()
-    }
-}
-
-/// The receipt's failure, as `{"<error>": {...}}`.
-fn failure(status: &Value) -> &Value {
-    assert_eq!(status["status"], "rejected", "{status}");
-    &status["receipt"]["outcome"]["failed"]
-}
-
-fn has_event(status: &Value, kind: &str) -> bool {
-    assert_eq!(status["status"], "final", "{status}");
-    status["receipt"]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|e| e.get(kind).is_some())
-}
 
 #[test]
 fn a_link_is_paid_once_and_a_mandate_charges_within_its_limit_until_revoked() {

@@ -227,3 +227,55 @@ pub(crate) fn metric(api: &str, name: &str) -> Option<f64> {
         (key == full || key == counter).then(|| value.trim().parse().ok())?
     })
 }
+
+/// Runs `jeon` with `args` (ignoring any `JEON_API` in the environment).
+pub(crate) fn run(args: &[&str]) -> std::process::Output {
+    jeon()
+        .args(args)
+        .env_remove("JEON_API")
+        .output()
+        .expect("run jeon")
+}
+
+/// A `jeon dev` chain driven through the CLI with the demo keys.
+pub(crate) struct Town {
+    pub(crate) node: DevNode,
+}
+
+impl Town {
+    /// The path of a demo key file.
+    pub(crate) fn key(&self, name: &str) -> String {
+        let path = self.node.data.join("keys").join(format!("{name}.json"));
+        path.to_str().expect("utf-8 path").to_owned()
+    }
+
+    /// `jeon tx <args> --key <signer> --wait`: the printed status.
+    pub(crate) fn tx(&self, signer: &str, args: &[&str]) -> Value {
+        let key = self.key(signer);
+        let mut all = vec!["tx"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--key", &key, "--wait", "--api", &self.node.api]);
+        serde_json::from_slice(&run(&all).stdout).expect("jeon tx prints JSON")
+    }
+
+    /// A demo account's address.
+    pub(crate) fn address(&self, name: &str) -> String {
+        self.node.key(name).address().to_string()
+    }
+}
+
+/// A rejected receipt's failure, as `{"<error>": {...}}`.
+pub(crate) fn failure(status: &Value) -> &Value {
+    assert_eq!(status["status"], "rejected", "{status}");
+    &status["receipt"]["outcome"]["failed"]
+}
+
+/// Whether a final receipt holds an event of `kind`.
+pub(crate) fn has_event(status: &Value, kind: &str) -> bool {
+    assert_eq!(status["status"], "final", "{status}");
+    status["receipt"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .any(|e| e.get(kind).is_some())
+}
