@@ -13,7 +13,7 @@ use std::sync::RwLock;
 
 use jeon_runtime::block::CommittedBlock;
 use jeon_runtime::codec;
-use jeon_runtime::state::{ChangeSet, Entries, StateError, StateRead, StateScan};
+use jeon_runtime::state::{prefix_end, ChangeSet, Entries, StateError, StateRead, StateScan};
 use jeon_runtime::{Hash, Height, Receipt};
 use serde::{Deserialize, Serialize};
 
@@ -131,19 +131,6 @@ fn rev_range(prefix: &[u8], before: Option<&[u8]>) -> (Bound<Vec<u8>>, Bound<Vec
         },
     };
     (Bound::Included(prefix.to_vec()), upper)
-}
-
-/// The smallest key greater than every key starting with `prefix` (`None` if there is
-/// none: the prefix is all 0xff).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
 }
 
 /// sled's page cache. Its default is 1 GiB, which alone would exceed the node's memory

@@ -391,8 +391,8 @@ pub fn read_record<T: DeserializeOwned, S: StateRead + ?Sized>(
 }
 
 /// The smallest key above every key that starts with `prefix`, or `None` if there is
-/// none (the prefix is empty or all `0xff`).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+/// none (the prefix is empty or all `0xff`). Stores use it for reverse prefix scans.
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < 0xff {
