@@ -97,13 +97,40 @@ pub(crate) struct NodeStatus {
     pub(crate) rss_peak_bytes: Option<u64>,
 }
 
-/// The flat fee, from `GET /v1/status`.
+/// The fee schedule's headline, from `GET /v1/status` (`GET /v1/fees` has the rest).
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub(crate) struct FeeInfo {
     /// The asset fees are paid in.
     pub(crate) asset: AssetId,
-    /// The fee per transaction, in the fee asset's smallest unit.
-    pub(crate) flat: Amount,
+    /// The next block's base fee, in the fee asset's smallest unit.
+    pub(crate) base_fee: Amount,
+    /// The most the base fee can ever be.
+    pub(crate) base_fee_max: Amount,
+}
+
+/// The fields of `GET /v1/fees?account=` the client uses.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct FeesView {
+    /// The next block's base fee.
+    pub(crate) base_fee: Amount,
+    /// The account's standing, when one was asked for.
+    pub(crate) account: Option<AccountFeeView>,
+}
+
+impl FeesView {
+    /// The fee limit the node suggests for the account (the base fee without one).
+    pub(crate) fn suggested_fee_limit(&self) -> Amount {
+        self.account
+            .as_ref()
+            .map_or(self.base_fee, |a| a.suggested_fee_limit)
+    }
+}
+
+/// An account's fee, from `GET /v1/fees?account=`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct AccountFeeView {
+    /// What the node suggests as the fee limit.
+    pub(crate) suggested_fee_limit: Amount,
 }
 
 /// The fields of `GET /v1/accounts/{addr}` the client uses.
@@ -279,6 +306,14 @@ impl Client {
             Ok(view) => Ok(Some(view)),
             Err(e) if e.code() == Some("unknown_account") => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v1/fees`, with the account's standing when one is given.
+    pub(crate) fn fees(&self, account: Option<&Address>) -> Result<FeesView, ApiError> {
+        match account {
+            Some(a) => self.get(&format!("/v1/fees?account={a}")),
+            None => self.get("/v1/fees"),
         }
     }
 

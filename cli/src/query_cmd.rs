@@ -90,6 +90,18 @@ enum QueryCommand {
         /// The account's address.
         address: Address,
     },
+    /// The next block's base fee and the fee market; with `--account`, its volume,
+    /// tier, the fee of its next transaction and a suggested fee limit.
+    Fees {
+        /// The account whose fee to show.
+        #[arg(long, value_name = "ADDR")]
+        account: Option<Address>,
+    },
+    /// A partner's fee sponsorships and what each still covers this period.
+    Sponsorships {
+        /// The sponsor's address.
+        address: Address,
+    },
     /// Every exchange agreement, proposed or active.
     Exchanges,
     /// The reward rules a payment at a merchant applies (every rule without `--merchant`).
@@ -197,6 +209,9 @@ fn path(what: &QueryCommand) -> String {
         QueryCommand::Redemptions { issuer } => format!("/v1/redemptions?issuer={issuer}"),
         QueryCommand::Mandates { address } => format!("/v1/accounts/{address}/mandates"),
         QueryCommand::Credit { address } => format!("/v1/accounts/{address}/credit"),
+        QueryCommand::Fees { account: None } => "/v1/fees".into(),
+        QueryCommand::Fees { account: Some(a) } => format!("/v1/fees?account={a}"),
+        QueryCommand::Sponsorships { address } => format!("/v1/sponsors/{address}"),
         QueryCommand::Exchanges => "/v1/exchanges".into(),
         QueryCommand::Rules { merchant: None } => "/v1/rules".into(),
         QueryCommand::Rules { merchant: Some(m) } => format!("/v1/rules?merchant={m}"),

@@ -2,7 +2,9 @@
 //!
 //! Everything the user typed is checked before the first request (addresses, asset
 //! names, the key file: exit 2). Then the node supplies what was not given: the chain
-//! id, the flat fee, the head height (for the expiry) and the sender's nonce. The
+//! id, a fee limit (`GET /v1/fees`), the head height (for the expiry) and the sender's
+//! nonce. A partner may pay the fee: `--fee-payer` names a sponsor, `--payer-key`
+//! makes the payer co-sign. The
 //! command prints `{"hash": ...}`; with `--wait` it polls the transaction until it is
 //! final (exit 0) or rejected (exit 1) and prints its status instead.
 //!
@@ -19,6 +21,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use jeon_node::api::TxStatus;
 use jeon_runtime::economy::{RedeemKind, RewardKind};
+use jeon_runtime::fees::Beneficiary;
 use jeon_runtime::invoice::Invoice;
 use jeon_runtime::{
     Address, Amount, AssetId, AssetKind, Call, Hash, Height, Keypair, Nonce, TxBody,
@@ -391,6 +394,30 @@ pub(crate) enum TxCommand {
         #[command(flatten)]
         common: TxArgs,
     },
+    /// As a partner, pay the fees of one account (`--for`) or of all your customers
+    /// (`--all-customers`: transactions that pay you, pay your links, grant you a
+    /// mandate, redeem your assets or repay your lines), within a budget per period.
+    /// The user's wallet names you with `--fee-payer`. `--budget 0` withdraws it.
+    SponsorFees {
+        /// The account whose fees you pay.
+        #[arg(long = "for", value_name = "ADDR", conflicts_with = "all_customers")]
+        account: Option<Address>,
+        /// Pay the fees of your customers' transactions addressed to you.
+        #[arg(long)]
+        all_customers: bool,
+        /// The most fees paid per period, in the fee asset's smallest unit (0 withdraws
+        /// the sponsorship).
+        #[arg(long, value_name = "N")]
+        budget: Amount,
+        /// The budget's period in milliseconds [default: a day].
+        #[arg(long, value_name = "MS", default_value_t = jeon_runtime::economy::PERIOD_MS)]
+        period_ms: u64,
+        /// The budget's asset: the chain's fee asset.
+        #[arg(long, value_name = "ID_OR_SYMBOL", default_value = "KRW")]
+        asset: AssetRef,
+        #[command(flatten)]
+        common: TxArgs,
+    },
 }
 
 /// What both kinds of reward rule take.
@@ -416,14 +443,25 @@ pub(crate) struct RuleArgs {
 /// The flags every `tx` command takes.
 #[derive(Debug, Args)]
 pub(crate) struct TxArgs {
-    /// The sender's key file; the sender signs and pays the fee.
+    /// The sender's key file; the sender signs and, unless a fee payer is named, pays
+    /// the fee.
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
     #[command(flatten)]
     api: ApiArgs,
-    /// The most fee to pay, in the fee asset's smallest unit [default: the node's flat fee].
+    /// The most fee to pay, in the fee asset's smallest unit [default: the node's
+    /// suggestion from `GET /v1/fees`: twice the sender's current fee, within the
+    /// base fee's ceiling].
     #[arg(long, value_name = "N")]
     fee_limit: Option<Amount>,
+    /// A partner that sponsors your fees (`jeon tx sponsor-fees`) pays them; or, with
+    /// `--payer-key`, the co-signing payer.
+    #[arg(long, value_name = "ADDR")]
+    fee_payer: Option<Address>,
+    /// The fee payer's key file: the payer co-signs and pays the fee (its address is
+    /// the fee payer).
+    #[arg(long, value_name = "FILE")]
+    payer_key: Option<PathBuf>,
     /// The transaction expires this many blocks after the current head.
     #[arg(long, value_name = "N", default_value_t = 100)]
     expiry_blocks: Height,
@@ -790,6 +828,33 @@ fn economy_draft(command: TxCommand) -> Result<(Draft, TxArgs), CliError> {
         TxCommand::MarkDefault { line_id, common } => {
             (fixed(Call::MarkDefault { line_id }), common)
         }
+        TxCommand::SponsorFees {
+            account,
+            all_customers,
+            budget,
+            period_ms,
+            asset,
+            common,
+        } => {
+            let beneficiary = match (account, all_customers) {
+                (Some(a), false) => Beneficiary::Account(a),
+                (None, true) => Beneficiary::AllCustomers,
+                _ => {
+                    return Err(CliError::BadInput(
+                        "give either --for ADDR or --all-customers".into(),
+                    ))
+                }
+            };
+            let d: Draft = Box::new(move |c| {
+                Ok(Call::SponsorFees {
+                    beneficiary,
+                    asset: c.resolve_asset(&asset)?,
+                    budget_per_period: budget,
+                    period_ms,
+                })
+            });
+            (d, common)
+        }
         TxCommand::Transfer { .. }
         | TxCommand::CreateAsset { .. }
         | TxCommand::Mint { .. }
@@ -924,7 +989,8 @@ pub(crate) fn load_key(path: &Path) -> Result<Keypair, CliError> {
     Ok(loaded.keypair)
 }
 
-/// Fills in what the node knows, signs and submits; the hash the node admitted.
+/// Fills in what the node knows, signs (with the payer's co-signature when
+/// `--payer-key` is given) and submits; the hash the node admitted.
 fn submit(
     client: &Client,
     key: &Keypair,
@@ -932,6 +998,17 @@ fn submit(
     common: &TxArgs,
     status: &NodeStatus,
 ) -> Result<Hash, CliError> {
+    let payer_key = common.payer_key.as_deref().map(load_key).transpose()?;
+    let fee_payer = match (&payer_key, common.fee_payer) {
+        (Some(k), Some(named)) if k.address() != named => {
+            return Err(CliError::BadInput(format!(
+                "--fee-payer {named} is not the address of --payer-key ({})",
+                k.address()
+            )))
+        }
+        (Some(k), _) => Some(k.address()),
+        (None, named) => named,
+    };
     let call = draft(client)?;
     let sender = key.address();
     let nonce = match common.nonce {
@@ -942,15 +1019,24 @@ fn submit(
         .height
         .checked_add(common.expiry_blocks)
         .ok_or_else(|| CliError::BadInput("--expiry-blocks is too large".into()))?;
+    let fee_limit = match common.fee_limit {
+        Some(limit) => limit,
+        None => client.fees(Some(&sender))?.suggested_fee_limit(),
+    };
     let body = TxBody {
         chain_id: status.chain_id,
         sender,
         nonce,
-        fee_limit: common.fee_limit.unwrap_or(status.fee.flat),
+        fee_limit,
         expiry,
         call,
+        fee_payer,
     };
-    Ok(client.submit(&body.sign(key))?)
+    let mut tx = body.sign(key);
+    if let Some(k) = &payer_key {
+        tx = tx.sign_as_payer(k);
+    }
+    Ok(client.submit(&tx)?)
 }
 
 /// Polls `GET /v1/txs/{hash}` every 50 ms until the transaction is final or rejected,

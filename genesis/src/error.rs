@@ -298,6 +298,12 @@ pub enum GenesisError {
         /// The largest allowed.
         max: u64,
     },
+    /// The fee market's parameters break one of its rules.
+    #[error("invalid fee_market: {reason}")]
+    InvalidFeeMarket {
+        /// Which rule, naming the field.
+        reason: String,
+    },
     /// A jurisdiction code is not two letters `A-Z`.
     #[error("invalid jurisdiction code {code:?}: use a two-letter country code such as \"KR\"")]
     InvalidJurisdictionCode {

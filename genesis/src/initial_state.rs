@@ -8,7 +8,8 @@ use crate::error::GenesisError;
 use crate::spec::GenesisSpec;
 
 impl GenesisSpec {
-    /// Validates the spec, then writes its state (parameters, economy parameters,
+    /// Validates the spec, then writes its state (parameters, economy parameters, the
+    /// fee market if any,
     /// jurisdictions, partners, assets with their supply and issuance limit, the symbol
     /// index, the next asset id, balances) over an empty state. Returns the writes and
     /// the genesis app hash, which the first block's header carries.
@@ -20,6 +21,9 @@ impl GenesisSpec {
         let state_err = |e: StateError| GenesisError::State { reason: e.0 };
         ov.put(keys::params(), &self.params).map_err(state_err)?;
         ov.put(keys::economy(), &self.economy).map_err(state_err)?;
+        if let Some(market) = &self.fee_market {
+            ov.put(keys::fee_market(), market).map_err(state_err)?;
+        }
         for j in &self.jurisdictions {
             // Validation checked the code is two ASCII letters.
             let code: [u8; 2] = j.code.as_bytes().try_into().map_err(|_| {

@@ -5,13 +5,14 @@
 //! caller fills from a secure random source (the CLI) or from labels (tests).
 //!
 //! The consortium: Hanbit Bank issues KRW (2 decimals: 1 unit = 1 jeon = ₩0.01),
-//! holds the float, collects the flat fee of ₩0.01, and validates; Dalbit Cafe,
+//! holds the float, collects the fees (base fee ₩0.10, see [`fee_market`]), and validates; Dalbit Cafe,
 //! Pixel Forge Games and Baeum Learning are merchants that may issue their own
 //! credits (and validate in `local`); every partner is in the KR jurisdiction, which
 //! withholds 10 % tax for the `kr-tax-authority` account; alice and bob are demo users
 //! with ₩1,000,000.
 
 use jeon_runtime::economy::{EconomyParams, REDEMPTION_WINDOW_BLOCKS_DEFAULT};
+use jeon_runtime::fees::{FeeMarket, FeeTier};
 use jeon_runtime::{Address, Amount, AssetId, AssetKind, Keypair, Params, Role, TimeMs};
 
 use crate::error::GenesisError;
@@ -40,6 +41,34 @@ pub const DEMO_USERS: [&str; 2] = ["alice", "bob"];
 pub const TAX_AUTHORITY: &str = "kr-tax-authority";
 /// The KR jurisdiction's withholding rate: 10 % (Korean VAT).
 pub const KR_TAX_BPS: u16 = 1_000;
+/// The presets' first base fee and floor: ₩0.10 (10 units of KRW).
+pub const BASE_FEE_MIN: Amount = 10;
+/// The presets' fee ceiling under congestion: ₩10.
+pub const BASE_FEE_MAX: Amount = 1_000;
+/// The presets' volume window: about an hour of one-second blocks.
+pub const VOLUME_WINDOW_BLOCKS: u64 = 3_600;
+
+/// The presets' fee market: the base fee holds at half-full blocks and moves at most
+/// 12.5 % per block; 100 transactions in the window earn 20 % off, 1 000 earn 50 %.
+pub fn fee_market() -> FeeMarket {
+    FeeMarket {
+        base_fee_min: BASE_FEE_MIN,
+        base_fee_max: BASE_FEE_MAX,
+        target_txs_per_block: BLOCK_TXS_MAX_DEFAULT / 2,
+        change_denominator: 8,
+        volume_window_blocks: VOLUME_WINDOW_BLOCKS,
+        tiers: vec![
+            FeeTier {
+                min_txs: 100,
+                fee_bps: 8_000,
+            },
+            FeeTier {
+                min_txs: 1_000,
+                fee_bps: 5_000,
+            },
+        ],
+    }
+}
 /// Partners in the `Dev` preset: the bank (the only validator), the cafe and the
 /// game studio, so that conversion between two issuers' credits can be tried.
 const DEV_PARTNERS: usize = 3;
@@ -314,7 +343,7 @@ fn consortium(
         balances,
         params: Params {
             fee_asset: KRW,
-            fee_flat: 1,
+            fee_flat: BASE_FEE_MIN,
             fee_collector: bank,
             block_txs_max: BLOCK_TXS_MAX_DEFAULT,
             block_bytes_max: BLOCK_BYTES_MAX_DEFAULT,
@@ -322,6 +351,7 @@ fn consortium(
         economy: EconomyParams {
             redemption_window_blocks: REDEMPTION_WINDOW_BLOCKS_DEFAULT,
         },
+        fee_market: Some(fee_market()),
     })
 }
 

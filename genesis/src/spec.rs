@@ -12,6 +12,7 @@ use jeon_runtime::block::ValidatorInfo;
 use jeon_runtime::codec;
 use jeon_runtime::crypto::sha256;
 use jeon_runtime::economy::EconomyParams;
+use jeon_runtime::fees::FeeMarket;
 use jeon_runtime::{Address, Amount, AssetId, AssetKind, Hash, Height, Params, Role, TimeMs};
 
 use crate::error::GenesisError;
@@ -47,6 +48,10 @@ pub struct GenesisSpec {
     /// Economy parameters (redemption window).
     #[serde(with = "EconomyDef")]
     pub economy: EconomyParams,
+    /// How the base fee moves with congestion and what sender volume earns. Optional
+    /// in JSON (absent or `null`: the fee is `params.fee_flat` forever).
+    #[serde(default)]
+    pub fee_market: Option<FeeMarket>,
 }
 
 /// A tax jurisdiction in the spec.

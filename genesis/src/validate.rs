@@ -47,6 +47,11 @@ impl GenesisSpec {
         check_chain_name(&self.chain_name)?;
         check_block_limits(&self.params)?;
         check_economy(&self.economy)?;
+        if let Some(market) = &self.fee_market {
+            market
+                .check(self.params.fee_flat)
+                .map_err(|reason| GenesisError::InvalidFeeMarket { reason })?;
+        }
         let codes = check_jurisdictions(&self.jurisdictions)?;
         let partners = check_partners(&self.partners, &codes)?;
         check_validators(&self.validators, &partners)?;

@@ -103,6 +103,11 @@ fn tx_error_code(e: &TxError) -> &'static str {
         TxError::Expired { .. } => "expired",
         TxError::FeeTooLow { .. } => "fee_too_low",
         TxError::CannotPayFee { .. } => "cannot_pay_fee",
+        TxError::PayerIsSender => "payer_is_sender",
+        TxError::UnexpectedPayerSignature => "unexpected_payer_signature",
+        TxError::BadPayerSignature(_) => "bad_payer_signature",
+        TxError::NotSponsored { .. } => "not_sponsored",
+        TxError::SponsorBudgetExhausted { .. } => "sponsor_budget_exhausted",
     }
 }
 
@@ -152,6 +157,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/accounts/{addr}/credit", get(credit))
         .route("/v1/exchanges", get(exchanges))
         .route("/v1/rules", get(rules))
+        .route("/v1/fees", get(fees))
+        .route("/v1/sponsors/{addr}", get(sponsorships))
         .route("/metrics", get(metrics))
         .layer(GlobalConcurrencyLimitLayer::new(REQUESTS_CONCURRENT_MAX))
         .with_state(shared)
@@ -467,10 +474,11 @@ fn rss_bytes() -> (Option<u64>, Option<u64>) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-async fn status(State(shared): State<Arc<Shared>>) -> Json<Value> {
+async fn status(State(shared): State<Arc<Shared>>) -> ApiResult<Json<Value>> {
     let head = shared.head();
     let (rss, rss_peak) = rss_bytes();
-    Json(json!({
+    let fees = shared.next_fee_rules().map_err(ApiError::internal)?;
+    Ok(Json(json!({
         "chain_id": shared.chain_id,
         "height": head.height,
         "block_hash": head.block_hash,
@@ -478,10 +486,14 @@ async fn status(State(shared): State<Arc<Shared>>) -> Json<Value> {
         "time_ms": head.time_ms,
         "mempool_txs": shared.mempool().len(),
         "validators": shared.validators.len(),
-        "fee": {"asset": shared.params.fee_asset, "flat": shared.params.fee_flat},
+        "fee": {
+            "asset": fees.asset,
+            "base_fee": fees.base_fee,
+            "base_fee_max": fees.market.as_ref().map_or(fees.base_fee, |m| m.base_fee_max),
+        },
         "rss_bytes": rss,
         "rss_peak_bytes": rss_peak,
-    }))
+    })))
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
@@ -771,4 +783,75 @@ async fn rules(State(shared): State<Arc<Shared>>, query: QueryParams) -> ApiResu
     })
     .await?;
     Ok(Json(json!({"merchant": merchant, "rules": list})))
+}
+
+/// `GET /v1/fees?account=ADDR`: the next block's base fee and the fee market; with
+/// `account`, its volume, tier and the fee its next transaction pays, and a fee limit
+/// that survives a few blocks of rising base fee.
+async fn fees(State(shared): State<Arc<Shared>>, query: QueryParams) -> ApiResult<Json<Value>> {
+    use jeon_runtime::fees::{fee_at, sender_fee, FeeRules};
+    let q = params(query, &["account"])?;
+    let account = q.get("account").map(|a| parse_address(a)).transpose()?;
+    let params = shared.params.clone();
+    let head = shared.head();
+    let (rules, sender) = read_state(&shared, move |db| {
+        let rules = FeeRules::load(db, &params, head.height + 1, head.time_ms)
+            .map_err(ApiError::internal)?;
+        let sender = account
+            .map(|a| sender_fee(db, &rules, &a))
+            .transpose()
+            .map_err(ApiError::internal)?;
+        Ok((rules, sender))
+    })
+    .await?;
+    let account_json = match (account, sender) {
+        (Some(address), Some(f)) => {
+            let ceiling = rules
+                .market
+                .as_ref()
+                .map_or(f.fee, |m| fee_at(m.base_fee_max, f.fee_bps));
+            let suggested = f
+                .fee
+                .saturating_mul(FEE_LIMIT_HEADROOM)
+                .min(ceiling)
+                .max(f.fee);
+            json!({
+                "address": address,
+                "volume": f.volume,
+                "tier": f.tier,
+                "fee_bps": f.fee_bps,
+                "fee": f.fee,
+                "suggested_fee_limit": suggested,
+            })
+        }
+        _ => Value::Null,
+    };
+    Ok(Json(json!({
+        "height": rules.height,
+        "fee_asset": rules.asset,
+        "base_fee": rules.base_fee,
+        "market": rules.market,
+        "account": account_json,
+    })))
+}
+
+/// The suggested fee limit is this many times the current fee (within the ceiling):
+/// the base fee can rise by 1/8 per full block, so twice covers five full blocks.
+const FEE_LIMIT_HEADROOM: u64 = 2;
+
+/// `GET /v1/sponsors/{addr}`: the partner's fee sponsorships with what each still
+/// covers this period, as of the head.
+async fn sponsorships(
+    State(shared): State<Arc<Shared>>,
+    Path(addr): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let sponsor = parse_address(&addr)?;
+    let head = shared.head();
+    let list = read_state(&shared, move |db| {
+        jeon_runtime::fees::sponsorships_of(db, &sponsor, head.time_ms).map_err(ApiError::internal)
+    })
+    .await?;
+    Ok(Json(
+        json!({"sponsor": sponsor, "height": head.height, "sponsorships": list}),
+    ))
 }

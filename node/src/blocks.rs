@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use jeon_runtime::block::{validators_hash, Certificate, CertificateError, CommittedBlock};
 use jeon_runtime::execute::{execute_block, BlockContext, BlockOutput};
+use jeon_runtime::fees::FeeRules;
 use jeon_runtime::tx::verify_batch;
 use std::collections::BTreeSet;
 
@@ -408,8 +409,10 @@ fn report(
 ) -> Result<(), StoreError> {
     let evicted = {
         let mut pool = shared.mempool();
+        let fees = FeeRules::load(&*shared.db, &shared.params, head.height + 1, head.time_ms)
+            .map_err(state_err)?;
         let evicted = pool
-            .after_commit(&*shared.db, &shared.params, head.height + 1, senders)
+            .after_commit(&*shared.db, &fees, senders)
             .map_err(state_err)?;
         shared.metrics.mempool_txs.set(pool.len() as i64);
         evicted

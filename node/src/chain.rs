@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use jeon_runtime::block::ValidatorInfo;
+use jeon_runtime::fees::FeeRules;
 use jeon_runtime::state::{ChangeSet, StateError, StateExt};
 use jeon_runtime::tx::verify_batch;
 use jeon_runtime::{Event, Hash, Height, Params, SignedTx};
@@ -164,18 +165,33 @@ impl Shared {
         *self.head.borrow()
     }
 
+    /// The fee rules of the next block, as far as committed state tells: its height
+    /// and base fee, and the head's time (the next block's is not known yet).
+    pub fn next_fee_rules(&self) -> Result<FeeRules, StateError> {
+        let head = self.head();
+        FeeRules::load(&*self.db, &self.params, head.height + 1, head.time_ms)
+    }
+
     /// Verifies (strictly, see `crypto::verify_batch`) and admits transactions; one result per input.
     /// CPU-heavy: call it from a blocking context.
     pub fn admit(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, AdmitError>> {
         let hashes: Vec<Hash> = txs.iter().map(SignedTx::hash).collect();
         let verified = verify_batch(txs, &self.chain_id);
-        let next_height = self.head().height + 1;
         let mut results = Vec::with_capacity(verified.len());
         {
+            let fees = match self.next_fee_rules() {
+                Ok(fees) => fees,
+                Err(e) => {
+                    return verified
+                        .iter()
+                        .map(|_| Err(AdmitError::Storage(e.clone())))
+                        .collect()
+                }
+            };
             let mut pool = self.mempool();
             for v in verified {
                 let r = match v {
-                    Ok(tx) => pool.insert(tx, &*self.db, &self.params, &self.chain_id, next_height),
+                    Ok(tx) => pool.insert(tx, &*self.db, &fees, &self.chain_id),
                     Err(e) => Err(AdmitError::Invalid(e)),
                 };
                 results.push(r);

@@ -8,9 +8,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use jeon_runtime::execute::check_fee;
+use jeon_runtime::fees::{assess, FeeRules};
 use jeon_runtime::state::{StateError, StateExt, StateRead};
-use jeon_runtime::{Address, Hash, Height, Nonce, Params, TxError, VerifiedTx};
+use jeon_runtime::{Address, Hash, Nonce, TxError, VerifiedTx};
 
 /// The most transactions the pool holds.
 pub const MEMPOOL_TXS_MAX: usize = 200_000;
@@ -135,17 +135,17 @@ impl Mempool {
     }
 
     /// Admits a verified transaction, checked against committed `state` for inclusion
-    /// at `next_height`.
+    /// in the next block, whose height and fee rules `fees` gives.
     pub fn insert<S: StateRead + ?Sized>(
         &mut self,
         tx: VerifiedTx,
         state: &S,
-        params: &Params,
+        fees: &FeeRules,
         chain_id: &Hash,
-        next_height: Height,
     ) -> Result<Hash, AdmitError> {
         let hash = tx.hash();
         let body = tx.body();
+        let next_height = fees.height;
         if self.index.contains_key(&hash) {
             return Err(AdmitError::Duplicate(hash));
         }
@@ -163,7 +163,7 @@ impl Mempool {
             }
             .into());
         }
-        check_fee(state, params, body)??;
+        let due = assess(state, fees, tx.tx())??;
         let next_nonce = state.nonce(&body.sender)?;
         if body.nonce < next_nonce {
             return Err(TxError::StaleNonce {
@@ -200,18 +200,28 @@ impl Mempool {
                 limit: MEMPOOL_SENDER_TXS_MAX,
             });
         }
-        // Each pending transaction will pay the fee: reserve it, so one fee's balance
-        // cannot queue thousands of transactions that would fail to pay.
-        let required = params.fee_flat.saturating_mul(pending as u64 + 1);
-        let available = state.balance(&sender, params.fee_asset)?;
-        if available < required {
-            let asset = params.fee_asset;
-            return Err(TxError::CannotPayFee {
-                asset,
-                required,
-                available,
+        // Each pending transaction the sender pays for will pay the fee: reserve it, so
+        // one fee's balance cannot queue thousands of transactions that would fail to
+        // pay. (A sponsor's or co-signer's balance and budget are checked for this one
+        // transaction; block building drops those it can no longer cover.)
+        if due.payer == sender {
+            let self_paid = self.senders.get(&sender).map_or(0, |q| {
+                q.txs
+                    .values()
+                    .filter(|p| p.tx.body().fee_payer.is_none())
+                    .count()
+            });
+            let required = due.amount.saturating_mul(self_paid as u64 + 1);
+            let available = state.balance(&sender, fees.asset)?;
+            if available < required {
+                return Err(TxError::CannotPayFee {
+                    payer: sender,
+                    asset: fees.asset,
+                    required,
+                    available,
+                }
+                .into());
             }
-            .into());
         }
         let queue = self.senders.entry(sender).or_default();
         // The committed nonce only grows; a read racing a commit must not move it back.
@@ -260,14 +270,15 @@ impl Mempool {
     /// After a block is committed: drops the transactions that used a nonce, evicts
     /// those that became invalid (expired, or the fee is no longer payable) and returns
     /// the evicted ones with the reason. Only `touched` senders (those with a
-    /// transaction in the block) can have a new nonce or a smaller balance.
+    /// transaction in the block) can have a new nonce or a smaller balance; `fees` are
+    /// the rules of the next block.
     pub fn after_commit<S: StateRead + ?Sized>(
         &mut self,
         state: &S,
-        params: &Params,
-        next_height: Height,
+        fees: &FeeRules,
         touched: impl IntoIterator<Item = Address>,
     ) -> Result<Vec<(Hash, TxError)>, StateError> {
+        let next_height = fees.height;
         let mut evicted = Vec::new();
         for addr in touched {
             let Some(queue) = self.senders.get_mut(&addr) else {
@@ -280,7 +291,7 @@ impl Mempool {
                 self.index.remove(&p.tx.hash());
             }
             if let Some((_, first)) = queue.txs.first_key_value() {
-                if let Err(e) = check_fee(state, params, first.tx.body())? {
+                if let Err(e) = assess(state, fees, first.tx.tx())? {
                     for p in std::mem::take(&mut queue.txs).into_values() {
                         evicted.push((p.tx.hash(), e.clone()));
                     }

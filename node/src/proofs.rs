@@ -91,6 +91,7 @@ mod tests {
                 asset: AssetId(0),
                 amount: 500,
             },
+            fee_payer: None,
         }
         .sign(&alice)
     }

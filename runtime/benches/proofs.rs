@@ -102,6 +102,7 @@ fn certified_block(count: usize) -> (CommittedBlock, Vec<Receipt>) {
                     asset: KRW,
                     amount: 1 + (n % 7) as u64,
                 },
+                fee_payer: None,
             }
             .sign(&keys[n % SENDERS])
         })

@@ -85,6 +85,7 @@ fn transfers(keys: &[Keypair], count: usize) -> Vec<SignedTx> {
                     asset: KRW,
                     amount: 1 + (n % 7) as u64,
                 },
+                fee_payer: None,
             }
             .sign(from)
         })

@@ -220,6 +220,7 @@ mod tests {
                 kind: crate::model::AssetKind::Money,
                 supply_max: None,
             },
+            fee_payer: None,
         };
         let mut bytes = encode(&body.sign(&key));
         // chain_id 32, sender 32, nonce 8, fee_limit 8, expiry 8, call tag 4.

@@ -3,18 +3,20 @@
 //! `execute_block` runs verified transactions in order over a read-only base state and
 //! returns the receipts, the writes, and the new app hash; the caller commits the
 //! writes atomically. A transaction that is not valid at this point (nonce, expiry,
-//! fee) changes nothing; a call that fails changes only the fee and the nonce.
+//! fee) changes nothing; a call that fails changes only the fee (its payer's balance,
+//! the sponsor's budget, the sender's fee volume) and the nonce.
 
 use crate::economy::ledger::{self, CallCx};
 use crate::economy::{
     credit, exchange, history, is_reserved_account, mandate, pay, redeem, rewards, StampReward,
     BLOCK_EVENTS_TX_INDEX,
 };
+use crate::fees::{FeeDue, FeeRules};
 use crate::model::{
-    symbol_is_valid, AssetInfo, CallError, Event, Outcome, Params, Receipt, Role, DECIMALS_MAX,
+    symbol_is_valid, AssetInfo, CallError, Event, Outcome, Receipt, Role, DECIMALS_MAX,
 };
 use crate::state::{keys, ChangeSet, Overlay, StateError, StateExt, StateRead};
-use crate::tx::{Call, TxBody, TxError, VerifiedTx};
+use crate::tx::{Call, SignedTx, TxError, VerifiedTx};
 use crate::types::{Address, Amount, AssetId, Hash, Height, TimeMs};
 
 /// What a block's execution may depend on besides state and transactions.
@@ -52,6 +54,7 @@ pub fn execute_block<S: StateRead + ?Sized>(
     txs: &[VerifiedTx],
 ) -> Result<BlockOutput, StateError> {
     let params = state.params()?;
+    let rules = FeeRules::load(state, &params, ctx.height, ctx.time_ms)?;
     let mut ov = Overlay::new(state);
     let mut fees: Amount = 0;
     let mut receipts = Vec::with_capacity(txs.len());
@@ -60,12 +63,14 @@ pub fn execute_block<S: StateRead + ?Sized>(
             .ok()
             .filter(|i| *i != BLOCK_EVENTS_TX_INDEX)
             .ok_or_else(|| StateError("more than 2^32 - 1 transactions in a block".into()))?;
-        receipts.push(apply_tx(&mut ov, ctx, &params, index, tx, &mut fees)?);
+        receipts.push(apply_tx(&mut ov, ctx, &rules, index, tx, &mut fees)?);
     }
-    // End of block, after every transaction: refund the redemptions due at this height.
+    // End of block, after every transaction: refund the redemptions due at this height,
+    // and move the base fee with this block's fullness.
     let mut block_events = Vec::new();
     redeem::sweep(&mut ov, ctx.height, &mut block_events)?;
     history::index(&mut ov, ctx.height, BLOCK_EVENTS_TX_INDEX, &block_events)?;
+    crate::fees::end_block(&mut ov, &rules, txs.len() as u64)?;
     // Fees are credited to the collector once per block: one write instead of one
     // per transaction. Within the block the collector does not yet hold them.
     if fees > 0 {
@@ -84,31 +89,32 @@ pub fn execute_block<S: StateRead + ?Sized>(
     })
 }
 
-/// Checks that a transaction may be executed now: chain, expiry, nonce and fee, in
-/// that order. The outer error is a storage failure; the inner one says why the
-/// transaction is not valid.
+/// Checks that a transaction may be executed now: chain, expiry, nonce and fee (see
+/// [`crate::fees::assess`]), in that order, and returns who pays what. The outer error
+/// is a storage failure; the inner one says why the transaction is not valid.
 ///
 /// The mempool's admission (node/src/mempool.rs) is not this function: it checks
-/// chain and expiry the same way, then the fee (with [`check_fee`]) before the nonce,
-/// and it admits a nonce ahead of the sender's next one (up to a bounded gap), which
-/// here is `FutureNonce`. So a transaction it admits may still be `Invalid` here.
+/// chain and expiry the same way, then the fee (with [`crate::fees::assess`]) before
+/// the nonce, and it admits a nonce ahead of the sender's next one (up to a bounded
+/// gap), which here is `FutureNonce`. So a transaction it admits may still be
+/// `Invalid` here.
 pub fn check_tx<S: StateRead + ?Sized>(
     state: &S,
-    params: &Params,
+    rules: &FeeRules,
     chain_id: &Hash,
-    height: Height,
-    body: &TxBody,
-) -> Result<Result<(), TxError>, StateError> {
+    tx: &SignedTx,
+) -> Result<Result<FeeDue, TxError>, StateError> {
+    let body = &tx.body;
     if body.chain_id != *chain_id {
         return Ok(Err(TxError::WrongChain {
             expected: *chain_id,
             got: body.chain_id,
         }));
     }
-    if height > body.expiry {
+    if rules.height > body.expiry {
         return Ok(Err(TxError::Expired {
             expiry: body.expiry,
-            height,
+            height: rules.height,
         }));
     }
     let expected = state.nonce(&body.sender)?;
@@ -124,36 +130,13 @@ pub fn check_tx<S: StateRead + ?Sized>(
             got: body.nonce,
         }));
     }
-    check_fee(state, params, body)
-}
-
-/// Checks the fee limit and that the sender can pay the fee.
-pub fn check_fee<S: StateRead + ?Sized>(
-    state: &S,
-    params: &Params,
-    body: &TxBody,
-) -> Result<Result<(), TxError>, StateError> {
-    if body.fee_limit < params.fee_flat {
-        return Ok(Err(TxError::FeeTooLow {
-            limit: body.fee_limit,
-            required: params.fee_flat,
-        }));
-    }
-    let available = state.balance(&body.sender, params.fee_asset)?;
-    if available < params.fee_flat {
-        return Ok(Err(TxError::CannotPayFee {
-            asset: params.fee_asset,
-            required: params.fee_flat,
-            available,
-        }));
-    }
-    Ok(Ok(()))
+    crate::fees::assess(state, rules, tx)
 }
 
 fn apply_tx<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     ctx: &BlockContext,
-    params: &Params,
+    rules: &FeeRules,
     index: u32,
     tx: &VerifiedTx,
     fees: &mut Amount,
@@ -165,24 +148,16 @@ fn apply_tx<S: StateRead + ?Sized>(
         fee: 0,
         events: vec![],
     };
-    if let Err(e) = check_tx(ov, params, &ctx.chain_id, ctx.height, body)? {
-        return Ok(invalid(e));
-    }
+    let due = match check_tx(ov, rules, &ctx.chain_id, tx.tx())? {
+        Ok(due) => due,
+        Err(e) => return Ok(invalid(e)),
+    };
     let sender = body.sender;
-    let fee = params.fee_flat;
     let mut events = Vec::new();
-    if fee > 0 {
-        let held = ov.balance(&sender, params.fee_asset)?;
-        ov.set_balance(&sender, params.fee_asset, held - fee)?; // check_fee: held >= fee
-        *fees = fees
-            .checked_add(fee)
-            .ok_or_else(|| StateError("fee total overflow".into()))?;
-        events.push(Event::FeeCharged {
-            payer: sender,
-            asset: params.fee_asset,
-            amount: fee,
-        });
-    }
+    crate::fees::charge(ov, rules, &sender, &due, &mut events)?;
+    *fees = fees
+        .checked_add(due.amount)
+        .ok_or_else(|| StateError("fee total overflow".into()))?;
     ov.set_nonce(&sender, body.nonce + 1)?; // check_tx: nonce == stored < u64::MAX in practice
     ov.settle();
 
@@ -207,7 +182,7 @@ fn apply_tx<S: StateRead + ?Sized>(
     Ok(Receipt {
         tx: tx.hash(),
         outcome,
-        fee,
+        fee: due.amount,
         events,
     })
 }
@@ -379,6 +354,20 @@ fn apply_call<S: StateRead + ?Sized>(
         }
         Call::Repay { line_id, amount } => done(credit::repay(ov, cx, *line_id, *amount, events)),
         Call::MarkDefault { line_id } => done(credit::mark_default(ov, cx, *line_id, events)),
+        Call::SponsorFees {
+            beneficiary,
+            asset,
+            budget_per_period,
+            period_ms,
+        } => {
+            let offer = crate::fees::Offer {
+                beneficiary: *beneficiary,
+                asset: *asset,
+                budget_per_period: *budget_per_period,
+                period_ms: *period_ms,
+            };
+            done(crate::fees::sponsor(ov, cx, offer, events))
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod codec;
 pub mod crypto;
 pub mod economy;
 pub mod execute;
+pub mod fees;
 pub mod invoice;
 pub mod lthash;
 pub mod merkle;

@@ -87,7 +87,8 @@ impl Partner {
 pub struct Params {
     /// The asset fees are paid in.
     pub fee_asset: AssetId,
-    /// The flat fee per transaction, in the fee asset's smallest unit.
+    /// The base fee of the first block, in the fee asset's smallest unit; the fee of
+    /// every transaction if genesis sets no fee market (see [`crate::fees`]).
     pub fee_flat: Amount,
     /// The account that receives fees.
     pub fee_collector: Address,
@@ -486,6 +487,19 @@ pub enum Event {
         /// Units left unpaid.
         outstanding: Amount,
     },
+    /// A partner set (or with a zero budget withdrew) a fee sponsorship.
+    FeesSponsored {
+        /// The partner that pays.
+        sponsor: Address,
+        /// Whose fees.
+        beneficiary: crate::fees::Beneficiary,
+        /// The budget's asset.
+        asset: AssetId,
+        /// The budget per period (0: withdrawn).
+        budget_per_period: Amount,
+        /// The period in milliseconds.
+        period_ms: u64,
+    },
 }
 
 impl Event {
@@ -563,6 +577,14 @@ impl Event {
             | Event::CreditDefaulted {
                 lender, borrower, ..
             } => vec![*borrower, *lender],
+            Event::FeesSponsored {
+                sponsor,
+                beneficiary,
+                ..
+            } => match beneficiary {
+                crate::fees::Beneficiary::Account(a) => vec![*sponsor, *a],
+                crate::fees::Beneficiary::AllCustomers => vec![*sponsor],
+            },
         };
         let mut out: Vec<Address> = Vec::with_capacity(named.len());
         for a in named {
@@ -1056,6 +1078,26 @@ pub enum CallError {
         /// This block's height.
         height: Height,
     },
+    /// The call needs the sender to be a registered partner.
+    #[error("{account} is not a registered partner")]
+    NotAPartner {
+        /// The sender.
+        account: Address,
+    },
+    /// Fees are paid in one asset; a sponsorship budget must be in it.
+    #[error("asset {asset} is not the fee asset {fee_asset}")]
+    NotFeeAsset {
+        /// The asset given.
+        asset: AssetId,
+        /// The chain's fee asset.
+        fee_asset: AssetId,
+    },
+    /// A partner pays its own fees already.
+    #[error("a partner cannot sponsor its own fees")]
+    SelfSponsorship,
+    /// A zero budget withdraws a sponsorship, but there is none for this beneficiary.
+    #[error("there is no sponsorship to withdraw for this beneficiary")]
+    UnknownSponsorship,
 }
 
 /// How a transaction ended.

@@ -438,6 +438,27 @@ pub fn summary(call: &Call) -> String {
         }
         Call::Repay { line_id, amount } => format!("repay {amount} units on credit line {line_id}"),
         Call::MarkDefault { line_id } => format!("mark credit line {line_id} in default"),
+        Call::SponsorFees {
+            beneficiary,
+            budget_per_period: 0,
+            ..
+        } => format!("stop sponsoring the fees of {}", beneficiary_text(beneficiary)),
+        Call::SponsorFees {
+            beneficiary,
+            asset,
+            budget_per_period,
+            period_ms,
+        } => format!(
+            "sponsor the fees of {} up to {budget_per_period} units of asset {asset} per {period_ms} ms",
+            beneficiary_text(beneficiary)
+        ),
+    }
+}
+
+fn beneficiary_text(b: &crate::fees::Beneficiary) -> String {
+    match b {
+        crate::fees::Beneficiary::Account(a) => a.to_string(),
+        crate::fees::Beneficiary::AllCustomers => "all customers".to_owned(),
     }
 }
 

@@ -68,6 +68,7 @@ pub trait StateScan: StateRead {
 /// Key layout: one prefix byte per record kind, then fixed-width big-endian fields,
 /// so a prefix scan lists an account's balances in asset order.
 pub mod keys {
+    use crate::fees::Beneficiary;
     use crate::types::{Address, AssetId, Height};
 
     /// `0x01 || account` -> nonce (u64).
@@ -146,6 +147,14 @@ pub mod keys {
     pub const CREDIT_LINE: u8 = 0x23;
     /// `0x24 || borrower || id (u64 BE)` -> `()`: a borrower's lines, for queries.
     pub const BORROWER_LINE: u8 = 0x24;
+    /// `0x25` -> `FeeMarket`; absent: the base fee is `params.fee_flat` forever.
+    pub const FEE_MARKET: u8 = 0x25;
+    /// `0x26` -> the base fee of the next block (u64); absent: `params.fee_flat`.
+    pub const BASE_FEE: u8 = 0x26;
+    /// `0x27 || sponsor || 0x00` (all customers) or `|| 0x01 || account` -> `Sponsorship`.
+    pub const SPONSORSHIP: u8 = 0x27;
+    /// `0x28 || account` -> `Volume`: the sender's transactions in the fee window.
+    pub const VOLUME: u8 = 0x28;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 
@@ -351,6 +360,29 @@ pub mod keys {
     /// Prefix of a borrower's credit lines.
     pub fn borrower_lines(borrower: &Address) -> Vec<u8> {
         with(BORROWER_LINE, &[&borrower.0])
+    }
+    /// Key of the fee market.
+    pub fn fee_market() -> Vec<u8> {
+        vec![FEE_MARKET]
+    }
+    /// Key of the next block's base fee.
+    pub fn base_fee() -> Vec<u8> {
+        vec![BASE_FEE]
+    }
+    /// Key of a sponsor's sponsorship of one beneficiary.
+    pub fn sponsorship(sponsor: &Address, beneficiary: &Beneficiary) -> Vec<u8> {
+        match beneficiary {
+            Beneficiary::AllCustomers => with(SPONSORSHIP, &[&sponsor.0, &[0x00]]),
+            Beneficiary::Account(a) => with(SPONSORSHIP, &[&sponsor.0, &[0x01], &a.0]),
+        }
+    }
+    /// Prefix of a sponsor's sponsorships.
+    pub fn sponsorships_of(sponsor: &Address) -> Vec<u8> {
+        with(SPONSORSHIP, &[&sponsor.0])
+    }
+    /// Key of an account's fee volume record.
+    pub fn volume(who: &Address) -> Vec<u8> {
+        with(VOLUME, &[&who.0])
     }
     /// Key of one event in an account's history.
     pub fn history(who: &Address, height: Height, tx_index: u32, event_index: u32) -> Vec<u8> {

@@ -5,12 +5,16 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{self, CodecError};
 use crate::crypto::{self, sha256, Keypair, Signature, SignatureError};
 use crate::economy::{RedeemKind, RewardKind};
+use crate::fees::Beneficiary;
 use crate::invoice::Invoice;
 use crate::model::AssetKind;
 use crate::types::{Address, Amount, AssetId, Hash, Height, Nonce};
 
 /// The domain prefix of every transaction signature.
 pub const TX_DOMAIN: &[u8] = b"jeon/tx/v1";
+/// The domain prefix of a fee payer's signature: distinct from [`TX_DOMAIN`], so a
+/// sender's signature can never stand for a payer's or the reverse.
+pub const PAYER_DOMAIN: &[u8] = b"jeon/tx-payer/v1";
 /// The largest encoded transaction a node accepts.
 pub const TX_BYTES_MAX: usize = 4 * 1024;
 
@@ -235,6 +239,18 @@ pub enum Call {
         /// The line's id.
         line_id: u64,
     },
+    /// A partner offers to pay fees for one account or for all its customers, within a
+    /// budget per period; a zero budget withdraws the offer (docs/economy.md, "Fees").
+    SponsorFees {
+        /// Whose fees.
+        beneficiary: Beneficiary,
+        /// The budget's asset: must be the chain's fee asset.
+        asset: AssetId,
+        /// The most fees paid per period; 0 withdraws the sponsorship.
+        budget_per_period: Amount,
+        /// The period in milliseconds (> 0); period index = `time_ms / period_ms`.
+        period_ms: u64,
+    },
 }
 
 /// What the sender signs.
@@ -242,7 +258,7 @@ pub enum Call {
 pub struct TxBody {
     /// The genesis hash of the chain this transaction is for.
     pub chain_id: Hash,
-    /// The signer, who pays the fee.
+    /// The signer, who pays the fee unless `fee_payer` is set.
     pub sender: Address,
     /// Must equal the sender's stored nonce.
     pub nonce: Nonce,
@@ -252,6 +268,10 @@ pub struct TxBody {
     pub expiry: Height,
     /// The operation.
     pub call: Call,
+    /// Who pays the fee instead of the sender: a co-signer (with
+    /// [`SignedTx::payer_signature`]) or, without that signature, a partner whose
+    /// sponsorship covers this transaction. `None`: the sender pays.
+    pub fee_payer: Option<Address>,
 }
 
 impl TxBody {
@@ -263,12 +283,21 @@ impl TxBody {
         out
     }
 
+    /// The exact bytes a fee payer signs: `"jeon/tx-payer/v1" || encode(body)`. The
+    /// body names the payer, so the sender consents to it and the signature binds it.
+    pub fn payer_signing_bytes(&self) -> Vec<u8> {
+        let mut out = PAYER_DOMAIN.to_vec();
+        out.extend_from_slice(&codec::encode(self));
+        out
+    }
+
     /// Signs the body with `key` (which should be the sender's).
     pub fn sign(self, key: &Keypair) -> SignedTx {
         let signature = key.sign(&self.signing_bytes());
         SignedTx {
             body: self,
             signature,
+            payer_signature: None,
         }
     }
 }
@@ -280,6 +309,9 @@ pub struct SignedTx {
     pub body: TxBody,
     /// The sender's ed25519 signature over [`TxBody::signing_bytes`].
     pub signature: Signature,
+    /// The fee payer's signature over [`TxBody::payer_signing_bytes`], when the body's
+    /// `fee_payer` co-signs; `None` when the sender pays or a sponsorship does.
+    pub payer_signature: Option<Signature>,
 }
 
 impl SignedTx {
@@ -298,27 +330,45 @@ impl SignedTx {
         sha256(&[&self.encode()])
     }
 
-    /// Checks the signature with strict rules, and that the transaction is for `chain_id`.
+    /// Adds the fee payer's signature (with `key`, which should be the payer named in
+    /// the body).
+    pub fn sign_as_payer(mut self, key: &Keypair) -> SignedTx {
+        self.payer_signature = Some(key.sign(&self.body.payer_signing_bytes()));
+        self
+    }
+
+    /// Checks the signatures with strict rules, the fee payer's shape, and that the
+    /// transaction is for `chain_id`.
     pub fn verify(self, chain_id: &Hash) -> Result<VerifiedTx, TxError> {
-        check_chain(&self, chain_id)?;
+        check_static(&self, chain_id)?;
         crypto::verify(
             &self.body.sender,
             &self.body.signing_bytes(),
             &self.signature,
         )
         .map_err(TxError::BadSignature)?;
+        if let (Some(payer), Some(sig)) = (&self.body.fee_payer, &self.payer_signature) {
+            crypto::verify(payer, &self.body.payer_signing_bytes(), sig)
+                .map_err(TxError::BadPayerSignature)?;
+        }
         Ok(VerifiedTx::new_unchecked(self))
     }
 }
 
-fn check_chain(tx: &SignedTx, chain_id: &Hash) -> Result<(), TxError> {
+/// What needs no signature check: the chain, and a fee payer that is not the sender
+/// and is named whenever a payer signature is present.
+fn check_static(tx: &SignedTx, chain_id: &Hash) -> Result<(), TxError> {
     if tx.body.chain_id != *chain_id {
         return Err(TxError::WrongChain {
             expected: *chain_id,
             got: tx.body.chain_id,
         });
     }
-    Ok(())
+    match (&tx.body.fee_payer, &tx.payer_signature) {
+        (Some(payer), _) if *payer == tx.body.sender => Err(TxError::PayerIsSender),
+        (None, Some(_)) => Err(TxError::UnexpectedPayerSignature),
+        _ => Ok(()),
+    }
 }
 
 /// Verifies many transactions; one result per input, in order, each equal to what
@@ -334,8 +384,13 @@ pub fn verify_batch(txs: Vec<SignedTx>, chain_id: &Hash) -> Vec<Result<VerifiedT
     txs.into_iter()
         .zip(sig_results)
         .map(|(tx, sig)| {
-            check_chain(&tx, chain_id)?;
+            check_static(&tx, chain_id)?;
             sig.map_err(TxError::BadSignature)?;
+            // Co-signed transactions are rare: their second signature is checked alone.
+            if let (Some(payer), Some(psig)) = (&tx.body.fee_payer, &tx.payer_signature) {
+                crypto::verify(payer, &tx.body.payer_signing_bytes(), psig)
+                    .map_err(TxError::BadPayerSignature)?;
+            }
             Ok(VerifiedTx::new_unchecked(tx))
         })
         .collect()
@@ -429,15 +484,50 @@ pub enum TxError {
         /// The fee due.
         required: Amount,
     },
-    /// The sender cannot pay the fee.
-    #[error("cannot pay the fee of {required} of asset {asset}: balance is {available}")]
+    /// The fee payer (the sender, unless another is named) cannot pay the fee.
+    #[error("{payer} cannot pay the fee of {required} of asset {asset}: balance is {available}")]
     CannotPayFee {
+        /// Who was to pay.
+        payer: Address,
         /// Fee asset.
         asset: AssetId,
         /// Fee due.
         required: Amount,
-        /// The sender's balance.
+        /// The payer's balance.
         available: Amount,
+    },
+    /// The body names the sender as its own fee payer.
+    #[error("the fee payer is the sender; leave fee_payer empty to pay your own fee")]
+    PayerIsSender,
+    /// A payer signature without a fee payer named in the body.
+    #[error("the transaction carries a payer signature but names no fee payer")]
+    UnexpectedPayerSignature,
+    /// The fee payer's signature does not verify.
+    #[error("bad fee payer signature: {0}")]
+    BadPayerSignature(SignatureError),
+    /// The fee payer did not sign, and has no sponsorship covering this transaction.
+    #[error(
+        "{sponsor} does not sponsor this transaction: it has no sponsorship for the sender, \
+         nor one for its customers that this call is addressed to; have the payer co-sign"
+    )]
+    NotSponsored {
+        /// The account named as fee payer.
+        sponsor: Address,
+    },
+    /// The sponsorship covering this transaction has spent its budget for the period.
+    #[error(
+        "sponsor {sponsor}'s fee budget is exhausted: {remaining} of {budget} left this \
+         period, the fee is {fee}"
+    )]
+    SponsorBudgetExhausted {
+        /// The sponsor.
+        sponsor: Address,
+        /// The budget per period.
+        budget: Amount,
+        /// What is left of it this period.
+        remaining: Amount,
+        /// The fee due.
+        fee: Amount,
     },
 }
 

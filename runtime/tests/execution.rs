@@ -72,6 +72,7 @@ fn fees_reach_the_collector_only_at_the_end_of_the_block() {
         vec![
             Outcome::Success,
             Outcome::Invalid(jeon_runtime::TxError::CannotPayFee {
+                payer: collector.address(),
                 asset: KRW,
                 required: FEE,
                 available: 0

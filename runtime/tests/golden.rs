@@ -32,13 +32,14 @@ const TRANSFER_BODY: &str = concat!(
     "917fb715dbd38a5599169dee5ddba41b05bb59e2effd3c39ef5735186a75b3dd", // to
     "00000000",                                                         // asset 0
     "f401000000000000",                                                 // amount 500
+    "00",                                                               // fee_payer: None
 );
 /// alice's ed25519 signature over `"jeon/tx/v1" || TRANSFER_BODY` (ed25519 is deterministic).
 const TRANSFER_SIGNATURE: &str = concat!(
-    "ea274420d716f310ec5a25885d12351bbd145a0ac40d15c2bc51441b7a449d51",
-    "6201beb3c87f8a136bf633332b4ceb81c3b1163d56d65a34e5fb11d77b0a0b02",
+    "e01365017e8d86830cf44818a01cc5858ab7ad51e4821ec2557f11082a9b16f0",
+    "7e4cf3998ee26a231c895ce1d9d6d3a52922fa9edb36b2a7dcdc3f33952b3707",
 );
-const TRANSFER_HASH: &str = "80f5347ab2f36f9cf313710e3c24b51a4609c4cceeda84964201c640076f7b87";
+const TRANSFER_HASH: &str = "1c1cc7c641194698ebd835d68e25874a6716f643932ed201646a184ddbc73969";
 
 const MERKLE_ROOT_1: &str = "d9de27625445003d8a9739a851e3ff8d41c0683630b4d63a88327a6aaa37c409";
 const MERKLE_ROOT_2: &str = "604d540f09268b91672ab011394d5266ccd7d4484d0d109411a55848126a1b2c";
@@ -55,7 +56,7 @@ const INVALID_RECEIPT: &str = concat!(
     "0000000000000000",                                                 // fee 0
     "0000000000000000",                                                 // no events
 );
-const RECEIPTS_ROOT: &str = "a836b4c558af43903ca24c6c29f9d569771752c80a6015af4457942657dc85f5";
+const RECEIPTS_ROOT: &str = "adf5fbb832fb0974441b9dfee0e6b45cbb59e1913e9732e50ebf668d7823f1d8";
 
 const EMPTY_APP_HASH: &str = "6f8df56b576a3c548857cae111cc4cbafec05a3a29f14faea093794a6fc177eb";
 const SMALL_STATE_APP_HASH: &str =
@@ -69,12 +70,12 @@ const HEADER: &str = concat!(
     "0000000000000000000000000000000000000000000000000000000000000000", // prev_hash
     "0068e5cf8b010000",                                                 // time_ms
     "0d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f", // proposer
-    "4268d24f4620161d09236e6a7f9d2c96897137b0e03ec88f57cd1b1335155100", // tx_root
-    "a836b4c558af43903ca24c6c29f9d569771752c80a6015af4457942657dc85f5", // receipts_root
+    "b803781238a6946d8fc73b9b8e2c1a734c292d07bff7c735955db95f9f1e86b4", // tx_root
+    "adf5fbb832fb0974441b9dfee0e6b45cbb59e1913e9732e50ebf668d7823f1d8", // receipts_root
     "af0ab8075708941dee599ca6de6aba31f06f5e1d1ffd469c82a3001110cfd316", // app_hash
     "1dc7b6d8990295afe5d954822930449bb190a00e93135054072f414da01151db", // validators_hash
 );
-const HEADER_HASH: &str = "c6d20be1ce5ea10b938961f2bac4b7c1384782e3b54296674966d8d00415bdb3";
+const HEADER_HASH: &str = "dcd33e0634e948615f839774ba2531a53bbc441bbd4b5f41298926abffda5ae8";
 
 fn alice() -> Keypair {
     Keypair::from_seed_label("alice")
@@ -100,6 +101,7 @@ fn transfer_body() -> TxBody {
             asset: AssetId(0),
             amount: 500,
         },
+        fee_payer: None,
     }
 }
 
@@ -212,7 +214,7 @@ fn a_signed_transfer_encodes_to_the_body_then_the_raw_signature_and_has_a_fixed_
     let encoded = tx.encode();
     assert_eq!(
         hex::encode(&encoded),
-        format!("{TRANSFER_BODY}{TRANSFER_SIGNATURE}")
+        format!("{TRANSFER_BODY}{TRANSFER_SIGNATURE}00") // payer_signature: None
     );
     assert_eq!(tx.hash(), h(TRANSFER_HASH));
     assert_eq!(tx.hash(), sha256(&[&encoded]));
@@ -438,5 +440,6 @@ fn the_economys_calls_and_events_encode_field_by_field() {
         ..signed
     }
     .sign(&alice());
-    assert_eq!(pay_tx.encode().len(), 208 + 5);
+    // ... plus one byte each for the absent fee payer and payer signature.
+    assert_eq!(pay_tx.encode().len(), 208 + 5 + 2);
 }

@@ -503,6 +503,7 @@ fn golden_proof() -> TxProof {
             asset: AssetId(0),
             amount: 500,
         },
+        fee_payer: None,
     }
     .sign(&alice);
     let receipts = [
@@ -580,17 +581,17 @@ fn golden_proof() -> TxProof {
 /// The golden proof's bytes: (offset, field, hex).
 const GOLDEN_LAYOUT: &[(usize, &str, &str)] = &[
     (0, "tx", GOLDEN_TX),
-    (200, "receipt", GOLDEN_RECEIPT),
-    (380, "index 0", "00000000"),
-    (384, "tx_path: 2 steps", "0200000000000000"),
-    (392, "tx_path[0] = Some(L(02..02))", GOLDEN_TX_PATH_0),
-    (425, "tx_path[1] = Some(L(03..03))", GOLDEN_TX_PATH_1),
-    (458, "receipt_path: 2 steps", "0200000000000000"),
-    (466, "receipt_path[0] = Some(L(r2))", GOLDEN_RECEIPT_PATH_0),
-    (499, "receipt_path[1] = Some(L(r3))", GOLDEN_RECEIPT_PATH_1),
-    (532, "header", GOLDEN_HEADER),
-    (772, "certificate", GOLDEN_CERTIFICATE),
-    (920, "validator_changes: none", "0000000000000000"),
+    (202, "receipt", GOLDEN_RECEIPT),
+    (382, "index 0", "00000000"),
+    (386, "tx_path: 2 steps", "0200000000000000"),
+    (394, "tx_path[0] = Some(L(02..02))", GOLDEN_TX_PATH_0),
+    (427, "tx_path[1] = Some(L(03..03))", GOLDEN_TX_PATH_1),
+    (460, "receipt_path: 2 steps", "0200000000000000"),
+    (468, "receipt_path[0] = Some(L(r2))", GOLDEN_RECEIPT_PATH_0),
+    (501, "receipt_path[1] = Some(L(r3))", GOLDEN_RECEIPT_PATH_1),
+    (534, "header", GOLDEN_HEADER),
+    (774, "certificate", GOLDEN_CERTIFICATE),
+    (922, "validator_changes: none", "0000000000000000"),
 ];
 const GOLDEN_TX: &str = concat!(
     "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1", // body.chain_id
@@ -602,11 +603,13 @@ const GOLDEN_TX: &str = concat!(
     "917fb715dbd38a5599169dee5ddba41b05bb59e2effd3c39ef5735186a75b3dd", // to (bob)
     "00000000",                                                         // asset 0
     "f401000000000000",                                                 // amount 500
-    "ea274420d716f310ec5a25885d12351bbd145a0ac40d15c2bc51441b7a449d51", // signature R
-    "6201beb3c87f8a136bf633332b4ceb81c3b1163d56d65a34e5fb11d77b0a0b02", // signature s
+    "00",                                                               // fee_payer: None
+    "e01365017e8d86830cf44818a01cc5858ab7ad51e4821ec2557f11082a9b16f0", // signature R
+    "7e4cf3998ee26a231c895ce1d9d6d3a52922fa9edb36b2a7dcdc3f33952b3707", // signature s
+    "00",                                                               // payer_signature: None
 );
 const GOLDEN_RECEIPT: &str = concat!(
-    "80f5347ab2f36f9cf313710e3c24b51a4609c4cceeda84964201c640076f7b87", // tx (the tx hash)
+    "1c1cc7c641194698ebd835d68e25874a6716f643932ed201646a184ddbc73969", // tx (the tx hash)
     "00000000",                                                         // Outcome::Success
     "0a00000000000000",                                                 // fee 10
     "0200000000000000",                                                 // 2 events
@@ -642,23 +645,23 @@ const GOLDEN_HEADER: &str = concat!(
     "0000000000000000000000000000000000000000000000000000000000000000", // prev_hash
     "0068e5cf8b010000",                                                 // time_ms
     "0d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f", // proposer (alice)
-    "cda2e526a026126ecc810b3ad7838939605d101bcd57e880db3c4a9dfbc65ea8", // tx_root
-    "a836b4c558af43903ca24c6c29f9d569771752c80a6015af4457942657dc85f5", // receipts_root
+    "03a87d4cd7e44f45c24815a6d660b6f80087c693bc7f2e7284efd1a2d7ef6613", // tx_root
+    "adf5fbb832fb0974441b9dfee0e6b45cbb59e1913e9732e50ebf668d7823f1d8", // receipts_root
     "0000000000000000000000000000000000000000000000000000000000000000", // app_hash
     "1dc7b6d8990295afe5d954822930449bb190a00e93135054072f414da01151db", // validators_hash
 );
 const GOLDEN_CERTIFICATE: &str = concat!(
     "0100000000000000",                                                 // height 1
     "00000000",                                                         // round 0
-    "5616eae2c4e132f9f10fef7921c3424b4aa9e27ef76ce605b74bfaababf0b16d", // block (header hash)
+    "29f7bb90c27935d651af490f37a11ec91585448b04c9708015ad4378696566c3", // block (header hash)
     "0100000000000000",                                                 // 1 signature
     "0d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f", // validator (alice)
-    "409607fb878dbe5b3228bab30647552fcf79ec349778fd58de283124bc9abd5c", // signature R
-    "c76751ed3ceffc90693656b7749845e014dc62ea18d5c400e15e1e8344e8a900", // signature s
+    "59c58c95b747e9d3679954e9be6ce4a566f2ee0689cd2b8019fe0a9c251a7eb9", // signature R
+    "e5865dab0bc6a2f0837338f9e544be957d8ee5e4d1ce77be0ffe58df43be640e", // signature s
 );
-const GOLDEN_PROOF_BYTES: usize = 928;
+const GOLDEN_PROOF_BYTES: usize = 930;
 const GOLDEN_PROOF_SHA256: &str =
-    "c6a11c879fda7002594a5dea733f63b4ee852e08a8a0d569d035dc6e6829224f";
+    "19f36b32f07c42ba35f8ca4f901a857bed17f4d6aa8569a5e70e33378e21cb26";
 
 #[test]
 fn the_golden_proof_pins_the_format_byte_by_byte_and_verifies() {

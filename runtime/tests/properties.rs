@@ -610,6 +610,7 @@ fn sign_block(c: &Consortium, steps: &[Step]) -> Vec<VerifiedTx> {
                 fee_limit: if s.fee_too_low { FEE - 1 } else { FEE },
                 expiry: if s.expired { height - 1 } else { FAR_EXPIRY },
                 call: call(c, &op),
+                fee_payer: None,
             };
             // Signatures are tested elsewhere; execution takes verified transactions.
             VerifiedTx::new_unchecked(body.sign(key))

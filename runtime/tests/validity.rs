@@ -10,6 +10,7 @@ use curve25519_dalek::traits::Identity;
 use curve25519_dalek::Scalar;
 use jeon_runtime::crypto::SignatureError;
 use jeon_runtime::execute::{check_tx, execute_block};
+use jeon_runtime::fees::FeeRules;
 use jeon_runtime::tx::verify_batch;
 use jeon_runtime::{
     Address, Hash, Keypair, Outcome, Signature, SignedTx, StateExt, TxError, VerifiedTx,
@@ -110,7 +111,11 @@ fn torsion_r_tx(c: &Consortium, nonce: u64) -> SignedTx {
     let b = body(key, nonce, transfer(&c.users[1].address(), KRW, 1));
     let a = ED25519_BASEPOINT_POINT * secret_scalar(key);
     let signature = forge(key, a, order_two(), &b.signing_bytes());
-    SignedTx { body: b, signature }
+    SignedTx {
+        body: b,
+        signature,
+        payer_signature: None,
+    }
 }
 
 /// A transfer from the mixed-order key A + T: strict verification accepts it exactly
@@ -121,13 +126,18 @@ fn torsion_key_tx(c: &Consortium, nonce: u64) -> SignedTx {
     let mut b = body(key, nonce, transfer(&c.users[1].address(), KRW, 1));
     b.sender = Address(a.compress().to_bytes());
     let signature = forge(key, a, EdwardsPoint::identity(), &b.signing_bytes());
-    SignedTx { body: b, signature }
+    SignedTx {
+        body: b,
+        signature,
+        payer_signature: None,
+    }
 }
 
 fn with_signature(tx: &SignedTx, signature: Signature) -> SignedTx {
     SignedTx {
         body: tx.body.clone(),
         signature,
+        payer_signature: None,
     }
 }
 
@@ -231,7 +241,13 @@ fn the_forging_helper_makes_valid_signatures_when_no_torsion_is_added() {
     let a = ED25519_BASEPOINT_POINT * secret_scalar(key);
     assert_eq!(Address(a.compress().to_bytes()), key.address());
     let signature = forge(key, a, EdwardsPoint::identity(), &b.signing_bytes());
-    assert!(SignedTx { body: b, signature }.verify(&CHAIN).is_ok());
+    assert!(SignedTx {
+        body: b,
+        signature,
+        payer_signature: None,
+    }
+    .verify(&CHAIN)
+    .is_ok());
 }
 
 #[test]
@@ -290,7 +306,8 @@ fn a_replayed_nonce_is_stale_in_execution_and_in_the_mempool_check() {
     assert_eq!(c.state, before, "an invalid transaction changes nothing");
 
     let params = c.state.params().expect("params");
-    let checked = check_tx(&c.state, &params, &CHAIN, c.height + 1, tx.body()).expect("memory");
+    let rules = FeeRules::load(&c.state, &params, c.height + 1, 0).expect("memory");
+    let checked = check_tx(&c.state, &rules, &CHAIN, tx.tx()).expect("memory");
     assert_eq!(checked, Err(stale));
 }
 
@@ -374,14 +391,15 @@ fn a_fee_limit_below_the_flat_fee_is_refused() {
 #[test]
 fn a_sender_who_cannot_pay_the_fee_is_refused_and_keeps_its_nonce() {
     let mut c = Consortium::new();
-    let broke = &c.users[USERS - 1];
+    let broke = Keypair::from_secret(c.users[USERS - 1].secret());
     assert_eq!(c.balance(&broke.address(), KRW), 0);
-    let tx = c.tx(broke, transfer(&c.users[0].address(), PTS, 1));
+    let tx = c.tx(&broke, transfer(&c.users[0].address(), PTS, 1));
     let before = c.state.clone();
     let receipts = c.run(&[tx]);
     assert_eq!(
         receipts[0].outcome,
         Outcome::Invalid(TxError::CannotPayFee {
+            payer: broke.address(),
             asset: KRW,
             required: FEE,
             available: 0

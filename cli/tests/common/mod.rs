@@ -169,6 +169,7 @@ pub(crate) fn transfer(
             asset: AssetId(0),
             amount,
         },
+        fee_payer: None,
     }
     .sign(from)
 }

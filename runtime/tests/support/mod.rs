@@ -262,6 +262,7 @@ pub(crate) fn body(key: &Keypair, nonce: Nonce, call: Call) -> TxBody {
         fee_limit: FEE,
         expiry: FAR_EXPIRY,
         call,
+        fee_payer: None,
     }
 }
 

@@ -104,6 +104,7 @@ impl Workload {
                     asset: KRW,
                     amount,
                 },
+                fee_payer: None,
             };
             client.next_nonce += 1;
             txs.push(body.sign(&client.key));

@@ -1,0 +1,608 @@
+//! Fees: what a transaction pays, and who pays it.
+//!
+//! **How much.** Each block has a *base fee*. Without a [`FeeMarket`] in genesis it is
+//! `params.fee_flat` forever. With one, it moves after every block with the block's
+//! fullness, as in EIP-1559: with `n` transactions in a block of target `t`, divisor
+//! `d`, the next base fee is
+//!
+//! ```text
+//! above target: base + max(1, floor(base * min(n - t, t) / t / d))
+//! below target: base - floor(base * (t - n) / t / d)
+//! ```
+//!
+//! clamped to `[base_fee_min, base_fee_max]`. So one block moves it by at most `1/d` of
+//! itself (12.5 % with `d = 8`), and empty blocks (a proposer makes one every second
+//! when idle) bring it back down. A sender then pays
+//! `ceil(base * fee_bps / 10 000)`, where `fee_bps` is its *volume tier*: the last tier
+//! whose `min_txs` is at most the sender's volume (10 000, the full base fee, below the
+//! first tier).
+//!
+//! **Volume** is the number of transactions the sender had executed (successful or
+//! failed calls, not invalid ones) over a rolling window of `volume_window_blocks`
+//! blocks, counted in two buckets, the current window `w = height / W` and the one
+//! before, and estimated as `current + floor(previous * (W - height % W) / W)`: the
+//! previous window's count weighted by how much of it the rolling window still covers.
+//! The record is kept only when the market has tiers.
+//!
+//! **Who.** The sender, unless the body names a `fee_payer`. With the payer's
+//! signature over `"jeon/tx-payer/v1" || encode(body)` (a co-signer), the payer pays.
+//! Without it, the payer must be a partner sponsoring this sender: a [`Sponsorship`]
+//! for the sender's account, or one for all its customers, where a *customer's*
+//! transaction is one whose call is addressed to the sponsor (see [`addressed_to`]).
+//! A sponsorship spends at most `budget_per_period` of the fee asset per period
+//! (period index `time_ms / period_ms`); a fee it cannot cover makes the transaction
+//! invalid (`SponsorBudgetExhausted`), so a budget is never exceeded.
+//!
+//! Everything here is a function of state and the block context.
+
+use serde::{Deserialize, Serialize};
+
+use crate::economy::credit::CreditLine;
+use crate::economy::ledger::{get, CallCx, Res};
+use crate::economy::BPS_DENOMINATOR;
+use crate::model::{CallError, Event, Params};
+use crate::state::{keys, read_record, Overlay, StateError, StateExt, StateRead, StateScan};
+use crate::tx::{Call, SignedTx, TxError};
+use crate::types::{Address, Amount, AssetId, Height, TimeMs};
+
+/// The most volume tiers a fee market may have.
+pub const FEE_TIERS_MAX: usize = 16;
+/// The most sponsorships [`sponsorships_of`] lists for one sponsor.
+pub const SPONSORSHIPS_LISTED_MAX: usize = 1_000;
+/// The share of the base fee paid below the first tier: all of it.
+pub const FULL_FEE_BPS: u16 = 10_000;
+
+/// How the base fee moves and what volume earns (genesis `fee_market`).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeMarket {
+    /// The base fee never goes below this.
+    pub base_fee_min: Amount,
+    /// The base fee never goes above this.
+    pub base_fee_max: Amount,
+    /// The block fullness, in transactions, at which the base fee holds (> 0).
+    pub target_txs_per_block: u32,
+    /// One block changes the base fee by at most `1 / change_denominator` of itself (> 0).
+    pub change_denominator: u32,
+    /// The rolling window over which a sender's volume is counted, in blocks (> 0).
+    pub volume_window_blocks: Height,
+    /// Volume tiers, by strictly increasing `min_txs`, with `fee_bps` not increasing.
+    pub tiers: Vec<FeeTier>,
+}
+
+/// A volume tier: senders with at least `min_txs` transactions in the window pay
+/// `fee_bps` / 10 000 of the base fee.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeTier {
+    /// The volume from which the tier applies.
+    pub min_txs: u64,
+    /// The share of the base fee paid, in basis points (at most 10 000).
+    pub fee_bps: u16,
+}
+
+impl FeeMarket {
+    /// Checks the market's own rules against the genesis base fee; the message names
+    /// the field.
+    pub fn check(&self, initial_base_fee: Amount) -> Result<(), String> {
+        if self.base_fee_min > self.base_fee_max {
+            return Err(format!(
+                "base_fee_min {} is above base_fee_max {}",
+                self.base_fee_min, self.base_fee_max
+            ));
+        }
+        if initial_base_fee < self.base_fee_min || initial_base_fee > self.base_fee_max {
+            return Err(format!(
+                "params.fee_flat {initial_base_fee} (the first base fee) is outside \
+                 [base_fee_min {}, base_fee_max {}]",
+                self.base_fee_min, self.base_fee_max
+            ));
+        }
+        if self.target_txs_per_block == 0 {
+            return Err("target_txs_per_block must be greater than zero".into());
+        }
+        if self.change_denominator == 0 {
+            return Err("change_denominator must be greater than zero".into());
+        }
+        if self.volume_window_blocks == 0 {
+            return Err("volume_window_blocks must be greater than zero".into());
+        }
+        if self.tiers.len() > FEE_TIERS_MAX {
+            return Err(format!("at most {FEE_TIERS_MAX} tiers"));
+        }
+        for (i, t) in self.tiers.iter().enumerate() {
+            if t.fee_bps > FULL_FEE_BPS {
+                return Err(format!(
+                    "tiers[{i}].fee_bps {} is above {FULL_FEE_BPS}",
+                    t.fee_bps
+                ));
+            }
+            if let Some(prev) = i.checked_sub(1).and_then(|p| self.tiers.get(p)) {
+                if t.min_txs <= prev.min_txs {
+                    return Err(format!(
+                        "tiers[{i}].min_txs {} is not above the previous tier's {}",
+                        t.min_txs, prev.min_txs
+                    ));
+                }
+                if t.fee_bps > prev.fee_bps {
+                    return Err(format!(
+                        "tiers[{i}].fee_bps {} is above the previous tier's {}: more volume \
+                         must never cost more",
+                        t.fee_bps, prev.fee_bps
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The base fee of the block after one with `txs` transactions at base fee `base`.
+    pub fn next_base_fee(&self, base: Amount, txs: u64) -> Amount {
+        let target = u128::from(self.target_txs_per_block.max(1));
+        let denominator = u128::from(self.change_denominator.max(1));
+        let (base128, used) = (u128::from(base), u128::from(txs));
+        let next = if used > target {
+            let excess = (used - target).min(target);
+            base128 + (base128 * excess / target / denominator).max(1)
+        } else {
+            base128 - base128 * (target - used) / target / denominator
+        };
+        let clamped = next.clamp(u128::from(self.base_fee_min), u128::from(self.base_fee_max));
+        // Clamped to a u64 maximum, so it fits.
+        Amount::try_from(clamped).unwrap_or(self.base_fee_max)
+    }
+
+    /// The tier a volume falls in: its index and share, or `None` below the first.
+    pub fn tier(&self, volume: u64) -> Option<(usize, FeeTier)> {
+        self.tiers
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, t)| t.min_txs <= volume)
+            .map(|(i, t)| (i, *t))
+    }
+}
+
+/// `ceil(base * bps / 10 000)`: a tier's fee never rounds down to nothing.
+pub fn fee_at(base: Amount, bps: u16) -> Amount {
+    let product = u128::from(base) * u128::from(bps);
+    let fee = product.div_ceil(u128::from(BPS_DENOMINATOR));
+    // bps <= 10 000 (checked in genesis), so fee <= base.
+    Amount::try_from(fee).unwrap_or(base)
+}
+
+/// A sender's transaction count in the current volume window and the one before.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct Volume {
+    /// The window index (`height / volume_window_blocks`) of `current`.
+    pub window: u64,
+    /// Transactions in that window.
+    pub current: u64,
+    /// Transactions in the window before it.
+    pub previous: u64,
+}
+
+impl Volume {
+    /// The two buckets as seen from `height`'s window.
+    fn at(&self, height: Height, window_blocks: Height) -> (u64, u64) {
+        let w = height / window_blocks.max(1);
+        if self.window == w {
+            (self.current, self.previous)
+        } else if w.checked_sub(1) == Some(self.window) {
+            (0, self.current)
+        } else {
+            (0, 0)
+        }
+    }
+
+    /// The rolling-window estimate at `height` (see the module doc).
+    pub fn estimate(&self, height: Height, window_blocks: Height) -> u64 {
+        let wb = window_blocks.max(1);
+        let (current, previous) = self.at(height, wb);
+        let covered = u128::from(wb - height % wb);
+        let weighted = u128::from(previous) * covered / u128::from(wb);
+        current.saturating_add(u64::try_from(weighted).unwrap_or(previous))
+    }
+
+    /// The record after one more transaction at `height`.
+    pub fn record(&self, height: Height, window_blocks: Height) -> Volume {
+        let (current, previous) = self.at(height, window_blocks);
+        Volume {
+            window: height / window_blocks.max(1),
+            current: current.saturating_add(1),
+            previous,
+        }
+    }
+}
+
+/// Whose fees a sponsorship covers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Beneficiary {
+    /// Every transaction of one account.
+    Account(Address),
+    /// The transactions of any account that are addressed to the sponsor (its
+    /// customers'; see [`addressed_to`]).
+    AllCustomers,
+}
+
+/// A partner's standing offer to pay fees, within a budget per period.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Sponsorship {
+    /// The partner that pays.
+    pub sponsor: Address,
+    /// Whose fees.
+    pub beneficiary: Beneficiary,
+    /// The asset of the budget: the chain's fee asset.
+    pub asset: AssetId,
+    /// The most fees paid per period.
+    pub budget_per_period: Amount,
+    /// The period in milliseconds; period index = `time_ms / period_ms`.
+    pub period_ms: u64,
+    /// The period index of the latest fee paid.
+    pub period: u64,
+    /// Fees paid in `period`.
+    pub used: Amount,
+}
+
+impl Sponsorship {
+    /// What the budget still covers in the period of `time_ms`.
+    pub fn remaining(&self, time_ms: TimeMs) -> Amount {
+        if time_ms / self.period_ms.max(1) == self.period {
+            self.budget_per_period.saturating_sub(self.used)
+        } else {
+            self.budget_per_period
+        }
+    }
+
+    /// The record after paying `fee` at `time_ms` (the caller checked `remaining`).
+    fn spend(&self, time_ms: TimeMs, fee: Amount) -> Sponsorship {
+        let period = time_ms / self.period_ms.max(1);
+        let used = if period == self.period { self.used } else { 0 };
+        Sponsorship {
+            period,
+            used: used.saturating_add(fee),
+            ..self.clone()
+        }
+    }
+
+    fn key(&self) -> Vec<u8> {
+        keys::sponsorship(&self.sponsor, &self.beneficiary)
+    }
+}
+
+/// What every fee in one block depends on, read once per block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeeRules {
+    /// The asset fees are paid in.
+    pub asset: AssetId,
+    /// This block's base fee.
+    pub base_fee: Amount,
+    /// The market, if genesis set one.
+    pub market: Option<FeeMarket>,
+    /// The block's height.
+    pub height: Height,
+    /// The block's time.
+    pub time_ms: TimeMs,
+}
+
+impl FeeRules {
+    /// The rules for a block at `height` and `time_ms` over `state` (the state after
+    /// the block before).
+    pub fn load<S: StateRead + ?Sized>(
+        state: &S,
+        params: &Params,
+        height: Height,
+        time_ms: TimeMs,
+    ) -> Result<FeeRules, StateError> {
+        let market: Option<FeeMarket> = read_record(state, &keys::fee_market())?;
+        let base_fee = read_record(state, &keys::base_fee())?.unwrap_or(params.fee_flat);
+        Ok(FeeRules {
+            asset: params.fee_asset,
+            base_fee,
+            market,
+            height,
+            time_ms,
+        })
+    }
+
+    fn tiered(&self) -> Option<&FeeMarket> {
+        self.market.as_ref().filter(|m| !m.tiers.is_empty())
+    }
+}
+
+/// A sender's standing in the fee schedule.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SenderFee {
+    /// Its volume in the rolling window.
+    pub volume: u64,
+    /// Its tier's index, if it reached one.
+    pub tier: Option<usize>,
+    /// The share of the base fee it pays.
+    pub fee_bps: u16,
+    /// The fee of its next transaction.
+    pub fee: Amount,
+}
+
+/// What `sender` pays per transaction under `rules`.
+pub fn sender_fee<S: StateRead + ?Sized>(
+    state: &S,
+    rules: &FeeRules,
+    sender: &Address,
+) -> Result<SenderFee, StateError> {
+    let Some(market) = rules.tiered() else {
+        return Ok(SenderFee {
+            volume: 0,
+            tier: None,
+            fee_bps: FULL_FEE_BPS,
+            fee: rules.base_fee,
+        });
+    };
+    let record: Volume = read_record(state, &keys::volume(sender))?.unwrap_or_default();
+    let volume = record.estimate(rules.height, market.volume_window_blocks);
+    let tier = market.tier(volume);
+    let fee_bps = tier.map_or(FULL_FEE_BPS, |(_, t)| t.fee_bps);
+    Ok(SenderFee {
+        volume,
+        tier: tier.map(|(i, _)| i),
+        fee_bps,
+        fee: fee_at(rules.base_fee, fee_bps),
+    })
+}
+
+/// Who pays a transaction's fee, and how much: the outcome of [`assess`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeeDue {
+    /// The account charged.
+    pub payer: Address,
+    /// The fee.
+    pub amount: Amount,
+    /// The sponsorship that pays, if any.
+    sponsorship: Option<Sponsorship>,
+}
+
+/// The account named as the recipient of a call: the sponsor whose customers' fees
+/// an `AllCustomers` sponsorship pays. A transfer or payment to it, a payment link it
+/// signed, a mandate granted to it, a redemption of an asset it issues, a repayment of
+/// a line it lent. `None` for other calls.
+pub fn addressed_to<S: StateRead + ?Sized>(
+    state: &S,
+    call: &Call,
+) -> Result<Option<Address>, StateError> {
+    Ok(match call {
+        Call::Transfer { to, .. } => Some(*to),
+        Call::Pay { merchant, .. } => Some(*merchant),
+        Call::PayInvoice { invoice, .. } => Some(invoice.merchant),
+        Call::GrantMandate { spender, .. } => Some(*spender),
+        Call::Redeem { asset, .. }
+        | Call::RedeemStamps {
+            stamp_asset: asset, ..
+        } => state.asset(*asset)?.map(|a| a.issuer),
+        Call::Repay { line_id, .. } => {
+            read_record::<CreditLine, _>(state, &keys::credit_line(*line_id))?.map(|l| l.lender)
+        }
+        _ => None,
+    })
+}
+
+/// Decides a transaction's fee and payer, or why it cannot be paid: the fee limit, the
+/// sponsorship (when the payer did not sign) and the payer's balance, in that order.
+/// The transaction's signatures were checked already ([`crate::tx::VerifiedTx`]).
+pub fn assess<S: StateRead + ?Sized>(
+    state: &S,
+    rules: &FeeRules,
+    tx: &SignedTx,
+) -> Result<Result<FeeDue, TxError>, StateError> {
+    let body = &tx.body;
+    let fee = sender_fee(state, rules, &body.sender)?.fee;
+    if body.fee_limit < fee {
+        return Ok(Err(TxError::FeeTooLow {
+            limit: body.fee_limit,
+            required: fee,
+        }));
+    }
+    let (payer, sponsorship) = match (body.fee_payer, &tx.payer_signature) {
+        (None, _) => (body.sender, None),
+        (Some(payer), Some(_)) => (payer, None),
+        (Some(sponsor), None) => match sponsorship_for(state, rules, &sponsor, tx, fee)? {
+            Ok(s) => (sponsor, Some(s)),
+            Err(e) => return Ok(Err(e)),
+        },
+    };
+    let available = state.balance(&payer, rules.asset)?;
+    if available < fee {
+        return Ok(Err(TxError::CannotPayFee {
+            payer,
+            asset: rules.asset,
+            required: fee,
+            available,
+        }));
+    }
+    Ok(Ok(FeeDue {
+        payer,
+        amount: fee,
+        sponsorship,
+    }))
+}
+
+/// The sponsorship of `sponsor` that covers this transaction's `fee`: the sender's own
+/// first, then the sponsor's customers' if the call is addressed to it.
+fn sponsorship_for<S: StateRead + ?Sized>(
+    state: &S,
+    rules: &FeeRules,
+    sponsor: &Address,
+    tx: &SignedTx,
+    fee: Amount,
+) -> Result<Result<Sponsorship, TxError>, StateError> {
+    let mut candidates = vec![Beneficiary::Account(tx.body.sender)];
+    if addressed_to(state, &tx.body.call)?.as_ref() == Some(sponsor) {
+        candidates.push(Beneficiary::AllCustomers);
+    }
+    let mut short = None;
+    for beneficiary in candidates {
+        let key = keys::sponsorship(sponsor, &beneficiary);
+        let Some(s) = read_record::<Sponsorship, _>(state, &key)? else {
+            continue;
+        };
+        let remaining = s.remaining(rules.time_ms);
+        if remaining >= fee {
+            return Ok(Ok(s));
+        }
+        short.get_or_insert((s.budget_per_period, remaining));
+    }
+    Ok(Err(match short {
+        Some((budget, remaining)) => TxError::SponsorBudgetExhausted {
+            sponsor: *sponsor,
+            budget,
+            remaining,
+            fee,
+        },
+        None => TxError::NotSponsored { sponsor: *sponsor },
+    }))
+}
+
+/// Charges an assessed fee: debits the payer, spends the sponsorship's budget, counts
+/// the sender's volume. The collector is credited once per block by the caller.
+pub fn charge<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    rules: &FeeRules,
+    sender: &Address,
+    due: &FeeDue,
+    events: &mut Vec<Event>,
+) -> Result<(), StateError> {
+    if due.amount > 0 {
+        let held = ov.balance(&due.payer, rules.asset)?;
+        let left = held.checked_sub(due.amount).ok_or_else(|| {
+            StateError("fee payer's balance changed between assessment and charge".into())
+        })?;
+        ov.set_balance(&due.payer, rules.asset, left)?;
+        events.push(Event::FeeCharged {
+            payer: due.payer,
+            asset: rules.asset,
+            amount: due.amount,
+        });
+    }
+    if let Some(s) = &due.sponsorship {
+        let spent = s.spend(rules.time_ms, due.amount);
+        ov.put(spent.key(), &spent)?;
+    }
+    if let Some(market) = rules.tiered() {
+        let key = keys::volume(sender);
+        let record: Volume = read_record(ov, &key)?.unwrap_or_default();
+        ov.put(
+            key,
+            &record.record(rules.height, market.volume_window_blocks),
+        )?;
+    }
+    Ok(())
+}
+
+/// After a block of `txs` transactions: stores the next block's base fee if it moved.
+pub fn end_block<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    rules: &FeeRules,
+    txs: u64,
+) -> Result<(), StateError> {
+    if let Some(market) = &rules.market {
+        let next = market.next_base_fee(rules.base_fee, txs);
+        if next != rules.base_fee {
+            ov.put(keys::base_fee(), &next)?;
+        }
+    }
+    Ok(())
+}
+
+/// `SponsorFees`' fields.
+pub(crate) struct Offer {
+    pub(crate) beneficiary: Beneficiary,
+    pub(crate) asset: AssetId,
+    pub(crate) budget_per_period: Amount,
+    pub(crate) period_ms: u64,
+}
+
+/// `SponsorFees`: a partner offers to pay fees, or with a zero budget withdraws its
+/// offer. Changing an offer keeps what the current period already used.
+pub(crate) fn sponsor<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    cx: &CallCx,
+    offer: Offer,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    if ov.partner(&cx.sender)?.is_none() {
+        return Err(CallError::NotAPartner { account: cx.sender }.into());
+    }
+    let params = ov.params()?;
+    if offer.asset != params.fee_asset {
+        return Err(CallError::NotFeeAsset {
+            asset: offer.asset,
+            fee_asset: params.fee_asset,
+        }
+        .into());
+    }
+    if offer.period_ms == 0 {
+        return Err(CallError::ZeroPeriod.into());
+    }
+    if offer.beneficiary == Beneficiary::Account(cx.sender) {
+        return Err(CallError::SelfSponsorship.into());
+    }
+    let key = keys::sponsorship(&cx.sender, &offer.beneficiary);
+    let existing: Option<Sponsorship> = get(ov, &key)?;
+    if offer.budget_per_period == 0 {
+        if existing.is_none() {
+            return Err(CallError::UnknownSponsorship.into());
+        }
+        ov.put_raw(key, None)?;
+    } else {
+        let period = cx.time_ms / offer.period_ms;
+        let used = existing
+            .filter(|s| s.period == period)
+            .map_or(0, |s| s.used);
+        let record = Sponsorship {
+            sponsor: cx.sender,
+            beneficiary: offer.beneficiary,
+            asset: offer.asset,
+            budget_per_period: offer.budget_per_period,
+            period_ms: offer.period_ms,
+            period,
+            used,
+        };
+        ov.put(key, &record)?;
+    }
+    events.push(Event::FeesSponsored {
+        sponsor: cx.sender,
+        beneficiary: offer.beneficiary,
+        asset: offer.asset,
+        budget_per_period: offer.budget_per_period,
+        period_ms: offer.period_ms,
+    });
+    Ok(())
+}
+
+/// A sponsorship with what it still covers, as [`sponsorships_of`] lists it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SponsorshipStatus {
+    /// The record.
+    pub sponsorship: Sponsorship,
+    /// What the budget still covers in the period of the given time.
+    pub remaining: Amount,
+}
+
+/// A sponsor's sponsorships (at most [`SPONSORSHIPS_LISTED_MAX`]; all customers first,
+/// then accounts in key order), with what each still covers at `time_ms`.
+pub fn sponsorships_of<S: StateScan + ?Sized>(
+    s: &S,
+    sponsor: &Address,
+    time_ms: TimeMs,
+) -> Result<Vec<SponsorshipStatus>, StateError> {
+    let mut out = Vec::new();
+    for (_, bytes) in s.scan_prefix(&keys::sponsorships_of(sponsor), SPONSORSHIPS_LISTED_MAX)? {
+        let sponsorship: Sponsorship = crate::codec::decode(&bytes, bytes.len())
+            .map_err(|e| StateError(format!("corrupt sponsorship record: {e}")))?;
+        let remaining = sponsorship.remaining(time_ms);
+        out.push(SponsorshipStatus {
+            sponsorship,
+            remaining,
+        });
+    }
+    Ok(out)
+}
