@@ -5,7 +5,8 @@
 //!    their nonces and balances (so the bench can be rerun on the same chain);
 //! 2. top them up from `--funder` in the fee asset (KRW in the presets) and wait until
 //!    the funding is final;
-//! 3. pre-sign every transfer (1 unit to another bench account) before the clock starts;
+//! 3. pre-sign every transaction (by default a transfer of 1 unit to another bench
+//!    account) before the clock starts;
 //! 4. submit in batches over `POST /v1/txs/batch` from several threads, round-robin over
 //!    the `--api` nodes, paced by `--rate`; `mempool_full` and `sender_queue_full`
 //!    are retried, other refusals are counted by code;
@@ -17,6 +18,16 @@
 //! the merchant (`--merchant-key`) makes sure two reward rules of its own are active on
 //! its KRW payments (1 % cashback in `BENCHCB`, one `BENCHST` stamp per payment, both
 //! uncapped), so every payment withholds tax and mints two rewards.
+//!
+//! `--mode charge` sends mandate `Charge` calls instead: the accounts form a ring in
+//! which account `i` has granted an uncapped, never-expiring mandate on the fee asset to
+//! account `i + 1` (mod M), and each account charges 1 unit on the mandate of the one
+//! before it. Before phase 2 the bench lists each account's mandates and reuses a
+//! suitable one (a rerun on the same chain grants nothing); between phases 2 and 3 it
+//! grants the missing ones in batches and learns their ids from the final receipts'
+//! `MandateGranted` events. Funding covers each account's two roles: the charges
+//! taken from it as a user, the fees of the charges it signs as a spender, and the fee
+//! of its grant.
 //!
 //! The result is one JSON line on stdout, with the `mode`.
 
@@ -32,7 +43,8 @@ use jeon_node::api::TXS_BATCH_MAX;
 use jeon_node::mempool::{MEMPOOL_SENDER_TXS_MAX, NONCE_GAP_MAX};
 use jeon_runtime::economy::RewardKind;
 use jeon_runtime::{
-    Address, Amount, AssetId, AssetKind, Call, Hash, Height, Keypair, Nonce, SignedTx, TxBody,
+    Address, Amount, AssetId, AssetKind, Call, Event, Hash, Height, Keypair, Nonce, Receipt,
+    SignedTx, TxBody,
 };
 
 use crate::client::{AccountView, ApiError, Client, NodeStatus, API_URL_DEFAULT};
@@ -56,6 +68,19 @@ const PAY_AMOUNT: Amount = 100;
 const PAY_CASHBACK_BPS: u16 = 100;
 /// The symbols of the merchant's bench reward credits.
 const PAY_REWARD_SYMBOLS: [&str; 2] = ["BENCHCB", "BENCHST"];
+/// Units charged by each bench charge.
+const CHARGE_AMOUNT: Amount = 1;
+/// Bench mandates are uncapped, so one mandate serves every rerun.
+const MANDATE_LIMIT_PER_PERIOD: Amount = Amount::MAX;
+/// Bench mandates have one period that never rolls over.
+const MANDATE_PERIOD_MS: u64 = u64::MAX;
+/// Bench mandates never expire.
+const MANDATE_EXPIRES_AT: Height = Height::MAX;
+/// A mandate from a previous run is reused only if it stays valid this many blocks past
+/// the head: well beyond the expiry of this run's charges.
+const MANDATE_VALID_AHEAD_BLOCKS: Height = 10 * BENCH_EXPIRY_BLOCKS;
+/// How long to wait for each grant to be final (they are all submitted first).
+const GRANT_WAIT_SECS: u64 = 120;
 /// How long to wait for each of the merchant's setup transactions.
 const SETUP_WAIT_SECS: u64 = 60;
 /// Bench transfers expire this many blocks after the head.
@@ -82,11 +107,11 @@ pub(crate) struct BenchArgs {
     #[arg(long = "api", value_name = "URL", env = "JEON_API", value_delimiter = ',',
           default_value = API_URL_DEFAULT)]
     apis: Vec<String>,
-    /// How many transfers to submit.
+    /// How many transactions to submit.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     txs: usize,
     /// How many bench accounts send them (keep txs/accounts under 4096, the node's
-    /// per-sender queue).
+    /// per-sender queue). In `--mode charge` they also are the users charged.
     #[arg(long, value_name = "M", default_value_t = 1_000)]
     accounts: usize,
     /// Submission rate in transactions per second; 0 is as fast as possible.
@@ -108,7 +133,9 @@ pub(crate) struct BenchArgs {
     /// Concurrent submitter threads.
     #[arg(long, value_name = "N", default_value_t = 4)]
     submitters: usize,
-    /// What each transaction does.
+    /// What each transaction does: `transfer`, `pay` (a merchant with two reward
+    /// rules) or `charge` (a mandate charge between bench accounts; the mandates are
+    /// granted, or reused from a previous run, before the clock starts).
     #[arg(long, value_enum, default_value_t = Mode::Transfer)]
     mode: Mode,
     /// `--mode pay`: the key file of the merchant paid (an issuer partner too: it sets
@@ -129,6 +156,9 @@ pub(crate) enum Mode {
     Transfer,
     /// ₩1 (100 units of the fee asset) to the merchant, with two reward rules active.
     Pay,
+    /// 1 unit of the fee asset charged by account `i + 1` on the mandate account `i`
+    /// granted it.
+    Charge,
 }
 
 /// What the bench prints.
@@ -163,44 +193,20 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
         .ok_or_else(|| CliError::BadInput("give at least one --api URL".into()))?;
     let status = main.status()?;
     eprintln!(
-        "bench: {} transfers from {} accounts via {} node(s); chain {}, height {}",
+        "bench: {} transactions (mode {:?}) from {} accounts via {} node(s); chain {}, \
+         height {}",
         args.txs,
+        args.mode,
         args.accounts,
         clients.len(),
         status.chain_id,
         status.height
     );
-    let merchant = match args.mode {
-        Mode::Transfer => None,
-        Mode::Pay => {
-            let key = crate::tx_cmd::load_key(&args.merchant_key)?;
-            set_up_merchant(main, &key, &status)?;
-            Some(key.address())
-        }
-    };
     let keys: Vec<Keypair> = (0..args.accounts)
         .map(|i| Keypair::from_seed_label(&format!("bench-{i}")))
         .collect();
     let addrs: Vec<Address> = keys.iter().map(Keypair::address).collect();
-    let shares = shares(args.txs, args.accounts);
-    let accounts = read_accounts(main, &addrs)?;
-    let per_tx = match args.mode {
-        Mode::Transfer => TRANSFER_AMOUNT,
-        Mode::Pay => PAY_AMOUNT,
-    };
-    let plan = FundPlan {
-        funder: &funder,
-        status: &status,
-        addrs: &addrs,
-        accounts: &accounts,
-        shares: &shares,
-        per_tx: per_tx.saturating_add(status.fee.flat),
-    };
-    fund(main, &plan, args.batch)?;
-    let nonces: Vec<Nonce> = accounts
-        .iter()
-        .map(|a| a.as_ref().map_or(0, |a| a.nonce))
-        .collect();
+    let (nonces, work) = prepare(&args, main, &status, &funder, &keys, &addrs)?;
     let head = main.status()?.height;
     let presign_start = Instant::now();
     let plan = SignPlan {
@@ -209,12 +215,12 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
         addrs: &addrs,
         nonces: &nonces,
         expiry: head.saturating_add(BENCH_EXPIRY_BLOCKS),
-        merchant,
+        work: &work,
     };
     let presigned = presign(&plan, args.txs);
     let presign_s = presign_start.elapsed().as_secs_f64();
     eprintln!(
-        "bench: pre-signed {} transfers in {presign_s:.2} s",
+        "bench: pre-signed {} transactions in {presign_s:.2} s",
         args.txs
     );
     let outcome = submit_and_track(&args, &clients, &presigned, head)?;
@@ -227,6 +233,62 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
     let json = serde_json::to_string(&report)
         .map_err(|e| CliError::Failed(format!("cannot print the report: {e}")))?;
     stdout(&format!("{json}\n"))
+}
+
+/// The untimed setup: the merchant's rules (`--mode pay`), the accounts' nonces and
+/// balances, existing mandates (`--mode charge`), funding, then the missing grants.
+/// Returns each account's next nonce and what the bench transactions do.
+fn prepare(
+    args: &BenchArgs,
+    client: &Client,
+    status: &NodeStatus,
+    funder: &Keypair,
+    keys: &[Keypair],
+    addrs: &[Address],
+) -> Result<(Vec<Nonce>, Work), CliError> {
+    let merchant = match args.mode {
+        Mode::Pay => {
+            let key = crate::tx_cmd::load_key(&args.merchant_key)?;
+            set_up_merchant(client, &key, status)?;
+            Some(key.address())
+        }
+        Mode::Transfer | Mode::Charge => None,
+    };
+    let shares = shares(args.txs, args.accounts);
+    let accounts = read_each(client, addrs, Client::account)?;
+    let found = match args.mode {
+        Mode::Charge => find_mandates(client, status, addrs, &shares)?,
+        Mode::Transfer | Mode::Pay => Vec::new(),
+    };
+    let grants: Vec<bool> = found.iter().map(Option::is_none).collect();
+    let plan = FundPlan {
+        funder,
+        status,
+        addrs,
+        accounts: &accounts,
+        needs: &needs(args.mode, &shares, &grants, fee_per_tx(status)),
+    };
+    fund(client, &plan, args.batch)?;
+    let mut nonces: Vec<Nonce> = accounts
+        .iter()
+        .map(|a| a.as_ref().map_or(0, |a| a.nonce))
+        .collect();
+    let work = match (args.mode, merchant) {
+        (Mode::Charge, _) => Work::Charge {
+            mandates: grant_mandates(client, status, keys, found, &mut nonces, args.batch)?,
+        },
+        (_, Some(merchant)) => Work::Pay { merchant },
+        (_, None) => Work::Transfer,
+    };
+    Ok((nonces, work))
+}
+
+/// The fee-asset units the bench reckons each transaction's fee at: the one place that
+/// reads the fee schedule (the fee limit signed, and the funding of fees). The ceiling
+/// of the base fee, so that a bench that fills blocks and raises the base fee still
+/// has every transaction valid and funded.
+fn fee_per_tx(status: &NodeStatus) -> Amount {
+    status.fee.base_fee_max.max(status.fee.base_fee)
 }
 
 /// Refuses arguments the bench cannot run with (exit 2); warns about poor ones.
@@ -262,16 +324,52 @@ fn shares(txs: usize, accounts: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Reads accounts with a few threads; `None` for accounts the chain has never seen.
-fn read_accounts(client: &Client, addrs: &[Address]) -> Result<Vec<Option<AccountView>>, CliError> {
+/// `--mode charge`: the spender of the mandate `user` grants, the next account in
+/// the ring.
+fn spender_of(user: usize, accounts: usize) -> usize {
+    (user + 1) % accounts
+}
+
+/// `--mode charge`: the user whose mandate `spender` charges, the previous account in
+/// the ring.
+fn user_of(spender: usize, accounts: usize) -> usize {
+    (spender + accounts - 1) % accounts
+}
+
+/// The fee-asset units each bench account needs for its role in `mode`, given each
+/// account's share of the transactions, which accounts grant a mandate first
+/// (`--mode charge`; empty otherwise) and the fee per transaction.
+fn needs(mode: Mode, shares: &[usize], grants: &[bool], fee: Amount) -> Vec<Amount> {
+    let n = shares.len();
+    let times = |count: usize, units: Amount| (count as u64).saturating_mul(units);
+    (0..n)
+        .map(|i| match mode {
+            Mode::Transfer => times(shares[i], TRANSFER_AMOUNT.saturating_add(fee)),
+            Mode::Pay => times(shares[i], PAY_AMOUNT.saturating_add(fee)),
+            // Charged as a user by the next account, fees of its own charges as a
+            // spender, and the fee of its grant.
+            Mode::Charge => times(shares[spender_of(i, n)], CHARGE_AMOUNT)
+                .saturating_add(times(shares[i], fee))
+                .saturating_add(if grants.get(i) == Some(&true) { fee } else { 0 }),
+        })
+        .collect()
+}
+
+/// Reads something of each address with a few threads, in order.
+fn read_each<T: Send>(
+    client: &Client,
+    addrs: &[Address],
+    read: impl Fn(&Client, &Address) -> Result<T, ApiError> + Sync,
+) -> Result<Vec<T>, CliError> {
     let chunk = addrs.len().div_ceil(WORKERS_MAX).max(1);
+    let read = &read;
     let parts = std::thread::scope(|s| {
         let handles: Vec<_> = addrs
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|a| client.account(a))
+                        .map(|a| read(client, a))
                         .collect::<Result<Vec<_>, ApiError>>()
                 })
             })
@@ -302,19 +400,17 @@ struct FundPlan<'a> {
     status: &'a NodeStatus,
     addrs: &'a [Address],
     accounts: &'a [Option<AccountView>],
-    shares: &'a [usize],
-    /// Fee-asset units one bench transaction spends, fee included.
-    per_tx: Amount,
+    /// Fee-asset units each account needs (see [`needs`]), fees included.
+    needs: &'a [Amount],
 }
 
-/// Tops up each bench account to enough of the fee asset for its share of transactions
-/// plus their fees, from the funder, and waits until the funding is final.
+/// Tops up each bench account to what it needs of the fee asset, from the funder, and
+/// waits until the funding is final.
 fn fund(client: &Client, plan: &FundPlan<'_>, batch: usize) -> Result<(), CliError> {
-    let (funder, status, per_tx) = (plan.funder, plan.status, plan.per_tx);
+    let (funder, status) = (plan.funder, plan.status);
     let asset = status.fee.asset;
     let mut needs = Vec::new();
-    for ((addr, account), share) in plan.addrs.iter().zip(plan.accounts).zip(plan.shares) {
-        let need = (*share as u64).saturating_mul(per_tx);
+    for ((addr, account), &need) in plan.addrs.iter().zip(plan.accounts).zip(plan.needs) {
         let have = account.as_ref().map_or(0, |a| a.balance(asset));
         if need > have {
             needs.push((*addr, need - have));
@@ -369,9 +465,10 @@ fn sign(status: &NodeStatus, key: &Keypair, nonce: Nonce, expiry: Height, call: 
         chain_id: status.chain_id,
         sender: key.address(),
         nonce,
-        fee_limit: status.fee.flat,
+        fee_limit: fee_per_tx(status),
         expiry,
         call,
+        fee_payer: None,
     }
     .sign(key)
 }
@@ -384,11 +481,28 @@ struct SignPlan<'a> {
     /// Each account's next nonce before the bench.
     nonces: &'a [Nonce],
     expiry: Height,
-    /// `--mode pay`: the merchant every transaction pays.
-    merchant: Option<Address>,
+    /// What each transaction does.
+    work: &'a Work,
 }
 
-/// The transfers, ready to send: hex encodings and hashes, in submission order.
+/// What the bench transactions do, with what the mode's setup learned.
+#[derive(Debug)]
+enum Work {
+    /// Transfers to pseudo-random other bench accounts.
+    Transfer,
+    /// Payments to one merchant.
+    Pay {
+        /// The merchant every transaction pays.
+        merchant: Address,
+    },
+    /// Mandate charges around the ring.
+    Charge {
+        /// By user: the id of the mandate account `i` granted to account `i + 1`.
+        mandates: Vec<u64>,
+    },
+}
+
+/// The transactions, ready to send: hex encodings and hashes, in submission order.
 struct Presigned {
     hexes: Vec<String>,
     hashes: Vec<Hash>,
@@ -403,32 +517,39 @@ fn mix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The `j`-th transfer: sender `j % M` (round-robin, its nonces consecutive), to a
-/// pseudo-random other account.
-fn transfer(plan: &SignPlan<'_>, j: usize) -> SignedTx {
+/// The `j`-th transaction: sender `j % M` (round-robin, its nonces consecutive); a
+/// transfer goes to a pseudo-random other account, a charge is on the mandate of the
+/// account before the sender in the ring.
+fn bench_tx(plan: &SignPlan<'_>, j: usize) -> SignedTx {
     let m = plan.keys.len();
     let sender = j % m;
-    let offset = 1 + (mix(j as u64) % (m as u64 - 1)) as usize;
-    let to = plan.addrs[(sender + offset) % m];
     let nonce = plan.nonces[sender] + (j / m) as u64;
     let asset = plan.status.fee.asset;
-    let call = match plan.merchant {
-        None => Call::Transfer {
-            to,
-            asset,
-            amount: TRANSFER_AMOUNT,
-        },
-        Some(merchant) => Call::Pay {
-            merchant,
+    let call = match plan.work {
+        Work::Transfer => {
+            let offset = 1 + (mix(j as u64) % (m as u64 - 1)) as usize;
+            Call::Transfer {
+                to: plan.addrs[(sender + offset) % m],
+                asset,
+                amount: TRANSFER_AMOUNT,
+            }
+        }
+        Work::Pay { merchant } => Call::Pay {
+            merchant: *merchant,
             asset,
             amount: PAY_AMOUNT,
+            reference: String::new(),
+        },
+        Work::Charge { mandates } => Call::Charge {
+            mandate_id: mandates[user_of(sender, m)],
+            amount: CHARGE_AMOUNT,
             reference: String::new(),
         },
     };
     sign(plan.status, &plan.keys[sender], nonce, plan.expiry, call)
 }
 
-/// Signs `n` transfers on a few threads.
+/// Signs `n` bench transactions on a few threads.
 fn presign(plan: &SignPlan<'_>, n: usize) -> Presigned {
     let workers = std::thread::available_parallelism()
         .map_or(1, |p| p.get())
@@ -441,7 +562,7 @@ fn presign(plan: &SignPlan<'_>, n: usize) -> Presigned {
                 s.spawn(move || {
                     (start..(start + chunk).min(n))
                         .map(|j| {
-                            let tx = transfer(plan, j);
+                            let tx = bench_tx(plan, j);
                             let bytes = tx.encode();
                             (hex::encode(&bytes), tx.hash())
                         })
@@ -546,6 +667,162 @@ fn set_up_merchant(client: &Client, key: &Keypair, status: &NodeStatus) -> Resul
     }
     eprintln!("bench: the merchant {me} has two reward rules on asset {pay_asset}");
     Ok(())
+}
+
+/// A mandate as `GET /v1/accounts/{addr}/mandates` lists it (the fields the bench
+/// reads).
+#[derive(Debug, Clone, Deserialize)]
+struct MandateView {
+    mandate: MandateRecord,
+    /// Whether a charge in the next block could pass revocation and expiry.
+    active: bool,
+    /// What may still be charged this period.
+    remaining: Amount,
+}
+
+/// The record inside a [`MandateView`].
+#[derive(Debug, Clone, Deserialize)]
+struct MandateRecord {
+    id: u64,
+    spender: Address,
+    asset: AssetId,
+    expires_at: Height,
+    revoked_at: Option<Height>,
+}
+
+/// The answer of `GET /v1/accounts/{addr}/mandates`.
+#[derive(Deserialize)]
+struct MandatesAnswer {
+    mandates: Vec<MandateView>,
+}
+
+/// What a mandate from a previous run must allow to be reused.
+struct MandateNeed {
+    spender: Address,
+    asset: AssetId,
+    /// The units this run charges on it.
+    amount: Amount,
+    /// The lowest acceptable `expires_at`.
+    valid_until: Height,
+}
+
+/// The first listed mandate that can take this run's charges: active and never
+/// revoked, to the same spender in the same asset, with enough left this period and
+/// valid long enough.
+fn reusable(listed: &[MandateView], need: &MandateNeed) -> Option<u64> {
+    listed
+        .iter()
+        .find(|m| {
+            m.active
+                && m.mandate.revoked_at.is_none()
+                && m.mandate.spender == need.spender
+                && m.mandate.asset == need.asset
+                && m.remaining >= need.amount
+                && m.mandate.expires_at >= need.valid_until
+        })
+        .map(|m| m.mandate.id)
+}
+
+/// `--mode charge`: lists each account's mandates and picks, for each, one that its
+/// spender in the ring can reuse for this run's charges (`None`: grant one).
+fn find_mandates(
+    client: &Client,
+    status: &NodeStatus,
+    addrs: &[Address],
+    shares: &[usize],
+) -> Result<Vec<Option<u64>>, CliError> {
+    let n = addrs.len();
+    let listed = read_each(client, addrs, |c, a| {
+        c.get::<MandatesAnswer>(&format!("/v1/accounts/{a}/mandates"))
+    })?;
+    let valid_until = status.height.saturating_add(MANDATE_VALID_AHEAD_BLOCKS);
+    let found: Vec<Option<u64>> = listed
+        .iter()
+        .enumerate()
+        .map(|(user, answer)| {
+            let spender = spender_of(user, n);
+            let need = MandateNeed {
+                spender: addrs[spender],
+                asset: status.fee.asset,
+                amount: (shares[spender] as u64).saturating_mul(CHARGE_AMOUNT),
+                valid_until,
+            };
+            reusable(&answer.mandates, &need)
+        })
+        .collect();
+    let reused = found.iter().flatten().count();
+    eprintln!("bench: {reused} of {n} mandates can be reused from a previous run");
+    Ok(found)
+}
+
+/// The id of the mandate a final grant's receipt reports.
+fn granted_id(receipt: Option<&Receipt>) -> Option<u64> {
+    receipt?.events.iter().find_map(|e| match e {
+        Event::MandateGranted { id, .. } => Some(*id),
+        _ => None,
+    })
+}
+
+/// `--mode charge`: each account without a reusable mandate (`found[i]` is `None`)
+/// grants one to the next account in the ring, in batches; waits until every grant is
+/// final and counts it in its grantor's nonce. Returns every account's mandate id.
+fn grant_mandates(
+    client: &Client,
+    status: &NodeStatus,
+    keys: &[Keypair],
+    found: Vec<Option<u64>>,
+    nonces: &mut [Nonce],
+    batch: usize,
+) -> Result<Vec<u64>, CliError> {
+    let n = keys.len();
+    let expiry = status.height.saturating_add(FUND_EXPIRY_BLOCKS);
+    let grants: Vec<(usize, SignedTx)> = (0..n)
+        .filter(|&user| found[user].is_none())
+        .map(|user| {
+            let call = Call::GrantMandate {
+                spender: keys[spender_of(user, n)].address(),
+                asset: status.fee.asset,
+                limit_per_period: MANDATE_LIMIT_PER_PERIOD,
+                period_ms: MANDATE_PERIOD_MS,
+                expires_at: MANDATE_EXPIRES_AT,
+            };
+            (user, sign(status, &keys[user], nonces[user], expiry, call))
+        })
+        .collect();
+    // One grant per account: no sender queues behind another, so batches can go at once.
+    for chunk in grants.chunks(batch) {
+        let hexes: Vec<String> = chunk.iter().map(|(_, t)| hex::encode(t.encode())).collect();
+        let refs: Vec<&str> = hexes.iter().map(String::as_str).collect();
+        for result in submit_batch(client, &refs)? {
+            if let Err(e) = result {
+                let msg = format!("a mandate grant was refused: {} ({})", e.message, e.code);
+                return Err(CliError::Failed(msg));
+            }
+        }
+    }
+    let mut ids = found;
+    for (user, tx) in &grants {
+        let wait = Duration::from_secs(GRANT_WAIT_SECS);
+        let done = wait_for_tx(client, &tx.hash(), wait, false)?;
+        let id = granted_id(done.receipt.as_ref()).filter(|_| done.status == "final");
+        let Some(id) = id else {
+            let reason = done
+                .reason
+                .unwrap_or_else(|| "no MandateGranted event".into());
+            return Err(CliError::Failed(format!(
+                "a mandate grant failed: {reason}"
+            )));
+        };
+        ids[*user] = Some(id);
+        nonces[*user] += 1;
+    }
+    if !grants.is_empty() {
+        eprintln!("bench: granted {} mandates", grants.len());
+    }
+    // Every account has an id now: found before, or granted above.
+    ids.into_iter()
+        .collect::<Option<Vec<u64>>>()
+        .ok_or_else(|| CliError::Failed("a bench account has no mandate".into()))
 }
 
 /// The body of `POST /v1/txs/batch`.
@@ -915,21 +1192,33 @@ mod tests {
         assert_eq!(percentile(&[], 0.5), None);
     }
 
-    #[test]
-    fn each_sender_pays_another_account_with_consecutive_nonces() {
-        let keys: Vec<Keypair> = (0..3)
-            .map(|i| Keypair::from_seed_label(&format!("bench-{i}")))
-            .collect();
-        let addrs: Vec<Address> = keys.iter().map(Keypair::address).collect();
-        let status = NodeStatus {
+    /// A node status with a flat fee of `fee` in asset 0.
+    fn status_with_fee(fee: Amount) -> NodeStatus {
+        NodeStatus {
             chain_id: Hash([1; 32]),
             height: 5,
             fee: crate::client::FeeInfo {
-                asset: jeon_runtime::AssetId(0),
-                flat: 1,
+                asset: AssetId(0),
+                base_fee: fee,
+                base_fee_max: fee,
             },
             rss_peak_bytes: None,
-        };
+        }
+    }
+
+    /// The bench keys `bench-0` .. `bench-{n-1}` and their addresses.
+    fn bench_keys(n: usize) -> (Vec<Keypair>, Vec<Address>) {
+        let keys: Vec<Keypair> = (0..n)
+            .map(|i| Keypair::from_seed_label(&format!("bench-{i}")))
+            .collect();
+        let addrs = keys.iter().map(Keypair::address).collect();
+        (keys, addrs)
+    }
+
+    #[test]
+    fn each_sender_pays_another_account_with_consecutive_nonces() {
+        let (keys, addrs) = bench_keys(3);
+        let status = status_with_fee(1);
         let nonces = [7, 0, 2];
         let plan = SignPlan {
             status: &status,
@@ -937,9 +1226,9 @@ mod tests {
             addrs: &addrs,
             nonces: &nonces,
             expiry: 100,
-            merchant: None,
+            work: &Work::Transfer,
         };
-        let txs: Vec<SignedTx> = (0..9).map(|j| transfer(&plan, j)).collect();
+        let txs: Vec<SignedTx> = (0..9).map(|j| bench_tx(&plan, j)).collect();
         for (j, tx) in txs.iter().enumerate() {
             let sender = j % 3;
             assert_eq!(tx.body.sender, addrs[sender]);
@@ -952,5 +1241,159 @@ mod tests {
         let presigned = presign(&plan, 9);
         let hashes: Vec<Hash> = txs.iter().map(SignedTx::hash).collect();
         assert_eq!(presigned.hashes, hashes);
+    }
+
+    #[test]
+    fn the_mandate_ring_makes_each_account_the_spender_of_the_one_before() {
+        assert_eq!(
+            (0..4).map(|u| spender_of(u, 4)).collect::<Vec<_>>(),
+            [1, 2, 3, 0]
+        );
+        assert_eq!(
+            (0..4).map(|s| user_of(s, 4)).collect::<Vec<_>>(),
+            [3, 0, 1, 2]
+        );
+        for n in [2, 3, 1_000] {
+            for user in 0..n {
+                assert_ne!(spender_of(user, n), user);
+                assert_eq!(user_of(spender_of(user, n), n), user);
+            }
+        }
+    }
+
+    #[test]
+    fn each_spender_charges_the_mandate_of_the_account_before_it() {
+        let (keys, addrs) = bench_keys(3);
+        let status = status_with_fee(1);
+        let nonces = [4, 0, 9];
+        // Account i granted mandate 10 + i to account i + 1.
+        let work = Work::Charge {
+            mandates: vec![10, 11, 12],
+        };
+        let plan = SignPlan {
+            status: &status,
+            keys: &keys,
+            addrs: &addrs,
+            nonces: &nonces,
+            expiry: 100,
+            work: &work,
+        };
+        for j in 0..6 {
+            let tx = bench_tx(&plan, j);
+            let spender = j % 3;
+            assert_eq!(tx.body.sender, addrs[spender]);
+            assert_eq!(tx.body.nonce, nonces[spender] + (j / 3) as u64);
+            let expected = Call::Charge {
+                mandate_id: [12, 10, 11][spender],
+                amount: CHARGE_AMOUNT,
+                reference: String::new(),
+            };
+            assert_eq!(tx.body.call, expected);
+        }
+    }
+
+    #[test]
+    fn funding_covers_each_accounts_role_in_the_mode() {
+        // 10 transactions over 4 accounts: shares 3, 3, 2, 2; a fee of 2 units.
+        let shares = shares(10, 4);
+        assert_eq!(needs(Mode::Transfer, &shares, &[], 2), [9, 9, 6, 6]);
+        assert_eq!(needs(Mode::Pay, &shares, &[], 2), [306, 306, 204, 204]);
+        // Account 0 is charged 3 times by account 1 (3 units), signs 3 charges (6 units
+        // of fees) and grants (2). Account 1 reuses its mandate: 2 charged + 6 in fees.
+        let grants = [true, false, true, true];
+        assert_eq!(needs(Mode::Charge, &shares, &grants, 2), [11, 8, 8, 9]);
+        // With every mandate reused, only the charges and their fees.
+        assert_eq!(needs(Mode::Charge, &shares, &[false; 4], 0), [3, 2, 2, 3]);
+    }
+
+    /// A listed bench mandate `id`: to bench-1, in asset 0, uncapped, never expiring,
+    /// active.
+    fn listed(id: u64) -> MandateView {
+        MandateView {
+            mandate: MandateRecord {
+                id,
+                spender: bench_keys(2).1[1],
+                asset: AssetId(0),
+                expires_at: MANDATE_EXPIRES_AT,
+                revoked_at: None,
+            },
+            active: true,
+            remaining: MANDATE_LIMIT_PER_PERIOD,
+        }
+    }
+
+    #[test]
+    fn a_mandate_is_reused_only_if_it_can_take_the_whole_run() {
+        let (_, addrs) = bench_keys(3);
+        let need = MandateNeed {
+            spender: addrs[1],
+            asset: AssetId(0),
+            amount: 100,
+            valid_until: 50_000,
+        };
+        let with = |f: fn(&mut MandateView)| {
+            let mut m = listed(7);
+            f(&mut m);
+            m
+        };
+        let cases: [(&str, MandateView, Option<u64>); 7] = [
+            ("a bench mandate of a previous run", listed(7), Some(7)),
+            (
+                "another spender",
+                with(|m| m.mandate.spender = bench_keys(3).1[2]),
+                None,
+            ),
+            (
+                "another asset",
+                with(|m| m.mandate.asset = AssetId(1)),
+                None,
+            ),
+            (
+                "too little left this period",
+                with(|m| m.remaining = 99),
+                None,
+            ),
+            (
+                "expiring too soon",
+                with(|m| m.mandate.expires_at = 49_999),
+                None,
+            ),
+            ("inactive", with(|m| m.active = false), None),
+            (
+                "revoked (still active this block)",
+                with(|m| m.mandate.revoked_at = Some(6)),
+                None,
+            ),
+        ];
+        for (case, mandate, expected) in cases {
+            assert_eq!(reusable(&[mandate], &need), expected, "{case}");
+        }
+        // The first suitable one of several.
+        let list = [with(|m| m.active = false), listed(8), listed(9)];
+        assert_eq!(reusable(&list, &need), Some(8));
+        assert_eq!(reusable(&[], &need), None);
+    }
+
+    #[test]
+    fn a_grants_mandate_id_is_in_its_mandate_granted_event() {
+        let (_, addrs) = bench_keys(2);
+        let granted = Event::MandateGranted {
+            id: 42,
+            user: addrs[0],
+            spender: addrs[1],
+            asset: AssetId(0),
+            limit_per_period: MANDATE_LIMIT_PER_PERIOD,
+            period_ms: MANDATE_PERIOD_MS,
+            expires_at: MANDATE_EXPIRES_AT,
+        };
+        let receipt = |events: Vec<Event>| Receipt {
+            tx: Hash([2; 32]),
+            outcome: jeon_runtime::Outcome::Success,
+            fee: 1,
+            events,
+        };
+        assert_eq!(granted_id(Some(&receipt(vec![granted]))), Some(42));
+        assert_eq!(granted_id(Some(&receipt(vec![]))), None);
+        assert_eq!(granted_id(None), None);
     }
 }

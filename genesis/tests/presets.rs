@@ -36,7 +36,10 @@ fn dev_has_the_bank_as_its_only_validator() {
     }
     assert_eq!(spec.params.fee_collector, bank);
     assert_eq!(spec.params.fee_flat, 10, "the first base fee is ₩0.10");
-    let market = spec.fee_market.as_ref().expect("the presets set a fee market");
+    let market = spec
+        .fee_market
+        .as_ref()
+        .expect("the presets set a fee market");
     assert_eq!(market.base_fee_min, spec.params.fee_flat);
     assert_eq!(market.target_txs_per_block * 2, spec.params.block_txs_max);
     assert!(market.tiers.iter().all(|t| t.fee_bps < 10_000));

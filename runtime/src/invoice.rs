@@ -8,7 +8,10 @@
 //! alphanumeric mode holds upper-case hex compactly. [`Invoice::from_uri`] accepts either
 //! case.
 //!
-//! The memo is opaque bytes (at most [`MEMO_BYTES_MAX`]); it is not encrypted here.
+//! The memo is opaque bytes (at most [`MEMO_BYTES_MAX`]) that the chain stores in clear
+//! when the link is paid. A note meant only for the merchant is sealed to the merchant's
+//! address first with [`memo::seal`](crate::memo::seal) (X25519 and ChaCha20-Poly1305);
+//! only the merchant's key opens it ([`memo::open`](crate::memo::open)).
 
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +41,8 @@ pub struct Invoice {
     pub expires_at: Height,
     /// The merchant's id for the invoice: one payment per (merchant, id).
     pub invoice_id: u64,
-    /// Opaque bytes for the merchant (at most [`MEMO_BYTES_MAX`]); not encrypted.
+    /// Opaque bytes for the merchant (at most [`MEMO_BYTES_MAX`]), public once paid;
+    /// seal private notes with [`memo::seal`](crate::memo::seal).
     pub memo: Option<Vec<u8>>,
 }
 

@@ -13,6 +13,7 @@ pub mod execute;
 pub mod fees;
 pub mod invoice;
 pub mod lthash;
+pub mod memo;
 pub mod merkle;
 pub mod model;
 pub mod proof;
