@@ -150,7 +150,8 @@ pub(crate) fn chain_id(api: &str) -> Hash {
         .expect("hash")
 }
 
-/// A signed transfer.
+/// A signed transfer, with the presets' base fee ceiling as its fee limit (the fee
+/// paid is the current fee, ₩0.10 on an idle chain).
 pub(crate) fn transfer(
     chain_id: Hash,
     from: &Keypair,
@@ -162,7 +163,7 @@ pub(crate) fn transfer(
         chain_id,
         sender: from.address(),
         nonce,
-        fee_limit: 1,
+        fee_limit: jeon_genesis::presets::BASE_FEE_MAX,
         expiry: 1_000_000,
         call: Call::Transfer {
             to,

@@ -2,9 +2,11 @@
 //! each account it names, keyed by (account, height, tx index, event index), so an
 //! account's events can be listed newest first without reading any block.
 //!
-//! `FeeCharged` is left out: the fee is flat and every transaction pays it, so it adds
-//! nothing an account's transactions do not show, and leaving it out keeps a failed
-//! call's writes to exactly its fee and nonce.
+//! `FeeCharged` is left out: every transaction pays a fee, and its receipt (with the
+//! payer and the amount) is one lookup away from the transaction's entry, so indexing
+//! it would add a write per transaction for nothing the history cannot lead to; it also
+//! keeps a failed call's writes to exactly its fee and nonce. A sponsor reads what its
+//! budgets spent from `GET /v1/sponsors/{addr}`.
 
 use crate::model::Event;
 use crate::state::{keys, Overlay, StateError, StateRead};
