@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 
 const TRANSFERS: u64 = 40;
 const AMOUNT: u64 = 700;
-const FEE: u64 = 1;
+/// The fee of each transfer: the presets' base fee (blocks this small never raise it,
+/// and 40 transfers stay below the first volume tier).
+const FEE: u64 = jeon_genesis::presets::BASE_FEE_MIN;
 
 /// Runs one crash scenario: submits transfers from alice to bob while the node runs
 /// with `crash_env` (or is killed with SIGKILL after some are final when `kill_after`

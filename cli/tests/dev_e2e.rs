@@ -45,7 +45,7 @@ fn alice_pays_bob_500_won_and_both_balances_show_it() {
     let bob = node.key("bob").address().to_string();
 
     let status = json(&["query", "status", "--api", api]);
-    let fee = status["fee"]["flat"].as_u64().unwrap();
+    let fee = status["fee"]["base_fee"].as_u64().unwrap();
     let alice_before = krw(&json(&["query", "account", &alice, "--api", api]));
     let bob_before = krw(&json(&["query", "account", &bob, "--api", api]));
 

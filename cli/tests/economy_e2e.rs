@@ -224,7 +224,7 @@ fn ten_lattes_earn_capped_cashback_and_stamps_that_convert_redeem_and_cash_out()
     let api = t.node.api.clone();
     let events = subscribe(&api, &t.cafe);
     set_up_partners(&t);
-    let fee = get(&api, "/v1/status").unwrap()["fee"]["flat"]
+    let fee = get(&api, "/v1/status").unwrap()["fee"]["base_fee"]
         .as_u64()
         .unwrap();
 
