@@ -14,8 +14,9 @@ const SENDER_PENDING_MAX: u64 = 8;
 const RESEND_AFTER_MS: u64 = 4_000;
 /// Heights a transaction stays includable.
 const EXPIRY_HEIGHTS: u64 = 50;
-/// The most fee a transaction offers (the preset's flat fee is 1).
-const FEE_LIMIT: u64 = 10;
+/// The most fee a transaction offers: the presets' base fee ceiling, so a rising base
+/// fee never makes the workload invalid.
+const FEE_LIMIT: u64 = jeon_genesis::presets::BASE_FEE_MAX;
 /// The KRW asset.
 const KRW: AssetId = AssetId(0);
 
