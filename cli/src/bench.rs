@@ -1192,7 +1192,7 @@ mod tests {
         assert_eq!(percentile(&[], 0.5), None);
     }
 
-    /// A node status with a flat fee of `fee` in asset 0.
+    /// A node status whose base fee, and its ceiling, is `fee` in asset 0.
     fn status_with_fee(fee: Amount) -> NodeStatus {
         NodeStatus {
             chain_id: Hash([1; 32]),

@@ -200,7 +200,7 @@ fn an_exhausted_sponsor_budget_is_a_clear_error_and_the_budget_returns_next_peri
     );
     success(&c.run(&[s]));
     // Align to the start of a period so the next three blocks share it.
-    while ctx(c.height + 1).time_ms % 3_000 != 0 {
+    while !ctx(c.height + 1).time_ms.is_multiple_of(3_000) {
         c.run(&[]);
     }
     let to_bob = transfer(&c.users[1].address(), PTS, 1);
