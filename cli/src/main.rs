@@ -54,8 +54,8 @@ enum Command {
     /// Read the chain: status, accounts, transactions, blocks, assets, and the economy
     /// (tax, settlement, account histories, redemptions, exchanges, reward rules).
     Query(query_cmd::QueryArgs),
-    /// Load a node with pre-signed transfers or merchant payments; report finalized
-    /// throughput and latency.
+    /// Load a node with pre-signed transfers, merchant payments or mandate charges;
+    /// report finalized throughput and latency.
     Bench(bench::BenchArgs),
     /// Check a transaction proof against a genesis file alone, trusting no node.
     ///

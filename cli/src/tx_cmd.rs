@@ -24,7 +24,7 @@ use jeon_runtime::economy::{RedeemKind, RewardKind};
 use jeon_runtime::fees::Beneficiary;
 use jeon_runtime::invoice::Invoice;
 use jeon_runtime::{
-    Address, Amount, AssetId, AssetKind, Call, Hash, Height, Keypair, Nonce, TxBody,
+    Address, Amount, AssetId, AssetKind, Call, Hash, Height, Keypair, Nonce, SignedTx, TxBody,
 };
 
 use crate::client::{ApiArgs, ApiError, AssetRef, Client, NodeStatus};
@@ -394,6 +394,20 @@ pub(crate) enum TxCommand {
         #[command(flatten)]
         common: TxArgs,
     },
+    /// As the fee payer a wallet named, co-sign its transaction (from `--sign-only`)
+    /// and submit it: you pay its fee.
+    Cosign {
+        /// The transaction's hex, as `jeon tx ... --fee-payer YOU --sign-only` prints it.
+        #[arg(long, value_name = "HEX")]
+        tx: String,
+        /// Your key file: you must be the transaction's named fee payer.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
     /// As a partner, pay the fees of one account (`--for`) or of all your customers
     /// (`--all-customers`: transactions that pay you, pay your links, grant you a
     /// mandate, redeem your assets or repay your lines), within a budget per period.
@@ -468,6 +482,17 @@ pub(crate) struct TxArgs {
     /// The sender's nonce [default: the account's next nonce, from the node].
     #[arg(long, value_name = "N")]
     nonce: Option<Nonce>,
+    /// Sign but do not submit: print `{"tx": HEX}` for the named `--fee-payer` to
+    /// co-sign and submit with `jeon tx cosign`.
+    #[arg(long, requires = "fee_payer", conflicts_with_all = ["wait", "payer_key"])]
+    sign_only: bool,
+    #[command(flatten)]
+    wait: WaitArgs,
+}
+
+/// Waiting for the outcome and checking it.
+#[derive(Debug, Args)]
+pub(crate) struct WaitArgs {
     /// Wait until the transaction is final (exit 0) or rejected (exit 1), and print
     /// its status.
     #[arg(long)]
@@ -858,7 +883,8 @@ fn economy_draft(command: TxCommand) -> Result<(Draft, TxArgs), CliError> {
         TxCommand::Transfer { .. }
         | TxCommand::CreateAsset { .. }
         | TxCommand::Mint { .. }
-        | TxCommand::Burn { .. } => {
+        | TxCommand::Burn { .. }
+        | TxCommand::Cosign { .. } => {
             return Err(CliError::Failed("internal: not an economy call".into()))
         }
     })
@@ -866,12 +892,70 @@ fn economy_draft(command: TxCommand) -> Result<(Draft, TxArgs), CliError> {
 
 /// Runs a `tx` command.
 pub(crate) fn run(command: TxCommand) -> Result<(), CliError> {
+    if let TxCommand::Cosign { tx, key, api, wait } = command {
+        return cosign(&tx, &key, &api, &wait);
+    }
     let (draft, common) = draft(command)?;
     let key = load_key(&common.key)?;
-    let explicit = common.genesis.as_deref().map(Trusted::load).transpose()?;
     let client = Client::new(&common.api.api)?;
     let node = client.status()?;
-    let trusted = match explicit {
+    let trusted = trusted_genesis(&client, &node, &common.wait)?;
+    let tx = sign(&client, &key, draft, &common, &node)?;
+    if common.sign_only {
+        let hex = hex::encode(tx.encode());
+        return stdout(&format!("{}\n", serde_json::json!({ "tx": hex })));
+    }
+    let hash = client.submit(&tx)?;
+    finish(&client, trusted.as_ref(), hash, &common.wait)
+}
+
+/// `jeon tx cosign`: checks that the transaction is for this node's chain, properly
+/// signed by its sender and names this key as its fee payer; adds the payer's
+/// signature and submits it.
+fn cosign(hex_tx: &str, key: &Path, api: &ApiArgs, wait: &WaitArgs) -> Result<(), CliError> {
+    let bytes = hex::decode(hex_tx.trim())
+        .map_err(|e| CliError::BadInput(format!("--tx is not hex: {e}")))?;
+    let tx = SignedTx::decode(&bytes).map_err(|e| CliError::BadInput(format!("--tx: {e}")))?;
+    let key = load_key(key)?;
+    let client = Client::new(&api.api)?;
+    let node = client.status()?;
+    let trusted = trusted_genesis(&client, &node, wait)?;
+    match tx.body.fee_payer {
+        Some(payer) if payer == key.address() => {}
+        Some(payer) => {
+            return Err(CliError::BadInput(format!(
+                "the transaction names {payer} as its fee payer; --key is {}",
+                key.address()
+            )))
+        }
+        None => {
+            return Err(CliError::BadInput(
+                "the transaction names no fee payer: its sender pays; nothing to co-sign".into(),
+            ))
+        }
+    }
+    if tx.payer_signature.is_some() {
+        return Err(CliError::BadInput(
+            "the transaction is already co-signed".into(),
+        ));
+    }
+    // Check the sender's part before paying for it.
+    tx.clone()
+        .verify(&node.chain_id)
+        .map_err(|e| CliError::BadInput(format!("--tx is not valid for this chain: {e}")))?;
+    let hash = client.submit(&tx.sign_as_payer(&key))?;
+    finish(&client, trusted.as_ref(), hash, wait)
+}
+
+/// The genesis that `--wait` verifies proofs against, if any: `--genesis` (which must
+/// be the node's chain), else `jeon dev`'s when waiting.
+fn trusted_genesis(
+    client: &Client,
+    node: &NodeStatus,
+    wait: &WaitArgs,
+) -> Result<Option<Trusted>, CliError> {
+    let explicit = wait.genesis.as_deref().map(Trusted::load).transpose()?;
+    Ok(match explicit {
         Some(t) if t.chain_id != node.chain_id => {
             return Err(CliError::BadInput(format!(
                 "genesis {} is chain {}, but the node at {} serves chain {}",
@@ -882,24 +966,27 @@ pub(crate) fn run(command: TxCommand) -> Result<(), CliError> {
             )))
         }
         Some(t) => Some(t),
-        None if common.wait => dev_genesis(&node),
+        None if wait.wait => dev_genesis(node),
         None => None,
-    };
-    let hash = submit(&client, &key, draft, &common, &node)?;
-    if !common.wait {
+    })
+}
+
+/// Prints the hash, or with `--wait` the (verified, when a genesis is at hand) status.
+fn finish(
+    client: &Client,
+    trusted: Option<&Trusted>,
+    hash: Hash,
+    wait: &WaitArgs,
+) -> Result<(), CliError> {
+    if !wait.wait {
         return stdout(&format!("{}\n", serde_json::json!({ "hash": hash })));
     }
-    let status = wait_for_tx(
-        &client,
-        &hash,
-        Duration::from_secs(common.timeout_secs),
-        true,
-    )?;
+    let status = wait_for_tx(client, &hash, Duration::from_secs(wait.timeout_secs), true)?;
     // A status that claims a block is checked against the proof; only a refusal
     // before any block (no height, not final) has nothing to prove.
     let in_block = status.height.is_some() || status.status == "final";
-    match (&trusted, in_block) {
-        (Some(t), true) => print_verified(&client, t, status),
+    match (trusted, in_block) {
+        (Some(t), true) => print_verified(client, t, status),
         (None, true) => {
             eprintln!(
                 "note: not independently verified: the status is the node's word; pass \
@@ -989,15 +1076,15 @@ pub(crate) fn load_key(path: &Path) -> Result<Keypair, CliError> {
     Ok(loaded.keypair)
 }
 
-/// Fills in what the node knows, signs (with the payer's co-signature when
-/// `--payer-key` is given) and submits; the hash the node admitted.
-fn submit(
+/// Fills in what the node knows and signs (with the payer's co-signature when
+/// `--payer-key` is given).
+fn sign(
     client: &Client,
     key: &Keypair,
     draft: Draft,
     common: &TxArgs,
     status: &NodeStatus,
-) -> Result<Hash, CliError> {
+) -> Result<SignedTx, CliError> {
     let payer_key = common.payer_key.as_deref().map(load_key).transpose()?;
     let fee_payer = match (&payer_key, common.fee_payer) {
         (Some(k), Some(named)) if k.address() != named => {
@@ -1036,7 +1123,7 @@ fn submit(
     if let Some(k) = &payer_key {
         tx = tx.sign_as_payer(k);
     }
-    Ok(client.submit(&tx)?)
+    Ok(tx)
 }
 
 /// Polls `GET /v1/txs/{hash}` every 50 ms until the transaction is final or rejected,

@@ -226,3 +226,82 @@ fn a_busy_sender_reaches_a_cheaper_tier_and_the_api_shows_it() {
     let bob_start = 100_000_000; // ₩1,000,000
     assert_eq!(balance(api, &bob.address(), 0), bob_start - 120 - paid);
 }
+
+#[test]
+fn a_wallet_signs_alone_and_the_partner_co_signs_and_submits() {
+    let dir = tempfile::tempdir().unwrap();
+    let town = Town {
+        node: DevNode::start(&dir.path().join("dev"), &[]),
+    };
+    let games = town.address("pixel-forge-games");
+    let api = town.node.api.clone();
+    // The wallet signs, naming the game studio as payer, and submits nothing.
+    let signed = run(&[
+        "tx",
+        "pay",
+        "--merchant",
+        &town.address("dalbit-cafe"),
+        "--asset",
+        "KRW",
+        "--amount",
+        "50000",
+        "--fee-payer",
+        &games,
+        "--sign-only",
+        "--key",
+        &town.key("alice"),
+        "--api",
+        &api,
+    ]);
+    assert!(signed.status.success(), "{signed:?}");
+    let hex_tx = serde_json::from_slice::<Value>(&signed.stdout).unwrap()["tx"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        query(&town, &["status"])["mempool_txs"],
+        0,
+        "nothing was submitted"
+    );
+
+    // Someone else's key cannot co-sign it.
+    let wrong = run(&[
+        "tx",
+        "cosign",
+        "--tx",
+        &hex_tx,
+        "--key",
+        &town.key("bob"),
+        "--api",
+        &api,
+    ]);
+    assert_eq!(wrong.status.code(), Some(2), "{wrong:?}");
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("as its fee payer"));
+
+    // The studio co-signs and submits; it pays the fee, alice only the ₩500.
+    let alice_before = balance(&api, &town.node.key("alice").address(), 0);
+    let games_before = balance(&api, &town.node.key("pixel-forge-games").address(), 0);
+    let cosigned = run(&[
+        "tx",
+        "cosign",
+        "--tx",
+        &hex_tx,
+        "--key",
+        &town.key("pixel-forge-games"),
+        "--wait",
+        "--api",
+        &api,
+    ]);
+    assert!(cosigned.status.success(), "{cosigned:?}");
+    let status: Value = serde_json::from_slice(&cosigned.stdout).unwrap();
+    assert_eq!(fee_event(&status)["payer"], games.as_str(), "{status}");
+    assert_eq!(
+        balance(&api, &town.node.key("alice").address(), 0),
+        alice_before - 50_000
+    );
+    assert_eq!(
+        balance(&api, &town.node.key("pixel-forge-games").address(), 0),
+        games_before - 10,
+        "the studio paid the fee"
+    );
+}
