@@ -31,7 +31,9 @@ fn key(i: usize) -> Keypair {
 }
 
 /// A state with `accounts` accounts funded in KRW; the first [`SENDERS`] are `senders`.
-fn funded_state(senders: &[Address], accounts: usize) -> MemoryState {
+/// With `market`, the presets' fee market (tiers, so every transaction also updates
+/// its sender's volume record).
+fn funded_state(senders: &[Address], accounts: usize, market: bool) -> MemoryState {
     let empty = MemoryState::new();
     let mut ov = Overlay::new(&empty);
     let collector = Address([0xcc; 32]);
@@ -43,6 +45,19 @@ fn funded_state(senders: &[Address], accounts: usize) -> MemoryState {
         block_bytes_max: 64 << 20,
     };
     ov.put(keys::params(), &params).expect("write");
+    if market {
+        // The presets' market (genesis/src/presets.rs), around this chain's base fee.
+        let tier = |min_txs, fee_bps| jeon_runtime::fees::FeeTier { min_txs, fee_bps };
+        let m = jeon_runtime::fees::FeeMarket {
+            base_fee_min: params.fee_flat,
+            base_fee_max: 100 * params.fee_flat,
+            target_txs_per_block: BLOCK_TXS as u32 / 2,
+            change_denominator: 8,
+            volume_window_blocks: 3_600,
+            tiers: vec![tier(100, 8_000), tier(1_000, 5_000)],
+        };
+        ov.put(keys::fee_market(), &m).expect("write");
+    }
     for i in 0..accounts {
         // Accounts beyond the senders never sign, so a derived address is enough.
         let who = match senders.get(i) {
@@ -108,11 +123,12 @@ fn execute_transfers(c: &mut Criterion) {
     let mut group = c.benchmark_group("execute_transfers");
     group.throughput(Throughput::Elements(BLOCK_TXS as u64));
     group.sample_size(10);
-    for accounts in [1_000, 100_000] {
-        let state = funded_state(&senders, accounts);
+    for (accounts, market) in [(1_000, false), (100_000, false), (1_000, true)] {
+        let state = funded_state(&senders, accounts, market);
         let out = execute_block(&state, &ctx, &txs).expect("memory");
         assert!(out.receipts.iter().all(|r| r.is_success()));
-        group.bench_function(format!("{accounts}_accounts"), |b| {
+        let name = if market { "_fee_market" } else { "" };
+        group.bench_function(format!("{accounts}_accounts{name}"), |b| {
             b.iter(|| execute_block(&state, &ctx, &txs).expect("memory"))
         });
     }
