@@ -49,7 +49,7 @@ impl GenesisSpec {
         check_economy(&self.economy)?;
         if let Some(market) = &self.fee_market {
             market
-                .check(self.params.fee_flat)
+                .check(self.params.fee_flat, self.params.block_txs_max)
                 .map_err(|reason| GenesisError::InvalidFeeMarket { reason })?;
         }
         let codes = check_jurisdictions(&self.jurisdictions)?;

@@ -82,9 +82,9 @@ pub struct FeeTier {
 }
 
 impl FeeMarket {
-    /// Checks the market's own rules against the genesis base fee; the message names
-    /// the field.
-    pub fn check(&self, initial_base_fee: Amount) -> Result<(), String> {
+    /// Checks the market's own rules against the genesis base fee and block size; the
+    /// message names the field.
+    pub fn check(&self, initial_base_fee: Amount, block_txs_max: u32) -> Result<(), String> {
         if self.base_fee_min > self.base_fee_max {
             return Err(format!(
                 "base_fee_min {} is above base_fee_max {}",
@@ -100,6 +100,13 @@ impl FeeMarket {
         }
         if self.target_txs_per_block == 0 {
             return Err("target_txs_per_block must be greater than zero".into());
+        }
+        if self.target_txs_per_block > block_txs_max {
+            return Err(format!(
+                "target_txs_per_block {} is above params.block_txs_max {block_txs_max}: \
+                 no block could ever raise the base fee",
+                self.target_txs_per_block
+            ));
         }
         if self.change_denominator == 0 {
             return Err("change_denominator must be greater than zero".into());

@@ -592,35 +592,35 @@ fn volume_is_counted_over_a_rolling_window() {
 #[test]
 fn the_fee_market_rules_are_checked_with_the_field_named() {
     let ok = market();
-    assert_eq!(ok.check(8), Ok(()));
-    let below = ok.check(7).expect_err("below the floor");
+    assert_eq!(ok.check(8, 100), Ok(()));
+    let below = ok.check(7, 100).expect_err("below the floor");
     assert!(below.contains("params.fee_flat 7"), "{below}");
     let mut m = market();
     m.tiers[1].fee_bps = 9_000;
-    let e = m.check(8).expect_err("more volume costs more");
+    let e = m.check(8, 100).expect_err("more volume costs more");
     assert!(e.contains("tiers[1].fee_bps"), "{e}");
     let mut m = market();
     m.tiers[1].min_txs = 5;
     assert!(m
-        .check(8)
+        .check(8, 100)
         .expect_err("not increasing")
         .contains("tiers[1].min_txs"));
     let mut m = market();
     m.tiers[0].fee_bps = FULL_FEE_BPS + 1;
     assert!(m
-        .check(8)
+        .check(8, 100)
         .expect_err("above 100 %")
         .contains("tiers[0].fee_bps"));
     let mut m = market();
     m.target_txs_per_block = 0;
     assert!(m
-        .check(8)
+        .check(8, 100)
         .expect_err("zero")
         .contains("target_txs_per_block"));
     let mut m = market();
     m.base_fee_min = 50;
     assert!(m
-        .check(8)
+        .check(8, 100)
         .expect_err("min above max")
         .contains("base_fee_min"));
 }
