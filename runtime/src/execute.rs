@@ -70,7 +70,13 @@ pub fn execute_block<S: StateRead + ?Sized>(
     let mut block_events = Vec::new();
     redeem::sweep(&mut ov, ctx.height, &mut block_events)?;
     history::index(&mut ov, ctx.height, BLOCK_EVENTS_TX_INDEX, &block_events)?;
-    crate::fees::end_block(&mut ov, &rules, txs.len() as u64)?;
+    // Fullness counts the transactions that executed: an invalid one (which a node
+    // never includes, but a block could carry) changes nothing, the base fee included.
+    let executed = receipts
+        .iter()
+        .filter(|r| !matches!(r.outcome, Outcome::Invalid(_)))
+        .count();
+    crate::fees::end_block(&mut ov, &rules, executed as u64)?;
     // Fees are credited to the collector once per block: one write instead of one
     // per transaction. Within the block the collector does not yet hold them.
     if fees > 0 {

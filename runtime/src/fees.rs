@@ -528,7 +528,8 @@ pub(crate) struct Offer {
 }
 
 /// `SponsorFees`: a partner offers to pay fees, or with a zero budget withdraws its
-/// offer. Changing an offer keeps what the current period already used.
+/// offer. Changing the budget of an offer keeps what the current period already used;
+/// changing its period length, or withdrawing and offering again, starts afresh.
 pub(crate) fn sponsor<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
@@ -560,9 +561,12 @@ pub(crate) fn sponsor<S: StateRead + ?Sized>(
         }
         ov.put_raw(key, None)?;
     } else {
+        // The same terms keep what this period already spent; a new period length is
+        // new terms, whose periods are counted afresh (period numbers of different
+        // lengths are not comparable).
         let period = cx.time_ms / offer.period_ms;
         let used = existing
-            .filter(|s| s.period == period)
+            .filter(|s| s.period_ms == offer.period_ms && s.period == period)
             .map_or(0, |s| s.used);
         let record = Sponsorship {
             sponsor: cx.sender,

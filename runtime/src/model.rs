@@ -1098,6 +1098,12 @@ pub enum CallError {
     /// A zero budget withdraws a sponsorship, but there is none for this beneficiary.
     #[error("there is no sponsorship to withdraw for this beneficiary")]
     UnknownSponsorship,
+    /// A credit line's due height would be past the last height there can be.
+    #[error("due_period_blocks {due_period_blocks} puts the due height past the largest height")]
+    DuePeriodTooLong {
+        /// What was given.
+        due_period_blocks: Height,
+    },
 }
 
 /// How a transaction ended.

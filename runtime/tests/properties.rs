@@ -1,20 +1,31 @@
 //! Properties of execution over random blocks of every call (transfers, mints, burns,
 //! asset creations, payments, reward rules, stamps, redemptions, exchange agreements
-//! and conversions): supply is conserved with escrow counted, supply changes only by
-//! the mints and burns the events report (so no rounding creates or destroys a unit),
-//! a failed call changes only the fee and the nonce, an invalid transaction changes
-//! nothing, and the app hash is a function of the final state alone.
+//! and conversions, mandates and payment links, credit lines, fee sponsorships), with
+//! fees paid by the sender, a co-signer or a sponsor, with and without a fee market:
+//! supply is conserved with escrow counted, supply changes only by the mints and burns
+//! the events report (so no rounding creates or destroys a unit), every transaction
+//! pays the fee the fee rules name from the payer they name, a failed call changes only
+//! the fee (its payer's balance, the sponsor's budget, the sender's volume) and the
+//! nonce, an invalid transaction changes nothing, no mandate is charged above its limit
+//! in a period, the base fee stays in its bounds and moves by at most one step per
+//! block, a sponsor never pays more than its budget per period, and the app hash is a
+//! function of the final state alone.
 
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use jeon_runtime::economy::credit::{CreditLine, LineStatus};
+use jeon_runtime::economy::mandate::{mandates_of, Mandate};
 use jeon_runtime::economy::{query, RedeemKind, RewardKind, BPS_DENOMINATOR};
 use jeon_runtime::execute::execute_block;
-use jeon_runtime::state::keys;
+use jeon_runtime::fees::{sponsorships_of, Beneficiary, FeeMarket, FeeTier, Sponsorship, Volume};
+use jeon_runtime::invoice::Invoice;
+use jeon_runtime::state::{keys, read_record};
 use jeon_runtime::{
-    Address, Amount, AssetId, AssetKind, BlockContext, Call, Event, Keypair, MemoryState, Outcome,
-    Receipt, StateExt, TxBody, VerifiedTx,
+    Address, Amount, AssetId, AssetKind, BlockContext, Call, CallError, Event, Hash, Height,
+    Keypair, MemoryState, Outcome, Overlay, Receipt, Role, SignedTx, StateExt, StateRead, TimeMs,
+    TxBody, TxError, VerifiedTx,
 };
 use proptest::prelude::*;
 use support::*;
@@ -27,6 +38,17 @@ const SYMBOLS: [&str; 6] = ["GEM", "NEW2", "KRW", "STAMP", "bad", ""];
 /// Indices of the senders: bank, telco, shop, then the users.
 const BANK: usize = 0;
 const TELCO: usize = 1;
+const SHOP: usize = 2;
+/// The partners come first among the senders.
+const PARTNERS: usize = 3;
+/// The sender index of the last user, who holds no KRW: only a fee payer lets it act.
+const POOR_USER: usize = PARTNERS + USERS - 1;
+/// The fee limit of the random transactions: above any base fee a test market reaches.
+const FEE_LIMIT: Amount = 64;
+/// The highest `base_fee_max` of a test fee market.
+const BASE_FEE_MAX: Amount = 48;
+/// The share of the base fee paid below the first volume tier.
+const FULL_FEE_BPS: u16 = 10_000;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -113,6 +135,85 @@ enum Op {
         to: usize,
         min_out: Amount,
     },
+    Mandate(MandateOp),
+    Credit(CreditOp),
+    Sponsor {
+        /// `None`: all the sender's customers; `Some(i)`: recipient `i`.
+        beneficiary: Option<usize>,
+        asset: usize,
+        budget: Amount,
+        period_ms: u64,
+    },
+}
+
+/// Mandates and payment links.
+#[derive(Clone, Debug)]
+enum MandateOp {
+    Grant {
+        spender: usize,
+        asset: usize,
+        limit: Amount,
+        period_ms: u64,
+        /// Blocks from the next one to the expiry (0: expired already).
+        expires_in: u64,
+    },
+    Charge {
+        id: u64,
+        amount: Amount,
+        reference: usize,
+    },
+    Revoke {
+        id: u64,
+    },
+    PayInvoice(InvoiceOp),
+}
+
+/// An invoice as a merchant signs it, and what happens to it before it is paid.
+#[derive(Clone, Debug)]
+struct InvoiceOp {
+    /// A sender index, or the number of senders for a stranger (not a partner).
+    merchant: usize,
+    asset: usize,
+    amount: Amount,
+    /// Few ids, so that links are often paid twice.
+    invoice_id: u64,
+    /// Blocks from the next one to the expiry (0: expired already).
+    expires_in: u64,
+    memo: Option<usize>,
+    tamper: Tamper,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Tamper {
+    None,
+    /// The amount changed after signing.
+    Amount,
+    /// Signed by another key in the merchant's name.
+    Signer,
+    /// Signed for another chain.
+    Chain,
+}
+
+/// Credit lines.
+#[derive(Clone, Debug)]
+enum CreditOp {
+    Open {
+        borrower: usize,
+        asset: usize,
+        limit: Amount,
+        due_period_blocks: Height,
+    },
+    Draw {
+        id: u64,
+        amount: Amount,
+    },
+    Repay {
+        id: u64,
+        amount: Amount,
+    },
+    Default {
+        id: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -120,6 +221,18 @@ enum NonceChoice {
     Next,
     Stale,
     Future,
+}
+
+/// Who a step names to pay its fee.
+#[derive(Clone, Copy, Debug)]
+enum PayerChoice {
+    /// Nobody: the sender pays.
+    Sender,
+    /// Sender `i`, which co-signs (the next sender if `i` is the sender itself).
+    CoSigner(usize),
+    /// Partner `i` as sponsor, without its signature; a natural step names a partner
+    /// whose sponsorship covers the transaction if one does.
+    Sponsor(usize),
 }
 
 #[derive(Clone, Debug)]
@@ -132,6 +245,7 @@ struct Step {
     nonce: NonceChoice,
     fee_too_low: bool,
     expired: bool,
+    payer: PayerChoice,
 }
 
 fn amount() -> impl Strategy<Value = Amount> {
@@ -166,6 +280,11 @@ fn asset() -> impl Strategy<Value = usize> {
     prop_oneof![4 => Just(0), 4 => Just(1), 2 => Just(2), 1 => Just(3), 1 => Just(4)]
 }
 
+/// Money first (KRW), sometimes any asset.
+fn money() -> impl Strategy<Value = usize> {
+    prop_oneof![8 => Just(0usize), 1 => asset()]
+}
+
 /// Credit assets first: PTS, STAMP, the next created one; sometimes KRW or unknown.
 fn credit() -> impl Strategy<Value = usize> {
     prop_oneof![5 => Just(1), 4 => Just(2), 3 => Just(3), 1 => Just(0), 1 => Just(4)]
@@ -173,7 +292,22 @@ fn credit() -> impl Strategy<Value = usize> {
 
 /// A merchant (shop, telco) mostly; sometimes any recipient.
 fn merchant() -> impl Strategy<Value = usize> {
-    prop_oneof![4 => Just(2usize), 3 => Just(TELCO), 1 => 0..RECIPIENTS]
+    prop_oneof![4 => Just(SHOP), 3 => Just(TELCO), 1 => 0..RECIPIENTS]
+}
+
+/// Periods: none (refused), a second or a few (so they roll within a run), a day.
+fn period_ms() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        1 => Just(0u64),
+        3 => Just(1_000u64),
+        3 => Just(3_000u64),
+        1 => Just(86_400_000u64)
+    ]
+}
+
+/// Blocks until an expiry: none (expired already), a few, or never.
+fn expires_in() -> impl Strategy<Value = u64> {
+    prop_oneof![1 => Just(0u64), 4 => 1..6u64, 3 => Just(u64::MAX)]
 }
 
 fn base_op() -> BoxedStrategy<Op> {
@@ -192,17 +326,12 @@ fn base_op() -> BoxedStrategy<Op> {
 fn reward_op() -> BoxedStrategy<Op> {
     let add = (
         prop::collection::vec(merchant(), 0..4),
-        prop_oneof![8 => Just(0usize), 1 => asset()],
+        money(),
         any::<bool>(),
         prop_oneof![1 => Just(0u64), 8 => 1..3_000u64, 1 => 9_990..10_010u64],
         credit(),
         prop_oneof![1 => Just(0u64), 4 => 1..100u64, 2 => small()],
-        prop_oneof![
-            Just(0u64),
-            Just(1_000u64),
-            Just(3_000u64),
-            Just(86_400_000u64)
-        ],
+        period_ms(),
     )
         .prop_map(
             |(merchants, pay_asset, stamps, rate_or_count, reward_asset, cap, period_ms)| {
@@ -218,7 +347,7 @@ fn reward_op() -> BoxedStrategy<Op> {
             },
         );
     prop_oneof![
-        6 => (merchant(), prop_oneof![8 => Just(0usize), 1 => asset()], small(), text())
+        6 => (merchant(), money(), small(), text())
             .prop_map(|(merchant, asset, amount, reference)| Op::Pay { merchant, asset, amount, reference }),
         2 => add,
         1 => id().prop_map(|id| Op::RemoveRule { id }),
@@ -249,7 +378,7 @@ fn exchange_op() -> BoxedStrategy<Op> {
         prop_oneof![1 => Just(0u64), 8 => 1..5u64],
         prop_oneof![8 => 0..600u16, 1 => 9_999..10_002u16],
         small(),
-        prop_oneof![8 => Just(0usize), 1 => asset()],
+        money(),
         0..5u64,
     )
         .prop_map(
@@ -276,14 +405,119 @@ fn exchange_op() -> BoxedStrategy<Op> {
     .boxed()
 }
 
+fn invoice_op() -> impl Strategy<Value = InvoiceOp> {
+    let merchant = prop_oneof![4 => Just(SHOP), 2 => Just(TELCO), 1 => 0..=PARTNERS + USERS];
+    let memo =
+        prop::option::of(prop_oneof![8 => 0..16usize, 1 => Just(256usize), 1 => Just(257usize)]);
+    let tamper = prop_oneof![
+        12 => Just(Tamper::None),
+        1 => Just(Tamper::Amount),
+        1 => Just(Tamper::Signer),
+        1 => Just(Tamper::Chain),
+    ];
+    (
+        merchant,
+        money(),
+        small(),
+        0..3u64,
+        expires_in(),
+        memo,
+        tamper,
+    )
+        .prop_map(
+            |(merchant, asset, amount, invoice_id, expires_in, memo, tamper)| InvoiceOp {
+                merchant,
+                asset,
+                amount,
+                invoice_id,
+                expires_in,
+                memo,
+                tamper,
+            },
+        )
+}
+
+fn mandate_op() -> BoxedStrategy<Op> {
+    let grant = (merchant(), money(), small(), period_ms(), expires_in()).prop_map(
+        |(spender, asset, limit, period_ms, expires_in)| MandateOp::Grant {
+            spender,
+            asset,
+            limit,
+            period_ms,
+            expires_in,
+        },
+    );
+    prop_oneof![
+        2 => grant,
+        4 => (id(), small(), text())
+            .prop_map(|(id, amount, reference)| MandateOp::Charge { id, amount, reference }),
+        1 => id().prop_map(|id| MandateOp::Revoke { id }),
+        3 => invoice_op().prop_map(MandateOp::PayInvoice),
+    ]
+    .prop_map(Op::Mandate)
+    .boxed()
+}
+
+fn credit_op() -> BoxedStrategy<Op> {
+    let borrower = prop_oneof![6 => PARTNERS..PARTNERS + USERS, 1 => 0..RECIPIENTS];
+    // Around the 500 000 a user's set-up history allows, and far above it.
+    let limit = prop_oneof![6 => small(), 1 => 400_000..600_000u64, 1 => amount()];
+    let due = prop_oneof![1 => Just(0u64), 6 => 1..5u64, 1 => Just(u64::MAX)];
+    let open =
+        (borrower, money(), limit, due).prop_map(|(borrower, asset, limit, due_period_blocks)| {
+            CreditOp::Open {
+                borrower,
+                asset,
+                limit,
+                due_period_blocks,
+            }
+        });
+    prop_oneof![
+        2 => open,
+        3 => (id(), small()).prop_map(|(id, amount)| CreditOp::Draw { id, amount }),
+        2 => (id(), small()).prop_map(|(id, amount)| CreditOp::Repay { id, amount }),
+        1 => id().prop_map(|id| CreditOp::Default { id }),
+    ]
+    .prop_map(Op::Credit)
+    .boxed()
+}
+
+/// Sponsorship offers: small budgets (a fee or three), so that they run out often.
+fn sponsor_op() -> BoxedStrategy<Op> {
+    (
+        prop::option::of(0..RECIPIENTS),
+        money(),
+        prop_oneof![1 => Just(0u64), 6 => 1..8u64, 1 => small()],
+        prop_oneof![1 => Just(0u64), 3 => Just(500u64), 3 => Just(2_000u64), 1 => Just(86_400_000u64)],
+    )
+        .prop_map(|(beneficiary, asset, budget, period_ms)| Op::Sponsor {
+            beneficiary,
+            asset,
+            budget,
+            period_ms,
+        })
+        .boxed()
+}
+
 fn op() -> BoxedStrategy<Op> {
     prop_oneof![
         4 => base_op(),
         4 => reward_op(),
         2 => redeem_op(),
         3 => exchange_op(),
+        4 => mandate_op(),
+        3 => credit_op(),
+        1 => sponsor_op(),
     ]
     .boxed()
+}
+
+fn payer_choice() -> impl Strategy<Value = PayerChoice> {
+    prop_oneof![
+        14 => Just(PayerChoice::Sender),
+        3 => (0..PARTNERS + USERS).prop_map(PayerChoice::CoSigner),
+        3 => (0..PARTNERS).prop_map(PayerChoice::Sponsor),
+    ]
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -299,19 +533,68 @@ fn step() -> impl Strategy<Value = Step> {
         nonce,
         prop::bool::weighted(0.03),
         prop::bool::weighted(0.03),
+        payer_choice(),
     )
-        .prop_map(|(from, natural, op, nonce, fee_too_low, expired)| Step {
-            from,
-            natural,
-            op,
-            nonce,
-            fee_too_low,
-            expired,
-        })
+        .prop_map(
+            |(from, natural, op, nonce, fee_too_low, expired, payer)| Step {
+                from,
+                natural,
+                op,
+                nonce,
+                fee_too_low,
+                expired,
+                payer,
+            },
+        )
 }
 
 fn blocks() -> impl Strategy<Value = Vec<Vec<Step>>> {
     prop::collection::vec(prop::collection::vec(step(), 0..14), 1..10)
+}
+
+/// A fee market around the flat fee: small targets so that random blocks move the
+/// base fee, steps of a whole, a half and an eighth of it, and up to three volume tiers
+/// over short windows (shares from nothing to the full fee).
+fn fee_market() -> impl Strategy<Value = FeeMarket> {
+    let tier = (
+        1..4u64,
+        prop_oneof![1 => Just(0u16), 10 => 1..FULL_FEE_BPS, 3 => Just(FULL_FEE_BPS)],
+    );
+    let tiers = prop::collection::vec(tier, 0..=3).prop_map(|raw| {
+        let mut shares: Vec<u16> = raw.iter().map(|(_, bps)| *bps).collect();
+        shares.sort_unstable_by(|a, b| b.cmp(a));
+        let mut min_txs = None;
+        raw.iter()
+            .zip(shares)
+            .map(|((gap, _), fee_bps)| {
+                // The first tier may start at 0; the others lie strictly above it.
+                let next = min_txs.map_or(gap - 1, |m: u64| m + gap);
+                min_txs = Some(next);
+                FeeTier {
+                    min_txs: next,
+                    fee_bps,
+                }
+            })
+            .collect::<Vec<_>>()
+    });
+    (
+        1..=FEE,
+        FEE..=BASE_FEE_MAX,
+        1..=6u32,
+        prop_oneof![Just(1u32), Just(2u32), Just(8u32)],
+        1..=4u64,
+        tiers,
+    )
+        .prop_map(
+            |(base_fee_min, base_fee_max, target, denominator, window, tiers)| FeeMarket {
+                base_fee_min,
+                base_fee_max,
+                target_txs_per_block: target,
+                change_denominator: denominator,
+                volume_window_blocks: window,
+                tiers,
+            },
+        )
 }
 
 fn recipient(c: &Consortium, i: usize) -> Address {
@@ -326,6 +609,12 @@ fn recipient(c: &Consortium, i: usize) -> Address {
 
 fn text_of(len: usize) -> String {
     "r".repeat(len)
+}
+
+/// The last height at which something expiring `expires_in` blocks from the next one
+/// is still accepted (the height before the next block for 0).
+fn expiry(c: &Consortium, expires_in: u64) -> Height {
+    (c.height + 1).saturating_add(expires_in) - 1
 }
 
 fn call(c: &Consortium, op: &Op) -> Call {
@@ -469,7 +758,119 @@ fn call(c: &Consortium, op: &Op) -> Call {
             to_asset: asset(to),
             min_out,
         },
+        Op::Mandate(m) => mandate_call(c, &m),
+        Op::Credit(k) => credit_call(c, &k),
+        Op::Sponsor {
+            beneficiary,
+            asset: a,
+            budget,
+            period_ms,
+        } => Call::SponsorFees {
+            beneficiary: beneficiary.map_or(Beneficiary::AllCustomers, |i| {
+                Beneficiary::Account(recipient(c, i))
+            }),
+            asset: asset(a),
+            budget_per_period: budget,
+            period_ms,
+        },
     }
+}
+
+fn mandate_call(c: &Consortium, op: &MandateOp) -> Call {
+    match op.clone() {
+        MandateOp::Grant {
+            spender,
+            asset,
+            limit,
+            period_ms,
+            expires_in,
+        } => Call::GrantMandate {
+            spender: recipient(c, spender),
+            asset: ASSETS[asset],
+            limit_per_period: limit,
+            period_ms,
+            expires_at: expiry(c, expires_in),
+        },
+        MandateOp::Charge {
+            id,
+            amount,
+            reference,
+        } => Call::Charge {
+            mandate_id: id,
+            amount,
+            reference: text_of(reference),
+        },
+        MandateOp::Revoke { id } => Call::RevokeMandate { mandate_id: id },
+        MandateOp::PayInvoice(inv) => invoice_call(c, &inv),
+    }
+}
+
+/// A `PayInvoice` of a merchant-signed invoice, or of one tampered with: its amount
+/// raised after signing, signed by another key, or signed for another chain.
+fn invoice_call(c: &Consortium, op: &InvoiceOp) -> Call {
+    let senders = c.senders();
+    let stranger = Keypair::from_seed_label("stranger");
+    let key = senders.get(op.merchant).copied().unwrap_or(&stranger);
+    let mut invoice = Invoice {
+        merchant: key.address(),
+        asset: ASSETS[op.asset],
+        amount: op.amount,
+        expires_at: expiry(c, op.expires_in),
+        invoice_id: op.invoice_id,
+        memo: op.memo.map(|len| vec![b'm'; len]),
+    };
+    let signature = match op.tamper {
+        Tamper::None | Tamper::Amount => invoice.sign(key, &CHAIN),
+        Tamper::Signer => invoice.sign(senders[(op.merchant + 1) % senders.len()], &CHAIN),
+        Tamper::Chain => invoice.sign(key, &Hash([0x4b; 32])),
+    };
+    if let Tamper::Amount = op.tamper {
+        invoice.amount = invoice.amount.wrapping_add(1);
+    }
+    Call::PayInvoice { invoice, signature }
+}
+
+fn credit_call(c: &Consortium, op: &CreditOp) -> Call {
+    match *op {
+        CreditOp::Open {
+            borrower,
+            asset,
+            limit,
+            due_period_blocks,
+        } => Call::OpenCreditLine {
+            borrower: recipient(c, borrower),
+            asset: ASSETS[asset],
+            limit,
+            due_period_blocks,
+        },
+        CreditOp::Draw { id, amount } => Call::DrawCredit {
+            line_id: id,
+            amount,
+        },
+        CreditOp::Repay { id, amount } => Call::Repay {
+            line_id: id,
+            amount,
+        },
+        CreditOp::Default { id } => Call::MarkDefault { line_id: id },
+    }
+}
+
+/// A mandate in the committed state.
+fn mandate(st: &MemoryState, id: u64) -> Option<Mandate> {
+    read_record(st, &keys::mandate(id)).expect("read")
+}
+
+/// A credit line in the committed state.
+fn credit_line(st: &MemoryState, id: u64) -> Option<CreditLine> {
+    read_record(st, &keys::credit_line(id)).expect("read")
+}
+
+/// The ids of the records stored under `prefix || id (u64 BE)`, in order.
+fn record_ids(st: &MemoryState, prefix: u8) -> Vec<u64> {
+    st.iter()
+        .filter(|(k, _)| k.len() == 9 && k.first() == Some(&prefix))
+        .map(|(k, _)| u64::from_be_bytes(k[1..9].try_into().expect("8 bytes")))
+        .collect()
 }
 
 /// The sender a call needs to get anywhere, judged from the committed state.
@@ -504,11 +905,26 @@ fn natural_sender(c: &Consortium, op: &Op, from: usize) -> usize {
         Op::Revoke { id } => query::exchange(&c.state, *id)
             .expect("read")
             .and_then(|a| index_of(a.from_issuer)),
+        Op::Mandate(MandateOp::Charge { id, .. }) => {
+            mandate(&c.state, *id).and_then(|m| index_of(m.spender))
+        }
+        Op::Mandate(MandateOp::Revoke { id }) => {
+            mandate(&c.state, *id).and_then(|m| index_of(m.user))
+        }
+        Op::Credit(CreditOp::Open { .. }) => Some(BANK),
+        Op::Credit(CreditOp::Draw { id, .. } | CreditOp::Repay { id, .. }) => {
+            credit_line(&c.state, *id).and_then(|l| index_of(l.borrower))
+        }
+        Op::Credit(CreditOp::Default { id }) => {
+            credit_line(&c.state, *id).and_then(|l| index_of(l.lender))
+        }
+        Op::Sponsor { .. } => Some(from % PARTNERS),
         Op::Transfer { .. }
         | Op::Pay { .. }
         | Op::RedeemStamps { .. }
         | Op::Redeem { .. }
-        | Op::Convert { .. } => Some(user),
+        | Op::Convert { .. }
+        | Op::Mandate(MandateOp::Grant { .. } | MandateOp::PayInvoice(_)) => Some(user),
     };
     pick.unwrap_or(from)
 }
@@ -569,9 +985,52 @@ fn steer(c: &Consortium, op: &Op) -> Op {
                 }
             }
         }
+        Op::Mandate(MandateOp::Charge { id, amount, .. }) => {
+            if mandate(st, *id).is_none() {
+                *id = record_ids(st, keys::MANDATE).last().copied().unwrap_or(*id);
+            }
+            // One charge in four takes all that is left: the limit itself is reached.
+            if let Some(m) = mandate(st, *id).filter(|_| *amount % 4 == 1) {
+                *amount = m.remaining(ctx(c.height + 1).time_ms);
+            }
+        }
+        Op::Mandate(MandateOp::Revoke { id }) if mandate(st, *id).is_none() => {
+            *id = record_ids(st, keys::MANDATE).last().copied().unwrap_or(*id);
+        }
+        Op::Credit(k) => steer_credit(st, c.height + 1, k),
         _ => {}
     }
     op
+}
+
+/// Points a credit call at an open line (for a default, one past due with units
+/// outstanding, if any), and a repayment of more than is outstanding at the rest.
+fn steer_credit(st: &MemoryState, height: Height, op: &mut CreditOp) {
+    let open: Vec<CreditLine> = record_ids(st, keys::CREDIT_LINE)
+        .into_iter()
+        .filter_map(|id| credit_line(st, id))
+        .filter(|l| l.status == LineStatus::Open)
+        .collect();
+    let is_open = |id: u64| open.iter().any(|l| l.id == id);
+    match op {
+        CreditOp::Draw { id, .. } | CreditOp::Repay { id, .. } if !is_open(*id) => {
+            *id = open.last().map_or(*id, |l| l.id);
+        }
+        CreditOp::Default { id } => {
+            let due = open
+                .iter()
+                .find(|l| l.due_height <= height && l.outstanding > 0);
+            *id = due.or(open.first()).map_or(*id, |l| l.id);
+        }
+        _ => {}
+    }
+    if let CreditOp::Repay { id, amount } = op {
+        if let Some(l) = open.iter().find(|l| l.id == *id) {
+            if l.outstanding > 0 && *amount > l.outstanding {
+                *amount = l.outstanding;
+            }
+        }
+    }
 }
 
 /// Signs a block's steps; `next` tracks the nonce each sender will have if all its
@@ -587,12 +1046,17 @@ fn sign_block(c: &Consortium, steps: &[Step]) -> Vec<VerifiedTx> {
     steps
         .iter()
         .map(|s| {
-            let (from, op) = if s.natural {
+            let (mut from, op) = if s.natural {
                 let op = steer(c, &s.op);
                 (natural_sender(c, &op, s.from), op)
             } else {
                 (s.from, s.op.clone())
             };
+            // A user's step with a sponsor is sent one time in three by the user who
+            // holds no KRW: only a sponsorship lets it act.
+            if s.natural && matches!(s.payer, PayerChoice::Sponsor(_)) && from >= PARTNERS {
+                from = if s.from % 3 == 0 { POOR_USER } else { from };
+            }
             let key = senders[from];
             let n = &mut next[from];
             let nonce = match s.nonce {
@@ -603,26 +1067,286 @@ fn sign_block(c: &Consortium, steps: &[Step]) -> Vec<VerifiedTx> {
                     *n - 1
                 }
             };
+            let call = call(c, &op);
+            let (fee_payer, co_signer) = fee_payer(c, s, from, &call);
             let body = TxBody {
                 chain_id: CHAIN,
                 sender: key.address(),
                 nonce,
-                fee_limit: if s.fee_too_low { FEE - 1 } else { FEE },
+                fee_limit: if s.fee_too_low { 0 } else { FEE_LIMIT },
                 expiry: if s.expired { height - 1 } else { FAR_EXPIRY },
-                call: call(c, &op),
-                fee_payer: None,
+                call,
+                fee_payer,
             };
-            // Signatures are tested elsewhere; execution takes verified transactions.
-            VerifiedTx::new_unchecked(body.sign(key))
+            let tx = body.sign(key);
+            match co_signer {
+                Some(payer) => tx
+                    .sign_as_payer(payer)
+                    .verify(&CHAIN)
+                    .expect("a co-signed transaction verifies"),
+                // Signatures are tested elsewhere; execution takes verified transactions.
+                None => VerifiedTx::new_unchecked(tx),
+            }
         })
         .collect()
 }
 
+/// The fee payer a step names for a transaction from sender `from`, and its key if it
+/// co-signs. Never the sender itself: a body naming its sender does not verify.
+fn fee_payer<'a>(
+    c: &'a Consortium,
+    s: &Step,
+    from: usize,
+    call: &Call,
+) -> (Option<Address>, Option<&'a Keypair>) {
+    let senders = c.senders();
+    match s.payer {
+        PayerChoice::Sender => (None, None),
+        PayerChoice::CoSigner(i) => {
+            let i = if i == from {
+                (i + 1) % senders.len()
+            } else {
+                i
+            };
+            (Some(senders[i].address()), Some(senders[i]))
+        }
+        PayerChoice::Sponsor(i) => {
+            let sender = senders[from].address();
+            let has = |p: &Address, b: Beneficiary| {
+                c.state
+                    .get(&keys::sponsorship(p, &b))
+                    .expect("read")
+                    .is_some()
+            };
+            let covers = |p: &Address| {
+                has(p, Beneficiary::Account(sender))
+                    || (has(p, Beneficiary::AllCustomers) && addressee(&c.state, call) == Some(*p))
+            };
+            let partners: Vec<Address> = senders[..PARTNERS].iter().map(|k| k.address()).collect();
+            let covering = (0..PARTNERS)
+                .map(|k| partners[(i + k) % PARTNERS])
+                .find(|p| *p != sender && covers(p));
+            let sponsor = covering.filter(|_| s.natural).unwrap_or(partners[i]);
+            ((sponsor != sender).then_some(sponsor), None)
+        }
+    }
+}
+
+/// A block's fee rules as the test reads them (fees.rs module doc): the base fee stored
+/// before the block (absent: the flat fee), the market if one is installed, and the
+/// block's height and time.
+struct Rules {
+    base: Amount,
+    market: Option<FeeMarket>,
+    height: Height,
+    time_ms: TimeMs,
+}
+
+impl Rules {
+    fn of(pre: &MemoryState, ctx: &BlockContext) -> Rules {
+        Rules {
+            base: base_fee(pre),
+            market: read_record(pre, &keys::fee_market()).expect("read"),
+            height: ctx.height,
+            time_ms: ctx.time_ms,
+        }
+    }
+
+    /// The market, if it has volume tiers: only then are volumes recorded.
+    fn tiered(&self) -> Option<&FeeMarket> {
+        self.market.as_ref().filter(|m| !m.tiers.is_empty())
+    }
+
+    /// What `sender` pays over `state`: `ceil(base * fee_bps / 10 000)`, with the
+    /// share of the last tier its rolling-window volume reaches (all below the first).
+    fn fee_of(&self, state: &MemoryState, sender: &Address) -> Amount {
+        let Some(market) = self.tiered() else {
+            return self.base;
+        };
+        let window = market.volume_window_blocks;
+        let (current, previous) = volume_buckets(state, sender, self.height, window);
+        let covered = u128::from(window - self.height % window);
+        let volume = u128::from(current) + u128::from(previous) * covered / u128::from(window);
+        let fee_bps = market
+            .tiers
+            .iter()
+            .rev()
+            .find(|t| u128::from(t.min_txs) <= volume)
+            .map_or(FULL_FEE_BPS, |t| t.fee_bps);
+        let fee = (u128::from(self.base) * u128::from(fee_bps)).div_ceil(10_000);
+        Amount::try_from(fee).expect("a share of a u64")
+    }
+}
+
+/// The base fee stored in a state; absent, the flat fee.
+fn base_fee(state: &MemoryState) -> Amount {
+    read_record(state, &keys::base_fee())
+        .expect("read")
+        .unwrap_or(FEE)
+}
+
+/// A sender's transaction counts in the volume window of `height` and the one before.
+fn volume_buckets(
+    state: &MemoryState,
+    who: &Address,
+    height: Height,
+    window: Height,
+) -> (u64, u64) {
+    let v: Volume = read_record(state, &keys::volume(who))
+        .expect("read")
+        .unwrap_or_default();
+    let w = height / window;
+    if v.window == w {
+        (v.current, v.previous)
+    } else if v.window + 1 == w {
+        (0, v.current)
+    } else {
+        (0, 0)
+    }
+}
+
+/// The account a call is addressed to, whose all-customers sponsorship may pay its
+/// fee: the recipient of a transfer or payment, an invoice's merchant, a mandate's
+/// spender, the issuer of a redeemed asset, the lender of a repaid line.
+fn addressee(state: &MemoryState, call: &Call) -> Option<Address> {
+    match call {
+        Call::Transfer { to, .. } => Some(*to),
+        Call::Pay { merchant, .. } => Some(*merchant),
+        Call::PayInvoice { invoice, .. } => Some(invoice.merchant),
+        Call::GrantMandate { spender, .. } => Some(*spender),
+        Call::Redeem { asset, .. }
+        | Call::RedeemStamps {
+            stamp_asset: asset, ..
+        } => state.asset(*asset).expect("read").map(|a| a.issuer),
+        Call::Repay { line_id, .. } => credit_line(state, *line_id).map(|l| l.lender),
+        _ => None,
+    }
+}
+
+/// What a sponsorship still covers at `time_ms`: the rest of the budget in its
+/// recorded period, the whole budget in a later one.
+fn remaining(s: &Sponsorship, time_ms: TimeMs) -> Amount {
+    if time_ms / s.period_ms == s.period {
+        s.budget_per_period.saturating_sub(s.used)
+    } else {
+        s.budget_per_period
+    }
+}
+
+/// A sponsorship after paying `fee` at `time_ms`.
+fn spent(s: &Sponsorship, time_ms: TimeMs, fee: Amount) -> Sponsorship {
+    let period = time_ms / s.period_ms;
+    let used = if period == s.period { s.used } else { 0 };
+    Sponsorship {
+        period,
+        used: used + fee,
+        ..s.clone()
+    }
+}
+
+/// Who pays a valid transaction's fee, how much, and the sponsorship it spends (key
+/// and record before).
+#[derive(Debug)]
+struct Due {
+    payer: Address,
+    fee: Amount,
+    sponsorship: Option<(Vec<u8>, Sponsorship)>,
+}
+
+/// What a transaction comes to over `state` (the state just before it): invalid for
+/// the first reason in the order execution checks them (expiry, nonce, fee limit,
+/// sponsorship, the payer's balance; the chain id is always right here), else valid
+/// with its [`Due`].
+fn expected_due(state: &MemoryState, rules: &Rules, tx: &SignedTx) -> Result<Due, TxError> {
+    let body = &tx.body;
+    if rules.height > body.expiry {
+        return Err(TxError::Expired {
+            expiry: body.expiry,
+            height: rules.height,
+        });
+    }
+    let expected = state.nonce(&body.sender).expect("nonce");
+    if body.nonce != expected {
+        let got = body.nonce;
+        return Err(if got < expected {
+            TxError::StaleNonce { expected, got }
+        } else {
+            TxError::FutureNonce { expected, got }
+        });
+    }
+    let fee = rules.fee_of(state, &body.sender);
+    if body.fee_limit < fee {
+        return Err(TxError::FeeTooLow {
+            limit: body.fee_limit,
+            required: fee,
+        });
+    }
+    let (payer, sponsorship) = match (body.fee_payer, tx.payer_signature) {
+        (None, _) => (body.sender, None),
+        (Some(payer), Some(_)) => (payer, None),
+        (Some(sponsor), None) => {
+            let covering = covering(state, rules.time_ms, &sponsor, body, fee)?;
+            (sponsor, Some(covering))
+        }
+    };
+    let available = state.balance(&payer, KRW).expect("balance");
+    if available < fee {
+        return Err(TxError::CannotPayFee {
+            payer,
+            asset: KRW,
+            required: fee,
+            available,
+        });
+    }
+    Ok(Due {
+        payer,
+        fee,
+        sponsorship,
+    })
+}
+
+/// The sponsorship of `sponsor` that covers a fee: the sender's own first, then the
+/// sponsor's customers' if the call is addressed to the sponsor; or why none does.
+fn covering(
+    state: &MemoryState,
+    time_ms: TimeMs,
+    sponsor: &Address,
+    body: &TxBody,
+    fee: Amount,
+) -> Result<(Vec<u8>, Sponsorship), TxError> {
+    let mut candidates = vec![Beneficiary::Account(body.sender)];
+    if addressee(state, &body.call) == Some(*sponsor) {
+        candidates.push(Beneficiary::AllCustomers);
+    }
+    let records: Vec<(Vec<u8>, Sponsorship)> = candidates
+        .iter()
+        .filter_map(|b| {
+            let key = keys::sponsorship(sponsor, b);
+            read_record(state, &key).expect("read").map(|s| (key, s))
+        })
+        .collect();
+    if let Some(found) = records.iter().find(|(_, s)| remaining(s, time_ms) >= fee) {
+        return Ok(found.clone());
+    }
+    Err(match records.first() {
+        Some((_, s)) => TxError::SponsorBudgetExhausted {
+            sponsor: *sponsor,
+            budget: s.budget_per_period,
+            remaining: remaining(s, time_ms),
+            fee,
+        },
+        None => TxError::NotSponsored { sponsor: *sponsor },
+    })
+}
+
 /// Executes every prefix of the block from the same state and checks what each
-/// transaction may change: its receipt is the one it gets in the whole block, an
-/// invalid one changes nothing, a failed one only its fee and nonce. (The prefixes
-/// end with the same end-of-block step, which a failed or invalid transaction cannot
-/// influence, and credit the fees they collected.)
+/// transaction may change: its receipt is the one it gets in the whole block, its
+/// validity, fee and payer are the ones the fee rules give, an invalid one changes
+/// nothing, a failed one only its fee and nonce. (The prefixes end with the same
+/// end-of-block refunds, which a failed or invalid transaction cannot influence, and
+/// credit the fees they collected. The end of the block also sets the next base fee
+/// from the number of transactions, so one more transaction, even an invalid one, may
+/// move it: the comparisons leave the base fee out; [`check_base_fee`] checks it.)
 fn check_each_transaction(
     c: &Consortium,
     ctx: &BlockContext,
@@ -630,6 +1354,7 @@ fn check_each_transaction(
     block: &[VerifiedTx],
     whole: &[Receipt],
 ) {
+    let rules = Rules::of(pre, ctx);
     let run = |n: usize| {
         let out = execute_block(pre, ctx, &block[..n]).expect("memory");
         let mut after = pre.clone();
@@ -645,42 +1370,242 @@ fn check_each_transaction(
             &whole[..=i],
             "a prefix gets the same receipts"
         );
-        match &in_block.outcome {
-            Outcome::Invalid(e) => assert_eq!(after, before, "invalid ({e}) changed state"),
-            Outcome::Failed(_) => only_fee_and_nonce_changed(c, &before, &after, block[i].body()),
-            Outcome::Success => {}
+        let tx = block[i].tx();
+        match (expected_due(&before, &rules, tx), &in_block.outcome) {
+            (Err(want), Outcome::Invalid(e)) => {
+                assert_eq!(e, &want, "transaction {i} is invalid for another reason");
+                let changed: Vec<String> = changes(&before, &after).map(hex::encode).collect();
+                assert!(changed.is_empty(), "invalid ({e}) changed {changed:?}");
+            }
+            (Err(want), outcome) => {
+                panic!("transaction {i} should be invalid ({want}), got {outcome:?}")
+            }
+            (Ok(due), Outcome::Invalid(e)) => {
+                panic!("transaction {i} should be valid ({due:?}), got invalid: {e}")
+            }
+            (Ok(due), outcome) => {
+                check_fee_paid(&rules, &before, &after, tx, in_block, &due);
+                if let Outcome::Failed(_) = outcome {
+                    only_fee_and_nonce_changed(c, &rules, &before, &after, tx, &due);
+                }
+            }
         }
         before = after;
     }
 }
 
-fn only_fee_and_nonce_changed(
-    c: &Consortium,
+/// The keys whose values differ between two states, but the base fee (set at the end
+/// of the block) and the accumulator.
+fn changes(before: &MemoryState, after: &MemoryState) -> impl Iterator<Item = Vec<u8>> {
+    diff(before, after)
+        .into_keys()
+        .filter(|k| *k != keys::base_fee())
+}
+
+/// A valid transaction paid what its [`Due`] says: the receipt's fee, one
+/// `FeeCharged` by the payer as its first event (none for a zero fee), the
+/// sponsorship's budget spent by exactly the fee, and under a tiered market one more
+/// transaction in the sender's volume.
+fn check_fee_paid(
+    rules: &Rules,
     before: &MemoryState,
     after: &MemoryState,
-    body: &TxBody,
+    tx: &SignedTx,
+    receipt: &Receipt,
+    due: &Due,
 ) {
-    let who = body.sender;
-    let mut expected_keys = vec![
+    assert_eq!(receipt.fee, due.fee, "the fee is the one the rules give");
+    let charged: Vec<&Event> = receipt
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::FeeCharged { .. }))
+        .collect();
+    if due.fee > 0 {
+        let want = Event::FeeCharged {
+            payer: due.payer,
+            asset: KRW,
+            amount: due.fee,
+        };
+        assert_eq!(charged, [&want], "the named payer pays the fee, once");
+        assert_eq!(receipt.events.first(), Some(&want));
+    } else {
+        assert!(charged.is_empty(), "a zero fee charges nobody");
+    }
+    if let Some((key, before_spending)) = &due.sponsorship {
+        let now: Option<Sponsorship> = read_record(after, key).expect("read");
+        let want = spent(before_spending, rules.time_ms, due.fee);
+        assert_eq!(now, Some(want), "the sponsorship spends exactly the fee");
+    }
+    if let Some(market) = rules.tiered() {
+        let sender = tx.body.sender;
+        let window = market.volume_window_blocks;
+        let (current, previous) = volume_buckets(before, &sender, rules.height, window);
+        let want = Volume {
+            window: rules.height / window,
+            current: current + 1,
+            previous,
+        };
+        let now: Option<Volume> = read_record(after, &keys::volume(&sender)).expect("read");
+        assert_eq!(
+            now,
+            Some(want),
+            "the sender's volume counts the transaction"
+        );
+    }
+}
+
+/// A failed call changed only what paying its fee changes: the sender's nonce, the
+/// payer's and the collector's fee-asset balances (the payer's, not the sender's,
+/// when someone else pays), the sponsorship it spent and the sender's volume record
+/// (those two checked by [`check_fee_paid`]).
+fn only_fee_and_nonce_changed(
+    c: &Consortium,
+    rules: &Rules,
+    before: &MemoryState,
+    after: &MemoryState,
+    tx: &SignedTx,
+    due: &Due,
+) {
+    let who = tx.body.sender;
+    let mut allowed = BTreeSet::from([
         keys::nonce(&who),
-        keys::balance(&who, KRW),
+        keys::balance(&due.payer, KRW),
         keys::balance(&c.collector, KRW),
-    ];
-    expected_keys.sort();
-    let changed: Vec<Vec<u8>> = diff(before, after).into_keys().collect();
-    assert_eq!(
-        changed, expected_keys,
-        "a failed call changed more than fee and nonce"
+    ]);
+    allowed.extend(due.sponsorship.as_ref().map(|(key, _)| key.clone()));
+    if rules.tiered().is_some() {
+        allowed.insert(keys::volume(&who));
+    }
+    let changed: BTreeSet<Vec<u8>> = changes(before, after).collect();
+    let extra: Vec<String> = changed.difference(&allowed).map(hex::encode).collect();
+    assert!(
+        extra.is_empty(),
+        "a failed call changed more than fee and nonce: {extra:?}"
     );
     let read = |s: &MemoryState| {
         (
             s.nonce(&who).expect("nonce"),
-            s.balance(&who, KRW).expect("balance"),
+            s.balance(&due.payer, KRW).expect("balance"),
             s.balance(&c.collector, KRW).expect("balance"),
         )
     };
     let (nonce, paid, collected) = read(before);
-    assert_eq!(read(after), (nonce + 1, paid - FEE, collected + FEE));
+    assert_eq!(
+        read(after),
+        (nonce + 1, paid - due.fee, collected + due.fee)
+    );
+}
+
+/// Units charged per (mandate, period index), as the events report them.
+type Charged = BTreeMap<(u64, u64), u128>;
+
+/// After a block: the charges of each mandate in each period add up to the
+/// `used_in_period` the last one reports and stay within the limit, and every mandate
+/// its user lists has `used <= limit_per_period` (and every stored one is listed).
+fn check_mandates(c: &Consortium, ctx: &BlockContext, receipts: &[Receipt], charged: &mut Charged) {
+    for e in receipts.iter().flat_map(|r| &r.events) {
+        if let Event::MandateCharged {
+            id,
+            amount,
+            used_in_period,
+            ..
+        } = e
+        {
+            let m = mandate(&c.state, *id).expect("a charged mandate exists");
+            let sum = charged.entry((*id, ctx.time_ms / m.period_ms)).or_default();
+            *sum += u128::from(*amount);
+            assert_eq!(
+                *sum,
+                u128::from(*used_in_period),
+                "mandate {id}'s period total"
+            );
+            assert!(
+                *sum <= u128::from(m.limit_per_period),
+                "mandate {id} over its limit"
+            );
+        }
+    }
+    let mut listed = 0;
+    for key in c.senders() {
+        let statuses =
+            mandates_of(&c.state, &key.address(), ctx.height, ctx.time_ms).expect("read");
+        for s in statuses {
+            let m = &s.mandate;
+            assert!(
+                m.used <= m.limit_per_period,
+                "mandate {} used {} of {}",
+                m.id,
+                m.used,
+                m.limit_per_period
+            );
+            assert!(s.remaining <= m.limit_per_period);
+            listed += 1;
+        }
+    }
+    assert_eq!(
+        listed,
+        record_ids(&c.state, keys::MANDATE).len(),
+        "every mandate is listed"
+    );
+}
+
+/// How many of a block's transactions executed (invalid ones do not count towards
+/// the block's fullness).
+fn executed(receipts: &[Receipt]) -> usize {
+    receipts
+        .iter()
+        .filter(|r| !matches!(r.outcome, Outcome::Invalid(_)))
+        .count()
+}
+
+/// After a block of `txs` executed transactions under `market`: the stored base fee stays within
+/// its bounds, moves by at most `max(1, base / change_denominator)`, and moves up after
+/// a block above target, down (or not) below it, not at all at target.
+fn check_base_fee(market: &FeeMarket, pre: &MemoryState, post: &MemoryState, txs: usize) {
+    let (before, after) = (base_fee(pre), base_fee(post));
+    assert!(
+        (market.base_fee_min..=market.base_fee_max).contains(&after),
+        "base fee {after} outside [{}, {}]",
+        market.base_fee_min,
+        market.base_fee_max
+    );
+    let step = (before / u64::from(market.change_denominator)).max(1);
+    assert!(
+        before.abs_diff(after) <= step,
+        "base fee moved from {before} to {after}, more than {step}"
+    );
+    let target = market.target_txs_per_block as usize;
+    match txs.cmp(&target) {
+        std::cmp::Ordering::Greater => {
+            assert!(after >= before, "a full block lowered the base fee")
+        }
+        std::cmp::Ordering::Less => assert!(after <= before, "a light block raised the base fee"),
+        std::cmp::Ordering::Equal => {
+            assert_eq!(after, before, "a block at target moved the base fee")
+        }
+    }
+}
+
+/// Writes records into the committed state the way genesis writes them (for what no
+/// call sets up: a partner's roles, a fee market) and checks the invariants.
+fn amend(c: &mut Consortium, write: impl FnOnce(&mut Overlay<'_, MemoryState>)) {
+    let mut ov = Overlay::new(&c.state);
+    write(&mut ov);
+    let (changes, app_hash) = ov.finish().expect("memory");
+    c.state.apply(&changes);
+    check_invariants(&c.state, app_hash);
+}
+
+/// Installs a fee market, as genesis would (it must accept the flat fee as the first
+/// base fee).
+fn install_fee_market(c: &mut Consortium, market: &FeeMarket) {
+    let block_txs_max = c.state.params().expect("params").block_txs_max;
+    assert_eq!(
+        market.check(FEE, block_txs_max),
+        Ok(()),
+        "a test market genesis accepts"
+    );
+    amend(c, |ov| ov.put(keys::fee_market(), market).expect("write"));
 }
 
 /// Supply created (+) and destroyed (-) per asset, as the events report it.
@@ -752,10 +1677,11 @@ fn check_rounding(c: &Consortium, pre: &MemoryState, receipts: &[Receipt]) {
 const GEM: AssetId = AssetId(3);
 const GEM_SUPPLY_MAX: Amount = 60;
 
-/// A set-up block that gives random calls live records to act on: GEM (capped), an
+/// Set-up blocks that give random calls live records to act on: GEM (capped), an
 /// active PTS -> STAMP agreement and a proposed STAMP -> PTS one, PTS stamps that
 /// redeem for GEM, and reward rules at the shop and the telco (PTS cashback; STAMP
-/// stamps, whose supply is near u64::MAX; GEM stamps, whose limit is low).
+/// stamps, whose supply is near u64::MAX; GEM stamps, whose limit is low); then the
+/// records of the newer calls ([`credit_mandate_and_sponsor_setup`]).
 fn economy_setup(c: &mut Consortium) {
     let (shop, telco) = (c.shop.address(), c.telco.address());
     let create = sign(
@@ -846,17 +1772,89 @@ fn economy_setup(c: &mut Consortium) {
         .collect();
     let receipts = c.run(&txs);
     assert!(receipts.iter().all(Receipt::is_success), "{receipts:#?}");
+    credit_mandate_and_sponsor_setup(c);
+}
+
+/// Set-up for the newer calls: the bank becomes a lender (no call grants a role);
+/// users 0-2 redeem a point each (5 score points: each may then borrow 500 000); the
+/// partners sponsor their customers, the telco user 0 and the bank the user without
+/// KRW, on budgets of one or two fees per period; then the bank opens a line
+/// for user 0 and user 1 grants the shop a mandate.
+fn credit_mandate_and_sponsor_setup(c: &mut Consortium) {
+    let bank = c.bank.address();
+    let mut partner = c.state.partner(&bank).expect("read").expect("a partner");
+    partner.roles.push(Role::Lender);
+    amend(c, |ov| {
+        ov.put(keys::partner(&bank), &partner).expect("write")
+    });
+    let shop = c.shop.address();
+    let users: Vec<Address> = c.users.iter().map(Keypair::address).collect();
+    let redeem = Call::Redeem {
+        asset: PTS,
+        amount: 1,
+        kind: RedeemKind::Goods { merchant: shop },
+    };
+    let sponsor = |beneficiary, budget_per_period, period_ms| Call::SponsorFees {
+        beneficiary,
+        asset: KRW,
+        budget_per_period,
+        period_ms,
+    };
+    let txs = [
+        c.tx(&c.users[0], redeem.clone()),
+        c.tx(&c.users[1], redeem.clone()),
+        c.tx(&c.users[2], redeem),
+        c.tx(&c.shop, sponsor(Beneficiary::AllCustomers, 3, 3_000)),
+        c.tx(&c.telco, sponsor(Beneficiary::Account(users[0]), 2, 2_000)),
+        verified(sign(
+            &c.telco,
+            c.state.nonce(&c.telco.address()).expect("nonce") + 1,
+            sponsor(Beneficiary::AllCustomers, 4, 1_000),
+        )),
+        c.tx(
+            &c.bank,
+            sponsor(Beneficiary::Account(users[USERS - 1]), 4, 1_000),
+        ),
+        verified(sign(
+            &c.bank,
+            c.state.nonce(&c.bank.address()).expect("nonce") + 1,
+            sponsor(Beneficiary::AllCustomers, 2, 2_000),
+        )),
+    ];
+    let receipts = c.run(&txs);
+    assert!(receipts.iter().all(Receipt::is_success), "{receipts:#?}");
+    let open = Call::OpenCreditLine {
+        borrower: users[0],
+        asset: KRW,
+        limit: 50_000,
+        due_period_blocks: 4,
+    };
+    let grant = Call::GrantMandate {
+        spender: shop,
+        asset: KRW,
+        limit_per_period: 500,
+        period_ms: 3_000,
+        expires_at: c.height + 30,
+    };
+    let txs = [c.tx(&c.bank, open), c.tx(&c.users[1], grant)];
+    let receipts = c.run(&txs);
+    assert!(receipts.iter().all(Receipt::is_success), "{receipts:#?}");
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig::with_cases(192))]
 
     #[test]
     fn random_blocks_of_every_call_conserve_supply_and_failed_calls_change_only_fee_and_nonce(
+        market in prop::option::of(fee_market()),
         blocks in blocks()
     ) {
         let mut c = Consortium::new();
         economy_setup(&mut c);
+        if let Some(m) = &market {
+            install_fee_market(&mut c, m);
+        }
+        let mut charged = Charged::new();
         for steps in &blocks {
             let txs = sign_block(&c, steps);
             let pre = c.state.clone();
@@ -873,6 +1871,10 @@ proptest! {
             }
             check_rounding(&c, &pre, &receipts);
             check_each_transaction(&c, &ctx, &pre, &txs, &receipts);
+            check_mandates(&c, &ctx, &receipts, &mut charged);
+            if let Some(m) = &market {
+                check_base_fee(m, &pre, &c.state, executed(&receipts));
+            }
         }
     }
 
@@ -907,6 +1909,495 @@ proptest! {
         prop_assert_eq!(&a, &s);
         prop_assert_eq!(hash_a, hash_b);
         prop_assert_eq!(hash_a, hash_s);
+    }
+}
+
+// ---- Sponsors' budgets ----
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_sponsor_never_pays_more_than_its_budget_per_period(
+        market in prop::option::of(fee_market()),
+        offers in prop::collection::vec(offer(1), 2..10),
+        blocks in prop::collection::vec(prop::collection::vec(budget_step(), 0..16), 1..12),
+    ) {
+        let mut c = Consortium::new();
+        if let Some(m) = &market {
+            install_fee_market(&mut c, m);
+        }
+        let walk_ins = walk_ins();
+        let mut budgets = Budgets::default();
+        let first: Vec<BudgetStep> = offers.into_iter().map(BudgetStep::Offer).collect();
+        for steps in std::iter::once(&first).chain(&blocks) {
+            let txs = sign_budget_block(&c, &walk_ins, steps);
+            let pre = c.state.clone();
+            let ctx = c.next_ctx();
+            let receipts = c.run(&txs);
+            budgets.observe_block(&c, &pre, &ctx, &txs, &receipts);
+            if let Some(m) = &market {
+                check_base_fee(m, &pre, &c.state, executed(&receipts));
+            }
+        }
+    }
+}
+
+/// The partners that sponsor in the budget test: the shop (paid by its customers)
+/// and the telco (the issuer of the points users redeem). The bank, third, never
+/// sponsors: a transaction naming it is not sponsored.
+fn budget_partners(c: &Consortium) -> [&Keypair; 3] {
+    [&c.shop, &c.telco, &c.bank]
+}
+/// The partners of [`budget_partners`] that make offers.
+const SPONSORS: usize = 2;
+/// The users of the budget test: the consortium's four, then walk-ins who hold
+/// nothing, whose transactions only a sponsor or a co-signer can pay for.
+const BUDGET_USERS: usize = 8;
+
+/// The walk-in users of the budget test.
+fn walk_ins() -> Vec<Keypair> {
+    (USERS..BUDGET_USERS)
+        .map(|i| Keypair::from_seed_label(&format!("walk-in-{i}")))
+        .collect()
+}
+
+/// A sponsor's offer: whose fees (`None`: all its customers; `Some(u)`: user `u`'s),
+/// a budget per period (0 withdraws it) and a period, mostly shorter than a few blocks.
+#[derive(Clone, Debug)]
+struct Offer {
+    sponsor: usize,
+    user: Option<usize>,
+    budget: Amount,
+    period_ms: u64,
+}
+
+/// What a user does in a transaction a sponsor may pay for.
+#[derive(Clone, Debug)]
+enum Errand {
+    /// Pays the shop: addressed to the shop.
+    PayShop(Amount),
+    /// Sends KRW to a sponsor: addressed to it.
+    TransferToSponsor(usize, Amount),
+    /// Sends KRW to a user: addressed to no sponsor.
+    TransferToUser(usize, Amount),
+    /// Redeems points at the shop: addressed to the telco, their issuer.
+    RedeemPoints(Amount),
+    /// Mints KRW, which only the bank may: always fails.
+    Mint,
+}
+
+/// Who pays an errand's fee: the user, a partner co-signing, or a partner as sponsor
+/// (indices into [`budget_partners`]; `None`: the partner the errand is addressed to,
+/// the shop if none).
+#[derive(Clone, Copy, Debug)]
+enum Funding {
+    Own,
+    CoSigned(usize),
+    Sponsored(Option<usize>),
+}
+
+#[derive(Clone, Debug)]
+enum BudgetStep {
+    Offer(Offer),
+    Errand {
+        user: usize,
+        funding: Funding,
+        errand: Errand,
+    },
+}
+
+/// Offers with budgets of at least `budget_min` (0 withdraws): a fee to a few.
+fn offer(budget_min: Amount) -> impl Strategy<Value = Offer> {
+    (
+        0..SPONSORS,
+        prop::option::of(0..BUDGET_USERS),
+        prop_oneof![1 => Just(0u64), 8 => 1..12u64].prop_map(move |b| b.max(budget_min)),
+        prop::sample::select(vec![500u64, 1_000, 1_500, 2_000, 3_000, 7_000]),
+    )
+        .prop_map(|(sponsor, user, budget, period_ms)| Offer {
+            sponsor,
+            user,
+            budget,
+            period_ms,
+        })
+}
+
+fn budget_step() -> impl Strategy<Value = BudgetStep> {
+    let errand = prop_oneof![
+        3 => (1..2_000u64).prop_map(Errand::PayShop),
+        2 => (0..SPONSORS, 1..1_000u64).prop_map(|(s, a)| Errand::TransferToSponsor(s, a)),
+        2 => (0..BUDGET_USERS, 1..1_000u64).prop_map(|(u, a)| Errand::TransferToUser(u, a)),
+        1 => (1..20u64).prop_map(Errand::RedeemPoints),
+        1 => Just(Errand::Mint),
+    ];
+    let funding = prop_oneof![
+        6 => prop_oneof![4 => Just(None), 3 => (0..3usize).prop_map(Some)]
+            .prop_map(Funding::Sponsored),
+        1 => (0..3usize).prop_map(Funding::CoSigned),
+        1 => Just(Funding::Own),
+    ];
+    prop_oneof![
+        1 => offer(0).prop_map(BudgetStep::Offer),
+        6 => (0..BUDGET_USERS, funding, errand)
+            .prop_map(|(user, funding, errand)| BudgetStep::Errand { user, funding, errand }),
+    ]
+}
+
+/// The index in [`budget_partners`] of the partner an errand is addressed to; the shop
+/// for an errand addressed to none.
+fn addressed_partner(errand: &Errand) -> usize {
+    match errand {
+        Errand::TransferToSponsor(s, _) => *s,
+        Errand::RedeemPoints(_) => 1,
+        Errand::PayShop(_) | Errand::TransferToUser(..) | Errand::Mint => 0,
+    }
+}
+
+fn errand_call(c: &Consortium, users: &[&Keypair], errand: &Errand) -> Call {
+    match *errand {
+        Errand::PayShop(amount) => Call::Pay {
+            merchant: c.shop.address(),
+            asset: KRW,
+            amount,
+            reference: "coffee".into(),
+        },
+        Errand::TransferToSponsor(s, amount) => {
+            transfer(&budget_partners(c)[s].address(), KRW, amount)
+        }
+        Errand::TransferToUser(u, amount) => transfer(&users[u].address(), KRW, amount),
+        Errand::RedeemPoints(amount) => Call::Redeem {
+            asset: PTS,
+            amount,
+            kind: RedeemKind::Goods {
+                merchant: c.shop.address(),
+            },
+        },
+        Errand::Mint => Call::Mint {
+            asset: KRW,
+            to: c.users[0].address(),
+            amount: 1,
+        },
+    }
+}
+
+/// Signs a budget test block: at most one errand per user (a refused one would make
+/// the user's later ones refused too), the sponsors' offers with their nonces in
+/// sequence from the committed ones.
+fn sign_budget_block(
+    c: &Consortium,
+    walk_ins: &[Keypair],
+    steps: &[BudgetStep],
+) -> Vec<VerifiedTx> {
+    let partners = budget_partners(c);
+    let users: Vec<&Keypair> = c.users.iter().chain(walk_ins).collect();
+    let mut next: BTreeMap<Address, u64> = BTreeMap::new();
+    let mut sent = BTreeSet::new();
+    steps
+        .iter()
+        .filter(|s| match s {
+            BudgetStep::Offer(_) => true,
+            BudgetStep::Errand { user, .. } => sent.insert(*user),
+        })
+        .map(|s| {
+            let (key, call, payer) = budget_tx_parts(c, &users, s);
+            let sender = key.address();
+            let nonce = next
+                .entry(sender)
+                .or_insert_with(|| c.state.nonce(&sender).expect("nonce"));
+            let body = TxBody {
+                chain_id: CHAIN,
+                sender,
+                nonce: *nonce,
+                fee_limit: FEE_LIMIT,
+                expiry: FAR_EXPIRY,
+                call,
+                fee_payer: payer.map(|(p, _)| partners[p].address()),
+            };
+            *nonce += 1;
+            let tx = body.sign(key);
+            match payer {
+                Some((p, true)) => verified(tx.sign_as_payer(partners[p])),
+                _ => VerifiedTx::new_unchecked(tx),
+            }
+        })
+        .collect()
+}
+
+/// A budget step's sender, call and fee payer, if another pays: an index into
+/// [`budget_partners`], and whether it co-signs.
+fn budget_tx_parts<'a>(
+    c: &'a Consortium,
+    users: &[&'a Keypair],
+    step: &BudgetStep,
+) -> (&'a Keypair, Call, Option<(usize, bool)>) {
+    match step {
+        BudgetStep::Offer(o) => {
+            let beneficiary = o.user.map_or(Beneficiary::AllCustomers, |u| {
+                Beneficiary::Account(users[u].address())
+            });
+            let call = Call::SponsorFees {
+                beneficiary,
+                asset: KRW,
+                budget_per_period: o.budget,
+                period_ms: o.period_ms,
+            };
+            (budget_partners(c)[o.sponsor], call, None)
+        }
+        BudgetStep::Errand {
+            user,
+            funding,
+            errand,
+        } => {
+            let payer = match *funding {
+                Funding::Own => None,
+                Funding::CoSigned(p) => Some((p, true)),
+                Funding::Sponsored(p) => Some((p.unwrap_or(addressed_partner(errand)), false)),
+            };
+            (users[*user], errand_call(c, users, errand), payer)
+        }
+    }
+}
+
+/// The budget test's own account of the sponsorships and of what each paid per period,
+/// kept from the transactions and their receipts alone.
+#[derive(Default)]
+struct Budgets {
+    /// The sponsorships by key, as they should be stored.
+    records: BTreeMap<Vec<u8>, Sponsorship>,
+    /// New terms per key: a withdrawal, or an offer with another period length. The
+    /// runtime starts such terms with nothing used (it keeps `used` only when the
+    /// stored period index equals the new offer's, and indices of different period
+    /// lengths never coincide at these times), so each terms' budget is summed apart.
+    terms: BTreeMap<Vec<u8>, u32>,
+    /// Fees sponsored per (key, terms, period index), summed from the `FeeCharged`
+    /// events of the transactions each sponsorship paid for.
+    paid: BTreeMap<(Vec<u8>, u32, u64), Amount>,
+    /// The period in which a key's budget was cut below what it had already paid.
+    cut: BTreeMap<Vec<u8>, u64>,
+}
+
+impl Budgets {
+    /// Follows one block: every transaction's validity, payer and sponsorship, then
+    /// the stored sponsorships against the expected ones.
+    fn observe_block(
+        &mut self,
+        c: &Consortium,
+        pre: &MemoryState,
+        ctx: &BlockContext,
+        txs: &[VerifiedTx],
+        receipts: &[Receipt],
+    ) {
+        let mut nonces: BTreeMap<Address, u64> = BTreeMap::new();
+        for (tx, r) in txs.iter().zip(receipts) {
+            let body = tx.body();
+            let next = nonces
+                .entry(body.sender)
+                .or_insert_with(|| pre.nonce(&body.sender).expect("nonce"));
+            if body.nonce != *next {
+                // Behind an invalid transaction of the same sender.
+                let future = TxError::FutureNonce {
+                    expected: *next,
+                    got: body.nonce,
+                };
+                assert_eq!(r.outcome, Outcome::Invalid(future));
+                continue;
+            }
+            match (body.fee_payer, &tx.tx().payer_signature) {
+                (Some(sponsor), None) => self.sponsored(pre, ctx.time_ms, body, sponsor, r),
+                (payer, _) => paid_by(r, payer.unwrap_or(body.sender)),
+            }
+            if !matches!(r.outcome, Outcome::Invalid(_)) {
+                *next += 1;
+            }
+            self.offered(ctx.time_ms, body, r);
+        }
+        self.compare_with(c, ctx.time_ms);
+    }
+
+    /// A transaction naming `sponsor` without its signature: refused as not sponsored
+    /// when no sponsorship of it applies, as exhausted when none has the fee left
+    /// (naming the first that applies), and otherwise paid by the sponsor from the
+    /// first that has, whose period's total stays within its budget.
+    fn sponsored(
+        &mut self,
+        pre: &MemoryState,
+        time_ms: TimeMs,
+        body: &TxBody,
+        sponsor: Address,
+        r: &Receipt,
+    ) {
+        let mut candidates = vec![keys::sponsorship(
+            &sponsor,
+            &Beneficiary::Account(body.sender),
+        )];
+        if addressee(pre, &body.call) == Some(sponsor) {
+            candidates.push(keys::sponsorship(&sponsor, &Beneficiary::AllCustomers));
+        }
+        candidates.retain(|k| self.records.contains_key(k));
+        let fee = match &r.outcome {
+            Outcome::Invalid(TxError::NotSponsored { sponsor: s }) => {
+                assert_eq!(*s, sponsor);
+                assert!(
+                    candidates.is_empty(),
+                    "{candidates:?} apply, yet not sponsored"
+                );
+                return;
+            }
+            Outcome::Invalid(TxError::SponsorBudgetExhausted { fee, .. }) => *fee,
+            Outcome::Invalid(e) => panic!("a sponsored transaction refused: {e}"),
+            _ => r.fee,
+        };
+        assert!(
+            !candidates.is_empty(),
+            "paid by {sponsor} without a sponsorship: {r:?}"
+        );
+        let Some(key) = candidates
+            .iter()
+            .find(|k| remaining(&self.records[*k], time_ms) >= fee)
+            .cloned()
+        else {
+            let first = &self.records[&candidates[0]];
+            let exhausted = TxError::SponsorBudgetExhausted {
+                sponsor,
+                budget: first.budget_per_period,
+                remaining: remaining(first, time_ms),
+                fee,
+            };
+            assert_eq!(r.outcome, Outcome::Invalid(exhausted));
+            return;
+        };
+        assert!(
+            !matches!(r.outcome, Outcome::Invalid(_)),
+            "refused though covered: {r:?}"
+        );
+        let record = spent(&self.records[&key], time_ms, fee);
+        self.add_paid(&key, &record, sponsor, r, fee);
+        self.records.insert(key, record);
+    }
+
+    /// Adds the fee a sponsorship paid (the receipt's `FeeCharged`, whose payer must be
+    /// the sponsor) to its period's total, which must stay within the budget in force.
+    fn add_paid(
+        &mut self,
+        key: &[u8],
+        record: &Sponsorship,
+        sponsor: Address,
+        r: &Receipt,
+        fee: Amount,
+    ) {
+        let terms = self.terms.get(key).copied().unwrap_or(0);
+        let fees: Vec<(Address, Amount)> = r
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::FeeCharged { payer, amount, .. } => Some((*payer, *amount)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(fees.len(), usize::from(fee > 0), "one FeeCharged per fee");
+        for (payer, amount) in fees {
+            assert_eq!(payer, sponsor, "the sponsor pays, not the sender");
+            let total = self
+                .paid
+                .entry((key.to_vec(), terms, record.period))
+                .or_default();
+            *total += amount;
+            assert!(
+                *total <= record.budget_per_period,
+                "{sponsor} paid {total} in period {} on a budget of {}",
+                record.period,
+                record.budget_per_period
+            );
+        }
+    }
+
+    /// Follows a `SponsorFees`: withdrawing an offer that does not exist fails; any
+    /// other offer succeeds and replaces the record, keeping what the current period
+    /// used, or removes it.
+    fn offered(&mut self, time_ms: TimeMs, body: &TxBody, r: &Receipt) {
+        let Call::SponsorFees {
+            beneficiary,
+            budget_per_period,
+            period_ms,
+            ..
+        } = &body.call
+        else {
+            return;
+        };
+        if let Outcome::Invalid(_) = r.outcome {
+            return;
+        }
+        let key = keys::sponsorship(&body.sender, beneficiary);
+        if *budget_per_period == 0 {
+            if self.records.remove(&key).is_none() {
+                assert_eq!(r.outcome, Outcome::Failed(CallError::UnknownSponsorship));
+                return;
+            }
+            *self.terms.entry(key).or_default() += 1;
+        } else {
+            let period = time_ms / period_ms;
+            let existing = self.records.get(&key);
+            if existing.is_some_and(|s| s.period_ms != *period_ms) {
+                *self.terms.entry(key.clone()).or_default() += 1;
+            }
+            let used = existing
+                .filter(|s| s.period == period)
+                .map_or(0, |s| s.used);
+            if used > *budget_per_period {
+                self.cut.insert(key.clone(), period);
+            }
+            let record = Sponsorship {
+                sponsor: body.sender,
+                beneficiary: *beneficiary,
+                asset: KRW,
+                budget_per_period: *budget_per_period,
+                period_ms: *period_ms,
+                period,
+                used,
+            };
+            self.records.insert(key, record);
+        }
+        assert_eq!(r.outcome, Outcome::Success);
+    }
+
+    /// The stored sponsorships, as `sponsorships_of` lists them, are the expected ones,
+    /// and none has used more than its budget (unless the sponsor cut the budget below
+    /// what the period had already used).
+    fn compare_with(&self, c: &Consortium, time_ms: TimeMs) {
+        let mut stored = BTreeMap::new();
+        for sponsor in budget_partners(c) {
+            for s in sponsorships_of(&c.state, &sponsor.address(), time_ms).expect("read") {
+                let record = s.sponsorship;
+                let key = keys::sponsorship(&record.sponsor, &record.beneficiary);
+                assert!(
+                    record.used <= record.budget_per_period
+                        || self.cut.get(&key) == Some(&record.period),
+                    "used more than the budget: {record:?}"
+                );
+                assert_eq!(s.remaining, remaining(&record, time_ms));
+                stored.insert(key, record);
+            }
+        }
+        assert_eq!(stored, self.records, "the stored sponsorships");
+    }
+}
+
+/// A transaction whose fee `payer` pays as sender or co-signer was valid and charged
+/// it, or (for a payer short of KRW) was invalid for that alone.
+fn paid_by(r: &Receipt, payer: Address) {
+    match &r.outcome {
+        Outcome::Invalid(TxError::CannotPayFee { payer: p, .. }) => assert_eq!(*p, payer),
+        Outcome::Invalid(e) => panic!("refused: {e}"),
+        _ if r.fee == 0 => {}
+        _ => {
+            let charged = Event::FeeCharged {
+                payer,
+                asset: KRW,
+                amount: r.fee,
+            };
+            assert_eq!(r.events.first(), Some(&charged));
+        }
     }
 }
 

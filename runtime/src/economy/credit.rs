@@ -306,10 +306,12 @@ pub(crate) fn open<S: StateRead + ?Sized>(
         }
         .into());
     };
-    let due_height = cx
-        .height
-        .checked_add(o.due_period_blocks)
-        .ok_or(CallError::ZeroPeriod)?;
+    let due_height =
+        cx.height
+            .checked_add(o.due_period_blocks)
+            .ok_or(CallError::DuePeriodTooLong {
+                due_period_blocks: o.due_period_blocks,
+            })?;
     let id = next_id(ov, keys::next_credit_line_id())?;
     update(ov, cx.height, &o.borrower, |p| p.committed = committed)?;
     let line = CreditLine {
