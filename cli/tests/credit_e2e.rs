@@ -1,8 +1,8 @@
 //! Micro-credit end to end through the CLI only, on `jeon dev`: alice pays the cafe
 //! ₩100,000 (10 score points: ₩10,000 of credit); the bank's line above that is
 //! refused, one at the limit opens; alice draws, repays in full (the line closes, her
-//! score rises), and a default can no longer be marked. Figures follow
-//! docs/economy.md §10.
+//! score rises), and a default can no longer be marked; a payment she is short for
+//! then borrows the shortfall from her next line. Figures follow docs/economy.md §10.
 
 #![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
 
@@ -111,4 +111,40 @@ fn a_lender_opens_a_line_within_the_score_and_the_borrower_draws_and_repays() {
     assert_eq!(after["score"]["score"], 30 + age_pts(&after), "{after}");
     let mark = town.tx("hanbit-bank", &["mark-default", "--line-id", "0"]);
     assert!(failure(&mark).get("credit_line_closed").is_some());
+
+    // A new line becomes alice's standby line: a payment she is short for borrows the
+    // shortfall. She keeps ₩10 (1,000 units) after the transfer's ₩0.10 fee, pays ₩500
+    // (its fee leaves 990), and the line lends the other 49,010 units.
+    assert!(has_event(&open("100000"), "credit_line_opened"));
+    let api = &town.node.api;
+    let held = common::balance(api, &town.node.key("alice").address(), 0);
+    let away = (held - 10 - 1_000).to_string();
+    let bob = town.address("bob");
+    let sent = town.tx(
+        "alice",
+        &[
+            "transfer", "--to", &bob, "--asset", "KRW", "--amount", &away,
+        ],
+    );
+    assert!(has_event(&sent, "transferred"));
+    let paid = town.tx(
+        "alice",
+        &[
+            "pay",
+            "--merchant",
+            &cafe,
+            "--asset",
+            "KRW",
+            "--amount",
+            "50000",
+        ],
+    );
+    assert!(has_event(&paid, "credit_drawn"), "{paid}");
+    assert!(has_event(&paid, "paid"), "{paid}");
+    let lines = credit(&town, &alice);
+    assert_eq!(lines["lines"][1]["outstanding"], 49_010, "{lines}");
+    assert_eq!(
+        common::balance(api, &town.node.key("alice").address(), 0),
+        0
+    );
 }

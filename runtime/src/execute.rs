@@ -42,7 +42,7 @@ pub struct BlockOutput {
     /// The app hash of the state after the block.
     pub app_hash: Hash,
     /// Events of the end-of-block step, not tied to a transaction (redemptions refunded
-    /// at their deadline), in order. Not part of any receipt or Merkle root; indexed in
+    /// at their deadline, credit lines defaulted at their due height), in order. Not part of any receipt or Merkle root; indexed in
     /// the accounts' histories at tx index [`BLOCK_EVENTS_TX_INDEX`].
     pub block_events: Vec<Event>,
 }
@@ -66,9 +66,11 @@ pub fn execute_block<S: StateRead + ?Sized>(
         receipts.push(apply_tx(&mut ov, ctx, &rules, index, tx, &mut fees)?);
     }
     // End of block, after every transaction: refund the redemptions due at this height,
-    // and move the base fee with this block's fullness.
+    // close the credit lines due at it (defaulting those with units outstanding), and
+    // move the base fee with this block's fullness.
     let mut block_events = Vec::new();
     redeem::sweep(&mut ov, ctx.height, &mut block_events)?;
+    credit::sweep(&mut ov, ctx.height, &mut block_events)?;
     history::index(&mut ov, ctx.height, BLOCK_EVENTS_TX_INDEX, &block_events)?;
     // Fullness counts the transactions that executed: an invalid one (which a node
     // never includes, but a block could carry) changes nothing, the base fee included.

@@ -155,6 +155,15 @@ pub mod keys {
     pub const SPONSORSHIP: u8 = 0x27;
     /// `0x28 || account` -> `Volume`: the sender's transactions in the fee window.
     pub const VOLUME: u8 = 0x28;
+    /// `0x29 || borrower || asset (u32 BE)` -> line id (u64): the line a payment in that
+    /// asset draws on when the borrower's balance is short.
+    pub const STANDBY_LINE: u8 = 0x29;
+    /// `0x2a || due height (u64 BE)` -> credit lines due at that height (u32).
+    pub const LINE_DUE_COUNT: u8 = 0x2a;
+    /// `0x2b || due height (u64 BE) || slot (u32 BE)` -> credit line id (u64).
+    pub const LINE_DUE: u8 = 0x2b;
+    /// `0x2c` -> the line sweep's backlog: the next (due height, slot) to examine.
+    pub const LINE_SWEEP_BACKLOG: u8 = 0x2c;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 
@@ -270,17 +279,15 @@ pub mod keys {
     pub fn issuer_redemptions(issuer: &Address) -> Vec<u8> {
         with(ISSUER_REDEMPTION, &[&issuer.0])
     }
-    /// Key of the slot count at a deadline height.
-    pub fn due_count(deadline: Height) -> Vec<u8> {
-        with(DUE_COUNT, &[&deadline.to_be_bytes()])
+    /// Key of the slot count at a deadline height, in the queue whose counts have
+    /// prefix `prefix` ([`DUE_COUNT`], [`LINE_DUE_COUNT`]).
+    pub fn deadline_count(prefix: u8, deadline: Height) -> Vec<u8> {
+        with(prefix, &[&deadline.to_be_bytes()])
     }
-    /// Key of one slot of the deadline index.
-    pub fn due(deadline: Height, slot: u32) -> Vec<u8> {
-        with(DUE, &[&deadline.to_be_bytes(), &slot.to_be_bytes()])
-    }
-    /// Key of the sweep's backlog.
-    pub fn sweep_backlog() -> Vec<u8> {
-        vec![SWEEP_BACKLOG]
+    /// Key of one slot of a deadline queue whose slots have prefix `prefix` ([`DUE`],
+    /// [`LINE_DUE`]).
+    pub fn deadline_slot(prefix: u8, deadline: Height, slot: u32) -> Vec<u8> {
+        with(prefix, &[&deadline.to_be_bytes(), &slot.to_be_bytes()])
     }
     /// Key of the exchange agreement id counter.
     pub fn next_exchange_id() -> Vec<u8> {
@@ -379,6 +386,10 @@ pub mod keys {
     /// Prefix of a sponsor's sponsorships.
     pub fn sponsorships_of(sponsor: &Address) -> Vec<u8> {
         with(SPONSORSHIP, &[&sponsor.0])
+    }
+    /// Key of a borrower's standby line for an asset.
+    pub fn standby_line(borrower: &Address, asset: AssetId) -> Vec<u8> {
+        with(STANDBY_LINE, &[&borrower.0, &asset.0.to_be_bytes()])
     }
     /// Key of an account's fee volume record.
     pub fn volume(who: &Address) -> Vec<u8> {

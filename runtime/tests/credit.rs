@@ -10,6 +10,7 @@ use jeon_runtime::economy::credit::{
     CREDIT_UNITS_PER_POINT,
 };
 use jeon_runtime::economy::RedeemKind;
+use jeon_runtime::execute::execute_block;
 use jeon_runtime::state::keys;
 use jeon_runtime::{
     Address, Amount, Call, CallError, Event, Height, Keypair, Outcome, Overlay, Receipt, Role,
@@ -340,47 +341,40 @@ fn repayments_raise_the_score_and_repaying_in_full_closes_the_line() {
 }
 
 #[test]
-fn a_missed_due_height_lets_the_lender_mark_a_default_that_lowers_the_score() {
+fn a_missed_due_height_defaults_the_line_at_the_end_of_the_due_block() {
     let mut c = lending(Some(history(250)));
     let (user, bank) = (c.users[0].address(), c.bank.address());
     ok(&run_one(&mut c, |c| &c.bank, open(&user, 1_000_000, 3)));
     let due_height = line(&c, &user, 0).due_height;
     let draw = |amount| Call::DrawCredit { line_id: 0, amount };
     ok(&run_one(&mut c, |c| &c.users[0], draw(700_000)));
-    let mark = Call::MarkDefault { line_id: 0 };
     // Before the due height: not in default.
-    let r = run_one(&mut c, |c| &c.bank, mark.clone());
+    let r = run_one(&mut c, |c| &c.bank, Call::MarkDefault { line_id: 0 });
     assert!(matches!(failure(&r), CallError::NotInDefault { .. }));
     assert_eq!(c.height + 1, due_height);
-    // From the due height, draws are refused.
-    let r = run_one(&mut c, |c| &c.users[0], draw(1));
+    let before = score(&c, &user);
+    // The due block: draws are refused, and at its end the line defaults by itself.
+    let refused = c.tx(&c.users[0], draw(1));
+    let out = execute_block(&c.state, &c.next_ctx(), &[refused]).expect("memory");
     assert_eq!(
-        failure(&r),
+        failure(&out.receipts[0]),
         CallError::CreditLineDue {
             id: 0,
             due_height,
             height: due_height
         }
     );
-    // Only the lender marks the default.
-    let r = run_one(&mut c, |c| &c.users[0], mark.clone());
     assert_eq!(
-        failure(&r),
-        CallError::NotLineLender {
+        out.block_events,
+        vec![Event::CreditDefaulted {
             id: 0,
-            lender: bank
-        }
+            lender: bank,
+            borrower: user,
+            asset: KRW,
+            outstanding: 700_000,
+        }]
     );
-    let before = score(&c, &user);
-    let r = run_one(&mut c, |c| &c.bank, mark.clone());
-    ok(&r);
-    assert!(r.events.contains(&Event::CreditDefaulted {
-        id: 0,
-        lender: bank,
-        borrower: user,
-        asset: KRW,
-        outstanding: 700_000,
-    }));
+    c.commit(&out);
     assert_eq!(score(&c, &user), before - 200);
     let report = credit_score(&c.state, &user, c.height).expect("score");
     assert_eq!((report.defaults, report.committed), (1, 0));
@@ -389,7 +383,13 @@ fn a_missed_due_height_lets_the_lender_mark_a_default_that_lowers_the_score() {
         (closed.status, closed.outstanding),
         (LineStatus::Defaulted, 700_000)
     );
-    let r = run_one(&mut c, |c| &c.bank, mark);
+    // The borrower's history shows it (block events are indexed at tx index u32::MAX).
+    let history =
+        jeon_runtime::economy::query::account_events(&c.state, &user, 10, None).expect("history");
+    assert!(history
+        .iter()
+        .any(|e| e.is_block_event() && matches!(e.event, Event::CreditDefaulted { .. })));
+    let r = run_one(&mut c, |c| &c.bank, Call::MarkDefault { line_id: 0 });
     assert!(matches!(
         failure(&r),
         CallError::CreditLineClosed {
@@ -406,14 +406,168 @@ fn a_missed_due_height_lets_the_lender_mark_a_default_that_lowers_the_score() {
 }
 
 #[test]
-fn a_line_repaid_before_its_due_height_cannot_be_marked_in_default() {
+fn within_the_due_block_only_the_lender_marks_the_default_and_a_late_repayment_still_counts() {
+    let mut c = lending(Some(history(250)));
+    let (user, bank) = (c.users[0].address(), c.bank.address());
+    ok(&run_one(&mut c, |c| &c.bank, open(&user, 1_000_000, 2)));
+    ok(&run_one(
+        &mut c,
+        |c| &c.users[0],
+        Call::DrawCredit {
+            line_id: 0,
+            amount: 500,
+        },
+    ));
+    // The due block: the borrower cannot mark, the lender can, before the sweep.
+    let mark = Call::MarkDefault { line_id: 0 };
+    let by_user = c.tx(&c.users[0], mark.clone());
+    let by_bank = c.tx(&c.bank, mark);
+    let receipts = c.run(&[by_user, by_bank]);
+    assert_eq!(
+        failure(&receipts[0]),
+        CallError::NotLineLender {
+            id: 0,
+            lender: bank
+        }
+    );
+    ok(&receipts[1]);
+    assert_eq!(line(&c, &user, 0).status, LineStatus::Defaulted);
+    assert_eq!(
+        credit_score(&c.state, &user, c.height)
+            .expect("score")
+            .defaults,
+        1
+    );
+
+    // Another line, repaid in its due block: no default at the end of it.
+    ok(&run_one(&mut c, |c| &c.bank, open(&user, 1_000, 2)));
+    ok(&run_one(
+        &mut c,
+        |c| &c.users[0],
+        Call::DrawCredit {
+            line_id: 1,
+            amount: 10,
+        },
+    ));
+    ok(&run_one(
+        &mut c,
+        |c| &c.users[0],
+        Call::Repay {
+            line_id: 1,
+            amount: 10,
+        },
+    ));
+    assert_eq!(line(&c, &user, 1).status, LineStatus::Repaid);
+    assert_eq!(
+        credit_score(&c.state, &user, c.height)
+            .expect("score")
+            .defaults,
+        1
+    );
+}
+
+#[test]
+fn a_line_never_drawn_closes_as_repaid_at_its_due_height_and_frees_its_limit() {
     let mut c = lending(Some(history(10)));
     let user = c.users[0].address();
     ok(&run_one(&mut c, |c| &c.bank, open(&user, 1_000, 1)));
-    c.run(&[]);
+    assert_eq!(
+        credit_score(&c.state, &user, c.height)
+            .expect("score")
+            .committed,
+        1_000
+    );
+    // Within its due block it is not in default: nothing is outstanding.
     let r = run_one(&mut c, |c| &c.bank, Call::MarkDefault { line_id: 0 });
     assert!(matches!(
         failure(&r),
         CallError::NotInDefault { outstanding: 0, .. }
     ));
+    let closed = line(&c, &user, 0);
+    assert_eq!((closed.status, closed.outstanding), (LineStatus::Repaid, 0));
+    let report = credit_score(&c.state, &user, c.height).expect("score");
+    assert_eq!((report.committed, report.defaults), (0, 0));
+}
+
+#[test]
+fn a_payment_short_of_balance_draws_the_shortfall_from_the_standby_line() {
+    let mut c = lending(Some(history(250)));
+    let (user, bank, shop) = (c.users[0].address(), c.bank.address(), c.shop.address());
+    ok(&run_one(&mut c, |c| &c.bank, open(&user, 300_000, 100)));
+    // Spend down to 100 000 units (after this payment's fee).
+    let held = c.balance(&user, KRW);
+    let spend = transfer(&c.users[1].address(), KRW, held - FEE - 100_000);
+    ok(&run_one(&mut c, |c| &c.users[0], spend));
+    assert_eq!(c.balance(&user, KRW), 100_000);
+    let bank_before = c.balance(&bank, KRW);
+    let pay = |amount| Call::Pay {
+        merchant: shop,
+        asset: KRW,
+        amount,
+        reference: String::new(),
+    };
+    // ₩3,000 with ₩1,000 in hand (after the fee): the line lends the other 200 000 - FEE.
+    let r = run_one(&mut c, |c| &c.users[0], pay(300_000));
+    ok(&r);
+    let short = 300_000 - (100_000 - FEE);
+    assert!(r.events.contains(&Event::CreditDrawn {
+        id: 0,
+        lender: bank,
+        borrower: user,
+        asset: KRW,
+        amount: short,
+        outstanding: short,
+    }));
+    assert_eq!(c.balance(&user, KRW), 0);
+    assert_eq!(c.balance(&bank, KRW), bank_before - short);
+    assert_eq!(line(&c, &user, 0).outstanding, short);
+
+    // More than the line has left: nothing is drawn and the payment fails as before.
+    let fund = transfer(&user, KRW, 1_000);
+    ok(&run_one(&mut c, |c| &c.users[1], fund));
+    let r = run_one(&mut c, |c| &c.users[0], pay(300_000));
+    assert!(matches!(failure(&r), CallError::InsufficientBalance { .. }));
+    assert_eq!(line(&c, &user, 0).outstanding, short);
+    // A transfer never draws.
+    let r = run_one(&mut c, |c| &c.users[0], transfer(&shop, KRW, 5_000));
+    assert!(matches!(failure(&r), CallError::InsufficientBalance { .. }));
+    assert_eq!(line(&c, &user, 0).outstanding, short);
+}
+
+#[test]
+fn a_due_or_closed_standby_line_draws_nothing_and_a_new_line_takes_its_place() {
+    let mut c = lending(Some(history(250)));
+    let (user, shop) = (c.users[0].address(), c.shop.address());
+    ok(&run_one(&mut c, |c| &c.bank, open(&user, 1_000_000, 2)));
+    // Empty the account (the fee of this transfer included).
+    let (held, other) = (c.balance(&user, KRW), c.users[1].address());
+    ok(&run_one(
+        &mut c,
+        |c| &c.users[0],
+        transfer(&other, KRW, held - FEE),
+    ));
+    assert_eq!(c.balance(&user, KRW), 0);
+    // Two fees' worth arrives in the due block, at whose end the undrawn line closes:
+    // the next payment finds no open standby line.
+    let pay = Call::Pay {
+        merchant: shop,
+        asset: KRW,
+        amount: 1_000,
+        reference: String::new(),
+    };
+    let fund = transfer(&user, KRW, 2 * FEE);
+    ok(&run_one(&mut c, |c| &c.users[1], fund));
+    let r = run_one(&mut c, |c| &c.users[0], pay.clone());
+    assert!(matches!(failure(&r), CallError::InsufficientBalance { .. }));
+    assert_eq!(
+        line(&c, &user, 0).status,
+        LineStatus::Repaid,
+        "closed undrawn"
+    );
+    // A new line becomes the standby line.
+    ok(&run_one(&mut c, |c| &c.bank, open(&user, 5_000, 10)));
+    // Its fee takes the last two units; the line lends the whole payment.
+    let r = run_one(&mut c, |c| &c.users[0], pay);
+    ok(&r);
+    assert_eq!(line(&c, &user, 1).outstanding, 1_000);
 }

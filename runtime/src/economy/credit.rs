@@ -28,24 +28,34 @@
 //!   limits plus the new one must not exceed `allowed`.
 //! - `DrawCredit` (the borrower): moves units from the lender to the borrower while the
 //!   line is open, the height is below its due height (`opened_at + due_period_blocks`)
-//!   and the outstanding amount stays within the limit. Draws are explicit: a payment
-//!   does not draw automatically when the balance is short.
+//!   and the outstanding amount stays within the limit.
+//! - A payment to a merchant (`Pay`, or a mandate charge or payment link that pays a
+//!   merchant) whose payer holds less than the amount draws the shortfall from the
+//!   payer's *standby line* for that asset, under the same conditions, before paying;
+//!   if the line cannot cover all of it, nothing is drawn and the payment fails as it
+//!   would have. A borrower's first open line in an asset becomes its standby line;
+//!   when that line closes, the next line opened in the asset takes its place.
 //! - `Repay` (the borrower): moves units back to the lender, at most the outstanding
 //!   amount; each repayment counts toward the score. Repaying the outstanding amount to
 //!   zero closes the line as repaid and frees its limit.
+//! - At the end of block `due_height`, a line still open is closed: as defaulted if
+//!   units are outstanding (the borrower's `defaults` rises by one: a missed due date
+//!   costs 200 points), as repaid if nothing is (a line never drawn). Lines due at a
+//!   height are a [`deadlines::Queue`], swept like redemption deadlines, at most
+//!   [`LINES_SWEPT_PER_BLOCK_MAX`] per block.
 //! - `MarkDefault` (the lender): at a height `>= due_height` with units outstanding, the
-//!   line closes as defaulted and the borrower's `defaults` rises by one.
+//!   line closes as defaulted at once (within the due block, before the sweep).
 //!
 //! Draws and repayments are transfers: supply never changes.
 
 use serde::{Deserialize, Serialize};
 
-use crate::economy::is_reserved_account;
 use crate::economy::ledger::{
-    get, money_asset, move_units, next_id, partner_with, positive, CallCx, Res,
+    get, money_asset, move_units, next_id, partner_with, positive, CallCx, Fail, Res,
 };
+use crate::economy::{deadlines, is_reserved_account};
 use crate::model::{CallError, Event, Role};
-use crate::state::{keys, read_record, Overlay, StateError, StateRead, StateScan};
+use crate::state::{keys, read_record, Overlay, StateError, StateExt, StateRead, StateScan};
 use crate::types::{Address, Amount, AssetId, Height};
 
 /// Units of credit limit one score point allows (₩1,000 at 2 decimals).
@@ -54,6 +64,8 @@ pub const CREDIT_UNITS_PER_POINT: Amount = 100_000;
 pub const SCORE_MAX: u64 = 1_000;
 /// The most credit lines [`credit_lines_of`] lists for one borrower.
 pub const CREDIT_LINES_LISTED_MAX: usize = 1_000;
+/// The most due-line slots (and empty heights) one block's sweep examines.
+pub const LINES_SWEPT_PER_BLOCK_MAX: u32 = 1024;
 
 /// The counters the score is computed from, kept per account by execution.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
@@ -100,9 +112,11 @@ pub fn allowed_for(score: u64) -> Amount {
 pub enum LineStatus {
     /// Draws and repayments allowed.
     Open,
-    /// Repaid in full; closed.
+    /// Closed with nothing outstanding: repaid in full, or never drawn by its due
+    /// height.
     Repaid,
-    /// Marked in default by the lender; closed.
+    /// Closed in default: by the lender's `MarkDefault`, or at the end of its due
+    /// block with units outstanding.
     Defaulted,
 }
 
@@ -327,6 +341,17 @@ pub(crate) fn open<S: StateRead + ?Sized>(
     };
     ov.put(keys::credit_line(id), &line)?;
     ov.put(keys::borrower_line(&o.borrower, id), &())?;
+    deadlines::CREDIT_LINES.push(ov, due_height, id)?;
+    let standby = keys::standby_line(&o.borrower, o.asset);
+    let current: Option<u64> = get(ov, &standby)?;
+    let current_open = match current {
+        Some(c) => get::<CreditLine, S>(ov, &keys::credit_line(c))?
+            .is_some_and(|l| l.status == LineStatus::Open),
+        None => false,
+    };
+    if !current_open {
+        ov.put(standby, &id)?;
+    }
     events.push(Event::CreditLineOpened {
         id,
         lender: cx.sender,
@@ -365,11 +390,11 @@ fn borrower_only(line: &CreditLine, sender: &Address) -> Res<()> {
 /// Frees a closed line's limit from the borrower's committed total.
 fn release<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
-    cx: &CallCx,
+    height: Height,
     line: &CreditLine,
     defaulted: bool,
 ) -> Res<()> {
-    update(ov, cx.height, &line.borrower, |p| {
+    update(ov, height, &line.borrower, |p| {
         p.committed = p.committed.saturating_sub(line.limit);
         if defaulted {
             p.defaults = p.defaults.saturating_add(1);
@@ -386,13 +411,25 @@ pub(crate) fn draw<S: StateRead + ?Sized>(
     events: &mut Vec<Event>,
 ) -> Res<()> {
     positive(amount)?;
-    let mut line = open_line(ov, id)?;
+    let line = open_line(ov, id)?;
     borrower_only(&line, &cx.sender)?;
-    if cx.height >= line.due_height {
+    draw_units(ov, cx.height, line, amount, events)
+}
+
+/// Draws `amount` on an open line at `height`: before its due height, within its limit.
+fn draw_units<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    height: Height,
+    mut line: CreditLine,
+    amount: Amount,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    let id = line.id;
+    if height >= line.due_height {
         return Err(CallError::CreditLineDue {
             id,
             due_height: line.due_height,
-            height: cx.height,
+            height,
         }
         .into());
     }
@@ -426,6 +463,37 @@ pub(crate) fn draw<S: StateRead + ?Sized>(
     Ok(())
 }
 
+/// Before a payment of `amount` by `payer`: if its balance is short, draws the
+/// shortfall from its standby line for `asset`, when that line is open, not yet due and
+/// can cover all of it. Otherwise draws nothing (the payment then fails as usual).
+pub(crate) fn cover_shortfall<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    height: Height,
+    payer: &Address,
+    asset: AssetId,
+    amount: Amount,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    let held = ov.balance(payer, asset)?;
+    let Some(short) = amount.checked_sub(held).filter(|s| *s > 0) else {
+        return Ok(());
+    };
+    let Some(id) = get::<u64, S>(ov, &keys::standby_line(payer, asset))? else {
+        return Ok(());
+    };
+    let Some(line) = get::<CreditLine, S>(ov, &keys::credit_line(id))? else {
+        return Ok(());
+    };
+    let fits = line
+        .outstanding
+        .checked_add(short)
+        .is_some_and(|o| o <= line.limit);
+    if line.status != LineStatus::Open || height >= line.due_height || !fits {
+        return Ok(());
+    }
+    draw_units(ov, height, line, short, events)
+}
+
 /// `Repay`: the sender is the borrower.
 pub(crate) fn repay<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
@@ -453,7 +521,7 @@ pub(crate) fn repay<S: StateRead + ?Sized>(
     })?;
     if line.outstanding == 0 {
         line.status = LineStatus::Repaid;
-        release(ov, cx, &line, false)?;
+        release(ov, cx.height, &line, false)?;
     }
     ov.put(keys::credit_line(id), &line)?;
     events.push(Event::Transferred {
@@ -480,7 +548,7 @@ pub(crate) fn mark_default<S: StateRead + ?Sized>(
     id: u64,
     events: &mut Vec<Event>,
 ) -> Res<()> {
-    let mut line = open_line(ov, id)?;
+    let line = open_line(ov, id)?;
     if line.lender != cx.sender {
         return Err(CallError::NotLineLender {
             id,
@@ -497,17 +565,57 @@ pub(crate) fn mark_default<S: StateRead + ?Sized>(
         }
         .into());
     }
-    line.status = LineStatus::Defaulted;
-    release(ov, cx, &line, true)?;
-    ov.put(keys::credit_line(id), &line)?;
-    events.push(Event::CreditDefaulted {
-        id,
-        lender: line.lender,
-        borrower: line.borrower,
-        asset: line.asset,
-        outstanding: line.outstanding,
-    });
+    close(ov, cx.height, line, events)
+}
+
+/// Closes a line at or after its due height: defaulted with units outstanding, else
+/// repaid (a line never drawn, or drawn and repaid in the due block).
+fn close<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    height: Height,
+    mut line: CreditLine,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    let defaulted = line.outstanding > 0;
+    line.status = if defaulted {
+        LineStatus::Defaulted
+    } else {
+        LineStatus::Repaid
+    };
+    release(ov, height, &line, defaulted)?;
+    ov.put(keys::credit_line(line.id), &line)?;
+    if defaulted {
+        events.push(Event::CreditDefaulted {
+            id: line.id,
+            lender: line.lender,
+            borrower: line.borrower,
+            asset: line.asset,
+            outstanding: line.outstanding,
+        });
+    }
     Ok(())
+}
+
+/// The end-of-block step at `height`: closes every line still open whose due height
+/// is at most `height` (see the module doc), examining at most
+/// [`LINES_SWEPT_PER_BLOCK_MAX`] slots; the rest carry over. Emits `CreditDefaulted`
+/// per default.
+pub(crate) fn sweep<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    height: Height,
+    events: &mut Vec<Event>,
+) -> Result<(), StateError> {
+    let swept = deadlines::CREDIT_LINES.sweep(ov, height, LINES_SWEPT_PER_BLOCK_MAX, |ov, id| {
+        match get::<CreditLine, S>(ov, &keys::credit_line(id))? {
+            Some(line) if line.status == LineStatus::Open => close(ov, height, line, events),
+            _ => Ok(()), // repaid or marked in default before its due block ended
+        }
+    });
+    match swept {
+        Ok(()) => Ok(()),
+        Err(Fail::State(e)) => Err(e),
+        Err(Fail::Call(e)) => Err(StateError(format!("credit line sweep failed: {e}"))),
+    }
 }
 
 #[cfg(test)]

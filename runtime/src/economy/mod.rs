@@ -7,6 +7,7 @@
 //! queries in [`query`]. docs/economy.md explains the rules with a worked example.
 
 pub mod credit;
+pub(crate) mod deadlines;
 pub(crate) mod exchange;
 pub(crate) mod history;
 pub(crate) mod ledger;

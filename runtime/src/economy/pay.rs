@@ -49,6 +49,8 @@ pub(crate) fn pay<S: StateRead + ?Sized>(
     let (code, j) = jurisdiction(ov, &shop.jurisdiction)?;
     // Genesis bounds the rate to 100 %; the clamp keeps tax <= amount regardless.
     let tax = bps_of(amount, j.tax_bps.min(BPS_DENOMINATOR as u16));
+    // A payer short of the amount draws the shortfall from its standby credit line.
+    credit::cover_shortfall(ov, cx.height, &cx.sender, asset, amount, events)?;
     debit(ov, &cx.sender, asset, amount)?;
     // tax <= amount, so the merchant's share cannot underflow: payer, merchant and
     // authority together account for every unit of `amount`.

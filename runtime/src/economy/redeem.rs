@@ -2,17 +2,17 @@
 //! or rejects (refunds), and the end-of-block sweep that refunds requests whose
 //! deadline has come.
 //!
-//! The deadline index is keyed by deadline height, one slot per request, so a block's
-//! sweep reads only what falls due (one read when nothing does). A sweep examines at
-//! most [`REDEMPTIONS_SWEPT_PER_BLOCK_MAX`] slots; the rest carry over to the next block
-//! through a backlog record, oldest deadline first.
+//! Deadlines are a [`deadlines::Queue`]: a block's sweep reads only what falls due and
+//! examines at most [`REDEMPTIONS_SWEPT_PER_BLOCK_MAX`] slots; the rest carry over to
+//! the next block, oldest deadline first.
 
 use crate::economy::ledger::{
     burn, check_text, credit_asset, economy, get, merchant, move_units, next_id, positive, CallCx,
     Fail, Res,
 };
 use crate::economy::{
-    RedeemKind, Redemption, ESCROW_ACCOUNT, REDEMPTIONS_SWEPT_PER_BLOCK_MAX, TEXT_BYTES_MAX,
+    deadlines, RedeemKind, Redemption, ESCROW_ACCOUNT, REDEMPTIONS_SWEPT_PER_BLOCK_MAX,
+    TEXT_BYTES_MAX,
 };
 use crate::model::{CallError, Event};
 use crate::state::{keys, Overlay, StateError, StateRead};
@@ -40,10 +40,7 @@ pub(crate) fn redeem<S: StateRead + ?Sized>(
         .height
         .checked_add(window.max(1))
         .ok_or_else(|| StateError("redemption deadline overflows the height".into()))?;
-    let slot: u32 = get(ov, &keys::due_count(deadline))?.unwrap_or(0);
-    let next_slot = slot.checked_add(1).ok_or(CallError::IdsExhausted)?;
-    ov.put(keys::due(deadline, slot), &id)?;
-    ov.put(keys::due_count(deadline), &next_slot)?;
+    deadlines::REDEMPTIONS.push(ov, deadline, id)?;
     let record = Redemption {
         id,
         asset,
@@ -179,52 +176,17 @@ fn sweep_inner<S: StateRead + ?Sized>(
     height: Height,
     events: &mut Vec<Event>,
 ) -> Res<()> {
-    let backlog: Option<(Height, u32)> = get(ov, &keys::sweep_backlog())?;
-    let (mut at, mut slot) = backlog.unwrap_or((height, 0));
-    let mut budget = REDEMPTIONS_SWEPT_PER_BLOCK_MAX;
-    while at <= height {
-        let count: u32 = get(ov, &keys::due_count(at))?.unwrap_or(0);
-        while slot < count {
-            if budget == 0 {
-                ov.put(keys::sweep_backlog(), &(at, slot))?;
-                return Ok(());
-            }
-            budget -= 1;
-            expire_slot(ov, at, slot, events)?;
-            slot += 1;
-        }
-        if count > 0 {
-            ov.put_raw(keys::due_count(at), None)?;
-        }
-        at += 1;
-        slot = 0;
-        if at <= height {
-            // Stepping over a height costs an examination too, so a long backlog of
-            // empty heights is also worked off in bounded steps.
-            if budget == 0 {
-                ov.put(keys::sweep_backlog(), &(at, 0u32))?;
-                return Ok(());
-            }
-            budget -= 1;
-        }
-    }
-    if backlog.is_some() {
-        ov.put_raw(keys::sweep_backlog(), None)?;
-    }
-    Ok(())
+    deadlines::REDEMPTIONS.sweep(ov, height, REDEMPTIONS_SWEPT_PER_BLOCK_MAX, |ov, id| {
+        expire(ov, id, events)
+    })
 }
 
-/// Clears one deadline slot, refunding its redemption if still pending.
-fn expire_slot<S: StateRead + ?Sized>(
+/// Refunds redemption `id` at its deadline if it is still pending.
+fn expire<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
-    at: Height,
-    slot: u32,
+    id: u64,
     events: &mut Vec<Event>,
 ) -> Res<()> {
-    let key = keys::due(at, slot);
-    let id: u64 = get(ov, &key)?
-        .ok_or_else(|| StateError(format!("deadline index slot {at}/{slot} is missing")))?;
-    ov.put_raw(key, None)?;
     let Some(r) = get::<Redemption, S>(ov, &keys::redemption(id))? else {
         return Ok(()); // settled or rejected before its deadline
     };
