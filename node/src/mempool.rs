@@ -200,18 +200,13 @@ impl Mempool {
                 limit: MEMPOOL_SENDER_TXS_MAX,
             });
         }
-        // Each pending transaction the sender pays for will pay the fee: reserve it, so
-        // one fee's balance cannot queue thousands of transactions that would fail to
-        // pay. (A sponsor's or co-signer's balance and budget are checked for this one
-        // transaction; block building drops those it can no longer cover.)
+        // A sender paying its own fee reserves one fee per pending transaction, so one
+        // fee's balance cannot queue thousands of transactions that would fail to pay
+        // (counting its sponsored ones too: conservative, and O(1)). A sponsor's or
+        // co-signer's balance and budget are checked for this one transaction; block
+        // building drops those it can no longer cover.
         if due.payer == sender {
-            let self_paid = self.senders.get(&sender).map_or(0, |q| {
-                q.txs
-                    .values()
-                    .filter(|p| p.tx.body().fee_payer.is_none())
-                    .count()
-            });
-            let required = due.amount.saturating_mul(self_paid as u64 + 1);
+            let required = due.amount.saturating_mul(pending as u64 + 1);
             let available = state.balance(&sender, fees.asset)?;
             if available < required {
                 return Err(TxError::CannotPayFee {
