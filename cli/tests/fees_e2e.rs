@@ -207,6 +207,13 @@ fn a_busy_sender_reaches_a_cheaper_tier_and_the_api_shows_it() {
     assert!(done, "bob's 120 transfers did not finalize");
     let fees = get(api, &format!("/v1/fees?account={}", bob.address())).unwrap();
     assert_eq!(fees["account"]["tier"], 0, "{fees}");
+    // Bad questions get their documented errors.
+    let bad = get(api, "/v1/fees?account=jeon1nope").unwrap();
+    assert_eq!(bad["error"]["code"], "bad_address", "{bad}");
+    let unknown = get(api, "/v1/fees?acount=x").unwrap();
+    assert_eq!(unknown["error"]["code"], "bad_query", "{unknown}");
+    let bad = get(api, "/v1/sponsors/not-an-address").unwrap();
+    assert_eq!(bad["error"]["code"], "bad_address", "{bad}");
     assert_eq!(fees["account"]["fee_bps"], 8_000);
     assert_eq!(fees["account"]["fee"], 8, "80 % of the ₩0.10 base fee");
     assert!(fees["account"]["volume"].as_u64().unwrap() >= 120);
