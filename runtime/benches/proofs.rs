@@ -10,6 +10,7 @@
 // criterion_group! defines an undocumented public function.
 #![allow(missing_docs)]
 
+use jeon_runtime::{calls};
 use criterion::{criterion_group, criterion_main, Criterion};
 use jeon_runtime::block::{
     validators_hash, Block, Certificate, CommitSig, CommittedBlock, Header, ValidatorInfo,
@@ -97,11 +98,11 @@ fn certified_block(count: usize) -> (CommittedBlock, Vec<Receipt>) {
                 nonce: (n / SENDERS) as u64,
                 fee_limit: 1,
                 expiry: u64::MAX,
-                call: Call::Transfer {
+                call: Call::Transfer(calls::Transfer {
                     to: senders[(n + 1) % SENDERS],
                     asset: KRW,
                     amount: 1 + (n % 7) as u64,
-                },
+                }),
                 fee_payer: None,
             }
             .sign(&keys[n % SENDERS])

@@ -6,6 +6,7 @@
 // criterion_group! defines an undocumented public function.
 #![allow(missing_docs)]
 
+use jeon_runtime::{calls};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use jeon_runtime::execute::execute_block;
 use jeon_runtime::state::keys;
@@ -95,11 +96,11 @@ fn transfers(keys: &[Keypair], count: usize) -> Vec<SignedTx> {
                 nonce: (n / keys.len()) as u64,
                 fee_limit: 1,
                 expiry: u64::MAX,
-                call: Call::Transfer {
+                call: Call::Transfer(calls::Transfer {
                     to,
                     asset: KRW,
                     amount: 1 + (n % 7) as u64,
-                },
+                }),
                 fee_payer: None,
             }
             .sign(from)

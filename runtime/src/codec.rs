@@ -214,12 +214,12 @@ mod tests {
             nonce: 0,
             fee_limit: 10,
             expiry: 100,
-            call: Call::CreateAsset {
+            call: Call::CreateAsset(crate::calls::CreateAsset {
                 symbol: "KRW".into(),
                 decimals: 0,
                 kind: crate::model::AssetKind::Money,
                 supply_max: None,
-            },
+            }),
             fee_payer: None,
         };
         let mut bytes = encode(&body.sign(&key));

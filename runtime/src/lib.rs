@@ -6,11 +6,12 @@
 //! drives it; nothing here knows about the network or the disk.
 
 pub mod block;
+pub mod calls;
 pub mod codec;
 pub mod crypto;
 pub mod economy;
+pub mod events;
 pub mod execute;
-pub mod fees;
 pub mod invoice;
 pub mod lthash;
 pub mod memo;
@@ -20,6 +21,8 @@ pub mod proof;
 pub mod state;
 pub mod tx;
 pub mod types;
+
+pub use economy::fees;
 
 pub use block::{Block, Certificate, CommittedBlock, Header, ValidatorInfo};
 pub use crypto::{Keypair, Signature};

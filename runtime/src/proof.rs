@@ -347,7 +347,7 @@ fn verified(proof: &TxProof, block_hash: Hash, validators: &[ValidatorInfo]) -> 
         tx_hash: proof.receipt.tx,
         sender: body.sender,
         nonce: body.nonce,
-        summary: summary(&body.call),
+        summary: body.call.summary(),
         call: body.call.clone(),
         outcome: proof.receipt.outcome.clone(),
         fee: proof.receipt.fee,
@@ -355,110 +355,6 @@ fn verified(proof: &TxProof, block_hash: Hash, validators: &[ValidatorInfo]) -> 
         signed_power: sum(&mut signers.iter().map(|v| v.power)),
         signers,
         total_power: sum(&mut validators.iter().map(|v| v.power)),
-    }
-}
-
-/// A call in one line, amounts in the asset's smallest unit.
-pub fn summary(call: &Call) -> String {
-    match call {
-        Call::Transfer { to, asset, amount } => {
-            format!("transfer {amount} units of asset {asset} to {to}")
-        }
-        Call::CreateAsset {
-            symbol,
-            decimals,
-            kind,
-            ..
-        } => format!("create asset {symbol} ({kind:?}, {decimals} decimals)"),
-        Call::Mint { asset, to, amount } => {
-            format!("mint {amount} units of asset {asset} to {to}")
-        }
-        Call::Burn { asset, amount } => format!("burn {amount} units of asset {asset}"),
-        Call::Pay {
-            merchant,
-            asset,
-            amount,
-            ..
-        } => format!("pay {amount} units of asset {asset} to merchant {merchant}"),
-        Call::AddRewardRule { merchants, .. } => {
-            format!("add a reward rule at {} merchants", merchants.len())
-        }
-        Call::RemoveRewardRule { id } => format!("remove reward rule {id}"),
-        Call::SetStampReward { stamp_asset, .. } => {
-            format!("set the reward of stamp asset {stamp_asset}")
-        }
-        Call::RedeemStamps { stamp_asset, count } => {
-            format!("redeem {count} stamps of asset {stamp_asset}")
-        }
-        Call::Redeem { asset, amount, .. } => {
-            format!("redeem {amount} units of asset {asset}")
-        }
-        Call::SettleRedemption { id, .. } => format!("settle redemption {id}"),
-        Call::RejectRedemption { id, .. } => format!("reject redemption {id}"),
-        Call::ProposeExchange {
-            from_asset,
-            to_asset,
-            ..
-        } => format!("propose exchanging asset {from_asset} into asset {to_asset}"),
-        Call::AcceptExchange { id } => format!("accept exchange agreement {id}"),
-        Call::RevokeExchange { id } => format!("revoke exchange agreement {id}"),
-        Call::Convert {
-            from_asset,
-            amount,
-            to_asset,
-            ..
-        } => format!("convert {amount} units of asset {from_asset} into asset {to_asset}"),
-        Call::GrantMandate {
-            spender,
-            asset,
-            limit_per_period,
-            period_ms,
-            ..
-        } => format!(
-            "let {spender} charge up to {limit_per_period} units of asset {asset} per {period_ms} ms"
-        ),
-        Call::Charge {
-            mandate_id, amount, ..
-        } => format!("charge {amount} units under mandate {mandate_id}"),
-        Call::RevokeMandate { mandate_id } => format!("revoke mandate {mandate_id}"),
-        Call::PayInvoice { invoice, .. } => format!(
-            "pay invoice {} of {} units of asset {} to {}",
-            invoice.invoice_id, invoice.amount, invoice.asset, invoice.merchant
-        ),
-        Call::OpenCreditLine {
-            borrower,
-            asset,
-            limit,
-            due_period_blocks,
-        } => format!(
-            "open a credit line of {limit} units of asset {asset} for {borrower}, due in {due_period_blocks} blocks"
-        ),
-        Call::DrawCredit { line_id, amount } => {
-            format!("draw {amount} units on credit line {line_id}")
-        }
-        Call::Repay { line_id, amount } => format!("repay {amount} units on credit line {line_id}"),
-        Call::MarkDefault { line_id } => format!("mark credit line {line_id} in default"),
-        Call::SponsorFees {
-            beneficiary,
-            budget_per_period: 0,
-            ..
-        } => format!("stop sponsoring the fees of {}", beneficiary_text(beneficiary)),
-        Call::SponsorFees {
-            beneficiary,
-            asset,
-            budget_per_period,
-            period_ms,
-        } => format!(
-            "sponsor the fees of {} up to {budget_per_period} units of asset {asset} per {period_ms} ms",
-            beneficiary_text(beneficiary)
-        ),
-    }
-}
-
-fn beneficiary_text(b: &crate::fees::Beneficiary) -> String {
-    match b {
-        crate::fees::Beneficiary::Account(a) => a.to_string(),
-        crate::fees::Beneficiary::AllCustomers => "all customers".to_owned(),
     }
 }
 

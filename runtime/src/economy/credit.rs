@@ -50,6 +50,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::calls::CallDef;
+use crate::events::EventDef;
 use crate::economy::ledger::{
     get, money_asset, move_units, next_id, partner_with, positive, CallCx, Fail, Res,
 };
@@ -57,6 +59,208 @@ use crate::economy::{deadlines, is_reserved_account};
 use crate::model::{CallError, Event, Role};
 use crate::state::{keys, read_record, Overlay, StateError, StateExt, StateRead, StateScan};
 use crate::types::{Address, Amount, AssetId, Height};
+
+// ---------------------------------------------------------------- calls
+
+/// A lender partner opens a credit line for a borrower, within what the borrower's
+/// credit score allows (docs/economy.md, "Micro-credit").
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct OpenCreditLine {
+    /// The borrower (not the sender).
+    pub borrower: Address,
+    /// The money asset lent.
+    pub asset: AssetId,
+    /// The most units outstanding at once (> 0).
+    pub limit: Amount,
+    /// Blocks from opening to the due height (> 0).
+    pub due_period_blocks: Height,
+}
+
+/// The borrower draws units from the lender, within the line's limit, before its
+/// due height.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct DrawCredit {
+    /// The line's id.
+    pub line_id: u64,
+    /// Units (> 0).
+    pub amount: Amount,
+}
+
+/// The borrower repays units to the lender, at most the outstanding amount.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Repay {
+    /// The line's id.
+    pub line_id: u64,
+    /// Units (> 0).
+    pub amount: Amount,
+}
+
+/// The lender marks a line past its due height with units outstanding as in
+/// default: the line closes and the borrower's score falls.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct MarkDefault {
+    /// The line's id.
+    pub line_id: u64,
+}
+
+impl CallDef for OpenCreditLine {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        open(ov, cx, self, events)
+    }
+
+    fn summary(&self) -> String {
+        let OpenCreditLine { borrower, asset, limit, due_period_blocks } = self;
+        format!("open a credit line of {limit} units of asset {asset} for {borrower}, due in {due_period_blocks} blocks")
+    }
+}
+
+impl CallDef for DrawCredit {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        draw(ov, cx, self.line_id, self.amount, events)
+    }
+
+    fn summary(&self) -> String {
+        format!("draw {} units on credit line {}", self.amount, self.line_id)
+    }
+}
+
+impl CallDef for Repay {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        repay(ov, cx, self.line_id, self.amount, events)
+    }
+
+    fn summary(&self) -> String {
+        format!("repay {} units on credit line {}", self.amount, self.line_id)
+    }
+
+    fn addressee<S: StateRead + ?Sized>(&self, state: &S) -> Result<Option<Address>, StateError> {
+        Ok(read_record::<CreditLine, _>(state, &keys::credit_line(self.line_id))?.map(|l| l.lender))
+    }
+}
+
+impl CallDef for MarkDefault {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        mark_default(ov, cx, self.line_id, events)
+    }
+
+    fn summary(&self) -> String {
+        format!("mark credit line {} in default", self.line_id)
+    }
+}
+
+// --------------------------------------------------------------- events
+
+/// A lender opened a credit line for a borrower.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct CreditLineOpened {
+    /// The line's id.
+    pub id: u64,
+    /// The lender partner.
+    pub lender: Address,
+    /// The borrower.
+    pub borrower: Address,
+    /// The money asset.
+    pub asset: AssetId,
+    /// The most units outstanding at once.
+    pub limit: Amount,
+    /// From this height draws are refused and a default may be marked.
+    pub due_height: Height,
+}
+
+impl EventDef for CreditLineOpened {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.borrower, self.lender]
+    }
+}
+
+/// A borrower drew on a line (after a `Transferred` from the lender).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct CreditDrawn {
+    /// The line's id.
+    pub id: u64,
+    /// The lender.
+    pub lender: Address,
+    /// The borrower.
+    pub borrower: Address,
+    /// The asset.
+    pub asset: AssetId,
+    /// Units drawn.
+    pub amount: Amount,
+    /// Units outstanding after the draw.
+    pub outstanding: Amount,
+}
+
+impl EventDef for CreditDrawn {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.borrower, self.lender]
+    }
+}
+
+/// A borrower repaid on a line (after a `Transferred` to the lender); the line is
+/// closed as repaid when `outstanding` is 0.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct CreditRepaid {
+    /// The line's id.
+    pub id: u64,
+    /// The lender.
+    pub lender: Address,
+    /// The borrower.
+    pub borrower: Address,
+    /// The asset.
+    pub asset: AssetId,
+    /// Units repaid.
+    pub amount: Amount,
+    /// Units outstanding after the repayment.
+    pub outstanding: Amount,
+}
+
+impl EventDef for CreditRepaid {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.borrower, self.lender]
+    }
+}
+
+/// The lender marked a line in default; it is closed.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct CreditDefaulted {
+    /// The line's id.
+    pub id: u64,
+    /// The lender.
+    pub lender: Address,
+    /// The borrower.
+    pub borrower: Address,
+    /// The asset.
+    pub asset: AssetId,
+    /// Units left unpaid.
+    pub outstanding: Amount,
+}
+
+impl EventDef for CreditDefaulted {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.borrower, self.lender]
+    }
+}
+
 
 /// Units of credit limit one score point allows (₩1,000 at 2 decimals).
 pub const CREDIT_UNITS_PER_POINT: Amount = 100_000;
@@ -273,19 +477,11 @@ pub(crate) fn record_redemption<S: StateRead + ?Sized>(
     })
 }
 
-/// `OpenCreditLine`'s fields.
-pub(crate) struct Open {
-    pub(crate) borrower: Address,
-    pub(crate) asset: AssetId,
-    pub(crate) limit: Amount,
-    pub(crate) due_period_blocks: Height,
-}
-
 /// `OpenCreditLine`: the sender is the lender.
 pub(crate) fn open<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
-    o: Open,
+    o: &OpenCreditLine,
     events: &mut Vec<Event>,
 ) -> Res<()> {
     if partner_with(ov, &cx.sender, Role::Lender)?.is_none() {
@@ -352,14 +548,14 @@ pub(crate) fn open<S: StateRead + ?Sized>(
     if !current_open {
         ov.put(standby, &id)?;
     }
-    events.push(Event::CreditLineOpened {
+    events.push(Event::CreditLineOpened(CreditLineOpened {
         id,
         lender: cx.sender,
         borrower: o.borrower,
         asset: o.asset,
         limit: o.limit,
         due_height,
-    });
+    }));
     Ok(())
 }
 
@@ -446,20 +642,20 @@ fn draw_units<S: StateRead + ?Sized>(
     move_units(ov, &line.lender, &line.borrower, line.asset, amount)?;
     line.outstanding = outstanding;
     ov.put(keys::credit_line(id), &line)?;
-    events.push(Event::Transferred {
+    events.push(Event::Transferred(crate::events::Transferred {
         from: line.lender,
         to: line.borrower,
         asset: line.asset,
         amount,
-    });
-    events.push(Event::CreditDrawn {
+    }));
+    events.push(Event::CreditDrawn(CreditDrawn {
         id,
         lender: line.lender,
         borrower: line.borrower,
         asset: line.asset,
         amount,
         outstanding,
-    });
+    }));
     Ok(())
 }
 
@@ -524,20 +720,20 @@ pub(crate) fn repay<S: StateRead + ?Sized>(
         release(ov, cx.height, &line, false)?;
     }
     ov.put(keys::credit_line(id), &line)?;
-    events.push(Event::Transferred {
+    events.push(Event::Transferred(crate::events::Transferred {
         from: line.borrower,
         to: line.lender,
         asset: line.asset,
         amount,
-    });
-    events.push(Event::CreditRepaid {
+    }));
+    events.push(Event::CreditRepaid(CreditRepaid {
         id,
         lender: line.lender,
         borrower: line.borrower,
         asset: line.asset,
         amount,
         outstanding: line.outstanding,
-    });
+    }));
     Ok(())
 }
 
@@ -585,13 +781,13 @@ fn close<S: StateRead + ?Sized>(
     release(ov, height, &line, defaulted)?;
     ov.put(keys::credit_line(line.id), &line)?;
     if defaulted {
-        events.push(Event::CreditDefaulted {
+        events.push(Event::CreditDefaulted(CreditDefaulted {
             id: line.id,
             lender: line.lender,
             borrower: line.borrower,
             asset: line.asset,
             outstanding: line.outstanding,
-        });
+        }));
     }
     Ok(())
 }

@@ -6,31 +6,232 @@
 //! credits to the from-issuer, the to-leg pays the to-issuer's credits to the user.
 //! Any failing check or leg fails the call, and execution reverts both legs.
 
+use serde::{Deserialize, Serialize};
+
+use crate::calls::CallDef;
+use crate::events::EventDef;
 use crate::economy::ledger::{
     credit_asset, get, money_asset, move_units, next_id, positive, CallCx, Fail, Res,
 };
 use crate::economy::{period_of, DayUsage, ExchangeAgreement, SettlementRecord, BPS_DENOMINATOR};
 use crate::model::{CallError, Event};
 use crate::state::{keys, Overlay, StateError, StateRead};
-use crate::types::{Amount, AssetId};
+use crate::types::{Address, Amount, AssetId};
 
-/// The terms of a `ProposeExchange` call.
-pub(crate) struct Terms {
-    pub(crate) from_asset: AssetId,
-    pub(crate) to_asset: AssetId,
-    pub(crate) rate_num: u64,
-    pub(crate) rate_den: u64,
-    pub(crate) spread_bps: u16,
-    pub(crate) daily_cap: Amount,
-    pub(crate) settlement_asset: AssetId,
-    pub(crate) settlement_price: Amount,
+// ---------------------------------------------------------------- calls
+
+/// An issuer proposes an exchange agreement with the issuer of the other asset.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ProposeExchange {
+    /// The credit asset users give.
+    pub from_asset: AssetId,
+    /// The credit asset users receive.
+    pub to_asset: AssetId,
+    /// Rate numerator: `out = floor(amount * rate_num / rate_den)` (> 0).
+    pub rate_num: u64,
+    /// Rate denominator (> 0).
+    pub rate_den: u64,
+    /// The to-issuer's spread in basis points (<= 10 000).
+    pub spread_bps: u16,
+    /// The most `from_asset` units converted per UTC day (> 0).
+    pub daily_cap: Amount,
+    /// The money asset positions are settled in.
+    pub settlement_asset: AssetId,
+    /// `settlement_asset` units owed per `to_asset` unit delivered.
+    pub settlement_price: Amount,
 }
+
+/// The other issuer accepts a proposed agreement, making it active.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct AcceptExchange {
+    /// The agreement's id.
+    pub id: u64,
+}
+
+/// Either issuer revokes an agreement (or declines a proposal).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RevokeExchange {
+    /// The agreement's id.
+    pub id: u64,
+}
+
+/// A holder converts credits under the active agreement for the pair, all or nothing.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Convert {
+    /// The asset given.
+    pub from_asset: AssetId,
+    /// Units given (> 0).
+    pub amount: Amount,
+    /// The asset received.
+    pub to_asset: AssetId,
+    /// The least the holder accepts to receive.
+    pub min_out: Amount,
+}
+
+impl CallDef for ProposeExchange {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        propose(ov, cx, self, events)
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "propose exchanging asset {} into asset {}",
+            self.from_asset, self.to_asset
+        )
+    }
+}
+
+impl CallDef for AcceptExchange {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        accept(ov, cx, self.id, events)
+    }
+
+    fn summary(&self) -> String {
+        format!("accept exchange agreement {}", self.id)
+    }
+}
+
+impl CallDef for RevokeExchange {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        revoke(ov, cx, self.id, events)
+    }
+
+    fn summary(&self) -> String {
+        format!("revoke exchange agreement {}", self.id)
+    }
+}
+
+impl CallDef for Convert {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        let Convert { from_asset, amount, to_asset, min_out } = *self;
+        convert(ov, cx, from_asset, amount, to_asset, min_out, events)
+    }
+
+    fn summary(&self) -> String {
+        let Convert { from_asset, amount, to_asset, .. } = self;
+        format!("convert {amount} units of asset {from_asset} into asset {to_asset}")
+    }
+}
+
+// --------------------------------------------------------------- events
+
+/// An issuer proposed an exchange agreement; the other issuer must accept it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ExchangeProposed {
+    /// The agreement's id.
+    pub id: u64,
+    /// The issuer that proposed.
+    pub proposer: Address,
+    /// The issuer that must accept.
+    pub counterparty: Address,
+    /// The asset users give.
+    pub from_asset: AssetId,
+    /// The asset users receive.
+    pub to_asset: AssetId,
+}
+
+impl EventDef for ExchangeProposed {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.proposer, self.counterparty]
+    }
+}
+
+/// Both issuers consented: the agreement converts from now on.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ExchangeAccepted {
+    /// The agreement's id.
+    pub id: u64,
+    /// Issuer of the asset users give.
+    pub from_issuer: Address,
+    /// Issuer of the asset users receive.
+    pub to_issuer: Address,
+    /// The asset users give.
+    pub from_asset: AssetId,
+    /// The asset users receive.
+    pub to_asset: AssetId,
+}
+
+impl EventDef for ExchangeAccepted {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.from_issuer, self.to_issuer]
+    }
+}
+
+/// One of the issuers revoked (or declined) an agreement.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ExchangeRevoked {
+    /// The agreement's id.
+    pub id: u64,
+    /// Who revoked.
+    pub by: Address,
+    /// Issuer of the asset users give.
+    pub from_issuer: Address,
+    /// Issuer of the asset users receive.
+    pub to_issuer: Address,
+}
+
+impl EventDef for ExchangeRevoked {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.from_issuer, self.to_issuer]
+    }
+}
+
+/// A user converted credits: `amount` of `from_asset` to the from-issuer, `out` of
+/// `to_asset` from the to-issuer, which kept `spread`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Converted {
+    /// The agreement.
+    pub agreement: u64,
+    /// The user.
+    pub user: Address,
+    /// Issuer of `from_asset`.
+    pub from_issuer: Address,
+    /// Issuer of `to_asset`.
+    pub to_issuer: Address,
+    /// The asset given.
+    pub from_asset: AssetId,
+    /// Units given.
+    pub amount: Amount,
+    /// The asset received.
+    pub to_asset: AssetId,
+    /// Units received.
+    pub out: Amount,
+    /// Units kept by the to-issuer as its spread.
+    pub spread: Amount,
+}
+
+impl EventDef for Converted {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.user, self.from_issuer, self.to_issuer]
+    }
+}
+
 
 /// `ProposeExchange`: recorded inactive until the other issuer accepts.
 pub(crate) fn propose<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
-    t: Terms,
+    t: &ProposeExchange,
     events: &mut Vec<Event>,
 ) -> Res<()> {
     if t.from_asset == t.to_asset {
@@ -78,13 +279,13 @@ pub(crate) fn propose<S: StateRead + ?Sized>(
         active: false,
     };
     ov.put(keys::exchange(id), &agreement)?;
-    events.push(Event::ExchangeProposed {
+    events.push(Event::ExchangeProposed(ExchangeProposed {
         id,
         proposer: cx.sender,
         counterparty: agreement.counterparty(),
         from_asset: t.from_asset,
         to_asset: t.to_asset,
-    });
+    }));
     Ok(())
 }
 
@@ -120,13 +321,13 @@ pub(crate) fn accept<S: StateRead + ?Sized>(
     a.active = true;
     ov.put(keys::exchange(id), &a)?;
     ov.put(pair, &id)?;
-    events.push(Event::ExchangeAccepted {
+    events.push(Event::ExchangeAccepted(ExchangeAccepted {
         id,
         from_issuer: a.from_issuer,
         to_issuer: a.to_issuer,
         from_asset: a.from_asset,
         to_asset: a.to_asset,
-    });
+    }));
     Ok(())
 }
 
@@ -147,12 +348,12 @@ pub(crate) fn revoke<S: StateRead + ?Sized>(
         ov.put_raw(keys::exchange_pair(a.from_asset, a.to_asset), None)?;
         ov.put_raw(keys::exchange_usage(id), None)?;
     }
-    events.push(Event::ExchangeRevoked {
+    events.push(Event::ExchangeRevoked(ExchangeRevoked {
         id,
         by: cx.sender,
         from_issuer: a.from_issuer,
         to_issuer: a.to_issuer,
-    });
+    }));
     Ok(())
 }
 
@@ -223,7 +424,7 @@ pub(crate) fn convert<S: StateRead + ?Sized>(
         },
     )?;
     book(ov, &a, day, amount, q.out, q.spread)?;
-    events.push(Event::Converted {
+    events.push(Event::Converted(Converted {
         agreement: id,
         user: cx.sender,
         from_issuer: a.from_issuer,
@@ -233,7 +434,7 @@ pub(crate) fn convert<S: StateRead + ?Sized>(
         to_asset,
         out: q.out,
         spread: q.spread,
-    });
+    }));
     Ok(())
 }
 

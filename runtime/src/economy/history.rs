@@ -21,7 +21,7 @@ pub(crate) fn index<S: StateRead + ?Sized>(
     events: &[Event],
 ) -> Result<(), StateError> {
     for (i, event) in events.iter().enumerate() {
-        if matches!(event, Event::FeeCharged { .. }) {
+        if matches!(event, Event::FeeCharged(crate::events::FeeCharged { .. })) {
             continue;
         }
         let event_index = u32::try_from(i)

@@ -12,15 +12,176 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::Signature;
+use crate::calls::CallDef;
+use crate::events::EventDef;
 use crate::economy::ledger::{
-    asset, check_text, get, move_units, next_id, partner_with, positive, CallCx, Res,
+    asset, check_text, get, next_id, positive, CallCx, Res,
 };
-use crate::economy::{is_reserved_account, pay, TEXT_BYTES_MAX};
-use crate::invoice::{Invoice, MEMO_BYTES_MAX};
-use crate::model::{AssetKind, CallError, Event, Role};
+use crate::economy::pay::move_money;
+use crate::economy::{is_reserved_account, TEXT_BYTES_MAX};
+use crate::model::{CallError, Event};
 use crate::state::{keys, read_record, Overlay, StateError, StateRead, StateScan};
 use crate::types::{Address, Amount, AssetId, Height, TimeMs};
+
+// ---------------------------------------------------------------- calls
+
+/// A user lets `spender` charge it up to `limit_per_period` of `asset` per period,
+/// until `expires_at` (a subscription, pay-per-lesson, in-game purchases).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct GrantMandate {
+    /// Who may charge (not the sender).
+    pub spender: Address,
+    /// The asset charged.
+    pub asset: AssetId,
+    /// The most units charged per period (> 0).
+    pub limit_per_period: Amount,
+    /// The period in milliseconds (> 0); period index = `time_ms / period_ms`.
+    pub period_ms: u64,
+    /// The last height at which a charge is accepted.
+    pub expires_at: Height,
+}
+
+/// The mandate's spender charges the user, within the period's remaining limit.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Charge {
+    /// The mandate's id.
+    pub mandate_id: u64,
+    /// Units (> 0).
+    pub amount: Amount,
+    /// The spender's reference, at most 64 bytes.
+    pub reference: String,
+}
+
+/// The user revokes a mandate: charges in later blocks are refused.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RevokeMandate {
+    /// The mandate's id.
+    pub mandate_id: u64,
+}
+
+impl CallDef for GrantMandate {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        grant(ov, cx, self, events)
+    }
+
+    fn summary(&self) -> String {
+        let GrantMandate { spender, asset, limit_per_period, period_ms, .. } = self;
+        format!("let {spender} charge up to {limit_per_period} units of asset {asset} per {period_ms} ms")
+    }
+
+    fn addressee<S: StateRead + ?Sized>(&self, state: &S) -> Result<Option<Address>, StateError> {
+        let _ = state;
+        Ok(Some(self.spender))
+    }
+}
+
+impl CallDef for Charge {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        charge(ov, cx, (self.mandate_id, self.amount, &self.reference), events)
+    }
+
+    fn summary(&self) -> String {
+        format!("charge {} units under mandate {}", self.amount, self.mandate_id)
+    }
+}
+
+impl CallDef for RevokeMandate {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        revoke(ov, cx, self.mandate_id, events)
+    }
+
+    fn summary(&self) -> String {
+        format!("revoke mandate {}", self.mandate_id)
+    }
+}
+
+// --------------------------------------------------------------- events
+
+/// A user granted a mandate to a spender.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct MandateGranted {
+    /// The mandate's id.
+    pub id: u64,
+    /// The user charged.
+    pub user: Address,
+    /// Who may charge.
+    pub spender: Address,
+    /// The asset.
+    pub asset: AssetId,
+    /// The most units per period.
+    pub limit_per_period: Amount,
+    /// The period in milliseconds.
+    pub period_ms: u64,
+    /// The last height a charge is accepted at.
+    pub expires_at: Height,
+}
+
+impl EventDef for MandateGranted {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.user, self.spender]
+    }
+}
+
+/// A spender charged a user under a mandate (with `Paid` and `TaxWithheld` before
+/// it when the spender is a merchant partner and the asset money, else `Transferred`).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct MandateCharged {
+    /// The mandate's id.
+    pub id: u64,
+    /// The user charged.
+    pub user: Address,
+    /// The spender.
+    pub spender: Address,
+    /// The asset.
+    pub asset: AssetId,
+    /// Units charged.
+    pub amount: Amount,
+    /// Units charged in this period so far, this charge included.
+    pub used_in_period: Amount,
+    /// The spender's reference.
+    pub reference: String,
+}
+
+impl EventDef for MandateCharged {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.user, self.spender]
+    }
+}
+
+/// A user revoked a mandate; charges at heights above `revoked_at` are refused.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct MandateRevoked {
+    /// The mandate's id.
+    pub id: u64,
+    /// The user.
+    pub user: Address,
+    /// The spender.
+    pub spender: Address,
+    /// The height of the revoking block.
+    pub revoked_at: Height,
+}
+
+impl EventDef for MandateRevoked {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.user, self.spender]
+    }
+}
+
 
 /// The most mandates [`mandates_of`] lists for one user.
 pub const MANDATES_LISTED_MAX: usize = 1_000;
@@ -111,20 +272,11 @@ pub fn mandates_of<S: StateScan + ?Sized>(
     Ok(out)
 }
 
-/// `GrantMandate`'s fields.
-pub(crate) struct Grant {
-    pub(crate) spender: Address,
-    pub(crate) asset: AssetId,
-    pub(crate) limit_per_period: Amount,
-    pub(crate) period_ms: u64,
-    pub(crate) expires_at: Height,
-}
-
 /// `GrantMandate`: the sender is the user.
 pub(crate) fn grant<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
-    g: Grant,
+    g: &GrantMandate,
     events: &mut Vec<Event>,
 ) -> Res<()> {
     positive(g.limit_per_period)?;
@@ -161,7 +313,7 @@ pub(crate) fn grant<S: StateRead + ?Sized>(
     };
     ov.put(keys::mandate(id), &mandate)?;
     ov.put(keys::user_mandate(&cx.sender, id), &id)?;
-    events.push(Event::MandateGranted {
+    events.push(Event::MandateGranted(MandateGranted {
         id,
         user: cx.sender,
         spender: g.spender,
@@ -169,7 +321,7 @@ pub(crate) fn grant<S: StateRead + ?Sized>(
         limit_per_period: g.limit_per_period,
         period_ms: g.period_ms,
         expires_at: g.expires_at,
-    });
+    }));
     Ok(())
 }
 
@@ -226,7 +378,7 @@ pub(crate) fn charge<S: StateRead + ?Sized>(
         ..*cx
     };
     move_money(ov, &payer, &m.spender, m.asset, amount, reference, events)?;
-    events.push(Event::MandateCharged {
+    events.push(Event::MandateCharged(MandateCharged {
         id,
         user: m.user,
         spender: m.spender,
@@ -234,7 +386,7 @@ pub(crate) fn charge<S: StateRead + ?Sized>(
         amount,
         used_in_period: m.used,
         reference: reference.to_owned(),
-    });
+    }));
     Ok(())
 }
 
@@ -254,107 +406,12 @@ pub(crate) fn revoke<S: StateRead + ?Sized>(
     }
     m.revoked_at = Some(cx.height);
     ov.put(keys::mandate(id), &m)?;
-    events.push(Event::MandateRevoked {
+    events.push(Event::MandateRevoked(MandateRevoked {
         id,
         user: m.user,
         spender: m.spender,
         revoked_at: cx.height,
-    });
+    }));
     Ok(())
 }
 
-/// `PayInvoice`: checks the merchant's signature, the expiry and that the invoice is
-/// unpaid, in that order; then records it paid and moves the units from the sender.
-pub(crate) fn pay_invoice<S: StateRead + ?Sized>(
-    ov: &mut Overlay<'_, S>,
-    cx: &CallCx,
-    invoice: &Invoice,
-    signature: &Signature,
-    events: &mut Vec<Event>,
-) -> Res<()> {
-    let (merchant, invoice_id) = (invoice.merchant, invoice.invoice_id);
-    if invoice.verify(&cx.chain_id, signature).is_err() {
-        return Err(CallError::BadInvoiceSignature {
-            merchant,
-            invoice_id,
-        }
-        .into());
-    }
-    if cx.height > invoice.expires_at {
-        return Err(CallError::InvoiceExpired {
-            invoice_id,
-            expires_at: invoice.expires_at,
-            height: cx.height,
-        }
-        .into());
-    }
-    let paid_key = keys::paid_invoice(&merchant, invoice_id);
-    if let Some(paid_at) = get::<Height, _>(ov, &paid_key)? {
-        return Err(CallError::InvoiceAlreadyPaid {
-            merchant,
-            invoice_id,
-            paid_at,
-        }
-        .into());
-    }
-    let memo_len = invoice.memo.as_ref().map_or(0, Vec::len);
-    if memo_len > MEMO_BYTES_MAX {
-        return Err(CallError::TextTooLong {
-            len: memo_len,
-            max: MEMO_BYTES_MAX,
-        }
-        .into());
-    }
-    positive(invoice.amount)?;
-    if merchant == cx.sender {
-        return Err(CallError::SelfPayment.into());
-    }
-    ov.put(paid_key, &cx.height)?;
-    let reference = format!("invoice {invoice_id}");
-    move_money(
-        ov,
-        cx,
-        &merchant,
-        invoice.asset,
-        invoice.amount,
-        &reference,
-        events,
-    )?;
-    events.push(Event::InvoicePaid {
-        payer: cx.sender,
-        merchant,
-        asset: invoice.asset,
-        amount: invoice.amount,
-        invoice_id,
-    });
-    Ok(())
-}
-
-/// Moves `amount` from `cx.sender` to `to`: as `Pay` (tax, rewards) if `to` is a
-/// merchant partner and the asset money, else as a transfer.
-fn move_money<S: StateRead + ?Sized>(
-    ov: &mut Overlay<'_, S>,
-    cx: &CallCx,
-    to: &Address,
-    asset_id: AssetId,
-    amount: Amount,
-    reference: &str,
-    events: &mut Vec<Event>,
-) -> Res<()> {
-    let info = asset(ov, asset_id)?;
-    let is_merchant = partner_with(ov, to, Role::Merchant)?.is_some();
-    if is_merchant && info.kind == AssetKind::Money {
-        return pay::pay(ov, cx, to, asset_id, amount, reference, events);
-    }
-    if is_reserved_account(to) {
-        return Err(CallError::ReservedAccount { account: *to }.into());
-    }
-    move_units(ov, &cx.sender, to, asset_id, amount)?;
-    events.push(Event::Transferred {
-        from: cx.sender,
-        to: *to,
-        asset: asset_id,
-        amount,
-    });
-    Ok(())
-}

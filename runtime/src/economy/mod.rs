@@ -6,16 +6,19 @@
 //! fixed, and the integer rules (tax, cashback, conversion) shared by execution and the
 //! queries in [`query`]. docs/economy.md explains the rules with a worked example.
 
+pub mod assets;
 pub mod credit;
 pub(crate) mod deadlines;
-pub(crate) mod exchange;
+pub mod exchange;
+pub mod fees;
 pub(crate) mod history;
 pub(crate) mod ledger;
+pub mod links;
 pub mod mandate;
-pub(crate) mod pay;
+pub mod pay;
 pub mod query;
-pub(crate) mod redeem;
-pub(crate) mod rewards;
+pub mod redeem;
+pub mod rewards;
 
 use serde::{Deserialize, Serialize};
 

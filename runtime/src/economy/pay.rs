@@ -1,15 +1,109 @@
 //! `Pay`: a payment to a merchant partner, with tax withheld at the merchant's
 //! jurisdiction rate and the merchant's reward rules applied.
 
+use serde::{Deserialize, Serialize};
+
+use crate::calls::CallDef;
+use crate::events::EventDef;
 use crate::economy::ledger::{
-    check_text, credit, debit, get, merchant, money_asset, positive, CallCx, Res,
+    asset, check_text, credit, debit, get, merchant, money_asset, move_units, partner_with, positive,
+    CallCx, Res,
 };
 use crate::economy::{
-    bps_of, credit, period_of, rewards, Jurisdiction, BPS_DENOMINATOR, TEXT_BYTES_MAX,
+    bps_of, credit, is_reserved_account, period_of, rewards, Jurisdiction, BPS_DENOMINATOR, TEXT_BYTES_MAX,
 };
-use crate::model::{CallError, Event};
+use crate::model::{AssetKind, CallError, Event, Role};
 use crate::state::{keys, Overlay, StateError, StateRead};
 use crate::types::{Address, Amount, AssetId};
+
+// ---------------------------------------------------------------- calls
+
+/// Pay a merchant partner: tax at the merchant's jurisdiction rate goes to the tax
+/// authority, the rest to the merchant; matching reward rules mint to the payer.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Pay {
+    /// A partner with the merchant role.
+    pub merchant: Address,
+    /// A money asset.
+    pub asset: AssetId,
+    /// Units paid, tax included (> 0).
+    pub amount: Amount,
+    /// The payer's reference, at most 64 bytes.
+    pub reference: String,
+}
+
+impl CallDef for Pay {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        pay(ov, cx, &self.merchant, self.asset, self.amount, &self.reference, events)
+    }
+
+    fn summary(&self) -> String {
+        let Pay { merchant, asset, amount, .. } = self;
+        format!("pay {amount} units of asset {asset} to merchant {merchant}")
+    }
+
+    fn addressee<S: StateRead + ?Sized>(&self, state: &S) -> Result<Option<Address>, StateError> {
+        let _ = state;
+        Ok(Some(self.merchant))
+    }
+}
+
+// --------------------------------------------------------------- events
+
+/// A payment to a merchant: `amount` left the payer, the merchant received
+/// `amount - tax` and the jurisdiction's authority `tax`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Paid {
+    /// Who paid.
+    pub payer: Address,
+    /// The merchant partner.
+    pub merchant: Address,
+    /// The money asset.
+    pub asset: AssetId,
+    /// Units paid (tax included).
+    pub amount: Amount,
+    /// Units withheld as tax.
+    pub tax: Amount,
+    /// The payer's reference (e.g. an order number), at most 64 bytes.
+    pub reference: String,
+}
+
+impl EventDef for Paid {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.payer, self.merchant]
+    }
+}
+
+/// Tax withheld from a payment and credited to the tax authority (only when > 0).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct TaxWithheld {
+    /// Who paid.
+    pub payer: Address,
+    /// The merchant.
+    pub merchant: Address,
+    /// The merchant's jurisdiction code.
+    pub jurisdiction: String,
+    /// The authority credited.
+    pub authority: Address,
+    /// The money asset.
+    pub asset: AssetId,
+    /// Units withheld.
+    pub amount: Amount,
+    /// The accounting period (UTC day index) it is reported in.
+    pub period: u64,
+}
+
+impl EventDef for TaxWithheld {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.payer, self.merchant, self.authority]
+    }
+}
+
 
 /// A jurisdiction code as its two key bytes, if it has the shape genesis allows.
 pub(crate) fn code_bytes(code: &str) -> Option<[u8; 2]> {
@@ -55,19 +149,19 @@ pub(crate) fn pay<S: StateRead + ?Sized>(
     // tax <= amount, so the merchant's share cannot underflow: payer, merchant and
     // authority together account for every unit of `amount`.
     credit(ov, to, asset, amount - tax)?;
-    events.push(Event::Paid {
+    events.push(Event::Paid(Paid {
         payer: cx.sender,
         merchant: *to,
         asset,
         amount,
         tax,
         reference: reference.to_owned(),
-    });
+    }));
     if tax > 0 {
         credit(ov, &j.authority, asset, tax)?;
         let period = period_of(cx.time_ms);
         record_tax(ov, &code, period, asset, tax)?;
-        events.push(Event::TaxWithheld {
+        events.push(Event::TaxWithheld(TaxWithheld {
             payer: cx.sender,
             merchant: *to,
             jurisdiction: j.code.clone(),
@@ -75,7 +169,7 @@ pub(crate) fn pay<S: StateRead + ?Sized>(
             asset,
             amount: tax,
             period,
-        });
+        }));
     }
     credit::record_payment(ov, cx.height, &cx.sender, amount)?;
     rewards::apply_rules(ov, cx, to, asset, amount, events)
@@ -96,5 +190,34 @@ fn record_tax<S: StateRead + ?Sized>(
         .checked_add(u128::from(tax))
         .ok_or_else(|| StateError("tax total overflows a u128".into()))?;
     ov.put(key, &total)?;
+    Ok(())
+}
+
+/// Moves `amount` from `cx.sender` to `to`: as `Pay` (tax, rewards) if `to` is a
+/// merchant partner and the asset money, else as a transfer.
+pub(crate) fn move_money<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    cx: &CallCx,
+    to: &Address,
+    asset_id: AssetId,
+    amount: Amount,
+    reference: &str,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    let info = asset(ov, asset_id)?;
+    let is_merchant = partner_with(ov, to, Role::Merchant)?.is_some();
+    if is_merchant && info.kind == AssetKind::Money {
+        return pay(ov, cx, to, asset_id, amount, reference, events);
+    }
+    if is_reserved_account(to) {
+        return Err(CallError::ReservedAccount { account: *to }.into());
+    }
+    move_units(ov, &cx.sender, to, asset_id, amount)?;
+    events.push(Event::Transferred(crate::events::Transferred {
+        from: cx.sender,
+        to: *to,
+        asset: asset_id,
+        amount,
+    }));
     Ok(())
 }

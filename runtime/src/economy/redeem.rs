@@ -6,6 +6,10 @@
 //! examines at most [`REDEMPTIONS_SWEPT_PER_BLOCK_MAX`] slots; the rest carry over to
 //! the next block, oldest deadline first.
 
+use serde::{Deserialize, Serialize};
+
+use crate::calls::CallDef;
+use crate::events::EventDef;
 use crate::economy::ledger::{
     burn, check_text, credit_asset, economy, get, merchant, move_units, next_id, positive, CallCx,
     Fail, Res,
@@ -15,8 +19,189 @@ use crate::economy::{
     TEXT_BYTES_MAX,
 };
 use crate::model::{CallError, Event};
-use crate::state::{keys, Overlay, StateError, StateRead};
-use crate::types::{Amount, AssetId, Height};
+use crate::state::{keys, Overlay, StateError, StateExt, StateRead};
+use crate::types::{Address, Amount, AssetId, Height};
+
+// ---------------------------------------------------------------- calls
+
+/// A holder asks the issuer to redeem credits; they are held in escrow until the
+/// issuer settles or rejects, or the deadline refunds them.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Redeem {
+    /// A credit asset.
+    pub asset: AssetId,
+    /// Units (> 0).
+    pub amount: Amount,
+    /// Goods at a merchant, or cash-out to a wallet.
+    pub kind: RedeemKind,
+}
+
+/// The issuer settles a redemption: the escrowed credits are burned.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SettleRedemption {
+    /// The request's id.
+    pub id: u64,
+    /// The issuer's reference for the payout or delivery, at most 64 bytes.
+    pub payout_reference: String,
+}
+
+/// The issuer rejects a redemption: the credits go back to the user.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RejectRedemption {
+    /// The request's id.
+    pub id: u64,
+    /// Why, at most 64 bytes.
+    pub reason: String,
+}
+
+impl CallDef for Redeem {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        redeem(ov, cx, self.asset, self.amount, &self.kind, events)
+    }
+
+    fn summary(&self) -> String {
+        format!("redeem {} units of asset {}", self.amount, self.asset)
+    }
+
+    fn addressee<S: StateRead + ?Sized>(&self, state: &S) -> Result<Option<Address>, StateError> {
+        Ok(state.asset(self.asset)?.map(|a| a.issuer))
+    }
+}
+
+impl CallDef for SettleRedemption {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        settle(ov, cx, self.id, &self.payout_reference, events)
+    }
+
+    fn summary(&self) -> String {
+        format!("settle redemption {}", self.id)
+    }
+}
+
+impl CallDef for RejectRedemption {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        reject(ov, cx, self.id, &self.reason, events)
+    }
+
+    fn summary(&self) -> String {
+        format!("reject redemption {}", self.id)
+    }
+}
+
+// --------------------------------------------------------------- events
+
+/// A user asked the issuer to redeem credits; they are held in escrow.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RedemptionRequested {
+    /// The request's id.
+    pub id: u64,
+    /// The issuer that must settle or reject.
+    pub issuer: Address,
+    /// The user.
+    pub user: Address,
+    /// The credit asset.
+    pub asset: AssetId,
+    /// Units held.
+    pub amount: Amount,
+    /// Goods or cash-out.
+    pub kind: RedeemKind,
+    /// The last height at which the issuer may settle.
+    pub deadline: Height,
+}
+
+impl EventDef for RedemptionRequested {
+    fn accounts(&self) -> Vec<Address> {
+        let other = match self.kind {
+            crate::economy::RedeemKind::Goods { merchant } => merchant,
+            crate::economy::RedeemKind::CashOut { destination } => destination,
+        };
+        vec![self.user, self.issuer, other]
+    }
+}
+
+/// The issuer settled a redemption: the escrowed credits were burned.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RedemptionSettled {
+    /// The request's id.
+    pub id: u64,
+    /// The issuer.
+    pub issuer: Address,
+    /// The user.
+    pub user: Address,
+    /// The credit asset.
+    pub asset: AssetId,
+    /// Units burned.
+    pub amount: Amount,
+    /// The issuer's reference for the payout or delivery.
+    pub payout_reference: String,
+}
+
+impl EventDef for RedemptionSettled {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.user, self.issuer]
+    }
+}
+
+/// The issuer rejected a redemption: the credits went back to the user.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RedemptionRejected {
+    /// The request's id.
+    pub id: u64,
+    /// The issuer.
+    pub issuer: Address,
+    /// The user.
+    pub user: Address,
+    /// The credit asset.
+    pub asset: AssetId,
+    /// Units refunded.
+    pub amount: Amount,
+    /// The issuer's reason.
+    pub reason: String,
+}
+
+impl EventDef for RedemptionRejected {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.user, self.issuer]
+    }
+}
+
+/// A redemption reached its deadline unsettled: the credits went back to the user
+/// (an end-of-block event, in [`crate::BlockOutput::block_events`]).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RedemptionExpired {
+    /// The request's id.
+    pub id: u64,
+    /// The issuer.
+    pub issuer: Address,
+    /// The user.
+    pub user: Address,
+    /// The credit asset.
+    pub asset: AssetId,
+    /// Units refunded.
+    pub amount: Amount,
+}
+
+impl EventDef for RedemptionExpired {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.user, self.issuer]
+    }
+}
+
 
 /// `Redeem { asset, amount, kind }`.
 pub(crate) fn redeem<S: StateRead + ?Sized>(
@@ -54,7 +239,7 @@ pub(crate) fn redeem<S: StateRead + ?Sized>(
     ov.put(keys::redemption(id), &record)?;
     ov.put(keys::issuer_redemption(&info.issuer, id), &deadline)?;
     crate::economy::credit::record_redemption(ov, cx.height, &cx.sender)?;
-    events.push(Event::RedemptionRequested {
+    events.push(Event::RedemptionRequested(RedemptionRequested {
         id,
         issuer: info.issuer,
         user: cx.sender,
@@ -62,7 +247,7 @@ pub(crate) fn redeem<S: StateRead + ?Sized>(
         amount,
         kind: kind.clone(),
         deadline,
-    });
+    }));
     Ok(())
 }
 
@@ -120,14 +305,14 @@ pub(crate) fn settle<S: StateRead + ?Sized>(
     }
     from_escrow(burn(ov, &ESCROW_ACCOUNT, r.asset, r.amount))?;
     forget(ov, &r)?;
-    events.push(Event::RedemptionSettled {
+    events.push(Event::RedemptionSettled(RedemptionSettled {
         id,
         issuer: r.issuer,
         user: r.user,
         asset: r.asset,
         amount: r.amount,
         payout_reference: payout_reference.to_owned(),
-    });
+    }));
     Ok(())
 }
 
@@ -144,14 +329,14 @@ pub(crate) fn reject<S: StateRead + ?Sized>(
     let r = own_redemption(ov, cx, id)?;
     from_escrow(move_units(ov, &ESCROW_ACCOUNT, &r.user, r.asset, r.amount))?;
     forget(ov, &r)?;
-    events.push(Event::RedemptionRejected {
+    events.push(Event::RedemptionRejected(RedemptionRejected {
         id,
         issuer: r.issuer,
         user: r.user,
         asset: r.asset,
         amount: r.amount,
         reason: reason.to_owned(),
-    });
+    }));
     Ok(())
 }
 
@@ -192,12 +377,12 @@ fn expire<S: StateRead + ?Sized>(
     };
     from_escrow(move_units(ov, &ESCROW_ACCOUNT, &r.user, r.asset, r.amount))?;
     forget(ov, &r)?;
-    events.push(Event::RedemptionExpired {
+    events.push(Event::RedemptionExpired(RedemptionExpired {
         id,
         issuer: r.issuer,
         user: r.user,
         asset: r.asset,
         amount: r.amount,
-    });
+    }));
     Ok(())
 }

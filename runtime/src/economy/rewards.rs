@@ -5,6 +5,10 @@
 //! asset, in ascending rule id. A rule that cannot mint (cap reached, issuance limit,
 //! supply overflow) is skipped with a `RewardSkipped` event; the payment stands.
 
+use serde::{Deserialize, Serialize};
+
+use crate::calls::CallDef;
+use crate::events::EventDef;
 use crate::economy::ledger::{
     asset, burn, get, merchant, mint, money_asset, next_id, own_credit, partner_with, positive,
     CallCx, Fail, Res,
@@ -14,23 +18,246 @@ use crate::economy::{
     MERCHANT_RULES_MAX, RULE_MERCHANTS_MAX,
 };
 use crate::model::{CallError, Event, Role};
-use crate::state::{keys, Overlay, StateError, StateRead};
+use crate::state::{keys, Overlay, StateError, StateExt, StateRead};
 use crate::types::{Address, Amount, AssetId};
 
-/// The terms of an `AddRewardRule` call.
-pub(crate) struct RuleTerms<'a> {
-    pub(crate) merchants: &'a [Address],
-    pub(crate) pay_asset: AssetId,
-    pub(crate) kind: RewardKind,
-    pub(crate) cap_per_user_per_period: Amount,
-    pub(crate) period_ms: u64,
+// ---------------------------------------------------------------- calls
+
+/// An issuer attaches a reward rule to payments at one or more merchants.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct AddRewardRule {
+    /// 1 to 16 merchant partners, no duplicates.
+    pub merchants: Vec<Address>,
+    /// The money asset whose payments earn the reward.
+    pub pay_asset: AssetId,
+    /// Cashback or stamps, in a credit asset the sender issues.
+    pub kind: RewardKind,
+    /// The most units one payer may earn per period (> 0).
+    pub cap_per_user_per_period: Amount,
+    /// The cap's period in milliseconds (> 0).
+    pub period_ms: u64,
 }
+
+/// The issuer of a reward rule removes it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RemoveRewardRule {
+    /// The rule's id.
+    pub id: u64,
+}
+
+/// The issuer of a stamp asset sets what its stamps redeem for.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SetStampReward {
+    /// The stamp asset (a credit the sender issues).
+    pub stamp_asset: AssetId,
+    /// Stamps per reward (> 0).
+    pub stamps: Amount,
+    /// The reward asset (another credit the sender issues).
+    pub reward_asset: AssetId,
+    /// Reward units per `stamps` stamps (> 0).
+    pub reward_amount: Amount,
+}
+
+/// A holder burns stamps and receives their reward at once.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RedeemStamps {
+    /// The stamp asset.
+    pub stamp_asset: AssetId,
+    /// Stamps to burn: a positive multiple of the configured `stamps`.
+    pub count: Amount,
+}
+
+impl CallDef for AddRewardRule {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        add_rule(ov, cx, self, events)
+    }
+
+    fn summary(&self) -> String {
+        format!("add a reward rule at {} merchants", self.merchants.len())
+    }
+}
+
+impl CallDef for RemoveRewardRule {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        remove_rule(ov, cx, self.id, events)
+    }
+
+    fn summary(&self) -> String {
+        format!("remove reward rule {}", self.id)
+    }
+}
+
+impl CallDef for SetStampReward {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        let reward = StampReward {
+            stamps: self.stamps,
+            reward_asset: self.reward_asset,
+            reward_amount: self.reward_amount,
+        };
+        set_stamp_reward(ov, cx, self.stamp_asset, reward, events)
+    }
+
+    fn summary(&self) -> String {
+        format!("set the reward of stamp asset {}", self.stamp_asset)
+    }
+}
+
+impl CallDef for RedeemStamps {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        redeem_stamps(ov, cx, self.stamp_asset, self.count, events)
+    }
+
+    fn summary(&self) -> String {
+        format!("redeem {} stamps of asset {}", self.count, self.stamp_asset)
+    }
+
+    fn addressee<S: StateRead + ?Sized>(&self, state: &S) -> Result<Option<Address>, StateError> {
+        Ok(state.asset(self.stamp_asset)?.map(|a| a.issuer))
+    }
+}
+
+// --------------------------------------------------------------- events
+
+/// An issuer attached a reward rule to merchants.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RewardRuleAdded {
+    /// The rule's id.
+    pub rule: u64,
+    /// Its issuer.
+    pub issuer: Address,
+}
+
+impl EventDef for RewardRuleAdded {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.issuer]
+    }
+}
+
+/// An issuer removed its reward rule.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RewardRuleRemoved {
+    /// The rule's id.
+    pub rule: u64,
+    /// Its issuer.
+    pub issuer: Address,
+}
+
+impl EventDef for RewardRuleRemoved {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.issuer]
+    }
+}
+
+/// A reward rule minted credits to a payer.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RewardGranted {
+    /// The rule.
+    pub rule: u64,
+    /// The rule's issuer, who minted.
+    pub issuer: Address,
+    /// The payer.
+    pub to: Address,
+    /// The credit asset.
+    pub asset: AssetId,
+    /// Units minted (the reward, reduced to what the cap leaves).
+    pub amount: Amount,
+}
+
+impl EventDef for RewardGranted {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.to, self.issuer]
+    }
+}
+
+/// A matching reward rule granted nothing; the payment still stands.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RewardSkipped {
+    /// The rule.
+    pub rule: u64,
+    /// The rule's issuer.
+    pub issuer: Address,
+    /// The payer.
+    pub to: Address,
+    /// The credit asset.
+    pub asset: AssetId,
+    /// Why.
+    pub reason: SkipReason,
+}
+
+impl EventDef for RewardSkipped {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.to, self.issuer]
+    }
+}
+
+/// An issuer set what its stamps redeem for.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct StampRewardSet {
+    /// The issuer.
+    pub issuer: Address,
+    /// The stamp asset.
+    pub stamp_asset: AssetId,
+    /// Stamps per reward.
+    pub stamps: Amount,
+    /// The reward asset.
+    pub reward_asset: AssetId,
+    /// Reward units per `stamps` stamps.
+    pub reward_amount: Amount,
+}
+
+impl EventDef for StampRewardSet {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.issuer]
+    }
+}
+
+/// A user exchanged stamps for their reward: the stamps were burned, the reward minted.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct StampsRedeemed {
+    /// The user.
+    pub user: Address,
+    /// The stamp asset.
+    pub stamp_asset: AssetId,
+    /// Stamps burned.
+    pub stamps: Amount,
+    /// The reward asset.
+    pub reward_asset: AssetId,
+    /// Reward units minted.
+    pub reward_amount: Amount,
+}
+
+impl EventDef for StampsRedeemed {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.user]
+    }
+}
+
 
 /// `AddRewardRule`.
 pub(crate) fn add_rule<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
-    terms: RuleTerms<'_>,
+    terms: &AddRewardRule,
     events: &mut Vec<Event>,
 ) -> Res<()> {
     if partner_with(ov, &cx.sender, Role::Issuer)?.is_none() {
@@ -52,7 +279,7 @@ pub(crate) fn add_rule<S: StateRead + ?Sized>(
     if terms.period_ms == 0 {
         return Err(CallError::ZeroPeriod.into());
     }
-    let lists = merchant_lists(ov, terms.merchants)?;
+    let lists = merchant_lists(ov, &terms.merchants)?;
     let id = next_id(ov, keys::next_rule_id())?;
     let rule = RewardRule {
         id,
@@ -69,10 +296,10 @@ pub(crate) fn add_rule<S: StateRead + ?Sized>(
         list.push(id);
         ov.put(keys::merchant_rules(m), &list)?;
     }
-    events.push(Event::RewardRuleAdded {
+    events.push(Event::RewardRuleAdded(RewardRuleAdded {
         rule: id,
         issuer: cx.sender,
-    });
+    }));
     Ok(())
 }
 
@@ -137,10 +364,10 @@ pub(crate) fn remove_rule<S: StateRead + ?Sized>(
         }
     }
     ov.put_raw(keys::rule(id), None)?;
-    events.push(Event::RewardRuleRemoved {
+    events.push(Event::RewardRuleRemoved(RewardRuleRemoved {
         rule: id,
         issuer: rule.issuer,
-    });
+    }));
     Ok(())
 }
 
@@ -190,13 +417,13 @@ fn apply_rule<S: StateRead + ?Sized>(
         .filter(|u| u.period == period)
         .map_or(0, |u| u.granted);
     let grant = reward.min(rule.cap_per_user_per_period.saturating_sub(used));
-    let skipped = |reason| Event::RewardSkipped {
+    let skipped = |reason| Event::RewardSkipped(RewardSkipped {
         rule: rule.id,
         issuer: rule.issuer,
         to: payer,
         asset: reward_asset,
         reason,
-    };
+    });
     if grant == 0 {
         events.push(skipped(SkipReason::CapReached {
             cap: rule.cap_per_user_per_period,
@@ -218,13 +445,13 @@ fn apply_rule<S: StateRead + ?Sized>(
     }
     let granted = used + grant; // grant <= cap - used
     ov.put(usage_key, &RewardUsage { period, granted })?;
-    events.push(Event::RewardGranted {
+    events.push(Event::RewardGranted(RewardGranted {
         rule: rule.id,
         issuer: rule.issuer,
         to: payer,
         asset: reward_asset,
         amount: grant,
-    });
+    }));
     Ok(())
 }
 
@@ -244,13 +471,13 @@ pub(crate) fn set_stamp_reward<S: StateRead + ?Sized>(
     own_credit(ov, stamp_asset, &cx.sender)?;
     own_credit(ov, reward.reward_asset, &cx.sender)?;
     ov.put(keys::stamp_reward(stamp_asset), &reward)?;
-    events.push(Event::StampRewardSet {
+    events.push(Event::StampRewardSet(StampRewardSet {
         issuer: cx.sender,
         stamp_asset,
         stamps: reward.stamps,
         reward_asset: reward.reward_asset,
         reward_amount: reward.reward_amount,
-    });
+    }));
     Ok(())
 }
 
@@ -285,12 +512,12 @@ pub(crate) fn redeem_stamps<S: StateRead + ?Sized>(
     burn(ov, &cx.sender, stamp_asset, count)?;
     let info = asset(ov, reward.reward_asset)?;
     mint(ov, info, &cx.sender, minted)?;
-    events.push(Event::StampsRedeemed {
+    events.push(Event::StampsRedeemed(StampsRedeemed {
         user: cx.sender,
         stamp_asset,
         stamps: count,
         reward_asset: reward.reward_asset,
         reward_amount: minted,
-    });
+    }));
     Ok(())
 }

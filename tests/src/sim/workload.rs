@@ -1,6 +1,7 @@
 //! The simulated clients: every preset account sends small KRW transfers to the
 //! others, tracking its nonce the way a wallet does.
 
+use jeon_runtime::{calls};
 use jeon_node::chain::Shared;
 use jeon_runtime::tx::{Call, TxBody};
 use jeon_runtime::{Address, AssetId, Hash, Keypair, Nonce, SignedTx, StateExt};
@@ -100,11 +101,11 @@ impl Workload {
                 nonce: client.next_nonce,
                 fee_limit: FEE_LIMIT,
                 expiry: head + EXPIRY_HEIGHTS,
-                call: Call::Transfer {
+                call: Call::Transfer(calls::Transfer {
                     to: recipient,
                     asset: KRW,
                     amount,
-                },
+                }),
                 fee_payer: None,
             };
             client.next_nonce += 1;

@@ -28,7 +28,7 @@
 //! signature over `"jeon/tx-payer/v1" || encode(body)` (a co-signer), the payer pays.
 //! Without it, the payer must be a partner sponsoring this sender: a [`Sponsorship`]
 //! for the sender's account, or one for all its customers, where a *customer's*
-//! transaction is one whose call is addressed to the sponsor (see [`addressed_to`]).
+//! transaction is one whose call is addressed to the sponsor (see [`crate::calls::CallDef::addressee`]).
 //! A sponsorship spends at most `budget_per_period` of the fee asset per period
 //! (period index `time_ms / period_ms`); a fee it cannot cover makes the transaction
 //! invalid (`SponsorBudgetExhausted`), so a budget is never exceeded.
@@ -37,13 +37,97 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::economy::credit::CreditLine;
+use crate::calls::CallDef;
+use crate::events::EventDef;
 use crate::economy::ledger::{get, CallCx, Res};
 use crate::economy::BPS_DENOMINATOR;
 use crate::model::{CallError, Event, Params};
 use crate::state::{keys, read_record, Overlay, StateError, StateExt, StateRead, StateScan};
-use crate::tx::{Call, SignedTx, TxError};
+use crate::tx::{SignedTx, TxError};
 use crate::types::{Address, Amount, AssetId, Height, TimeMs};
+
+// ---------------------------------------------------------------- calls
+
+/// A partner offers to pay fees for one account or for all its customers, within a
+/// budget per period; a zero budget withdraws the offer (docs/economy.md, "Fees").
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SponsorFees {
+    /// Whose fees.
+    pub beneficiary: Beneficiary,
+    /// The budget's asset: must be the chain's fee asset.
+    pub asset: AssetId,
+    /// The most fees paid per period; 0 withdraws the sponsorship.
+    pub budget_per_period: Amount,
+    /// The period in milliseconds (> 0); period index = `time_ms / period_ms`.
+    pub period_ms: u64,
+}
+
+impl CallDef for SponsorFees {
+    fn execute<S: StateRead + ?Sized>(
+        &self,
+        ov: &mut Overlay<'_, S>,
+        cx: &CallCx,
+        events: &mut Vec<Event>,
+    ) -> Res<()> {
+        sponsor(ov, cx, self, events)
+    }
+
+    fn summary(&self) -> String {
+        let SponsorFees { beneficiary, asset, budget_per_period, period_ms } = self;
+        let whose = match beneficiary {
+            Beneficiary::Account(a) => a.to_string(),
+            Beneficiary::AllCustomers => "all customers".to_owned(),
+        };
+        if *budget_per_period == 0 {
+            return format!("stop sponsoring the fees of {whose}");
+        }
+        format!("sponsor the fees of {whose} up to {budget_per_period} units of asset {asset} per {period_ms} ms")
+    }
+}
+
+// --------------------------------------------------------------- events
+
+/// A fee was charged.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct FeeCharged {
+    /// Who paid.
+    pub payer: Address,
+    /// In which asset.
+    pub asset: AssetId,
+    /// How much.
+    pub amount: Amount,
+}
+
+impl EventDef for FeeCharged {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.payer]
+    }
+}
+
+/// A partner set (or with a zero budget withdrew) a fee sponsorship.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct FeesSponsored {
+    /// The partner that pays.
+    pub sponsor: Address,
+    /// Whose fees.
+    pub beneficiary: crate::fees::Beneficiary,
+    /// The budget's asset.
+    pub asset: AssetId,
+    /// The budget per period (0: withdrawn).
+    pub budget_per_period: Amount,
+    /// The period in milliseconds.
+    pub period_ms: u64,
+}
+
+impl EventDef for FeesSponsored {
+    fn accounts(&self) -> Vec<Address> {
+        match self.beneficiary {
+            Beneficiary::Account(a) => vec![self.sponsor, a],
+            Beneficiary::AllCustomers => vec![self.sponsor],
+        }
+    }
+}
+
 
 /// The most volume tiers a fee market may have.
 pub const FEE_TIERS_MAX: usize = 16;
@@ -229,7 +313,7 @@ pub enum Beneficiary {
     /// Every transaction of one account.
     Account(Address),
     /// The transactions of any account that are addressed to the sponsor (its
-    /// customers'; see [`addressed_to`]).
+    /// customers'; see `Call::addressee`).
     AllCustomers,
 }
 
@@ -368,30 +452,6 @@ pub struct FeeDue {
     sponsorship: Option<Sponsorship>,
 }
 
-/// The account named as the recipient of a call: the sponsor whose customers' fees
-/// an `AllCustomers` sponsorship pays. A transfer or payment to it, a payment link it
-/// signed, a mandate granted to it, a redemption of an asset it issues, a repayment of
-/// a line it lent. `None` for other calls.
-pub fn addressed_to<S: StateRead + ?Sized>(
-    state: &S,
-    call: &Call,
-) -> Result<Option<Address>, StateError> {
-    Ok(match call {
-        Call::Transfer { to, .. } => Some(*to),
-        Call::Pay { merchant, .. } => Some(*merchant),
-        Call::PayInvoice { invoice, .. } => Some(invoice.merchant),
-        Call::GrantMandate { spender, .. } => Some(*spender),
-        Call::Redeem { asset, .. }
-        | Call::RedeemStamps {
-            stamp_asset: asset, ..
-        } => state.asset(*asset)?.map(|a| a.issuer),
-        Call::Repay { line_id, .. } => {
-            read_record::<CreditLine, _>(state, &keys::credit_line(*line_id))?.map(|l| l.lender)
-        }
-        _ => None,
-    })
-}
-
 /// Decides a transaction's fee and payer, or why it cannot be paid: the fee limit, the
 /// sponsorship (when the payer did not sign) and the payer's balance, in that order.
 /// The transaction's signatures were checked already ([`crate::tx::VerifiedTx`]).
@@ -442,7 +502,7 @@ fn sponsorship_for<S: StateRead + ?Sized>(
     fee: Amount,
 ) -> Result<Result<Sponsorship, TxError>, StateError> {
     let mut candidates = vec![Beneficiary::Account(tx.body.sender)];
-    if addressed_to(state, &tx.body.call)?.as_ref() == Some(sponsor) {
+    if tx.body.call.addressee(state)?.as_ref() == Some(sponsor) {
         candidates.push(Beneficiary::AllCustomers);
     }
     let mut short = None;
@@ -483,11 +543,11 @@ pub fn charge<S: StateRead + ?Sized>(
             StateError("fee payer's balance changed between assessment and charge".into())
         })?;
         ov.set_balance(&due.payer, rules.asset, left)?;
-        events.push(Event::FeeCharged {
+        events.push(Event::FeeCharged(FeeCharged {
             payer: due.payer,
             asset: rules.asset,
             amount: due.amount,
-        });
+        }));
     }
     if let Some(s) = &due.sponsorship {
         let spent = s.spend(rules.time_ms, due.amount);
@@ -519,21 +579,13 @@ pub fn end_block<S: StateRead + ?Sized>(
     Ok(())
 }
 
-/// `SponsorFees`' fields.
-pub(crate) struct Offer {
-    pub(crate) beneficiary: Beneficiary,
-    pub(crate) asset: AssetId,
-    pub(crate) budget_per_period: Amount,
-    pub(crate) period_ms: u64,
-}
-
 /// `SponsorFees`: a partner offers to pay fees, or with a zero budget withdraws its
 /// offer. Changing the budget of an offer keeps what the current period already used;
 /// changing its period length, or withdrawing and offering again, starts afresh.
 pub(crate) fn sponsor<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
-    offer: Offer,
+    offer: &SponsorFees,
     events: &mut Vec<Event>,
 ) -> Res<()> {
     if ov.partner(&cx.sender)?.is_none() {
@@ -579,13 +631,13 @@ pub(crate) fn sponsor<S: StateRead + ?Sized>(
         };
         ov.put(key, &record)?;
     }
-    events.push(Event::FeesSponsored {
+    events.push(Event::FeesSponsored(FeesSponsored {
         sponsor: cx.sender,
         beneficiary: offer.beneficiary,
         asset: offer.asset,
         budget_per_period: offer.budget_per_period,
         period_ms: offer.period_ms,
-    });
+    }));
     Ok(())
 }
 
