@@ -302,7 +302,7 @@ pub enum GenesisError {
     #[error("invalid fee_market: {reason}")]
     InvalidFeeMarket {
         /// Which rule, naming the field.
-        reason: String,
+        reason: jeon_runtime::fees::FeeMarketError,
     },
     /// A jurisdiction code is not two letters `A-Z`.
     #[error("invalid jurisdiction code {code:?}: use a two-letter country code such as \"KR\"")]

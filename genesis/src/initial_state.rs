@@ -18,7 +18,7 @@ impl GenesisSpec {
         let supplies = self.supplies()?;
         let base = MemoryState::new();
         let mut ov = Overlay::new(&base);
-        let state_err = |e: StateError| GenesisError::State { reason: e.0 };
+        let state_err = |e: StateError| GenesisError::State { reason: e.to_string() };
         ov.put(keys::params(), &self.params).map_err(state_err)?;
         ov.put(keys::economy(), &self.economy).map_err(state_err)?;
         if let Some(market) = &self.fee_market {

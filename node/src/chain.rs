@@ -252,6 +252,6 @@ impl Shared {
 pub fn state_err(e: StateError) -> StoreError {
     StoreError::Corrupt {
         key: "state".into(),
-        reason: e.0,
+        reason: e.to_string(),
     }
 }

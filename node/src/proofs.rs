@@ -4,7 +4,6 @@
 //! (`jeon_runtime::proof`); this module only finds a final transaction's block,
 //! certificate and receipts in the [`ChainDb`] and hands them to it.
 
-use jeon_runtime::{calls};
 use jeon_runtime::proof::{self, BuildError, TxProof};
 use jeon_runtime::{Hash, Height};
 
@@ -87,7 +86,7 @@ mod tests {
             nonce,
             fee_limit: 1,
             expiry: 100,
-            call: Call::Transfer(calls::Transfer {
+            call: Call::Transfer(jeon_runtime::calls::Transfer {
                 to: Keypair::from_seed_label("bob").address(),
                 asset: AssetId(0),
                 amount: 500,

@@ -422,7 +422,7 @@ impl<S: Store> StateRead for ChainDb<S> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         self.store
             .get(&with_prefix(prefix::STATE, key))
-            .map_err(|e| StateError(e.to_string()))
+            .map_err(|e| StateError::Backend(e.to_string()))
     }
 }
 
@@ -431,7 +431,7 @@ impl<S: Store> StateScan for ChainDb<S> {
         let entries = self
             .store
             .scan_prefix(&with_prefix(prefix::STATE, p), limit)
-            .map_err(|e| StateError(e.to_string()))?;
+            .map_err(|e| StateError::Backend(e.to_string()))?;
         Ok(entries
             .into_iter()
             .map(|(k, v)| (k[1..].to_vec(), v))
@@ -449,7 +449,7 @@ impl<S: Store> StateScan for ChainDb<S> {
         let entries = self
             .store
             .scan_prefix_rev(&prefix, before.as_deref(), limit)
-            .map_err(|e| StateError(e.to_string()))?;
+            .map_err(|e| StateError::Backend(e.to_string()))?;
         Ok(entries
             .into_iter()
             .map(|(k, v)| (k[1..].to_vec(), v))

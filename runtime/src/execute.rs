@@ -57,7 +57,9 @@ pub fn execute_block<S: StateRead + ?Sized>(
         let index = u32::try_from(index)
             .ok()
             .filter(|i| *i != BLOCK_EVENTS_TX_INDEX)
-            .ok_or_else(|| StateError("more than 2^32 - 1 transactions in a block".into()))?;
+            .ok_or(StateError::InvariantBroken(
+                "more than 2^32 - 1 transactions in a block",
+            ))?;
         receipts.push(apply_tx(&mut ov, ctx, &rules, index, tx, &mut fees)?);
     }
     // End of block, after every transaction: refund the redemptions due at this height,
@@ -79,7 +81,7 @@ pub fn execute_block<S: StateRead + ?Sized>(
     if fees > 0 {
         let held = ov.balance(&params.fee_collector, params.fee_asset)?;
         let total = held.checked_add(fees).ok_or_else(|| {
-            StateError("fee collector balance overflow: supply invariant broken".into())
+            StateError::InvariantBroken("the fee collector's balance overflowed: the supply is not conserved")
         })?;
         ov.set_balance(&params.fee_collector, params.fee_asset, total)?;
     }
@@ -160,7 +162,7 @@ fn apply_tx<S: StateRead + ?Sized>(
     crate::fees::charge(ov, rules, &sender, &due, &mut events)?;
     *fees = fees
         .checked_add(due.amount)
-        .ok_or_else(|| StateError("fee total overflow".into()))?;
+        .ok_or(StateError::InvariantBroken("a block's fee total overflowed"))?;
     ov.set_nonce(&sender, body.nonce + 1)?; // check_tx: nonce == stored < u64::MAX in practice
     ov.settle();
 

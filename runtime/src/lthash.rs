@@ -29,13 +29,14 @@ impl Default for LtHash {
 
 impl LtHash {
     /// Reads an accumulator back from its stored bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let bytes: [u8; LTHASH_BYTES] = bytes.try_into().map_err(|_| {
-            format!(
-                "accumulator has {} bytes, expected {LTHASH_BYTES}",
-                bytes.len()
-            )
-        })?;
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, crate::state::StateError> {
+        let bytes: [u8; LTHASH_BYTES] =
+            bytes
+                .try_into()
+                .map_err(|_| crate::state::StateError::CorruptAccumulator {
+                    len: bytes.len(),
+                    expected: LTHASH_BYTES,
+                })?;
         Ok(LtHash {
             bytes: Box::new(bytes),
         })

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::codec;
+use crate::codec::{self, CodecError};
 use crate::crypto::sha256;
 use crate::lthash::LtHash;
 use crate::model::{AssetInfo, Params, Partner};
@@ -22,11 +22,61 @@ const VALUE_BYTES_MAX: usize = 64 * 1024;
 /// Domain prefix of the app hash.
 const APP_HASH_DOMAIN: &[u8] = b"jeon/app/v1";
 
-/// Storage failed underneath the state (disk error, corrupt value). Execution stops
-/// and nothing is written.
+/// Storage failed underneath the state, or what it holds breaks a rule the runtime
+/// keeps. Execution stops and nothing is written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("state storage failed: {0}")]
-pub struct StateError(pub String);
+pub enum StateError {
+    /// The store underneath failed (disk, database); the message is the store's own.
+    #[error("state storage failed: {0}")]
+    Backend(String),
+    /// A stored value does not decode as the record its key holds.
+    #[error("corrupt value under key {}: {reason}", hex::encode(key))]
+    CorruptValue {
+        /// The key.
+        key: Vec<u8>,
+        /// Why the value does not decode.
+        reason: CodecError,
+    },
+    /// The state commitment accumulator has the wrong length.
+    #[error("the state accumulator has {len} bytes, expected {expected}")]
+    CorruptAccumulator {
+        /// The stored length.
+        len: usize,
+        /// The accumulator's length.
+        expected: usize,
+    },
+    /// A stored key does not have its documented layout.
+    #[error("malformed {what} key {}", hex::encode(key))]
+    MalformedKey {
+        /// What the key should name.
+        what: &'static str,
+        /// The key.
+        key: Vec<u8>,
+    },
+    /// An index names a record that is not stored.
+    #[error("{what} {id} is named by an index but missing")]
+    MissingRecord {
+        /// The kind of record.
+        what: &'static str,
+        /// Its id (a deadline slot: its height).
+        id: u64,
+    },
+    /// The chain parameters are missing: genesis never initialised this state.
+    #[error("chain parameters missing")]
+    ParamsMissing,
+    /// An invariant the runtime keeps (supply conservation, escrow, counters) was
+    /// found broken: a bug, or state written by something else.
+    #[error("invariant broken: {0}")]
+    InvariantBroken(&'static str),
+    /// An end-of-block sweep could not complete a step it must complete.
+    #[error("{sweep} sweep failed: {error}")]
+    SweepFailed {
+        /// Which sweep.
+        sweep: &'static str,
+        /// The step's error.
+        error: crate::model::CallError,
+    },
+}
 
 /// Key-value pairs in key order, as scans return them.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
@@ -421,7 +471,10 @@ fn read<T: DeserializeOwned, S: StateRead + ?Sized>(
         None => Ok(None),
         Some(bytes) => codec::decode(&bytes, VALUE_BYTES_MAX)
             .map(Some)
-            .map_err(|e| StateError(format!("corrupt value under key {}: {e}", hex::encode(key)))),
+            .map_err(|reason| StateError::CorruptValue {
+                key: key.to_vec(),
+                reason,
+            }),
     }
 }
 
@@ -470,7 +523,7 @@ pub trait StateExt: StateRead {
     }
     /// The chain parameters (genesis always sets them).
     fn params(&self) -> Result<Params, StateError> {
-        read(self, &keys::params())?.ok_or_else(|| StateError("chain parameters missing".into()))
+        read(self, &keys::params())?.ok_or(StateError::ParamsMissing)
     }
     /// The next free asset id.
     fn next_asset_id(&self) -> Result<u32, StateError> {
@@ -482,7 +535,7 @@ pub trait StateExt: StateRead {
             .get(&keys::lthash())?
             .map(|b| LtHash::from_bytes(&b))
             .transpose();
-        let acc = acc.map_err(StateError)?.unwrap_or_default();
+        let acc = acc?.unwrap_or_default();
         Ok(sha256(&[APP_HASH_DOMAIN, acc.as_bytes()]))
     }
 }
@@ -501,8 +554,14 @@ pub fn balances<S: StateScan + ?Sized>(
     for (k, v) in s.scan_prefix(&prefix, BALANCES_LISTED_MAX)? {
         let id_bytes: [u8; 4] = k[prefix.len()..]
             .try_into()
-            .map_err(|_| StateError(format!("malformed balance key {}", hex::encode(&k))))?;
-        let amount: Amount = codec::decode(&v, 8).map_err(|e| StateError(e.to_string()))?;
+            .map_err(|_| StateError::MalformedKey {
+                what: "balance",
+                key: k.clone(),
+            })?;
+        let amount: Amount = codec::decode(&v, 8).map_err(|reason| StateError::CorruptValue {
+            key: k.clone(),
+            reason,
+        })?;
         out.push((AssetId(u32::from_be_bytes(id_bytes)), amount));
     }
     Ok(out)
@@ -641,7 +700,7 @@ impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
     pub fn finish(self) -> Result<(ChangeSet, Hash), StateError> {
         let lthash_key = keys::lthash();
         let mut acc = match self.base.get(&lthash_key)? {
-            Some(b) => LtHash::from_bytes(&b).map_err(StateError)?,
+            Some(b) => LtHash::from_bytes(&b)?,
             None => LtHash::default(),
         };
         let mut entries = BTreeMap::new();

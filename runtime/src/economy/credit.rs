@@ -428,10 +428,16 @@ pub fn credit_lines_of<S: StateScan + ?Sized>(
     for (k, _) in s.scan_prefix(&prefix, CREDIT_LINES_LISTED_MAX)? {
         let id_bytes: [u8; 8] = k[prefix.len()..]
             .try_into()
-            .map_err(|_| StateError(format!("malformed credit line key {}", hex::encode(&k))))?;
+            .map_err(|_| StateError::MalformedKey {
+                what: "credit line",
+                key: k.clone(),
+            })?;
         let id = u64::from_be_bytes(id_bytes);
         let line: CreditLine = read_record(s, &keys::credit_line(id))?
-            .ok_or_else(|| StateError(format!("credit line {id} missing from its record")))?;
+            .ok_or(StateError::MissingRecord {
+                what: "credit line",
+                id,
+            })?;
         out.push(line);
     }
     Ok(out)
@@ -810,7 +816,10 @@ pub(crate) fn sweep<S: StateRead + ?Sized>(
     match swept {
         Ok(()) => Ok(()),
         Err(Fail::State(e)) => Err(e),
-        Err(Fail::Call(e)) => Err(StateError(format!("credit line sweep failed: {e}"))),
+        Err(Fail::Call(error)) => Err(StateError::SweepFailed {
+            sweep: "credit line",
+            error,
+        }),
     }
 }
 

@@ -73,7 +73,10 @@ impl Queue {
                 budget -= 1;
                 let key = keys::deadline_slot(self.slot, at, slot);
                 let id: u64 = get(ov, &key)?.ok_or_else(|| {
-                    crate::state::StateError(format!("deadline slot {at}/{slot} is missing"))
+                    crate::state::StateError::MissingRecord {
+                        what: "deadline slot at height",
+                        id: at,
+                    }
                 })?;
                 ov.put_raw(key, None)?;
                 due(ov, id)?;

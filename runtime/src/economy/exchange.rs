@@ -374,7 +374,10 @@ pub(crate) fn convert<S: StateRead + ?Sized>(
         to_asset,
     })?;
     let a: ExchangeAgreement = get(ov, &keys::exchange(id))?
-        .ok_or_else(|| StateError(format!("pair index names missing agreement {id}")))?;
+        .ok_or(StateError::MissingRecord {
+            what: "exchange agreement",
+            id,
+        })?;
     let q = a.quote(amount).ok_or(CallError::ConversionOverflow)?;
     if q.out == 0 {
         return Err(CallError::NothingToReceive.into());

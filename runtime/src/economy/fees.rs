@@ -165,63 +165,125 @@ pub struct FeeTier {
     pub fee_bps: u16,
 }
 
+/// Why a fee market cannot be used; each message names the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FeeMarketError {
+    /// The floor is above the ceiling.
+    #[error("base_fee_min {min} is above base_fee_max {max}")]
+    MinAboveMax {
+        /// `base_fee_min`.
+        min: Amount,
+        /// `base_fee_max`.
+        max: Amount,
+    },
+    /// The genesis flat fee, the first base fee, is outside the bounds.
+    #[error("params.fee_flat {initial} (the first base fee) is outside [base_fee_min {min}, base_fee_max {max}]")]
+    InitialOutside {
+        /// `params.fee_flat`.
+        initial: Amount,
+        /// `base_fee_min`.
+        min: Amount,
+        /// `base_fee_max`.
+        max: Amount,
+    },
+    /// A field that must be positive is zero.
+    #[error("{0} must be greater than zero")]
+    Zero(&'static str),
+    /// The target is above what a block may hold.
+    #[error("target_txs_per_block {target} is above params.block_txs_max {block_txs_max}: no block could ever raise the base fee")]
+    TargetAboveBlock {
+        /// `target_txs_per_block`.
+        target: u32,
+        /// `params.block_txs_max`.
+        block_txs_max: u32,
+    },
+    /// More tiers than [`FEE_TIERS_MAX`].
+    #[error("at most {FEE_TIERS_MAX} tiers")]
+    TooManyTiers,
+    /// A tier's fee is above the full fee.
+    #[error("tiers[{tier}].fee_bps {fee_bps} is above {FULL_FEE_BPS}")]
+    TierAboveFull {
+        /// The tier's index.
+        tier: usize,
+        /// Its `fee_bps`.
+        fee_bps: u16,
+    },
+    /// Tier thresholds do not increase.
+    #[error("tiers[{tier}].min_txs {min_txs} is not above the previous tier's {previous}")]
+    TierNotIncreasing {
+        /// The tier's index.
+        tier: usize,
+        /// Its `min_txs`.
+        min_txs: u64,
+        /// The previous tier's.
+        previous: u64,
+    },
+    /// A higher tier costs more than the one below it.
+    #[error("tiers[{tier}].fee_bps {fee_bps} is above the previous tier's {previous}: more volume must never cost more")]
+    TierCostsMore {
+        /// The tier's index.
+        tier: usize,
+        /// Its `fee_bps`.
+        fee_bps: u16,
+        /// The previous tier's.
+        previous: u16,
+    },
+}
+
 impl FeeMarket {
     /// Checks the market's own rules against the genesis base fee and block size; the
-    /// message names the field.
-    pub fn check(&self, initial_base_fee: Amount, block_txs_max: u32) -> Result<(), String> {
-        if self.base_fee_min > self.base_fee_max {
-            return Err(format!(
-                "base_fee_min {} is above base_fee_max {}",
-                self.base_fee_min, self.base_fee_max
-            ));
+    /// error names the field.
+    pub fn check(&self, initial_base_fee: Amount, block_txs_max: u32) -> Result<(), FeeMarketError> {
+        let (min, max) = (self.base_fee_min, self.base_fee_max);
+        if min > max {
+            return Err(FeeMarketError::MinAboveMax { min, max });
         }
-        if initial_base_fee < self.base_fee_min || initial_base_fee > self.base_fee_max {
-            return Err(format!(
-                "params.fee_flat {initial_base_fee} (the first base fee) is outside \
-                 [base_fee_min {}, base_fee_max {}]",
-                self.base_fee_min, self.base_fee_max
-            ));
+        if initial_base_fee < min || initial_base_fee > max {
+            return Err(FeeMarketError::InitialOutside {
+                initial: initial_base_fee,
+                min,
+                max,
+            });
         }
-        if self.target_txs_per_block == 0 {
-            return Err("target_txs_per_block must be greater than zero".into());
+        let target = self.target_txs_per_block;
+        if target == 0 {
+            return Err(FeeMarketError::Zero("target_txs_per_block"));
         }
-        if self.target_txs_per_block > block_txs_max {
-            return Err(format!(
-                "target_txs_per_block {} is above params.block_txs_max {block_txs_max}: \
-                 no block could ever raise the base fee",
-                self.target_txs_per_block
-            ));
+        if target > block_txs_max {
+            return Err(FeeMarketError::TargetAboveBlock {
+                target,
+                block_txs_max,
+            });
         }
         if self.change_denominator == 0 {
-            return Err("change_denominator must be greater than zero".into());
+            return Err(FeeMarketError::Zero("change_denominator"));
         }
         if self.volume_window_blocks == 0 {
-            return Err("volume_window_blocks must be greater than zero".into());
+            return Err(FeeMarketError::Zero("volume_window_blocks"));
         }
         if self.tiers.len() > FEE_TIERS_MAX {
-            return Err(format!("at most {FEE_TIERS_MAX} tiers"));
+            return Err(FeeMarketError::TooManyTiers);
         }
         for (i, t) in self.tiers.iter().enumerate() {
             if t.fee_bps > FULL_FEE_BPS {
-                return Err(format!(
-                    "tiers[{i}].fee_bps {} is above {FULL_FEE_BPS}",
-                    t.fee_bps
-                ));
+                return Err(FeeMarketError::TierAboveFull { tier: i, fee_bps: t.fee_bps });
             }
-            if let Some(prev) = i.checked_sub(1).and_then(|p| self.tiers.get(p)) {
-                if t.min_txs <= prev.min_txs {
-                    return Err(format!(
-                        "tiers[{i}].min_txs {} is not above the previous tier's {}",
-                        t.min_txs, prev.min_txs
-                    ));
-                }
-                if t.fee_bps > prev.fee_bps {
-                    return Err(format!(
-                        "tiers[{i}].fee_bps {} is above the previous tier's {}: more volume \
-                         must never cost more",
-                        t.fee_bps, prev.fee_bps
-                    ));
-                }
+            let Some(prev) = i.checked_sub(1).and_then(|p| self.tiers.get(p)) else {
+                continue;
+            };
+            if t.min_txs <= prev.min_txs {
+                return Err(FeeMarketError::TierNotIncreasing {
+                    tier: i,
+                    min_txs: t.min_txs,
+                    previous: prev.min_txs,
+                });
+            }
+            if t.fee_bps > prev.fee_bps {
+                return Err(FeeMarketError::TierCostsMore {
+                    tier: i,
+                    fee_bps: t.fee_bps,
+                    previous: prev.fee_bps,
+                });
             }
         }
         Ok(())
@@ -540,7 +602,7 @@ pub fn charge<S: StateRead + ?Sized>(
     if due.amount > 0 {
         let held = ov.balance(&due.payer, rules.asset)?;
         let left = held.checked_sub(due.amount).ok_or_else(|| {
-            StateError("fee payer's balance changed between assessment and charge".into())
+            StateError::InvariantBroken("the fee payer's balance changed between assessment and charge")
         })?;
         ov.set_balance(&due.payer, rules.asset, left)?;
         events.push(Event::FeeCharged(FeeCharged {
@@ -658,9 +720,12 @@ pub fn sponsorships_of<S: StateScan + ?Sized>(
     time_ms: TimeMs,
 ) -> Result<Vec<SponsorshipStatus>, StateError> {
     let mut out = Vec::new();
-    for (_, bytes) in s.scan_prefix(&keys::sponsorships_of(sponsor), SPONSORSHIPS_LISTED_MAX)? {
+    for (k, bytes) in s.scan_prefix(&keys::sponsorships_of(sponsor), SPONSORSHIPS_LISTED_MAX)? {
         let sponsorship: Sponsorship = crate::codec::decode(&bytes, bytes.len())
-            .map_err(|e| StateError(format!("corrupt sponsorship record: {e}")))?;
+            .map_err(|reason| StateError::CorruptValue {
+                key: k.clone(),
+                reason,
+            })?;
         let remaining = sponsorship.remaining(time_ms);
         out.push(SponsorshipStatus {
             sponsorship,

@@ -25,7 +25,7 @@ pub(crate) fn index<S: StateRead + ?Sized>(
             continue;
         }
         let event_index = u32::try_from(i)
-            .map_err(|_| StateError("more than 2^32 events in one receipt".into()))?;
+            .map_err(|_| StateError::InvariantBroken("more than 2^32 events in one receipt"))?;
         // Encoded once, stored under each account it names.
         let bytes = crate::codec::encode(event);
         for who in event.accounts() {

@@ -189,9 +189,7 @@ pub(crate) fn credit<S: StateRead + ?Sized>(
 ) -> Res<()> {
     let held = ov.balance(who, asset)?;
     let total = held.checked_add(amount).ok_or_else(|| {
-        StateError(format!(
-            "balance overflow of asset {asset}: supply invariant broken"
-        ))
+        StateError::InvariantBroken("a balance overflowed: the supply is not conserved")
     })?;
     ov.set_balance(who, asset, total)?;
     Ok(())
@@ -275,7 +273,7 @@ pub(crate) fn burn<S: StateRead + ?Sized>(
     info.supply = info
         .supply
         .checked_sub(amount)
-        .ok_or_else(|| StateError(format!("supply underflow of asset {asset_id}")))?;
+        .ok_or(StateError::InvariantBroken("supply underflow: the supply is not conserved"))?;
     ov.put(keys::asset(asset_id), &info)?;
     Ok(())
 }

@@ -253,10 +253,16 @@ pub fn mandates_of<S: StateScan + ?Sized>(
     for (k, _) in s.scan_prefix(&prefix, MANDATES_LISTED_MAX)? {
         let id_bytes: [u8; 8] = k[prefix.len()..]
             .try_into()
-            .map_err(|_| StateError(format!("malformed mandate key {}", hex::encode(&k))))?;
+            .map_err(|_| StateError::MalformedKey {
+                what: "mandate",
+                key: k.clone(),
+            })?;
         let id = u64::from_be_bytes(id_bytes);
         let mandate: Mandate = read_record(s, &keys::mandate(id))?
-            .ok_or_else(|| StateError(format!("mandate {id} missing from its record")))?;
+            .ok_or(StateError::MissingRecord {
+                what: "mandate",
+                id,
+            })?;
         let active = mandate.is_active(height);
         let remaining = if active {
             mandate.remaining(time_ms)

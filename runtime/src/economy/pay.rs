@@ -188,7 +188,7 @@ fn record_tax<S: StateRead + ?Sized>(
     let total: u128 = get(ov, &key)?.unwrap_or(0);
     let total = total
         .checked_add(u128::from(tax))
-        .ok_or_else(|| StateError("tax total overflows a u128".into()))?;
+        .ok_or(StateError::InvariantBroken("a tax total overflowed a u128"))?;
     ov.put(key, &total)?;
     Ok(())
 }

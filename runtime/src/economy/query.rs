@@ -52,13 +52,19 @@ fn check_range(from: u64, to: u64) -> Result<(), QueryError> {
     Ok(())
 }
 
-fn corrupt(key: &[u8], what: &str) -> StateError {
-    StateError(format!("malformed {what} key {}", hex::encode(key)))
+fn corrupt(key: &[u8], what: &'static str) -> StateError {
+    StateError::MalformedKey {
+        what,
+        key: key.to_vec(),
+    }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(key: &[u8], v: &[u8]) -> Result<T, StateError> {
     codec::decode(v, 64 * 1024)
-        .map_err(|e| StateError(format!("corrupt value under key {}: {e}", hex::encode(key))))
+        .map_err(|reason| StateError::CorruptValue {
+            key: key.to_vec(),
+            reason,
+        })
 }
 
 fn be_u64(bytes: &[u8]) -> Option<u64> {
@@ -246,7 +252,10 @@ pub fn pending_redemptions<S: StateScan + ?Sized>(
     for (k, _) in state.scan_prefix(&prefix, limit.min(LISTED_MAX))? {
         let id = be_u64(&k[prefix.len()..]).ok_or_else(|| corrupt(&k, "issuer redemption"))?;
         let r = redemption(state, id)?
-            .ok_or_else(|| StateError(format!("issuer index names missing redemption {id}")))?;
+            .ok_or(StateError::MissingRecord {
+                what: "redemption",
+                id,
+            })?;
         out.push(r);
     }
     Ok(out)

@@ -224,7 +224,7 @@ pub(crate) fn redeem<S: StateRead + ?Sized>(
     let deadline = cx
         .height
         .checked_add(window.max(1))
-        .ok_or_else(|| StateError("redemption deadline overflows the height".into()))?;
+        .ok_or(StateError::InvariantBroken("a redemption deadline overflowed the height"))?;
     deadlines::REDEMPTIONS.push(ov, deadline, id)?;
     let record = Redemption {
         id,
@@ -281,7 +281,11 @@ fn forget<S: StateRead + ?Sized>(ov: &mut Overlay<'_, S>, r: &Redemption) -> Res
 /// invariant, not a call error.
 fn from_escrow(r: Res<()>) -> Res<()> {
     match r {
-        Err(Fail::Call(e)) => Err(StateError(format!("escrow invariant broken: {e}")).into()),
+        Err(Fail::Call(error)) => Err(StateError::SweepFailed {
+            sweep: "escrow",
+            error,
+        }
+        .into()),
         other => other,
     }
 }
@@ -352,7 +356,10 @@ pub(crate) fn sweep<S: StateRead + ?Sized>(
     match sweep_inner(ov, height, events) {
         Ok(()) => Ok(()),
         Err(Fail::State(e)) => Err(e),
-        Err(Fail::Call(e)) => Err(StateError(format!("redemption sweep failed: {e}"))),
+        Err(Fail::Call(error)) => Err(StateError::SweepFailed {
+            sweep: "redemption",
+            error,
+        }),
     }
 }
 

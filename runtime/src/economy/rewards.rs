@@ -383,9 +383,10 @@ pub(crate) fn apply_rules<S: StateRead + ?Sized>(
     let ids: Vec<u64> = get(ov, &keys::merchant_rules(merchant))?.unwrap_or_default();
     for id in ids {
         let rule: RewardRule = get(ov, &keys::rule(id))?.ok_or_else(|| {
-            StateError(format!(
-                "merchant {merchant} lists missing reward rule {id}"
-            ))
+            StateError::MissingRecord {
+                what: "reward rule",
+                id,
+            }
         })?;
         if rule.pay_asset == pay_asset {
             apply_rule(ov, cx, &rule, amount, events)?;
