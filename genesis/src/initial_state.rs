@@ -18,11 +18,14 @@ impl GenesisSpec {
         let supplies = self.supplies()?;
         let base = MemoryState::new();
         let mut ov = Overlay::new(&base);
-        let state_err = |e: StateError| GenesisError::State { reason: e.to_string() };
+        let state_err = |e: StateError| GenesisError::State {
+            reason: e.to_string(),
+        };
         ov.put(keys::params(), &self.params).map_err(state_err)?;
         ov.put(keys::economy(), &self.economy).map_err(state_err)?;
         if let Some(market) = &self.fee_market {
-            ov.put(keys::fee_market(), market).map_err(state_err)?;
+            ov.put(jeon_runtime::economy::fees::storage::fee_market(), market)
+                .map_err(state_err)?;
         }
         for j in &self.jurisdictions {
             // Validation checked the code is two ASCII letters.

@@ -10,12 +10,12 @@
 // criterion_group! defines an undocumented public function.
 #![allow(missing_docs)]
 
-use jeon_runtime::{calls};
 use criterion::{criterion_group, criterion_main, Criterion};
 use jeon_runtime::block::{
     validators_hash, Block, Certificate, CommitSig, CommittedBlock, Header, ValidatorInfo,
     VoteBody, VoteKind,
 };
+use jeon_runtime::calls;
 use jeon_runtime::execute::execute_block;
 use jeon_runtime::merkle::{receipts_root, tx_root};
 use jeon_runtime::proof::{self, Prover, TxProof};

@@ -6,8 +6,8 @@
 // criterion_group! defines an undocumented public function.
 #![allow(missing_docs)]
 
-use jeon_runtime::{calls};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use jeon_runtime::calls;
 use jeon_runtime::execute::execute_block;
 use jeon_runtime::state::keys;
 use jeon_runtime::tx::verify_batch;
@@ -57,7 +57,8 @@ fn funded_state(senders: &[Address], accounts: usize, market: bool) -> MemorySta
             volume_window_blocks: 3_600,
             tiers: vec![tier(100, 8_000), tier(1_000, 5_000)],
         };
-        ov.put(keys::fee_market(), &m).expect("write");
+        ov.put(jeon_runtime::economy::fees::storage::fee_market(), &m)
+            .expect("write");
     }
     for i in 0..accounts {
         // Accounts beyond the senders never sign, so a derived address is enough.

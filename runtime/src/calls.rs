@@ -10,9 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::economy::ledger::{CallCx, Res};
-use crate::economy::{
-    assets, credit, exchange, fees, links, mandate, pay, redeem, rewards,
-};
+use crate::economy::{assets, credit, exchange, fees, links, mandate, pay, redeem, rewards};
 use crate::model::Event;
 use crate::state::{Overlay, StateError, StateRead};
 use crate::types::Address;

@@ -5,9 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::economy::{
-    assets, credit, exchange, fees, links, mandate, pay, redeem, rewards,
-};
+use crate::economy::{assets, credit, exchange, fees, links, mandate, pay, redeem, rewards};
 use crate::types::Address;
 
 /// What a feature module provides for each of its events.

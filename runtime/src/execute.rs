@@ -81,7 +81,9 @@ pub fn execute_block<S: StateRead + ?Sized>(
     if fees > 0 {
         let held = ov.balance(&params.fee_collector, params.fee_asset)?;
         let total = held.checked_add(fees).ok_or_else(|| {
-            StateError::InvariantBroken("the fee collector's balance overflowed: the supply is not conserved")
+            StateError::InvariantBroken(
+                "the fee collector's balance overflowed: the supply is not conserved",
+            )
         })?;
         ov.set_balance(&params.fee_collector, params.fee_asset, total)?;
     }
@@ -162,7 +164,9 @@ fn apply_tx<S: StateRead + ?Sized>(
     crate::fees::charge(ov, rules, &sender, &due, &mut events)?;
     *fees = fees
         .checked_add(due.amount)
-        .ok_or(StateError::InvariantBroken("a block's fee total overflowed"))?;
+        .ok_or(StateError::InvariantBroken(
+            "a block's fee total overflowed",
+        ))?;
     ov.set_nonce(&sender, body.nonce + 1)?; // check_tx: nonce == stored < u64::MAX in practice
     ov.settle();
 
@@ -191,4 +195,3 @@ fn apply_tx<S: StateRead + ?Sized>(
         events,
     })
 }
-

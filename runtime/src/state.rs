@@ -118,7 +118,7 @@ pub trait StateScan: StateRead {
 /// Key layout: one prefix byte per record kind, then fixed-width big-endian fields,
 /// so a prefix scan lists an account's balances in asset order.
 pub mod keys {
-    use crate::fees::Beneficiary;
+
     use crate::types::{Address, AssetId, Height};
 
     /// `0x01 || account` -> nonce (u64).
@@ -224,7 +224,7 @@ pub mod keys {
         !matches!(key.first(), Some(&LTHASH) | Some(&HISTORY))
     }
 
-    fn with(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
+    pub(crate) fn with(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
         let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
         k.push(prefix);
         for p in parts {
@@ -285,50 +285,6 @@ pub mod keys {
     pub fn economy() -> Vec<u8> {
         vec![ECONOMY]
     }
-    /// Key of the tax withheld in one jurisdiction, period and asset.
-    pub fn tax(code: &[u8; 2], period: u64, asset: AssetId) -> Vec<u8> {
-        with(TAX, &[code, &period.to_be_bytes(), &asset.0.to_be_bytes()])
-    }
-    /// Prefix of the tax withheld in one jurisdiction and period.
-    pub fn tax_in(code: &[u8; 2], period: u64) -> Vec<u8> {
-        with(TAX, &[code, &period.to_be_bytes()])
-    }
-    /// Key of the reward rule id counter.
-    pub fn next_rule_id() -> Vec<u8> {
-        vec![NEXT_RULE_ID]
-    }
-    /// Key of a reward rule.
-    pub fn rule(id: u64) -> Vec<u8> {
-        with(RULE, &[&id.to_be_bytes()])
-    }
-    /// Key of a merchant's rule list.
-    pub fn merchant_rules(merchant: &Address) -> Vec<u8> {
-        with(MERCHANT_RULES, &[&merchant.0])
-    }
-    /// Key of a payer's use of a rule's cap.
-    pub fn reward_usage(rule: u64, user: &Address) -> Vec<u8> {
-        with(REWARD_USAGE, &[&rule.to_be_bytes(), &user.0])
-    }
-    /// Key of a stamp asset's reward.
-    pub fn stamp_reward(stamp_asset: AssetId) -> Vec<u8> {
-        with(STAMP_REWARD, &[&stamp_asset.0.to_be_bytes()])
-    }
-    /// Key of the redemption id counter.
-    pub fn next_redemption_id() -> Vec<u8> {
-        vec![NEXT_REDEMPTION_ID]
-    }
-    /// Key of a pending redemption.
-    pub fn redemption(id: u64) -> Vec<u8> {
-        with(REDEMPTION, &[&id.to_be_bytes()])
-    }
-    /// Key of a pending redemption in its issuer's index.
-    pub fn issuer_redemption(issuer: &Address, id: u64) -> Vec<u8> {
-        with(ISSUER_REDEMPTION, &[&issuer.0, &id.to_be_bytes()])
-    }
-    /// Prefix of an issuer's pending redemptions.
-    pub fn issuer_redemptions(issuer: &Address) -> Vec<u8> {
-        with(ISSUER_REDEMPTION, &[&issuer.0])
-    }
     /// Key of the slot count at a deadline height, in the queue whose counts have
     /// prefix `prefix` ([`DUE_COUNT`], [`LINE_DUE_COUNT`]).
     pub fn deadline_count(prefix: u8, deadline: Height) -> Vec<u8> {
@@ -338,112 +294,6 @@ pub mod keys {
     /// [`LINE_DUE`]).
     pub fn deadline_slot(prefix: u8, deadline: Height, slot: u32) -> Vec<u8> {
         with(prefix, &[&deadline.to_be_bytes(), &slot.to_be_bytes()])
-    }
-    /// Key of the exchange agreement id counter.
-    pub fn next_exchange_id() -> Vec<u8> {
-        vec![NEXT_EXCHANGE_ID]
-    }
-    /// Key of an exchange agreement.
-    pub fn exchange(id: u64) -> Vec<u8> {
-        with(EXCHANGE, &[&id.to_be_bytes()])
-    }
-    /// Prefix of all exchange agreements.
-    pub fn exchanges() -> Vec<u8> {
-        vec![EXCHANGE]
-    }
-    /// Key of the active agreement for a pair.
-    pub fn exchange_pair(from_asset: AssetId, to_asset: AssetId) -> Vec<u8> {
-        with(
-            EXCHANGE_PAIR,
-            &[&from_asset.0.to_be_bytes(), &to_asset.0.to_be_bytes()],
-        )
-    }
-    /// Key of an agreement's daily cap use.
-    pub fn exchange_usage(id: u64) -> Vec<u8> {
-        with(EXCHANGE_USAGE, &[&id.to_be_bytes()])
-    }
-    /// Key of what an agreement converted in one period.
-    pub fn settlement(period: u64, from: &Address, to: &Address, agreement: u64) -> Vec<u8> {
-        with(
-            SETTLEMENT,
-            &[
-                &period.to_be_bytes(),
-                &from.0,
-                &to.0,
-                &agreement.to_be_bytes(),
-            ],
-        )
-    }
-    /// Prefix of one period's settlement records.
-    pub fn settlements_in(period: u64) -> Vec<u8> {
-        with(SETTLEMENT, &[&period.to_be_bytes()])
-    }
-    /// Key of the mandate id counter.
-    pub fn next_mandate_id() -> Vec<u8> {
-        vec![NEXT_MANDATE_ID]
-    }
-    /// Key of a mandate.
-    pub fn mandate(id: u64) -> Vec<u8> {
-        with(MANDATE, &[&id.to_be_bytes()])
-    }
-    /// Key of a mandate in its user's index.
-    pub fn user_mandate(user: &Address, id: u64) -> Vec<u8> {
-        with(USER_MANDATE, &[&user.0, &id.to_be_bytes()])
-    }
-    /// Prefix of a user's mandates.
-    pub fn user_mandates(user: &Address) -> Vec<u8> {
-        with(USER_MANDATE, &[&user.0])
-    }
-    /// Key of a paid invoice.
-    pub fn paid_invoice(merchant: &Address, invoice_id: u64) -> Vec<u8> {
-        with(PAID_INVOICE, &[&merchant.0, &invoice_id.to_be_bytes()])
-    }
-    /// Key of an account's credit profile.
-    pub fn credit_profile(who: &Address) -> Vec<u8> {
-        with(CREDIT_PROFILE, &[&who.0])
-    }
-    /// Key of the credit line id counter.
-    pub fn next_credit_line_id() -> Vec<u8> {
-        vec![NEXT_CREDIT_LINE_ID]
-    }
-    /// Key of a credit line.
-    pub fn credit_line(id: u64) -> Vec<u8> {
-        with(CREDIT_LINE, &[&id.to_be_bytes()])
-    }
-    /// Key of a credit line in its borrower's index.
-    pub fn borrower_line(borrower: &Address, id: u64) -> Vec<u8> {
-        with(BORROWER_LINE, &[&borrower.0, &id.to_be_bytes()])
-    }
-    /// Prefix of a borrower's credit lines.
-    pub fn borrower_lines(borrower: &Address) -> Vec<u8> {
-        with(BORROWER_LINE, &[&borrower.0])
-    }
-    /// Key of the fee market.
-    pub fn fee_market() -> Vec<u8> {
-        vec![FEE_MARKET]
-    }
-    /// Key of the next block's base fee.
-    pub fn base_fee() -> Vec<u8> {
-        vec![BASE_FEE]
-    }
-    /// Key of a sponsor's sponsorship of one beneficiary.
-    pub fn sponsorship(sponsor: &Address, beneficiary: &Beneficiary) -> Vec<u8> {
-        match beneficiary {
-            Beneficiary::AllCustomers => with(SPONSORSHIP, &[&sponsor.0, &[0x00]]),
-            Beneficiary::Account(a) => with(SPONSORSHIP, &[&sponsor.0, &[0x01], &a.0]),
-        }
-    }
-    /// Prefix of a sponsor's sponsorships.
-    pub fn sponsorships_of(sponsor: &Address) -> Vec<u8> {
-        with(SPONSORSHIP, &[&sponsor.0])
-    }
-    /// Key of a borrower's standby line for an asset.
-    pub fn standby_line(borrower: &Address, asset: AssetId) -> Vec<u8> {
-        with(STANDBY_LINE, &[&borrower.0, &asset.0.to_be_bytes()])
-    }
-    /// Key of an account's fee volume record.
-    pub fn volume(who: &Address) -> Vec<u8> {
-        with(VOLUME, &[&who.0])
     }
     /// Key of one event in an account's history.
     pub fn history(who: &Address, height: Height, tx_index: u32, event_index: u32) -> Vec<u8> {
@@ -552,12 +402,13 @@ pub fn balances<S: StateScan + ?Sized>(
     let prefix = keys::balances_of(who);
     let mut out = Vec::new();
     for (k, v) in s.scan_prefix(&prefix, BALANCES_LISTED_MAX)? {
-        let id_bytes: [u8; 4] = k[prefix.len()..]
-            .try_into()
-            .map_err(|_| StateError::MalformedKey {
-                what: "balance",
-                key: k.clone(),
-            })?;
+        let id_bytes: [u8; 4] =
+            k[prefix.len()..]
+                .try_into()
+                .map_err(|_| StateError::MalformedKey {
+                    what: "balance",
+                    key: k.clone(),
+                })?;
         let amount: Amount = codec::decode(&v, 8).map_err(|reason| StateError::CorruptValue {
             key: k.clone(),
             reason,

@@ -129,7 +129,6 @@ impl EventDef for Burned {
     }
 }
 
-
 impl CallDef for Transfer {
     fn execute<S: StateRead + ?Sized>(
         &self,
@@ -137,7 +136,11 @@ impl CallDef for Transfer {
         cx: &CallCx,
         events: &mut Vec<Event>,
     ) -> Res<()> {
-        let Transfer { to, asset: id, amount } = *self;
+        let Transfer {
+            to,
+            asset: id,
+            amount,
+        } = *self;
         positive(amount)?;
         asset(ov, id)?;
         if is_reserved_account(&to) {
@@ -254,7 +257,11 @@ impl CallDef for Mint {
         cx: &CallCx,
         events: &mut Vec<Event>,
     ) -> Res<()> {
-        let Mint { asset: id, to, amount } = *self;
+        let Mint {
+            asset: id,
+            to,
+            amount,
+        } = *self;
         positive(amount)?;
         let info = asset(ov, id)?;
         if info.issuer != cx.sender {
@@ -266,7 +273,14 @@ impl CallDef for Mint {
         }
         // Refuses the escrow account, then checks supply overflow and supply_max.
         ledger::mint(ov, info, &to, amount)?;
-        events.push(Minted { asset: id, to, amount }.into());
+        events.push(
+            Minted {
+                asset: id,
+                to,
+                amount,
+            }
+            .into(),
+        );
         Ok(())
     }
 

@@ -51,14 +51,48 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calls::CallDef;
-use crate::events::EventDef;
 use crate::economy::ledger::{
     get, money_asset, move_units, next_id, partner_with, positive, CallCx, Fail, Res,
 };
 use crate::economy::{deadlines, is_reserved_account};
+use crate::events::EventDef;
 use crate::model::{CallError, Event, Role};
-use crate::state::{keys, read_record, Overlay, StateError, StateExt, StateRead, StateScan};
+use crate::state::{read_record, Overlay, StateError, StateExt, StateRead, StateScan};
 use crate::types::{Address, Amount, AssetId, Height};
+
+/// Where this module keeps its records: keys under the prefixes registered in
+/// [`crate::state::keys`], which gives each kind of record its own prefix byte.
+pub mod storage {
+    use crate::state::keys::{
+        with, BORROWER_LINE, CREDIT_LINE, CREDIT_PROFILE, NEXT_CREDIT_LINE_ID, STANDBY_LINE,
+    };
+    use crate::types::{Address, AssetId};
+
+    /// Key of an account's credit profile.
+    pub fn credit_profile(who: &Address) -> Vec<u8> {
+        with(CREDIT_PROFILE, &[&who.0])
+    }
+    /// Key of the credit line id counter.
+    pub fn next_credit_line_id() -> Vec<u8> {
+        vec![NEXT_CREDIT_LINE_ID]
+    }
+    /// Key of a credit line.
+    pub fn credit_line(id: u64) -> Vec<u8> {
+        with(CREDIT_LINE, &[&id.to_be_bytes()])
+    }
+    /// Key of a credit line in its borrower's index.
+    pub fn borrower_line(borrower: &Address, id: u64) -> Vec<u8> {
+        with(BORROWER_LINE, &[&borrower.0, &id.to_be_bytes()])
+    }
+    /// Prefix of a borrower's credit lines.
+    pub fn borrower_lines(borrower: &Address) -> Vec<u8> {
+        with(BORROWER_LINE, &[&borrower.0])
+    }
+    /// Key of a borrower's standby line for an asset.
+    pub fn standby_line(borrower: &Address, asset: AssetId) -> Vec<u8> {
+        with(STANDBY_LINE, &[&borrower.0, &asset.0.to_be_bytes()])
+    }
+}
 
 // ---------------------------------------------------------------- calls
 
@@ -114,7 +148,12 @@ impl CallDef for OpenCreditLine {
     }
 
     fn summary(&self) -> String {
-        let OpenCreditLine { borrower, asset, limit, due_period_blocks } = self;
+        let OpenCreditLine {
+            borrower,
+            asset,
+            limit,
+            due_period_blocks,
+        } = self;
         format!("open a credit line of {limit} units of asset {asset} for {borrower}, due in {due_period_blocks} blocks")
     }
 }
@@ -145,11 +184,17 @@ impl CallDef for Repay {
     }
 
     fn summary(&self) -> String {
-        format!("repay {} units on credit line {}", self.amount, self.line_id)
+        format!(
+            "repay {} units on credit line {}",
+            self.amount, self.line_id
+        )
     }
 
     fn addressee<S: StateRead + ?Sized>(&self, state: &S) -> Result<Option<Address>, StateError> {
-        Ok(read_record::<CreditLine, _>(state, &keys::credit_line(self.line_id))?.map(|l| l.lender))
+        Ok(
+            read_record::<CreditLine, _>(state, &storage::credit_line(self.line_id))?
+                .map(|l| l.lender),
+        )
     }
 }
 
@@ -260,7 +305,6 @@ impl EventDef for CreditDefaulted {
         vec![self.borrower, self.lender]
     }
 }
-
 
 /// Units of credit limit one score point allows (₩1,000 at 2 decimals).
 pub const CREDIT_UNITS_PER_POINT: Amount = 100_000;
@@ -384,7 +428,7 @@ pub fn profile_of<S: StateRead + ?Sized>(
     s: &S,
     account: &Address,
 ) -> Result<Option<CreditProfile>, StateError> {
-    read_record(s, &keys::credit_profile(account))
+    read_record(s, &storage::credit_profile(account))
 }
 
 /// The account's score and its inputs at `height` (e.g. the head's).
@@ -423,18 +467,19 @@ pub fn credit_lines_of<S: StateScan + ?Sized>(
     s: &S,
     borrower: &Address,
 ) -> Result<Vec<CreditLine>, StateError> {
-    let prefix = keys::borrower_lines(borrower);
+    let prefix = storage::borrower_lines(borrower);
     let mut out = Vec::new();
     for (k, _) in s.scan_prefix(&prefix, CREDIT_LINES_LISTED_MAX)? {
-        let id_bytes: [u8; 8] = k[prefix.len()..]
-            .try_into()
-            .map_err(|_| StateError::MalformedKey {
-                what: "credit line",
-                key: k.clone(),
-            })?;
+        let id_bytes: [u8; 8] =
+            k[prefix.len()..]
+                .try_into()
+                .map_err(|_| StateError::MalformedKey {
+                    what: "credit line",
+                    key: k.clone(),
+                })?;
         let id = u64::from_be_bytes(id_bytes);
-        let line: CreditLine = read_record(s, &keys::credit_line(id))?
-            .ok_or(StateError::MissingRecord {
+        let line: CreditLine =
+            read_record(s, &storage::credit_line(id))?.ok_or(StateError::MissingRecord {
                 what: "credit line",
                 id,
             })?;
@@ -450,7 +495,7 @@ fn update<S: StateRead + ?Sized>(
     account: &Address,
     f: impl FnOnce(&mut CreditProfile),
 ) -> Res<()> {
-    let key = keys::credit_profile(account);
+    let key = storage::credit_profile(account);
     let mut p: CreditProfile = get(ov, &key)?.unwrap_or(CreditProfile {
         first_seen: height,
         ..CreditProfile::default()
@@ -528,7 +573,7 @@ pub(crate) fn open<S: StateRead + ?Sized>(
             .ok_or(CallError::DuePeriodTooLong {
                 due_period_blocks: o.due_period_blocks,
             })?;
-    let id = next_id(ov, keys::next_credit_line_id())?;
+    let id = next_id(ov, storage::next_credit_line_id())?;
     update(ov, cx.height, &o.borrower, |p| p.committed = committed)?;
     let line = CreditLine {
         id,
@@ -541,13 +586,13 @@ pub(crate) fn open<S: StateRead + ?Sized>(
         outstanding: 0,
         status: LineStatus::Open,
     };
-    ov.put(keys::credit_line(id), &line)?;
-    ov.put(keys::borrower_line(&o.borrower, id), &())?;
+    ov.put(storage::credit_line(id), &line)?;
+    ov.put(storage::borrower_line(&o.borrower, id), &())?;
     deadlines::CREDIT_LINES.push(ov, due_height, id)?;
-    let standby = keys::standby_line(&o.borrower, o.asset);
+    let standby = storage::standby_line(&o.borrower, o.asset);
     let current: Option<u64> = get(ov, &standby)?;
     let current_open = match current {
-        Some(c) => get::<CreditLine, S>(ov, &keys::credit_line(c))?
+        Some(c) => get::<CreditLine, S>(ov, &storage::credit_line(c))?
             .is_some_and(|l| l.status == LineStatus::Open),
         None => false,
     };
@@ -567,7 +612,7 @@ pub(crate) fn open<S: StateRead + ?Sized>(
 
 fn open_line<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<CreditLine> {
     let line: CreditLine =
-        get(ov, &keys::credit_line(id))?.ok_or(CallError::UnknownCreditLine { id })?;
+        get(ov, &storage::credit_line(id))?.ok_or(CallError::UnknownCreditLine { id })?;
     if line.status != LineStatus::Open {
         return Err(CallError::CreditLineClosed {
             id,
@@ -647,7 +692,7 @@ fn draw_units<S: StateRead + ?Sized>(
         })?;
     move_units(ov, &line.lender, &line.borrower, line.asset, amount)?;
     line.outstanding = outstanding;
-    ov.put(keys::credit_line(id), &line)?;
+    ov.put(storage::credit_line(id), &line)?;
     events.push(Event::Transferred(crate::events::Transferred {
         from: line.lender,
         to: line.borrower,
@@ -680,10 +725,10 @@ pub(crate) fn cover_shortfall<S: StateRead + ?Sized>(
     let Some(short) = amount.checked_sub(held).filter(|s| *s > 0) else {
         return Ok(());
     };
-    let Some(id) = get::<u64, S>(ov, &keys::standby_line(payer, asset))? else {
+    let Some(id) = get::<u64, S>(ov, &storage::standby_line(payer, asset))? else {
         return Ok(());
     };
-    let Some(line) = get::<CreditLine, S>(ov, &keys::credit_line(id))? else {
+    let Some(line) = get::<CreditLine, S>(ov, &storage::credit_line(id))? else {
         return Ok(());
     };
     let fits = line
@@ -725,7 +770,7 @@ pub(crate) fn repay<S: StateRead + ?Sized>(
         line.status = LineStatus::Repaid;
         release(ov, cx.height, &line, false)?;
     }
-    ov.put(keys::credit_line(id), &line)?;
+    ov.put(storage::credit_line(id), &line)?;
     events.push(Event::Transferred(crate::events::Transferred {
         from: line.borrower,
         to: line.lender,
@@ -785,7 +830,7 @@ fn close<S: StateRead + ?Sized>(
         LineStatus::Repaid
     };
     release(ov, height, &line, defaulted)?;
-    ov.put(keys::credit_line(line.id), &line)?;
+    ov.put(storage::credit_line(line.id), &line)?;
     if defaulted {
         events.push(Event::CreditDefaulted(CreditDefaulted {
             id: line.id,
@@ -808,7 +853,7 @@ pub(crate) fn sweep<S: StateRead + ?Sized>(
     events: &mut Vec<Event>,
 ) -> Result<(), StateError> {
     let swept = deadlines::CREDIT_LINES.sweep(ov, height, LINES_SWEPT_PER_BLOCK_MAX, |ov, id| {
-        match get::<CreditLine, S>(ov, &keys::credit_line(id))? {
+        match get::<CreditLine, S>(ov, &storage::credit_line(id))? {
             Some(line) if line.status == LineStatus::Open => close(ov, height, line, events),
             _ => Ok(()), // repaid or marked in default before its due block ended
         }

@@ -9,14 +9,63 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calls::CallDef;
-use crate::events::EventDef;
 use crate::economy::ledger::{
     credit_asset, get, money_asset, move_units, next_id, positive, CallCx, Fail, Res,
 };
 use crate::economy::{period_of, DayUsage, ExchangeAgreement, SettlementRecord, BPS_DENOMINATOR};
+use crate::events::EventDef;
 use crate::model::{CallError, Event};
-use crate::state::{keys, Overlay, StateError, StateRead};
+use crate::state::{Overlay, StateError, StateRead};
 use crate::types::{Address, Amount, AssetId};
+
+/// Where this module keeps its records: keys under the prefixes registered in
+/// [`crate::state::keys`], which gives each kind of record its own prefix byte.
+pub mod storage {
+    use crate::state::keys::{
+        with, EXCHANGE, EXCHANGE_PAIR, EXCHANGE_USAGE, NEXT_EXCHANGE_ID, SETTLEMENT,
+    };
+    use crate::types::{Address, AssetId};
+
+    /// Key of the exchange agreement id counter.
+    pub fn next_exchange_id() -> Vec<u8> {
+        vec![NEXT_EXCHANGE_ID]
+    }
+    /// Key of an exchange agreement.
+    pub fn exchange(id: u64) -> Vec<u8> {
+        with(EXCHANGE, &[&id.to_be_bytes()])
+    }
+    /// Prefix of all exchange agreements.
+    pub fn exchanges() -> Vec<u8> {
+        vec![EXCHANGE]
+    }
+    /// Key of the active agreement for a pair.
+    pub fn exchange_pair(from_asset: AssetId, to_asset: AssetId) -> Vec<u8> {
+        with(
+            EXCHANGE_PAIR,
+            &[&from_asset.0.to_be_bytes(), &to_asset.0.to_be_bytes()],
+        )
+    }
+    /// Key of an agreement's daily cap use.
+    pub fn exchange_usage(id: u64) -> Vec<u8> {
+        with(EXCHANGE_USAGE, &[&id.to_be_bytes()])
+    }
+    /// Key of what an agreement converted in one period.
+    pub fn settlement(period: u64, from: &Address, to: &Address, agreement: u64) -> Vec<u8> {
+        with(
+            SETTLEMENT,
+            &[
+                &period.to_be_bytes(),
+                &from.0,
+                &to.0,
+                &agreement.to_be_bytes(),
+            ],
+        )
+    }
+    /// Prefix of one period's settlement records.
+    pub fn settlements_in(period: u64) -> Vec<u8> {
+        with(SETTLEMENT, &[&period.to_be_bytes()])
+    }
+}
 
 // ---------------------------------------------------------------- calls
 
@@ -123,12 +172,22 @@ impl CallDef for Convert {
         cx: &CallCx,
         events: &mut Vec<Event>,
     ) -> Res<()> {
-        let Convert { from_asset, amount, to_asset, min_out } = *self;
+        let Convert {
+            from_asset,
+            amount,
+            to_asset,
+            min_out,
+        } = *self;
         convert(ov, cx, from_asset, amount, to_asset, min_out, events)
     }
 
     fn summary(&self) -> String {
-        let Convert { from_asset, amount, to_asset, .. } = self;
+        let Convert {
+            from_asset,
+            amount,
+            to_asset,
+            ..
+        } = self;
         format!("convert {amount} units of asset {from_asset} into asset {to_asset}")
     }
 }
@@ -226,7 +285,6 @@ impl EventDef for Converted {
     }
 }
 
-
 /// `ProposeExchange`: recorded inactive until the other issuer accepts.
 pub(crate) fn propose<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
@@ -262,7 +320,7 @@ pub(crate) fn propose<S: StateRead + ?Sized>(
     }
     positive(t.daily_cap)?;
     money_asset(ov, t.settlement_asset)?;
-    let id = next_id(ov, keys::next_exchange_id())?;
+    let id = next_id(ov, storage::next_exchange_id())?;
     let agreement = ExchangeAgreement {
         id,
         from_asset: t.from_asset,
@@ -278,7 +336,7 @@ pub(crate) fn propose<S: StateRead + ?Sized>(
         proposer: cx.sender,
         active: false,
     };
-    ov.put(keys::exchange(id), &agreement)?;
+    ov.put(storage::exchange(id), &agreement)?;
     events.push(Event::ExchangeProposed(ExchangeProposed {
         id,
         proposer: cx.sender,
@@ -290,7 +348,7 @@ pub(crate) fn propose<S: StateRead + ?Sized>(
 }
 
 fn agreement<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<ExchangeAgreement> {
-    get(ov, &keys::exchange(id))?.ok_or_else(|| CallError::UnknownExchange { id }.into())
+    get(ov, &storage::exchange(id))?.ok_or_else(|| CallError::UnknownExchange { id }.into())
 }
 
 /// `AcceptExchange { id }`: by the issuer that did not propose; one active agreement
@@ -309,7 +367,7 @@ pub(crate) fn accept<S: StateRead + ?Sized>(
     if cx.sender != counterparty {
         return Err(CallError::NotCounterparty { id, counterparty }.into());
     }
-    let pair = keys::exchange_pair(a.from_asset, a.to_asset);
+    let pair = storage::exchange_pair(a.from_asset, a.to_asset);
     if let Some(active) = get::<u64, S>(ov, &pair)? {
         return Err(CallError::PairTaken {
             from_asset: a.from_asset,
@@ -319,7 +377,7 @@ pub(crate) fn accept<S: StateRead + ?Sized>(
         .into());
     }
     a.active = true;
-    ov.put(keys::exchange(id), &a)?;
+    ov.put(storage::exchange(id), &a)?;
     ov.put(pair, &id)?;
     events.push(Event::ExchangeAccepted(ExchangeAccepted {
         id,
@@ -343,10 +401,10 @@ pub(crate) fn revoke<S: StateRead + ?Sized>(
     if !a.is_party(&cx.sender) {
         return Err(CallError::NotAParty.into());
     }
-    ov.put_raw(keys::exchange(id), None)?;
+    ov.put_raw(storage::exchange(id), None)?;
     if a.active {
-        ov.put_raw(keys::exchange_pair(a.from_asset, a.to_asset), None)?;
-        ov.put_raw(keys::exchange_usage(id), None)?;
+        ov.put_raw(storage::exchange_pair(a.from_asset, a.to_asset), None)?;
+        ov.put_raw(storage::exchange_usage(id), None)?;
     }
     events.push(Event::ExchangeRevoked(ExchangeRevoked {
         id,
@@ -368,13 +426,13 @@ pub(crate) fn convert<S: StateRead + ?Sized>(
     events: &mut Vec<Event>,
 ) -> Res<()> {
     positive(amount)?;
-    let pair = keys::exchange_pair(from_asset, to_asset);
+    let pair = storage::exchange_pair(from_asset, to_asset);
     let id: u64 = get(ov, &pair)?.ok_or(CallError::NoAgreement {
         from_asset,
         to_asset,
     })?;
-    let a: ExchangeAgreement = get(ov, &keys::exchange(id))?
-        .ok_or(StateError::MissingRecord {
+    let a: ExchangeAgreement =
+        get(ov, &storage::exchange(id))?.ok_or(StateError::MissingRecord {
             what: "exchange agreement",
             id,
         })?;
@@ -390,7 +448,7 @@ pub(crate) fn convert<S: StateRead + ?Sized>(
         .into());
     }
     let day = period_of(cx.time_ms);
-    let usage: Option<DayUsage> = get(ov, &keys::exchange_usage(id))?;
+    let usage: Option<DayUsage> = get(ov, &storage::exchange_usage(id))?;
     let used = usage.filter(|u| u.day == day).map_or(0, |u| u.used);
     let within = used
         .checked_add(amount)
@@ -420,7 +478,7 @@ pub(crate) fn convert<S: StateRead + ?Sized>(
         other => other?,
     }
     ov.put(
-        keys::exchange_usage(id),
+        storage::exchange_usage(id),
         &DayUsage {
             day,
             used: used_after,
@@ -452,7 +510,7 @@ fn book<S: StateRead + ?Sized>(
     out: Amount,
     spread: Amount,
 ) -> Res<()> {
-    let key = keys::settlement(period, &a.from_issuer, &a.to_issuer, a.id);
+    let key = storage::settlement(period, &a.from_issuer, &a.to_issuer, a.id);
     let mut r: SettlementRecord = get(ov, &key)?.unwrap_or(SettlementRecord {
         from_asset: a.from_asset,
         to_asset: a.to_asset,

@@ -38,13 +38,45 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calls::CallDef;
-use crate::events::EventDef;
 use crate::economy::ledger::{get, CallCx, Res};
 use crate::economy::BPS_DENOMINATOR;
+use crate::events::EventDef;
 use crate::model::{CallError, Event, Params};
-use crate::state::{keys, read_record, Overlay, StateError, StateExt, StateRead, StateScan};
+use crate::state::{read_record, Overlay, StateError, StateExt, StateRead, StateScan};
 use crate::tx::{SignedTx, TxError};
 use crate::types::{Address, Amount, AssetId, Height, TimeMs};
+
+/// Where this module keeps its records: keys under the prefixes registered in
+/// [`crate::state::keys`], which gives each kind of record its own prefix byte.
+pub mod storage {
+    use crate::fees::Beneficiary;
+    use crate::state::keys::{with, BASE_FEE, FEE_MARKET, SPONSORSHIP, VOLUME};
+    use crate::types::Address;
+
+    /// Key of the fee market.
+    pub fn fee_market() -> Vec<u8> {
+        vec![FEE_MARKET]
+    }
+    /// Key of the next block's base fee.
+    pub fn base_fee() -> Vec<u8> {
+        vec![BASE_FEE]
+    }
+    /// Key of a sponsor's sponsorship of one beneficiary.
+    pub fn sponsorship(sponsor: &Address, beneficiary: &Beneficiary) -> Vec<u8> {
+        match beneficiary {
+            Beneficiary::AllCustomers => with(SPONSORSHIP, &[&sponsor.0, &[0x00]]),
+            Beneficiary::Account(a) => with(SPONSORSHIP, &[&sponsor.0, &[0x01], &a.0]),
+        }
+    }
+    /// Prefix of a sponsor's sponsorships.
+    pub fn sponsorships_of(sponsor: &Address) -> Vec<u8> {
+        with(SPONSORSHIP, &[&sponsor.0])
+    }
+    /// Key of an account's fee volume record.
+    pub fn volume(who: &Address) -> Vec<u8> {
+        with(VOLUME, &[&who.0])
+    }
+}
 
 // ---------------------------------------------------------------- calls
 
@@ -73,7 +105,12 @@ impl CallDef for SponsorFees {
     }
 
     fn summary(&self) -> String {
-        let SponsorFees { beneficiary, asset, budget_per_period, period_ms } = self;
+        let SponsorFees {
+            beneficiary,
+            asset,
+            budget_per_period,
+            period_ms,
+        } = self;
         let whose = match beneficiary {
             Beneficiary::Account(a) => a.to_string(),
             Beneficiary::AllCustomers => "all customers".to_owned(),
@@ -127,7 +164,6 @@ impl EventDef for FeesSponsored {
         }
     }
 }
-
 
 /// The most volume tiers a fee market may have.
 pub const FEE_TIERS_MAX: usize = 16;
@@ -233,7 +269,11 @@ pub enum FeeMarketError {
 impl FeeMarket {
     /// Checks the market's own rules against the genesis base fee and block size; the
     /// error names the field.
-    pub fn check(&self, initial_base_fee: Amount, block_txs_max: u32) -> Result<(), FeeMarketError> {
+    pub fn check(
+        &self,
+        initial_base_fee: Amount,
+        block_txs_max: u32,
+    ) -> Result<(), FeeMarketError> {
         let (min, max) = (self.base_fee_min, self.base_fee_max);
         if min > max {
             return Err(FeeMarketError::MinAboveMax { min, max });
@@ -266,7 +306,10 @@ impl FeeMarket {
         }
         for (i, t) in self.tiers.iter().enumerate() {
             if t.fee_bps > FULL_FEE_BPS {
-                return Err(FeeMarketError::TierAboveFull { tier: i, fee_bps: t.fee_bps });
+                return Err(FeeMarketError::TierAboveFull {
+                    tier: i,
+                    fee_bps: t.fee_bps,
+                });
             }
             let Some(prev) = i.checked_sub(1).and_then(|p| self.tiers.get(p)) else {
                 continue;
@@ -420,7 +463,7 @@ impl Sponsorship {
     }
 
     fn key(&self) -> Vec<u8> {
-        keys::sponsorship(&self.sponsor, &self.beneficiary)
+        storage::sponsorship(&self.sponsor, &self.beneficiary)
     }
 }
 
@@ -448,8 +491,8 @@ impl FeeRules {
         height: Height,
         time_ms: TimeMs,
     ) -> Result<FeeRules, StateError> {
-        let market: Option<FeeMarket> = read_record(state, &keys::fee_market())?;
-        let base_fee = read_record(state, &keys::base_fee())?.unwrap_or(params.fee_flat);
+        let market: Option<FeeMarket> = read_record(state, &storage::fee_market())?;
+        let base_fee = read_record(state, &storage::base_fee())?.unwrap_or(params.fee_flat);
         Ok(FeeRules {
             asset: params.fee_asset,
             base_fee,
@@ -491,7 +534,7 @@ pub fn sender_fee<S: StateRead + ?Sized>(
             fee: rules.base_fee,
         });
     };
-    let record: Volume = read_record(state, &keys::volume(sender))?.unwrap_or_default();
+    let record: Volume = read_record(state, &storage::volume(sender))?.unwrap_or_default();
     let volume = record.estimate(rules.height, market.volume_window_blocks);
     let tier = market.tier(volume);
     let fee_bps = tier.map_or(FULL_FEE_BPS, |(_, t)| t.fee_bps);
@@ -569,7 +612,7 @@ fn sponsorship_for<S: StateRead + ?Sized>(
     }
     let mut short = None;
     for beneficiary in candidates {
-        let key = keys::sponsorship(sponsor, &beneficiary);
+        let key = storage::sponsorship(sponsor, &beneficiary);
         let Some(s) = read_record::<Sponsorship, _>(state, &key)? else {
             continue;
         };
@@ -602,7 +645,9 @@ pub fn charge<S: StateRead + ?Sized>(
     if due.amount > 0 {
         let held = ov.balance(&due.payer, rules.asset)?;
         let left = held.checked_sub(due.amount).ok_or_else(|| {
-            StateError::InvariantBroken("the fee payer's balance changed between assessment and charge")
+            StateError::InvariantBroken(
+                "the fee payer's balance changed between assessment and charge",
+            )
         })?;
         ov.set_balance(&due.payer, rules.asset, left)?;
         events.push(Event::FeeCharged(FeeCharged {
@@ -616,7 +661,7 @@ pub fn charge<S: StateRead + ?Sized>(
         ov.put(spent.key(), &spent)?;
     }
     if let Some(market) = rules.tiered() {
-        let key = keys::volume(sender);
+        let key = storage::volume(sender);
         let record: Volume = read_record(ov, &key)?.unwrap_or_default();
         ov.put(
             key,
@@ -635,7 +680,7 @@ pub fn end_block<S: StateRead + ?Sized>(
     if let Some(market) = &rules.market {
         let next = market.next_base_fee(rules.base_fee, txs);
         if next != rules.base_fee {
-            ov.put(keys::base_fee(), &next)?;
+            ov.put(storage::base_fee(), &next)?;
         }
     }
     Ok(())
@@ -667,7 +712,7 @@ pub(crate) fn sponsor<S: StateRead + ?Sized>(
     if offer.beneficiary == Beneficiary::Account(cx.sender) {
         return Err(CallError::SelfSponsorship.into());
     }
-    let key = keys::sponsorship(&cx.sender, &offer.beneficiary);
+    let key = storage::sponsorship(&cx.sender, &offer.beneficiary);
     let existing: Option<Sponsorship> = get(ov, &key)?;
     if offer.budget_per_period == 0 {
         if existing.is_none() {
@@ -720,11 +765,13 @@ pub fn sponsorships_of<S: StateScan + ?Sized>(
     time_ms: TimeMs,
 ) -> Result<Vec<SponsorshipStatus>, StateError> {
     let mut out = Vec::new();
-    for (k, bytes) in s.scan_prefix(&keys::sponsorships_of(sponsor), SPONSORSHIPS_LISTED_MAX)? {
-        let sponsorship: Sponsorship = crate::codec::decode(&bytes, bytes.len())
-            .map_err(|reason| StateError::CorruptValue {
-                key: k.clone(),
-                reason,
+    for (k, bytes) in s.scan_prefix(&storage::sponsorships_of(sponsor), SPONSORSHIPS_LISTED_MAX)? {
+        let sponsorship: Sponsorship =
+            crate::codec::decode(&bytes, bytes.len()).map_err(|reason| {
+                StateError::CorruptValue {
+                    key: k.clone(),
+                    reason,
+                }
             })?;
         let remaining = sponsorship.remaining(time_ms);
         out.push(SponsorshipStatus {

@@ -273,7 +273,9 @@ pub(crate) fn burn<S: StateRead + ?Sized>(
     info.supply = info
         .supply
         .checked_sub(amount)
-        .ok_or(StateError::InvariantBroken("supply underflow: the supply is not conserved"))?;
+        .ok_or(StateError::InvariantBroken(
+            "supply underflow: the supply is not conserved",
+        ))?;
     ov.put(keys::asset(asset_id), &info)?;
     Ok(())
 }

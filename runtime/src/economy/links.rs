@@ -9,8 +9,20 @@ use crate::economy::pay::move_money;
 use crate::events::EventDef;
 use crate::invoice::{Invoice, MEMO_BYTES_MAX};
 use crate::model::{CallError, Event};
-use crate::state::{keys, Overlay, StateError, StateRead};
+use crate::state::{Overlay, StateError, StateRead};
 use crate::types::{Address, Amount, AssetId, Height};
+
+/// Where this module keeps its records: keys under the prefixes registered in
+/// [`crate::state::keys`], which gives each kind of record its own prefix byte.
+pub mod storage {
+    use crate::state::keys::{with, PAID_INVOICE};
+    use crate::types::Address;
+
+    /// Key of a paid invoice.
+    pub fn paid_invoice(merchant: &Address, invoice_id: u64) -> Vec<u8> {
+        with(PAID_INVOICE, &[&merchant.0, &invoice_id.to_be_bytes()])
+    }
+}
 
 // ---------------------------------------------------------------- calls
 
@@ -46,7 +58,6 @@ impl EventDef for InvoicePaid {
         vec![self.payer, self.merchant]
     }
 }
-
 
 impl CallDef for PayInvoice {
     fn execute<S: StateRead + ?Sized>(
@@ -96,7 +107,7 @@ fn pay_invoice<S: StateRead + ?Sized>(
         }
         .into());
     }
-    let paid_key = keys::paid_invoice(&merchant, invoice_id);
+    let paid_key = storage::paid_invoice(&merchant, invoice_id);
     if let Some(paid_at) = get::<Height, _>(ov, &paid_key)? {
         return Err(CallError::InvoiceAlreadyPaid {
             merchant,
@@ -137,4 +148,3 @@ fn pay_invoice<S: StateRead + ?Sized>(
     }));
     Ok(())
 }
-

@@ -13,15 +13,37 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calls::CallDef;
-use crate::events::EventDef;
-use crate::economy::ledger::{
-    asset, check_text, get, next_id, positive, CallCx, Res,
-};
+use crate::economy::ledger::{asset, check_text, get, next_id, positive, CallCx, Res};
 use crate::economy::pay::move_money;
 use crate::economy::{is_reserved_account, TEXT_BYTES_MAX};
+use crate::events::EventDef;
 use crate::model::{CallError, Event};
-use crate::state::{keys, read_record, Overlay, StateError, StateRead, StateScan};
+use crate::state::{read_record, Overlay, StateError, StateRead, StateScan};
 use crate::types::{Address, Amount, AssetId, Height, TimeMs};
+
+/// Where this module keeps its records: keys under the prefixes registered in
+/// [`crate::state::keys`], which gives each kind of record its own prefix byte.
+pub mod storage {
+    use crate::state::keys::{with, MANDATE, NEXT_MANDATE_ID, USER_MANDATE};
+    use crate::types::Address;
+
+    /// Key of the mandate id counter.
+    pub fn next_mandate_id() -> Vec<u8> {
+        vec![NEXT_MANDATE_ID]
+    }
+    /// Key of a mandate.
+    pub fn mandate(id: u64) -> Vec<u8> {
+        with(MANDATE, &[&id.to_be_bytes()])
+    }
+    /// Key of a mandate in its user's index.
+    pub fn user_mandate(user: &Address, id: u64) -> Vec<u8> {
+        with(USER_MANDATE, &[&user.0, &id.to_be_bytes()])
+    }
+    /// Prefix of a user's mandates.
+    pub fn user_mandates(user: &Address) -> Vec<u8> {
+        with(USER_MANDATE, &[&user.0])
+    }
+}
 
 // ---------------------------------------------------------------- calls
 
@@ -70,7 +92,13 @@ impl CallDef for GrantMandate {
     }
 
     fn summary(&self) -> String {
-        let GrantMandate { spender, asset, limit_per_period, period_ms, .. } = self;
+        let GrantMandate {
+            spender,
+            asset,
+            limit_per_period,
+            period_ms,
+            ..
+        } = self;
         format!("let {spender} charge up to {limit_per_period} units of asset {asset} per {period_ms} ms")
     }
 
@@ -87,11 +115,19 @@ impl CallDef for Charge {
         cx: &CallCx,
         events: &mut Vec<Event>,
     ) -> Res<()> {
-        charge(ov, cx, (self.mandate_id, self.amount, &self.reference), events)
+        charge(
+            ov,
+            cx,
+            (self.mandate_id, self.amount, &self.reference),
+            events,
+        )
     }
 
     fn summary(&self) -> String {
-        format!("charge {} units under mandate {}", self.amount, self.mandate_id)
+        format!(
+            "charge {} units under mandate {}",
+            self.amount, self.mandate_id
+        )
     }
 }
 
@@ -182,7 +218,6 @@ impl EventDef for MandateRevoked {
     }
 }
 
-
 /// The most mandates [`mandates_of`] lists for one user.
 pub const MANDATES_LISTED_MAX: usize = 1_000;
 
@@ -248,18 +283,19 @@ pub fn mandates_of<S: StateScan + ?Sized>(
     height: Height,
     time_ms: TimeMs,
 ) -> Result<Vec<MandateStatus>, StateError> {
-    let prefix = keys::user_mandates(user);
+    let prefix = storage::user_mandates(user);
     let mut out = Vec::new();
     for (k, _) in s.scan_prefix(&prefix, MANDATES_LISTED_MAX)? {
-        let id_bytes: [u8; 8] = k[prefix.len()..]
-            .try_into()
-            .map_err(|_| StateError::MalformedKey {
-                what: "mandate",
-                key: k.clone(),
-            })?;
+        let id_bytes: [u8; 8] =
+            k[prefix.len()..]
+                .try_into()
+                .map_err(|_| StateError::MalformedKey {
+                    what: "mandate",
+                    key: k.clone(),
+                })?;
         let id = u64::from_be_bytes(id_bytes);
-        let mandate: Mandate = read_record(s, &keys::mandate(id))?
-            .ok_or(StateError::MissingRecord {
+        let mandate: Mandate =
+            read_record(s, &storage::mandate(id))?.ok_or(StateError::MissingRecord {
                 what: "mandate",
                 id,
             })?;
@@ -296,7 +332,7 @@ pub(crate) fn grant<S: StateRead + ?Sized>(
     if is_reserved_account(&g.spender) {
         return Err(CallError::ReservedAccount { account: g.spender }.into());
     }
-    let id = next_id(ov, keys::next_mandate_id())?;
+    let id = next_id(ov, storage::next_mandate_id())?;
     if cx.height > g.expires_at {
         return Err(CallError::MandateExpired {
             id,
@@ -317,8 +353,8 @@ pub(crate) fn grant<S: StateRead + ?Sized>(
         period: cx.time_ms / g.period_ms,
         used: 0,
     };
-    ov.put(keys::mandate(id), &mandate)?;
-    ov.put(keys::user_mandate(&cx.sender, id), &id)?;
+    ov.put(storage::mandate(id), &mandate)?;
+    ov.put(storage::user_mandate(&cx.sender, id), &id)?;
     events.push(Event::MandateGranted(MandateGranted {
         id,
         user: cx.sender,
@@ -332,7 +368,7 @@ pub(crate) fn grant<S: StateRead + ?Sized>(
 }
 
 fn existing<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<Mandate> {
-    Ok(get(ov, &keys::mandate(id))?.ok_or(CallError::UnknownMandate { id })?)
+    Ok(get(ov, &storage::mandate(id))?.ok_or(CallError::UnknownMandate { id })?)
 }
 
 /// `Charge`: the sender is the spender. Checks, in order: the mandate exists, the
@@ -378,7 +414,7 @@ pub(crate) fn charge<S: StateRead + ?Sized>(
     // remaining <= limit, so used + amount <= limit: no overflow.
     m.used = m.limit_per_period - remaining + amount;
     m.period = cx.time_ms / m.period_ms;
-    ov.put(keys::mandate(id), &m)?;
+    ov.put(storage::mandate(id), &m)?;
     let payer = CallCx {
         sender: m.user,
         ..*cx
@@ -411,7 +447,7 @@ pub(crate) fn revoke<S: StateRead + ?Sized>(
         return Err(CallError::MandateRevoked { id, revoked_at }.into());
     }
     m.revoked_at = Some(cx.height);
-    ov.put(keys::mandate(id), &m)?;
+    ov.put(storage::mandate(id), &m)?;
     events.push(Event::MandateRevoked(MandateRevoked {
         id,
         user: m.user,
@@ -420,4 +456,3 @@ pub(crate) fn revoke<S: StateRead + ?Sized>(
     }));
     Ok(())
 }
-

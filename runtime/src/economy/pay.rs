@@ -4,17 +4,34 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calls::CallDef;
-use crate::events::EventDef;
 use crate::economy::ledger::{
-    asset, check_text, credit, debit, get, merchant, money_asset, move_units, partner_with, positive,
-    CallCx, Res,
+    asset, check_text, credit, debit, get, merchant, money_asset, move_units, partner_with,
+    positive, CallCx, Res,
 };
 use crate::economy::{
-    bps_of, credit, is_reserved_account, period_of, rewards, Jurisdiction, BPS_DENOMINATOR, TEXT_BYTES_MAX,
+    bps_of, credit, is_reserved_account, period_of, rewards, Jurisdiction, BPS_DENOMINATOR,
+    TEXT_BYTES_MAX,
 };
+use crate::events::EventDef;
 use crate::model::{AssetKind, CallError, Event, Role};
 use crate::state::{keys, Overlay, StateError, StateRead};
 use crate::types::{Address, Amount, AssetId};
+
+/// Where this module keeps its records: keys under the prefixes registered in
+/// [`crate::state::keys`], which gives each kind of record its own prefix byte.
+pub mod storage {
+    use crate::state::keys::{with, TAX};
+    use crate::types::AssetId;
+
+    /// Key of the tax withheld in one jurisdiction, period and asset.
+    pub fn tax(code: &[u8; 2], period: u64, asset: AssetId) -> Vec<u8> {
+        with(TAX, &[code, &period.to_be_bytes(), &asset.0.to_be_bytes()])
+    }
+    /// Prefix of the tax withheld in one jurisdiction and period.
+    pub fn tax_in(code: &[u8; 2], period: u64) -> Vec<u8> {
+        with(TAX, &[code, &period.to_be_bytes()])
+    }
+}
 
 // ---------------------------------------------------------------- calls
 
@@ -39,11 +56,24 @@ impl CallDef for Pay {
         cx: &CallCx,
         events: &mut Vec<Event>,
     ) -> Res<()> {
-        pay(ov, cx, &self.merchant, self.asset, self.amount, &self.reference, events)
+        pay(
+            ov,
+            cx,
+            &self.merchant,
+            self.asset,
+            self.amount,
+            &self.reference,
+            events,
+        )
     }
 
     fn summary(&self) -> String {
-        let Pay { merchant, asset, amount, .. } = self;
+        let Pay {
+            merchant,
+            asset,
+            amount,
+            ..
+        } = self;
         format!("pay {amount} units of asset {asset} to merchant {merchant}")
     }
 
@@ -103,7 +133,6 @@ impl EventDef for TaxWithheld {
         vec![self.payer, self.merchant, self.authority]
     }
 }
-
 
 /// A jurisdiction code as its two key bytes, if it has the shape genesis allows.
 pub(crate) fn code_bytes(code: &str) -> Option<[u8; 2]> {
@@ -184,7 +213,7 @@ fn record_tax<S: StateRead + ?Sized>(
     asset: AssetId,
     tax: Amount,
 ) -> Res<()> {
-    let key = keys::tax(code, period, asset);
+    let key = storage::tax(code, period, asset);
     let total: u128 = get(ov, &key)?.unwrap_or(0);
     let total = total
         .checked_add(u128::from(tax))

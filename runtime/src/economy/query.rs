@@ -60,11 +60,10 @@ fn corrupt(key: &[u8], what: &'static str) -> StateError {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(key: &[u8], v: &[u8]) -> Result<T, StateError> {
-    codec::decode(v, 64 * 1024)
-        .map_err(|reason| StateError::CorruptValue {
-            key: key.to_vec(),
-            reason,
-        })
+    codec::decode(v, 64 * 1024).map_err(|reason| StateError::CorruptValue {
+        key: key.to_vec(),
+        reason,
+    })
 }
 
 fn be_u64(bytes: &[u8]) -> Option<u64> {
@@ -159,7 +158,7 @@ pub fn tax_withheld<S: StateScan + ?Sized>(
     };
     let mut totals: BTreeMap<AssetId, u128> = BTreeMap::new();
     for period in from_period..=to_period {
-        let prefix = keys::tax_in(&code, period);
+        let prefix = crate::economy::pay::storage::tax_in(&code, period);
         for (k, v) in state.scan_prefix(&prefix, TAX_ASSETS_PER_PERIOD_MAX)? {
             let asset = be_u32(&k[prefix.len()..]).ok_or_else(|| corrupt(&k, "tax"))?;
             let amount: u128 = decode(&k, &v)?;
@@ -181,7 +180,7 @@ pub fn reward_rule<S: StateRead + ?Sized>(
     state: &S,
     id: u64,
 ) -> Result<Option<RewardRule>, StateError> {
-    read_record(state, &keys::rule(id))
+    read_record(state, &crate::economy::rewards::storage::rule(id))
 }
 
 /// The rules attached to a merchant, in application (id) order.
@@ -189,7 +188,11 @@ pub fn merchant_rules<S: StateRead + ?Sized>(
     state: &S,
     merchant: &Address,
 ) -> Result<Vec<RewardRule>, StateError> {
-    let ids: Vec<u64> = read_record(state, &keys::merchant_rules(merchant))?.unwrap_or_default();
+    let ids: Vec<u64> = read_record(
+        state,
+        &crate::economy::rewards::storage::merchant_rules(merchant),
+    )?
+    .unwrap_or_default();
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         out.extend(reward_rule(state, id)?);
@@ -216,7 +219,10 @@ pub fn reward_used<S: StateRead + ?Sized>(
     user: &Address,
     time_ms: TimeMs,
 ) -> Result<Amount, StateError> {
-    let usage: Option<RewardUsage> = read_record(state, &keys::reward_usage(rule.id, user))?;
+    let usage: Option<RewardUsage> = read_record(
+        state,
+        &crate::economy::rewards::storage::reward_usage(rule.id, user),
+    )?;
     let period = time_ms / rule.period_ms.max(1);
     Ok(usage
         .filter(|u| u.period == period)
@@ -228,7 +234,10 @@ pub fn stamp_reward<S: StateRead + ?Sized>(
     state: &S,
     stamp_asset: AssetId,
 ) -> Result<Option<StampReward>, StateError> {
-    read_record(state, &keys::stamp_reward(stamp_asset))
+    read_record(
+        state,
+        &crate::economy::rewards::storage::stamp_reward(stamp_asset),
+    )
 }
 
 /// A pending redemption (settled, rejected and refunded ones are gone: their events
@@ -237,7 +246,7 @@ pub fn redemption<S: StateRead + ?Sized>(
     state: &S,
     id: u64,
 ) -> Result<Option<Redemption>, StateError> {
-    read_record(state, &keys::redemption(id))
+    read_record(state, &crate::economy::redeem::storage::redemption(id))
 }
 
 /// An issuer's pending redemptions, oldest first, at most `limit` (capped at
@@ -247,15 +256,14 @@ pub fn pending_redemptions<S: StateScan + ?Sized>(
     issuer: &Address,
     limit: usize,
 ) -> Result<Vec<Redemption>, StateError> {
-    let prefix = keys::issuer_redemptions(issuer);
+    let prefix = crate::economy::redeem::storage::issuer_redemptions(issuer);
     let mut out = Vec::new();
     for (k, _) in state.scan_prefix(&prefix, limit.min(LISTED_MAX))? {
         let id = be_u64(&k[prefix.len()..]).ok_or_else(|| corrupt(&k, "issuer redemption"))?;
-        let r = redemption(state, id)?
-            .ok_or(StateError::MissingRecord {
-                what: "redemption",
-                id,
-            })?;
+        let r = redemption(state, id)?.ok_or(StateError::MissingRecord {
+            what: "redemption",
+            id,
+        })?;
         out.push(r);
     }
     Ok(out)
@@ -266,7 +274,7 @@ pub fn exchange<S: StateRead + ?Sized>(
     state: &S,
     id: u64,
 ) -> Result<Option<ExchangeAgreement>, StateError> {
-    read_record(state, &keys::exchange(id))
+    read_record(state, &crate::economy::exchange::storage::exchange(id))
 }
 
 /// The active agreement converting `from_asset` into `to_asset`.
@@ -275,7 +283,10 @@ pub fn active_exchange<S: StateRead + ?Sized>(
     from_asset: AssetId,
     to_asset: AssetId,
 ) -> Result<Option<ExchangeAgreement>, StateError> {
-    match read_record::<u64, S>(state, &keys::exchange_pair(from_asset, to_asset))? {
+    match read_record::<u64, S>(
+        state,
+        &crate::economy::exchange::storage::exchange_pair(from_asset, to_asset),
+    )? {
         Some(id) => exchange(state, id),
         None => Ok(None),
     }
@@ -288,7 +299,10 @@ pub fn exchanges<S: StateScan + ?Sized>(
     limit: usize,
 ) -> Result<Vec<ExchangeAgreement>, StateError> {
     state
-        .scan_prefix(&keys::exchanges(), limit.min(LISTED_MAX))?
+        .scan_prefix(
+            &crate::economy::exchange::storage::exchanges(),
+            limit.min(LISTED_MAX),
+        )?
         .iter()
         .map(|(k, v)| decode(k, v))
         .collect()
@@ -311,8 +325,10 @@ pub fn exchange_used_today<S: StateRead + ?Sized>(
     agreement: u64,
     time_ms: TimeMs,
 ) -> Result<Amount, StateError> {
-    let usage: Option<crate::economy::DayUsage> =
-        read_record(state, &keys::exchange_usage(agreement))?;
+    let usage: Option<crate::economy::DayUsage> = read_record(
+        state,
+        &crate::economy::exchange::storage::exchange_usage(agreement),
+    )?;
     let day = period_of(time_ms);
     Ok(usage.filter(|u| u.day == day).map_or(0, |u| u.used))
 }
@@ -376,7 +392,7 @@ pub fn settlement_positions<S: StateScan + ?Sized>(
     check_range(from_period, to_period)?;
     let mut gross: BTreeMap<(Address, Address, u64), SettlementRecord> = BTreeMap::new();
     for period in from_period..=to_period {
-        let prefix = keys::settlements_in(period);
+        let prefix = crate::economy::exchange::storage::settlements_in(period);
         for (k, v) in state.scan_prefix(&prefix, SETTLEMENTS_PER_PERIOD_MAX)? {
             let rest = &k[prefix.len()..];
             let parsed = (rest.len() == 72)

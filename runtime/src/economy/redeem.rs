@@ -9,7 +9,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calls::CallDef;
-use crate::events::EventDef;
 use crate::economy::ledger::{
     burn, check_text, credit_asset, economy, get, merchant, move_units, next_id, positive, CallCx,
     Fail, Res,
@@ -18,9 +17,34 @@ use crate::economy::{
     deadlines, RedeemKind, Redemption, ESCROW_ACCOUNT, REDEMPTIONS_SWEPT_PER_BLOCK_MAX,
     TEXT_BYTES_MAX,
 };
+use crate::events::EventDef;
 use crate::model::{CallError, Event};
-use crate::state::{keys, Overlay, StateError, StateExt, StateRead};
+use crate::state::{Overlay, StateError, StateExt, StateRead};
 use crate::types::{Address, Amount, AssetId, Height};
+
+/// Where this module keeps its records: keys under the prefixes registered in
+/// [`crate::state::keys`], which gives each kind of record its own prefix byte.
+pub mod storage {
+    use crate::state::keys::{with, ISSUER_REDEMPTION, NEXT_REDEMPTION_ID, REDEMPTION};
+    use crate::types::Address;
+
+    /// Key of the redemption id counter.
+    pub fn next_redemption_id() -> Vec<u8> {
+        vec![NEXT_REDEMPTION_ID]
+    }
+    /// Key of a pending redemption.
+    pub fn redemption(id: u64) -> Vec<u8> {
+        with(REDEMPTION, &[&id.to_be_bytes()])
+    }
+    /// Key of a pending redemption in its issuer's index.
+    pub fn issuer_redemption(issuer: &Address, id: u64) -> Vec<u8> {
+        with(ISSUER_REDEMPTION, &[&issuer.0, &id.to_be_bytes()])
+    }
+    /// Prefix of an issuer's pending redemptions.
+    pub fn issuer_redemptions(issuer: &Address) -> Vec<u8> {
+        with(ISSUER_REDEMPTION, &[&issuer.0])
+    }
+}
 
 // ---------------------------------------------------------------- calls
 
@@ -202,7 +226,6 @@ impl EventDef for RedemptionExpired {
     }
 }
 
-
 /// `Redeem { asset, amount, kind }`.
 pub(crate) fn redeem<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
@@ -218,13 +241,15 @@ pub(crate) fn redeem<S: StateRead + ?Sized>(
         merchant(ov, m)?;
     }
     move_units(ov, &cx.sender, &ESCROW_ACCOUNT, asset, amount)?;
-    let id = next_id(ov, keys::next_redemption_id())?;
+    let id = next_id(ov, storage::next_redemption_id())?;
     let window = economy(ov)?.redemption_window_blocks;
     // Genesis bounds the window, so this overflows only near height 2^64.
     let deadline = cx
         .height
         .checked_add(window.max(1))
-        .ok_or(StateError::InvariantBroken("a redemption deadline overflowed the height"))?;
+        .ok_or(StateError::InvariantBroken(
+            "a redemption deadline overflowed the height",
+        ))?;
     deadlines::REDEMPTIONS.push(ov, deadline, id)?;
     let record = Redemption {
         id,
@@ -236,8 +261,8 @@ pub(crate) fn redeem<S: StateRead + ?Sized>(
         requested_height: cx.height,
         deadline,
     };
-    ov.put(keys::redemption(id), &record)?;
-    ov.put(keys::issuer_redemption(&info.issuer, id), &deadline)?;
+    ov.put(storage::redemption(id), &record)?;
+    ov.put(storage::issuer_redemption(&info.issuer, id), &deadline)?;
     crate::economy::credit::record_redemption(ov, cx.height, &cx.sender)?;
     events.push(Event::RedemptionRequested(RedemptionRequested {
         id,
@@ -258,7 +283,7 @@ fn own_redemption<S: StateRead + ?Sized>(
     id: u64,
 ) -> Res<Redemption> {
     let r: Redemption =
-        get(ov, &keys::redemption(id))?.ok_or(CallError::UnknownRedemption { id })?;
+        get(ov, &storage::redemption(id))?.ok_or(CallError::UnknownRedemption { id })?;
     if r.issuer != cx.sender {
         return Err(CallError::NotIssuer {
             asset: r.asset,
@@ -272,8 +297,8 @@ fn own_redemption<S: StateRead + ?Sized>(
 /// Deletes a resolved redemption's record and its issuer index entry (its deadline
 /// slot is cleared by the sweep, which skips ids without a record).
 fn forget<S: StateRead + ?Sized>(ov: &mut Overlay<'_, S>, r: &Redemption) -> Res<()> {
-    ov.put_raw(keys::redemption(r.id), None)?;
-    ov.put_raw(keys::issuer_redemption(&r.issuer, r.id), None)?;
+    ov.put_raw(storage::redemption(r.id), None)?;
+    ov.put_raw(storage::issuer_redemption(&r.issuer, r.id), None)?;
     Ok(())
 }
 
@@ -379,7 +404,7 @@ fn expire<S: StateRead + ?Sized>(
     id: u64,
     events: &mut Vec<Event>,
 ) -> Res<()> {
-    let Some(r) = get::<Redemption, S>(ov, &keys::redemption(id))? else {
+    let Some(r) = get::<Redemption, S>(ov, &storage::redemption(id))? else {
         return Ok(()); // settled or rejected before its deadline
     };
     from_escrow(move_units(ov, &ESCROW_ACCOUNT, &r.user, r.asset, r.amount))?;

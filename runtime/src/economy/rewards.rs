@@ -8,7 +8,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calls::CallDef;
-use crate::events::EventDef;
 use crate::economy::ledger::{
     asset, burn, get, merchant, mint, money_asset, next_id, own_credit, partner_with, positive,
     CallCx, Fail, Res,
@@ -17,9 +16,40 @@ use crate::economy::{
     RewardKind, RewardRule, RewardUsage, SkipReason, StampReward, BPS_DENOMINATOR,
     MERCHANT_RULES_MAX, RULE_MERCHANTS_MAX,
 };
+use crate::events::EventDef;
 use crate::model::{CallError, Event, Role};
-use crate::state::{keys, Overlay, StateError, StateExt, StateRead};
+use crate::state::{Overlay, StateError, StateExt, StateRead};
 use crate::types::{Address, Amount, AssetId};
+
+/// Where this module keeps its records: keys under the prefixes registered in
+/// [`crate::state::keys`], which gives each kind of record its own prefix byte.
+pub mod storage {
+    use crate::state::keys::{
+        with, MERCHANT_RULES, NEXT_RULE_ID, REWARD_USAGE, RULE, STAMP_REWARD,
+    };
+    use crate::types::{Address, AssetId};
+
+    /// Key of the reward rule id counter.
+    pub fn next_rule_id() -> Vec<u8> {
+        vec![NEXT_RULE_ID]
+    }
+    /// Key of a reward rule.
+    pub fn rule(id: u64) -> Vec<u8> {
+        with(RULE, &[&id.to_be_bytes()])
+    }
+    /// Key of a merchant's rule list.
+    pub fn merchant_rules(merchant: &Address) -> Vec<u8> {
+        with(MERCHANT_RULES, &[&merchant.0])
+    }
+    /// Key of a payer's use of a rule's cap.
+    pub fn reward_usage(rule: u64, user: &Address) -> Vec<u8> {
+        with(REWARD_USAGE, &[&rule.to_be_bytes(), &user.0])
+    }
+    /// Key of a stamp asset's reward.
+    pub fn stamp_reward(stamp_asset: AssetId) -> Vec<u8> {
+        with(STAMP_REWARD, &[&stamp_asset.0.to_be_bytes()])
+    }
+}
 
 // ---------------------------------------------------------------- calls
 
@@ -252,7 +282,6 @@ impl EventDef for StampsRedeemed {
     }
 }
 
-
 /// `AddRewardRule`.
 pub(crate) fn add_rule<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
@@ -280,7 +309,7 @@ pub(crate) fn add_rule<S: StateRead + ?Sized>(
         return Err(CallError::ZeroPeriod.into());
     }
     let lists = merchant_lists(ov, &terms.merchants)?;
-    let id = next_id(ov, keys::next_rule_id())?;
+    let id = next_id(ov, storage::next_rule_id())?;
     let rule = RewardRule {
         id,
         issuer: cx.sender,
@@ -290,11 +319,11 @@ pub(crate) fn add_rule<S: StateRead + ?Sized>(
         cap_per_user_per_period: terms.cap_per_user_per_period,
         period_ms: terms.period_ms,
     };
-    ov.put(keys::rule(id), &rule)?;
+    ov.put(storage::rule(id), &rule)?;
     // Ids only grow, so pushing keeps each list ascending: the application order.
     for (m, mut list) in terms.merchants.iter().zip(lists) {
         list.push(id);
-        ov.put(keys::merchant_rules(m), &list)?;
+        ov.put(storage::merchant_rules(m), &list)?;
     }
     events.push(Event::RewardRuleAdded(RewardRuleAdded {
         rule: id,
@@ -324,7 +353,7 @@ fn merchant_lists<S: StateRead + ?Sized>(
             return Err(CallError::DuplicateMerchant { merchant: *m }.into());
         }
         merchant(ov, m)?;
-        let list: Vec<u64> = get(ov, &keys::merchant_rules(m))?.unwrap_or_default();
+        let list: Vec<u64> = get(ov, &storage::merchant_rules(m))?.unwrap_or_default();
         if list.len() >= MERCHANT_RULES_MAX {
             return Err(CallError::TooManyRules {
                 merchant: *m,
@@ -345,7 +374,8 @@ pub(crate) fn remove_rule<S: StateRead + ?Sized>(
     id: u64,
     events: &mut Vec<Event>,
 ) -> Res<()> {
-    let rule: RewardRule = get(ov, &keys::rule(id))?.ok_or(CallError::UnknownRule { rule: id })?;
+    let rule: RewardRule =
+        get(ov, &storage::rule(id))?.ok_or(CallError::UnknownRule { rule: id })?;
     if rule.issuer != cx.sender {
         return Err(CallError::NotRuleIssuer {
             rule: id,
@@ -354,7 +384,7 @@ pub(crate) fn remove_rule<S: StateRead + ?Sized>(
         .into());
     }
     for m in &rule.merchants {
-        let key = keys::merchant_rules(m);
+        let key = storage::merchant_rules(m);
         let mut list: Vec<u64> = get(ov, &key)?.unwrap_or_default();
         list.retain(|r| *r != id);
         if list.is_empty() {
@@ -363,7 +393,7 @@ pub(crate) fn remove_rule<S: StateRead + ?Sized>(
             ov.put(key, &list)?;
         }
     }
-    ov.put_raw(keys::rule(id), None)?;
+    ov.put_raw(storage::rule(id), None)?;
     events.push(Event::RewardRuleRemoved(RewardRuleRemoved {
         rule: id,
         issuer: rule.issuer,
@@ -380,14 +410,13 @@ pub(crate) fn apply_rules<S: StateRead + ?Sized>(
     amount: Amount,
     events: &mut Vec<Event>,
 ) -> Res<()> {
-    let ids: Vec<u64> = get(ov, &keys::merchant_rules(merchant))?.unwrap_or_default();
+    let ids: Vec<u64> = get(ov, &storage::merchant_rules(merchant))?.unwrap_or_default();
     for id in ids {
-        let rule: RewardRule = get(ov, &keys::rule(id))?.ok_or_else(|| {
-            StateError::MissingRecord {
+        let rule: RewardRule =
+            get(ov, &storage::rule(id))?.ok_or_else(|| StateError::MissingRecord {
                 what: "reward rule",
                 id,
-            }
-        })?;
+            })?;
         if rule.pay_asset == pay_asset {
             apply_rule(ov, cx, &rule, amount, events)?;
         }
@@ -412,19 +441,21 @@ fn apply_rule<S: StateRead + ?Sized>(
     let reward_asset = rule.kind.asset();
     // period_ms > 0 is checked when the rule is added.
     let period = cx.time_ms / rule.period_ms.max(1);
-    let usage_key = keys::reward_usage(rule.id, &payer);
+    let usage_key = storage::reward_usage(rule.id, &payer);
     let usage: Option<RewardUsage> = get(ov, &usage_key)?;
     let used = usage
         .filter(|u| u.period == period)
         .map_or(0, |u| u.granted);
     let grant = reward.min(rule.cap_per_user_per_period.saturating_sub(used));
-    let skipped = |reason| Event::RewardSkipped(RewardSkipped {
-        rule: rule.id,
-        issuer: rule.issuer,
-        to: payer,
-        asset: reward_asset,
-        reason,
-    });
+    let skipped = |reason| {
+        Event::RewardSkipped(RewardSkipped {
+            rule: rule.id,
+            issuer: rule.issuer,
+            to: payer,
+            asset: reward_asset,
+            reason,
+        })
+    };
     if grant == 0 {
         events.push(skipped(SkipReason::CapReached {
             cap: rule.cap_per_user_per_period,
@@ -471,7 +502,7 @@ pub(crate) fn set_stamp_reward<S: StateRead + ?Sized>(
     }
     own_credit(ov, stamp_asset, &cx.sender)?;
     own_credit(ov, reward.reward_asset, &cx.sender)?;
-    ov.put(keys::stamp_reward(stamp_asset), &reward)?;
+    ov.put(storage::stamp_reward(stamp_asset), &reward)?;
     events.push(Event::StampRewardSet(StampRewardSet {
         issuer: cx.sender,
         stamp_asset,
@@ -493,7 +524,7 @@ pub(crate) fn redeem_stamps<S: StateRead + ?Sized>(
 ) -> Res<()> {
     positive(count)?;
     asset(ov, stamp_asset)?;
-    let reward: StampReward = get(ov, &keys::stamp_reward(stamp_asset))?
+    let reward: StampReward = get(ov, &storage::stamp_reward(stamp_asset))?
         .ok_or(CallError::NoStampReward { asset: stamp_asset })?;
     // stamps > 0 is checked when the reward is set (a zero would fail here too).
     if count.checked_rem(reward.stamps) != Some(0) {

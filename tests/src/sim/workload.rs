@@ -1,8 +1,8 @@
 //! The simulated clients: every preset account sends small KRW transfers to the
 //! others, tracking its nonce the way a wallet does.
 
-use jeon_runtime::{calls};
 use jeon_node::chain::Shared;
+use jeon_runtime::calls;
 use jeon_runtime::tx::{Call, TxBody};
 use jeon_runtime::{Address, AssetId, Hash, Keypair, Nonce, SignedTx, StateExt};
 use rand::rngs::StdRng;
