@@ -636,14 +636,14 @@ async fn tax(
             let msg = format!("no jurisdiction {code:?}; genesis defines the jurisdictions");
             return Err(ApiError::not_found("unknown_jurisdiction", msg));
         }
-        econ::tax_withheld(db, &code, from, to).map_err(query_error)
+        jeon_runtime::economy::pay::tax_withheld(db, &code, from, to).map_err(query_error)
     })
     .await?;
     to_json(&report)
 }
 
 /// Parses `before=HEIGHT.TX_INDEX.EVENT_INDEX` (an entry's `position`).
-fn parse_position(s: &str) -> ApiResult<econ::EventPosition> {
+fn parse_position(s: &str) -> ApiResult<jeon_runtime::economy::history::EventPosition> {
     let bad = || {
         ApiError::bad(
             "bad_query",
@@ -656,7 +656,7 @@ fn parse_position(s: &str) -> ApiResult<econ::EventPosition> {
     else {
         return Err(bad());
     };
-    Ok(econ::EventPosition {
+    Ok(jeon_runtime::economy::history::EventPosition {
         height: h.parse().map_err(|_| bad())?,
         tx_index: t.parse().map_err(|_| bad())?,
         event_index: e.parse().map_err(|_| bad())?,
@@ -675,7 +675,8 @@ async fn account_events(
     let limit = param_limit(&q)?;
     let before = q.get("before").map(|b| parse_position(b)).transpose()?;
     let entries = read_state(&shared, move |db| {
-        econ::account_events(db, &addr, limit, before).map_err(ApiError::internal)
+        jeon_runtime::economy::history::account_events(db, &addr, limit, before)
+            .map_err(ApiError::internal)
     })
     .await?;
     let next_before = (entries.len() == limit)
@@ -698,7 +699,7 @@ async fn settlement(
     let q = params(query, &["from", "to"])?;
     let (from, to) = param_periods(&shared, &q)?;
     let report = read_state(&shared, move |db| {
-        econ::settlement_positions(db, from, to).map_err(query_error)
+        jeon_runtime::economy::exchange::settlement_positions(db, from, to).map_err(query_error)
     })
     .await?;
     to_json(&report)
@@ -713,7 +714,8 @@ async fn redemptions(
     let issuer = param_address(&q, "issuer")?;
     let limit = param_limit(&q)?;
     let pending = read_state(&shared, move |db| {
-        econ::pending_redemptions(db, &issuer, limit).map_err(ApiError::internal)
+        jeon_runtime::economy::redeem::pending_redemptions(db, &issuer, limit)
+            .map_err(ApiError::internal)
     })
     .await?;
     Ok(Json(json!({"issuer": issuer, "redemptions": pending})))
@@ -765,7 +767,7 @@ async fn exchanges(
     let q = params(query, &["limit"])?;
     let limit = param_limit(&q)?;
     let list = read_state(&shared, move |db| {
-        econ::exchanges(db, limit).map_err(ApiError::internal)
+        jeon_runtime::economy::exchange::exchanges(db, limit).map_err(ApiError::internal)
     })
     .await?;
     Ok(Json(json!({"exchanges": list})))
@@ -778,8 +780,10 @@ async fn rules(State(shared): State<Arc<Shared>>, query: QueryParams) -> ApiResu
     let limit = param_limit(&q)?;
     let merchant = q.get("merchant").map(|m| parse_address(m)).transpose()?;
     let list = read_state(&shared, move |db| match merchant {
-        Some(m) => econ::merchant_rules(db, &m).map_err(ApiError::internal),
-        None => econ::reward_rules(db, limit).map_err(ApiError::internal),
+        Some(m) => {
+            jeon_runtime::economy::rewards::merchant_rules(db, &m).map_err(ApiError::internal)
+        }
+        None => jeon_runtime::economy::rewards::reward_rules(db, limit).map_err(ApiError::internal),
     })
     .await?;
     Ok(Json(json!({"merchant": merchant, "rules": list})))

@@ -9,6 +9,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calls::CallDef;
+use crate::economy::query::{
+    address, be_u64, check_range, corrupt, decode, QueryError, LISTED_MAX,
+};
+use crate::economy::Quote;
+use crate::state::{read_record, StateScan};
+use crate::types::TimeMs;
+use std::collections::BTreeMap;
+/// The most settlement records read per period (one per agreement that converted).
+const SETTLEMENTS_PER_PERIOD_MAX: usize = 100_000;
+
 use crate::economy::ledger::{
     credit_asset, get, money_asset, move_units, next_id, positive, CallCx, Fail, Res,
 };
@@ -65,6 +75,192 @@ pub mod storage {
     pub fn settlements_in(period: u64) -> Vec<u8> {
         with(SETTLEMENT, &[&period.to_be_bytes()])
     }
+}
+
+// -------------------------------------------------------------- queries
+
+/// An exchange agreement (proposed or active) by id.
+pub fn exchange<S: StateRead + ?Sized>(
+    state: &S,
+    id: u64,
+) -> Result<Option<ExchangeAgreement>, StateError> {
+    read_record(state, &crate::economy::exchange::storage::exchange(id))
+}
+
+/// The active agreement converting `from_asset` into `to_asset`.
+pub fn active_exchange<S: StateRead + ?Sized>(
+    state: &S,
+    from_asset: AssetId,
+    to_asset: AssetId,
+) -> Result<Option<ExchangeAgreement>, StateError> {
+    match read_record::<u64, S>(
+        state,
+        &crate::economy::exchange::storage::exchange_pair(from_asset, to_asset),
+    )? {
+        Some(id) => exchange(state, id),
+        None => Ok(None),
+    }
+}
+
+/// Every agreement, proposed or active, in id order, at most `limit` (capped at
+/// [`LISTED_MAX`]).
+pub fn exchanges<S: StateScan + ?Sized>(
+    state: &S,
+    limit: usize,
+) -> Result<Vec<ExchangeAgreement>, StateError> {
+    state
+        .scan_prefix(
+            &crate::economy::exchange::storage::exchanges(),
+            limit.min(LISTED_MAX),
+        )?
+        .iter()
+        .map(|(k, v)| decode(k, v))
+        .collect()
+}
+
+/// What converting `amount` would yield now under the active agreement for the pair
+/// (without the daily cap and liquidity checks), for a wallet to choose `min_out`.
+pub fn conversion_quote<S: StateRead + ?Sized>(
+    state: &S,
+    from_asset: AssetId,
+    to_asset: AssetId,
+    amount: Amount,
+) -> Result<Option<(ExchangeAgreement, Quote)>, StateError> {
+    Ok(active_exchange(state, from_asset, to_asset)?.and_then(|a| a.quote(amount).map(|q| (a, q))))
+}
+
+/// `from_asset` units already converted under an agreement on the UTC day of `time_ms`.
+pub fn exchange_used_today<S: StateRead + ?Sized>(
+    state: &S,
+    agreement: u64,
+    time_ms: TimeMs,
+) -> Result<Amount, StateError> {
+    let usage: Option<crate::economy::DayUsage> = read_record(
+        state,
+        &crate::economy::exchange::storage::exchange_usage(agreement),
+    )?;
+    let day = period_of(time_ms);
+    Ok(usage.filter(|u| u.day == day).map_or(0, |u| u.used))
+}
+
+/// What one agreement converted over the queried periods.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct GrossPosition {
+    /// The agreement.
+    pub agreement: u64,
+    /// Issuer of the asset users gave: the debtor.
+    pub from_issuer: Address,
+    /// Issuer of the asset users received: the creditor.
+    pub to_issuer: Address,
+    /// The sums over the periods.
+    pub totals: SettlementRecord,
+}
+
+/// Who owes whom, in money terms, after netting both directions between two issuers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct NetPosition {
+    /// The issuer that owes.
+    pub owes: Address,
+    /// The issuer that is owed.
+    pub owed: Address,
+    /// The money asset.
+    pub settlement_asset: AssetId,
+    /// Units of `settlement_asset`.
+    pub amount: u128,
+}
+
+/// Settlement positions over a range of periods.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SettlementReport {
+    /// First period (inclusive).
+    pub from_period: u64,
+    /// Last period (inclusive).
+    pub to_period: u64,
+    /// Per agreement, in (from issuer, to issuer, agreement) order.
+    pub gross: Vec<GrossPosition>,
+    /// Net money positions per pair of issuers and settlement asset; pairs that net
+    /// to zero are omitted. Ordered by (owes, owed, asset).
+    pub net: Vec<NetPosition>,
+}
+
+fn add_record(into: &mut SettlementRecord, r: &SettlementRecord) {
+    into.converted = into.converted.saturating_add(r.converted);
+    into.delivered = into.delivered.saturating_add(r.delivered);
+    into.spread = into.spread.saturating_add(r.spread);
+    into.owed = into.owed.saturating_add(r.owed);
+}
+
+/// Net settlement positions between partners for periods `from_period..=to_period`
+/// (UTC day indices; at most [`QUERY_PERIODS_MAX`]). For each conversion the
+/// from-issuer owes the to-issuer `out * settlement_price` of the agreement's
+/// settlement asset; the two directions between a pair are netted.
+pub fn settlement_positions<S: StateScan + ?Sized>(
+    state: &S,
+    from_period: u64,
+    to_period: u64,
+) -> Result<SettlementReport, QueryError> {
+    check_range(from_period, to_period)?;
+    let mut gross: BTreeMap<(Address, Address, u64), SettlementRecord> = BTreeMap::new();
+    for period in from_period..=to_period {
+        let prefix = crate::economy::exchange::storage::settlements_in(period);
+        for (k, v) in state.scan_prefix(&prefix, SETTLEMENTS_PER_PERIOD_MAX)? {
+            let rest = &k[prefix.len()..];
+            let parsed = (rest.len() == 72)
+                .then(|| {
+                    Some((
+                        address(&rest[..32])?,
+                        address(&rest[32..64])?,
+                        be_u64(&rest[64..])?,
+                    ))
+                })
+                .flatten();
+            let (from, to, id) = parsed.ok_or_else(|| corrupt(&k, "settlement"))?;
+            let r: SettlementRecord = decode(&k, &v)?;
+            let entry = gross.entry((from, to, id)).or_insert(SettlementRecord {
+                converted: 0,
+                delivered: 0,
+                spread: 0,
+                owed: 0,
+                ..r
+            });
+            add_record(entry, &r);
+        }
+    }
+    // owed[(debtor, creditor, asset)], then netted per unordered pair.
+    let mut owed: BTreeMap<(Address, Address, AssetId), u128> = BTreeMap::new();
+    for ((from, to, _), r) in &gross {
+        let e = owed.entry((*from, *to, r.settlement_asset)).or_default();
+        *e = e.saturating_add(r.owed);
+    }
+    let mut net = Vec::new();
+    for (&(a, b, asset), &ab) in &owed {
+        let ba = owed.get(&(b, a, asset)).copied().unwrap_or(0);
+        // Each unordered pair once: from the direction that owes more (ties: nothing).
+        if ab > ba {
+            net.push(NetPosition {
+                owes: a,
+                owed: b,
+                settlement_asset: asset,
+                amount: ab - ba,
+            });
+        }
+    }
+    Ok(SettlementReport {
+        from_period,
+        to_period,
+        gross: gross
+            .into_iter()
+            .map(
+                |((from_issuer, to_issuer, agreement), totals)| GrossPosition {
+                    agreement,
+                    from_issuer,
+                    to_issuer,
+                    totals,
+                },
+            )
+            .collect(),
+        net,
+    })
 }
 
 // ---------------------------------------------------------------- calls

@@ -8,9 +8,14 @@
 //! keeps a failed call's writes to exactly its fee and nonce. A sponsor reads what its
 //! budgets spent from `GET /v1/sponsors/{addr}`.
 
+use crate::economy::query::{be_u32, be_u64, corrupt, decode, LISTED_MAX};
+use crate::economy::BLOCK_EVENTS_TX_INDEX;
 use crate::model::Event;
+use crate::state::StateScan;
 use crate::state::{keys, Overlay, StateError, StateRead};
+use crate::types::Address;
 use crate::types::Height;
+use serde::{Deserialize, Serialize};
 
 /// Indexes `events` (a receipt's, or the block's own at
 /// [`crate::economy::BLOCK_EVENTS_TX_INDEX`]) at `height` and `tx_index`.
@@ -36,4 +41,67 @@ pub(crate) fn index<S: StateRead + ?Sized>(
         }
     }
     Ok(())
+}
+
+// -------------------------------------------------------------- queries
+
+/// Where an event sits in the chain: the history key's order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Serialize, Deserialize)]
+pub struct EventPosition {
+    /// Block height.
+    pub height: Height,
+    /// Index of the transaction in the block; [`BLOCK_EVENTS_TX_INDEX`] for the block's
+    /// own end-of-block events.
+    pub tx_index: u32,
+    /// Index of the event in the receipt's (or the block's) event list.
+    pub event_index: u32,
+}
+
+/// One entry of an account's history.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct AccountEvent {
+    /// Where it happened; pass it as `before` to get the next (older) page.
+    pub position: EventPosition,
+    /// The event.
+    pub event: Event,
+}
+
+/// An account's events, newest first, strictly before `before` (from the newest if
+/// `None`), at most `limit` (capped at [`LISTED_MAX`]). Fee events are not indexed.
+pub fn account_events<S: StateScan + ?Sized>(
+    state: &S,
+    who: &Address,
+    limit: usize,
+    before: Option<EventPosition>,
+) -> Result<Vec<AccountEvent>, StateError> {
+    let prefix = keys::history_of(who);
+    let bound = before.map(|p| keys::history(who, p.height, p.tx_index, p.event_index));
+    let entries = state.scan_prefix_rev(&prefix, bound.as_deref(), limit.min(LISTED_MAX))?;
+    entries
+        .iter()
+        .map(|(k, v)| {
+            let rest = &k[prefix.len()..];
+            let position = (rest.len() == 16)
+                .then(|| {
+                    Some(EventPosition {
+                        height: be_u64(&rest[..8])?,
+                        tx_index: be_u32(&rest[8..12])?,
+                        event_index: be_u32(&rest[12..])?,
+                    })
+                })
+                .flatten()
+                .ok_or_else(|| corrupt(k, "history"))?;
+            Ok(AccountEvent {
+                position,
+                event: decode(k, v)?,
+            })
+        })
+        .collect()
+}
+
+impl AccountEvent {
+    /// Whether the event came from the end-of-block step rather than a transaction.
+    pub fn is_block_event(&self) -> bool {
+        self.position.tx_index == BLOCK_EVENTS_TX_INDEX
+    }
 }

@@ -11,7 +11,7 @@ pub mod credit;
 pub(crate) mod deadlines;
 pub mod exchange;
 pub mod fees;
-pub(crate) mod history;
+pub mod history;
 pub(crate) mod ledger;
 pub mod links;
 pub mod mandate;

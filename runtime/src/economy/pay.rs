@@ -4,6 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calls::CallDef;
+use crate::economy::query::{be_u32, check_range, corrupt, decode, QueryError};
+use crate::state::StateScan;
+use std::collections::BTreeMap;
+/// The most assets a jurisdiction's tax is reported in per period.
+const TAX_ASSETS_PER_PERIOD_MAX: usize = 10_000;
+
 use crate::economy::ledger::{
     asset, check_text, credit, debit, get, merchant, money_asset, move_units, partner_with,
     positive, CallCx, Res,
@@ -31,6 +37,72 @@ pub mod storage {
     pub fn tax_in(code: &[u8; 2], period: u64) -> Vec<u8> {
         with(TAX, &[code, &period.to_be_bytes()])
     }
+}
+
+// -------------------------------------------------------------- queries
+
+/// Tax withheld in one period and asset.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct TaxEntry {
+    /// The period (UTC day index).
+    pub period: u64,
+    /// The money asset.
+    pub asset: AssetId,
+    /// Units withheld.
+    pub amount: u128,
+}
+
+/// A jurisdiction's tax withheld over a range of periods.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct TaxReport {
+    /// The jurisdiction code.
+    pub jurisdiction: String,
+    /// First period (inclusive).
+    pub from_period: u64,
+    /// Last period (inclusive).
+    pub to_period: u64,
+    /// Per period and asset, in (period, asset) order; periods without tax are absent.
+    pub entries: Vec<TaxEntry>,
+    /// Per asset over the whole range, in asset order.
+    pub totals: Vec<(AssetId, u128)>,
+}
+
+/// Tax withheld in `jurisdiction` in periods `from_period..=to_period` (UTC day
+/// indices, [`crate::economy::period_of`]); at most [`QUERY_PERIODS_MAX`] periods.
+pub fn tax_withheld<S: StateScan + ?Sized>(
+    state: &S,
+    jurisdiction: &str,
+    from_period: u64,
+    to_period: u64,
+) -> Result<TaxReport, QueryError> {
+    check_range(from_period, to_period)?;
+    let mut report = TaxReport {
+        jurisdiction: jurisdiction.to_owned(),
+        from_period,
+        to_period,
+        entries: Vec::new(),
+        totals: Vec::new(),
+    };
+    let Some(code) = code_bytes(jurisdiction) else {
+        return Ok(report);
+    };
+    let mut totals: BTreeMap<AssetId, u128> = BTreeMap::new();
+    for period in from_period..=to_period {
+        let prefix = crate::economy::pay::storage::tax_in(&code, period);
+        for (k, v) in state.scan_prefix(&prefix, TAX_ASSETS_PER_PERIOD_MAX)? {
+            let asset = be_u32(&k[prefix.len()..]).ok_or_else(|| corrupt(&k, "tax"))?;
+            let amount: u128 = decode(&k, &v)?;
+            let total = totals.entry(AssetId(asset)).or_default();
+            *total = total.saturating_add(amount);
+            report.entries.push(TaxEntry {
+                period,
+                asset: AssetId(asset),
+                amount,
+            });
+        }
+    }
+    report.totals = totals.into_iter().collect();
+    Ok(report)
 }
 
 // ---------------------------------------------------------------- calls

@@ -13,12 +13,15 @@ use crate::economy::ledger::{
     burn, check_text, credit_asset, economy, get, merchant, move_units, next_id, positive, CallCx,
     Fail, Res,
 };
+use crate::economy::query::LISTED_MAX;
+use crate::economy::query::{be_u64, corrupt};
 use crate::economy::{
     deadlines, RedeemKind, Redemption, ESCROW_ACCOUNT, REDEMPTIONS_SWEPT_PER_BLOCK_MAX,
     TEXT_BYTES_MAX,
 };
 use crate::events::EventDef;
 use crate::model::{CallError, Event};
+use crate::state::{read_record, StateScan};
 use crate::state::{Overlay, StateError, StateExt, StateRead};
 use crate::types::{Address, Amount, AssetId, Height};
 
@@ -44,6 +47,37 @@ pub mod storage {
     pub fn issuer_redemptions(issuer: &Address) -> Vec<u8> {
         with(ISSUER_REDEMPTION, &[&issuer.0])
     }
+}
+
+// -------------------------------------------------------------- queries
+
+/// A pending redemption (settled, rejected and refunded ones are gone: their events
+/// remain in the accounts' histories).
+pub fn redemption<S: StateRead + ?Sized>(
+    state: &S,
+    id: u64,
+) -> Result<Option<Redemption>, StateError> {
+    read_record(state, &crate::economy::redeem::storage::redemption(id))
+}
+
+/// An issuer's pending redemptions, oldest first, at most `limit` (capped at
+/// [`LISTED_MAX`]).
+pub fn pending_redemptions<S: StateScan + ?Sized>(
+    state: &S,
+    issuer: &Address,
+    limit: usize,
+) -> Result<Vec<Redemption>, StateError> {
+    let prefix = crate::economy::redeem::storage::issuer_redemptions(issuer);
+    let mut out = Vec::new();
+    for (k, _) in state.scan_prefix(&prefix, limit.min(LISTED_MAX))? {
+        let id = be_u64(&k[prefix.len()..]).ok_or_else(|| corrupt(&k, "issuer redemption"))?;
+        let r = redemption(state, id)?.ok_or(StateError::MissingRecord {
+            what: "redemption",
+            id,
+        })?;
+        out.push(r);
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------- calls

@@ -12,13 +12,17 @@ use crate::economy::ledger::{
     asset, burn, get, merchant, mint, money_asset, next_id, own_credit, partner_with, positive,
     CallCx, Fail, Res,
 };
+use crate::economy::query::{decode, LISTED_MAX};
 use crate::economy::{
     RewardKind, RewardRule, RewardUsage, SkipReason, StampReward, BPS_DENOMINATOR,
     MERCHANT_RULES_MAX, RULE_MERCHANTS_MAX,
 };
 use crate::events::EventDef;
 use crate::model::{CallError, Event, Role};
+use crate::state::keys;
+use crate::state::{read_record, StateScan};
 use crate::state::{Overlay, StateError, StateExt, StateRead};
+use crate::types::TimeMs;
 use crate::types::{Address, Amount, AssetId};
 
 /// Where this module keeps its records: keys under the prefixes registered in
@@ -49,6 +53,73 @@ pub mod storage {
     pub fn stamp_reward(stamp_asset: AssetId) -> Vec<u8> {
         with(STAMP_REWARD, &[&stamp_asset.0.to_be_bytes()])
     }
+}
+
+// -------------------------------------------------------------- queries
+
+/// A reward rule by id.
+pub fn reward_rule<S: StateRead + ?Sized>(
+    state: &S,
+    id: u64,
+) -> Result<Option<RewardRule>, StateError> {
+    read_record(state, &crate::economy::rewards::storage::rule(id))
+}
+
+/// The rules attached to a merchant, in application (id) order.
+pub fn merchant_rules<S: StateRead + ?Sized>(
+    state: &S,
+    merchant: &Address,
+) -> Result<Vec<RewardRule>, StateError> {
+    let ids: Vec<u64> = read_record(
+        state,
+        &crate::economy::rewards::storage::merchant_rules(merchant),
+    )?
+    .unwrap_or_default();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.extend(reward_rule(state, id)?);
+    }
+    Ok(out)
+}
+
+/// Every reward rule, in id order, at most `limit` (capped at [`LISTED_MAX`]).
+pub fn reward_rules<S: StateScan + ?Sized>(
+    state: &S,
+    limit: usize,
+) -> Result<Vec<RewardRule>, StateError> {
+    state
+        .scan_prefix(&[keys::RULE], limit.min(LISTED_MAX))?
+        .iter()
+        .map(|(k, v)| decode(k, v))
+        .collect()
+}
+
+/// Units a payer has earned from a rule in the rule's period containing `time_ms`.
+pub fn reward_used<S: StateRead + ?Sized>(
+    state: &S,
+    rule: &RewardRule,
+    user: &Address,
+    time_ms: TimeMs,
+) -> Result<Amount, StateError> {
+    let usage: Option<RewardUsage> = read_record(
+        state,
+        &crate::economy::rewards::storage::reward_usage(rule.id, user),
+    )?;
+    let period = time_ms / rule.period_ms.max(1);
+    Ok(usage
+        .filter(|u| u.period == period)
+        .map_or(0, |u| u.granted))
+}
+
+/// What a stamp asset redeems for.
+pub fn stamp_reward<S: StateRead + ?Sized>(
+    state: &S,
+    stamp_asset: AssetId,
+) -> Result<Option<StampReward>, StateError> {
+    read_record(
+        state,
+        &crate::economy::rewards::storage::stamp_reward(stamp_asset),
+    )
 }
 
 // ---------------------------------------------------------------- calls
