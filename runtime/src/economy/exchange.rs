@@ -12,7 +12,6 @@ use crate::calls::CallDef;
 use crate::economy::query::{
     address, be_u64, check_range, corrupt, decode, QueryError, LISTED_MAX,
 };
-use crate::economy::Quote;
 use crate::state::{read_record, StateScan};
 use crate::types::TimeMs;
 use std::collections::BTreeMap;
@@ -22,11 +21,116 @@ const SETTLEMENTS_PER_PERIOD_MAX: usize = 100_000;
 use crate::economy::ledger::{
     credit_asset, get, money_asset, move_units, next_id, positive, CallCx, Fail, Res,
 };
-use crate::economy::{period_of, DayUsage, ExchangeAgreement, SettlementRecord, BPS_DENOMINATOR};
+use crate::economy::{bps_of, period_of, BPS_DENOMINATOR};
 use crate::events::EventDef;
 use crate::model::{CallError, Event};
 use crate::state::{Overlay, StateError, StateRead};
 use crate::types::{Address, Amount, AssetId};
+
+// -------------------------------------------------------------- records
+
+/// An exchange agreement between two issuers: `from_asset` converts into `to_asset`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ExchangeAgreement {
+    /// The agreement's id (assigned in order, never reused).
+    pub id: u64,
+    /// The credit asset users give.
+    pub from_asset: AssetId,
+    /// The credit asset users receive.
+    pub to_asset: AssetId,
+    /// Issuer of `from_asset`; its account receives the converted credits.
+    pub from_issuer: Address,
+    /// Issuer of `to_asset`; its account pays out `to_asset` and keeps the spread.
+    pub to_issuer: Address,
+    /// `out = floor(amount * rate_num / rate_den)`; both non-zero.
+    pub rate_num: u64,
+    /// See `rate_num`.
+    pub rate_den: u64,
+    /// The to-issuer's spread: `floor(out * spread_bps / 10_000)`, at most 10 000.
+    pub spread_bps: u16,
+    /// The most `from_asset` units converted per UTC day under this agreement.
+    pub daily_cap: Amount,
+    /// The money asset positions are settled in.
+    pub settlement_asset: AssetId,
+    /// Units of `settlement_asset` the from-issuer owes per unit of `to_asset`
+    /// delivered to users.
+    pub settlement_price: Amount,
+    /// The issuer that proposed it; the other one accepts.
+    pub proposer: Address,
+    /// Whether both issuers consented (only active agreements convert).
+    pub active: bool,
+}
+
+impl ExchangeAgreement {
+    /// The issuer that must accept a proposal.
+    pub fn counterparty(&self) -> Address {
+        if self.proposer == self.from_issuer {
+            self.to_issuer
+        } else {
+            self.from_issuer
+        }
+    }
+
+    /// Whether `who` is one of the two issuers.
+    pub fn is_party(&self, who: &Address) -> bool {
+        *who == self.from_issuer || *who == self.to_issuer
+    }
+
+    /// What converting `amount` yields under this agreement's rate and spread, or
+    /// `None` if `floor(amount * rate_num / rate_den)` does not fit a u64.
+    pub fn quote(&self, amount: Amount) -> Option<Quote> {
+        if self.rate_den == 0 {
+            return None;
+        }
+        let gross = u128::from(amount) * u128::from(self.rate_num) / u128::from(self.rate_den);
+        let gross = Amount::try_from(gross).ok()?;
+        let spread = bps_of(gross, self.spread_bps.min(BPS_DENOMINATOR as u16));
+        Some(Quote {
+            gross,
+            spread,
+            out: gross - spread,
+        })
+    }
+}
+
+/// The outcome of a conversion at an agreement's terms.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Quote {
+    /// `floor(amount * rate_num / rate_den)`, in to-asset units.
+    pub gross: Amount,
+    /// `floor(gross * spread_bps / 10_000)`: kept by the to-issuer.
+    pub spread: Amount,
+    /// `gross - spread`: what the user receives.
+    pub out: Amount,
+}
+
+/// Conversions under one agreement in one day's window (for the daily cap).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct DayUsage {
+    /// The UTC day index ([`period_of`]).
+    pub day: u64,
+    /// `from_asset` units converted that day.
+    pub used: Amount,
+}
+
+/// What one agreement converted in one period: the from-issuer owes the to-issuer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct SettlementRecord {
+    /// The asset users gave (to the from-issuer).
+    pub from_asset: AssetId,
+    /// The asset users received (from the to-issuer).
+    pub to_asset: AssetId,
+    /// The money asset `owed` is in.
+    pub settlement_asset: AssetId,
+    /// `from_asset` units converted.
+    pub converted: u128,
+    /// `to_asset` units delivered to users (`out`).
+    pub delivered: u128,
+    /// `to_asset` units of spread the to-issuer kept (not owed by anyone).
+    pub spread: u128,
+    /// `settlement_asset` units the from-issuer owes: the sum of `out * settlement_price`.
+    pub owed: u128,
+}
 
 /// Where this module keeps its records: keys under the prefixes registered in
 /// [`crate::state::keys`], which gives each kind of record its own prefix byte.

@@ -15,15 +15,56 @@ use crate::economy::ledger::{
 };
 use crate::economy::query::LISTED_MAX;
 use crate::economy::query::{be_u64, corrupt};
-use crate::economy::{
-    deadlines, RedeemKind, Redemption, ESCROW_ACCOUNT, REDEMPTIONS_SWEPT_PER_BLOCK_MAX,
-    TEXT_BYTES_MAX,
-};
+use crate::economy::{deadlines, ESCROW_ACCOUNT, TEXT_BYTES_MAX};
 use crate::events::EventDef;
 use crate::model::{CallError, Event};
 use crate::state::{read_record, StateScan};
 use crate::state::{Overlay, StateError, StateExt, StateRead};
 use crate::types::{Address, Amount, AssetId, Height};
+
+// -------------------------------------------------------------- records
+
+/// The most due-redemption slots (plus empty heights) one block's sweep examines; the
+/// rest carry over to the next block.
+pub const REDEMPTIONS_SWEPT_PER_BLOCK_MAX: u32 = 1024;
+
+/// What a user redeems credits for.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedeemKind {
+    /// Goods or services, collected at a merchant partner.
+    Goods {
+        /// Where.
+        merchant: Address,
+    },
+    /// Money paid out by the issuer (off chain or in a money asset) to a wallet.
+    CashOut {
+        /// The account the payout goes to.
+        destination: Address,
+    },
+}
+
+/// A pending redemption: the credits are held by [`ESCROW_ACCOUNT`].
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Redemption {
+    /// The request's id (assigned in order, never reused).
+    pub id: u64,
+    /// The credit asset.
+    pub asset: AssetId,
+    /// Its issuer: the only account that may settle or reject.
+    pub issuer: Address,
+    /// Who redeemed; refunds go back to this account.
+    pub user: Address,
+    /// Units held in escrow.
+    pub amount: Amount,
+    /// Goods or cash-out.
+    pub kind: RedeemKind,
+    /// The height of the block that made the request.
+    pub requested_height: Height,
+    /// The last height at which the issuer may settle; at the end of this block a
+    /// still-pending request is refunded.
+    pub deadline: Height,
+}
 
 /// Where this module keeps its records: keys under the prefixes registered in
 /// [`crate::state::keys`], which gives each kind of record its own prefix byte.

@@ -13,10 +13,7 @@ use crate::economy::ledger::{
     CallCx, Fail, Res,
 };
 use crate::economy::query::{decode, LISTED_MAX};
-use crate::economy::{
-    RewardKind, RewardRule, RewardUsage, SkipReason, StampReward, BPS_DENOMINATOR,
-    MERCHANT_RULES_MAX, RULE_MERCHANTS_MAX,
-};
+use crate::economy::{bps_of, BPS_DENOMINATOR};
 use crate::events::EventDef;
 use crate::model::{CallError, Event, Role};
 use crate::state::keys;
@@ -24,6 +21,109 @@ use crate::state::{read_record, StateScan};
 use crate::state::{Overlay, StateError, StateExt, StateRead};
 use crate::types::TimeMs;
 use crate::types::{Address, Amount, AssetId};
+
+// -------------------------------------------------------------- records
+
+/// The most merchants one reward rule may name.
+pub const RULE_MERCHANTS_MAX: usize = 16;
+
+/// The most reward rules attached to one merchant: a payment applies at most this many.
+pub const MERCHANT_RULES_MAX: usize = 16;
+
+/// What a reward rule grants per matching payment.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardKind {
+    /// `floor(amount * rate_bps / 10_000)` units of `asset`, where `amount` is the
+    /// payment's amount (before tax).
+    Cashback {
+        /// Rate in basis points, 1 to 10 000.
+        rate_bps: u16,
+        /// The credit asset paid out; the rule's issuer issues it.
+        asset: AssetId,
+    },
+    /// `per_payment` units of `asset` per payment, whatever its amount.
+    Stamps {
+        /// Stamps per payment, at least 1.
+        per_payment: Amount,
+        /// The credit asset paid out; the rule's issuer issues it.
+        asset: AssetId,
+    },
+}
+
+impl RewardKind {
+    /// The credit asset the rule mints.
+    pub fn asset(&self) -> AssetId {
+        match self {
+            RewardKind::Cashback { asset, .. } | RewardKind::Stamps { asset, .. } => *asset,
+        }
+    }
+
+    /// The reward for a payment of `amount`, before the cap.
+    pub fn reward(&self, amount: Amount) -> Amount {
+        match *self {
+            RewardKind::Cashback { rate_bps, .. } => bps_of(amount, rate_bps),
+            RewardKind::Stamps { per_payment, .. } => per_payment,
+        }
+    }
+}
+
+/// A reward rule attached by an issuer to payments at one or more merchants.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RewardRule {
+    /// The rule's id (assigned in order, never reused).
+    pub id: u64,
+    /// The issuer partner that added it and mints its rewards.
+    pub issuer: Address,
+    /// The merchants whose payments it rewards, in the order given (no duplicates).
+    pub merchants: Vec<Address>,
+    /// Only payments in this (money) asset earn the reward.
+    pub pay_asset: AssetId,
+    /// Cashback or stamps.
+    pub kind: RewardKind,
+    /// The most units one payer may earn from this rule in one period.
+    pub cap_per_user_per_period: Amount,
+    /// The length of the cap's period in milliseconds; period index = `time_ms / period_ms`.
+    pub period_ms: u64,
+}
+
+/// How much of a rule's cap a payer has used in a period (only the latest period is kept).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RewardUsage {
+    /// Period index: `time_ms / rule.period_ms`.
+    pub period: u64,
+    /// Units granted in that period.
+    pub granted: Amount,
+}
+
+/// Why a matching reward rule granted nothing for a payment (the payment still stands).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The payer already earned the rule's cap in this period.
+    CapReached {
+        /// The cap per user per period.
+        cap: Amount,
+    },
+    /// Minting would take the reward asset above its issuance limit.
+    SupplyMaxReached {
+        /// The asset's `supply_max`.
+        supply_max: Amount,
+    },
+    /// Minting would overflow the reward asset's supply (u64).
+    SupplyOverflow,
+}
+
+/// What `stamps` units of a stamp asset redeem for (set by their issuer).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct StampReward {
+    /// Stamps per reward, at least 1.
+    pub stamps: Amount,
+    /// The credit asset minted as the reward (e.g. a voucher), same issuer.
+    pub reward_asset: AssetId,
+    /// Units of `reward_asset` per `stamps` stamps.
+    pub reward_amount: Amount,
+}
 
 /// Where this module keeps its records: keys under the prefixes registered in
 /// [`crate::state::keys`], which gives each kind of record its own prefix byte.
