@@ -49,7 +49,7 @@ use jeon_runtime::{
 
 use crate::client::{AccountView, ApiError, Client, NodeStatus, API_URL_DEFAULT};
 use crate::error::{stdout, CliError};
-use crate::tx_cmd::wait_for_tx;
+use crate::tx::wait_for_tx;
 
 /// The most transactions one run may pre-sign (about 400 bytes of memory each).
 const BENCH_TXS_MAX: usize = 10_000_000;
@@ -182,7 +182,7 @@ struct Report {
 /// Runs `jeon bench`.
 pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
     check_args(&args)?;
-    let funder = crate::tx_cmd::load_key(&args.funder)?;
+    let funder = crate::tx::load_key(&args.funder)?;
     let clients = args
         .apis
         .iter()
@@ -248,7 +248,7 @@ fn prepare(
 ) -> Result<(Vec<Nonce>, Work), CliError> {
     let merchant = match args.mode {
         Mode::Pay => {
-            let key = crate::tx_cmd::load_key(&args.merchant_key)?;
+            let key = crate::tx::load_key(&args.merchant_key)?;
             set_up_merchant(client, &key, status)?;
             Some(key.address())
         }
