@@ -16,6 +16,7 @@ use crate::tx::wait_for_tx;
 
 /// How long to wait for one chunk of funding to be final.
 const FUND_WAIT_SECS: u64 = 120;
+
 /// The fee-asset units each bench account needs for its role in `mode`, given each
 /// account's share of the transactions, which accounts grant a mandate first
 /// (`--mode charge`; empty otherwise) and the fee per transaction.

@@ -27,6 +27,7 @@ const MANDATE_EXPIRES_AT: Height = Height::MAX;
 const MANDATE_VALID_AHEAD_BLOCKS: Height = 10 * BENCH_EXPIRY_BLOCKS;
 /// How long to wait for each grant to be final (they are all submitted first).
 const GRANT_WAIT_SECS: u64 = 120;
+
 /// `--mode charge`: the spender of the mandate `user` grants, the next account in
 /// the ring.
 pub(super) fn spender_of(user: usize, accounts: usize) -> usize {

@@ -19,6 +19,7 @@ const PAY_CASHBACK_BPS: u16 = 100;
 const PAY_REWARD_SYMBOLS: [&str; 2] = ["BENCHCB", "BENCHST"];
 /// How long to wait for each of the merchant's setup transactions.
 const SETUP_WAIT_SECS: u64 = 60;
+
 /// A reward rule as `GET /v1/rules` lists it (the fields the bench reads).
 #[derive(Deserialize)]
 struct RuleView {

@@ -74,6 +74,7 @@ const WORKERS_MAX: usize = 4;
 const BENCH_EXPIRY_BLOCKS: Height = 10_000;
 /// Funding transfers expire this many blocks after the head.
 const FUND_EXPIRY_BLOCKS: Height = 1_000;
+
 /// `jeon bench`.
 #[derive(Debug, Args)]
 pub(crate) struct BenchArgs {

@@ -14,6 +14,7 @@ pub(super) const TRANSFER_AMOUNT: Amount = 1;
 pub(super) const PAY_AMOUNT: Amount = 100;
 /// Units charged by each bench charge.
 pub(super) const CHARGE_AMOUNT: Amount = 1;
+
 /// What pre-signing needs.
 pub(super) struct SignPlan<'a> {
     pub(super) status: &'a NodeStatus,

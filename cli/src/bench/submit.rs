@@ -21,6 +21,7 @@ use crate::error::CliError;
 const RETRY_SLEEP_MS: u64 = 50;
 /// Refusals that mean "not now": the transaction is sent again.
 const RETRYABLE_CODES: [&str; 2] = ["mempool_full", "sender_queue_full"];
+
 /// The body of `POST /v1/txs/batch`.
 #[derive(Serialize)]
 struct BatchBody<'a> {

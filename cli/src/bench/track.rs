@@ -18,6 +18,7 @@ const FINALITY_STALL_SECS: u64 = 60;
 const TRACK_POLL_MS: u64 = 10;
 /// How often progress is reported on stderr.
 const PROGRESS_SECS: u64 = 2;
+
 /// The transaction hashes of a final block.
 #[derive(Deserialize)]
 struct BlockTxs {
