@@ -6,10 +6,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use jeon_runtime::economy::RewardKind;
-use jeon_runtime::{Address, Amount, AssetId, AssetKind, Call, Keypair};
+use jeon_runtime::{Address, Amount, AssetId, AssetKind, Call, Height, Keypair, Nonce};
 
 use super::{sign, FUND_EXPIRY_BLOCKS};
-use crate::client::{Client, NodeStatus};
+use crate::client::{AssetRef, Client, NodeStatus};
 use crate::error::CliError;
 use crate::tx::wait_for_tx;
 
@@ -52,48 +52,26 @@ pub(super) fn set_up_merchant(
         eprintln!("bench: the merchant {me} already has {active} reward rules");
         return Ok(());
     }
-    let mut nonce = client.account(&me)?.map_or(0, |a| a.nonce);
-    let expiry = status.height.saturating_add(FUND_EXPIRY_BLOCKS);
-    let mut send = |call: Call| -> Result<(), CliError> {
-        let tx = sign(status, key, nonce, expiry, call);
-        nonce += 1;
-        let hash = client.submit(&tx)?;
-        let done = wait_for_tx(client, &hash, Duration::from_secs(SETUP_WAIT_SECS), false)?;
-        if done.status != "final" {
-            let reason = done.reason.unwrap_or_default();
-            return Err(CliError::Failed(format!("merchant setup failed: {reason}")));
-        }
-        Ok(())
+    let mut setup = Setup {
+        client,
+        key,
+        status,
+        nonce: client.account(&me)?.map_or(0, |a| a.nonce),
+        expiry: status.height.saturating_add(FUND_EXPIRY_BLOCKS),
     };
-    let mut rewards = Vec::new();
-    for symbol in PAY_REWARD_SYMBOLS {
-        let asset = match client.resolve_asset(&crate::client::AssetRef::Symbol(symbol.into())) {
-            Ok(id) => id,
-            Err(e) if e.code() == Some("unknown_asset") => {
-                send(Call::CreateAsset {
-                    symbol: symbol.into(),
-                    decimals: 0,
-                    kind: AssetKind::Credit,
-                    supply_max: None,
-                })?;
-                client.resolve_asset(&crate::client::AssetRef::Symbol(symbol.into()))?
-            }
-            Err(e) => return Err(e.into()),
-        };
-        rewards.push(asset);
-    }
+    let [cashback, stamps] = reward_assets(&mut setup)?;
     let kinds = [
         RewardKind::Cashback {
             rate_bps: PAY_CASHBACK_BPS,
-            asset: rewards[0],
+            asset: cashback,
         },
         RewardKind::Stamps {
             per_payment: 1,
-            asset: rewards[1],
+            asset: stamps,
         },
     ];
     for kind in kinds.into_iter().skip(active) {
-        send(Call::AddRewardRule {
+        setup.send(Call::AddRewardRule {
             merchants: vec![me],
             pay_asset,
             kind,
@@ -103,4 +81,53 @@ pub(super) fn set_up_merchant(
     }
     eprintln!("bench: the merchant {me} has two reward rules on asset {pay_asset}");
     Ok(())
+}
+
+/// The merchant's bench reward credits (`PAY_REWARD_SYMBOLS`), each created if the
+/// chain does not know its symbol yet.
+fn reward_assets(setup: &mut Setup<'_>) -> Result<[AssetId; 2], CliError> {
+    let mut rewards = [AssetId(0); 2];
+    for (slot, symbol) in rewards.iter_mut().zip(PAY_REWARD_SYMBOLS) {
+        let symbol_ref = AssetRef::Symbol(symbol.into());
+        *slot = match setup.client.resolve_asset(&symbol_ref) {
+            Ok(id) => id,
+            Err(e) if e.code() == Some("unknown_asset") => {
+                setup.send(Call::CreateAsset {
+                    symbol: symbol.into(),
+                    decimals: 0,
+                    kind: AssetKind::Credit,
+                    supply_max: None,
+                })?;
+                setup.client.resolve_asset(&symbol_ref)?
+            }
+            Err(e) => return Err(e.into()),
+        };
+    }
+    Ok(rewards)
+}
+
+/// The merchant's setup transactions: sent one at a time, each waited for.
+struct Setup<'a> {
+    client: &'a Client,
+    key: &'a Keypair,
+    status: &'a NodeStatus,
+    /// The merchant's next nonce.
+    nonce: Nonce,
+    expiry: Height,
+}
+
+impl Setup<'_> {
+    /// Signs and submits `call` and waits until it is final (an error otherwise).
+    fn send(&mut self, call: Call) -> Result<(), CliError> {
+        let tx = sign(self.status, self.key, self.nonce, self.expiry, call);
+        self.nonce += 1;
+        let hash = self.client.submit(&tx)?;
+        let wait = Duration::from_secs(SETUP_WAIT_SECS);
+        let done = wait_for_tx(self.client, &hash, wait, false)?;
+        if done.status != "final" {
+            let reason = done.reason.unwrap_or_default();
+            return Err(CliError::Failed(format!("merchant setup failed: {reason}")));
+        }
+        Ok(())
+    }
 }
