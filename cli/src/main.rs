@@ -91,3 +91,17 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn every_command_and_flag_is_declared_consistently() {
+        // Names, conflicts and requirements between flags of every subcommand
+        // (including the `tx` commands each feature file declares).
+        Cli::command().debug_assert();
+    }
+}
