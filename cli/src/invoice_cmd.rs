@@ -34,7 +34,7 @@ use jeon_runtime::{codec, Address, Amount, Height, Signature};
 
 use crate::client::{ApiArgs, AssetRef, Client};
 use crate::error::{stdout, CliError};
-use crate::tx_cmd::load_key;
+use crate::tx::load_key;
 
 /// The quiet zone printed around a QR code, in modules (ISO/IEC 18004 asks for 4).
 const QR_QUIET_ZONE_MODULES: usize = 4;

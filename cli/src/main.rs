@@ -14,7 +14,7 @@ mod keys;
 mod node_cmd;
 mod query_cmd;
 mod testnet;
-mod tx_cmd;
+mod tx;
 mod verify_cmd;
 
 use std::process::ExitCode;
@@ -50,7 +50,7 @@ enum Command {
     /// Amounts are integers in the asset's smallest unit: KRW has 2 decimals, so ₩500
     /// is `--amount 50000`.
     #[command(subcommand)]
-    Tx(tx_cmd::TxCommand),
+    Tx(tx::TxCommand),
     /// Read the chain: status, accounts, transactions, blocks, assets, and the economy
     /// (tax, settlement, account histories, redemptions, exchanges, reward rules).
     Query(query_cmd::QueryArgs),
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
         Command::Node(args) => node_cmd::run(args),
         Command::Dev(args) => dev::run(args),
         Command::Testnet(args) => testnet::run(args),
-        Command::Tx(command) => tx_cmd::run(command),
+        Command::Tx(command) => tx::run(command),
         Command::Query(args) => query_cmd::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Verify(args) => verify_cmd::run(args),
@@ -89,5 +89,19 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             e.exit_code()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn every_command_and_flag_is_declared_consistently() {
+        // Names, conflicts and requirements between flags of every subcommand
+        // (including the `tx` commands each feature file declares).
+        Cli::command().debug_assert();
     }
 }

@@ -1,0 +1,370 @@
+//! `jeon bench`: a load generator that measures finalized throughput and latency.
+//!
+//! Phases, each reported on stderr:
+//! 1. derive `--accounts` bench keys from labels (`bench-0`, `bench-1`, ...), read
+//!    their nonces and balances (so the bench can be rerun on the same chain);
+//! 2. top them up from `--funder` in the fee asset (KRW in the presets) and wait until
+//!    the funding is final;
+//! 3. pre-sign every transaction (by default a transfer of 1 unit to another bench
+//!    account) before the clock starts;
+//! 4. submit in batches over `POST /v1/txs/batch` from several threads, round-robin over
+//!    the `--api` nodes, paced by `--rate`; `mempool_full` and `sender_queue_full`
+//!    are retried, other refusals are counted by code;
+//! 5. watch finality by reading every new final block (`GET /v1/blocks/{h}`): a
+//!    transaction's latency runs from the request that admitted it to the moment its
+//!    block was seen.
+//!
+//! `--mode pay` sends `Pay` calls to a merchant instead of transfers: before phase 1,
+//! the merchant (`--merchant-key`) makes sure two reward rules of its own are active on
+//! its KRW payments (1 % cashback in `BENCHCB`, one `BENCHST` stamp per payment, both
+//! uncapped), so every payment withholds tax and mints two rewards.
+//!
+//! `--mode charge` sends mandate `Charge` calls instead: the accounts form a ring in
+//! which account `i` has granted an uncapped, never-expiring mandate on the fee asset to
+//! account `i + 1` (mod M), and each account charges 1 unit on the mandate of the one
+//! before it. Before phase 2 the bench lists each account's mandates and reuses a
+//! suitable one (a rerun on the same chain grants nothing); between phases 2 and 3 it
+//! grants the missing ones in batches and learns their ids from the final receipts'
+//! `MandateGranted` events. Funding covers each account's two roles: the charges
+//! taken from it as a user, the fees of the charges it signs as a spender, and the fee
+//! of its grant.
+//!
+//! The code follows the phases: `fund` (what each account needs, and topping it up),
+//! `merchant` and `mandates` (the setup of `--mode pay` and `--mode charge`),
+//! `presign` (every transaction, per mode), `submit` (pacing and HTTP batches),
+//! `track` (finality and latency) and `report` (the figures and the JSON line).
+
+mod fund;
+mod mandates;
+mod merchant;
+mod presign;
+mod report;
+mod submit;
+mod track;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use jeon_node::api::TXS_BATCH_MAX;
+use jeon_node::mempool::NONCE_GAP_MAX;
+use jeon_runtime::{Address, Amount, Call, Height, Keypair, Nonce, SignedTx, TxBody};
+
+use crate::client::{ApiError, Client, NodeStatus, API_URL_DEFAULT};
+use crate::error::{stdout, CliError};
+
+use fund::{fund, needs, FundPlan};
+use mandates::{find_mandates, grant_mandates};
+use merchant::set_up_merchant;
+use presign::{presign, SignPlan, Work};
+use report::report;
+use submit::submit_and_track;
+
+/// The most transactions one run may pre-sign (about 400 bytes of memory each).
+const BENCH_TXS_MAX: usize = 10_000_000;
+/// The most bench accounts.
+const BENCH_ACCOUNTS_MAX: usize = 1_000_000;
+/// The most submitter threads.
+const SUBMITTERS_MAX: usize = 64;
+/// The most threads that pre-sign, or read accounts, at once.
+const WORKERS_MAX: usize = 4;
+/// Bench transfers expire this many blocks after the head.
+const BENCH_EXPIRY_BLOCKS: Height = 10_000;
+/// Funding transfers expire this many blocks after the head.
+const FUND_EXPIRY_BLOCKS: Height = 1_000;
+
+/// `jeon bench`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// A node's API URL; repeat (or separate with commas) to spread the load over nodes.
+    #[arg(long = "api", value_name = "URL", env = "JEON_API", value_delimiter = ',',
+          default_value = API_URL_DEFAULT)]
+    apis: Vec<String>,
+    /// How many transactions to submit.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    txs: usize,
+    /// How many bench accounts send them (keep txs/accounts under 4096, the node's
+    /// per-sender queue). In `--mode charge` they also are the users charged.
+    #[arg(long, value_name = "M", default_value_t = 1_000)]
+    accounts: usize,
+    /// Submission rate in transactions per second; 0 is as fast as possible.
+    #[arg(long, value_name = "R", default_value_t = 0)]
+    rate: u64,
+    /// Transactions per `POST /v1/txs/batch` (at most 10,000).
+    #[arg(long, value_name = "B", default_value_t = 1_000)]
+    batch: usize,
+    /// The key file of the account that funds the bench accounts.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = ".jeon-dev/keys/hanbit-bank.json"
+    )]
+    funder: PathBuf,
+    /// Stop submitting after this many seconds (then wait for finality as usual).
+    #[arg(long, value_name = "S")]
+    duration_secs: Option<u64>,
+    /// Concurrent submitter threads.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    submitters: usize,
+    /// What each transaction does: `transfer`, `pay` (a merchant with two reward
+    /// rules) or `charge` (a mandate charge between bench accounts; the mandates are
+    /// granted, or reused from a previous run, before the clock starts).
+    #[arg(long, value_enum, default_value_t = Mode::Transfer)]
+    mode: Mode,
+    /// `--mode pay`: the key file of the merchant paid (an issuer partner too: it sets
+    /// up its two reward rules).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = ".jeon-dev/keys/dalbit-cafe.json"
+    )]
+    merchant_key: PathBuf,
+}
+
+/// What the bench transactions do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Mode {
+    /// 1 unit of the fee asset to another bench account.
+    Transfer,
+    /// ₩1 (100 units of the fee asset) to the merchant, with two reward rules active.
+    Pay,
+    /// 1 unit of the fee asset charged by account `i + 1` on the mandate account `i`
+    /// granted it.
+    Charge,
+}
+
+/// Runs `jeon bench`.
+pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
+    check_args(&args)?;
+    let funder = crate::tx::load_key(&args.funder)?;
+    let clients = args
+        .apis
+        .iter()
+        .map(|a| Client::new(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let main = clients
+        .first()
+        .ok_or_else(|| CliError::BadInput("give at least one --api URL".into()))?;
+    let status = main.status()?;
+    eprintln!(
+        "bench: {} transactions (mode {:?}) from {} accounts via {} node(s); chain {}, \
+         height {}",
+        args.txs,
+        args.mode,
+        args.accounts,
+        clients.len(),
+        status.chain_id,
+        status.height
+    );
+    let keys: Vec<Keypair> = (0..args.accounts)
+        .map(|i| Keypair::from_seed_label(&format!("bench-{i}")))
+        .collect();
+    let addrs: Vec<Address> = keys.iter().map(Keypair::address).collect();
+    let (nonces, work) = prepare(&args, main, &status, &funder, &keys, &addrs)?;
+    let head = main.status()?.height;
+    let presign_start = Instant::now();
+    let plan = SignPlan {
+        status: &status,
+        keys: &keys,
+        addrs: &addrs,
+        nonces: &nonces,
+        expiry: head.saturating_add(BENCH_EXPIRY_BLOCKS),
+        work: &work,
+    };
+    let presigned = presign(&plan, args.txs);
+    let presign_s = presign_start.elapsed().as_secs_f64();
+    eprintln!(
+        "bench: pre-signed {} transactions in {presign_s:.2} s",
+        args.txs
+    );
+    let outcome = submit_and_track(&args, &clients, &presigned, head)?;
+    let rss = clients
+        .iter()
+        .filter_map(|c| c.status().ok().and_then(|s| s.rss_peak_bytes))
+        .max();
+    let mut report = report(outcome, presign_s, rss);
+    report.mode = args.mode;
+    let json = serde_json::to_string(&report)
+        .map_err(|e| CliError::Failed(format!("cannot print the report: {e}")))?;
+    stdout(&format!("{json}\n"))
+}
+
+/// The untimed setup: the merchant's rules (`--mode pay`), the accounts' nonces and
+/// balances, existing mandates (`--mode charge`), funding, then the missing grants.
+/// Returns each account's next nonce and what the bench transactions do.
+fn prepare(
+    args: &BenchArgs,
+    client: &Client,
+    status: &NodeStatus,
+    funder: &Keypair,
+    keys: &[Keypair],
+    addrs: &[Address],
+) -> Result<(Vec<Nonce>, Work), CliError> {
+    let merchant = match args.mode {
+        Mode::Pay => {
+            let key = crate::tx::load_key(&args.merchant_key)?;
+            set_up_merchant(client, &key, status)?;
+            Some(key.address())
+        }
+        Mode::Transfer | Mode::Charge => None,
+    };
+    let shares = shares(args.txs, args.accounts);
+    let accounts = read_each(client, addrs, Client::account)?;
+    let found = match args.mode {
+        Mode::Charge => find_mandates(client, status, addrs, &shares)?,
+        Mode::Transfer | Mode::Pay => Vec::new(),
+    };
+    let grants: Vec<bool> = found.iter().map(Option::is_none).collect();
+    let plan = FundPlan {
+        funder,
+        status,
+        addrs,
+        accounts: &accounts,
+        needs: &needs(args.mode, &shares, &grants, fee_per_tx(status)),
+    };
+    fund(client, &plan, args.batch)?;
+    let mut nonces: Vec<Nonce> = accounts
+        .iter()
+        .map(|a| a.as_ref().map_or(0, |a| a.nonce))
+        .collect();
+    let work = match (args.mode, merchant) {
+        (Mode::Charge, _) => Work::Charge {
+            mandates: grant_mandates(client, status, keys, found, &mut nonces, args.batch)?,
+        },
+        (_, Some(merchant)) => Work::Pay { merchant },
+        (_, None) => Work::Transfer,
+    };
+    Ok((nonces, work))
+}
+
+/// The fee-asset units the bench reckons each transaction's fee at: the one place that
+/// reads the fee schedule (the fee limit signed, and the funding of fees). The ceiling
+/// of the base fee, so that a bench that fills blocks and raises the base fee still
+/// has every transaction valid and funded.
+fn fee_per_tx(status: &NodeStatus) -> Amount {
+    status.fee.base_fee_max.max(status.fee.base_fee)
+}
+
+/// Refuses arguments the bench cannot run with (exit 2); warns about poor ones.
+fn check_args(args: &BenchArgs) -> Result<(), CliError> {
+    let bad = |m: String| Err(CliError::BadInput(m));
+    if args.txs == 0 || args.txs > BENCH_TXS_MAX {
+        return bad(format!("--txs must be 1 to {BENCH_TXS_MAX}"));
+    }
+    if args.accounts < 2 || args.accounts > BENCH_ACCOUNTS_MAX {
+        return bad(format!("--accounts must be 2 to {BENCH_ACCOUNTS_MAX}"));
+    }
+    if args.batch == 0 || args.batch > TXS_BATCH_MAX {
+        return bad(format!("--batch must be 1 to {TXS_BATCH_MAX}"));
+    }
+    if args.submitters == 0 || args.submitters > SUBMITTERS_MAX {
+        return bad(format!("--submitters must be 1 to {SUBMITTERS_MAX}"));
+    }
+    let per_sender = args.txs.div_ceil(args.accounts);
+    if per_sender as u64 > NONCE_GAP_MAX {
+        eprintln!(
+            "warning: {per_sender} transfers per account exceeds the node's nonce window of \
+             {NONCE_GAP_MAX}; some may be refused (nonce_too_far_ahead). Use more --accounts."
+        );
+    }
+    Ok(())
+}
+
+/// How many transfers each account sends: round-robin, so the first `txs % accounts`
+/// send one more.
+fn shares(txs: usize, accounts: usize) -> Vec<usize> {
+    (0..accounts)
+        .map(|i| txs / accounts + usize::from(i < txs % accounts))
+        .collect()
+}
+
+/// Reads something of each address with a few threads, in order.
+fn read_each<T: Send>(
+    client: &Client,
+    addrs: &[Address],
+    read: impl Fn(&Client, &Address) -> Result<T, ApiError> + Sync,
+) -> Result<Vec<T>, CliError> {
+    let chunk = addrs.len().div_ceil(WORKERS_MAX).max(1);
+    let read = &read;
+    let parts = std::thread::scope(|s| {
+        let handles: Vec<_> = addrs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|a| read(client, a))
+                        .collect::<Result<Vec<_>, ApiError>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(thread_died())))
+            .collect::<Vec<_>>()
+    });
+    let mut out = Vec::with_capacity(addrs.len());
+    for part in parts {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
+/// The error of a reader thread that panicked.
+fn thread_died() -> ApiError {
+    ApiError::Transport {
+        url: String::new(),
+        reason: "a worker thread panicked".into(),
+    }
+}
+
+/// A signed transaction from `key`.
+fn sign(status: &NodeStatus, key: &Keypair, nonce: Nonce, expiry: Height, call: Call) -> SignedTx {
+    TxBody {
+        chain_id: status.chain_id,
+        sender: key.address(),
+        nonce,
+        fee_limit: fee_per_tx(status),
+        expiry,
+        call,
+        fee_payer: None,
+    }
+    .sign(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jeon_runtime::{AssetId, Hash};
+
+    /// A node status whose base fee, and its ceiling, is `fee` in asset 0.
+    pub(super) fn status_with_fee(fee: Amount) -> NodeStatus {
+        NodeStatus {
+            chain_id: Hash([1; 32]),
+            height: 5,
+            fee: crate::client::FeeInfo {
+                asset: AssetId(0),
+                base_fee: fee,
+                base_fee_max: fee,
+            },
+            rss_peak_bytes: None,
+        }
+    }
+
+    /// The bench keys `bench-0` .. `bench-{n-1}` and their addresses.
+    pub(super) fn bench_keys(n: usize) -> (Vec<Keypair>, Vec<Address>) {
+        let keys: Vec<Keypair> = (0..n)
+            .map(|i| Keypair::from_seed_label(&format!("bench-{i}")))
+            .collect();
+        let addrs = keys.iter().map(Keypair::address).collect();
+        (keys, addrs)
+    }
+
+    #[test]
+    fn transfers_are_shared_round_robin() {
+        assert_eq!(shares(10, 4), vec![3, 3, 2, 2]);
+        assert_eq!(shares(100_000, 1_000).iter().sum::<usize>(), 100_000);
+    }
+}

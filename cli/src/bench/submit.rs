@@ -1,0 +1,240 @@
+//! Submitting: the pre-signed transactions in `POST /v1/txs/batch` requests from
+//! several threads, round-robin over the nodes, paced by `--rate`, with the "not now"
+//! refusals retried; the finality tracker runs alongside.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use jeon_runtime::{Hash, Height};
+
+use super::presign::Presigned;
+use super::report::Outcome;
+use super::track::track;
+use super::BenchArgs;
+use crate::client::{ApiError, Client};
+use crate::error::CliError;
+
+/// How long a submitter sleeps before retrying a batch the node was too busy for.
+const RETRY_SLEEP_MS: u64 = 50;
+/// Refusals that mean "not now": the transaction is sent again.
+const RETRYABLE_CODES: [&str; 2] = ["mempool_full", "sender_queue_full"];
+
+/// The body of `POST /v1/txs/batch`.
+#[derive(Serialize)]
+struct BatchBody<'a> {
+    txs: &'a [&'a str],
+}
+
+/// The answer of `POST /v1/txs/batch`.
+#[derive(Deserialize)]
+struct BatchAnswer {
+    results: Vec<BatchItem>,
+}
+
+/// One transaction's result in a batch answer.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum BatchItem {
+    /// Admitted to the mempool.
+    Admitted {
+        /// Its hash.
+        hash: Hash,
+    },
+    /// Refused, with our error body.
+    Refused {
+        /// Why.
+        error: Refusal,
+    },
+}
+
+/// Why the node refused one transaction of a batch.
+#[derive(Debug, Deserialize)]
+pub(super) struct Refusal {
+    pub(super) code: String,
+    pub(super) message: String,
+}
+
+/// `POST /v1/txs/batch`: one result per transaction, in order.
+pub(super) fn submit_batch(
+    client: &Client,
+    txs: &[&str],
+) -> Result<Vec<Result<Hash, Refusal>>, ApiError> {
+    let answer: BatchAnswer = client.post("/v1/txs/batch", &BatchBody { txs })?;
+    if answer.results.len() != txs.len() {
+        return Err(ApiError::Transport {
+            url: format!("{}/v1/txs/batch", client.base()),
+            reason: format!(
+                "{} results for {} transactions",
+                answer.results.len(),
+                txs.len()
+            ),
+        });
+    }
+    Ok(answer
+        .results
+        .into_iter()
+        .map(|r| match r {
+            BatchItem::Admitted { hash } => Ok(hash),
+            BatchItem::Refused { error } => Err(error),
+        })
+        .collect())
+}
+
+/// State shared by the submitters and the tracker.
+pub(super) struct Run<'a> {
+    pub(super) presigned: &'a Presigned,
+    pub(super) batch: usize,
+    pub(super) rate: u64,
+    /// When the clock started.
+    pub(super) t0: Instant,
+    /// When to stop submitting (`--duration-secs`).
+    pub(super) deadline: Option<Instant>,
+    pub(super) next_batch: AtomicUsize,
+    /// Set when the tracker gives up: submitters stop too.
+    pub(super) stop: AtomicBool,
+    pub(super) submitting: AtomicUsize,
+    pub(super) submitted: AtomicUsize,
+    pub(super) accepted: AtomicUsize,
+    pub(super) refused: AtomicUsize,
+}
+
+/// What one submitter thread did.
+#[derive(Default)]
+struct Submitted {
+    /// Admitted transactions (index into the pre-signed list) and when the request
+    /// that admitted them was sent.
+    admitted: Vec<(usize, Instant)>,
+    refused_by_code: BTreeMap<String, usize>,
+}
+
+/// Submits everything from `--submitters` threads while this thread tracks finality;
+/// gathers what was measured.
+pub(super) fn submit_and_track(
+    args: &BenchArgs,
+    clients: &[Client],
+    presigned: &Presigned,
+    head: Height,
+) -> Result<Outcome, CliError> {
+    let t0 = Instant::now();
+    let run = Run {
+        presigned,
+        batch: args.batch,
+        rate: args.rate,
+        t0,
+        deadline: args.duration_secs.map(|s| t0 + Duration::from_secs(s)),
+        next_batch: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        submitting: AtomicUsize::new(args.submitters),
+        submitted: AtomicUsize::new(0),
+        accepted: AtomicUsize::new(0),
+        refused: AtomicUsize::new(0),
+    };
+    let tracker = &clients[0];
+    let (final_at, submitted) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..args.submitters)
+            .map(|_| s.spawn(|| submitter(&run, clients)))
+            .collect();
+        let final_at = track(&run, tracker, head);
+        let submitted: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+        (final_at, submitted)
+    });
+    let mut outcome = Outcome {
+        submitted: run.submitted.load(Ordering::Relaxed),
+        accepted: run.accepted.load(Ordering::Relaxed),
+        refused: run.refused.load(Ordering::Relaxed),
+        refused_by_code: BTreeMap::new(),
+        finals: Vec::new(),
+        finalized: final_at.iter().flatten().count(),
+    };
+    for part in submitted {
+        let part = part.map_err(|_| CliError::Failed("a submitter thread panicked".into()))?;
+        for (code, n) in part.refused_by_code {
+            *outcome.refused_by_code.entry(code).or_default() += n;
+        }
+        for (i, sent) in part.admitted {
+            if let Some(Some(done)) = final_at.get(i) {
+                outcome.finals.push((sent, *done));
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// One submitter: takes the next batch, waits for its turn under `--rate`, sends it
+/// to the next node, until the batches, the time or the tracker's patience run out.
+fn submitter(run: &Run<'_>, clients: &[Client]) -> Submitted {
+    let mut out = Submitted::default();
+    let n = run.presigned.hexes.len();
+    loop {
+        let k = run.next_batch.fetch_add(1, Ordering::Relaxed);
+        let start = k.saturating_mul(run.batch);
+        if start >= n || run.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if run.rate > 0 {
+            let due = run.t0 + Duration::from_secs_f64(start as f64 / run.rate as f64);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+        if run.deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let client = &clients[k % clients.len()];
+        let end = (start + run.batch).min(n);
+        run.submitted.fetch_add(end - start, Ordering::Relaxed);
+        send_with_retry(run, client, (start..end).collect(), &mut out);
+    }
+    run.submitting.fetch_sub(1, Ordering::Relaxed);
+    out
+}
+
+/// Sends the transactions `pending`; resends those the node was too busy for.
+fn send_with_retry(run: &Run<'_>, client: &Client, mut pending: Vec<usize>, out: &mut Submitted) {
+    while !pending.is_empty() {
+        let txs: Vec<&str> = pending
+            .iter()
+            .map(|&i| run.presigned.hexes[i].as_str())
+            .collect();
+        let sent = Instant::now();
+        let results = match submit_batch(client, &txs) {
+            Ok(r) => r,
+            Err(e) => {
+                refuse(
+                    run,
+                    out,
+                    e.code().unwrap_or("request_failed"),
+                    pending.len(),
+                );
+                return;
+            }
+        };
+        let give_up =
+            run.stop.load(Ordering::Relaxed) || run.deadline.is_some_and(|d| Instant::now() >= d);
+        let mut retry = Vec::new();
+        for (i, result) in pending.iter().zip(results) {
+            match result {
+                Ok(_) => {
+                    run.accepted.fetch_add(1, Ordering::Relaxed);
+                    out.admitted.push((*i, sent));
+                }
+                Err(r) if !give_up && RETRYABLE_CODES.contains(&r.code.as_str()) => retry.push(*i),
+                Err(r) => refuse(run, out, &r.code, 1),
+            }
+        }
+        pending = retry;
+        if !pending.is_empty() {
+            std::thread::sleep(Duration::from_millis(RETRY_SLEEP_MS));
+        }
+    }
+}
+
+/// Counts `count` refusals with `code`.
+fn refuse(run: &Run<'_>, out: &mut Submitted, code: &str, count: usize) {
+    run.refused.fetch_add(count, Ordering::Relaxed);
+    *out.refused_by_code.entry(code.to_owned()).or_default() += count;
+}

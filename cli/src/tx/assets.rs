@@ -1,0 +1,174 @@
+//! `jeon tx transfer`, `create-asset`, `mint`, `burn`: moving, issuing and destroying
+//! units of an asset.
+
+use clap::{Args, ValueEnum};
+
+use jeon_runtime::{Address, Amount, AssetKind, Call};
+
+use super::{fixed, Draft, DraftCall, TxArgs};
+use crate::client::AssetRef;
+use crate::error::CliError;
+
+/// Move units of an asset to another account.
+///
+/// Amounts are integers in the asset's smallest unit: KRW has 2 decimals, so
+/// ₩500 is `--amount 50000`.
+#[derive(Debug, Args)]
+pub(crate) struct TransferArgs {
+    /// The recipient's address (`jeon1...`).
+    #[arg(long, value_name = "ADDR")]
+    to: Address,
+    /// The asset, by id (`0`) or symbol (`KRW`).
+    #[arg(long, value_name = "ID_OR_SYMBOL")]
+    asset: AssetRef,
+    /// Units in the asset's smallest unit (KRW has 2 decimals: ₩500 = 50000).
+    #[arg(long, value_name = "N")]
+    amount: Amount,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for TransferArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let Self {
+            to,
+            asset,
+            amount,
+            common,
+        } = self;
+        let draft: Draft = Box::new(move |c| {
+            Ok(Call::Transfer {
+                to,
+                asset: c.resolve_asset(&asset)?,
+                amount,
+            })
+        });
+        Ok((draft, common))
+    }
+}
+
+/// Create an asset (the sender must be a partner with the issuer role).
+#[derive(Debug, Args)]
+pub(crate) struct CreateAssetArgs {
+    /// The ticker: 1 to 12 of A-Z, 0-9 (lower case is upper-cased).
+    #[arg(long, value_name = "S")]
+    symbol: String,
+    /// Digits after the decimal point of one display unit (KRW has 2).
+    #[arg(long, value_name = "D")]
+    decimals: u8,
+    /// What the asset represents.
+    #[arg(long, value_enum)]
+    kind: KindArg,
+    /// The issuance limit: no mint takes the supply above it [default: none].
+    #[arg(long, value_name = "N")]
+    supply_max: Option<Amount>,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for CreateAssetArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let symbol = self.symbol.to_ascii_uppercase();
+        if !jeon_runtime::model::symbol_is_valid(&symbol) {
+            return Err(CliError::BadInput(format!(
+                "invalid asset symbol {symbol:?}: use 1 to 12 of A-Z, 0-9"
+            )));
+        }
+        let call = Call::CreateAsset {
+            symbol,
+            decimals: self.decimals,
+            kind: self.kind.into(),
+            supply_max: self.supply_max,
+        };
+        Ok((fixed(call), self.common))
+    }
+}
+
+/// `--kind` of `create-asset`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum KindArg {
+    /// A money token, e.g. KRW issued 1:1 by a bank.
+    Money,
+    /// Loyalty points, cashback credits or stamps.
+    Credit,
+}
+
+impl From<KindArg> for AssetKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Money => AssetKind::Money,
+            KindArg::Credit => AssetKind::Credit,
+        }
+    }
+}
+
+/// Create units of an asset the sender issues, into an account.
+///
+/// Amounts are integers in the asset's smallest unit: KRW has 2 decimals, so
+/// ₩500 is `--amount 50000`.
+#[derive(Debug, Args)]
+pub(crate) struct MintArgs {
+    /// The asset, by id (`0`) or symbol (`KRW`).
+    #[arg(long, value_name = "ID_OR_SYMBOL")]
+    asset: AssetRef,
+    /// The recipient's address (`jeon1...`).
+    #[arg(long, value_name = "ADDR")]
+    to: Address,
+    /// Units in the asset's smallest unit (KRW has 2 decimals: ₩500 = 50000).
+    #[arg(long, value_name = "N")]
+    amount: Amount,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for MintArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let Self {
+            asset,
+            to,
+            amount,
+            common,
+        } = self;
+        let draft: Draft = Box::new(move |c| {
+            Ok(Call::Mint {
+                asset: c.resolve_asset(&asset)?,
+                to,
+                amount,
+            })
+        });
+        Ok((draft, common))
+    }
+}
+
+/// Destroy units of an asset the sender holds.
+///
+/// Amounts are integers in the asset's smallest unit: KRW has 2 decimals, so
+/// ₩500 is `--amount 50000`.
+#[derive(Debug, Args)]
+pub(crate) struct BurnArgs {
+    /// The asset, by id (`0`) or symbol (`KRW`).
+    #[arg(long, value_name = "ID_OR_SYMBOL")]
+    asset: AssetRef,
+    /// Units in the asset's smallest unit (KRW has 2 decimals: ₩500 = 50000).
+    #[arg(long, value_name = "N")]
+    amount: Amount,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for BurnArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let Self {
+            asset,
+            amount,
+            common,
+        } = self;
+        let draft: Draft = Box::new(move |c| {
+            Ok(Call::Burn {
+                asset: c.resolve_asset(&asset)?,
+                amount,
+            })
+        });
+        Ok((draft, common))
+    }
+}

@@ -1,0 +1,117 @@
+//! `jeon tx open-credit-line`, `draw-credit`, `repay`, `mark-default`: micro-credit
+//! lines from a lender partner to a borrower.
+
+use clap::Args;
+
+use jeon_runtime::{Address, Amount, Call, Height};
+
+use super::{fixed, Draft, DraftCall, TxArgs};
+use crate::client::AssetRef;
+use crate::error::CliError;
+
+/// As a lender partner, open a credit line for a borrower within what its credit
+/// score allows (`jeon query credit ADDR`). The line id is in the
+/// `credit_line_opened` event.
+#[derive(Debug, Args)]
+pub(crate) struct OpenCreditLineArgs {
+    /// The borrower.
+    #[arg(long, value_name = "ADDR")]
+    borrower: Address,
+    /// The money asset lent, by id or symbol.
+    #[arg(long, value_name = "ID_OR_SYMBOL")]
+    asset: AssetRef,
+    /// The most units outstanding at once.
+    #[arg(long, value_name = "N")]
+    limit: Amount,
+    /// Blocks until the line is due.
+    #[arg(long, value_name = "BLOCKS")]
+    due_period_blocks: Height,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for OpenCreditLineArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let Self {
+            borrower,
+            asset,
+            limit,
+            due_period_blocks,
+            common,
+        } = self;
+        let draft: Draft = Box::new(move |c| {
+            Ok(Call::OpenCreditLine {
+                borrower,
+                asset: c.resolve_asset(&asset)?,
+                limit,
+                due_period_blocks,
+            })
+        });
+        Ok((draft, common))
+    }
+}
+
+/// As a borrower, draw units from the lender on a credit line.
+#[derive(Debug, Args)]
+pub(crate) struct DrawCreditArgs {
+    /// The line's id.
+    #[arg(long, value_name = "ID")]
+    line_id: u64,
+    /// Units to draw.
+    #[arg(long, value_name = "N")]
+    amount: Amount,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for DrawCreditArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let call = Call::DrawCredit {
+            line_id: self.line_id,
+            amount: self.amount,
+        };
+        Ok((fixed(call), self.common))
+    }
+}
+
+/// As a borrower, repay units on a credit line (repaying all of it closes the line).
+#[derive(Debug, Args)]
+pub(crate) struct RepayArgs {
+    /// The line's id.
+    #[arg(long, value_name = "ID")]
+    line_id: u64,
+    /// Units to repay.
+    #[arg(long, value_name = "N")]
+    amount: Amount,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for RepayArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let call = Call::Repay {
+            line_id: self.line_id,
+            amount: self.amount,
+        };
+        Ok((fixed(call), self.common))
+    }
+}
+
+/// As a lender, mark a line past its due height with units outstanding in default.
+#[derive(Debug, Args)]
+pub(crate) struct MarkDefaultArgs {
+    /// The line's id.
+    #[arg(long, value_name = "ID")]
+    line_id: u64,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for MarkDefaultArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let call = Call::MarkDefault {
+            line_id: self.line_id,
+        };
+        Ok((fixed(call), self.common))
+    }
+}

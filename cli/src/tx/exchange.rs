@@ -1,0 +1,145 @@
+//! `jeon tx propose-exchange`, `accept-exchange`, `revoke-exchange`, `convert`:
+//! agreements between two issuers, and conversions of one credit into another.
+
+use clap::Args;
+
+use jeon_runtime::{Amount, Call};
+
+use super::{fixed, Draft, DraftCall, TxArgs};
+use crate::client::AssetRef;
+use crate::error::CliError;
+
+/// As the issuer of one of the two credits, propose converting `--from-asset` into
+/// `--to-asset`; the other issuer accepts.
+#[derive(Debug, Args)]
+pub(crate) struct ProposeExchangeArgs {
+    /// The credit users give.
+    #[arg(long, value_name = "ID_OR_SYMBOL")]
+    from_asset: AssetRef,
+    /// The credit users receive.
+    #[arg(long, value_name = "ID_OR_SYMBOL")]
+    to_asset: AssetRef,
+    /// Rate numerator: out = floor(amount * num / den).
+    #[arg(long, value_name = "N")]
+    rate_num: u64,
+    /// Rate denominator.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    rate_den: u64,
+    /// The to-issuer's spread in basis points.
+    #[arg(long, value_name = "BPS", default_value_t = 0)]
+    spread_bps: u16,
+    /// The most from-asset units converted per UTC day.
+    #[arg(long, value_name = "N")]
+    daily_cap: Amount,
+    /// The money asset positions are settled in.
+    #[arg(long, value_name = "ID_OR_SYMBOL", default_value = "KRW")]
+    settlement_asset: AssetRef,
+    /// Settlement-asset units owed per to-asset unit delivered.
+    #[arg(long, value_name = "N")]
+    settlement_price: Amount,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for ProposeExchangeArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let Self {
+            from_asset,
+            to_asset,
+            rate_num,
+            rate_den,
+            spread_bps,
+            daily_cap,
+            settlement_asset,
+            settlement_price,
+            common,
+        } = self;
+        let draft: Draft = Box::new(move |c| {
+            Ok(Call::ProposeExchange {
+                from_asset: c.resolve_asset(&from_asset)?,
+                to_asset: c.resolve_asset(&to_asset)?,
+                rate_num,
+                rate_den,
+                spread_bps,
+                daily_cap,
+                settlement_asset: c.resolve_asset(&settlement_asset)?,
+                settlement_price,
+            })
+        });
+        Ok((draft, common))
+    }
+}
+
+/// As the other issuer, accept a proposed exchange agreement.
+#[derive(Debug, Args)]
+pub(crate) struct AcceptExchangeArgs {
+    /// The agreement's id.
+    #[arg(long, value_name = "ID")]
+    id: u64,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for AcceptExchangeArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let call = Call::AcceptExchange { id: self.id };
+        Ok((fixed(call), self.common))
+    }
+}
+
+/// As either issuer, revoke an exchange agreement (or decline a proposal).
+#[derive(Debug, Args)]
+pub(crate) struct RevokeExchangeArgs {
+    /// The agreement's id.
+    #[arg(long, value_name = "ID")]
+    id: u64,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for RevokeExchangeArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let call = Call::RevokeExchange { id: self.id };
+        Ok((fixed(call), self.common))
+    }
+}
+
+/// Convert credits under the active agreement for the pair, all or nothing.
+#[derive(Debug, Args)]
+pub(crate) struct ConvertArgs {
+    /// The credit given.
+    #[arg(long, value_name = "ID_OR_SYMBOL")]
+    from_asset: AssetRef,
+    /// Units given.
+    #[arg(long, value_name = "N")]
+    amount: Amount,
+    /// The credit received.
+    #[arg(long, value_name = "ID_OR_SYMBOL")]
+    to_asset: AssetRef,
+    /// The least to receive, else the conversion fails.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    min_out: Amount,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for ConvertArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let Self {
+            from_asset,
+            amount,
+            to_asset,
+            min_out,
+            common,
+        } = self;
+        let draft: Draft = Box::new(move |c| {
+            Ok(Call::Convert {
+                from_asset: c.resolve_asset(&from_asset)?,
+                amount,
+                to_asset: c.resolve_asset(&to_asset)?,
+                min_out,
+            })
+        });
+        Ok((draft, common))
+    }
+}

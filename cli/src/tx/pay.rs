@@ -1,0 +1,51 @@
+//! `jeon tx pay`: a payment to a merchant partner, with its tax and rewards.
+
+use clap::Args;
+
+use jeon_runtime::{Address, Amount, Call};
+
+use super::{check_text, Draft, DraftCall, TxArgs};
+use crate::client::AssetRef;
+use crate::error::CliError;
+
+/// Pay a merchant partner in a money asset: the merchant's jurisdiction withholds
+/// its tax, and the merchant's reward rules mint cashback or stamps to the payer.
+#[derive(Debug, Args)]
+pub(crate) struct PayArgs {
+    /// The merchant partner's address.
+    #[arg(long, value_name = "ADDR")]
+    merchant: Address,
+    /// The money asset, by id or symbol.
+    #[arg(long, value_name = "ID_OR_SYMBOL")]
+    asset: AssetRef,
+    /// Units paid, tax included (KRW has 2 decimals: ₩500 = 50000).
+    #[arg(long, value_name = "N")]
+    amount: Amount,
+    /// The payer's reference, at most 64 bytes.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    reference: String,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for PayArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let Self {
+            merchant,
+            asset,
+            amount,
+            reference,
+            common,
+        } = self;
+        check_text("--reference", &reference)?;
+        let draft: Draft = Box::new(move |c| {
+            Ok(Call::Pay {
+                merchant,
+                asset: c.resolve_asset(&asset)?,
+                amount,
+                reference,
+            })
+        });
+        Ok((draft, common))
+    }
+}
