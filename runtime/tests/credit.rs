@@ -12,6 +12,7 @@ use jeon_runtime::economy::credit::{
 use jeon_runtime::economy::RedeemKind;
 use jeon_runtime::execute::execute_block;
 use jeon_runtime::state::keys;
+use jeon_runtime::{calls, events};
 use jeon_runtime::{
     Address, Amount, Call, CallError, Event, Height, Keypair, Outcome, Overlay, Receipt, Role,
     StateExt,
@@ -48,7 +49,11 @@ fn lending(profile: Option<CreditProfile>) -> Consortium {
     let mut ov = Overlay::new(&c.state);
     ov.put(keys::partner(&bank.account), &bank).expect("write");
     if let Some(p) = profile {
-        ov.put(keys::credit_profile(&user), &p).expect("write");
+        ov.put(
+            jeon_runtime::economy::credit::storage::credit_profile(&user),
+            &p,
+        )
+        .expect("write");
     }
     let (changes, app_hash) = ov.finish().expect("memory");
     c.state.apply(&changes);
@@ -65,12 +70,12 @@ fn history(points: u128) -> CreditProfile {
 }
 
 fn open(borrower: &Address, limit: Amount, due_period_blocks: Height) -> Call {
-    Call::OpenCreditLine {
+    Call::OpenCreditLine(calls::OpenCreditLine {
         borrower: *borrower,
         asset: KRW,
         limit,
         due_period_blocks,
-    }
+    })
 }
 
 fn score(c: &Consortium, who: &Address) -> u64 {
@@ -134,18 +139,18 @@ fn payments_and_redemptions_build_the_history_the_score_reads() {
     );
     let r = run_one(&mut c, |c| &c.bank, transfer(&user, KRW, 3_000_000));
     ok(&r);
-    let pay = Call::Pay {
+    let pay = Call::Pay(calls::Pay {
         merchant: shop,
         asset: KRW,
         amount: 2_500_000,
         reference: "rent".into(),
-    };
+    });
     ok(&run_one(&mut c, |c| &c.users[0], pay));
-    let redeem = Call::Redeem {
+    let redeem = Call::Redeem(calls::Redeem {
         asset: PTS,
         amount: 10,
         kind: RedeemKind::Goods { merchant: shop },
-    };
+    });
     ok(&run_one(&mut c, |c| &c.users[0], redeem));
     for _ in 0..200 {
         c.run(&[]);
@@ -192,14 +197,16 @@ fn a_line_above_what_the_score_allows_is_refused_counting_open_lines() {
     ));
     let r = run_one(&mut c, |c| &c.bank, open(&user, 400_000, 10));
     ok(&r);
-    assert!(r.events.contains(&Event::CreditLineOpened {
-        id: 1,
-        lender: c.bank.address(),
-        borrower: user,
-        asset: KRW,
-        limit: 400_000,
-        due_height: c.height + 10,
-    }));
+    assert!(r
+        .events
+        .contains(&Event::CreditLineOpened(events::CreditLineOpened {
+            id: 1,
+            lender: c.bank.address(),
+            borrower: user,
+            asset: KRW,
+            limit: 400_000,
+            due_height: c.height + 10,
+        })));
     let report = credit_score(&c.state, &user, c.height).expect("score");
     assert_eq!((report.committed, report.available), (1_000_000, 0));
     // A user without history scores 0: no line at all.
@@ -223,12 +230,12 @@ fn only_a_lender_opens_lines_and_not_for_itself() {
     assert_eq!(failure(&r), CallError::SelfCredit);
     let r = run_one(&mut c, |c| &c.bank, open(&user, 1_000, 0));
     assert_eq!(failure(&r), CallError::ZeroPeriod);
-    let credit_asset = Call::OpenCreditLine {
+    let credit_asset = Call::OpenCreditLine(calls::OpenCreditLine {
         borrower: user,
         asset: PTS,
         limit: 1_000,
         due_period_blocks: 10,
-    };
+    });
     let r = run_one(&mut c, |c| &c.bank, credit_asset);
     assert_eq!(failure(&r), CallError::NotMoney { asset: PTS });
 }
@@ -240,17 +247,17 @@ fn a_draw_moves_units_from_the_lender_within_the_limit_and_conserves_supply() {
     ok(&run_one(&mut c, |c| &c.bank, open(&user, 500_000, 10)));
     let supply = c.supply(KRW);
     let (user_before, bank_before) = (c.balance(&user, KRW), c.balance(&bank, KRW));
-    let draw = |amount| Call::DrawCredit { line_id: 0, amount };
+    let draw = |amount| Call::DrawCredit(calls::DrawCredit { line_id: 0, amount });
     let r = run_one(&mut c, |c| &c.users[0], draw(300_000));
     ok(&r);
-    assert!(r.events.contains(&Event::CreditDrawn {
+    assert!(r.events.contains(&Event::CreditDrawn(events::CreditDrawn {
         id: 0,
         lender: bank,
         borrower: user,
         asset: KRW,
         amount: 300_000,
         outstanding: 300_000,
-    }));
+    })));
     assert_eq!(c.balance(&user, KRW), user_before + 300_000 - FEE);
     assert_eq!(c.balance(&bank, KRW), bank_before - 300_000);
     assert_eq!(c.supply(KRW), supply);
@@ -278,10 +285,10 @@ fn a_draw_moves_units_from_the_lender_within_the_limit_and_conserves_supply() {
     let r = run_one(
         &mut c,
         |c| &c.users[0],
-        Call::DrawCredit {
+        Call::DrawCredit(calls::DrawCredit {
             line_id: 7,
             amount: 1,
-        },
+        }),
     );
     assert_eq!(failure(&r), CallError::UnknownCreditLine { id: 7 });
 }
@@ -291,14 +298,14 @@ fn repayments_raise_the_score_and_repaying_in_full_closes_the_line() {
     let mut c = lending(Some(history(10)));
     let (user, bank) = (c.users[0].address(), c.bank.address());
     ok(&run_one(&mut c, |c| &c.bank, open(&user, 500_000, 10)));
-    let draw = Call::DrawCredit {
+    let draw = Call::DrawCredit(calls::DrawCredit {
         line_id: 0,
         amount: 400_000,
-    };
+    });
     ok(&run_one(&mut c, |c| &c.users[0], draw));
     let before = score(&c, &user);
     let bank_before = c.balance(&bank, KRW);
-    let repay = |amount| Call::Repay { line_id: 0, amount };
+    let repay = |amount| Call::Repay(calls::Repay { line_id: 0, amount });
     let r = run_one(&mut c, |c| &c.users[0], repay(400_001));
     assert_eq!(
         failure(&r),
@@ -314,14 +321,16 @@ fn repayments_raise_the_score_and_repaying_in_full_closes_the_line() {
     assert_eq!(line(&c, &user, 0).status, LineStatus::Open);
     let r = run_one(&mut c, |c| &c.users[0], repay(250_000));
     ok(&r);
-    assert!(r.events.contains(&Event::CreditRepaid {
-        id: 0,
-        lender: bank,
-        borrower: user,
-        asset: KRW,
-        amount: 250_000,
-        outstanding: 0,
-    }));
+    assert!(r
+        .events
+        .contains(&Event::CreditRepaid(events::CreditRepaid {
+            id: 0,
+            lender: bank,
+            borrower: user,
+            asset: KRW,
+            amount: 250_000,
+            outstanding: 0,
+        })));
     assert_eq!(score(&c, &user), before + 40);
     let closed = line(&c, &user, 0);
     assert_eq!((closed.status, closed.outstanding), (LineStatus::Repaid, 0));
@@ -346,10 +355,14 @@ fn a_missed_due_height_defaults_the_line_at_the_end_of_the_due_block() {
     let (user, bank) = (c.users[0].address(), c.bank.address());
     ok(&run_one(&mut c, |c| &c.bank, open(&user, 1_000_000, 3)));
     let due_height = line(&c, &user, 0).due_height;
-    let draw = |amount| Call::DrawCredit { line_id: 0, amount };
+    let draw = |amount| Call::DrawCredit(calls::DrawCredit { line_id: 0, amount });
     ok(&run_one(&mut c, |c| &c.users[0], draw(700_000)));
     // Before the due height: not in default.
-    let r = run_one(&mut c, |c| &c.bank, Call::MarkDefault { line_id: 0 });
+    let r = run_one(
+        &mut c,
+        |c| &c.bank,
+        Call::MarkDefault(calls::MarkDefault { line_id: 0 }),
+    );
     assert!(matches!(failure(&r), CallError::NotInDefault { .. }));
     assert_eq!(c.height + 1, due_height);
     let before = score(&c, &user);
@@ -366,13 +379,13 @@ fn a_missed_due_height_defaults_the_line_at_the_end_of_the_due_block() {
     );
     assert_eq!(
         out.block_events,
-        vec![Event::CreditDefaulted {
+        vec![Event::CreditDefaulted(events::CreditDefaulted {
             id: 0,
             lender: bank,
             borrower: user,
             asset: KRW,
             outstanding: 700_000,
-        }]
+        })]
     );
     c.commit(&out);
     assert_eq!(score(&c, &user), before - 200);
@@ -386,10 +399,16 @@ fn a_missed_due_height_defaults_the_line_at_the_end_of_the_due_block() {
     // The borrower's history shows it (block events are indexed at tx index u32::MAX).
     let history =
         jeon_runtime::economy::query::account_events(&c.state, &user, 10, None).expect("history");
-    assert!(history
-        .iter()
-        .any(|e| e.is_block_event() && matches!(e.event, Event::CreditDefaulted { .. })));
-    let r = run_one(&mut c, |c| &c.bank, Call::MarkDefault { line_id: 0 });
+    assert!(history.iter().any(|e| e.is_block_event()
+        && matches!(
+            e.event,
+            Event::CreditDefaulted(events::CreditDefaulted { .. })
+        )));
+    let r = run_one(
+        &mut c,
+        |c| &c.bank,
+        Call::MarkDefault(calls::MarkDefault { line_id: 0 }),
+    );
     assert!(matches!(
         failure(&r),
         CallError::CreditLineClosed {
@@ -413,13 +432,13 @@ fn within_the_due_block_only_the_lender_marks_the_default_and_a_late_repayment_s
     ok(&run_one(
         &mut c,
         |c| &c.users[0],
-        Call::DrawCredit {
+        Call::DrawCredit(calls::DrawCredit {
             line_id: 0,
             amount: 500,
-        },
+        }),
     ));
     // The due block: the borrower cannot mark, the lender can, before the sweep.
-    let mark = Call::MarkDefault { line_id: 0 };
+    let mark = Call::MarkDefault(calls::MarkDefault { line_id: 0 });
     let by_user = c.tx(&c.users[0], mark.clone());
     let by_bank = c.tx(&c.bank, mark);
     let receipts = c.run(&[by_user, by_bank]);
@@ -444,18 +463,18 @@ fn within_the_due_block_only_the_lender_marks_the_default_and_a_late_repayment_s
     ok(&run_one(
         &mut c,
         |c| &c.users[0],
-        Call::DrawCredit {
+        Call::DrawCredit(calls::DrawCredit {
             line_id: 1,
             amount: 10,
-        },
+        }),
     ));
     ok(&run_one(
         &mut c,
         |c| &c.users[0],
-        Call::Repay {
+        Call::Repay(calls::Repay {
             line_id: 1,
             amount: 10,
-        },
+        }),
     ));
     assert_eq!(line(&c, &user, 1).status, LineStatus::Repaid);
     assert_eq!(
@@ -478,7 +497,11 @@ fn a_line_never_drawn_closes_as_repaid_at_its_due_height_and_frees_its_limit() {
         1_000
     );
     // Within its due block it is not in default: nothing is outstanding.
-    let r = run_one(&mut c, |c| &c.bank, Call::MarkDefault { line_id: 0 });
+    let r = run_one(
+        &mut c,
+        |c| &c.bank,
+        Call::MarkDefault(calls::MarkDefault { line_id: 0 }),
+    );
     assert!(matches!(
         failure(&r),
         CallError::NotInDefault { outstanding: 0, .. }
@@ -500,24 +523,26 @@ fn a_payment_short_of_balance_draws_the_shortfall_from_the_standby_line() {
     ok(&run_one(&mut c, |c| &c.users[0], spend));
     assert_eq!(c.balance(&user, KRW), 100_000);
     let bank_before = c.balance(&bank, KRW);
-    let pay = |amount| Call::Pay {
-        merchant: shop,
-        asset: KRW,
-        amount,
-        reference: String::new(),
+    let pay = |amount| {
+        Call::Pay(calls::Pay {
+            merchant: shop,
+            asset: KRW,
+            amount,
+            reference: String::new(),
+        })
     };
     // ₩3,000 with ₩1,000 in hand (after the fee): the line lends the other 200 000 - FEE.
     let r = run_one(&mut c, |c| &c.users[0], pay(300_000));
     ok(&r);
     let short = 300_000 - (100_000 - FEE);
-    assert!(r.events.contains(&Event::CreditDrawn {
+    assert!(r.events.contains(&Event::CreditDrawn(events::CreditDrawn {
         id: 0,
         lender: bank,
         borrower: user,
         asset: KRW,
         amount: short,
         outstanding: short,
-    }));
+    })));
     assert_eq!(c.balance(&user, KRW), 0);
     assert_eq!(c.balance(&bank, KRW), bank_before - short);
     assert_eq!(line(&c, &user, 0).outstanding, short);
@@ -549,12 +574,12 @@ fn a_due_or_closed_standby_line_draws_nothing_and_a_new_line_takes_its_place() {
     assert_eq!(c.balance(&user, KRW), 0);
     // Two fees' worth arrives in the due block, at whose end the undrawn line closes:
     // the next payment finds no open standby line.
-    let pay = Call::Pay {
+    let pay = Call::Pay(calls::Pay {
         merchant: shop,
         asset: KRW,
         amount: 1_000,
         reference: String::new(),
-    };
+    });
     let fund = transfer(&user, KRW, 2 * FEE);
     ok(&run_one(&mut c, |c| &c.users[1], fund));
     let r = run_one(&mut c, |c| &c.users[0], pay.clone());

@@ -4,6 +4,7 @@
 
 mod support;
 
+use jeon_runtime::{calls, events};
 use std::rc::Rc;
 
 use jeon_runtime::economy::query::{self, EventPosition, NetPosition, QueryError};
@@ -201,16 +202,16 @@ impl Town {
 }
 
 fn pay(merchant: &Keypair, amount: Amount) -> Call {
-    Call::Pay {
+    Call::Pay(calls::Pay {
         merchant: merchant.address(),
         asset: KRW,
         amount,
         reference: "order-1".into(),
-    }
+    })
 }
 
 fn cashback(town: &Town, rate_bps: u16, cap: Amount) -> Call {
-    Call::AddRewardRule {
+    Call::AddRewardRule(calls::AddRewardRule {
         merchants: vec![town.cafe.address()],
         pay_asset: KRW,
         kind: RewardKind::Cashback {
@@ -219,11 +220,11 @@ fn cashback(town: &Town, rate_bps: u16, cap: Amount) -> Call {
         },
         cap_per_user_per_period: cap,
         period_ms: DAY_MS,
-    }
+    })
 }
 
 fn stamps(town: &Town, per_payment: Amount) -> Call {
-    Call::AddRewardRule {
+    Call::AddRewardRule(calls::AddRewardRule {
         merchants: vec![town.cafe.address()],
         pay_asset: KRW,
         kind: RewardKind::Stamps {
@@ -232,15 +233,15 @@ fn stamps(town: &Town, per_payment: Amount) -> Call {
         },
         cap_per_user_per_period: 100,
         period_ms: DAY_MS,
-    }
+    })
 }
 
 fn redeem(asset: AssetId, amount: Amount, kind: RedeemKind) -> Call {
-    Call::Redeem {
+    Call::Redeem(calls::Redeem {
         asset,
         amount,
         kind,
-    }
+    })
 }
 
 fn cash_out(town: &Town, amount: Amount) -> Call {
@@ -258,11 +259,11 @@ fn give_cafe_credits(town: &mut Town, who: Address, amount: Amount) {
     let cafe = town.cafe.clone();
     town.ok(
         &cafe,
-        Call::Mint {
+        Call::Mint(calls::Mint {
             asset: CAFE,
             to: who,
             amount,
-        },
+        }),
     );
 }
 
@@ -277,15 +278,15 @@ fn a_500_won_coffee_at_a_10_percent_vat_merchant_withholds_50_won_for_the_tax_au
     assert_eq!(
         events,
         vec![
-            Event::Paid {
+            Event::Paid(events::Paid {
                 payer: alice,
                 merchant: cafe,
                 asset: KRW,
                 amount: 50_000,
                 tax: 5_000,
                 reference: "order-1".into(),
-            },
-            Event::TaxWithheld {
+            }),
+            Event::TaxWithheld(events::TaxWithheld {
                 payer: alice,
                 merchant: cafe,
                 jurisdiction: "KR".into(),
@@ -293,7 +294,7 @@ fn a_500_won_coffee_at_a_10_percent_vat_merchant_withholds_50_won_for_the_tax_au
                 asset: KRW,
                 amount: 5_000,
                 period,
-            },
+            }),
         ]
     );
     assert_eq!(t.balance(&alice, KRW), USER_KRW - 50_000 - FEE);
@@ -307,14 +308,20 @@ fn a_fractional_tax_rounds_down_and_the_merchant_keeps_the_remainder() {
     let cafe = t.cafe.address();
     let before = t.balance(&cafe, KRW);
     let events = t.ok(&t.alice.clone(), pay(&t.cafe, 99));
-    assert!(matches!(events[0], Event::Paid { tax: 9, .. }));
+    assert!(matches!(
+        events[0],
+        Event::Paid(events::Paid { tax: 9, .. })
+    ));
     assert_eq!(t.balance(&cafe, KRW) - before, 90);
     assert_eq!(t.balance(&t.tax, KRW), 9);
 
     // 9 units at 10 % is 0.9: nothing is withheld, and no tax event is emitted.
     let events = t.ok(&t.alice.clone(), pay(&t.cafe, 9));
     assert_eq!(events.len(), 1);
-    assert!(matches!(events[0], Event::Paid { tax: 0, .. }));
+    assert!(matches!(
+        events[0],
+        Event::Paid(events::Paid { tax: 0, .. })
+    ));
     assert_eq!(t.balance(&cafe, KRW) - before, 99);
     assert_eq!(t.balance(&t.tax, KRW), 9);
 }
@@ -368,20 +375,20 @@ fn a_payment_to_a_non_merchant_in_credits_or_to_oneself_fails_and_changes_only_f
             account: bank.address(),
         },
     );
-    let in_credits = Call::Pay {
+    let in_credits = Call::Pay(calls::Pay {
         merchant: cafe.address(),
         asset: CAFE,
         amount: 100,
         reference: String::new(),
-    };
+    });
     t.fails(&alice, in_credits, CallError::NotMoney { asset: CAFE });
     t.fails(&cafe, pay(&cafe, 100), CallError::SelfPayment);
-    let long = Call::Pay {
+    let long = Call::Pay(calls::Pay {
         merchant: cafe.address(),
         asset: KRW,
         amount: 100,
         reference: "x".repeat(65),
-    };
+    });
     t.fails(&alice, long, CallError::TextTooLong { len: 65, max: 64 });
     t.fails(
         &alice,
@@ -402,17 +409,19 @@ fn cashback_is_minted_to_the_payer_and_capped_per_user_per_day() {
     let added = t.ok(&cafe, cashback(&t, 100, 1_200));
     assert_eq!(
         added,
-        vec![Event::RewardRuleAdded {
+        vec![Event::RewardRuleAdded(events::RewardRuleAdded {
             rule: 0,
             issuer: cafe.address()
-        }]
+        })]
     );
-    let granted = |amount| Event::RewardGranted {
-        rule: 0,
-        issuer: cafe.address(),
-        to: alice.address(),
-        asset: CAFE,
-        amount,
+    let granted = |amount| {
+        Event::RewardGranted(events::RewardGranted {
+            rule: 0,
+            issuer: cafe.address(),
+            to: alice.address(),
+            asset: CAFE,
+            amount,
+        })
     };
     assert_eq!(t.ok(&alice, pay(&cafe, WON_500))[2], granted(500));
     assert_eq!(t.ok(&alice, pay(&cafe, WON_500))[2], granted(500));
@@ -421,13 +430,13 @@ fn cashback_is_minted_to_the_payer_and_capped_per_user_per_day() {
     let capped = t.ok(&alice, pay(&cafe, WON_500));
     assert_eq!(
         capped[2],
-        Event::RewardSkipped {
+        Event::RewardSkipped(events::RewardSkipped {
             rule: 0,
             issuer: cafe.address(),
             to: alice.address(),
             asset: CAFE,
             reason: SkipReason::CapReached { cap: 1_200 },
-        }
+        })
     );
     assert_eq!(t.balance(&alice.address(), CAFE), 1_200);
     assert_eq!(t.supply(CAFE), 1_200);
@@ -449,16 +458,16 @@ fn cashback_is_minted_to_the_payer_and_capped_per_user_per_day() {
 fn a_reward_that_would_exceed_the_issuance_limit_is_skipped_visibly_and_the_payment_stands() {
     let mut t = Town::new();
     let (alice, cafe) = (t.alice.clone(), t.cafe.clone());
-    let created = Call::CreateAsset {
+    let created = Call::CreateAsset(calls::CreateAsset {
         symbol: "BEAN".into(),
         decimals: 2,
         kind: AssetKind::Credit,
         supply_max: Some(700),
-    };
+    });
     t.ok(&cafe, created);
     let bean = AssetId(5);
     assert_eq!(query::supply_max(&t.state, bean), Ok(Some(700)));
-    let rule = Call::AddRewardRule {
+    let rule = Call::AddRewardRule(calls::AddRewardRule {
         merchants: vec![cafe.address()],
         pay_asset: KRW,
         kind: RewardKind::Cashback {
@@ -467,33 +476,35 @@ fn a_reward_that_would_exceed_the_issuance_limit_is_skipped_visibly_and_the_paym
         },
         cap_per_user_per_period: 1_000_000,
         period_ms: DAY_MS,
-    };
+    });
     t.ok(&cafe, rule);
     t.ok(&alice, pay(&cafe, WON_500)); // 500 BEAN: supply 500 of 700
     let events = t.ok(&alice, pay(&cafe, WON_500));
     assert_eq!(
         events[2],
-        Event::RewardSkipped {
+        Event::RewardSkipped(events::RewardSkipped {
             rule: 0,
             issuer: cafe.address(),
             to: alice.address(),
             asset: bean,
             reason: SkipReason::SupplyMaxReached { supply_max: 700 },
-        }
+        })
     );
     assert!(matches!(
         events[0],
-        Event::Paid {
+        Event::Paid(events::Paid {
             amount: WON_500,
             ..
-        }
+        })
     ));
     assert_eq!(t.supply(bean), 500);
     // The issuer's own mint is held to the same limit.
-    let mint = |amount| Call::Mint {
-        asset: bean,
-        to: alice.address(),
-        amount,
+    let mint = |amount| {
+        Call::Mint(calls::Mint {
+            asset: bean,
+            to: alice.address(),
+            amount,
+        })
     };
     t.fails(
         &cafe,
@@ -514,12 +525,12 @@ fn stamps_accumulate_per_payment_and_ten_redeem_for_a_voucher() {
     let mut t = Town::new();
     let (alice, cafe) = (t.alice.clone(), t.cafe.clone());
     t.ok(&cafe, stamps(&t, 1));
-    let set = Call::SetStampReward {
+    let set = Call::SetStampReward(calls::SetStampReward {
         stamp_asset: STAMP,
         stamps: 10,
         reward_asset: VOUCHER,
         reward_amount: 1,
-    };
+    });
     t.ok(&cafe, set);
     for _ in 0..10 {
         t.ok(&alice, pay(&cafe, WON_500));
@@ -527,10 +538,10 @@ fn stamps_accumulate_per_payment_and_ten_redeem_for_a_voucher() {
     assert_eq!(t.balance(&alice.address(), STAMP), 10);
     t.fails(
         &alice,
-        Call::RedeemStamps {
+        Call::RedeemStamps(calls::RedeemStamps {
             stamp_asset: STAMP,
             count: 5,
-        },
+        }),
         CallError::NotAMultiple {
             count: 5,
             stamps: 10,
@@ -538,20 +549,20 @@ fn stamps_accumulate_per_payment_and_ten_redeem_for_a_voucher() {
     );
     let events = t.ok(
         &alice,
-        Call::RedeemStamps {
+        Call::RedeemStamps(calls::RedeemStamps {
             stamp_asset: STAMP,
             count: 10,
-        },
+        }),
     );
     assert_eq!(
         events,
-        vec![Event::StampsRedeemed {
+        vec![Event::StampsRedeemed(events::StampsRedeemed {
             user: alice.address(),
             stamp_asset: STAMP,
             stamps: 10,
             reward_asset: VOUCHER,
             reward_amount: 1,
-        }]
+        })]
     );
     assert_eq!(t.balance(&alice.address(), STAMP), 0);
     assert_eq!(t.supply(STAMP), 0);
@@ -568,7 +579,7 @@ fn stamps_accumulate_per_payment_and_ten_redeem_for_a_voucher() {
 fn a_group_rule_applies_at_every_listed_merchant_and_rules_apply_in_id_order() {
     let mut t = Town::new();
     let (alice, cafe, games) = (t.alice.clone(), t.cafe.clone(), t.games.clone());
-    let group = Call::AddRewardRule {
+    let group = Call::AddRewardRule(calls::AddRewardRule {
         merchants: vec![cafe.address(), games.address()],
         pay_asset: KRW,
         kind: RewardKind::Stamps {
@@ -577,14 +588,14 @@ fn a_group_rule_applies_at_every_listed_merchant_and_rules_apply_in_id_order() {
         },
         cap_per_user_per_period: 100,
         period_ms: DAY_MS,
-    };
+    });
     t.ok(&cafe, group); // rule 0
     t.ok(&cafe, cashback(&t, 100, 10_000)); // rule 1, cafe only
     let at_cafe = t.ok(&alice, pay(&cafe, WON_500));
     let rules: Vec<u64> = at_cafe
         .iter()
         .filter_map(|e| match e {
-            Event::RewardGranted { rule, .. } => Some(*rule),
+            Event::RewardGranted(events::RewardGranted { rule, .. }) => Some(*rule),
             _ => None,
         })
         .collect();
@@ -592,11 +603,11 @@ fn a_group_rule_applies_at_every_listed_merchant_and_rules_apply_in_id_order() {
     let at_games = t.ok(&alice, pay(&games, WON_500));
     assert!(matches!(
         at_games[2],
-        Event::RewardGranted {
+        Event::RewardGranted(events::RewardGranted {
             rule: 0,
             amount: 2,
             ..
-        }
+        })
     ));
     assert_eq!(at_games.len(), 3);
     assert_eq!(
@@ -627,16 +638,19 @@ fn only_the_rules_issuer_can_remove_it_and_a_merchant_holds_at_most_16_rules() {
     assert_eq!(events.len(), 2 + MERCHANT_RULES_MAX);
     t.fails(
         &games,
-        Call::RemoveRewardRule { id: 3 },
+        Call::RemoveRewardRule(calls::RemoveRewardRule { id: 3 }),
         CallError::NotRuleIssuer {
             rule: 3,
             issuer: cafe.address(),
         },
     );
-    t.ok(&cafe, Call::RemoveRewardRule { id: 3 });
+    t.ok(
+        &cafe,
+        Call::RemoveRewardRule(calls::RemoveRewardRule { id: 3 }),
+    );
     t.fails(
         &cafe,
-        Call::RemoveRewardRule { id: 3 },
+        Call::RemoveRewardRule(calls::RemoveRewardRule { id: 3 }),
         CallError::UnknownRule { rule: 3 },
     );
     assert_eq!(
@@ -644,7 +658,7 @@ fn only_the_rules_issuer_can_remove_it_and_a_merchant_holds_at_most_16_rules() {
         2 + MERCHANT_RULES_MAX - 1
     );
     // A rule in someone else's credits is refused.
-    let foreign = Call::AddRewardRule {
+    let foreign = Call::AddRewardRule(calls::AddRewardRule {
         merchants: vec![cafe.address()],
         pay_asset: KRW,
         kind: RewardKind::Stamps {
@@ -653,7 +667,7 @@ fn only_the_rules_issuer_can_remove_it_and_a_merchant_holds_at_most_16_rules() {
         },
         cap_per_user_per_period: 1,
         period_ms: DAY_MS,
-    };
+    });
     t.fails(
         &cafe,
         foreign,
@@ -673,7 +687,7 @@ fn a_settled_redemption_burns_the_escrowed_credits_and_the_partner_sees_it() {
     let deadline = t.height + WINDOW;
     assert_eq!(
         requested,
-        vec![Event::RedemptionRequested {
+        vec![Event::RedemptionRequested(events::RedemptionRequested {
             id: 0,
             issuer: cafe.address(),
             user: alice.address(),
@@ -683,7 +697,7 @@ fn a_settled_redemption_burns_the_escrowed_credits_and_the_partner_sees_it() {
                 destination: alice.address()
             },
             deadline,
-        }]
+        })]
     );
     assert_eq!(t.balance(&alice.address(), CAFE), 700);
     assert_eq!(t.balance(&ESCROW_ACCOUNT, CAFE), 300);
@@ -694,21 +708,21 @@ fn a_settled_redemption_burns_the_escrowed_credits_and_the_partner_sees_it() {
 
     let settled = t.ok(
         &cafe,
-        Call::SettleRedemption {
+        Call::SettleRedemption(calls::SettleRedemption {
             id: 0,
             payout_reference: "bank-transfer-778".into(),
-        },
+        }),
     );
     assert_eq!(
         settled,
-        vec![Event::RedemptionSettled {
+        vec![Event::RedemptionSettled(events::RedemptionSettled {
             id: 0,
             issuer: cafe.address(),
             user: alice.address(),
             asset: CAFE,
             amount: 300,
             payout_reference: "bank-transfer-778".into(),
-        }]
+        })]
     );
     assert_eq!(t.balance(&ESCROW_ACCOUNT, CAFE), 0);
     assert_eq!(t.supply(CAFE), 700);
@@ -717,11 +731,11 @@ fn a_settled_redemption_burns_the_escrowed_credits_and_the_partner_sees_it() {
     let history = query::account_events(&t.state, &cafe.address(), 10, None).expect("read");
     assert!(matches!(
         history[0].event,
-        Event::RedemptionSettled { id: 0, .. }
+        Event::RedemptionSettled(events::RedemptionSettled { id: 0, .. })
     ));
     assert!(matches!(
         history[1].event,
-        Event::RedemptionRequested { id: 0, .. }
+        Event::RedemptionRequested(events::RedemptionRequested { id: 0, .. })
     ));
 }
 
@@ -733,14 +747,14 @@ fn a_rejected_redemption_refunds_the_user() {
     t.ok(&alice, cash_out(&t, 400));
     let rejected = t.ok(
         &cafe,
-        Call::RejectRedemption {
+        Call::RejectRedemption(calls::RejectRedemption {
             id: 0,
             reason: "account closed".into(),
-        },
+        }),
     );
     assert!(matches!(
         rejected[0],
-        Event::RedemptionRejected { amount: 400, .. }
+        Event::RedemptionRejected(events::RedemptionRejected { amount: 400, .. })
     ));
     assert_eq!(t.balance(&alice.address(), CAFE), 1_000);
     assert_eq!(t.balance(&ESCROW_ACCOUNT, CAFE), 0);
@@ -764,22 +778,22 @@ fn an_unsettled_redemption_is_refunded_at_the_end_of_its_deadline_block() {
     assert_eq!(t.height, deadline);
     assert_eq!(
         block_events,
-        vec![Event::RedemptionExpired {
+        vec![Event::RedemptionExpired(events::RedemptionExpired {
             id: 0,
             issuer: cafe.address(),
             user: alice.address(),
             asset: CAFE,
             amount: 250,
-        }]
+        })]
     );
     assert_eq!(t.balance(&alice.address(), CAFE), 1_000);
     assert_eq!(t.balance(&ESCROW_ACCOUNT, CAFE), 0);
     t.fails(
         &cafe,
-        Call::SettleRedemption {
+        Call::SettleRedemption(calls::SettleRedemption {
             id: 0,
             payout_reference: String::new(),
-        },
+        }),
         CallError::UnknownRedemption { id: 0 },
     );
     // Alice's history lists the refund as an end-of-block event.
@@ -800,10 +814,10 @@ fn the_issuer_may_still_settle_in_the_deadline_block_itself() {
     }
     let settle = t.tx(
         &cafe,
-        Call::SettleRedemption {
+        Call::SettleRedemption(calls::SettleRedemption {
             id: 0,
             payout_reference: "late but in time".into(),
-        },
+        }),
     );
     let (receipts, block_events) = t.block(&[settle]);
     assert!(receipts[0].is_success());
@@ -824,16 +838,16 @@ fn more_redemptions_due_than_one_block_sweeps_carry_over_to_the_next_block() {
         .enumerate()
         .flat_map(|(i, u)| {
             let n = nonce + 2 * i as u64;
-            let krw = Call::Transfer {
+            let krw = Call::Transfer(calls::Transfer {
                 to: u.address(),
                 asset: KRW,
                 amount: 10,
-            };
-            let credits = Call::Mint {
+            });
+            let credits = Call::Mint(calls::Mint {
                 asset: CAFE,
                 to: u.address(),
                 amount: 1,
-            };
+            });
             [sign(&cafe, n, krw), sign(&cafe, n + 1, credits)].map(verified)
         })
         .collect();
@@ -876,16 +890,16 @@ fn only_the_issuer_can_settle_or_reject_a_redemption() {
         asset: CAFE,
         issuer: t.cafe.address(),
     };
-    let settle = Call::SettleRedemption {
+    let settle = Call::SettleRedemption(calls::SettleRedemption {
         id: 0,
         payout_reference: String::new(),
-    };
+    });
     t.fails(&games, settle.clone(), not_issuer.clone());
     t.fails(&alice, settle, not_issuer.clone());
-    let reject = Call::RejectRedemption {
+    let reject = Call::RejectRedemption(calls::RejectRedemption {
         id: 0,
         reason: String::new(),
-    };
+    });
     t.fails(&alice, reject, not_issuer);
     assert_eq!(t.balance(&ESCROW_ACCOUNT, CAFE), 300);
 }
@@ -925,17 +939,17 @@ fn the_escrow_account_cannot_be_paid_into_directly() {
     let reserved = CallError::ReservedAccount {
         account: ESCROW_ACCOUNT,
     };
-    let to_escrow = Call::Transfer {
+    let to_escrow = Call::Transfer(calls::Transfer {
         to: ESCROW_ACCOUNT,
         asset: KRW,
         amount: 1,
-    };
+    });
     t.fails(&alice, to_escrow, reserved.clone());
-    let mint = Call::Mint {
+    let mint = Call::Mint(calls::Mint {
         asset: CAFE,
         to: ESCROW_ACCOUNT,
         amount: 1,
-    };
+    });
     t.fails(&cafe, mint, reserved);
 }
 
@@ -943,7 +957,7 @@ fn the_escrow_account_cannot_be_paid_into_directly() {
 /// of 5 000 CAFE units, settled at 3 KRW units per GEM; the studio accepts.
 fn cafe_to_gem_agreement(t: &mut Town) {
     let (cafe, games) = (t.cafe.clone(), t.games.clone());
-    let proposal = Call::ProposeExchange {
+    let proposal = Call::ProposeExchange(calls::ProposeExchange {
         from_asset: CAFE,
         to_asset: GEM,
         rate_num: 2,
@@ -952,28 +966,31 @@ fn cafe_to_gem_agreement(t: &mut Town) {
         daily_cap: 5_000,
         settlement_asset: KRW,
         settlement_price: 3,
-    };
+    });
     let proposed = t.ok(&cafe, proposal);
     assert_eq!(
         proposed,
-        vec![Event::ExchangeProposed {
+        vec![Event::ExchangeProposed(events::ExchangeProposed {
             id: 0,
             proposer: cafe.address(),
             counterparty: games.address(),
             from_asset: CAFE,
             to_asset: GEM,
-        }]
+        })]
     );
-    t.ok(&games, Call::AcceptExchange { id: 0 });
+    t.ok(
+        &games,
+        Call::AcceptExchange(calls::AcceptExchange { id: 0 }),
+    );
 }
 
 fn convert(amount: Amount, min_out: Amount) -> Call {
-    Call::Convert {
+    Call::Convert(calls::Convert {
         from_asset: CAFE,
         amount,
         to_asset: GEM,
         min_out,
-    }
+    })
 }
 
 #[test]
@@ -989,7 +1006,7 @@ fn a_conversion_at_a_rate_with_a_spread_moves_both_legs_and_books_the_spread() {
     let events = t.ok(&alice, convert(1_000, 1_950));
     assert_eq!(
         events,
-        vec![Event::Converted {
+        vec![Event::Converted(events::Converted {
             agreement: 0,
             user: alice.address(),
             from_issuer: cafe.address(),
@@ -999,7 +1016,7 @@ fn a_conversion_at_a_rate_with_a_spread_moves_both_legs_and_books_the_spread() {
             to_asset: GEM,
             out: 1_950,
             spread: 50,
-        }]
+        })]
     );
     assert_eq!(t.balance(&alice.address(), CAFE), 0);
     assert_eq!(t.balance(&cafe.address(), CAFE), 1_000);
@@ -1090,7 +1107,7 @@ fn a_conversion_without_an_active_agreement_fails() {
         to_asset: GEM,
     };
     t.fails(&alice, convert(100, 0), none.clone());
-    let proposal = Call::ProposeExchange {
+    let proposal = Call::ProposeExchange(calls::ProposeExchange {
         from_asset: CAFE,
         to_asset: GEM,
         rate_num: 1,
@@ -1099,27 +1116,33 @@ fn a_conversion_without_an_active_agreement_fails() {
         daily_cap: 1_000,
         settlement_asset: KRW,
         settlement_price: 1,
-    };
+    });
     t.ok(&cafe, proposal);
     // Proposed is not agreed: both issuers must consent.
     t.fails(&alice, convert(100, 0), none.clone());
     t.fails(
         &cafe,
-        Call::AcceptExchange { id: 0 },
+        Call::AcceptExchange(calls::AcceptExchange { id: 0 }),
         CallError::NotCounterparty {
             id: 0,
             counterparty: games.address(),
         },
     );
-    t.ok(&games, Call::AcceptExchange { id: 0 });
+    t.ok(
+        &games,
+        Call::AcceptExchange(calls::AcceptExchange { id: 0 }),
+    );
     t.ok(&alice, convert(100, 100));
     // Either issuer can revoke; then conversions stop.
-    let revoked = t.ok(&cafe, Call::RevokeExchange { id: 0 });
-    assert!(matches!(revoked[0], Event::ExchangeRevoked { id: 0, .. }));
+    let revoked = t.ok(&cafe, Call::RevokeExchange(calls::RevokeExchange { id: 0 }));
+    assert!(matches!(
+        revoked[0],
+        Event::ExchangeRevoked(events::ExchangeRevoked { id: 0, .. })
+    ));
     t.fails(&alice, convert(100, 0), none);
     t.fails(
         &alice,
-        Call::RevokeExchange { id: 0 },
+        Call::RevokeExchange(calls::RevokeExchange { id: 0 }),
         CallError::UnknownExchange { id: 0 },
     );
 }
@@ -1131,11 +1154,11 @@ fn a_conversion_the_to_issuer_cannot_cover_fails_without_moving_the_first_leg() 
     give_cafe_credits(&mut t, alice.address(), 1_000);
     cafe_to_gem_agreement(&mut t);
     // The studio moves its liquidity away.
-    let away = Call::Transfer {
+    let away = Call::Transfer(calls::Transfer {
         to: bob.address(),
         asset: GEM,
         amount: GEM_FLOAT - 100,
-    };
+    });
     t.ok(&games, away);
     t.fails(
         &alice,
@@ -1156,7 +1179,7 @@ fn net_settlement_positions_offset_conversions_in_both_directions() {
     let (alice, cafe, games) = (t.alice.clone(), t.cafe.clone(), t.games.clone());
     give_cafe_credits(&mut t, alice.address(), 1_000);
     cafe_to_gem_agreement(&mut t); // cafe owes 3 KRW units per GEM delivered
-    let back = Call::ProposeExchange {
+    let back = Call::ProposeExchange(calls::ProposeExchange {
         from_asset: GEM,
         to_asset: CAFE,
         rate_num: 1,
@@ -1165,16 +1188,16 @@ fn net_settlement_positions_offset_conversions_in_both_directions() {
         daily_cap: 100_000,
         settlement_asset: KRW,
         settlement_price: 10,
-    };
+    });
     t.ok(&games, back);
-    t.ok(&cafe, Call::AcceptExchange { id: 1 });
+    t.ok(&cafe, Call::AcceptExchange(calls::AcceptExchange { id: 1 }));
     t.ok(&alice, convert(100, 0)); // 195 GEM delivered: cafe owes 585
-    let gem_to_cafe = Call::Convert {
+    let gem_to_cafe = Call::Convert(calls::Convert {
         from_asset: GEM,
         amount: 160,
         to_asset: CAFE,
         min_out: 40,
-    };
+    });
     t.ok(&alice, gem_to_cafe); // 40 CAFE delivered: games owes 400
     let day = t.period();
     let report = query::settlement_positions(&t.state, day, day).expect("query");
@@ -1200,20 +1223,20 @@ fn an_accounts_history_lists_its_events_newest_first_in_pages() {
     let (alice, cafe, bob) = (t.alice.clone(), t.cafe.clone(), t.bob.clone());
     t.ok(&cafe, cashback(&t, 100, 1_000_000));
     t.ok(&alice, pay(&cafe, WON_500)); // Paid, TaxWithheld, RewardGranted
-    let to_bob = Call::Transfer {
+    let to_bob = Call::Transfer(calls::Transfer {
         to: bob.address(),
         asset: KRW,
         amount: 7,
-    };
+    });
     t.ok(&alice, to_bob);
     let all = query::account_events(&t.state, &alice.address(), 100, None).expect("read");
     let kinds: Vec<&str> = all
         .iter()
         .map(|e| match e.event {
-            Event::Transferred { .. } => "transferred",
-            Event::RewardGranted { .. } => "reward",
-            Event::TaxWithheld { .. } => "tax",
-            Event::Paid { .. } => "paid",
+            Event::Transferred(events::Transferred { .. }) => "transferred",
+            Event::RewardGranted(events::RewardGranted { .. }) => "reward",
+            Event::TaxWithheld(events::TaxWithheld { .. }) => "tax",
+            Event::Paid(events::Paid { .. }) => "paid",
             _ => "other",
         })
         .collect();
@@ -1235,7 +1258,7 @@ fn an_accounts_history_lists_its_events_newest_first_in_pages() {
     assert!(matches!(
         tax[..],
         [query::AccountEvent {
-            event: Event::TaxWithheld { .. },
+            event: Event::TaxWithheld(events::TaxWithheld { .. }),
             ..
         }]
     ));
@@ -1250,61 +1273,67 @@ fn the_worked_example_in_the_economy_docs_adds_up() {
     // 1. Rules.
     t.ok(&cafe, cashback(&t, 100, 1_200));
     let mut stamp_rule = stamps(&t, 1);
-    if let Call::AddRewardRule {
+    if let Call::AddRewardRule(calls::AddRewardRule {
         cap_per_user_per_period,
         ..
-    } = &mut stamp_rule
+    }) = &mut stamp_rule
     {
         *cap_per_user_per_period = 10;
     }
     t.ok(&cafe, stamp_rule);
-    let voucher = Call::SetStampReward {
+    let voucher = Call::SetStampReward(calls::SetStampReward {
         stamp_asset: STAMP,
         stamps: 10,
         reward_asset: VOUCHER,
         reward_amount: 1,
-    };
+    });
     t.ok(&cafe, voucher);
     // 2. A ₩500 latte.
     let latte = t.ok(&alice, pay(&cafe, WON_500));
     assert!(matches!(
         latte[1],
-        Event::TaxWithheld {
+        Event::TaxWithheld(events::TaxWithheld {
             amount: 5_000,
             period: 20_418,
             ..
-        }
+        })
     ));
     assert!(matches!(
         latte[2],
-        Event::RewardGranted {
+        Event::RewardGranted(events::RewardGranted {
             rule: 0,
             amount: 500,
             ..
-        }
+        })
     ));
     assert!(matches!(
         latte[3],
-        Event::RewardGranted {
+        Event::RewardGranted(events::RewardGranted {
             rule: 1,
             amount: 1,
             ..
-        }
+        })
     ));
     // 3. A ₩0.99 cookie.
     let cookie = t.ok(&alice, pay(&cafe, 99));
-    assert!(matches!(cookie[0], Event::Paid { tax: 9, .. }));
-    assert!(matches!(cookie[2], Event::RewardGranted { rule: 1, .. }));
+    assert!(matches!(
+        cookie[0],
+        Event::Paid(events::Paid { tax: 9, .. })
+    ));
+    assert!(matches!(
+        cookie[2],
+        Event::RewardGranted(events::RewardGranted { rule: 1, .. })
+    ));
     // 4. The cap.
     t.ok(&alice, pay(&cafe, WON_500));
     t.ok(&alice, pay(&cafe, WON_500));
     let third = t.ok(&alice, pay(&cafe, WON_500));
     assert!(matches!(
         third[2],
-        Event::RewardSkipped {
+        Event::RewardSkipped(events::RewardSkipped {
             reason: SkipReason::CapReached { cap: 1_200 },
             ..
-        }
+        })
     ));
     assert_eq!(t.balance(&alice.address(), CAFE), 1_200);
     let report = query::tax_withheld(&t.state, "KR", 20_418, 20_418).expect("query");
@@ -1316,19 +1345,19 @@ fn the_worked_example_in_the_economy_docs_adds_up() {
     assert_eq!(t.balance(&alice.address(), STAMP), 10);
     t.ok(
         &alice,
-        Call::RedeemStamps {
+        Call::RedeemStamps(calls::RedeemStamps {
             stamp_asset: STAMP,
             count: 10,
-        },
+        }),
     );
     let goods = RedeemKind::Goods {
         merchant: cafe.address(),
     };
     t.ok(&alice, redeem(VOUCHER, 1, goods));
-    let settle = Call::SettleRedemption {
+    let settle = Call::SettleRedemption(calls::SettleRedemption {
         id: 0,
         payout_reference: "cup-0042".into(),
-    };
+    });
     t.ok(&cafe, settle);
     assert_eq!((t.supply(STAMP), t.supply(VOUCHER)), (0, 0));
     // 6. Conversion CAFE -> GEM.
@@ -1353,7 +1382,7 @@ fn the_worked_example_in_the_economy_docs_adds_up() {
         },
     );
     // 7. The other way: GEM -> CAFE at 1/4, 10 KRW units per CAFE unit.
-    let back = Call::ProposeExchange {
+    let back = Call::ProposeExchange(calls::ProposeExchange {
         from_asset: GEM,
         to_asset: CAFE,
         rate_num: 1,
@@ -1362,15 +1391,15 @@ fn the_worked_example_in_the_economy_docs_adds_up() {
         daily_cap: 100_000,
         settlement_asset: KRW,
         settlement_price: 10,
-    };
+    });
     t.ok(&games, back);
-    t.ok(&cafe, Call::AcceptExchange { id: 1 });
-    let gem_to_cafe = Call::Convert {
+    t.ok(&cafe, Call::AcceptExchange(calls::AcceptExchange { id: 1 }));
+    let gem_to_cafe = Call::Convert(calls::Convert {
         from_asset: GEM,
         amount: 160,
         to_asset: CAFE,
         min_out: 40,
-    };
+    });
     t.ok(&alice, gem_to_cafe);
     let positions = query::settlement_positions(&t.state, 20_418, 20_418).expect("query");
     assert_eq!(
@@ -1394,10 +1423,10 @@ fn the_worked_example_in_the_economy_docs_adds_up() {
         },
     );
     t.ok(&alice, cash_out(&t, 240));
-    let settle = Call::SettleRedemption {
+    let settle = Call::SettleRedemption(calls::SettleRedemption {
         id: 1,
         payout_reference: "krw-payout-1".into(),
-    };
+    });
     t.ok(&cafe, settle);
     assert_eq!(t.balance(&alice.address(), CAFE), 0);
 }

@@ -4,6 +4,7 @@
 mod support;
 
 use jeon_runtime::state::keys;
+use jeon_runtime::{calls, events};
 use jeon_runtime::{
     AssetKind, Call, CallError, Event, Keypair, Outcome, Receipt, Role, StateExt, StateRead,
 };
@@ -14,12 +15,12 @@ fn outcome(receipts: &[Receipt]) -> Vec<Outcome> {
 }
 
 fn create(symbol: &str, decimals: u8) -> Call {
-    Call::CreateAsset {
+    Call::CreateAsset(calls::CreateAsset {
         symbol: symbol.into(),
         decimals,
         kind: AssetKind::Credit,
         supply_max: None,
-    }
+    })
 }
 
 #[test]
@@ -36,17 +37,17 @@ fn a_transfer_moves_units_emits_events_and_pays_the_flat_fee_to_the_collector() 
             outcome: Outcome::Success,
             fee: FEE,
             events: vec![
-                Event::FeeCharged {
+                Event::FeeCharged(events::FeeCharged {
                     payer: alice,
                     asset: KRW,
                     amount: FEE
-                },
-                Event::Transferred {
+                }),
+                Event::Transferred(events::Transferred {
                     from: alice,
                     to: bob,
                     asset: KRW,
                     amount: 500
-                },
+                }),
             ],
         }]
     );
@@ -108,11 +109,11 @@ fn a_transfer_of_more_than_held_fails_with_insufficient_balance_and_changes_only
     assert_eq!(receipts[0].fee, FEE);
     assert_eq!(
         receipts[0].events,
-        vec![Event::FeeCharged {
+        vec![Event::FeeCharged(events::FeeCharged {
             payer: alice,
             asset: KRW,
             amount: FEE
-        }]
+        })]
     );
     let changed: Vec<Vec<u8>> = diff(&before, &c.state).into_keys().collect();
     let mut expected = vec![
@@ -201,11 +202,11 @@ fn an_issuer_creates_an_asset_under_the_next_free_id_and_mints_it() {
     let gem = jeon_runtime::AssetId(3);
     assert_eq!(
         receipts[0].events[1],
-        Event::AssetCreated {
+        Event::AssetCreated(events::AssetCreated {
             asset: gem,
             issuer: c.telco.address(),
             symbol: "GEM".into()
-        }
+        })
     );
     let info = c.state.asset(gem).expect("read").expect("created");
     assert_eq!(
@@ -222,20 +223,20 @@ fn an_issuer_creates_an_asset_under_the_next_free_id_and_mints_it() {
 
     let mint = c.tx(
         &c.telco,
-        Call::Mint {
+        Call::Mint(calls::Mint {
             asset: gem,
             to: alice,
             amount: 250,
-        },
+        }),
     );
     let receipts = c.run(&[mint]);
     assert_eq!(
         receipts[0].events[1],
-        Event::Minted {
+        Event::Minted(events::Minted {
             asset: gem,
             to: alice,
             amount: 250
-        }
+        })
     );
     assert_eq!(c.balance(&alice, gem), 250);
     assert_eq!(c.supply(gem), 250);
@@ -292,11 +293,11 @@ fn only_the_issuer_may_mint() {
     let alice = c.users[0].address();
     let tx = c.tx(
         &c.telco,
-        Call::Mint {
+        Call::Mint(calls::Mint {
             asset: KRW,
             to: alice,
             amount: 1,
-        },
+        }),
     );
     let receipts = c.run(&[tx]);
     assert_eq!(
@@ -313,10 +314,12 @@ fn only_the_issuer_may_mint() {
 fn a_mint_that_would_overflow_the_supply_fails_and_one_that_fits_exactly_succeeds() {
     let mut c = Consortium::new();
     let alice = c.users[0].address();
-    let mint = |amount| Call::Mint {
-        asset: STAMP,
-        to: alice,
-        amount,
+    let mint = |amount| {
+        Call::Mint(calls::Mint {
+            asset: STAMP,
+            to: alice,
+            amount,
+        })
     };
     let too_much = c.tx(&c.bank, mint(11));
     let receipts = c.run(&[too_much]);
@@ -342,29 +345,29 @@ fn a_burn_reduces_the_holders_balance_and_the_supply() {
     let supply = c.supply(PTS);
     let burn = c.tx(
         &c.users[0],
-        Call::Burn {
+        Call::Burn(calls::Burn {
             asset: PTS,
             amount: 1_000,
-        },
+        }),
     );
     let receipts = c.run(&[burn]);
     assert_eq!(
         receipts[0].events[1],
-        Event::Burned {
+        Event::Burned(events::Burned {
             asset: PTS,
             from: alice,
             amount: 1_000
-        }
+        })
     );
     assert_eq!(c.balance(&alice, PTS), USER_PTS - 1_000);
     assert_eq!(c.supply(PTS), supply - 1_000);
 
     let too_much = c.tx(
         &c.users[0],
-        Call::Burn {
+        Call::Burn(calls::Burn {
             asset: PTS,
             amount: USER_PTS,
-        },
+        }),
     );
     let receipts = c.run(&[too_much]);
     assert_eq!(

@@ -7,6 +7,7 @@ use jeon_runtime::fees::{
     sponsorships_of, Beneficiary, FeeMarket, FeeRules, FeeTier, Volume, FULL_FEE_BPS,
 };
 use jeon_runtime::state::{keys, read_record};
+use jeon_runtime::{calls, events};
 use jeon_runtime::{
     Address, Amount, Call, CallError, Event, Keypair, Outcome, Overlay, Params, SignedTx, StateExt,
     TxError, VerifiedTx,
@@ -46,7 +47,8 @@ fn with_market(market: FeeMarket, base: Amount) -> Consortium {
     params.fee_flat = base;
     let mut ov = Overlay::new(&c.state);
     ov.put(keys::params(), &params).expect("write");
-    ov.put(keys::fee_market(), &market).expect("write");
+    ov.put(jeon_runtime::economy::fees::storage::fee_market(), &market)
+        .expect("write");
     let (changes, app_hash) = ov.finish().expect("memory");
     c.state.apply(&changes);
     check_invariants(&c.state, app_hash);
@@ -81,21 +83,21 @@ fn paid_by(
 }
 
 fn sponsor(beneficiary: Beneficiary, budget: Amount, period_ms: u64) -> Call {
-    Call::SponsorFees {
+    Call::SponsorFees(calls::SponsorFees {
         beneficiary,
         asset: KRW,
         budget_per_period: budget,
         period_ms,
-    }
+    })
 }
 
 fn pay_shop(c: &Consortium, amount: Amount) -> Call {
-    Call::Pay {
+    Call::Pay(calls::Pay {
         merchant: c.shop.address(),
         asset: KRW,
         amount,
         reference: String::new(),
-    }
+    })
 }
 
 fn success(receipts: &[jeon_runtime::Receipt]) {
@@ -123,11 +125,11 @@ fn a_sponsored_transaction_leaves_the_users_fee_balance_untouched() {
     assert_eq!(receipts[0].fee, FEE);
     assert_eq!(
         receipts[0].events[0],
-        Event::FeeCharged {
+        Event::FeeCharged(events::FeeCharged {
             payer: shop,
             asset: KRW,
             amount: FEE
-        }
+        })
     );
     assert_eq!(c.balance(&user.address(), KRW), user_before, "not one unit");
     assert_eq!(c.balance(&shop, KRW), shop_before - FEE);
@@ -311,12 +313,12 @@ fn sponsor_fees_checks_its_arguments_and_a_zero_budget_withdraws() {
         (
             c.tx(
                 &c.shop,
-                Call::SponsorFees {
+                Call::SponsorFees(calls::SponsorFees {
                     beneficiary: Beneficiary::Account(user),
                     asset: PTS,
                     budget_per_period: 5,
                     period_ms: DAY_MS,
-                },
+                }),
             ),
             CallError::NotFeeAsset {
                 asset: PTS,
@@ -640,7 +642,10 @@ fn without_a_market_the_fee_is_flat_and_no_volume_is_recorded() {
         assert!(receipts.iter().all(|r| r.fee == FEE));
     }
     assert_eq!(base_fee(&c), FEE);
-    let volume: Option<Volume> =
-        read_record(&c.state, &keys::volume(&user.address())).expect("memory");
+    let volume: Option<Volume> = read_record(
+        &c.state,
+        &jeon_runtime::economy::fees::storage::volume(&user.address()),
+    )
+    .expect("memory");
     assert_eq!(volume, None);
 }

@@ -8,6 +8,7 @@ mod support;
 use jeon_runtime::block::{validators_hash, Header, ValidatorInfo};
 use jeon_runtime::crypto::sha256;
 use jeon_runtime::merkle::{leaf_node, receipt_hash, receipts_root, root};
+use jeon_runtime::{calls, events};
 use jeon_runtime::{
     codec, Address, AssetId, AssetKind, Call, CallError, Event, Hash, Keypair, MemoryState,
     Outcome, Params, Partner, Receipt, Role, StateExt, TxBody, TxError,
@@ -96,11 +97,11 @@ fn transfer_body() -> TxBody {
         nonce: 7,
         fee_limit: 10,
         expiry: 1_000,
-        call: Call::Transfer {
+        call: Call::Transfer(calls::Transfer {
             to: bob(),
             asset: AssetId(0),
             amount: 500,
-        },
+        }),
         fee_payer: None,
     }
 }
@@ -128,17 +129,17 @@ fn known_receipts() -> Vec<Receipt> {
             outcome: Outcome::Success,
             fee: 10,
             events: vec![
-                Event::FeeCharged {
+                Event::FeeCharged(events::FeeCharged {
                     payer: a,
                     asset: AssetId(0),
                     amount: 10,
-                },
-                Event::Transferred {
+                }),
+                Event::Transferred(events::Transferred {
                     from: a,
                     to: b,
                     asset: AssetId(0),
                     amount: 500,
-                },
+                }),
             ],
         },
         Receipt {
@@ -149,11 +150,11 @@ fn known_receipts() -> Vec<Receipt> {
                 available: 3,
             }),
             fee: 10,
-            events: vec![Event::FeeCharged {
+            events: vec![Event::FeeCharged(events::FeeCharged {
                 payer: b,
                 asset: AssetId(0),
                 amount: 10,
-            }],
+            })],
         },
         Receipt {
             tx: Hash([3; 32]),
@@ -338,30 +339,30 @@ const REWARD_SKIPPED_EVENT: &str = concat!(
 fn the_economys_calls_and_events_encode_field_by_field() {
     use jeon_runtime::economy::{RedeemKind, RewardKind, SkipReason};
     let (a, b) = (alice().address(), bob());
-    let pay = Call::Pay {
+    let pay = Call::Pay(calls::Pay {
         merchant: b,
         asset: AssetId(0),
         amount: 50_000,
         reference: "latte".into(),
-    };
+    });
     assert_eq!(hex::encode(codec::encode(&pay)), PAY_CALL);
-    let redeem = Call::Redeem {
+    let redeem = Call::Redeem(calls::Redeem {
         asset: AssetId(1),
         amount: 300,
         kind: RedeemKind::CashOut { destination: a },
-    };
+    });
     assert_eq!(hex::encode(codec::encode(&redeem)), REDEEM_CALL);
-    let skipped = Event::RewardSkipped {
+    let skipped = Event::RewardSkipped(events::RewardSkipped {
         rule: 2,
         issuer: b,
         to: a,
         asset: AssetId(1),
         reason: SkipReason::CapReached { cap: 1_200 },
-    };
+    });
     assert_eq!(hex::encode(codec::encode(&skipped)), REWARD_SKIPPED_EVENT);
     // The sizes after the tag that docs/encoding.md §3 lists.
     let after_tag = |c: &Call| codec::encode(c).len() - 4;
-    let cashback = Call::AddRewardRule {
+    let cashback = Call::AddRewardRule(calls::AddRewardRule {
         merchants: vec![a, b],
         pay_asset: AssetId(0),
         kind: RewardKind::Cashback {
@@ -370,9 +371,9 @@ fn the_economys_calls_and_events_encode_field_by_field() {
         },
         cap_per_user_per_period: 1,
         period_ms: 1,
-    };
+    });
     assert_eq!(after_tag(&cashback), 8 + 64 + 4 + 10 + 16);
-    let propose = Call::ProposeExchange {
+    let propose = Call::ProposeExchange(calls::ProposeExchange {
         from_asset: AssetId(1),
         to_asset: AssetId(2),
         rate_num: 2,
@@ -381,45 +382,50 @@ fn the_economys_calls_and_events_encode_field_by_field() {
         daily_cap: 5_000,
         settlement_asset: AssetId(0),
         settlement_price: 3,
-    };
+    });
     assert_eq!(after_tag(&propose), 46);
-    let convert = Call::Convert {
+    let convert = Call::Convert(calls::Convert {
         from_asset: AssetId(1),
         amount: 1,
         to_asset: AssetId(2),
         min_out: 0,
-    };
+    });
     assert_eq!(after_tag(&convert), 24);
-    let stamps = Call::SetStampReward {
+    let stamps = Call::SetStampReward(calls::SetStampReward {
         stamp_asset: AssetId(1),
         stamps: 10,
         reward_asset: AssetId(2),
         reward_amount: 1,
-    };
+    });
     assert_eq!(after_tag(&stamps), 24);
-    let create = |supply_max| Call::CreateAsset {
-        symbol: "GEM".into(),
-        decimals: 0,
-        kind: AssetKind::Credit,
-        supply_max,
+    let create = |supply_max| {
+        Call::CreateAsset(calls::CreateAsset {
+            symbol: "GEM".into(),
+            decimals: 0,
+            kind: AssetKind::Credit,
+            supply_max,
+        })
     };
     assert_eq!(after_tag(&create(None)), 14 + 3);
     assert_eq!(after_tag(&create(Some(7))), 22 + 3);
-    let grant = Call::GrantMandate {
+    let grant = Call::GrantMandate(calls::GrantMandate {
         spender: b,
         asset: AssetId(0),
         limit_per_period: 990_000,
         period_ms: 1,
         expires_at: 9,
-    };
+    });
     assert_eq!(after_tag(&grant), 60);
-    let charge = Call::Charge {
+    let charge = Call::Charge(calls::Charge {
         mandate_id: 0,
         amount: 1,
         reference: "nov".into(),
-    };
+    });
     assert_eq!(after_tag(&charge), 24 + 3);
-    assert_eq!(after_tag(&Call::RevokeMandate { mandate_id: 0 }), 8);
+    assert_eq!(
+        after_tag(&Call::RevokeMandate(calls::RevokeMandate { mandate_id: 0 })),
+        8
+    );
     let invoice = |memo| jeon_runtime::invoice::Invoice {
         merchant: b,
         asset: AssetId(0),
@@ -428,9 +434,11 @@ fn the_economys_calls_and_events_encode_field_by_field() {
         invoice_id: 1,
         memo,
     };
-    let pay_invoice = |memo| Call::PayInvoice {
-        invoice: invoice(memo),
-        signature: jeon_runtime::Signature([0; 64]),
+    let pay_invoice = |memo| {
+        Call::PayInvoice(calls::PayInvoice {
+            invoice: invoice(memo),
+            signature: jeon_runtime::Signature([0; 64]),
+        })
     };
     assert_eq!(after_tag(&pay_invoice(None)), 60 + 1 + 64);
     assert_eq!(after_tag(&pay_invoice(Some(vec![1; 7]))), 60 + 9 + 7 + 64);

@@ -9,6 +9,7 @@ mod support;
 
 use jeon_runtime::economy::mandate::{mandates_of, Mandate, MandateStatus};
 use jeon_runtime::invoice::Invoice;
+use jeon_runtime::{calls, events};
 use jeon_runtime::{
     Address, Amount, Call, CallError, Event, Height, Keypair, Outcome, Receipt, Signature,
 };
@@ -21,21 +22,21 @@ const PERIOD_MS: u64 = 10_000;
 const LIMIT: Amount = 9_900;
 
 fn grant(spender: &Address, expires_at: Height) -> Call {
-    Call::GrantMandate {
+    Call::GrantMandate(calls::GrantMandate {
         spender: *spender,
         asset: KRW,
         limit_per_period: LIMIT,
         period_ms: PERIOD_MS,
         expires_at,
-    }
+    })
 }
 
 fn charge(mandate_id: u64, amount: Amount) -> Call {
-    Call::Charge {
+    Call::Charge(calls::Charge {
         mandate_id,
         amount,
         reference: "lesson".into(),
-    }
+    })
 }
 
 fn failure(r: &Receipt) -> CallError {
@@ -56,15 +57,17 @@ fn subscribed(expires_at: Height) -> Consortium {
     let tx = c.tx(&c.users[0], grant(&c.bank.address(), expires_at));
     let r = c.run(&[tx]);
     ok(&r[0]);
-    assert!(r[0].events.contains(&Event::MandateGranted {
-        id: 0,
-        user: c.users[0].address(),
-        spender: c.bank.address(),
-        asset: KRW,
-        limit_per_period: LIMIT,
-        period_ms: PERIOD_MS,
-        expires_at,
-    }));
+    assert!(r[0]
+        .events
+        .contains(&Event::MandateGranted(events::MandateGranted {
+            id: 0,
+            user: c.users[0].address(),
+            spender: c.bank.address(),
+            asset: KRW,
+            limit_per_period: LIMIT,
+            period_ms: PERIOD_MS,
+            expires_at,
+        })));
     c
 }
 
@@ -82,15 +85,17 @@ fn a_charge_within_the_limit_moves_the_amount_from_the_user_to_the_spender() {
     ok(&r);
     assert_eq!(c.balance(&user, KRW), user_before - 6_000);
     assert_eq!(c.balance(&bank, KRW), bank_before + 6_000 - FEE);
-    assert!(r.events.contains(&Event::MandateCharged {
-        id: 0,
-        user,
-        spender: bank,
-        asset: KRW,
-        amount: 6_000,
-        used_in_period: 6_000,
-        reference: "lesson".into(),
-    }));
+    assert!(r
+        .events
+        .contains(&Event::MandateCharged(events::MandateCharged {
+            id: 0,
+            user,
+            spender: bank,
+            asset: KRW,
+            amount: 6_000,
+            used_in_period: 6_000,
+            reference: "lesson".into(),
+        })));
 }
 
 #[test]
@@ -107,11 +112,11 @@ fn a_charge_by_a_merchant_spender_is_a_payment_with_tax_withheld() {
     assert_eq!(c.balance(&shop, KRW), shop_before + 9_900 - 990 - FEE);
     assert!(r.events.iter().any(|e| matches!(
         e,
-        Event::Paid {
+        Event::Paid(events::Paid {
             amount: 9_900,
             tax: 990,
             ..
-        }
+        })
     )));
 }
 
@@ -157,7 +162,10 @@ fn the_limit_resets_in_the_next_period() {
 #[test]
 fn a_revocation_lets_charges_in_its_own_block_pass_and_refuses_them_from_the_next() {
     let mut c = subscribed(100);
-    let revoke = c.tx(&c.users[0], Call::RevokeMandate { mandate_id: 0 });
+    let revoke = c.tx(
+        &c.users[0],
+        Call::RevokeMandate(calls::RevokeMandate { mandate_id: 0 }),
+    );
     let same_block = c.tx(&c.bank, charge(0, 100));
     let r = c.run(&[revoke, same_block]); // height 2
     ok(&r[0]);
@@ -173,7 +181,7 @@ fn a_revocation_lets_charges_in_its_own_block_pass_and_refuses_them_from_the_nex
     let again = run_one(
         &mut c,
         |c| &c.users[0],
-        Call::RevokeMandate { mandate_id: 0 },
+        Call::RevokeMandate(calls::RevokeMandate { mandate_id: 0 }),
     );
     assert!(matches!(failure(&again), CallError::MandateRevoked { .. }));
 }
@@ -209,7 +217,11 @@ fn a_spender_cannot_charge_another_spenders_mandate_nor_revoke_it() {
     );
     let r = run_one(&mut c, |c| &c.users[0], charge(0, 100));
     assert!(matches!(failure(&r), CallError::NotMandateSpender { .. }));
-    let r = run_one(&mut c, |c| &c.bank, Call::RevokeMandate { mandate_id: 0 });
+    let r = run_one(
+        &mut c,
+        |c| &c.bank,
+        Call::RevokeMandate(calls::RevokeMandate { mandate_id: 0 }),
+    );
     assert!(matches!(failure(&r), CallError::NotMandateUser { .. }));
     let r = run_one(&mut c, |c| &c.bank, charge(7, 100));
     assert_eq!(failure(&r), CallError::UnknownMandate { id: 7 });
@@ -225,7 +237,7 @@ fn a_user_lists_its_mandates_with_what_each_still_allows() {
     ok(&run_one(
         &mut c,
         |c| &c.users[0],
-        Call::RevokeMandate { mandate_id: 1 },
+        Call::RevokeMandate(calls::RevokeMandate { mandate_id: 1 }),
     ));
     let next = ctx(c.height + 1);
     let listed =
@@ -259,13 +271,13 @@ fn a_grant_to_oneself_or_with_a_zero_limit_or_period_is_refused() {
     let bank = c.bank.address();
     let r = run_one(&mut c, |c| &c.users[0], grant(&me, 100));
     assert_eq!(failure(&r), CallError::SelfMandate);
-    let zero_period = Call::GrantMandate {
+    let zero_period = Call::GrantMandate(calls::GrantMandate {
         spender: bank,
         asset: KRW,
         limit_per_period: 1,
         period_ms: 0,
         expires_at: 100,
-    };
+    });
     let r = run_one(&mut c, |c| &c.users[0], zero_period);
     assert_eq!(failure(&r), CallError::ZeroPeriod);
 }
@@ -285,7 +297,7 @@ fn invoice(c: &Consortium, expires_at: Height) -> Invoice {
 }
 
 fn pay(invoice: Invoice, signature: Signature) -> Call {
-    Call::PayInvoice { invoice, signature }
+    Call::PayInvoice(calls::PayInvoice { invoice, signature })
 }
 
 #[test]
@@ -300,13 +312,13 @@ fn a_payment_link_is_paid_once_with_tax_and_a_second_payment_is_refused() {
     ok(&r);
     assert_eq!(c.balance(&payer, KRW), payer_before - 50_000 - FEE);
     assert_eq!(c.balance(&shop, KRW), shop_before + 45_000);
-    assert!(r.events.contains(&Event::InvoicePaid {
+    assert!(r.events.contains(&Event::InvoicePaid(events::InvoicePaid {
         payer,
         merchant: shop,
         asset: KRW,
         amount: 50_000,
         invoice_id: 42,
-    }));
+    })));
     let r = run_one(&mut c, |c| &c.users[1], pay(inv.clone(), sig));
     assert_eq!(
         failure(&r),
@@ -405,7 +417,7 @@ proptest! {
             let period = ctx(height).time_ms / PERIOD_MS;
             for r in &receipts {
                 for e in &r.events {
-                    if let Event::MandateCharged { amount, .. } = e {
+                    if let Event::MandateCharged(events::MandateCharged { amount, .. }) = e {
                         *charged.entry(period).or_default() += amount;
                     }
                 }

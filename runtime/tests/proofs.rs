@@ -6,6 +6,7 @@
 
 mod support;
 
+use jeon_runtime::{calls, events};
 use std::collections::BTreeSet;
 
 use jeon_runtime::block::{
@@ -213,7 +214,7 @@ fn tampered() -> Vec<(&'static str, Result<proof::Verified, ProofError>)> {
     let good = fin.proof(1);
     let outsider = Keypair::from_seed_label("outsider");
     let mut amount = good.clone();
-    if let Call::Transfer { amount: a, .. } = &mut amount.tx.body.call {
+    if let Call::Transfer(calls::Transfer { amount: a, .. }) = &mut amount.tx.body.call {
         *a += 1_000_000;
     }
     let mut receipt = good.clone();
@@ -498,11 +499,11 @@ fn golden_proof() -> TxProof {
         nonce: 7,
         fee_limit: 10,
         expiry: 1000,
-        call: Call::Transfer {
+        call: Call::Transfer(calls::Transfer {
             to: bob,
             asset: AssetId(0),
             amount: 500,
-        },
+        }),
         fee_payer: None,
     }
     .sign(&alice);
@@ -512,17 +513,17 @@ fn golden_proof() -> TxProof {
             outcome: Outcome::Success,
             fee: 10,
             events: vec![
-                Event::FeeCharged {
+                Event::FeeCharged(events::FeeCharged {
                     payer: alice.address(),
                     asset: AssetId(0),
                     amount: 10,
-                },
-                Event::Transferred {
+                }),
+                Event::Transferred(events::Transferred {
                     from: alice.address(),
                     to: bob,
                     asset: AssetId(0),
                     amount: 500,
-                },
+                }),
             ],
         },
         Receipt {
@@ -533,11 +534,11 @@ fn golden_proof() -> TxProof {
                 available: 3,
             }),
             fee: 10,
-            events: vec![Event::FeeCharged {
+            events: vec![Event::FeeCharged(events::FeeCharged {
                 payer: bob,
                 asset: AssetId(0),
                 amount: 10,
-            }],
+            })],
         },
         Receipt {
             tx: Hash([3; 32]),

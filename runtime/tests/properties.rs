@@ -13,6 +13,7 @@
 
 mod support;
 
+use jeon_runtime::{calls, events};
 use std::collections::{BTreeMap, BTreeSet};
 
 use jeon_runtime::economy::credit::{CreditLine, LineStatus};
@@ -629,36 +630,36 @@ fn call(c: &Consortium, op: &Op) -> Call {
             to,
             asset: a,
             amount,
-        } => Call::Mint {
+        } => Call::Mint(calls::Mint {
             asset: asset(a),
             to: recipient(c, to),
             amount,
-        },
-        Op::Burn { asset: a, amount } => Call::Burn {
+        }),
+        Op::Burn { asset: a, amount } => Call::Burn(calls::Burn {
             asset: asset(a),
             amount,
-        },
+        }),
         Op::Create {
             symbol,
             decimals,
             supply_max,
-        } => Call::CreateAsset {
+        } => Call::CreateAsset(calls::CreateAsset {
             symbol: SYMBOLS[symbol].into(),
             decimals,
             kind: AssetKind::Credit,
             supply_max,
-        },
+        }),
         Op::Pay {
             merchant,
             asset: a,
             amount,
             reference,
-        } => Call::Pay {
+        } => Call::Pay(calls::Pay {
             merchant: recipient(c, merchant),
             asset: asset(a),
             amount,
             reference: text_of(reference),
-        },
+        }),
         Op::AddRule {
             merchants,
             pay_asset,
@@ -667,7 +668,7 @@ fn call(c: &Consortium, op: &Op) -> Call {
             reward_asset,
             cap,
             period_ms,
-        } => Call::AddRewardRule {
+        } => Call::AddRewardRule(calls::AddRewardRule {
             merchants: merchants.iter().map(|m| recipient(c, *m)).collect(),
             pay_asset: asset(pay_asset),
             kind: if stamps {
@@ -683,29 +684,29 @@ fn call(c: &Consortium, op: &Op) -> Call {
             },
             cap_per_user_per_period: cap,
             period_ms,
-        },
-        Op::RemoveRule { id } => Call::RemoveRewardRule { id },
+        }),
+        Op::RemoveRule { id } => Call::RemoveRewardRule(calls::RemoveRewardRule { id }),
         Op::SetStampReward {
             stamp_asset,
             stamps,
             reward_asset,
             reward_amount,
-        } => Call::SetStampReward {
+        } => Call::SetStampReward(calls::SetStampReward {
             stamp_asset: asset(stamp_asset),
             stamps,
             reward_asset: asset(reward_asset),
             reward_amount,
-        },
-        Op::RedeemStamps { asset: a, count } => Call::RedeemStamps {
+        }),
+        Op::RedeemStamps { asset: a, count } => Call::RedeemStamps(calls::RedeemStamps {
             stamp_asset: asset(a),
             count,
-        },
+        }),
         Op::Redeem {
             asset: a,
             amount,
             goods,
             target,
-        } => Call::Redeem {
+        } => Call::Redeem(calls::Redeem {
             asset: asset(a),
             amount,
             kind: if goods {
@@ -717,15 +718,15 @@ fn call(c: &Consortium, op: &Op) -> Call {
                     destination: recipient(c, target),
                 }
             },
-        },
-        Op::Settle { id, reference } => Call::SettleRedemption {
+        }),
+        Op::Settle { id, reference } => Call::SettleRedemption(calls::SettleRedemption {
             id,
             payout_reference: text_of(reference),
-        },
-        Op::Reject { id, reason } => Call::RejectRedemption {
+        }),
+        Op::Reject { id, reason } => Call::RejectRedemption(calls::RejectRedemption {
             id,
             reason: text_of(reason),
-        },
+        }),
         Op::Propose {
             from,
             to,
@@ -735,7 +736,7 @@ fn call(c: &Consortium, op: &Op) -> Call {
             daily_cap,
             settlement,
             price,
-        } => Call::ProposeExchange {
+        } => Call::ProposeExchange(calls::ProposeExchange {
             from_asset: asset(from),
             to_asset: asset(to),
             rate_num,
@@ -744,20 +745,20 @@ fn call(c: &Consortium, op: &Op) -> Call {
             daily_cap,
             settlement_asset: asset(settlement),
             settlement_price: price,
-        },
-        Op::Accept { id } => Call::AcceptExchange { id },
-        Op::Revoke { id } => Call::RevokeExchange { id },
+        }),
+        Op::Accept { id } => Call::AcceptExchange(calls::AcceptExchange { id }),
+        Op::Revoke { id } => Call::RevokeExchange(calls::RevokeExchange { id }),
         Op::Convert {
             from,
             amount,
             to,
             min_out,
-        } => Call::Convert {
+        } => Call::Convert(calls::Convert {
             from_asset: asset(from),
             amount,
             to_asset: asset(to),
             min_out,
-        },
+        }),
         Op::Mandate(m) => mandate_call(c, &m),
         Op::Credit(k) => credit_call(c, &k),
         Op::Sponsor {
@@ -765,14 +766,14 @@ fn call(c: &Consortium, op: &Op) -> Call {
             asset: a,
             budget,
             period_ms,
-        } => Call::SponsorFees {
+        } => Call::SponsorFees(calls::SponsorFees {
             beneficiary: beneficiary.map_or(Beneficiary::AllCustomers, |i| {
                 Beneficiary::Account(recipient(c, i))
             }),
             asset: asset(a),
             budget_per_period: budget,
             period_ms,
-        },
+        }),
     }
 }
 
@@ -784,23 +785,23 @@ fn mandate_call(c: &Consortium, op: &MandateOp) -> Call {
             limit,
             period_ms,
             expires_in,
-        } => Call::GrantMandate {
+        } => Call::GrantMandate(calls::GrantMandate {
             spender: recipient(c, spender),
             asset: ASSETS[asset],
             limit_per_period: limit,
             period_ms,
             expires_at: expiry(c, expires_in),
-        },
+        }),
         MandateOp::Charge {
             id,
             amount,
             reference,
-        } => Call::Charge {
+        } => Call::Charge(calls::Charge {
             mandate_id: id,
             amount,
             reference: text_of(reference),
-        },
-        MandateOp::Revoke { id } => Call::RevokeMandate { mandate_id: id },
+        }),
+        MandateOp::Revoke { id } => Call::RevokeMandate(calls::RevokeMandate { mandate_id: id }),
         MandateOp::PayInvoice(inv) => invoice_call(c, &inv),
     }
 }
@@ -827,7 +828,7 @@ fn invoice_call(c: &Consortium, op: &InvoiceOp) -> Call {
     if let Tamper::Amount = op.tamper {
         invoice.amount = invoice.amount.wrapping_add(1);
     }
-    Call::PayInvoice { invoice, signature }
+    Call::PayInvoice(calls::PayInvoice { invoice, signature })
 }
 
 fn credit_call(c: &Consortium, op: &CreditOp) -> Call {
@@ -837,32 +838,32 @@ fn credit_call(c: &Consortium, op: &CreditOp) -> Call {
             asset,
             limit,
             due_period_blocks,
-        } => Call::OpenCreditLine {
+        } => Call::OpenCreditLine(calls::OpenCreditLine {
             borrower: recipient(c, borrower),
             asset: ASSETS[asset],
             limit,
             due_period_blocks,
-        },
-        CreditOp::Draw { id, amount } => Call::DrawCredit {
+        }),
+        CreditOp::Draw { id, amount } => Call::DrawCredit(calls::DrawCredit {
             line_id: id,
             amount,
-        },
-        CreditOp::Repay { id, amount } => Call::Repay {
+        }),
+        CreditOp::Repay { id, amount } => Call::Repay(calls::Repay {
             line_id: id,
             amount,
-        },
-        CreditOp::Default { id } => Call::MarkDefault { line_id: id },
+        }),
+        CreditOp::Default { id } => Call::MarkDefault(calls::MarkDefault { line_id: id }),
     }
 }
 
 /// A mandate in the committed state.
 fn mandate(st: &MemoryState, id: u64) -> Option<Mandate> {
-    read_record(st, &keys::mandate(id)).expect("read")
+    read_record(st, &jeon_runtime::economy::mandate::storage::mandate(id)).expect("read")
 }
 
 /// A credit line in the committed state.
 fn credit_line(st: &MemoryState, id: u64) -> Option<CreditLine> {
-    read_record(st, &keys::credit_line(id)).expect("read")
+    read_record(st, &jeon_runtime::economy::credit::storage::credit_line(id)).expect("read")
 }
 
 /// The ids of the records stored under `prefix || id (u64 BE)`, in order.
@@ -1114,7 +1115,7 @@ fn fee_payer<'a>(
             let sender = senders[from].address();
             let has = |p: &Address, b: Beneficiary| {
                 c.state
-                    .get(&keys::sponsorship(p, &b))
+                    .get(&jeon_runtime::economy::fees::storage::sponsorship(p, &b))
                     .expect("read")
                     .is_some()
             };
@@ -1146,7 +1147,8 @@ impl Rules {
     fn of(pre: &MemoryState, ctx: &BlockContext) -> Rules {
         Rules {
             base: base_fee(pre),
-            market: read_record(pre, &keys::fee_market()).expect("read"),
+            market: read_record(pre, &jeon_runtime::economy::fees::storage::fee_market())
+                .expect("read"),
             height: ctx.height,
             time_ms: ctx.time_ms,
         }
@@ -1180,7 +1182,7 @@ impl Rules {
 
 /// The base fee stored in a state; absent, the flat fee.
 fn base_fee(state: &MemoryState) -> Amount {
-    read_record(state, &keys::base_fee())
+    read_record(state, &jeon_runtime::economy::fees::storage::base_fee())
         .expect("read")
         .unwrap_or(FEE)
 }
@@ -1192,7 +1194,7 @@ fn volume_buckets(
     height: Height,
     window: Height,
 ) -> (u64, u64) {
-    let v: Volume = read_record(state, &keys::volume(who))
+    let v: Volume = read_record(state, &jeon_runtime::economy::fees::storage::volume(who))
         .expect("read")
         .unwrap_or_default();
     let w = height / window;
@@ -1210,15 +1212,15 @@ fn volume_buckets(
 /// spender, the issuer of a redeemed asset, the lender of a repaid line.
 fn addressee(state: &MemoryState, call: &Call) -> Option<Address> {
     match call {
-        Call::Transfer { to, .. } => Some(*to),
-        Call::Pay { merchant, .. } => Some(*merchant),
-        Call::PayInvoice { invoice, .. } => Some(invoice.merchant),
-        Call::GrantMandate { spender, .. } => Some(*spender),
-        Call::Redeem { asset, .. }
-        | Call::RedeemStamps {
+        Call::Transfer(calls::Transfer { to, .. }) => Some(*to),
+        Call::Pay(calls::Pay { merchant, .. }) => Some(*merchant),
+        Call::PayInvoice(calls::PayInvoice { invoice, .. }) => Some(invoice.merchant),
+        Call::GrantMandate(calls::GrantMandate { spender, .. }) => Some(*spender),
+        Call::Redeem(calls::Redeem { asset, .. })
+        | Call::RedeemStamps(calls::RedeemStamps {
             stamp_asset: asset, ..
-        } => state.asset(*asset).expect("read").map(|a| a.issuer),
-        Call::Repay { line_id, .. } => credit_line(state, *line_id).map(|l| l.lender),
+        }) => state.asset(*asset).expect("read").map(|a| a.issuer),
+        Call::Repay(calls::Repay { line_id, .. }) => credit_line(state, *line_id).map(|l| l.lender),
         _ => None,
     }
 }
@@ -1321,7 +1323,7 @@ fn covering(
     let records: Vec<(Vec<u8>, Sponsorship)> = candidates
         .iter()
         .filter_map(|b| {
-            let key = keys::sponsorship(sponsor, b);
+            let key = jeon_runtime::economy::fees::storage::sponsorship(sponsor, b);
             read_record(state, &key).expect("read").map(|s| (key, s))
         })
         .collect();
@@ -1399,7 +1401,7 @@ fn check_each_transaction(
 fn changes(before: &MemoryState, after: &MemoryState) -> impl Iterator<Item = Vec<u8>> {
     diff(before, after)
         .into_keys()
-        .filter(|k| *k != keys::base_fee())
+        .filter(|k| *k != jeon_runtime::economy::fees::storage::base_fee())
 }
 
 /// A valid transaction paid what its [`Due`] says: the receipt's fee, one
@@ -1418,14 +1420,14 @@ fn check_fee_paid(
     let charged: Vec<&Event> = receipt
         .events
         .iter()
-        .filter(|e| matches!(e, Event::FeeCharged { .. }))
+        .filter(|e| matches!(e, Event::FeeCharged(events::FeeCharged { .. })))
         .collect();
     if due.fee > 0 {
-        let want = Event::FeeCharged {
+        let want = Event::FeeCharged(events::FeeCharged {
             payer: due.payer,
             asset: KRW,
             amount: due.fee,
-        };
+        });
         assert_eq!(charged, [&want], "the named payer pays the fee, once");
         assert_eq!(receipt.events.first(), Some(&want));
     } else {
@@ -1445,7 +1447,11 @@ fn check_fee_paid(
             current: current + 1,
             previous,
         };
-        let now: Option<Volume> = read_record(after, &keys::volume(&sender)).expect("read");
+        let now: Option<Volume> = read_record(
+            after,
+            &jeon_runtime::economy::fees::storage::volume(&sender),
+        )
+        .expect("read");
         assert_eq!(
             now,
             Some(want),
@@ -1474,7 +1480,7 @@ fn only_fee_and_nonce_changed(
     ]);
     allowed.extend(due.sponsorship.as_ref().map(|(key, _)| key.clone()));
     if rules.tiered().is_some() {
-        allowed.insert(keys::volume(&who));
+        allowed.insert(jeon_runtime::economy::fees::storage::volume(&who));
     }
     let changed: BTreeSet<Vec<u8>> = changes(before, after).collect();
     let extra: Vec<String> = changed.difference(&allowed).map(hex::encode).collect();
@@ -1504,12 +1510,12 @@ type Charged = BTreeMap<(u64, u64), u128>;
 /// its user lists has `used <= limit_per_period` (and every stored one is listed).
 fn check_mandates(c: &Consortium, ctx: &BlockContext, receipts: &[Receipt], charged: &mut Charged) {
     for e in receipts.iter().flat_map(|r| &r.events) {
-        if let Event::MandateCharged {
+        if let Event::MandateCharged(events::MandateCharged {
             id,
             amount,
             used_in_period,
             ..
-        } = e
+        }) = e
         {
             let m = mandate(&c.state, *id).expect("a charged mandate exists");
             let sum = charged.entry((*id, ctx.time_ms / m.period_ms)).or_default();
@@ -1605,7 +1611,10 @@ fn install_fee_market(c: &mut Consortium, market: &FeeMarket) {
         Ok(()),
         "a test market genesis accepts"
     );
-    amend(c, |ov| ov.put(keys::fee_market(), market).expect("write"));
+    amend(c, |ov| {
+        ov.put(jeon_runtime::economy::fees::storage::fee_market(), market)
+            .expect("write")
+    });
 }
 
 /// Supply created (+) and destroyed (-) per asset, as the events report it.
@@ -1616,18 +1625,21 @@ fn minted_less_burned(receipts: &[Receipt]) -> BTreeMap<AssetId, i128> {
     };
     for e in receipts.iter().flat_map(|r| &r.events) {
         match e {
-            Event::Minted { asset, amount, .. } | Event::RewardGranted { asset, amount, .. } => {
+            Event::Minted(events::Minted { asset, amount, .. })
+            | Event::RewardGranted(events::RewardGranted { asset, amount, .. }) => {
                 add(*asset, *amount, 1)
             }
-            Event::Burned { asset, amount, .. }
-            | Event::RedemptionSettled { asset, amount, .. } => add(*asset, *amount, -1),
-            Event::StampsRedeemed {
+            Event::Burned(events::Burned { asset, amount, .. })
+            | Event::RedemptionSettled(events::RedemptionSettled { asset, amount, .. }) => {
+                add(*asset, *amount, -1)
+            }
+            Event::StampsRedeemed(events::StampsRedeemed {
                 stamp_asset,
                 stamps,
                 reward_asset,
                 reward_amount,
                 ..
-            } => {
+            }) => {
                 add(*stamp_asset, *stamps, -1);
                 add(*reward_asset, *reward_amount, 1);
             }
@@ -1642,7 +1654,7 @@ fn minted_less_burned(receipts: &[Receipt]) -> BTreeMap<AssetId, i128> {
 fn check_rounding(c: &Consortium, pre: &MemoryState, receipts: &[Receipt]) {
     for e in receipts.iter().flat_map(|r| &r.events) {
         match e {
-            Event::Paid { amount, tax, .. } => {
+            Event::Paid(events::Paid { amount, tax, .. }) => {
                 let expected = u128::from(*amount) * u128::from(TAX_BPS) / 10_000;
                 assert_eq!(
                     u128::from(*tax),
@@ -1650,13 +1662,13 @@ fn check_rounding(c: &Consortium, pre: &MemoryState, receipts: &[Receipt]) {
                     "tax is floor(amount * bps / 10 000)"
                 );
             }
-            Event::Converted {
+            Event::Converted(events::Converted {
                 agreement,
                 amount,
                 out,
                 spread,
                 ..
-            } => {
+            }) => {
                 let a = query::exchange(&c.state, *agreement)
                     .expect("read")
                     .or(query::exchange(pre, *agreement).expect("read"));
@@ -1687,47 +1699,55 @@ fn economy_setup(c: &mut Consortium) {
     let create = sign(
         &c.telco,
         0,
-        Call::CreateAsset {
+        Call::CreateAsset(calls::CreateAsset {
             symbol: "GEM".into(),
             decimals: 0,
             kind: AssetKind::Credit,
             supply_max: Some(GEM_SUPPLY_MAX),
-        },
+        }),
     );
-    let propose = |from, to| Call::ProposeExchange {
-        from_asset: from,
-        to_asset: to,
-        rate_num: 3,
-        rate_den: 2,
-        spread_bps: 250,
-        daily_cap: 20_000,
-        settlement_asset: KRW,
-        settlement_price: 2,
+    let propose = |from, to| {
+        Call::ProposeExchange(calls::ProposeExchange {
+            from_asset: from,
+            to_asset: to,
+            rate_num: 3,
+            rate_den: 2,
+            spread_bps: 250,
+            daily_cap: 20_000,
+            settlement_asset: KRW,
+            settlement_price: 2,
+        })
     };
     let pts_to_stamp = sign(&c.telco, 1, propose(PTS, STAMP));
     let stamp_to_pts = sign(&c.bank, 0, propose(STAMP, PTS));
     let txs = [create, pts_to_stamp, stamp_to_pts].map(verified);
     assert!(c.run(&txs).iter().all(Receipt::is_success));
-    let rule = |kind, merchants: Vec<Address>, cap| Call::AddRewardRule {
-        merchants,
-        pay_asset: KRW,
-        kind,
-        cap_per_user_per_period: cap,
-        period_ms: 3_000,
+    let rule = |kind, merchants: Vec<Address>, cap| {
+        Call::AddRewardRule(calls::AddRewardRule {
+            merchants,
+            pay_asset: KRW,
+            kind,
+            cap_per_user_per_period: cap,
+            period_ms: 3_000,
+        })
     };
     let telco_nonce = c.state.nonce(&telco).expect("nonce");
     let bank_nonce = c.state.nonce(&c.bank.address()).expect("nonce");
     let calls = [
-        (&c.bank, bank_nonce, Call::AcceptExchange { id: 0 }),
+        (
+            &c.bank,
+            bank_nonce,
+            Call::AcceptExchange(calls::AcceptExchange { id: 0 }),
+        ),
         (
             &c.telco,
             telco_nonce,
-            Call::SetStampReward {
+            Call::SetStampReward(calls::SetStampReward {
                 stamp_asset: PTS,
                 stamps: 10,
                 reward_asset: GEM,
                 reward_amount: 1,
-            },
+            }),
         ),
         (
             &c.telco,
@@ -1789,16 +1809,18 @@ fn credit_mandate_and_sponsor_setup(c: &mut Consortium) {
     });
     let shop = c.shop.address();
     let users: Vec<Address> = c.users.iter().map(Keypair::address).collect();
-    let redeem = Call::Redeem {
+    let redeem = Call::Redeem(calls::Redeem {
         asset: PTS,
         amount: 1,
         kind: RedeemKind::Goods { merchant: shop },
-    };
-    let sponsor = |beneficiary, budget_per_period, period_ms| Call::SponsorFees {
-        beneficiary,
-        asset: KRW,
-        budget_per_period,
-        period_ms,
+    });
+    let sponsor = |beneficiary, budget_per_period, period_ms| {
+        Call::SponsorFees(calls::SponsorFees {
+            beneficiary,
+            asset: KRW,
+            budget_per_period,
+            period_ms,
+        })
     };
     let txs = [
         c.tx(&c.users[0], redeem.clone()),
@@ -1823,19 +1845,19 @@ fn credit_mandate_and_sponsor_setup(c: &mut Consortium) {
     ];
     let receipts = c.run(&txs);
     assert!(receipts.iter().all(Receipt::is_success), "{receipts:#?}");
-    let open = Call::OpenCreditLine {
+    let open = Call::OpenCreditLine(calls::OpenCreditLine {
         borrower: users[0],
         asset: KRW,
         limit: 50_000,
         due_period_blocks: 4,
-    };
-    let grant = Call::GrantMandate {
+    });
+    let grant = Call::GrantMandate(calls::GrantMandate {
         spender: shop,
         asset: KRW,
         limit_per_period: 500,
         period_ms: 3_000,
         expires_at: c.height + 30,
-    };
+    });
     let txs = [c.tx(&c.bank, open), c.tx(&c.users[1], grant)];
     let receipts = c.run(&txs);
     assert!(receipts.iter().all(Receipt::is_success), "{receipts:#?}");
@@ -2056,28 +2078,28 @@ fn addressed_partner(errand: &Errand) -> usize {
 
 fn errand_call(c: &Consortium, users: &[&Keypair], errand: &Errand) -> Call {
     match *errand {
-        Errand::PayShop(amount) => Call::Pay {
+        Errand::PayShop(amount) => Call::Pay(calls::Pay {
             merchant: c.shop.address(),
             asset: KRW,
             amount,
             reference: "coffee".into(),
-        },
+        }),
         Errand::TransferToSponsor(s, amount) => {
             transfer(&budget_partners(c)[s].address(), KRW, amount)
         }
         Errand::TransferToUser(u, amount) => transfer(&users[u].address(), KRW, amount),
-        Errand::RedeemPoints(amount) => Call::Redeem {
+        Errand::RedeemPoints(amount) => Call::Redeem(calls::Redeem {
             asset: PTS,
             amount,
             kind: RedeemKind::Goods {
                 merchant: c.shop.address(),
             },
-        },
-        Errand::Mint => Call::Mint {
+        }),
+        Errand::Mint => Call::Mint(calls::Mint {
             asset: KRW,
             to: c.users[0].address(),
             amount: 1,
-        },
+        }),
     }
 }
 
@@ -2136,12 +2158,12 @@ fn budget_tx_parts<'a>(
             let beneficiary = o.user.map_or(Beneficiary::AllCustomers, |u| {
                 Beneficiary::Account(users[u].address())
             });
-            let call = Call::SponsorFees {
+            let call = Call::SponsorFees(calls::SponsorFees {
                 beneficiary,
                 asset: KRW,
                 budget_per_period: o.budget,
                 period_ms: o.period_ms,
-            };
+            });
             (budget_partners(c)[o.sponsor], call, None)
         }
         BudgetStep::Errand {
@@ -2227,12 +2249,15 @@ impl Budgets {
         sponsor: Address,
         r: &Receipt,
     ) {
-        let mut candidates = vec![keys::sponsorship(
+        let mut candidates = vec![jeon_runtime::economy::fees::storage::sponsorship(
             &sponsor,
             &Beneficiary::Account(body.sender),
         )];
         if addressee(pre, &body.call) == Some(sponsor) {
-            candidates.push(keys::sponsorship(&sponsor, &Beneficiary::AllCustomers));
+            candidates.push(jeon_runtime::economy::fees::storage::sponsorship(
+                &sponsor,
+                &Beneficiary::AllCustomers,
+            ));
         }
         candidates.retain(|k| self.records.contains_key(k));
         let fee = match &r.outcome {
@@ -2291,7 +2316,9 @@ impl Budgets {
             .events
             .iter()
             .filter_map(|e| match e {
-                Event::FeeCharged { payer, amount, .. } => Some((*payer, *amount)),
+                Event::FeeCharged(events::FeeCharged { payer, amount, .. }) => {
+                    Some((*payer, *amount))
+                }
                 _ => None,
             })
             .collect();
@@ -2316,19 +2343,19 @@ impl Budgets {
     /// other offer succeeds and replaces the record, keeping what the current period
     /// used, or removes it.
     fn offered(&mut self, time_ms: TimeMs, body: &TxBody, r: &Receipt) {
-        let Call::SponsorFees {
+        let Call::SponsorFees(calls::SponsorFees {
             beneficiary,
             budget_per_period,
             period_ms,
             ..
-        } = &body.call
+        }) = &body.call
         else {
             return;
         };
         if let Outcome::Invalid(_) = r.outcome {
             return;
         }
-        let key = keys::sponsorship(&body.sender, beneficiary);
+        let key = jeon_runtime::economy::fees::storage::sponsorship(&body.sender, beneficiary);
         if *budget_per_period == 0 {
             if self.records.remove(&key).is_none() {
                 assert_eq!(r.outcome, Outcome::Failed(CallError::UnknownSponsorship));
@@ -2369,7 +2396,10 @@ impl Budgets {
         for sponsor in budget_partners(c) {
             for s in sponsorships_of(&c.state, &sponsor.address(), time_ms).expect("read") {
                 let record = s.sponsorship;
-                let key = keys::sponsorship(&record.sponsor, &record.beneficiary);
+                let key = jeon_runtime::economy::fees::storage::sponsorship(
+                    &record.sponsor,
+                    &record.beneficiary,
+                );
                 assert!(
                     record.used <= record.budget_per_period
                         || self.cut.get(&key) == Some(&record.period),
@@ -2391,11 +2421,11 @@ fn paid_by(r: &Receipt, payer: Address) {
         Outcome::Invalid(e) => panic!("refused: {e}"),
         _ if r.fee == 0 => {}
         _ => {
-            let charged = Event::FeeCharged {
+            let charged = Event::FeeCharged(events::FeeCharged {
                 payer,
                 asset: KRW,
                 amount: r.fee,
-            };
+            });
             assert_eq!(r.events.first(), Some(&charged));
         }
     }

@@ -1,6 +1,7 @@
 //! Funding: what each bench account needs of the fee asset for its role in the mode,
 //! and the funder's top-ups, waited for until final.
 
+use jeon_runtime::calls;
 use std::time::Duration;
 
 use jeon_node::mempool::{MEMPOOL_SENDER_TXS_MAX, NONCE_GAP_MAX};
@@ -73,11 +74,11 @@ pub(super) fn fund(client: &Client, plan: &FundPlan<'_>, batch: usize) -> Result
     for chunk in needs.chunks(chunk_max) {
         let mut txs = Vec::with_capacity(chunk.len());
         for (to, amount) in chunk {
-            let call = Call::Transfer {
+            let call = Call::Transfer(calls::Transfer {
                 to: *to,
                 asset,
                 amount: *amount,
-            };
+            });
             txs.push(sign(status, funder, nonce, expiry, call));
             nonce += 1;
         }

@@ -1,6 +1,7 @@
 //! `--mode charge` setup: the ring of mandates (account `i` grants account `i + 1`),
 //! found from a previous run or granted, and their ids.
 
+use jeon_runtime::{calls, events};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -129,7 +130,7 @@ pub(super) fn find_mandates(
 /// The id of the mandate a final grant's receipt reports.
 fn granted_id(receipt: Option<&Receipt>) -> Option<u64> {
     receipt?.events.iter().find_map(|e| match e {
-        Event::MandateGranted { id, .. } => Some(*id),
+        Event::MandateGranted(events::MandateGranted { id, .. }) => Some(*id),
         _ => None,
     })
 }
@@ -150,13 +151,13 @@ pub(super) fn grant_mandates(
     let grants: Vec<(usize, SignedTx)> = (0..n)
         .filter(|&user| found[user].is_none())
         .map(|user| {
-            let call = Call::GrantMandate {
+            let call = Call::GrantMandate(calls::GrantMandate {
                 spender: keys[spender_of(user, n)].address(),
                 asset: status.fee.asset,
                 limit_per_period: MANDATE_LIMIT_PER_PERIOD,
                 period_ms: MANDATE_PERIOD_MS,
                 expires_at: MANDATE_EXPIRES_AT,
-            };
+            });
             (user, sign(status, &keys[user], nonces[user], expiry, call))
         })
         .collect();
@@ -291,7 +292,7 @@ mod tests {
     #[test]
     fn a_grants_mandate_id_is_in_its_mandate_granted_event() {
         let (_, addrs) = bench_keys(2);
-        let granted = Event::MandateGranted {
+        let granted = Event::MandateGranted(events::MandateGranted {
             id: 42,
             user: addrs[0],
             spender: addrs[1],
@@ -299,7 +300,7 @@ mod tests {
             limit_per_period: MANDATE_LIMIT_PER_PERIOD,
             period_ms: MANDATE_PERIOD_MS,
             expires_at: MANDATE_EXPIRES_AT,
-        };
+        });
         let receipt = |events: Vec<Event>| Receipt {
             tx: Hash([2; 32]),
             outcome: jeon_runtime::Outcome::Success,

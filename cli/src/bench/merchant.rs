@@ -1,6 +1,7 @@
 //! `--mode pay` setup: the merchant's two bench reward credits and rules on its
 //! payments in the fee asset, made once and reused by every rerun.
 
+use jeon_runtime::calls;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -71,13 +72,13 @@ pub(super) fn set_up_merchant(
         },
     ];
     for kind in kinds.into_iter().skip(active) {
-        setup.send(Call::AddRewardRule {
+        setup.send(Call::AddRewardRule(calls::AddRewardRule {
             merchants: vec![me],
             pay_asset,
             kind,
             cap_per_user_per_period: Amount::MAX,
             period_ms: jeon_runtime::economy::PERIOD_MS,
-        })?;
+        }))?;
     }
     eprintln!("bench: the merchant {me} has two reward rules on asset {pay_asset}");
     Ok(())
@@ -92,12 +93,12 @@ fn reward_assets(setup: &mut Setup<'_>) -> Result<[AssetId; 2], CliError> {
         *slot = match setup.client.resolve_asset(&symbol_ref) {
             Ok(id) => id,
             Err(e) if e.code() == Some("unknown_asset") => {
-                setup.send(Call::CreateAsset {
+                setup.send(Call::CreateAsset(calls::CreateAsset {
                     symbol: symbol.into(),
                     decimals: 0,
                     kind: AssetKind::Credit,
                     supply_max: None,
-                })?;
+                }))?;
                 setup.client.resolve_asset(&symbol_ref)?
             }
             Err(e) => return Err(e.into()),

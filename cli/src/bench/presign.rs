@@ -1,6 +1,7 @@
 //! Pre-signing: every bench transaction, per mode (a transfer, a payment or a
 //! mandate charge), signed on a few threads before the clock starts.
 
+use jeon_runtime::calls;
 use jeon_runtime::{Address, Amount, Call, Hash, Height, Keypair, Nonce, SignedTx};
 
 use super::mandates::user_of;
@@ -70,23 +71,23 @@ fn bench_tx(plan: &SignPlan<'_>, j: usize) -> SignedTx {
     let call = match plan.work {
         Work::Transfer => {
             let offset = 1 + (mix(j as u64) % (m as u64 - 1)) as usize;
-            Call::Transfer {
+            Call::Transfer(calls::Transfer {
                 to: plan.addrs[(sender + offset) % m],
                 asset,
                 amount: TRANSFER_AMOUNT,
-            }
+            })
         }
-        Work::Pay { merchant } => Call::Pay {
+        Work::Pay { merchant } => Call::Pay(calls::Pay {
             merchant: *merchant,
             asset,
             amount: PAY_AMOUNT,
             reference: String::new(),
-        },
-        Work::Charge { mandates } => Call::Charge {
+        }),
+        Work::Charge { mandates } => Call::Charge(calls::Charge {
             mandate_id: mandates[user_of(sender, m)],
             amount: CHARGE_AMOUNT,
             reference: String::new(),
-        },
+        }),
     };
     sign(plan.status, &plan.keys[sender], nonce, plan.expiry, call)
 }
@@ -153,7 +154,7 @@ mod tests {
             let sender = j % 3;
             assert_eq!(tx.body.sender, addrs[sender]);
             assert_eq!(tx.body.nonce, nonces[sender] + (j / 3) as u64);
-            let Call::Transfer { to, .. } = &tx.body.call else {
+            let Call::Transfer(calls::Transfer { to, .. }) = &tx.body.call else {
                 panic!("not a transfer");
             };
             assert_ne!(*to, addrs[sender]);
@@ -185,11 +186,11 @@ mod tests {
             let spender = j % 3;
             assert_eq!(tx.body.sender, addrs[spender]);
             assert_eq!(tx.body.nonce, nonces[spender] + (j / 3) as u64);
-            let expected = Call::Charge {
+            let expected = Call::Charge(calls::Charge {
                 mandate_id: [12, 10, 11][spender],
                 amount: CHARGE_AMOUNT,
                 reference: String::new(),
-            };
+            });
             assert_eq!(tx.body.call, expected);
         }
     }

@@ -2,6 +2,7 @@
 //! units of an asset.
 
 use clap::{Args, ValueEnum};
+use jeon_runtime::calls;
 
 use jeon_runtime::{Address, Amount, AssetKind, Call};
 
@@ -37,11 +38,11 @@ impl DraftCall for TransferArgs {
             common,
         } = self;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::Transfer {
+            Ok(Call::Transfer(calls::Transfer {
                 to,
                 asset: c.resolve_asset(&asset)?,
                 amount,
-            })
+            }))
         });
         Ok((draft, common))
     }
@@ -74,12 +75,12 @@ impl DraftCall for CreateAssetArgs {
                 "invalid asset symbol {symbol:?}: use 1 to 12 of A-Z, 0-9"
             )));
         }
-        let call = Call::CreateAsset {
+        let call = Call::CreateAsset(calls::CreateAsset {
             symbol,
             decimals: self.decimals,
             kind: self.kind.into(),
             supply_max: self.supply_max,
-        };
+        });
         Ok((fixed(call), self.common))
     }
 }
@@ -130,11 +131,11 @@ impl DraftCall for MintArgs {
             common,
         } = self;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::Mint {
+            Ok(Call::Mint(calls::Mint {
                 asset: c.resolve_asset(&asset)?,
                 to,
                 amount,
-            })
+            }))
         });
         Ok((draft, common))
     }
@@ -164,10 +165,10 @@ impl DraftCall for BurnArgs {
             common,
         } = self;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::Burn {
+            Ok(Call::Burn(calls::Burn {
                 asset: c.resolve_asset(&asset)?,
                 amount,
-            })
+            }))
         });
         Ok((draft, common))
     }

@@ -2,6 +2,7 @@
 //! lines from a lender partner to a borrower.
 
 use clap::Args;
+use jeon_runtime::calls;
 
 use jeon_runtime::{Address, Amount, Call, Height};
 
@@ -40,12 +41,12 @@ impl DraftCall for OpenCreditLineArgs {
             common,
         } = self;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::OpenCreditLine {
+            Ok(Call::OpenCreditLine(calls::OpenCreditLine {
                 borrower,
                 asset: c.resolve_asset(&asset)?,
                 limit,
                 due_period_blocks,
-            })
+            }))
         });
         Ok((draft, common))
     }
@@ -66,10 +67,10 @@ pub(crate) struct DrawCreditArgs {
 
 impl DraftCall for DrawCreditArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
-        let call = Call::DrawCredit {
+        let call = Call::DrawCredit(calls::DrawCredit {
             line_id: self.line_id,
             amount: self.amount,
-        };
+        });
         Ok((fixed(call), self.common))
     }
 }
@@ -89,10 +90,10 @@ pub(crate) struct RepayArgs {
 
 impl DraftCall for RepayArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
-        let call = Call::Repay {
+        let call = Call::Repay(calls::Repay {
             line_id: self.line_id,
             amount: self.amount,
-        };
+        });
         Ok((fixed(call), self.common))
     }
 }
@@ -109,9 +110,9 @@ pub(crate) struct MarkDefaultArgs {
 
 impl DraftCall for MarkDefaultArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
-        let call = Call::MarkDefault {
+        let call = Call::MarkDefault(calls::MarkDefault {
             line_id: self.line_id,
-        };
+        });
         Ok((fixed(call), self.common))
     }
 }

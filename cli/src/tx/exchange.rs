@@ -2,6 +2,7 @@
 //! agreements between two issuers, and conversions of one credit into another.
 
 use clap::Args;
+use jeon_runtime::calls;
 
 use jeon_runtime::{Amount, Call};
 
@@ -55,7 +56,7 @@ impl DraftCall for ProposeExchangeArgs {
             common,
         } = self;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::ProposeExchange {
+            Ok(Call::ProposeExchange(calls::ProposeExchange {
                 from_asset: c.resolve_asset(&from_asset)?,
                 to_asset: c.resolve_asset(&to_asset)?,
                 rate_num,
@@ -64,7 +65,7 @@ impl DraftCall for ProposeExchangeArgs {
                 daily_cap,
                 settlement_asset: c.resolve_asset(&settlement_asset)?,
                 settlement_price,
-            })
+            }))
         });
         Ok((draft, common))
     }
@@ -82,7 +83,7 @@ pub(crate) struct AcceptExchangeArgs {
 
 impl DraftCall for AcceptExchangeArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
-        let call = Call::AcceptExchange { id: self.id };
+        let call = Call::AcceptExchange(calls::AcceptExchange { id: self.id });
         Ok((fixed(call), self.common))
     }
 }
@@ -99,7 +100,7 @@ pub(crate) struct RevokeExchangeArgs {
 
 impl DraftCall for RevokeExchangeArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
-        let call = Call::RevokeExchange { id: self.id };
+        let call = Call::RevokeExchange(calls::RevokeExchange { id: self.id });
         Ok((fixed(call), self.common))
     }
 }
@@ -133,12 +134,12 @@ impl DraftCall for ConvertArgs {
             common,
         } = self;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::Convert {
+            Ok(Call::Convert(calls::Convert {
                 from_asset: c.resolve_asset(&from_asset)?,
                 amount,
                 to_asset: c.resolve_asset(&to_asset)?,
                 min_out,
-            })
+            }))
         });
         Ok((draft, common))
     }

@@ -1,6 +1,7 @@
 //! `jeon tx sponsor-fees`: a partner paying the fees of an account or its customers.
 
 use clap::Args;
+use jeon_runtime::calls;
 
 use jeon_runtime::fees::Beneficiary;
 use jeon_runtime::{Address, Amount, Call};
@@ -55,12 +56,12 @@ impl DraftCall for SponsorFeesArgs {
             }
         };
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::SponsorFees {
+            Ok(Call::SponsorFees(calls::SponsorFees {
                 beneficiary,
                 asset: c.resolve_asset(&asset)?,
                 budget_per_period: budget,
                 period_ms,
-            })
+            }))
         });
         Ok((draft, common))
     }

@@ -1,6 +1,7 @@
 //! `jeon tx pay-invoice`: paying a merchant's signed payment link.
 
 use clap::Args;
+use jeon_runtime::calls;
 
 use jeon_runtime::invoice::Invoice;
 use jeon_runtime::Call;
@@ -22,7 +23,7 @@ impl DraftCall for PayInvoiceArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
         let (invoice, signature) = Invoice::from_uri(&self.link)
             .map_err(|e| CliError::BadInput(format!("--link: {e}")))?;
-        let call = Call::PayInvoice { invoice, signature };
+        let call = Call::PayInvoice(calls::PayInvoice { invoice, signature });
         Ok((fixed(call), self.common))
     }
 }

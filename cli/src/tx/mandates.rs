@@ -2,6 +2,7 @@
 //! for a spender to charge it.
 
 use clap::Args;
+use jeon_runtime::calls;
 
 use jeon_runtime::{Address, Amount, Call, Height};
 
@@ -44,13 +45,13 @@ impl DraftCall for GrantMandateArgs {
             common,
         } = self;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::GrantMandate {
+            Ok(Call::GrantMandate(calls::GrantMandate {
                 spender,
                 asset: c.resolve_asset(&asset)?,
                 limit_per_period,
                 period_ms,
                 expires_at,
-            })
+            }))
         });
         Ok((draft, common))
     }
@@ -75,11 +76,11 @@ pub(crate) struct ChargeArgs {
 impl DraftCall for ChargeArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
         check_text("--reference", &self.reference)?;
-        let call = Call::Charge {
+        let call = Call::Charge(calls::Charge {
             mandate_id: self.mandate_id,
             amount: self.amount,
             reference: self.reference,
-        };
+        });
         Ok((fixed(call), self.common))
     }
 }
@@ -96,9 +97,9 @@ pub(crate) struct RevokeMandateArgs {
 
 impl DraftCall for RevokeMandateArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
-        let call = Call::RevokeMandate {
+        let call = Call::RevokeMandate(calls::RevokeMandate {
             mandate_id: self.mandate_id,
-        };
+        });
         Ok((fixed(call), self.common))
     }
 }

@@ -1,6 +1,7 @@
 //! `jeon tx pay`: a payment to a merchant partner, with its tax and rewards.
 
 use clap::Args;
+use jeon_runtime::calls;
 
 use jeon_runtime::{Address, Amount, Call};
 
@@ -39,12 +40,12 @@ impl DraftCall for PayArgs {
         } = self;
         check_text("--reference", &reference)?;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::Pay {
+            Ok(Call::Pay(calls::Pay {
                 merchant,
                 asset: c.resolve_asset(&asset)?,
                 amount,
                 reference,
-            })
+            }))
         });
         Ok((draft, common))
     }

@@ -2,6 +2,7 @@
 //! with its issuer, through escrow.
 
 use clap::Args;
+use jeon_runtime::calls;
 
 use jeon_runtime::economy::RedeemKind;
 use jeon_runtime::{Address, Amount, Call};
@@ -55,11 +56,11 @@ impl DraftCall for RedeemArgs {
             }
         };
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::Redeem {
+            Ok(Call::Redeem(calls::Redeem {
                 asset: c.resolve_asset(&asset)?,
                 amount,
                 kind,
-            })
+            }))
         });
         Ok((draft, common))
     }
@@ -81,10 +82,10 @@ pub(crate) struct SettleRedemptionArgs {
 impl DraftCall for SettleRedemptionArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
         check_text("--payout-reference", &self.payout_reference)?;
-        let call = Call::SettleRedemption {
+        let call = Call::SettleRedemption(calls::SettleRedemption {
             id: self.id,
             payout_reference: self.payout_reference,
-        };
+        });
         Ok((fixed(call), self.common))
     }
 }
@@ -105,10 +106,10 @@ pub(crate) struct RejectRedemptionArgs {
 impl DraftCall for RejectRedemptionArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
         check_text("--reason", &self.reason)?;
-        let call = Call::RejectRedemption {
+        let call = Call::RejectRedemption(calls::RejectRedemption {
             id: self.id,
             reason: self.reason,
-        };
+        });
         Ok((fixed(call), self.common))
     }
 }

@@ -2,6 +2,7 @@
 //! `set-stamp-reward`, `redeem-stamps`: an issuer's rewards for payments, and stamps.
 
 use clap::Args;
+use jeon_runtime::calls;
 
 use jeon_runtime::economy::RewardKind;
 use jeon_runtime::{Address, Amount, AssetId, Call};
@@ -34,13 +35,13 @@ impl RuleArgs {
     /// The rule's call, with the reward `kind` of the (resolved) credit asset.
     fn draft(self, kind: impl FnOnce(AssetId) -> RewardKind + 'static) -> Draft {
         Box::new(move |c| {
-            Ok(Call::AddRewardRule {
+            Ok(Call::AddRewardRule(calls::AddRewardRule {
                 merchants: self.merchants,
                 pay_asset: c.resolve_asset(&self.pay_asset)?,
                 kind: kind(c.resolve_asset(&self.asset)?),
                 cap_per_user_per_period: self.cap,
                 period_ms: self.period_ms,
-            })
+            }))
         })
     }
 }
@@ -102,7 +103,7 @@ pub(crate) struct RemoveRewardRuleArgs {
 
 impl DraftCall for RemoveRewardRuleArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
-        let call = Call::RemoveRewardRule { id: self.id };
+        let call = Call::RemoveRewardRule(calls::RemoveRewardRule { id: self.id });
         Ok((fixed(call), self.common))
     }
 }
@@ -136,12 +137,12 @@ impl DraftCall for SetStampRewardArgs {
             common,
         } = self;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::SetStampReward {
+            Ok(Call::SetStampReward(calls::SetStampReward {
                 stamp_asset: c.resolve_asset(&stamp_asset)?,
                 stamps,
                 reward_asset: c.resolve_asset(&reward_asset)?,
                 reward_amount,
-            })
+            }))
         });
         Ok((draft, common))
     }
@@ -168,10 +169,10 @@ impl DraftCall for RedeemStampsArgs {
             common,
         } = self;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::RedeemStamps {
+            Ok(Call::RedeemStamps(calls::RedeemStamps {
                 stamp_asset: c.resolve_asset(&stamp_asset)?,
                 count,
-            })
+            }))
         });
         Ok((draft, common))
     }

@@ -4,6 +4,7 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use jeon_runtime::calls;
 use std::collections::{BTreeMap, BTreeSet};
 
 use jeon_runtime::codec;
@@ -289,11 +290,11 @@ pub(crate) fn ctx(height: Height) -> BlockContext {
 
 /// A transfer call.
 pub(crate) fn transfer(to: &Address, asset: AssetId, amount: Amount) -> Call {
-    Call::Transfer {
+    Call::Transfer(calls::Transfer {
         to: *to,
         asset,
         amount,
-    }
+    })
 }
 
 /// The invariants after every block: the committed app hash is the one execution
@@ -342,11 +343,17 @@ pub(crate) fn check_escrow(state: &MemoryState) {
         .filter(|(k, _)| k.first() == Some(&keys::REDEMPTION))
     {
         let r: Redemption = codec::decode(v, 1 << 16).expect("redemption record");
-        assert_eq!(k, &keys::redemption(r.id), "redemption key layout");
+        assert_eq!(
+            k,
+            &jeon_runtime::economy::redeem::storage::redemption(r.id),
+            "redemption key layout"
+        );
         *pending.entry(r.asset).or_default() += u128::from(r.amount);
         assert!(
             state
-                .get(&keys::issuer_redemption(&r.issuer, r.id))
+                .get(&jeon_runtime::economy::redeem::storage::issuer_redemption(
+                    &r.issuer, r.id
+                ))
                 .expect("memory")
                 .is_some(),
             "redemption {} missing from its issuer's index",
