@@ -166,7 +166,12 @@ pub(super) type Charged = BTreeMap<(u64, u64), u128>;
 /// After a block: the charges of each mandate in each period add up to the
 /// `used_in_period` the last one reports and stay within the limit, and every mandate
 /// its user lists has `used <= limit_per_period` (and every stored one is listed).
-pub(super) fn check_mandates(c: &Consortium, ctx: &BlockContext, receipts: &[Receipt], charged: &mut Charged) {
+pub(super) fn check_mandates(
+    c: &Consortium,
+    ctx: &BlockContext,
+    receipts: &[Receipt],
+    charged: &mut Charged,
+) {
     for e in receipts.iter().flat_map(|r| &r.events) {
         if let Event::MandateCharged {
             id,
@@ -222,11 +227,22 @@ pub(super) fn executed(receipts: &[Receipt]) -> usize {
         .count()
 }
 
-/// After a block of `txs` executed transactions under `market`: the stored base fee stays within
-/// its bounds, moves by at most `max(1, base / change_denominator)`, and moves up after
-/// a block above target, down (or not) below it, not at all at target.
-pub(super) fn check_base_fee(market: &FeeMarket, pre: &MemoryState, post: &MemoryState, txs: usize) {
+/// After a block of `txs` executed transactions under `market`: the stored base fee is
+/// the one docs/economy.md's formula gives, stays within its bounds, moves by at most
+/// `max(1, base / change_denominator)`, and moves up after a block above target, down
+/// (or not) below it, not at all at target.
+pub(super) fn check_base_fee(
+    market: &FeeMarket,
+    pre: &MemoryState,
+    post: &MemoryState,
+    txs: usize,
+) {
     let (before, after) = (base_fee(pre), base_fee(post));
+    assert_eq!(
+        after,
+        documented_next_base_fee(market, before, txs),
+        "the base fee after {txs} transactions from {before} is not the documented one"
+    );
     assert!(
         (market.base_fee_min..=market.base_fee_max).contains(&after),
         "base fee {after} outside [{}, {}]",

@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::support::*;
 use jeon_runtime::economy::credit::{CreditLine, LineStatus};
 use jeon_runtime::economy::mandate::{mandates_of, Mandate};
 use jeon_runtime::economy::{query, RedeemKind, RewardKind, BPS_DENOMINATOR};
@@ -26,7 +27,6 @@ use jeon_runtime::{
     TxBody, TxError, VerifiedTx,
 };
 use proptest::prelude::*;
-use crate::support::*;
 
 mod budgets;
 mod checks;
@@ -139,5 +139,81 @@ proptest! {
                 check_base_fee(m, &pre, &c.state, executed(&receipts));
             }
         }
+    }
+}
+
+/// The oracle's table of addressed calls names real calls and fields: each call the fee
+/// doc lists, built by hand, is addressed to the recipient the doc names (a name the
+/// table got wrong would otherwise quietly address that call to no one).
+#[test]
+fn each_call_the_fee_doc_lists_is_addressed_to_its_documented_recipient() {
+    let mut c = Consortium::new();
+    economy_setup(&mut c);
+    let (bank, telco, shop) = (c.bank.address(), c.telco.address(), c.shop.address());
+    let line_id = (0..8)
+        .find(|id| credit_line(&c.state, *id).is_some())
+        .expect("the set-up opened a line");
+    let invoice = Invoice {
+        merchant: shop,
+        asset: KRW,
+        amount: 1,
+        expires_at: c.height + 10,
+        invoice_id: 1,
+        memo: None,
+    };
+    let signature = invoice.sign(&c.shop, &CHAIN);
+    let cases = [
+        ("transfer", transfer(&shop, KRW, 1), Some(shop)),
+        (
+            "pay",
+            Call::Pay {
+                merchant: shop,
+                asset: KRW,
+                amount: 1,
+                reference: String::new(),
+            },
+            Some(shop),
+        ),
+        (
+            "pay_invoice",
+            Call::PayInvoice { invoice, signature },
+            Some(shop),
+        ),
+        (
+            "grant_mandate",
+            Call::GrantMandate {
+                spender: shop,
+                asset: KRW,
+                limit_per_period: 1,
+                period_ms: 1,
+                expires_at: c.height + 10,
+            },
+            Some(shop),
+        ),
+        (
+            "redeem",
+            Call::Redeem {
+                asset: PTS,
+                amount: 1,
+                kind: RedeemKind::Goods { merchant: shop },
+            },
+            Some(telco),
+        ),
+        (
+            "redeem_stamps",
+            Call::RedeemStamps {
+                stamp_asset: STAMP,
+                count: 1,
+            },
+            Some(bank),
+        ),
+        ("repay", Call::Repay { line_id, amount: 1 }, Some(bank)),
+        ("mark_default", Call::MarkDefault { line_id }, None),
+    ];
+    for (kind, call, want) in &cases {
+        assert_eq!(addressee(&c.state, call), *want, "a {kind} call");
+    }
+    for (kind, _) in &ADDRESSED_TO {
+        assert!(cases.iter().any(|(k, ..)| k == kind), "no case for {kind}");
     }
 }

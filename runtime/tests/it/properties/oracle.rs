@@ -28,24 +28,29 @@ impl Rules {
         self.market.as_ref().filter(|m| !m.tiers.is_empty())
     }
 
-    /// What `sender` pays over `state`: `ceil(base * fee_bps / 10 000)`, with the
-    /// share of the last tier its rolling-window volume reaches (all below the first).
+    /// What `sender` pays over `state`, from docs/economy.md §11 "Volume tiers" alone:
+    /// its volume is `current + floor(previous * (W - height % W) / W)`, its tier "the
+    /// last one whose `min_txs` is at most its volume", and the fee
+    /// `ceil(base_fee * fee_bps / 10 000)`, "the full base fee below the first tier".
+    /// Without a market the base fee never moves and every sender pays it.
     pub(super) fn fee_of(&self, state: &MemoryState, sender: &Address) -> Amount {
-        let Some(market) = self.tiered() else {
+        let Some(market) = &self.market else {
             return self.base;
         };
-        let window = market.volume_window_blocks;
-        let (current, previous) = volume_buckets(state, sender, self.height, window);
-        let covered = u128::from(window - self.height % window);
-        let volume = u128::from(current) + u128::from(previous) * covered / u128::from(window);
-        let fee_bps = market
-            .tiers
-            .iter()
-            .rev()
-            .find(|t| u128::from(t.min_txs) <= volume)
-            .map_or(FULL_FEE_BPS, |t| t.fee_bps);
-        let fee = (u128::from(self.base) * u128::from(fee_bps)).div_ceil(10_000);
-        Amount::try_from(fee).expect("a share of a u64")
+        let w = market.volume_window_blocks;
+        let (current, previous) = volume_buckets(state, sender, self.height, w);
+        let still_covered = w - self.height % w;
+        let volume =
+            u128::from(current) + u128::from(previous) * u128::from(still_covered) / u128::from(w);
+        let mut fee_bps = u128::from(FULL_FEE_BPS);
+        for tier in &market.tiers {
+            if u128::from(tier.min_txs) <= volume {
+                fee_bps = u128::from(tier.fee_bps); // a later tier reached overrides
+            }
+        }
+        let product = u128::from(self.base) * fee_bps;
+        let ceil = (product + 9_999) / 10_000;
+        Amount::try_from(ceil).expect("at most the base fee")
     }
 }
 
@@ -56,7 +61,9 @@ pub(super) fn base_fee(state: &MemoryState) -> Amount {
         .unwrap_or(FEE)
 }
 
-/// A sender's transaction counts in the volume window of `height` and the one before.
+/// A sender's transaction counts in "the current window `w = height / W` and the one
+/// before" (docs/economy.md §11), read from its stored record: a record kept for an
+/// older window counts nothing in a window it does not name.
 pub(super) fn volume_buckets(
     state: &MemoryState,
     who: &Address,
@@ -66,31 +73,97 @@ pub(super) fn volume_buckets(
     let v: Volume = read_record(state, &keys::volume(who))
         .expect("read")
         .unwrap_or_default();
+    let count_in = |k: u64| {
+        if k == v.window {
+            v.current
+        } else if v.window.checked_sub(1) == Some(k) {
+            v.previous
+        } else {
+            0
+        }
+    };
     let w = height / window;
-    if v.window == w {
-        (v.current, v.previous)
-    } else if v.window + 1 == w {
-        (0, v.current)
-    } else {
-        (0, 0)
-    }
+    let previous = w.checked_sub(1).map_or(0, count_in);
+    (count_in(w), previous)
 }
 
+/// The next block's base fee after a block of `n` transactions at `base`, transcribed
+/// from the formula of docs/economy.md §11 "The base fee follows congestion":
+///
+/// ```text
+/// n > t:  next = base + max(1, floor(base * min(n - t, t) / t / d))
+/// n < t:  next = base - floor(base * (t - n) / t / d)
+/// n = t:  next = base
+/// then clamped to [base_fee_min, base_fee_max]
+/// ```
+pub(super) fn documented_next_base_fee(market: &FeeMarket, base: Amount, n: usize) -> Amount {
+    let (base, n) = (u128::from(base), n as u128);
+    let t = u128::from(market.target_txs_per_block);
+    let d = u128::from(market.change_denominator);
+    let next = if n > t {
+        base + std::cmp::max(1, base * std::cmp::min(n - t, t) / t / d)
+    } else if n < t {
+        base - base * (t - n) / t / d
+    } else {
+        base
+    };
+    let (lo, hi) = (
+        u128::from(market.base_fee_min),
+        u128::from(market.base_fee_max),
+    );
+    Amount::try_from(next.max(lo).min(hi)).expect("clamped to a u64")
+}
+
+/// Where a call's documented recipient is, for "any account's transaction *addressed
+/// to the sponsor*" (docs/economy.md §11, SponsorFees).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Recipient {
+    /// The account at this path of the call's fields.
+    Account(&'static [&'static str]),
+    /// The issuer of the asset in this field.
+    IssuerOf(&'static str),
+    /// The lender of the credit line in this field.
+    LenderOf(&'static str),
+}
+
+/// The calls the documentation names as addressed to someone, by the call's name as it
+/// is encoded (snake case) and the field the sentence names. Written from the doc's
+/// list, not from fees.rs, so a mistake in either shows up as a disagreement:
+/// "a `Transfer` to it, a `Pay` to it, a `PayInvoice` of its link, a `GrantMandate` to
+/// it as spender, a `Redeem`/`RedeemStamps` of an asset it issues, a `Repay` of a line
+/// it lent". Every other call is addressed to no one.
+pub(super) const ADDRESSED_TO: [(&str, Recipient); 7] = [
+    ("transfer", Recipient::Account(&["to"])),
+    ("pay", Recipient::Account(&["merchant"])),
+    ("pay_invoice", Recipient::Account(&["invoice", "merchant"])),
+    ("grant_mandate", Recipient::Account(&["spender"])),
+    ("redeem", Recipient::IssuerOf("asset")),
+    ("redeem_stamps", Recipient::IssuerOf("stamp_asset")),
+    ("repay", Recipient::LenderOf("line_id")),
+];
+
 /// The account a call is addressed to, whose all-customers sponsorship may pay its
-/// fee: the recipient of a transfer or payment, an invoice's merchant, a mandate's
-/// spender, the issuer of a redeemed asset, the lender of a repaid line.
+/// fee: the call is read through its JSON encoding (`{"kind": {fields}}`), looked up
+/// in [`ADDRESSED_TO`], and the named field resolved over `state`.
 pub(super) fn addressee(state: &MemoryState, call: &Call) -> Option<Address> {
-    match call {
-        Call::Transfer { to, .. } => Some(*to),
-        Call::Pay { merchant, .. } => Some(*merchant),
-        Call::PayInvoice { invoice, .. } => Some(invoice.merchant),
-        Call::GrantMandate { spender, .. } => Some(*spender),
-        Call::Redeem { asset, .. }
-        | Call::RedeemStamps {
-            stamp_asset: asset, ..
-        } => state.asset(*asset).expect("read").map(|a| a.issuer),
-        Call::Repay { line_id, .. } => credit_line(state, *line_id).map(|l| l.lender),
-        _ => None,
+    let encoded = serde_json::to_value(call).expect("a call encodes as JSON");
+    let (kind, fields) = encoded.as_object()?.iter().next()?;
+    let (_, recipient) = ADDRESSED_TO.iter().find(|(k, _)| k == kind)?;
+    let field = |path: &[&str]| {
+        let value = path.iter().fold(fields, |v, name| &v[*name]);
+        assert!(!value.is_null(), "a {kind} call has no field {path:?}");
+        value.clone()
+    };
+    match *recipient {
+        Recipient::Account(path) => Some(serde_json::from_value(field(path)).expect("an address")),
+        Recipient::IssuerOf(name) => {
+            let asset: AssetId = serde_json::from_value(field(&[name])).expect("an asset id");
+            state.asset(asset).expect("read").map(|a| a.issuer)
+        }
+        Recipient::LenderOf(name) => {
+            let line_id: u64 = serde_json::from_value(field(&[name])).expect("a line id");
+            credit_line(state, line_id).map(|l| l.lender)
+        }
     }
 }
 
@@ -128,7 +201,11 @@ pub(super) struct Due {
 /// the first reason in the order execution checks them (expiry, nonce, fee limit,
 /// sponsorship, the payer's balance; the chain id is always right here), else valid
 /// with its [`Due`].
-pub(super) fn expected_due(state: &MemoryState, rules: &Rules, tx: &SignedTx) -> Result<Due, TxError> {
+pub(super) fn expected_due(
+    state: &MemoryState,
+    rules: &Rules,
+    tx: &SignedTx,
+) -> Result<Due, TxError> {
     let body = &tx.body;
     if rules.height > body.expiry {
         return Err(TxError::Expired {
