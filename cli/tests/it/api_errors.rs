@@ -1,10 +1,11 @@
 //! Every class of bad input to the HTTP API gets its documented error (JSON, 4xx,
 //! stable code), and the node keeps serving afterwards.
 
-
 use std::time::Duration;
 
-use crate::common::{chain_id, get, post, post_raw, transfer, tx_hex, tx_status, wait_until, DevNode};
+use crate::common::{
+    chain_id, get, post, post_raw, transfer, tx_hex, tx_status, wait_until, DevNode,
+};
 use jeon_runtime::{Hash, Keypair};
 use serde_json::{json, Value};
 

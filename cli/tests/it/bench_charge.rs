@@ -2,8 +2,6 @@
 //! of mandates, every charge becomes final, and a rerun on the same chain reuses the
 //! mandates instead of granting new ones.
 
-
-
 use crate::common::{get, run, DevNode};
 use jeon_runtime::Keypair;
 use serde_json::Value;

@@ -2,7 +2,6 @@
 //! network (exit 2), say plainly when the node cannot be reached (exit 1), and pass
 //! the node's own error messages on (exit 1).
 
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;

@@ -6,7 +6,6 @@
 //! Every process a test starts is killed when its [`Testnet`] drops, panic or not; on
 //! a failure the tail of each node's log is printed and its directory kept.
 
-
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::Read;
@@ -18,7 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::common::{chain_id, free_port, get, jeon, key_from_file, metric, post, transfer, tx_hex};
+use crate::common::{
+    chain_id, free_port, get, jeon, key_from_file, metric, post, transfer, tx_hex,
+};
 use jeon_runtime::Hash;
 use serde_json::{json, Value};
 
@@ -672,8 +673,12 @@ fn a_validator_killed_with_sigkill_leaves_three_finalizing_and_catches_up_on_res
     // genesis alone (four validators' certificate), and a forged amount does not.
     let genesis = net.root().join("genesis.json");
     for node in [0, victim] {
-        let (answer, _, out) =
-            crate::proof_check::fetch_and_verify(net.api(node), &everything[0], &genesis, net.root());
+        let (answer, _, out) = crate::proof_check::fetch_and_verify(
+            net.api(node),
+            &everything[0],
+            &genesis,
+            net.root(),
+        );
         let verified = crate::proof_check::verified(&out);
         // More than 2/3 of four validators of power 1 signed.
         assert!(verified["signed_power"].as_u64() >= Some(3), "{verified}");

@@ -1,7 +1,6 @@
 //! A node killed at any point of its commit path restarts with every final
 //! transaction still final, with the same receipt, and balances that add up.
 
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -4,8 +4,6 @@
 //! score rises), and a default can no longer be marked; a payment she is short for
 //! then borrows the shortfall from her next line. Figures follow docs/economy.md §10.
 
-
-
 use crate::common::{failure, has_event, run, DevNode, Town};
 use serde_json::Value;
 

@@ -1,8 +1,6 @@
 //! End to end through the CLI only: `jeon dev` runs a chain, alice pays bob ₩500 with
 //! `jeon tx transfer --wait`, and `jeon query` shows the new balances.
 
-
-
 use std::process::Output;
 
 use crate::common::{jeon, DevNode};

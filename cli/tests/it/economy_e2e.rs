@@ -4,8 +4,6 @@
 //! cafe; and the cafe's filtered event stream (`GET /v1/events?account=<cafe>`) shows
 //! each redemption request as it happens. Expected figures follow docs/economy.md.
 
-
-
 use std::io::{BufRead, BufReader};
 use std::process::Output;
 use std::sync::mpsc;

@@ -2,8 +2,6 @@
 //! wallet reads before sending, a partner sponsoring a user's fees until its budget
 //! runs out, a co-signing fee payer, and a busy sender reaching a cheaper volume tier.
 
-
-
 use crate::common::{balance, chain_id, get, has_event, post, run, tx_hex, DevNode, Town};
 use jeon_runtime::{AssetId, Call, Hash, SignedTx, TxBody};
 use serde_json::{json, Value};

@@ -3,8 +3,6 @@
 //! nothing) and the link still pays; `--qr` prints a QR code that decodes back to the
 //! link; `--memo` and `--private-memo` together are refused.
 
-
-
 use std::process::Output;
 
 use crate::common::{has_event, run, DevNode, Town};

@@ -1,7 +1,6 @@
 //! End to end: the real `jeon` binary's `keys` and `genesis` commands, their files,
 //! output and exit codes.
 
-
 use std::path::Path;
 use std::process::{Command, Output};
 

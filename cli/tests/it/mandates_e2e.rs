@@ -3,8 +3,6 @@
 //! tampered copy); alice subscribes to the cafe at ₩9,900 a day, the cafe charges the
 //! limit, one more won is refused, alice revokes. Figures follow docs/economy.md §9.
 
-
-
 use crate::common::{failure, has_event, run, DevNode, Town};
 use serde_json::Value;
 

@@ -2,8 +2,6 @@
 //! `jeon verify` with nothing but the genesis file; tampered or foreign proofs exit 1,
 //! malformed files exit 2; `jeon tx --wait` verifies the proof itself.
 
-
-
 use std::path::Path;
 use std::process::Output;
 
@@ -84,7 +82,8 @@ fn a_transfer_on_jeon_dev_is_verified_with_only_the_genesis_file() {
     let hash: Hash = done["hash"].as_str().unwrap().parse().unwrap();
 
     // The same proof, fetched over HTTP and saved as is, verifies with `jeon verify`.
-    let (answer, _, out) = crate::proof_check::fetch_and_verify(&node.api, &hash, &genesis, dir.path());
+    let (answer, _, out) =
+        crate::proof_check::fetch_and_verify(&node.api, &hash, &genesis, dir.path());
     let shown = crate::proof_check::verified(&out);
     assert_eq!(shown["tx_hash"], done["hash"]);
     assert_eq!(shown["height"], done["height"]);

@@ -1,6 +1,5 @@
 //! Key files: written private and never overwritten; read back only if consistent.
 
-
 use std::path::Path;
 
 use jeon_genesis::keyfile::{self, KeyFileError, KeyFileWarning};

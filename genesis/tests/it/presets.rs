@@ -1,6 +1,5 @@
 //! The preset chains: valid, funded as documented, and deterministic in their keys.
 
-
 use jeon_genesis::presets::{self, Preset, PresetKeys, TAX_AUTHORITY};
 use jeon_genesis::{peer_id_of, GenesisError, GenesisSpec};
 use jeon_runtime::{AssetId, Role, StateExt};

@@ -1,6 +1,5 @@
 //! The chain spec: parsing, every validation rule, the chain id, and the initial state.
 
-
 use jeon_genesis::{
     peer_id_of, AssetSpec, BalanceSpec, GenesisError, GenesisSpec, JurisdictionSpec, PartnerSpec,
     PeerIdError, ValidatorSpec, VALIDATORS_MAX,

@@ -1,7 +1,6 @@
 //! The network layer over real TCP on 127.0.0.1: gossip through a line of validators,
 //! block sync, refusal of unlisted peers, penalties, and redial after a restart.
 
-
 use std::time::Duration;
 
 use jeon_node::p2p::{

@@ -3,7 +3,7 @@
 //! it and close the line. Draws and repayments are transfers, so every block's
 //! invariants (supply = sum of balances, app hash) hold throughout.
 
-
+use crate::support::*;
 use jeon_runtime::economy::credit::{
     allowed_for, credit_lines_of, credit_score, CreditLine, CreditProfile, LineStatus,
     CREDIT_UNITS_PER_POINT,
@@ -15,7 +15,6 @@ use jeon_runtime::{
     Address, Amount, Call, CallError, Event, Height, Keypair, Outcome, Overlay, Receipt, Role,
     StateExt,
 };
-use crate::support::*;
 
 fn failure(r: &Receipt) -> CallError {
     match &r.outcome {

@@ -2,9 +2,11 @@
 //! VAT, cashback and stamps from the cafe, redemption for goods and cash-out, cafe
 //! credits converted into game credits, and the partners' settlement.
 
-
 use std::rc::Rc;
 
+use crate::support::{
+    check_invariants, diff, economy_genesis, genesis_state, sign, verified, CHAIN,
+};
 use jeon_runtime::economy::query::{self, EventPosition, NetPosition, QueryError};
 use jeon_runtime::economy::{
     period_of, EconomyParams, Jurisdiction, RedeemKind, RewardKind, SkipReason, ESCROW_ACCOUNT,
@@ -15,7 +17,6 @@ use jeon_runtime::{
     Address, Amount, AssetId, AssetKind, BlockContext, Call, CallError, Event, Height, Keypair,
     MemoryState, Outcome, Params, Partner, Receipt, Role, StateExt, VerifiedTx,
 };
-use crate::support::{check_invariants, diff, economy_genesis, genesis_state, sign, verified, CHAIN};
 
 /// KRW, 2 decimals: 100 units = ₩1.
 const KRW: AssetId = AssetId(0);

@@ -1,12 +1,11 @@
 //! Block execution, told as the consortium's stories: payments, fees, asset creation,
 //! minting and burning, and what a failed call may and may not change.
 
-
+use crate::support::*;
 use jeon_runtime::state::keys;
 use jeon_runtime::{
     AssetKind, Call, CallError, Event, Keypair, Outcome, Receipt, Role, StateExt, StateRead,
 };
-use crate::support::*;
 
 fn outcome(receipts: &[Receipt]) -> Vec<Outcome> {
     receipts.iter().map(|r| r.outcome.clone()).collect()

@@ -1,7 +1,7 @@
 //! Fees: sponsorships, co-signing fee payers, the base fee that follows block fullness,
 //! and volume tiers (runtime/src/fees.rs; docs/economy.md, "Fees").
 
-
+use crate::support::*;
 use jeon_runtime::fees::{
     sponsorships_of, Beneficiary, FeeMarket, FeeRules, FeeTier, Volume, FULL_FEE_BPS,
 };
@@ -10,7 +10,6 @@ use jeon_runtime::{
     Address, Amount, Call, CallError, Event, Keypair, Outcome, Overlay, Params, SignedTx, StateExt,
     TxError, VerifiedTx,
 };
-use crate::support::*;
 
 /// A day, the sponsorship period of most tests.
 const DAY_MS: u64 = 86_400_000;

@@ -3,7 +3,7 @@
 //! these tests fails, the format changed and every node must change with it. Update a
 //! vector only together with docs/encoding.md, never to make a test pass.
 
-
+use crate::support::genesis_state;
 use jeon_runtime::block::{validators_hash, Header, ValidatorInfo};
 use jeon_runtime::crypto::sha256;
 use jeon_runtime::merkle::{leaf_node, receipt_hash, receipts_root, root};
@@ -11,7 +11,6 @@ use jeon_runtime::{
     codec, Address, AssetId, AssetKind, Call, CallError, Event, Hash, Keypair, MemoryState,
     Outcome, Params, Partner, Receipt, Role, StateExt, TxBody, TxError,
 };
-use crate::support::genesis_state;
 
 const GOLDEN_CHAIN: Hash = Hash([0xc1; 32]);
 

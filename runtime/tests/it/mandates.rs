@@ -5,14 +5,13 @@
 //! Test chain: the block at height `h` has time `1_700_000_000_000 + h * 1000` ms, so
 //! with a 10-second period heights 1-9 share a period and height 10 starts the next.
 
-
+use crate::support::*;
 use jeon_runtime::economy::mandate::{mandates_of, Mandate, MandateStatus};
 use jeon_runtime::invoice::Invoice;
 use jeon_runtime::{
     Address, Amount, Call, CallError, Event, Height, Keypair, Outcome, Receipt, Signature,
 };
 use proptest::prelude::*;
-use crate::support::*;
 
 /// A 10-second period: ten blocks of the test chain.
 const PERIOD_MS: u64 = 10_000;

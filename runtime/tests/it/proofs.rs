@@ -2,10 +2,9 @@
 //! genesis alone; any single-bit change to it is refused; each way of tampering has its
 //! own error; the golden proof pins the byte format that docs/proofs.md specifies.
 
-
-
 use std::collections::BTreeSet;
 
+use crate::support::{ctx, sign, transfer, verified, Consortium, CHAIN, KRW, UNKNOWN};
 use jeon_runtime::block::{
     validators_hash, Block, Certificate, CertificateError, CommitSig, CommittedBlock, Header,
     ValidatorInfo, VoteBody, VoteKind,
@@ -18,7 +17,6 @@ use jeon_runtime::{
     Receipt, StateExt, TxBody, TxError, VerifiedTx,
 };
 use proptest::prelude::*;
-use crate::support::{ctx, sign, transfer, verified, Consortium, CHAIN, KRW, UNKNOWN};
 
 /// Validators of the test chain, each with this power.
 const VALIDATOR_POWER: u64 = 25;

@@ -2,7 +2,7 @@
 //! malleated signatures, replays, future nonces, expiry and fees; and batch
 //! verification agreeing item by item with single verification.
 
-
+use crate::support::*;
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
 use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::traits::Identity;
@@ -16,7 +16,6 @@ use jeon_runtime::{
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha512};
-use crate::support::*;
 
 const BAD_SIGNATURE: TxError = TxError::BadSignature(SignatureError::BadSignature);
 

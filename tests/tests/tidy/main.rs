@@ -5,6 +5,14 @@
 //! - Only `runtime::codec` names bincode; the runtime never reads the clock, iterates
 //!   a `HashMap`, draws randomness or prints.
 //! - No `.unwrap()` outside test modules in the runtime, the node and genesis.
+//! - The consensus core (`node/src/consensus/`) is pure too: it names no async runtime,
+//!   network, disk, clock or random generator; time and messages come in as inputs.
+//! - No function outside tests is over [`FN_LINES_MAX`] lines.
+//!
+//! Each checker is a function of a file's path and contents, so the tests below also
+//! run it on planted violations and on clean code.
+
+mod scan;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -33,6 +41,33 @@ const FORBIDDEN_RUNTIME_TEXT: &[(&str, &str)] = &[
     ("thread_rng", "execution must not draw randomness"),
     ("OsRng", "execution must not draw randomness"),
     ("println!", "the runtime does not print; it returns data"),
+];
+
+/// Identifiers the consensus core may not name, with why.
+const FORBIDDEN_CONSENSUS_IDENTS: &[(&str, &str)] = &[
+    (
+        "tokio",
+        "an async runtime: the core returns effects as data",
+    ),
+    ("libp2p", "the network: the core returns effects as data"),
+    ("sled", "the disk: the shell persists"),
+    ("Instant", "the clock: time comes in as an input"),
+    ("SystemTime", "the clock: time comes in as an input"),
+    ("rand", "randomness: the core must replay exactly"),
+    ("thread_rng", "randomness: the core must replay exactly"),
+    ("OsRng", "randomness: the core must replay exactly"),
+];
+
+/// The longest a function outside tests may be, in lines from `fn` to its closing brace.
+const FN_LINES_MAX: usize = 100;
+
+/// The source trees whose non-test code the function-length check covers.
+const NON_TEST_SOURCE_DIRS: &[&str] = &[
+    "runtime/src",
+    "genesis/src",
+    "node/src",
+    "cli/src",
+    "tests/src",
 ];
 
 fn workspace_root() -> PathBuf {
@@ -263,5 +298,150 @@ fn no_unwrap_outside_tests_in_the_runtime_node_and_genesis() {
         offences.is_empty(),
         "handle the error or state the invariant with expect():\n{}",
         offences.join("\n")
+    );
+}
+
+/// Each use of a `forbidden` identifier in the non-test code of `source` (comments and
+/// literals do not count), as `path:line: ident: why`.
+fn forbidden_identifiers(path: &str, source: &str, forbidden: &[(&str, &str)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (n, line) in scan::non_test_lines(&scan::code_only(source)) {
+        for ident in scan::identifiers(&line) {
+            if let Some((_, why)) = forbidden.iter().find(|(f, _)| *f == ident) {
+                out.push(format!("{path}:{n}: {ident}: {why}"));
+            }
+        }
+    }
+    out
+}
+
+/// Each function with a body in the non-test code of `source` longer than `max` lines,
+/// as `path:line fn_name (N lines)`.
+fn long_functions(path: &str, source: &str, max: usize) -> Vec<String> {
+    scan::functions(source)
+        .into_iter()
+        .filter(|f| f.lines > max)
+        .map(|f| format!("{path}:{} {} ({} lines)", f.line, f.name, f.lines))
+        .collect()
+}
+
+/// Runs `check(path, contents)` on every `.rs` file under `dirs` of the workspace but
+/// the `tests.rs` files (test modules kept beside the code), paths relative to the root.
+fn check_tree(dirs: &[&str], check: impl Fn(&str, &str) -> Vec<String>) -> Vec<String> {
+    let root = workspace_root();
+    let mut out = Vec::new();
+    for dir in dirs {
+        for path in rust_files(&root.join(dir)) {
+            if path.ends_with("tests.rs") {
+                continue;
+            }
+            let shown = path
+                .strip_prefix(&root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            out.extend(check(&shown, &read(&path)));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_consensus_core_names_no_async_runtime_network_disk_clock_or_randomness() {
+    let offences = check_tree(&["node/src/consensus"], |path, source| {
+        forbidden_identifiers(path, source, FORBIDDEN_CONSENSUS_IDENTS)
+    });
+    assert!(
+        offences.is_empty(),
+        "the consensus core must stay pure (inputs in, effects out):\n{}",
+        offences.join("\n")
+    );
+}
+
+#[test]
+fn no_function_outside_tests_is_over_100_lines() {
+    let offences = check_tree(NON_TEST_SOURCE_DIRS, |path, source| {
+        long_functions(path, source, FN_LINES_MAX)
+    });
+    assert!(
+        offences.is_empty(),
+        "split these functions (at most {FN_LINES_MAX} lines each):\n{}",
+        offences.join("\n")
+    );
+}
+
+/// A consensus file with one planted clock read, and the same file without it: test
+/// modules, comments and string literals may name anything.
+const CONSENSUS_FIXTURE: &str = r#"use std::time::Instant;
+use crate::consensus::types::Height;
+
+// tokio, libp2p and sled in a comment are fine; /* so is rand */
+const NOTE: &str = "rand sled tokio";
+pub fn operand(random: u64) -> u64 {
+    random + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::Rng;
+    fn now() -> std::time::Instant { std::time::Instant::now() }
+}
+"#;
+
+#[test]
+fn the_consensus_checker_finds_a_planted_clock_and_nothing_in_clean_code() {
+    assert_eq!(
+        forbidden_identifiers("c.rs", CONSENSUS_FIXTURE, FORBIDDEN_CONSENSUS_IDENTS),
+        vec!["c.rs:1: Instant: the clock: time comes in as an input".to_owned()]
+    );
+    let clean = CONSENSUS_FIXTURE.replacen("use std::time::Instant;", "", 1);
+    assert_eq!(
+        forbidden_identifiers("c.rs", &clean, FORBIDDEN_CONSENSUS_IDENTS),
+        Vec::<String>::new()
+    );
+}
+
+/// A function `name` of exactly `lines` lines whose body holds what could confuse a
+/// brace counter: braces in strings, raw strings, chars and comments, and lifetimes.
+fn fixture_fn(name: &str, lines: usize) -> String {
+    let mut f = format!("fn {name}<'a>(x: &'a str) -> usize {{\n");
+    let tricky = [
+        "    let _ = \"}}}} {{\";",
+        "    let _ = r#\"}} \" }}\"#;",
+        "    let _ = ('}', '{', '\\'', b'}');",
+        "    // }} a closing brace in a comment",
+        "    /* { */",
+        "    let _: &'a str = x;",
+    ];
+    for k in 0..lines - 3 {
+        f.push_str(tricky.get(k).copied().unwrap_or("    let _ = 1;"));
+        f.push('\n');
+    }
+    f.push_str("    0\n}\n");
+    f
+}
+
+#[test]
+fn the_length_checker_finds_a_planted_long_function_and_nothing_in_clean_code() {
+    let exact = fixture_fn("exactly_the_limit", FN_LINES_MAX);
+    let long = fixture_fn("one_line_too_long", FN_LINES_MAX + 1);
+    let test_only = format!(
+        "#[cfg(test)]\nmod tests {{\n{}}}\n",
+        fixture_fn("long_test", 300)
+    );
+    let trait_decl = "trait T {\n    fn declared(&self) -> u8;\n}\n";
+    let clean = format!("{trait_decl}{exact}{test_only}fn short() {{}}\n");
+    assert_eq!(
+        long_functions("f.rs", &clean, FN_LINES_MAX),
+        Vec::<String>::new()
+    );
+    assert_eq!(scan::functions(&exact).len(), 1);
+    assert_eq!(scan::functions(&exact)[0].lines, FN_LINES_MAX);
+
+    let planted = format!("{clean}{long}");
+    let line = clean.lines().count() + 1;
+    assert_eq!(
+        long_functions("f.rs", &planted, FN_LINES_MAX),
+        vec![format!("f.rs:{line} one_line_too_long (101 lines)")]
     );
 }

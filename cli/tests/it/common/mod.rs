@@ -29,7 +29,10 @@ pub(crate) fn free_port() -> u16 {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
         let port = l.local_addr().expect("local addr").port();
         let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
-        assert!(handed_out.len() < PORTS_HANDED_OUT_MAX, "too many ports handed out");
+        assert!(
+            handed_out.len() < PORTS_HANDED_OUT_MAX,
+            "too many ports handed out"
+        );
         if handed_out.insert(port) {
             return port;
         }
