@@ -48,8 +48,7 @@ impl Rules {
                 fee_bps = u128::from(tier.fee_bps); // a later tier reached overrides
             }
         }
-        let product = u128::from(self.base) * fee_bps;
-        let ceil = (product + 9_999) / 10_000;
+        let ceil = (u128::from(self.base) * fee_bps).div_ceil(10_000);
         Amount::try_from(ceil).expect("at most the base fee")
     }
 }
