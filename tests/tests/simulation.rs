@@ -6,6 +6,7 @@
 //! failure message says; `JEON_SIM_TRACE=1` prints every event). `JEON_SIM_SEEDS=<n>`
 //! and `JEON_SIM_FIRST_SEED=<s>` widen or move the CI sweep, `JEON_SIM_MIX=<name>` runs
 //! it under one mix.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // In tests a panic is the failure report.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,0 +1,20 @@
+//! The `jeon` binary's end-to-end tests, as modules of one test binary. They share one
+//! process, so helpers that hand out resources (ports) must not collide across tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // In tests a panic is the failure report.
+
+mod common;
+mod proof_check;
+
+mod api_errors;
+mod bench_charge;
+mod client_commands;
+mod consortium;
+mod crash_recovery;
+mod credit_e2e;
+mod dev_e2e;
+mod economy_e2e;
+mod fees_e2e;
+mod invoice_cli;
+mod keys_genesis;
+mod mandates_e2e;
+mod proofs_e2e;

@@ -1,0 +1,15 @@
+//! The runtime's integration tests, as modules of one test binary: the workspace links
+//! one binary per crate instead of one per file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // In tests a panic is the failure report.
+
+mod support;
+
+mod credit;
+mod economy;
+mod execution;
+mod fees;
+mod golden;
+mod mandates;
+mod proofs;
+mod properties;
+mod validity;
