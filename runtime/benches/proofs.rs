@@ -6,6 +6,12 @@
 //!
 //! Sizes are printed before the timings (a size is not a time, so criterion does not
 //! report it).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark's setup failing is a failed run, not a node fault"
+)]
 
 // criterion_group! defines an undocumented public function.
 #![allow(missing_docs)]

@@ -2,6 +2,12 @@
 //! verification, batched versus one by one.
 //!
 //! `cargo bench -p jeon-runtime --bench runtime -- --warm-up-time 1 --measurement-time 5`
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark's setup failing is a failed run, not a node fault"
+)]
 
 // criterion_group! defines an undocumented public function.
 #![allow(missing_docs)]

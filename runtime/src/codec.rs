@@ -77,7 +77,12 @@ fn decode_within<T: DeserializeOwned, const LIMIT: usize>(
 ///
 /// Encoding our own types cannot fail (they contain no maps with non-string keys of
 /// unknown length, no `collect_str` and nothing larger than the limit); a failure is
-/// a programmer error, so it is asserted.
+/// a programmer error, so it is asserted (the one panic outside tests: an assertion,
+/// which like every assertion stays on in release builds).
+#[allow(
+    clippy::panic,
+    reason = "asserts a programmer error; no input from outside reaches it"
+)]
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     match bincode::serde::encode_to_vec(value, config()) {
         Ok(bytes) => bytes,

@@ -80,7 +80,7 @@ pub fn execute_block<S: StateRead + ?Sized>(
     // per transaction. Within the block the collector does not yet hold them.
     if fees > 0 {
         let held = ov.balance(&params.fee_collector, params.fee_asset)?;
-        let total = held.checked_add(fees).ok_or_else(|| {
+        let total = held.checked_add(fees).ok_or({
             StateError::InvariantBroken(
                 "the fee collector's balance overflowed: the supply is not conserved",
             )

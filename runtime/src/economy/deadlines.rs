@@ -73,7 +73,7 @@ impl Queue {
                 budget -= 1;
                 let key = keys::deadline_slot(self.slot, at, slot);
                 let id: u64 =
-                    get(ov, &key)?.ok_or_else(|| crate::state::StateError::MissingRecord {
+                    get(ov, &key)?.ok_or(crate::state::StateError::MissingRecord {
                         what: "deadline slot at height",
                         id: at,
                     })?;

@@ -644,7 +644,7 @@ pub fn charge<S: StateRead + ?Sized>(
 ) -> Result<(), StateError> {
     if due.amount > 0 {
         let held = ov.balance(&due.payer, rules.asset)?;
-        let left = held.checked_sub(due.amount).ok_or_else(|| {
+        let left = held.checked_sub(due.amount).ok_or({
             StateError::InvariantBroken(
                 "the fee payer's balance changed between assessment and charge",
             )

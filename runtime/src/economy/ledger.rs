@@ -188,7 +188,7 @@ pub(crate) fn credit<S: StateRead + ?Sized>(
     amount: Amount,
 ) -> Res<()> {
     let held = ov.balance(who, asset)?;
-    let total = held.checked_add(amount).ok_or_else(|| {
+    let total = held.checked_add(amount).ok_or({
         StateError::InvariantBroken("a balance overflowed: the supply is not conserved")
     })?;
     ov.set_balance(who, asset, total)?;

@@ -584,7 +584,7 @@ pub(crate) fn apply_rules<S: StateRead + ?Sized>(
     let ids: Vec<u64> = get(ov, &storage::merchant_rules(merchant))?.unwrap_or_default();
     for id in ids {
         let rule: RewardRule =
-            get(ov, &storage::rule(id))?.ok_or_else(|| StateError::MissingRecord {
+            get(ov, &storage::rule(id))?.ok_or(StateError::MissingRecord {
                 what: "reward rule",
                 id,
             })?;
