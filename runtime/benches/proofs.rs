@@ -12,7 +12,6 @@
     clippy::panic,
     reason = "a benchmark's setup failing is a failed run, not a node fault"
 )]
-
 // criterion_group! defines an undocumented public function.
 #![allow(missing_docs)]
 

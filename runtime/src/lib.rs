@@ -6,11 +6,10 @@
 //! drives it; nothing here knows about the network or the disk.
 
 pub mod block;
-pub mod calls;
 pub mod codec;
 pub mod crypto;
+pub mod dispatch;
 pub mod economy;
-pub mod events;
 pub mod execute;
 pub mod invoice;
 pub mod lthash;
@@ -22,6 +21,7 @@ pub mod state;
 pub mod tx;
 pub mod types;
 
+pub use dispatch::{calls, events};
 pub use economy::fees;
 
 pub use block::{Block, Certificate, CommittedBlock, Header, ValidatorInfo};

@@ -72,11 +72,10 @@ impl Queue {
                 }
                 budget -= 1;
                 let key = keys::deadline_slot(self.slot, at, slot);
-                let id: u64 =
-                    get(ov, &key)?.ok_or(crate::state::StateError::MissingRecord {
-                        what: "deadline slot at height",
-                        id: at,
-                    })?;
+                let id: u64 = get(ov, &key)?.ok_or(crate::state::StateError::MissingRecord {
+                    what: "deadline slot at height",
+                    id: at,
+                })?;
                 ov.put_raw(key, None)?;
                 due(ov, id)?;
                 slot += 1;

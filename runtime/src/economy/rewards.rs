@@ -583,11 +583,10 @@ pub(crate) fn apply_rules<S: StateRead + ?Sized>(
 ) -> Res<()> {
     let ids: Vec<u64> = get(ov, &storage::merchant_rules(merchant))?.unwrap_or_default();
     for id in ids {
-        let rule: RewardRule =
-            get(ov, &storage::rule(id))?.ok_or(StateError::MissingRecord {
-                what: "reward rule",
-                id,
-            })?;
+        let rule: RewardRule = get(ov, &storage::rule(id))?.ok_or(StateError::MissingRecord {
+            what: "reward rule",
+            id,
+        })?;
         if rule.pay_asset == pay_asset {
             apply_rule(ov, cx, &rule, amount, events)?;
         }
