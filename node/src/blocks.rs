@@ -2,8 +2,9 @@
 //! block from the mempool, check a proposed or synced block, and commit a decided one.
 //!
 //! Synchronous and clock-free: callers pass the time. Building and checking execute
-//! through the runtime; committing writes durably, then updates the head, the mempool,
-//! the event stream and the metrics, in that order.
+//! through the runtime; committing writes durably, then updates the mempool, the head
+//! and the metrics, and last reports the block to the shell's [`Finality`] (the API's
+//! event stream), in that order.
 
 use std::time::Instant;
 
