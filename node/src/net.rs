@@ -14,7 +14,7 @@ use crate::blocks::serve_sync;
 use crate::chain::Chain;
 use crate::driver::Network;
 use crate::p2p::{P2pCommand, P2pEvent, PeerId, Topic};
-use crate::replica::{PeerKey, ReplicaInput};
+use crate::replica::{Offence, PeerKey, ReplicaInput};
 use crate::wire::{ConsensusMsg, SyncRequest, SyncResponse, TxBatch};
 
 /// The most gossiped transaction batches being verified at once; beyond it batches
@@ -73,10 +73,11 @@ impl Network for P2pNetwork {
         });
     }
 
-    fn penalize(&self, peer: &PeerKey, reason: &str) {
+    fn penalize(&self, peer: &PeerKey, offence: &Offence) {
+        // The network layer carries no node types: it only logs the reason.
         self.send(P2pCommand::Penalize {
             peer: *peer,
-            reason: reason.to_owned(),
+            reason: offence.to_string(),
         });
     }
 }

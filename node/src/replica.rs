@@ -147,7 +147,55 @@ pub enum ReplicaOutput {
         /// The peer.
         peer: PeerKey,
         /// Why.
-        reason: String,
+        reason: Offence,
+    },
+}
+
+/// What a peer sent that a correct peer never sends: the reason it is penalized.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Offence {
+    /// A proposal not signed by the round's proposer, or for another chain.
+    #[error("proposal h{height} r{round} not signed by its proposer")]
+    ProposalNotSigned {
+        /// The proposal's height.
+        height: Height,
+        /// Its round.
+        round: u32,
+    },
+    /// A proposal whose block is not the one it names.
+    #[error("proposal names block {named} but carries {carried}")]
+    ProposalBlockMismatch {
+        /// The block hash the signed proposal names.
+        named: Hash,
+        /// The hash of the block it carries.
+        carried: Hash,
+    },
+    /// A vote by a key outside the validator set.
+    #[error("vote from {validator}, not a validator")]
+    VoteFromNonValidator {
+        /// The vote's signer.
+        validator: Address,
+    },
+    /// A vote whose signature does not verify, or for another chain.
+    #[error("vote by {validator} does not verify")]
+    VoteDoesNotVerify {
+        /// The claimed signer.
+        validator: Address,
+    },
+    /// A sync answer whose blocks do not follow our head.
+    #[error("sync answer skips heights")]
+    SyncSkipsHeights,
+    /// A synced block that does not check (the error is logged where it is found).
+    #[error("invalid synced block at height {height}")]
+    InvalidSyncedBlock {
+        /// The block's height.
+        height: Height,
+    },
+    /// A peer announced a head above ours, then served no block above it.
+    #[error("announced a head above {head} but serves none")]
+    HeadNotServed {
+        /// Our head when it answered.
+        head: Height,
     },
 }
 
@@ -789,7 +837,7 @@ impl Replica {
 
     /// Penalizes the peer a message came from; `None` is this node itself (a replayed
     /// message of its own), which is never penalized.
-    fn penalize(out: &mut Vec<ReplicaOutput>, peer: impl Into<Option<PeerKey>>, reason: String) {
+    fn penalize(out: &mut Vec<ReplicaOutput>, peer: impl Into<Option<PeerKey>>, reason: Offence) {
         let Some(peer) = peer.into() else {
             debug!(%reason, "own message no longer checks");
             return;
@@ -817,10 +865,10 @@ impl Replica {
             Self::penalize(
                 out,
                 from,
-                format!(
-                    "proposal h{} r{} not signed by its proposer",
-                    body.height, body.round
-                ),
+                Offence::ProposalNotSigned {
+                    height: body.height,
+                    round: body.round,
+                },
             );
             return Ok(());
         }
@@ -829,7 +877,10 @@ impl Replica {
             Self::penalize(
                 out,
                 from,
-                format!("proposal names block {} but carries {id}", body.block),
+                Offence::ProposalBlockMismatch {
+                    named: body.block,
+                    carried: id,
+                },
             );
             return Ok(());
         }
@@ -874,7 +925,9 @@ impl Replica {
             Self::penalize(
                 out,
                 from,
-                format!("vote from {}, not a validator", v.validator),
+                Offence::VoteFromNonValidator {
+                    validator: v.validator,
+                },
             );
             return Ok(());
         };
@@ -884,7 +937,9 @@ impl Replica {
             Self::penalize(
                 out,
                 from,
-                format!("vote by {} does not verify", v.validator),
+                Offence::VoteDoesNotVerify {
+                    validator: v.validator,
+                },
             );
             return Ok(());
         }
@@ -995,7 +1050,7 @@ impl Replica {
                 continue; // we got it meanwhile
             }
             if committed.block.header.height != head + 1 {
-                Self::penalize(out, from, "sync answer skips heights".into());
+                Self::penalize(out, from, Offence::SyncSkipsHeights);
                 break;
             }
             match blocks::check_synced(&self.shared, committed) {
@@ -1006,7 +1061,8 @@ impl Replica {
                 Err(e) => {
                     warn!(peer = %from, error = %e, "peer served an invalid block");
                     self.sync.peer_heights.remove(&from);
-                    Self::penalize(out, from, format!("invalid synced block: {e}"));
+                    let height = head + 1;
+                    Self::penalize(out, from, Offence::InvalidSyncedBlock { height });
                     return if applied > 0 {
                         self.committed(now_ms, out)
                     } else {
@@ -1022,11 +1078,7 @@ impl Replica {
         {
             // It announced a head it cannot serve: do not ask it again until it announces anew.
             self.sync.peer_heights.remove(&from);
-            Self::penalize(
-                out,
-                from,
-                format!("announced a head above {head} but serves none"),
-            );
+            Self::penalize(out, from, Offence::HeadNotServed { head });
         }
         self.sync.peer_heights.insert(from, response.head);
         if applied > 0 {

@@ -404,7 +404,11 @@ impl World {
                 }
                 ReplicaOutput::RequestSync { peer, request } => self.request_sync(i, peer, request),
                 ReplicaOutput::Penalize { reason, .. } => {
-                    let reason: String = reason.chars().filter(|c| !c.is_ascii_digit()).collect();
+                    let reason: String = reason
+                        .to_string()
+                        .chars()
+                        .filter(|c| !c.is_ascii_digit())
+                        .collect();
                     *self.penalties.entry(reason).or_default() += 1;
                 }
             }
