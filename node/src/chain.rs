@@ -1,6 +1,7 @@
-//! The chain a node keeps, free of any async runtime: the database, the head, the
-//! mempool and transaction admission, and the [`Finality`] seam through which a commit
-//! is reported to the shell.
+//! The chain a node keeps, free of any async runtime.
+//!
+//! The database, the head, the mempool and transaction admission, and the
+//! [`Finality`] seam through which a commit is reported to the shell.
 //!
 //! The replica (and so the deterministic simulator) depends on [`Chain`] only; the
 //! tokio side (the API's event stream) lives in [`crate::handle`] and is reached

@@ -1,5 +1,7 @@
-//! What the HTTP API holds: the [`Chain`] and the tokio channel the shell publishes
-//! final events to ([`EventPublisher`], the shell's [`Finality`]).
+//! The API's handle on a running node: the chain and the final-event stream.
+//!
+//! The stream is a tokio broadcast channel; the shell's [`EventPublisher`] (its
+//! [`Finality`]) feeds it after each commit. [`Chain`] itself stays free of tokio.
 
 use std::sync::Arc;
 

@@ -1,5 +1,6 @@
-//! The protocol stack of one connection: allow and ban lists, connection limits,
-//! gossipsub, block sync and ping.
+//! The protocol stack of one connection.
+//!
+//! Allow and ban lists, connection limits, gossipsub, block sync and ping.
 
 use std::collections::HashSet;
 use std::time::Duration;

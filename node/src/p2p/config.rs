@@ -1,5 +1,7 @@
-//! Bounds and settings of the network layer: frame sizes, queue lengths, penalties,
-//! redial backoff, the gossipsub mesh, and what a node needs to start it ([`P2pConfig`]).
+//! The network layer's bounds and settings.
+//!
+//! Frame sizes, queue lengths, penalties, redial backoff, the gossipsub mesh, and what
+//! a node needs to start it ([`P2pConfig`]).
 
 use std::fmt;
 use std::time::Duration;

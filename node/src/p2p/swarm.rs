@@ -1,5 +1,6 @@
-//! The swarm task: owns every piece of libp2p state and runs the event loop between
-//! the node's commands, the swarm's events and the redial/ban clock.
+//! The swarm task: every piece of libp2p state, and its event loop.
+//!
+//! The loop serves the node's commands, the swarm's events and the redial/ban clock.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
