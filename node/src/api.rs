@@ -28,7 +28,8 @@ use tokio::sync::Semaphore;
 use tokio_stream::wrappers::BroadcastStream;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
-use crate::chain::Shared;
+use crate::chain::Chain;
+use crate::handle::ApiHandle;
 use crate::mempool::AdmitError;
 use crate::proofs;
 
@@ -133,11 +134,12 @@ fn decode_hex_tx(hex_tx: &str) -> ApiResult<SignedTx> {
 }
 
 /// The router, with the body limit and the concurrency limit.
-pub fn router(shared: Arc<Shared>) -> Router {
+pub fn router(api: ApiHandle) -> Router {
     let sse_slots = Arc::new(Semaphore::new(EVENT_SUBSCRIBERS_MAX));
+    let shared = api.chain.clone();
     let events = Router::new()
         .route("/v1/events", get(events))
-        .with_state((shared.clone(), sse_slots));
+        .with_state((api, sse_slots));
     Router::new()
         .route("/v1/txs", post(submit))
         .route("/v1/txs/batch", post(submit_batch))
@@ -187,7 +189,7 @@ struct BatchBody {
 }
 
 async fn admit(
-    shared: &Arc<Shared>,
+    shared: &Arc<Chain>,
     txs: Vec<SignedTx>,
 ) -> ApiResult<Vec<Result<Hash, AdmitError>>> {
     let shared = shared.clone();
@@ -197,7 +199,7 @@ async fn admit(
 }
 
 async fn submit(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Chain>>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let body: SubmitBody = parse_body(body)?;
@@ -211,7 +213,7 @@ async fn submit(
 }
 
 async fn submit_batch(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Chain>>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let body: BatchBody = parse_body(body)?;
@@ -275,7 +277,7 @@ pub struct TxStatus {
 }
 
 async fn tx_status(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Chain>>,
     Path(hash): Path<String>,
 ) -> ApiResult<Json<TxStatus>> {
     let hash = parse_hash(&hash)?;
@@ -313,7 +315,7 @@ async fn tx_status(
         st.status = "pending".into();
     } else if let Some(reason) = shared.rejections().reason(&hash) {
         st.status = "rejected".into();
-        st.reason = Some(reason.to_owned());
+        st.reason = Some(reason.to_string());
     }
     Ok(Json(st))
 }
@@ -322,7 +324,7 @@ async fn tx_status(
 /// JSON and as hex of its canonical bytes (docs/proofs.md). 404 `not_final` unless the
 /// transaction is in a final block.
 async fn tx_proof(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Chain>>,
     Path(hash): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let hash = parse_hash(&hash)?;
@@ -357,7 +359,7 @@ fn asset_json(a: &AssetInfo) -> Value {
 }
 
 async fn account(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Chain>>,
     Path(addr): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let addr = parse_address(&addr)?;
@@ -382,7 +384,7 @@ async fn account(
     ))
 }
 
-async fn assets(State(shared): State<Arc<Shared>>) -> ApiResult<Json<Value>> {
+async fn assets(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
     let entries = shared
         .db
         .scan_prefix(&[keys::ASSET], ASSETS_LISTED_MAX)
@@ -396,10 +398,7 @@ async fn assets(State(shared): State<Arc<Shared>>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({"assets": out})))
 }
 
-async fn asset(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+async fn asset(State(shared): State<Arc<Chain>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let db = &*shared.db;
     let asset_id = match id.parse::<u32>() {
         Ok(n) => Some(AssetId(n)),
@@ -428,13 +427,13 @@ fn block_json(cb: &CommittedBlock) -> Value {
     })
 }
 
-async fn latest_block(State(shared): State<Arc<Shared>>) -> ApiResult<Json<Value>> {
+async fn latest_block(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
     let head = shared.head();
     block_at(&shared, head.height)
 }
 
 async fn block(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Chain>>,
     Path(height): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let h: u64 = height
@@ -443,7 +442,7 @@ async fn block(
     block_at(&shared, h)
 }
 
-fn block_at(shared: &Shared, height: u64) -> ApiResult<Json<Value>> {
+fn block_at(shared: &Chain, height: u64) -> ApiResult<Json<Value>> {
     let head = shared.head().height;
     let cb = if height <= head {
         shared.db.block(height).map_err(ApiError::internal)?
@@ -474,7 +473,7 @@ fn rss_bytes() -> (Option<u64>, Option<u64>) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-async fn status(State(shared): State<Arc<Shared>>) -> ApiResult<Json<Value>> {
+async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
     let head = shared.head();
     let (rss, rss_peak) = rss_bytes();
     let fees = shared.next_fee_rules().map_err(ApiError::internal)?;
@@ -496,7 +495,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> ApiResult<Json<Value>> {
     })))
 }
 
-async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+async fn metrics(State(shared): State<Arc<Chain>>) -> impl IntoResponse {
     (
         [("content-type", "text/plain; version=0.0.4")],
         shared.metrics.encode(),
@@ -504,7 +503,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 }
 
 async fn events(
-    State((shared, slots)): State<(Arc<Shared>, Arc<Semaphore>)>,
+    State((api, slots)): State<(ApiHandle, Arc<Semaphore>)>,
     query: QueryParams,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let q = params(query, &["account"])?;
@@ -513,7 +512,7 @@ async fn events(
         let msg = format!("at most {EVENT_SUBSCRIBERS_MAX} event streams may be open");
         ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_subscribers", msg)
     })?;
-    let stream = BroadcastStream::new(shared.events.subscribe()).flat_map(move |msg| {
+    let stream = BroadcastStream::new(api.subscribe_events()).flat_map(move |msg| {
         let _hold = &permit; // the slot is released when the stream is dropped
         let items: Vec<Result<SseEvent, Infallible>> = match msg {
             Ok(block) => block
@@ -588,7 +587,7 @@ fn param_limit(q: &HashMap<String, String>) -> ApiResult<usize> {
 }
 
 /// `from`/`to` periods (UTC day indexes); each defaults to the day of the head block.
-fn param_periods(shared: &Shared, q: &HashMap<String, String>) -> ApiResult<(u64, u64)> {
+fn param_periods(shared: &Chain, q: &HashMap<String, String>) -> ApiResult<(u64, u64)> {
     let today = jeon_runtime::economy::period_of(shared.head().time_ms);
     let from = param_u64(q, "from")?;
     let to = param_u64(q, "to")?;
@@ -605,7 +604,7 @@ fn query_error(e: QueryError) -> ApiError {
 
 /// Runs a state query off the async workers (period and history scans read many keys).
 async fn read_state<T: Send + 'static>(
-    shared: &Arc<Shared>,
+    shared: &Arc<Chain>,
     f: impl FnOnce(&crate::chain::Db) -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
     let db = shared.db.clone();
@@ -622,7 +621,7 @@ fn to_json<T: Serialize>(v: &T) -> ApiResult<Json<Value>> {
 
 /// `GET /v1/tax/{jurisdiction}?from=DAY&to=DAY`: the tax withheld per day and asset.
 async fn tax(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Chain>>,
     Path(code): Path<String>,
     query: QueryParams,
 ) -> ApiResult<Json<Value>> {
@@ -666,7 +665,7 @@ fn parse_position(s: &str) -> ApiResult<jeon_runtime::economy::history::EventPos
 /// `GET /v1/accounts/{addr}/events?limit=N&before=H.T.E`: the account's history,
 /// newest first; `next_before` pages on.
 async fn account_events(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Chain>>,
     Path(addr): Path<String>,
     query: QueryParams,
 ) -> ApiResult<Json<Value>> {
@@ -693,7 +692,7 @@ async fn account_events(
 
 /// `GET /v1/settlement?from=DAY&to=DAY`: gross and net positions between issuers.
 async fn settlement(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Chain>>,
     query: QueryParams,
 ) -> ApiResult<Json<Value>> {
     let q = params(query, &["from", "to"])?;
@@ -707,7 +706,7 @@ async fn settlement(
 
 /// `GET /v1/redemptions?issuer=ADDR&limit=N`: the issuer's pending redemptions.
 async fn redemptions(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Chain>>,
     query: QueryParams,
 ) -> ApiResult<Json<Value>> {
     let q = params(query, &["issuer", "limit"])?;
@@ -724,7 +723,7 @@ async fn redemptions(
 /// `GET /v1/accounts/{addr}/mandates`: the user's mandates with what each still allows
 /// in its current period, as of the head.
 async fn mandates(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Chain>>,
     Path(addr): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let user = parse_address(&addr)?;
@@ -742,7 +741,7 @@ async fn mandates(
 /// `GET /v1/accounts/{addr}/credit`: the account's credit score with its inputs, as
 /// of the head, and its credit lines as borrower.
 async fn credit(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Chain>>,
     Path(addr): Path<String>,
 ) -> ApiResult<Json<Value>> {
     use jeon_runtime::economy::credit::{credit_lines_of, credit_score};
@@ -760,10 +759,7 @@ async fn credit(
 }
 
 /// `GET /v1/exchanges?limit=N`: every agreement, proposed or active.
-async fn exchanges(
-    State(shared): State<Arc<Shared>>,
-    query: QueryParams,
-) -> ApiResult<Json<Value>> {
+async fn exchanges(State(shared): State<Arc<Chain>>, query: QueryParams) -> ApiResult<Json<Value>> {
     let q = params(query, &["limit"])?;
     let limit = param_limit(&q)?;
     let list = read_state(&shared, move |db| {
@@ -775,7 +771,7 @@ async fn exchanges(
 
 /// `GET /v1/rules?merchant=ADDR`: the rules a payment at the merchant applies, in
 /// order; without `merchant`, every rule (up to `limit`).
-async fn rules(State(shared): State<Arc<Shared>>, query: QueryParams) -> ApiResult<Json<Value>> {
+async fn rules(State(shared): State<Arc<Chain>>, query: QueryParams) -> ApiResult<Json<Value>> {
     let q = params(query, &["merchant", "limit"])?;
     let limit = param_limit(&q)?;
     let merchant = q.get("merchant").map(|m| parse_address(m)).transpose()?;
@@ -792,7 +788,7 @@ async fn rules(State(shared): State<Arc<Shared>>, query: QueryParams) -> ApiResu
 /// `GET /v1/fees?account=ADDR`: the next block's base fee and the fee market; with
 /// `account`, its volume, tier and the fee its next transaction pays, and a fee limit
 /// that survives a few blocks of rising base fee.
-async fn fees(State(shared): State<Arc<Shared>>, query: QueryParams) -> ApiResult<Json<Value>> {
+async fn fees(State(shared): State<Arc<Chain>>, query: QueryParams) -> ApiResult<Json<Value>> {
     use jeon_runtime::fees::{fee_at, sender_fee, FeeRules};
     let q = params(query, &["account"])?;
     let account = q.get("account").map(|a| parse_address(a)).transpose()?;
@@ -846,7 +842,7 @@ const FEE_LIMIT_HEADROOM: u64 = 2;
 /// `GET /v1/sponsors/{addr}`: the partner's fee sponsorships with what each still
 /// covers this period, as of the head.
 async fn sponsorships(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Chain>>,
     Path(addr): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let sponsor = parse_address(&addr)?;

@@ -2,10 +2,10 @@
 //! block from the mempool, check a proposed or synced block, and commit a decided one.
 //!
 //! Synchronous and clock-free: callers pass the time. Building and checking execute
-//! through the runtime; committing writes durably, then updates the head, the mempool,
-//! the event stream and the metrics, in that order.
+//! through the runtime; committing writes durably, then updates the mempool, the head
+//! and the metrics, and last reports the block to the shell's [`Finality`] (the API's
+//! event stream), in that order.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use jeon_runtime::block::{validators_hash, Certificate, CertificateError, CommittedBlock};
@@ -16,7 +16,8 @@ use std::collections::BTreeSet;
 
 use jeon_runtime::{merkle, Address, Block, Hash, Header, Outcome, SignedTx, TxError, VerifiedTx};
 
-use crate::chain::{state_err, FinalEvent, Shared};
+use crate::chain::{state_err, Chain, FinalEvent, Finality};
+use crate::mempool::AdmitError;
 use crate::store::{ChainHead, StoreError};
 use crate::wire::{SyncRequest, SyncResponse, SYNC_BLOCKS_MAX, SYNC_RESPONSE_BYTES_MAX};
 
@@ -120,7 +121,7 @@ pub enum BlockError {
 }
 
 fn execute(
-    shared: &Shared,
+    shared: &Chain,
     ctx: &BlockContext,
     txs: &[VerifiedTx],
 ) -> Result<BlockOutput, StoreError> {
@@ -134,7 +135,7 @@ fn execute(
 }
 
 fn header_for(
-    shared: &Shared,
+    shared: &Chain,
     ctx: &BlockContext,
     head: &ChainHead,
     txs: &[VerifiedTx],
@@ -162,7 +163,7 @@ const BUILD_PASSES_MAX: usize = 4;
 /// A block never holds a transaction that is invalid at its height (stale or future
 /// nonce, expired, fee not payable): those are evicted from the mempool with the
 /// reason and the rest re-executed.
-pub fn build(shared: &Shared, proposer: Address, now_ms: u64) -> Result<Candidate, StoreError> {
+pub fn build(shared: &Chain, proposer: Address, now_ms: u64) -> Result<Candidate, StoreError> {
     let head = shared.head();
     let params = &shared.params;
     let mut txs = shared.mempool().reap(
@@ -205,7 +206,7 @@ pub fn build(shared: &Shared, proposer: Address, now_ms: u64) -> Result<Candidat
     Ok(Candidate { block, txs, output })
 }
 
-fn evict(shared: &Shared, invalid: &[(Hash, TxError)]) {
+fn evict(shared: &Chain, invalid: &[(Hash, TxError)]) {
     {
         let mut pool = shared.mempool();
         for (hash, _) in invalid {
@@ -215,7 +216,7 @@ fn evict(shared: &Shared, invalid: &[(Hash, TxError)]) {
     }
     let mut rejections = shared.rejections();
     for (hash, error) in invalid {
-        rejections.record(*hash, error.to_string());
+        rejections.record(*hash, AdmitError::Invalid(error.clone()));
     }
 }
 
@@ -228,7 +229,7 @@ fn evict(shared: &Shared, invalid: &[(Hash, TxError)]) {
 /// unchanged by later proposers (the round's proposer signs the proposal, which the
 /// replica checks). Requiring equality made restarted nodes, which had not kept the
 /// block, refuse every re-proposal and stall the height (the simulator found this).
-pub fn check(shared: &Shared, block: Block, time_max_ms: u64) -> Result<Candidate, BlockError> {
+pub fn check(shared: &Chain, block: Block, time_max_ms: u64) -> Result<Candidate, BlockError> {
     let head = shared.head();
     let h = &block.header;
     if h.chain_id != shared.chain_id {
@@ -287,7 +288,7 @@ pub fn check(shared: &Shared, block: Block, time_max_ms: u64) -> Result<Candidat
     Ok(Candidate { block, txs, output })
 }
 
-fn check_limits(shared: &Shared, block: &Block) -> Result<(), BlockError> {
+fn check_limits(shared: &Chain, block: &Block) -> Result<(), BlockError> {
     let bytes: usize = block.txs.iter().map(|t| t.encode().len()).sum();
     let params = &shared.params;
     if block.txs.len() > params.block_txs_max as usize || bytes > params.block_bytes_max as usize {
@@ -302,7 +303,7 @@ fn check_limits(shared: &Shared, block: &Block) -> Result<(), BlockError> {
 /// Verifies a block's transactions. Those pending in our mempool were verified on
 /// admission, and strict verification is a pure function of the transaction, so they
 /// are not verified again: with gossip, that halves a validator's signature work.
-fn verify_txs(shared: &Shared, txs: Vec<SignedTx>) -> Result<Vec<VerifiedTx>, BlockError> {
+fn verify_txs(shared: &Chain, txs: Vec<SignedTx>) -> Result<Vec<VerifiedTx>, BlockError> {
     let mut known: Vec<Option<VerifiedTx>> = Vec::with_capacity(txs.len());
     let mut unknown = Vec::new();
     {
@@ -358,7 +359,7 @@ fn compare_headers(expected: &Header, got: &Header) -> Result<(), BlockError> {
 /// Checks a block with its certificate from a peer (block sync): the certificate
 /// must carry more than 2/3 of the voting power for exactly this block.
 pub fn check_synced(
-    shared: &Shared,
+    shared: &Chain,
     committed: CommittedBlock,
 ) -> Result<(Candidate, Certificate), BlockError> {
     let CommittedBlock { block, certificate } = committed;
@@ -376,9 +377,11 @@ pub fn check_synced(
     Ok((candidate, certificate))
 }
 
-/// Writes a decided block durably, then reports it: head, mempool, events, metrics.
+/// Writes a decided block durably, then reports it: head, mempool, metrics, and last
+/// its events to `finality`. Nothing is reported before the store flush returns.
 pub fn commit(
-    shared: &Arc<Shared>,
+    shared: &Chain,
+    finality: &dyn Finality,
     candidate: Candidate,
     certificate: Certificate,
 ) -> Result<ChainHead, StoreError> {
@@ -397,12 +400,19 @@ pub fn commit(
         .metrics
         .block_commit_seconds
         .observe(started.elapsed().as_secs_f64());
-    report(shared, head, &output, txs.iter().map(|t| t.body().sender))?;
+    report(
+        shared,
+        finality,
+        head,
+        &output,
+        txs.iter().map(|t| t.body().sender),
+    )?;
     Ok(head)
 }
 
 fn report(
-    shared: &Shared,
+    shared: &Chain,
+    finality: &dyn Finality,
     head: ChainHead,
     output: &BlockOutput,
     senders: impl Iterator<Item = Address>,
@@ -420,10 +430,10 @@ fn report(
     {
         let mut rejections = shared.rejections();
         for (hash, reason) in evicted {
-            rejections.record(hash, reason.to_string());
+            rejections.record(hash, AdmitError::Invalid(reason));
         }
     }
-    shared.head.send_replace(head);
+    shared.set_head(head);
     shared.metrics.height.set(head.height as i64);
     shared.metrics.blocks_committed.inc();
     shared
@@ -445,17 +455,13 @@ fn report(
         index: None,
         event: e.clone(),
     });
-    let events: Vec<FinalEvent> = tx_events.chain(block_events).collect();
-    if !events.is_empty() {
-        // Having no subscribers is fine.
-        let _ = shared.events.send(Arc::new(events));
-    }
+    finality.finalized(head, tx_events.chain(block_events).collect());
     Ok(())
 }
 
 /// Answers a block sync request from our store: consecutive final blocks from
 /// `request.from`, at most [`SYNC_BLOCKS_MAX`] and about [`SYNC_RESPONSE_BYTES_MAX`].
-pub fn serve_sync(shared: &Shared, request: SyncRequest) -> Result<SyncResponse, StoreError> {
+pub fn serve_sync(shared: &Chain, request: SyncRequest) -> Result<SyncResponse, StoreError> {
     let head = shared.head().height;
     let count = u64::from(request.count.min(SYNC_BLOCKS_MAX));
     let mut blocks = Vec::new();

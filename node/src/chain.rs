@@ -1,8 +1,14 @@
-//! What the node's parts share: the database, the mempool, the head, the event stream,
-//! and transaction admission (used by the API, and by gossip later).
+//! The chain a node keeps, free of any async runtime.
+//!
+//! The database, the head, the mempool and transaction admission, and the
+//! [`Finality`] seam through which a commit is reported to the shell.
+//!
+//! The replica (and so the deterministic simulator) depends on [`Chain`] only; the
+//! tokio side (the API's event stream) lives in [`crate::handle`] and is reached
+//! through [`Finality`], implemented by the shell.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use jeon_runtime::block::ValidatorInfo;
 use jeon_runtime::fees::FeeRules;
@@ -10,8 +16,6 @@ use jeon_runtime::state::{ChangeSet, StateError, StateExt};
 use jeon_runtime::tx::verify_batch;
 use jeon_runtime::{Event, Hash, Height, Params, SignedTx};
 use serde::Serialize;
-
-use tokio::sync::{broadcast, watch};
 
 use crate::mempool::{AdmitError, Mempool};
 use crate::metrics::Metrics;
@@ -49,23 +53,20 @@ pub struct FinalEvent {
     pub event: Event,
 }
 
-/// The most finalized blocks an event subscriber may lag behind before it is told so.
-/// The channel keeps this many blocks' events in memory whether or not anyone listens,
-/// so it is small: at 10,000 transfers/s a block's events take about a megabyte.
-pub const EVENTS_CHANNEL_BLOCKS_MAX: usize = 64;
 /// How many recent admission refusals and evictions are remembered for status queries.
 pub const REJECTIONS_KEPT_MAX: usize = 100_000;
 
-/// A bounded memory of transactions refused or evicted, with the reason.
+/// A bounded memory of transactions refused or evicted, with the reason (an eviction
+/// is [`AdmitError::Invalid`]: the transaction is no longer valid on the chain).
 #[derive(Default)]
 pub struct Rejections {
     order: VecDeque<Hash>,
-    reasons: HashMap<Hash, String>,
+    reasons: HashMap<Hash, AdmitError>,
 }
 
 impl Rejections {
     /// Remembers a rejection, forgetting the oldest beyond the bound.
-    pub fn record(&mut self, hash: Hash, reason: String) {
+    pub fn record(&mut self, hash: Hash, reason: AdmitError) {
         if self.reasons.insert(hash, reason).is_none() {
             self.order.push_back(hash);
         }
@@ -77,8 +78,8 @@ impl Rejections {
     }
 
     /// Why a transaction was rejected, if it was recently.
-    pub fn reason(&self, hash: &Hash) -> Option<&str> {
-        self.reasons.get(hash).map(String::as_str)
+    pub fn reason(&self, hash: &Hash) -> Option<&AdmitError> {
+        self.reasons.get(hash)
     }
 }
 
@@ -90,8 +91,25 @@ pub struct Hooks {
     pub gossip_txs: Option<Box<dyn Fn(Vec<u8>) + Send + Sync>>,
 }
 
-/// State shared by the driver and the API.
-pub struct Shared {
+/// Where a committed block is reported final: called once per block, after the store
+/// flush has returned and the head, mempool and rejections are updated. Implemented by
+/// the shell (see [`crate::handle::EventPublisher`]); the simulator reports nowhere.
+pub trait Finality: Send + Sync {
+    /// The block at `head` is final; `events` are its events in order (maybe none).
+    fn finalized(&self, head: ChainHead, events: Vec<FinalEvent>);
+}
+
+/// Reports nowhere: a replica nobody subscribes to (the simulator, tests).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoFinality;
+
+impl Finality for NoFinality {
+    fn finalized(&self, _head: ChainHead, _events: Vec<FinalEvent>) {}
+}
+
+/// The chain as the replica, block logic and admission see it. No async runtime types:
+/// the deterministic simulator runs it as is.
+pub struct Chain {
     /// The database.
     pub db: Arc<Db>,
     /// The chain id.
@@ -104,10 +122,8 @@ pub struct Shared {
     pub mempool: Mutex<Mempool>,
     /// Who hears about admitted transactions (set once the driver and network run).
     pub hooks: OnceLock<Hooks>,
-    /// The last final block.
-    pub head: watch::Sender<ChainHead>,
-    /// Finalized events, one message per block.
-    pub events: broadcast::Sender<Arc<Vec<FinalEvent>>>,
+    /// The last final block: set only after its store flush returned.
+    head: RwLock<ChainHead>,
     /// Recent refusals.
     pub rejections: Mutex<Rejections>,
     /// Metrics.
@@ -120,7 +136,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Shared {
+impl Chain {
     /// Opens the chain on `db`: writes genesis on first start, checks it otherwise.
     pub fn open(db: Db, spec: &ChainSpec) -> Result<Arc<Self>, StoreError> {
         let head = db.init_genesis(
@@ -133,18 +149,16 @@ impl Shared {
             key: "params".into(),
             reason: e.to_string(),
         })?;
-        let (events, _) = broadcast::channel(EVENTS_CHANNEL_BLOCKS_MAX);
         let metrics = Metrics::new();
         metrics.height.set(head.height as i64);
-        Ok(Arc::new(Shared {
+        Ok(Arc::new(Chain {
             db: Arc::new(db),
             chain_id: spec.chain_id,
             params,
             validators: spec.validators.clone(),
             mempool: Mutex::new(Mempool::new()),
             hooks: OnceLock::new(),
-            head: watch::Sender::new(head),
-            events,
+            head: RwLock::new(head),
             rejections: Mutex::new(Rejections::default()),
             metrics,
         }))
@@ -162,7 +176,13 @@ impl Shared {
 
     /// The last final block.
     pub fn head(&self) -> ChainHead {
-        *self.head.borrow()
+        // Poisoning cannot leave a torn `ChainHead` (it is `Copy`, written whole).
+        *self.head.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a new final head; only `blocks::commit` calls it, after the flush.
+    pub(crate) fn set_head(&self, head: ChainHead) {
+        *self.head.write().unwrap_or_else(|p| p.into_inner()) = head;
     }
 
     /// The fee rules of the next block, as far as committed state tells: its height
@@ -208,7 +228,7 @@ impl Shared {
                     self.metrics.txs_refused.inc();
                     // A duplicate of a pending transaction is not a rejection of it.
                     if !matches!(e, AdmitError::Duplicate(_)) {
-                        rejections.record(*hash, e.to_string());
+                        rejections.record(*hash, e.clone());
                     }
                 }
             }
@@ -218,7 +238,7 @@ impl Shared {
     }
 }
 
-impl Shared {
+impl Chain {
     /// Admits transactions and tells the replica; those that came from a client (not
     /// from a peer) are also gossiped, as one batch, so any proposer can include them.
     /// CPU-heavy: call it from a blocking context.

@@ -3,38 +3,55 @@
 //!
 //! Points: `commit.before_write` (block decided and executed, nothing written),
 //! `store.before_flush` (batch applied, not yet flushed; every store write counts),
-//! `commit.after_write` (block durable, not yet reported final). Unset, a crash point
-//! costs one atomic load.
+//! `commit.after_write` (block durable, not yet reported final).
+//!
+//! Only with the `crash-points` cargo feature (enabled for `cargo test` builds through
+//! jeon-cli's dev-dependency); without it [`crash_point`] is an empty inline function
+//! and the environment variable is never read. Armed, an unset crash point costs one
+//! atomic load.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+#[cfg(feature = "crash-points")]
+mod armed {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
 
-struct Armed {
-    name: String,
-    hit: u64,
-}
+    struct Armed {
+        name: String,
+        hit: u64,
+    }
 
-static ARMED: OnceLock<Option<Armed>> = OnceLock::new();
-static PASSES: AtomicU64 = AtomicU64::new(0);
+    static ARMED: OnceLock<Option<Armed>> = OnceLock::new();
+    static PASSES: AtomicU64 = AtomicU64::new(0);
 
-fn armed() -> Option<&'static Armed> {
-    ARMED
-        .get_or_init(|| {
-            let spec = std::env::var("JEON_CRASH_POINT").ok()?;
-            let (name, hit) = match spec.split_once(':') {
-                Some((n, k)) => (n.to_owned(), k.parse().ok()?),
-                None => (spec, 1),
-            };
-            Some(Armed { name, hit })
-        })
-        .as_ref()
+    fn armed() -> Option<&'static Armed> {
+        ARMED
+            .get_or_init(|| {
+                let spec = std::env::var("JEON_CRASH_POINT").ok()?;
+                let (name, hit) = match spec.split_once(':') {
+                    Some((n, k)) => (n.to_owned(), k.parse().ok()?),
+                    None => (spec, 1),
+                };
+                Some(Armed { name, hit })
+            })
+            .as_ref()
+    }
+
+    pub(super) fn crash_point(name: &str) {
+        let Some(armed) = armed() else { return };
+        if armed.name == name && PASSES.fetch_add(1, Ordering::SeqCst) + 1 == armed.hit {
+            eprintln!("crash point {name} reached: aborting");
+            std::process::abort();
+        }
+    }
 }
 
 /// Aborts the process if this crash point is armed and its pass count is reached.
+#[cfg(feature = "crash-points")]
 pub fn crash_point(name: &str) {
-    let Some(armed) = armed() else { return };
-    if armed.name == name && PASSES.fetch_add(1, Ordering::SeqCst) + 1 == armed.hit {
-        eprintln!("crash point {name} reached: aborting");
-        std::process::abort();
-    }
+    armed::crash_point(name);
 }
+
+/// Crash points are compiled out without the `crash-points` feature.
+#[cfg(not(feature = "crash-points"))]
+#[inline(always)]
+pub fn crash_point(_name: &str) {}

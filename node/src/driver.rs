@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::{error, info};
 
 use crate::consensus::Timeout;
-use crate::replica::{PeerKey, Replica, ReplicaError, ReplicaInput, ReplicaOutput};
+use crate::replica::{Offence, PeerKey, Replica, ReplicaError, ReplicaInput, ReplicaOutput};
 use crate::wire::{ConsensusMsg, SyncRequest};
 
 /// The most inputs waiting for the replica; beyond it, gossip is dropped (peers
@@ -27,7 +27,7 @@ pub trait Network: Send + 'static {
     /// Asks a peer for final blocks.
     fn request_sync(&self, peer: &PeerKey, request: SyncRequest);
     /// Reports a peer that sent something invalid.
-    fn penalize(&self, peer: &PeerKey, reason: &str);
+    fn penalize(&self, peer: &PeerKey, offence: &Offence);
 }
 
 /// No peers: a one-validator chain (`jeon dev`).
@@ -36,7 +36,7 @@ pub struct NoNetwork;
 impl Network for NoNetwork {
     fn broadcast(&self, _msg: &ConsensusMsg) {}
     fn request_sync(&self, _peer: &PeerKey, _request: SyncRequest) {}
-    fn penalize(&self, _peer: &PeerKey, _reason: &str) {}
+    fn penalize(&self, _peer: &PeerKey, _offence: &Offence) {}
 }
 
 /// Milliseconds since the Unix epoch, from the system clock.

@@ -7,6 +7,7 @@ pub mod chain;
 pub mod consensus;
 pub mod crash;
 pub mod driver;
+pub mod handle;
 pub mod mempool;
 pub mod metrics;
 pub mod net;

@@ -3,7 +3,6 @@
 //! the replica and transactions to the mempool, serves block sync, and carries the
 //! replica's outputs back out.
 
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::Arc;
@@ -12,10 +11,10 @@ use tokio::sync::{mpsc, Semaphore};
 use tracing::{debug, info, warn};
 
 use crate::blocks::serve_sync;
-use crate::chain::Shared;
+use crate::chain::Chain;
 use crate::driver::Network;
 use crate::p2p::{P2pCommand, P2pEvent, PeerId, Topic};
-use crate::replica::{PeerKey, ReplicaInput};
+use crate::replica::{Offence, PeerKey, ReplicaInput};
 use crate::wire::{ConsensusMsg, SyncRequest, SyncResponse, TxBatch};
 
 /// The most gossiped transaction batches being verified at once; beyond it batches
@@ -46,10 +45,6 @@ impl P2pNetwork {
     }
 }
 
-fn peer_id(peer: &PeerKey) -> Option<PeerId> {
-    PeerId::from_str(peer).ok()
-}
-
 impl Network for P2pNetwork {
     fn broadcast(&self, msg: &ConsensusMsg) {
         match msg {
@@ -70,20 +65,19 @@ impl Network for P2pNetwork {
     }
 
     fn request_sync(&self, peer: &PeerKey, request: SyncRequest) {
-        let Some(peer) = peer_id(peer) else { return };
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.send(P2pCommand::Request {
-            peer,
+            peer: *peer,
             id,
             data: request.encode(),
         });
     }
 
-    fn penalize(&self, peer: &PeerKey, reason: &str) {
-        let Some(peer) = peer_id(peer) else { return };
+    fn penalize(&self, peer: &PeerKey, offence: &Offence) {
+        // The network layer carries no node types: it only logs the reason.
         self.send(P2pCommand::Penalize {
-            peer,
-            reason: reason.to_owned(),
+            peer: *peer,
+            reason: offence.to_string(),
         });
     }
 }
@@ -92,7 +86,7 @@ impl Network for P2pNetwork {
 pub async fn pump(
     mut events: mpsc::Receiver<P2pEvent>,
     commands: mpsc::Sender<P2pCommand>,
-    shared: Arc<Shared>,
+    shared: Arc<Chain>,
     inbox: SyncSender<ReplicaInput>,
 ) {
     let verifying = Arc::new(Semaphore::new(TX_BATCHES_VERIFYING_MAX));
@@ -103,13 +97,7 @@ pub async fn pump(
                 from,
                 data,
             } => match ConsensusMsg::decode(&data) {
-                Ok(msg) => to_replica(
-                    &inbox,
-                    ReplicaInput::Gossip {
-                        from: from.to_string(),
-                        msg,
-                    },
-                ),
+                Ok(msg) => to_replica(&inbox, ReplicaInput::Gossip { from, msg }),
                 Err(e) => penalize(
                     &commands,
                     from,
@@ -146,31 +134,15 @@ pub async fn pump(
                 Err(e) => penalize(&commands, from, format!("undecodable sync request: {e}")),
             },
             P2pEvent::Response { from, data, .. } => match SyncResponse::decode(&data) {
-                Ok(response) => to_replica(
-                    &inbox,
-                    ReplicaInput::Synced {
-                        from: from.to_string(),
-                        response,
-                    },
-                ),
+                Ok(response) => to_replica(&inbox, ReplicaInput::Synced { from, response }),
                 Err(e) => {
                     penalize(&commands, from, format!("undecodable sync response: {e}"));
-                    to_replica(
-                        &inbox,
-                        ReplicaInput::SyncFailed {
-                            peer: from.to_string(),
-                        },
-                    );
+                    to_replica(&inbox, ReplicaInput::SyncFailed { peer: from });
                 }
             },
             P2pEvent::RequestFailed { peer, error, .. } => {
                 debug!(%peer, %error, "block sync request failed");
-                to_replica(
-                    &inbox,
-                    ReplicaInput::SyncFailed {
-                        peer: peer.to_string(),
-                    },
-                );
+                to_replica(&inbox, ReplicaInput::SyncFailed { peer });
             }
             P2pEvent::Connected(peer) => info!(%peer, "peer connected"),
             P2pEvent::Disconnected(peer) => info!(%peer, "peer disconnected"),
@@ -191,7 +163,7 @@ fn penalize(commands: &mpsc::Sender<P2pCommand>, peer: PeerId, reason: String) {
     let _ = commands.try_send(P2pCommand::Penalize { peer, reason });
 }
 
-fn admit(shared: &Arc<Shared>, verifying: &Arc<Semaphore>, batch: TxBatch) {
+fn admit(shared: &Arc<Chain>, verifying: &Arc<Semaphore>, batch: TxBatch) {
     let Ok(permit) = verifying.clone().try_acquire_owned() else {
         debug!(
             txs = batch.txs.len(),

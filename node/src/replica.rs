@@ -15,7 +15,7 @@ use jeon_runtime::{crypto, Address, Hash, Height, Keypair, Signature};
 use tracing::{debug, info, warn};
 
 use crate::blocks::{self, Candidate, BLOCK_TIME_DRIFT_MAX_MS};
-use crate::chain::Shared;
+use crate::chain::{Chain, Finality, NoFinality};
 use crate::consensus::{
     self, Core, Effect, Input, Proposal, SignedVote, TimeoutConfig, ValidatorSet, Vote, VoteKind,
 };
@@ -44,8 +44,9 @@ impl LockProof {
     }
 }
 
-/// A peer, as the network names it (a libp2p peer id, or a simulator node name).
-pub type PeerKey = String;
+/// A peer, as the network names it: its libp2p peer id (the simulator derives one per
+/// node). Typed, so a key never has to be parsed back into an id.
+pub type PeerKey = crate::p2p::PeerId;
 
 /// How many heights ahead of ours we keep consensus messages for.
 pub const FUTURE_HEIGHTS_MAX: u64 = 2;
@@ -146,7 +147,55 @@ pub enum ReplicaOutput {
         /// The peer.
         peer: PeerKey,
         /// Why.
-        reason: String,
+        reason: Offence,
+    },
+}
+
+/// What a peer sent that a correct peer never sends: the reason it is penalized.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Offence {
+    /// A proposal not signed by the round's proposer, or for another chain.
+    #[error("proposal h{height} r{round} not signed by its proposer")]
+    ProposalNotSigned {
+        /// The proposal's height.
+        height: Height,
+        /// Its round.
+        round: u32,
+    },
+    /// A proposal whose block is not the one it names.
+    #[error("proposal names block {named} but carries {carried}")]
+    ProposalBlockMismatch {
+        /// The block hash the signed proposal names.
+        named: Hash,
+        /// The hash of the block it carries.
+        carried: Hash,
+    },
+    /// A vote by a key outside the validator set.
+    #[error("vote from {validator}, not a validator")]
+    VoteFromNonValidator {
+        /// The vote's signer.
+        validator: Address,
+    },
+    /// A vote whose signature does not verify, or for another chain.
+    #[error("vote by {validator} does not verify")]
+    VoteDoesNotVerify {
+        /// The claimed signer.
+        validator: Address,
+    },
+    /// A sync answer whose blocks do not follow our head.
+    #[error("sync answer skips heights")]
+    SyncSkipsHeights,
+    /// A synced block that does not check (the error is logged where it is found).
+    #[error("invalid synced block at height {height}")]
+    InvalidSyncedBlock {
+        /// The block's height.
+        height: Height,
+    },
+    /// A peer announced a head above ours, then served no block above it.
+    #[error("announced a head above {head} but serves none")]
+    HeadNotServed {
+        /// Our head when it answered.
+        head: Height,
     },
 }
 
@@ -181,7 +230,9 @@ struct SyncState {
 
 /// The replica.
 pub struct Replica {
-    shared: Arc<Shared>,
+    shared: Arc<Chain>,
+    /// Where commits are reported final (the shell's event stream; nowhere by default).
+    finality: Arc<dyn Finality>,
     core: Core,
     guard: Option<SignerGuard<Arc<dyn Store>>>,
     config: ReplicaConfig,
@@ -220,7 +271,7 @@ fn core_kind(kind: WireKind) -> VoteKind {
 impl Replica {
     /// A replica of the chain in `shared`; `key` makes it a validator if it is in the set.
     pub fn new(
-        shared: Arc<Shared>,
+        shared: Arc<Chain>,
         key: Option<Keypair>,
         config: ReplicaConfig,
     ) -> Result<Self, ReplicaError> {
@@ -244,6 +295,7 @@ impl Replica {
         Ok(Replica {
             core: Core::new(set, me, timeouts),
             shared,
+            finality: Arc::new(NoFinality),
             guard,
             config,
             candidates: HashMap::new(),
@@ -261,8 +313,16 @@ impl Replica {
         })
     }
 
+    /// Reports every commit, once durable, to `finality` (the node shell's event stream).
+    pub fn with_finality(mut self, finality: Arc<dyn Finality>) -> Self {
+        self.finality = finality;
+        self
+    }
+
     /// Disables the core's locking rule: for the simulator's self-check that its fork
-    /// checker catches the forks an unsafe core makes. Never call it in a node.
+    /// checker catches the forks an unsafe core makes. Never call it in a node: it is
+    /// compiled only with the `test-hooks` feature.
+    #[cfg(any(test, feature = "test-hooks"))]
     #[doc(hidden)]
     pub fn disable_locking_for_test(&mut self) {
         self.core.disable_locking_for_test();
@@ -359,7 +419,8 @@ impl Replica {
             }
         }
         for vote in proof.polka {
-            self.on_vote(now_ms, "self".into(), vote, out)?;
+            // Our own persisted polka: nobody to penalize if it no longer checks.
+            self.on_vote(now_ms, None, vote, out)?;
         }
         Ok(())
     }
@@ -687,7 +748,7 @@ impl Replica {
             block,
             signatures,
         };
-        let head = blocks::commit(&self.shared, candidate, certificate)?;
+        let head = blocks::commit(&self.shared, &*self.finality, candidate, certificate)?;
         debug!(height = head.height, round, "block final");
         self.committed(now_ms, out)
     }
@@ -757,7 +818,7 @@ impl Replica {
         }
         match msg {
             ConsensusMsg::Proposal(p) => self.on_proposal(now_ms, from, *p, out),
-            ConsensusMsg::Vote(v) => self.on_vote(now_ms, from, v, out),
+            ConsensusMsg::Vote(v) => self.on_vote(now_ms, Some(from), v, out),
             ConsensusMsg::Status(_) => Ok(()),
         }
     }
@@ -774,7 +835,13 @@ impl Replica {
         }
     }
 
-    fn penalize(out: &mut Vec<ReplicaOutput>, peer: PeerKey, reason: String) {
+    /// Penalizes the peer a message came from; `None` is this node itself (a replayed
+    /// message of its own), which is never penalized.
+    fn penalize(out: &mut Vec<ReplicaOutput>, peer: impl Into<Option<PeerKey>>, reason: Offence) {
+        let Some(peer) = peer.into() else {
+            debug!(%reason, "own message no longer checks");
+            return;
+        };
         debug!(%peer, %reason, "penalizing peer");
         out.push(ReplicaOutput::Penalize { peer, reason });
     }
@@ -798,10 +865,10 @@ impl Replica {
             Self::penalize(
                 out,
                 from,
-                format!(
-                    "proposal h{} r{} not signed by its proposer",
-                    body.height, body.round
-                ),
+                Offence::ProposalNotSigned {
+                    height: body.height,
+                    round: body.round,
+                },
             );
             return Ok(());
         }
@@ -810,7 +877,10 @@ impl Replica {
             Self::penalize(
                 out,
                 from,
-                format!("proposal names block {} but carries {id}", body.block),
+                Offence::ProposalBlockMismatch {
+                    named: body.block,
+                    carried: id,
+                },
             );
             return Ok(());
         }
@@ -847,7 +917,7 @@ impl Replica {
     fn on_vote(
         &mut self,
         now_ms: u64,
-        from: PeerKey,
+        from: Option<PeerKey>,
         v: SignedVoteMsg,
         out: &mut Vec<ReplicaOutput>,
     ) -> Result<(), ReplicaError> {
@@ -855,7 +925,9 @@ impl Replica {
             Self::penalize(
                 out,
                 from,
-                format!("vote from {}, not a validator", v.validator),
+                Offence::VoteFromNonValidator {
+                    validator: v.validator,
+                },
             );
             return Ok(());
         };
@@ -865,7 +937,9 @@ impl Replica {
             Self::penalize(
                 out,
                 from,
-                format!("vote by {} does not verify", v.validator),
+                Offence::VoteDoesNotVerify {
+                    validator: v.validator,
+                },
             );
             return Ok(());
         }
@@ -905,7 +979,7 @@ impl Replica {
     // ---- block sync ----
 
     fn note_peer_height(&mut self, now_ms: u64, peer: &PeerKey, height: Height) {
-        let known = self.sync.peer_heights.entry(peer.clone()).or_insert(0);
+        let known = self.sync.peer_heights.entry(*peer).or_insert(0);
         *known = (*known).max(height);
         if height > self.shared.head().height && self.sync.behind_since_ms.is_none() {
             self.sync.behind_since_ms = Some(now_ms);
@@ -947,9 +1021,9 @@ impl Replica {
             from: head + 1,
             count,
         };
-        self.sync.in_flight = Some((peer.clone(), now_ms + SYNC_TIMEOUT_MS));
+        self.sync.in_flight = Some((*peer, now_ms + SYNC_TIMEOUT_MS));
         out.push(ReplicaOutput::RequestSync {
-            peer: peer.clone(),
+            peer: *peer,
             request,
         });
     }
@@ -976,18 +1050,19 @@ impl Replica {
                 continue; // we got it meanwhile
             }
             if committed.block.header.height != head + 1 {
-                Self::penalize(out, from.clone(), "sync answer skips heights".into());
+                Self::penalize(out, from, Offence::SyncSkipsHeights);
                 break;
             }
             match blocks::check_synced(&self.shared, committed) {
                 Ok((candidate, certificate)) => {
-                    blocks::commit(&self.shared, candidate, certificate)?;
+                    blocks::commit(&self.shared, &*self.finality, candidate, certificate)?;
                     applied += 1;
                 }
                 Err(e) => {
                     warn!(peer = %from, error = %e, "peer served an invalid block");
                     self.sync.peer_heights.remove(&from);
-                    Self::penalize(out, from, format!("invalid synced block: {e}"));
+                    let height = head + 1;
+                    Self::penalize(out, from, Offence::InvalidSyncedBlock { height });
                     return if applied > 0 {
                         self.committed(now_ms, out)
                     } else {
@@ -1003,11 +1078,7 @@ impl Replica {
         {
             // It announced a head it cannot serve: do not ask it again until it announces anew.
             self.sync.peer_heights.remove(&from);
-            Self::penalize(
-                out,
-                from.clone(),
-                format!("announced a head above {head} but serves none"),
-            );
+            Self::penalize(out, from, Offence::HeadNotServed { head });
         }
         self.sync.peer_heights.insert(from, response.head);
         if applied > 0 {

@@ -10,11 +10,11 @@ use jeon_runtime::Keypair;
 use tokio::net::TcpListener;
 use tracing::{error, info};
 
-use crate::chain::Hooks;
-use crate::chain::{ChainSpec, Db, Shared};
 use std::str::FromStr;
 
+use crate::chain::{Chain, ChainSpec, Db, Hooks};
 use crate::driver::{Driver, Network, NoNetwork};
+use crate::handle::ApiHandle;
 use crate::net::P2pNetwork;
 use crate::p2p::{Multiaddr, P2pCommand, P2pConfig, P2pHandle, PeerId, Topic};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
@@ -74,12 +74,12 @@ pub enum NodeError {
     #[error("p2p networking needs a validator key (--key)")]
     P2pWithoutKey,
     /// A genesis validator's peer id does not parse.
-    #[error("genesis validator {name} has an unusable peer id: {reason}")]
+    #[error("genesis validator {name} has an unusable peer id: {source}")]
     PeerId {
         /// The validator.
         name: String,
-        /// Why.
-        reason: String,
+        /// Why it does not parse.
+        source: libp2p::identity::ParseError,
     },
     /// The network layer failed to start.
     #[error("p2p: {0}")]
@@ -106,8 +106,8 @@ impl ChainSpec {
 
 /// A started node.
 pub struct RunningNode {
-    /// State shared with the API.
-    pub shared: Arc<Shared>,
+    /// The chain and the API's event stream.
+    pub api: ApiHandle,
     /// The address the API is bound to.
     pub api_addr: SocketAddr,
     listener: TcpListener,
@@ -126,14 +126,17 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let store: Arc<dyn Store> =
         Arc::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
     let db: Db = ChainDb::new(store);
-    let shared = Shared::open(db, &spec).map_err(store_err)?;
+    let shared = Chain::open(db, &spec).map_err(store_err)?;
+    let api = ApiHandle::new(shared.clone());
     let p2p = match config.p2p {
         Some(options) => {
             Some(start_p2p(&config.genesis, config.key.as_ref(), options, &shared).await?)
         }
         None => None,
     };
-    let replica = Replica::new(shared.clone(), config.key, config.replica)?;
+    // Commits reach the API's event stream only through this publisher, after the flush.
+    let replica = Replica::new(shared.clone(), config.key, config.replica)?
+        .with_finality(Arc::new(api.publisher()));
     let listener =
         TcpListener::bind(config.api_addr)
             .await
@@ -145,7 +148,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let head = shared.head();
     info!(chain_id = %spec.chain_id, height = head.height, app_hash = %head.app_hash, "chain loaded");
     Ok(RunningNode {
-        shared,
+        api,
         api_addr,
         listener,
         replica,
@@ -181,7 +184,7 @@ impl RunningNode {
             let pump = crate::net::pump(
                 p2p.events,
                 p2p.commands,
-                self.shared.clone(),
+                self.api.chain.clone(),
                 driver.inbox.clone(),
             );
             tokio::spawn(pump);
@@ -190,9 +193,9 @@ impl RunningNode {
             replica: driver.inbox.clone(),
             gossip_txs,
         };
-        // `start` creates the shared state fresh, so the hooks are unset here.
-        let _ = self.shared.hooks.set(hooks);
-        let app = crate::api::router(self.shared.clone());
+        // `start` creates the chain fresh, so the hooks are unset here.
+        let _ = self.api.chain.hooks.set(hooks);
+        let app = crate::api::router(self.api.clone());
         info!(api = %format!("http://{}", self.api_addr), "API listening");
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
@@ -216,16 +219,16 @@ async fn start_p2p(
     genesis: &GenesisSpec,
     key: Option<&Keypair>,
     options: P2pOptions,
-    shared: &Shared,
+    shared: &Chain,
 ) -> Result<P2pHandle, NodeError> {
     let key = key.ok_or(NodeError::P2pWithoutKey)?;
     let allowed = genesis
         .validators
         .iter()
         .map(|v| {
-            PeerId::from_str(&v.peer_id).map_err(|e| NodeError::PeerId {
+            PeerId::from_str(&v.peer_id).map_err(|source| NodeError::PeerId {
                 name: v.name.clone(),
-                reason: e.to_string(),
+                source,
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

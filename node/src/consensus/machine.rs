@@ -70,6 +70,8 @@ pub struct Core {
     log: BTreeMap<Round, RoundLog>,
     flags: RoundFlags,
     equivocations: Vec<(SignedVote, SignedVote)>,
+    /// Only with the `test-hooks` feature: see [`Core::disable_locking_for_test`].
+    #[cfg(any(test, feature = "test-hooks"))]
     locking_disabled: bool,
 }
 
@@ -104,6 +106,7 @@ impl Core {
             log: BTreeMap::new(),
             flags: RoundFlags::default(),
             equivocations: Vec::new(),
+            #[cfg(any(test, feature = "test-hooks"))]
             locking_disabled: false,
         }
     }
@@ -173,9 +176,25 @@ impl Core {
     /// prevote a block conflicting with the one it precommitted. This breaks Tendermint's
     /// safety on purpose; it exists so that a simulator can show that its fork checker
     /// catches the forks that follow.
+    /// Compiled only with the `test-hooks` feature (or in this crate's unit tests), so
+    /// a release node cannot carry it.
+    #[cfg(any(test, feature = "test-hooks"))]
     #[doc(hidden)]
     pub fn disable_locking_for_test(&mut self) {
         self.locking_disabled = true;
+    }
+
+    /// Whether [`Core::disable_locking_for_test`] was called; always false without the
+    /// `test-hooks` feature.
+    #[cfg(any(test, feature = "test-hooks"))]
+    fn locking_disabled(&self) -> bool {
+        self.locking_disabled
+    }
+
+    /// Always false without the `test-hooks` feature.
+    #[cfg(not(any(test, feature = "test-hooks")))]
+    fn locking_disabled(&self) -> bool {
+        false
     }
 
     // ---------------------------------------------------------------- inputs
@@ -484,7 +503,7 @@ impl Core {
                 }
             };
             // L23-26, L29-32: prevote id(v) if valid and the lock allows, else nil.
-            let acceptable = entry.valid && (lock_allows || self.locking_disabled);
+            let acceptable = entry.valid && (lock_allows || self.locking_disabled());
             Some(acceptable.then_some(block))
         })
     }

@@ -6,7 +6,7 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use jeon_node::chain::Shared;
+use jeon_node::chain::Chain;
 use jeon_node::wire::ConsensusMsg;
 use jeon_runtime::block::VoteKind;
 use jeon_runtime::{Address, Hash, Height};
@@ -164,11 +164,7 @@ impl Checker {
     }
 
     /// Checks the blocks an honest node finalized since the last call.
-    pub(crate) fn observe_commits(
-        &mut self,
-        node: usize,
-        shared: &Shared,
-    ) -> Result<(), Violation> {
+    pub(crate) fn observe_commits(&mut self, node: usize, shared: &Chain) -> Result<(), Violation> {
         let head = shared.head();
         let from = self.checked[node];
         if head.height < from {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use jeon_genesis::{Preset, PresetKeys};
-use jeon_node::chain::{ChainSpec, Shared};
+use jeon_node::chain::{Chain as NodeChain, ChainSpec};
 use jeon_node::replica::{PeerKey, Replica, ReplicaConfig, ReplicaOutput};
 use jeon_node::store::{ChainDb, MemStore, Store};
 use jeon_runtime::{Address, Height, Keypair};
@@ -62,15 +62,17 @@ impl Chain {
 /// A node while it runs: everything here is lost in a crash.
 pub(crate) struct Live {
     /// Database handle, mempool, head.
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<NodeChain>,
     /// Consensus.
     pub(crate) replica: Replica,
 }
 
 /// One simulated node.
 pub(crate) struct SimNode {
-    /// Its network name.
-    pub(crate) name: PeerKey,
+    /// Its name in reports.
+    pub(crate) name: String,
+    /// Its network identity, derived from its name (a twin has its own).
+    pub(crate) peer: PeerKey,
     /// Whether the checkers count it as honest (a twin is not).
     pub(crate) honest: bool,
     /// The validator key's address.
@@ -87,8 +89,9 @@ pub(crate) struct SimNode {
 
 impl SimNode {
     /// A node, down, with an empty store.
-    pub(crate) fn new(name: PeerKey, honest: bool, secret: [u8; 32]) -> SimNode {
+    pub(crate) fn new(name: String, honest: bool, secret: [u8; 32]) -> SimNode {
         SimNode {
+            peer: peer_key_of(&name),
             name,
             honest,
             validator: Keypair::from_secret(secret).address(),
@@ -109,7 +112,7 @@ impl SimNode {
     ) -> Result<Vec<ReplicaOutput>, Violation> {
         let store: std::sync::Arc<dyn Store> = self.store.clone();
         let shared =
-            Shared::open(ChainDb::new(store), spec).map_err(|e| Violation::StoreBroken {
+            NodeChain::open(ChainDb::new(store), spec).map_err(|e| Violation::StoreBroken {
                 node: self.name.clone(),
                 error: e.to_string(),
             })?;
@@ -138,4 +141,13 @@ impl SimNode {
     pub(crate) fn head(&self) -> Option<Height> {
         self.live.as_ref().map(|l| l.shared.head().height)
     }
+}
+
+/// A peer id derived from a node's name alone: deterministic, distinct per name.
+fn peer_key_of(name: &str) -> PeerKey {
+    let mut seed = [0u8; 32];
+    for (byte, from) in seed.iter_mut().zip(name.bytes()) {
+        *byte = from;
+    }
+    jeon_node::p2p::peer_id(&seed).unwrap_or_else(|e| panic!("peer id of {name}: {e}"))
 }

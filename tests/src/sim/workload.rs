@@ -1,7 +1,7 @@
 //! The simulated clients: every preset account sends small KRW transfers to the
 //! others, tracking its nonce the way a wallet does.
 
-use jeon_node::chain::Shared;
+use jeon_node::chain::Chain;
 use jeon_runtime::calls;
 use jeon_runtime::tx::{Call, TxBody};
 use jeon_runtime::{Address, AssetId, Hash, Keypair, Nonce, SignedTx, StateExt};
@@ -60,7 +60,7 @@ impl Workload {
         &mut self,
         rng: &mut StdRng,
         now_ms: u64,
-        shared: &Shared,
+        shared: &Chain,
         count: usize,
     ) -> Vec<SignedTx> {
         let head = shared.head().height;

@@ -237,13 +237,13 @@ impl World {
                         incarnation,
                         to,
                         ..
-                    } => self.sync_failed(from, incarnation, self.nodes[to].name.clone()),
+                    } => self.sync_failed(from, incarnation, self.nodes[to].peer),
                     Event::SyncAnswer {
                         from,
                         to,
                         incarnation,
                         ..
-                    } => self.sync_failed(to, incarnation, self.nodes[from].name.clone()),
+                    } => self.sync_failed(to, incarnation, self.nodes[from].peer),
                     _ => {}
                 }
                 None
@@ -271,7 +271,7 @@ impl World {
                 self.deliver(node, ReplicaInput::Timeout(timeout))
             }
             Event::Gossip { from, to, msg } => {
-                let from = self.nodes[from].name.clone();
+                let from = self.nodes[from].peer;
                 self.deliver(to, ReplicaInput::Gossip { from, msg })
             }
             Event::Txs { to, txs, .. } => self.admit(to, txs),
@@ -290,7 +290,7 @@ impl World {
                 if self.nodes[to].incarnation != incarnation {
                     return Ok(());
                 }
-                let from = self.nodes[from].name.clone();
+                let from = self.nodes[from].peer;
                 self.deliver(to, ReplicaInput::Synced { from, response })
             }
             Event::SyncFailed {
@@ -404,7 +404,11 @@ impl World {
                 }
                 ReplicaOutput::RequestSync { peer, request } => self.request_sync(i, peer, request),
                 ReplicaOutput::Penalize { reason, .. } => {
-                    let reason: String = reason.chars().filter(|c| !c.is_ascii_digit()).collect();
+                    let reason: String = reason
+                        .to_string()
+                        .chars()
+                        .filter(|c| !c.is_ascii_digit())
+                        .collect();
                     *self.penalties.entry(reason).or_default() += 1;
                 }
             }
@@ -416,7 +420,7 @@ impl World {
 
     fn request_sync(&mut self, i: usize, peer: PeerKey, request: SyncRequest) {
         let incarnation = self.nodes[i].incarnation;
-        let target = self.nodes.iter().position(|n| n.name == peer);
+        let target = self.nodes.iter().position(|n| n.peer == peer);
         let sent = target.and_then(|to| {
             self.net
                 .send_once(&mut self.rng, self.now_ms, i, to)
@@ -453,9 +457,9 @@ impl World {
         to: usize,
         request: SyncRequest,
     ) -> Result<(), Violation> {
-        let name = self.nodes[to].name.clone();
+        let (name, peer) = (self.nodes[to].name.clone(), self.nodes[to].peer);
         let Some(live) = &self.nodes[to].live else {
-            self.sync_failed(from, incarnation, name);
+            self.sync_failed(from, incarnation, peer);
             return Ok(());
         };
         let response =
@@ -473,7 +477,7 @@ impl World {
                 };
                 self.queue.push(at, event);
             }
-            None => self.sync_failed(from, incarnation, name),
+            None => self.sync_failed(from, incarnation, peer),
         }
         Ok(())
     }

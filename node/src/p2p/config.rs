@@ -1,0 +1,166 @@
+//! The network layer's bounds and settings.
+//!
+//! Frame sizes, queue lengths, penalties, redial backoff, the gossipsub mesh, and what
+//! a node needs to start it ([`P2pConfig`]).
+
+use std::fmt;
+use std::time::Duration;
+
+use jeon_runtime::block::BLOCK_BYTES_MAX;
+use libp2p::gossipsub::{self, MessageId, ValidationMode};
+use libp2p::{Multiaddr, PeerId};
+
+use super::P2pError;
+
+/// Largest gossip frame. A block proposal carries a full block (up to
+/// `BLOCK_BYTES_MAX` = 16 MiB) plus its signed envelope, and gossipsub adds its own
+/// (author, signature, sequence number, topic); the extra MiB covers all of that with
+/// room to spare. gossipsub's default of 64 KiB would silently drop every real proposal.
+pub const GOSSIP_BYTES_MAX: usize = BLOCK_BYTES_MAX + (1 << 20);
+/// Largest block-sync request (a height range; a few dozen bytes in practice).
+pub const SYNC_REQUEST_BYTES_MAX: u64 = 1024;
+/// Largest block-sync response: up to `SYNC_BLOCKS_MAX` blocks, cut by the server before this.
+pub const SYNC_RESPONSE_BYTES_MAX: u64 = 64 << 20;
+/// How long one sync request may take, request to last response byte. 64 MiB at
+/// 50 Mbit/s takes ~11 s; past 30 s the peer is better asked again or elsewhere.
+pub const SYNC_REQUEST_TIMEOUT_SECS: u64 = 30;
+/// Concurrent sync streams (both directions) per connection: bounds the memory a single
+/// peer can pin with 64 MiB responses.
+pub const SYNC_STREAMS_PER_CONNECTION_MAX: usize = 4;
+/// Commands queued from the node to the swarm task.
+pub const COMMANDS_MAX: usize = 1024;
+/// Events queued from the swarm task to the node. When full, gossip is dropped (counted in
+/// [`P2pMetrics::messages_dropped`]) rather than stalling the swarm.
+pub const EVENTS_MAX: usize = 1024;
+/// Non-gossip events (requests, responses, connects) held back while [`EVENTS_MAX`] is
+/// reached; past this they are dropped with a warning.
+pub const EVENTS_HELD_MAX: usize = 1024;
+/// Inbound sync requests awaiting the node's [`P2pCommand::Respond`]; more are refused.
+pub const INBOUND_REQUESTS_PENDING_MAX: usize = 64;
+/// Outbound sync requests in flight; more fail at once with [`P2pEvent::RequestFailed`].
+pub const OUTBOUND_REQUESTS_PENDING_MAX: usize = 256;
+/// Penalties within [`PENALTY_WINDOW_SECS`] after which a peer is disconnected and banned.
+pub const PENALTY_DISCONNECT: u32 = 10;
+/// Penalties older than this are forgiven, so rare faults never add up to a ban.
+pub const PENALTY_WINDOW_SECS: u64 = 600;
+/// How long a banned peer is refused. It is still a validator, so it comes back after.
+pub const BAN_SECS: u64 = 60;
+/// First redial delay after a configured peer is lost; doubled per failed attempt.
+pub const REDIAL_BACKOFF_MIN_MS: u64 = 1_000;
+/// Longest redial delay: a restarted validator is found again within this.
+pub const REDIAL_BACKOFF_MAX_MS: u64 = 10_000;
+/// How often the task checks redials and expired bans.
+pub const TICK_MS: u64 = 250;
+/// How long [`start`] waits for its listeners to report their bound address.
+pub const LISTEN_TIMEOUT_SECS: u64 = 5;
+/// Connections per peer: two allow a simultaneous dial from both sides to settle.
+pub const CONNECTIONS_PER_PEER_MAX: u32 = 2;
+/// Connections still in their handshake. Unlisted peers are only known after Noise, so
+/// this caps how much handshake work strangers can cause at once.
+pub const CONNECTIONS_PENDING_INCOMING_MAX: u32 = 32;
+/// Gossip messages queued per connection before gossipsub drops further ones for it
+/// (default 5000; with 16 MiB proposals that is far more memory than we want per peer).
+pub const GOSSIP_QUEUE_PER_CONNECTION_MAX: usize = 512;
+/// gossipsub heartbeat: mesh repair and IHAVE gossip. Short, because the network is
+/// small and consensus rounds are sub-second; 300 ms costs little at 4-16 peers.
+pub const GOSSIP_HEARTBEAT_MS: u64 = 300;
+/// How long a message id is remembered so the same payload is not delivered twice.
+pub const GOSSIP_DUPLICATE_CACHE_SECS: u64 = 60;
+/// Mesh degree bounds for a consortium of 4-16 validators (gossipsub's defaults,
+/// 4/6/12, assume hundreds of peers: with 4 nodes the mesh could never reach them).
+/// With `flood_publish` a message's author sends to every subscribed peer anyway; the
+/// mesh only carries relays, so a small degree suffices. D_low: graft below this.
+pub const GOSSIP_MESH_N_LOW: usize = 2;
+/// Mesh target degree (D).
+pub const GOSSIP_MESH_N: usize = 3;
+/// Prune above this (D_high).
+pub const GOSSIP_MESH_N_HIGH: usize = 6;
+/// Outbound mesh peers kept (eclipse protection; must be <= D_low and <= D/2).
+pub const GOSSIP_MESH_OUTBOUND_MIN: usize = 1;
+/// Ping every connection this often, so a silently dead peer is noticed and redialed.
+pub const PING_INTERVAL_SECS: u64 = 15;
+/// A ping unanswered this long closes the connection.
+pub const PING_TIMEOUT_SECS: u64 = 20;
+/// Connections nobody uses close after this. gossipsub only keeps mesh links alive, but
+/// flood publishing wants a link to every validator, so idle links stay up an hour.
+pub const IDLE_CONNECTION_TIMEOUT_SECS: u64 = 3_600;
+
+// gossipsub's builder only checks these for topics with their own settings: check here.
+const _: () = assert!(GOSSIP_MESH_OUTBOUND_MIN <= GOSSIP_MESH_N_LOW);
+const _: () = assert!(GOSSIP_MESH_N_LOW <= GOSSIP_MESH_N && GOSSIP_MESH_N <= GOSSIP_MESH_N_HIGH);
+const _: () = assert!(GOSSIP_MESH_OUTBOUND_MIN * 2 <= GOSSIP_MESH_N);
+
+/// What the network layer needs to run.
+#[derive(Clone)]
+pub struct P2pConfig {
+    /// The node's ed25519 secret (the validator key); the peer id derives from it.
+    pub secret: [u8; 32],
+    /// Addresses to listen on, e.g. `/ip4/0.0.0.0/tcp/26656`.
+    pub listen: Vec<Multiaddr>,
+    /// Peers dialed at start and redialed (with backoff) whenever disconnected. An address
+    /// may end in `/p2p/<peer id>`; then a non-allowed id is not even dialed.
+    pub peers: Vec<Multiaddr>,
+    /// The only peers that may connect (the genesis validators).
+    pub allowed: Vec<PeerId>,
+}
+
+impl fmt::Debug for P2pConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("P2pConfig")
+            .field("secret", &"<redacted>")
+            .field("listen", &self.listen)
+            .field("peers", &self.peers)
+            .field("allowed", &self.allowed)
+            .finish()
+    }
+}
+pub(super) fn gossipsub_config() -> Result<gossipsub::Config, P2pError> {
+    gossipsub::ConfigBuilder::default()
+        .max_transmit_size(GOSSIP_BYTES_MAX)
+        .mesh_n_low(GOSSIP_MESH_N_LOW)
+        .mesh_n(GOSSIP_MESH_N)
+        .mesh_n_high(GOSSIP_MESH_N_HIGH)
+        .mesh_outbound_min(GOSSIP_MESH_OUTBOUND_MIN)
+        // The author sends to every subscribed peer, not just its mesh: a proposal reaches
+        // every validator in one hop, and a small mesh never leaves anyone out.
+        .flood_publish(true)
+        .heartbeat_interval(Duration::from_millis(GOSSIP_HEARTBEAT_MS))
+        // Default 5 s: a freshly started node would relay nothing for 5 s.
+        .heartbeat_initial_delay(Duration::from_millis(GOSSIP_HEARTBEAT_MS))
+        // Every message is signed by its author and checked on receipt: `from` is proven.
+        .validation_mode(ValidationMode::Strict)
+        .message_id_fn(message_id)
+        .duplicate_cache_time(Duration::from_secs(GOSSIP_DUPLICATE_CACHE_SECS))
+        .connection_handler_queue_len(GOSSIP_QUEUE_PER_CONNECTION_MAX)
+        .build()
+        .map_err(|e| P2pError::Behaviour {
+            protocol: "gossipsub",
+            reason: e.to_string(),
+        })
+}
+
+/// A message's id is its author and the author's sequence number (gossipsub's own
+/// rule): a relayed copy keeps both, so it is delivered once, while a message its author
+/// deliberately publishes again (a vote re-sent after a partition heals) is new. Ids
+/// from content would make gossip drop those re-sends, and with them liveness.
+fn message_id(message: &gossipsub::Message) -> MessageId {
+    let mut hasher = blake3::Hasher::new();
+    if let Some(source) = &message.source {
+        hasher.update(&source.to_bytes());
+    }
+    hasher.update(&message.sequence_number.unwrap_or(0).to_be_bytes());
+    hasher.update(message.topic.as_str().as_bytes());
+    MessageId::new(hasher.finalize().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gossipsub_config_is_accepted() {
+        let config = gossipsub_config().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.max_transmit_size(), GOSSIP_BYTES_MAX);
+        assert!(config.flood_publish());
+    }
+}

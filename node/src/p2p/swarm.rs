@@ -1,0 +1,590 @@
+//! The swarm task: every piece of libp2p state, and its event loop.
+//!
+//! The loop serves the node's commands, the swarm's events and the redial/ban clock.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use futures::StreamExt;
+use libp2p::gossipsub::{self, PublishError};
+use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, ResponseChannel};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ConnectionDenied, ConnectionId, DialError, ListenError, SwarmEvent};
+use libp2p::{noise, ping, tcp, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder};
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::time::{Instant, MissedTickBehavior};
+use tracing::{debug, info, warn};
+
+use super::behaviour::{build_behaviour, Behaviour, BehaviourEvent};
+use super::config::*;
+use super::peers::{peer_in, PenaltyBook, Redial};
+use super::{
+    keypair, P2pCommand, P2pError, P2pEvent, P2pHandle, P2pMetrics, ResponseChannelId, Topic,
+};
+
+/// Starts the network layer on the current tokio runtime: listens, dials `peers`, and
+/// spawns the swarm task. Returns once every listener has its address.
+pub async fn start(config: P2pConfig, metrics: P2pMetrics) -> Result<P2pHandle, P2pError> {
+    let keypair = keypair(&config.secret)?;
+    let local_peer_id = keypair.public().to_peer_id();
+    let allowed: HashSet<PeerId> = config.allowed.iter().copied().collect();
+    if !allowed.contains(&local_peer_id) {
+        warn!(peer = %local_peer_id, "this node is not in its own allow list");
+    }
+    let behaviour = build_behaviour(&keypair, &allowed)?;
+    // yamux defaults on purpose: yamux 0.13 auto-tunes each stream's window from 256 KiB
+    // and caps a connection's receive windows at 1 GiB in total; its only "max buffer"
+    // setters are deprecated and would switch back to yamux 0.12. Frame sizes are bounded
+    // above it, by gossipsub and by `SyncCodec`.
+    let swarm = SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| P2pError::Transport(e.to_string()))?
+        .with_behaviour(|_| behaviour)
+        .map_err(|e| P2pError::Transport(e.to_string()))?
+        .with_swarm_config(|c| {
+            c.with_idle_connection_timeout(Duration::from_secs(IDLE_CONNECTION_TIMEOUT_SECS))
+        })
+        .build();
+
+    let (commands_tx, commands_rx) = mpsc::channel(COMMANDS_MAX);
+    let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
+    let redials = config
+        .peers
+        .iter()
+        .filter(|addr| peer_in(addr) != Some(local_peer_id))
+        .map(|addr| Redial::new(addr.clone()))
+        .collect();
+    let mut task = SwarmTask {
+        swarm,
+        allowed,
+        events: events_tx,
+        held: VecDeque::new(),
+        metrics,
+        redials,
+        penalties: PenaltyBook::default(),
+        inbound: BTreeMap::new(),
+        inbound_next: 0,
+        outbound: HashMap::new(),
+    };
+    let listen_addrs = task.listen(&config.listen).await?;
+    info!(peer = %local_peer_id, addrs = ?listen_addrs, "p2p listening");
+    task.redial_due(Instant::now());
+    let task = tokio::spawn(task.run(commands_rx));
+    Ok(P2pHandle {
+        local_peer_id,
+        listen_addrs,
+        commands: commands_tx,
+        events: events_rx,
+        task,
+    })
+}
+/// An inbound request awaiting the node's answer.
+struct PendingInbound {
+    request: InboundRequestId,
+    channel: ResponseChannel<Vec<u8>>,
+}
+
+/// Everything the swarm task owns.
+struct SwarmTask {
+    swarm: Swarm<Behaviour>,
+    allowed: HashSet<PeerId>,
+    events: mpsc::Sender<P2pEvent>,
+    /// Non-gossip events waiting for room in `events`, oldest first; <= EVENTS_HELD_MAX.
+    held: VecDeque<P2pEvent>,
+    metrics: P2pMetrics,
+    redials: Vec<Redial>,
+    penalties: PenaltyBook,
+    /// <= INBOUND_REQUESTS_PENDING_MAX.
+    inbound: BTreeMap<ResponseChannelId, PendingInbound>,
+    inbound_next: u64,
+    /// Caller id and peer per request in flight; <= OUTBOUND_REQUESTS_PENDING_MAX.
+    outbound: HashMap<OutboundRequestId, (u64, PeerId)>,
+}
+
+impl SwarmTask {
+    /// Starts every listener and waits for each to report a bound address.
+    async fn listen(&mut self, addrs: &[Multiaddr]) -> Result<Vec<Multiaddr>, P2pError> {
+        let mut waiting = HashMap::new();
+        for addr in addrs {
+            let id = self
+                .swarm
+                .listen_on(addr.clone())
+                .map_err(|e| P2pError::Listen {
+                    addr: addr.clone(),
+                    reason: e.to_string(),
+                })?;
+            waiting.insert(id, addr.clone());
+        }
+        let deadline = Instant::now() + Duration::from_secs(LISTEN_TIMEOUT_SECS);
+        let mut bound = Vec::new();
+        while !waiting.is_empty() {
+            let event = tokio::time::timeout_at(deadline, self.swarm.select_next_some())
+                .await
+                .map_err(|_| P2pError::ListenTimeout)?;
+            match event {
+                SwarmEvent::NewListenAddr {
+                    listener_id,
+                    address,
+                } => {
+                    waiting.remove(&listener_id);
+                    bound.push(address);
+                }
+                SwarmEvent::ListenerClosed {
+                    listener_id,
+                    reason,
+                    ..
+                } => {
+                    if let Some(addr) = waiting.remove(&listener_id) {
+                        let reason = reason.err().map_or("closed".to_string(), |e| e.to_string());
+                        return Err(P2pError::Listen { addr, reason });
+                    }
+                }
+                SwarmEvent::ListenerError { listener_id, error } => {
+                    if let Some(addr) = waiting.remove(&listener_id) {
+                        return Err(P2pError::Listen {
+                            addr,
+                            reason: error.to_string(),
+                        });
+                    }
+                }
+                other => self.on_swarm_event(other),
+            }
+        }
+        Ok(bound)
+    }
+
+    async fn run(mut self, mut commands: mpsc::Receiver<P2pCommand>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(TICK_MS));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // A second sender, so a reserved slot does not borrow `self` across the handlers.
+        let events = self.events.clone();
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.on_command(command),
+                    None => break,
+                },
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                _ = tick.tick() => self.on_tick(),
+                permit = events.reserve(), if !self.held.is_empty() => match permit {
+                    Ok(permit) => {
+                        if let Some(event) = self.held.pop_front() {
+                            permit.send(event);
+                        }
+                    }
+                    Err(_) => break,
+                },
+            }
+            if self.events.is_closed() {
+                break;
+            }
+        }
+        info!(peer = %self.swarm.local_peer_id(), "p2p task stopped");
+    }
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        for peer in self.penalties.expired(now) {
+            info!(%peer, "p2p ban over");
+            self.swarm.behaviour_mut().banned.unblock_peer(peer);
+        }
+        self.redial_due(now);
+    }
+
+    /// Dials every configured peer that is neither connected nor being dialed, once its
+    /// backoff has passed.
+    fn redial_due(&mut self, now: Instant) {
+        for redial in &mut self.redials {
+            if redial.disabled || redial.dialing.is_some() {
+                continue;
+            }
+            if let Some(peer) = redial.peer {
+                if self.swarm.is_connected(&peer) {
+                    redial.backoff = Duration::from_millis(REDIAL_BACKOFF_MIN_MS);
+                    continue;
+                }
+            }
+            if now < redial.next_at {
+                continue;
+            }
+            let opts = match redial.peer {
+                Some(peer) => DialOpts::peer_id(peer)
+                    .addresses(vec![redial.addr.clone()])
+                    .condition(PeerCondition::DisconnectedAndNotDialing)
+                    .build(),
+                None => DialOpts::unknown_peer_id()
+                    .address(redial.addr.clone())
+                    .build(),
+            };
+            let connection = opts.connection_id();
+            match self.swarm.dial(opts) {
+                Ok(()) => redial.dialing = Some(connection),
+                Err(error) => {
+                    if let DialError::Denied { cause } = &error {
+                        self.metrics.connections_refused.inc();
+                        info!(addr = %redial.addr, reason = %denial(cause), "p2p not dialing a refused peer");
+                    } else {
+                        debug!(addr = %redial.addr, %error, "p2p dial failed");
+                    }
+                }
+            }
+            redial.next_at = now + redial.backoff;
+            redial.backoff = (redial.backoff * 2).min(Duration::from_millis(REDIAL_BACKOFF_MAX_MS));
+        }
+    }
+
+    fn on_command(&mut self, command: P2pCommand) {
+        match command {
+            P2pCommand::Publish { topic, data } => self.publish(topic, data),
+            P2pCommand::Request { peer, id, data } => self.request(peer, id, data),
+            P2pCommand::Respond { channel, data } => self.respond(channel, data),
+            P2pCommand::Penalize { peer, reason } => self.penalize(peer, &reason),
+        }
+    }
+
+    fn publish(&mut self, topic: Topic, data: Vec<u8>) {
+        let bytes = data.len();
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(topic.ident(), data)
+        {
+            Ok(_) => {
+                self.metrics.messages_published.inc();
+            }
+            // A lone node, or peers not yet subscribed: nobody to tell.
+            Err(PublishError::NoPeersSubscribedToTopic) => {
+                debug!(?topic, bytes, "p2p publish dropped: no peer subscribed")
+            }
+            // The same payload went out within the duplicate window: it is already out there.
+            Err(PublishError::Duplicate) => debug!(?topic, bytes, "p2p publish dropped: duplicate"),
+            Err(error) => {
+                self.metrics.publish_failed.inc();
+                warn!(?topic, bytes, %error, "p2p publish failed");
+            }
+        }
+    }
+
+    fn request(&mut self, peer: PeerId, id: u64, data: Vec<u8>) {
+        let refusal = if data.len() as u64 > SYNC_REQUEST_BYTES_MAX {
+            Some(format!(
+                "request of {} bytes is over {SYNC_REQUEST_BYTES_MAX}",
+                data.len()
+            ))
+        } else if !self.allowed.contains(&peer) || peer == *self.swarm.local_peer_id() {
+            Some("peer is not an allowed remote peer".to_string())
+        } else if self.outbound.len() >= OUTBOUND_REQUESTS_PENDING_MAX {
+            Some(format!(
+                "{OUTBOUND_REQUESTS_PENDING_MAX} requests already in flight"
+            ))
+        } else {
+            None
+        };
+        if let Some(error) = refusal {
+            self.metrics.requests_failed.inc();
+            self.emit(P2pEvent::RequestFailed { id, peer, error });
+            return;
+        }
+        let request = self.swarm.behaviour_mut().sync.send_request(&peer, data);
+        self.outbound.insert(request, (id, peer));
+    }
+
+    fn respond(&mut self, channel: ResponseChannelId, data: Vec<u8>) {
+        let Some(pending) = self.inbound.remove(&channel) else {
+            debug!(
+                ?channel,
+                "p2p response dropped: request timed out or unknown"
+            );
+            return;
+        };
+        if data.len() as u64 > SYNC_RESPONSE_BYTES_MAX {
+            // Dropping the channel tells the peer the request failed.
+            warn!(
+                ?channel,
+                bytes = data.len(),
+                "p2p response over SYNC_RESPONSE_BYTES_MAX not sent"
+            );
+            return;
+        }
+        if self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_response(pending.channel, data)
+            .is_err()
+        {
+            debug!(?channel, "p2p response dropped: the requester is gone");
+        }
+    }
+
+    fn penalize(&mut self, peer: PeerId, reason: &str) {
+        self.metrics.messages_invalid.inc();
+        if !self.allowed.contains(&peer) {
+            debug!(%peer, reason, "p2p penalty for a peer that cannot connect anyway");
+            return;
+        }
+        info!(%peer, reason, "p2p peer penalized");
+        if self.penalties.penalize(peer, Instant::now()) {
+            warn!(%peer, ban_secs = BAN_SECS, "p2p peer banned after {PENALTY_DISCONNECT} penalties");
+            self.metrics.peers_banned.inc();
+            // Closes every connection to it and refuses new ones until the ban is over.
+            self.swarm.behaviour_mut().banned.block_peer(peer);
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => self.on_gossip(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(event)) => self.on_ping(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Allowed(never))
+            | SwarmEvent::Behaviour(BehaviourEvent::Banned(never))
+            | SwarmEvent::Behaviour(BehaviourEvent::Limits(never)) => match never {},
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                for redial in &mut self.redials {
+                    if redial.dialing == Some(connection_id) {
+                        redial.dialing = None;
+                        redial.peer = Some(peer_id);
+                        redial.backoff = Duration::from_millis(REDIAL_BACKOFF_MIN_MS);
+                    }
+                }
+                if num_established.get() == 1 {
+                    info!(peer = %peer_id, addr = %endpoint.get_remote_address(), "p2p peer connected");
+                    self.count_peers();
+                    self.emit(P2pEvent::Connected(peer_id));
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                cause,
+                ..
+            } => {
+                info!(peer = %peer_id, cause = ?cause, "p2p peer disconnected");
+                self.count_peers();
+                self.emit(P2pEvent::Disconnected(peer_id));
+            }
+            SwarmEvent::IncomingConnectionError {
+                peer_id,
+                send_back_addr,
+                error,
+                ..
+            } => match error {
+                ListenError::Denied { cause } => {
+                    self.metrics.connections_refused.inc();
+                    info!(peer = ?peer_id, addr = %send_back_addr, reason = %denial(&cause), "p2p connection refused");
+                }
+                error => debug!(addr = %send_back_addr, %error, "p2p inbound connection failed"),
+            },
+            SwarmEvent::OutgoingConnectionError {
+                connection_id,
+                peer_id,
+                error,
+            } => self.on_dial_error(connection_id, peer_id, error),
+            SwarmEvent::NewListenAddr { address, .. } => info!(%address, "p2p listening"),
+            SwarmEvent::ListenerError { error, .. } => warn!(%error, "p2p listener error"),
+            SwarmEvent::ListenerClosed {
+                addresses, reason, ..
+            } => {
+                warn!(?addresses, ?reason, "p2p listener closed")
+            }
+            _ => {}
+        }
+    }
+
+    fn on_dial_error(&mut self, connection: ConnectionId, peer: Option<PeerId>, error: DialError) {
+        let mut addr = None;
+        for redial in &mut self.redials {
+            if redial.dialing == Some(connection) {
+                redial.dialing = None;
+                // Our own address in the peer list (genesis lists every validator).
+                redial.disabled |= matches!(error, DialError::LocalPeerId { .. });
+                addr = Some(redial.addr.clone());
+            }
+        }
+        match &error {
+            DialError::Denied { cause } => {
+                self.metrics.connections_refused.inc();
+                info!(peer = ?peer, addr = ?addr, reason = %denial(cause), "p2p outbound connection refused");
+            }
+            _ => debug!(peer = ?peer, addr = ?addr, %error, "p2p dial failed"),
+        }
+    }
+
+    fn count_peers(&mut self) {
+        let peers = self.swarm.connected_peers().count();
+        self.metrics
+            .peers_connected
+            .set(i64::try_from(peers).unwrap_or(i64::MAX));
+    }
+
+    fn on_gossip(&mut self, event: gossipsub::Event) {
+        match event {
+            gossipsub::Event::Message {
+                propagation_source,
+                message,
+                ..
+            } => {
+                // The subscription filter admits only our topics; anything else is dropped.
+                let Some(topic) = Topic::from_hash(&message.topic) else {
+                    debug!(peer = %propagation_source, topic = %message.topic, "p2p message on unknown topic");
+                    return;
+                };
+                self.metrics.messages_received.inc();
+                let from = message.source.unwrap_or(propagation_source);
+                self.emit(P2pEvent::Message {
+                    topic,
+                    from,
+                    data: message.data,
+                });
+            }
+            gossipsub::Event::SlowPeer {
+                peer_id,
+                failed_messages,
+            } => {
+                warn!(peer = %peer_id, ?failed_messages, "p2p peer too slow for gossip")
+            }
+            gossipsub::Event::GossipsubNotSupported { peer_id } => {
+                warn!(peer = %peer_id, "p2p peer does not speak gossipsub")
+            }
+            other => debug!(event = ?other, "p2p gossipsub"),
+        }
+    }
+
+    fn on_sync(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
+        use request_response::{Event, Message};
+        match event {
+            Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request_id,
+                        request,
+                        channel,
+                    },
+                ..
+            } => {
+                if self.inbound.len() >= INBOUND_REQUESTS_PENDING_MAX {
+                    // Dropping the channel fails the request at the peer: it asks again later.
+                    warn!(%peer, "p2p sync request refused: {INBOUND_REQUESTS_PENDING_MAX} pending");
+                    return;
+                }
+                let id = ResponseChannelId(self.inbound_next);
+                self.inbound_next = self.inbound_next.wrapping_add(1);
+                self.inbound.insert(
+                    id,
+                    PendingInbound {
+                        request: request_id,
+                        channel,
+                    },
+                );
+                self.emit(P2pEvent::Request {
+                    from: peer,
+                    channel: id,
+                    data: request,
+                });
+            }
+            Event::Message {
+                peer,
+                message:
+                    Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => match self.outbound.remove(&request_id) {
+                Some((id, _)) => self.emit(P2pEvent::Response {
+                    id,
+                    from: peer,
+                    data: response,
+                }),
+                None => warn!(%peer, %request_id, "p2p response to no known request"),
+            },
+            Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                self.metrics.requests_failed.inc();
+                match self.outbound.remove(&request_id) {
+                    Some((id, _)) => {
+                        debug!(%peer, id, %error, "p2p sync request failed");
+                        self.emit(P2pEvent::RequestFailed {
+                            id,
+                            peer,
+                            error: error.to_string(),
+                        });
+                    }
+                    None => warn!(%peer, %request_id, %error, "p2p failure of no known request"),
+                }
+            }
+            Event::InboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                self.metrics.requests_failed.inc();
+                self.inbound
+                    .retain(|_, pending| pending.request != request_id);
+                debug!(%peer, %error, "p2p inbound sync request failed");
+            }
+            Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn on_ping(&mut self, event: ping::Event) {
+        if let Err(ping::Failure::Timeout) = event.result {
+            info!(peer = %event.peer, "p2p ping timed out; closing the connection");
+            self.swarm.close_connection(event.connection);
+        }
+    }
+
+    /// Hands an event to the node without ever blocking the swarm. Gossip is dropped
+    /// (and counted) when the node lags; other events wait in `held`, in order.
+    fn emit(&mut self, event: P2pEvent) {
+        if let P2pEvent::Message { .. } = event {
+            if let Err(TrySendError::Full(_)) = self.events.try_send(event) {
+                self.metrics.messages_dropped.inc();
+                debug!("p2p gossip message dropped: event queue full");
+            }
+            return;
+        }
+        let event = if self.held.is_empty() {
+            match self.events.try_send(event) {
+                Ok(()) | Err(TrySendError::Closed(_)) => return,
+                Err(TrySendError::Full(event)) => event,
+            }
+        } else {
+            event
+        };
+        if self.held.len() >= EVENTS_HELD_MAX {
+            self.metrics.events_dropped.inc();
+            warn!(event = ?event, "p2p event dropped: the node is not reading events");
+            return;
+        }
+        self.held.push_back(event);
+    }
+}
+
+/// The reason inside a connection denial (ConnectionDenied's own text is just "denied").
+fn denial(cause: &ConnectionDenied) -> String {
+    match std::error::Error::source(cause) {
+        Some(inner) => inner.to_string(),
+        None => cause.to_string(),
+    }
+}
