@@ -4,7 +4,7 @@
 //! # Model
 //!
 //! - **Nodes.** Each validator of the `local4` preset (`f = 1`) is a node running its
-//!   own `Shared` and `Replica` over an `Arc<MemStore>`, exactly as `jeon run` builds
+//!   own `Chain` and `Replica` over an `Arc<MemStore>`, exactly as `jeon run` builds
 //!   them over sled. With a twin, one validator runs twice: two nodes with the same key
 //!   and separate stores, both running the honest code, which together equivocate
 //!   (Aptos "Twins"). The twins are the one Byzantine validator; the checkers judge
@@ -21,14 +21,14 @@
 //!   down; a scheduled timeout becomes a timer event; a penalty is counted.
 //!   [`Partitions`] split the nodes in two for a while, then heal; across the cut,
 //!   messages are either lost or held until the heal.
-//! - **Crashes.** A crash drops the node's `Replica` and `Shared` (core state, lock,
+//! - **Crashes.** A crash drops the node's `Replica` and `Chain` (core state, lock,
 //!   mempool, executed candidates, buffered messages, timers, sync in flight) and keeps
 //!   its `Arc<MemStore>`. That is the whole of "losing what was not flushed" in our
 //!   design: every store write (a block, the signer guard's record) is one atomic batch
 //!   that returns only once flushed, so a crash either precedes a write or follows it
 //!   entirely. A restart reopens the store like `jeon run`.
 //! - **Clients.** Every preset account sends small transfers through
-//!   `Shared::submit` on a random node, which is then told `TxsAdmitted`; the batch is
+//!   `Chain::submit` on a random node, which is then told `TxsAdmitted`; the batch is
 //!   gossiped to the other nodes' mempools over the same faulty links.
 //! - **Phases.** A fault phase with the mix's faults, then a liveness phase with calm
 //!   links, partitions healed and every crashed node restarted, in which every honest

@@ -1,4 +1,4 @@
-//! A simulated node: its durable store, and while it is up, the very `Shared` and
+//! A simulated node: its durable store, and while it is up, the very `Chain` and
 //! `Replica` the real node runs. Crashing drops everything but the store.
 
 use std::sync::Arc;
