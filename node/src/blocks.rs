@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 
 use jeon_runtime::{merkle, Address, Block, Hash, Header, Outcome, SignedTx, TxError, VerifiedTx};
 
-use crate::chain::{state_err, Chain, FinalEvent, Finality};
+use crate::chain::{Chain, FinalEvent, Finality};
 use crate::mempool::AdmitError;
 use crate::store::{ChainHead, StoreError};
 use crate::wire::{SyncRequest, SyncResponse, SYNC_BLOCKS_MAX, SYNC_RESPONSE_BYTES_MAX};
@@ -45,6 +45,9 @@ impl Candidate {
 /// Why a block is not valid on top of our head.
 #[derive(Debug, thiserror::Error)]
 pub enum BlockError {
+    /// Batch verification returned fewer results than it was given: a bug.
+    #[error("signature verification returned fewer results than transactions")]
+    VerificationShort,
     /// Wrong chain id.
     #[error("block is for chain {got}, expected {expected}")]
     WrongChain {
@@ -126,7 +129,7 @@ fn execute(
     txs: &[VerifiedTx],
 ) -> Result<BlockOutput, StoreError> {
     let started = Instant::now();
-    let output = execute_block(&*shared.db, ctx, txs).map_err(state_err)?;
+    let output = execute_block(&*shared.db, ctx, txs)?;
     shared
         .metrics
         .block_execute_seconds
@@ -324,10 +327,7 @@ fn verify_txs(shared: &Chain, txs: Vec<SignedTx>) -> Result<Vec<VerifiedTx>, Blo
             Some(v) => Ok(v),
             None => match checked.next() {
                 Some(r) => r.map_err(|error| BlockError::BadTx { index, error }),
-                None => Err(BlockError::Store(StoreError::Corrupt {
-                    key: "verify".into(),
-                    reason: "verification returned too few results".into(),
-                })),
+                None => Err(BlockError::VerificationShort),
             },
         })
         .collect()
@@ -419,11 +419,8 @@ fn report(
 ) -> Result<(), StoreError> {
     let evicted = {
         let mut pool = shared.mempool();
-        let fees = FeeRules::load(&*shared.db, &shared.params, head.height + 1, head.time_ms)
-            .map_err(state_err)?;
-        let evicted = pool
-            .after_commit(&*shared.db, &fees, senders)
-            .map_err(state_err)?;
+        let fees = FeeRules::load(&*shared.db, &shared.params, head.height + 1, head.time_ms)?;
+        let evicted = pool.after_commit(&*shared.db, &fees, senders)?;
         shared.metrics.mempool_txs.set(pool.len() as i64);
         evicted
     };

@@ -145,10 +145,7 @@ impl Chain {
             spec.genesis_app_hash,
             spec.genesis_time_ms,
         )?;
-        let params = db.params().map_err(|e| StoreError::Corrupt {
-            key: "params".into(),
-            reason: e.to_string(),
-        })?;
+        let params = db.params()?;
         let metrics = Metrics::new();
         metrics.height.set(head.height as i64);
         Ok(Arc::new(Chain {
@@ -265,13 +262,5 @@ impl Chain {
             }
         }
         results
-    }
-}
-
-/// Turns a state read failure into a store error (for the driver and the API).
-pub fn state_err(e: StateError) -> StoreError {
-    StoreError::Corrupt {
-        key: "state".into(),
-        reason: e.to_string(),
     }
 }

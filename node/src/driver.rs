@@ -69,10 +69,7 @@ impl Driver {
         drop(self.inbox);
         match self.thread.join() {
             Ok(r) => r,
-            Err(_) => Err(ReplicaError::Store(crate::store::StoreError::Corrupt {
-                key: "consensus thread".into(),
-                reason: "panicked".into(),
-            })),
+            Err(_) => Err(ReplicaError::ThreadPanicked),
         }
     }
 

@@ -208,6 +208,9 @@ pub enum ReplicaError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The consensus thread panicked: a bug, already logged by the panic hook.
+    #[error("the consensus thread panicked")]
+    ThreadPanicked,
     /// The core decided a block this node never executed: a bug.
     #[error("decided block {block} at height {height}, which this node does not hold")]
     MissingDecision {

@@ -44,13 +44,19 @@ pub enum StoreError {
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
     /// A stored record did not decode: the database is corrupt or from another version.
-    #[error("corrupt record under {key}: {reason}")]
+    #[error("corrupt record under {}: {reason}", hex::encode(key))]
     Corrupt {
-        /// Hex of the key.
-        key: String,
-        /// The decoder's message.
-        reason: String,
+        /// The key.
+        key: Vec<u8>,
+        /// Why it does not decode.
+        reason: jeon_runtime::codec::CodecError,
     },
+    /// The database has no chain head: genesis was never written to it.
+    #[error("no chain head: genesis was never written")]
+    NoHead,
+    /// Reading or executing over the stored state failed.
+    #[error(transparent)]
+    State(#[from] StateError),
     /// The database belongs to another chain.
     #[error("data directory holds chain {found}, but the genesis is chain {expected}")]
     WrongChain {
@@ -344,10 +350,7 @@ impl<S: Store> ChainDb<S> {
 
     /// The last final block.
     pub fn head(&self) -> Result<ChainHead, StoreError> {
-        self.record(META_HEAD)?.ok_or_else(|| StoreError::Corrupt {
-            key: hex::encode(META_HEAD),
-            reason: "no chain head: genesis was never written".into(),
-        })
+        self.record(META_HEAD)?.ok_or(StoreError::NoHead)
     }
 
     /// Atomically writes a final block, its receipts, its state writes and the new
@@ -461,9 +464,9 @@ fn decode_record<T: serde::de::DeserializeOwned>(
     key: &[u8],
     bytes: &[u8],
 ) -> Result<T, StoreError> {
-    codec::decode(bytes, RECORD_BYTES_MAX).map_err(|e| StoreError::Corrupt {
-        key: hex::encode(key),
-        reason: e.to_string(),
+    codec::decode(bytes, RECORD_BYTES_MAX).map_err(|reason| StoreError::Corrupt {
+        key: key.to_vec(),
+        reason,
     })
 }
 

@@ -2,11 +2,9 @@
 //! child process, HTTP calls, and signing transactions.
 
 use jeon_runtime::calls;
-use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use jeon_runtime::{Address, AssetId, Call, Hash, Keypair, SignedTx, TxBody};
@@ -17,27 +15,31 @@ pub(crate) fn jeon() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jeon"))
 }
 
-/// Most ports one test process hands out; a bound so a leak shows up as a failure.
-const PORTS_HANDED_OUT_MAX: usize = 4096;
+/// The ports tests hand out: below Linux's ephemeral range (32768-60999), so the
+/// kernel never gives one of them to an outgoing connection or to a bind on port 0
+/// between the moment a test checks it is free and the moment its child binds it.
+const TEST_PORTS: std::ops::Range<u16> = 20_000..32_000;
 
-/// A loopback port that was free a moment ago and that no other test in this process
-/// has been given: all end-to-end tests share one process (and run in parallel), and the
-/// kernel may hand a just-closed ephemeral port out again before its first taker's
-/// child process has bound it.
+/// A loopback port that is free now and that no other test in this process has been
+/// given. All end-to-end tests share one process and run in parallel, each starting
+/// nodes that dial out from ephemeral ports, so a port picked by binding port 0 could be
+/// taken by someone's outgoing connection before the child binds it; ports from
+/// [`TEST_PORTS`] cannot be. The walk starts at an offset from the process id, so two
+/// test processes on one machine start far apart.
 pub(crate) fn free_port() -> u16 {
-    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
-    loop {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-        let port = l.local_addr().expect("local addr").port();
-        let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
-        assert!(
-            handed_out.len() < PORTS_HANDED_OUT_MAX,
-            "too many ports handed out"
-        );
-        if handed_out.insert(port) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let span = u32::from(TEST_PORTS.end - TEST_PORTS.start);
+    let start = std::process::id().wrapping_mul(7_919) % span;
+    let _ = NEXT.compare_exchange(u32::MAX, start, Ordering::SeqCst, Ordering::SeqCst);
+    for _ in 0..span {
+        let offset = NEXT.fetch_add(1, Ordering::SeqCst) % span;
+        let port = TEST_PORTS.start + u16::try_from(offset).expect("offset < span");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
     }
+    panic!("no free loopback port in {TEST_PORTS:?}");
 }
 
 /// A running `jeon dev` child, killed on drop.
