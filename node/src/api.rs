@@ -32,6 +32,7 @@ use crate::chain::Chain;
 use crate::handle::ApiHandle;
 use crate::mempool::AdmitError;
 use crate::proofs;
+use crate::store::{ChainHead, StoreError};
 
 /// The largest request body: a full batch of hex-encoded transactions fits.
 pub const BODY_BYTES_MAX: usize = 8 << 20;
@@ -474,9 +475,14 @@ fn rss_bytes() -> (Option<u64>, Option<u64>) {
 }
 
 async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
-    let head = shared.head();
+    let params = shared.params.clone();
+    let (head, fees) = read_state(&shared, move |db, head| {
+        let fees = jeon_runtime::fees::FeeRules::load(db, &params, head.height + 1, head.time_ms)
+            .map_err(ApiError::internal)?;
+        Ok((head, fees))
+    })
+    .await?;
     let (rss, rss_peak) = rss_bytes();
-    let fees = shared.next_fee_rules().map_err(ApiError::internal)?;
     Ok(Json(json!({
         "chain_id": shared.chain_id,
         "height": head.height,
@@ -605,12 +611,23 @@ fn query_error(e: QueryError) -> ApiError {
 /// Runs a state query off the async workers (period and history scans read many keys).
 async fn read_state<T: Send + 'static>(
     shared: &Arc<Chain>,
-    f: impl FnOnce(&crate::chain::Db) -> ApiResult<T> + Send + 'static,
+    f: impl Fn(&crate::chain::Db, ChainHead) -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
-    let db = shared.db.clone();
-    tokio::task::spawn_blocking(move || f(&db))
+    let chain = shared.clone();
+    tokio::task::spawn_blocking(move || chain.read_at_head(f))
         .await
         .map_err(ApiError::internal)?
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::HeadUnsettled { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+            }
+            other => ApiError::internal(other),
+        }
+    }
 }
 
 fn to_json<T: Serialize>(v: &T) -> ApiResult<Json<Value>> {
@@ -627,7 +644,7 @@ async fn tax(
 ) -> ApiResult<Json<Value>> {
     let q = params(query, &["from", "to"])?;
     let (from, to) = param_periods(&shared, &q)?;
-    let report = read_state(&shared, move |db| {
+    let report = read_state(&shared, move |db, _head| {
         if econ::jurisdiction(db, &code)
             .map_err(ApiError::internal)?
             .is_none()
@@ -673,7 +690,7 @@ async fn account_events(
     let q = params(query, &["limit", "before"])?;
     let limit = param_limit(&q)?;
     let before = q.get("before").map(|b| parse_position(b)).transpose()?;
-    let entries = read_state(&shared, move |db| {
+    let entries = read_state(&shared, move |db, _head| {
         jeon_runtime::economy::history::account_events(db, &addr, limit, before)
             .map_err(ApiError::internal)
     })
@@ -697,7 +714,7 @@ async fn settlement(
 ) -> ApiResult<Json<Value>> {
     let q = params(query, &["from", "to"])?;
     let (from, to) = param_periods(&shared, &q)?;
-    let report = read_state(&shared, move |db| {
+    let report = read_state(&shared, move |db, _head| {
         jeon_runtime::economy::exchange::settlement_positions(db, from, to).map_err(query_error)
     })
     .await?;
@@ -712,7 +729,7 @@ async fn redemptions(
     let q = params(query, &["issuer", "limit"])?;
     let issuer = param_address(&q, "issuer")?;
     let limit = param_limit(&q)?;
-    let pending = read_state(&shared, move |db| {
+    let pending = read_state(&shared, move |db, _head| {
         jeon_runtime::economy::redeem::pending_redemptions(db, &issuer, limit)
             .map_err(ApiError::internal)
     })
@@ -727,10 +744,11 @@ async fn mandates(
     Path(addr): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let user = parse_address(&addr)?;
-    let head = shared.head();
-    let list = read_state(&shared, move |db| {
-        jeon_runtime::economy::mandate::mandates_of(db, &user, head.height, head.time_ms)
-            .map_err(ApiError::internal)
+    let (head, list) = read_state(&shared, move |db, head| {
+        let list =
+            jeon_runtime::economy::mandate::mandates_of(db, &user, head.height, head.time_ms)
+                .map_err(ApiError::internal)?;
+        Ok((head, list))
     })
     .await?;
     Ok(Json(
@@ -746,11 +764,10 @@ async fn credit(
 ) -> ApiResult<Json<Value>> {
     use jeon_runtime::economy::credit::{credit_lines_of, credit_score};
     let account = parse_address(&addr)?;
-    let head = shared.head();
-    let (score, lines) = read_state(&shared, move |db| {
+    let (head, score, lines) = read_state(&shared, move |db, head| {
         let score = credit_score(db, &account, head.height).map_err(ApiError::internal)?;
         let lines = credit_lines_of(db, &account).map_err(ApiError::internal)?;
-        Ok((score, lines))
+        Ok((head, score, lines))
     })
     .await?;
     Ok(Json(
@@ -762,7 +779,7 @@ async fn credit(
 async fn exchanges(State(shared): State<Arc<Chain>>, query: QueryParams) -> ApiResult<Json<Value>> {
     let q = params(query, &["limit"])?;
     let limit = param_limit(&q)?;
-    let list = read_state(&shared, move |db| {
+    let list = read_state(&shared, move |db, _head| {
         jeon_runtime::economy::exchange::exchanges(db, limit).map_err(ApiError::internal)
     })
     .await?;
@@ -775,7 +792,7 @@ async fn rules(State(shared): State<Arc<Chain>>, query: QueryParams) -> ApiResul
     let q = params(query, &["merchant", "limit"])?;
     let limit = param_limit(&q)?;
     let merchant = q.get("merchant").map(|m| parse_address(m)).transpose()?;
-    let list = read_state(&shared, move |db| match merchant {
+    let list = read_state(&shared, move |db, _head| match merchant {
         Some(m) => {
             jeon_runtime::economy::rewards::merchant_rules(db, &m).map_err(ApiError::internal)
         }
@@ -793,8 +810,7 @@ async fn fees(State(shared): State<Arc<Chain>>, query: QueryParams) -> ApiResult
     let q = params(query, &["account"])?;
     let account = q.get("account").map(|a| parse_address(a)).transpose()?;
     let params = shared.params.clone();
-    let head = shared.head();
-    let (rules, sender) = read_state(&shared, move |db| {
+    let (rules, sender) = read_state(&shared, move |db, head| {
         let rules = FeeRules::load(db, &params, head.height + 1, head.time_ms)
             .map_err(ApiError::internal)?;
         let sender = account
@@ -846,9 +862,10 @@ async fn sponsorships(
     Path(addr): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let sponsor = parse_address(&addr)?;
-    let head = shared.head();
-    let list = read_state(&shared, move |db| {
-        jeon_runtime::fees::sponsorships_of(db, &sponsor, head.time_ms).map_err(ApiError::internal)
+    let (head, list) = read_state(&shared, move |db, head| {
+        let list = jeon_runtime::fees::sponsorships_of(db, &sponsor, head.time_ms)
+            .map_err(ApiError::internal)?;
+        Ok((head, list))
     })
     .await?;
     Ok(Json(

@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
 use jeon_runtime::block::ValidatorInfo;
 use jeon_runtime::fees::FeeRules;
@@ -99,6 +100,11 @@ pub trait Finality: Send + Sync {
     fn finalized(&self, head: ChainHead, events: Vec<FinalEvent>);
 }
 
+/// The longest [`Chain::read_at_head`] waits for a written block to be reported.
+pub const HEAD_SETTLE_WAIT_MAX: Duration = Duration::from_secs(5);
+/// How often [`Chain::read_at_head`] looks again while a block is being reported.
+const HEAD_SETTLE_POLL: Duration = Duration::from_millis(1);
+
 /// Reports nowhere: a replica nobody subscribes to (the simulator, tests).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoFinality;
@@ -182,11 +188,52 @@ impl Chain {
         *self.head.write().unwrap_or_else(|p| p.into_inner()) = head;
     }
 
+    /// Runs `read` over the stored state as of the reported head, so an answer that
+    /// combines the head with state reads both from the same block.
+    ///
+    /// A commit writes a block's state and its stored head in one atomic batch, then
+    /// flushes, and only then reports the head ([`Chain::set_head`]); in between, the
+    /// store is a block ahead of the head. `read` runs only while the stored head equals
+    /// the reported one, and its result counts only if the stored head did not move
+    /// while it ran; otherwise it waits for the report and runs again. Waits at most
+    /// [`HEAD_SETTLE_WAIT_MAX`] in all (a commit's flush and report take milliseconds).
+    pub fn read_at_head<T, E: From<StoreError>>(
+        &self,
+        read: impl Fn(&Db, ChainHead) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let started = Instant::now();
+        loop {
+            let head = self.head();
+            let stored = self.db.head()?;
+            if stored.height == head.height {
+                let value = read(&self.db, head)?;
+                if self.db.head()?.height == head.height {
+                    return Ok(value);
+                }
+            }
+            if started.elapsed() > HEAD_SETTLE_WAIT_MAX {
+                return Err(StoreError::HeadUnsettled {
+                    stored: stored.height,
+                    reported: head.height,
+                }
+                .into());
+            }
+            std::thread::sleep(HEAD_SETTLE_POLL);
+        }
+    }
+
     /// The fee rules of the next block, as far as committed state tells: its height
-    /// and base fee, and the head's time (the next block's is not known yet).
-    pub fn next_fee_rules(&self) -> Result<FeeRules, StateError> {
-        let head = self.head();
-        FeeRules::load(&*self.db, &self.params, head.height + 1, head.time_ms)
+    /// and base fee, and the head's time (the next block's is not known yet). Read at
+    /// the head ([`Chain::read_at_head`]).
+    pub fn next_fee_rules(&self) -> Result<FeeRules, StoreError> {
+        self.read_at_head(|db, head| {
+            Ok(FeeRules::load(
+                db,
+                &self.params,
+                head.height + 1,
+                head.time_ms,
+            )?)
+        })
     }
 
     /// Verifies (strictly, see `crypto::verify_batch`) and admits transactions; one result per input.
@@ -199,10 +246,14 @@ impl Chain {
             let fees = match self.next_fee_rules() {
                 Ok(fees) => fees,
                 Err(e) => {
+                    let e = match e {
+                        StoreError::State(e) => e,
+                        other => StateError::Backend(other.to_string()),
+                    };
                     return verified
                         .iter()
                         .map(|_| Err(AdmitError::Storage(e.clone())))
-                        .collect()
+                        .collect();
                 }
             };
             let mut pool = self.mempool();
@@ -262,5 +313,102 @@ impl Chain {
             }
         }
         results
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use jeon_genesis::{Preset, PresetKeys};
+    use jeon_runtime::block::{Block, Certificate, CommittedBlock, Header};
+    use jeon_runtime::fees::{self, FeeRules};
+    use jeon_runtime::{Address, Amount, Hash, Overlay};
+
+    use super::{Chain, ChainSpec};
+    use crate::store::{ChainDb, ChainHead, MemStore, StoreError};
+
+    const GENESIS_TIME_MS: u64 = 1_700_000_000_000;
+
+    fn dev_chain() -> Arc<Chain> {
+        let keys = PresetKeys::from_seed_labels(&Preset::Dev.key_names());
+        let genesis = Preset::Dev
+            .spec(&keys, GENESIS_TIME_MS)
+            .expect("dev preset");
+        let spec = ChainSpec::from_genesis(&genesis).expect("valid dev preset");
+        Chain::open(ChainDb::new(Arc::new(MemStore::new())), &spec).expect("open")
+    }
+
+    /// Writes block 1 as a commit does (state and stored head in one batch), with the
+    /// next base fee set to `base_fee`, and does not report it.
+    fn write_block_1(chain: &Chain, base_fee: Amount) -> ChainHead {
+        let mut ov = Overlay::new(&*chain.db);
+        ov.put(fees::storage::base_fee(), &base_fee).expect("put");
+        let (changes, app_hash) = ov.finish().expect("finish");
+        let header = Header {
+            chain_id: chain.chain_id,
+            height: 1,
+            prev_hash: Hash::ZERO,
+            time_ms: GENESIS_TIME_MS + 1_000,
+            proposer: Address([1; 32]),
+            tx_root: Hash::ZERO,
+            receipts_root: Hash::ZERO,
+            app_hash: Hash::ZERO,
+            validators_hash: Hash::ZERO,
+        };
+        let certificate = Certificate {
+            height: 1,
+            round: 0,
+            block: header.hash(),
+            signatures: vec![],
+        };
+        let block = CommittedBlock {
+            block: Block {
+                header,
+                txs: vec![],
+            },
+            certificate,
+        };
+        chain
+            .db
+            .commit_block(&block, &[], &changes, app_hash)
+            .expect("write")
+    }
+
+    fn base_fee_at_head(chain: &Chain) -> Result<(u64, Amount), StoreError> {
+        chain.read_at_head(|db, head| {
+            let rules = FeeRules::load(db, &chain.params, head.height + 1, head.time_ms)?;
+            Ok((head.height, rules.base_fee))
+        })
+    }
+
+    #[test]
+    fn a_read_at_the_head_never_pairs_the_head_with_a_block_written_but_not_yet_reported() {
+        let chain = dev_chain();
+        let genesis_fee = base_fee_at_head(&chain).expect("read").1;
+        let new_fee = genesis_fee + 7;
+        let head_1 = write_block_1(&chain, new_fee);
+
+        // Reading the head, then the store, is what the API did: it pairs height 0
+        // with block 1's base fee.
+        let head = chain.head();
+        let torn =
+            FeeRules::load(&*chain.db, &chain.params, head.height + 1, head.time_ms).expect("load");
+        assert_eq!((head.height, torn.base_fee), (0, new_fee));
+
+        // A read at the head waits for the report and answers from block 1.
+        let reader = {
+            let chain = chain.clone();
+            std::thread::spawn(move || base_fee_at_head(&chain))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            !reader.is_finished(),
+            "answered before block 1 was reported"
+        );
+        chain.set_head(head_1);
+        let read = reader.join().expect("reader").expect("read");
+        assert_eq!(read, (1, new_fee));
     }
 }

@@ -51,6 +51,15 @@ pub enum StoreError {
         /// Why it does not decode.
         reason: jeon_runtime::codec::CodecError,
     },
+    /// The stored head stayed ahead of the reported one for too long: a commit wrote a
+    /// block but did not report it ([`crate::chain::Chain::read_at_head`]).
+    #[error("block {stored} is written but the reported head is still {reported}")]
+    HeadUnsettled {
+        /// The stored head's height.
+        stored: Height,
+        /// The reported head's height.
+        reported: Height,
+    },
     /// The database has no chain head: genesis was never written to it.
     #[error("no chain head: genesis was never written")]
     NoHead,

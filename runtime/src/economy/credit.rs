@@ -529,7 +529,7 @@ pub(crate) fn record_redemption<S: StateRead + ?Sized>(
 }
 
 /// `OpenCreditLine`: the sender is the lender.
-pub(crate) fn open<S: StateRead + ?Sized>(
+fn open<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     o: &OpenCreditLine,
@@ -650,7 +650,7 @@ fn release<S: StateRead + ?Sized>(
 }
 
 /// `DrawCredit`: the sender is the borrower.
-pub(crate) fn draw<S: StateRead + ?Sized>(
+fn draw<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     id: u64,
@@ -742,7 +742,7 @@ pub(crate) fn cover_shortfall<S: StateRead + ?Sized>(
 }
 
 /// `Repay`: the sender is the borrower.
-pub(crate) fn repay<S: StateRead + ?Sized>(
+fn repay<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     id: u64,
@@ -789,7 +789,7 @@ pub(crate) fn repay<S: StateRead + ?Sized>(
 }
 
 /// `MarkDefault`: the sender is the lender.
-pub(crate) fn mark_default<S: StateRead + ?Sized>(
+fn mark_default<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     id: u64,

@@ -586,7 +586,7 @@ impl EventDef for Converted {
 }
 
 /// `ProposeExchange`: recorded inactive until the other issuer accepts.
-pub(crate) fn propose<S: StateRead + ?Sized>(
+fn propose<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     t: &ProposeExchange,
@@ -653,7 +653,7 @@ fn agreement<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<Exchang
 
 /// `AcceptExchange { id }`: by the issuer that did not propose; one active agreement
 /// per (from, to) pair.
-pub(crate) fn accept<S: StateRead + ?Sized>(
+fn accept<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     id: u64,
@@ -691,7 +691,7 @@ pub(crate) fn accept<S: StateRead + ?Sized>(
 
 /// `RevokeExchange { id }`: either issuer ends an agreement or declines a proposal.
 /// Its settlement records stay.
-pub(crate) fn revoke<S: StateRead + ?Sized>(
+fn revoke<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     id: u64,
@@ -716,7 +716,7 @@ pub(crate) fn revoke<S: StateRead + ?Sized>(
 }
 
 /// `Convert { from_asset, amount, to_asset, min_out }`.
-pub(crate) fn convert<S: StateRead + ?Sized>(
+fn convert<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     from_asset: AssetId,

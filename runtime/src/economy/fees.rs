@@ -689,7 +689,7 @@ pub fn end_block<S: StateRead + ?Sized>(
 /// `SponsorFees`: a partner offers to pay fees, or with a zero budget withdraws its
 /// offer. Changing the budget of an offer keeps what the current period already used;
 /// changing its period length, or withdrawing and offering again, starts afresh.
-pub(crate) fn sponsor<S: StateRead + ?Sized>(
+fn sponsor<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     offer: &SponsorFees,

@@ -315,7 +315,7 @@ pub fn mandates_of<S: StateScan + ?Sized>(
 }
 
 /// `GrantMandate`: the sender is the user.
-pub(crate) fn grant<S: StateRead + ?Sized>(
+fn grant<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     g: &GrantMandate,
@@ -374,7 +374,7 @@ fn existing<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<Mandate>
 /// `Charge`: the sender is the spender. Checks, in order: the mandate exists, the
 /// sender is its spender, it is not revoked before this block, not expired, and the
 /// amount fits the period's remaining limit; then moves the units.
-pub(crate) fn charge<S: StateRead + ?Sized>(
+fn charge<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     (id, amount, reference): (u64, Amount, &str),
@@ -433,7 +433,7 @@ pub(crate) fn charge<S: StateRead + ?Sized>(
 }
 
 /// `RevokeMandate`: the sender is the user.
-pub(crate) fn revoke<S: StateRead + ?Sized>(
+fn revoke<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     id: u64,

@@ -225,7 +225,7 @@ fn jurisdiction<S: StateRead + ?Sized>(
 }
 
 /// `Pay { merchant, asset, amount, reference }`.
-pub(crate) fn pay<S: StateRead + ?Sized>(
+fn pay<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     to: &Address,

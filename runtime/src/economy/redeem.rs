@@ -302,7 +302,7 @@ impl EventDef for RedemptionExpired {
 }
 
 /// `Redeem { asset, amount, kind }`.
-pub(crate) fn redeem<S: StateRead + ?Sized>(
+fn redeem<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     asset: AssetId,
@@ -391,7 +391,7 @@ fn from_escrow(r: Res<()>) -> Res<()> {
 }
 
 /// `SettleRedemption { id, payout_reference }`: burns the escrowed credits.
-pub(crate) fn settle<S: StateRead + ?Sized>(
+fn settle<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     id: u64,
@@ -422,7 +422,7 @@ pub(crate) fn settle<S: StateRead + ?Sized>(
 
 /// `RejectRedemption { id, reason }`: refunds the user (also after the deadline,
 /// while the sweep has not reached the request).
-pub(crate) fn reject<S: StateRead + ?Sized>(
+fn reject<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     id: u64,

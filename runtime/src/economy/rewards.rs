@@ -454,7 +454,7 @@ impl EventDef for StampsRedeemed {
 }
 
 /// `AddRewardRule`.
-pub(crate) fn add_rule<S: StateRead + ?Sized>(
+fn add_rule<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     terms: &AddRewardRule,
@@ -539,7 +539,7 @@ fn merchant_lists<S: StateRead + ?Sized>(
 
 /// `RemoveRewardRule { id }`. The payers' cap records of the rule stay (ids are never
 /// reused, so nothing reads them again).
-pub(crate) fn remove_rule<S: StateRead + ?Sized>(
+fn remove_rule<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     id: u64,
@@ -658,7 +658,7 @@ fn apply_rule<S: StateRead + ?Sized>(
 }
 
 /// `SetStampReward`: both assets are credits the sender issues.
-pub(crate) fn set_stamp_reward<S: StateRead + ?Sized>(
+fn set_stamp_reward<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     stamp_asset: AssetId,
@@ -685,7 +685,7 @@ pub(crate) fn set_stamp_reward<S: StateRead + ?Sized>(
 
 /// `RedeemStamps { stamp_asset, count }`: burns `count` stamps and mints
 /// `count / stamps * reward_amount` of the reward asset, all or nothing.
-pub(crate) fn redeem_stamps<S: StateRead + ?Sized>(
+fn redeem_stamps<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     stamp_asset: AssetId,
