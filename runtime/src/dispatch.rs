@@ -10,7 +10,7 @@
 pub mod calls {
     //! The wire `Call` enum and the [`CallDef`] trait: each feature module writes its
     //! calls' execution, one-line summary (shown in proofs) and addressee (for
-    //! all-customers fee sponsorships); the enum's variants are re-exported here
+    //! all-customers fee sponsorships); each call's struct is re-exported here
     //! (`calls::Transfer`).
 
     use serde::{Deserialize, Serialize};

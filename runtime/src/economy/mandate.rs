@@ -102,8 +102,7 @@ impl CallDef for GrantMandate {
         format!("let {spender} charge up to {limit_per_period} units of asset {asset} per {period_ms} ms")
     }
 
-    fn addressee<S: StateRead + ?Sized>(&self, state: &S) -> Result<Option<Address>, StateError> {
-        let _ = state;
+    fn addressee<S: StateRead + ?Sized>(&self, _state: &S) -> Result<Option<Address>, StateError> {
         Ok(Some(self.spender))
     }
 }

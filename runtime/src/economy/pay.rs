@@ -149,8 +149,7 @@ impl CallDef for Pay {
         format!("pay {amount} units of asset {asset} to merchant {merchant}")
     }
 
-    fn addressee<S: StateRead + ?Sized>(&self, state: &S) -> Result<Option<Address>, StateError> {
-        let _ = state;
+    fn addressee<S: StateRead + ?Sized>(&self, _state: &S) -> Result<Option<Address>, StateError> {
         Ok(Some(self.merchant))
     }
 }
