@@ -389,12 +389,7 @@ pub fn commit(
     let committed = CommittedBlock { block, certificate };
     let started = Instant::now();
     crate::crash::crash_point("commit.before_write");
-    let head = shared.db.commit_block(
-        &committed,
-        &output.receipts,
-        &output.changes,
-        output.app_hash,
-    )?;
+    let head = shared.db.commit_block(&committed, &output)?;
     crate::crash::crash_point("commit.after_write");
     shared
         .metrics

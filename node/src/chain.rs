@@ -372,7 +372,15 @@ mod tests {
         };
         chain
             .db
-            .commit_block(&block, &[], &changes, app_hash)
+            .commit_block(
+                &block,
+                &jeon_runtime::execute::BlockOutput {
+                    receipts: vec![],
+                    changes,
+                    app_hash,
+                    block_events: vec![],
+                },
+            )
             .expect("write")
     }
 

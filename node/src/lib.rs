@@ -15,6 +15,7 @@ pub mod p2p;
 pub mod proofs;
 pub mod replica;
 pub mod run;
+pub mod segments;
 pub mod signer;
 pub mod store;
 pub mod wire;

@@ -150,8 +150,13 @@ mod tests {
         let db = ChainDb::new(MemStore::new());
         db.init_genesis(CHAIN, &ChangeSet::default(), Hash::ZERO, 0)
             .expect("genesis");
-        db.commit_block(&committed, &receipts, &ChangeSet::default(), Hash::ZERO)
-            .expect("commit");
+        let output = jeon_runtime::execute::BlockOutput {
+            receipts,
+            changes: ChangeSet::default(),
+            app_hash: Hash::ZERO,
+            block_events: vec![],
+        };
+        db.commit_block(&committed, &output).expect("commit");
         (db, set, txs)
     }
 

@@ -18,6 +18,7 @@ use crate::handle::ApiHandle;
 use crate::net::P2pNetwork;
 use crate::p2p::{Multiaddr, P2pCommand, P2pConfig, P2pHandle, PeerId, Topic};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
+use crate::segments::DirSegments;
 use crate::store::{ChainDb, SledStore, Store, StoreError};
 
 /// Everything a node needs to start.
@@ -125,7 +126,9 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     };
     let store: Arc<dyn Store> =
         Arc::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
-    let db: Db = ChainDb::new(store);
+    let segments = DirSegments::open(&config.data_dir.join("blocks"))
+        .map_err(|e| store_err(StoreError::Segment(e)))?;
+    let db: Db = ChainDb::open(store, Box::new(segments)).map_err(store_err)?;
     let shared = Chain::open(db, &spec).map_err(store_err)?;
     let api = ApiHandle::new(shared.clone());
     let p2p = match config.p2p {

@@ -1,32 +1,40 @@
-//! Durable storage behind the [`Store`] trait: state, blocks with certificates,
-//! receipts, the transaction index, the chain head, and the signer's last-signed record.
+//! Durable storage: state, indexes, the chain head and the signer's last-signed record
+//! behind the [`Store`] trait (sled), and block records (blocks with certificates,
+//! receipts, history links) in the append-only segments of [`crate::segments`].
 //!
-//! [`SledStore`] keeps everything in one sled tree under one-byte prefixes so that a
-//! block's writes go in as one atomic batch, then `flush` makes them durable. A block
-//! is reported final only after that flush returns. [`MemStore`] is the in-memory twin
-//! for the simulator and unit tests.
+//! [`SledStore`] keeps its part in one sled tree under one-byte prefixes so that a
+//! block's writes go in as one atomic batch, then `flush` makes them durable. A block's
+//! record is appended and synced before that batch; a block is reported final only
+//! after both. [`MemStore`] and [`crate::segments::MemSegments`] are the in-memory twins
+//! for the simulator and unit tests. docs/storage.md describes the layout.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use jeon_runtime::block::CommittedBlock;
 use jeon_runtime::codec;
-use jeon_runtime::state::{prefix_end, ChangeSet, Entries, StateError, StateRead, StateScan};
-use jeon_runtime::{Hash, Height, Receipt};
+use jeon_runtime::economy::history::EventPosition;
+use jeon_runtime::economy::BLOCK_EVENTS_TX_INDEX;
+use jeon_runtime::execute::BlockOutput;
+use jeon_runtime::state::{keys, prefix_end, ChangeSet, Entries, StateError, StateRead, StateScan};
+use jeon_runtime::{Address, Event, Hash, Height, Receipt};
 use serde::{Deserialize, Serialize};
+
+use crate::segments::{BlockLog, MemSegments, Recovered, SegmentError, SegmentFiles, SegmentPtr};
 
 /// Key prefixes inside the one tree.
 mod prefix {
     /// Runtime state entries: `S || state key`.
     pub(super) const STATE: u8 = b'S';
-    /// `B || height (u64 BE)` -> CommittedBlock.
+    /// `B || height (u64 BE)` -> where the block's record is ([`SegmentPtr`]).
     pub(super) const BLOCK: u8 = b'B';
-    /// `R || height (u64 BE)` -> Vec<Receipt>.
-    pub(super) const RECEIPTS: u8 = b'R';
-    /// `T || tx hash` -> TxLocation.
+    /// `T || tx hash[..8] || height (u64 BE)` -> the transaction's index in the block.
     pub(super) const TX: u8 = b'T';
+    /// `L || account` -> the account's newest history entry ([`EventPosition`]).
+    pub(super) const LAST_EVENT: u8 = b'L';
 }
 
 // Metadata keys start with `M`.
@@ -34,6 +42,9 @@ const META_HEAD: &[u8] = b"Mhead";
 const META_GENESIS: &[u8] = b"Mgenesis";
 const META_SIGNER: &[u8] = b"Msigner";
 const META_LOCKED_BLOCK: &[u8] = b"Mlocked";
+const META_LAYOUT: &[u8] = b"Mlayout";
+/// The lowest height whose block is kept; absent on an archive node.
+const META_PRUNED: &[u8] = b"Mpruned";
 /// Stored records we read back are ours, but a bound still guards against corruption.
 const RECORD_BYTES_MAX: usize = 256 << 20;
 
@@ -66,6 +77,31 @@ pub enum StoreError {
     /// Reading or executing over the stored state failed.
     #[error(transparent)]
     State(#[from] StateError),
+    /// A block record could not be encoded (a bug: every record encodes).
+    #[error("could not encode a record: {0}")]
+    Encode(String),
+    /// The block log failed or holds a corrupt record.
+    #[error(transparent)]
+    Segment(#[from] SegmentError),
+    /// A block's stored record does not decode.
+    #[error("the stored record of block {height} is corrupt: {reason}")]
+    CorruptBlock {
+        /// Its height.
+        height: Height,
+        /// Why it does not decode.
+        reason: String,
+    },
+    /// The block was pruned: this node keeps blocks from `first_kept` on.
+    #[error("block {height} was pruned; this node keeps blocks from {first_kept} on")]
+    Pruned {
+        /// The height asked for.
+        height: Height,
+        /// The lowest height kept.
+        first_kept: Height,
+    },
+    /// The data directory was written by an older version with another layout.
+    #[error("the data directory was written with an older storage layout (blocks inside sled); this version keeps blocks in segment files: start from an empty data directory and let the node sync")]
+    OldLayout,
     /// The database belongs to another chain.
     #[error("data directory holds chain {found}, but the genesis is chain {expected}")]
     WrongChain {
@@ -301,15 +337,171 @@ impl Store for MemStore {
     }
 }
 
-/// The chain's records over a [`Store`]: what the node reads and writes, typed.
+/// How many decoded block records stay in memory: history walks and proof requests
+/// mostly touch recent blocks, and a record is a whole block.
+const RECORD_CACHE_BLOCKS: usize = 4;
+/// The storage layout this code writes. 1 kept blocks and receipts in sled; 2 keeps
+/// them in segment files ([`crate::segments`]).
+const LAYOUT: u32 = 2;
+
+/// A final block as the node stores it: the block and certificate, its receipts, its
+/// end-of-block events, and the links of the account histories through it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlockRecord {
+    /// The block with its certificate.
+    pub committed: CommittedBlock,
+    /// One receipt per transaction.
+    pub receipts: Vec<Receipt>,
+    /// Events of the end-of-block step.
+    pub block_events: Vec<Event>,
+    /// One link per history entry the block adds, in the order the runtime indexed
+    /// them.
+    links: Vec<HistoryLink>,
+}
+
+/// The same record, borrowed, for encoding (serde writes both alike).
+#[derive(Serialize)]
+struct BlockRecordRef<'a> {
+    committed: &'a CommittedBlock,
+    receipts: &'a [Receipt],
+    block_events: &'a [Event],
+    links: &'a [HistoryLink],
+}
+
+/// An account's history entry: the event at (`tx_index`, `event_index`) in this
+/// block, for the account at position `slot` of the event's [`Event::accounts`], and
+/// where that account's previous entry is. An account's history is the chain of these
+/// links from its newest entry (kept under `L ‖ account` in sled).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct HistoryLink {
+    tx_index: u32,
+    event_index: u32,
+    slot: u8,
+    prev: Option<EventPosition>,
+}
+
+impl BlockRecord {
+    fn event(&self, tx_index: u32, event_index: u32) -> Option<&Event> {
+        let events = if tx_index == BLOCK_EVENTS_TX_INDEX {
+            &self.block_events
+        } else {
+            &self.receipts.get(tx_index as usize)?.events
+        };
+        events.get(event_index as usize)
+    }
+
+    /// The link of `who`'s entry at `pos` (in this block): `None` if the block has no
+    /// such entry, `Some(prev)` otherwise.
+    fn link(&self, who: &Address, pos: EventPosition) -> Option<Option<EventPosition>> {
+        let event = self.event(pos.tx_index, pos.event_index)?;
+        let slot = event.accounts().iter().position(|a| a == who)?;
+        self.links
+            .iter()
+            .find(|l| {
+                l.tx_index == pos.tx_index
+                    && l.event_index == pos.event_index
+                    && usize::from(l.slot) == slot
+            })
+            .map(|l| l.prev)
+    }
+}
+
+fn storage_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<RECORD_BYTES_MAX>()
+}
+
+/// A record as stored: compact (varint) bincode, then LZ4. Blocks repeat the chain id
+/// in every transaction and the same addresses in transactions and receipts; this
+/// takes a block to about half its consensus encoding.
+fn encode_record(record: &BlockRecordRef<'_>) -> Result<Vec<u8>, StoreError> {
+    let plain = bincode::serde::encode_to_vec(record, storage_config())
+        .map_err(|e| StoreError::Encode(e.to_string()))?;
+    Ok(lz4_flex::compress_prepend_size(&plain))
+}
+
+fn decode_block_record(height: Height, bytes: &[u8]) -> Result<BlockRecord, StoreError> {
+    let corrupt = |reason: String| StoreError::CorruptBlock { height, reason };
+    let size = bytes
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_le_bytes)
+        .ok_or_else(|| corrupt("record shorter than its size".into()))?;
+    if size as usize > RECORD_BYTES_MAX {
+        return Err(corrupt(format!("record claims {size} bytes")));
+    }
+    let plain = lz4_flex::decompress_size_prepended(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let (record, _) = bincode::serde::decode_from_slice(&plain, storage_config())
+        .map_err(|e| corrupt(e.to_string()))?;
+    Ok(record)
+}
+
+/// What [`ChainDb::prune`] removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Blocks whose bodies, receipts and index entries went.
+    pub blocks: u64,
+    /// The lowest height still kept.
+    pub first_kept: Height,
+}
+
+/// The chain's records: state and indexes in a [`Store`], block records in a
+/// [`BlockLog`]. What the node reads and writes, typed.
 pub struct ChainDb<S: Store> {
     store: S,
+    log: BlockLog,
+    /// Lowest height whose block is kept (1 on an archive node).
+    first_kept: AtomicU64,
+    cache: Mutex<VecDeque<(Height, Arc<BlockRecord>)>>,
 }
 
 impl<S: Store> ChainDb<S> {
-    /// Wraps a store.
+    /// Wraps a store, with block records in fresh in-memory segments (unit tests).
     pub fn new(store: S) -> Self {
-        ChainDb { store }
+        ChainDb {
+            store,
+            log: BlockLog::new(Box::new(MemSegments::new())),
+            first_kept: AtomicU64::new(1),
+            cache: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Opens the chain's records: the store, and the block log in `segments`, brought
+    /// back to the store's head (a crash may have left a torn record or records that
+    /// were never indexed; see [`BlockLog::recover`]).
+    pub fn open(store: S, segments: Box<dyn SegmentFiles>) -> Result<Self, StoreError> {
+        let db = ChainDb {
+            store,
+            log: BlockLog::new(segments),
+            first_kept: AtomicU64::new(1),
+            cache: Mutex::new(VecDeque::new()),
+        };
+        let head = db.record::<ChainHead>(META_HEAD)?;
+        if head.is_some() && db.record::<u32>(META_LAYOUT)? != Some(LAYOUT) {
+            return Err(StoreError::OldLayout);
+        }
+        if let Some(first) = db.record::<Height>(META_PRUNED)? {
+            db.first_kept.store(first, Ordering::Relaxed);
+            // A crash between the prune's index batch and its file removal leaves
+            // segments that hold only pruned blocks.
+            db.log.remove_below(first)?;
+        }
+        let head = head.map_or(0, |h| h.height);
+        let recovered = db.log.recover(head)?;
+        if recovered != Recovered::default() {
+            tracing::warn!(
+                head,
+                bytes_cut = recovered.bytes_cut,
+                segments_removed = recovered.segments_removed,
+                "block segments held blocks above the stored head (a crash mid-commit); cut back to it"
+            );
+        }
+        if head >= db.first_kept.load(Ordering::Relaxed)
+            && db.store.get(&height_key(prefix::BLOCK, head))?.is_some()
+        {
+            // The head's record must have survived: it was synced before the head moved.
+            db.block(head)?;
+        }
+        Ok(db)
     }
 
     fn record<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -337,22 +529,26 @@ impl<S: Store> ChainDb<S> {
             }
             return self.head();
         }
+        if !changes.appended.is_empty() {
+            // History entries point into blocks; genesis has none.
+            return Err(StoreError::State(StateError::InvariantBroken(
+                "genesis wrote account history entries",
+            )));
+        }
         let head = ChainHead {
             height: 0,
             block_hash: Hash::ZERO,
             app_hash,
             time_ms,
         };
-        let appended = changes.appended.iter().map(|(k, v)| (k, Some(v.clone())));
-        let mut writes: Vec<_> = changes
+        let mut writes: Writes = changes
             .entries
             .iter()
-            .map(|(k, v)| (k, v.clone()))
-            .chain(appended)
-            .map(|(k, v)| (with_prefix(prefix::STATE, k), v))
+            .map(|(k, v)| (with_prefix(prefix::STATE, k), v.clone()))
             .collect();
         writes.push((META_HEAD.to_vec(), Some(codec::encode(&head))));
         writes.push((META_GENESIS.to_vec(), Some(codec::encode(&genesis_hash))));
+        writes.push((META_LAYOUT.to_vec(), Some(codec::encode(&LAYOUT))));
         self.store.write_batch(writes)?;
         Ok(head)
     }
@@ -362,40 +558,330 @@ impl<S: Store> ChainDb<S> {
         self.record(META_HEAD)?.ok_or(StoreError::NoHead)
     }
 
-    /// Atomically writes a final block, its receipts, its state writes and the new
-    /// head, and returns only once they are durable.
+    /// Durably writes a final block: first its record to the block log (synced), then
+    /// one atomic sled batch with the state writes, the record's place, the indexes and
+    /// the new head. Returns once both are durable.
     pub fn commit_block(
         &self,
         committed: &CommittedBlock,
-        receipts: &[Receipt],
-        changes: &ChangeSet,
-        app_hash: Hash,
+        output: &BlockOutput,
     ) -> Result<ChainHead, StoreError> {
         let h = &committed.block.header;
+        let height = h.height;
         let head = ChainHead {
-            height: h.height,
+            height,
             block_hash: h.hash(),
-            app_hash,
+            app_hash: output.app_hash,
             time_ms: h.time_ms,
         };
-        self.store
-            .write_batch(block_writes(committed, receipts, changes, &head))?;
+        let (links, newest) = self.history_links(output)?;
+        let payload = encode_record(&BlockRecordRef {
+            committed,
+            receipts: &output.receipts,
+            block_events: &output.block_events,
+            links: &links,
+        })?;
+        let ptr = self.log.append(height, &payload)?;
+        crate::crash::crash_point("commit.after_segment");
+        let changes = &output.changes;
+        let mut writes: Writes =
+            Vec::with_capacity(changes.entries.len() + output.receipts.len() + newest.len() + 2);
+        for (k, v) in &changes.entries {
+            writes.push((with_prefix(prefix::STATE, k), v.clone()));
+        }
+        for (i, receipt) in output.receipts.iter().enumerate() {
+            writes.push((
+                tx_key(&receipt.tx, height),
+                Some(storage_encode(&(i as u32))?),
+            ));
+        }
+        for (who, pos) in newest {
+            writes.push((
+                with_prefix(prefix::LAST_EVENT, &who.0),
+                Some(storage_encode(&pos)?),
+            ));
+        }
+        writes.push((
+            height_key(prefix::BLOCK, height),
+            Some(storage_encode(&ptr)?),
+        ));
+        writes.push((META_HEAD.to_vec(), Some(codec::encode(&head))));
+        self.store.write_batch(writes)?;
         Ok(head)
+    }
+
+    /// The history links of a block's new entries (the runtime's `appended` index
+    /// entries, in order), and each account's newest entry after it.
+    fn history_links(
+        &self,
+        output: &BlockOutput,
+    ) -> Result<(Vec<HistoryLink>, Vec<(Address, EventPosition)>), StoreError> {
+        let mut newest: Vec<(Address, EventPosition)> = Vec::new();
+        let mut slot_of: std::collections::HashMap<Address, usize> = Default::default();
+        let mut links = Vec::with_capacity(output.changes.appended.len());
+        for (key, _) in &output.changes.appended {
+            let malformed = || {
+                StoreError::State(StateError::MalformedKey {
+                    what: "history",
+                    key: key.clone(),
+                })
+            };
+            let (who, height, tx_index, event_index) =
+                keys::parse_history(key).ok_or_else(malformed)?;
+            let pos = EventPosition {
+                height,
+                tx_index,
+                event_index,
+            };
+            let events = if tx_index == BLOCK_EVENTS_TX_INDEX {
+                Some(&output.block_events)
+            } else {
+                output.receipts.get(tx_index as usize).map(|r| &r.events)
+            };
+            let slot = events
+                .and_then(|e| e.get(event_index as usize))
+                .and_then(|e| e.accounts().iter().position(|a| *a == who))
+                .and_then(|s| u8::try_from(s).ok())
+                .ok_or_else(malformed)?;
+            let prev = match slot_of.get(&who) {
+                Some(&i) => Some(newest[i].1),
+                None => self.newest_event(&who)?,
+            };
+            if prev == Some(pos) {
+                continue;
+            }
+            links.push(HistoryLink {
+                tx_index,
+                event_index,
+                slot,
+                prev,
+            });
+            match slot_of.get(&who) {
+                Some(&i) => newest[i].1 = pos,
+                None => {
+                    slot_of.insert(who, newest.len());
+                    newest.push((who, pos));
+                }
+            }
+        }
+        Ok((links, newest))
+    }
+
+    /// An account's newest history entry.
+    fn newest_event(&self, who: &Address) -> Result<Option<EventPosition>, StoreError> {
+        self.storage_record(&with_prefix(prefix::LAST_EVENT, &who.0))
+    }
+
+    fn storage_record<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        match self.store.get(key)? {
+            None => Ok(None),
+            Some(v) => bincode::serde::decode_from_slice(&v, storage_config())
+                .map(|(t, _)| Some(t))
+                .map_err(|e| StoreError::Corrupt {
+                    key: key.to_vec(),
+                    reason: jeon_runtime::codec::CodecError::Malformed(e.to_string()),
+                }),
+        }
+    }
+
+    /// The lowest height whose block this node keeps (1 unless pruned).
+    pub fn first_kept(&self) -> Height {
+        self.first_kept.load(Ordering::Relaxed)
+    }
+
+    /// A final block's stored record, or `None` above the head.
+    pub fn block_record(&self, height: Height) -> Result<Option<Arc<BlockRecord>>, StoreError> {
+        {
+            let cache = lock(&self.cache);
+            if let Some((_, r)) = cache.iter().find(|(h, _)| *h == height) {
+                return Ok(Some(r.clone()));
+            }
+        }
+        let first_kept = self.first_kept();
+        if height < first_kept {
+            return Err(StoreError::Pruned { height, first_kept });
+        }
+        let Some(ptr) = self.storage_record::<SegmentPtr>(&height_key(prefix::BLOCK, height))?
+        else {
+            // Pruned since the check above, or never written.
+            let first_kept = self.first_kept();
+            if height < first_kept {
+                return Err(StoreError::Pruned { height, first_kept });
+            }
+            return Ok(None);
+        };
+        let bytes = self.log.read(ptr, height)?;
+        let record = Arc::new(decode_block_record(height, &bytes)?);
+        let mut cache = lock(&self.cache);
+        if cache.len() >= RECORD_CACHE_BLOCKS {
+            cache.pop_front();
+        }
+        cache.push_back((height, record.clone()));
+        Ok(Some(record))
     }
 
     /// A final block with its certificate.
     pub fn block(&self, height: Height) -> Result<Option<CommittedBlock>, StoreError> {
-        self.record(&height_key(prefix::BLOCK, height))
+        Ok(self.block_record(height)?.map(|r| r.committed.clone()))
     }
 
     /// A final block's receipts.
     pub fn receipts(&self, height: Height) -> Result<Option<Vec<Receipt>>, StoreError> {
-        self.record(&height_key(prefix::RECEIPTS, height))
+        Ok(self.block_record(height)?.map(|r| r.receipts.clone()))
     }
 
-    /// Where a final transaction is.
+    /// Where a final transaction is. The index is keyed by the hash's first 8 bytes and
+    /// the height; each candidate is confirmed against the block's receipts.
     pub fn tx_location(&self, hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
-        self.record(&with_prefix(prefix::TX, &hash.0))
+        let prefix = with_prefix(prefix::TX, &hash.0[..TX_KEY_HASH_BYTES]);
+        for (key, value) in self.store.scan_prefix(&prefix, TX_KEY_CANDIDATES_MAX)? {
+            let height = key
+                .get(prefix.len()..)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| StoreError::Corrupt {
+                    key: key.clone(),
+                    reason: jeon_runtime::codec::CodecError::Malformed("tx index key".into()),
+                })?;
+            let index: u32 = bincode::serde::decode_from_slice(&value, storage_config())
+                .map(|(i, _)| i)
+                .map_err(|e| StoreError::Corrupt {
+                    key: key.clone(),
+                    reason: jeon_runtime::codec::CodecError::Malformed(e.to_string()),
+                })?;
+            let record = match self.block_record(height) {
+                Ok(Some(r)) => r,
+                Ok(None) | Err(StoreError::Pruned { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            if record.receipts.get(index as usize).map(|r| r.tx) == Some(*hash) {
+                return Ok(Some(TxLocation { height, index }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Drops the bodies, receipts and transaction index entries of blocks older than
+    /// the last `keep_blocks`, a whole segment at a time (the segment holding the head
+    /// is never dropped, so a little more than `keep_blocks` stays). State is kept, and
+    /// so are history links: a history walk stops at the first pruned block.
+    pub fn prune(&self, keep_blocks: u64) -> Result<Pruned, StoreError> {
+        let head = self.head()?.height;
+        let keep_from = head.saturating_sub(keep_blocks.saturating_sub(1)).max(1);
+        let segments = self.log.segments()?;
+        let mut report = Pruned {
+            blocks: 0,
+            first_kept: self.first_kept(),
+        };
+        for pair in segments.windows(2) {
+            let (start, next) = (pair[0], pair[1]);
+            if next > keep_from {
+                break;
+            }
+            let mut writes: Writes = Vec::new();
+            for height in start.max(self.first_kept())..next {
+                if let Some(record) = self.block_record(height)? {
+                    for r in &record.receipts {
+                        writes.push((tx_key(&r.tx, height), None));
+                    }
+                }
+                writes.push((height_key(prefix::BLOCK, height), None));
+                report.blocks += 1;
+            }
+            writes.push((META_PRUNED.to_vec(), Some(codec::encode(&next))));
+            self.store.write_batch(writes)?;
+            self.first_kept.store(next, Ordering::Relaxed);
+            lock(&self.cache).retain(|(h, _)| *h >= next);
+            report.first_kept = next;
+        }
+        self.log.remove_below(report.first_kept)?;
+        Ok(report)
+    }
+
+    /// Bytes the block segments hold on disk.
+    pub fn segment_bytes(&self) -> Result<u64, StoreError> {
+        Ok(self.log.total_bytes()?)
+    }
+
+    /// An account's history entries (as the runtime's `keys::history` keys and
+    /// encoded events), newest first, strictly before `before`, at most `limit`:
+    /// walked along the links from the account's newest entry.
+    fn history_rev(
+        &self,
+        prefix_key: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        let who = prefix_key
+            .get(1..)
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .map(Address)
+            .ok_or(StoreError::State(StateError::MalformedKey {
+                what: "history prefix",
+                key: prefix_key.to_vec(),
+            }))?;
+        let before =
+            before
+                .and_then(keys::parse_history)
+                .map(|(_, height, tx_index, event_index)| EventPosition {
+                    height,
+                    tx_index,
+                    event_index,
+                });
+        let broken = |pos: EventPosition| {
+            StoreError::State(StateError::InvariantBroken(if pos.height == 0 {
+                "history link to genesis"
+            } else {
+                "history link to an entry its block does not have"
+            }))
+        };
+        // Where the walk starts: the entry before `before`, found by its own link when
+        // `before` is one of the account's entries, else by walking from the newest.
+        let mut next = self.newest_event(&who)?;
+        if let Some(b) = before {
+            let own = match self.block_record(b.height) {
+                Ok(Some(r)) => r.link(&who, b),
+                _ => None,
+            };
+            next = match own {
+                Some(prev) => prev,
+                None => {
+                    let mut at = next;
+                    while let Some(pos) = at.filter(|p| *p >= b) {
+                        at = match self.block_record(pos.height) {
+                            Ok(Some(r)) => r.link(&who, pos).ok_or_else(|| broken(pos))?,
+                            Ok(None) => return Err(broken(pos)),
+                            Err(StoreError::Pruned { .. }) => None,
+                            Err(e) => return Err(e),
+                        };
+                    }
+                    at
+                }
+            };
+        }
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some(pos) = next else { break };
+            let record = match self.block_record(pos.height) {
+                Ok(Some(r)) => r,
+                Ok(None) => return Err(broken(pos)),
+                // History older than the kept blocks is gone with them.
+                Err(StoreError::Pruned { .. }) => break,
+                Err(e) => return Err(e),
+            };
+            let event = record
+                .event(pos.tx_index, pos.event_index)
+                .ok_or_else(|| broken(pos))?;
+            out.push((
+                keys::history(&who, pos.height, pos.tx_index, pos.event_index),
+                codec::encode(event),
+            ));
+            next = record.link(&who, pos).ok_or_else(|| broken(pos))?;
+        }
+        Ok(out)
     }
 
     /// The signer guard's record.
@@ -440,6 +926,11 @@ impl<S: Store> StateRead for ChainDb<S> {
 
 impl<S: Store> StateScan for ChainDb<S> {
     fn scan_prefix(&self, p: &[u8], limit: usize) -> Result<Entries, StateError> {
+        if p.first() == Some(&keys::HISTORY) {
+            return Err(StateError::Backend(
+                "account history is listed newest first only".into(),
+            ));
+        }
         let entries = self
             .store
             .scan_prefix(&with_prefix(prefix::STATE, p), limit)
@@ -456,6 +947,11 @@ impl<S: Store> StateScan for ChainDb<S> {
         before: Option<&[u8]>,
         limit: usize,
     ) -> Result<Entries, StateError> {
+        if p.first() == Some(&keys::HISTORY) {
+            return self
+                .history_rev(p, before, limit)
+                .map_err(|e| StateError::Backend(e.to_string()));
+        }
         let prefix = with_prefix(prefix::STATE, p);
         let before = before.map(|b| with_prefix(prefix::STATE, b));
         let entries = self
@@ -479,6 +975,15 @@ fn decode_record<T: serde::de::DeserializeOwned>(
     })
 }
 
+fn storage_encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    bincode::serde::encode_to_vec(value, storage_config())
+        .map_err(|e| StoreError::Encode(e.to_string()))
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn with_prefix(p: u8, rest: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + rest.len());
     k.push(p);
@@ -490,43 +995,21 @@ fn height_key(p: u8, h: Height) -> Vec<u8> {
     with_prefix(p, &h.to_be_bytes())
 }
 
-/// The writes of one final block.
-fn block_writes(
-    committed: &CommittedBlock,
-    receipts: &[Receipt],
-    changes: &ChangeSet,
-    head: &ChainHead,
-) -> Writes {
-    let height = committed.block.header.height;
-    let mut out = Vec::with_capacity(changes.entries.len() + committed.block.txs.len() + 3);
-    for (k, v) in &changes.entries {
-        out.push((with_prefix(prefix::STATE, k), v.clone()));
-    }
-    for (k, v) in &changes.appended {
-        out.push((with_prefix(prefix::STATE, k), Some(v.clone())));
-    }
-    // Receipts carry the transaction hashes, in block order: no need to rehash.
-    for (i, receipt) in receipts.iter().enumerate() {
-        // The block limits keep a block far below u32::MAX transactions.
-        let loc = TxLocation {
-            height,
-            index: i as u32,
-        };
-        out.push((
-            with_prefix(prefix::TX, &receipt.tx.0),
-            Some(codec::encode(&loc)),
-        ));
-    }
-    out.push((
-        height_key(prefix::BLOCK, height),
-        Some(codec::encode(committed)),
-    ));
-    out.push((
-        height_key(prefix::RECEIPTS, height),
-        Some(codec::encode(receipts)),
-    ));
-    out.push((META_HEAD.to_vec(), Some(codec::encode(head))));
-    out
+/// Bytes of a transaction hash in its index key: enough to make a false candidate
+/// rare (each is confirmed against the block anyway), few enough to keep the index
+/// small.
+const TX_KEY_HASH_BYTES: usize = 8;
+/// Candidates read per lookup: sharing 8 hash bytes is rare by chance, and grinding
+/// for it only slows lookups of the ground hash.
+const TX_KEY_CANDIDATES_MAX: usize = 64;
+
+/// `T ‖ hash[..8] ‖ height (u64 BE)`.
+fn tx_key(hash: &Hash, height: Height) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + TX_KEY_HASH_BYTES + 8);
+    k.push(prefix::TX);
+    k.extend_from_slice(&hash.0[..TX_KEY_HASH_BYTES]);
+    k.extend_from_slice(&height.to_be_bytes());
+    k
 }
 
 #[cfg(test)]

@@ -311,6 +311,18 @@ pub mod keys {
     pub fn history_of(who: &Address) -> Vec<u8> {
         with(HISTORY, &[&who.0])
     }
+    /// The (account, height, tx index, event index) a [`history`] key names; `None` if
+    /// the key is not one.
+    pub fn parse_history(key: &[u8]) -> Option<(Address, Height, u32, u32)> {
+        if key.len() != 1 + 32 + 8 + 4 + 4 || key.first() != Some(&HISTORY) {
+            return None;
+        }
+        let who = Address(key.get(1..33)?.try_into().ok()?);
+        let height = Height::from_be_bytes(key.get(33..41)?.try_into().ok()?);
+        let tx_index = u32::from_be_bytes(key.get(41..45)?.try_into().ok()?);
+        let event_index = u32::from_be_bytes(key.get(45..49)?.try_into().ok()?);
+        Some((who, height, tx_index, event_index))
+    }
 }
 
 fn read<T: DeserializeOwned, S: StateRead + ?Sized>(

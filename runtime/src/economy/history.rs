@@ -8,7 +8,7 @@
 //! keeps a failed call's writes to exactly its fee and nonce. A sponsor reads what its
 //! budgets spent from `GET /v1/sponsors/{addr}`.
 
-use crate::economy::query::{be_u32, be_u64, corrupt, decode, LISTED_MAX};
+use crate::economy::query::{corrupt, decode, LISTED_MAX};
 use crate::economy::BLOCK_EVENTS_TX_INDEX;
 use crate::model::Event;
 use crate::state::StateScan;
@@ -80,16 +80,13 @@ pub fn account_events<S: StateScan + ?Sized>(
     entries
         .iter()
         .map(|(k, v)| {
-            let rest = &k[prefix.len()..];
-            let position = (rest.len() == 16)
-                .then(|| {
-                    Some(EventPosition {
-                        height: be_u64(&rest[..8])?,
-                        tx_index: be_u32(&rest[8..12])?,
-                        event_index: be_u32(&rest[12..])?,
-                    })
+            let position = keys::parse_history(k)
+                .filter(|(owner, ..)| owner == who)
+                .map(|(_, height, tx_index, event_index)| EventPosition {
+                    height,
+                    tx_index,
+                    event_index,
                 })
-                .flatten()
                 .ok_or_else(|| corrupt(k, "history"))?;
             Ok(AccountEvent {
                 position,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use jeon_genesis::{Preset, PresetKeys};
 use jeon_node::chain::{Chain as NodeChain, ChainSpec};
 use jeon_node::replica::{PeerKey, Replica, ReplicaConfig, ReplicaOutput};
+use jeon_node::segments::MemSegments;
 use jeon_node::store::{ChainDb, MemStore, Store};
 use jeon_runtime::{Address, Height, Keypair};
 
@@ -80,6 +81,8 @@ pub(crate) struct SimNode {
     secret: [u8; 32],
     /// Its durable state: survives crashes.
     pub(crate) store: Arc<MemStore>,
+    /// Its block segments; kept across restarts like the store.
+    pub(crate) segments: MemSegments,
     /// Present while the node is up.
     pub(crate) live: Option<Live>,
     /// Bumped by every crash, so that timers and sync answers of an earlier life are
@@ -97,6 +100,7 @@ impl SimNode {
             validator: Keypair::from_secret(secret).address(),
             secret,
             store: Arc::new(MemStore::new()),
+            segments: MemSegments::new(),
             live: None,
             incarnation: 0,
         }
@@ -111,11 +115,12 @@ impl SimNode {
         now_ms: u64,
     ) -> Result<Vec<ReplicaOutput>, Violation> {
         let store: std::sync::Arc<dyn Store> = self.store.clone();
-        let shared =
-            NodeChain::open(ChainDb::new(store), spec).map_err(|e| Violation::StoreBroken {
-                node: self.name.clone(),
-                error: e.to_string(),
-            })?;
+        let broken = |e: jeon_node::store::StoreError| Violation::StoreBroken {
+            node: self.name.clone(),
+            error: e.to_string(),
+        };
+        let db = ChainDb::open(store, Box::new(self.segments.clone())).map_err(broken)?;
+        let shared = NodeChain::open(db, spec).map_err(broken)?;
         let stopped = |e: jeon_node::replica::ReplicaError| Violation::ReplicaStopped {
             node: self.name.clone(),
             error: e.to_string(),

@@ -626,11 +626,12 @@ impl World {
         let mut heads = Vec::new();
         let mut txs_final = None;
         for node in &self.nodes {
-            let db = ChainDb::new(node.store.clone());
             let broken = |e: jeon_node::store::StoreError| Violation::StoreBroken {
                 node: node.name.clone(),
                 error: e.to_string(),
             };
+            let db = ChainDb::open(node.store.clone(), Box::new(node.segments.clone()))
+                .map_err(broken)?;
             let head = db.head().map_err(broken)?;
             trace.extend_from_slice(node.name.as_bytes());
             trace.extend_from_slice(&head.height.to_be_bytes());

@@ -1,0 +1,548 @@
+//! Block records in append-only, checksummed segment files beside sled.
+//!
+//! Blocks, their certificates and receipts are written once and never changed, so
+//! they do not belong in sled's log-structured B-tree, which rewrites pages and keeps
+//! their garbage around (measured: a 300-byte value costs sled several times its size
+//! on disk). They go, one framed record per block, at the end of the current segment
+//! file; sled keeps only where each record is ([`SegmentPtr`]).
+//!
+//! A segment is named after the first height it holds (`<height, 20 digits>.seg`) and
+//! is closed once it passes [`SEGMENT_BYTES_MAX`]. A frame is
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 4 | payload length, u32 LE |
+//! | 8 | height, u64 LE |
+//! | 8 | checksum: the first 8 bytes of BLAKE3(height LE ‖ payload) |
+//! | n | payload |
+//!
+//! The commit order makes recovery exact: the record is appended and synced before
+//! the sled batch that indexes it and moves the head. So after a crash the segments
+//! may hold a torn frame or whole frames above the stored head (written, never
+//! indexed), never a gap below it; [`BlockLog::recover`] cuts the tail back to the
+//! head's frame and removes segments that start above it.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jeon_runtime::Height;
+use serde::{Deserialize, Serialize};
+
+/// A segment is closed and the next one started once it holds this many bytes.
+pub const SEGMENT_BYTES_MAX: u64 = 64 << 20;
+/// Bytes before a frame's payload.
+pub const FRAME_HEADER_BYTES: usize = 20;
+/// A frame longer than this is corrupt (a block is bounded far below it).
+const FRAME_PAYLOAD_MAX: usize = 256 << 20;
+
+/// Where a block's record is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentPtr {
+    /// The segment: the first height it holds.
+    pub segment: Height,
+    /// The frame's offset in it.
+    pub offset: u64,
+    /// The frame's payload length.
+    pub len: u32,
+}
+
+/// Why the block log failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SegmentError {
+    /// The file system failed.
+    #[error("segment {segment}: {source}")]
+    Io {
+        /// The segment.
+        segment: Height,
+        /// The error.
+        source: io::Error,
+    },
+    /// Listing the segment directory failed.
+    #[error("segment directory: {0}")]
+    Dir(io::Error),
+    /// A frame does not match what the index says, or fails its checksum.
+    #[error("segment {segment} offset {offset}: {reason}")]
+    Corrupt {
+        /// The segment.
+        segment: Height,
+        /// The frame's offset.
+        offset: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+/// The files segments live in: a directory, or memory for the simulator and tests.
+pub trait SegmentFiles: Send + Sync {
+    /// The segments there are, in ascending order.
+    fn list(&self) -> Result<Vec<Height>, SegmentError>;
+    /// A segment's length in bytes.
+    fn len(&self, segment: Height) -> Result<u64, SegmentError>;
+    /// `len` bytes at `offset`.
+    fn read(&self, segment: Height, offset: u64, len: usize) -> Result<Vec<u8>, SegmentError>;
+    /// Appends `bytes` (creating the segment if needed) and returns only once they are
+    /// durable.
+    fn append(&self, segment: Height, bytes: &[u8]) -> Result<(), SegmentError>;
+    /// Cuts a segment back to `len` bytes, durably.
+    fn truncate(&self, segment: Height, len: u64) -> Result<(), SegmentError>;
+    /// Deletes a segment.
+    fn remove(&self, segment: Height) -> Result<(), SegmentError>;
+    /// Bytes held by all segments.
+    fn total_bytes(&self) -> Result<u64, SegmentError> {
+        self.list()?.into_iter().map(|s| self.len(s)).sum()
+    }
+}
+
+/// Segments as files in a directory.
+pub struct DirSegments {
+    dir: PathBuf,
+    /// The segment being appended to, kept open.
+    open: Mutex<Option<(Height, File)>>,
+}
+
+impl DirSegments {
+    /// Opens (creating) the directory.
+    pub fn open(dir: &Path) -> Result<Self, SegmentError> {
+        std::fs::create_dir_all(dir).map_err(SegmentError::Dir)?;
+        Ok(DirSegments {
+            dir: dir.to_path_buf(),
+            open: Mutex::new(None),
+        })
+    }
+
+    fn path(&self, segment: Height) -> PathBuf {
+        self.dir.join(format!("{segment:020}.seg"))
+    }
+
+    fn io(segment: Height) -> impl FnOnce(io::Error) -> SegmentError {
+        move |source| SegmentError::Io { segment, source }
+    }
+
+    fn sync_dir(&self) -> Result<(), SegmentError> {
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(SegmentError::Dir)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl SegmentFiles for DirSegments {
+    fn list(&self) -> Result<Vec<Height>, SegmentError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(SegmentError::Dir)? {
+            let entry = entry.map_err(SegmentError::Dir)?;
+            let name = entry.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".seg")) else {
+                continue;
+            };
+            if let Ok(height) = stem.parse::<Height>() {
+                out.push(height);
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    fn len(&self, segment: Height) -> Result<u64, SegmentError> {
+        std::fs::metadata(self.path(segment))
+            .map(|m| m.len())
+            .map_err(Self::io(segment))
+    }
+
+    fn read(&self, segment: Height, offset: u64, len: usize) -> Result<Vec<u8>, SegmentError> {
+        let file = File::open(self.path(segment)).map_err(Self::io(segment))?;
+        let mut buf = vec![0u8; len];
+        file.read_exact_at(&mut buf, offset)
+            .map_err(Self::io(segment))?;
+        Ok(buf)
+    }
+
+    fn append(&self, segment: Height, bytes: &[u8]) -> Result<(), SegmentError> {
+        let mut open = lock(&self.open);
+        if open.as_ref().map(|(s, _)| *s) != Some(segment) {
+            let created = !self.path(segment).exists();
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.path(segment))
+                .map_err(Self::io(segment))?;
+            if created {
+                // The new name must survive a crash as well as its bytes.
+                self.sync_dir()?;
+            }
+            *open = Some((segment, file));
+        }
+        let Some((_, file)) = open.as_mut() else {
+            return Err(SegmentError::Corrupt {
+                segment,
+                offset: 0,
+                reason: "segment not open",
+            });
+        };
+        file.write_all(bytes).map_err(Self::io(segment))?;
+        crate::crash::crash_point("segment.before_sync");
+        file.sync_data().map_err(Self::io(segment))
+    }
+
+    fn truncate(&self, segment: Height, len: u64) -> Result<(), SegmentError> {
+        *lock(&self.open) = None;
+        let file = OpenOptions::new()
+            .write(true)
+            .open(self.path(segment))
+            .map_err(Self::io(segment))?;
+        file.set_len(len).map_err(Self::io(segment))?;
+        file.sync_all().map_err(Self::io(segment))
+    }
+
+    fn remove(&self, segment: Height) -> Result<(), SegmentError> {
+        let mut open = lock(&self.open);
+        if open.as_ref().map(|(s, _)| *s) == Some(segment) {
+            *open = None;
+        }
+        std::fs::remove_file(self.path(segment)).map_err(Self::io(segment))?;
+        self.sync_dir()
+    }
+}
+
+/// Segments in memory (the simulator, unit tests). Clones share the segments, so a
+/// simulated node restarted on the same handle finds its blocks.
+#[derive(Clone, Default)]
+pub struct MemSegments {
+    files: Arc<Mutex<BTreeMap<Height, Vec<u8>>>>,
+}
+
+impl MemSegments {
+    /// No segments.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl SegmentFiles for MemSegments {
+    fn list(&self) -> Result<Vec<Height>, SegmentError> {
+        Ok(lock(&self.files).keys().copied().collect())
+    }
+
+    fn len(&self, segment: Height) -> Result<u64, SegmentError> {
+        Ok(lock(&self.files)
+            .get(&segment)
+            .map_or(0, |f| f.len() as u64))
+    }
+
+    fn read(&self, segment: Height, offset: u64, len: usize) -> Result<Vec<u8>, SegmentError> {
+        let files = lock(&self.files);
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        files
+            .get(&segment)
+            .and_then(|f| f.get(start..start.checked_add(len)?))
+            .map(<[u8]>::to_vec)
+            .ok_or(SegmentError::Corrupt {
+                segment,
+                offset,
+                reason: "read past the end of the segment",
+            })
+    }
+
+    fn append(&self, segment: Height, bytes: &[u8]) -> Result<(), SegmentError> {
+        lock(&self.files)
+            .entry(segment)
+            .or_default()
+            .extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn truncate(&self, segment: Height, len: u64) -> Result<(), SegmentError> {
+        if let Some(f) = lock(&self.files).get_mut(&segment) {
+            f.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+        }
+        Ok(())
+    }
+
+    fn remove(&self, segment: Height) -> Result<(), SegmentError> {
+        lock(&self.files).remove(&segment);
+        Ok(())
+    }
+}
+
+/// What [`BlockLog::recover`] found and cut.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// Bytes cut from the tail of the last segment (a torn frame, or frames above the
+    /// head).
+    pub bytes_cut: u64,
+    /// Whole segments removed because they start above the head.
+    pub segments_removed: usize,
+}
+
+/// The block log: framed records appended to segments.
+pub struct BlockLog {
+    files: Box<dyn SegmentFiles>,
+    /// The segment appended to and its length; `None` before the first append.
+    tail: Mutex<Option<(Height, u64)>>,
+    segment_bytes_max: u64,
+}
+
+fn checksum(height: Height, payload: &[u8]) -> [u8; 8] {
+    let mut h = blake3::Hasher::new();
+    h.update(&height.to_le_bytes());
+    h.update(payload);
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&h.finalize().as_bytes()[..8]);
+    out
+}
+
+/// A frame's header fields: (payload length, height, checksum).
+fn parse_header(h: &[u8]) -> Option<(usize, Height, [u8; 8])> {
+    let len = u32::from_le_bytes(h.get(0..4)?.try_into().ok()?) as usize;
+    let height = u64::from_le_bytes(h.get(4..12)?.try_into().ok()?);
+    let sum: [u8; 8] = h.get(12..20)?.try_into().ok()?;
+    Some((len, height, sum))
+}
+
+impl BlockLog {
+    /// A log over `files`, segments closed at [`SEGMENT_BYTES_MAX`].
+    pub fn new(files: Box<dyn SegmentFiles>) -> Self {
+        Self::with_segment_bytes(files, SEGMENT_BYTES_MAX)
+    }
+
+    /// A log whose segments close at `segment_bytes_max` (tests use small ones).
+    pub fn with_segment_bytes(files: Box<dyn SegmentFiles>, segment_bytes_max: u64) -> Self {
+        BlockLog {
+            files,
+            tail: Mutex::new(None),
+            segment_bytes_max,
+        }
+    }
+
+    /// Appends the record of the block at `height` and returns where it is, once it is
+    /// durable.
+    pub fn append(&self, height: Height, payload: &[u8]) -> Result<SegmentPtr, SegmentError> {
+        let len = u32::try_from(payload.len())
+            .ok()
+            .filter(|l| (*l as usize) <= FRAME_PAYLOAD_MAX)
+            .ok_or(SegmentError::Corrupt {
+                segment: height,
+                offset: 0,
+                reason: "record too large for a frame",
+            })?;
+        let mut tail = lock(&self.tail);
+        let (segment, offset) = match *tail {
+            Some((segment, end)) if end < self.segment_bytes_max => (segment, end),
+            _ => (height, 0),
+        };
+        let mut frame = Vec::with_capacity(FRAME_HEADER_BYTES + payload.len());
+        frame.extend_from_slice(&len.to_le_bytes());
+        frame.extend_from_slice(&height.to_le_bytes());
+        frame.extend_from_slice(&checksum(height, payload));
+        frame.extend_from_slice(payload);
+        self.files.append(segment, &frame)?;
+        *tail = Some((segment, offset + frame.len() as u64));
+        Ok(SegmentPtr {
+            segment,
+            offset,
+            len,
+        })
+    }
+
+    /// The payload of the record at `ptr`, checked against its checksum and height.
+    pub fn read(&self, ptr: SegmentPtr, height: Height) -> Result<Vec<u8>, SegmentError> {
+        let corrupt = |reason| SegmentError::Corrupt {
+            segment: ptr.segment,
+            offset: ptr.offset,
+            reason,
+        };
+        let frame = self.files.read(
+            ptr.segment,
+            ptr.offset,
+            FRAME_HEADER_BYTES + ptr.len as usize,
+        )?;
+        let (len, at, sum) = parse_header(&frame).ok_or_else(|| corrupt("short header"))?;
+        if len != ptr.len as usize || at != height {
+            return Err(corrupt("frame does not match the index"));
+        }
+        let payload = frame.get(FRAME_HEADER_BYTES..).unwrap_or_default();
+        if checksum(at, payload) != sum {
+            return Err(corrupt("checksum mismatch"));
+        }
+        Ok(payload.to_vec())
+    }
+
+    /// Brings the segments back to exactly the blocks up to `head`: removes segments
+    /// that start above it and cuts the last one after the head's frame (dropping a
+    /// torn frame or frames written but never indexed). Run once, before appending.
+    pub fn recover(&self, head: Height) -> Result<Recovered, SegmentError> {
+        let mut report = Recovered::default();
+        let mut segments = self.files.list()?;
+        while let Some(&last) = segments.last() {
+            if last <= head {
+                break;
+            }
+            // A segment starting above the head holds nothing final.
+            self.files.remove(last)?;
+            report.segments_removed += 1;
+            segments.pop();
+        }
+        let Some(&last) = segments.last() else {
+            *lock(&self.tail) = None;
+            return Ok(report);
+        };
+        let len = self.files.len(last)?;
+        let bytes = self
+            .files
+            .read(last, 0, usize::try_from(len).unwrap_or(0))?;
+        let mut good = 0usize;
+        while let Some((plen, height, sum)) = bytes.get(good..).and_then(parse_header) {
+            let end = good + FRAME_HEADER_BYTES + plen;
+            let Some(payload) = bytes.get(good + FRAME_HEADER_BYTES..end) else {
+                break;
+            };
+            if plen > FRAME_PAYLOAD_MAX || height > head || checksum(height, payload) != sum {
+                break;
+            }
+            good = end;
+        }
+        if (good as u64) < len {
+            self.files.truncate(last, good as u64)?;
+            report.bytes_cut = len - good as u64;
+        }
+        *lock(&self.tail) = Some((last, good as u64));
+        Ok(report)
+    }
+
+    /// Deletes every segment that holds only heights below `keep_from`, given the
+    /// segments' first heights; returns the segments removed. The caller has already
+    /// dropped their index entries.
+    pub fn remove_below(&self, keep_from: Height) -> Result<Vec<Height>, SegmentError> {
+        let segments = self.files.list()?;
+        let mut removed = Vec::new();
+        // A segment ends where the next one starts; the last one is never removed.
+        for pair in segments.windows(2) {
+            if pair[1] <= keep_from {
+                self.files.remove(pair[0])?;
+                removed.push(pair[0]);
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The segments' first heights.
+    pub fn segments(&self) -> Result<Vec<Height>, SegmentError> {
+        self.files.list()
+    }
+
+    /// Bytes held by the segments.
+    pub fn total_bytes(&self) -> Result<u64, SegmentError> {
+        self.files.total_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(files: &MemSegments, max: u64) -> BlockLog {
+        BlockLog::with_segment_bytes(Box::new(files.clone()), max)
+    }
+
+    #[test]
+    fn records_read_back_and_segments_roll_over() {
+        let files = MemSegments::new();
+        let l = log(&files, 100);
+        let ptrs: Vec<SegmentPtr> = (1..=10u64)
+            .map(|h| l.append(h, &vec![h as u8; 30]).expect("append"))
+            .collect();
+        for (h, ptr) in (1..=10u64).zip(&ptrs) {
+            assert_eq!(l.read(*ptr, h).expect("read"), vec![h as u8; 30]);
+        }
+        // 50-byte frames: two per 100-byte segment.
+        assert_eq!(l.segments().expect("list"), vec![1, 3, 5, 7, 9]);
+        assert!(l.read(ptrs[0], 2).is_err(), "wrong height is refused");
+    }
+
+    #[test]
+    fn recovery_cuts_a_torn_tail_and_frames_above_the_head() {
+        let files = MemSegments::new();
+        let l = log(&files, 1 << 20);
+        for h in 1..=5u64 {
+            l.append(h, &[h as u8; 40]).expect("append");
+        }
+        // A torn sixth frame: header and half its payload.
+        let mut torn = Vec::new();
+        torn.extend_from_slice(&40u32.to_le_bytes());
+        torn.extend_from_slice(&6u64.to_le_bytes());
+        torn.extend_from_slice(&checksum(6, &[6; 40]));
+        torn.extend_from_slice(&[6; 20]);
+        files.append(1, &torn).expect("append");
+        // Head 4: frame 5 was written but never indexed.
+        let l = log(&files, 1 << 20);
+        let report = l.recover(4).expect("recover");
+        // Frame 5 (20 + 40 bytes) and the torn frame (20 + 20).
+        assert_eq!(report.bytes_cut, 60 + 40);
+        assert_eq!(files.len(1).expect("len"), 4 * 60);
+        // Appending continues right after block 4.
+        let ptr = l.append(5, &[9; 40]).expect("append");
+        assert_eq!(ptr.offset, 240);
+        assert_eq!(l.read(ptr, 5).expect("read"), vec![9; 40]);
+    }
+
+    #[test]
+    fn recovery_removes_segments_that_start_above_the_head() {
+        let files = MemSegments::new();
+        let l = log(&files, 60);
+        for h in 1..=4u64 {
+            l.append(h, &[h as u8; 40]).expect("append");
+        }
+        assert_eq!(l.segments().expect("list"), vec![1, 2, 3, 4]);
+        let l = log(&files, 60);
+        let report = l.recover(2).expect("recover");
+        assert_eq!(report.segments_removed, 2);
+        assert_eq!(l.segments().expect("list"), vec![1, 2]);
+        // At genesis nothing is kept.
+        let l = log(&files, 60);
+        l.recover(0).expect("recover");
+        assert!(l.segments().expect("list").is_empty());
+    }
+
+    #[test]
+    fn a_flipped_byte_is_caught_by_the_checksum() {
+        let files = MemSegments::new();
+        let l = log(&files, 1 << 20);
+        let ptr = l.append(1, &[1; 40]).expect("append");
+        {
+            let mut f = lock(&files.files);
+            if let Some(seg) = f.get_mut(&1) {
+                seg[30] ^= 1;
+            }
+        }
+        assert!(matches!(
+            l.read(ptr, 1),
+            Err(SegmentError::Corrupt {
+                reason: "checksum mismatch",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn directory_segments_survive_reopening() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ptr = {
+            let l = BlockLog::new(Box::new(DirSegments::open(dir.path()).expect("open")));
+            l.recover(0).expect("recover");
+            l.append(1, b"one").expect("append");
+            l.append(2, b"two").expect("append")
+        };
+        let l = BlockLog::new(Box::new(DirSegments::open(dir.path()).expect("open")));
+        assert_eq!(l.recover(2).expect("recover"), Recovered::default());
+        assert_eq!(l.read(ptr, 2).expect("read"), b"two");
+        let ptr3 = l.append(3, b"three").expect("append");
+        assert_eq!(l.read(ptr3, 3).expect("read"), b"three");
+    }
+}
