@@ -1015,6 +1015,7 @@ fn tx_key(hash: &Hash, height: Height) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jeon_runtime::{MemoryState, StateExt};
 
     fn filled(store: &dyn Store) {
         let mut writes: Writes = (0u8..5).map(|i| (vec![b'a', i], Some(vec![i]))).collect();
@@ -1046,6 +1047,168 @@ mod tests {
             .scan_prefix_rev(b"c", None, 10)
             .expect("scan")
             .is_empty());
+    }
+
+    /// Executes `blocks` of transfers from the dev preset's bank to a few users, both
+    /// on a [`ChainDb`] (history through segment links) and on plain memory state (the
+    /// runtime's own index), and returns both.
+    fn two_histories(
+        segment_bytes: u64,
+    ) -> (ChainDb<MemStore>, MemoryState, Vec<Address>, Height) {
+        use jeon_genesis::{Preset, PresetKeys};
+        use jeon_runtime::block::{Block, Certificate, Header};
+        use jeon_runtime::execute::{execute_block, BlockContext};
+        use jeon_runtime::{calls, Call, Keypair, StateExt, TxBody};
+
+        let keys = PresetKeys::from_seed_labels(&Preset::Dev.key_names());
+        let genesis = Preset::Dev.spec(&keys, 1_700_000_000_000).expect("dev");
+        let spec = crate::chain::ChainSpec::from_genesis(&genesis).expect("spec");
+        let db = ChainDb {
+            store: MemStore::new(),
+            log: BlockLog::with_segment_bytes(Box::new(MemSegments::new()), segment_bytes),
+            first_kept: AtomicU64::new(1),
+            cache: Mutex::new(VecDeque::new()),
+        };
+        let mut head = db
+            .init_genesis(
+                spec.chain_id,
+                &spec.genesis_changes,
+                spec.genesis_app_hash,
+                spec.genesis_time_ms,
+            )
+            .expect("genesis");
+        let mut mem = MemoryState::new();
+        mem.apply(&spec.genesis_changes);
+        let bank = keys.get("hanbit-bank").expect("bank key");
+        let users: Vec<Address> = (0..4)
+            .map(|i| Keypair::from_seed_label(&format!("user-{i}")).address())
+            .collect();
+        let fee_asset = db.params().expect("params").fee_asset;
+        let mut nonce = db.nonce(&bank.address()).expect("nonce");
+        let heights = 12;
+        for height in 1..=heights {
+            let txs: Vec<_> = (0..(height % 4 + 1))
+                .map(|i| {
+                    let to = users[((height + i) % 4) as usize];
+                    let tx = TxBody {
+                        chain_id: spec.chain_id,
+                        sender: bank.address(),
+                        nonce,
+                        fee_limit: 1_000_000,
+                        expiry: 1_000,
+                        call: Call::Transfer(calls::Transfer {
+                            to,
+                            asset: fee_asset,
+                            amount: 100 + height,
+                        }),
+                        fee_payer: None,
+                    }
+                    .sign(bank);
+                    nonce += 1;
+                    tx.verify(&spec.chain_id).expect("valid")
+                })
+                .collect();
+            let ctx = BlockContext {
+                chain_id: spec.chain_id,
+                height,
+                time_ms: spec.genesis_time_ms + height * 1000,
+                proposer: bank.address(),
+            };
+            let output = execute_block(&db, &ctx, &txs).expect("execute");
+            assert!(output.receipts.iter().all(Receipt::is_success));
+            mem.apply(&output.changes);
+            let header = Header {
+                chain_id: spec.chain_id,
+                height,
+                prev_hash: head.block_hash,
+                time_ms: ctx.time_ms,
+                proposer: ctx.proposer,
+                tx_root: Hash::ZERO,
+                receipts_root: Hash::ZERO,
+                app_hash: head.app_hash,
+                validators_hash: Hash::ZERO,
+            };
+            let committed = CommittedBlock {
+                certificate: Certificate {
+                    height,
+                    round: 0,
+                    block: header.hash(),
+                    signatures: vec![],
+                },
+                block: Block {
+                    header,
+                    txs: txs.iter().map(|t| t.tx().clone()).collect(),
+                },
+            };
+            head = db.commit_block(&committed, &output).expect("commit");
+        }
+        let mut accounts = users;
+        accounts.push(bank.address());
+        (db, mem, accounts, heights)
+    }
+
+    #[test]
+    fn history_walked_through_segment_links_equals_the_runtimes_index() {
+        use jeon_runtime::economy::history::account_events;
+        let (db, mem, accounts, _) = two_histories(1 << 20);
+        for who in &accounts {
+            let expected = account_events(&mem, who, 1_000, None).expect("memory");
+            assert!(!expected.is_empty());
+            assert_eq!(account_events(&db, who, 1_000, None).expect("db"), expected);
+            // Paged by 3, from each page's last position.
+            let mut paged = Vec::new();
+            let mut before = None;
+            loop {
+                let page = account_events(&db, who, 3, before).expect("page");
+                let Some(last) = page.last() else { break };
+                before = Some(last.position);
+                paged.extend(page);
+            }
+            assert_eq!(paged, expected);
+            // `before` need not be one of the account's own entries.
+            let cut = expected[expected.len() / 2].position;
+            let foreign = EventPosition {
+                event_index: cut.event_index + 7,
+                ..cut
+            };
+            assert_eq!(
+                account_events(&db, who, 1_000, Some(foreign)).expect("db"),
+                account_events(&mem, who, 1_000, Some(foreign)).expect("memory"),
+            );
+        }
+    }
+
+    #[test]
+    fn a_pruned_store_keeps_state_and_recent_blocks_and_says_what_it_dropped() {
+        use jeon_runtime::economy::history::account_events;
+        // Small segments: about one block each.
+        let (db, mem, accounts, head) = two_histories(600);
+        let first_tx = db.block(1).expect("block 1").expect("kept").block.txs[0].hash();
+        let pruned = db.prune(4).expect("prune");
+        assert!(pruned.first_kept > 1 && pruned.first_kept <= head - 3);
+        assert_eq!(pruned.blocks, pruned.first_kept - 1);
+        assert!(matches!(
+            db.block(1),
+            Err(StoreError::Pruned { height: 1, first_kept }) if first_kept == pruned.first_kept
+        ));
+        assert_eq!(db.tx_location(&first_tx).expect("lookup"), None);
+        for height in pruned.first_kept..=head {
+            let block = db.block(height).expect("kept").expect("present");
+            let tx = block.block.txs[0].hash();
+            assert_eq!(db.tx_location(&tx).expect("lookup").map(|l| l.height), Some(height));
+        }
+        // State is whole; history stops at the first pruned block.
+        assert_eq!(db.app_hash().expect("db"), mem.app_hash().expect("memory"));
+        for who in &accounts {
+            let full = account_events(&mem, who, 1_000, None).expect("memory");
+            let kept: Vec<_> = full
+                .into_iter()
+                .filter(|e| e.position.height >= pruned.first_kept)
+                .collect();
+            assert_eq!(account_events(&db, who, 1_000, None).expect("db"), kept);
+        }
+        // Pruning again with nothing new to drop changes nothing.
+        assert_eq!(db.prune(4).expect("prune").first_kept, pruned.first_kept);
     }
 
     #[test]
