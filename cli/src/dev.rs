@@ -11,7 +11,7 @@ use clap::Args;
 
 use jeon_genesis::{keyfile, GenesisSpec, Preset};
 use jeon_node::replica::ReplicaConfig;
-use jeon_node::run::NodeConfig;
+use jeon_node::run::{NodeConfig, StorageOptions};
 
 use crate::error::{stdout, CliError};
 use crate::genesis_cmd::load as load_genesis;
@@ -89,6 +89,8 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         api_addr: args.api,
         replica: ReplicaConfig::default(),
         p2p: None,
+        // `jeon dev` is an archive node: every block stays.
+        storage: StorageOptions::default(),
     };
     run_node(config, move |node| {
         let text = text.replace(

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use jeon_genesis::keyfile;
 use jeon_node::p2p::Multiaddr;
 use jeon_node::replica::ReplicaConfig;
-use jeon_node::run::{NodeConfig, P2pOptions, RunningNode};
+use jeon_node::run::{NodeConfig, P2pOptions, RunningNode, StorageOptions, PRUNE_KEEP_BLOCKS_MIN};
 use jeon_runtime::Keypair;
 
 use crate::error::CliError;
@@ -19,7 +19,7 @@ use crate::error::CliError;
 #[derive(Debug, Args)]
 pub(crate) struct NodeArgs {
     /// A TOML config file (keys: genesis, key, data, api, p2p, peers,
-    /// empty_block_interval_ms);
+    /// empty_block_interval_ms, prune_keep_blocks, segment_bytes);
     /// relative paths in it are relative to the file. Flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -41,6 +41,15 @@ pub(crate) struct NodeArgs {
     /// A peer to dial, e.g. /ip4/127.0.0.1/tcp/26657/p2p/12D3KooW...; repeatable.
     #[arg(long = "peer", value_name = "MULTIADDR")]
     peers: Vec<String>,
+    /// Keep only the last N blocks (bodies, receipts, transaction index), dropping
+    /// older ones a whole segment at a time; state is always kept whole. Without it
+    /// the node is an archive node. At least 16.
+    #[arg(long, value_name = "N")]
+    prune_keep_blocks: Option<u64>,
+    /// Close a block segment file at this many bytes (default 64 MiB); pruning drops
+    /// whole segments, so smaller ones prune closer to N.
+    #[arg(long, value_name = "BYTES")]
+    segment_bytes: Option<u64>,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     log_json: bool,
@@ -58,6 +67,36 @@ struct ConfigFile {
     #[serde(default)]
     peers: Vec<String>,
     empty_block_interval_ms: Option<u64>,
+    prune_keep_blocks: Option<u64>,
+    segment_bytes: Option<u64>,
+}
+
+/// The smallest segment size accepted: a segment holds at least one block record.
+const SEGMENT_BYTES_MIN: u64 = 4096;
+
+/// The storage options from flags and config, checked.
+fn storage_options(
+    prune_keep_blocks: Option<u64>,
+    segment_bytes: Option<u64>,
+) -> Result<StorageOptions, CliError> {
+    let mut storage = StorageOptions::default();
+    if let Some(n) = prune_keep_blocks {
+        if n < PRUNE_KEEP_BLOCKS_MIN {
+            return Err(CliError::BadInput(format!(
+                "--prune-keep-blocks {n}: keep at least {PRUNE_KEEP_BLOCKS_MIN} blocks"
+            )));
+        }
+        storage.prune_keep_blocks = Some(n);
+    }
+    if let Some(b) = segment_bytes {
+        if b < SEGMENT_BYTES_MIN {
+            return Err(CliError::BadInput(format!(
+                "--segment-bytes {b}: at least {SEGMENT_BYTES_MIN}"
+            )));
+        }
+        storage.segment_bytes = b;
+    }
+    Ok(storage)
 }
 
 /// The default API address.
@@ -177,6 +216,10 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
             .map_err(|_| CliError::Failed("bad default address".into()))?,
     };
     let key = args.key.or(cfg.key).map(|p| load_key(&p)).transpose()?;
+    let storage = storage_options(
+        args.prune_keep_blocks.or(cfg.prune_keep_blocks),
+        args.segment_bytes.or(cfg.segment_bytes),
+    )?;
     let genesis = crate::genesis_cmd::load(&genesis_path)?;
     let mut replica = ReplicaConfig::default();
     if let Some(ms) = cfg.empty_block_interval_ms {
@@ -210,6 +253,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         api_addr: api,
         replica,
         p2p,
+        storage,
     };
     run_node(config, |node| {
         // The address line is for scripts; a closed stdout must not stop the node.

@@ -293,9 +293,9 @@ async fn tx_status(
     // A block's writes become readable when applied, a moment before the flush that
     // makes them durable; nothing above the reported head is final yet.
     let head = shared.head().height;
-    let located = shared.db.tx_location(&hash).map_err(ApiError::internal)?;
+    let located = shared.db.tx_location(&hash).map_err(ApiError::from)?;
     if let Some(loc) = located.filter(|l| l.height <= head) {
-        let receipts = shared.db.receipts(loc.height).map_err(ApiError::internal)?;
+        let receipts = shared.db.receipts(loc.height).map_err(ApiError::from)?;
         let receipt = receipts.and_then(|r| r.into_iter().nth(loc.index as usize));
         st.height = Some(loc.height);
         st.index = Some(loc.index);
@@ -337,10 +337,17 @@ async fn tx_proof(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     let Some(proof) = built else {
-        let msg = format!(
+        let mut msg = format!(
             "transaction {hash} is not in a final block (pending, refused or unknown); \
              see GET /v1/txs/{hash}"
         );
+        let first_kept = shared.db.first_kept();
+        if first_kept > 1 {
+            msg += &format!(
+                "; this node is pruned and keeps blocks from height {first_kept} on: \
+                 older transactions are only on an archive node"
+            );
+        }
         return Err(ApiError::not_found("not_final", msg));
     };
     Ok(Json(json!({
@@ -446,7 +453,7 @@ async fn block(
 fn block_at(shared: &Chain, height: u64) -> ApiResult<Json<Value>> {
     let head = shared.head().height;
     let cb = if height <= head {
-        shared.db.block(height).map_err(ApiError::internal)?
+        shared.db.block(height).map_err(ApiError::from)?
     } else {
         None
     };
@@ -625,6 +632,7 @@ impl From<StoreError> for ApiError {
             StoreError::HeadUnsettled { .. } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
             }
+            StoreError::Pruned { .. } => ApiError::new(StatusCode::GONE, "pruned", e.to_string()),
             other => ApiError::internal(other),
         }
     }

@@ -462,8 +462,11 @@ pub fn serve_sync(shared: &Chain, request: SyncRequest) -> Result<SyncResponse, 
         if height > head {
             break;
         }
-        let Some(block) = shared.db.block(height)? else {
-            break;
+        let block = match shared.db.block(height) {
+            Ok(Some(block)) => block,
+            // A pruned node serves what it kept; the peer asks an archive node for more.
+            Ok(None) | Err(StoreError::Pruned { .. }) => break,
+            Err(e) => return Err(e),
         };
         bytes += block.block.encode().len() + 4096;
         if bytes > SYNC_RESPONSE_BYTES_MAX && !blocks.is_empty() {

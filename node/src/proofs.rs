@@ -52,9 +52,8 @@ pub fn tx_proof<S: Store>(
         tx: *hash,
         height: loc.height,
     };
-    let committed = db.block(loc.height)?.ok_or_else(missing)?;
-    let receipts = db.receipts(loc.height)?.ok_or_else(missing)?;
-    let built = proof::build(&committed, &receipts, loc.index)
+    let record = db.block_record(loc.height)?.ok_or_else(missing)?;
+    let built = proof::build(&record.committed, &record.receipts, loc.index)
         .map_err(|source| ProofLookupError::Build { tx: *hash, source })?;
     if built.receipt.tx != *hash {
         // The index points at another transaction: the store is inconsistent.

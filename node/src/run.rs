@@ -18,7 +18,7 @@ use crate::handle::ApiHandle;
 use crate::net::P2pNetwork;
 use crate::p2p::{Multiaddr, P2pCommand, P2pConfig, P2pHandle, PeerId, Topic};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
-use crate::segments::DirSegments;
+use crate::segments::{BlockLog, DirSegments, SEGMENT_BYTES_MAX};
 use crate::store::{ChainDb, SledStore, Store, StoreError};
 
 /// Everything a node needs to start.
@@ -35,7 +35,34 @@ pub struct NodeConfig {
     pub replica: ReplicaConfig,
     /// Peer-to-peer networking; `None` runs alone (a one-validator chain).
     pub p2p: Option<P2pOptions>,
+    /// Block storage: segment size and pruning.
+    pub storage: StorageOptions,
 }
+
+/// How the node keeps blocks (docs/storage.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StorageOptions {
+    /// Keep only the last this many blocks' bodies, receipts and transaction index
+    /// entries (whole segments at a time); `None` keeps every block (an archive node).
+    pub prune_keep_blocks: Option<u64>,
+    /// Close a block segment file at this many bytes.
+    pub segment_bytes: u64,
+}
+
+impl Default for StorageOptions {
+    fn default() -> Self {
+        StorageOptions {
+            prune_keep_blocks: None,
+            segment_bytes: SEGMENT_BYTES_MAX,
+        }
+    }
+}
+
+/// The fewest blocks a pruned node keeps: enough for peers a little behind to sync
+/// from it.
+pub const PRUNE_KEEP_BLOCKS_MIN: u64 = 16;
+/// How often a pruned node drops what fell out of its window.
+const PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Where a node listens for peers and whom it dials.
 #[derive(Clone, Debug)]
@@ -114,6 +141,7 @@ pub struct RunningNode {
     listener: TcpListener,
     replica: Replica,
     p2p: Option<P2pHandle>,
+    prune_keep_blocks: Option<u64>,
 }
 
 /// Opens the data directory, writes or checks genesis, and binds the API.
@@ -128,7 +156,8 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         Arc::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
     let segments = DirSegments::open(&config.data_dir.join("blocks"))
         .map_err(|e| store_err(StoreError::Segment(e)))?;
-    let db: Db = ChainDb::open(store, Box::new(segments)).map_err(store_err)?;
+    let log = BlockLog::with_segment_bytes(Box::new(segments), config.storage.segment_bytes);
+    let db: Db = ChainDb::open(store, log).map_err(store_err)?;
     let shared = Chain::open(db, &spec).map_err(store_err)?;
     let api = ApiHandle::new(shared.clone());
     let p2p = match config.p2p {
@@ -156,6 +185,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         listener,
         replica,
         p2p,
+        prune_keep_blocks: config.storage.prune_keep_blocks,
     })
 }
 
@@ -198,6 +228,9 @@ impl RunningNode {
         };
         // `start` creates the chain fresh, so the hooks are unset here.
         let _ = self.api.chain.hooks.set(hooks);
+        if let Some(keep) = self.prune_keep_blocks {
+            tokio::spawn(prune_forever(self.api.chain.clone(), keep));
+        }
         let app = crate::api::router(self.api.clone());
         info!(api = %format!("http://{}", self.api_addr), "API listening");
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -244,6 +277,28 @@ async fn start_p2p(
     let handle = crate::p2p::start(config, shared.metrics.p2p.clone()).await?;
     info!(peer_id = %handle.local_peer_id, listen = ?handle.listen_addrs, "p2p listening");
     Ok(handle)
+}
+
+/// Drops, every [`PRUNE_INTERVAL`], the blocks that fell out of the last `keep`.
+/// A failure is logged and retried: pruning is housekeeping, never a reason to stop.
+async fn prune_forever(chain: Arc<Chain>, keep: u64) {
+    let mut tick = tokio::time::interval(PRUNE_INTERVAL);
+    loop {
+        tick.tick().await;
+        let db = chain.db.clone();
+        match tokio::task::spawn_blocking(move || db.prune(keep)).await {
+            Ok(Ok(p)) if p.blocks > 0 => {
+                info!(
+                    blocks = p.blocks,
+                    first_kept = p.first_kept,
+                    "pruned old blocks"
+                )
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => error!(error = %e, "pruning failed; will retry"),
+            Err(e) => error!(error = %e, "pruning task failed; will retry"),
+        }
+    }
 }
 
 /// Resolves with the error once the consensus thread stops.

@@ -23,7 +23,7 @@ use jeon_runtime::state::{keys, prefix_end, ChangeSet, Entries, StateError, Stat
 use jeon_runtime::{Address, Event, Hash, Height, Receipt};
 use serde::{Deserialize, Serialize};
 
-use crate::segments::{BlockLog, MemSegments, Recovered, SegmentError, SegmentFiles, SegmentPtr};
+use crate::segments::{BlockLog, MemSegments, Recovered, SegmentError, SegmentPtr};
 
 /// Key prefixes inside the one tree.
 mod prefix {
@@ -468,10 +468,10 @@ impl<S: Store> ChainDb<S> {
     /// Opens the chain's records: the store, and the block log in `segments`, brought
     /// back to the store's head (a crash may have left a torn record or records that
     /// were never indexed; see [`BlockLog::recover`]).
-    pub fn open(store: S, segments: Box<dyn SegmentFiles>) -> Result<Self, StoreError> {
+    pub fn open(store: S, log: BlockLog) -> Result<Self, StoreError> {
         let db = ChainDb {
             store,
-            log: BlockLog::new(segments),
+            log,
             first_kept: AtomicU64::new(1),
             cache: Mutex::new(VecDeque::new()),
         };
@@ -1052,9 +1052,7 @@ mod tests {
     /// Executes `blocks` of transfers from the dev preset's bank to a few users, both
     /// on a [`ChainDb`] (history through segment links) and on plain memory state (the
     /// runtime's own index), and returns both.
-    fn two_histories(
-        segment_bytes: u64,
-    ) -> (ChainDb<MemStore>, MemoryState, Vec<Address>, Height) {
+    fn two_histories(segment_bytes: u64) -> (ChainDb<MemStore>, MemoryState, Vec<Address>, Height) {
         use jeon_genesis::{Preset, PresetKeys};
         use jeon_runtime::block::{Block, Certificate, Header};
         use jeon_runtime::execute::{execute_block, BlockContext};
@@ -1195,7 +1193,10 @@ mod tests {
         for height in pruned.first_kept..=head {
             let block = db.block(height).expect("kept").expect("present");
             let tx = block.block.txs[0].hash();
-            assert_eq!(db.tx_location(&tx).expect("lookup").map(|l| l.height), Some(height));
+            assert_eq!(
+                db.tx_location(&tx).expect("lookup").map(|l| l.height),
+                Some(height)
+            );
         }
         // State is whole; history stops at the first pruned block.
         assert_eq!(db.app_hash().expect("db"), mem.app_hash().expect("memory"));

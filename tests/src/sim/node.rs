@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jeon_genesis::{Preset, PresetKeys};
 use jeon_node::chain::{Chain as NodeChain, ChainSpec};
 use jeon_node::replica::{PeerKey, Replica, ReplicaConfig, ReplicaOutput};
-use jeon_node::segments::MemSegments;
+use jeon_node::segments::{BlockLog, MemSegments};
 use jeon_node::store::{ChainDb, MemStore, Store};
 use jeon_runtime::{Address, Height, Keypair};
 
@@ -119,7 +119,8 @@ impl SimNode {
             node: self.name.clone(),
             error: e.to_string(),
         };
-        let db = ChainDb::open(store, Box::new(self.segments.clone())).map_err(broken)?;
+        let db =
+            ChainDb::open(store, BlockLog::new(Box::new(self.segments.clone()))).map_err(broken)?;
         let shared = NodeChain::open(db, spec).map_err(broken)?;
         let stopped = |e: jeon_node::replica::ReplicaError| Violation::ReplicaStopped {
             node: self.name.clone(),

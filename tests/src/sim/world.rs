@@ -630,8 +630,11 @@ impl World {
                 node: node.name.clone(),
                 error: e.to_string(),
             };
-            let db = ChainDb::open(node.store.clone(), Box::new(node.segments.clone()))
-                .map_err(broken)?;
+            let db = ChainDb::open(
+                node.store.clone(),
+                jeon_node::segments::BlockLog::new(Box::new(node.segments.clone())),
+            )
+            .map_err(broken)?;
             let head = db.head().map_err(broken)?;
             trace.extend_from_slice(node.name.as_bytes());
             trace.extend_from_slice(&head.height.to_be_bytes());
