@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -75,9 +75,18 @@ impl ApiError {
     }
 }
 
+/// Seconds a client told 503 (`mempool_full`, `busy`) waits before retrying.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        response
     }
 }
 
@@ -85,7 +94,7 @@ impl IntoResponse for ApiError {
 fn admit_error(e: &AdmitError) -> ApiError {
     let (status, code) = match e {
         AdmitError::Invalid(t) => (StatusCode::BAD_REQUEST, tx_error_code(t)),
-        AdmitError::Full { .. } => (StatusCode::TOO_MANY_REQUESTS, "mempool_full"),
+        AdmitError::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, "mempool_full"),
         AdmitError::SenderFull { .. } => (StatusCode::TOO_MANY_REQUESTS, "sender_queue_full"),
         AdmitError::Duplicate(_) => (StatusCode::CONFLICT, "duplicate"),
         AdmitError::NonceTaken { .. } => (StatusCode::CONFLICT, "nonce_taken"),
@@ -231,7 +240,12 @@ async fn submit_batch(
         .iter()
         .filter_map(|d| d.as_ref().ok().cloned())
         .collect();
-    let mut admitted = admit(&shared, good).await?.into_iter();
+    let admitted = admit(&shared, good).await?;
+    // Items refused because the pool is full are worth retrying: say when.
+    let full = admitted
+        .iter()
+        .any(|r| matches!(r, Err(AdmitError::Full { .. })));
+    let mut admitted = admitted.into_iter();
     let results: Vec<Value> = decoded
         .into_iter()
         .map(|d| match d {
@@ -243,7 +257,13 @@ async fn submit_batch(
             },
         })
         .collect();
-    Ok((StatusCode::ACCEPTED, Json(json!({"results": results}))))
+    let mut response = (StatusCode::ACCEPTED, Json(json!({"results": results}))).into_response();
+    if full {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    }
+    Ok(response)
 }
 
 fn parse_hash(s: &str) -> ApiResult<Hash> {

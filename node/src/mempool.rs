@@ -14,6 +14,10 @@ use jeon_runtime::{Address, Hash, Nonce, TxError, VerifiedTx};
 
 /// The most transactions the pool holds.
 pub const MEMPOOL_TXS_MAX: usize = 200_000;
+/// The most encoded transaction bytes the pool holds: with the count, what bounds its
+/// memory whatever the transactions' size (a pending transaction costs about twice its
+/// encoding in memory, with the indexes).
+pub const MEMPOOL_BYTES_MAX: usize = 48 << 20;
 /// The most pending transactions of one sender.
 pub const MEMPOOL_SENDER_TXS_MAX: usize = 4_096;
 /// How far ahead of the sender's next nonce a transaction may be.
@@ -25,11 +29,17 @@ pub enum AdmitError {
     /// The transaction itself is invalid now.
     #[error(transparent)]
     Invalid(#[from] TxError),
-    /// The pool is at capacity.
-    #[error("mempool full ({capacity} transactions); retry later")]
+    /// The pool is at capacity, by count or by bytes.
+    #[error("mempool full ({txs} transactions, {bytes} bytes; the bounds are {txs_max} and {bytes_max}); retry later")]
     Full {
-        /// The pool's bound.
-        capacity: usize,
+        /// Transactions pending.
+        txs: usize,
+        /// Their encoded bytes.
+        bytes: usize,
+        /// The count bound.
+        txs_max: usize,
+        /// The byte bound.
+        bytes_max: usize,
     },
     /// The same transaction is already pending.
     #[error("transaction {0} is already pending")]
@@ -80,6 +90,8 @@ pub struct Mempool {
     index: HashMap<Hash, (Address, Nonce)>,
     /// Where the last reap stopped, so senders take turns under load.
     cursor: Option<Address>,
+    /// Encoded bytes of the pending transactions.
+    bytes: usize,
 }
 
 impl Mempool {
@@ -91,6 +103,11 @@ impl Mempool {
     /// Pending transactions.
     pub fn len(&self) -> usize {
         self.index.len()
+    }
+
+    /// Encoded bytes of the pending transactions.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Whether nothing is pending.
@@ -127,7 +144,9 @@ impl Mempool {
             return;
         };
         if let Some(queue) = self.senders.get_mut(&sender) {
-            queue.txs.remove(&nonce);
+            if let Some(p) = queue.txs.remove(&nonce) {
+                self.bytes -= p.bytes;
+            }
             if queue.txs.is_empty() {
                 self.senders.remove(&sender);
             }
@@ -180,9 +199,13 @@ impl Mempool {
                 gap,
             });
         }
-        if self.len() >= MEMPOOL_TXS_MAX {
+        let bytes = tx.tx().encode().len();
+        if self.len() >= MEMPOOL_TXS_MAX || self.bytes + bytes > MEMPOOL_BYTES_MAX {
             return Err(AdmitError::Full {
-                capacity: MEMPOOL_TXS_MAX,
+                txs: self.len(),
+                bytes: self.bytes,
+                txs_max: MEMPOOL_TXS_MAX,
+                bytes_max: MEMPOOL_BYTES_MAX,
             });
         }
         let sender = body.sender;
@@ -221,8 +244,8 @@ impl Mempool {
         let queue = self.senders.entry(sender).or_default();
         // The committed nonce only grows; a read racing a commit must not move it back.
         queue.next_nonce = queue.next_nonce.max(next_nonce);
-        let bytes = tx.tx().encode().len();
         queue.txs.insert(nonce, Pending { tx, bytes });
+        self.bytes += bytes;
         self.index.insert(hash, (sender, nonce));
         Ok(hash)
     }
@@ -284,10 +307,12 @@ impl Mempool {
             let keep = queue.txs.split_off(&next_nonce);
             for p in std::mem::replace(&mut queue.txs, keep).into_values() {
                 self.index.remove(&p.tx.hash());
+                self.bytes -= p.bytes;
             }
             if let Some((_, first)) = queue.txs.first_key_value() {
                 if let Err(e) = assess(state, fees, first.tx.tx())? {
                     for p in std::mem::take(&mut queue.txs).into_values() {
+                        self.bytes -= p.bytes;
                         evicted.push((p.tx.hash(), e.clone()));
                     }
                 }
@@ -302,6 +327,7 @@ impl Mempool {
                 .collect();
             for n in expired {
                 if let Some(p) = queue.txs.remove(&n) {
+                    self.bytes -= p.bytes;
                     let err = TxError::Expired {
                         expiry: p.tx.body().expiry,
                         height: next_height,

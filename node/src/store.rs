@@ -406,16 +406,11 @@ impl BlockRecord {
     }
 }
 
-fn storage_config() -> impl bincode::config::Config {
-    bincode::config::standard().with_limit::<RECORD_BYTES_MAX>()
-}
-
-/// A record as stored: compact (varint) bincode, then LZ4. Blocks repeat the chain id
+/// A record as stored: the compact (varint) encoding of `codec::encode_compact`, then LZ4. Blocks repeat the chain id
 /// in every transaction and the same addresses in transactions and receipts; this
 /// takes a block to about half its consensus encoding.
 fn encode_record(record: &BlockRecordRef<'_>) -> Result<Vec<u8>, StoreError> {
-    let plain = bincode::serde::encode_to_vec(record, storage_config())
-        .map_err(|e| StoreError::Encode(e.to_string()))?;
+    let plain = codec::encode_compact(record).map_err(|e| StoreError::Encode(e.to_string()))?;
     Ok(lz4_flex::compress_prepend_size(&plain))
 }
 
@@ -430,9 +425,7 @@ fn decode_block_record(height: Height, bytes: &[u8]) -> Result<BlockRecord, Stor
         return Err(corrupt(format!("record claims {size} bytes")));
     }
     let plain = lz4_flex::decompress_size_prepended(bytes).map_err(|e| corrupt(e.to_string()))?;
-    let (record, _) = bincode::serde::decode_from_slice(&plain, storage_config())
-        .map_err(|e| corrupt(e.to_string()))?;
-    Ok(record)
+    codec::decode_compact(&plain).map_err(|e| corrupt(e.to_string()))
 }
 
 /// What [`ChainDb::prune`] removed.
@@ -678,11 +671,11 @@ impl<S: Store> ChainDb<S> {
     ) -> Result<Option<T>, StoreError> {
         match self.store.get(key)? {
             None => Ok(None),
-            Some(v) => bincode::serde::decode_from_slice(&v, storage_config())
-                .map(|(t, _)| Some(t))
-                .map_err(|e| StoreError::Corrupt {
+            Some(v) => codec::decode_compact(&v)
+                .map(Some)
+                .map_err(|reason| StoreError::Corrupt {
                     key: key.to_vec(),
-                    reason: jeon_runtime::codec::CodecError::Malformed(e.to_string()),
+                    reason,
                 }),
         }
     }
@@ -746,11 +739,10 @@ impl<S: Store> ChainDb<S> {
                     key: key.clone(),
                     reason: jeon_runtime::codec::CodecError::Malformed("tx index key".into()),
                 })?;
-            let index: u32 = bincode::serde::decode_from_slice(&value, storage_config())
-                .map(|(i, _)| i)
-                .map_err(|e| StoreError::Corrupt {
+            let index: u32 =
+                codec::decode_compact(&value).map_err(|reason| StoreError::Corrupt {
                     key: key.clone(),
-                    reason: jeon_runtime::codec::CodecError::Malformed(e.to_string()),
+                    reason,
                 })?;
             let record = match self.block_record(height) {
                 Ok(Some(r)) => r,
@@ -976,8 +968,7 @@ fn decode_record<T: serde::de::DeserializeOwned>(
 }
 
 fn storage_encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    bincode::serde::encode_to_vec(value, storage_config())
-        .map_err(|e| StoreError::Encode(e.to_string()))
+    codec::encode_compact(value).map_err(|e| StoreError::Encode(e.to_string()))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

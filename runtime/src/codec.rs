@@ -121,6 +121,39 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, Code
     Ok(value)
 }
 
+/// The compact format: bincode with variable-length integers. For the node's own
+/// storage records only (block segments, indexes): never hashed, signed or sent, so
+/// it is not consensus; the canonical format above is.
+fn compact() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<DECODE_BYTES_MAX>()
+}
+
+/// Encodes a value in the compact storage format (see [`decode_compact`]). Fails only
+/// on a programmer error, like [`encode`]; returned rather than asserted because a
+/// storage caller can report it.
+pub fn encode_compact<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
+    bincode::serde::encode_to_vec(value, compact())
+        .map_err(|e| CodecError::Malformed(e.to_string()))
+}
+
+/// Decodes a value in the compact storage format: no trailing bytes.
+pub fn decode_compact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    if bytes.len() > DECODE_BYTES_MAX {
+        return Err(CodecError::TooLarge {
+            len: bytes.len(),
+            limit: DECODE_BYTES_MAX,
+        });
+    }
+    let (value, read) = bincode::serde::decode_from_slice(bytes, compact())
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if read != bytes.len() {
+        return Err(CodecError::TrailingBytes {
+            trailing: bytes.len() - read,
+        });
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
