@@ -61,6 +61,15 @@ pub enum SegmentError {
         /// The error.
         source: io::Error,
     },
+    /// The segments end before the stored head: the head's record was lost after
+    /// its sync returned (the disk or a restore lost it). Nothing is cut.
+    #[error("block segments end at height {last}, but the stored head is {head}: the head block's record is missing or damaged; restore the data directory from a backup, or start from an empty one and sync")]
+    HeadMissing {
+        /// The stored head.
+        head: Height,
+        /// The last whole record's height (0: none).
+        last: Height,
+    },
     /// Listing the segment directory failed.
     #[error("segment directory: {0}")]
     Dir(io::Error),
@@ -390,6 +399,9 @@ impl BlockLog {
             segments.pop();
         }
         let Some(&last) = segments.last() else {
+            if head > 0 {
+                return Err(SegmentError::HeadMissing { head, last: 0 });
+            }
             *lock(&self.tail) = None;
             return Ok(report);
         };
@@ -398,6 +410,7 @@ impl BlockLog {
             .files
             .read(last, 0, usize::try_from(len).unwrap_or(0))?;
         let mut good = 0usize;
+        let mut last_height = 0;
         while let Some((plen, height, sum)) = bytes.get(good..).and_then(parse_header) {
             let end = good + FRAME_HEADER_BYTES + plen;
             let Some(payload) = bytes.get(good + FRAME_HEADER_BYTES..end) else {
@@ -407,6 +420,13 @@ impl BlockLog {
                 break;
             }
             good = end;
+            last_height = height;
+        }
+        if last_height != head {
+            return Err(SegmentError::HeadMissing {
+                head,
+                last: last_height,
+            });
         }
         if (good as u64) < len {
             self.files.truncate(last, good as u64)?;
@@ -508,6 +528,29 @@ mod tests {
         let l = log(&files, 60);
         l.recover(0).expect("recover");
         assert!(l.segments().expect("list").is_empty());
+    }
+
+    #[test]
+    fn recovery_refuses_segments_that_end_before_the_head() {
+        let files = MemSegments::new();
+        let l = log(&files, 1 << 20);
+        for h in 1..=3u64 {
+            l.append(h, &[h as u8; 40]).expect("append");
+        }
+        // The head's frame lost its last byte.
+        files.truncate(1, 3 * 60 - 1).expect("truncate");
+        let l = log(&files, 1 << 20);
+        assert!(matches!(
+            l.recover(3),
+            Err(SegmentError::HeadMissing { head: 3, last: 2 })
+        ));
+        assert_eq!(files.len(1).expect("len"), 3 * 60 - 1, "nothing is cut");
+        // No segments at all under a head above genesis.
+        let empty = log(&MemSegments::new(), 1 << 20);
+        assert!(matches!(
+            empty.recover(1),
+            Err(SegmentError::HeadMissing { head: 1, last: 0 })
+        ));
     }
 
     #[test]

@@ -488,12 +488,6 @@ impl<S: Store> ChainDb<S> {
                 "block segments held blocks above the stored head (a crash mid-commit); cut back to it"
             );
         }
-        if head >= db.first_kept.load(Ordering::Relaxed)
-            && db.store.get(&height_key(prefix::BLOCK, head))?.is_some()
-        {
-            // The head's record must have survived: it was synced before the head moved.
-            db.block(head)?;
-        }
         Ok(db)
     }
 

@@ -127,3 +127,118 @@ fn a_crash_after_a_block_is_durable_but_before_it_is_reported_loses_nothing() {
 fn kill_9_under_load_loses_nothing_final() {
     crash_and_recover(&[], Some(10));
 }
+
+#[test]
+fn a_crash_after_a_block_record_is_written_but_before_it_is_indexed_loses_nothing_final() {
+    // The record of the 3rd block committed after the restart is in its segment, its
+    // sled batch (state, index, head) is not: recovery cuts the record back out.
+    crash_and_recover(&[("JEON_CRASH_POINT", "commit.after_segment:3")], None);
+}
+
+#[test]
+fn a_crash_before_a_segment_append_is_synced_loses_nothing_final() {
+    crash_and_recover(&[("JEON_CRASH_POINT", "segment.before_sync:2")], None);
+}
+
+/// Runs a dev chain in `data` until a few transfers are final, stops it, and returns
+/// the final ones' statuses.
+fn chain_with_finals(data: &std::path::Path) -> BTreeMap<Hash, Value> {
+    let node = DevNode::start(data, &[]);
+    let alice = node.key("alice");
+    let bob = node.key("bob").address();
+    let chain = chain_id(&node.api);
+    let txs: Vec<_> = (0..5)
+        .map(|n| transfer(chain, &alice, n, bob, AMOUNT))
+        .collect();
+    for tx in &txs {
+        let (code, body) = post(&node.api, "/v1/txs", &json!({"tx": tx_hex(tx)}));
+        assert_eq!(code, 202, "{body}");
+    }
+    let mut finals = BTreeMap::new();
+    let done = wait_until(Duration::from_secs(30), || {
+        record_finals(&node.api, &txs, &mut finals);
+        finals.len() == txs.len()
+    });
+    assert!(done, "the transfers become final");
+    finals
+}
+
+/// The newest block segment file in a dev data dir.
+fn last_segment(data: &std::path::Path) -> std::path::PathBuf {
+    let mut segments: Vec<_> = std::fs::read_dir(data.join("blocks"))
+        .expect("blocks dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    segments.sort();
+    segments.pop().expect("a segment")
+}
+
+#[test]
+fn a_torn_record_at_the_end_of_a_segment_is_cut_off_and_nothing_final_is_lost() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    let finals = chain_with_finals(&data);
+    // A crash mid-append: a frame header claiming 500 bytes, then only 7 of them.
+    let segment = last_segment(&data);
+    let len = std::fs::metadata(&segment).expect("segment").len();
+    let mut torn = Vec::new();
+    torn.extend_from_slice(&500u32.to_le_bytes());
+    torn.extend_from_slice(&u64::MAX.to_le_bytes());
+    torn.extend_from_slice(&[0xab; 8 + 7]);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .expect("open segment");
+    std::io::Write::write_all(&mut file, &torn).expect("append");
+    drop(file);
+
+    let node = DevNode::start(&data, &[]);
+    assert_eq!(
+        std::fs::metadata(&segment).expect("segment").len(),
+        len,
+        "the torn frame is cut"
+    );
+    for (hash, before) in &finals {
+        let after = tx_status(&node.api, hash).expect("status");
+        assert_eq!(after["receipt"], before["receipt"], "tx {hash}");
+    }
+    // And the chain goes on, appending after the cut.
+    let head = |api: &str| -> u64 {
+        crate::common::get(api, "/v1/status")
+            .and_then(|s| s["height"].as_u64())
+            .unwrap_or(0)
+    };
+    let start = head(&node.api);
+    assert!(wait_until(Duration::from_secs(30), || head(&node.api) > start + 1));
+}
+
+#[test]
+fn a_head_block_whose_record_is_damaged_stops_the_node_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    chain_with_finals(&data);
+    // Lose the last bytes of the head's record: storage lied about a sync.
+    let segment = last_segment(&data);
+    let len = std::fs::metadata(&segment).expect("segment").len();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .expect("open segment");
+    file.set_len(len - 3).expect("truncate");
+    drop(file);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jeon"))
+        .args(["dev", "--data"])
+        .arg(&data)
+        .args(["--api", "127.0.0.1:0"])
+        .output()
+        .expect("run jeon dev");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the node must not start: {stderr}");
+    assert_ne!(out.status.code(), Some(101), "no panic: {stderr}");
+    assert!(
+        stderr.contains("block") && stderr.contains("head"),
+        "the error names the missing head block: {stderr}"
+    );
+}
