@@ -136,7 +136,8 @@ pub(crate) struct BenchArgs {
     window_secs: u64,
     /// `--soak`: the node's data directory on this machine (`jeon dev`'s is
     /// `.jeon-dev`); its size (sum of file lengths) and bytes per finalized
-    /// transaction are reported each window. Without it they are null.
+    /// transaction are reported each window (the whole directory over this run's
+    /// transactions: meaningful on a fresh chain). Without it they are null.
     #[arg(long, value_name = "DIR", requires = "soak")]
     data_dir: Option<PathBuf>,
     /// Concurrent submitter threads.
