@@ -92,6 +92,9 @@ pub(crate) struct NodeStatus {
     pub(crate) height: Height,
     /// The fee schedule.
     pub(crate) fee: FeeInfo,
+    /// The node's resident set size now, where the platform reports it.
+    #[serde(default)]
+    pub(crate) rss_bytes: Option<u64>,
     /// The node's peak resident set size, where the platform reports it.
     #[serde(default)]
     pub(crate) rss_peak_bytes: Option<u64>,

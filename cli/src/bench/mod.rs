@@ -29,21 +29,32 @@
 //! taken from it as a user, the fees of the charges it signs as a spender, and the fee
 //! of its grant.
 //!
+//! `--soak S` replaces phases 3 to 5 for long runs: `--rate` × S transactions are
+//! planned (funding covers them all; `--txs` is ignored), but signers stay at most a
+//! few batches ahead of the submitters, submission stops after S seconds, and the
+//! tracker keeps only the pending transactions and latency histograms. Every
+//! `--window-secs` it prints one JSON line (submitted and finalized in the window,
+//! its tx/s and p50/p99, the node's RSS, the size of `--data-dir` and its bytes per
+//! finalized transaction so far); the final line covers the whole run.
+//!
 //! The code follows the phases: `fund` (what each account needs, and topping it up),
 //! `merchant` and `mandates` (the setup of `--mode pay` and `--mode charge`),
 //! `presign` (every transaction, per mode), `submit` (pacing and HTTP batches),
-//! `track` (finality and latency) and `report` (the figures and the JSON line).
+//! `track` (finality and latency) and `report` (the figures and the JSON line);
+//! `soak` and `window` run `--soak`.
 
 mod fund;
 mod mandates;
 mod merchant;
 mod presign;
 mod report;
+mod soak;
 mod submit;
 mod track;
+mod window;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -59,7 +70,8 @@ use fund::{fund, needs, FundPlan};
 use mandates::{find_mandates, grant_mandates};
 use merchant::set_up_merchant;
 use presign::{presign, SignPlan, Work};
-use report::report;
+use report::{report, soak_report};
+use soak::{soak, SoakPlan};
 use submit::submit_and_track;
 
 /// The most transactions one run may pre-sign (about 400 bytes of memory each).
@@ -70,6 +82,11 @@ const BENCH_ACCOUNTS_MAX: usize = 1_000_000;
 const SUBMITTERS_MAX: usize = 64;
 /// The most threads that pre-sign, or read accounts, at once.
 const WORKERS_MAX: usize = 4;
+/// The longest `--soak`: a week.
+const SOAK_SECS_MAX: u64 = 7 * 24 * 3600;
+/// Under `--soak`, batches are cut so that one is due at least this often: the
+/// offered rate stays smooth at any `--rate`.
+const SOAK_BATCH_INTERVAL_MS: u64 = 100;
 /// Bench transfers expire this many blocks after the head.
 const BENCH_EXPIRY_BLOCKS: Height = 10_000;
 /// Funding transfers expire this many blocks after the head.
@@ -82,14 +99,16 @@ pub(crate) struct BenchArgs {
     #[arg(long = "api", value_name = "URL", env = "JEON_API", value_delimiter = ',',
           default_value = API_URL_DEFAULT)]
     apis: Vec<String>,
-    /// How many transactions to submit.
+    /// How many transactions to submit (ignored with `--soak`, which submits
+    /// `--rate` per second for its duration).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     txs: usize,
     /// How many bench accounts send them (keep txs/accounts under 4096, the node's
     /// per-sender queue). In `--mode charge` they also are the users charged.
     #[arg(long, value_name = "M", default_value_t = 1_000)]
     accounts: usize,
-    /// Submission rate in transactions per second; 0 is as fast as possible.
+    /// Submission rate in transactions per second; 0 is as fast as possible (not
+    /// with `--soak`, which needs an offered rate).
     #[arg(long, value_name = "R", default_value_t = 0)]
     rate: u64,
     /// Transactions per `POST /v1/txs/batch` (at most 10,000).
@@ -103,8 +122,24 @@ pub(crate) struct BenchArgs {
     )]
     funder: PathBuf,
     /// Stop submitting after this many seconds (then wait for finality as usual).
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", conflicts_with = "soak")]
     duration_secs: Option<u64>,
+    /// A soak: submit at `--rate` for S seconds, signing on the fly (memory stays
+    /// flat whatever S), and print one JSON line per `--window-secs` window before
+    /// the final report (whose tx/s and percentiles cover the whole run). `--rate` is
+    /// required; `--txs` is ignored; funding covers rate × S transactions; batches
+    /// are cut to at most rate/10 so one is sent every 100 ms.
+    #[arg(long, value_name = "S")]
+    soak: Option<u64>,
+    /// `--soak`: the length of a reporting window in seconds.
+    #[arg(long, value_name = "S", default_value_t = 30, requires = "soak")]
+    window_secs: u64,
+    /// `--soak`: the node's data directory on this machine (`jeon dev`'s is
+    /// `.jeon-dev`); its size (sum of file lengths) and bytes per finalized
+    /// transaction are reported each window (the whole directory over this run's
+    /// transactions: meaningful on a fresh chain). Without it they are null.
+    #[arg(long, value_name = "DIR", requires = "soak")]
+    data_dir: Option<PathBuf>,
     /// Concurrent submitter threads.
     #[arg(long, value_name = "N", default_value_t = 4)]
     submitters: usize,
@@ -152,7 +187,7 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
     eprintln!(
         "bench: {} transactions (mode {:?}) from {} accounts via {} node(s); chain {}, \
          height {}",
-        args.txs,
+        planned_txs(&args),
         args.mode,
         args.accounts,
         clients.len(),
@@ -165,6 +200,29 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
     let addrs: Vec<Address> = keys.iter().map(Keypair::address).collect();
     let (nonces, work) = prepare(&args, main, &status, &funder, &keys, &addrs)?;
     let head = main.status()?.height;
+    if let Some(secs) = args.soak {
+        let plan = SoakPlan {
+            sign: SignPlan {
+                status: &status,
+                keys: &keys,
+                addrs: &addrs,
+                nonces: &nonces,
+                expiry: head.saturating_add(BENCH_EXPIRY_BLOCKS),
+                work: &work,
+            },
+            total: planned_txs(&args),
+            batch: soak_batch(args.batch, args.rate),
+            rate: args.rate,
+            secs,
+            submitters: args.submitters,
+            window: Duration::from_secs(args.window_secs),
+            data_dir: args.data_dir.as_deref(),
+        };
+        let outcome = soak(&plan, &clients, head)?;
+        let mut report = soak_report(outcome, rss_peak(&clients));
+        report.mode = args.mode;
+        return print_report(&report);
+    }
     let presign_start = Instant::now();
     let plan = SignPlan {
         status: &status,
@@ -181,15 +239,39 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
         args.txs
     );
     let outcome = submit_and_track(&args, &clients, &presigned, head)?;
-    let rss = clients
+    let mut report = report(outcome, presign_s, rss_peak(&clients));
+    report.mode = args.mode;
+    print_report(&report)
+}
+
+/// The largest peak RSS the nodes report.
+fn rss_peak(clients: &[Client]) -> Option<u64> {
+    clients
         .iter()
         .filter_map(|c| c.status().ok().and_then(|s| s.rss_peak_bytes))
-        .max();
-    let mut report = report(outcome, presign_s, rss);
-    report.mode = args.mode;
-    let json = serde_json::to_string(&report)
+        .max()
+}
+
+/// Prints the report as one JSON line.
+fn print_report(report: &report::Report) -> Result<(), CliError> {
+    let json = serde_json::to_string(report)
         .map_err(|e| CliError::Failed(format!("cannot print the report: {e}")))?;
     stdout(&format!("{json}\n"))
+}
+
+/// How many transactions the run plans (and funds): `--txs`, or `--rate` × `--soak`.
+fn planned_txs(args: &BenchArgs) -> usize {
+    match args.soak {
+        Some(secs) => usize::try_from(args.rate.saturating_mul(secs)).unwrap_or(usize::MAX),
+        None => args.txs,
+    }
+}
+
+/// A soak's batch: `--batch`, cut so that one is due every
+/// [`SOAK_BATCH_INTERVAL_MS`] at `rate`.
+fn soak_batch(batch: usize, rate: u64) -> usize {
+    let per_interval = rate.saturating_mul(SOAK_BATCH_INTERVAL_MS) / 1000;
+    batch.min(usize::try_from(per_interval).unwrap_or(usize::MAX).max(1))
 }
 
 /// The untimed setup: the merchant's rules (`--mode pay`), the accounts' nonces and
@@ -211,7 +293,7 @@ fn prepare(
         }
         Mode::Transfer | Mode::Charge => None,
     };
-    let shares = shares(args.txs, args.accounts);
+    let shares = shares(planned_txs(args), args.accounts);
     let accounts = read_each(client, addrs, Client::account)?;
     let found = match args.mode {
         Mode::Charge => find_mandates(client, status, addrs, &shares)?,
@@ -251,7 +333,19 @@ fn fee_per_tx(status: &NodeStatus) -> Amount {
 /// Refuses arguments the bench cannot run with (exit 2); warns about poor ones.
 fn check_args(args: &BenchArgs) -> Result<(), CliError> {
     let bad = |m: String| Err(CliError::BadInput(m));
-    if args.txs == 0 || args.txs > BENCH_TXS_MAX {
+    if let Some(secs) = args.soak {
+        if args.rate == 0 {
+            return bad("--soak needs --rate R > 0: a soak offers a fixed rate (tx/s)".into());
+        }
+        if secs == 0 || secs > SOAK_SECS_MAX {
+            return bad(format!("--soak must be 1 to {SOAK_SECS_MAX} seconds"));
+        }
+        if args.window_secs == 0 || args.window_secs > secs {
+            return bad(format!(
+                "--window-secs must be 1 to the --soak duration ({secs})"
+            ));
+        }
+    } else if args.txs == 0 || args.txs > BENCH_TXS_MAX {
         return bad(format!("--txs must be 1 to {BENCH_TXS_MAX}"));
     }
     if args.accounts < 2 || args.accounts > BENCH_ACCOUNTS_MAX {
@@ -263,8 +357,9 @@ fn check_args(args: &BenchArgs) -> Result<(), CliError> {
     if args.submitters == 0 || args.submitters > SUBMITTERS_MAX {
         return bad(format!("--submitters must be 1 to {SUBMITTERS_MAX}"));
     }
+    // A soak's senders are only as far ahead as its transactions in flight.
     let per_sender = args.txs.div_ceil(args.accounts);
-    if per_sender as u64 > NONCE_GAP_MAX {
+    if args.soak.is_none() && per_sender as u64 > NONCE_GAP_MAX {
         eprintln!(
             "warning: {per_sender} transfers per account exceeds the node's nonce window of \
              {NONCE_GAP_MAX}; some may be refused (nonce_too_far_ahead). Use more --accounts."
@@ -349,6 +444,7 @@ mod tests {
                 base_fee: fee,
                 base_fee_max: fee,
             },
+            rss_bytes: None,
             rss_peak_bytes: None,
         }
     }
@@ -360,6 +456,14 @@ mod tests {
             .collect();
         let addrs = keys.iter().map(Keypair::address).collect();
         (keys, addrs)
+    }
+
+    #[test]
+    fn a_soak_cuts_batches_to_one_every_100_ms() {
+        assert_eq!(soak_batch(1_000, 8_000), 800);
+        assert_eq!(soak_batch(1_000, 300), 30);
+        assert_eq!(soak_batch(1_000, 5), 1);
+        assert_eq!(soak_batch(100, 1_000_000), 100);
     }
 
     #[test]

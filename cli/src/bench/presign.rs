@@ -63,7 +63,7 @@ fn mix(x: u64) -> u64 {
 /// The `j`-th transaction: sender `j % M` (round-robin, its nonces consecutive); a
 /// transfer goes to a pseudo-random other account, a charge is on the mandate of the
 /// account before the sender in the ring.
-fn bench_tx(plan: &SignPlan<'_>, j: usize) -> SignedTx {
+pub(super) fn bench_tx(plan: &SignPlan<'_>, j: usize) -> SignedTx {
     let m = plan.keys.len();
     let sender = j % m;
     let nonce = plan.nonces[sender] + (j / m) as u64;

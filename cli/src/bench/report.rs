@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::window::Latencies;
 use super::Mode;
 
 /// What the bench prints.
@@ -24,6 +25,33 @@ pub(super) struct Report {
     latency_ms_max: Option<f64>,
     presign_s: f64,
     node_rss_peak_bytes: Option<u64>,
+    /// `--soak` only.
+    #[serde(flatten)]
+    pub(super) soak: Option<SoakSummary>,
+}
+
+/// The fields a `--soak` run adds to the report.
+#[derive(Debug, Serialize)]
+pub(super) struct SoakSummary {
+    pub(super) soak_s: u64,
+    pub(super) offered_rate: u64,
+    pub(super) window_secs: u64,
+    pub(super) windows: u64,
+    pub(super) node_rss_bytes: Option<u64>,
+    pub(super) data_dir_bytes: Option<u64>,
+    pub(super) bytes_per_tx: Option<f64>,
+}
+
+/// Everything a `--soak` run measured: latencies counted as they came, not kept.
+pub(super) struct SoakOutcome {
+    pub(super) submitted: usize,
+    pub(super) accepted: usize,
+    pub(super) refused: usize,
+    pub(super) refused_by_code: BTreeMap<String, usize>,
+    /// From the first request sent to the last transaction seen final.
+    pub(super) span_s: f64,
+    pub(super) latencies: Latencies,
+    pub(super) summary: SoakSummary,
 }
 
 /// Everything measured.
@@ -49,7 +77,7 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 }
 
 /// Rounds to milliseconds (or microseconds of a millisecond value), for a readable line.
-fn round3(x: f64) -> f64 {
+pub(super) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
@@ -86,6 +114,34 @@ pub(super) fn report(outcome: Outcome, presign_s: f64, rss: Option<u64>) -> Repo
         latency_ms_max: latencies.last().copied().map(round3),
         presign_s: round3(presign_s),
         node_rss_peak_bytes: rss,
+        soak: None,
+    }
+}
+
+/// The report of a `--soak` run: throughput and percentiles over the whole run, and
+/// the soak's own fields. Nothing was pre-signed (`presign_s` is 0).
+pub(super) fn soak_report(outcome: SoakOutcome, rss_peak: Option<u64>) -> Report {
+    let finalized = outcome.latencies.count();
+    let tps = if outcome.span_s > 0.0 {
+        finalized as f64 / outcome.span_s
+    } else {
+        0.0
+    };
+    Report {
+        mode: Mode::Transfer,
+        submitted: outcome.submitted,
+        accepted: outcome.accepted,
+        refused: outcome.refused,
+        refused_by_code: outcome.refused_by_code,
+        finalized: usize::try_from(finalized).unwrap_or(usize::MAX),
+        duration_s: round3(outcome.span_s),
+        finalized_tps: round3(tps),
+        latency_ms_p50: outcome.latencies.percentile(0.50),
+        latency_ms_p99: outcome.latencies.percentile(0.99),
+        latency_ms_max: outcome.latencies.max_ms(),
+        presign_s: 0.0,
+        node_rss_peak_bytes: rss_peak,
+        soak: Some(outcome.summary),
     }
 }
 

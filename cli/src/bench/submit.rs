@@ -18,9 +18,9 @@ use crate::client::{ApiError, Client};
 use crate::error::CliError;
 
 /// How long a submitter sleeps before retrying a batch the node was too busy for.
-const RETRY_SLEEP_MS: u64 = 50;
+pub(super) const RETRY_SLEEP_MS: u64 = 50;
 /// Refusals that mean "not now": the transaction is sent again.
-const RETRYABLE_CODES: [&str; 2] = ["mempool_full", "sender_queue_full"];
+pub(super) const RETRYABLE_CODES: [&str; 2] = ["mempool_full", "sender_queue_full"];
 
 /// The body of `POST /v1/txs/batch`.
 #[derive(Serialize)]

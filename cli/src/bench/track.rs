@@ -13,16 +13,16 @@ use super::submit::Run;
 use crate::client::Client;
 
 /// The bench stops when no transaction became final for this long.
-const FINALITY_STALL_SECS: u64 = 60;
+pub(super) const FINALITY_STALL_SECS: u64 = 60;
 /// How often the finality tracker asks for the head.
-const TRACK_POLL_MS: u64 = 10;
+pub(super) const TRACK_POLL_MS: u64 = 10;
 /// How often progress is reported on stderr.
 const PROGRESS_SECS: u64 = 2;
 
 /// The transaction hashes of a final block.
 #[derive(Deserialize)]
-struct BlockTxs {
-    txs: Vec<Hash>,
+pub(super) struct BlockTxs {
+    pub(super) txs: Vec<Hash>,
 }
 
 /// Reads every final block after `head` as it appears and notes when each bench
