@@ -207,6 +207,24 @@ fn verify_signatures(c: &mut Criterion) {
     group.bench_function("batch_4096_all_cores", |b| {
         b.iter(|| crypto::verify_batch(&items))
     });
+    // What bad signatures cost: one bad item is found by bisection; a batch of only
+    // bad items spends its bisection budget, then checks the rest one by one.
+    let wrong_key = key(SIGNATURES).address();
+    let spoiled = |bad: &dyn Fn(usize) -> bool| -> Vec<(&Address, &[u8], &Signature)> {
+        owned
+            .iter()
+            .enumerate()
+            .map(|(i, (a, m, s))| (if bad(i) { &wrong_key } else { a }, m.as_slice(), s))
+            .collect()
+    };
+    let one_bad = spoiled(&|i| i == SIGNATURES / 3);
+    let all_bad = spoiled(&|_| true);
+    group.bench_function("batch_4096_all_cores_one_bad", |b| {
+        b.iter(|| crypto::verify_batch(&one_bad))
+    });
+    group.bench_function("batch_4096_all_cores_all_bad", |b| {
+        b.iter(|| crypto::verify_batch(&all_bad))
+    });
     group.finish();
 }
 
