@@ -55,6 +55,7 @@
 //! to the 2⁻¹²⁸ above.
 
 use std::num::NonZeroUsize;
+use std::sync::OnceLock;
 use std::thread;
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
@@ -151,7 +152,11 @@ pub fn verify(
 /// Verifies many signatures on every core; one result per item, in order, equal to
 /// what [`verify`] returns for it.
 pub fn verify_batch(items: &[(&Address, &[u8], &Signature)]) -> Vec<Result<(), SignatureError>> {
-    let threads = thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    // Asking the OS (affinity, cgroup quota) costs about as much as checking a
+    // signature, and mempool batches are often one transaction: ask once.
+    static CORES: OnceLock<usize> = OnceLock::new();
+    let threads =
+        *CORES.get_or_init(|| thread::available_parallelism().map_or(1, NonZeroUsize::get));
     verify_batch_with_threads(items, threads)
 }
 
@@ -321,4 +326,41 @@ fn map_chunks<T: Sync, U: Send>(
         }
         out
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_see_their_own_offsets_and_come_back_in_order() {
+        let items: Vec<usize> = (0..103).collect();
+        for chunks in [1, 2, 3, 7, 103, 200] {
+            let out = map_chunks(&items, chunks, |offset, part| {
+                part.iter()
+                    .enumerate()
+                    .map(|(i, x)| (offset + i, *x))
+                    .collect()
+            });
+            assert_eq!(out.len(), items.len(), "{chunks} chunks");
+            assert!(out.iter().all(|(at, x)| at == x), "{chunks} chunks");
+        }
+        assert!(map_chunks(&[] as &[u8], 4, |_, p| p.to_vec()).is_empty());
+    }
+
+    #[test]
+    fn weights_differ_per_item_and_depend_on_every_item() {
+        let key = super::super::Keypair::from_seed_label("weights");
+        let (a, m1, m2) = (key.address(), b"one".to_vec(), b"two".to_vec());
+        let (s1, s2) = (key.sign(&m1), key.sign(&m2));
+        let items = [(&a, m1.as_slice(), &s1), (&a, m2.as_slice(), &s2)];
+        let decoded: Vec<_> = items.iter().map(|(a, m, s)| decode(a, m, s)).collect();
+        let z = weights(&items, &decoded);
+        assert_ne!(z[0], z[1]);
+        let first_only = weights(&items[..1], &decoded[..1]);
+        assert_ne!(
+            first_only[0], z[0],
+            "the second item changes the first weight"
+        );
+    }
 }
