@@ -7,8 +7,9 @@
 //! is valid exactly when:
 //!
 //! 1. `A` decompresses to a curve point (curve25519-dalek's
-//!    `CompressedEdwardsY::decompress`: the y coordinate is read mod p, so its 19
-//!    non-canonical encodings are accepted, and so is a set sign bit when x = 0);
+//!    `CompressedEdwardsY::decompress`: y is read mod p, so the non-canonical
+//!    encodings y + p of the 19 values y < 19 are accepted, and so is a set sign bit
+//!    when x = 0);
 //!    otherwise [`SignatureError::BadPublicKey`];
 //! 2. `R` decompresses the same way; otherwise [`SignatureError::BadSignature`];
 //! 3. `s` is canonical, `s < L` (the group order); otherwise `BadSignature`;
@@ -26,7 +27,7 @@
 //! `[8](−(Σ zᵢsᵢ)B + Σ zᵢRᵢ + Σ (zᵢkᵢ)Aᵢ) = 0` with 128-bit weights `zᵢ`. Write
 //! `Eᵢ = [8]([sᵢ]B − Rᵢ − [kᵢ]Aᵢ)`; the batch sum is `−Σ zᵢEᵢ`. Every `Eᵢ` lies in the
 //! prime-order subgroup (the factor 8 kills the torsion), so if some `Eⱼ ≠ 0` then,
-//! whatever the other weights, exactly one residue of `zⱼ` mod L cancels it, and a
+//! whatever the other weights, at most one residue of `zⱼ` mod L cancels it, and a
 //! 128-bit `zⱼ` hits it with probability at most 2⁻¹²⁸. A valid batch always passes,
 //! and an invalid one fails except with that probability. Under a cofactorless rule
 //! (`verify_strict`) this fails: an item whose R carries a torsion point T of order 2
@@ -51,8 +52,8 @@
 //! of at most [`BISECT_LEAF_ITEMS`] items, and every remaining item once a chunk has
 //! spent [`BISECT_FAILED_CHECKS_MAX`] failing checks (many bad items: one by one is
 //! cheaper), are checked alone with the single equation. So every verdict of "bad" comes
-//! from the single equation, and every "good" from a passing check, which is exact up
-//! to the 2⁻¹²⁸ above.
+//! from the single equation, and every "good" from the single equation or a passing
+//! batch check, which is exact up to the 2⁻¹²⁸ above.
 
 use std::num::NonZeroUsize;
 use std::sync::OnceLock;
