@@ -148,8 +148,9 @@ pub enum GenesisError {
         /// The key listed twice.
         key: Address,
     },
-    /// A validator key is not a usable ed25519 public key (not a curve point, or of
-    /// small order), so its signatures could never verify.
+    /// A validator key is not a usable ed25519 public key: not a curve point, or of
+    /// small order (under the ZIP-215 signature rule anyone can sign for a small-order
+    /// key: s = 0 with a small-order R verifies on any message).
     #[error("validator {name:?} key {key} is not a valid ed25519 public key")]
     InvalidValidatorKey {
         /// The validator.

@@ -12,13 +12,13 @@
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use jeon_runtime::calls;
 use jeon_runtime::execute::execute_block;
 use jeon_runtime::state::keys;
 use jeon_runtime::tx::verify_batch;
+use jeon_runtime::{calls, crypto};
 use jeon_runtime::{
     Address, AssetId, AssetInfo, AssetKind, BlockContext, Call, Hash, Keypair, MemoryState,
-    Overlay, Params, SignedTx, TxBody, VerifiedTx,
+    Overlay, Params, Signature, SignedTx, TxBody, VerifiedTx,
 };
 
 const CHAIN: Hash = Hash([0x42; 32]);
@@ -169,5 +169,64 @@ fn verify(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, execute_transfers, verify);
+/// Signatures in the raw verification benchmarks.
+const SIGNATURES: usize = 4096;
+
+/// `count` (signer, message, signature) triples, one signer per item.
+fn signatures(count: usize) -> Vec<(Address, Vec<u8>, Signature)> {
+    (0..count)
+        .map(|i| {
+            let k = key(i);
+            let message = format!("bench message {i}").into_bytes();
+            let signature = k.sign(&message);
+            (k.address(), message, signature)
+        })
+        .collect()
+}
+
+/// Raw signature checks, per signature: one at a time, one batch on one thread, one
+/// batch across every core.
+fn verify_signatures(c: &mut Criterion) {
+    let owned = signatures(SIGNATURES);
+    let items: Vec<(&Address, &[u8], &Signature)> =
+        owned.iter().map(|(a, m, s)| (a, m.as_slice(), s)).collect();
+    let mut group = c.benchmark_group("verify_signatures");
+    group.throughput(Throughput::Elements(SIGNATURES as u64));
+    group.sample_size(10);
+    group.bench_function("single_4096", |b| {
+        b.iter(|| {
+            items
+                .iter()
+                .map(|(a, m, s)| crypto::verify(a, m, s))
+                .collect::<Vec<_>>()
+        })
+    });
+    group.bench_function("batch_4096_one_thread", |b| {
+        b.iter(|| crypto::verify_batch_with_threads(&items, 1))
+    });
+    group.bench_function("batch_4096_all_cores", |b| {
+        b.iter(|| crypto::verify_batch(&items))
+    });
+    // What bad signatures cost: one bad item is found by bisection; a batch of only
+    // bad items spends its bisection budget, then checks the rest one by one.
+    let wrong_key = key(SIGNATURES).address();
+    let spoiled = |bad: &dyn Fn(usize) -> bool| -> Vec<(&Address, &[u8], &Signature)> {
+        owned
+            .iter()
+            .enumerate()
+            .map(|(i, (a, m, s))| (if bad(i) { &wrong_key } else { a }, m.as_slice(), s))
+            .collect()
+    };
+    let one_bad = spoiled(&|i| i == SIGNATURES / 3);
+    let all_bad = spoiled(&|_| true);
+    group.bench_function("batch_4096_all_cores_one_bad", |b| {
+        b.iter(|| crypto::verify_batch(&one_bad))
+    });
+    group.bench_function("batch_4096_all_cores_all_bad", |b| {
+        b.iter(|| crypto::verify_batch(&all_bad))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, execute_transfers, verify, verify_signatures);
 criterion_main!(benches);

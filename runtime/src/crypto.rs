@@ -1,8 +1,14 @@
-//! Keys, signatures and hashing: ed25519 (strict verification) and SHA-256.
+//! Keys, signatures and hashing: ed25519 (signed with ed25519-dalek, verified under
+//! the ZIP-215 rule, one at a time or in batches that agree with it; see [`zip215`])
+//! and SHA-256.
+
+pub mod zip215;
+
+pub use zip215::{verify, verify_batch, verify_batch_with_threads};
 
 use core::fmt;
 
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -117,43 +123,15 @@ impl fmt::Debug for Keypair {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignatureError {
-    /// The public key is not a valid curve point, or is of small order (weak).
-    #[error("public key is not a valid ed25519 key")]
+    /// The public key's 32 bytes do not decompress to a curve point. (Points of small
+    /// order and non-canonical encodings do decompress: ZIP-215 accepts them.)
+    #[error("public key is not an ed25519 curve point")]
     BadPublicKey,
-    /// The signature does not verify under strict rules: wrong key, altered message, or
-    /// a malleated encoding (non-canonical s, small-order R).
+    /// The signature does not verify under the ZIP-215 rule: R is not a curve point, s
+    /// is not canonical (s ≥ L), or the cofactored equation fails (wrong key, altered
+    /// message, forged signature).
     #[error("signature does not verify")]
     BadSignature,
-}
-
-/// Verifies one signature with `verify_strict` (rejects malleable and weak-key cases).
-pub fn verify(
-    signer: &Address,
-    message: &[u8],
-    signature: &Signature,
-) -> Result<(), SignatureError> {
-    let key = VerifyingKey::from_bytes(&signer.0).map_err(|_| SignatureError::BadPublicKey)?;
-    if key.is_weak() {
-        return Err(SignatureError::BadPublicKey);
-    }
-    let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
-    key.verify_strict(message, &sig)
-        .map_err(|_| SignatureError::BadSignature)
-}
-
-/// Verifies many signatures; returns one result per item, equal to what [`verify`]
-/// would return for it.
-///
-/// Each item is verified on its own with `verify_strict`. ed25519-dalek's batch
-/// equation is not used: it multiplies each item by a 128-bit scalar z derived from
-/// the inputs, so an item whose R (or key) carries a small-order component T passes
-/// whenever z * T vanishes (half the time for T of order 2, and a signer can grind
-/// for it), while `verify_strict` always refuses it. A batch would then accept what a
-/// single check refuses, and nodes that group transactions differently would
-/// disagree. Checking every R and key for torsion first costs two scalar
-/// multiplications per item, more than verifying it alone.
-pub fn verify_batch(items: &[(&Address, &[u8], &Signature)]) -> Vec<Result<(), SignatureError>> {
-    items.iter().map(|(a, m, s)| verify(a, m, s)).collect()
 }
 
 #[cfg(test)]

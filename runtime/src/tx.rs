@@ -100,8 +100,8 @@ impl SignedTx {
         self
     }
 
-    /// Checks the signatures with strict rules, the fee payer's shape, and that the
-    /// transaction is for `chain_id`.
+    /// Checks the signatures (under the ZIP-215 rule, [`crypto::zip215`]), the fee
+    /// payer's shape, and that the transaction is for `chain_id`.
     pub fn verify(self, chain_id: &Hash) -> Result<VerifiedTx, TxError> {
         check_static(&self, chain_id)?;
         crypto::verify(

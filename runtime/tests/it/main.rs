@@ -12,4 +12,5 @@ mod golden;
 mod mandates;
 mod proofs;
 mod properties;
+mod signatures;
 mod validity;

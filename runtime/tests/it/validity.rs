@@ -4,7 +4,7 @@
 
 use crate::support::*;
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
-use curve25519_dalek::edwards::EdwardsPoint;
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::traits::Identity;
 use curve25519_dalek::Scalar;
 use jeon_runtime::crypto::SignatureError;
@@ -25,6 +25,14 @@ const GROUP_ORDER_LE: [u8; 32] = [
     0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
 ];
+
+/// 32 bytes that are not a curve point: y = 2 gives x² = (y² − 1)/(dy² + 1), a
+/// non-square mod p.
+const NOT_A_POINT: [u8; 32] = {
+    let mut b = [0u8; 32];
+    b[0] = 2;
+    b
+};
 
 /// The encoding of the identity point (x = 0, y = 1): a point of small order.
 const IDENTITY_POINT: [u8; 32] = {
@@ -102,8 +110,9 @@ fn forge(
     Signature(out)
 }
 
-/// A transfer whose R carries the order-2 torsion point: strict verification refuses
-/// it, but the batch equation (z * T vanishes for even z) would pass it half the time.
+/// A transfer whose R carries the order-2 torsion point. The cofactored ZIP-215
+/// equation ignores the torsion, so it verifies (alone and in any batch); only the
+/// signer can make it, since s needs the secret.
 fn torsion_r_tx(c: &Consortium, nonce: u64) -> SignedTx {
     let key = &c.users[0];
     let b = body(key, nonce, transfer(&c.users[1].address(), KRW, 1));
@@ -116,8 +125,8 @@ fn torsion_r_tx(c: &Consortium, nonce: u64) -> SignedTx {
     }
 }
 
-/// A transfer from the mixed-order key A + T: strict verification accepts it exactly
-/// when the challenge k is even (k * T vanishes).
+/// A transfer from the mixed-order key A + T: it verifies under ZIP-215 whatever the
+/// challenge k (the cofactor kills k * T); `verify_strict` accepted it only for even k.
 fn torsion_key_tx(c: &Consortium, nonce: u64) -> SignedTx {
     let key = &c.users[0];
     let a = ED25519_BASEPOINT_POINT * secret_scalar(key) + order_two();
@@ -211,7 +220,7 @@ fn a_signature_malleated_by_adding_the_group_order_to_s_is_refused() {
 }
 
 #[test]
-fn a_signature_with_a_small_order_r_is_refused() {
+fn a_signature_whose_r_is_replaced_by_a_small_order_point_is_refused() {
     let c = Consortium::new();
     let tx = pay(&c, 0, 100);
     let mut sig = tx.signature;
@@ -221,14 +230,90 @@ fn a_signature_with_a_small_order_r_is_refused() {
     assert_eq!(verify_batch(vec![forged], &CHAIN), vec![Err(BAD_SIGNATURE)]);
 }
 
+// Under `verify_strict` this key was refused as `BadPublicKey`; ZIP-215 decodes it
+// (it is a curve point) and the honest signature fails the equation instead.
 #[test]
-fn a_sender_key_of_small_order_is_refused_as_a_bad_public_key() {
+fn a_sender_key_of_small_order_is_a_key_but_another_signer_s_signature_fails_under_it() {
     let c = Consortium::new();
     let mut tx = pay(&c, 0, 100);
     tx.body.sender = Address(IDENTITY_POINT);
-    let weak = TxError::BadSignature(SignatureError::BadPublicKey);
-    assert_eq!(tx.clone().verify(&CHAIN), Err(weak.clone()));
-    assert_eq!(verify_batch(vec![tx], &CHAIN), vec![Err(weak)]);
+    assert_eq!(tx.clone().verify(&CHAIN), Err(BAD_SIGNATURE));
+    assert_eq!(verify_batch(vec![tx], &CHAIN), vec![Err(BAD_SIGNATURE)]);
+}
+
+#[test]
+fn a_sender_key_that_is_not_a_curve_point_is_refused_as_a_bad_public_key() {
+    let c = Consortium::new();
+    let mut tx = pay(&c, 0, 100);
+    tx.body.sender = Address(NOT_A_POINT);
+    let bad_key = TxError::BadSignature(SignatureError::BadPublicKey);
+    assert_eq!(tx.clone().verify(&CHAIN), Err(bad_key.clone()));
+    assert_eq!(verify_batch(vec![tx], &CHAIN), vec![Err(bad_key)]);
+}
+
+/// A transfer "signed" for the small-order key at `IDENTITY_POINT` with s = 0 and the
+/// given R encoding: [8]([0]B − R − [k]A) = 0 for any small-order R and A, whatever
+/// the message, so anyone can sign for such a key.
+fn small_order_key_tx(c: &Consortium, nonce: u64, r: [u8; 32]) -> SignedTx {
+    let mut b = body(&c.users[0], nonce, transfer(&c.users[1].address(), KRW, 1));
+    b.sender = Address(IDENTITY_POINT);
+    let mut signature = [0u8; 64];
+    signature[..32].copy_from_slice(&r);
+    SignedTx {
+        body: b,
+        signature: Signature(signature),
+        payer_signature: None,
+    }
+}
+
+#[test]
+fn anyone_signs_for_a_small_order_key_and_its_nonce_still_lets_one_copy_run() {
+    let mut c = Consortium::new();
+    let weak = Address(IDENTITY_POINT);
+    let fund = c.tx(&c.users[0], transfer(&weak, KRW, 100));
+    assert!(c.run(&[fund])[0].is_success());
+    // Two encodings of the identity as R: the canonical one and one with the sign
+    // bit set. Both verify, and they are two transactions with two hashes.
+    let mut non_canonical = IDENTITY_POINT;
+    non_canonical[31] |= 0x80;
+    let one = small_order_key_tx(&c, 0, IDENTITY_POINT);
+    let other = small_order_key_tx(&c, 0, non_canonical);
+    assert_ne!(one.hash(), other.hash());
+    let verified = verify_batch(vec![one, other], &CHAIN);
+    assert!(verified.iter().all(Result::is_ok), "{verified:?}");
+    let txs: Vec<VerifiedTx> = verified.into_iter().map(Result::unwrap).collect();
+    let receipts = c.run(&txs);
+    assert!(receipts[0].is_success());
+    assert_eq!(
+        receipts[1].outcome,
+        Outcome::Invalid(TxError::StaleNonce {
+            expected: 1,
+            got: 0
+        })
+    );
+}
+
+#[test]
+fn nobody_but_the_signer_makes_a_second_valid_copy_of_an_honest_transaction() {
+    let c = Consortium::new();
+    let tx = pay(&c, 0, 100);
+    assert!(tx.clone().verify(&CHAIN).is_ok());
+    let r = CompressedEdwardsY(tx.signature.0[..32].try_into().expect("32 bytes"))
+        .decompress()
+        .expect("R is a point");
+    // Shifting R by any torsion point changes its bytes, hence k, and [k]A with A of
+    // prime order no longer cancels.
+    for (i, t) in EIGHT_TORSION.iter().enumerate().skip(1) {
+        let mut sig = tx.signature;
+        sig.0[..32].copy_from_slice((r + t).compress().as_bytes());
+        assert_eq!(
+            with_signature(&tx, sig).verify(&CHAIN),
+            Err(BAD_SIGNATURE),
+            "R + torsion point {i}"
+        );
+    }
+    // s + L is refused as non-canonical (see above); a different sender encoding is
+    // a different account whose bytes are also in k.
 }
 
 #[test]
@@ -248,43 +333,47 @@ fn the_forging_helper_makes_valid_signatures_when_no_torsion_is_added() {
     .is_ok());
 }
 
+// Under `verify_strict` this signature was refused alone and in any batch; ZIP-215
+// accepts it alone and in any batch (the signer's own signature, torsion and all).
 #[test]
-fn a_signature_whose_r_has_a_torsion_component_is_refused_alone_and_in_any_batch() {
+fn a_signature_whose_r_has_a_torsion_component_is_accepted_alone_and_in_any_batch() {
     let c = Consortium::new();
     let good: Vec<SignedTx> = (1..=3).map(|i| pay(&c, 100 + i, 1)).collect();
+    let bad = with_signature(&good[0], malleate_s(&good[0].signature));
     for nonce in 0..32 {
         let forged = torsion_r_tx(&c, nonce);
-        assert_eq!(forged.clone().verify(&CHAIN), Err(BAD_SIGNATURE));
-        assert_eq!(
-            verify_batch(vec![forged.clone()], &CHAIN),
-            vec![Err(BAD_SIGNATURE)],
+        assert!(
+            forged.clone().verify(&CHAIN).is_ok(),
             "alone, nonce {nonce}"
+        );
+        assert!(
+            verify_batch(vec![forged.clone()], &CHAIN)[0].is_ok(),
+            "batch of one, nonce {nonce}"
         );
         let mut batch = good.clone();
         batch.insert(1, forged);
+        batch.push(bad.clone());
         let results = verify_batch(batch, &CHAIN);
-        assert_eq!(results[1], Err(BAD_SIGNATURE), "in a batch, nonce {nonce}");
-        assert!(results
-            .iter()
-            .enumerate()
-            .all(|(i, r)| r.is_ok() == (i != 1)));
+        let verdicts: Vec<bool> = results.iter().map(Result::is_ok).collect();
+        assert_eq!(verdicts, [true, true, true, true, false], "nonce {nonce}");
     }
 }
 
+// Under `verify_strict` such a key passed exactly when k was even (about half of the
+// nonces); ZIP-215 accepts it for every k, alone and in a batch.
 #[test]
-fn a_sender_key_with_a_torsion_component_gets_the_same_verdict_alone_and_in_a_batch() {
+fn a_sender_key_with_a_torsion_component_is_accepted_for_every_challenge_alone_and_in_a_batch() {
     let c = Consortium::new();
-    let mut verdicts = [0usize; 2];
     for nonce in 0..32 {
         let tx = torsion_key_tx(&c, nonce);
-        let single = tx.clone().verify(&CHAIN);
-        verdicts[usize::from(single.is_ok())] += 1;
-        assert_eq!(verify_batch(vec![tx.clone()], &CHAIN), vec![single.clone()]);
+        assert!(tx.clone().verify(&CHAIN).is_ok(), "nonce {nonce}");
+        assert!(verify_batch(vec![tx.clone()], &CHAIN)[0].is_ok());
         let batch = vec![pay(&c, 100, 1), tx, pay(&c, 101, 1)];
-        assert_eq!(verify_batch(batch, &CHAIN)[1], single, "nonce {nonce}");
+        assert!(
+            verify_batch(batch, &CHAIN).iter().all(Result::is_ok),
+            "nonce {nonce}"
+        );
     }
-    // Strict verification accepts such a key when the challenge is even: both cases occur.
-    assert!(verdicts[0] > 0 && verdicts[1] > 0, "{verdicts:?}");
 }
 
 #[test]
@@ -422,6 +511,7 @@ enum Spoil {
     TorsionR,
     TorsionKey,
     WeakKey,
+    NotAPointKey,
     OtherSigner,
 }
 
@@ -457,6 +547,13 @@ fn spoil(c: &Consortium, i: u64, how: Spoil) -> SignedTx {
             },
             ..tx
         },
+        Spoil::NotAPointKey => SignedTx {
+            body: jeon_runtime::TxBody {
+                sender: Address(NOT_A_POINT),
+                ..tx.body.clone()
+            },
+            ..tx
+        },
         Spoil::OtherSigner => {
             let sig = c.shop.sign(&tx.body.signing_bytes());
             with_signature(&tx, sig)
@@ -474,6 +571,7 @@ fn spoil_strategy() -> impl Strategy<Value = Spoil> {
         1 => Just(Spoil::TorsionR),
         1 => Just(Spoil::TorsionKey),
         1 => Just(Spoil::WeakKey),
+        1 => Just(Spoil::NotAPointKey),
         1 => Just(Spoil::OtherSigner),
     ]
 }
@@ -489,6 +587,7 @@ fn batch_verification_gives_each_bad_item_the_same_error_as_single_verification(
         Spoil::SmallOrderR,
         Spoil::TorsionR,
         Spoil::WeakKey,
+        Spoil::NotAPointKey,
         Spoil::OtherSigner,
         Spoil::None,
     ];
@@ -507,6 +606,9 @@ fn batch_verification_gives_each_bad_item_the_same_error_as_single_verification(
         Some(BAD_SIGNATURE),
         Some(BAD_SIGNATURE),
         Some(BAD_SIGNATURE),
+        // TorsionR: the signer's own signature; ZIP-215 accepts it.
+        None,
+        // WeakKey: a small-order key decodes; the signature fails under it.
         Some(BAD_SIGNATURE),
         Some(TxError::BadSignature(SignatureError::BadPublicKey)),
         Some(BAD_SIGNATURE),
