@@ -223,7 +223,7 @@ fn evict(shared: &Chain, invalid: &[(Hash, TxError)]) {
     }
 }
 
-/// Checks a block for the next height: structure, limits, signatures (strict), then
+/// Checks a block for the next height: structure, limits, signatures (ZIP-215, docs/encoding.md), then
 /// executes it and compares every header field. Its time must not go back and must not
 /// exceed `time_max_ms` (the checker's clock plus [`BLOCK_TIME_DRIFT_MAX_MS`]).
 ///
@@ -304,7 +304,7 @@ fn check_limits(shared: &Chain, block: &Block) -> Result<(), BlockError> {
 }
 
 /// Verifies a block's transactions. Those pending in our mempool were verified on
-/// admission, and strict verification is a pure function of the transaction, so they
+/// admission, and verification (ZIP-215) is a pure function of the transaction, so they
 /// are not verified again: with gossip, that halves a validator's signature work.
 fn verify_txs(shared: &Chain, txs: Vec<SignedTx>) -> Result<Vec<VerifiedTx>, BlockError> {
     let mut known: Vec<Option<VerifiedTx>> = Vec::with_capacity(txs.len());

@@ -236,7 +236,7 @@ impl Chain {
         })
     }
 
-    /// Verifies (strictly, see `crypto::verify_batch`) and admits transactions; one result per input.
+    /// Verifies (ZIP-215 batches, see `crypto::verify_batch`) and admits transactions; one result per input.
     /// CPU-heavy: call it from a blocking context.
     pub fn admit(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, AdmitError>> {
         let hashes: Vec<Hash> = txs.iter().map(SignedTx::hash).collect();
