@@ -157,7 +157,8 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let segments = DirSegments::open(&config.data_dir.join("blocks"))
         .map_err(|e| store_err(StoreError::Segment(e)))?;
     let log = BlockLog::with_segment_bytes(Box::new(segments), config.storage.segment_bytes);
-    let db: Db = ChainDb::open(store, log).map_err(store_err)?;
+    let index = SledStore::open(&config.data_dir.join("txindex")).map_err(store_err)?;
+    let db: Db = ChainDb::open(store, Box::new(index), log).map_err(store_err)?;
     let shared = Chain::open(db, &spec).map_err(store_err)?;
     let api = ApiHandle::new(shared.clone());
     let p2p = match config.p2p {

@@ -136,6 +136,12 @@ fn a_crash_after_a_block_record_is_written_but_before_it_is_indexed_loses_nothin
 }
 
 #[test]
+fn a_crash_after_a_block_is_durable_but_before_its_transactions_are_indexed_loses_nothing() {
+    // The index is derived from the block records and rebuilt on start.
+    crash_and_recover(&[("JEON_CRASH_POINT", "commit.before_index:3")], None);
+}
+
+#[test]
 fn a_crash_before_a_segment_append_is_synced_loses_nothing_final() {
     crash_and_recover(&[("JEON_CRASH_POINT", "segment.before_sync:2")], None);
 }

@@ -81,6 +81,8 @@ pub(crate) struct SimNode {
     secret: [u8; 32],
     /// Its durable state: survives crashes.
     pub(crate) store: Arc<MemStore>,
+    /// Its transaction index; kept across restarts like the store.
+    pub(crate) index: Arc<MemStore>,
     /// Its block segments; kept across restarts like the store.
     pub(crate) segments: MemSegments,
     /// Present while the node is up.
@@ -100,6 +102,7 @@ impl SimNode {
             validator: Keypair::from_secret(secret).address(),
             secret,
             store: Arc::new(MemStore::new()),
+            index: Arc::new(MemStore::new()),
             segments: MemSegments::new(),
             live: None,
             incarnation: 0,
@@ -119,8 +122,12 @@ impl SimNode {
             node: self.name.clone(),
             error: e.to_string(),
         };
-        let db =
-            ChainDb::open(store, BlockLog::new(Box::new(self.segments.clone()))).map_err(broken)?;
+        let db = ChainDb::open(
+            store,
+            Box::new(self.index.clone()),
+            BlockLog::new(Box::new(self.segments.clone())),
+        )
+        .map_err(broken)?;
         let shared = NodeChain::open(db, spec).map_err(broken)?;
         let stopped = |e: jeon_node::replica::ReplicaError| Violation::ReplicaStopped {
             node: self.name.clone(),

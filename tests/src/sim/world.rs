@@ -632,6 +632,7 @@ impl World {
             };
             let db = ChainDb::open(
                 node.store.clone(),
+                Box::new(node.index.clone()),
                 jeon_node::segments::BlockLog::new(Box::new(node.segments.clone())),
             )
             .map_err(broken)?;
