@@ -20,7 +20,7 @@ use jeon_runtime::economy::history::EventPosition;
 use jeon_runtime::economy::BLOCK_EVENTS_TX_INDEX;
 use jeon_runtime::execute::BlockOutput;
 use jeon_runtime::state::{keys, prefix_end, ChangeSet, Entries, StateError, StateRead, StateScan};
-use jeon_runtime::{Address, Event, Hash, Height, Receipt};
+use jeon_runtime::{Address, Amount, Event, Hash, Height, Outcome, Receipt};
 use serde::{Deserialize, Serialize};
 
 use crate::segments::{BlockLog, MemSegments, Recovered, SegmentError, SegmentPtr};
@@ -376,7 +376,7 @@ const LAYOUT: u32 = 2;
 
 /// A final block as the node stores it: the block and certificate, its receipts, its
 /// end-of-block events, and the links of the account histories through it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct BlockRecord {
     /// The block with its certificate.
     pub committed: CommittedBlock,
@@ -389,13 +389,37 @@ pub struct BlockRecord {
     links: Vec<HistoryLink>,
 }
 
-/// The same record, borrowed, for encoding (serde writes both alike).
+/// A record as encoded: receipts without their transaction hashes, which the block's
+/// transactions give back on reading (32 of a transfer's 250 stored bytes).
 #[derive(Serialize)]
 struct BlockRecordRef<'a> {
     committed: &'a CommittedBlock,
-    receipts: &'a [Receipt],
+    receipts: Vec<ReceiptRef<'a>>,
     block_events: &'a [Event],
     links: &'a [HistoryLink],
+}
+
+#[derive(Serialize)]
+struct ReceiptRef<'a> {
+    outcome: &'a Outcome,
+    fee: Amount,
+    events: &'a [Event],
+}
+
+/// [`BlockRecordRef`] decoded.
+#[derive(Deserialize)]
+struct StoredBlockRecord {
+    committed: CommittedBlock,
+    receipts: Vec<StoredReceipt>,
+    block_events: Vec<Event>,
+    links: Vec<HistoryLink>,
+}
+
+#[derive(Deserialize)]
+struct StoredReceipt {
+    outcome: Outcome,
+    fee: Amount,
+    events: Vec<Event>,
 }
 
 /// An account's history entry: the event at (`tx_index`, `event_index`) in this
@@ -455,7 +479,32 @@ fn decode_block_record(height: Height, bytes: &[u8]) -> Result<BlockRecord, Stor
         return Err(corrupt(format!("record claims {size} bytes")));
     }
     let plain = lz4_flex::decompress_size_prepended(bytes).map_err(|e| corrupt(e.to_string()))?;
-    codec::decode_compact(&plain).map_err(|e| corrupt(e.to_string()))
+    let stored: StoredBlockRecord =
+        codec::decode_compact(&plain).map_err(|e| corrupt(e.to_string()))?;
+    let txs = &stored.committed.block.txs;
+    if txs.len() != stored.receipts.len() {
+        return Err(corrupt(format!(
+            "{} transactions but {} receipts",
+            txs.len(),
+            stored.receipts.len()
+        )));
+    }
+    let receipts = txs
+        .iter()
+        .zip(stored.receipts)
+        .map(|(tx, r)| Receipt {
+            tx: tx.hash(),
+            outcome: r.outcome,
+            fee: r.fee,
+            events: r.events,
+        })
+        .collect();
+    Ok(BlockRecord {
+        committed: stored.committed,
+        receipts,
+        block_events: stored.block_events,
+        links: stored.links,
+    })
 }
 
 /// What [`ChainDb::prune`] removed.
@@ -600,9 +649,23 @@ impl<S: Store> ChainDb<S> {
             time_ms: h.time_ms,
         };
         let (links, newest) = self.history_links(output)?;
+        if committed.block.txs.len() != output.receipts.len() {
+            return Err(StoreError::State(StateError::InvariantBroken(
+                "a block's receipts do not match its transactions",
+            )));
+        }
+        let receipts = output
+            .receipts
+            .iter()
+            .map(|r| ReceiptRef {
+                outcome: &r.outcome,
+                fee: r.fee,
+                events: &r.events,
+            })
+            .collect();
         let payload = encode_record(&BlockRecordRef {
             committed,
-            receipts: &output.receipts,
+            receipts,
             block_events: &output.block_events,
             links: &links,
         })?;
