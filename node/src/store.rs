@@ -192,9 +192,13 @@ fn rev_range(prefix: &[u8], before: Option<&[u8]>) -> (Bound<Vec<u8>>, Bound<Vec
     (Bound::Included(prefix.to_vec()), upper)
 }
 
-/// sled's page cache. Its default is 1 GiB, which alone would exceed the node's memory
-/// budget; state reads are mostly recent accounts, which fit in far less.
-pub const SLED_CACHE_BYTES: u64 = 256 << 20;
+/// sled's page cache for the state. Its default is 1 GiB, which alone would exceed
+/// the node's memory budget; state reads are mostly recent accounts, which fit in far
+/// less.
+pub const SLED_CACHE_BYTES: u64 = 128 << 20;
+/// sled's page cache for the transaction index: inserts touch random leaves, lookups
+/// are rare; a small cache costs an insert a disk read now and then.
+pub const SLED_INDEX_CACHE_BYTES: u64 = 32 << 20;
 /// sled's log segment size. sled frees a segment only once every page in it has moved
 /// on; with its default (512 KiB) the pages of state overwritten every block kept
 /// segments alive, and garbage grew without bound (measured: about 340 bytes per
@@ -231,12 +235,18 @@ pub struct SledStore {
 }
 
 impl SledStore {
-    /// Opens (or creates) the database in `dir`.
+    /// Opens (or creates) the database in `dir`, with a page cache of
+    /// [`SLED_CACHE_BYTES`].
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(dir, SLED_CACHE_BYTES)
+    }
+
+    /// Opens (or creates) the database in `dir` with a page cache of `cache_bytes`.
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
-            .cache_capacity(SLED_CACHE_BYTES)
+            .cache_capacity(cache_bytes)
             .segment_size(SLED_SEGMENT_BYTES)
             .open()?;
         let tree = db.open_tree("jeon")?;
