@@ -18,4 +18,5 @@ pub mod run;
 pub mod segments;
 pub mod signer;
 pub mod store;
+pub mod txindex;
 pub mod wire;

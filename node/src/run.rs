@@ -19,7 +19,7 @@ use crate::net::P2pNetwork;
 use crate::p2p::{Multiaddr, P2pCommand, P2pConfig, P2pHandle, PeerId, Topic};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 use crate::segments::{BlockLog, DirSegments, SEGMENT_BYTES_MAX};
-use crate::store::{ChainDb, SledStore, Store, StoreError, SLED_INDEX_CACHE_BYTES};
+use crate::store::{ChainDb, SledStore, Store, StoreError};
 
 /// Everything a node needs to start.
 pub struct NodeConfig {
@@ -157,8 +157,8 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let segments = DirSegments::open(&config.data_dir.join("blocks"))
         .map_err(|e| store_err(StoreError::Segment(e)))?;
     let log = BlockLog::with_segment_bytes(Box::new(segments), config.storage.segment_bytes);
-    let index = SledStore::open_with_cache(&config.data_dir.join("txindex"), SLED_INDEX_CACHE_BYTES)
-        .map_err(store_err)?;
+    let index = DirSegments::open(&config.data_dir.join("txindex"))
+        .map_err(|e| store_err(StoreError::Segment(e)))?;
     let db: Db = ChainDb::open(store, Box::new(index), log).map_err(store_err)?;
     let shared = Chain::open(db, &spec).map_err(store_err)?;
     let api = ApiHandle::new(shared.clone());

@@ -23,7 +23,8 @@ use jeon_runtime::state::{keys, prefix_end, ChangeSet, Entries, StateError, Stat
 use jeon_runtime::{Address, Amount, Event, Hash, Height, Outcome, Receipt};
 use serde::{Deserialize, Serialize};
 
-use crate::segments::{BlockLog, MemSegments, Recovered, SegmentError, SegmentPtr};
+use crate::segments::{BlockLog, MemSegments, Recovered, SegmentError, SegmentFiles, SegmentPtr};
+use crate::txindex::TxIndex;
 
 /// Key prefixes inside the one tree.
 mod prefix {
@@ -31,8 +32,6 @@ mod prefix {
     pub(super) const STATE: u8 = b'S';
     /// `B || height (u64 BE)` -> where the block's record is ([`SegmentPtr`]).
     pub(super) const BLOCK: u8 = b'B';
-    /// `T || tx hash[..8] || height (u64 BE)` -> the transaction's index in the block.
-    pub(super) const TX: u8 = b'T';
     /// `L || account` -> the account's newest history entry ([`EventPosition`]).
     pub(super) const LAST_EVENT: u8 = b'L';
 }
@@ -45,8 +44,6 @@ const META_LOCKED_BLOCK: &[u8] = b"Mlocked";
 const META_LAYOUT: &[u8] = b"Mlayout";
 /// The lowest height whose block is kept; absent on an archive node.
 const META_PRUNED: &[u8] = b"Mpruned";
-/// In the index store: the last height whose transactions are indexed.
-const META_INDEXED: &[u8] = b"Mindexed";
 /// Stored records we read back are ours, but a bound still guards against corruption.
 const RECORD_BYTES_MAX: usize = 256 << 20;
 
@@ -164,12 +161,6 @@ pub trait Store: Send + Sync {
     /// Applies all writes atomically (`None` deletes) and returns only once they are
     /// durable: after a crash either all of them are there or none.
     fn write_batch(&self, writes: Writes) -> Result<(), StoreError>;
-    /// Applies all writes atomically and returns without waiting for them to be
-    /// durable (the store makes them durable soon after, on its own): for derived data
-    /// that is rebuilt after a crash.
-    fn write_batch_lazy(&self, writes: Writes) -> Result<(), StoreError> {
-        self.write_batch(writes)
-    }
     /// Entries whose key starts with `prefix` and sorts before `before` (if given), in
     /// descending key order, at most `limit`: newest-first pages of an index.
     fn scan_prefix_rev(
@@ -196,9 +187,7 @@ fn rev_range(prefix: &[u8], before: Option<&[u8]>) -> (Bound<Vec<u8>>, Bound<Vec
 /// the node's memory budget; state reads are mostly recent accounts, which fit in far
 /// less.
 pub const SLED_CACHE_BYTES: u64 = 128 << 20;
-/// sled's page cache for the transaction index: inserts touch random leaves, lookups
-/// are rare; a small cache costs an insert a disk read now and then.
-pub const SLED_INDEX_CACHE_BYTES: u64 = 32 << 20;
+
 /// sled's log segment size. sled frees a segment only once every page in it has moved
 /// on; with its default (512 KiB) the pages of state overwritten every block kept
 /// segments alive, and garbage grew without bound (measured: about 340 bytes per
@@ -214,9 +203,6 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
         (**self).write_batch(writes)
-    }
-    fn write_batch_lazy(&self, writes: Writes) -> Result<(), StoreError> {
-        (**self).write_batch_lazy(writes)
     }
     fn scan_prefix_rev(
         &self,
@@ -235,18 +221,12 @@ pub struct SledStore {
 }
 
 impl SledStore {
-    /// Opens (or creates) the database in `dir`, with a page cache of
-    /// [`SLED_CACHE_BYTES`].
+    /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Self::open_with_cache(dir, SLED_CACHE_BYTES)
-    }
-
-    /// Opens (or creates) the database in `dir` with a page cache of `cache_bytes`.
-    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
-            .cache_capacity(cache_bytes)
+            .cache_capacity(SLED_CACHE_BYTES)
             .segment_size(SLED_SEGMENT_BYTES)
             .open()?;
         let tree = db.open_tree("jeon")?;
@@ -280,19 +260,6 @@ impl Store for SledStore {
         self.tree.apply_batch(batch)?;
         crate::crash::crash_point("store.before_flush");
         self.db.flush()?;
-        Ok(())
-    }
-
-    fn write_batch_lazy(&self, writes: Writes) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for (k, v) in writes {
-            match v {
-                Some(v) => batch.insert(k, v),
-                None => batch.remove(k),
-            }
-        }
-        // sled's flusher thread makes it durable within its interval (500 ms).
-        self.tree.apply_batch(batch)?;
         Ok(())
     }
 
@@ -530,11 +497,8 @@ pub struct Pruned {
 /// [`BlockLog`]. What the node reads and writes, typed.
 pub struct ChainDb<S: Store> {
     store: S,
-    /// The transaction index, apart from the state: its keys are random and only ever
-    /// added, and sharing sled's log with state that is overwritten every block kept
-    /// that state's garbage alive. Derived from the block records, so it is written
-    /// without waiting for durability and caught up on start ([`ChainDb::open`]).
-    index: Box<dyn Store>,
+    /// The transaction index, beside the block segments ([`crate::txindex`]).
+    index: TxIndex,
     log: BlockLog,
     /// Lowest height whose block is kept (1 on an archive node).
     first_kept: AtomicU64,
@@ -546,20 +510,25 @@ impl<S: Store> ChainDb<S> {
     pub fn new(store: S) -> Self {
         ChainDb {
             store,
-            index: Box::new(MemStore::new()),
+            index: TxIndex::new(Box::new(MemSegments::new())),
             log: BlockLog::new(Box::new(MemSegments::new())),
             first_kept: AtomicU64::new(1),
             cache: Mutex::new(VecDeque::new()),
         }
     }
 
-    /// Opens the chain's records: the store, and the block log in `segments`, brought
-    /// back to the store's head (a crash may have left a torn record or records that
-    /// were never indexed; see [`BlockLog::recover`]).
-    pub fn open(store: S, index: Box<dyn Store>, log: BlockLog) -> Result<Self, StoreError> {
+    /// Opens the chain's records: the store, the block log brought back to the store's
+    /// head (a crash may have left a torn record or records that were never indexed;
+    /// see [`BlockLog::recover`]), and the transaction index in `index_files`, brought
+    /// in line with the block log.
+    pub fn open(
+        store: S,
+        index_files: Box<dyn SegmentFiles>,
+        log: BlockLog,
+    ) -> Result<Self, StoreError> {
         let db = ChainDb {
             store,
-            index,
+            index: TxIndex::new(index_files),
             log,
             first_kept: AtomicU64::new(1),
             cache: Mutex::new(VecDeque::new()),
@@ -584,7 +553,10 @@ impl<S: Store> ChainDb<S> {
                 "block segments held blocks above the stored head (a crash mid-commit); cut back to it"
             );
         }
-        db.catch_up_index(head)?;
+        let segments = db.log.segments()?;
+        db.index.open(&segments, |segment| {
+            db.segment_txs(&segments, segment, head)
+        })?;
         Ok(db)
     }
 
@@ -700,45 +672,31 @@ impl<S: Store> ChainDb<S> {
         writes.push((META_HEAD.to_vec(), Some(codec::encode(&head))));
         self.store.write_batch(writes)?;
         crate::crash::crash_point("commit.before_index");
-        self.index_block(height, &output.receipts)?;
+        let hashes: Vec<Hash> = output.receipts.iter().map(|r| r.tx).collect();
+        self.index.add_block(ptr.segment, height, &hashes)?;
         Ok(head)
     }
 
-    /// Adds a block's transactions to the index, and moves the index's height.
-    fn index_block(&self, height: Height, receipts: &[Receipt]) -> Result<(), StoreError> {
-        let mut writes: Writes = Vec::with_capacity(receipts.len() + 1);
-        for (i, receipt) in receipts.iter().enumerate() {
-            writes.push((
-                tx_key(&receipt.tx, height),
-                Some(storage_encode(&(i as u32))?),
-            ));
-        }
-        writes.push((META_INDEXED.to_vec(), Some(codec::encode(&height))));
-        self.index.write_batch_lazy(writes)
-    }
-
-    /// Indexes the blocks above the index's height up to `head`, from their records:
-    /// the index is written lazily, so a crash may lose its last blocks.
-    fn catch_up_index(&self, head: Height) -> Result<(), StoreError> {
-        let indexed: Height = match self.index.get(META_INDEXED)? {
-            Some(v) => decode_record(META_INDEXED, &v)?,
-            None => 0,
-        };
-        let from = (indexed + 1).max(self.first_kept());
-        if from <= head {
-            tracing::info!(
-                from,
-                head,
-                "indexing transactions of blocks the index missed"
-            );
-        }
-        for height in from..=head {
+    /// The transaction hashes of the kept blocks in block segment `segment` (one of
+    /// `segments`, which end at `head`), for rebuilding the index.
+    fn segment_txs(
+        &self,
+        segments: &[Height],
+        segment: Height,
+        head: Height,
+    ) -> Result<Vec<(Height, Vec<Hash>)>, StoreError> {
+        let end = segments
+            .iter()
+            .find(|s| **s > segment)
+            .map_or(head, |next| next - 1);
+        let mut out = Vec::new();
+        for height in segment.max(self.first_kept())..=end {
             let record = self.block_record(height)?.ok_or(StoreError::State(
                 StateError::InvariantBroken("a block below the head has no record"),
             ))?;
-            self.index_block(height, &record.receipts)?;
+            out.push((height, record.receipts.iter().map(|r| r.tx).collect()));
         }
-        Ok(())
+        Ok(out)
     }
 
     /// The history links of a block's new entries (the runtime's `appended` index
@@ -864,24 +822,10 @@ impl<S: Store> ChainDb<S> {
         Ok(self.block_record(height)?.map(|r| r.receipts.clone()))
     }
 
-    /// Where a final transaction is. The index is keyed by the hash's first 8 bytes and
-    /// the height; each candidate is confirmed against the block's receipts.
+    /// Where a final transaction is. The index gives candidates by the hash's first 8
+    /// bytes; each is confirmed against its block's receipts.
     pub fn tx_location(&self, hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
-        let prefix = with_prefix(prefix::TX, &hash.0[..TX_KEY_HASH_BYTES]);
-        for (key, value) in self.index.scan_prefix(&prefix, TX_KEY_CANDIDATES_MAX)? {
-            let height = key
-                .get(prefix.len()..)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-                .ok_or_else(|| StoreError::Corrupt {
-                    key: key.clone(),
-                    reason: jeon_runtime::codec::CodecError::Malformed("tx index key".into()),
-                })?;
-            let index: u32 =
-                codec::decode_compact(&value).map_err(|reason| StoreError::Corrupt {
-                    key: key.clone(),
-                    reason,
-                })?;
+        for (height, index) in self.index.candidates(hash)? {
             let record = match self.block_record(height) {
                 Ok(Some(r)) => r,
                 Ok(None) | Err(StoreError::Pruned { .. }) => continue,
@@ -912,19 +856,10 @@ impl<S: Store> ChainDb<S> {
                 break;
             }
             let mut writes: Writes = Vec::new();
-            let mut unindexed: Writes = Vec::new();
             for height in start.max(self.first_kept())..next {
-                if let Some(record) = self.block_record(height)? {
-                    for r in &record.receipts {
-                        unindexed.push((tx_key(&r.tx, height), None));
-                    }
-                }
                 writes.push((height_key(prefix::BLOCK, height), None));
                 report.blocks += 1;
             }
-            // Index entries first: one left behind by a crash would point at a pruned
-            // block, which a lookup skips; the pointers go only after them.
-            self.index.write_batch(unindexed)?;
             writes.push((META_PRUNED.to_vec(), Some(codec::encode(&next))));
             self.store.write_batch(writes)?;
             self.first_kept.store(next, Ordering::Relaxed);
@@ -932,6 +867,7 @@ impl<S: Store> ChainDb<S> {
             report.first_kept = next;
         }
         self.log.remove_below(report.first_kept)?;
+        self.index.remove_below(report.first_kept)?;
         Ok(report)
     }
 
@@ -1128,23 +1064,6 @@ fn height_key(p: u8, h: Height) -> Vec<u8> {
     with_prefix(p, &h.to_be_bytes())
 }
 
-/// Bytes of a transaction hash in its index key: enough to make a false candidate
-/// rare (each is confirmed against the block anyway), few enough to keep the index
-/// small.
-const TX_KEY_HASH_BYTES: usize = 8;
-/// Candidates read per lookup: sharing 8 hash bytes is rare by chance, and grinding
-/// for it only slows lookups of the ground hash.
-const TX_KEY_CANDIDATES_MAX: usize = 64;
-
-/// `T ‖ hash[..8] ‖ height (u64 BE)`.
-fn tx_key(hash: &Hash, height: Height) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + TX_KEY_HASH_BYTES + 8);
-    k.push(prefix::TX);
-    k.extend_from_slice(&hash.0[..TX_KEY_HASH_BYTES]);
-    k.extend_from_slice(&height.to_be_bytes());
-    k
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1196,7 +1115,7 @@ mod tests {
         let spec = crate::chain::ChainSpec::from_genesis(&genesis).expect("spec");
         let db = ChainDb {
             store: MemStore::new(),
-            index: Box::new(MemStore::new()),
+            index: TxIndex::new(Box::new(MemSegments::new())),
             log: BlockLog::with_segment_bytes(Box::new(MemSegments::new()), segment_bytes),
             first_kept: AtomicU64::new(1),
             cache: Mutex::new(VecDeque::new()),

@@ -82,7 +82,7 @@ pub(crate) struct SimNode {
     /// Its durable state: survives crashes.
     pub(crate) store: Arc<MemStore>,
     /// Its transaction index; kept across restarts like the store.
-    pub(crate) index: Arc<MemStore>,
+    pub(crate) index: MemSegments,
     /// Its block segments; kept across restarts like the store.
     pub(crate) segments: MemSegments,
     /// Present while the node is up.
@@ -102,7 +102,7 @@ impl SimNode {
             validator: Keypair::from_secret(secret).address(),
             secret,
             store: Arc::new(MemStore::new()),
-            index: Arc::new(MemStore::new()),
+            index: MemSegments::new(),
             segments: MemSegments::new(),
             live: None,
             incarnation: 0,
