@@ -19,3 +19,4 @@ mod invoice_cli;
 mod keys_genesis;
 mod mandates_e2e;
 mod proofs_e2e;
+mod pruning;

@@ -1,0 +1,112 @@
+//! A node run with `--prune-keep-blocks` keeps finalizing, serves recent blocks and
+//! proofs, and answers the documented `pruned` error for blocks it dropped.
+
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use crate::common::{chain_id, free_port, get, jeon, post, transfer, tx_hex, wait_until, DevNode};
+use serde_json::json;
+
+struct Node(Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_pruned_node_keeps_finalizing_and_says_which_blocks_it_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    // `jeon dev` writes the genesis and keys; then the same chain runs as `jeon node`.
+    let dev = DevNode::start(&data, &[]);
+    let alice = dev.key("alice");
+    let bob = dev.key("bob").address();
+    let chain = chain_id(&dev.api);
+    drop(dev);
+
+    let port = free_port();
+    let api = format!("http://127.0.0.1:{port}");
+    let _node = Node(
+        jeon()
+            .args(["node", "--genesis"])
+            .arg(data.join("genesis.json"))
+            .arg("--key")
+            .arg(data.join("keys/hanbit-bank.json"))
+            .arg("--data")
+            .arg(&data)
+            .args(["--api", &format!("127.0.0.1:{port}")])
+            // Segments of a few blocks each, so pruning has whole segments to drop.
+            .args(["--prune-keep-blocks", "16", "--segment-bytes", "4096"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn jeon node"),
+    );
+    assert!(
+        wait_until(Duration::from_secs(60), || get(&api, "/v1/status")
+            .is_some()),
+        "the node serves"
+    );
+    // One transfer per block: 60 blocks.
+    let mut hashes = Vec::new();
+    for n in 0..60 {
+        let tx = transfer(chain, &alice, n, bob, 1);
+        let (code, body) = post(&api, "/v1/txs", &json!({"tx": tx_hex(&tx)}));
+        assert_eq!(code, 202, "{body}");
+        hashes.push(tx.hash());
+        let final_now = wait_until(Duration::from_secs(20), || {
+            get(&api, &format!("/v1/txs/{}", tx.hash())).is_some_and(|s| s["status"] == "final")
+        });
+        assert!(final_now, "transfer {n} becomes final");
+    }
+    // Pruning runs every 10 s.
+    let pruned = wait_until(Duration::from_secs(30), || {
+        get(&api, "/v1/blocks/1").is_some_and(|b| b["error"]["code"] == "pruned")
+    });
+    assert!(pruned, "block 1 answers `pruned`");
+    let head = get(&api, "/v1/status").expect("status")["height"]
+        .as_u64()
+        .expect("height");
+    for h in head - 15..=head {
+        let block = get(&api, &format!("/v1/blocks/{h}")).expect("block");
+        assert_eq!(block["height"], h, "kept block {h}: {block}");
+    }
+    let recent = hashes.last().expect("a transfer");
+    let proof = get(&api, &format!("/v1/txs/{recent}/proof")).expect("proof");
+    assert!(
+        proof["proof_hex"].is_string(),
+        "a kept transfer has a proof: {proof}"
+    );
+    let old = get(&api, &format!("/v1/txs/{}/proof", hashes[0])).expect("answer");
+    assert_eq!(old["error"]["code"], "not_final", "{old}");
+    assert!(
+        old["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("pruned")),
+        "the message says the node is pruned: {old}"
+    );
+    // And it keeps finalizing.
+    let tx = transfer(chain, &alice, 60, bob, 1);
+    post(&api, "/v1/txs", &json!({"tx": tx_hex(&tx)}));
+    assert!(wait_until(Duration::from_secs(20), || {
+        get(&api, &format!("/v1/txs/{}", tx.hash())).is_some_and(|s| s["status"] == "final")
+    }));
+}
+
+#[test]
+fn keeping_fewer_than_16_blocks_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = jeon()
+        .args(["node", "--genesis", "g.json", "--data"])
+        .arg(dir.path())
+        .args(["--prune-keep-blocks", "5"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("at least 16"), "{stderr}");
+}
