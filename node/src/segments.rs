@@ -476,7 +476,7 @@ mod tests {
         let files = MemSegments::new();
         let l = log(&files, 100);
         let ptrs: Vec<SegmentPtr> = (1..=10u64)
-            .map(|h| l.append(h, &vec![h as u8; 30]).expect("append"))
+            .map(|h| l.append(h, &[h as u8; 30]).expect("append"))
             .collect();
         for (h, ptr) in (1..=10u64).zip(&ptrs) {
             assert_eq!(l.read(*ptr, h).expect("read"), vec![h as u8; 30]);

@@ -484,6 +484,9 @@ fn decode_block_record(height: Height, bytes: &[u8]) -> Result<BlockRecord, Stor
     })
 }
 
+/// Each account's newest history entry after a block, in first-seen order.
+type NewestEvents = Vec<(Address, EventPosition)>;
+
 /// What [`ChainDb::prune`] removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -704,7 +707,7 @@ impl<S: Store> ChainDb<S> {
     fn history_links(
         &self,
         output: &BlockOutput,
-    ) -> Result<(Vec<HistoryLink>, Vec<(Address, EventPosition)>), StoreError> {
+    ) -> Result<(Vec<HistoryLink>, NewestEvents), StoreError> {
         let mut newest: Vec<(Address, EventPosition)> = Vec::new();
         let mut slot_of: std::collections::HashMap<Address, usize> = Default::default();
         let mut links = Vec::with_capacity(output.changes.appended.len());
