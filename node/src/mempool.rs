@@ -13,15 +13,21 @@ use jeon_runtime::state::{StateError, StateExt, StateRead};
 use jeon_runtime::{Address, Hash, Nonce, TxError, VerifiedTx};
 
 /// The most transactions the pool holds.
-pub const MEMPOOL_TXS_MAX: usize = 200_000;
+pub const MEMPOOL_TXS_MAX: usize = 100_000;
 /// The most encoded transaction bytes the pool holds: with the count, what bounds its
 /// memory whatever the transactions' size (a pending transaction costs about twice its
 /// encoding in memory, with the indexes).
-pub const MEMPOOL_BYTES_MAX: usize = 48 << 20;
+pub const MEMPOOL_BYTES_MAX: usize = 24 << 20;
 /// The most pending transactions of one sender.
 pub const MEMPOOL_SENDER_TXS_MAX: usize = 4_096;
 /// How far ahead of the sender's next nonce a transaction may be.
 pub const NONCE_GAP_MAX: u64 = 4_096;
+
+/// Whether admitting a transaction of `incoming` bytes to a pool holding `txs`
+/// transactions of `bytes` bytes would break either bound.
+fn would_overflow(txs: usize, bytes: usize, incoming: usize) -> bool {
+    txs >= MEMPOOL_TXS_MAX || bytes.saturating_add(incoming) > MEMPOOL_BYTES_MAX
+}
 
 /// Why a transaction was not admitted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,7 +206,7 @@ impl Mempool {
             });
         }
         let bytes = tx.tx().encode().len();
-        if self.len() >= MEMPOOL_TXS_MAX || self.bytes + bytes > MEMPOOL_BYTES_MAX {
+        if would_overflow(self.len(), self.bytes, bytes) {
             return Err(AdmitError::Full {
                 txs: self.len(),
                 bytes: self.bytes,
@@ -341,5 +347,21 @@ impl Mempool {
         }
         self.senders.retain(|_, q| !q.txs.is_empty());
         Ok(evicted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_is_full_by_count_or_by_bytes_whichever_comes_first() {
+        assert!(!would_overflow(0, 0, 200));
+        assert!(!would_overflow(MEMPOOL_TXS_MAX - 1, 0, 200));
+        assert!(would_overflow(MEMPOOL_TXS_MAX, 0, 200));
+        // Few but large transactions fill it by bytes.
+        assert!(!would_overflow(10, MEMPOOL_BYTES_MAX - 200, 200));
+        assert!(would_overflow(10, MEMPOOL_BYTES_MAX - 199, 200));
+        assert!(would_overflow(10, usize::MAX, 1), "no overflow in the sum");
     }
 }
