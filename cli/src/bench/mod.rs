@@ -200,16 +200,17 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
     let addrs: Vec<Address> = keys.iter().map(Keypair::address).collect();
     let (nonces, work) = prepare(&args, main, &status, &funder, &keys, &addrs)?;
     let head = main.status()?.height;
+    let sign = SignPlan {
+        status: &status,
+        keys: &keys,
+        addrs: &addrs,
+        nonces: &nonces,
+        expiry: head.saturating_add(BENCH_EXPIRY_BLOCKS),
+        work: &work,
+    };
     if let Some(secs) = args.soak {
         let plan = SoakPlan {
-            sign: SignPlan {
-                status: &status,
-                keys: &keys,
-                addrs: &addrs,
-                nonces: &nonces,
-                expiry: head.saturating_add(BENCH_EXPIRY_BLOCKS),
-                work: &work,
-            },
+            sign,
             total: planned_txs(&args),
             batch: soak_batch(args.batch, args.rate),
             rate: args.rate,
@@ -224,15 +225,7 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
         return print_report(&report);
     }
     let presign_start = Instant::now();
-    let plan = SignPlan {
-        status: &status,
-        keys: &keys,
-        addrs: &addrs,
-        nonces: &nonces,
-        expiry: head.saturating_add(BENCH_EXPIRY_BLOCKS),
-        work: &work,
-    };
-    let presigned = presign(&plan, args.txs);
+    let presigned = presign(&sign, args.txs);
     let presign_s = presign_start.elapsed().as_secs_f64();
     eprintln!(
         "bench: pre-signed {} transactions in {presign_s:.2} s",

@@ -95,11 +95,7 @@ pub(super) fn report(outcome: Outcome, presign_s: f64, rss: Option<u64>) -> Repo
         .map(|(s, f)| f.duration_since(*s).as_secs_f64() * 1000.0)
         .collect();
     latencies.sort_by(f64::total_cmp);
-    let tps = if duration_s > 0.0 {
-        outcome.finalized as f64 / duration_s
-    } else {
-        0.0
-    };
+    let tps = per_second(outcome.finalized as f64, duration_s);
     Report {
         mode: Mode::Transfer,
         submitted: outcome.submitted,
@@ -118,15 +114,20 @@ pub(super) fn report(outcome: Outcome, presign_s: f64, rss: Option<u64>) -> Repo
     }
 }
 
+/// `count` per second over `secs` (0 over no time).
+fn per_second(count: f64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        count / secs
+    } else {
+        0.0
+    }
+}
+
 /// The report of a `--soak` run: throughput and percentiles over the whole run, and
 /// the soak's own fields. Nothing was pre-signed (`presign_s` is 0).
 pub(super) fn soak_report(outcome: SoakOutcome, rss_peak: Option<u64>) -> Report {
     let finalized = outcome.latencies.count();
-    let tps = if outcome.span_s > 0.0 {
-        finalized as f64 / outcome.span_s
-    } else {
-        0.0
-    };
+    let tps = per_second(finalized as f64, outcome.span_s);
     Report {
         mode: Mode::Transfer,
         submitted: outcome.submitted,
