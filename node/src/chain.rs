@@ -136,7 +136,8 @@ pub struct Chain {
     pub metrics: Metrics,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks a mutex, serving through poisoning (shared by the node's stores).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Poisoning means a panic while holding the lock, i.e. a bug already reported;
     // the data structures stay usable, so keep serving rather than cascade.
     m.lock().unwrap_or_else(|p| p.into_inner())

@@ -22,12 +22,13 @@
 //! indexed), never a gap below it; [`BlockLog::recover`] cuts the tail back to the
 //! head's frame and removes segments that start above it.
 
+use crate::chain::lock;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use jeon_runtime::Height;
 use serde::{Deserialize, Serialize};
@@ -136,10 +137,6 @@ impl DirSegments {
             .and_then(|d| d.sync_all())
             .map_err(SegmentError::Dir)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl SegmentFiles for DirSegments {

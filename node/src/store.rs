@@ -8,11 +8,12 @@
 //! after both. [`MemStore`] and [`crate::segments::MemSegments`] are the in-memory twins
 //! for the simulator and unit tests. docs/storage.md describes the layout.
 
+use crate::chain::lock;
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use jeon_runtime::block::CommittedBlock;
 use jeon_runtime::codec;
@@ -1050,10 +1051,6 @@ fn decode_record<T: serde::de::DeserializeOwned>(
 
 fn storage_encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     codec::encode_compact(value).map_err(|e| StoreError::Encode(e.to_string()))
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn with_prefix(p: u8, rest: &[u8]) -> Vec<u8> {

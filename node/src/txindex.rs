@@ -17,8 +17,9 @@
 //! its segment's records, drops index files whose segment is gone, and refills the map
 //! of the open segment.
 
+use crate::chain::lock;
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use jeon_runtime::{Hash, Height};
 
@@ -54,10 +55,6 @@ pub struct TxIndex {
     /// Closed segments with an index file, with their entry counts, ascending.
     sealed: Mutex<Vec<(Height, u32)>>,
     open: Mutex<Open>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The transactions of one block, as the index needs them.
