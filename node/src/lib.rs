@@ -17,6 +17,7 @@ pub mod replica;
 pub mod run;
 pub mod segments;
 pub mod signer;
+pub mod statecache;
 pub mod store;
 pub mod txindex;
 pub mod wire;

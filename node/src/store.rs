@@ -25,6 +25,7 @@ use jeon_runtime::{Address, Amount, Event, Hash, Height, Outcome, Receipt};
 use serde::{Deserialize, Serialize};
 
 use crate::segments::{BlockLog, MemSegments, Recovered, SegmentError, SegmentFiles, SegmentPtr};
+use crate::statecache::StateCache;
 use crate::txindex::TxIndex;
 
 /// Key prefixes inside the one tree.
@@ -507,6 +508,8 @@ pub struct ChainDb<S: Store> {
     /// Lowest height whose block is kept (1 on an archive node).
     first_kept: AtomicU64,
     cache: Mutex<VecDeque<(Height, Arc<BlockRecord>)>>,
+    /// State and newest-history reads, cached ([`crate::statecache`]).
+    reads: StateCache,
 }
 
 impl<S: Store> ChainDb<S> {
@@ -518,6 +521,7 @@ impl<S: Store> ChainDb<S> {
             log: BlockLog::new(Box::new(MemSegments::new())),
             first_kept: AtomicU64::new(1),
             cache: Mutex::new(VecDeque::new()),
+            reads: StateCache::default(),
         }
     }
 
@@ -536,6 +540,7 @@ impl<S: Store> ChainDb<S> {
             log,
             first_kept: AtomicU64::new(1),
             cache: Mutex::new(VecDeque::new()),
+            reads: StateCache::default(),
         };
         let head = db.record::<ChainHead>(META_HEAD)?;
         if head.is_some() && db.record::<u32>(META_LAYOUT)? != Some(LAYOUT) {
@@ -609,8 +614,21 @@ impl<S: Store> ChainDb<S> {
         writes.push((META_HEAD.to_vec(), Some(codec::encode(&head))));
         writes.push((META_GENESIS.to_vec(), Some(codec::encode(&genesis_hash))));
         writes.push((META_LAYOUT.to_vec(), Some(codec::encode(&LAYOUT))));
-        self.store.write_batch(writes)?;
+        self.write_batch(writes)?;
         Ok(head)
+    }
+
+    /// Writes a batch to the store, then tells the read cache what it wrote.
+    fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
+        let cached: Writes = writes
+            .iter()
+            .filter(|(k, _)| matches!(k.first(), Some(&prefix::STATE | &prefix::LAST_EVENT)))
+            .cloned()
+            .collect();
+        self.store.write_batch(writes)?;
+        self.reads
+            .committed(cached.iter().map(|(k, v)| (k.as_slice(), v.as_deref())));
+        Ok(())
     }
 
     /// The last final block.
@@ -674,7 +692,7 @@ impl<S: Store> ChainDb<S> {
             Some(storage_encode(&ptr)?),
         ));
         writes.push((META_HEAD.to_vec(), Some(codec::encode(&head))));
-        self.store.write_batch(writes)?;
+        self.write_batch(writes)?;
         crate::crash::crash_point("commit.before_index");
         let hashes: Vec<Hash> = output.receipts.iter().map(|r| r.tx).collect();
         self.index.add_block(ptr.segment, height, &hashes)?;
@@ -762,22 +780,16 @@ impl<S: Store> ChainDb<S> {
 
     /// An account's newest history entry.
     fn newest_event(&self, who: &Address) -> Result<Option<EventPosition>, StoreError> {
-        self.storage_record(&with_prefix(prefix::LAST_EVENT, &who.0))
+        let key = with_prefix(prefix::LAST_EVENT, &who.0);
+        let value = self.reads.get(&key, || self.store.get(&key))?;
+        decode_storage_record(&key, value)
     }
 
     fn storage_record<T: serde::de::DeserializeOwned>(
         &self,
         key: &[u8],
     ) -> Result<Option<T>, StoreError> {
-        match self.store.get(key)? {
-            None => Ok(None),
-            Some(v) => codec::decode_compact(&v)
-                .map(Some)
-                .map_err(|reason| StoreError::Corrupt {
-                    key: key.to_vec(),
-                    reason,
-                }),
-        }
+        decode_storage_record(key, self.store.get(key)?)
     }
 
     /// The lowest height whose block this node keeps (1 unless pruned).
@@ -992,8 +1004,9 @@ impl<S: Store> ChainDb<S> {
 
 impl<S: Store> StateRead for ChainDb<S> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.store
-            .get(&with_prefix(prefix::STATE, key))
+        let key = with_prefix(prefix::STATE, key);
+        self.reads
+            .get(&key, || self.store.get(&key))
             .map_err(|e| StateError::Backend(e.to_string()))
     }
 }
@@ -1047,6 +1060,21 @@ fn decode_record<T: serde::de::DeserializeOwned>(
         key: key.to_vec(),
         reason,
     })
+}
+
+fn decode_storage_record<T: serde::de::DeserializeOwned>(
+    key: &[u8],
+    value: Option<Vec<u8>>,
+) -> Result<Option<T>, StoreError> {
+    match value {
+        None => Ok(None),
+        Some(v) => codec::decode_compact(&v)
+            .map(Some)
+            .map_err(|reason| StoreError::Corrupt {
+                key: key.to_vec(),
+                reason,
+            }),
+    }
 }
 
 fn storage_encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -1119,6 +1147,7 @@ mod tests {
             log: BlockLog::with_segment_bytes(Box::new(MemSegments::new()), segment_bytes),
             first_kept: AtomicU64::new(1),
             cache: Mutex::new(VecDeque::new()),
+            reads: StateCache::default(),
         };
         let mut head = db
             .init_genesis(
@@ -1196,6 +1225,30 @@ mod tests {
         let mut accounts = users;
         accounts.push(bank.address());
         (db, mem, accounts, heights)
+    }
+
+    #[test]
+    fn cached_state_reads_equal_the_state_after_every_commit() {
+        // Executing each block read every account it touched through the cache, and
+        // each commit wrote them again: what the cache serves now must be the state.
+        let (db, mem, _, _) = two_histories(1 << 20);
+        let entries = mem.scan_prefix(&[], usize::MAX).expect("memory");
+        assert!(entries.len() > 10);
+        for (key, value) in entries {
+            if key.first() == Some(&keys::HISTORY) {
+                continue;
+            }
+            assert_eq!(
+                StateRead::get(&db, &key).expect("read"),
+                Some(value),
+                "{key:?}"
+            );
+            let stored = db
+                .store
+                .get(&with_prefix(prefix::STATE, &key))
+                .expect("read");
+            assert_eq!(StateRead::get(&db, &key).expect("read"), stored);
+        }
     }
 
     #[test]

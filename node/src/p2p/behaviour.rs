@@ -54,7 +54,8 @@ pub(super) fn build_behaviour(
     // Only our own topics may be subscribed to: a peer cannot make us track junk topics.
     let topics = Topic::ALL.iter().map(|t| t.ident().hash()).collect();
     let mut gossipsub = gossipsub::Behaviour::new_with_subscription_filter(
-        MessageAuthenticity::Signed(keypair.clone()),
+        // Authored, not signed: see `gossipsub_config` for why.
+        MessageAuthenticity::Author(keypair.public().to_peer_id()),
         gossipsub_config()?,
         WhitelistSubscriptionFilter(topics),
     )

@@ -55,8 +55,9 @@
 //! from the single equation, and every "good" from the single equation or a passing
 //! batch check, which is exact up to the 2⁻¹²⁸ above.
 
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::thread;
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
@@ -80,6 +81,45 @@ pub const BISECT_LEAF_ITEMS: usize = 4;
 pub const BISECT_FAILED_CHECKS_MAX: u32 = 16;
 /// BLAKE3 context string of the batch weights (see the module doc).
 const WEIGHTS_CONTEXT: &str = "jeon 2025-01 ed25519 zip215 batch weights v1";
+/// Decompressed keys kept (see [`decompress_key`]): about 200 bytes each, so at most
+/// about 13 MiB, for the senders of the last several blocks.
+pub const KEY_CACHE_ENTRIES_MAX: usize = 65_536;
+/// The key cache's shards: verifier threads rarely wait for one another.
+const KEY_CACHE_SHARDS: usize = 16;
+
+type KeyShard = Mutex<HashMap<[u8; 32], EdwardsPoint>>;
+
+/// Step 1, remembered. Decompressing a key (a square root in the field) costs about a
+/// third of a batched verification, and the same accounts sign again and again. The
+/// cache changes no verdict: it holds only what `decompress` returned for those bytes
+/// (a key that does not decompress is not kept). A full shard is emptied, which bounds
+/// its memory without bookkeeping; the hot keys come back at once.
+fn decompress_key(signer: &Address) -> Option<EdwardsPoint> {
+    static SHARDS: OnceLock<Vec<KeyShard>> = OnceLock::new();
+    let shards = SHARDS.get_or_init(|| {
+        (0..KEY_CACHE_SHARDS)
+            .map(|_| Mutex::new(HashMap::new()))
+            .collect()
+    });
+    let shard = &shards[usize::from(signer.0[0]) % KEY_CACHE_SHARDS];
+    // A poisoned shard only means another verifier panicked while holding it; the map
+    // is never left half-updated (insert and clear are single calls), so use it.
+    let lock = || {
+        shard
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    if let Some(point) = lock().get(&signer.0) {
+        return Some(*point);
+    }
+    let point = CompressedEdwardsY(signer.0).decompress()?;
+    let mut map = lock();
+    if map.len() >= KEY_CACHE_ENTRIES_MAX / KEY_CACHE_SHARDS {
+        map.clear();
+    }
+    map.insert(signer.0, point);
+    Some(point)
+}
 
 /// One signature whose encodings decoded, ready for the equation.
 struct Decoded {
@@ -99,9 +139,7 @@ fn decode(
     message: &[u8],
     signature: &Signature,
 ) -> Result<Decoded, SignatureError> {
-    let a = CompressedEdwardsY(signer.0)
-        .decompress()
-        .ok_or(SignatureError::BadPublicKey)?;
+    let a = decompress_key(signer).ok_or(SignatureError::BadPublicKey)?;
     let (r_bytes, s_bytes) = split_signature(signature);
     let r = CompressedEdwardsY(r_bytes)
         .decompress()
@@ -362,6 +400,35 @@ mod tests {
         assert_ne!(
             first_only[0], z[0],
             "the second item changes the first weight"
+        );
+    }
+
+    #[test]
+    fn cached_keys_give_the_verdicts_of_fresh_decompression() {
+        // More keys than one shard holds, twice over: the second pass is served from
+        // the cache or after a shard was emptied, and must agree with the first.
+        let count = 2 * KEY_CACHE_ENTRIES_MAX / KEY_CACHE_SHARDS + 3;
+        let keys: Vec<Address> = (0..count)
+            .map(|i| {
+                let mut bytes = [0u8; 32];
+                bytes[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                // Same shard for all (the shard is chosen by the first byte).
+                bytes[0] = 7;
+                Address(bytes)
+            })
+            .collect();
+        let fresh: Vec<Option<EdwardsPoint>> = keys
+            .iter()
+            .map(|k| CompressedEdwardsY(k.0).decompress())
+            .collect();
+        for _pass in 0..2 {
+            for (key, expected) in keys.iter().zip(&fresh) {
+                assert_eq!(decompress_key(key), *expected);
+            }
+        }
+        assert!(
+            fresh.iter().any(Option::is_none) && fresh.iter().any(Option::is_some),
+            "the keys mix points and non-points"
         );
     }
 }
