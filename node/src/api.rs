@@ -138,9 +138,48 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>)
 }
 
 fn decode_hex_tx(hex_tx: &str) -> ApiResult<SignedTx> {
-    let bytes = hex::decode(hex_tx.trim())
-        .map_err(|e| ApiError::bad("bad_hex", format!("transaction is not valid hex: {e}")))?;
+    let hex_tx = hex_tx.trim();
+    let bytes = match decode_hex_fast(hex_tx.as_bytes()) {
+        Some(bytes) => bytes,
+        // Not hex: the `hex` crate names the problem (which character, where).
+        None => hex::decode(hex_tx)
+            .map_err(|e| ApiError::bad("bad_hex", format!("transaction is not valid hex: {e}")))?,
+    };
     SignedTx::decode(&bytes).map_err(|e| ApiError::bad("malformed_tx", e.to_string()))
+}
+
+/// Hex to bytes through a table, or `None` if `text` is not hex. `hex::decode` goes
+/// character by character through an iterator chain and was 7% of a node's CPU at
+/// 10,000 submitted transactions a second.
+fn decode_hex_fast(text: &[u8]) -> Option<Vec<u8>> {
+    const INVALID: u8 = 0xff;
+    const TABLE: [u8; 256] = {
+        let mut table = [INVALID; 256];
+        let mut i = 0;
+        while i < 10 {
+            table[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            table[b'a' as usize + i] = 10 + i as u8;
+            table[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        table
+    };
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 2);
+    for pair in text.chunks_exact(2) {
+        let (high, low) = (TABLE[usize::from(pair[0])], TABLE[usize::from(pair[1])]);
+        if high == INVALID || low == INVALID {
+            return None;
+        }
+        out.push(high << 4 | low);
+    }
+    Some(out)
 }
 
 /// The router, with the body limit and the concurrency limit.
@@ -899,4 +938,26 @@ async fn sponsorships(
     Ok(Json(
         json!({"sponsor": sponsor, "height": head.height, "sponsorships": list}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::decode_hex_fast;
+
+    proptest! {
+        #[test]
+        fn fast_hex_agrees_with_the_hex_crate(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let lower = hex::encode(&bytes);
+            prop_assert_eq!(decode_hex_fast(lower.as_bytes()), Some(bytes.clone()));
+            let upper = hex::encode_upper(&bytes);
+            prop_assert_eq!(decode_hex_fast(upper.as_bytes()), Some(bytes));
+        }
+
+        #[test]
+        fn fast_hex_refuses_exactly_what_the_hex_crate_refuses(text in "[0-9a-fA-Fg-zG-Z ]{0,12}") {
+            prop_assert_eq!(decode_hex_fast(text.as_bytes()), hex::decode(&text).ok());
+        }
+    }
 }

@@ -84,11 +84,18 @@ fn decode_within<T: DeserializeOwned, const LIMIT: usize>(
     reason = "asserts a programmer error; no input from outside reaches it"
 )]
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    match bincode::serde::encode_to_vec(value, config()) {
-        Ok(bytes) => bytes,
+    // Room for a transaction or a vote at once: `encode_to_vec` starts empty and grew
+    // one 200-byte transaction five times, and transactions are encoded several times
+    // each (hash, signing bytes, block limits).
+    let mut bytes = Vec::with_capacity(ENCODE_CAPACITY_BYTES);
+    match bincode::serde::encode_into_std_write(value, &mut bytes, config()) {
+        Ok(_) => bytes,
         Err(e) => panic!("canonical encoding of an in-memory value failed: {e}"),
     }
 }
+
+/// What [`encode`] reserves before encoding.
+const ENCODE_CAPACITY_BYTES: usize = 256;
 
 /// Decodes a value from untrusted bytes: at most `limit` bytes, no trailing bytes.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, CodecError> {
