@@ -21,3 +21,4 @@ mod mandates_e2e;
 mod proofs_e2e;
 mod pruning;
 mod slow_clients;
+mod testnet_cli;
