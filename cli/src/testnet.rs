@@ -226,7 +226,10 @@ fn gone(child: &mut Child) -> bool {
 /// (exited but unreaped, it is a zombie holding the pid); a pid reaped earlier may
 /// already belong to an unrelated process.
 fn stop_all(children: &mut [Child]) {
-    let mut running: Vec<&mut Child> = children.iter_mut().filter_map(|c| (!gone(c)).then_some(c)).collect();
+    let mut running: Vec<&mut Child> = children
+        .iter_mut()
+        .filter_map(|c| (!gone(c)).then_some(c))
+        .collect();
     for child in &running {
         terminate(child);
     }

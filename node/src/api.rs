@@ -21,8 +21,8 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use futures::stream::{self, Stream, StreamExt};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use jeon_runtime::block::CommittedBlock;
 use jeon_runtime::economy::query::{self as econ, QueryError};
 use jeon_runtime::state::{self, keys, StateExt, StateScan};
@@ -65,7 +65,8 @@ pub struct ApiError {
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         // Every 503 is worth retrying after a moment.
-        let retry_after_secs = (status == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_AFTER_SECS);
+        let retry_after_secs =
+            (status == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_AFTER_SECS);
         ApiError {
             status,
             code,
@@ -181,14 +182,13 @@ fn decode_hex_tx(hex_tx: &str) -> ApiResult<SignedTx> {
 /// Reads a request's whole body, within [`BODY_BYTES_MAX`] and the body-read timeout,
 /// before the request takes one of the [`REQUESTS_CONCURRENT_MAX`] slots: a client that
 /// sends its body slowly then holds a connection, never a slot other clients need.
-async fn read_body(
-    State(timeout): State<Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn read_body(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     match read_whole_body(&parts.headers, body, timeout).await {
-        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -214,7 +214,10 @@ async fn read_whole_body(headers: &HeaderMap, body: Body, timeout: Duration) -> 
     match collected {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.is::<LengthLimitError>() => Err(body_too_large()),
-        Err(e) => Err(ApiError::bad("bad_body", format!("cannot read the body: {e}"))),
+        Err(e) => Err(ApiError::bad(
+            "bad_body",
+            format!("cannot read the body: {e}"),
+        )),
     }
 }
 

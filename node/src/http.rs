@@ -252,7 +252,11 @@ impl<T> StallGuard<T> {
 
     /// Passes on a ready write; while it is pending, runs the stall clock and turns
     /// its expiry into a `TimedOut` error.
-    fn watch<R>(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+    fn watch<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
         if polled.is_ready() {
             self.stalled = None;
             return polled;

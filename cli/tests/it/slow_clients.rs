@@ -85,8 +85,15 @@ fn a_half_sent_head_and_an_idle_keep_alive_connection_are_closed_within_the_head
     let cut = read_until_closed(&mut slow, within);
     assert!(cut.is_empty(), "{:?}", String::from_utf8_lossy(&cut));
     let answered = read_until_closed(&mut idle, within);
-    assert_eq!(parse_answer(&answered).0, 200, "the request itself was served");
-    assert!(get(&node.api, "/v1/status").is_some(), "status still answers");
+    assert_eq!(
+        parse_answer(&answered).0,
+        200,
+        "the request itself was served"
+    );
+    assert!(
+        get(&node.api, "/v1/status").is_some(),
+        "status still answers"
+    );
 }
 
 #[test]
@@ -97,7 +104,9 @@ fn a_short_body_gets_408_and_an_oversized_one_413_as_json_with_a_close() {
     // 100 bytes announced, 7 sent.
     let mut short = connect(node.api_addr);
     short
-        .write_all(b"POST /v1/txs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"tx\":\"")
+        .write_all(
+            b"POST /v1/txs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"tx\":\"",
+        )
         .expect("send a short body");
     let answer = read_until_closed(&mut short, Duration::from_millis(1_000) + CLOSE_MARGIN);
     let (status, body) = parse_answer(&answer);
@@ -114,7 +123,10 @@ fn a_short_body_gets_408_and_an_oversized_one_413_as_json_with_a_close() {
     let (status, body) = parse_answer(&answer);
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["error"]["code"], "body_too_large", "{body}");
-    assert!(get(&node.api, "/v1/status").is_some(), "status still answers");
+    assert!(
+        get(&node.api, "/v1/status").is_some(),
+        "status still answers"
+    );
 }
 
 #[test]
@@ -141,7 +153,10 @@ fn a_thousand_slow_connections_do_not_stop_status_and_are_all_closed_by_the_head
         let cut = read_until_closed(s, left.max(Duration::from_millis(1)));
         assert!(cut.is_empty(), "connection {i} got {cut:?}");
     }
-    assert!(get(&node.api, "/v1/status").is_some(), "status still answers");
+    assert!(
+        get(&node.api, "/v1/status").is_some(),
+        "status still answers"
+    );
 }
 
 /// The node's open file descriptors (Linux `/proc`).
@@ -191,7 +206,8 @@ fn connections_beyond_the_cap_wait_unaccepted_and_hold_no_descriptor_of_the_node
     );
     // Once the waves have been cut off, everyone is served again.
     assert!(
-        wait_until(Duration::from_secs(30), || get(&node.api, "/v1/status").is_some()),
+        wait_until(Duration::from_secs(30), || get(&node.api, "/v1/status")
+            .is_some()),
         "status answers once the slow connections are cut off"
     );
 }
@@ -219,7 +235,10 @@ fn submitting_faster_than_the_per_client_rate_gets_429_with_retry_after() {
         None
     });
     let limited = limited.expect("20 quick submissions at 1 tx/s reach the limit");
-    assert!(passed >= 3, "the 2 s burst lets 3 through at once, got {passed}");
+    assert!(
+        passed >= 3,
+        "the 2 s burst lets 3 through at once, got {passed}"
+    );
     let retry_after: u64 = limited
         .headers()
         .get("retry-after")

@@ -34,7 +34,12 @@ fn a_node_that_exited_early_is_reported_never_signalled_at_stop_and_fails_the_ru
     let mut testnet = jeon()
         .args(["testnet", "--validators", "2", "--dir"])
         .arg(dir.path().join("net"))
-        .args(["--api-port", &api.to_string(), "--p2p-port", &p2p.to_string()])
+        .args([
+            "--api-port",
+            &api.to_string(),
+            "--p2p-port",
+            &p2p.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -82,6 +87,9 @@ fn a_node_that_exited_early_is_reported_never_signalled_at_stop_and_fails_the_ru
         Some(1),
         "a run in which a node died fails (exit 1): {stderr}"
     );
-    assert!(stderr.contains("exited before the testnet was stopped"), "{stderr}");
+    assert!(
+        stderr.contains("exited before the testnet was stopped"),
+        "{stderr}"
+    );
     assert!(get(&node0, "/v1/status").is_none(), "node 0 was stopped");
 }

@@ -167,7 +167,9 @@ mod tests {
     }
 
     fn addr() -> Multiaddr {
-        "/ip4/127.0.0.1/tcp/26656".parse().unwrap_or_else(|e| panic!("{e}"))
+        "/ip4/127.0.0.1/tcp/26656"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -175,7 +177,10 @@ mod tests {
         let t0 = Instant::now();
         let mut redial = Redial::new(addr(), t0);
         let got = dials(&mut redial, t0, Duration::from_secs(46), |_| false);
-        assert_eq!(got, vec![0, 1_000, 3_000, 7_000, 15_000, 25_000, 35_000, 45_000]);
+        assert_eq!(
+            got,
+            vec![0, 1_000, 3_000, 7_000, 15_000, 25_000, 35_000, 45_000]
+        );
     }
 
     #[test]
@@ -183,7 +188,10 @@ mod tests {
         let t0 = Instant::now();
         let mut redial = Redial::new(addr(), t0);
         // Failing for 16 s: the backoff is at its 10 s cap (dials at 0, 1, 3, 7, 15).
-        assert_eq!(dials(&mut redial, t0, Duration::from_secs(16), |_| false).len(), 5);
+        assert_eq!(
+            dials(&mut redial, t0, Duration::from_secs(16), |_| false).len(),
+            5
+        );
         // Connected for 5 s (16..21 s), then lost: not stable, so still 10 s from the
         // last dial at 15 s, i.e. at 25 s.
         let t1 = t0 + Duration::from_secs(16);

@@ -587,7 +587,9 @@ mod tests {
     use libp2p::multiaddr::Protocol;
 
     fn config(secret: [u8; 32], peers: Vec<Multiaddr>, allowed: Vec<PeerId>) -> P2pConfig {
-        let listen = "/ip4/127.0.0.1/tcp/0".parse().unwrap_or_else(|e| panic!("{e}"));
+        let listen = "/ip4/127.0.0.1/tcp/0"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
         P2pConfig {
             secret,
             listen: vec![listen],
@@ -605,10 +607,15 @@ mod tests {
         let (validator_secret, outsider_secret) = ([1u8; 32], [2u8; 32]);
         let validator = peer_id(&validator_secret).unwrap_or_else(|e| panic!("{e}"));
         let metrics = P2pMetrics::default();
-        let listed = start(config(validator_secret, vec![], vec![validator]), metrics.clone())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let target = listed.listen_addrs[0].clone().with(Protocol::P2p(validator));
+        let listed = start(
+            config(validator_secret, vec![], vec![validator]),
+            metrics.clone(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let target = listed.listen_addrs[0]
+            .clone()
+            .with(Protocol::P2p(validator));
         // The outsider's own list names the validator, so its handshakes complete and the
         // validator refuses it only then, at the connection level.
         let outsider = start(
