@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use futures::stream::{self, Stream, StreamExt};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use jeon_runtime::block::CommittedBlock;
 use jeon_runtime::economy::query::{self as econ, QueryError};
 use jeon_runtime::state::{self, keys, StateExt, StateScan};
@@ -43,6 +43,10 @@ use crate::store::{ChainHead, StoreError};
 
 /// The largest request body: a full batch of hex-encoded transactions fits.
 pub const BODY_BYTES_MAX: usize = 8 << 20;
+/// An oversized body is read and dropped up to this size before the 413: closing a
+/// connection with request bytes still unread makes the kernel reset it, which can
+/// destroy the answer before the client reads it. Larger ones are cut off at once.
+pub const BODY_DRAIN_BYTES_MAX: usize = 2 * BODY_BYTES_MAX;
 /// The most transactions in one batch submission.
 pub const TXS_BATCH_MAX: usize = 10_000;
 /// The most requests served at once (beyond it, requests wait).
@@ -179,7 +183,8 @@ fn decode_hex_tx(hex_tx: &str) -> ApiResult<SignedTx> {
     SignedTx::decode(&bytes).map_err(|e| ApiError::bad("malformed_tx", e.to_string()))
 }
 
-/// Reads a request's whole body, within [`BODY_BYTES_MAX`] and the body-read timeout,
+/// Reads a request's whole body, within [`BODY_BYTES_MAX`] and the body-read timeout
+/// (an oversized one is drained up to [`BODY_DRAIN_BYTES_MAX`], then answered 413),
 /// before the request takes one of the [`REQUESTS_CONCURRENT_MAX`] slots: a client that
 /// sends its body slowly then holds a connection, never a slot other clients need.
 async fn read_body(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
@@ -193,32 +198,60 @@ async fn read_body(State(timeout): State<Duration>, request: Request, next: Next
     }
 }
 
-async fn read_whole_body(headers: &HeaderMap, body: Body, timeout: Duration) -> ApiResult<Bytes> {
-    // A declared length over the bound is refused before reading any of it.
+async fn read_whole_body(
+    headers: &HeaderMap,
+    mut body: Body,
+    timeout: Duration,
+) -> ApiResult<Bytes> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODY_BYTES_MAX as u64) {
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    // Beyond what is worth draining, refuse at once (the client may see a reset).
+    if declared > BODY_DRAIN_BYTES_MAX as u64 {
         return Err(body_too_large());
     }
-    let collected = tokio::time::timeout(timeout, Limited::new(body, BODY_BYTES_MAX).collect())
-        .await
-        .map_err(|_| {
-            let msg = format!(
-                "the request body did not arrive within {} ms",
-                timeout.as_millis()
-            );
-            ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", msg)
-        })?;
-    match collected {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.is::<LengthLimitError>() => Err(body_too_large()),
-        Err(e) => Err(ApiError::bad(
-            "bad_body",
-            format!("cannot read the body: {e}"),
-        )),
+    let too_large = declared > BODY_BYTES_MAX as u64;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => frame,
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return Err(ApiError::bad(
+                    "bad_body",
+                    format!("cannot read the body: {e}"),
+                ))
+            }
+            Err(_) if too_large || seen > BODY_BYTES_MAX => return Err(body_too_large()),
+            Err(_) => return Err(request_timeout(timeout)),
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > BODY_DRAIN_BYTES_MAX {
+            return Err(body_too_large());
+        }
+        if !too_large && seen <= BODY_BYTES_MAX {
+            kept.extend_from_slice(&data);
+        }
     }
+    if too_large || seen > BODY_BYTES_MAX {
+        return Err(body_too_large());
+    }
+    Ok(Bytes::from(kept))
+}
+
+fn request_timeout(timeout: Duration) -> ApiError {
+    let msg = format!(
+        "the request body did not arrive within {} ms",
+        timeout.as_millis()
+    );
+    ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", msg)
 }
 
 /// The client's address, as the accept loop recorded it (none when the router is

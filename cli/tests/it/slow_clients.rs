@@ -113,10 +113,10 @@ fn a_short_body_gets_408_and_an_oversized_one_413_as_json_with_a_close() {
     assert_eq!(status, 408, "{body}");
     assert_eq!(body["error"]["code"], "request_timeout", "{body}");
 
-    // 9 MiB announced: refused before a byte of it is sent.
+    // 100 MiB announced: more than the node drains, so refused before a byte is sent.
     let mut huge = connect(node.api_addr);
     huge.write_all(
-        b"POST /v1/txs/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 9437184\r\n\r\n",
+        b"POST /v1/txs/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 104857600\r\n\r\n",
     )
     .expect("send the head");
     let answer = read_until_closed(&mut huge, CLOSE_MARGIN);
