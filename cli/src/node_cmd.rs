@@ -343,3 +343,47 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         let _ = crate::error::stdout(&format!("API http://{}\n", node.api_addr));
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_limits_come_from_flags_over_config_keys_over_defaults() {
+        let cfg: ConfigFile = toml::from_str(
+            "api_connections_max = 64\napi_header_read_timeout_ms = 2000\n\
+             api_submit_txs_per_sec = 0\n",
+        )
+        .expect("a config with API limit keys parses");
+        let flags = ApiLimitArgs {
+            api_header_read_timeout_ms: Some(500),
+            ..ApiLimitArgs::default()
+        };
+        let limits = flags.resolve(&cfg.api_limits()).expect("valid limits");
+        let defaults = ApiLimits::default();
+        assert_eq!(
+            limits,
+            ApiLimits {
+                connections_max: 64,
+                header_read_timeout_ms: 500,
+                submit_txs_per_sec: 0,
+                ..defaults
+            }
+        );
+    }
+
+    #[test]
+    fn an_unusable_api_limit_is_bad_input() {
+        let flags = ApiLimitArgs {
+            api_body_read_timeout_ms: Some(0),
+            ..ApiLimitArgs::default()
+        };
+        let err = flags
+            .resolve(&ApiLimitArgs::default())
+            .expect_err("a zero timeout is refused");
+        assert!(
+            matches!(&err, CliError::BadInput(m) if m.contains("api_body_read_timeout_ms")),
+            "{err:?}"
+        );
+    }
+}
