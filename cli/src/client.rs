@@ -24,6 +24,10 @@ pub(crate) const API_URL_DEFAULT: &str = "http://127.0.0.1:8080";
 const REQUEST_TIMEOUT_SECS: u64 = 60;
 /// How long connecting may take (the node is usually on a LAN or loopback).
 const CONNECT_TIMEOUT_SECS: u64 = 5;
+/// A pooled connection idle this long is dropped: below the node's 10 s keep-alive
+/// (`HEADER_READ_TIMEOUT_MS`), so a request never goes out on a connection the node
+/// is just closing.
+const POOL_IDLE_SECS: u64 = 5;
 /// The largest response body read: a block of 10,000 transactions is about 1 MiB.
 const RESPONSE_BYTES_MAX: u64 = 64 << 20;
 
@@ -232,6 +236,7 @@ impl Client {
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS))
             .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_SECS))
+            .pool_idle_timeout(Duration::from_secs(POOL_IDLE_SECS))
             .build()
             .map_err(|e| CliError::Failed(format!("cannot build an HTTP client: {e}")))?;
         Ok(Client { base, http })

@@ -15,7 +15,7 @@ use jeon_node::run::{NodeConfig, StorageOptions};
 
 use crate::error::{stdout, CliError};
 use crate::genesis_cmd::load as load_genesis;
-use crate::node_cmd::{init_logging, load_key, run_node, API_ADDR_DEFAULT};
+use crate::node_cmd::{init_logging, load_key, run_node, ApiLimitArgs, API_ADDR_DEFAULT};
 
 /// `jeon dev`.
 #[derive(Debug, Args)]
@@ -26,6 +26,8 @@ pub(crate) struct DevArgs {
     /// The API listen address.
     #[arg(long, value_name = "ADDR", default_value = API_ADDR_DEFAULT)]
     api: SocketAddr,
+    #[command(flatten)]
+    api_limits: ApiLimitArgs,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     log_json: bool,
@@ -71,6 +73,7 @@ fn banner(spec: &GenesisSpec, data: &Path, api: &SocketAddr) -> String {
 /// Runs `jeon dev`.
 pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
     init_logging(args.log_json);
+    let api_limits = args.api_limits.resolve(&ApiLimitArgs::default())?;
     if !genesis_path(&args.data).exists() {
         init_data_dir(&args.data)?;
     }
@@ -87,6 +90,7 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         key: Some(key),
         data_dir: args.data.clone(),
         api_addr: args.api,
+        api_limits,
         replica: ReplicaConfig::default(),
         p2p: None,
         // `jeon dev` is an archive node: every block stays.

@@ -8,6 +8,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use jeon_genesis::keyfile;
+use jeon_node::http::ApiLimits;
 use jeon_node::p2p::Multiaddr;
 use jeon_node::replica::ReplicaConfig;
 use jeon_node::run::{NodeConfig, P2pOptions, RunningNode, StorageOptions, PRUNE_KEEP_BLOCKS_MIN};
@@ -19,8 +20,9 @@ use crate::error::CliError;
 #[derive(Debug, Args)]
 pub(crate) struct NodeArgs {
     /// A TOML config file (keys: genesis, key, data, api, p2p, peers,
-    /// empty_block_interval_ms, prune_keep_blocks, segment_bytes);
-    /// relative paths in it are relative to the file. Flags override it.
+    /// empty_block_interval_ms, prune_keep_blocks, segment_bytes, and the api_* limits
+    /// named like their flags); relative paths in it are relative to the file. Flags
+    /// override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// The genesis spec (JSON).
@@ -50,9 +52,70 @@ pub(crate) struct NodeArgs {
     /// whole segments, so smaller ones prune closer to N.
     #[arg(long, value_name = "BYTES")]
     segment_bytes: Option<u64>,
+    #[command(flatten)]
+    api_limits: ApiLimitArgs,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     log_json: bool,
+}
+
+/// Bounds on the API's clients (docs/api.md, "Limits"); `jeon node` and `jeon dev`.
+#[derive(Debug, Default, Args)]
+pub(crate) struct ApiLimitArgs {
+    /// API connections served at once (default 1024); further ones wait to be
+    /// accepted. Keep it well below the descriptor limit (`ulimit -n`).
+    #[arg(long, value_name = "N")]
+    api_connections_max: Option<usize>,
+    /// Milliseconds for a request's head to arrive, and for an idle keep-alive
+    /// connection to send its next request, before the connection is closed
+    /// (default 10000).
+    #[arg(long, value_name = "MS")]
+    api_header_read_timeout_ms: Option<u64>,
+    /// Milliseconds for a request's body to arrive once its head has, else 408
+    /// request_timeout (default 30000).
+    #[arg(long, value_name = "MS")]
+    api_body_read_timeout_ms: Option<u64>,
+    /// Milliseconds a client may take none of the bytes sent to it (an answer, an event
+    /// stream) before it is disconnected (default 30000).
+    #[arg(long, value_name = "MS")]
+    api_write_stall_timeout_ms: Option<u64>,
+    /// Transactions per second one client address may submit, with 2 s bursts, else
+    /// 429 rate_limited (default 50000; 0: no limit).
+    #[arg(long, value_name = "N")]
+    api_submit_txs_per_sec: Option<u64>,
+}
+
+impl ApiLimitArgs {
+    /// The limits: flags over `file` (the config's keys), over the defaults; checked.
+    pub(crate) fn resolve(&self, file: &ApiLimitArgs) -> Result<ApiLimits, CliError> {
+        let d = ApiLimits::default();
+        let limits = ApiLimits {
+            connections_max: self
+                .api_connections_max
+                .or(file.api_connections_max)
+                .unwrap_or(d.connections_max),
+            header_read_timeout_ms: self
+                .api_header_read_timeout_ms
+                .or(file.api_header_read_timeout_ms)
+                .unwrap_or(d.header_read_timeout_ms),
+            body_read_timeout_ms: self
+                .api_body_read_timeout_ms
+                .or(file.api_body_read_timeout_ms)
+                .unwrap_or(d.body_read_timeout_ms),
+            write_stall_timeout_ms: self
+                .api_write_stall_timeout_ms
+                .or(file.api_write_stall_timeout_ms)
+                .unwrap_or(d.write_stall_timeout_ms),
+            submit_txs_per_sec: self
+                .api_submit_txs_per_sec
+                .or(file.api_submit_txs_per_sec)
+                .unwrap_or(d.submit_txs_per_sec),
+        };
+        limits
+            .validate()
+            .map_err(|e| CliError::BadInput(e.to_string()))?;
+        Ok(limits)
+    }
 }
 
 /// The config file's format.
@@ -69,6 +132,24 @@ struct ConfigFile {
     empty_block_interval_ms: Option<u64>,
     prune_keep_blocks: Option<u64>,
     segment_bytes: Option<u64>,
+    api_connections_max: Option<usize>,
+    api_header_read_timeout_ms: Option<u64>,
+    api_body_read_timeout_ms: Option<u64>,
+    api_write_stall_timeout_ms: Option<u64>,
+    api_submit_txs_per_sec: Option<u64>,
+}
+
+impl ConfigFile {
+    /// The config's API limit keys, in the shape of the flags.
+    fn api_limits(&self) -> ApiLimitArgs {
+        ApiLimitArgs {
+            api_connections_max: self.api_connections_max,
+            api_header_read_timeout_ms: self.api_header_read_timeout_ms,
+            api_body_read_timeout_ms: self.api_body_read_timeout_ms,
+            api_write_stall_timeout_ms: self.api_write_stall_timeout_ms,
+            api_submit_txs_per_sec: self.api_submit_txs_per_sec,
+        }
+    }
 }
 
 /// The smallest segment size accepted: a segment holds at least one block record.
@@ -203,6 +284,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         Some(path) => read_config(path)?,
         None => ConfigFile::default(),
     };
+    let api_limits = args.api_limits.resolve(&cfg.api_limits())?;
     let genesis_path = args.genesis.or(cfg.genesis).ok_or_else(|| {
         CliError::BadInput("no genesis: pass --genesis FILE or --config FILE".into())
     })?;
@@ -251,6 +333,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         key,
         data_dir: data,
         api_addr: api,
+        api_limits,
         replica,
         p2p,
         storage,
@@ -259,4 +342,48 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         // The address line is for scripts; a closed stdout must not stop the node.
         let _ = crate::error::stdout(&format!("API http://{}\n", node.api_addr));
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_limits_come_from_flags_over_config_keys_over_defaults() {
+        let cfg: ConfigFile = toml::from_str(
+            "api_connections_max = 64\napi_header_read_timeout_ms = 2000\n\
+             api_submit_txs_per_sec = 0\n",
+        )
+        .expect("a config with API limit keys parses");
+        let flags = ApiLimitArgs {
+            api_header_read_timeout_ms: Some(500),
+            ..ApiLimitArgs::default()
+        };
+        let limits = flags.resolve(&cfg.api_limits()).expect("valid limits");
+        let defaults = ApiLimits::default();
+        assert_eq!(
+            limits,
+            ApiLimits {
+                connections_max: 64,
+                header_read_timeout_ms: 500,
+                submit_txs_per_sec: 0,
+                ..defaults
+            }
+        );
+    }
+
+    #[test]
+    fn an_unusable_api_limit_is_bad_input() {
+        let flags = ApiLimitArgs {
+            api_body_read_timeout_ms: Some(0),
+            ..ApiLimitArgs::default()
+        };
+        let err = flags
+            .resolve(&ApiLimitArgs::default())
+            .expect_err("a zero timeout is refused");
+        assert!(
+            matches!(&err, CliError::BadInput(m) if m.contains("api_body_read_timeout_ms")),
+            "{err:?}"
+        );
+    }
 }

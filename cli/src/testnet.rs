@@ -4,11 +4,12 @@
 //! file per node into the directory (default `./.jeon-testnet`); later starts reuse
 //! them, so the chain survives restarts. Each node is a separate `jeon node` process
 //! with its own data directory, API port and p2p port, logging to `node-<i>/node.log`.
-//! Ctrl-C stops them all.
+//! Ctrl-C stops them all (SIGTERM, then SIGKILL after 3 s); the exit code is 0, or 1
+//! if a node had exited on its own before (each exit is reported as it happens).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
@@ -142,7 +143,14 @@ pub(crate) fn run(args: TestnetArgs) -> Result<(), CliError> {
         spec.hash()
     );
     for (i, v) in spec.validators.iter().enumerate() {
-        children.push(spawn_node(&args.dir, i)?);
+        match spawn_node(&args.dir, i) {
+            Ok(child) => children.push(child),
+            Err(e) => {
+                // The nodes already started must not outlive the command.
+                stop_all(&mut children);
+                return Err(e);
+            }
+        }
         let config =
             std::fs::read_to_string(node_dir(&args.dir, i).join("config.toml")).unwrap_or_default();
         let api = config
@@ -160,23 +168,29 @@ pub(crate) fn run(args: TestnetArgs) -> Result<(), CliError> {
     lines.push_str("Ctrl-C stops all nodes.\n");
     stdout(&lines)?;
     let result = supervise(&mut children);
-    for child in &mut children {
-        stop(child);
-    }
+    stop_all(&mut children);
     result
 }
 
-/// Waits for Ctrl-C (or SIGTERM); reports nodes that exit on their own.
+/// How often the supervisor looks for nodes that exited on their own.
+const SUPERVISE_POLL_MS: u64 = 500;
+/// How long stopping nodes get to shut down cleanly before they are killed.
+const STOP_GRACE_MS: u64 = 3_000;
+/// How often a stop checks whether the nodes are gone.
+const STOP_POLL_MS: u64 = 100;
+
+/// Waits for Ctrl-C (or SIGTERM); reports nodes that exit on their own. Fails if one
+/// did (exit 1), or at once if all did.
 fn supervise(children: &mut [Child]) -> Result<(), CliError> {
     let rt = crate::node_cmd::runtime()?;
+    let mut exited = vec![false; children.len()];
     rt.block_on(async {
-        let mut exited = vec![false; children.len()];
         let signal = crate::node_cmd::shutdown_signal();
         tokio::pin!(signal);
         loop {
             tokio::select! {
-                () = &mut signal => return Ok(()),
-                () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                () = &mut signal => return,
+                () = tokio::time::sleep(Duration::from_millis(SUPERVISE_POLL_MS)) => {}
             }
             for (i, child) in children.iter_mut().enumerate() {
                 if let (false, Ok(Some(status))) = (exited[i], child.try_wait()) {
@@ -184,27 +198,63 @@ fn supervise(children: &mut [Child]) -> Result<(), CliError> {
                     eprintln!("node {i} exited: {status}; see its node.log");
                 }
             }
-        }
-    })
-}
-
-/// SIGTERM, a moment to finish, then SIGKILL.
-fn stop(child: &mut Child) {
-    #[cfg(unix)]
-    {
-        // Safe wrapper-free: `kill` the process by pid through the `kill` command, so
-        // no unsafe code is needed for signals.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        for _ in 0..30 {
-            if let Ok(Some(_)) = child.try_wait() {
+            if exited.iter().all(|e| *e) {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(100));
         }
+    });
+    let gone: Vec<usize> = (0..exited.len()).filter(|i| exited[*i]).collect();
+    match gone.len() {
+        0 => Ok(()),
+        n if n == children.len() => Err(CliError::Failed(
+            "every node exited; see their node.log".into(),
+        )),
+        _ => Err(CliError::Failed(format!(
+            "node(s) {gone:?} exited before the testnet was stopped; see their node.log"
+        ))),
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }
+
+/// Whether a child is gone, reaping it if it just exited. An error (it was reaped
+/// elsewhere) counts as gone: its pid is no longer ours to signal.
+fn gone(child: &mut Child) -> bool {
+    !matches!(child.try_wait(), Ok(None))
+}
+
+/// Stops every node still running: SIGTERM to all at once, a moment to finish, then
+/// SIGKILL. A child is signalled only while unreaped, so its pid is still its own
+/// (exited but unreaped, it is a zombie holding the pid); a pid reaped earlier may
+/// already belong to an unrelated process.
+fn stop_all(children: &mut [Child]) {
+    let mut running: Vec<&mut Child> = children
+        .iter_mut()
+        .filter_map(|c| (!gone(c)).then_some(c))
+        .collect();
+    for child in &running {
+        terminate(child);
+    }
+    let deadline = Instant::now() + Duration::from_millis(STOP_GRACE_MS);
+    while !running.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(STOP_POLL_MS));
+        running.retain_mut(|c| !gone(c));
+    }
+    for child in running {
+        // std's `kill` does nothing to a child it has already reaped.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// SIGTERM, so the node shuts down cleanly (flushes, closes its API).
+#[cfg(unix)]
+fn terminate(child: &Child) {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    }
+}
+
+/// Elsewhere there is no gentle signal: the grace period passes and `kill` follows.
+#[cfg(not(unix))]
+fn terminate(_child: &Child) {}

@@ -6,18 +6,23 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures::stream::{self, Stream, StreamExt};
+use http_body_util::BodyExt;
 use jeon_runtime::block::CommittedBlock;
 use jeon_runtime::economy::query::{self as econ, QueryError};
 use jeon_runtime::state::{self, keys, StateExt, StateScan};
@@ -30,12 +35,18 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::chain::Chain;
 use crate::handle::ApiHandle;
+use crate::http::ApiLimits;
 use crate::mempool::AdmitError;
 use crate::proofs;
+use crate::ratelimit::{RateLimited, SubmitLimiter};
 use crate::store::{ChainHead, StoreError};
 
 /// The largest request body: a full batch of hex-encoded transactions fits.
 pub const BODY_BYTES_MAX: usize = 8 << 20;
+/// An oversized body is read and dropped up to this size before the 413: closing a
+/// connection with request bytes still unread makes the kernel reset it, which can
+/// destroy the answer before the client reads it. Larger ones are cut off at once.
+pub const BODY_DRAIN_BYTES_MAX: usize = 2 * BODY_BYTES_MAX;
 /// The most transactions in one batch submission.
 pub const TXS_BATCH_MAX: usize = 10_000;
 /// The most requests served at once (beyond it, requests wait).
@@ -51,14 +62,20 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// The `Retry-After` seconds, when waiting helps.
+    retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        // Every 503 is worth retrying after a moment.
+        let retry_after_secs =
+            (status == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_AFTER_SECS);
         ApiError {
             status,
             code,
             message: message.into(),
+            retry_after_secs,
         }
     }
     fn bad(code: &'static str, message: impl Into<String>) -> Self {
@@ -81,12 +98,31 @@ pub const RETRY_AFTER_SECS: u64 = 1;
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body())).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        let headers = response.headers_mut();
+        if let Some(secs) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        // The rest of an unread body would be taken for the next request: close.
+        if matches!(
+            self.status,
+            StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE
+        ) {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
+    }
+}
+
+impl From<RateLimited> for ApiError {
+    fn from(r: RateLimited) -> Self {
+        let msg = format!(
+            "this client submitted transactions faster than the node's per-client limit; \
+             retry after {} s",
+            r.retry_after_secs
+        );
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", msg);
+        e.retry_after_secs = Some(r.retry_after_secs);
+        e
     }
 }
 
@@ -124,12 +160,16 @@ fn tx_error_code(e: &TxError) -> &'static str {
 
 type ApiResult<T> = Result<T, ApiError>;
 
+fn body_too_large() -> ApiError {
+    let msg = format!("request body exceeds {BODY_BYTES_MAX} bytes");
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", msg)
+}
+
 /// Parses a JSON body, mapping every failure to our error shape.
 fn parse_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> ApiResult<T> {
     let bytes = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            let msg = format!("request body exceeds {BODY_BYTES_MAX} bytes");
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", msg)
+            body_too_large()
         } else {
             ApiError::bad("bad_body", r.body_text())
         }
@@ -168,7 +208,7 @@ fn decode_hex_fast(text: &[u8]) -> Option<Vec<u8>> {
         }
         table
     };
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     let mut out = Vec::with_capacity(text.len() / 2);
@@ -182,9 +222,106 @@ fn decode_hex_fast(text: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The router, with the body limit and the concurrency limit.
-pub fn router(api: ApiHandle) -> Router {
+/// Reads a request's whole body, within [`BODY_BYTES_MAX`] and the body-read timeout
+/// (an oversized one is drained up to [`BODY_DRAIN_BYTES_MAX`], then answered 413),
+/// before the request takes one of the [`REQUESTS_CONCURRENT_MAX`] slots: a client that
+/// sends its body slowly then holds a connection, never a slot other clients need.
+async fn read_body(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    match read_whole_body(&parts.headers, body, timeout).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn read_whole_body(
+    headers: &HeaderMap,
+    mut body: Body,
+    timeout: Duration,
+) -> ApiResult<Bytes> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    // Beyond what is worth draining, refuse at once (the client may see a reset).
+    if declared > BODY_DRAIN_BYTES_MAX as u64 {
+        return Err(body_too_large());
+    }
+    let too_large = declared > BODY_BYTES_MAX as u64;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => frame,
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return Err(ApiError::bad(
+                    "bad_body",
+                    format!("cannot read the body: {e}"),
+                ))
+            }
+            Err(_) if too_large || seen > BODY_BYTES_MAX => return Err(body_too_large()),
+            Err(_) => return Err(request_timeout(timeout)),
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > BODY_DRAIN_BYTES_MAX {
+            return Err(body_too_large());
+        }
+        if !too_large && seen <= BODY_BYTES_MAX {
+            kept.extend_from_slice(&data);
+        }
+    }
+    if too_large || seen > BODY_BYTES_MAX {
+        return Err(body_too_large());
+    }
+    Ok(Bytes::from(kept))
+}
+
+fn request_timeout(timeout: Duration) -> ApiError {
+    let msg = format!(
+        "the request body did not arrive within {} ms",
+        timeout.as_millis()
+    );
+    ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", msg)
+}
+
+/// The client's address, as the accept loop recorded it (none when the router is
+/// served some other way: such requests share one rate-limit count).
+struct ClientAddr(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+        Ok(ClientAddr(addr.map(|c| c.0.ip())))
+    }
+}
+
+impl ClientAddr {
+    /// Counts `txs` submissions against this client's rate.
+    fn take(&self, limiter: &SubmitLimiter, txs: usize) -> ApiResult<()> {
+        let ip = self.0.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let txs = u64::try_from(txs).unwrap_or(u64::MAX);
+        limiter.take(ip, txs, tokio::time::Instant::now())?;
+        Ok(())
+    }
+}
+
+/// The router, with the body limit and timeout, the submission rate limit and the
+/// concurrency limit.
+pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
     let sse_slots = Arc::new(Semaphore::new(EVENT_SUBSCRIBERS_MAX));
+    let limiter = Arc::new(SubmitLimiter::new(limits.submit_txs_per_sec));
+    let body_timeout = Duration::from_millis(limits.body_read_timeout_ms);
     let shared = api.chain.clone();
     let events = Router::new()
         .route("/v1/events", get(events))
@@ -212,6 +349,7 @@ pub fn router(api: ApiHandle) -> Router {
         .route("/v1/sponsors/{addr}", get(sponsorships))
         .route("/metrics", get(metrics))
         .layer(GlobalConcurrencyLimitLayer::new(REQUESTS_CONCURRENT_MAX))
+        .layer(Extension(limiter))
         .with_state(shared)
         .merge(events)
         .fallback(|| async { ApiError::not_found("not_found", "no such route; see docs/api.md") })
@@ -223,6 +361,7 @@ pub fn router(api: ApiHandle) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(middleware::from_fn_with_state(body_timeout, read_body))
 }
 
 #[derive(Deserialize)]
@@ -249,9 +388,12 @@ async fn admit(
 
 async fn submit(
     State(shared): State<Arc<Chain>>,
+    Extension(limiter): Extension<Arc<SubmitLimiter>>,
+    client: ClientAddr,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let body: SubmitBody = parse_body(body)?;
+    client.take(&limiter, 1)?;
     let tx = decode_hex_tx(&body.tx)?;
     let result = admit(&shared, vec![tx]).await?.pop();
     match result {
@@ -263,6 +405,8 @@ async fn submit(
 
 async fn submit_batch(
     State(shared): State<Arc<Chain>>,
+    Extension(limiter): Extension<Arc<SubmitLimiter>>,
+    client: ClientAddr,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let body: BatchBody = parse_body(body)?;
@@ -273,6 +417,8 @@ async fn submit_batch(
         );
         return Err(ApiError::bad("batch_too_large", msg));
     }
+    // Counted before decoding: the limit is there to spare the signature checks.
+    client.take(&limiter, body.txs.len())?;
     // Decode everything first; admit the decodable ones in one verification batch.
     let decoded: Vec<ApiResult<SignedTx>> = body.txs.iter().map(|t| decode_hex_tx(t)).collect();
     let good: Vec<SignedTx> = decoded

@@ -15,6 +15,7 @@ use std::str::FromStr;
 use crate::chain::{Chain, ChainSpec, Db, Hooks};
 use crate::driver::{Driver, Network, NoNetwork};
 use crate::handle::ApiHandle;
+use crate::http::ApiLimits;
 use crate::net::P2pNetwork;
 use crate::p2p::{Multiaddr, P2pCommand, P2pConfig, P2pHandle, PeerId, Topic};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
@@ -31,6 +32,8 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     /// Where the API listens (port 0 picks a free port).
     pub api_addr: SocketAddr,
+    /// Bounds on the API's clients: connections, timeouts, submission rate.
+    pub api_limits: ApiLimits,
     /// Block pacing and consensus timeouts.
     pub replica: ReplicaConfig,
     /// Peer-to-peer networking; `None` runs alone (a one-validator chain).
@@ -115,6 +118,9 @@ pub enum NodeError {
     /// The HTTP server failed.
     #[error("API server: {0}")]
     Serve(std::io::Error),
+    /// An API limit is unusable.
+    #[error("API limits: {0}")]
+    ApiLimits(#[from] crate::http::ApiLimitsError),
 }
 
 impl ChainSpec {
@@ -139,6 +145,7 @@ pub struct RunningNode {
     /// The address the API is bound to.
     pub api_addr: SocketAddr,
     listener: TcpListener,
+    api_limits: ApiLimits,
     replica: Replica,
     p2p: Option<P2pHandle>,
     prune_keep_blocks: Option<u64>,
@@ -146,6 +153,7 @@ pub struct RunningNode {
 
 /// Opens the data directory, writes or checks genesis, and binds the API.
 pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
+    config.api_limits.validate()?;
     let spec = ChainSpec::from_genesis(&config.genesis)?;
     let dir = config.data_dir.clone();
     let store_err = |source| NodeError::Store {
@@ -185,6 +193,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         api,
         api_addr,
         listener,
+        api_limits: config.api_limits,
         replica,
         p2p,
         prune_keep_blocks: config.storage.prune_keep_blocks,
@@ -233,10 +242,17 @@ impl RunningNode {
         if let Some(keep) = self.prune_keep_blocks {
             tokio::spawn(prune_forever(self.api.chain.clone(), keep));
         }
-        let app = crate::api::router(self.api.clone());
-        info!(api = %format!("http://{}", self.api_addr), "API listening");
+        let limits = self.api_limits;
+        let app = crate::api::router(self.api.clone(), &limits);
+        info!(
+            api = %format!("http://{}", self.api_addr),
+            connections_max = limits.connections_max,
+            header_read_timeout_ms = limits.header_read_timeout_ms,
+            submit_txs_per_sec = limits.submit_txs_per_sec,
+            "API listening"
+        );
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+        let server = crate::http::serve(self.listener, app, limits, async move {
             shutdown.await;
             let _ = stop_tx.send(());
         });

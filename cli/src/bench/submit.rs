@@ -21,6 +21,9 @@ use crate::error::CliError;
 pub(super) const RETRY_SLEEP_MS: u64 = 50;
 /// Refusals that mean "not now": the transaction is sent again.
 pub(super) const RETRYABLE_CODES: [&str; 2] = ["mempool_full", "sender_queue_full"];
+/// How long a submitter waits when the node refuses a whole batch as over its
+/// per-client rate (`rate_limited`): the shortest `Retry-After` the node gives.
+const RATE_LIMITED_SLEEP_MS: u64 = 1_000;
 
 /// The body of `POST /v1/txs/batch`.
 #[derive(Serialize)]
@@ -203,6 +206,11 @@ fn send_with_retry(run: &Run<'_>, client: &Client, mut pending: Vec<usize>, out:
         let sent = Instant::now();
         let results = match submit_batch(client, &txs) {
             Ok(r) => r,
+            // A node configured with a low per-client rate: wait and send the batch again.
+            Err(e) if !giving_up(run) && e.code() == Some("rate_limited") => {
+                std::thread::sleep(Duration::from_millis(RATE_LIMITED_SLEEP_MS));
+                continue;
+            }
             Err(e) => {
                 refuse(
                     run,
@@ -213,8 +221,7 @@ fn send_with_retry(run: &Run<'_>, client: &Client, mut pending: Vec<usize>, out:
                 return;
             }
         };
-        let give_up =
-            run.stop.load(Ordering::Relaxed) || run.deadline.is_some_and(|d| Instant::now() >= d);
+        let give_up = giving_up(run);
         let mut retry = Vec::new();
         for (i, result) in pending.iter().zip(results) {
             match result {
@@ -231,6 +238,11 @@ fn send_with_retry(run: &Run<'_>, client: &Client, mut pending: Vec<usize>, out:
             std::thread::sleep(Duration::from_millis(RETRY_SLEEP_MS));
         }
     }
+}
+
+/// Whether the run is stopping (asked to, or past its deadline): nothing is resent.
+fn giving_up(run: &Run<'_>) -> bool {
+    run.stop.load(Ordering::Relaxed) || run.deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 /// Counts `count` refusals with `code`.

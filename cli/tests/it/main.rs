@@ -20,3 +20,5 @@ mod keys_genesis;
 mod mandates_e2e;
 mod proofs_e2e;
 mod pruning;
+mod slow_clients;
+mod testnet_cli;

@@ -49,6 +49,11 @@ pub const BAN_SECS: u64 = 60;
 pub const REDIAL_BACKOFF_MIN_MS: u64 = 1_000;
 /// Longest redial delay: a restarted validator is found again within this.
 pub const REDIAL_BACKOFF_MAX_MS: u64 = 10_000;
+/// A connection must last this long before the redial backoff starts over from
+/// [`REDIAL_BACKOFF_MIN_MS`]. A handshake that succeeds is not enough: a node that
+/// refuses an unlisted key does so just after it, and counting that as success made
+/// such a peer redial every second instead of backing off.
+pub const REDIAL_STABLE_MS: u64 = 10_000;
 /// How often the task checks redials and expired bans.
 pub const TICK_MS: u64 = 250;
 /// How long [`start`] waits for its listeners to report their bound address.

@@ -58,7 +58,7 @@ pub async fn start(config: P2pConfig, metrics: P2pMetrics) -> Result<P2pHandle, 
         .peers
         .iter()
         .filter(|addr| peer_in(addr) != Some(local_peer_id))
-        .map(|addr| Redial::new(addr.clone()))
+        .map(|addr| Redial::new(addr.clone(), Instant::now()))
         .collect();
     let mut task = SwarmTask {
         swarm,
@@ -198,19 +198,11 @@ impl SwarmTask {
     }
 
     /// Dials every configured peer that is neither connected nor being dialed, once its
-    /// backoff has passed.
+    /// backoff has passed ([`Redial::tick`]).
     fn redial_due(&mut self, now: Instant) {
         for redial in &mut self.redials {
-            if redial.disabled || redial.dialing.is_some() {
-                continue;
-            }
-            if let Some(peer) = redial.peer {
-                if self.swarm.is_connected(&peer) {
-                    redial.backoff = Duration::from_millis(REDIAL_BACKOFF_MIN_MS);
-                    continue;
-                }
-            }
-            if now < redial.next_at {
+            let connected = redial.peer.is_some_and(|p| self.swarm.is_connected(&p));
+            if !redial.tick(connected, now) {
                 continue;
             }
             let opts = match redial.peer {
@@ -234,8 +226,6 @@ impl SwarmTask {
                     }
                 }
             }
-            redial.next_at = now + redial.backoff;
-            redial.backoff = (redial.backoff * 2).min(Duration::from_millis(REDIAL_BACKOFF_MAX_MS));
         }
     }
 
@@ -354,11 +344,12 @@ impl SwarmTask {
                 num_established,
                 ..
             } => {
+                // Not yet a success for the backoff: a peer that refuses us drops the
+                // connection right after this; only a lasting one resets it.
                 for redial in &mut self.redials {
                     if redial.dialing == Some(connection_id) {
                         redial.dialing = None;
                         redial.peer = Some(peer_id);
-                        redial.backoff = Duration::from_millis(REDIAL_BACKOFF_MIN_MS);
                     }
                 }
                 if num_established.get() == 1 {
@@ -586,5 +577,60 @@ fn denial(cause: &ConnectionDenied) -> String {
     match std::error::Error::source(cause) {
         Some(inner) => inner.to_string(),
         None => cause.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::p2p::peer_id;
+    use libp2p::multiaddr::Protocol;
+
+    fn config(secret: [u8; 32], peers: Vec<Multiaddr>, allowed: Vec<PeerId>) -> P2pConfig {
+        let listen = "/ip4/127.0.0.1/tcp/0"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        P2pConfig {
+            secret,
+            listen: vec![listen],
+            peers,
+            allowed,
+        }
+    }
+
+    /// Over this long an outsider may dial at 0, 1 and 3 s under the 1 → 10 s backoff;
+    /// the 1.25 s cycle of a backoff reset on every handshake makes it 5.
+    const WATCH_MS: u64 = 6_000;
+
+    #[tokio::test]
+    async fn an_outsider_refused_after_its_handshake_backs_off_instead_of_redialing_every_second() {
+        let (validator_secret, outsider_secret) = ([1u8; 32], [2u8; 32]);
+        let validator = peer_id(&validator_secret).unwrap_or_else(|e| panic!("{e}"));
+        let metrics = P2pMetrics::default();
+        let listed = start(
+            config(validator_secret, vec![], vec![validator]),
+            metrics.clone(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let target = listed.listen_addrs[0]
+            .clone()
+            .with(Protocol::P2p(validator));
+        // The outsider's own list names the validator, so its handshakes complete and the
+        // validator refuses it only then, at the connection level.
+        let outsider = start(
+            config(outsider_secret, vec![target], vec![validator]),
+            P2pMetrics::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        tokio::time::sleep(Duration::from_millis(WATCH_MS)).await;
+        let refused = metrics.connections_refused.get();
+        assert!(
+            (2..=3).contains(&refused),
+            "the validator refused the outsider {refused} times in {WATCH_MS} ms; \
+             the backoff allows dials at 0, 1 and 3 s"
+        );
+        drop((listed, outsider));
     }
 }

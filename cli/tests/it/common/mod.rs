@@ -46,6 +46,8 @@ pub(crate) fn free_port() -> u16 {
 pub(crate) struct DevNode {
     pub(crate) child: Child,
     pub(crate) api: String,
+    /// The API's `127.0.0.1:port`, for raw TCP clients.
+    pub(crate) api_addr: std::net::SocketAddr,
     pub(crate) data: PathBuf,
 }
 
@@ -53,11 +55,17 @@ impl DevNode {
     /// Starts `jeon dev` on `data` with extra environment variables, and waits until
     /// its API answers (unless it dies first).
     pub(crate) fn start(data: &Path, env: &[(&str, &str)]) -> DevNode {
+        Self::start_with(data, env, &[])
+    }
+
+    /// Starts `jeon dev` on `data` with extra flags (e.g. API limits) and environment.
+    pub(crate) fn start_with(data: &Path, env: &[(&str, &str)], flags: &[&str]) -> DevNode {
         let port = free_port();
         let mut cmd = jeon();
         cmd.args(["dev", "--data"])
             .arg(data)
             .args(["--api", &format!("127.0.0.1:{port}")])
+            .args(flags)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -68,6 +76,7 @@ impl DevNode {
         let mut node = DevNode {
             child,
             api: format!("http://127.0.0.1:{port}"),
+            api_addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
             data: data.to_owned(),
         };
         node.wait_ready();

@@ -1,0 +1,393 @@
+//! Serving the API over HTTP/1.1, with bounds on how many clients are served and how
+//! long a slow or silent one may hold a connection.
+//!
+//! `axum::serve` offers neither (it sets no header-read timer and accepts without
+//! limit), so the node runs its own accept loop on hyper:
+//! - at most [`ApiLimits::connections_max`] connections are served at once; beyond it
+//!   the loop stops accepting, and new connections wait in the kernel's accept queue,
+//!   where they hold no descriptor or memory of this process;
+//! - a request head must arrive within [`ApiLimits::header_read_timeout_ms`]. hyper
+//!   starts that clock whenever it waits for a head, so an idle keep-alive connection
+//!   is closed after the same time;
+//! - a body must arrive within [`ApiLimits::body_read_timeout_ms`] (the API's body
+//!   middleware answers 408 `request_timeout`);
+//! - a client that takes none of the bytes written to it for
+//!   [`ApiLimits::write_stall_timeout_ms`] is cut off ([`StallGuard`]), so a stalled
+//!   event-stream reader gives its slot back.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Sleep;
+use tower::ServiceExt;
+use tracing::{debug, warn};
+
+use crate::ratelimit::SUBMIT_TXS_PER_SEC_DEFAULT;
+
+/// Connections served at once by default. Each costs a descriptor and a few KiB; keep
+/// it well below the process's descriptor limit (`ulimit -n`), which the store and
+/// the p2p layer share.
+pub const API_CONNECTIONS_MAX: usize = 1_024;
+/// Default time for a request head (request line and headers) to arrive, and for an
+/// idle keep-alive connection to send its next request.
+pub const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+/// Default time for a request body to arrive once its head has: an 8 MiB batch at
+/// 300 KiB/s.
+pub const BODY_READ_TIMEOUT_MS: u64 = 30_000;
+/// Default time a client may take none of the bytes written to it. Event streams write
+/// a keep-alive comment every 15 s, so a live reader never comes near it.
+pub const WRITE_STALL_TIMEOUT_MS: u64 = 30_000;
+/// The largest request head: far above any real client's, and what a slow-header
+/// connection can make the node buffer.
+pub const HEADER_BYTES_MAX: usize = 16 << 10;
+/// The longest timeout a config may set: one hour.
+pub const API_TIMEOUT_MS_MAX: u64 = 3_600_000;
+/// Pause after an accept error that is not the client's (e.g. out of descriptors),
+/// so the loop does not spin while the condition lasts.
+const ACCEPT_ERROR_BACKOFF_MS: u64 = 100;
+
+/// Bounds on the API's clients (docs/api.md, "Limits"); `jeon node` config keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApiLimits {
+    /// Connections served at once; further ones wait to be accepted.
+    pub connections_max: usize,
+    /// A request head must arrive within this; an idle keep-alive connection is
+    /// closed after it too.
+    pub header_read_timeout_ms: u64,
+    /// A request body must arrive within this once its head has (else 408).
+    pub body_read_timeout_ms: u64,
+    /// A client that takes no bytes for this long while the node has some to send is
+    /// disconnected.
+    pub write_stall_timeout_ms: u64,
+    /// Transactions per second one client address may submit, with bursts of
+    /// [`crate::ratelimit::SUBMIT_BURST_SECS`] seconds' worth (else 429); 0: no limit.
+    pub submit_txs_per_sec: u64,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits {
+            connections_max: API_CONNECTIONS_MAX,
+            header_read_timeout_ms: HEADER_READ_TIMEOUT_MS,
+            body_read_timeout_ms: BODY_READ_TIMEOUT_MS,
+            write_stall_timeout_ms: WRITE_STALL_TIMEOUT_MS,
+            submit_txs_per_sec: SUBMIT_TXS_PER_SEC_DEFAULT,
+        }
+    }
+}
+
+/// Why a set of limits cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ApiLimitsError {
+    /// No connection could ever be served.
+    #[error("api_connections_max must be at least 1")]
+    NoConnections,
+    /// A timeout is zero or longer than an hour.
+    #[error("{name} = {ms} ms: must be 1 to {API_TIMEOUT_MS_MAX} ms")]
+    Timeout {
+        /// The config key.
+        name: &'static str,
+        /// The value given.
+        ms: u64,
+    },
+}
+
+impl ApiLimits {
+    /// Checks every bound is usable.
+    pub fn validate(&self) -> Result<(), ApiLimitsError> {
+        if self.connections_max == 0 {
+            return Err(ApiLimitsError::NoConnections);
+        }
+        for (name, ms) in [
+            ("api_header_read_timeout_ms", self.header_read_timeout_ms),
+            ("api_body_read_timeout_ms", self.body_read_timeout_ms),
+            ("api_write_stall_timeout_ms", self.write_stall_timeout_ms),
+        ] {
+            if !(1..=API_TIMEOUT_MS_MAX).contains(&ms) {
+                return Err(ApiLimitsError::Timeout { name, ms });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; then lets each connection
+/// finish its request in flight and waits for all of them to close.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ApiLimits,
+    shutdown: impl Future<Output = ()> + Send,
+) -> io::Result<()> {
+    let slots = Arc::new(Semaphore::new(limits.connections_max));
+    let (stop_tx, stop_rx) = watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = accept_with_slot(&listener, &slots) => accepted?,
+        };
+        let Some((stream, remote, slot)) = accepted else {
+            continue;
+        };
+        let connection = serve_connection(stream, remote, app.clone(), limits, stop_rx.clone());
+        tokio::spawn(async move {
+            connection.await;
+            drop(slot);
+        });
+    }
+    drop(stop_rx);
+    let _ = stop_tx.send(());
+    // Every connection task holds a receiver; the channel closes when the last ends.
+    stop_tx.closed().await;
+    Ok(())
+}
+
+/// Waits for a free slot, then accepts one connection. `None` after an accept error
+/// (logged; the caller loops).
+async fn accept_with_slot(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> io::Result<Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)>> {
+    // Taking the slot first is what caps the connections: at the cap nothing is
+    // accepted, so a flood of connections costs the kernel's queue, not this process.
+    let slot = slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| io::Error::other("API connection slots closed"))?;
+    match listener.accept().await {
+        Ok((stream, remote)) => Ok(Some((stream, remote, slot))),
+        Err(e) if is_client_error(&e) => Ok(None),
+        Err(e) => {
+            warn!(error = %e, "API accept failed; retrying");
+            tokio::time::sleep(Duration::from_millis(ACCEPT_ERROR_BACKOFF_MS)).await;
+            Ok(None)
+        }
+    }
+}
+
+/// Errors that concern one client's connection, not the listener.
+fn is_client_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Serves one connection until it closes, or, once `stop` fires, until its request
+/// in flight is answered.
+async fn serve_connection(
+    stream: TcpStream,
+    remote: SocketAddr,
+    app: Router,
+    limits: ApiLimits,
+    mut stop: watch::Receiver<()>,
+) {
+    // Small JSON answers should leave at once, not wait for Nagle's algorithm.
+    let _ = stream.set_nodelay(true);
+    let stall = Duration::from_millis(limits.write_stall_timeout_ms);
+    let io = TokioIo::new(StallGuard::new(stream, stall));
+    let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+        // The submission rate limit is per client address.
+        request.extensions_mut().insert(ConnectInfo(remote));
+        app.clone().oneshot(request.map(Body::new))
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
+        .max_header_size(HEADER_BYTES_MAX);
+    let connection = builder.serve_connection(io, service);
+    let mut connection = std::pin::pin!(connection);
+    let served = tokio::select! {
+        served = connection.as_mut() => served,
+        _ = stop.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = served {
+        // Timeouts and resets are the client's business; nothing to act on here.
+        debug!(%remote, error = %e, "API connection ended");
+    }
+}
+
+/// A connection that fails a write (or flush) once the peer has taken none of the
+/// bytes for `timeout`: without it, a client that stops reading holds its connection,
+/// and an event stream its subscriber slot, for as long as it likes.
+pub struct StallGuard<T> {
+    inner: T,
+    timeout: Duration,
+    /// Running while a write is blocked; reset by any progress.
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl<T> StallGuard<T> {
+    /// Guards `inner`'s writes with `timeout`.
+    pub fn new(inner: T, timeout: Duration) -> Self {
+        StallGuard {
+            inner,
+            timeout,
+            stalled: None,
+        }
+    }
+
+    /// Passes on a ready write; while it is pending, runs the stall clock and turns
+    /// its expiry into a `TimedOut` error.
+    fn watch<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let timeout = self.timeout;
+        let clock = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match clock.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the client took no bytes for {} ms", timeout.as_millis()),
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for StallGuard<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for StallGuard<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.watch(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.watch(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_flush(cx);
+        this.watch(cx, polled)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_shutdown(cx);
+        this.watch(cx, polled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const STALL_MS: u64 = 500;
+
+    #[tokio::test]
+    async fn a_reader_that_takes_nothing_is_cut_off_after_the_stall_timeout() {
+        // A 64-byte pipe whose far end never reads: the 65th byte cannot leave.
+        let (near, _far) = tokio::io::duplex(64);
+        let mut guarded = StallGuard::new(near, Duration::from_millis(STALL_MS));
+        let written = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                guarded.write_all(&[7; 1024]).await?;
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), io::Error>(())
+        })
+        .await;
+        let error = written
+            .expect("the stall guard ends the write well before 10 s")
+            .expect_err("a write to a reader that takes nothing fails");
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut, "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_slow_but_steady_reader_is_not_cut_off() {
+        let (near, mut far) = tokio::io::duplex(64);
+        let mut guarded = StallGuard::new(near, Duration::from_millis(STALL_MS));
+        // The reader takes 64 bytes every STALL_MS / 20: slow, never stalled for long.
+        let reader = tokio::spawn(async move {
+            let mut got = 0usize;
+            let mut buf = [0u8; 64];
+            while got < 1_024 {
+                tokio::time::sleep(Duration::from_millis(STALL_MS / 20)).await;
+                got += far.read(&mut buf).await.unwrap_or(0);
+            }
+            got
+        });
+        guarded
+            .write_all(&[7; 1_024])
+            .await
+            .expect("a reader that keeps taking bytes is served in full");
+        assert_eq!(reader.await.expect("reader"), 1_024);
+    }
+
+    #[test]
+    fn limits_must_allow_a_connection_and_bounded_timeouts() {
+        assert_eq!(ApiLimits::default().validate(), Ok(()));
+        let none = ApiLimits {
+            connections_max: 0,
+            ..ApiLimits::default()
+        };
+        assert_eq!(none.validate(), Err(ApiLimitsError::NoConnections));
+        let zero = ApiLimits {
+            body_read_timeout_ms: 0,
+            ..ApiLimits::default()
+        };
+        assert_eq!(
+            zero.validate(),
+            Err(ApiLimitsError::Timeout {
+                name: "api_body_read_timeout_ms",
+                ms: 0
+            })
+        );
+    }
+}
