@@ -2,7 +2,9 @@
 //!
 //! The first start writes the dev preset's genesis and fresh keys into the data
 //! directory (default `./.jeon-dev`); later starts reuse them, so the chain and its
-//! balances survive restarts.
+//! balances survive restarts. The validator's signer record is in `DATA/signer/`:
+//! deleting `DATA/db` alone leaves a validator that refuses to sign the lost heights
+//! again (docs/consensus.md §6).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use jeon_node::run::{NodeConfig, StorageOptions};
 
 use crate::error::{stdout, CliError};
 use crate::genesis_cmd::load as load_genesis;
-use crate::node_cmd::{init_logging, load_key, run_node, API_ADDR_DEFAULT};
+use crate::node_cmd::{init_logging, load_key, run_node, DiscardSignerState, API_ADDR_DEFAULT};
 
 /// `jeon dev`.
 #[derive(Debug, Args)]
@@ -26,6 +28,8 @@ pub(crate) struct DevArgs {
     /// The API listen address.
     #[arg(long, value_name = "ADDR", default_value = API_ADDR_DEFAULT)]
     api: SocketAddr,
+    #[command(flatten)]
+    discard: DiscardSignerState,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     log_json: bool,
@@ -91,6 +95,7 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         p2p: None,
         // `jeon dev` is an archive node: every block stays.
         storage: StorageOptions::default(),
+        discard_signer_state: args.discard.discard_signer_state,
     };
     run_node(config, move |node| {
         let text = text.replace(
