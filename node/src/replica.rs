@@ -257,6 +257,10 @@ pub struct Replica {
     doppelganger_protection: bool,
     /// When the log last said that this node is not signing.
     last_not_signing_log_ms: u64,
+    /// Consensus was not started at the current height because the doppelganger window
+    /// is open: the core would ask for messages the guard refuses, and with nobody's
+    /// vote it would wait for ever. It starts when the window closes.
+    deferred_start: bool,
     config: ReplicaConfig,
     /// Executed blocks for the current height, by hash (ours and valid proposals).
     candidates: HashMap<Hash, Candidate>,
@@ -323,6 +327,7 @@ impl Replica {
             guard,
             doppelganger_protection: true,
             last_not_signing_log_ms: 0,
+            deferred_start: false,
             config,
             candidates: HashMap::new(),
             wanted: None,
@@ -400,13 +405,18 @@ impl Replica {
         out: &mut Vec<ReplicaOutput>,
     ) -> Result<(), ReplicaError> {
         let height = self.shared.head().height + 1;
-        self.refresh_signing(now_ms);
+        self.update_gate(now_ms);
         self.candidates.clear();
         self.wanted = None;
         self.equivocations_seen = 0;
         self.own_msgs.clear();
         self.prevotes.clear();
         self.height_started_ms = now_ms;
+        // A validator listening for a doppelganger follows the chain by block sync only.
+        self.deferred_start = matches!(self.signing(), SigningStatus::DoppelgangerCheck { .. });
+        if self.deferred_start {
+            return Ok(());
+        }
         let last = self.guard.as_ref().and_then(|g| g.last().copied());
         if last.is_some_and(|l| l.height < height) {
             // The proof persisted with the record is of a height now decided.
@@ -481,7 +491,7 @@ impl Replica {
         input: ReplicaInput,
     ) -> Result<Vec<ReplicaOutput>, ReplicaError> {
         let mut out = Vec::new();
-        self.refresh_signing(now_ms);
+        self.refresh_signing(now_ms, &mut out)?;
         match input {
             ReplicaInput::Gossip { from, msg } => self.on_gossip(now_ms, from, msg, &mut out)?,
             ReplicaInput::TxsAdmitted => self.build_if_wanted(now_ms, false, &mut out)?,
@@ -862,8 +872,22 @@ impl Replica {
         self.guard.as_ref().is_some_and(|g| g.gate().allows(height))
     }
 
+    /// Moves the signing gate on with the head and the clock, and starts consensus if
+    /// it was waiting for the doppelganger window to close.
+    fn refresh_signing(
+        &mut self,
+        now_ms: u64,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        self.update_gate(now_ms);
+        if self.deferred_start && self.signing() == SigningStatus::Active {
+            self.start_height(now_ms, out)?;
+        }
+        Ok(())
+    }
+
     /// Moves the signing gate on with the head and the clock.
-    fn refresh_signing(&mut self, now_ms: u64) {
+    fn update_gate(&mut self, now_ms: u64) {
         let head = self.shared.head().height;
         let peers_head = self.sync.peer_heights.values().max().copied().unwrap_or(0);
         let Some(guard) = self.guard.as_mut() else {
