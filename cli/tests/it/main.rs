@@ -20,3 +20,4 @@ mod keys_genesis;
 mod mandates_e2e;
 mod proofs_e2e;
 mod pruning;
+mod signer_safety;
