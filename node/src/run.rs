@@ -362,3 +362,60 @@ async fn watch_driver(driver: Driver) -> NodeError {
         Err(e) => NodeError::Serve(std::io::Error::other(e.to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signer::{SignedRecord, SignerStore};
+    use jeon_runtime::Hash;
+
+    fn record(height: u64) -> SignedRecord {
+        SignedRecord {
+            height,
+            round: 1,
+            step: 2,
+            block: Some(Hash([3; 32])),
+            lock: Some((1, Hash([3; 32]))),
+        }
+    }
+
+    /// A chain database over real sled in `data/db`, as `start` opens it.
+    fn open_db(data: &Path) -> Db {
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(&data.join("db")).expect("sled"));
+        let blocks = DirSegments::open(&data.join("blocks")).expect("blocks");
+        let index = DirSegments::open(&data.join("txindex")).expect("txindex");
+        ChainDb::open(store, Box::new(index), BlockLog::new(Box::new(blocks))).expect("db")
+    }
+
+    #[test]
+    fn a_record_an_older_version_kept_in_the_chain_database_moves_into_the_file_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = open_db(dir.path());
+        db.write_legacy_signer_for_test(&record(12), Some(b"proof".to_vec()))
+            .expect("legacy record");
+        let signer = open_signer(dir.path(), &db, false).expect("open");
+        let moved = signer.load().expect("load").expect("moved");
+        assert_eq!(moved.record, record(12));
+        assert_eq!(moved.lock_proof, Some(b"proof".to_vec()));
+        // The database no longer holds it: the file is the only record from now on.
+        let mut other = crate::signer::MemSignerStore::new();
+        assert_eq!(db.move_legacy_signer(&mut other).expect("move"), None);
+        // With a file present, a record in the database is never imported over it.
+        db.write_legacy_signer_for_test(&record(3), None).expect("legacy record");
+        let signer = open_signer(dir.path(), &db, false).expect("reopen");
+        assert_eq!(signer.load().expect("load").map(|p| p.record), Some(record(12)));
+    }
+
+    #[test]
+    fn discarding_leaves_no_record_in_the_file_or_the_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = open_db(dir.path());
+        let mut signer = open_signer(dir.path(), &db, false).expect("open");
+        signer.save(&record(7), None).expect("save");
+        db.write_legacy_signer_for_test(&record(5), None).expect("legacy record");
+        let signer = open_signer(dir.path(), &db, true).expect("discard");
+        assert_eq!(signer.load().expect("load"), None);
+        let signer = open_signer(dir.path(), &db, false).expect("reopen");
+        assert_eq!(signer.load().expect("load"), None, "nothing re-imported");
+    }
+}
