@@ -121,9 +121,9 @@ fn a_crash_between_applying_and_flushing_a_batch_loses_nothing_final() {
 #[test]
 fn a_crash_between_writing_and_renaming_a_signer_record_loses_nothing_final() {
     // Four signer file writes a height (the proposal's record, the prevote's, then the
-    // precommit's lock proof and record): the 7th and 9th land mid-height, the 7th
-    // between a lock proof and its record. The torn temp file is ignored on restart
-    // and the record before it holds.
+    // precommit's lock proof and its record): the 7th and 9th land mid-height among the
+    // transfers' blocks. The torn temp file is ignored on restart and the record
+    // before it holds.
     crash_and_recover(&[("JEON_CRASH_POINT", "signer.before_rename:7")], None);
     crash_and_recover(&[("JEON_CRASH_POINT", "signer.before_rename:9")], None);
 }
