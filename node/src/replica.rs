@@ -391,7 +391,11 @@ impl Replica {
         self.last_commit_ms = now_ms;
         let head = self.shared.head().height;
         let networked = self.config.networked;
-        if let Some(status) = self.guard.as_mut().map(|g| g.begin(head, networked, now_ms)) {
+        if let Some(status) = self
+            .guard
+            .as_mut()
+            .map(|g| g.begin(head, networked, now_ms))
+        {
             self.report_signing(now_ms, status);
         }
         let mut out = Vec::new();
@@ -913,7 +917,10 @@ impl Replica {
         match status {
             SigningStatus::Active if changed => info!("signing"),
             SigningStatus::Active | SigningStatus::NotValidator => {}
-            SigningStatus::WaitingForChain { record_height, head } => warn!(
+            SigningStatus::WaitingForChain {
+                record_height,
+                head,
+            } => warn!(
                 record_height,
                 head,
                 "not signing: this validator's signer record is at height {record_height} but \
@@ -929,7 +936,11 @@ impl Replica {
                 "no signer record: listening for another process signing with this key before \
                  signing"
             ),
-            SigningStatus::Refused { height, round, step } => error!(
+            SigningStatus::Refused {
+                height,
+                round,
+                step,
+            } => error!(
                 height,
                 round,
                 step,
@@ -948,7 +959,12 @@ impl Replica {
             status,
             SigningStatus::WaitingForChain { .. } | SigningStatus::Refused { .. }
         );
-        if blocked && now_ms >= self.last_not_signing_log_ms.saturating_add(NOT_SIGNING_LOG_MS) {
+        if blocked
+            && now_ms
+                >= self
+                    .last_not_signing_log_ms
+                    .saturating_add(NOT_SIGNING_LOG_MS)
+        {
             self.last_not_signing_log_ms = now_ms;
             Self::log_signing(status, false);
         }

@@ -226,10 +226,7 @@ fn open_signer(data_dir: &Path, db: &Db, discard: bool) -> Result<FileSignerStor
         db.drop_legacy_signer().map_err(store_err)?;
         warn!(moved = ?moved, "--discard-signer-state: the signer record was moved aside; this validator starts as if it had never signed, and may sign a conflicting message at any height it signed before");
     } else if !signer.has_record() {
-        if let Some(record) = db
-            .move_legacy_signer(&mut signer)
-            .map_err(store_err)?
-        {
+        if let Some(record) = db.move_legacy_signer(&mut signer).map_err(store_err)? {
             info!(height = record.height, file = %signer.state_path().display(), "moved the signer record from the chain database into its own file");
         }
     }
@@ -401,9 +398,13 @@ mod tests {
         let mut other = crate::signer::MemSignerStore::new();
         assert_eq!(db.move_legacy_signer(&mut other).expect("move"), None);
         // With a file present, a record in the database is never imported over it.
-        db.write_legacy_signer_for_test(&record(3), None).expect("legacy record");
+        db.write_legacy_signer_for_test(&record(3), None)
+            .expect("legacy record");
         let signer = open_signer(dir.path(), &db, false).expect("reopen");
-        assert_eq!(signer.load().expect("load").map(|p| p.record), Some(record(12)));
+        assert_eq!(
+            signer.load().expect("load").map(|p| p.record),
+            Some(record(12))
+        );
     }
 
     #[test]
@@ -412,7 +413,8 @@ mod tests {
         let db = open_db(dir.path());
         let mut signer = open_signer(dir.path(), &db, false).expect("open");
         signer.save(&record(7), None).expect("save");
-        db.write_legacy_signer_for_test(&record(5), None).expect("legacy record");
+        db.write_legacy_signer_for_test(&record(5), None)
+            .expect("legacy record");
         let signer = open_signer(dir.path(), &db, true).expect("discard");
         assert_eq!(signer.load().expect("load"), None);
         let signer = open_signer(dir.path(), &db, false).expect("reopen");

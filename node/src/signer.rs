@@ -250,7 +250,11 @@ mod tests {
             .sign_vote(&vote(1, 0, VoteKind::Prevote, Some(1)))
             .expect("again");
         assert_eq!(a, b);
-        assert_eq!(store.saves(), 1, "signing the same message again writes nothing");
+        assert_eq!(
+            store.saves(),
+            1,
+            "signing the same message again writes nothing"
+        );
     }
 
     #[test]
@@ -300,7 +304,10 @@ mod tests {
         assert_eq!(g.lock_at(5), None, "a prevote is not a lock");
         let proof = b"block and polka".to_vec();
         assert!(g
-            .sign_vote_locking(&vote(5, 0, VoteKind::Precommit, Some(7)), Some(proof.clone()))
+            .sign_vote_locking(
+                &vote(5, 0, VoteKind::Precommit, Some(7)),
+                Some(proof.clone())
+            )
             .is_ok());
         assert!(g.sign_vote(&vote(5, 1, VoteKind::Prevote, None)).is_ok());
         assert!(g.sign_vote(&vote(5, 1, VoteKind::Precommit, None)).is_ok());
@@ -308,7 +315,11 @@ mod tests {
         let mut restarted = guard(&store);
         assert_eq!(restarted.lock_at(5), Some((0, Hash([7; 32]))));
         assert_eq!(restarted.lock_at(6), None, "a lock belongs to its height");
-        assert_eq!(restarted.take_loaded_proof(), Some(proof), "the proof is kept");
+        assert_eq!(
+            restarted.take_loaded_proof(),
+            Some(proof),
+            "the proof is kept"
+        );
     }
 
     #[test]
@@ -330,7 +341,9 @@ mod tests {
         assert_eq!(store.persisted().map(|p| p.record.step), Some(1));
         store.set_failing(false);
         // Nothing was recorded in memory either: the precommit can still be signed.
-        assert!(g.sign_vote(&vote(1, 0, VoteKind::Precommit, Some(1))).is_ok());
+        assert!(g
+            .sign_vote(&vote(1, 0, VoteKind::Precommit, Some(1)))
+            .is_ok());
     }
 
     #[test]
@@ -351,10 +364,21 @@ mod tests {
             }
         );
         let err = restarted.sign_vote(&vote(1, 0, VoteKind::Prevote, Some(2)));
-        assert!(matches!(err, Err(SignError::NotSigning { height: 1, .. })), "{err:?}");
+        assert!(
+            matches!(err, Err(SignError::NotSigning { height: 1, .. })),
+            "{err:?}"
+        );
         let err = restarted.sign_vote(&vote(9, 1, VoteKind::Prevote, Some(2)));
-        assert!(matches!(err, Err(SignError::NotSigning { height: 9, .. })), "{err:?}");
-        assert_eq!(restarted.gate_mut().update(9, 9, 0), Some(SigningStatus::Active));
-        assert!(restarted.sign_vote(&vote(10, 0, VoteKind::Prevote, Some(2))).is_ok());
+        assert!(
+            matches!(err, Err(SignError::NotSigning { height: 9, .. })),
+            "{err:?}"
+        );
+        assert_eq!(
+            restarted.gate_mut().update(9, 9, 0),
+            Some(SigningStatus::Active)
+        );
+        assert!(restarted
+            .sign_vote(&vote(10, 0, VoteKind::Prevote, Some(2)))
+            .is_ok());
     }
 }

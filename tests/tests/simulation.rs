@@ -191,8 +191,7 @@ fn the_fork_checker_catches_validators_that_ignore_their_locks() {
 const SCENARIO_SEEDS: u64 = 8;
 
 #[test]
-fn a_validator_that_loses_its_chain_database_but_keeps_its_signer_record_waits_then_signs_again(
-) {
+fn a_validator_that_loses_its_chain_database_but_keeps_its_signer_record_waits_then_signs_again() {
     // Under links that delay, reorder and duplicate, and partitions that hold messages.
     let mixes = [sim::SCRIPTED, sim::mix_named("partitions").expect("a mix")];
     let configs: Vec<SimConfig> = (0..SCENARIO_SEEDS)
@@ -221,7 +220,11 @@ fn a_validator_that_loses_its_chain_database_but_keeps_its_signer_record_waits_t
         else {
             panic!("seed {}: no outcome: {:?}", config.seed, report.scenario);
         };
-        assert!(record_at_loss > 1, "seed {}: {node} had signed up to height {record_at_loss} only", config.seed);
+        assert!(
+            record_at_loss > 1,
+            "seed {}: {node} had signed up to height {record_at_loss} only",
+            config.seed
+        );
         assert_eq!(
             status_at_restart,
             Some(SigningStatus::WaitingForChain {
@@ -270,8 +273,16 @@ fn a_late_copy_of_a_validator_without_a_signer_record_sees_its_key_in_use_and_ne
             "seed {}: {twin} should have stopped signing; its status is {status:?}",
             config.seed
         );
-        assert_eq!(records_written, 0, "seed {}: {twin} signed something", config.seed);
+        assert_eq!(
+            records_written, 0,
+            "seed {}: {twin} signed something",
+            config.seed
+        );
         let top = report.heads.iter().map(|h| h.1).max().unwrap_or(0);
-        assert_eq!(head, top, "seed {}: {twin} still follows the chain", config.seed);
+        assert_eq!(
+            head, top,
+            "seed {}: {twin} still follows the chain",
+            config.seed
+        );
     }
 }

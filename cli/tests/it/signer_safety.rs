@@ -36,7 +36,11 @@ fn chain_with_blocks(data: &Path) -> std::path::PathBuf {
     assert!(grew, "the dev chain should finalize blocks");
     drop(node);
     let state = data.join("signer").join("state");
-    assert!(state.exists(), "the signer record is at {}", state.display());
+    assert!(
+        state.exists(),
+        "the signer record is at {}",
+        state.display()
+    );
     state
 }
 
@@ -52,12 +56,17 @@ fn a_validator_whose_chain_database_was_deleted_signs_nothing_until_its_record_i
     let started = Instant::now();
     while started.elapsed() < STALL_WATCH {
         let s = status(&node.api);
-        assert_eq!(s["height"], 0, "no block may be signed on the lost chain: {s}");
+        assert_eq!(
+            s["height"], 0,
+            "no block may be signed on the lost chain: {s}"
+        );
         assert_eq!(s["signing"]["state"], "waiting_for_chain", "{s}");
         std::thread::sleep(Duration::from_millis(200));
     }
     let s = status(&node.api);
-    let record_height = s["signing"]["record_height"].as_u64().expect("record_height");
+    let record_height = s["signing"]["record_height"]
+        .as_u64()
+        .expect("record_height");
     assert!(record_height >= HEIGHT_BEFORE_LOSS, "{s}");
     drop(node);
     let text = std::fs::read_to_string(&log).expect("log");
@@ -69,12 +78,19 @@ fn a_validator_whose_chain_database_was_deleted_signs_nothing_until_its_record_i
     // The operator discards the record on purpose: blocks again.
     let node = DevNode::start_with(&data, &["--discard-signer-state"], &[], None);
     let grew = wait_until(Duration::from_secs(60), || height(&node.api) >= 2);
-    assert!(grew, "with the record discarded the chain should grow again");
+    assert!(
+        grew,
+        "with the record discarded the chain should grow again"
+    );
     assert_eq!(status(&node.api)["signing"]["state"], "active");
     let aside = std::fs::read_dir(data.join("signer"))
         .expect("signer dir")
         .filter_map(Result::ok)
-        .any(|e| e.file_name().to_string_lossy().starts_with("state.discarded-"));
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("state.discarded-")
+        });
     assert!(aside, "the discarded record is kept aside, not deleted");
 }
 

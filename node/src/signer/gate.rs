@@ -139,7 +139,12 @@ impl SigningGate {
     /// Moves on with the head, the highest head a peer announced, and the clock: the
     /// chain passing the record, or the window ending with the node caught up, opens
     /// the gate. Returns the new status if it changed.
-    pub fn update(&mut self, head: Height, peers_head: Height, now_ms: u64) -> Option<SigningStatus> {
+    pub fn update(
+        &mut self,
+        head: Height,
+        peers_head: Height,
+        now_ms: u64,
+    ) -> Option<SigningStatus> {
         let next = match self.status {
             SigningStatus::WaitingForChain { record_height, .. } if head >= record_height => {
                 SigningStatus::Active
@@ -231,8 +236,15 @@ mod tests {
             assert_eq!(gate.status(), SigningStatus::DoppelgangerCheck { until_ms });
             assert!(!gate.allows(head + 1));
             assert_eq!(gate.update(head, head, until_ms - 1), None);
-            assert_eq!(gate.update(head, head + 3, until_ms), None, "behind its peers");
-            assert_eq!(gate.update(head + 3, head + 3, until_ms), Some(SigningStatus::Active));
+            assert_eq!(
+                gate.update(head, head + 3, until_ms),
+                None,
+                "behind its peers"
+            );
+            assert_eq!(
+                gate.update(head + 3, head + 3, until_ms),
+                Some(SigningStatus::Active)
+            );
             assert!(gate.allows(head + 4));
         }
     }
@@ -268,7 +280,11 @@ mod tests {
         gate.signed((4, 0, 2), ours);
         assert_eq!(gate.observe((4, 0, 2), ours), Observed::Fine, "our own");
         assert_eq!(gate.observe((4, 0, 1), ours), Observed::Fine, "the record");
-        assert_eq!(gate.observe((3, 5, 2), None), Observed::Fine, "before start");
+        assert_eq!(
+            gate.observe((3, 5, 2), None),
+            Observed::Fine,
+            "before start"
+        );
         assert_eq!(
             gate.observe((4, 0, 2), None),
             Observed::Doppelganger((4, 0, 2)),
@@ -276,7 +292,10 @@ mod tests {
         );
         assert!(!gate.allows(5));
         assert_eq!(gate.update(100, 0, u64::MAX), None, "nothing reopens it");
-        assert!(matches!(gate.status(), SigningStatus::Refused { height: 4, .. }));
+        assert!(matches!(
+            gate.status(),
+            SigningStatus::Refused { height: 4, .. }
+        ));
     }
 
     #[test]

@@ -488,7 +488,9 @@ mod tests {
         assert_eq!(store.load().expect("empty"), None, "nothing signed yet");
         let proof = vec![5u8; 10_000];
         store.save(&record(41, true), Some(&proof)).expect("save");
-        store.save(&record(41, true), None).expect("save without a new proof");
+        store
+            .save(&record(41, true), None)
+            .expect("save without a new proof");
         let reopened = FileSignerStore::open(&dir.path().join(SIGNER_DIR)).expect("open");
         let got = reopened.load().expect("load");
         assert_eq!(
@@ -533,10 +535,16 @@ mod tests {
         // A crash after writing the temp file, before the rename.
         let tmp = store.dir.join(format!("{STATE_FILE}.{TMP_SUFFIX}"));
         std::fs::write(&tmp, &encode_state(&record(6, false))[..40]).expect("write tmp");
-        assert_eq!(store.load().expect("load").map(|p| p.record), Some(record(5, false)));
+        assert_eq!(
+            store.load().expect("load").map(|p| p.record),
+            Some(record(5, false))
+        );
         // And the next save replaces it.
         store.save(&record(6, false), None).expect("save");
-        assert_eq!(store.load().expect("load").map(|p| p.record), Some(record(6, false)));
+        assert_eq!(
+            store.load().expect("load").map(|p| p.record),
+            Some(record(6, false))
+        );
     }
 
     #[test]
@@ -556,9 +564,15 @@ mod tests {
         for (what, bytes) in cases {
             std::fs::write(&path, &bytes).expect("write");
             let err = store.load().expect_err(what);
-            assert!(matches!(err, SignerStoreError::Corrupt { .. }), "{what}: {err}");
+            assert!(
+                matches!(err, SignerStoreError::Corrupt { .. }),
+                "{what}: {err}"
+            );
             let message = err.to_string();
-            assert!(message.contains(&path.display().to_string()), "{what}: {message}");
+            assert!(
+                message.contains(&path.display().to_string()),
+                "{what}: {message}"
+            );
         }
     }
 
@@ -572,7 +586,10 @@ mod tests {
         bytes[last] ^= 0xff;
         std::fs::write(&lock, bytes).expect("write");
         let err = store.load().expect_err("damaged lock");
-        assert!(err.to_string().contains(&lock.display().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&lock.display().to_string()),
+            "{err}"
+        );
     }
 
     #[test]

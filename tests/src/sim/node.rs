@@ -150,7 +150,8 @@ impl SimNode {
             ..config
         };
         let signer = Box::new(self.signer.clone());
-        let mut replica = Replica::new(shared.clone(), Some(key), signer, config).map_err(stopped)?;
+        let mut replica =
+            Replica::new(shared.clone(), Some(key), signer, config).map_err(stopped)?;
         if locking_disabled {
             replica.disable_locking_for_test();
         }
