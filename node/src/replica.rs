@@ -970,38 +970,48 @@ impl Replica {
         }
     }
 
-    /// Shows the gate any message signed by our own key (its signature verified here,
-    /// at any height: a doppelganger may be ahead of a node that is catching up).
+    /// Shows the gate any message signed by our own key, at any height (a doppelganger
+    /// may be ahead of a node that is catching up). The signature is verified only for
+    /// a message the gate suspects: our own, relayed back, costs nothing.
     fn watch_own_key(&mut self, now_ms: u64, msg: &ConsensusMsg) {
         if !self.doppelganger_protection {
             return;
         }
-        let Some(me) = self.guard.as_ref().map(SignerGuard::address) else {
+        let Some(guard) = self.guard.as_ref() else {
             return;
         };
-        let (slot, block) = match msg {
+        let me = guard.address();
+        let (slot, block, bytes, signature) = match msg {
             ConsensusMsg::Vote(v) if v.validator == me => {
-                let ok = crypto::verify(&me, &v.body.signing_bytes(), &v.signature).is_ok();
-                if !ok || v.body.chain_id != self.shared.chain_id {
-                    return;
-                }
                 let slot = (v.body.height, v.body.round, vote_step(v.body.kind));
-                (slot, v.body.block)
+                (slot, v.body.block, v.body.signing_bytes(), &v.signature)
             }
             ConsensusMsg::Proposal(p) => {
                 let b = &p.body;
                 let set = self.core.validators();
-                let proposer = set.get(set.proposer(b.height, b.round));
-                if proposer.map(|v| Address(v.key)) != Some(me)
-                    || b.chain_id != self.shared.chain_id
-                    || crypto::verify(&me, &b.signing_bytes(), &p.signature).is_err()
+                if set
+                    .get(set.proposer(b.height, b.round))
+                    .map(|v| Address(v.key))
+                    != Some(me)
                 {
-                    return; // not ours (or not valid): the proposal checks handle it
+                    return;
                 }
-                ((b.height, b.round, PROPOSAL_STEP), Some(b.block))
+                let slot = (b.height, b.round, PROPOSAL_STEP);
+                (slot, Some(b.block), b.signing_bytes(), &p.signature)
             }
             _ => return,
         };
+        let chain_id = match msg {
+            ConsensusMsg::Vote(v) => v.body.chain_id,
+            ConsensusMsg::Proposal(p) => p.body.chain_id,
+            ConsensusMsg::Status(_) => return,
+        };
+        if !guard.gate().suspects(slot, block)
+            || chain_id != self.shared.chain_id
+            || crypto::verify(&me, &bytes, signature).is_err()
+        {
+            return;
+        }
         let Some(guard) = self.guard.as_mut() else {
             return;
         };

@@ -186,15 +186,23 @@ impl SigningGate {
         }
     }
 
+    /// Whether a message by our key for `block` at `slot` would be a doppelganger's:
+    /// newer than anything signed before this process started, not signed by it, and
+    /// not already stopped for. Cheap: the caller verifies the signature only then.
+    pub fn suspects(&self, slot: Slot, block: Option<Hash>) -> bool {
+        let watching = !matches!(
+            self.status,
+            SigningStatus::NotValidator | SigningStatus::Refused { .. }
+        );
+        let judged = self.judged_above.is_none_or(|floor| slot > floor)
+            && self.forgotten.is_none_or(|f| slot > f);
+        watching && judged && self.signed_here.get(&slot) != Some(&block)
+    }
+
     /// Judges a message whose signature by our key was verified: one this process did
     /// not sign, newer than anything signed before it started, stops signing for good.
     pub fn observe(&mut self, slot: Slot, block: Option<Hash>) -> Observed {
-        if matches!(self.status, SigningStatus::NotValidator) {
-            return Observed::Fine;
-        }
-        let judged = self.judged_above.is_none_or(|floor| slot > floor)
-            && self.forgotten.is_none_or(|f| slot > f);
-        if !judged || self.signed_here.get(&slot) == Some(&block) {
+        if !self.suspects(slot, block) {
             return Observed::Fine;
         }
         let (height, round, step) = slot;
@@ -291,6 +299,10 @@ mod tests {
             "same slot, other block"
         );
         assert!(!gate.allows(5));
+        assert!(
+            !gate.suspects((9, 0, 1), None),
+            "stopped already: nothing more to judge"
+        );
         assert_eq!(gate.update(100, 0, u64::MAX), None, "nothing reopens it");
         assert!(matches!(
             gate.status(),
