@@ -144,11 +144,6 @@ impl SimNode {
             error: e.to_string(),
         };
         let key = Keypair::from_secret(self.secret);
-        // Every simulated node has peers, as `jeon node --p2p` does.
-        let config = ReplicaConfig {
-            networked: true,
-            ..config
-        };
         let signer = Box::new(self.signer.clone());
         let mut replica =
             Replica::new(shared.clone(), Some(key), signer, config).map_err(stopped)?;
