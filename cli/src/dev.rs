@@ -2,7 +2,9 @@
 //!
 //! The first start writes the dev preset's genesis and fresh keys into the data
 //! directory (default `./.jeon-dev`); later starts reuse them, so the chain and its
-//! balances survive restarts.
+//! balances survive restarts. The validator's signer record is in `DATA/signer/`:
+//! deleting `DATA/db` alone leaves a validator that refuses to sign the lost heights
+//! again (docs/consensus.md §6).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,9 @@ use jeon_node::run::{NodeConfig, StorageOptions};
 
 use crate::error::{stdout, CliError};
 use crate::genesis_cmd::load as load_genesis;
-use crate::node_cmd::{init_logging, load_key, run_node, ApiLimitArgs, API_ADDR_DEFAULT};
+use crate::node_cmd::{
+    init_logging, load_key, run_node, ApiLimitArgs, DiscardSignerState, API_ADDR_DEFAULT,
+};
 
 /// `jeon dev`.
 #[derive(Debug, Args)]
@@ -28,6 +32,8 @@ pub(crate) struct DevArgs {
     api: SocketAddr,
     #[command(flatten)]
     api_limits: ApiLimitArgs,
+    #[command(flatten)]
+    discard: DiscardSignerState,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     log_json: bool,
@@ -95,6 +101,7 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         p2p: None,
         // `jeon dev` is an archive node: every block stays.
         storage: StorageOptions::default(),
+        discard_signer_state: args.discard.discard_signer_state,
     };
     run_node(config, move |node| {
         let text = text.replace(

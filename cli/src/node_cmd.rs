@@ -54,6 +54,8 @@ pub(crate) struct NodeArgs {
     segment_bytes: Option<u64>,
     #[command(flatten)]
     api_limits: ApiLimitArgs,
+    #[command(flatten)]
+    discard: DiscardSignerState,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     log_json: bool,
@@ -116,6 +118,20 @@ impl ApiLimitArgs {
             .map_err(|e| CliError::BadInput(e.to_string()))?;
         Ok(limits)
     }
+}
+
+/// `--discard-signer-state`, shared by `jeon node` and `jeon dev`. A flag only, never a
+/// config key: left in a config file it would discard the record at every restart.
+#[derive(Debug, Args)]
+pub(crate) struct DiscardSignerState {
+    /// DANGEROUS. Move the validator's signer record (DATA/signer/state and lock) aside
+    /// before starting, so it signs as if it had never signed. The record is what stops
+    /// it from signing two different blocks at one height; discard it only if the chain
+    /// data is lost for good, no other machine runs this key, and you accept that any
+    /// height it signed before and the chain no longer holds may be signed differently
+    /// (a double sign). Use once; see docs/consensus.md §6.
+    #[arg(long = "discard-signer-state")]
+    pub(crate) discard_signer_state: bool,
 }
 
 /// The config file's format.
@@ -337,6 +353,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         replica,
         p2p,
         storage,
+        discard_signer_state: args.discard.discard_signer_state,
     };
     run_node(config, |node| {
         // The address line is for scripts; a closed stdout must not stop the node.

@@ -703,6 +703,7 @@ async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
         "time_ms": head.time_ms,
         "mempool_txs": shared.mempool().len(),
         "validators": shared.validators.len(),
+        "signing": shared.signing(),
         "fee": {
             "asset": fees.asset,
             "base_fee": fees.base_fee,

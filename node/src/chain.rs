@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::mempool::{AdmitError, Mempool};
 use crate::metrics::Metrics;
+use crate::signer::SigningStatus;
 use crate::store::{ChainDb, ChainHead, Store, StoreError};
 
 /// The database type the node runs on: any [`Store`], chosen at start.
@@ -134,6 +135,8 @@ pub struct Chain {
     pub rejections: Mutex<Rejections>,
     /// Metrics.
     pub metrics: Metrics,
+    /// Whether this node signs, as its replica last reported (`/v1/status`).
+    signing: RwLock<SigningStatus>,
 }
 
 /// Locks a mutex, serving through poisoning (shared by the node's stores).
@@ -165,6 +168,7 @@ impl Chain {
             head: RwLock::new(head),
             rejections: Mutex::new(Rejections::default()),
             metrics,
+            signing: RwLock::new(SigningStatus::NotValidator),
         }))
     }
 
@@ -182,6 +186,16 @@ impl Chain {
     pub fn head(&self) -> ChainHead {
         // Poisoning cannot leave a torn `ChainHead` (it is `Copy`, written whole).
         *self.head.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether this node signs, and if not why.
+    pub fn signing(&self) -> SigningStatus {
+        *self.signing.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records the replica's signing status (the replica calls it on every change).
+    pub(crate) fn set_signing(&self, status: SigningStatus) {
+        *self.signing.write().unwrap_or_else(|p| p.into_inner()) = status;
     }
 
     /// Records a new final head; only `blocks::commit` calls it, after the flush.

@@ -3,7 +3,9 @@
 //!
 //! Points: `commit.before_write` (block decided and executed, nothing written),
 //! `store.before_flush` (batch applied, not yet flushed; every store write counts),
-//! `commit.after_write` (block durable, not yet reported final).
+//! `commit.after_write` (block durable, not yet reported final), `signer.before_rename`
+//! (a signer file written and fsynced under its temporary name, not yet renamed over
+//! the old one; every signer file write counts).
 //!
 //! Only with the `crash-points` cargo feature (enabled for `cargo test` builds through
 //! jeon-cli's dev-dependency); without it [`crash_point`] is an empty inline function

@@ -12,15 +12,18 @@ use std::sync::Arc;
 
 use jeon_runtime::block::{Certificate, CommitSig, ProposalBody, VoteBody, VoteKind as WireKind};
 use jeon_runtime::{crypto, Address, Hash, Height, Keypair, Signature};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::blocks::{self, Candidate, BLOCK_TIME_DRIFT_MAX_MS};
 use crate::chain::{Chain, Finality, NoFinality};
 use crate::consensus::{
     self, Core, Effect, Input, Proposal, SignedVote, TimeoutConfig, ValidatorSet, Vote, VoteKind,
 };
-use crate::signer::{SignError, SignerGuard};
-use crate::store::{Store, StoreError};
+use crate::signer::{
+    vote_step, Observed, SignError, SignerGuard, SignerStore, SignerStoreError, SigningStatus,
+    PROPOSAL_STEP,
+};
+use crate::store::StoreError;
 use crate::wire::{
     ConsensusMsg, SignedProposal, SignedVoteMsg, StatusMsg, SyncRequest, SyncResponse,
     SYNC_BLOCKS_MAX,
@@ -68,6 +71,10 @@ pub const PREVOTES_KEPT_MAX: usize = 4_096;
 /// The most own messages kept for re-sending (the latest ones of the height).
 pub const OWN_MSGS_KEPT_MAX: usize = 6;
 
+/// How often a node that is not signing says so again in its log (it also says so at
+/// once, and `/v1/status` always shows it).
+pub const NOT_SIGNING_LOG_MS: u64 = 30_000;
+
 /// How often an unchanged head is announced again (a changed one is announced at
 /// once), so a peer that missed it, or connected since, learns where we are.
 pub const STATUS_REPEAT_MS: u64 = 10_000;
@@ -81,6 +88,9 @@ pub struct ReplicaConfig {
     pub empty_block_interval_ms: u64,
     /// How often the head is announced to peers.
     pub status_interval_ms: u64,
+    /// Whether the node has peers: a validator with no signer record then listens for
+    /// a doppelganger before signing, even at genesis ([`crate::signer::gate`]).
+    pub networked: bool,
 }
 
 impl Default for ReplicaConfig {
@@ -89,6 +99,7 @@ impl Default for ReplicaConfig {
             timeouts: TimeoutConfig::default(),
             empty_block_interval_ms: 1_000,
             status_interval_ms: 1_000,
+            networked: false,
         }
     }
 }
@@ -208,6 +219,9 @@ pub enum ReplicaError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The signer's record could not be read or written.
+    #[error(transparent)]
+    Signer(#[from] SignerStoreError),
     /// The consensus thread panicked: a bug, already logged by the panic hook.
     #[error("the consensus thread panicked")]
     ThreadPanicked,
@@ -237,7 +251,16 @@ pub struct Replica {
     /// Where commits are reported final (the shell's event stream; nowhere by default).
     finality: Arc<dyn Finality>,
     core: Core,
-    guard: Option<SignerGuard<Arc<dyn Store>>>,
+    guard: Option<SignerGuard>,
+    /// Whether messages by our key that we did not sign stop signing (off only for the
+    /// simulator's Byzantine twins).
+    doppelganger_protection: bool,
+    /// When the log last said that this node is not signing.
+    last_not_signing_log_ms: u64,
+    /// Consensus was not started at the current height because the doppelganger window
+    /// is open: the core would ask for messages the guard refuses, and with nobody's
+    /// vote it would wait for ever. It starts when the window closes.
+    deferred_start: bool,
     config: ReplicaConfig,
     /// Executed blocks for the current height, by hash (ours and valid proposals).
     candidates: HashMap<Hash, Candidate>,
@@ -272,10 +295,12 @@ fn core_kind(kind: WireKind) -> VoteKind {
 }
 
 impl Replica {
-    /// A replica of the chain in `shared`; `key` makes it a validator if it is in the set.
+    /// A replica of the chain in `shared`; `key` makes it a validator if it is in the
+    /// set, signing through a guard whose record lives in `signer`.
     pub fn new(
         shared: Arc<Chain>,
         key: Option<Keypair>,
+        signer: Box<dyn SignerStore>,
         config: ReplicaConfig,
     ) -> Result<Self, ReplicaError> {
         let validators = shared.validators.iter().map(|v| consensus::Validator {
@@ -285,7 +310,7 @@ impl Replica {
         let set = ValidatorSet::new(validators.collect())?;
         let me = key.as_ref().and_then(|k| set.index_of(&k.address().0));
         let guard = match (key, me) {
-            (Some(k), Some(_)) => Some(SignerGuard::new(k, shared.db.clone())?),
+            (Some(k), Some(_)) => Some(SignerGuard::open(k, signer)?),
             _ => None,
         };
         // A proposer with nothing to propose waits up to the empty-block interval; the
@@ -300,6 +325,9 @@ impl Replica {
             shared,
             finality: Arc::new(NoFinality),
             guard,
+            doppelganger_protection: true,
+            last_not_signing_log_ms: 0,
+            deferred_start: false,
             config,
             candidates: HashMap::new(),
             wanted: None,
@@ -331,6 +359,22 @@ impl Replica {
         self.core.disable_locking_for_test();
     }
 
+    /// Turns off stopping on a message by our key that we did not sign: for the
+    /// simulator's Byzantine twins, two honest copies of one validator that are meant
+    /// to equivocate. Never call it in a node: compiled only with `test-hooks`.
+    #[cfg(any(test, feature = "test-hooks"))]
+    #[doc(hidden)]
+    pub fn disable_doppelganger_protection_for_test(&mut self) {
+        self.doppelganger_protection = false;
+    }
+
+    /// Whether, and why not, this replica signs.
+    pub fn signing(&self) -> SigningStatus {
+        self.guard
+            .as_ref()
+            .map_or(SigningStatus::NotValidator, |g| g.gate().status())
+    }
+
     /// The consensus height and round in progress.
     pub fn position(&self) -> (Height, u32) {
         (self.core.height(), self.core.round())
@@ -345,6 +389,15 @@ impl Replica {
     /// mid-height just past the last round the signer guard signed in.
     pub fn start(&mut self, now_ms: u64) -> Result<Vec<ReplicaOutput>, ReplicaError> {
         self.last_commit_ms = now_ms;
+        let head = self.shared.head().height;
+        let networked = self.config.networked;
+        if let Some(status) = self
+            .guard
+            .as_mut()
+            .map(|g| g.begin(head, networked, now_ms))
+        {
+            self.report_signing(now_ms, status);
+        }
         let mut out = Vec::new();
         self.start_height(now_ms, &mut out)?;
         Ok(out)
@@ -356,17 +409,24 @@ impl Replica {
         out: &mut Vec<ReplicaOutput>,
     ) -> Result<(), ReplicaError> {
         let height = self.shared.head().height + 1;
+        self.update_gate(now_ms);
         self.candidates.clear();
         self.wanted = None;
         self.equivocations_seen = 0;
         self.own_msgs.clear();
         self.prevotes.clear();
         self.height_started_ms = now_ms;
-        let last = self
-            .guard
-            .as_ref()
-            .and_then(|g| g.last().copied())
-            .filter(|l| l.height == height);
+        // A validator listening for a doppelganger follows the chain by block sync only.
+        self.deferred_start = matches!(self.signing(), SigningStatus::DoppelgangerCheck { .. });
+        if self.deferred_start {
+            return Ok(());
+        }
+        let last = self.guard.as_ref().and_then(|g| g.last().copied());
+        if last.is_some_and(|l| l.height < height) {
+            // The proof persisted with the record is of a height now decided.
+            let _ = self.guard.as_mut().and_then(SignerGuard::take_loaded_proof);
+        }
+        let last = last.filter(|l| l.height == height);
         let effects = match last {
             Some(last) => {
                 let round = last.round.saturating_add(1);
@@ -403,7 +463,7 @@ impl Replica {
         block: Hash,
         out: &mut Vec<ReplicaOutput>,
     ) -> Result<(), ReplicaError> {
-        let Some(bytes) = self.shared.db.locked_proof()? else {
+        let Some(bytes) = self.guard.as_mut().and_then(SignerGuard::take_loaded_proof) else {
             return Ok(());
         };
         let Ok(proof) = LockProof::decode(&bytes) else {
@@ -435,6 +495,7 @@ impl Replica {
         input: ReplicaInput,
     ) -> Result<Vec<ReplicaOutput>, ReplicaError> {
         let mut out = Vec::new();
+        self.refresh_signing(now_ms, &mut out)?;
         match input {
             ReplicaInput::Gossip { from, msg } => self.on_gossip(now_ms, from, msg, &mut out)?,
             ReplicaInput::TxsAdmitted => self.build_if_wanted(now_ms, false, &mut out)?,
@@ -475,6 +536,7 @@ impl Replica {
         }
         self.rebroadcast(now_ms, out);
         self.maybe_sync(now_ms, out);
+        self.remind_not_signing(now_ms);
         Ok(())
     }
 
@@ -545,6 +607,9 @@ impl Replica {
     ) -> Result<Option<Input>, ReplicaError> {
         match effect {
             Effect::GetValue { height, round } => {
+                if !self.may_sign(height) {
+                    return Ok(None); // a block we could not propose is not worth building
+                }
                 self.wanted = Some((height, round));
                 if self.shared.mempool().has_ready() {
                     return self.build(now_ms);
@@ -637,11 +702,7 @@ impl Replica {
         };
         let signature = match guard.sign_proposal(&body) {
             Ok(s) => s,
-            Err(SignError::Store(e)) => return Err(e.into()),
-            Err(e) => {
-                warn!(error = %e, "signer guard refused a proposal");
-                return Ok(None);
-            }
+            Err(e) => return Self::refused(e),
         };
         let msg = SignedProposal {
             body,
@@ -697,11 +758,7 @@ impl Replica {
         };
         let signature = match guard.sign_vote_locking(&body, locked) {
             Ok(s) => s,
-            Err(SignError::Store(e)) => return Err(e.into()),
-            Err(e) => {
-                warn!(error = %e, "signer guard refused a vote");
-                return Ok(None);
-            }
+            Err(e) => return Self::refused(e),
         };
         let validator = guard.address();
         let vote_msg = SignedVoteMsg {
@@ -794,6 +851,176 @@ impl Replica {
         self.equivocations_seen = all.len();
     }
 
+    // ---- signing status ----
+
+    /// What a refused signature means: a failed write stops the replica (nothing was
+    /// signed; continuing could not persist the next record either); the gate being
+    /// closed is expected and logged by [`Self::report_signing`]; a conflict is a
+    /// warning (the core asked for something the record forbids).
+    fn refused<T>(e: SignError) -> Result<Option<T>, ReplicaError> {
+        match e {
+            SignError::Store(e) => Err(e.into()),
+            SignError::NotSigning { height, status } => {
+                debug!(height, ?status, "not signing");
+                Ok(None)
+            }
+            e @ SignError::Conflict { .. } => {
+                warn!(error = %e, "signer guard refused to sign");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Whether the guard would sign anything at `height` now.
+    fn may_sign(&self, height: Height) -> bool {
+        self.guard.as_ref().is_some_and(|g| g.gate().allows(height))
+    }
+
+    /// Moves the signing gate on with the head and the clock, and starts consensus if
+    /// it was waiting for the doppelganger window to close.
+    fn refresh_signing(
+        &mut self,
+        now_ms: u64,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        self.update_gate(now_ms);
+        if self.deferred_start && self.signing() == SigningStatus::Active {
+            self.start_height(now_ms, out)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the signing gate on with the head and the clock.
+    fn update_gate(&mut self, now_ms: u64) {
+        let head = self.shared.head().height;
+        let peers_head = self.sync.peer_heights.values().max().copied().unwrap_or(0);
+        let Some(guard) = self.guard.as_mut() else {
+            return;
+        };
+        let changed = guard.gate_mut().update(head, peers_head, now_ms);
+        let status = guard.gate().status();
+        if let Some(status) = changed {
+            self.report_signing(now_ms, status);
+        } else if status != self.shared.signing() {
+            self.shared.set_signing(status); // e.g. the head while waiting for the chain
+        }
+    }
+
+    /// Publishes a new signing status and says in the log what it means.
+    fn report_signing(&mut self, now_ms: u64, status: SigningStatus) {
+        self.shared.set_signing(status);
+        self.last_not_signing_log_ms = now_ms;
+        Self::log_signing(status, true);
+    }
+
+    fn log_signing(status: SigningStatus, changed: bool) {
+        match status {
+            SigningStatus::Active if changed => info!("signing"),
+            SigningStatus::Active | SigningStatus::NotValidator => {}
+            SigningStatus::WaitingForChain {
+                record_height,
+                head,
+            } => warn!(
+                record_height,
+                head,
+                "not signing: this validator's signer record is at height {record_height} but \
+                 the chain's head is {head}, so the chain lost blocks it signed at (db/ deleted \
+                 or an old backup restored). Signing at those heights again could contradict \
+                 what it signed before. It signs again once the chain (from peers, or a \
+                 restored db/) passes height {record_height}; to start over on purpose, see \
+                 --discard-signer-state in docs/consensus.md §6"
+            ),
+            SigningStatus::DoppelgangerCheck { until_ms } => info!(
+                until_ms,
+                window_ms = crate::signer::DOPPELGANGER_WINDOW_MS,
+                "no signer record: listening for another process signing with this key before \
+                 signing"
+            ),
+            SigningStatus::Refused {
+                height,
+                round,
+                step,
+            } => error!(
+                height,
+                round,
+                step,
+                "another process is signing with this validator's key: a message at height \
+                 {height} round {round} step {step} carries its signature but was not signed \
+                 here. This node signs nothing more until restarted; stop the other copy first \
+                 (docs/consensus.md §6)"
+            ),
+        }
+    }
+
+    /// Repeats, every [`NOT_SIGNING_LOG_MS`], why this validator is not signing.
+    fn remind_not_signing(&mut self, now_ms: u64) {
+        let status = self.signing();
+        let blocked = matches!(
+            status,
+            SigningStatus::WaitingForChain { .. } | SigningStatus::Refused { .. }
+        );
+        if blocked
+            && now_ms
+                >= self
+                    .last_not_signing_log_ms
+                    .saturating_add(NOT_SIGNING_LOG_MS)
+        {
+            self.last_not_signing_log_ms = now_ms;
+            Self::log_signing(status, false);
+        }
+    }
+
+    /// Shows the gate any message signed by our own key, at any height (a doppelganger
+    /// may be ahead of a node that is catching up). The signature is verified only for
+    /// a message the gate suspects: our own, relayed back, costs nothing.
+    fn watch_own_key(&mut self, now_ms: u64, msg: &ConsensusMsg) {
+        if !self.doppelganger_protection {
+            return;
+        }
+        let Some(guard) = self.guard.as_ref() else {
+            return;
+        };
+        let me = guard.address();
+        let (slot, block, bytes, signature) = match msg {
+            ConsensusMsg::Vote(v) if v.validator == me => {
+                let slot = (v.body.height, v.body.round, vote_step(v.body.kind));
+                (slot, v.body.block, v.body.signing_bytes(), &v.signature)
+            }
+            ConsensusMsg::Proposal(p) => {
+                let b = &p.body;
+                let set = self.core.validators();
+                if set
+                    .get(set.proposer(b.height, b.round))
+                    .map(|v| Address(v.key))
+                    != Some(me)
+                {
+                    return;
+                }
+                let slot = (b.height, b.round, PROPOSAL_STEP);
+                (slot, Some(b.block), b.signing_bytes(), &p.signature)
+            }
+            _ => return,
+        };
+        let chain_id = match msg {
+            ConsensusMsg::Vote(v) => v.body.chain_id,
+            ConsensusMsg::Proposal(p) => p.body.chain_id,
+            ConsensusMsg::Status(_) => return,
+        };
+        if !guard.gate().suspects(slot, block)
+            || chain_id != self.shared.chain_id
+            || crypto::verify(&me, &bytes, signature).is_err()
+        {
+            return;
+        }
+        let Some(guard) = self.guard.as_mut() else {
+            return;
+        };
+        if let Observed::Doppelganger(_) = guard.gate_mut().observe(slot, block) {
+            let status = guard.gate().status();
+            self.report_signing(now_ms, status);
+        }
+    }
+
     // ---- gossip ----
 
     fn on_gossip(
@@ -803,6 +1030,7 @@ impl Replica {
         msg: ConsensusMsg,
         out: &mut Vec<ReplicaOutput>,
     ) -> Result<(), ReplicaError> {
+        self.watch_own_key(now_ms, &msg);
         let height = match &msg {
             ConsensusMsg::Status(s) => {
                 self.note_peer_height(now_ms, &from, s.height);

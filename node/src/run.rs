@@ -2,13 +2,13 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jeon_genesis::{GenesisError, GenesisSpec};
 use jeon_runtime::Keypair;
 use tokio::net::TcpListener;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use std::str::FromStr;
 
@@ -20,6 +20,8 @@ use crate::net::P2pNetwork;
 use crate::p2p::{Multiaddr, P2pCommand, P2pConfig, P2pHandle, PeerId, Topic};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 use crate::segments::{BlockLog, DirSegments, SEGMENT_BYTES_MAX};
+use crate::signer::state::{FileSignerStore, SIGNER_DIR};
+use crate::signer::SignerStoreError;
 use crate::store::{ChainDb, SledStore, Store, StoreError};
 
 /// Everything a node needs to start.
@@ -40,6 +42,10 @@ pub struct NodeConfig {
     pub p2p: Option<P2pOptions>,
     /// Block storage: segment size and pruning.
     pub storage: StorageOptions,
+    /// Move the signer's record aside before starting, so the validator starts as if
+    /// it had never signed. Dangerous: if this key signed at a height the chain does
+    /// not hold, it may sign a conflicting message (`--discard-signer-state`).
+    pub discard_signer_state: bool,
 }
 
 /// How the node keeps blocks (docs/storage.md).
@@ -90,6 +96,9 @@ pub enum NodeError {
         /// What failed.
         source: StoreError,
     },
+    /// The signer's record could not be read (damaged, truncated, unreadable).
+    #[error("{0}")]
+    Signer(SignerStoreError),
     /// The API address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -168,6 +177,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let index = DirSegments::open(&config.data_dir.join("txindex"))
         .map_err(|e| store_err(StoreError::Segment(e)))?;
     let db: Db = ChainDb::open(store, Box::new(index), log).map_err(store_err)?;
+    let signer = open_signer(&config.data_dir, &db, config.discard_signer_state)?;
     let shared = Chain::open(db, &spec).map_err(store_err)?;
     let api = ApiHandle::new(shared.clone());
     let p2p = match config.p2p {
@@ -177,8 +187,13 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         None => None,
     };
     // Commits reach the API's event stream only through this publisher, after the flush.
-    let replica = Replica::new(shared.clone(), config.key, config.replica)?
-        .with_finality(Arc::new(api.publisher()));
+    let mut replica_config = config.replica;
+    replica_config.networked = p2p.is_some();
+    let replica = match Replica::new(shared.clone(), config.key, Box::new(signer), replica_config) {
+        Ok(r) => r.with_finality(Arc::new(api.publisher())),
+        Err(ReplicaError::Signer(e)) => return Err(NodeError::Signer(e)),
+        Err(e) => return Err(e.into()),
+    };
     let listener =
         TcpListener::bind(config.api_addr)
             .await
@@ -198,6 +213,33 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         p2p,
         prune_keep_blocks: config.storage.prune_keep_blocks,
     })
+}
+
+/// Opens the signer's files in `<data>/signer`: moves them aside first if the
+/// operator discards them, and moves in the record an older version kept in the
+/// chain database if there is no file yet.
+fn open_signer(data_dir: &Path, db: &Db, discard: bool) -> Result<FileSignerStore, NodeError> {
+    let dir = data_dir.join(SIGNER_DIR);
+    let mut signer = FileSignerStore::open(&dir).map_err(NodeError::Signer)?;
+    let store_err = |source| NodeError::Store {
+        dir: data_dir.to_owned(),
+        source,
+    };
+    if discard {
+        let suffix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let moved = signer
+            .discard(&suffix.to_string())
+            .map_err(NodeError::Signer)?;
+        db.drop_legacy_signer().map_err(store_err)?;
+        warn!(moved = ?moved, "--discard-signer-state: the signer record was moved aside; this validator starts as if it had never signed, and may sign a conflicting message at any height it signed before");
+    } else if !signer.has_record() {
+        if let Some(record) = db.move_legacy_signer(&mut signer).map_err(store_err)? {
+            info!(height = record.height, file = %signer.state_path().display(), "moved the signer record from the chain database into its own file");
+        }
+    }
+    Ok(signer)
 }
 
 /// How long a shutdown waits for open API connections (event streams never end).
@@ -331,5 +373,67 @@ async fn watch_driver(driver: Driver) -> NodeError {
         }
         Ok(Ok(())) => NodeError::Serve(std::io::Error::other("consensus stopped")),
         Err(e) => NodeError::Serve(std::io::Error::other(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signer::{SignedRecord, SignerStore};
+    use jeon_runtime::Hash;
+
+    fn record(height: u64) -> SignedRecord {
+        SignedRecord {
+            height,
+            round: 1,
+            step: 2,
+            block: Some(Hash([3; 32])),
+            lock: Some((1, Hash([3; 32]))),
+        }
+    }
+
+    /// A chain database over real sled in `data/db`, as `start` opens it.
+    fn open_db(data: &Path) -> Db {
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(&data.join("db")).expect("sled"));
+        let blocks = DirSegments::open(&data.join("blocks")).expect("blocks");
+        let index = DirSegments::open(&data.join("txindex")).expect("txindex");
+        ChainDb::open(store, Box::new(index), BlockLog::new(Box::new(blocks))).expect("db")
+    }
+
+    #[test]
+    fn a_record_an_older_version_kept_in_the_chain_database_moves_into_the_file_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = open_db(dir.path());
+        db.write_legacy_signer_for_test(&record(12), Some(b"proof".to_vec()))
+            .expect("legacy record");
+        let signer = open_signer(dir.path(), &db, false).expect("open");
+        let moved = signer.load().expect("load").expect("moved");
+        assert_eq!(moved.record, record(12));
+        assert_eq!(moved.lock_proof, Some(b"proof".to_vec()));
+        // The database no longer holds it: the file is the only record from now on.
+        let mut other = crate::signer::MemSignerStore::new();
+        assert_eq!(db.move_legacy_signer(&mut other).expect("move"), None);
+        // With a file present, a record in the database is never imported over it.
+        db.write_legacy_signer_for_test(&record(3), None)
+            .expect("legacy record");
+        let signer = open_signer(dir.path(), &db, false).expect("reopen");
+        assert_eq!(
+            signer.load().expect("load").map(|p| p.record),
+            Some(record(12))
+        );
+    }
+
+    #[test]
+    fn discarding_leaves_no_record_in_the_file_or_the_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = open_db(dir.path());
+        let mut signer = open_signer(dir.path(), &db, false).expect("open");
+        signer.save(&record(7), None).expect("save");
+        db.write_legacy_signer_for_test(&record(5), None)
+            .expect("legacy record");
+        let signer = open_signer(dir.path(), &db, true).expect("discard");
+        assert_eq!(signer.load().expect("load"), None);
+        let signer = open_signer(dir.path(), &db, false).expect("reopen");
+        assert_eq!(signer.load().expect("load"), None, "nothing re-imported");
     }
 }

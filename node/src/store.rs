@@ -1,5 +1,4 @@
-//! Durable storage: state, indexes, the chain head and the signer's last-signed record
-//! behind the [`Store`] trait (sled), and block records (blocks with certificates,
+//! Durable storage: state, indexes and the chain head behind the [`Store`] trait (sled), and block records (blocks with certificates,
 //! receipts, history links) in the append-only segments of [`crate::segments`].
 //!
 //! [`SledStore`] keeps its part in one sled tree under one-byte prefixes so that a
@@ -24,6 +23,9 @@ use jeon_runtime::state::{keys, prefix_end, ChangeSet, Entries, StateError, Stat
 use jeon_runtime::{Address, Amount, Event, Hash, Height, Outcome, Receipt};
 use serde::{Deserialize, Serialize};
 
+pub use crate::signer::state::SignedRecord;
+use crate::signer::state::{SignerStore, SignerStoreError};
+
 use crate::segments::{BlockLog, MemSegments, Recovered, SegmentError, SegmentFiles, SegmentPtr};
 use crate::statecache::StateCache;
 use crate::txindex::TxIndex;
@@ -41,6 +43,8 @@ mod prefix {
 // Metadata keys start with `M`.
 const META_HEAD: &[u8] = b"Mhead";
 const META_GENESIS: &[u8] = b"Mgenesis";
+/// Where versions before the signer file kept the guard's record and lock proof; read
+/// only to move them into the signer file once ([`ChainDb::move_legacy_signer`]).
 const META_SIGNER: &[u8] = b"Msigner";
 const META_LOCKED_BLOCK: &[u8] = b"Mlocked";
 const META_LAYOUT: &[u8] = b"Mlayout";
@@ -103,6 +107,9 @@ pub enum StoreError {
     /// The data directory was written by an older version with another layout.
     #[error("the data directory was written with an older storage layout (blocks inside sled); this version keeps blocks in segment files: start from an empty data directory and let the node sync")]
     OldLayout,
+    /// Moving an older version's signer record into the signer file failed.
+    #[error(transparent)]
+    Signer(#[from] SignerStoreError),
     /// The database belongs to another chain.
     #[error("data directory holds chain {found}, but the genesis is chain {expected}")]
     WrongChain {
@@ -133,22 +140,6 @@ pub struct TxLocation {
     pub height: Height,
     /// Position in the block.
     pub index: u32,
-}
-
-/// What the signer guard last signed: (height, round, step) and the block, if any.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedRecord {
-    /// Height.
-    pub height: Height,
-    /// Round.
-    pub round: u32,
-    /// 0 = proposal, 1 = prevote, 2 = precommit.
-    pub step: u8,
-    /// The block signed for; `None` for a nil vote.
-    pub block: Option<Hash>,
-    /// The last (round, block) precommitted at this height: the consensus lock, kept
-    /// here so a restart restores it (it is written with every signature anyway).
-    pub lock: Option<(u32, Hash)>,
 }
 
 /// Writes of one atomic batch: key -> new value, `None` deleting.
@@ -970,35 +961,45 @@ impl<S: Store> ChainDb<S> {
         Ok(out)
     }
 
-    /// The signer guard's record.
-    pub fn last_signed(&self) -> Result<Option<SignedRecord>, StoreError> {
-        self.record(META_SIGNER)
+    /// Moves the signer record and lock proof that versions before the signer file
+    /// kept in this database into `to`, durably, then deletes them here, so it happens
+    /// once and the file is the only record from then on. Returns the record moved.
+    /// The caller calls it only when `to` holds no record: the file is authoritative.
+    pub fn move_legacy_signer(
+        &self,
+        to: &mut dyn SignerStore,
+    ) -> Result<Option<SignedRecord>, StoreError> {
+        let Some(record) = self.record::<SignedRecord>(META_SIGNER)? else {
+            return Ok(None);
+        };
+        let proof = self.store.get(META_LOCKED_BLOCK)?;
+        to.save(&record, proof.as_deref())?;
+        self.drop_legacy_signer()?;
+        Ok(Some(record))
     }
 
-    /// Persists the signer guard's record durably before returning.
-    pub fn set_last_signed(&self, record: &SignedRecord) -> Result<(), StoreError> {
-        self.set_last_signed_locking(record, None)
+    /// Deletes an older version's signer record from this database (after a move, or
+    /// when the operator discards the signer state).
+    pub fn drop_legacy_signer(&self) -> Result<(), StoreError> {
+        self.store.write_batch(vec![
+            (META_SIGNER.to_vec(), None),
+            (META_LOCKED_BLOCK.to_vec(), None),
+        ])
     }
 
-    /// Persists the signer record and, with a precommit for a block, the lock's proof
-    /// (the block and its polka, encoded by the replica): so after a restart the
-    /// validator can still re-propose what it is locked on (a lone validator could not
-    /// finish the height otherwise). One atomic batch.
-    pub fn set_last_signed_locking(
+    /// Writes a signer record where versions before the signer file kept it: only for
+    /// tests of the move.
+    #[doc(hidden)]
+    pub fn write_legacy_signer_for_test(
         &self,
         record: &SignedRecord,
-        locked: Option<Vec<u8>>,
+        proof: Option<Vec<u8>>,
     ) -> Result<(), StoreError> {
         let mut writes = vec![(META_SIGNER.to_vec(), Some(codec::encode(record)))];
-        if let Some(proof) = locked {
+        if let Some(proof) = proof {
             writes.push((META_LOCKED_BLOCK.to_vec(), Some(proof)));
         }
         self.store.write_batch(writes)
-    }
-
-    /// The lock's proof last persisted, as the replica encoded it.
-    pub fn locked_proof(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        self.store.get(META_LOCKED_BLOCK)
     }
 }
 

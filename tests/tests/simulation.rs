@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use jeon_tests::sim::{self, Failure, Report, SimConfig, Violation, MIXES};
+use jeon_node::signer::SigningStatus;
+use jeon_tests::sim::{
+    self, Failure, Report, Scenario, ScenarioOutcome, SimConfig, Violation, MIXES, VALIDATORS,
+};
 
 /// Seeds per CI run: 100 per fault mix.
 const CI_SEEDS: u64 = 500;
@@ -181,5 +184,105 @@ fn the_fork_checker_catches_validators_that_ignore_their_locks() {
             "no fork in {SELF_CHECK_SEEDS} seeds with locking disabled: the checker or the \
              adversarial schedule is too weak"
         ),
+    }
+}
+
+/// Seeds per scripted signer scenario.
+const SCENARIO_SEEDS: u64 = 8;
+
+#[test]
+fn a_validator_that_loses_its_chain_database_but_keeps_its_signer_record_waits_then_signs_again() {
+    // Under links that delay, reorder and duplicate, and partitions that hold messages.
+    let mixes = [sim::SCRIPTED, sim::mix_named("partitions").expect("a mix")];
+    let configs: Vec<SimConfig> = (0..SCENARIO_SEEDS)
+        .map(|seed| SimConfig {
+            mix: mixes[(seed % 2) as usize],
+            scenario: Some(Scenario::LoseChainDb {
+                node: (seed % VALIDATORS as u64) as usize,
+                at_ms: 8_000,
+                down_ms: 1_000,
+            }),
+            ..SimConfig::new(seed)
+        })
+        .collect();
+    for (config, result) in configs.iter().zip(run_all(&configs)) {
+        // Safe (no double sign by any validator, the one that lost its chain included)
+        // and live: the run itself checks both.
+        let report = result.unwrap_or_else(|f| panic!("{f}"));
+        let Some(ScenarioOutcome::LostChain {
+            node,
+            record_at_loss,
+            status_at_restart,
+            record_at_end,
+            head_at_end,
+            ..
+        }) = report.scenario
+        else {
+            panic!("seed {}: no outcome: {:?}", config.seed, report.scenario);
+        };
+        assert!(
+            record_at_loss > 1,
+            "seed {}: {node} had signed up to height {record_at_loss} only",
+            config.seed
+        );
+        assert_eq!(
+            status_at_restart,
+            Some(SigningStatus::WaitingForChain {
+                record_height: record_at_loss,
+                head: 0
+            }),
+            "seed {}: {node} restarted on an empty chain",
+            config.seed
+        );
+        assert!(
+            record_at_end > record_at_loss && head_at_end > record_at_loss,
+            "seed {}: {node} should sign again once synced past {record_at_loss}; it signed up \
+             to {record_at_end} with its head at {head_at_end}",
+            config.seed
+        );
+    }
+}
+
+#[test]
+fn a_late_copy_of_a_validator_without_a_signer_record_sees_its_key_in_use_and_never_signs() {
+    let configs: Vec<SimConfig> = (0..SCENARIO_SEEDS)
+        .map(|seed| SimConfig {
+            mix: sim::SCRIPTED,
+            scenario: Some(Scenario::LateTwin {
+                node: (seed % VALIDATORS as u64) as usize,
+                at_ms: 6_000,
+            }),
+            ..SimConfig::new(seed)
+        })
+        .collect();
+    for (config, result) in configs.iter().zip(run_all(&configs)) {
+        // Both copies are judged honest: two different messages for one slot by their
+        // key would fail the run as a double sign.
+        let report = result.unwrap_or_else(|f| panic!("{f}"));
+        let Some(ScenarioOutcome::LateTwin {
+            twin,
+            status,
+            records_written,
+            head,
+        }) = report.scenario
+        else {
+            panic!("seed {}: no outcome: {:?}", config.seed, report.scenario);
+        };
+        assert!(
+            matches!(status, Some(SigningStatus::Refused { .. })),
+            "seed {}: {twin} should have stopped signing; its status is {status:?}",
+            config.seed
+        );
+        assert_eq!(
+            records_written, 0,
+            "seed {}: {twin} signed something",
+            config.seed
+        );
+        let top = report.heads.iter().map(|h| h.1).max().unwrap_or(0);
+        assert_eq!(
+            head, top,
+            "seed {}: {twin} still follows the chain",
+            config.seed
+        );
     }
 }

@@ -111,11 +111,21 @@ fn a_crash_before_a_block_is_written_loses_nothing_final() {
 
 #[test]
 fn a_crash_between_applying_and_flushing_a_batch_loses_nothing_final() {
-    // Every store write counts. On a restart genesis is not rewritten, so each height
-    // makes three signer records, then the block: the 8th write is height 2's block,
-    // the 10th the prevote record of height 3.
+    // Every store write counts. On a restart genesis is not rewritten, and the signer's
+    // records live in their own files (DATA/signer), so each height writes one batch:
+    // its block. The 8th and 10th writes are blocks among the transfers.
     crash_and_recover(&[("JEON_CRASH_POINT", "store.before_flush:8")], None);
     crash_and_recover(&[("JEON_CRASH_POINT", "store.before_flush:10")], None);
+}
+
+#[test]
+fn a_crash_between_writing_and_renaming_a_signer_record_loses_nothing_final() {
+    // Four signer file writes a height (the proposal's record, the prevote's, then the
+    // precommit's lock proof and its record): the 7th and 9th land mid-height among the
+    // transfers' blocks. The torn temp file is ignored on restart and the record
+    // before it holds.
+    crash_and_recover(&[("JEON_CRASH_POINT", "signer.before_rename:7")], None);
+    crash_and_recover(&[("JEON_CRASH_POINT", "signer.before_rename:9")], None);
 }
 
 #[test]

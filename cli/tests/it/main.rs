@@ -20,5 +20,6 @@ mod keys_genesis;
 mod mandates_e2e;
 mod proofs_e2e;
 mod pruning;
+mod signer_safety;
 mod slow_clients;
 mod testnet_cli;

@@ -23,7 +23,7 @@ const CLOSE_MARGIN: Duration = Duration::from_secs(8);
 const HALF_HEAD: &[u8] = b"GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
 
 fn dev(dir: &tempfile::TempDir, flags: &[&str]) -> DevNode {
-    DevNode::start_with(&dir.path().join("dev"), &[], flags)
+    DevNode::start_with(&dir.path().join("dev"), flags, &[], None)
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {

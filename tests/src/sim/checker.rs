@@ -163,6 +163,12 @@ impl Checker {
         }
     }
 
+    /// Forgets how far a node's chain was checked: it lost its chain database and
+    /// starts again from genesis (what it finalizes again is checked again).
+    pub(crate) fn forget_chain(&mut self, node: usize) {
+        self.checked[node] = 0;
+    }
+
     /// Checks the blocks an honest node finalized since the last call.
     pub(crate) fn observe_commits(&mut self, node: usize, shared: &Chain) -> Result<(), Violation> {
         let head = shared.head();

@@ -23,10 +23,13 @@
 //!   messages are either lost or held until the heal.
 //! - **Crashes.** A crash drops the node's `Replica` and `Chain` (core state, lock,
 //!   mempool, executed candidates, buffered messages, timers, sync in flight) and keeps
-//!   its `Arc<MemStore>`. That is the whole of "losing what was not flushed" in our
+//!   its `Arc<MemStore>` and its signer record (`MemSignerStore`, the real node's
+//!   `<data>/signer/` files). That is the whole of "losing what was not flushed" in our
 //!   design: every store write (a block, the signer guard's record) is one atomic batch
 //!   that returns only once flushed, so a crash either precedes a write or follows it
 //!   entirely. A restart reopens the store like `jeon run`.
+//! - **Scripted faults** ([`Scenario`]): a validator that loses its chain database but
+//!   keeps its signer record; a second copy of a validator started later with no record.
 //! - **Clients.** Every preset account sends small transfers through
 //!   `Chain::submit` on a random node, which is then told `TxsAdmitted`; the batch is
 //!   gossiped to the other nodes' mempools over the same faulty links.
@@ -54,6 +57,7 @@ use std::fmt;
 
 use jeon_node::consensus::TimeoutConfig;
 use jeon_node::replica::ReplicaConfig;
+use jeon_node::signer::SigningStatus;
 use jeon_runtime::{Hash, Height};
 
 pub use checker::Violation;
@@ -135,6 +139,81 @@ const PARTITIONS_LOSSY: Partitions = Partitions {
     lossy: true,
     ..PARTITIONS_HOLDING
 };
+
+/// Links for the scripted scenarios: delays, duplicates and reordering, nothing lost
+/// and no partitions, so that what a scenario checks is not drowned by other faults
+/// (a doppelganger can only be detected if its messages arrive).
+pub const SCRIPTED: FaultMix = FaultMix {
+    name: "scripted",
+    links: LinkFaults {
+        loss_percent: 0,
+        duplicate_percent: 5,
+        delay_ms_min: 0,
+        delay_ms_max: 300,
+        reorder: true,
+    },
+    partitions: None,
+    crashes: false,
+    twin: false,
+};
+
+/// A fault scripted on top of the mix, at a fixed sim time (ms since genesis).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// Validator `node` crashes at `at_ms` and loses its chain database (state, head,
+    /// blocks, index) but keeps its signer record, as an operator deleting `db/`
+    /// would; it restarts `down_ms` later, must not sign at the heights it lost, and
+    /// must sign again once block sync brings its chain past its record.
+    LoseChainDb {
+        /// The validator's index.
+        node: usize,
+        /// When it crashes.
+        at_ms: u64,
+        /// How long it stays down.
+        down_ms: u64,
+    },
+    /// A second copy of validator `node`, with its key and empty storage (no signer
+    /// record: a data directory copied without `signer/`), starts at `at_ms` while the
+    /// first runs. Both copies run the honest code with doppelganger protection and are
+    /// judged honest, so any two different messages for one slot are a double sign.
+    LateTwin {
+        /// The validator copied.
+        node: usize,
+        /// When the copy starts.
+        at_ms: u64,
+    },
+}
+
+/// What a scripted scenario observed, for its test to judge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScenarioOutcome {
+    /// [`Scenario::LoseChainDb`].
+    LostChain {
+        /// The node.
+        node: String,
+        /// Its head when it lost the chain.
+        head_at_loss: Height,
+        /// Its signer record's height then.
+        record_at_loss: Height,
+        /// Its signing status just after the restart.
+        status_at_restart: Option<SigningStatus>,
+        /// Its signer record's height at the end.
+        record_at_end: Height,
+        /// Its head at the end.
+        head_at_end: Height,
+    },
+    /// [`Scenario::LateTwin`].
+    LateTwin {
+        /// The late copy's name.
+        twin: String,
+        /// Its signing status at the end (`None` if down).
+        status: Option<SigningStatus>,
+        /// How many signer records it wrote: every new signature writes one.
+        records_written: u64,
+        /// Its head at the end.
+        head: Height,
+    },
+}
 
 /// The mixes the CI run cycles through, by `seed % MIXES.len()`.
 ///
@@ -227,11 +306,11 @@ pub fn mix_for_seed(seed: u64) -> FaultMix {
     MIXES[(seed % MIXES.len() as u64) as usize]
 }
 
-/// The mix called `name`, among [`MIXES`] and [`ADVERSARIAL`].
+/// The mix called `name`, among [`MIXES`], [`ADVERSARIAL`] and [`SCRIPTED`].
 pub fn mix_named(name: &str) -> Option<FaultMix> {
     MIXES
         .iter()
-        .chain(std::iter::once(&ADVERSARIAL))
+        .chain([&ADVERSARIAL, &SCRIPTED])
         .find(|m| m.name == name)
         .copied()
 }
@@ -282,6 +361,8 @@ pub struct SimConfig {
     pub replica: ReplicaConfig,
     /// Prints every event and every replica output to stderr (ticks excepted).
     pub trace: bool,
+    /// A scripted fault, if any.
+    pub scenario: Option<Scenario>,
 }
 
 impl SimConfig {
@@ -296,8 +377,14 @@ impl SimConfig {
             tx_interval_ms: 600,
             tx_batch_max: 3,
             locking_disabled: false,
-            replica: ReplicaConfig::default(),
+            // Every node has peers, as `jeon node --p2p`: a validator with no signer
+            // record (each at its first start) listens for a doppelganger first.
+            replica: ReplicaConfig {
+                networked: true,
+                ..ReplicaConfig::default()
+            },
             trace: false,
+            scenario: None,
         }
     }
 
@@ -321,6 +408,11 @@ impl SimConfig {
             replica: ReplicaConfig {
                 timeouts,
                 empty_block_interval_ms: 100,
+                // Without the doppelganger window at the first start, as this schedule
+                // was calibrated: with every validator starting 3 s later, its 48 seeds
+                // stopped producing the forks it looks for (not yet understood; the
+                // window is covered by the CI sweep and the scripted scenarios).
+                networked: false,
                 ..ReplicaConfig::default()
             },
             ..SimConfig::new(seed)
@@ -353,6 +445,8 @@ pub struct Report {
     pub partitions: u64,
     /// Penalties replicas asked for, by reason (digits stripped).
     pub penalties: BTreeMap<String, u64>,
+    /// What the scripted scenario observed, if there was one.
+    pub scenario: Option<ScenarioOutcome>,
 }
 
 /// A failed run: the seed and mix to replay it, and what went wrong.

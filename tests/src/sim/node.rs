@@ -1,5 +1,6 @@
-//! A simulated node: its durable store, and while it is up, the very `Chain` and
-//! `Replica` the real node runs. Crashing drops everything but the store.
+//! A simulated node: its durable store and signer record, and while it is up, the very
+//! `Chain` and `Replica` the real node runs. Crashing drops everything but the store
+//! and the signer record; losing the chain database drops the store too.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use jeon_genesis::{Preset, PresetKeys};
 use jeon_node::chain::{Chain as NodeChain, ChainSpec};
 use jeon_node::replica::{PeerKey, Replica, ReplicaConfig, ReplicaOutput};
 use jeon_node::segments::{BlockLog, MemSegments};
+use jeon_node::signer::MemSignerStore;
 use jeon_node::store::{ChainDb, MemStore, Store};
 use jeon_runtime::{Address, Height, Keypair};
 
@@ -85,6 +87,12 @@ pub(crate) struct SimNode {
     pub(crate) index: MemSegments,
     /// Its block segments; kept across restarts like the store.
     pub(crate) segments: MemSegments,
+    /// Its signer record (the real node's `<data>/signer/`): kept across restarts, and
+    /// kept when the chain database is lost.
+    pub(crate) signer: MemSignerStore,
+    /// Whether it stops signing on seeing its key used elsewhere (off for the Byzantine
+    /// twins, which are meant to equivocate).
+    pub(crate) doppelganger_protection: bool,
     /// Present while the node is up.
     pub(crate) live: Option<Live>,
     /// Bumped by every crash, so that timers and sync answers of an earlier life are
@@ -104,6 +112,8 @@ impl SimNode {
             store: Arc::new(MemStore::new()),
             index: MemSegments::new(),
             segments: MemSegments::new(),
+            signer: MemSignerStore::new(),
+            doppelganger_protection: true,
             live: None,
             incarnation: 0,
         }
@@ -134,9 +144,14 @@ impl SimNode {
             error: e.to_string(),
         };
         let key = Keypair::from_secret(self.secret);
-        let mut replica = Replica::new(shared.clone(), Some(key), config).map_err(stopped)?;
+        let signer = Box::new(self.signer.clone());
+        let mut replica =
+            Replica::new(shared.clone(), Some(key), signer, config).map_err(stopped)?;
         if locking_disabled {
             replica.disable_locking_for_test();
+        }
+        if !self.doppelganger_protection {
+            replica.disable_doppelganger_protection_for_test();
         }
         let outputs = replica.start(now_ms).map_err(stopped)?;
         self.live = Some(Live { shared, replica });
@@ -148,6 +163,16 @@ impl SimNode {
     pub(crate) fn crash(&mut self) {
         self.live = None;
         self.incarnation += 1;
+    }
+
+    /// Crashes the node and loses its chain database (state, head, blocks, transaction
+    /// index), as an operator deleting `db/` or restoring an empty one would; the
+    /// signer record stays.
+    pub(crate) fn crash_losing_chain(&mut self) {
+        self.crash();
+        self.store = Arc::new(MemStore::new());
+        self.index = MemSegments::new();
+        self.segments = MemSegments::new();
     }
 
     /// The head height while up.

@@ -69,6 +69,7 @@ pub(super) fn event(event: &Event, nodes: &[SimNode]) -> Option<String> {
         Event::Heal => "partition heals".into(),
         Event::Crash => "crash?".into(),
         Event::Restart { node } => format!("{} restarts", n(node)),
+        Event::LoseChain { node } => format!("{} crashes and loses its chain database", n(node)),
         Event::FaultsEnd => "faults end: liveness phase".into(),
     };
     Some(line)

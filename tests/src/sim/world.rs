@@ -21,6 +21,7 @@ use super::node::{Chain, SimNode, GENESIS_TIME_MS};
 use super::workload::Workload;
 use super::TICK_MS;
 use super::{trace, Failure, Report, SimConfig, CRASHED_NODES_MAX, SYNC_FAILURE_NOTICE_MS};
+use super::{Scenario, ScenarioOutcome};
 
 /// Something that happens at a sim time.
 pub(super) enum Event {
@@ -72,8 +73,10 @@ pub(super) enum Event {
     Heal,
     /// A random node crashes.
     Crash,
-    /// A crashed node restarts.
+    /// A crashed node restarts (or a late twin starts).
     Restart { node: usize },
+    /// A node crashes and loses its chain database, keeping its signer record.
+    LoseChain { node: usize },
     /// Faults stop; the liveness phase starts.
     FaultsEnd,
 }
@@ -97,6 +100,14 @@ struct Goal {
     deadline_ms: u64,
 }
 
+/// What [`Scenario::LoseChainDb`] saw when the chain was lost and at the restart.
+struct LostChain {
+    node: usize,
+    head_at_loss: Height,
+    record_at_loss: Height,
+    status_at_restart: Option<jeon_node::signer::SigningStatus>,
+}
+
 /// The simulated world.
 pub(super) struct World {
     config: SimConfig,
@@ -114,6 +125,9 @@ pub(super) struct World {
     crashes: u64,
     partitions: u64,
     penalties: BTreeMap<String, u64>,
+    /// The copy a [`Scenario::LateTwin`] starts later.
+    late_twin: Option<usize>,
+    lost_chain: Option<LostChain>,
 }
 
 impl World {
@@ -132,6 +146,16 @@ impl World {
             nodes[twin].honest = false;
             let secret = chain.validator_secrets[twin];
             nodes.push(SimNode::new(format!("v{twin}-twin"), false, secret));
+            // The Byzantine twins are meant to equivocate: protection would stop them.
+            for node in nodes.iter_mut().filter(|n| !n.honest) {
+                node.doppelganger_protection = false;
+            }
+        }
+        let mut late_twin = None;
+        if let Some(Scenario::LateTwin { node, .. }) = config.scenario {
+            let secret = chain.validator_secrets[node];
+            late_twin = Some(nodes.len());
+            nodes.push(SimNode::new(format!("v{node}-late"), true, secret));
         }
         let names = nodes.iter().map(|n| n.name.clone()).collect();
         let net = Network::new(nodes.len(), config.mix.links);
@@ -152,6 +176,8 @@ impl World {
             crashes: 0,
             partitions: 0,
             penalties: BTreeMap::new(),
+            late_twin,
+            lost_chain: None,
         }
     }
 
@@ -179,8 +205,19 @@ impl World {
     }
 
     fn run_events(&mut self) -> Result<(), Violation> {
-        for i in 0..self.nodes.len() {
+        let late = self.late_twin;
+        for i in (0..self.nodes.len()).filter(|&i| Some(i) != late) {
             self.boot(i)?;
+        }
+        match self.config.scenario {
+            Some(Scenario::LoseChainDb { node, at_ms, .. }) => {
+                self.after(at_ms, Event::LoseChain { node })
+            }
+            Some(Scenario::LateTwin { at_ms, .. }) => {
+                let node = self.late_twin.unwrap_or(0);
+                self.after(at_ms, Event::Restart { node });
+            }
+            None => {}
         }
         self.after(TICK_MS, Event::Tick);
         self.after(self.config.tx_interval_ms, Event::Inject);
@@ -323,7 +360,12 @@ impl World {
             Event::Restart { node } => {
                 if self.nodes[node].live.is_none() {
                     self.boot(node)?;
+                    self.note_restart(node);
                 }
+                Ok(())
+            }
+            Event::LoseChain { node } => {
+                self.lose_chain(node);
                 Ok(())
             }
             Event::FaultsEnd => self.end_faults(),
@@ -569,6 +611,54 @@ impl World {
         self.after(restart, Event::Restart { node: i });
     }
 
+    /// [`Scenario::LoseChainDb`]: the crash that takes the chain database with it.
+    fn lose_chain(&mut self, i: usize) {
+        let Some(Scenario::LoseChainDb { down_ms, .. }) = self.config.scenario else {
+            return;
+        };
+        let node = &mut self.nodes[i];
+        let record = node.signer.persisted().map_or(0, |p| p.record.height);
+        self.lost_chain = Some(LostChain {
+            node: i,
+            head_at_loss: node.head().unwrap_or(0),
+            record_at_loss: record,
+            status_at_restart: None,
+        });
+        node.crash_losing_chain();
+        self.checker.forget_chain(i);
+        self.crashes += 1;
+        self.after(down_ms, Event::Restart { node: i });
+    }
+
+    /// Remembers how a node that lost its chain came back.
+    fn note_restart(&mut self, i: usize) {
+        let status = self.nodes[i].live.as_ref().map(|l| l.replica.signing());
+        if let Some(lost) = self.lost_chain.as_mut().filter(|l| l.node == i) {
+            lost.status_at_restart = lost.status_at_restart.or(status);
+        }
+    }
+
+    fn scenario_outcome(&self) -> Option<ScenarioOutcome> {
+        if let Some(lost) = &self.lost_chain {
+            let node = &self.nodes[lost.node];
+            return Some(ScenarioOutcome::LostChain {
+                node: node.name.clone(),
+                head_at_loss: lost.head_at_loss,
+                record_at_loss: lost.record_at_loss,
+                status_at_restart: lost.status_at_restart,
+                record_at_end: node.signer.persisted().map_or(0, |p| p.record.height),
+                head_at_end: node.head().unwrap_or(0),
+            });
+        }
+        let twin = &self.nodes[self.late_twin?];
+        Some(ScenarioOutcome::LateTwin {
+            twin: twin.name.clone(),
+            status: twin.live.as_ref().map(|l| l.replica.signing()),
+            records_written: twin.signer.saves(),
+            head: twin.head().unwrap_or(0),
+        })
+    }
+
     fn end_faults(&mut self) -> Result<(), Violation> {
         self.faults_on = false;
         self.net.heal();
@@ -669,6 +759,7 @@ impl World {
             crashes: self.crashes,
             partitions: self.partitions,
             penalties: self.penalties.clone(),
+            scenario: self.scenario_outcome(),
         })
     }
 }

@@ -55,20 +55,30 @@ impl DevNode {
     /// Starts `jeon dev` on `data` with extra environment variables, and waits until
     /// its API answers (unless it dies first).
     pub(crate) fn start(data: &Path, env: &[(&str, &str)]) -> DevNode {
-        Self::start_with(data, env, &[])
+        DevNode::start_with(data, &[], env, None)
     }
 
-    /// Starts `jeon dev` on `data` with extra flags (e.g. API limits) and environment.
-    pub(crate) fn start_with(data: &Path, env: &[(&str, &str)], flags: &[&str]) -> DevNode {
+    /// Like [`DevNode::start`], with extra `jeon dev` arguments, and its log (stderr)
+    /// written to `log` if given.
+    pub(crate) fn start_with(
+        data: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> DevNode {
         let port = free_port();
+        let stderr = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+            None => Stdio::null(),
+        };
         let mut cmd = jeon();
         cmd.args(["dev", "--data"])
             .arg(data)
             .args(["--api", &format!("127.0.0.1:{port}")])
-            .args(flags)
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(stderr);
         for (k, v) in env {
             cmd.env(k, v);
         }
