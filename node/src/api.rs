@@ -34,10 +34,13 @@ use crate::mempool::AdmitError;
 use crate::proofs;
 use crate::store::{ChainHead, StoreError};
 
+pub mod requests;
+
+pub use requests::TXS_BATCH_MAX;
+use requests::{BatchBody, RequestError, SubmitBody};
+
 /// The largest request body: a full batch of hex-encoded transactions fits.
 pub const BODY_BYTES_MAX: usize = 8 << 20;
-/// The most transactions in one batch submission.
-pub const TXS_BATCH_MAX: usize = 10_000;
 /// The most requests served at once (beyond it, requests wait).
 pub const REQUESTS_CONCURRENT_MAX: usize = 512;
 /// The most open event streams.
@@ -134,13 +137,13 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>)
             ApiError::bad("bad_body", r.body_text())
         }
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad("malformed_json", e.to_string()))
+    requests::parse_json(&bytes).map_err(ApiError::from)
 }
 
-fn decode_hex_tx(hex_tx: &str) -> ApiResult<SignedTx> {
-    let bytes = hex::decode(hex_tx.trim())
-        .map_err(|e| ApiError::bad("bad_hex", format!("transaction is not valid hex: {e}")))?;
-    SignedTx::decode(&bytes).map_err(|e| ApiError::bad("malformed_tx", e.to_string()))
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        ApiError::bad(e.code(), e.to_string())
+    }
 }
 
 /// The router, with the body limit and the concurrency limit.
@@ -186,18 +189,6 @@ pub fn router(api: ApiHandle) -> Router {
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SubmitBody {
-    tx: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BatchBody {
-    txs: Vec<String>,
-}
-
 async fn admit(
     shared: &Arc<Chain>,
     txs: Vec<SignedTx>,
@@ -213,7 +204,7 @@ async fn submit(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let body: SubmitBody = parse_body(body)?;
-    let tx = decode_hex_tx(&body.tx)?;
+    let tx = requests::decode_hex_tx(&body.tx)?;
     let result = admit(&shared, vec![tx]).await?.pop();
     match result {
         Some(Ok(hash)) => Ok((StatusCode::ACCEPTED, Json(json!({"hash": hash})))),
@@ -227,15 +218,11 @@ async fn submit_batch(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let body: BatchBody = parse_body(body)?;
-    if body.txs.len() > TXS_BATCH_MAX {
-        let msg = format!(
-            "batch of {} transactions exceeds {TXS_BATCH_MAX}",
-            body.txs.len()
-        );
-        return Err(ApiError::bad("batch_too_large", msg));
-    }
     // Decode everything first; admit the decodable ones in one verification batch.
-    let decoded: Vec<ApiResult<SignedTx>> = body.txs.iter().map(|t| decode_hex_tx(t)).collect();
+    let decoded: Vec<ApiResult<SignedTx>> = requests::decode_batch(&body)?
+        .into_iter()
+        .map(|d| d.map_err(ApiError::from))
+        .collect();
     let good: Vec<SignedTx> = decoded
         .iter()
         .filter_map(|d| d.as_ref().ok().cloned())
