@@ -124,22 +124,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let local4 = Preset::LOCAL4.spec(&keys, GENESIS_TIME_MS)?;
     seeds.push(seed("genesis", "local4.json", local4.to_json()?));
 
-    seeds.push(seed("payment_link", "cafe-invoice", chain.link.clone()));
-    seeds.push(seed(
-        "payment_link",
-        "upper-case",
-        chain
-            .link
-            .to_uppercase()
-            .replace("JEON:PAY?I=", "jeon:pay?i=")
-            .replace("&S=", "&s="),
-    ));
-    let plain = jeon_runtime::invoice::Invoice {
-        memo: None,
-        ..chain.invoice.clone()
+    let [memo_link, plain_link] = &chain.links[..] else {
+        return Err("two fixture links".into());
     };
-    let sig = plain.sign(&fixtures::key("dalbit-cafe"), &chain.chain_id);
-    seeds.push(seed("payment_link", "no-memo", plain.to_uri(&sig)));
+    seeds.push(seed("payment_link", "cafe-invoice", memo_link.clone()));
+    seeds.push(seed("payment_link", "no-memo", plain_link.clone()));
+    // Hex in either case reads the same (a QR code holds upper-case hex compactly).
+    let (head, params) = memo_link.split_at("jeon:pay?".len());
+    let upper = format!(
+        "{head}{}",
+        params
+            .to_uppercase()
+            .replace("I=", "i=")
+            .replace("&S=", "&s=")
+    );
+    seeds.push(seed("payment_link", "upper-case", upper));
 
     let hexes: Vec<String> = block.txs.iter().map(|t| hex::encode(t.encode())).collect();
     let submit = serde_json::json!({ "tx": hexes[0] });

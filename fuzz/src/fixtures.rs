@@ -57,10 +57,11 @@ pub struct DevChain {
     pub proposal: SignedProposal,
     /// The bank's votes: prevote and precommit for block 1, a nil prevote in round 1.
     pub votes: Vec<SignedVoteMsg>,
-    /// The cafe's invoice (with a memo sealed to the cafe), paid in block 1.
-    pub invoice: Invoice,
-    /// Its payment link.
-    pub link: String,
+    /// The cafe's invoices: the one paid in block 1 (with a memo sealed to the cafe),
+    /// and the same without a memo.
+    pub invoices: Vec<Invoice>,
+    /// Their payment links, in the same order.
+    pub links: Vec<String>,
 }
 
 /// The chain, built on first use.
@@ -115,7 +116,13 @@ fn build() -> DevChain {
     let mut state = MemoryState::new();
     state.apply(&changes);
     let (invoice, invoice_sig) = invoice(&chain_id);
-    let link = invoice.to_uri(&invoice_sig);
+    let plain = Invoice {
+        memo: None,
+        ..invoice.clone()
+    };
+    let plain_sig = plain.sign(&key("dalbit-cafe"), &chain_id);
+    let links = vec![invoice.to_uri(&invoice_sig), plain.to_uri(&plain_sig)];
+    let invoices = vec![invoice.clone(), plain];
     let signed = transactions(&chain_id, invoice.clone(), invoice_sig);
     let txs: Vec<_> = tx::verify_batch(signed, &chain_id)
         .into_iter()
@@ -195,8 +202,8 @@ fn build() -> DevChain {
         receipts: out.receipts,
         proposal,
         votes,
-        invoice,
-        link,
+        invoices,
+        links,
     }
 }
 
