@@ -1,5 +1,9 @@
 //! Messages between nodes: what is gossiped and what block sync asks and answers,
 //! with the size bound of each. Encoded with the runtime's canonical codec.
+//!
+//! It names only the runtime and serde: the fuzz crate compiles this file alone
+//! (`fuzz/src/lib.rs`), so the fuzzer decodes peers' messages with this very code
+//! without building libp2p. A tidy test keeps it that way.
 
 use jeon_runtime::block::{CommittedBlock, ProposalBody, VoteBody, BLOCK_BYTES_MAX};
 use jeon_runtime::codec::{self, CodecError};

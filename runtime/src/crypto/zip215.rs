@@ -55,7 +55,7 @@
 //! from the single equation, and every "good" from the single equation or a passing
 //! batch check, which is exact up to the 2⁻¹²⁸ above.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, OnceLock};
 use std::thread;
@@ -87,7 +87,7 @@ pub const KEY_CACHE_ENTRIES_MAX: usize = 65_536;
 /// The key cache's shards: verifier threads rarely wait for one another.
 const KEY_CACHE_SHARDS: usize = 16;
 
-type KeyShard = Mutex<HashMap<[u8; 32], EdwardsPoint>>;
+type KeyShard = Mutex<BTreeMap<[u8; 32], EdwardsPoint>>;
 
 /// Step 1, remembered. Decompressing a key (a square root in the field) costs about a
 /// third of a batched verification, and the same accounts sign again and again. The
@@ -98,7 +98,7 @@ fn decompress_key(signer: &Address) -> Option<EdwardsPoint> {
     static SHARDS: OnceLock<Vec<KeyShard>> = OnceLock::new();
     let shards = SHARDS.get_or_init(|| {
         (0..KEY_CACHE_SHARDS)
-            .map(|_| Mutex::new(HashMap::new()))
+            .map(|_| Mutex::new(BTreeMap::new()))
             .collect()
     });
     let shard = &shards[usize::from(signer.0[0]) % KEY_CACHE_SHARDS];

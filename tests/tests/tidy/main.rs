@@ -8,6 +8,9 @@
 //! - The consensus core (`node/src/consensus/`) is pure too: it names no async runtime,
 //!   network, disk, clock or random generator; time and messages come in as inputs.
 //! - No function outside tests is over [`FN_LINES_MAX`] lines.
+//! - The node files the fuzz crate compiles alone (`#[path]` in `fuzz/src/lib.rs`:
+//!   the wire messages, the API's request bodies) name no other part of the node and
+//!   no crate the fuzz crate does not have.
 //!
 //! Each checker is a function of a file's path and contents, so the tests below also
 //! run it on planted violations and on clean code.
@@ -57,6 +60,19 @@ const FORBIDDEN_CONSENSUS_IDENTS: &[(&str, &str)] = &[
     ("rand", "randomness: the core must replay exactly"),
     ("thread_rng", "randomness: the core must replay exactly"),
     ("OsRng", "randomness: the core must replay exactly"),
+];
+
+/// The crates a file the fuzz crate compiles alone may `use` (the fuzz crate's
+/// dependencies, and the file's own test module's `super`).
+const FUZZ_STANDALONE_ROOTS: &[&str] = &[
+    "std",
+    "core",
+    "serde",
+    "serde_json",
+    "hex",
+    "thiserror",
+    "jeon_runtime",
+    "super",
 ];
 
 /// The longest a function outside tests may be, in lines from `fn` to its closing brace.
@@ -445,5 +461,83 @@ fn the_length_checker_finds_a_planted_long_function_and_nothing_in_clean_code() 
     assert_eq!(
         long_functions("f.rs", &planted, FN_LINES_MAX),
         vec![format!("f.rs:{line} one_line_too_long (101 lines)")]
+    );
+}
+
+/// The workspace files that `lib` (the fuzz crate's root) compiles through
+/// `#[path = "../../<file>"]`, relative to the workspace root.
+fn fuzz_standalone_files(lib: &str) -> Vec<String> {
+    lib.lines()
+        .filter_map(|l| l.trim().strip_prefix("#[path = \"../../"))
+        .filter_map(|rest| rest.strip_suffix("\"]"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Why `source` would not compile as a module of the fuzz crate: a `crate::` path (the
+/// node's crate root is not there), or a `use` of a crate outside `roots`.
+fn standalone_offences(path: &str, source: &str, roots: &[&str]) -> Vec<String> {
+    let code = scan::code_only(source);
+    let mut out = Vec::new();
+    for (n, line) in code.lines().enumerate() {
+        let at = format!("{path}:{}", n + 1);
+        if line.contains("crate::") {
+            out.push(format!("{at}: a crate:: path"));
+        }
+        let trimmed = line.trim_start();
+        let used = trimmed
+            .strip_prefix("pub use ")
+            .or_else(|| trimmed.strip_prefix("use "));
+        if let Some(root) = used.and_then(|u| u.split("::").next()) {
+            let root = root.trim().trim_start_matches(['{', ':']);
+            if !roots.contains(&root) && !root.is_empty() {
+                out.push(format!("{at}: uses {root}"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_node_files_the_fuzz_crate_compiles_alone_name_only_the_runtime() {
+    let root = workspace_root();
+    let files = fuzz_standalone_files(&read(&root.join("fuzz/src/lib.rs")));
+    assert!(
+        files.contains(&"node/src/wire.rs".to_owned()),
+        "the fuzz crate compiles the wire messages: {files:?}"
+    );
+    let offences: Vec<String> = files
+        .iter()
+        .flat_map(|f| standalone_offences(f, &read(&root.join(f)), FUZZ_STANDALONE_ROOTS))
+        .collect();
+    assert!(
+        offences.is_empty(),
+        "fuzz/src/lib.rs compiles these files outside the node (docs/fuzzing.md); keep \
+         node imports out of them:\n{}",
+        offences.join("\n")
+    );
+}
+
+#[test]
+fn the_standalone_checker_finds_planted_node_imports_and_nothing_in_clean_code() {
+    let lib = "#[path = \"../../node/src/wire.rs\"]\npub mod wire;\n";
+    assert_eq!(
+        fuzz_standalone_files(lib),
+        vec!["node/src/wire.rs".to_owned()]
+    );
+    let clean = "//! crate:: in a doc is fine\nuse jeon_runtime::codec;\nuse serde::{Deserialize, Serialize};\n\
+                 #[cfg(test)]\nmod tests {\n    use super::*;\n}\n";
+    assert_eq!(
+        standalone_offences("w.rs", clean, FUZZ_STANDALONE_ROOTS),
+        Vec::<String>::new()
+    );
+    let planted = format!("{clean}use crate::store::Store;\npub use tokio::sync::mpsc;\n");
+    assert_eq!(
+        standalone_offences("w.rs", &planted, FUZZ_STANDALONE_ROOTS),
+        vec![
+            "w.rs:8: a crate:: path".to_owned(),
+            "w.rs:8: uses crate".to_owned(),
+            "w.rs:9: uses tokio".to_owned(),
+        ]
     );
 }
