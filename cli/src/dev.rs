@@ -15,7 +15,7 @@ use jeon_node::run::{NodeConfig, StorageOptions};
 
 use crate::error::{stdout, CliError};
 use crate::genesis_cmd::load as load_genesis;
-use crate::node_cmd::{init_logging, load_key, run_node, API_ADDR_DEFAULT};
+use crate::node_cmd::{init_logging, load_key, run_node, MempoolArgs, API_ADDR_DEFAULT};
 
 /// `jeon dev`.
 #[derive(Debug, Args)]
@@ -26,6 +26,9 @@ pub(crate) struct DevArgs {
     /// The API listen address.
     #[arg(long, value_name = "ADDR", default_value = API_ADDR_DEFAULT)]
     api: SocketAddr,
+    /// The mempool's bounds.
+    #[command(flatten)]
+    mempool: MempoolArgs,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     log_json: bool,
@@ -81,6 +84,7 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         .map(|v| v.name.clone())
         .ok_or_else(|| CliError::BadInput("the dev genesis has no validator".into()))?;
     let key = load_key(&key_path(&args.data, &validator))?;
+    let mempool = args.mempool.config(None, None)?;
     let text = banner(&genesis, &args.data, &args.api);
     let config = NodeConfig {
         genesis,
@@ -91,6 +95,7 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         p2p: None,
         // `jeon dev` is an archive node: every block stays.
         storage: StorageOptions::default(),
+        mempool,
     };
     run_node(config, move |node| {
         let text = text.replace(

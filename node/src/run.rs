@@ -15,6 +15,7 @@ use std::str::FromStr;
 use crate::chain::{Chain, ChainSpec, Db, Hooks};
 use crate::driver::{Driver, Network, NoNetwork};
 use crate::handle::ApiHandle;
+use crate::mempool::MempoolConfig;
 use crate::net::P2pNetwork;
 use crate::p2p::{Multiaddr, P2pCommand, P2pConfig, P2pHandle, PeerId, Topic};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
@@ -37,6 +38,8 @@ pub struct NodeConfig {
     pub p2p: Option<P2pOptions>,
     /// Block storage: segment size and pruning.
     pub storage: StorageOptions,
+    /// The mempool's bounds.
+    pub mempool: MempoolConfig,
 }
 
 /// How the node keeps blocks (docs/storage.md).
@@ -160,7 +163,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let index = DirSegments::open(&config.data_dir.join("txindex"))
         .map_err(|e| store_err(StoreError::Segment(e)))?;
     let db: Db = ChainDb::open(store, Box::new(index), log).map_err(store_err)?;
-    let shared = Chain::open(db, &spec).map_err(store_err)?;
+    let shared = Chain::open_with(db, &spec, config.mempool).map_err(store_err)?;
     let api = ApiHandle::new(shared.clone());
     let p2p = match config.p2p {
         Some(options) => {

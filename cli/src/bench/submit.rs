@@ -19,8 +19,16 @@ use crate::error::CliError;
 
 /// How long a submitter sleeps before retrying a batch the node was too busy for.
 pub(super) const RETRY_SLEEP_MS: u64 = 50;
-/// Refusals that mean "not now": the transaction is sent again.
-pub(super) const RETRYABLE_CODES: [&str; 2] = ["mempool_full", "sender_queue_full"];
+/// Refusals that mean "not now": the transaction is sent again. The two
+/// `future_txs` codes refuse a transaction that would wait behind a nonce gap (an
+/// earlier nonce of the sender is still being retried): sent again, it finds the gap
+/// filled.
+pub(super) const RETRYABLE_CODES: [&str; 4] = [
+    "mempool_full",
+    "sender_queue_full",
+    "future_txs_full",
+    "too_many_future_txs",
+];
 
 /// The body of `POST /v1/txs/batch`.
 #[derive(Serialize)]
