@@ -99,7 +99,9 @@ fn admit_error(e: &AdmitError) -> ApiError {
         AdmitError::Duplicate(_) => (StatusCode::CONFLICT, "duplicate"),
         AdmitError::NonceTaken { .. } => (StatusCode::CONFLICT, "nonce_taken"),
         AdmitError::NonceTooFarAhead { .. } => (StatusCode::BAD_REQUEST, "nonce_too_far_ahead"),
-        AdmitError::SenderFutureFull { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_future_txs"),
+        AdmitError::SenderFutureFull { .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_future_txs")
+        }
         AdmitError::FutureFull { .. } => (StatusCode::SERVICE_UNAVAILABLE, "future_txs_full"),
         AdmitError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };

@@ -476,7 +476,13 @@ impl Mempool {
         }
         let c = &self.config;
         let (txs, waiting_bytes) = (self.waiting.len(), self.waiting_bytes);
-        if would_overflow(txs, waiting_bytes, bytes, c.future_txs_max, c.future_bytes_max) {
+        if would_overflow(
+            txs,
+            waiting_bytes,
+            bytes,
+            c.future_txs_max,
+            c.future_bytes_max,
+        ) {
             return Err(AdmitError::FutureFull {
                 missing,
                 got: nonce,
@@ -687,8 +693,9 @@ impl Mempool {
         victims
             .into_iter()
             .filter_map(|(key, nonce)| {
-                self.evict_waiting(key, *sender, nonce, |missing, nonce| {
-                    Eviction::Displaced { missing, nonce }
+                self.evict_waiting(key, *sender, nonce, |missing, nonce| Eviction::Displaced {
+                    missing,
+                    nonce,
                 })
             })
             .collect()
@@ -812,16 +819,21 @@ impl Mempool {
         queue.next_nonce = queue.next_nonce.max(state.nonce(addr)?);
         let next_nonce = queue.next_nonce;
         let used: Vec<Nonce> = queue.txs.range(..next_nonce).map(|(n, _)| *n).collect();
-        let first = queue.txs.range(next_nonce..).next().map(|(_, p)| p.tx.clone());
+        let first = queue
+            .txs
+            .range(next_nonce..)
+            .next()
+            .map(|(_, p)| p.tx.clone());
         for nonce in used {
             self.take(addr, nonce);
         }
         let mut evicted = Vec::new();
         if let Some(first) = first {
             if let Err(e) = assess(state, fees, first.tx())? {
-                let all: Vec<Nonce> = self.senders.get(addr).map_or(Vec::new(), |q| {
-                    q.txs.keys().copied().collect()
-                });
+                let all: Vec<Nonce> = self
+                    .senders
+                    .get(addr)
+                    .map_or(Vec::new(), |q| q.txs.keys().copied().collect());
                 // Highest nonce first, so none is sent to wait on the way out.
                 for nonce in all.into_iter().rev() {
                     if let Some(p) = self.take(addr, nonce) {
@@ -892,7 +904,8 @@ mod tests {
             let mut ledger = Ledger(MemoryState::new());
             ledger.write(|ov| {
                 for a in accounts {
-                    ov.set_balance(&account(a), AssetId(0), 1 << 40).expect("put");
+                    ov.set_balance(&account(a), AssetId(0), 1 << 40)
+                        .expect("put");
                 }
             });
             ledger
@@ -954,14 +967,21 @@ mod tests {
             waiting += own;
         }
         assert_eq!((pool.index.len(), pool.bytes), (count, bytes));
-        assert_eq!((pool.waiting.len(), pool.waiting_bytes), (waiting, waiting_bytes));
+        assert_eq!(
+            (pool.waiting.len(), pool.waiting_bytes),
+            (waiting, waiting_bytes)
+        );
     }
 
     #[test]
     fn the_pool_is_full_by_count_or_by_bytes_whichever_comes_first() {
         let c = MempoolConfig::default();
-        assert_eq!((c.txs_max, c.bytes_max), (MEMPOOL_TXS_MAX, MEMPOOL_BYTES_MAX));
-        let full = |txs, bytes, incoming| would_overflow(txs, bytes, incoming, c.txs_max, c.bytes_max);
+        assert_eq!(
+            (c.txs_max, c.bytes_max),
+            (MEMPOOL_TXS_MAX, MEMPOOL_BYTES_MAX)
+        );
+        let full =
+            |txs, bytes, incoming| would_overflow(txs, bytes, incoming, c.txs_max, c.bytes_max);
         assert!(!full(0, 0, 200));
         assert!(!full(MEMPOOL_TXS_MAX - 1, 0, 200));
         assert!(full(MEMPOOL_TXS_MAX, 0, 200));
@@ -982,21 +1002,34 @@ mod tests {
     }
 
     #[test]
-    fn a_pool_full_of_gap_waiters_from_many_senders_still_admits_a_ready_transfer_from_a_newcomer() {
+    fn a_pool_full_of_gap_waiters_from_many_senders_still_admits_a_ready_transfer_from_a_newcomer()
+    {
         // 64 slots, 16 of them for waiting transactions: 16 senders each send nonce
         // 1 without nonce 0 (the jam: retries left gaps), 48 others fill the rest
         // with ready transactions that no block has taken yet.
         let mut pool = pool(64);
         let ledger = Ledger::new(0..120);
         for s in 0..16 {
-            admit(&mut pool, &ledger, transfer(s, 1, EXPIRY_NEVER), 1_000 + u64::from(s))
-                .expect("waits");
+            admit(
+                &mut pool,
+                &ledger,
+                transfer(s, 1, EXPIRY_NEVER),
+                1_000 + u64::from(s),
+            )
+            .expect("waits");
         }
         assert_eq!(pool.waiting_len(), 16);
         // The waiting share is full: a 17th gap waiter is refused, for its sender only.
         let refused = admit(&mut pool, &ledger, transfer(16, 1, EXPIRY_NEVER), 2_000);
         assert!(
-            matches!(refused, Err(AdmitError::FutureFull { missing: 0, got: 1, .. })),
+            matches!(
+                refused,
+                Err(AdmitError::FutureFull {
+                    missing: 0,
+                    got: 1,
+                    ..
+                })
+            ),
             "{refused:?}"
         );
         for s in 16..64 {
@@ -1016,7 +1049,10 @@ mod tests {
         assert_eq!(admitted.evicted, vec![(gone, reason.clone())]);
         assert!(reason.to_string().contains("submit nonce 0"), "{reason}");
         assert_eq!((pool.len(), pool.waiting_len()), (64, 15));
-        assert!(pool.reap(1_000, usize::MAX).iter().any(|t| t.hash() == newcomer.hash()));
+        assert!(pool
+            .reap(1_000, usize::MAX)
+            .iter()
+            .any(|t| t.hash() == newcomer.hash()));
         check_invariants(&pool);
         // A newcomer that would wait displaces nobody: the pool is full for it.
         let full = admit(&mut pool, &ledger, transfer(80, 1, EXPIRY_NEVER), 3_000);
@@ -1098,7 +1134,10 @@ mod tests {
         admit(&mut pool, &ledger, waiter.clone(), 1_000).expect("waits");
         // A ready transaction is never evicted for its age.
         admit(&mut pool, &ledger, transfer(1, 0, EXPIRY_NEVER), 0).expect("ready");
-        assert!(pool.evict_waited(1_000 + wait_max_ms).is_empty(), "not longer yet");
+        assert!(
+            pool.evict_waited(1_000 + wait_max_ms).is_empty(),
+            "not longer yet"
+        );
         // After a commit one wait later (no gap filled), it goes with the reason.
         ledger.set_nonce(0, 1);
         let evicted = pool
@@ -1128,9 +1167,9 @@ mod tests {
         // Block building finds nonce 0 invalid: 1..=99 wait for it; 64 may.
         let evicted = pool.remove(&transfer(0, 0, EXPIRY_NEVER).hash());
         assert_eq!(evicted.len(), 99 - FUTURE_TXS_PER_SENDER_MAX);
-        assert!(evicted
-            .iter()
-            .all(|(_, why)| matches!(why, Eviction::Displaced { missing: 0, nonce } if *nonce > 64)));
+        assert!(evicted.iter().all(
+            |(_, why)| matches!(why, Eviction::Displaced { missing: 0, nonce } if *nonce > 64)
+        ));
         assert_eq!(pool.waiting_len(), FUTURE_TXS_PER_SENDER_MAX);
         assert!(!pool.has_ready());
         check_invariants(&pool);

@@ -751,7 +751,13 @@ impl Replica {
             block,
             signatures,
         };
-        let head = blocks::commit(&self.shared, &*self.finality, candidate, certificate, now_ms)?;
+        let head = blocks::commit(
+            &self.shared,
+            &*self.finality,
+            candidate,
+            certificate,
+            now_ms,
+        )?;
         debug!(height = head.height, round, "block final");
         self.committed(now_ms, out)
     }
@@ -1058,7 +1064,13 @@ impl Replica {
             }
             match blocks::check_synced(&self.shared, committed) {
                 Ok((candidate, certificate)) => {
-                    blocks::commit(&self.shared, &*self.finality, candidate, certificate, now_ms)?;
+                    blocks::commit(
+                        &self.shared,
+                        &*self.finality,
+                        candidate,
+                        certificate,
+                        now_ms,
+                    )?;
                     applied += 1;
                 }
                 Err(e) => {

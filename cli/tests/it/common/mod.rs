@@ -53,11 +53,17 @@ impl DevNode {
     /// Starts `jeon dev` on `data` with extra environment variables, and waits until
     /// its API answers (unless it dies first).
     pub(crate) fn start(data: &Path, env: &[(&str, &str)]) -> DevNode {
+        Self::start_with(data, &[], env)
+    }
+
+    /// [`DevNode::start`] with extra `jeon dev` flags.
+    pub(crate) fn start_with(data: &Path, args: &[&str], env: &[(&str, &str)]) -> DevNode {
         let port = free_port();
         let mut cmd = jeon();
         cmd.args(["dev", "--data"])
             .arg(data)
             .args(["--api", &format!("127.0.0.1:{port}")])
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
