@@ -18,7 +18,8 @@ use jeon_node::run::{NodeConfig, StorageOptions};
 use crate::error::{stdout, CliError};
 use crate::genesis_cmd::load as load_genesis;
 use crate::node_cmd::{
-    init_logging, load_key, run_node, ApiLimitArgs, DiscardSignerState, API_ADDR_DEFAULT,
+    init_logging, load_key, run_node, ApiLimitArgs, DiscardSignerState, MempoolArgs,
+    API_ADDR_DEFAULT,
 };
 
 /// `jeon dev`.
@@ -34,6 +35,9 @@ pub(crate) struct DevArgs {
     api_limits: ApiLimitArgs,
     #[command(flatten)]
     discard: DiscardSignerState,
+    /// The mempool's bounds.
+    #[command(flatten)]
+    mempool: MempoolArgs,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     log_json: bool,
@@ -90,6 +94,7 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         .map(|v| v.name.clone())
         .ok_or_else(|| CliError::BadInput("the dev genesis has no validator".into()))?;
     let key = load_key(&key_path(&args.data, &validator))?;
+    let mempool = args.mempool.config(None, None)?;
     let text = banner(&genesis, &args.data, &args.api);
     let config = NodeConfig {
         genesis,
@@ -102,6 +107,7 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         // `jeon dev` is an archive node: every block stays.
         storage: StorageOptions::default(),
         discard_signer_state: args.discard.discard_signer_state,
+        mempool,
     };
     run_node(config, move |node| {
         let text = text.replace(

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use jeon_genesis::keyfile;
 use jeon_node::http::ApiLimits;
+use jeon_node::mempool::{MempoolConfig, MEMPOOL_TXS_MAX, MEMPOOL_TXS_MIN};
 use jeon_node::p2p::Multiaddr;
 use jeon_node::replica::ReplicaConfig;
 use jeon_node::run::{NodeConfig, P2pOptions, RunningNode, StorageOptions, PRUNE_KEEP_BLOCKS_MIN};
@@ -20,9 +21,9 @@ use crate::error::CliError;
 #[derive(Debug, Args)]
 pub(crate) struct NodeArgs {
     /// A TOML config file (keys: genesis, key, data, api, p2p, peers,
-    /// empty_block_interval_ms, prune_keep_blocks, segment_bytes, and the api_* limits
-    /// named like their flags); relative paths in it are relative to the file. Flags
-    /// override it.
+    /// empty_block_interval_ms, prune_keep_blocks, segment_bytes, mempool_txs_max,
+    /// future_tx_wait_ms, and the api_* limits named like their flags); relative paths
+    /// in it are relative to the file. Flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// The genesis spec (JSON).
@@ -56,6 +57,9 @@ pub(crate) struct NodeArgs {
     api_limits: ApiLimitArgs,
     #[command(flatten)]
     discard: DiscardSignerState,
+    /// The mempool's bounds.
+    #[command(flatten)]
+    mempool: MempoolArgs,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     log_json: bool,
@@ -134,6 +138,43 @@ pub(crate) struct DiscardSignerState {
     pub(crate) discard_signer_state: bool,
 }
 
+/// The mempool's bounds, shared by `jeon node` and `jeon dev` (docs/runtime.md §5).
+#[derive(Debug, Default, Args)]
+pub(crate) struct MempoolArgs {
+    /// Hold at most N pending transactions (16 to 100000, the default); a quarter of
+    /// them may wait behind nonce gaps.
+    #[arg(long, value_name = "N")]
+    mempool_txs_max: Option<u64>,
+    /// Evict a transaction still waiting behind a nonce gap this long after its
+    /// admission (default 60000).
+    #[arg(long, value_name = "MS")]
+    future_tx_wait_ms: Option<u64>,
+}
+
+impl MempoolArgs {
+    /// The bounds from flags, else the config file's, else the defaults; checked.
+    pub(crate) fn config(
+        &self,
+        txs_max: Option<u64>,
+        wait_ms: Option<u64>,
+    ) -> Result<MempoolConfig, CliError> {
+        let mut config = MempoolConfig::default();
+        if let Some(n) = self.mempool_txs_max.or(txs_max) {
+            let range = MEMPOOL_TXS_MIN as u64..=MEMPOOL_TXS_MAX as u64;
+            if !range.contains(&n) {
+                return Err(CliError::BadInput(format!(
+                    "--mempool-txs-max {n}: must be {MEMPOOL_TXS_MIN} to {MEMPOOL_TXS_MAX}"
+                )));
+            }
+            config = MempoolConfig::with_txs_max(n as usize);
+        }
+        if let Some(ms) = self.future_tx_wait_ms.or(wait_ms) {
+            config.future_wait_max_ms = ms;
+        }
+        Ok(config)
+    }
+}
+
 /// The config file's format.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -153,6 +194,8 @@ struct ConfigFile {
     api_body_read_timeout_ms: Option<u64>,
     api_write_stall_timeout_ms: Option<u64>,
     api_submit_txs_per_sec: Option<u64>,
+    mempool_txs_max: Option<u64>,
+    future_tx_wait_ms: Option<u64>,
 }
 
 impl ConfigFile {
@@ -318,6 +361,9 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         args.prune_keep_blocks.or(cfg.prune_keep_blocks),
         args.segment_bytes.or(cfg.segment_bytes),
     )?;
+    let mempool = args
+        .mempool
+        .config(cfg.mempool_txs_max, cfg.future_tx_wait_ms)?;
     let genesis = crate::genesis_cmd::load(&genesis_path)?;
     let mut replica = ReplicaConfig::default();
     if let Some(ms) = cfg.empty_block_interval_ms {
@@ -354,6 +400,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         p2p,
         storage,
         discard_signer_state: args.discard.discard_signer_state,
+        mempool,
     };
     run_node(config, |node| {
         // The address line is for scripts; a closed stdout must not stop the node.

@@ -138,6 +138,10 @@ fn admit_error(e: &AdmitError) -> ApiError {
         AdmitError::Duplicate(_) => (StatusCode::CONFLICT, "duplicate"),
         AdmitError::NonceTaken { .. } => (StatusCode::CONFLICT, "nonce_taken"),
         AdmitError::NonceTooFarAhead { .. } => (StatusCode::BAD_REQUEST, "nonce_too_far_ahead"),
+        AdmitError::SenderFutureFull { .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_future_txs")
+        }
+        AdmitError::FutureFull { .. } => (StatusCode::SERVICE_UNAVAILABLE, "future_txs_full"),
         AdmitError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };
     ApiError::new(status, code, e.to_string())
@@ -333,7 +337,7 @@ async fn admit(
     txs: Vec<SignedTx>,
 ) -> ApiResult<Vec<Result<Hash, AdmitError>>> {
     let shared = shared.clone();
-    tokio::task::spawn_blocking(move || shared.submit(txs, false))
+    tokio::task::spawn_blocking(move || shared.submit(txs, false, crate::driver::now_ms()))
         .await
         .map_err(ApiError::internal)
 }
@@ -379,9 +383,12 @@ async fn submit_batch(
         .collect();
     let admitted = admit(&shared, good).await?;
     // Items refused because the pool is full are worth retrying: say when.
-    let full = admitted
-        .iter()
-        .any(|r| matches!(r, Err(AdmitError::Full { .. })));
+    let full = admitted.iter().any(|r| {
+        matches!(
+            r,
+            Err(AdmitError::Full { .. } | AdmitError::FutureFull { .. })
+        )
+    });
     let mut admitted = admitted.into_iter();
     let results: Vec<Value> = decoded
         .into_iter()

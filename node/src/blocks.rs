@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use jeon_runtime::{merkle, Address, Block, Hash, Header, Outcome, SignedTx, TxError, VerifiedTx};
 
 use crate::chain::{Chain, FinalEvent, Finality};
-use crate::mempool::AdmitError;
+use crate::mempool::Eviction;
 use crate::store::{ChainHead, StoreError};
 use crate::wire::{SyncRequest, SyncResponse, SYNC_BLOCKS_MAX, SYNC_RESPONSE_BYTES_MAX};
 
@@ -210,16 +210,27 @@ pub fn build(shared: &Chain, proposer: Address, now_ms: u64) -> Result<Candidate
 }
 
 fn evict(shared: &Chain, invalid: &[(Hash, TxError)]) {
+    let mut evicted: Vec<(Hash, Eviction)> = invalid
+        .iter()
+        .map(|(hash, error)| (*hash, Eviction::Invalid(error.clone())))
+        .collect();
     {
         let mut pool = shared.mempool();
         for (hash, _) in invalid {
-            pool.remove(hash);
+            // The sender's later transactions now wait; beyond the bounds, they go.
+            evicted.extend(pool.remove(hash));
         }
-        shared.metrics.mempool_txs.set(pool.len() as i64);
+        shared.metrics.observe_mempool(&pool);
     }
+    record_evictions(shared, evicted);
+}
+
+/// Remembers evicted transactions with the reason, for `GET /v1/txs/{hash}`.
+fn record_evictions(shared: &Chain, evicted: Vec<(Hash, Eviction)>) {
+    shared.metrics.mempool_evicted.inc_by(evicted.len() as u64);
     let mut rejections = shared.rejections();
-    for (hash, error) in invalid {
-        rejections.record(*hash, AdmitError::Invalid(error.clone()));
+    for (hash, why) in evicted {
+        rejections.record(hash, why);
     }
 }
 
@@ -379,11 +390,13 @@ pub fn check_synced(
 
 /// Writes a decided block durably, then reports it: head, mempool, metrics, and last
 /// its events to `finality`. Nothing is reported before the store flush returns.
+/// `now_ms` is the node's clock, for the mempool's wait bound.
 pub fn commit(
     shared: &Chain,
     finality: &dyn Finality,
     candidate: Candidate,
     certificate: Certificate,
+    now_ms: u64,
 ) -> Result<ChainHead, StoreError> {
     let Candidate { block, txs, output } = candidate;
     let committed = CommittedBlock { block, certificate };
@@ -395,13 +408,8 @@ pub fn commit(
         .metrics
         .block_commit_seconds
         .observe(started.elapsed().as_secs_f64());
-    report(
-        shared,
-        finality,
-        head,
-        &output,
-        txs.iter().map(|t| t.body().sender),
-    )?;
+    let senders = txs.iter().map(|t| t.body().sender);
+    report(shared, finality, head, &output, senders, now_ms)?;
     Ok(head)
 }
 
@@ -411,20 +419,16 @@ fn report(
     head: ChainHead,
     output: &BlockOutput,
     senders: impl Iterator<Item = Address>,
+    now_ms: u64,
 ) -> Result<(), StoreError> {
     let evicted = {
         let mut pool = shared.mempool();
         let fees = FeeRules::load(&*shared.db, &shared.params, head.height + 1, head.time_ms)?;
-        let evicted = pool.after_commit(&*shared.db, &fees, senders)?;
-        shared.metrics.mempool_txs.set(pool.len() as i64);
+        let evicted = pool.after_commit(&*shared.db, &fees, senders, now_ms)?;
+        shared.metrics.observe_mempool(&pool);
         evicted
     };
-    {
-        let mut rejections = shared.rejections();
-        for (hash, reason) in evicted {
-            rejections.record(hash, AdmitError::Invalid(reason));
-        }
-    }
+    record_evictions(shared, evicted);
     shared.set_head(head);
     shared.metrics.height.set(head.height as i64);
     shared.metrics.blocks_committed.inc();

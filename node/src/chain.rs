@@ -18,7 +18,7 @@ use jeon_runtime::tx::verify_batch;
 use jeon_runtime::{Event, Hash, Height, Params, SignedTx};
 use serde::Serialize;
 
-use crate::mempool::{AdmitError, Mempool};
+use crate::mempool::{AdmitError, Eviction, Mempool, MempoolConfig};
 use crate::metrics::Metrics;
 use crate::signer::SigningStatus;
 use crate::store::{ChainDb, ChainHead, Store, StoreError};
@@ -58,18 +58,28 @@ pub struct FinalEvent {
 /// How many recent admission refusals and evictions are remembered for status queries.
 pub const REJECTIONS_KEPT_MAX: usize = 100_000;
 
-/// A bounded memory of transactions refused or evicted, with the reason (an eviction
-/// is [`AdmitError::Invalid`]: the transaction is no longer valid on the chain).
+/// Why a transaction is not pending: refused at admission, or evicted after it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// Refused at admission.
+    #[error(transparent)]
+    Refused(#[from] AdmitError),
+    /// Admitted, then evicted from the mempool without being included in a block.
+    #[error(transparent)]
+    Evicted(#[from] Eviction),
+}
+
+/// A bounded memory of transactions refused or evicted, with the reason.
 #[derive(Default)]
 pub struct Rejections {
     order: VecDeque<Hash>,
-    reasons: HashMap<Hash, AdmitError>,
+    reasons: HashMap<Hash, Rejection>,
 }
 
 impl Rejections {
     /// Remembers a rejection, forgetting the oldest beyond the bound.
-    pub fn record(&mut self, hash: Hash, reason: AdmitError) {
-        if self.reasons.insert(hash, reason).is_none() {
+    pub fn record(&mut self, hash: Hash, reason: impl Into<Rejection>) {
+        if self.reasons.insert(hash, reason.into()).is_none() {
             self.order.push_back(hash);
         }
         while self.order.len() > REJECTIONS_KEPT_MAX {
@@ -80,7 +90,7 @@ impl Rejections {
     }
 
     /// Why a transaction was rejected, if it was recently.
-    pub fn reason(&self, hash: &Hash) -> Option<&AdmitError> {
+    pub fn reason(&self, hash: &Hash) -> Option<&Rejection> {
         self.reasons.get(hash)
     }
 }
@@ -148,7 +158,17 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Chain {
     /// Opens the chain on `db`: writes genesis on first start, checks it otherwise.
+    /// The mempool has the default bounds.
     pub fn open(db: Db, spec: &ChainSpec) -> Result<Arc<Self>, StoreError> {
+        Self::open_with(db, spec, MempoolConfig::default())
+    }
+
+    /// [`Chain::open`] with the mempool's bounds.
+    pub fn open_with(
+        db: Db,
+        spec: &ChainSpec,
+        mempool: MempoolConfig,
+    ) -> Result<Arc<Self>, StoreError> {
         let head = db.init_genesis(
             spec.chain_id,
             &spec.genesis_changes,
@@ -163,7 +183,7 @@ impl Chain {
             chain_id: spec.chain_id,
             params,
             validators: spec.validators.clone(),
-            mempool: Mutex::new(Mempool::new()),
+            mempool: Mutex::new(Mempool::with_config(mempool)),
             hooks: OnceLock::new(),
             head: RwLock::new(head),
             rejections: Mutex::new(Rejections::default()),
@@ -251,13 +271,16 @@ impl Chain {
         })
     }
 
-    /// Verifies (ZIP-215 batches, see `crypto::verify_batch`) and admits transactions; one result per input.
-    /// CPU-heavy: call it from a blocking context.
-    pub fn admit(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, AdmitError>> {
+    /// Verifies (ZIP-215 batches, see `crypto::verify_batch`) and admits transactions
+    /// at `now_ms` (the node's clock); one result per input. Transactions evicted on
+    /// the way (waiting behind a nonce gap too long, or displaced by ready ones) are
+    /// recorded as rejections with the reason. CPU-heavy: call it from a blocking
+    /// context.
+    pub fn admit(&self, txs: Vec<SignedTx>, now_ms: u64) -> Vec<Result<Hash, AdmitError>> {
         let hashes: Vec<Hash> = txs.iter().map(SignedTx::hash).collect();
         let verified = verify_batch(txs, &self.chain_id);
         let mut results = Vec::with_capacity(verified.len());
-        {
+        let evicted = {
             let fees = match self.next_fee_rules() {
                 Ok(fees) => fees,
                 Err(e) => {
@@ -272,16 +295,27 @@ impl Chain {
                 }
             };
             let mut pool = self.mempool();
+            let mut evicted = pool.evict_waited(now_ms);
             for v in verified {
                 let r = match v {
-                    Ok(tx) => pool.insert(tx, &*self.db, &fees, &self.chain_id),
+                    Ok(tx) => pool
+                        .insert(tx, &*self.db, &fees, &self.chain_id, now_ms)
+                        .map(|a| {
+                            evicted.extend(a.evicted);
+                            a.hash
+                        }),
                     Err(e) => Err(AdmitError::Invalid(e)),
                 };
                 results.push(r);
             }
-            self.metrics.mempool_txs.set(pool.len() as i64);
-        }
+            self.metrics.observe_mempool(&pool);
+            evicted
+        };
         let mut rejections = self.rejections();
+        self.metrics.mempool_evicted.inc_by(evicted.len() as u64);
+        for (hash, why) in evicted {
+            rejections.record(hash, why);
+        }
         for (hash, r) in hashes.iter().zip(&results) {
             match r {
                 Ok(_) => {
@@ -305,10 +339,15 @@ impl Chain {
     /// Admits transactions and tells the replica; those that came from a client (not
     /// from a peer) are also gossiped, as one batch, so any proposer can include them.
     /// CPU-heavy: call it from a blocking context.
-    pub fn submit(&self, txs: Vec<SignedTx>, from_peer: bool) -> Vec<Result<Hash, AdmitError>> {
+    pub fn submit(
+        &self,
+        txs: Vec<SignedTx>,
+        from_peer: bool,
+        now_ms: u64,
+    ) -> Vec<Result<Hash, AdmitError>> {
         let gossip = !from_peer && self.hooks.get().is_some_and(|h| h.gossip_txs.is_some());
         let copies = if gossip { txs.clone() } else { Vec::new() };
-        let results = self.admit(txs);
+        let results = self.admit(txs, now_ms);
         if !results.iter().any(Result::is_ok) {
             return results;
         }

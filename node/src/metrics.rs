@@ -20,6 +20,10 @@ pub struct Metrics {
     pub height: Gauge,
     /// Pending transactions.
     pub mempool_txs: Gauge,
+    /// Pending transactions waiting behind a nonce gap.
+    pub mempool_waiting_txs: Gauge,
+    /// Transactions evicted from the mempool without being included in a block.
+    pub mempool_evicted: Counter,
     /// Time to execute a block, seconds.
     pub block_execute_seconds: Histogram,
     /// Time to write and flush a block, seconds.
@@ -43,6 +47,8 @@ impl Metrics {
             blocks_committed: Counter::default(),
             height: Gauge::default(),
             mempool_txs: Gauge::default(),
+            mempool_waiting_txs: Gauge::default(),
+            mempool_evicted: Counter::default(),
             block_execute_seconds: buckets(),
             block_commit_seconds: buckets(),
             rounds_extra: Counter::default(),
@@ -72,6 +78,16 @@ impl Metrics {
         registry.register("height", "Height of the last final block", m.height.clone());
         registry.register("mempool_txs", "Pending transactions", m.mempool_txs.clone());
         registry.register(
+            "mempool_waiting_txs",
+            "Pending transactions waiting behind a nonce gap",
+            m.mempool_waiting_txs.clone(),
+        );
+        registry.register(
+            "mempool_evicted",
+            "Transactions evicted from the mempool (invalid, expired, waited too long behind a nonce gap, displaced)",
+            m.mempool_evicted.clone(),
+        );
+        registry.register(
             "block_execute_seconds",
             "Time to execute a block",
             m.block_execute_seconds.clone(),
@@ -88,6 +104,12 @@ impl Metrics {
         );
         m.p2p.register(&mut registry);
         Metrics { registry, ..m }
+    }
+
+    /// Sets the mempool gauges from the pool.
+    pub fn observe_mempool(&self, pool: &crate::mempool::Mempool) {
+        self.mempool_txs.set(pool.len() as i64);
+        self.mempool_waiting_txs.set(pool.waiting_len() as i64);
     }
 
     /// The Prometheus text exposition.

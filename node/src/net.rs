@@ -174,6 +174,6 @@ fn admit(shared: &Arc<Chain>, verifying: &Arc<Semaphore>, batch: TxBatch) {
     let shared = shared.clone();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        shared.submit(batch.txs, true);
+        shared.submit(batch.txs, true, crate::driver::now_ms());
     });
 }

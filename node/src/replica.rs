@@ -808,7 +808,13 @@ impl Replica {
             block,
             signatures,
         };
-        let head = blocks::commit(&self.shared, &*self.finality, candidate, certificate)?;
+        let head = blocks::commit(
+            &self.shared,
+            &*self.finality,
+            candidate,
+            certificate,
+            now_ms,
+        )?;
         debug!(height = head.height, round, "block final");
         self.committed(now_ms, out)
     }
@@ -1286,7 +1292,13 @@ impl Replica {
             }
             match blocks::check_synced(&self.shared, committed) {
                 Ok((candidate, certificate)) => {
-                    blocks::commit(&self.shared, &*self.finality, candidate, certificate)?;
+                    blocks::commit(
+                        &self.shared,
+                        &*self.finality,
+                        candidate,
+                        certificate,
+                        now_ms,
+                    )?;
                     applied += 1;
                 }
                 Err(e) => {

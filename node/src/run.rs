@@ -16,6 +16,7 @@ use crate::chain::{Chain, ChainSpec, Db, Hooks};
 use crate::driver::{Driver, Network, NoNetwork};
 use crate::handle::ApiHandle;
 use crate::http::ApiLimits;
+use crate::mempool::MempoolConfig;
 use crate::net::P2pNetwork;
 use crate::p2p::{Multiaddr, P2pCommand, P2pConfig, P2pHandle, PeerId, Topic};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
@@ -46,6 +47,8 @@ pub struct NodeConfig {
     /// it had never signed. Dangerous: if this key signed at a height the chain does
     /// not hold, it may sign a conflicting message (`--discard-signer-state`).
     pub discard_signer_state: bool,
+    /// The mempool's bounds.
+    pub mempool: MempoolConfig,
 }
 
 /// How the node keeps blocks (docs/storage.md).
@@ -178,7 +181,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         .map_err(|e| store_err(StoreError::Segment(e)))?;
     let db: Db = ChainDb::open(store, Box::new(index), log).map_err(store_err)?;
     let signer = open_signer(&config.data_dir, &db, config.discard_signer_state)?;
-    let shared = Chain::open(db, &spec).map_err(store_err)?;
+    let shared = Chain::open_with(db, &spec, config.mempool).map_err(store_err)?;
     let api = ApiHandle::new(shared.clone());
     let p2p = match config.p2p {
         Some(options) => {

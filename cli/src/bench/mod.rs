@@ -9,7 +9,8 @@
 //!    account) before the clock starts;
 //! 4. submit in batches over `POST /v1/txs/batch` from several threads, round-robin over
 //!    the `--api` nodes, paced by `--rate`; `mempool_full` and `sender_queue_full`
-//!    are retried, other refusals are counted by code;
+//!    are retried, `future_txs_full` and `too_many_future_txs` (a gap left by an
+//!    earlier nonce) for 5 s, other refusals are counted by code;
 //! 5. watch finality by reading every new final block (`GET /v1/blocks/{h}`): a
 //!    transaction's latency runs from the request that admitted it to the moment its
 //!    block was seen.

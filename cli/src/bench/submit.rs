@@ -24,6 +24,16 @@ pub(super) const RETRYABLE_CODES: [&str; 2] = ["mempool_full", "sender_queue_ful
 /// How long a submitter waits when the node refuses a whole batch as over its
 /// per-client rate (`rate_limited`): the shortest `Retry-After` the node gives.
 const RATE_LIMITED_SLEEP_MS: u64 = 1_000;
+/// Refusals of a transaction that would wait behind a nonce gap. Usually an earlier
+/// nonce of the sender is being retried in another batch and fills the gap soon; but
+/// if the node evicted that earlier nonce after admitting it (the bench does not
+/// resubmit admitted transactions), the gap never fills. So these are retried only
+/// for [`FUTURE_RETRY_MS_MAX`], then counted as refused, instead of spinning forever.
+const FUTURE_CODES: [&str; 2] = ["future_txs_full", "too_many_future_txs"];
+/// How long a batch's gap-refused transactions are sent again, from its first send:
+/// wall time, not a count, since one round of 5,000-transaction batches from several
+/// submitters can take seconds on a loaded node.
+const FUTURE_RETRY_MS_MAX: u64 = 5_000;
 
 /// The body of `POST /v1/txs/batch`.
 #[derive(Serialize)]
@@ -198,6 +208,7 @@ fn submitter(run: &Run<'_>, clients: &[Client]) -> Submitted {
 
 /// Sends the transactions `pending`; resends those the node was too busy for.
 fn send_with_retry(run: &Run<'_>, client: &Client, mut pending: Vec<usize>, out: &mut Submitted) {
+    let first_sent = Instant::now();
     while !pending.is_empty() {
         let txs: Vec<&str> = pending
             .iter()
@@ -230,6 +241,14 @@ fn send_with_retry(run: &Run<'_>, client: &Client, mut pending: Vec<usize>, out:
                     out.admitted.push((*i, sent));
                 }
                 Err(r) if !give_up && RETRYABLE_CODES.contains(&r.code.as_str()) => retry.push(*i),
+                Err(r) if !give_up && FUTURE_CODES.contains(&r.code.as_str()) => {
+                    let patient = first_sent.elapsed() < Duration::from_millis(FUTURE_RETRY_MS_MAX);
+                    if patient {
+                        retry.push(*i);
+                    } else {
+                        refuse(run, out, &r.code, 1);
+                    }
+                }
                 Err(r) => refuse(run, out, &r.code, 1),
             }
         }

@@ -18,6 +18,7 @@ mod fees_e2e;
 mod invoice_cli;
 mod keys_genesis;
 mod mandates_e2e;
+mod mempool_jam;
 mod proofs_e2e;
 mod pruning;
 mod signer_safety;

@@ -562,7 +562,11 @@ impl World {
             return Ok(());
         };
         // Refusals (duplicates, stale nonces) are normal under gossip.
-        let admitted = live.shared.submit(txs, true).iter().any(Result::is_ok);
+        let admitted = live
+            .shared
+            .submit(txs, true, self.now_ms)
+            .iter()
+            .any(Result::is_ok);
         if admitted {
             self.deliver(i, ReplicaInput::TxsAdmitted)?;
         }
