@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use jeon_runtime::{Hash, Height};
 
-use super::presign::{bench_tx, SignPlan};
+use super::presign::{bench_tx, node_of, SignPlan};
 use super::report::{SoakOutcome, SoakSummary};
 use super::submit::{submit_batch, RETRYABLE_CODES, RETRY_SLEEP_MS};
 use super::track::{BlockTxs, FINALITY_STALL_SECS, TRACK_POLL_MS};
@@ -209,10 +209,17 @@ fn submitter(soak: &Soak<'_>, clients: &[Client]) -> BTreeMap<String, usize> {
         if soak.over() {
             break;
         }
-        let client = &clients[(batch.start / soak.plan.batch) % clients.len()];
         soak.submitted
             .fetch_add(batch.hashes.len(), Ordering::Relaxed);
-        send_with_retry(soak, client, &batch, &mut refused);
+        let senders = soak.plan.sign.keys.len();
+        for (node, client) in clients.iter().enumerate() {
+            let part: Vec<usize> = (0..batch.hashes.len())
+                .filter(|&i| node_of(batch.start + i, senders, clients.len()) == node)
+                .collect();
+            if !part.is_empty() {
+                send_with_retry(soak, client, &batch, part, &mut refused);
+            }
+        }
     }
     if soak.submitting.fetch_sub(1, Ordering::AcqRel) == 1 {
         drop(lock(&soak.batches).take()); // the signers' next send fails: they stop
@@ -238,15 +245,15 @@ fn next_batch(soak: &Soak<'_>) -> Option<SignedBatch> {
     }
 }
 
-/// Sends `batch`, noting each transaction as pending before the request goes out (so
+/// Sends the transactions `pending` of `batch`, noting each as pending before the request goes out (so
 /// the tracker cannot see it final first); resends those the node was too busy for.
 fn send_with_retry(
     soak: &Soak<'_>,
     client: &Client,
     batch: &SignedBatch,
+    mut pending: Vec<usize>,
     refused: &mut BTreeMap<String, usize>,
 ) {
-    let mut pending: Vec<usize> = (0..batch.hashes.len()).collect();
     while !pending.is_empty() {
         let txs: Vec<&str> = pending.iter().map(|&i| batch.hexes[i].as_str()).collect();
         let sent = Instant::now();

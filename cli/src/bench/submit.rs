@@ -1,5 +1,5 @@
 //! Submitting: the pre-signed transactions in `POST /v1/txs/batch` requests from
-//! several threads, round-robin over the nodes, paced by `--rate`, with the "not now"
+//! several threads, each account's to one node (`presign::node_of`), paced by `--rate`, with the "not now"
 //! refusals retried; the finality tracker runs alongside.
 
 use std::collections::BTreeMap;
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use jeon_runtime::{Hash, Height};
 
-use super::presign::Presigned;
+use super::presign::{node_of, Presigned};
 use super::report::Outcome;
 use super::track::track;
 use super::BenchArgs;
@@ -99,6 +99,8 @@ pub(super) fn submit_batch(
 /// State shared by the submitters and the tracker.
 pub(super) struct Run<'a> {
     pub(super) presigned: &'a Presigned,
+    /// Bench accounts: transaction j is sent by account j % senders.
+    pub(super) senders: usize,
     pub(super) batch: usize,
     pub(super) rate: u64,
     /// When the clock started.
@@ -134,6 +136,7 @@ pub(super) fn submit_and_track(
     let t0 = Instant::now();
     let run = Run {
         presigned,
+        senders: args.accounts,
         batch: args.batch,
         rate: args.rate,
         t0,
@@ -197,10 +200,16 @@ fn submitter(run: &Run<'_>, clients: &[Client]) -> Submitted {
         if run.deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
-        let client = &clients[k % clients.len()];
         let end = (start + run.batch).min(n);
         run.submitted.fetch_add(end - start, Ordering::Relaxed);
-        send_with_retry(run, client, (start..end).collect(), &mut out);
+        for (node, client) in clients.iter().enumerate() {
+            let part: Vec<usize> = (start..end)
+                .filter(|&j| node_of(j, run.senders, clients.len()) == node)
+                .collect();
+            if !part.is_empty() {
+                send_with_retry(run, client, part, &mut out);
+            }
+        }
     }
     run.submitting.fetch_sub(1, Ordering::Relaxed);
     out
