@@ -18,6 +18,7 @@ use jeon_runtime::tx::verify_batch;
 use jeon_runtime::{Event, Hash, Height, Params, SignedTx};
 use serde::Serialize;
 
+use crate::faults::DiskWatch;
 use crate::mempool::{AdmitError, Mempool};
 use crate::metrics::Metrics;
 use crate::store::{ChainDb, ChainHead, Store, StoreError};
@@ -134,6 +135,8 @@ pub struct Chain {
     pub rejections: Mutex<Rejections>,
     /// Metrics.
     pub metrics: Metrics,
+    /// The data directory's free space: the replica pauses while it is too low.
+    pub disk: DiskWatch,
 }
 
 /// Locks a mutex, serving through poisoning (shared by the node's stores).
@@ -165,6 +168,7 @@ impl Chain {
             head: RwLock::new(head),
             rejections: Mutex::new(Rejections::default()),
             metrics,
+            disk: DiskWatch::default(),
         }))
     }
 

@@ -14,12 +14,13 @@ use std::str::FromStr;
 
 use crate::chain::{Chain, ChainSpec, Db, Hooks};
 use crate::driver::{Driver, Network, NoNetwork};
+use crate::faults::{self, DISK_FREE_BYTES_MIN};
 use crate::handle::ApiHandle;
 use crate::http::ApiLimits;
 use crate::net::P2pNetwork;
 use crate::p2p::{Multiaddr, P2pCommand, P2pConfig, P2pHandle, PeerId, Topic};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
-use crate::segments::{BlockLog, DirSegments, SEGMENT_BYTES_MAX};
+use crate::segments::{BlockLog, DirSegments, SegmentError, SEGMENT_BYTES_MAX};
 use crate::store::{ChainDb, SledStore, Store, StoreError};
 
 /// Everything a node needs to start.
@@ -123,6 +124,29 @@ pub enum NodeError {
     ApiLimits(#[from] crate::http::ApiLimitsError),
 }
 
+impl NodeError {
+    /// Whether the operator gave something unusable (a genesis, a key, a limit, a data
+    /// directory of another chain or layout): fix the input and retry (CLI exit code
+    /// 2). Everything else, including damaged storage and a full disk, is an operation
+    /// that failed (exit code 1).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            NodeError::Genesis(_)
+            | NodeError::P2pWithoutKey
+            | NodeError::PeerId { .. }
+            | NodeError::ApiLimits(_)
+            | NodeError::Listen { .. } => true,
+            NodeError::Store { source, .. } => {
+                matches!(
+                    source,
+                    StoreError::WrongChain { .. } | StoreError::OldLayout
+                )
+            }
+            NodeError::Replica(_) | NodeError::P2p(_) | NodeError::Serve(_) => false,
+        }
+    }
+}
+
 impl ChainSpec {
     /// Derives the chain (id, initial state, validators) from a validated genesis spec.
     pub fn from_genesis(genesis: &GenesisSpec) -> Result<Self, GenesisError> {
@@ -160,6 +184,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         dir: dir.clone(),
         source,
     };
+    prepare_data_dir(&config.data_dir).map_err(store_err)?;
     let store: Arc<dyn Store> =
         Arc::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
     let segments = DirSegments::open(&config.data_dir.join("blocks"))
@@ -169,6 +194,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         .map_err(|e| store_err(StoreError::Segment(e)))?;
     let db: Db = ChainDb::open(store, Box::new(index), log).map_err(store_err)?;
     let shared = Chain::open(db, &spec).map_err(store_err)?;
+    shared.disk.watch(config.data_dir.clone());
     let api = ApiHandle::new(shared.clone());
     let p2p = match config.p2p {
         Some(options) => {
@@ -198,6 +224,26 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         p2p,
         prune_keep_blocks: config.storage.prune_keep_blocks,
     })
+}
+
+/// Gets the data directory ready before sled opens it: removes sled's unfinished
+/// snapshot files (a start interrupted on a full disk leaves one, and sled would take
+/// it for its newest snapshot), and refuses to start below the free space a block
+/// needs ([`DISK_FREE_BYTES_MIN`]): opening writes (sled's snapshot), and a node that
+/// starts on a full disk half-writes it.
+fn prepare_data_dir(dir: &std::path::Path) -> Result<(), StoreError> {
+    let io = |e: std::io::Error| StoreError::Segment(SegmentError::Dir(e));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    faults::remove_unfinished_snapshots(&dir.join("db")).map_err(io)?;
+    let free_bytes = faults::free_bytes(dir).map_err(io)?;
+    if free_bytes < DISK_FREE_BYTES_MIN {
+        return Err(StoreError::DiskFull {
+            dir: dir.to_path_buf(),
+            free_bytes,
+            free_bytes_min: DISK_FREE_BYTES_MIN,
+        });
+    }
+    Ok(())
 }
 
 /// How long a shutdown waits for open API connections (event streams never end).
