@@ -21,4 +21,5 @@ mod mandates_e2e;
 mod proofs_e2e;
 mod pruning;
 mod slow_clients;
+mod storage_faults;
 mod testnet_cli;
