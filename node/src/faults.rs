@@ -69,6 +69,8 @@ pub fn contain<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 }
 
 /// Bytes available to the node (not to root only) on the file system holding `dir`.
+// The conversions are identities on 64-bit Linux, but not on every target.
+#[allow(clippy::useless_conversion)]
 pub fn free_bytes(dir: &Path) -> std::io::Result<u64> {
     let stat = nix::sys::statvfs::statvfs(dir).map_err(std::io::Error::from)?;
     Ok(u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size())))
@@ -78,6 +80,20 @@ pub fn free_bytes(dir: &Path) -> std::io::Result<u64> {
 pub fn is_disk_full(e: &std::io::Error) -> bool {
     e.raw_os_error() == Some(nix::errno::Errno::ENOSPC as i32)
         || e.kind() == std::io::ErrorKind::StorageFull
+}
+
+/// Whether a store error is the disk filling up (a write failed with ENOSPC).
+pub fn is_store_disk_full(e: &crate::store::StoreError) -> bool {
+    use crate::segments::SegmentError;
+    use crate::store::StoreError;
+    match e {
+        StoreError::DiskFull { .. } => true,
+        StoreError::Sled(sled::Error::Io(io)) => is_disk_full(io),
+        StoreError::Segment(SegmentError::Io { source, .. } | SegmentError::Dir(source)) => {
+            is_disk_full(source)
+        }
+        _ => false,
+    }
 }
 
 /// Removes the `snap.*.generating` files sled left in `db_dir`, returning how many.

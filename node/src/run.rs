@@ -372,7 +372,13 @@ async fn watch_driver(driver: Driver) -> NodeError {
     }
     match tokio::task::spawn_blocking(move || driver.join()).await {
         Ok(Err(e)) => {
-            error!(error = %e, "consensus stopped");
+            if matches!(&e, ReplicaError::Store(s) if faults::is_store_disk_full(s)) {
+                // The disk filled between two free-space checks: the write order makes
+                // this a crash (docs/storage.md §4); the next start waits for space.
+                error!(error = %e, "the disk filled while a block was written: the node stopped with nothing final lost; free some space and start it again");
+            } else {
+                error!(error = %e, "consensus stopped");
+            }
             NodeError::Replica(e)
         }
         Ok(Ok(())) => NodeError::Serve(std::io::Error::other("consensus stopped")),
