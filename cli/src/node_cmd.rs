@@ -304,9 +304,13 @@ pub(crate) fn run_node(
 ) -> Result<(), CliError> {
     let rt = runtime()?;
     rt.block_on(async move {
-        let node = jeon_node::run::start(config)
-            .await
-            .map_err(|e| CliError::BadInput(e.to_string()))?;
+        let node = jeon_node::run::start(config).await.map_err(|e| {
+            if e.is_bad_input() {
+                CliError::BadInput(e.to_string())
+            } else {
+                CliError::Failed(e.to_string())
+            }
+        })?;
         on_started(&node);
         node.run(shutdown_signal())
             .await

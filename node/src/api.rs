@@ -34,6 +34,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::chain::Chain;
+use crate::faults::Halt;
 use crate::handle::ApiHandle;
 use crate::http::ApiLimits;
 use crate::mempool::AdmitError;
@@ -305,6 +306,7 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/status", get(status))
+        .route("/v1/ready", get(ready))
         .route("/v1/tax/{jurisdiction}", get(tax))
         .route("/v1/accounts/{addr}/events", get(account_events))
         .route("/v1/settlement", get(settlement))
@@ -670,7 +672,27 @@ async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
         },
         "rss_bytes": rss,
         "rss_peak_bytes": rss_peak,
+        "halted": shared.disk.halt().map(Halt::code),
+        "disk_full": shared.disk.halt() == Some(Halt::DiskFull),
+        "disk_free_bytes": shared.disk.free_bytes(),
     })))
+}
+
+/// `GET /v1/ready`: 200 while the node can commit blocks, 503 with the reason while it
+/// cannot (for load balancers and orchestrators: a paused node still serves reads).
+async fn ready(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
+    match shared.disk.halt() {
+        None => Ok(Json(json!({"ready": true, "height": shared.head().height}))),
+        Some(halt) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            halt.code(),
+            format!(
+                "consensus is paused: the data directory's disk has {} bytes free, below the {} bytes a block needs; free some space and the node resumes",
+                shared.disk.free_bytes(),
+                crate::faults::DISK_FREE_BYTES_MIN
+            ),
+        )),
+    }
 }
 
 async fn metrics(State(shared): State<Arc<Chain>>) -> impl IntoResponse {
@@ -798,6 +820,19 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
             }
             StoreError::Pruned { .. } => ApiError::new(StatusCode::GONE, "pruned", e.to_string()),
+            StoreError::CorruptBlock { .. }
+            | StoreError::DbCorrupt { .. }
+            | StoreError::BlockPointerMissing { .. }
+            | StoreError::DbBehindBlocks { .. }
+            | StoreError::Segment(crate::segments::SegmentError::Corrupt { .. }) => {
+                // Never served as data; the operator learns of it from the log.
+                tracing::error!(error = %e, "damaged storage: a read was refused");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage_corrupt",
+                    e.to_string(),
+                )
+            }
             other => ApiError::internal(other),
         }
     }

@@ -18,6 +18,7 @@ use jeon_runtime::tx::verify_batch;
 use jeon_runtime::{Event, Hash, Height, Params, SignedTx};
 use serde::Serialize;
 
+use crate::faults::DiskWatch;
 use crate::mempool::{AdmitError, Eviction, Mempool, MempoolConfig};
 use crate::metrics::Metrics;
 use crate::signer::SigningStatus;
@@ -147,6 +148,8 @@ pub struct Chain {
     pub metrics: Metrics,
     /// Whether this node signs, as its replica last reported (`/v1/status`).
     signing: RwLock<SigningStatus>,
+    /// The data directory's free space: the replica pauses while it is too low.
+    pub disk: DiskWatch,
 }
 
 /// Locks a mutex, serving through poisoning (shared by the node's stores).
@@ -189,6 +192,7 @@ impl Chain {
             rejections: Mutex::new(Rejections::default()),
             metrics,
             signing: RwLock::new(SigningStatus::NotValidator),
+            disk: DiskWatch::default(),
         }))
     }
 

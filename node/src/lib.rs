@@ -7,6 +7,7 @@ pub mod chain;
 pub mod consensus;
 pub mod crash;
 pub mod driver;
+pub mod faults;
 pub mod handle;
 pub mod http;
 pub mod mempool;

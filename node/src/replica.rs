@@ -278,6 +278,8 @@ pub struct Replica {
     future: BTreeMap<Height, Vec<(PeerKey, ConsensusMsg)>>,
     sync: SyncState,
     equivocations_seen: usize,
+    /// Consensus is paused: the disk is too full to store a block.
+    disk_paused: bool,
 }
 
 fn wire_kind(kind: VoteKind) -> WireKind {
@@ -341,6 +343,7 @@ impl Replica {
             future: BTreeMap::new(),
             sync: SyncState::default(),
             equivocations_seen: 0,
+            disk_paused: false,
         })
     }
 
@@ -495,6 +498,9 @@ impl Replica {
         input: ReplicaInput,
     ) -> Result<Vec<ReplicaOutput>, ReplicaError> {
         let mut out = Vec::new();
+        if self.paused_for_disk(now_ms, &mut out)? {
+            return Ok(out);
+        }
         self.refresh_signing(now_ms, &mut out)?;
         match input {
             ReplicaInput::Gossip { from, msg } => self.on_gossip(now_ms, from, msg, &mut out)?,
@@ -517,6 +523,34 @@ impl Replica {
             ReplicaInput::Tick => self.on_tick(now_ms, &mut out)?,
         }
         Ok(out)
+    }
+
+    /// Whether consensus is paused because the data directory's disk is too full to
+    /// make a block durable ([`crate::faults::DiskWatch`]). Paused, the replica drops
+    /// every input: it signs nothing (no proposal, no vote) and commits nothing, so no
+    /// signature exists for a block it may fail to store, and what is committed stays
+    /// readable. When space is back it restarts the height the way a restarted node
+    /// does ([`Self::start`]: past the rounds its signer guard already signed in), and
+    /// block sync fetches what the others finalized meanwhile.
+    fn paused_for_disk(
+        &mut self,
+        now_ms: u64,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<bool, ReplicaError> {
+        let full = self.shared.disk.check(now_ms);
+        match (full, self.disk_paused) {
+            (true, _) => {
+                self.disk_paused = true;
+                Ok(true)
+            }
+            (false, true) => {
+                self.disk_paused = false;
+                self.last_commit_ms = now_ms;
+                self.start_height(now_ms, out)?;
+                Ok(false)
+            }
+            (false, false) => Ok(false),
+        }
     }
 
     fn on_tick(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) -> Result<(), ReplicaError> {

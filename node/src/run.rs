@@ -14,13 +14,14 @@ use std::str::FromStr;
 
 use crate::chain::{Chain, ChainSpec, Db, Hooks};
 use crate::driver::{Driver, Network, NoNetwork};
+use crate::faults::{self, DISK_FREE_BYTES_MIN};
 use crate::handle::ApiHandle;
 use crate::http::ApiLimits;
 use crate::mempool::MempoolConfig;
 use crate::net::P2pNetwork;
 use crate::p2p::{Multiaddr, P2pCommand, P2pConfig, P2pHandle, PeerId, Topic};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
-use crate::segments::{BlockLog, DirSegments, SEGMENT_BYTES_MAX};
+use crate::segments::{BlockLog, DirSegments, SegmentError, SEGMENT_BYTES_MAX};
 use crate::signer::state::{FileSignerStore, SIGNER_DIR};
 use crate::signer::SignerStoreError;
 use crate::store::{ChainDb, SledStore, Store, StoreError};
@@ -135,6 +136,32 @@ pub enum NodeError {
     ApiLimits(#[from] crate::http::ApiLimitsError),
 }
 
+impl NodeError {
+    /// Whether the operator gave something unusable (a genesis, a key, a limit, a data
+    /// directory of another chain or layout): fix the input and retry (CLI exit code
+    /// 2). Everything else, including damaged storage and a full disk, is an operation
+    /// that failed (exit code 1).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            NodeError::Genesis(_)
+            | NodeError::P2pWithoutKey
+            | NodeError::PeerId { .. }
+            | NodeError::ApiLimits(_)
+            | NodeError::Listen { .. } => true,
+            NodeError::Store { source, .. } => {
+                matches!(
+                    source,
+                    StoreError::WrongChain { .. } | StoreError::OldLayout
+                )
+            }
+            NodeError::Replica(_)
+            | NodeError::P2p(_)
+            | NodeError::Serve(_)
+            | NodeError::Signer(_) => false,
+        }
+    }
+}
+
 impl ChainSpec {
     /// Derives the chain (id, initial state, validators) from a validated genesis spec.
     pub fn from_genesis(genesis: &GenesisSpec) -> Result<Self, GenesisError> {
@@ -172,6 +199,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         dir: dir.clone(),
         source,
     };
+    prepare_data_dir(&config.data_dir).map_err(store_err)?;
     let store: Arc<dyn Store> =
         Arc::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
     let segments = DirSegments::open(&config.data_dir.join("blocks"))
@@ -182,6 +210,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let db: Db = ChainDb::open(store, Box::new(index), log).map_err(store_err)?;
     let signer = open_signer(&config.data_dir, &db, config.discard_signer_state)?;
     let shared = Chain::open_with(db, &spec, config.mempool).map_err(store_err)?;
+    shared.disk.watch(config.data_dir.clone());
     let api = ApiHandle::new(shared.clone());
     let p2p = match config.p2p {
         Some(options) => {
@@ -243,6 +272,26 @@ fn open_signer(data_dir: &Path, db: &Db, discard: bool) -> Result<FileSignerStor
         }
     }
     Ok(signer)
+}
+
+/// Gets the data directory ready before sled opens it: removes sled's unfinished
+/// snapshot files (a start interrupted on a full disk leaves one, and sled would take
+/// it for its newest snapshot), and refuses to start below the free space a block
+/// needs ([`DISK_FREE_BYTES_MIN`]): opening writes (sled's snapshot), and a node that
+/// starts on a full disk half-writes it.
+fn prepare_data_dir(dir: &std::path::Path) -> Result<(), StoreError> {
+    let io = |e: std::io::Error| StoreError::Segment(SegmentError::Dir(e));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    faults::remove_unfinished_snapshots(&dir.join("db")).map_err(io)?;
+    let free_bytes = faults::free_bytes(dir).map_err(io)?;
+    if free_bytes < DISK_FREE_BYTES_MIN {
+        return Err(StoreError::DiskFull {
+            dir: dir.to_path_buf(),
+            free_bytes,
+            free_bytes_min: DISK_FREE_BYTES_MIN,
+        });
+    }
+    Ok(())
 }
 
 /// How long a shutdown waits for open API connections (event streams never end).
@@ -371,7 +420,13 @@ async fn watch_driver(driver: Driver) -> NodeError {
     }
     match tokio::task::spawn_blocking(move || driver.join()).await {
         Ok(Err(e)) => {
-            error!(error = %e, "consensus stopped");
+            if matches!(&e, ReplicaError::Store(s) if faults::is_store_disk_full(s)) {
+                // The disk filled between two free-space checks: the write order makes
+                // this a crash (docs/storage.md §4); the next start waits for space.
+                error!(error = %e, "the disk filled while a block was written: the node stopped with nothing final lost; free some space and start it again");
+            } else {
+                error!(error = %e, "consensus stopped");
+            }
             NodeError::Replica(e)
         }
         Ok(Ok(())) => NodeError::Serve(std::io::Error::other("consensus stopped")),

@@ -71,6 +71,15 @@ pub enum SegmentError {
         /// The last whole record's height (0: none).
         last: Height,
     },
+    /// The segments hold more than one whole block record above the stored head: the
+    /// database lost writes it had flushed. Nothing is cut.
+    #[error("the block files hold final blocks up to {blocks_end}, but the database's head is {head}: the database lost flushed writes (damaged or truncated db/ files); nothing was cut. Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync from peers (docs/storage.md §7)")]
+    AheadOfHead {
+        /// The stored head.
+        head: Height,
+        /// The highest height the segments hold.
+        blocks_end: Height,
+    },
     /// Listing the segment directory failed.
     #[error("segment directory: {0}")]
     Dir(io::Error),
@@ -101,6 +110,10 @@ pub trait SegmentFiles: Send + Sync {
     fn truncate(&self, segment: Height, len: u64) -> Result<(), SegmentError>;
     /// Deletes a segment.
     fn remove(&self, segment: Height) -> Result<(), SegmentError>;
+    /// Where a segment is, for messages: its file's path.
+    fn location(&self, segment: Height) -> String {
+        format!("segment {segment}")
+    }
     /// Bytes held by all segments.
     fn total_bytes(&self) -> Result<u64, SegmentError> {
         self.list()?.into_iter().map(|s| self.len(s)).sum()
@@ -140,6 +153,10 @@ impl DirSegments {
 }
 
 impl SegmentFiles for DirSegments {
+    fn location(&self, segment: Height) -> String {
+        self.path(segment).display().to_string()
+    }
+
     fn list(&self) -> Result<Vec<Height>, SegmentError> {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(SegmentError::Dir)? {
@@ -380,56 +397,117 @@ impl BlockLog {
         Ok(payload.to_vec())
     }
 
-    /// Brings the segments back to exactly the blocks up to `head`: removes segments
-    /// that start above it and cuts the last one after the head's frame (dropping a
-    /// torn frame or frames written but never indexed). Run once, before appending.
-    pub fn recover(&self, head: Height) -> Result<Recovered, SegmentError> {
-        let mut report = Recovered::default();
-        let mut segments = self.files.list()?;
-        while let Some(&last) = segments.last() {
-            if last <= head {
+    /// Brings the segments back to exactly the blocks up to `head`, whose record the
+    /// database says is at `head_ptr` (`None` at genesis): checks the head's frame,
+    /// cuts what follows it in its segment and removes later segments (a torn frame,
+    /// or the one frame a crash between the append and the database batch leaves).
+    /// Run once, before appending.
+    ///
+    /// Anchoring on the head's pointer, not on a scan from the segment's start, lets a
+    /// damaged record below the head stay where it is (its reads fail its checksum)
+    /// without hiding the head. A commit appends one frame and then moves the head, so
+    /// more than one whole frame above the head means the database lost flushed writes:
+    /// [`SegmentError::AheadOfHead`], and nothing is cut, since those are final blocks.
+    pub fn recover(
+        &self,
+        head: Height,
+        head_ptr: Option<SegmentPtr>,
+    ) -> Result<Recovered, SegmentError> {
+        let segments = self.files.list()?;
+        let (keep, end) = match head_ptr {
+            Some(ptr) => {
+                self.check_head(ptr, head)?;
+                (
+                    Some(ptr.segment),
+                    ptr.offset + (FRAME_HEADER_BYTES as u64) + u64::from(ptr.len),
+                )
+            }
+            None if head > 0 => return Err(SegmentError::HeadMissing { head, last: 0 }),
+            None => (None, 0),
+        };
+        let mut above = Vec::new();
+        for &segment in &segments {
+            match keep {
+                Some(k) if segment < k => {}
+                Some(k) if segment == k => above.extend(self.whole_frames(segment, end)?),
+                _ => above.extend(self.whole_frames(segment, 0)?),
+            }
+        }
+        if above.len() > 1 {
+            let blocks_end = above.iter().copied().max().unwrap_or(head);
+            return Err(SegmentError::AheadOfHead { head, blocks_end });
+        }
+        self.cut_after(&segments, keep, end)
+    }
+
+    /// Checks the head's frame at `ptr`: [`SegmentError::HeadMissing`] if it is short
+    /// or fails its checksum.
+    fn check_head(&self, ptr: SegmentPtr, head: Height) -> Result<(), SegmentError> {
+        let end = ptr.offset + (FRAME_HEADER_BYTES as u64) + u64::from(ptr.len);
+        let whole =
+            self.files.list()?.contains(&ptr.segment) && self.files.len(ptr.segment)? >= end;
+        if whole && self.read(ptr, head).is_ok() {
+            return Ok(());
+        }
+        let last = self.whole_frames(ptr.segment, 0).unwrap_or_default();
+        Err(SegmentError::HeadMissing {
+            head,
+            last: last.last().copied().unwrap_or(0),
+        })
+    }
+
+    /// The heights of the whole, checksummed frames from `offset` on in `segment`, up
+    /// to the first torn or damaged one.
+    fn whole_frames(&self, segment: Height, offset: u64) -> Result<Vec<Height>, SegmentError> {
+        let len = self.files.len(segment)?;
+        if len <= offset {
+            return Ok(Vec::new());
+        }
+        let bytes = self
+            .files
+            .read(segment, offset, usize::try_from(len - offset).unwrap_or(0))?;
+        let mut at = 0usize;
+        let mut heights = Vec::new();
+        while let Some((plen, height, sum)) = bytes.get(at..).and_then(parse_header) {
+            let end = at + FRAME_HEADER_BYTES + plen;
+            let Some(payload) = bytes.get(at + FRAME_HEADER_BYTES..end) else {
+                break;
+            };
+            if plen > FRAME_PAYLOAD_MAX || checksum(height, payload) != sum {
                 break;
             }
-            // A segment starting above the head holds nothing final.
-            self.files.remove(last)?;
-            report.segments_removed += 1;
-            segments.pop();
+            heights.push(height);
+            at = end;
         }
-        let Some(&last) = segments.last() else {
-            if head > 0 {
-                return Err(SegmentError::HeadMissing { head, last: 0 });
+        Ok(heights)
+    }
+
+    /// Removes the segments after `keep` (all of them when `None`) and cuts `keep`
+    /// back to `end` bytes; appending goes on from there.
+    fn cut_after(
+        &self,
+        segments: &[Height],
+        keep: Option<Height>,
+        end: u64,
+    ) -> Result<Recovered, SegmentError> {
+        let mut report = Recovered::default();
+        for &segment in segments.iter().rev() {
+            if keep.is_some_and(|k| segment <= k) {
+                break;
             }
+            self.files.remove(segment)?;
+            report.segments_removed += 1;
+        }
+        let Some(keep) = keep else {
             *lock(&self.tail) = None;
             return Ok(report);
         };
-        let len = self.files.len(last)?;
-        let bytes = self
-            .files
-            .read(last, 0, usize::try_from(len).unwrap_or(0))?;
-        let mut good = 0usize;
-        let mut last_height = 0;
-        while let Some((plen, height, sum)) = bytes.get(good..).and_then(parse_header) {
-            let end = good + FRAME_HEADER_BYTES + plen;
-            let Some(payload) = bytes.get(good + FRAME_HEADER_BYTES..end) else {
-                break;
-            };
-            if plen > FRAME_PAYLOAD_MAX || height > head || checksum(height, payload) != sum {
-                break;
-            }
-            good = end;
-            last_height = height;
+        let len = self.files.len(keep)?;
+        if len > end {
+            self.files.truncate(keep, end)?;
+            report.bytes_cut = len - end;
         }
-        if last_height != head {
-            return Err(SegmentError::HeadMissing {
-                head,
-                last: last_height,
-            });
-        }
-        if (good as u64) < len {
-            self.files.truncate(last, good as u64)?;
-            report.bytes_cut = len - good as u64;
-        }
-        *lock(&self.tail) = Some((last, good as u64));
+        *lock(&self.tail) = Some((keep, end));
         Ok(report)
     }
 
@@ -452,6 +530,11 @@ impl BlockLog {
     /// The segments' first heights.
     pub fn segments(&self) -> Result<Vec<Height>, SegmentError> {
         self.files.list()
+    }
+
+    /// Where `segment` is, for messages (its file's path).
+    pub fn location(&self, segment: Height) -> String {
+        self.files.location(segment)
     }
 
     /// Bytes held by the segments.
@@ -483,13 +566,18 @@ mod tests {
         assert!(l.read(ptrs[0], 2).is_err(), "wrong height is refused");
     }
 
+    /// Appends blocks `heights` with 40-byte payloads; returns their pointers.
+    fn blocks(l: &BlockLog, heights: std::ops::RangeInclusive<u64>) -> Vec<SegmentPtr> {
+        heights
+            .map(|h| l.append(h, &[h as u8; 40]).expect("append"))
+            .collect()
+    }
+
     #[test]
-    fn recovery_cuts_a_torn_tail_and_frames_above_the_head() {
+    fn recovery_cuts_a_torn_tail_and_the_one_frame_above_the_head() {
         let files = MemSegments::new();
         let l = log(&files, 1 << 20);
-        for h in 1..=5u64 {
-            l.append(h, &[h as u8; 40]).expect("append");
-        }
+        let ptrs = blocks(&l, 1..=5);
         // A torn sixth frame: header and half its payload.
         let mut torn = Vec::new();
         torn.extend_from_slice(&40u32.to_le_bytes());
@@ -499,7 +587,7 @@ mod tests {
         files.append(1, &torn).expect("append");
         // Head 4: frame 5 was written but never indexed.
         let l = log(&files, 1 << 20);
-        let report = l.recover(4).expect("recover");
+        let report = l.recover(4, Some(ptrs[3])).expect("recover");
         // Frame 5 (20 + 40 bytes) and the torn frame (20 + 20).
         assert_eq!(report.bytes_cut, 60 + 40);
         assert_eq!(files.len(1).expect("len"), 4 * 60);
@@ -510,42 +598,114 @@ mod tests {
     }
 
     #[test]
-    fn recovery_removes_segments_that_start_above_the_head() {
+    fn recovery_removes_a_segment_that_starts_above_the_head_with_its_one_frame() {
         let files = MemSegments::new();
         let l = log(&files, 60);
-        for h in 1..=4u64 {
-            l.append(h, &[h as u8; 40]).expect("append");
-        }
+        let ptrs = blocks(&l, 1..=4);
         assert_eq!(l.segments().expect("list"), vec![1, 2, 3, 4]);
         let l = log(&files, 60);
-        let report = l.recover(2).expect("recover");
-        assert_eq!(report.segments_removed, 2);
-        assert_eq!(l.segments().expect("list"), vec![1, 2]);
-        // At genesis nothing is kept.
-        let l = log(&files, 60);
-        l.recover(0).expect("recover");
-        assert!(l.segments().expect("list").is_empty());
+        let report = l.recover(3, Some(ptrs[2])).expect("recover");
+        assert_eq!(report.segments_removed, 1);
+        assert_eq!(l.segments().expect("list"), vec![1, 2, 3]);
+        // At genesis a first block written but never indexed is removed.
+        let files = MemSegments::new();
+        blocks(&log(&files, 60), 1..=1);
+        log(&files, 60).recover(0, None).expect("recover");
+        assert!(files.list().expect("list").is_empty());
+    }
+
+    #[test]
+    fn more_than_one_block_above_the_head_is_refused_and_nothing_is_cut() {
+        // The database lost flushed writes (its head went back two blocks): the
+        // segments hold final blocks that cutting would delete.
+        let files = MemSegments::new();
+        let ptrs = blocks(&log(&files, 1 << 20), 1..=5);
+        let l = log(&files, 1 << 20);
+        assert!(matches!(
+            l.recover(3, Some(ptrs[2])),
+            Err(SegmentError::AheadOfHead {
+                head: 3,
+                blocks_end: 5
+            })
+        ));
+        assert_eq!(files.len(1).expect("len"), 5 * 60, "nothing is cut");
+        // The same across segments, and from genesis.
+        let files = MemSegments::new();
+        let ptrs = blocks(&log(&files, 60), 1..=4);
+        let err = log(&files, 60).recover(2, Some(ptrs[1]));
+        assert!(matches!(
+            err,
+            Err(SegmentError::AheadOfHead {
+                head: 2,
+                blocks_end: 4
+            })
+        ));
+        assert!(matches!(
+            log(&files, 60).recover(0, None),
+            Err(SegmentError::AheadOfHead {
+                head: 0,
+                blocks_end: 4
+            })
+        ));
+        assert_eq!(
+            files.list().expect("list"),
+            vec![1, 2, 3, 4],
+            "nothing is removed"
+        );
+    }
+
+    #[test]
+    fn a_damaged_record_below_the_head_does_not_stop_recovery_and_fails_its_read() {
+        let files = MemSegments::new();
+        let ptrs = blocks(&log(&files, 1 << 20), 1..=4);
+        if let Some(seg) = lock(&files.files).get_mut(&1) {
+            seg[60 + 30] ^= 1; // inside block 2's payload
+        }
+        let l = log(&files, 1 << 20);
+        assert_eq!(
+            l.recover(4, Some(ptrs[3])).expect("recover"),
+            Recovered::default()
+        );
+        assert!(matches!(
+            l.read(ptrs[1], 2),
+            Err(SegmentError::Corrupt {
+                reason: "checksum mismatch",
+                ..
+            })
+        ));
+        assert_eq!(l.read(ptrs[2], 3).expect("read"), vec![3; 40]);
     }
 
     #[test]
     fn recovery_refuses_segments_that_end_before_the_head() {
         let files = MemSegments::new();
-        let l = log(&files, 1 << 20);
-        for h in 1..=3u64 {
-            l.append(h, &[h as u8; 40]).expect("append");
-        }
+        let ptrs = blocks(&log(&files, 1 << 20), 1..=3);
         // The head's frame lost its last byte.
         files.truncate(1, 3 * 60 - 1).expect("truncate");
         let l = log(&files, 1 << 20);
         assert!(matches!(
-            l.recover(3),
+            l.recover(3, Some(ptrs[2])),
             Err(SegmentError::HeadMissing { head: 3, last: 2 })
         ));
         assert_eq!(files.len(1).expect("len"), 3 * 60 - 1, "nothing is cut");
+        // A head's frame that fails its checksum is missing too.
+        let files = MemSegments::new();
+        let ptrs = blocks(&log(&files, 1 << 20), 1..=3);
+        if let Some(seg) = lock(&files.files).get_mut(&1) {
+            seg[2 * 60 + 30] ^= 1;
+        }
+        assert!(matches!(
+            log(&files, 1 << 20).recover(3, Some(ptrs[2])),
+            Err(SegmentError::HeadMissing { head: 3, last: 2 })
+        ));
         // No segments at all under a head above genesis.
         let empty = log(&MemSegments::new(), 1 << 20);
         assert!(matches!(
-            empty.recover(1),
+            empty.recover(1, Some(ptrs[0])),
+            Err(SegmentError::HeadMissing { head: 1, last: 0 })
+        ));
+        assert!(matches!(
+            empty.recover(1, None),
             Err(SegmentError::HeadMissing { head: 1, last: 0 })
         ));
     }
@@ -575,12 +735,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let ptr = {
             let l = BlockLog::new(Box::new(DirSegments::open(dir.path()).expect("open")));
-            l.recover(0).expect("recover");
+            l.recover(0, None).expect("recover");
             l.append(1, b"one").expect("append");
             l.append(2, b"two").expect("append")
         };
         let l = BlockLog::new(Box::new(DirSegments::open(dir.path()).expect("open")));
-        assert_eq!(l.recover(2).expect("recover"), Recovered::default());
+        assert_eq!(
+            l.recover(2, Some(ptr)).expect("recover"),
+            Recovered::default()
+        );
         assert_eq!(l.read(ptr, 2).expect("read"), b"two");
         let ptr3 = l.append(3, b"three").expect("append");
         assert_eq!(l.read(ptr3, 3).expect("read"), b"three");

@@ -10,7 +10,7 @@
 use crate::chain::lock;
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -96,6 +96,15 @@ pub enum StoreError {
         /// Why it does not decode.
         reason: String,
     },
+    /// sled holds no record pointer for a block at or below its head: its files are
+    /// damaged.
+    #[error("the database has no record pointer for block {height} (head {head}): db/ is damaged; restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync from peers (docs/storage.md §7)")]
+    BlockPointerMissing {
+        /// The block.
+        height: Height,
+        /// The stored head.
+        head: Height,
+    },
     /// The block was pruned: this node keeps blocks from `first_kept` on.
     #[error("block {height} was pruned; this node keeps blocks from {first_kept} on")]
     Pruned {
@@ -110,6 +119,36 @@ pub enum StoreError {
     /// Moving an older version's signer record into the signer file failed.
     #[error(transparent)]
     Signer(#[from] SignerStoreError),
+    /// sled's files are damaged: opening or reading them panicked inside sled, or sled
+    /// reported corruption. Nothing was changed by the node.
+    #[error("the database in {} is damaged ({detail}); the node changed nothing. Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync the chain from peers (a validator keeps its key and signer state; docs/storage.md §7)", dir.display())]
+    DbCorrupt {
+        /// The sled directory.
+        dir: PathBuf,
+        /// What sled said, or its panic message.
+        detail: String,
+    },
+    /// The block segments hold final blocks above the database's head: sled lost
+    /// writes it had flushed (its files are damaged). Cutting the segments back would
+    /// delete final blocks, so nothing is cut.
+    #[error("the database's head is block {head}, but the block files hold final blocks up to {blocks_end}: the database lost flushed writes (damaged or truncated db/ files); the node changed nothing. Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync the chain from peers (docs/storage.md §7)")]
+    DbBehindBlocks {
+        /// The database's head.
+        head: Height,
+        /// The highest block whose record the segments hold.
+        blocks_end: Height,
+    },
+    /// The file system holding the data directory has too little free space to write a
+    /// block safely.
+    #[error("the disk holding {} has {free_bytes} bytes free, below the {free_bytes_min} bytes the node needs to write a block safely; free some space (nothing was written) and start again", dir.display())]
+    DiskFull {
+        /// The data directory.
+        dir: PathBuf,
+        /// Free bytes found.
+        free_bytes: u64,
+        /// The minimum ([`crate::faults::DISK_FREE_BYTES_MIN`]).
+        free_bytes_min: u64,
+    },
     /// The database belongs to another chain.
     #[error("data directory holds chain {found}, but the genesis is chain {expected}")]
     WrongChain {
@@ -211,34 +250,73 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
 pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
+    /// Its directory, named in errors.
+    dir: PathBuf,
 }
 
 impl SledStore {
-    /// Opens (or creates) the database in `dir`.
+    /// Opens (or creates) the database in `dir`. sled panics on some damaged files
+    /// and rolls others back silently: the open and the first reads (the head, the
+    /// layout, the genesis hash) run under [`crate::faults::contain`], and a panic or
+    /// sled's own corruption error becomes [`StoreError::DbCorrupt`] naming `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .cache_capacity(SLED_CACHE_BYTES)
-            .segment_size(SLED_SEGMENT_BYTES)
-            .open()?;
-        let tree = db.open_tree("jeon")?;
-        Ok(SledStore { db, tree })
+        let corrupt = |detail: String| StoreError::DbCorrupt {
+            dir: dir.to_path_buf(),
+            detail,
+        };
+        let opened = crate::faults::contain(|| -> Result<Self, sled::Error> {
+            let db = sled::Config::new()
+                .path(dir)
+                .mode(sled::Mode::HighThroughput)
+                .cache_capacity(SLED_CACHE_BYTES)
+                .segment_size(SLED_SEGMENT_BYTES)
+                .open()?;
+            let tree = db.open_tree("jeon")?;
+            for key in [META_HEAD, META_LAYOUT, META_GENESIS, META_PRUNED] {
+                tree.get(key)?;
+            }
+            Ok(SledStore {
+                db,
+                tree,
+                dir: dir.to_path_buf(),
+            })
+        })
+        .map_err(|panic| corrupt(format!("sled panicked: {panic}")))?;
+        opened.map_err(|e| match e {
+            sled::Error::Corruption { .. } | sled::Error::ReportableBug(_) => {
+                corrupt(e.to_string())
+            }
+            other => StoreError::Sled(other),
+        })
+    }
+
+    /// Runs a call into sled, turning a panic on damaged pages (sled reads pages
+    /// lazily, so a damaged one can surface long after the open) into
+    /// [`StoreError::DbCorrupt`].
+    fn contained<T>(&self, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        crate::faults::contain(f).unwrap_or_else(|panic| {
+            Err(StoreError::DbCorrupt {
+                dir: self.dir.clone(),
+                detail: format!("sled panicked: {panic}"),
+            })
+        })
     }
 }
 
 impl Store for SledStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+        self.contained(|| Ok(self.tree.get(key)?.map(|v| v.to_vec())))
     }
 
     fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError> {
-        let mut out = Vec::new();
-        for item in self.tree.scan_prefix(prefix).take(limit) {
-            let (k, v) = item?;
-            out.push((k.to_vec(), v.to_vec()));
-        }
-        Ok(out)
+        self.contained(|| {
+            let mut out = Vec::new();
+            for item in self.tree.scan_prefix(prefix).take(limit) {
+                let (k, v) = item?;
+                out.push((k.to_vec(), v.to_vec()));
+            }
+            Ok(out)
+        })
     }
 
     fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
@@ -249,11 +327,13 @@ impl Store for SledStore {
                 None => batch.remove(k),
             }
         }
-        // apply_batch is atomic; flush makes it durable. Nothing is final before both.
-        self.tree.apply_batch(batch)?;
-        crate::crash::crash_point("store.before_flush");
-        self.db.flush()?;
-        Ok(())
+        self.contained(|| {
+            // apply_batch is atomic; flush makes it durable. Nothing is final before both.
+            self.tree.apply_batch(batch)?;
+            crate::crash::crash_point("store.before_flush");
+            self.db.flush()?;
+            Ok(())
+        })
     }
 
     fn scan_prefix_rev(
@@ -262,15 +342,17 @@ impl Store for SledStore {
         before: Option<&[u8]>,
         limit: usize,
     ) -> Result<Entries, StoreError> {
-        let mut out = Vec::new();
-        for item in self.tree.range(rev_range(prefix, before)).rev() {
-            let (k, v) = item?;
-            if out.len() >= limit || !k.starts_with(prefix) {
-                break;
+        self.contained(|| {
+            let mut out = Vec::new();
+            for item in self.tree.range(rev_range(prefix, before)).rev() {
+                let (k, v) = item?;
+                if out.len() >= limit || !k.starts_with(prefix) {
+                    break;
+                }
+                out.push((k.to_vec(), v.to_vec()));
             }
-            out.push((k.to_vec(), v.to_vec()));
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 }
 
@@ -543,21 +625,56 @@ impl<S: Store> ChainDb<S> {
             // segments that hold only pruned blocks.
             db.log.remove_below(first)?;
         }
+        db.recover_log(head)?;
         let head = head.map_or(0, |h| h.height);
-        let recovered = db.log.recover(head)?;
-        if recovered != Recovered::default() {
-            tracing::warn!(
-                head,
-                bytes_cut = recovered.bytes_cut,
-                segments_removed = recovered.segments_removed,
-                "block segments held blocks above the stored head (a crash mid-commit); cut back to it"
-            );
-        }
         let segments = db.log.segments()?;
         db.index.open(&segments, |segment| {
             db.segment_txs(&segments, segment, head)
         })?;
         Ok(db)
+    }
+
+    /// Brings the block log back to the stored head ([`BlockLog::recover`]) and checks
+    /// the head's record: it decodes and is the block the head names. A database that
+    /// fell behind its block files is refused before anything is cut.
+    fn recover_log(&self, head: Option<ChainHead>) -> Result<(), StoreError> {
+        let height = head.map_or(0, |h| h.height);
+        let ptr = match height {
+            0 => None,
+            h => Some(
+                self.storage_record::<SegmentPtr>(&height_key(prefix::BLOCK, h))?
+                    .ok_or(StoreError::BlockPointerMissing { height: h, head: h })?,
+            ),
+        };
+        let recovered = self.log.recover(height, ptr).map_err(|e| match e {
+            SegmentError::AheadOfHead { head, blocks_end } => {
+                StoreError::DbBehindBlocks { head, blocks_end }
+            }
+            other => StoreError::Segment(other),
+        })?;
+        if recovered != Recovered::default() {
+            tracing::warn!(
+                head = height,
+                bytes_cut = recovered.bytes_cut,
+                segments_removed = recovered.segments_removed,
+                "block segments held a block above the stored head (a crash mid-commit); cut back to it"
+            );
+        }
+        if let Some(head) = head.filter(|h| h.height > 0) {
+            let record =
+                self.block_record(head.height)?
+                    .ok_or(StoreError::BlockPointerMissing {
+                        height: head.height,
+                        head: head.height,
+                    })?;
+            if record.committed.block.header.hash() != head.block_hash {
+                return Err(StoreError::CorruptBlock {
+                    height: head.height,
+                    reason: "its block is not the one the database's head names".into(),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn record<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -704,9 +821,17 @@ impl<S: Store> ChainDb<S> {
             .map_or(head, |next| next - 1);
         let mut out = Vec::new();
         for height in segment.max(self.first_kept())..=end {
-            let record = self.block_record(height)?.ok_or(StoreError::State(
-                StateError::InvariantBroken("a block below the head has no record"),
-            ))?;
+            let record = match self.block_record(height) {
+                Ok(Some(record)) => record,
+                Ok(None) => return Err(StoreError::BlockPointerMissing { height, head }),
+                // A damaged record below the head stays unindexed (its transactions
+                // read as unknown) and its reads answer the error; the node goes on.
+                Err(e @ StoreError::CorruptBlock { .. }) => {
+                    tracing::error!(height, error = %e, "a block record is damaged: its transactions are not indexed; restore the data directory or resync to repair it");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             out.push((height, record.receipts.iter().map(|r| r.tx).collect()));
         }
         Ok(out)
@@ -809,7 +934,7 @@ impl<S: Store> ChainDb<S> {
             }
             return Ok(None);
         };
-        let bytes = self.log.read(ptr, height)?;
+        let bytes = self.read_frame(ptr, height)?;
         let record = Arc::new(decode_block_record(height, &bytes)?);
         let mut cache = lock(&self.cache);
         if cache.len() >= RECORD_CACHE_BLOCKS {
@@ -817,6 +942,28 @@ impl<S: Store> ChainDb<S> {
         }
         cache.push_back((height, record.clone()));
         Ok(Some(record))
+    }
+
+    /// A block's record bytes, checked against its checksum. A damaged frame (failing
+    /// its checksum or cut short) is [`StoreError::CorruptBlock`] naming the file.
+    fn read_frame(&self, ptr: SegmentPtr, height: Height) -> Result<Vec<u8>, StoreError> {
+        self.log.read(ptr, height).map_err(|e| {
+            let damaged = match &e {
+                SegmentError::Corrupt { .. } => true,
+                SegmentError::Io { source, .. } => {
+                    source.kind() == std::io::ErrorKind::UnexpectedEof
+                }
+                _ => false,
+            };
+            if damaged {
+                StoreError::CorruptBlock {
+                    height,
+                    reason: format!("{}: {e}", self.log.location(ptr.segment)),
+                }
+            } else {
+                StoreError::Segment(e)
+            }
+        })
     }
 
     /// A final block with its certificate.

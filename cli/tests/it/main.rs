@@ -23,4 +23,5 @@ mod proofs_e2e;
 mod pruning;
 mod signer_safety;
 mod slow_clients;
+mod storage_faults;
 mod testnet_cli;

@@ -16,7 +16,9 @@ const HEIGHT_BEFORE_LOSS: u64 = 3;
 /// (a dev chain makes about one block a second).
 const STALL_WATCH: Duration = Duration::from_secs(5);
 /// Exit code for bad input, a damaged signer file included (DESIGN.md).
-const EXIT_BAD_INPUT: i32 = 2;
+/// A damaged signer record is damaged storage: the operation failed (DESIGN.md's exit
+/// code 1), as for a damaged database (storage.md §7).
+const EXIT_FAILED: i32 = 1;
 
 fn status(api: &str) -> Value {
     get(api, "/v1/status").expect("status answers")
@@ -104,7 +106,7 @@ fn a_damaged_signer_record_stops_the_start_with_a_message_naming_the_file() {
     std::fs::write(&state, &bytes).expect("damage the record");
 
     let (code, stderr) = start_that_must_fail(&data);
-    assert_eq!(code, Some(EXIT_BAD_INPUT), "{stderr}");
+    assert_eq!(code, Some(EXIT_FAILED), "{stderr}");
     assert!(
         stderr.contains(&state.display().to_string()) && stderr.contains("damaged"),
         "the message should name the file: {stderr}"
@@ -112,7 +114,7 @@ fn a_damaged_signer_record_stops_the_start_with_a_message_naming_the_file() {
     // Truncated is as bad as damaged.
     std::fs::write(&state, &bytes[..10]).expect("truncate the record");
     let (code, stderr) = start_that_must_fail(&data);
-    assert_eq!(code, Some(EXIT_BAD_INPUT), "{stderr}");
+    assert_eq!(code, Some(EXIT_FAILED), "{stderr}");
     assert!(stderr.contains(&state.display().to_string()), "{stderr}");
 }
 
