@@ -51,7 +51,13 @@ fn a_validator_whose_chain_database_was_deleted_signs_nothing_until_its_record_i
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("dev");
     chain_with_blocks(&data);
-    std::fs::remove_dir_all(data.join("db")).expect("delete db/");
+    // The chain's data gone, keys, genesis and the signer record kept. (Deleting db/
+    // alone is refused at start: the block files still hold final blocks above the
+    // empty database's head, storage.md §7; an operator who lost db/ moves all three
+    // aside, as that message says.)
+    for chain_data in ["db", "blocks", "txindex"] {
+        std::fs::remove_dir_all(data.join(chain_data)).expect("delete the chain's data");
+    }
 
     let log = dir.path().join("restart.log");
     let node = DevNode::start_with(&data, &[], &[], Some(&log));
