@@ -8,8 +8,8 @@
 //! 3. pre-sign every transaction (by default a transfer of 1 unit to another bench
 //!    account) before the clock starts;
 //! 4. submit in batches over `POST /v1/txs/batch` from several threads, each account's
-//!    transactions to one of the `--api` nodes (account i to node i mod N, as a wallet
-//!    talks to one node), paced by `--rate`; `mempool_full` and `sender_queue_full`
+//!    transactions from one thread, in nonce order, to one of the `--api` nodes
+//!    (account i to node i mod N), as a wallet sends them; paced by `--rate`; `mempool_full` and `sender_queue_full`
 //!    are retried, `future_txs_full` and `too_many_future_txs` (a gap left by an
 //!    earlier nonce) for 5 s, other refusals are counted by code;
 //! 5. watch finality by reading every new final block (`GET /v1/blocks/{h}`): a

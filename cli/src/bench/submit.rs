@@ -107,7 +107,6 @@ pub(super) struct Run<'a> {
     pub(super) t0: Instant,
     /// When to stop submitting (`--duration-secs`).
     pub(super) deadline: Option<Instant>,
-    pub(super) next_batch: AtomicUsize,
     /// Set when the tracker gives up: submitters stop too.
     pub(super) stop: AtomicBool,
     pub(super) submitting: AtomicUsize,
@@ -141,7 +140,6 @@ pub(super) fn submit_and_track(
         rate: args.rate,
         t0,
         deadline: args.duration_secs.map(|s| t0 + Duration::from_secs(s)),
-        next_batch: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         submitting: AtomicUsize::new(args.submitters),
         submitted: AtomicUsize::new(0),
@@ -150,8 +148,12 @@ pub(super) fn submit_and_track(
     };
     let tracker = &clients[0];
     let (final_at, submitted) = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..args.submitters)
-            .map(|_| s.spawn(|| submitter(&run, clients)))
+        let lanes = args.submitters;
+        let handles: Vec<_> = (0..lanes)
+            .map(|lane| {
+                let run = &run;
+                s.spawn(move || submitter(run, clients, lane, lanes))
+            })
             .collect();
         let final_at = track(&run, tracker, head);
         let submitted: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
@@ -179,14 +181,18 @@ pub(super) fn submit_and_track(
     Ok(outcome)
 }
 
-/// One submitter: takes the next batch, waits for its turn under `--rate`, sends it
-/// to the next node, until the batches, the time or the tracker's patience run out.
-fn submitter(run: &Run<'_>, clients: &[Client]) -> Submitted {
+/// One submitter, `lane` of `lanes`: walks the batches in order, waits for each one's
+/// turn under `--rate`, and sends the batch's transactions of its own accounts (those
+/// with `sender % lanes == lane`), each to its sender's node, until the batches, the
+/// time or the tracker's patience run out. An account belongs to one lane, so its
+/// transactions leave in nonce order, as a wallet sends them: lanes that took batches
+/// from a shared counter raced, and a later nonce often reached the node first, to
+/// wait behind a gap that the mempool bounds (and may evict).
+fn submitter(run: &Run<'_>, clients: &[Client], lane: usize, lanes: usize) -> Submitted {
     let mut out = Submitted::default();
     let n = run.presigned.hexes.len();
-    loop {
-        let k = run.next_batch.fetch_add(1, Ordering::Relaxed);
-        let start = k.saturating_mul(run.batch);
+    for k in 0.. {
+        let start = k * run.batch;
         if start >= n || run.stop.load(Ordering::Relaxed) {
             break;
         }
@@ -201,9 +207,14 @@ fn submitter(run: &Run<'_>, clients: &[Client]) -> Submitted {
             break;
         }
         let end = (start + run.batch).min(n);
-        run.submitted.fetch_add(end - start, Ordering::Relaxed);
+        let mine: Vec<usize> = (start..end)
+            .filter(|&j| (j % run.senders.max(1)) % lanes == lane)
+            .collect();
+        run.submitted.fetch_add(mine.len(), Ordering::Relaxed);
         for (node, client) in clients.iter().enumerate() {
-            let part: Vec<usize> = (start..end)
+            let part: Vec<usize> = mine
+                .iter()
+                .copied()
                 .filter(|&j| node_of(j, run.senders, clients.len()) == node)
                 .collect();
             if !part.is_empty() {
