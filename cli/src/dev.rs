@@ -18,8 +18,7 @@ use jeon_node::run::{NodeConfig, StorageOptions};
 use crate::error::{stdout, CliError};
 use crate::genesis_cmd::load as load_genesis;
 use crate::node_cmd::{
-    init_logging, load_key, run_node, ApiLimitArgs, DiscardSignerState, MempoolArgs,
-    API_ADDR_DEFAULT,
+    init_logging, load_key, run_node, ApiLimitArgs, ServiceArgs, API_ADDR_DEFAULT,
 };
 
 /// `jeon dev`.
@@ -32,12 +31,7 @@ pub(crate) struct DevArgs {
     #[arg(long, value_name = "ADDR", default_value = API_ADDR_DEFAULT)]
     api: SocketAddr,
     #[command(flatten)]
-    api_limits: ApiLimitArgs,
-    #[command(flatten)]
-    discard: DiscardSignerState,
-    /// The mempool's bounds.
-    #[command(flatten)]
-    mempool: MempoolArgs,
+    service: ServiceArgs,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     log_json: bool,
@@ -83,7 +77,7 @@ fn banner(spec: &GenesisSpec, data: &Path, api: &SocketAddr) -> String {
 /// Runs `jeon dev`.
 pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
     init_logging(args.log_json);
-    let api_limits = args.api_limits.resolve(&ApiLimitArgs::default())?;
+    let api_limits = args.service.api_limits.resolve(&ApiLimitArgs::default())?;
     if !genesis_path(&args.data).exists() {
         init_data_dir(&args.data)?;
     }
@@ -94,7 +88,7 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         .map(|v| v.name.clone())
         .ok_or_else(|| CliError::BadInput("the dev genesis has no validator".into()))?;
     let key = load_key(&key_path(&args.data, &validator))?;
-    let mempool = args.mempool.config(None, None)?;
+    let mempool = args.service.mempool.config(None, None)?;
     let text = banner(&genesis, &args.data, &args.api);
     let config = NodeConfig {
         genesis,
@@ -106,7 +100,7 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         p2p: None,
         // `jeon dev` is an archive node: every block stays.
         storage: StorageOptions::default(),
-        discard_signer_state: args.discard.discard_signer_state,
+        discard_signer_state: args.service.discard.discard_signer_state,
         mempool,
     };
     run_node(config, move |node| {

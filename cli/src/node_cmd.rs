@@ -54,15 +54,23 @@ pub(crate) struct NodeArgs {
     #[arg(long, value_name = "BYTES")]
     segment_bytes: Option<u64>,
     #[command(flatten)]
-    api_limits: ApiLimitArgs,
-    #[command(flatten)]
-    discard: DiscardSignerState,
-    /// The mempool's bounds.
-    #[command(flatten)]
-    mempool: MempoolArgs,
+    service: ServiceArgs,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     log_json: bool,
+}
+
+/// The flags `jeon node` and `jeon dev` share beyond their own: API client bounds,
+/// the signer-record escape hatch and the mempool's bounds.
+#[derive(Debug, Args)]
+pub(crate) struct ServiceArgs {
+    #[command(flatten)]
+    pub(crate) api_limits: ApiLimitArgs,
+    #[command(flatten)]
+    pub(crate) discard: DiscardSignerState,
+    /// The mempool's bounds.
+    #[command(flatten)]
+    pub(crate) mempool: MempoolArgs,
 }
 
 /// Bounds on the API's clients (docs/api.md, "Limits"); `jeon node` and `jeon dev`.
@@ -347,7 +355,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         Some(path) => read_config(path)?,
         None => ConfigFile::default(),
     };
-    let api_limits = args.api_limits.resolve(&cfg.api_limits())?;
+    let api_limits = args.service.api_limits.resolve(&cfg.api_limits())?;
     let genesis_path = args.genesis.or(cfg.genesis).ok_or_else(|| {
         CliError::BadInput("no genesis: pass --genesis FILE or --config FILE".into())
     })?;
@@ -366,6 +374,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         args.segment_bytes.or(cfg.segment_bytes),
     )?;
     let mempool = args
+        .service
         .mempool
         .config(cfg.mempool_txs_max, cfg.future_tx_wait_ms)?;
     let genesis = crate::genesis_cmd::load(&genesis_path)?;
@@ -403,7 +412,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         replica,
         p2p,
         storage,
-        discard_signer_state: args.discard.discard_signer_state,
+        discard_signer_state: args.service.discard.discard_signer_state,
         mempool,
     };
     run_node(config, |node| {
