@@ -478,7 +478,7 @@ async fn tx_status(
             _ => {}
         }
         st.receipt = receipt;
-    } else if shared.mempool().contains(&hash) {
+    } else if shared.mempool().contains(&hash) || shared.is_committing(&hash) {
         st.status = "pending".into();
     } else if let Some(reason) = shared.rejections().reason(&hash) {
         st.status = "rejected".into();
