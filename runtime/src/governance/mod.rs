@@ -591,18 +591,22 @@ fn vote<S: StateRead + ?Sized>(
     let id = v.proposal;
     let mut p: Proposal =
         get(ov, &storage::proposal(id))?.ok_or(CallError::UnknownProposal { id })?;
-    if p.status != ProposalStatus::Open {
-        return Err(CallError::ProposalNotOpen {
-            id,
-            status: p.status.name().to_owned(),
-        }
-        .into());
-    }
-    if cx.height > p.deadline {
+    let undecided = matches!(
+        p.status,
+        ProposalStatus::Open | ProposalStatus::Expired { .. }
+    );
+    if undecided && cx.height > p.deadline {
         return Err(CallError::VotingClosed {
             id,
             deadline: p.deadline,
             height: cx.height,
+        }
+        .into());
+    }
+    if p.status != ProposalStatus::Open {
+        return Err(CallError::ProposalNotOpen {
+            id,
+            status: p.status.name().to_owned(),
         }
         .into());
     }
