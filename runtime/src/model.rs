@@ -655,9 +655,8 @@ pub enum CallError {
         /// The longest voting period.
         max_blocks: Height,
     },
-    /// A proposal's activation must be after this block and at most `max_blocks` after
-    /// its deadline.
-    #[error("activation {activation} must be above this block's height {height} and at most {max_blocks} blocks after the deadline {deadline}")]
+    /// A proposal's activation must be at most `max_blocks` after its deadline.
+    #[error("activation {activation} is more than {max_blocks} blocks after the deadline {deadline} (this block is {height})")]
     BadActivation {
         /// The activation height given.
         activation: Height,

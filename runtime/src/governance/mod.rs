@@ -242,8 +242,9 @@ pub struct Propose {
     /// The last height at which votes count (`height ≤ deadline ≤ height +`
     /// [`VOTING_BLOCKS_MAX`]).
     pub deadline: Height,
-    /// The height the change takes effect from (`height < activation ≤ deadline +`
-    /// [`ACTIVATION_DELAY_BLOCKS_MAX`]).
+    /// The height the change takes effect from, if it has passed by then (at most
+    /// `deadline +` [`ACTIVATION_DELAY_BLOCKS_MAX`]); one at or below the height it
+    /// passes at means "from the next block".
     pub activation: Height,
 }
 
@@ -513,9 +514,7 @@ fn propose<S: StateRead + ?Sized>(
         }
         .into());
     }
-    if p.activation <= height
-        || p.activation > p.deadline.saturating_add(ACTIVATION_DELAY_BLOCKS_MAX)
-    {
+    if p.activation > p.deadline.saturating_add(ACTIVATION_DELAY_BLOCKS_MAX) {
         return Err(CallError::BadActivation {
             activation: p.activation,
             height,

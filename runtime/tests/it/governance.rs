@@ -495,7 +495,8 @@ fn deadlines_and_activations_outside_their_windows_are_refused() {
     let bank = Keypair::from_seed_label("bank");
     let r = one(&mut c, &bank, propose(kr_at(1), 0, 5));
     assert!(matches!(failed(&r), CallError::BadDeadline { .. }));
-    let r = one(&mut c, &bank, propose(kr_at(1), 5, 2));
+    let too_late = 5 + governance::ACTIVATION_DELAY_BLOCKS_MAX + 1;
+    let r = one(&mut c, &bank, propose(kr_at(1), 5, too_late));
     assert!(matches!(failed(&r), CallError::BadActivation { .. }));
     let r = one(&mut c, &bank, propose(kr_at(10_001), 5, 5));
     assert!(matches!(failed(&r), CallError::RateTooHigh { .. }));
