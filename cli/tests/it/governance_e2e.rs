@@ -154,4 +154,13 @@ fn a_tax_rate_cut_voted_through_by_the_validators_is_withheld_from_its_activatio
     assert_eq!(shown["ballots"][0]["validator"], bank.as_str());
     let passed = query(&town, &["proposals", "--status", "passed"]);
     assert_eq!(passed["proposals"].as_array().unwrap().len(), 1);
+
+    // The routes say what was wrong.
+    let api = &town.node.api;
+    let bad = get(api, "/v1/proposals?status=maybe").unwrap();
+    assert_eq!(bad["error"]["code"], "bad_query", "{bad}");
+    let unknown = get(api, "/v1/proposals/99").unwrap();
+    assert_eq!(unknown["error"]["code"], "unknown_proposal", "{unknown}");
+    let out = run(&["query", "proposal", "x", "--api", api]);
+    assert_eq!(out.status.code(), Some(2), "a malformed id is bad input");
 }
