@@ -116,7 +116,7 @@ struct AddValidatorArgs {
     name: String,
     /// Its consensus key (the partner's account).
     #[arg(long, value_name = "ADDR")]
-    key: Address,
+    validator: Address,
     /// The libp2p peer id its node listens as (`12D3KooW...`; `jeon keys show` prints it).
     #[arg(long, value_name = "PEER_ID")]
     peer_id: String,
@@ -133,7 +133,7 @@ impl DraftCall for AddValidatorArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
         let change = Change::AddValidator {
             name: self.name,
-            key: self.key,
+            key: self.validator,
             peer_id: self.peer_id,
             power: positive("--power", self.power)?,
         };
@@ -146,7 +146,7 @@ impl DraftCall for AddValidatorArgs {
 struct KeyArgs {
     /// The validator's key.
     #[arg(long, value_name = "ADDR")]
-    key: Address,
+    validator: Address,
     #[command(flatten)]
     when: When,
     #[command(flatten)]
@@ -155,7 +155,9 @@ struct KeyArgs {
 
 impl DraftCall for KeyArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
-        let change = Change::RemoveValidator { key: self.key };
+        let change = Change::RemoveValidator {
+            key: self.validator,
+        };
         Ok((self.when.draft(change), self.common))
     }
 }
@@ -165,7 +167,7 @@ impl DraftCall for KeyArgs {
 struct SetPowerArgs {
     /// The validator's key.
     #[arg(long, value_name = "ADDR")]
-    key: Address,
+    validator: Address,
     /// Its new voting power.
     #[arg(long, value_name = "N")]
     power: u64,
@@ -178,7 +180,7 @@ struct SetPowerArgs {
 impl DraftCall for SetPowerArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
         let change = Change::SetValidatorPower {
-            key: self.key,
+            key: self.validator,
             power: positive("--power", self.power)?,
         };
         Ok((self.when.draft(change), self.common))
