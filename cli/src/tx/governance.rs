@@ -131,6 +131,12 @@ struct AddValidatorArgs {
 
 impl DraftCall for AddValidatorArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        if let Err(e) = jeon_genesis::parse_peer_id(&self.peer_id) {
+            return Err(CliError::BadInput(format!(
+                "--peer-id {:?}: {e}",
+                self.peer_id
+            )));
+        }
         let change = Change::AddValidator {
             name: self.name,
             key: self.validator,

@@ -688,6 +688,15 @@ fn the_initial_state_holds_the_validator_set_that_governance_changes() {
         .unwrap()
         .unwrap();
     assert_eq!(set.since, 1);
+    // Governance keeps a set within the bounds genesis checks.
+    assert_eq!(
+        jeon_runtime::governance::VALIDATORS_MAX,
+        jeon_genesis::VALIDATORS_MAX
+    );
+    assert_eq!(
+        jeon_runtime::governance::VOTING_POWER_TOTAL_MAX,
+        jeon_genesis::VOTING_POWER_TOTAL_MAX
+    );
     assert_eq!(
         set.infos(),
         spec.validators(),
