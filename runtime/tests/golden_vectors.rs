@@ -7,6 +7,7 @@
 //! same files and asserts byte identity). `JEON_BLESS=1 cargo test -p jeon-runtime
 //! --test golden_vectors` rewrites the files; do that only together with
 //! docs/encoding.md or docs/proofs.md, never to make a test pass.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // In tests a panic is the failure report.
 
 use std::path::PathBuf;
 
@@ -24,8 +25,8 @@ use jeon_runtime::merkle::{self, receipt_hash};
 use jeon_runtime::proof::{self, ProofError, TxProof, ValidatorSetChange};
 use jeon_runtime::{calls, events};
 use jeon_runtime::{
-    Address, AssetId, AssetKind, Call, CallError, Event, Hash, Keypair, Outcome, Receipt,
-    SignedTx, TxBody,
+    Address, AssetId, AssetKind, Call, CallError, Event, Hash, Keypair, Outcome, Receipt, SignedTx,
+    TxBody,
 };
 
 /// The chain id of every vector: 32 × 0xc1, as in docs/encoding.md §9.
@@ -84,7 +85,12 @@ fn check_or_bless(name: &str, value: &Value) {
          (regenerate with JEON_BLESS=1 only if docs/encoding.md changed with it)",
         path.display()
     );
-    assert_eq!(committed, text, "{} is not in canonical form", path.display());
+    assert_eq!(
+        committed,
+        text,
+        "{} is not in canonical form",
+        path.display()
+    );
 }
 
 // ------------------------------------------------------------------ keys and addresses
@@ -107,14 +113,14 @@ fn keys_vectors() -> Value {
     let i = typo.len() - 3;
     typo[i] = if typo[i] == 'q' { 'p' } else { 'q' };
     let typo: String = typo.into_iter().collect();
-    let other_hrp = bech32::encode::<bech32::Bech32m>(bech32::Hrp::parse("cosmos").unwrap(), &[1; 32])
-        .unwrap();
-    let short = bech32::encode::<bech32::Bech32m>(bech32::Hrp::parse("jeon").unwrap(), &[1; 20])
-        .unwrap();
-    let long = bech32::encode::<bech32::Bech32m>(bech32::Hrp::parse("jeon").unwrap(), &[2; 40])
-        .unwrap();
-    let bech32_not_m = bech32::encode::<bech32::Bech32>(bech32::Hrp::parse("jeon").unwrap(), &[3; 32])
-        .unwrap();
+    let other_hrp =
+        bech32::encode::<bech32::Bech32m>(bech32::Hrp::parse("cosmos").unwrap(), &[1; 32]).unwrap();
+    let short =
+        bech32::encode::<bech32::Bech32m>(bech32::Hrp::parse("jeon").unwrap(), &[1; 20]).unwrap();
+    let long =
+        bech32::encode::<bech32::Bech32m>(bech32::Hrp::parse("jeon").unwrap(), &[2; 40]).unwrap();
+    let bech32_not_m =
+        bech32::encode::<bech32::Bech32>(bech32::Hrp::parse("jeon").unwrap(), &[3; 32]).unwrap();
     let inputs = [
         alice.clone(),
         alice.to_uppercase(),
@@ -133,7 +139,11 @@ fn keys_vectors() -> Value {
             Ok(a) => json!({"input": input, "ok": hexs(&a.0)}),
             Err(e) => {
                 let kind = format!("{e:?}");
-                let kind = kind.split([' ', '{', '(']).next().unwrap_or_default().to_owned();
+                let kind = kind
+                    .split([' ', '{', '('])
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
                 json!({"input": input, "error": kind})
             }
         })
@@ -213,93 +223,191 @@ fn tx_cases() -> Vec<Case> {
     };
     vec![
         golden,
-        case("transfer of u32/u64 extremes", "bob", u64::from(u32::MAX), Call::Transfer(calls::Transfer {
-            to: addr("alice"),
-            asset: AssetId(u32::MAX),
-            amount: 1 << 52,
-        })),
-        case("pay ₩500 at a merchant", "alice", 1, Call::Pay(calls::Pay {
-            merchant: addr("cafe"),
-            asset: AssetId(0),
-            amount: 50_000,
-            reference: "order 42".to_owned(),
-        })),
-        case("pay with a UTF-8 reference", "alice", 2, Call::Pay(calls::Pay {
-            merchant: addr("cafe"),
-            asset: AssetId(0),
-            amount: 500,
-            reference: "아메리카노 ☕".to_owned(),
-        })),
-        case("pay invoice with a memo", "alice", 3, Call::PayInvoice(calls::PayInvoice {
-            invoice: invoice(Some(b"table 4"), 7),
-            signature: cafe_sig,
-        })),
-        case("pay invoice without a memo", "alice", 4, Call::PayInvoice(calls::PayInvoice {
-            invoice: invoice(None, 8),
-            signature: plain_sig,
-        })),
-        case("redeem credits for goods", "alice", 5, Call::Redeem(calls::Redeem {
-            asset: AssetId(1),
-            amount: 30,
-            kind: RedeemKind::Goods { merchant: addr("cafe") },
-        })),
-        case("redeem credits for cash", "alice", 6, Call::Redeem(calls::Redeem {
-            asset: AssetId(1),
-            amount: 40,
-            kind: RedeemKind::CashOut { destination: addr("bob") },
-        })),
+        case(
+            "transfer of u32/u64 extremes",
+            "bob",
+            u64::from(u32::MAX),
+            Call::Transfer(calls::Transfer {
+                to: addr("alice"),
+                asset: AssetId(u32::MAX),
+                amount: 1 << 52,
+            }),
+        ),
+        case(
+            "pay ₩500 at a merchant",
+            "alice",
+            1,
+            Call::Pay(calls::Pay {
+                merchant: addr("cafe"),
+                asset: AssetId(0),
+                amount: 50_000,
+                reference: "order 42".to_owned(),
+            }),
+        ),
+        case(
+            "pay with a UTF-8 reference",
+            "alice",
+            2,
+            Call::Pay(calls::Pay {
+                merchant: addr("cafe"),
+                asset: AssetId(0),
+                amount: 500,
+                reference: "아메리카노 ☕".to_owned(),
+            }),
+        ),
+        case(
+            "pay invoice with a memo",
+            "alice",
+            3,
+            Call::PayInvoice(calls::PayInvoice {
+                invoice: invoice(Some(b"table 4"), 7),
+                signature: cafe_sig,
+            }),
+        ),
+        case(
+            "pay invoice without a memo",
+            "alice",
+            4,
+            Call::PayInvoice(calls::PayInvoice {
+                invoice: invoice(None, 8),
+                signature: plain_sig,
+            }),
+        ),
+        case(
+            "redeem credits for goods",
+            "alice",
+            5,
+            Call::Redeem(calls::Redeem {
+                asset: AssetId(1),
+                amount: 30,
+                kind: RedeemKind::Goods {
+                    merchant: addr("cafe"),
+                },
+            }),
+        ),
+        case(
+            "redeem credits for cash",
+            "alice",
+            6,
+            Call::Redeem(calls::Redeem {
+                asset: AssetId(1),
+                amount: 40,
+                kind: RedeemKind::CashOut {
+                    destination: addr("bob"),
+                },
+            }),
+        ),
         cosigned,
         sponsored,
-        case("sponsor one account's fees", "sponsor", 0, Call::SponsorFees(calls::SponsorFees {
-            beneficiary: Beneficiary::Account(addr("alice")),
-            asset: AssetId(0),
-            budget_per_period: 500,
-            period_ms: 3_600_000,
-        })),
-        case("sponsor all customers' fees", "sponsor", 1, Call::SponsorFees(calls::SponsorFees {
-            beneficiary: Beneficiary::AllCustomers,
-            asset: AssetId(0),
-            budget_per_period: 1_000,
-            period_ms: 86_400_000,
-        })),
-        case("create an asset with a supply cap", "cafe", 0, Call::CreateAsset(calls::CreateAsset {
-            symbol: "BEAN".to_owned(),
-            decimals: 0,
-            kind: AssetKind::Credit,
-            supply_max: Some(1_000_000),
-        })),
-        case("mint", "cafe", 1, Call::Mint(calls::Mint {
-            asset: AssetId(1),
-            to: addr("alice"),
-            amount: 10,
-        })),
-        case("burn", "alice", 10, Call::Burn(calls::Burn { asset: AssetId(1), amount: 3 })),
-        case("add a cashback rule", "cafe", 2, Call::AddRewardRule(calls::AddRewardRule {
-            merchants: vec![addr("cafe"), addr("bob")],
-            pay_asset: AssetId(0),
-            kind: RewardKind::Cashback { rate_bps: 150, asset: AssetId(1) },
-            cap_per_user_per_period: 10_000,
-            period_ms: 86_400_000,
-        })),
-        case("grant a mandate", "alice", 11, Call::GrantMandate(calls::GrantMandate {
-            spender: addr("cafe"),
-            asset: AssetId(0),
-            limit_per_period: 9_900,
-            period_ms: 2_592_000_000,
-            expires_at: 1_000_000,
-        })),
-        case("charge a mandate", "cafe", 3, Call::Charge(calls::Charge {
-            mandate_id: 0,
-            amount: 9_900,
-            reference: "lesson 1".to_owned(),
-        })),
-        case("convert credits", "alice", 12, Call::Convert(calls::Convert {
-            from_asset: AssetId(1),
-            amount: 100,
-            to_asset: AssetId(2),
-            min_out: 45,
-        })),
-        case("repay a credit line", "alice", 13, Call::Repay(calls::Repay { line_id: 4, amount: 250 })),
+        case(
+            "sponsor one account's fees",
+            "sponsor",
+            0,
+            Call::SponsorFees(calls::SponsorFees {
+                beneficiary: Beneficiary::Account(addr("alice")),
+                asset: AssetId(0),
+                budget_per_period: 500,
+                period_ms: 3_600_000,
+            }),
+        ),
+        case(
+            "sponsor all customers' fees",
+            "sponsor",
+            1,
+            Call::SponsorFees(calls::SponsorFees {
+                beneficiary: Beneficiary::AllCustomers,
+                asset: AssetId(0),
+                budget_per_period: 1_000,
+                period_ms: 86_400_000,
+            }),
+        ),
+        case(
+            "create an asset with a supply cap",
+            "cafe",
+            0,
+            Call::CreateAsset(calls::CreateAsset {
+                symbol: "BEAN".to_owned(),
+                decimals: 0,
+                kind: AssetKind::Credit,
+                supply_max: Some(1_000_000),
+            }),
+        ),
+        case(
+            "mint",
+            "cafe",
+            1,
+            Call::Mint(calls::Mint {
+                asset: AssetId(1),
+                to: addr("alice"),
+                amount: 10,
+            }),
+        ),
+        case(
+            "burn",
+            "alice",
+            10,
+            Call::Burn(calls::Burn {
+                asset: AssetId(1),
+                amount: 3,
+            }),
+        ),
+        case(
+            "add a cashback rule",
+            "cafe",
+            2,
+            Call::AddRewardRule(calls::AddRewardRule {
+                merchants: vec![addr("cafe"), addr("bob")],
+                pay_asset: AssetId(0),
+                kind: RewardKind::Cashback {
+                    rate_bps: 150,
+                    asset: AssetId(1),
+                },
+                cap_per_user_per_period: 10_000,
+                period_ms: 86_400_000,
+            }),
+        ),
+        case(
+            "grant a mandate",
+            "alice",
+            11,
+            Call::GrantMandate(calls::GrantMandate {
+                spender: addr("cafe"),
+                asset: AssetId(0),
+                limit_per_period: 9_900,
+                period_ms: 2_592_000_000,
+                expires_at: 1_000_000,
+            }),
+        ),
+        case(
+            "charge a mandate",
+            "cafe",
+            3,
+            Call::Charge(calls::Charge {
+                mandate_id: 0,
+                amount: 9_900,
+                reference: "lesson 1".to_owned(),
+            }),
+        ),
+        case(
+            "convert credits",
+            "alice",
+            12,
+            Call::Convert(calls::Convert {
+                from_asset: AssetId(1),
+                amount: 100,
+                to_asset: AssetId(2),
+                min_out: 45,
+            }),
+        ),
+        case(
+            "repay a credit line",
+            "alice",
+            13,
+            Call::Repay(calls::Repay {
+                line_id: 4,
+                amount: 250,
+            }),
+        ),
     ]
 }
 
@@ -364,7 +472,12 @@ fn links_vectors() -> Value {
         format!("{good}&s={sig_hex}"),
         format!("{good}&x=1"),
         format!("{good}&novalue"),
-        format!("  {}  ", good.to_uppercase().replace("JEON:PAY?I=", "jeon:pay?i=").replace("&S=", "&s=")),
+        format!(
+            "  {}  ",
+            good.to_uppercase()
+                .replace("JEON:PAY?I=", "jeon:pay?i=")
+                .replace("&S=", "&s=")
+        ),
     ];
     let parses: Vec<Value> = bad_inputs
         .iter()
@@ -529,7 +642,11 @@ fn block() -> (CommittedBlock, Vec<Receipt>) {
 
 fn error_kind(e: &ProofError) -> String {
     let debug = format!("{e:?}");
-    let outer = debug.split([' ', '{', '(']).next().unwrap_or_default().to_owned();
+    let outer = debug
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let inner = match e {
         ProofError::Certificate { source, .. } => Some(format!("{source:?}")),
         ProofError::TxPath(p) | ProofError::ReceiptPath(p) => Some(format!("{p:?}")),
@@ -537,7 +654,10 @@ fn error_kind(e: &ProofError) -> String {
         _ => None,
     };
     match inner {
-        Some(i) => format!("{outer}/{}", i.split([' ', '{', '(']).next().unwrap_or_default()),
+        Some(i) => format!(
+            "{outer}/{}",
+            i.split([' ', '{', '(']).next().unwrap_or_default()
+        ),
         None => outer,
     }
 }
@@ -609,7 +729,12 @@ fn tampered(good: &[TxProof], receipts: &[Receipt]) -> Vec<Value> {
     let mut p = good[0].clone();
     p.certificate.signatures[0] = precommit(&key("outsider"), CHAIN, &p.header);
     out.push(t("non-validator signature", &p));
-    out.push(tamper("proof for another chain", &good[0], Hash([0x99; 32]), &set));
+    out.push(tamper(
+        "proof for another chain",
+        &good[0],
+        Hash([0x99; 32]),
+        &set,
+    ));
     let mut p = good[0].clone();
     p.validator_changes.push(ValidatorSetChange {
         header: p.header.clone(),
@@ -676,7 +801,11 @@ fn undecodable(good: &TxProof) -> Vec<Value> {
         .map(|(name, b)| {
             let e = TxProof::decode(b).unwrap_err();
             let kind = format!("{e:?}");
-            let kind = kind.split([' ', '{', '(']).next().unwrap_or_default().to_owned();
+            let kind = kind
+                .split([' ', '{', '('])
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             json!({"name": name, "proof_hex": hexs(b), "error": format!("Decode/{kind}")})
         })
         .collect()
@@ -737,8 +866,10 @@ fn payment_links_match_the_committed_vectors() {
 fn proofs_and_every_tamper_verdict_match_the_committed_vectors() {
     let v = proofs_vectors();
     let tampered = v["tampered"].as_array().unwrap();
-    let kinds: std::collections::BTreeSet<&str> =
-        tampered.iter().map(|t| t["error"].as_str().unwrap()).collect();
+    let kinds: std::collections::BTreeSet<&str> = tampered
+        .iter()
+        .map(|t| t["error"].as_str().unwrap())
+        .collect();
     // "changed header" and "certificate for another block" share WrongBlock.
     assert_eq!(kinds.len(), tampered.len() - 1, "{kinds:?}");
     check_or_bless("proofs.json", &v);
