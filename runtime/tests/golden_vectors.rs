@@ -25,8 +25,8 @@ use jeon_runtime::merkle::{self, receipt_hash};
 use jeon_runtime::proof::{self, ProofError, TxProof, ValidatorSetChange};
 use jeon_runtime::{calls, events};
 use jeon_runtime::{
-    Address, AssetId, AssetKind, Call, CallError, Event, Hash, Keypair, Outcome, Receipt, SignedTx,
-    TxBody,
+    Address, AssetId, AssetKind, Call, CallError, Event, Hash, Keypair, Outcome, Receipt,
+    Signature, SignedTx, TxBody,
 };
 
 /// The chain id of every vector: 32 × 0xc1, as in docs/encoding.md §9.
@@ -841,6 +841,95 @@ fn proofs_vectors() -> Value {
     })
 }
 
+// ------------------------------------------------------------------ signature rule
+
+/// The 8 canonical and 6 non-canonical encodings of small-order points (ZIP-215's list,
+/// as in tests/it/signatures.rs).
+const SMALL_ORDER: [&str; 14] = [
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000080",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    "0100000000000000000000000000000000000000000000000000000000000080",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+];
+
+/// ed25519-speccheck's cases ("Taming the many EdDSAs"): message, key, signature.
+const SPECCHECK: [(&str, &str, &str); 12] = [
+    ("8c93255d71dcab10e8f379c26200f3c7bd5f09d9bc3068d3ef4edeb4853022b6", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a0000000000000000000000000000000000000000000000000000000000000000"),
+    ("9bd9f44f4dcc75bd531b56b2cd280b0bb38fc1cd6d1230e14861d861de092e79", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa", "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43a5bb704786be79fc476f91d3f3f89b03984d8068dcf1bb7dfc6637b45450ac04"),
+    ("aebf3f2601a0c8c5d39cc7d8911642f740b78168218da8471772b35f9d35b9ab", "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa8c4bd45aecaca5b24fb97bc10ac27ac8751a7dfe1baff8b953ec9f5833ca260e"),
+    ("9bd9f44f4dcc75bd531b56b2cd280b0bb38fc1cd6d1230e14861d861de092e79", "cdb267ce40c5cd45306fa5d2f29731459387dbf9eb933b7bd5aed9a765b88d4d", "9046a64750444938de19f227bb80485e92b83fdb4b6506c160484c016cc1852f87909e14428a7a1d62e9f22f3d3ad7802db02eb2e688b6c52fcd6648a98bd009"),
+    ("e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec4011eaccd55b53f56c", "cdb267ce40c5cd45306fa5d2f29731459387dbf9eb933b7bd5aed9a765b88d4d", "160a1cb0dc9c0258cd0a7d23e94d8fa878bcb1925f2c64246b2dee1796bed5125ec6bc982a269b723e0668e540911a9a6a58921d6925e434ab10aa7940551a09"),
+    ("e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec4011eaccd55b53f56c", "cdb267ce40c5cd45306fa5d2f29731459387dbf9eb933b7bd5aed9a765b88d4d", "21122a84e0b5fca4052f5b1235c80a537878b38f3142356b2c2384ebad4668b7e40bc836dac0f71076f9abe3a53f9c03c1ceeeddb658d0030494ace586687405"),
+    ("85e241a07d148b41e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec40", "442aad9f089ad9e14647b1ef9099a1ff4798d78589e66f28eca69c11f582a623", "e96f66be976d82e60150baecff9906684aebb1ef181f67a7189ac78ea23b6c0e547f7690a0e2ddcd04d87dbc3490dc19b3b3052f7ff0538cb68afb369ba3a514"),
+    ("85e241a07d148b41e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec40", "442aad9f089ad9e14647b1ef9099a1ff4798d78589e66f28eca69c11f582a623", "8ce5b96c8f26d0ab6c47958c9e68b937104cd36e13c33566acd2fe8d38aa19427e71f98a473474f2f13f06f97c20d58cc3f54b8bd0d272f42b695dd7e89a8c22"),
+    ("9bedc267423725d473888631ebf45988bad3db83851ee85c85e241a07d148b41", "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff03be9678ac102edcd92b0210bb34d7428d12ffc5df5f37e359941266a4e35f0f"),
+    ("9bedc267423725d473888631ebf45988bad3db83851ee85c85e241a07d148b41", "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffca8c5b64cd208982aa38d4936621a4775aa233aa0505711d8fdcfdaa943d4908"),
+    ("e96b7021eb39c1a163b6da4e3093dcd3f21387da4cc4572be588fafae23c155b", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", "a9d55260f765261eb9b84e106f665e00b867287a761990d7135963ee0a7d59dca5bb704786be79fc476f91d3f3f89b03984d8068dcf1bb7dfc6637b45450ac04"),
+    ("39a591f5321bbe07fd5a23dc2f39d025d74526615746727ceefd6e82ae65c06f", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", "a9d55260f765261eb9b84e106f665e00b867287a761990d7135963ee0a7d59dca5bb704786be79fc476f91d3f3f89b03984d8068dcf1bb7dfc6637b45450ac04"),
+];
+
+fn signature_case(message: &[u8], key: [u8; 32], sig: [u8; 64]) -> Value {
+    let verdict = match jeon_runtime::crypto::verify(&Address(key), message, &Signature(sig)) {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => format!("{e:?}"),
+    };
+    json!({
+        "message": hexs(message),
+        "key": hexs(&key),
+        "signature": hexs(&sig),
+        "verdict": verdict,
+    })
+}
+
+fn signatures_vectors() -> Value {
+    let h = |s: &str| hex::decode(s).unwrap();
+    let mut cases = Vec::new();
+    for a in SMALL_ORDER {
+        for r in SMALL_ORDER {
+            let mut sig = [0u8; 64];
+            sig[..32].copy_from_slice(&h(r));
+            cases.push(signature_case(b"Zcash", h(a).try_into().unwrap(), sig));
+        }
+    }
+    for (m, a, s) in SPECCHECK {
+        cases.push(signature_case(
+            &h(m),
+            h(a).try_into().unwrap(),
+            h(s).try_into().unwrap(),
+        ));
+    }
+    // A key that is not a curve point (y = 2 has no x): BadPublicKey, whatever the rest.
+    let mut not_a_point = [0u8; 32];
+    not_a_point[0] = 2;
+    let alice = key("alice");
+    cases.push(signature_case(
+        b"hello",
+        not_a_point,
+        alice.sign(b"hello").0,
+    ));
+    cases.push(signature_case(
+        b"hello",
+        alice.address().0,
+        alice.sign(b"hello").0,
+    ));
+    cases.push(signature_case(
+        b"hellO",
+        alice.address().0,
+        alice.sign(b"hello").0,
+    ));
+    json!({ "rule": "ZIP-215 (docs/encoding.md, signature validation rule)", "cases": cases })
+}
+
 #[test]
 fn keys_and_addresses_match_the_committed_vectors() {
     check_or_bless("keys.json", &keys_vectors());
@@ -873,4 +962,13 @@ fn proofs_and_every_tamper_verdict_match_the_committed_vectors() {
     // "changed header" and "certificate for another block" share WrongBlock.
     assert_eq!(kinds.len(), tampered.len() - 1, "{kinds:?}");
     check_or_bless("proofs.json", &v);
+}
+
+#[test]
+fn signature_verdicts_under_zip215_match_the_committed_vectors() {
+    let v = signatures_vectors();
+    let cases = v["cases"].as_array().unwrap();
+    assert!(cases.iter().any(|c| c["verdict"] == "BadPublicKey"));
+    assert!(cases.iter().any(|c| c["verdict"] == "BadSignature"));
+    check_or_bless("signatures.json", &v);
 }

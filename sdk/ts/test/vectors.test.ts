@@ -319,3 +319,13 @@ test('the worked proof of docs/proofs.md §6 verifies against its one-validator 
   assert.equal(v.succeeded, true);
   assert.equal(v.signed_power, 10n);
 });
+
+test('the ZIP-215 rule gives every small-order and speccheck case the Rust verdict', async () => {
+  const { verifySignature } = await import('../src/index.js');
+  const sigs = load('signatures.json');
+  assert.ok(sigs.cases.length > 200);
+  for (const c of sigs.cases) {
+    const got = verifySignature(fromHex(c.key), fromHex(c.message), fromHex(c.signature)) ?? 'ok';
+    assert.equal(got, c.verdict, `key ${c.key} sig ${c.signature}`);
+  }
+});
