@@ -6,7 +6,8 @@
 import { toHex } from './bytes.js';
 import type { Genesis } from './genesis.js';
 import { decodeProof, verifyProof, type Verified } from './proof.js';
-import { encodeTx, txHash, type SignedTx } from './tx.js';
+import type { Keypair } from './keys.js';
+import { buildTx, encodeTx, txHash, type AddressLike, type Call, type SignedTx, type TxBody } from './tx.js';
 
 /** An error answer of the node: `{"error": {"code", "message"}}` with its HTTP status. */
 export class ApiError extends Error {
@@ -175,6 +176,32 @@ export class JeonClient {
       }
       await new Promise((r) => setTimeout(r, pollMs));
     }
+  }
+
+  /**
+   * A transaction body for `sender` filled in from the node: the chain id, the sender's
+   * next nonce, its `suggested_fee_limit`, and an expiry `expiryBlocks` (default 100)
+   * above the head. Sign it with `signTx`; the caller may check `chain_id` against its
+   * genesis (`parseGenesis`) first. The nonce is the committed one: with transactions
+   * of this sender still pending, pass the next nonce yourself (`buildTx`).
+   */
+  async prepareTx(
+    sender: Keypair,
+    call: Call,
+    options: { feePayer?: AddressLike | null; expiryBlocks?: number } = {},
+  ): Promise<TxBody> {
+    const [account, fees, status] = await Promise.all([this.account(sender.address), this.fees(sender.address), this.status()]);
+    return buildTx(
+      {
+        chainId: status.chain_id,
+        sender,
+        nonce: account.nonce,
+        feeLimit: fees.account?.suggested_fee_limit ?? fees.base_fee,
+        expiry: status.height + (options.expiryBlocks ?? 100),
+        feePayer: options.feePayer ?? null,
+      },
+      call,
+    );
   }
 
   /** `GET /v1/accounts/{addr}`; an account the chain has never seen is nonce 0, no balances. */

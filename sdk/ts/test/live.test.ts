@@ -34,6 +34,7 @@ import {
   type SignedTx,
   type Verified,
 } from '../src/index.js';
+import { payLink } from '../examples/pay-link.js';
 
 const BIN = process.env.JEON_BIN;
 const skip = !BIN
@@ -206,6 +207,18 @@ describe('live jeon dev', { skip }, () => {
     const s = await client.waitForFinality(hash, { timeoutMs: 30_000, pollMs: 100 });
     assert.equal(s.status, 'rejected');
     assert.deepEqual(Object.keys((s.receipt!.outcome as { failed: object }).failed), ['invoice_already_paid']);
+  });
+
+  test("the README's wallet example pays a ₩500 link and proves it", async () => {
+    const status = await client.status();
+    const link = signLink(
+      makeInvoice({ merchant: cafe.address, asset: 0, amount: 50_000, expiresAt: status.height + 1_000, invoiceId: 43 }),
+      cafe,
+      genesis.chainId,
+    );
+    const proof = await payLink(client.baseUrl, join(dir, 'keys', 'hanbit-bank.json'), join(dir, 'genesis.json'), link);
+    assert.equal(proof.sender, bank.address);
+    assert.ok(proof.events.some((e) => typeof e === 'object' && e !== null && 'invoice_paid' in e));
   });
 
   test('a transaction for another chain is refused at submission with the node error code', async () => {
