@@ -435,6 +435,7 @@ fn tx_vector(c: &Case) -> Value {
         "tx_hex": hexs(&tx.encode()),
         "tx_hash": tx.hash().to_string(),
         "sender": addr(c.sender).to_string(),
+        "summary": c.body.call.summary(),
     })
 }
 

@@ -37,6 +37,7 @@ export {
   type Verified,
 } from './proof.js';
 export * as schemas from './schemas.js';
+export { summarize } from './summary.js';
 export {
   PAYER_DOMAIN,
   TX_BYTES_MAX,

@@ -9,6 +9,7 @@ import { equal, fromHex, toHex, utf8 } from './bytes.js';
 import { decode, encode, toJson } from './codec.js';
 import { sha256, signatureFaultMessage, verifySignature, type SignatureFault } from './crypto.js';
 import * as S from './schemas.js';
+import { summarize } from './summary.js';
 import { encodeTx, signingBytes, type Call, type SignedTx } from './tx.js';
 
 /** The largest encoded proof accepted. */
@@ -235,6 +236,8 @@ export interface Verified {
   tx_hash: string;
   sender: string;
   nonce: bigint;
+  /** The call in one line, as `jeon verify` prints it. */
+  summary: string;
   call: Call;
   /** `'success'`, `{failed: CallError}` or `{invalid: TxError}` (decoded values). */
   outcome: unknown;
@@ -335,6 +338,7 @@ export function verifyProof(proof: TxProof, genesisChainId: Uint8Array | string,
     tx_hash: toHex(proof.receipt.tx),
     sender: encodeAddress(body.sender),
     nonce: body.nonce,
+    summary: summarize(body.call),
     call: body.call,
     outcome: proof.receipt.outcome,
     fee: proof.receipt.fee,
