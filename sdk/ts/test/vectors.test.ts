@@ -330,3 +330,21 @@ test('the ZIP-215 rule gives every small-order and speccheck case the Rust verdi
     assert.equal(got, c.verdict, `key ${c.key} sig ${c.signature}`);
   }
 });
+
+test('every Event, CallError, TxError and Call variant decodes and encodes as in Rust', async () => {
+  const { decode, encode, fromJson, toJson, schemas } = await import('../src/index.js');
+  const v = load('variants.json');
+  assert.ok(v.receipts.length > 80);
+  for (const r of v.receipts) {
+    const decoded = decode(schemas.Receipt, fromHex(r.hex), 1 << 20);
+    assert.deepEqual(toJson(schemas.Receipt, decoded), r.json);
+    assert.equal(toHex(encode(schemas.Receipt, fromJson(schemas.Receipt, r.json))), r.hex);
+  }
+  assert.equal(v.calls.length, 25);
+  for (const c of v.calls) {
+    const decoded = decode(schemas.Call, fromHex(c.hex), 4096);
+    assert.deepEqual(toJson(schemas.Call, decoded), c.json);
+    assert.equal(toHex(encode(schemas.Call, fromJson(schemas.Call, c.json))), c.hex);
+    assert.equal(summarize(decoded as Parameters<typeof summarize>[0]), c.summary);
+  }
+});
