@@ -69,9 +69,10 @@ describe('live jeon dev', { skip }, () => {
   let cafe: Keypair;
   const user = Keypair.generate();
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'jeon-sdk-live-'));
+  /** Starts `jeon dev` on a free port; resolves once it has made a block. */
+  async function start(): Promise<void> {
     const port = await freePort();
+    log = '';
     node = spawn(BIN!, ['dev', '--data', dir, '--api', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     node.stdout!.on('data', (d) => (log += d));
     node.stderr!.on('data', (d) => (log += d));
@@ -81,12 +82,29 @@ describe('live jeon dev', { skip }, () => {
       if (node.exitCode !== null) throw new Error(`jeon dev exited with ${node.exitCode}:\n${log}`);
       try {
         const s = await client.status();
-        if (s.height >= 1) break;
+        if (s.height >= 1) return;
       } catch {
         // not listening yet
       }
       if (Date.now() > deadline) throw new Error(`jeon dev did not come up within 60 s:\n${log}`);
       await sleep(200);
+    }
+  }
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'jeon-sdk-live-'));
+    // If this process dies before `after` runs, do not leave the node behind.
+    process.once('exit', () => {
+      if (node?.pid !== undefined && node.exitCode === null) process.kill(node.pid, 'SIGKILL');
+    });
+    // The free port can be taken between our probe and the node's bind: try again then.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await start();
+        break;
+      } catch (e) {
+        if (attempt === 3 || !/address.*in use|AddrInUse/i.test(log)) throw e;
+      }
     }
     genesis = parseGenesis(readFileSync(join(dir, 'genesis.json'), 'utf8'));
     bank = Keypair.fromKeyFile(readFileSync(join(dir, 'keys', 'hanbit-bank.json'), 'utf8'));
