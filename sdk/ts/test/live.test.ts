@@ -245,3 +245,23 @@ describe('live jeon dev', { skip }, () => {
     await assert.rejects(client.submit(signTx(body, user)), (e: unknown) => e instanceof ApiError && e.code === 'wrong_chain');
   });
 });
+
+describe('key files shared with the jeon CLI', { skip }, () => {
+  test('a key file written by jeon keys new reads in TS, and one written by TS reads in jeon keys show', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const fromCli = execFileSync(BIN!, ['keys', 'new'], { encoding: 'utf8' });
+    const key = Keypair.fromKeyFile(fromCli);
+    assert.equal(key.toKeyFile(), fromCli, 'byte-identical key file');
+    const dir = mkdtempSync(join(tmpdir(), 'jeon-sdk-keys-'));
+    try {
+      const mine = Keypair.generate();
+      const file = join(dir, 'mine.json');
+      writeFileSync(file, mine.toKeyFile(), { mode: 0o600 });
+      const shown = JSON.parse(execFileSync(BIN!, ['keys', 'show', '--json', file], { encoding: 'utf8' }));
+      assert.equal(shown.address, mine.address);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
