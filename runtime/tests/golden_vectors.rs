@@ -228,7 +228,7 @@ fn tx_cases() -> Vec<Case> {
     vec![
         golden,
         case(
-            "transfer of u32/u64 extremes",
+            "transfer with asset u32::MAX, nonce 2^32 - 1 and amount 2^52 (JSON-safe)",
             "bob",
             u64::from(u32::MAX),
             Call::Transfer(calls::Transfer {
