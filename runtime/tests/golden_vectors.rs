@@ -238,6 +238,16 @@ fn tx_cases() -> Vec<Case> {
             }),
         ),
         case(
+            "transfer of u64::MAX units at nonce u64::MAX (beyond JSON numbers: use the hex)",
+            "bob",
+            u64::MAX,
+            Call::Transfer(calls::Transfer {
+                to: addr("alice"),
+                asset: AssetId(1),
+                amount: u64::MAX,
+            }),
+        ),
+        case(
             "pay ₩500 at a merchant",
             "alice",
             1,

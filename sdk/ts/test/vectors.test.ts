@@ -54,6 +54,16 @@ const txs = load('txs.json');
 const links = load('links.json');
 const proofs = load('proofs.json');
 
+/** Whether every number in a parsed JSON value is a safe integer (else JSON.parse rounded it). */
+const allSafe = (v: unknown): boolean =>
+  typeof v === 'number'
+    ? Number.isSafeInteger(v)
+    : Array.isArray(v)
+      ? v.every(allSafe)
+      : v !== null && typeof v === 'object'
+        ? Object.values(v).every(allSafe)
+        : true;
+
 const set = (vs: { key: string; power: number }[]): ValidatorInfo[] =>
   vs.map((v) => ({ key: decodeAddress(v.key), power: BigInt(v.power) }));
 
@@ -83,9 +93,11 @@ test('address parsing accepts and refuses exactly what the Rust parser does, wit
 
 test('every transaction encodes, signs, co-signs and hashes byte for byte as in Rust', () => {
   const chain = fromHex(txs.chain_id);
-  assert.ok(txs.txs.length >= 20);
+  assert.ok(txs.txs.length >= 21);
   for (const c of txs.txs) {
-    const body = bodyFromJson(c.body);
+    // JSON numbers above 2^53 do not survive JSON.parse: such a case is read from its bytes.
+    const jsonSafe = allSafe(c.body);
+    const body = jsonSafe ? bodyFromJson(c.body) : decodeTx(c.tx_hex).body;
     assert.equal(toHex(encodeBody(body)), c.body_hex, c.name);
     assert.equal(toHex(signingBytes(body)), c.signing_bytes_hex, c.name);
     assert.equal(toHex(payerSigningBytes(body)), c.payer_signing_bytes_hex, c.name);
@@ -96,7 +108,8 @@ test('every transaction encodes, signs, co-signs and hashes byte for byte as in 
     assert.equal(toHex(encodeTx(tx)), c.tx_hex, c.name);
     assert.equal(txHash(tx), c.tx_hash, c.name);
     assert.equal(toHex(encodeTx(decodeTx(c.tx_hex))), c.tx_hex, c.name);
-    assert.deepEqual(bodyToJson(decodeTx(c.tx_hex).body), c.body, c.name);
+    if (jsonSafe) assert.deepEqual(bodyToJson(decodeTx(c.tx_hex).body), c.body, c.name);
+    else assert.equal(body.nonce, (1n << 64n) - 1n, c.name);
     assert.equal(verifyTx(tx, chain), null, c.name);
     assert.equal(summarize(body.call), c.summary, c.name);
   }
