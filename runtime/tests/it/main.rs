@@ -13,5 +13,6 @@ mod governance;
 mod mandates;
 mod proofs;
 mod properties;
+mod sdk_vectors;
 mod signatures;
 mod validity;

@@ -1,6 +1,6 @@
 // Writes sdk/vectors/variants.input.json: one sample of every Event, CallError,
 // TxError and Call variant, each field a distinct value, in JSON form. The Rust test
-// (runtime/tests/golden_vectors.rs) parses them with serde (a wrong field name fails
+// (runtime/tests/it/sdk_vectors.rs) parses them with serde (a wrong field name fails
 // there), encodes them, and writes sdk/vectors/variants.json, which the TS tests decode:
 // so every variant's field order is pinned on both sides. Rerun after appending variants.
 
@@ -77,7 +77,7 @@ const receipts = [
 ];
 const calls = variants(S.Call);
 const out = {
-  note: 'Inputs of runtime/tests/golden_vectors.rs, written by sdk/ts/scripts/variant-samples.ts',
+  note: 'Inputs of runtime/tests/it/sdk_vectors.rs, written by sdk/ts/scripts/variant-samples.ts',
   receipts: receipts.map((r) => toJson(S.Receipt, r)),
   calls: calls.map((c) => toJson(S.Call, c)),
 };

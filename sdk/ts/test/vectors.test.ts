@@ -1,4 +1,4 @@
-// The golden vectors of sdk/vectors, written by runtime/tests/golden_vectors.rs: every
+// The golden vectors of sdk/vectors, written by runtime/tests/it/sdk_vectors.rs: every
 // byte the SDK produces must be the Rust side's, and every verdict the same.
 
 import assert from 'node:assert/strict';

@@ -5,9 +5,8 @@
 //! and each way of tampering with one) and compares it with the committed file, so a
 //! change of format or of a verdict fails here and in `sdk/ts` (`npm test` reads the
 //! same files and asserts byte identity). `JEON_BLESS=1 cargo test -p jeon-runtime
-//! --test golden_vectors` rewrites the files; do that only together with
+//! --test it sdk_vectors` rewrites the files; do that only together with
 //! docs/encoding.md or docs/proofs.md, never to make a test pass.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // In tests a panic is the failure report.
 
 use std::path::PathBuf;
 
@@ -74,7 +73,7 @@ fn check_or_bless(name: &str, value: &Value) {
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}; regenerate with JEON_BLESS=1 cargo test -p jeon-runtime --test golden_vectors",
+            "{}: {e}; regenerate with JEON_BLESS=1 cargo test -p jeon-runtime --test it sdk_vectors",
             path.display()
         )
     });
