@@ -30,6 +30,9 @@ pub struct Metrics {
     pub block_commit_seconds: Histogram,
     /// Consensus rounds beyond round 0 that heights needed.
     pub rounds_extra: Counter,
+    /// Compact proposals that named transactions this node lacked (it asked for the
+    /// whole proposal).
+    pub compact_proposals_incomplete: Counter,
     /// The network layer's metrics.
     pub p2p: crate::p2p::P2pMetrics,
 }
@@ -52,6 +55,7 @@ impl Metrics {
             block_execute_seconds: buckets(),
             block_commit_seconds: buckets(),
             rounds_extra: Counter::default(),
+            compact_proposals_incomplete: Counter::default(),
             p2p: crate::p2p::P2pMetrics::default(),
             registry: Registry::default(),
         };
@@ -101,6 +105,11 @@ impl Metrics {
             "rounds_extra",
             "Rounds beyond round 0",
             m.rounds_extra.clone(),
+        );
+        registry.register(
+            "compact_proposals_incomplete",
+            "Compact proposals naming transactions this node lacked (it asked for the whole proposal)",
+            m.compact_proposals_incomplete.clone(),
         );
         m.p2p.register(&mut registry);
         Metrics { registry, ..m }

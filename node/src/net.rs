@@ -57,6 +57,17 @@ impl Network for P2pNetwork {
                 debug!(height = v.body.height, round = v.body.round, kind = ?v.body.kind, block = ?v.body.block, "gossip vote")
             }
             ConsensusMsg::Status(s) => debug!(height = s.height, "gossip status"),
+            ConsensusMsg::CompactProposal(p) => debug!(
+                height = p.body.height,
+                round = p.body.round,
+                txs = p.txs.len(),
+                "gossip compact proposal"
+            ),
+            ConsensusMsg::ProposalWanted(w) => debug!(
+                height = w.height,
+                round = w.round,
+                "gossip: ask for a whole proposal"
+            ),
         }
         self.send(P2pCommand::Publish {
             topic: Topic::Consensus,

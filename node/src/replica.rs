@@ -11,13 +11,16 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use jeon_runtime::block::{Certificate, CommitSig, ProposalBody, VoteBody, VoteKind as WireKind};
-use jeon_runtime::{crypto, Address, Hash, Height, Keypair, Signature};
+use jeon_runtime::{
+    crypto, merkle, Address, Hash, Height, Keypair, Signature, SignedTx, VerifiedTx,
+};
 use tracing::{debug, error, info, warn};
 
 use crate::blocks::{self, Candidate, BLOCK_TIME_DRIFT_MAX_MS};
 use crate::chain::{Chain, Finality, NoFinality};
 use crate::consensus::{
-    self, Core, Effect, Input, Proposal, SignedVote, TimeoutConfig, ValidatorSet, Vote, VoteKind,
+    self, Core, Effect, Input, Proposal, SignedVote, TimeoutConfig, ValidatorIndex, ValidatorSet,
+    Vote, VoteKind,
 };
 use crate::pipeline::{Committer, CommitterError};
 use crate::signer::{
@@ -26,8 +29,8 @@ use crate::signer::{
 };
 use crate::store::StoreError;
 use crate::wire::{
-    ConsensusMsg, SignedProposal, SignedVoteMsg, StatusMsg, SyncRequest, SyncResponse,
-    SYNC_BLOCKS_MAX,
+    CompactProposal, ConsensusMsg, ProposalWanted, SignedProposal, SignedVoteMsg, StatusMsg,
+    SyncRequest, SyncResponse, SYNC_BLOCKS_MAX,
 };
 
 /// What a validator persists with a precommit for a block: the block it is now locked
@@ -275,6 +278,9 @@ pub struct Replica {
     last_status: Option<StatusMsg>,
     /// What we signed at the current height, for re-sending.
     own_msgs: VecDeque<ConsensusMsg>,
+    /// Our proposals at this height, whole, for peers that ask ([`ProposalWanted`]);
+    /// `true` once gossiped whole.
+    own_proposals: VecDeque<(SignedProposal, bool)>,
     /// Verified prevotes for blocks at the current height, ours and others'.
     prevotes: BTreeMap<(u32, Option<Hash>, Address), SignedVoteMsg>,
     height_started_ms: u64,
@@ -342,6 +348,7 @@ impl Replica {
             last_status_ms: 0,
             last_status: None,
             own_msgs: VecDeque::new(),
+            own_proposals: VecDeque::new(),
             prevotes: BTreeMap::new(),
             height_started_ms: 0,
             last_rebroadcast_ms: 0,
@@ -449,6 +456,7 @@ impl Replica {
         self.wanted = None;
         self.equivocations_seen = 0;
         self.own_msgs.clear();
+        self.own_proposals.clear();
         self.prevotes.clear();
         self.height_started_ms = now_ms;
         // A validator listening for a doppelganger follows the chain by block sync only.
@@ -614,6 +622,10 @@ impl Replica {
             return;
         }
         self.last_rebroadcast_ms = now_ms;
+        // A peer that still lacks our proposal's transactions may ask for it again.
+        for (_, sent_whole) in &mut self.own_proposals {
+            *sent_whole = false;
+        }
         // With our own messages goes the polka we are locked on or hold as valid, so
         // nodes that missed it can accept its re-proposal.
         if let Some((round, block)) = self.core.valid() {
@@ -774,12 +786,28 @@ impl Replica {
             Ok(s) => s,
             Err(e) => return Self::refused(e),
         };
-        let msg = SignedProposal {
+        let full = SignedProposal {
             body,
             block: candidate.block.clone(),
             signature,
         };
-        let msg = ConsensusMsg::Proposal(Box::new(msg));
+        // Peers hold the transactions from gossip: name them by hash, and keep the
+        // whole proposal for a peer that asks.
+        let msg = if self.config.networked {
+            let compact = CompactProposal {
+                body: full.body.clone(),
+                header: full.block.header.clone(),
+                txs: candidate.txs.iter().map(VerifiedTx::hash).collect(),
+                signature: full.signature,
+            };
+            if self.own_proposals.len() >= OWN_MSGS_KEPT_MAX {
+                self.own_proposals.pop_front();
+            }
+            self.own_proposals.push_back((full, false));
+            ConsensusMsg::CompactProposal(Box::new(compact))
+        } else {
+            ConsensusMsg::Proposal(Box::new(full))
+        };
         self.remember_own(&msg);
         out.push(ReplicaOutput::Broadcast(msg));
         // A re-proposal is accepted only with the polka of its valid round: send it along.
@@ -1071,8 +1099,12 @@ impl Replica {
                 let slot = (v.body.height, v.body.round, vote_step(v.body.kind));
                 (slot, v.body.block, v.body.signing_bytes(), &v.signature)
             }
-            ConsensusMsg::Proposal(p) => {
-                let b = &p.body;
+            ConsensusMsg::Proposal(_) | ConsensusMsg::CompactProposal(_) => {
+                let (b, signature) = match msg {
+                    ConsensusMsg::Proposal(p) => (&p.body, &p.signature),
+                    ConsensusMsg::CompactProposal(p) => (&p.body, &p.signature),
+                    _ => return,
+                };
                 let set = self.core.validators();
                 if set
                     .get(set.proposer(b.height, b.round))
@@ -1082,14 +1114,15 @@ impl Replica {
                     return;
                 }
                 let slot = (b.height, b.round, PROPOSAL_STEP);
-                (slot, Some(b.block), b.signing_bytes(), &p.signature)
+                (slot, Some(b.block), b.signing_bytes(), signature)
             }
             _ => return,
         };
         let chain_id = match msg {
             ConsensusMsg::Vote(v) => v.body.chain_id,
             ConsensusMsg::Proposal(p) => p.body.chain_id,
-            ConsensusMsg::Status(_) => return,
+            ConsensusMsg::CompactProposal(p) => p.body.chain_id,
+            ConsensusMsg::Status(_) | ConsensusMsg::ProposalWanted(_) => return,
         };
         if !guard.gate().suspects(slot, block)
             || chain_id != self.shared.chain_id
@@ -1122,6 +1155,8 @@ impl Replica {
                 return Ok(());
             }
             ConsensusMsg::Proposal(p) => p.body.height,
+            ConsensusMsg::CompactProposal(p) => p.body.height,
+            ConsensusMsg::ProposalWanted(w) => w.height,
             ConsensusMsg::Vote(v) => v.body.height,
         };
         let current = self.core.height();
@@ -1134,6 +1169,11 @@ impl Replica {
         }
         match msg {
             ConsensusMsg::Proposal(p) => self.on_proposal(now_ms, from, *p, out),
+            ConsensusMsg::CompactProposal(p) => self.on_compact_proposal(now_ms, from, *p, out),
+            ConsensusMsg::ProposalWanted(w) => {
+                self.on_proposal_wanted(w, out);
+                Ok(())
+            }
             ConsensusMsg::Vote(v) => self.on_vote(now_ms, Some(from), v, out),
             ConsensusMsg::Status(_) => Ok(()),
         }
@@ -1162,21 +1202,20 @@ impl Replica {
         out.push(ReplicaOutput::Penalize { peer, reason });
     }
 
-    fn on_proposal(
-        &mut self,
-        now_ms: u64,
+    /// The round's proposer (index and key) if `body` is for our chain and signed by
+    /// it; otherwise the sender is penalized and `None` returned.
+    fn proposal_signer(
+        &self,
         from: PeerKey,
-        p: SignedProposal,
+        body: &ProposalBody,
+        signature: &Signature,
         out: &mut Vec<ReplicaOutput>,
-    ) -> Result<(), ReplicaError> {
-        let body = p.body;
+    ) -> Option<(ValidatorIndex, Address)> {
         let set = self.core.validators();
         let proposer = set.proposer(body.height, body.round);
-        let Some(key) = set.get(proposer).map(|v| Address(v.key)) else {
-            return Ok(());
-        };
+        let key = set.get(proposer).map(|v| Address(v.key))?;
         if body.chain_id != self.shared.chain_id
-            || crypto::verify(&key, &body.signing_bytes(), &p.signature).is_err()
+            || crypto::verify(&key, &body.signing_bytes(), signature).is_err()
         {
             Self::penalize(
                 out,
@@ -1186,8 +1225,22 @@ impl Replica {
                     round: body.round,
                 },
             );
-            return Ok(());
+            return None;
         }
+        Some((proposer, key))
+    }
+
+    fn on_proposal(
+        &mut self,
+        now_ms: u64,
+        from: PeerKey,
+        p: SignedProposal,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        let Some((proposer, key)) = self.proposal_signer(from, &p.body, &p.signature, out) else {
+            return Ok(());
+        };
+        let body = p.body;
         let id = p.block.header.hash();
         if id != body.block {
             Self::penalize(
@@ -1209,6 +1262,90 @@ impl Replica {
             proposer,
         };
         self.feed(now_ms, Input::Proposal { proposal, valid }, out)
+    }
+
+    /// A proposal naming its transactions by hash: the block is put together from the
+    /// mempool (which verified them on admission) and then handled as a full proposal.
+    /// If any is missing, the proposer is asked for the whole proposal and this one is
+    /// dropped; the whole one follows over gossip (or the round times out).
+    fn on_compact_proposal(
+        &mut self,
+        now_ms: u64,
+        from: PeerKey,
+        p: CompactProposal,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        if self
+            .proposal_signer(from, &p.body, &p.signature, out)
+            .is_none()
+        {
+            return Ok(());
+        }
+        let id = p.header.hash();
+        let too_many = p.txs.len() > self.shared.params.block_txs_max as usize;
+        if id != p.body.block || too_many || merkle::root(&p.txs) != p.header.tx_root {
+            Self::penalize(
+                out,
+                from,
+                Offence::ProposalBlockMismatch {
+                    named: p.body.block,
+                    carried: id,
+                },
+            );
+            return Ok(());
+        }
+        let txs = if self.candidates.contains_key(&id) {
+            // Ours, or put together before: the full path finds the candidate.
+            Vec::new()
+        } else {
+            let pool = self.shared.mempool();
+            let found: Option<Vec<SignedTx>> = p
+                .txs
+                .iter()
+                .map(|h| pool.get(h).map(|v| v.tx().clone()))
+                .collect();
+            drop(pool);
+            match found {
+                Some(txs) => txs,
+                None => {
+                    self.shared.metrics.compact_proposals_incomplete.inc();
+                    debug!(height = p.body.height, round = p.body.round, "compact proposal names transactions this node lacks: asking for the whole proposal");
+                    out.push(ReplicaOutput::Broadcast(ConsensusMsg::ProposalWanted(
+                        ProposalWanted {
+                            height: p.body.height,
+                            round: p.body.round,
+                            block: id,
+                        },
+                    )));
+                    return Ok(());
+                }
+            }
+        };
+        let full = SignedProposal {
+            body: p.body,
+            block: jeon_runtime::Block {
+                header: p.header,
+                txs,
+            },
+            signature: p.signature,
+        };
+        self.on_proposal(now_ms, from, full, out)
+    }
+
+    /// A peer lacks some transactions of our proposal: gossip it whole, once per round.
+    fn on_proposal_wanted(&mut self, want: ProposalWanted, out: &mut Vec<ReplicaOutput>) {
+        let Some(full) = self.own_proposals.iter_mut().find(|(p, _)| {
+            p.body.height == want.height && p.body.round == want.round && p.body.block == want.block
+        }) else {
+            return;
+        };
+        if full.1 {
+            return;
+        }
+        full.1 = true;
+        out.push(ReplicaOutput::Broadcast(ConsensusMsg::Proposal(Box::new(
+            full.0.clone(),
+        ))));
     }
 
     /// Executes a proposed block; keeps it if valid.

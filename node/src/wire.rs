@@ -7,7 +7,7 @@
 
 use jeon_runtime::block::{CommittedBlock, ProposalBody, VoteBody, BLOCK_BYTES_MAX};
 use jeon_runtime::codec::{self, CodecError};
-use jeon_runtime::{Address, Block, Hash, Height, Signature, SignedTx};
+use jeon_runtime::{Address, Block, Hash, Header, Height, Signature, SignedTx};
 use serde::{Deserialize, Serialize};
 
 /// The largest consensus gossip message: a full block proposal plus its envelope.
@@ -32,6 +32,36 @@ pub struct SignedProposal {
     pub block: Block,
     /// The proposer's signature over `body`.
     pub signature: Signature,
+}
+
+/// A proposer's signed proposal naming its block's transactions by hash: peers hold
+/// them already from transaction gossip, so the block is not sent twice. The
+/// signature is the same as the full proposal's (it covers `body`, which names the
+/// header's hash); the header's `tx_root` commits to `txs`. A peer missing any of them
+/// asks for the whole proposal ([`ProposalWanted`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompactProposal {
+    /// What was signed (its `block` is the header's hash).
+    pub body: ProposalBody,
+    /// The proposed block's header.
+    pub header: Header,
+    /// Its transactions' hashes, in block order.
+    pub txs: Vec<Hash>,
+    /// The proposer's signature over `body`.
+    pub signature: Signature,
+}
+
+/// Asks the proposer of a round to gossip its proposal whole: the sender got the
+/// compact proposal but misses some of its transactions. Unsigned; a proposer answers
+/// each (height, round) once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalWanted {
+    /// The proposal's height.
+    pub height: Height,
+    /// Its round.
+    pub round: u32,
+    /// The block it names.
+    pub block: Hash,
 }
 
 /// A validator's signed vote.
@@ -63,6 +93,10 @@ pub enum ConsensusMsg {
     Vote(SignedVoteMsg),
     /// A head announcement.
     Status(StatusMsg),
+    /// A proposal naming its transactions by hash.
+    CompactProposal(Box<CompactProposal>),
+    /// A request for a round's proposal, whole.
+    ProposalWanted(ProposalWanted),
 }
 
 impl ConsensusMsg {

@@ -267,7 +267,12 @@ impl Checker {
                 let slot = (validator, p.body.height, p.body.round, 0);
                 (slot, (Some(p.body.block), p.body.valid_round))
             }
-            ConsensusMsg::Status(_) => return Ok(()),
+            // The same signature as the whole proposal's: the same slot.
+            ConsensusMsg::CompactProposal(p) => {
+                let slot = (validator, p.body.height, p.body.round, 0);
+                (slot, (Some(p.body.block), p.body.valid_round))
+            }
+            ConsensusMsg::Status(_) | ConsensusMsg::ProposalWanted(_) => return Ok(()),
         };
         match self.signed.entry(slot) {
             Entry::Vacant(v) => {

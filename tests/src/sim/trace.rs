@@ -34,6 +34,22 @@ fn msg(msg: &ConsensusMsg) -> String {
             p.block.txs.len()
         ),
         ConsensusMsg::Status(s) => format!("Status head {}", s.height),
+        ConsensusMsg::CompactProposal(p) => format!(
+            "CompactProposal h{} r{} {} vr {:?} ({} tx hashes)",
+            p.body.height,
+            p.body.round,
+            short(&p.body.block),
+            p.body.valid_round,
+            p.txs.len()
+        ),
+        ConsensusMsg::ProposalWanted(w) => {
+            format!(
+                "ProposalWanted h{} r{} {}",
+                w.height,
+                w.round,
+                short(&w.block)
+            )
+        }
     }
 }
 
