@@ -42,6 +42,7 @@ use crate::proofs;
 use crate::ratelimit::{RateLimited, SubmitLimiter};
 use crate::store::{ChainHead, StoreError};
 
+pub mod cors;
 pub mod requests;
 
 pub use requests::TXS_BATCH_MAX;
@@ -332,6 +333,11 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         })
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(middleware::from_fn_with_state(body_timeout, read_body))
+        // Outermost, so that every answer (errors included) carries the allow headers.
+        .layer(middleware::from_fn_with_state(
+            Arc::new(limits.cors.clone()),
+            cors::cors,
+        ))
 }
 
 async fn admit(

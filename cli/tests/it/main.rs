@@ -7,6 +7,7 @@ mod proof_check;
 
 mod api_errors;
 mod bench_charge;
+mod browser_api;
 mod bench_soak;
 mod client_commands;
 mod consortium;
