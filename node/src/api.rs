@@ -17,11 +17,9 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use futures::stream::{self, Stream, StreamExt};
 use http_body_util::BodyExt;
 use jeon_runtime::block::CommittedBlock;
 use jeon_runtime::economy::query::{self as econ, QueryError};
@@ -30,7 +28,6 @@ use jeon_runtime::{Address, AssetId, AssetInfo, Hash, Outcome, SignedTx, TxError
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
-use tokio_stream::wrappers::BroadcastStream;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::chain::Chain;
@@ -43,6 +40,7 @@ use crate::ratelimit::{RateLimited, SubmitLimiter};
 use crate::store::{ChainHead, StoreError};
 
 pub mod cors;
+pub mod events;
 pub mod requests;
 
 pub use requests::TXS_BATCH_MAX;
@@ -294,7 +292,7 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
     let body_timeout = Duration::from_millis(limits.body_read_timeout_ms);
     let shared = api.chain.clone();
     let events = Router::new()
-        .route("/v1/events", get(events))
+        .route("/v1/events", get(events::events))
         .with_state((api, sse_slots));
     Router::new()
         .route("/v1/txs", post(submit))
@@ -706,40 +704,6 @@ async fn metrics(State(shared): State<Arc<Chain>>) -> impl IntoResponse {
         [("content-type", "text/plain; version=0.0.4")],
         shared.metrics.encode(),
     )
-}
-
-async fn events(
-    State((api, slots)): State<(ApiHandle, Arc<Semaphore>)>,
-    query: QueryParams,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let q = params(query, &["account"])?;
-    let account = q.get("account").map(|a| parse_address(a)).transpose()?;
-    let permit = slots.try_acquire_owned().map_err(|_| {
-        let msg = format!("at most {EVENT_SUBSCRIBERS_MAX} event streams may be open");
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_subscribers", msg)
-    })?;
-    let stream = BroadcastStream::new(api.subscribe_events()).flat_map(move |msg| {
-        let _hold = &permit; // the slot is released when the stream is dropped
-        let items: Vec<Result<SseEvent, Infallible>> = match msg {
-            Ok(block) => block
-                .iter()
-                .filter(|e| account.is_none_or(|a| e.event.accounts().contains(&a)))
-                .map(|e| {
-                    Ok(SseEvent::default()
-                        .event("event")
-                        .json_data(e)
-                        .unwrap_or_default())
-                })
-                .collect(),
-            Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
-                vec![Ok(SseEvent::default()
-                    .event("lagged")
-                    .data(format!("{{\"blocks_missed\":{n}}}")))]
-            }
-        };
-        stream::iter(items)
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 // ---- The economy's queries (docs/economy.md; runtime `economy::query`) ----

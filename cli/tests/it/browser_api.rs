@@ -61,7 +61,10 @@ fn a_listed_origin_passes_the_preflight_and_others_are_refused() {
         Some(WALLET)
     );
     let methods = header(&ok, "access-control-allow-methods").expect("allow-methods");
-    assert!(methods.contains("POST") && methods.contains("GET"), "{methods}");
+    assert!(
+        methods.contains("POST") && methods.contains("GET"),
+        "{methods}"
+    );
     assert_eq!(
         header(&ok, "access-control-allow-headers").as_deref(),
         Some("content-type")
@@ -146,7 +149,12 @@ fn a_malformed_origin_stops_the_start_with_exit_2() {
     let out = jeon()
         .args(["dev", "--data"])
         .arg(dir.path().join("dev"))
-        .args(["--api", "127.0.0.1:0", "--cors-origin", "wallet.example/pay"])
+        .args([
+            "--api",
+            "127.0.0.1:0",
+            "--cors-origin",
+            "wallet.example/pay",
+        ])
         .output()
         .expect("run jeon dev");
     assert_eq!(out.status.code(), Some(2), "{out:?}");

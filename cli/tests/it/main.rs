@@ -7,14 +7,15 @@ mod proof_check;
 
 mod api_errors;
 mod bench_charge;
-mod browser_api;
 mod bench_soak;
+mod browser_api;
 mod client_commands;
 mod consortium;
 mod crash_recovery;
 mod credit_e2e;
 mod dev_e2e;
 mod economy_e2e;
+mod event_stream;
 mod fees_e2e;
 mod invoice_cli;
 mod keys_genesis;

@@ -167,7 +167,9 @@ fn preflight_answer(allow: HeaderValue, request: &Request) -> Response {
     );
     headers.insert(
         header::VARY,
-        HeaderValue::from_static("origin, access-control-request-method, access-control-request-headers"),
+        HeaderValue::from_static(
+            "origin, access-control-request-method, access-control-request-headers",
+        ),
     );
     response
 }
@@ -197,7 +199,10 @@ mod tests {
             Ok(CorsOrigins::Any)
         );
         assert_eq!(
-            CorsOrigins::parse(&["HTTPS://Wallet.Example/, http://localhost:5173", "https://wallet.example"]),
+            CorsOrigins::parse(&[
+                "HTTPS://Wallet.Example/, http://localhost:5173",
+                "https://wallet.example"
+            ]),
             Ok(CorsOrigins::List(
                 vec![
                     "https://wallet.example".to_string(),
@@ -210,7 +215,12 @@ mod tests {
 
     #[test]
     fn a_path_or_a_bare_host_is_not_an_origin() {
-        for bad in ["wallet.example", "https://wallet.example/pay", "https://", "https://a b"] {
+        for bad in [
+            "wallet.example",
+            "https://wallet.example/pay",
+            "https://",
+            "https://a b",
+        ] {
             assert_eq!(
                 CorsOrigins::parse(&[bad]),
                 Err(CorsError::BadOrigin(bad.into())),
@@ -224,8 +234,14 @@ mod tests {
         let list = CorsOrigins::parse(&["https://wallet.example"]).expect("valid");
         let ok = HeaderValue::from_static("https://wallet.example");
         assert_eq!(list.allow(&ok), Some(ok.clone()));
-        assert_eq!(list.allow(&HeaderValue::from_static("https://evil.example")), None);
+        assert_eq!(
+            list.allow(&HeaderValue::from_static("https://evil.example")),
+            None
+        );
         assert_eq!(CorsOrigins::Off.allow(&ok), None);
-        assert_eq!(CorsOrigins::Any.allow(&ok), Some(HeaderValue::from_static("*")));
+        assert_eq!(
+            CorsOrigins::Any.allow(&ok),
+            Some(HeaderValue::from_static("*"))
+        );
     }
 }
