@@ -13,6 +13,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::types::ErrorCode;
 use super::ApiError;
 
 /// How long a browser may cache a preflight's answer.
@@ -183,7 +184,7 @@ fn refused(origins: &CorsOrigins, origin: &HeaderValue) -> ApiError {
         ),
         _ => format!("origin {origin} is not in this node's --cors-origin list"),
     };
-    ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", msg)
+    ApiError::new(StatusCode::FORBIDDEN, ErrorCode::OriginNotAllowed, msg)
 }
 
 #[cfg(test)]

@@ -24,7 +24,8 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 
-use super::{params, parse_address, ApiError, ApiResult, QueryParams, EVENT_SUBSCRIBERS_MAX};
+use super::types::{ErrorCode, EventsQuery};
+use super::{parse_address, ApiError, ApiResult, Params, EVENT_SUBSCRIBERS_MAX};
 use crate::chain::{Chain, FinalEvent};
 use crate::handle::{ApiHandle, EventBatch};
 use crate::store::StoreError;
@@ -81,24 +82,28 @@ fn resume_from(headers: &HeaderMap, query: Option<&String>) -> ApiResult<Option<
     }
     EventId::parse(&given).map(Some).ok_or_else(|| {
         ApiError::bad(
-            "bad_event_id",
+            ErrorCode::BadEventId,
             format!("event id {given:?} is not HEIGHT-N (an `id:` this stream sent)"),
         )
     })
 }
 
 /// `GET /v1/events?account=ADDR&last_event_id=H-N`.
+#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventsQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this id (HEIGHT-N)")), responses((status = 200, description = "Server-sent events: default message type, `id: HEIGHT-N`, JSON data with `kind` (docs/api.md)", content_type = "text/event-stream", body = String), (status = "4XX", description = "Bad query, bad event id or too many subscribers", body = super::types::ErrorBody)))]
 pub(super) async fn events(
     State((api, slots)): State<(ApiHandle, Arc<Semaphore>)>,
     headers: HeaderMap,
-    query: QueryParams,
+    Params(q): Params<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let q = params(query, &["account", "last_event_id"])?;
-    let account = q.get("account").map(|a| parse_address(a)).transpose()?;
-    let resume = resume_from(&headers, q.get("last_event_id"))?;
+    let account = q.account.as_deref().map(parse_address).transpose()?;
+    let resume = resume_from(&headers, q.last_event_id.as_ref())?;
     let permit = slots.try_acquire_owned().map_err(|_| {
         let msg = format!("at most {EVENT_SUBSCRIBERS_MAX} event streams may be open");
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_subscribers", msg)
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TooManySubscribers,
+            msg,
+        )
     })?;
     // Subscribed before the head is read: every block above it reaches the receiver.
     let rx = api.subscribe_events();
