@@ -170,3 +170,42 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn the_served_openapi_document_is_the_checked_in_one_and_unknown_parameters_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = DevNode::start(&dir.path().join("dev"), &[]);
+    let served = client()
+        .get(format!("{}/v1/openapi.json", node.api))
+        .send()
+        .expect("the document is served");
+    assert_eq!(served.status().as_u16(), 200);
+    assert_eq!(
+        header(&served, "content-type").as_deref(),
+        Some("application/json")
+    );
+    let served = served.text().expect("text");
+    let checked_in = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/openapi.json"
+    ))
+    .expect("docs/openapi.json");
+    assert!(served == checked_in, "GET /v1/openapi.json differs from docs/openapi.json");
+    let doc: serde_json::Value = serde_json::from_str(&served).expect("JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+
+    // Typed query parameters: an unknown one is refused, by name.
+    let refused = client()
+        .get(format!("{}/v1/exchanges?limit=5&colour=red", node.api))
+        .send()
+        .expect("the node answers");
+    assert_eq!(refused.status().as_u16(), 400);
+    let body: serde_json::Value = refused.json().expect("a JSON error");
+    assert_eq!(body["error"]["code"], "bad_query", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("colour")),
+        "the message names the parameter: {body}"
+    );
+}
