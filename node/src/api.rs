@@ -39,6 +39,7 @@ use crate::ratelimit::{RateLimited, SubmitLimiter};
 use crate::store::{ChainHead, StoreError};
 
 pub mod cors;
+pub mod dryrun;
 pub mod events;
 pub mod openapi;
 pub mod requests;
@@ -327,6 +328,8 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
     Router::new()
         .route("/v1/txs", post(submit))
         .route("/v1/txs/batch", post(submit_batch))
+        .route("/v1/txs/simulate", post(dryrun::simulate))
+        .route("/v1/invoices/{merchant}/{id}", get(dryrun::invoice))
         .route("/v1/txs/{hash}", get(tx_status))
         .route("/v1/txs/{hash}/proof", get(tx_proof))
         .route("/v1/accounts/{addr}", get(account))

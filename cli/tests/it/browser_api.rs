@@ -185,12 +185,13 @@ fn the_served_openapi_document_is_the_checked_in_one_and_unknown_parameters_are_
         Some("application/json")
     );
     let served = served.text().expect("text");
-    let checked_in = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../docs/openapi.json"
-    ))
-    .expect("docs/openapi.json");
-    assert!(served == checked_in, "GET /v1/openapi.json differs from docs/openapi.json");
+    let checked_in =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json"))
+            .expect("docs/openapi.json");
+    assert!(
+        served == checked_in,
+        "GET /v1/openapi.json differs from docs/openapi.json"
+    );
     let doc: serde_json::Value = serde_json::from_str(&served).expect("JSON");
     assert_eq!(doc["openapi"], "3.1.0");
 

@@ -14,6 +14,7 @@ mod consortium;
 mod crash_recovery;
 mod credit_e2e;
 mod dev_e2e;
+mod dry_run;
 mod economy_e2e;
 mod event_stream;
 mod fees_e2e;

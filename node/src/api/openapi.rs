@@ -27,6 +27,8 @@ use super::types;
     paths(
         super::submit,
         super::submit_batch,
+        super::dryrun::simulate,
+        super::dryrun::invoice,
         super::tx_status,
         super::tx_proof,
         super::account,

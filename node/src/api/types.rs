@@ -613,6 +613,65 @@ pub struct SponsorshipsView {
     pub sponsorships: Vec<Value>,
 }
 
+/// `POST /v1/txs/simulate`: what the transaction would do as the next block's only
+/// transaction. Nothing is written or charged.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct SimulateAnswer {
+    /// The transaction's hash.
+    #[schema(value_type = String)]
+    pub hash: Hash,
+    /// The height it was run at (the head's next).
+    pub height: Height,
+    /// `success`, `failed` (the call fails: the fee would be paid) or `invalid` (not
+    /// valid now: refused at submission or nothing would change).
+    pub status: SimulateStatus,
+    /// The fee it would pay (0 if invalid).
+    pub fee: Amount,
+    /// Why it would fail or be invalid: the stable code (a `CallError` variant, e.g.
+    /// `invoice_already_paid`, or an admission code, e.g. `stale_nonce`) and a message.
+    pub error: Option<SimulatedError>,
+    /// The receipt it would get.
+    #[schema(value_type = Object)]
+    pub receipt: Receipt,
+}
+
+/// The outcome class of a simulation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SimulateStatus {
+    /// The call would succeed.
+    Success,
+    /// The call would fail; the fee and nonce would still be spent.
+    Failed,
+    /// The transaction is not valid now; nothing would change.
+    Invalid,
+}
+
+/// Why a simulated transaction would fail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SimulatedError {
+    /// The stable code.
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
+/// `GET /v1/invoices/{merchant}/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InvoiceStatus {
+    /// The merchant.
+    #[schema(value_type = String)]
+    pub merchant: Address,
+    /// The merchant's invoice id.
+    pub invoice_id: u64,
+    /// Whether a final block paid it.
+    pub paid: bool,
+    /// The height of the block that paid it.
+    pub paid_at: Option<Height>,
+    /// The head the answer is for.
+    pub height: Height,
+}
+
 // ---- Query parameters: each route's own, unknown ones refused (400 `bad_query`) ----
 // Values are kept as text and parsed by the route, so that a malformed value's error
 // names its parameter; the document shows their real types.
