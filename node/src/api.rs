@@ -41,6 +41,7 @@ use crate::store::{ChainHead, StoreError};
 pub mod cors;
 pub mod dryrun;
 pub mod events;
+pub mod listings;
 pub mod openapi;
 pub mod requests;
 pub mod types;
@@ -335,12 +336,14 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/accounts/{addr}", get(account))
         .route("/v1/assets", get(assets))
         .route("/v1/assets/{id}", get(asset))
+        .route("/v1/blocks", get(listings::blocks))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/status", get(status))
         .route("/v1/ready", get(ready))
         .route("/v1/tax/{jurisdiction}", get(tax))
         .route("/v1/accounts/{addr}/events", get(account_events))
+        .route("/v1/accounts/{addr}/txs", get(listings::account_txs))
         .route("/v1/settlement", get(settlement))
         .route("/v1/redemptions", get(redemptions))
         .route("/v1/accounts/{addr}/mandates", get(mandates))
@@ -481,14 +484,26 @@ async fn tx_status(
         index: None,
         receipt: None,
         reason: None,
+        sender: None,
+        kind: None,
+        call: None,
+        time_ms: None,
     };
     // A block's writes become readable when applied, a moment before the flush that
     // makes them durable; nothing above the reported head is final yet.
     let head = shared.head().height;
     let located = shared.db.tx_location(&hash).map_err(ApiError::from)?;
     if let Some(loc) = located.filter(|l| l.height <= head) {
-        let receipts = shared.db.receipts(loc.height).map_err(ApiError::from)?;
-        let receipt = receipts.and_then(|r| r.into_iter().nth(loc.index as usize));
+        let record = shared.db.block_record(loc.height).map_err(ApiError::from)?;
+        let receipt = record
+            .as_ref()
+            .and_then(|r| r.receipts.get(loc.index as usize).cloned());
+        if let Some(record) = &record {
+            st.time_ms = Some(record.committed.block.header.time_ms);
+            if let Some(tx) = record.committed.block.txs.get(loc.index as usize) {
+                st.describe(tx);
+            }
+        }
         st.height = Some(loc.height);
         st.index = Some(loc.index);
         st.status = "final".into();
@@ -504,8 +519,9 @@ async fn tx_status(
             _ => {}
         }
         st.receipt = receipt;
-    } else if shared.mempool().contains(&hash) {
+    } else if let Some(tx) = shared.mempool().get(&hash) {
         st.status = "pending".into();
+        st.describe(tx.tx());
     } else if let Some(reason) = shared.rejections().reason(&hash) {
         st.status = "rejected".into();
         st.reason = Some(reason.to_string());

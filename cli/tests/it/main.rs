@@ -20,6 +20,7 @@ mod event_stream;
 mod fees_e2e;
 mod invoice_cli;
 mod keys_genesis;
+mod listings;
 mod mandates_e2e;
 mod mempool_jam;
 mod proofs_e2e;

@@ -8,7 +8,9 @@
 
 use jeon_runtime::economy::mandate::MandateStatus;
 use jeon_runtime::economy::rewards::RewardRule;
-use jeon_runtime::{Address, Amount, AssetId, AssetInfo, AssetKind, Hash, Height, Nonce, Receipt};
+use jeon_runtime::{
+    Address, Amount, AssetId, AssetInfo, AssetKind, Hash, Height, Nonce, Receipt, SignedTx,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -310,6 +312,39 @@ pub struct TxStatus {
     /// Why it was rejected.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reason: Option<String>,
+    /// Who sent it (pending or final).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<String>)]
+    pub sender: Option<Address>,
+    /// The call's kind (`transfer`, `pay_invoice`, ...).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub kind: Option<String>,
+    /// The call with its arguments (docs/encoding.md, JSON forms).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<Object>)]
+    pub call: Option<Value>,
+    /// The time of the block that holds it (ms since the Unix epoch).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub time_ms: Option<u64>,
+}
+
+impl TxStatus {
+    /// Fills in the sender and the call of `tx`.
+    pub fn describe(&mut self, tx: &SignedTx) {
+        self.sender = Some(tx.body.sender);
+        let call = serde_json::to_value(&tx.body.call).ok();
+        self.kind = call.as_ref().and_then(variant_name);
+        self.call = call;
+    }
+}
+
+/// The variant of an externally tagged enum's JSON: `"name"` or `{"name": {...}}`.
+pub fn variant_name(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) if o.len() == 1 => o.keys().next().cloned(),
+        _ => None,
+    }
 }
 
 /// `GET /v1/txs/{hash}/proof`.
@@ -672,6 +707,98 @@ pub struct InvoiceStatus {
     pub height: Height,
 }
 
+/// `GET /v1/blocks`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlocksView {
+    /// The head's height.
+    pub head: Height,
+    /// Block summaries, newest first.
+    pub blocks: Vec<BlockSummary>,
+    /// Pass as `before` for the next (older) page; null when no older block is kept.
+    pub next_before: Option<Height>,
+}
+
+/// One block in `GET /v1/blocks`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockSummary {
+    /// Its height.
+    pub height: Height,
+    /// Its header's hash.
+    #[schema(value_type = String)]
+    pub hash: Hash,
+    /// Its time (ms since the Unix epoch).
+    pub time_ms: u64,
+    /// The validator that proposed it.
+    #[schema(value_type = String)]
+    pub proposer: Address,
+    /// Transactions in it.
+    pub txs: usize,
+    /// Events its transactions and its end-of-block step emitted.
+    pub events: usize,
+}
+
+/// `GET /v1/accounts/{addr}/txs`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountTxsView {
+    /// The account.
+    #[schema(value_type = String)]
+    pub account: Address,
+    /// Its transactions, newest first.
+    pub txs: Vec<AccountTxView>,
+    /// Pass as `before` for the next (older) page; null on the last.
+    pub next_before: Option<String>,
+}
+
+/// One transaction (or end-of-block step) in an account's list.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountTxView {
+    /// `HEIGHT.TX_INDEX`: where it is.
+    pub cursor: String,
+    /// The block's height.
+    pub height: Height,
+    /// Its position in the block; null for the block's own end-of-block step.
+    pub index: Option<u32>,
+    /// The transaction's hash; null for an end-of-block step or a pruned block.
+    #[schema(value_type = Option<String>)]
+    pub hash: Option<Hash>,
+    /// The block's time; null if the block was pruned.
+    pub time_ms: Option<u64>,
+    /// Who sent it.
+    #[schema(value_type = Option<String>)]
+    pub sender: Option<Address>,
+    /// The call's kind (`transfer`, `pay`, `pay_invoice`, ...).
+    pub kind: Option<String>,
+    /// Whether the call succeeded.
+    pub success: Option<bool>,
+    /// The fee it paid.
+    pub fee: Option<Amount>,
+    /// The other accounts its events name.
+    #[schema(value_type = Vec<String>)]
+    pub counterparties: Vec<Address>,
+    /// What its events moved, in order.
+    pub movements: Vec<Movement>,
+}
+
+/// An amount an event moved.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Movement {
+    /// The event's kind (`transferred`, `paid`, `tax_withheld`, ...).
+    pub kind: String,
+    /// The asset.
+    #[schema(value_type = u32)]
+    pub asset: AssetId,
+    /// Its symbol.
+    pub symbol: Option<String>,
+    /// Units, in the asset's smallest unit.
+    pub amount: Amount,
+    /// The event's `from` (or `payer`), if it has one.
+    #[schema(value_type = Option<String>)]
+    pub from: Option<Address>,
+    /// The event's `to` (or `merchant`), if it has one.
+    #[schema(value_type = Option<String>)]
+    pub to: Option<Address>,
+}
+
 // ---- Query parameters: each route's own, unknown ones refused (400 `bad_query`) ----
 // Values are kept as text and parsed by the route, so that a malformed value's error
 // names its parameter; the document shows their real types.
@@ -698,8 +825,21 @@ pub struct HistoryQuery {
     /// 1 to 1000 entries (default 100).
     #[param(value_type = Option<u64>)]
     pub limit: Option<String>,
-    /// Entries strictly older than this position (a previous page's `next_before`).
+    /// Entries strictly older than this cursor (a previous page's `next_before`).
     pub before: Option<String>,
+}
+
+/// `GET /v1/blocks?before=H&limit=N`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BlocksQuery {
+    /// Blocks strictly below this height (default: from the head).
+    #[param(value_type = Option<u64>)]
+    pub before: Option<String>,
+    /// 1 to 100 blocks (default 20).
+    #[param(value_type = Option<u64>)]
+    pub limit: Option<String>,
 }
 
 /// `?limit=N`.
