@@ -6,6 +6,7 @@ mod common;
 mod proof_check;
 
 mod api_errors;
+mod api_types;
 mod bench_charge;
 mod bench_soak;
 mod browser_api;
