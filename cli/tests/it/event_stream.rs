@@ -9,7 +9,11 @@ use jeon_runtime::{Hash, SignedTx};
 use reqwest::blocking::{Client, Response};
 use serde_json::{json, Value};
 
-use crate::common::{chain_id, post, transfer, tx_hex, tx_status, wait_until, DevNode};
+use std::process::{Child, Stdio};
+
+use crate::common::{
+    chain_id, free_port, get, jeon, post, transfer, tx_hex, tx_status, wait_until, DevNode,
+};
 
 /// One SSE message as a browser sees it: its id and its data.
 #[derive(Debug, Clone)]
@@ -207,4 +211,74 @@ fn a_stream_from_the_start_replays_stored_blocks_and_a_bad_id_is_refused() {
     assert_eq!(bad.status().as_u16(), 400);
     let body: Value = bad.json().expect("a JSON error");
     assert_eq!(body["error"]["code"], "bad_event_id", "{body}");
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn resuming_from_before_what_a_pruned_node_keeps_says_so_with_a_gap_then_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    let dev = DevNode::start(&data, &[]);
+    let alice = dev.key("alice");
+    let bob = dev.key("bob").address();
+    let chain = chain_id(&dev.api);
+    drop(dev);
+    let port = free_port();
+    let api = format!("http://127.0.0.1:{port}");
+    let _node = KillOnDrop(
+        jeon()
+            .args(["node", "--genesis"])
+            .arg(data.join("genesis.json"))
+            .arg("--key")
+            .arg(data.join("keys/hanbit-bank.json"))
+            .arg("--data")
+            .arg(&data)
+            .args(["--api", &format!("127.0.0.1:{port}")])
+            .args(["--prune-keep-blocks", "16", "--segment-bytes", "4096"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn jeon node"),
+    );
+    assert!(wait_until(Duration::from_secs(60), || get(
+        &api,
+        "/v1/status"
+    )
+    .is_some()));
+    let mut last = None;
+    for n in 0..40 {
+        let tx = transfer(chain, &alice, n, bob, 1 + n);
+        let (code, body) = post(&api, "/v1/txs", &json!({"tx": tx_hex(&tx)}));
+        assert_eq!(code, 202, "{body}");
+        assert!(wait_until(Duration::from_secs(20), || {
+            tx_status(&api, &tx.hash()).is_some_and(|s| s["status"] == "final")
+        }));
+        last = Some(tx.hash());
+    }
+    let last = last.expect("a transfer");
+    // Pruning runs every 10 s.
+    assert!(wait_until(Duration::from_secs(30), || {
+        get(&api, "/v1/blocks/1").is_some_and(|b| b["error"]["code"] == "pruned")
+    }));
+
+    let mut stream = EventStream::open(&api, Some("1-0"));
+    let gap = stream.next();
+    assert_eq!(gap.data["kind"], "gap", "{:?}", gap.data);
+    assert!(gap.id.is_none(), "a gap message carries no id");
+    assert_eq!(gap.data["missed_from_height"], 1);
+    let resume = gap.data["resume_height"].as_u64().expect("resume_height");
+    assert!(resume > 1, "{:?}", gap.data);
+    // Then the events the node still keeps, up to the last transfer's.
+    let got = read_until(&mut stream, &[last], 2);
+    let first = id_pair(got[0].id.as_deref().expect("an id"));
+    assert!(first.0 >= resume, "{first:?} from {resume}");
 }
