@@ -7,7 +7,7 @@ use std::time::Duration;
 use jeon_runtime::{Hash, SignedTx};
 use serde_json::{json, Value};
 
-use crate::common::{chain_id, get, post, transfer, tx_hex, tx_status, wait_until, DevNode};
+use crate::common::{chain_id, get, jeon, post, transfer, tx_hex, tx_status, wait_until, DevNode};
 
 fn pay_bob(node: &DevNode, amounts: &[u64]) -> Vec<Hash> {
     let chain = chain_id(&node.api);
@@ -93,6 +93,15 @@ fn an_account_lists_its_transfers_newest_first_with_who_what_and_when() {
     assert_eq!(status["kind"], "transfer");
     assert_eq!(status["call"]["transfer"]["amount"], 101, "{status}");
     assert!(status["time_ms"].as_u64().is_some());
+
+    // The same list from the CLI.
+    let out = jeon()
+        .args(["query", "txs", &bob, "--limit", "1", "--api", &node.api])
+        .output()
+        .expect("run jeon query txs");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let listed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(listed["txs"][0]["hash"], hashes[2].to_string(), "{listed}");
 
     let bad = get(&node.api, &format!("/v1/accounts/{bob}/txs?before=7")).expect("answer");
     assert_eq!(bad["error"]["code"], "bad_query", "{bad}");
