@@ -84,8 +84,11 @@ enum QueryCommand {
         limit: Option<u64>,
         /// Only transactions older than this cursor (`HEIGHT.TX_INDEX`, as the previous
         /// page's `next_before`).
-        #[arg(long, value_name = "CURSOR")]
+        #[arg(long, value_name = "CURSOR", conflicts_with = "after")]
         before: Option<String>,
+        /// Only transactions newer than this cursor (a page's `next_after`).
+        #[arg(long, value_name = "CURSOR")]
+        after: Option<String>,
     },
     /// Recent final blocks, newest first: height, hash, time, proposer and counts.
     Blocks {
@@ -244,8 +247,14 @@ fn path(what: &QueryCommand) -> String {
             address,
             limit,
             before,
+            after,
         } => {
             let q = page_query(*limit, before.clone());
+            let q = match after {
+                Some(a) if q.is_empty() => format!("?after={a}"),
+                Some(a) => format!("{q}&after={a}"),
+                None => q,
+            };
             format!("/v1/accounts/{address}/txs{q}")
         }
         QueryCommand::Blocks { limit, before } => {

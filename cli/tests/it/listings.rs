@@ -87,6 +87,32 @@ fn an_account_lists_its_transfers_newest_first_with_who_what_and_when() {
         "newest first: {heights:?}"
     );
 
+    // Towards newer ones: the nearest after a cursor, and nothing after the newest
+    // until a new transfer lands.
+    let oldest = second["txs"][0]["cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_string();
+    let newer = get(
+        &node.api,
+        &format!("/v1/accounts/{bob}/txs?limit=1&after={oldest}"),
+    )
+    .expect("answer");
+    assert_eq!(newer["txs"][0]["hash"], hashes[1].to_string(), "{newer}");
+    let poll = first["next_after"]
+        .as_str()
+        .expect("next_after")
+        .to_string();
+    let none = get(&node.api, &format!("/v1/accounts/{bob}/txs?after={poll}")).expect("answer");
+    assert_eq!(none["txs"], json!([]), "{none}");
+    assert_eq!(none["next_after"], json!(poll));
+    let both = get(
+        &node.api,
+        &format!("/v1/accounts/{bob}/txs?after={poll}&before={poll}"),
+    )
+    .expect("answer");
+    assert_eq!(both["error"]["code"], "bad_query", "{both}");
+
     // Who sent what, on the transaction itself.
     let status = tx_status(&node.api, &hashes[0]).expect("status");
     assert_eq!(status["sender"], alice);

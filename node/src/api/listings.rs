@@ -5,7 +5,7 @@
 //! `economy::history`, one entry per event that names the account), grouped by
 //! transaction and completed from the stored block (hash, time, sender, call).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -16,8 +16,8 @@ use jeon_runtime::{Address, AssetId, Outcome, StateExt};
 use serde_json::Value;
 
 use super::types::{
-    variant_name, AccountTxView, AccountTxsView, BlockSummary, BlocksQuery, BlocksView, ErrorCode,
-    HistoryQuery, Movement,
+    variant_name, AccountTxView, AccountTxsQuery, AccountTxsView, BlockSummary, BlocksQuery,
+    BlocksView, ErrorCode, Movement,
 };
 use super::{param_u64, parse_address, read_state, ApiError, ApiResult, Params};
 use crate::chain::{Chain, Db};
@@ -117,7 +117,7 @@ fn parse_cursor(s: &str) -> ApiResult<EventPosition> {
 /// `GET /v1/accounts/{addr}/txs?limit=N&before=HEIGHT.TX_INDEX`: the transactions
 /// (and end-of-block steps) that moved or named the account, newest first.
 #[utoipa::path(get, path = "/v1/accounts/{addr}/txs", tag = "accounts",
-    params(("addr" = String, Path, description = "A jeon1... address"), HistoryQuery),
+    params(("addr" = String, Path, description = "A jeon1... address"), AccountTxsQuery),
     responses(
         (status = 200, description = "The account's transactions, newest first", body = AccountTxsView),
         (status = "4XX", description = "bad_address, bad_query", body = super::types::ErrorBody),
@@ -126,7 +126,7 @@ fn parse_cursor(s: &str) -> ApiResult<EventPosition> {
 pub(super) async fn account_txs(
     State(shared): State<Arc<Chain>>,
     Path(addr): Path<String>,
-    Params(q): Params<HistoryQuery>,
+    Params(q): Params<AccountTxsQuery>,
 ) -> ApiResult<Json<AccountTxsView>> {
     let account = parse_address(&addr)?;
     let limit = match param_u64(q.limit.as_ref(), "limit")? {
@@ -137,17 +137,75 @@ pub(super) async fn account_txs(
             return Err(ApiError::bad(ErrorCode::BadQuery, msg));
         }
     };
-    let before = q.before.as_deref().map(parse_cursor).transpose()?;
+    let page = match (q.before.as_deref(), q.after.as_deref()) {
+        (Some(_), Some(_)) => {
+            let msg = "give before (older) or after (newer), not both";
+            return Err(ApiError::bad(ErrorCode::BadQuery, msg));
+        }
+        (_, Some(after)) => Page::After(parse_cursor(after)?),
+        (before, None) => Page::Before(before.map(parse_cursor).transpose()?),
+    };
     let view = read_state(&shared, move |db, _head| {
-        account_txs_at(db, &account, limit, before)
+        account_txs_at(db, &account, limit, page)
     })
     .await?;
     Ok(Json(view))
 }
 
+/// Which page of an account's transactions.
+#[derive(Clone, Copy, Debug)]
+enum Page {
+    /// Older than the cursor (from the newest without one).
+    Before(Option<EventPosition>),
+    /// Newer than the cursor.
+    After(EventPosition),
+}
+
 /// The events of up to `limit` transactions, grouped, newest first; and whether the
 /// history goes on beyond them.
 type Groups = Vec<((u64, u32), Vec<AccountEvent>)>;
+
+/// The `limit` transactions nearest to `after` and newer than it, newest first. Walks
+/// from the newest entry down to the cursor, at most [`HISTORY_ENTRIES_READ_MAX`]
+/// entries.
+fn walk_after(db: &Db, account: &Address, limit: usize, after: EventPosition) -> ApiResult<Groups> {
+    let mut window: VecDeque<((u64, u32), Vec<AccountEvent>)> = VecDeque::new();
+    let mut cursor = None;
+    let mut read = 0usize;
+    loop {
+        let step = account_events(db, account, HISTORY_STEP, cursor).map_err(ApiError::internal)?;
+        let exhausted = step.len() < HISTORY_STEP;
+        read += step.len();
+        for entry in step {
+            let key = (entry.position.height, entry.position.tx_index);
+            if key <= (after.height, after.tx_index) {
+                return Ok(window.into_iter().collect());
+            }
+            cursor = Some(entry.position);
+            if window.back().is_some_and(|(k, _)| *k == key) {
+                if let Some((_, events)) = window.back_mut() {
+                    events.push(entry);
+                }
+            } else {
+                window.push_back((key, vec![entry]));
+                if window.len() > limit {
+                    window.pop_front();
+                }
+            }
+        }
+        if exhausted {
+            return Ok(window.into_iter().collect());
+        }
+        if read >= HISTORY_ENTRIES_READ_MAX {
+            let msg = format!(
+                "more than {HISTORY_ENTRIES_READ_MAX} history entries are newer than \
+                 after={}.{}; page from the newest with before instead",
+                after.height, after.tx_index
+            );
+            return Err(ApiError::bad(ErrorCode::BadQuery, msg));
+        }
+    }
+}
 
 fn walk_history(
     db: &Db,
@@ -193,9 +251,16 @@ fn account_txs_at(
     db: &Db,
     account: &Address,
     limit: usize,
-    before: Option<EventPosition>,
+    page: Page,
 ) -> ApiResult<AccountTxsView> {
-    let (groups, more) = walk_history(db, account, limit, before)?;
+    let (groups, older, after) = match page {
+        Page::Before(before) => {
+            let (groups, older) = walk_history(db, account, limit, before)?;
+            (groups, older, None)
+        }
+        // Older than this page is at least the cursor's own transaction.
+        Page::After(after) => (walk_after(db, account, limit, after)?, true, Some(after)),
+    };
     let mut records: BTreeMap<u64, Option<Arc<BlockRecord>>> = BTreeMap::new();
     let mut txs = Vec::with_capacity(groups.len());
     for ((height, tx_index), events) in &groups {
@@ -211,13 +276,20 @@ fn account_txs_at(
         let record = records.get(height).and_then(Option::as_ref);
         txs.push(entry_view(db, account, *height, *tx_index, events, record)?);
     }
-    let next_before = more
-        .then(|| groups.last().map(|((h, t), _)| format!("{h}.{t}")))
+    let cursor = |(h, t): (u64, u32)| format!("{h}.{t}");
+    let next_before = older
+        .then(|| groups.last().map(|(k, _)| cursor(*k)))
         .flatten();
+    // Newer ones may come at any time: the newest cursor seen is where to ask.
+    let next_after = groups
+        .first()
+        .map(|(k, _)| cursor(*k))
+        .or_else(|| after.map(|p| cursor((p.height, p.tx_index))));
     Ok(AccountTxsView {
         account: *account,
         txs,
         next_before,
+        next_after,
     })
 }
 

@@ -745,8 +745,10 @@ pub struct AccountTxsView {
     pub account: Address,
     /// Its transactions, newest first.
     pub txs: Vec<AccountTxView>,
-    /// Pass as `before` for the next (older) page; null on the last.
+    /// Pass as `before` for the older page; null when there is none.
     pub next_before: Option<String>,
+    /// Pass as `after` for the newer page (or to poll for new transactions).
+    pub next_after: Option<String>,
 }
 
 /// One transaction (or end-of-block step) in an account's list.
@@ -827,6 +829,22 @@ pub struct HistoryQuery {
     pub limit: Option<String>,
     /// Entries strictly older than this cursor (a previous page's `next_before`).
     pub before: Option<String>,
+}
+
+/// `GET /v1/accounts/{addr}/txs?limit=N&before=CURSOR` or `&after=CURSOR`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AccountTxsQuery {
+    /// 1 to 100 transactions (default 20).
+    #[param(value_type = Option<u64>)]
+    pub limit: Option<String>,
+    /// Transactions strictly older than this cursor (`HEIGHT.TX_INDEX`, a page's
+    /// `next_before`).
+    pub before: Option<String>,
+    /// Transactions strictly newer than this cursor (a page's `next_after`): the
+    /// `limit` nearest to it. Not with `before`.
+    pub after: Option<String>,
 }
 
 /// `GET /v1/blocks?before=H&limit=N`.
