@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use clap::Args;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use jeon_node::api::TxStatus;
-use jeon_runtime::{Address, Amount, AssetId, Hash, Height, Nonce, SignedTx};
+use jeon_runtime::{Address, AssetId, Hash, SignedTx};
 
 use crate::error::CliError;
 
@@ -87,103 +87,12 @@ impl From<ApiError> for CliError {
     }
 }
 
-/// The fields of `GET /v1/status` the client uses.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct NodeStatus {
-    /// The chain id (genesis hash) that transactions must carry.
-    pub(crate) chain_id: Hash,
-    /// The height of the last final block.
-    pub(crate) height: Height,
-    /// The fee schedule.
-    pub(crate) fee: FeeInfo,
-    /// The node's resident set size now, where the platform reports it.
-    #[serde(default)]
-    pub(crate) rss_bytes: Option<u64>,
-    /// The node's peak resident set size, where the platform reports it.
-    #[serde(default)]
-    pub(crate) rss_peak_bytes: Option<u64>,
-}
+// The API's answers, as the node defines them (`jeon_node::api::types`).
+pub(crate) use jeon_node::api::types::{
+    AccountView, AssetView, FeesView, StatusView as NodeStatus, SubmitAnswer,
+};
 
-/// The fee schedule's headline, from `GET /v1/status` (`GET /v1/fees` has the rest).
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub(crate) struct FeeInfo {
-    /// The asset fees are paid in.
-    pub(crate) asset: AssetId,
-    /// The next block's base fee, in the fee asset's smallest unit.
-    pub(crate) base_fee: Amount,
-    /// The most the base fee can ever be.
-    pub(crate) base_fee_max: Amount,
-}
-
-/// The fields of `GET /v1/fees?account=` the client uses.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct FeesView {
-    /// The next block's base fee.
-    pub(crate) base_fee: Amount,
-    /// The account's standing, when one was asked for.
-    pub(crate) account: Option<AccountFeeView>,
-}
-
-impl FeesView {
-    /// The fee limit the node suggests for the account (the base fee without one).
-    pub(crate) fn suggested_fee_limit(&self) -> Amount {
-        self.account
-            .as_ref()
-            .map_or(self.base_fee, |a| a.suggested_fee_limit)
-    }
-}
-
-/// An account's fee, from `GET /v1/fees?account=`.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct AccountFeeView {
-    /// What the node suggests as the fee limit.
-    pub(crate) suggested_fee_limit: Amount,
-}
-
-/// The fields of `GET /v1/accounts/{addr}` the client uses.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct AccountView {
-    /// The next nonce the account must use.
-    pub(crate) nonce: Nonce,
-    /// What it holds.
-    pub(crate) balances: Vec<BalanceView>,
-}
-
-impl AccountView {
-    /// The account's balance of `asset` (0 if it holds none).
-    pub(crate) fn balance(&self, asset: AssetId) -> Amount {
-        self.balances
-            .iter()
-            .find(|b| b.asset == asset)
-            .map_or(0, |b| b.amount)
-    }
-}
-
-/// One balance of an account.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct BalanceView {
-    /// The asset.
-    pub(crate) asset: AssetId,
-    /// Units held.
-    pub(crate) amount: Amount,
-}
-
-/// The fields of `GET /v1/assets/{id}` the client uses.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct AssetView {
-    /// The asset's id.
-    pub(crate) id: AssetId,
-}
-
-#[derive(Serialize)]
-struct SubmitBody {
-    tx: String,
-}
-
-#[derive(Deserialize)]
-struct SubmitAnswer {
-    hash: Hash,
-}
+use jeon_node::api::types::SubmitRequest as SubmitBody;
 
 /// A client for one node.
 #[derive(Debug, Clone)]

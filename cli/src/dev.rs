@@ -77,7 +77,10 @@ fn banner(spec: &GenesisSpec, data: &Path, api: &SocketAddr) -> String {
 /// Runs `jeon dev`.
 pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
     init_logging(args.log_json);
-    let api_limits = args.service.api_limits.resolve(&ApiLimitArgs::default())?;
+    let api_limits = args
+        .service
+        .api_limits
+        .resolve(&ApiLimitArgs::dev_defaults())?;
     if !genesis_path(&args.data).exists() {
         init_data_dir(&args.data)?;
     }

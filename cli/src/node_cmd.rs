@@ -8,6 +8,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use jeon_genesis::keyfile;
+use jeon_node::api::cors::CorsOrigins;
 use jeon_node::http::ApiLimits;
 use jeon_node::mempool::{MempoolConfig, MEMPOOL_TXS_MAX, MEMPOOL_TXS_MIN};
 use jeon_node::p2p::Multiaddr;
@@ -22,7 +23,8 @@ use crate::error::CliError;
 pub(crate) struct NodeArgs {
     /// A TOML config file (keys: genesis, key, data, api, p2p, peers,
     /// empty_block_interval_ms, prune_keep_blocks, segment_bytes, mempool_txs_max,
-    /// future_tx_wait_ms, and the api_* limits named like their flags); relative paths
+    /// future_tx_wait_ms, cors_origins (a list), and the api_* limits named like their
+    /// flags); relative paths
     /// in it are relative to the file. Flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -97,9 +99,23 @@ pub(crate) struct ApiLimitArgs {
     /// 429 rate_limited (default 50000; 0: no limit).
     #[arg(long, value_name = "N")]
     api_submit_txs_per_sec: Option<u64>,
+    /// A browser origin allowed to call the API (CORS), as scheme://host[:port], or *
+    /// for any; repeatable or comma-separated. `jeon node` allows none by default,
+    /// `jeon dev` any.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    cors_origin: Vec<String>,
 }
 
 impl ApiLimitArgs {
+    /// `jeon dev`'s defaults beneath its flags: any origin may call the API, so a
+    /// wallet served from another port works at once.
+    pub(crate) fn dev_defaults() -> ApiLimitArgs {
+        ApiLimitArgs {
+            cors_origin: vec!["*".into()],
+            ..ApiLimitArgs::default()
+        }
+    }
+
     /// The limits: flags over `file` (the config's keys), over the defaults; checked.
     pub(crate) fn resolve(&self, file: &ApiLimitArgs) -> Result<ApiLimits, CliError> {
         let d = ApiLimits::default();
@@ -124,6 +140,12 @@ impl ApiLimitArgs {
                 .api_submit_txs_per_sec
                 .or(file.api_submit_txs_per_sec)
                 .unwrap_or(d.submit_txs_per_sec),
+            cors: CorsOrigins::parse(if self.cors_origin.is_empty() {
+                &file.cors_origin
+            } else {
+                &self.cors_origin
+            })
+            .map_err(|e| CliError::BadInput(e.to_string()))?,
         };
         limits
             .validate()
@@ -202,6 +224,8 @@ struct ConfigFile {
     api_body_read_timeout_ms: Option<u64>,
     api_write_stall_timeout_ms: Option<u64>,
     api_submit_txs_per_sec: Option<u64>,
+    #[serde(default)]
+    cors_origins: Vec<String>,
     mempool_txs_max: Option<u64>,
     future_tx_wait_ms: Option<u64>,
 }
@@ -215,6 +239,7 @@ impl ConfigFile {
             api_body_read_timeout_ms: self.api_body_read_timeout_ms,
             api_write_stall_timeout_ms: self.api_write_stall_timeout_ms,
             api_submit_txs_per_sec: self.api_submit_txs_per_sec,
+            cors_origin: self.cors_origins.clone(),
         }
     }
 }

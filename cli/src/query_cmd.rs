@@ -74,6 +74,38 @@ enum QueryCommand {
         #[arg(long, value_name = "POS")]
         before: Option<String>,
     },
+    /// An account's transactions, newest first: hash, height, time, kind, sender,
+    /// counterparties and the amounts moved with their symbols.
+    Txs {
+        /// The address (`jeon1...`).
+        address: Address,
+        /// The most transactions to list (1 to 100) [default: 20].
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+        /// Only transactions older than this cursor (`HEIGHT.TX_INDEX`, as the previous
+        /// page's `next_before`).
+        #[arg(long, value_name = "CURSOR", conflicts_with = "after")]
+        before: Option<String>,
+        /// Only transactions newer than this cursor (a page's `next_after`).
+        #[arg(long, value_name = "CURSOR")]
+        after: Option<String>,
+    },
+    /// Recent final blocks, newest first: height, hash, time, proposer and counts.
+    Blocks {
+        /// The most blocks to list (1 to 100) [default: 20].
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+        /// Only blocks below this height (the previous page's `next_before`).
+        #[arg(long, value_name = "HEIGHT")]
+        before: Option<Height>,
+    },
+    /// Whether a merchant's payment link (invoice id) is paid, and at which height.
+    Invoice {
+        /// The merchant's address.
+        merchant: Address,
+        /// The invoice id the merchant signed into the link.
+        id: u64,
+    },
     /// An issuer's pending redemption requests, oldest first.
     Redemptions {
         /// The issuer's address.
@@ -200,6 +232,22 @@ impl FromStr for BlockRef {
     }
 }
 
+/// `?limit=..&before=..` with what was given.
+fn page_query(limit: Option<u64>, before: Option<String>) -> String {
+    let mut q = Vec::new();
+    if let Some(l) = limit {
+        q.push(format!("limit={l}"));
+    }
+    if let Some(b) = before {
+        q.push(format!("before={b}"));
+    }
+    if q.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", q.join("&"))
+    }
+}
+
 /// The API path that answers a query.
 fn path(what: &QueryCommand) -> String {
     match what {
@@ -232,20 +280,30 @@ fn path(what: &QueryCommand) -> String {
             limit,
             before,
         } => {
-            let mut q = Vec::new();
-            if let Some(l) = limit {
-                q.push(format!("limit={l}"));
-            }
-            if let Some(b) = before {
-                q.push(format!("before={b}"));
-            }
-            let q = if q.is_empty() {
-                String::new()
-            } else {
-                format!("?{}", q.join("&"))
-            };
+            let q = page_query(*limit, before.clone());
             format!("/v1/accounts/{address}/events{q}")
         }
+        QueryCommand::Txs {
+            address,
+            limit,
+            before,
+            after,
+        } => {
+            let q = page_query(*limit, before.clone());
+            let q = match after {
+                Some(a) if q.is_empty() => format!("?after={a}"),
+                Some(a) => format!("{q}&after={a}"),
+                None => q,
+            };
+            format!("/v1/accounts/{address}/txs{q}")
+        }
+        QueryCommand::Blocks { limit, before } => {
+            format!(
+                "/v1/blocks{}",
+                page_query(*limit, before.map(|h| h.to_string()))
+            )
+        }
+        QueryCommand::Invoice { merchant, id } => format!("/v1/invoices/{merchant}/{id}"),
         QueryCommand::Redemptions { issuer } => format!("/v1/redemptions?issuer={issuer}"),
         QueryCommand::Mandates { address } => format!("/v1/accounts/{address}/mandates"),
         QueryCommand::Credit { address } => format!("/v1/accounts/{address}/credit"),
@@ -331,6 +389,20 @@ mod tests {
             (QueryCommand::Proposal { id: 3 }, "/v1/proposals/3"),
             (QueryCommand::Validators, "/v1/validators"),
             (QueryCommand::Params, "/v1/params"),
+            (
+                QueryCommand::Blocks {
+                    limit: Some(5),
+                    before: Some(90),
+                },
+                "/v1/blocks?limit=5&before=90",
+            ),
+            (
+                QueryCommand::Blocks {
+                    limit: None,
+                    before: None,
+                },
+                "/v1/blocks",
+            ),
         ];
         for (query, expected) in cases {
             assert_eq!(path(&query), expected);

@@ -4,7 +4,6 @@
 //! stable `code`; docs/api.md lists them. Bodies are read as bytes and parsed here,
 //! so malformed JSON, bad hex and oversized bodies all get our error shape.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -17,20 +16,17 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use futures::stream::{self, Stream, StreamExt};
 use http_body_util::BodyExt;
 use jeon_runtime::block::CommittedBlock;
 use jeon_runtime::economy::query::{self as econ, QueryError};
 use jeon_runtime::state::{self, keys, StateExt, StateScan};
 use jeon_runtime::{Address, AssetId, AssetInfo, Hash, Outcome, SignedTx, TxError};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::Semaphore;
-use tokio_stream::wrappers::BroadcastStream;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::chain::Chain;
@@ -42,11 +38,25 @@ use crate::proofs;
 use crate::ratelimit::{RateLimited, SubmitLimiter};
 use crate::store::{ChainHead, StoreError};
 
+pub mod cors;
+pub mod dryrun;
+pub mod events;
 mod governance;
+pub mod listings;
+pub mod openapi;
 pub mod requests;
+pub mod types;
 
 pub use requests::TXS_BATCH_MAX;
 use requests::{BatchBody, RequestError, SubmitBody};
+use types::{
+    AccountEventsView, AccountFeeView, AccountView, AssetView, AssetsView, BalanceView,
+    BatchAnswer, BatchItem, BlockView, CreditView, ErrorBody, ErrorDetail, ExchangesView, FeeInfo,
+    FeesView, MandatesView, ReadyView, RedemptionsView, RulesView, SponsorshipsView, StatusView,
+    SubmitAnswer, TxProofAnswer,
+};
+use types::{AccountQuery, HistoryQuery, LimitQuery, PeriodQuery, RedemptionsQuery, RulesQuery};
+pub use types::{ErrorCode, TxStatus};
 
 /// The largest request body: a full batch of hex-encoded transactions fits.
 pub const BODY_BYTES_MAX: usize = 8 << 20;
@@ -65,14 +75,14 @@ const ASSETS_LISTED_MAX: usize = 10_000;
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     /// The `Retry-After` seconds, when waiting helps.
     retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         // Every 503 is worth retrying after a moment.
         let retry_after_secs =
             (status == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_AFTER_SECS);
@@ -83,17 +93,26 @@ impl ApiError {
             retry_after_secs,
         }
     }
-    fn bad(code: &'static str, message: impl Into<String>) -> Self {
+    fn bad(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
-    fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+    fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }
     fn internal(e: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            e.to_string(),
+        )
     }
-    fn body(&self) -> Value {
-        json!({"error": {"code": self.code, "message": self.message}})
+    fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message.clone(),
+            },
+        }
     }
 }
 
@@ -125,7 +144,7 @@ impl From<RateLimited> for ApiError {
              retry after {} s",
             r.retry_after_secs
         );
-        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", msg);
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, msg);
         e.retry_after_secs = Some(r.retry_after_secs);
         e
     }
@@ -135,35 +154,41 @@ impl From<RateLimited> for ApiError {
 fn admit_error(e: &AdmitError) -> ApiError {
     let (status, code) = match e {
         AdmitError::Invalid(t) => (StatusCode::BAD_REQUEST, tx_error_code(t)),
-        AdmitError::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, "mempool_full"),
-        AdmitError::SenderFull { .. } => (StatusCode::TOO_MANY_REQUESTS, "sender_queue_full"),
-        AdmitError::Duplicate(_) => (StatusCode::CONFLICT, "duplicate"),
-        AdmitError::NonceTaken { .. } => (StatusCode::CONFLICT, "nonce_taken"),
-        AdmitError::NonceTooFarAhead { .. } => (StatusCode::BAD_REQUEST, "nonce_too_far_ahead"),
-        AdmitError::SenderFutureFull { .. } => {
-            (StatusCode::TOO_MANY_REQUESTS, "too_many_future_txs")
+        AdmitError::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::MempoolFull),
+        AdmitError::SenderFull { .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, ErrorCode::SenderQueueFull)
         }
-        AdmitError::FutureFull { .. } => (StatusCode::SERVICE_UNAVAILABLE, "future_txs_full"),
-        AdmitError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        AdmitError::Duplicate(_) => (StatusCode::CONFLICT, ErrorCode::Duplicate),
+        AdmitError::NonceTaken { .. } => (StatusCode::CONFLICT, ErrorCode::NonceTaken),
+        AdmitError::NonceTooFarAhead { .. } => {
+            (StatusCode::BAD_REQUEST, ErrorCode::NonceTooFarAhead)
+        }
+        AdmitError::SenderFutureFull { .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyFutureTxs)
+        }
+        AdmitError::FutureFull { .. } => {
+            (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::FutureTxsFull)
+        }
+        AdmitError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
     };
     ApiError::new(status, code, e.to_string())
 }
 
-fn tx_error_code(e: &TxError) -> &'static str {
+fn tx_error_code(e: &TxError) -> ErrorCode {
     match e {
-        TxError::Decode(_) => "malformed_tx",
-        TxError::WrongChain { .. } => "wrong_chain",
-        TxError::BadSignature(_) => "bad_signature",
-        TxError::StaleNonce { .. } => "stale_nonce",
-        TxError::FutureNonce { .. } => "future_nonce",
-        TxError::Expired { .. } => "expired",
-        TxError::FeeTooLow { .. } => "fee_too_low",
-        TxError::CannotPayFee { .. } => "cannot_pay_fee",
-        TxError::PayerIsSender => "payer_is_sender",
-        TxError::UnexpectedPayerSignature => "unexpected_payer_signature",
-        TxError::BadPayerSignature(_) => "bad_payer_signature",
-        TxError::NotSponsored { .. } => "not_sponsored",
-        TxError::SponsorBudgetExhausted { .. } => "sponsor_budget_exhausted",
+        TxError::Decode(_) => ErrorCode::MalformedTx,
+        TxError::WrongChain { .. } => ErrorCode::WrongChain,
+        TxError::BadSignature(_) => ErrorCode::BadSignature,
+        TxError::StaleNonce { .. } => ErrorCode::StaleNonce,
+        TxError::FutureNonce { .. } => ErrorCode::FutureNonce,
+        TxError::Expired { .. } => ErrorCode::Expired,
+        TxError::FeeTooLow { .. } => ErrorCode::FeeTooLow,
+        TxError::CannotPayFee { .. } => ErrorCode::CannotPayFee,
+        TxError::PayerIsSender => ErrorCode::PayerIsSender,
+        TxError::UnexpectedPayerSignature => ErrorCode::UnexpectedPayerSignature,
+        TxError::BadPayerSignature(_) => ErrorCode::BadPayerSignature,
+        TxError::NotSponsored { .. } => ErrorCode::NotSponsored,
+        TxError::SponsorBudgetExhausted { .. } => ErrorCode::SponsorBudgetExhausted,
     }
 }
 
@@ -171,7 +196,7 @@ type ApiResult<T> = Result<T, ApiError>;
 
 fn body_too_large() -> ApiError {
     let msg = format!("request body exceeds {BODY_BYTES_MAX} bytes");
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", msg)
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BodyTooLarge, msg)
 }
 
 /// Parses a JSON body, mapping every failure to our error shape.
@@ -180,7 +205,7 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>)
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             body_too_large()
         } else {
-            ApiError::bad("bad_body", r.body_text())
+            ApiError::bad(ErrorCode::BadBody, r.body_text())
         }
     })?;
     requests::parse_json(&bytes).map_err(ApiError::from)
@@ -188,7 +213,13 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>)
 
 impl From<RequestError> for ApiError {
     fn from(e: RequestError) -> Self {
-        ApiError::bad(e.code(), e.to_string())
+        let code = match e {
+            RequestError::MalformedJson(_) => ErrorCode::MalformedJson,
+            RequestError::BadHex(_) => ErrorCode::BadHex,
+            RequestError::MalformedTx(_) => ErrorCode::MalformedTx,
+            RequestError::BatchTooLarge { .. } => ErrorCode::BatchTooLarge,
+        };
+        ApiError::bad(code, e.to_string())
     }
 }
 
@@ -231,7 +262,7 @@ async fn read_whole_body(
             Ok(None) => break,
             Ok(Some(Err(e))) => {
                 return Err(ApiError::bad(
-                    "bad_body",
+                    ErrorCode::BadBody,
                     format!("cannot read the body: {e}"),
                 ))
             }
@@ -260,7 +291,7 @@ fn request_timeout(timeout: Duration) -> ApiError {
         "the request body did not arrive within {} ms",
         timeout.as_millis()
     );
-    ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", msg)
+    ApiError::new(StatusCode::REQUEST_TIMEOUT, ErrorCode::RequestTimeout, msg)
 }
 
 /// The client's address, as the accept loop recorded it (none when the router is
@@ -294,22 +325,26 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
     let body_timeout = Duration::from_millis(limits.body_read_timeout_ms);
     let shared = api.chain.clone();
     let events = Router::new()
-        .route("/v1/events", get(events))
+        .route("/v1/events", get(events::events))
         .with_state((api, sse_slots));
     Router::new()
         .route("/v1/txs", post(submit))
         .route("/v1/txs/batch", post(submit_batch))
+        .route("/v1/txs/simulate", post(dryrun::simulate))
+        .route("/v1/invoices/{merchant}/{id}", get(dryrun::invoice))
         .route("/v1/txs/{hash}", get(tx_status))
         .route("/v1/txs/{hash}/proof", get(tx_proof))
         .route("/v1/accounts/{addr}", get(account))
         .route("/v1/assets", get(assets))
         .route("/v1/assets/{id}", get(asset))
+        .route("/v1/blocks", get(listings::blocks))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/status", get(status))
         .route("/v1/ready", get(ready))
         .route("/v1/tax/{jurisdiction}", get(tax))
         .route("/v1/accounts/{addr}/events", get(account_events))
+        .route("/v1/accounts/{addr}/txs", get(listings::account_txs))
         .route("/v1/settlement", get(settlement))
         .route("/v1/redemptions", get(redemptions))
         .route("/v1/accounts/{addr}/mandates", get(mandates))
@@ -323,20 +358,28 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/validators", get(governance::validators))
         .route("/v1/params", get(governance::chain_params))
         .route("/metrics", get(metrics))
+        .route("/v1/openapi.json", get(openapi::openapi_json))
         .layer(GlobalConcurrencyLimitLayer::new(REQUESTS_CONCURRENT_MAX))
         .layer(Extension(limiter))
         .with_state(shared)
         .merge(events)
-        .fallback(|| async { ApiError::not_found("not_found", "no such route; see docs/api.md") })
+        .fallback(|| async {
+            ApiError::not_found(ErrorCode::NotFound, "no such route; see docs/api.md")
+        })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "method not allowed",
             )
         })
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(middleware::from_fn_with_state(body_timeout, read_body))
+        // Outermost, so that every answer (errors included) carries the allow headers.
+        .layer(middleware::from_fn_with_state(
+            Arc::new(limits.cors.clone()),
+            cors::cors,
+        ))
 }
 
 async fn admit(
@@ -349,6 +392,7 @@ async fn admit(
         .map_err(ApiError::internal)
 }
 
+#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body = types::SubmitRequest, responses((status = 202, description = "Admitted to the mempool (not final)", body = SubmitAnswer), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn submit(
     State(shared): State<Arc<Chain>>,
     Extension(limiter): Extension<Arc<SubmitLimiter>>,
@@ -360,12 +404,13 @@ async fn submit(
     let tx = requests::decode_hex_tx(&body.tx)?;
     let result = admit(&shared, vec![tx]).await?.pop();
     match result {
-        Some(Ok(hash)) => Ok((StatusCode::ACCEPTED, Json(json!({"hash": hash})))),
+        Some(Ok(hash)) => Ok((StatusCode::ACCEPTED, Json(SubmitAnswer { hash }))),
         Some(Err(e)) => Err(admit_error(&e)),
         None => Err(ApiError::internal("admission returned no result")),
     }
 }
 
+#[utoipa::path(post, path = "/v1/txs/batch", tag = "transactions", request_body = types::BatchRequest, responses((status = 202, description = "One result per transaction, in order", body = BatchAnswer), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn submit_batch(
     State(shared): State<Arc<Chain>>,
     Extension(limiter): Extension<Arc<SubmitLimiter>>,
@@ -397,18 +442,20 @@ async fn submit_batch(
         )
     });
     let mut admitted = admitted.into_iter();
-    let results: Vec<Value> = decoded
+    let results: Vec<BatchItem> = decoded
         .into_iter()
         .map(|d| match d {
-            Err(e) => e.body(),
+            Err(e) => BatchItem::Refused(e.body()),
             Ok(_) => match admitted.next() {
-                Some(Ok(hash)) => json!({"hash": hash}),
-                Some(Err(e)) => admit_error(&e).body(),
-                None => ApiError::internal("admission returned too few results").body(),
+                Some(Ok(hash)) => BatchItem::Admitted(SubmitAnswer { hash }),
+                Some(Err(e)) => BatchItem::Refused(admit_error(&e).body()),
+                None => BatchItem::Refused(
+                    ApiError::internal("admission returned too few results").body(),
+                ),
             },
         })
         .collect();
-    let mut response = (StatusCode::ACCEPTED, Json(json!({"results": results}))).into_response();
+    let mut response = (StatusCode::ACCEPTED, Json(BatchAnswer { results })).into_response();
     if full {
         response
             .headers_mut()
@@ -418,36 +465,18 @@ async fn submit_batch(
 }
 
 fn parse_hash(s: &str) -> ApiResult<Hash> {
-    s.parse()
-        .map_err(|e: jeon_runtime::types::HashParseError| ApiError::bad("bad_hash", e.to_string()))
+    s.parse().map_err(|e: jeon_runtime::types::HashParseError| {
+        ApiError::bad(ErrorCode::BadHash, e.to_string())
+    })
 }
 
 fn parse_address(s: &str) -> ApiResult<Address> {
-    s.parse()
-        .map_err(|e: jeon_runtime::types::AddressError| ApiError::bad("bad_address", e.to_string()))
+    s.parse().map_err(|e: jeon_runtime::types::AddressError| {
+        ApiError::bad(ErrorCode::BadAddress, e.to_string())
+    })
 }
 
-/// A transaction's status, as `GET /v1/txs/{hash}` returns it.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct TxStatus {
-    /// The hash asked about.
-    pub hash: Hash,
-    /// `pending`, `final`, `rejected` or `unknown`.
-    pub status: String,
-    /// Height of the block that holds it.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub height: Option<u64>,
-    /// Its position in the block.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub index: Option<u32>,
-    /// Its receipt.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub receipt: Option<jeon_runtime::Receipt>,
-    /// Why it was rejected.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub reason: Option<String>,
-}
-
+#[utoipa::path(get, path = "/v1/txs/{hash}", tag = "transactions", params(("hash" = String, Path, description = "The transaction hash (64 hex digits)")), responses((status = 200, description = "pending, final, rejected or unknown", body = TxStatus), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn tx_status(
     State(shared): State<Arc<Chain>>,
     Path(hash): Path<String>,
@@ -460,14 +489,26 @@ async fn tx_status(
         index: None,
         receipt: None,
         reason: None,
+        sender: None,
+        kind: None,
+        call: None,
+        time_ms: None,
     };
     // A block's writes become readable when applied, a moment before the flush that
     // makes them durable; nothing above the reported head is final yet.
     let head = shared.head().height;
     let located = shared.db.tx_location(&hash).map_err(ApiError::from)?;
     if let Some(loc) = located.filter(|l| l.height <= head) {
-        let receipts = shared.db.receipts(loc.height).map_err(ApiError::from)?;
-        let receipt = receipts.and_then(|r| r.into_iter().nth(loc.index as usize));
+        let record = shared.db.block_record(loc.height).map_err(ApiError::from)?;
+        let receipt = record
+            .as_ref()
+            .and_then(|r| r.receipts.get(loc.index as usize).cloned());
+        if let Some(record) = &record {
+            st.time_ms = Some(record.committed.block.header.time_ms);
+            if let Some(tx) = record.committed.block.txs.get(loc.index as usize) {
+                st.describe(tx);
+            }
+        }
         st.height = Some(loc.height);
         st.index = Some(loc.index);
         st.status = "final".into();
@@ -483,7 +524,11 @@ async fn tx_status(
             _ => {}
         }
         st.receipt = receipt;
-    } else if shared.mempool().contains(&hash) || shared.is_committing(&hash) {
+    } else if let Some(tx) = shared.mempool().get(&hash) {
+        st.status = "pending".into();
+        st.describe(tx.tx());
+    } else if shared.is_committing(&hash) {
+        // In a block decided and durable in the block log, not yet applied and reported.
         st.status = "pending".into();
     } else if let Some(reason) = shared.rejections().reason(&hash) {
         st.status = "rejected".into();
@@ -495,10 +540,11 @@ async fn tx_status(
 /// `GET /v1/txs/{hash}/proof`: the proof that a transaction is in a final block, as
 /// JSON and as hex of its canonical bytes (docs/proofs.md). 404 `not_final` unless the
 /// transaction is in a final block.
+#[utoipa::path(get, path = "/v1/txs/{hash}/proof", tag = "transactions", params(("hash" = String, Path, description = "The transaction hash (64 hex digits)")), responses((status = 200, description = "The proof that the transaction is in a final block", body = TxProofAnswer), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn tx_proof(
     State(shared): State<Arc<Chain>>,
     Path(hash): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TxProofAnswer>> {
     let hash = parse_hash(&hash)?;
     let head = shared.head().height;
     // Building reads and hashes a whole block: keep it off the async workers.
@@ -519,28 +565,22 @@ async fn tx_proof(
                  older transactions are only on an archive node"
             );
         }
-        return Err(ApiError::not_found("not_final", msg));
+        return Err(ApiError::not_found(ErrorCode::NotFinal, msg));
     };
-    Ok(Json(json!({
-        "hash": hash,
-        "height": proof.header.height,
-        "index": proof.index,
-        "proof_hex": hex::encode(proof.encode()),
-        "proof": proof,
-    })))
+    Ok(Json(TxProofAnswer {
+        hash,
+        height: proof.header.height,
+        index: proof.index,
+        proof_hex: hex::encode(proof.encode()),
+        proof: serde_json::to_value(&proof).map_err(ApiError::internal)?,
+    }))
 }
 
-fn asset_json(a: &AssetInfo) -> Value {
-    json!({
-        "id": a.id, "symbol": a.symbol, "decimals": a.decimals, "issuer": a.issuer,
-        "kind": a.kind, "supply": a.supply,
-    })
-}
-
+#[utoipa::path(get, path = "/v1/accounts/{addr}", tag = "accounts", params(("addr" = String, Path, description = "A jeon1... address")), responses((status = 200, description = "Nonce, balances and partner record", body = AccountView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn account(
     State(shared): State<Arc<Chain>>,
     Path(addr): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AccountView>> {
     let addr = parse_address(&addr)?;
     let db = &*shared.db;
     let nonce = db.nonce(&addr).map_err(ApiError::internal)?;
@@ -548,7 +588,7 @@ async fn account(
     let partner = db.partner(&addr).map_err(ApiError::internal)?;
     if nonce == 0 && held.is_empty() && partner.is_none() {
         let msg = format!("no account {addr}: it has never held a balance or sent a transaction");
-        return Err(ApiError::not_found("unknown_account", msg));
+        return Err(ApiError::not_found(ErrorCode::UnknownAccount, msg));
     }
     let mut balances = Vec::with_capacity(held.len());
     for (asset, amount) in held {
@@ -556,14 +596,25 @@ async fn account(
             .asset(asset)
             .map_err(ApiError::internal)?
             .map(|a| a.symbol);
-        balances.push(json!({"asset": asset, "symbol": symbol, "amount": amount}));
+        balances.push(BalanceView {
+            asset,
+            symbol,
+            amount,
+        });
     }
-    Ok(Json(
-        json!({"address": addr, "nonce": nonce, "balances": balances, "partner": partner}),
-    ))
+    let partner = partner
+        .map(|p| serde_json::to_value(p).map_err(ApiError::internal))
+        .transpose()?;
+    Ok(Json(AccountView {
+        address: addr,
+        nonce,
+        balances,
+        partner,
+    }))
 }
 
-async fn assets(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/v1/assets", tag = "assets", responses((status = 200, description = "Every asset", body = AssetsView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+async fn assets(State(shared): State<Arc<Chain>>) -> ApiResult<Json<AssetsView>> {
     let entries = shared
         .db
         .scan_prefix(&[keys::ASSET], ASSETS_LISTED_MAX)
@@ -572,12 +623,16 @@ async fn assets(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
     for (_, v) in entries {
         let a: AssetInfo =
             jeon_runtime::codec::decode(&v, 64 * 1024).map_err(ApiError::internal)?;
-        out.push(asset_json(&a));
+        out.push(AssetView::of(&a));
     }
-    Ok(Json(json!({"assets": out})))
+    Ok(Json(AssetsView { assets: out }))
 }
 
-async fn asset(State(shared): State<Arc<Chain>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/v1/assets/{id}", tag = "assets", params(("id" = String, Path, description = "An asset id or symbol")), responses((status = 200, description = "The asset", body = AssetView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+async fn asset(
+    State(shared): State<Arc<Chain>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AssetView>> {
     let db = &*shared.db;
     let asset_id = match id.parse::<u32>() {
         Ok(n) => Some(AssetId(n)),
@@ -587,53 +642,58 @@ async fn asset(State(shared): State<Arc<Chain>>, Path(id): Path<String>) -> ApiR
         Some(a) => db.asset(a).map_err(ApiError::internal)?,
         None => None,
     };
-    info.map(|a| Json(asset_json(&a))).ok_or_else(|| {
+    info.map(|a| Json(AssetView::of(&a))).ok_or_else(|| {
         ApiError::not_found(
-            "unknown_asset",
+            ErrorCode::UnknownAsset,
             format!("no asset with id or symbol {id:?}"),
         )
     })
 }
 
-fn block_json(cb: &CommittedBlock) -> Value {
-    let txs: Vec<Hash> = cb.block.txs.iter().map(SignedTx::hash).collect();
-    json!({
-        "height": cb.block.header.height,
-        "hash": cb.block.header.hash(),
-        "header": cb.block.header,
-        "txs": txs,
-        "certificate": cb.certificate,
+fn block_view(cb: &CommittedBlock) -> ApiResult<BlockView> {
+    Ok(BlockView {
+        height: cb.block.header.height,
+        hash: cb.block.header.hash(),
+        header: serde_json::to_value(&cb.block.header).map_err(ApiError::internal)?,
+        txs: cb.block.txs.iter().map(SignedTx::hash).collect(),
+        certificate: serde_json::to_value(&cb.certificate).map_err(ApiError::internal)?,
     })
 }
 
-async fn latest_block(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/v1/blocks/latest", tag = "blocks", responses((status = 200, description = "The last final block", body = BlockView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+async fn latest_block(State(shared): State<Arc<Chain>>) -> ApiResult<Json<BlockView>> {
     let head = shared.head();
     block_at(&shared, head.height)
 }
 
+#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "blocks", params(("height" = u64, Path, description = "The block height")), responses((status = 200, description = "The final block at that height", body = BlockView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn block(
     State(shared): State<Arc<Chain>>,
     Path(height): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let h: u64 = height
-        .parse()
-        .map_err(|_| ApiError::bad("bad_height", format!("height {height:?} is not a number")))?;
+) -> ApiResult<Json<BlockView>> {
+    let h: u64 = height.parse().map_err(|_| {
+        ApiError::bad(
+            ErrorCode::BadHeight,
+            format!("height {height:?} is not a number"),
+        )
+    })?;
     block_at(&shared, h)
 }
 
-fn block_at(shared: &Chain, height: u64) -> ApiResult<Json<Value>> {
+fn block_at(shared: &Chain, height: u64) -> ApiResult<Json<BlockView>> {
     let head = shared.head().height;
     let cb = if height <= head {
         shared.db.block(height).map_err(ApiError::from)?
     } else {
         None
     };
-    cb.map(|cb| Json(block_json(&cb))).ok_or_else(|| {
-        ApiError::not_found(
-            "unknown_block",
+    let Some(cb) = cb else {
+        return Err(ApiError::not_found(
+            ErrorCode::UnknownBlock,
             format!("no final block at height {height}; the head is {head}"),
-        )
-    })
+        ));
+    };
+    block_view(&cb).map(Json)
 }
 
 /// Resident set size now and at peak, from /proc (Linux); `None` elsewhere.
@@ -652,7 +712,8 @@ fn rss_bytes() -> (Option<u64>, Option<u64>) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/v1/status", tag = "node", responses((status = 200, description = "The head, fees and the node's health", body = StatusView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<StatusView>> {
     let params = shared.params.clone();
     let (head, fees) = read_state(&shared, move |db, head| {
         let fees = jeon_runtime::fees::FeeRules::load(db, &params, head.height + 1, head.time_ms)
@@ -661,36 +722,46 @@ async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
     })
     .await?;
     let (rss, rss_peak) = rss_bytes();
-    Ok(Json(json!({
-        "chain_id": shared.chain_id,
-        "height": head.height,
-        "block_hash": head.block_hash,
-        "app_hash": head.app_hash,
-        "time_ms": head.time_ms,
-        "mempool_txs": shared.mempool().len(),
-        "validators": shared.validators.len(),
-        "signing": shared.signing(),
-        "fee": {
-            "asset": fees.asset,
-            "base_fee": fees.base_fee,
-            "base_fee_max": fees.market.as_ref().map_or(fees.base_fee, |m| m.base_fee_max),
+    let halt = shared.disk.halt();
+    Ok(Json(StatusView {
+        chain_id: shared.chain_id,
+        height: head.height,
+        block_hash: head.block_hash,
+        app_hash: head.app_hash,
+        time_ms: head.time_ms,
+        mempool_txs: shared.mempool().len(),
+        validators: shared.validators.len(),
+        signing: serde_json::to_value(shared.signing()).map_err(ApiError::internal)?,
+        fee: FeeInfo {
+            asset: fees.asset,
+            base_fee: fees.base_fee,
+            base_fee_max: fees
+                .market
+                .as_ref()
+                .map_or(fees.base_fee, |m| m.base_fee_max),
         },
-        "rss_bytes": rss,
-        "rss_peak_bytes": rss_peak,
-        "halted": shared.disk.halt().map(Halt::code),
-        "disk_full": shared.disk.halt() == Some(Halt::DiskFull),
-        "disk_free_bytes": shared.disk.free_bytes(),
-    })))
+        rss_bytes: rss,
+        rss_peak_bytes: rss_peak,
+        halted: halt.map(|h| h.code().to_string()),
+        disk_full: halt == Some(Halt::DiskFull),
+        disk_free_bytes: shared.disk.free_bytes(),
+    }))
 }
 
 /// `GET /v1/ready`: 200 while the node can commit blocks, 503 with the reason while it
 /// cannot (for load balancers and orchestrators: a paused node still serves reads).
-async fn ready(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/v1/ready", tag = "node", responses((status = 200, description = "The node can commit blocks", body = ReadyView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+async fn ready(State(shared): State<Arc<Chain>>) -> ApiResult<Json<ReadyView>> {
     match shared.disk.halt() {
-        None => Ok(Json(json!({"ready": true, "height": shared.head().height}))),
+        None => Ok(Json(ReadyView {
+            ready: true,
+            height: shared.head().height,
+        })),
         Some(halt) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            halt.code(),
+            match halt {
+                Halt::DiskFull => ErrorCode::DiskFull,
+            },
             format!(
                 "consensus is paused: the data directory's disk has {} bytes free, below the {} bytes a block needs; free some space and the node resumes",
                 shared.disk.free_bytes(),
@@ -700,45 +771,12 @@ async fn ready(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
     }
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "node", responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String)))]
 async fn metrics(State(shared): State<Arc<Chain>>) -> impl IntoResponse {
     (
         [("content-type", "text/plain; version=0.0.4")],
         shared.metrics.encode(),
     )
-}
-
-async fn events(
-    State((api, slots)): State<(ApiHandle, Arc<Semaphore>)>,
-    query: QueryParams,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let q = params(query, &["account"])?;
-    let account = q.get("account").map(|a| parse_address(a)).transpose()?;
-    let permit = slots.try_acquire_owned().map_err(|_| {
-        let msg = format!("at most {EVENT_SUBSCRIBERS_MAX} event streams may be open");
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_subscribers", msg)
-    })?;
-    let stream = BroadcastStream::new(api.subscribe_events()).flat_map(move |msg| {
-        let _hold = &permit; // the slot is released when the stream is dropped
-        let items: Vec<Result<SseEvent, Infallible>> = match msg {
-            Ok(block) => block
-                .iter()
-                .filter(|e| account.is_none_or(|a| e.event.accounts().contains(&a)))
-                .map(|e| {
-                    Ok(SseEvent::default()
-                        .event("event")
-                        .json_data(e)
-                        .unwrap_or_default())
-                })
-                .collect(),
-            Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
-                vec![Ok(SseEvent::default()
-                    .event("lagged")
-                    .data(format!("{{\"blocks_missed\":{n}}}")))]
-            }
-        };
-        stream::iter(items)
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 // ---- The economy's queries (docs/economy.md; runtime `economy::query`) ----
@@ -748,61 +786,70 @@ const LIST_LIMIT_MAX: usize = jeon_runtime::economy::query::LISTED_MAX;
 /// The `limit` of a list query that gives none.
 const LIST_LIMIT_DEFAULT: usize = 100;
 
-type QueryParams = Result<Query<HashMap<String, String>>, QueryRejection>;
+/// A route's query parameters as its type `T` (`types::*Query`): unknown names,
+/// repeated names and malformed strings are 400 `bad_query` with serde's message,
+/// which names the parameter.
+pub struct Params<T>(pub T);
 
-/// The query parameters, refusing malformed strings and names not in `allowed`.
-fn params(query: QueryParams, allowed: &[&str]) -> ApiResult<HashMap<String, String>> {
-    let Query(q) = query.map_err(|e| ApiError::bad("bad_query", e.body_text()))?;
-    if let Some(unknown) = q.keys().find(|k| !allowed.contains(&k.as_str())) {
-        let msg = format!("unknown query parameter {unknown:?}; this route takes {allowed:?}");
-        return Err(ApiError::bad("bad_query", msg));
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|Query(q)| Params(q))
+            .map_err(|e: QueryRejection| ApiError::bad(ErrorCode::BadQuery, e.body_text()))
     }
-    Ok(q)
 }
 
 /// A decimal u64 query parameter, if given.
-fn param_u64(q: &HashMap<String, String>, name: &str) -> ApiResult<Option<u64>> {
-    q.get(name)
+fn param_u64(value: Option<&String>, name: &str) -> ApiResult<Option<u64>> {
+    value
         .map(|v| {
             v.parse().map_err(|_| {
-                ApiError::bad("bad_query", format!("{name}={v:?} is not a decimal u64"))
+                ApiError::bad(
+                    ErrorCode::BadQuery,
+                    format!("{name}={v:?} is not a decimal u64"),
+                )
             })
         })
         .transpose()
 }
 
 /// An address query parameter that must be given.
-fn param_address(q: &HashMap<String, String>, name: &str) -> ApiResult<Address> {
-    let v = q
-        .get(name)
-        .ok_or_else(|| ApiError::bad("bad_query", format!("missing query parameter {name}")))?;
+fn param_address(value: Option<&String>, name: &str) -> ApiResult<Address> {
+    let v = value.ok_or_else(|| {
+        ApiError::bad(
+            ErrorCode::BadQuery,
+            format!("missing query parameter {name}"),
+        )
+    })?;
     parse_address(v)
 }
 
 /// `limit`: 1 to [`LIST_LIMIT_MAX`], default [`LIST_LIMIT_DEFAULT`].
-fn param_limit(q: &HashMap<String, String>) -> ApiResult<usize> {
-    match param_u64(q, "limit")? {
+fn param_limit(value: Option<&String>) -> ApiResult<usize> {
+    match param_u64(value, "limit")? {
         None => Ok(LIST_LIMIT_DEFAULT),
         Some(n) if (1..=LIST_LIMIT_MAX as u64).contains(&n) => Ok(n as usize),
         Some(n) => Err(ApiError::bad(
-            "bad_query",
+            ErrorCode::BadQuery,
             format!("limit={n} is not 1 to {LIST_LIMIT_MAX}"),
         )),
     }
 }
 
 /// `from`/`to` periods (UTC day indexes); each defaults to the day of the head block.
-fn param_periods(shared: &Chain, q: &HashMap<String, String>) -> ApiResult<(u64, u64)> {
+fn param_periods(shared: &Chain, q: &PeriodQuery) -> ApiResult<(u64, u64)> {
     let today = jeon_runtime::economy::period_of(shared.head().time_ms);
-    let from = param_u64(q, "from")?;
-    let to = param_u64(q, "to")?;
+    let from = param_u64(q.from.as_ref(), "from")?;
+    let to = param_u64(q.to.as_ref(), "to")?;
     // One bound alone names a single day.
     Ok((from.or(to).unwrap_or(today), to.or(from).unwrap_or(today)))
 }
 
 fn query_error(e: QueryError) -> ApiError {
     match e {
-        QueryError::BadRange { .. } => ApiError::bad("bad_range", e.to_string()),
+        QueryError::BadRange { .. } => ApiError::bad(ErrorCode::BadRange, e.to_string()),
         QueryError::State(e) => ApiError::internal(e),
     }
 }
@@ -821,10 +868,14 @@ async fn read_state<T: Send + 'static>(
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::HeadUnsettled { .. } => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+            StoreError::HeadUnsettled { .. } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Busy,
+                e.to_string(),
+            ),
+            StoreError::Pruned { .. } => {
+                ApiError::new(StatusCode::GONE, ErrorCode::Pruned, e.to_string())
             }
-            StoreError::Pruned { .. } => ApiError::new(StatusCode::GONE, "pruned", e.to_string()),
             StoreError::CorruptBlock { .. }
             | StoreError::DbCorrupt { .. }
             | StoreError::BlockPointerMissing { .. }
@@ -834,7 +885,7 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %e, "damaged storage: a read was refused");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "storage_corrupt",
+                    ErrorCode::StorageCorrupt,
                     e.to_string(),
                 )
             }
@@ -850,12 +901,12 @@ fn to_json<T: Serialize>(v: &T) -> ApiResult<Json<Value>> {
 }
 
 /// `GET /v1/tax/{jurisdiction}?from=DAY&to=DAY`: the tax withheld per day and asset.
+#[utoipa::path(get, path = "/v1/tax/{jurisdiction}", tag = "economy", params(("jurisdiction" = String, Path, description = "A jurisdiction code from genesis"), PeriodQuery), responses((status = 200, description = "Tax withheld per day and asset", body = Object), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn tax(
     State(shared): State<Arc<Chain>>,
     Path(code): Path<String>,
-    query: QueryParams,
+    Params(q): Params<PeriodQuery>,
 ) -> ApiResult<Json<Value>> {
-    let q = params(query, &["from", "to"])?;
     let (from, to) = param_periods(&shared, &q)?;
     let report = read_state(&shared, move |db, _head| {
         if econ::jurisdiction(db, &code)
@@ -863,7 +914,7 @@ async fn tax(
             .is_none()
         {
             let msg = format!("no jurisdiction {code:?}; genesis defines the jurisdictions");
-            return Err(ApiError::not_found("unknown_jurisdiction", msg));
+            return Err(ApiError::not_found(ErrorCode::UnknownJurisdiction, msg));
         }
         jeon_runtime::economy::pay::tax_withheld(db, &code, from, to).map_err(query_error)
     })
@@ -875,7 +926,7 @@ async fn tax(
 fn parse_position(s: &str) -> ApiResult<jeon_runtime::economy::history::EventPosition> {
     let bad = || {
         ApiError::bad(
-            "bad_query",
+            ErrorCode::BadQuery,
             format!("before={s:?} is not HEIGHT.TX_INDEX.EVENT_INDEX"),
         )
     };
@@ -894,15 +945,15 @@ fn parse_position(s: &str) -> ApiResult<jeon_runtime::economy::history::EventPos
 
 /// `GET /v1/accounts/{addr}/events?limit=N&before=H.T.E`: the account's history,
 /// newest first; `next_before` pages on.
+#[utoipa::path(get, path = "/v1/accounts/{addr}/events", tag = "accounts", params(("addr" = String, Path, description = "A jeon1... address"), HistoryQuery), responses((status = 200, description = "The account's history, newest first", body = AccountEventsView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn account_events(
     State(shared): State<Arc<Chain>>,
     Path(addr): Path<String>,
-    query: QueryParams,
-) -> ApiResult<Json<Value>> {
+    Params(q): Params<HistoryQuery>,
+) -> ApiResult<Json<AccountEventsView>> {
     let addr = parse_address(&addr)?;
-    let q = params(query, &["limit", "before"])?;
-    let limit = param_limit(&q)?;
-    let before = q.get("before").map(|b| parse_position(b)).transpose()?;
+    let limit = param_limit(q.limit.as_ref())?;
+    let before = q.before.as_deref().map(parse_position).transpose()?;
     let entries = read_state(&shared, move |db, _head| {
         jeon_runtime::economy::history::account_events(db, &addr, limit, before)
             .map_err(ApiError::internal)
@@ -915,17 +966,24 @@ async fn account_events(
             let p = e.position;
             format!("{}.{}.{}", p.height, p.tx_index, p.event_index)
         });
-    Ok(Json(
-        json!({"account": addr, "events": entries, "next_before": next_before}),
-    ))
+    let events = entries
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)?;
+    Ok(Json(AccountEventsView {
+        account: addr,
+        events,
+        next_before,
+    }))
 }
 
 /// `GET /v1/settlement?from=DAY&to=DAY`: gross and net positions between issuers.
+#[utoipa::path(get, path = "/v1/settlement", tag = "economy", params(PeriodQuery), responses((status = 200, description = "Gross and net positions between issuers", body = Object), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn settlement(
     State(shared): State<Arc<Chain>>,
-    query: QueryParams,
+    Params(q): Params<PeriodQuery>,
 ) -> ApiResult<Json<Value>> {
-    let q = params(query, &["from", "to"])?;
     let (from, to) = param_periods(&shared, &q)?;
     let report = read_state(&shared, move |db, _head| {
         jeon_runtime::economy::exchange::settlement_positions(db, from, to).map_err(query_error)
@@ -935,27 +993,36 @@ async fn settlement(
 }
 
 /// `GET /v1/redemptions?issuer=ADDR&limit=N`: the issuer's pending redemptions.
+#[utoipa::path(get, path = "/v1/redemptions", tag = "economy", params(RedemptionsQuery), responses((status = 200, description = "The issuer's pending redemptions", body = RedemptionsView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn redemptions(
     State(shared): State<Arc<Chain>>,
-    query: QueryParams,
-) -> ApiResult<Json<Value>> {
-    let q = params(query, &["issuer", "limit"])?;
-    let issuer = param_address(&q, "issuer")?;
-    let limit = param_limit(&q)?;
+    Params(q): Params<RedemptionsQuery>,
+) -> ApiResult<Json<RedemptionsView>> {
+    let issuer = param_address(q.issuer.as_ref(), "issuer")?;
+    let limit = param_limit(q.limit.as_ref())?;
     let pending = read_state(&shared, move |db, _head| {
         jeon_runtime::economy::redeem::pending_redemptions(db, &issuer, limit)
             .map_err(ApiError::internal)
     })
     .await?;
-    Ok(Json(json!({"issuer": issuer, "redemptions": pending})))
+    let redemptions = pending
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)?;
+    Ok(Json(RedemptionsView {
+        issuer,
+        redemptions,
+    }))
 }
 
 /// `GET /v1/accounts/{addr}/mandates`: the user's mandates with what each still allows
 /// in its current period, as of the head.
+#[utoipa::path(get, path = "/v1/accounts/{addr}/mandates", tag = "accounts", params(("addr" = String, Path, description = "A jeon1... address")), responses((status = 200, description = "The user's mandates", body = MandatesView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn mandates(
     State(shared): State<Arc<Chain>>,
     Path(addr): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MandatesView>> {
     let user = parse_address(&addr)?;
     let (head, list) = read_state(&shared, move |db, head| {
         let list =
@@ -964,17 +1031,20 @@ async fn mandates(
         Ok((head, list))
     })
     .await?;
-    Ok(Json(
-        json!({"user": user, "height": head.height, "mandates": list}),
-    ))
+    Ok(Json(MandatesView {
+        user,
+        height: head.height,
+        mandates: list,
+    }))
 }
 
 /// `GET /v1/accounts/{addr}/credit`: the account's credit score with its inputs, as
 /// of the head, and its credit lines as borrower.
+#[utoipa::path(get, path = "/v1/accounts/{addr}/credit", tag = "accounts", params(("addr" = String, Path, description = "A jeon1... address")), responses((status = 200, description = "Credit score and lines", body = CreditView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn credit(
     State(shared): State<Arc<Chain>>,
     Path(addr): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CreditView>> {
     use jeon_runtime::economy::credit::{credit_lines_of, credit_score};
     let account = parse_address(&addr)?;
     let (head, score, lines) = read_state(&shared, move |db, head| {
@@ -983,28 +1053,46 @@ async fn credit(
         Ok((head, score, lines))
     })
     .await?;
-    Ok(Json(
-        json!({"account": account, "height": head.height, "score": score, "lines": lines}),
-    ))
+    Ok(Json(CreditView {
+        account,
+        height: head.height,
+        score: serde_json::to_value(score).map_err(ApiError::internal)?,
+        lines: lines
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::internal)?,
+    }))
 }
 
 /// `GET /v1/exchanges?limit=N`: every agreement, proposed or active.
-async fn exchanges(State(shared): State<Arc<Chain>>, query: QueryParams) -> ApiResult<Json<Value>> {
-    let q = params(query, &["limit"])?;
-    let limit = param_limit(&q)?;
+#[utoipa::path(get, path = "/v1/exchanges", tag = "economy", params(LimitQuery), responses((status = 200, description = "Exchange agreements", body = ExchangesView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+async fn exchanges(
+    State(shared): State<Arc<Chain>>,
+    Params(q): Params<LimitQuery>,
+) -> ApiResult<Json<ExchangesView>> {
+    let limit = param_limit(q.limit.as_ref())?;
     let list = read_state(&shared, move |db, _head| {
         jeon_runtime::economy::exchange::exchanges(db, limit).map_err(ApiError::internal)
     })
     .await?;
-    Ok(Json(json!({"exchanges": list})))
+    let exchanges = list
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)?;
+    Ok(Json(ExchangesView { exchanges }))
 }
 
 /// `GET /v1/rules?merchant=ADDR`: the rules a payment at the merchant applies, in
 /// order; without `merchant`, every rule (up to `limit`).
-async fn rules(State(shared): State<Arc<Chain>>, query: QueryParams) -> ApiResult<Json<Value>> {
-    let q = params(query, &["merchant", "limit"])?;
-    let limit = param_limit(&q)?;
-    let merchant = q.get("merchant").map(|m| parse_address(m)).transpose()?;
+#[utoipa::path(get, path = "/v1/rules", tag = "economy", params(RulesQuery), responses((status = 200, description = "Reward rules", body = RulesView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+async fn rules(
+    State(shared): State<Arc<Chain>>,
+    Params(q): Params<RulesQuery>,
+) -> ApiResult<Json<RulesView>> {
+    let limit = param_limit(q.limit.as_ref())?;
+    let merchant = q.merchant.as_deref().map(parse_address).transpose()?;
     let list = read_state(&shared, move |db, _head| match merchant {
         Some(m) => {
             jeon_runtime::economy::rewards::merchant_rules(db, &m).map_err(ApiError::internal)
@@ -1012,16 +1100,22 @@ async fn rules(State(shared): State<Arc<Chain>>, query: QueryParams) -> ApiResul
         None => jeon_runtime::economy::rewards::reward_rules(db, limit).map_err(ApiError::internal),
     })
     .await?;
-    Ok(Json(json!({"merchant": merchant, "rules": list})))
+    Ok(Json(RulesView {
+        merchant,
+        rules: list,
+    }))
 }
 
 /// `GET /v1/fees?account=ADDR`: the next block's base fee and the fee market; with
 /// `account`, its volume, tier and the fee its next transaction pays, and a fee limit
 /// that survives a few blocks of rising base fee.
-async fn fees(State(shared): State<Arc<Chain>>, query: QueryParams) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/v1/fees", tag = "economy", params(AccountQuery), responses((status = 200, description = "The fee schedule, and an account's fee", body = FeesView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+async fn fees(
+    State(shared): State<Arc<Chain>>,
+    Params(q): Params<AccountQuery>,
+) -> ApiResult<Json<FeesView>> {
     use jeon_runtime::fees::{fee_at, sender_fee, FeeRules};
-    let q = params(query, &["account"])?;
-    let account = q.get("account").map(|a| parse_address(a)).transpose()?;
+    let account = q.account.as_deref().map(parse_address).transpose()?;
     let params = shared.params.clone();
     let (rules, sender) = read_state(&shared, move |db, head| {
         let rules = FeeRules::load(db, &params, head.height + 1, head.time_ms)
@@ -1033,7 +1127,7 @@ async fn fees(State(shared): State<Arc<Chain>>, query: QueryParams) -> ApiResult
         Ok((rules, sender))
     })
     .await?;
-    let account_json = match (account, sender) {
+    let account = match (account, sender) {
         (Some(address), Some(f)) => {
             let ceiling = rules
                 .market
@@ -1044,24 +1138,30 @@ async fn fees(State(shared): State<Arc<Chain>>, query: QueryParams) -> ApiResult
                 .saturating_mul(FEE_LIMIT_HEADROOM)
                 .min(ceiling)
                 .max(f.fee);
-            json!({
-                "address": address,
-                "volume": f.volume,
-                "tier": f.tier,
-                "fee_bps": f.fee_bps,
-                "fee": f.fee,
-                "suggested_fee_limit": suggested,
+            Some(AccountFeeView {
+                address,
+                volume: f.volume,
+                tier: f.tier,
+                fee_bps: f.fee_bps,
+                fee: f.fee,
+                suggested_fee_limit: suggested,
             })
         }
-        _ => Value::Null,
+        _ => None,
     };
-    Ok(Json(json!({
-        "height": rules.height,
-        "fee_asset": rules.asset,
-        "base_fee": rules.base_fee,
-        "market": rules.market,
-        "account": account_json,
-    })))
+    let market = rules
+        .market
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(ApiError::internal)?;
+    Ok(Json(FeesView {
+        height: rules.height,
+        fee_asset: rules.asset,
+        base_fee: rules.base_fee,
+        market,
+        account,
+    }))
 }
 
 /// The suggested fee limit is this many times the current fee (within the ceiling):
@@ -1070,10 +1170,11 @@ const FEE_LIMIT_HEADROOM: u64 = 2;
 
 /// `GET /v1/sponsors/{addr}`: the partner's fee sponsorships with what each still
 /// covers this period, as of the head.
+#[utoipa::path(get, path = "/v1/sponsors/{addr}", tag = "economy", params(("addr" = String, Path, description = "A jeon1... address")), responses((status = 200, description = "The partner's fee sponsorships", body = SponsorshipsView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn sponsorships(
     State(shared): State<Arc<Chain>>,
     Path(addr): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SponsorshipsView>> {
     let sponsor = parse_address(&addr)?;
     let (head, list) = read_state(&shared, move |db, head| {
         let list = jeon_runtime::fees::sponsorships_of(db, &sponsor, head.time_ms)
@@ -1081,9 +1182,16 @@ async fn sponsorships(
         Ok((head, list))
     })
     .await?;
-    Ok(Json(
-        json!({"sponsor": sponsor, "height": head.height, "sponsorships": list}),
-    ))
+    let sponsorships = list
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)?;
+    Ok(Json(SponsorshipsView {
+        sponsor,
+        height: head.height,
+        sponsorships,
+    }))
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ use tokio::time::Sleep;
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
+use crate::api::cors::CorsOrigins;
 use crate::ratelimit::SUBMIT_TXS_PER_SEC_DEFAULT;
 
 /// Connections served at once by default. Each costs a descriptor and a few KiB; keep
@@ -61,8 +62,9 @@ pub const API_TIMEOUT_MS_MAX: u64 = 3_600_000;
 /// so the loop does not spin while the condition lasts.
 const ACCEPT_ERROR_BACKOFF_MS: u64 = 100;
 
-/// Bounds on the API's clients (docs/api.md, "Limits"); `jeon node` config keys.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Bounds on the API's clients (docs/api.md, "Limits"), and which browser origins may
+/// call it; `jeon node` config keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiLimits {
     /// Connections served at once; further ones wait to be accepted.
     pub connections_max: usize,
@@ -77,6 +79,8 @@ pub struct ApiLimits {
     /// Transactions per second one client address may submit, with bursts of
     /// [`crate::ratelimit::SUBMIT_BURST_SECS`] seconds' worth (else 429); 0: no limit.
     pub submit_txs_per_sec: u64,
+    /// The browser origins allowed to call the API (CORS); off by default.
+    pub cors: CorsOrigins,
 }
 
 impl Default for ApiLimits {
@@ -87,6 +91,7 @@ impl Default for ApiLimits {
             body_read_timeout_ms: BODY_READ_TIMEOUT_MS,
             write_stall_timeout_ms: WRITE_STALL_TIMEOUT_MS,
             submit_txs_per_sec: SUBMIT_TXS_PER_SEC_DEFAULT,
+            cors: CorsOrigins::Off,
         }
     }
 }
@@ -135,6 +140,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.connections_max));
+    let timeouts = ConnectionTimeouts {
+        header_read: Duration::from_millis(limits.header_read_timeout_ms),
+        write_stall: Duration::from_millis(limits.write_stall_timeout_ms),
+    };
     let (stop_tx, stop_rx) = watch::channel(());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -145,7 +154,7 @@ pub async fn serve(
         let Some((stream, remote, slot)) = accepted else {
             continue;
         };
-        let connection = serve_connection(stream, remote, app.clone(), limits, stop_rx.clone());
+        let connection = serve_connection(stream, remote, app.clone(), timeouts, stop_rx.clone());
         tokio::spawn(async move {
             connection.await;
             drop(slot);
@@ -192,19 +201,25 @@ fn is_client_error(e: &io::Error) -> bool {
     )
 }
 
+/// The per-connection clocks of [`ApiLimits`].
+#[derive(Clone, Copy)]
+struct ConnectionTimeouts {
+    header_read: Duration,
+    write_stall: Duration,
+}
+
 /// Serves one connection until it closes, or, once `stop` fires, until its request
 /// in flight is answered.
 async fn serve_connection(
     stream: TcpStream,
     remote: SocketAddr,
     app: Router,
-    limits: ApiLimits,
+    timeouts: ConnectionTimeouts,
     mut stop: watch::Receiver<()>,
 ) {
     // Small JSON answers should leave at once, not wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
-    let stall = Duration::from_millis(limits.write_stall_timeout_ms);
-    let io = TokioIo::new(StallGuard::new(stream, stall));
+    let io = TokioIo::new(StallGuard::new(stream, timeouts.write_stall));
     let service = service_fn(move |mut request: hyper::Request<Incoming>| {
         // The submission rate limit is per client address.
         request.extensions_mut().insert(ConnectInfo(remote));
@@ -213,7 +228,7 @@ async fn serve_connection(
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
+        .header_read_timeout(timeouts.header_read)
         .max_header_size(HEADER_BYTES_MAX);
     let connection = builder.serve_connection(io, service);
     let mut connection = std::pin::pin!(connection);

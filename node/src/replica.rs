@@ -795,7 +795,7 @@ impl Replica {
         // whole proposal for a peer that asks.
         let msg = if self.config.networked {
             let compact = CompactProposal {
-                body: full.body.clone(),
+                body: full.body,
                 header: full.block.header.clone(),
                 txs: candidate.txs.iter().map(VerifiedTx::hash).collect(),
                 signature: full.signature,

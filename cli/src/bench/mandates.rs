@@ -4,7 +4,8 @@
 use jeon_runtime::{calls, events};
 use std::time::Duration;
 
-use serde::Deserialize;
+use jeon_node::api::types::MandatesView;
+use jeon_runtime::economy::mandate::MandateStatus;
 
 use jeon_runtime::{
     Address, Amount, AssetId, Call, Event, Height, Keypair, Nonce, Receipt, SignedTx,
@@ -41,32 +42,8 @@ pub(super) fn user_of(spender: usize, accounts: usize) -> usize {
     (spender + accounts - 1) % accounts
 }
 
-/// A mandate as `GET /v1/accounts/{addr}/mandates` lists it (the fields the bench
-/// reads).
-#[derive(Debug, Clone, Deserialize)]
-struct MandateView {
-    mandate: MandateRecord,
-    /// Whether a charge in the next block could pass revocation and expiry.
-    active: bool,
-    /// What may still be charged this period.
-    remaining: Amount,
-}
-
-/// The record inside a [`MandateView`].
-#[derive(Debug, Clone, Deserialize)]
-struct MandateRecord {
-    id: u64,
-    spender: Address,
-    asset: AssetId,
-    expires_at: Height,
-    revoked_at: Option<Height>,
-}
-
-/// The answer of `GET /v1/accounts/{addr}/mandates`.
-#[derive(Deserialize)]
-struct MandatesAnswer {
-    mandates: Vec<MandateView>,
-}
+/// A mandate as `GET /v1/accounts/{addr}/mandates` lists it.
+type MandateView = MandateStatus;
 
 /// What a mandate from a previous run must allow to be reused.
 struct MandateNeed {
@@ -105,7 +82,7 @@ pub(super) fn find_mandates(
 ) -> Result<Vec<Option<u64>>, CliError> {
     let n = addrs.len();
     let listed = read_each(client, addrs, |c, a| {
-        c.get::<MandatesAnswer>(&format!("/v1/accounts/{a}/mandates"))
+        c.get::<MandatesView>(&format!("/v1/accounts/{a}/mandates"))
     })?;
     let valid_until = status.height.saturating_add(MANDATE_VALID_AHEAD_BLOCKS);
     let found: Vec<Option<u64>> = listed
@@ -225,12 +202,17 @@ mod tests {
     /// active.
     fn listed(id: u64) -> MandateView {
         MandateView {
-            mandate: MandateRecord {
+            mandate: jeon_runtime::economy::mandate::Mandate {
                 id,
+                user: bench_keys(1).1[0],
                 spender: bench_keys(2).1[1],
                 asset: AssetId(0),
+                limit_per_period: MANDATE_LIMIT_PER_PERIOD,
+                period_ms: 86_400_000,
                 expires_at: MANDATE_EXPIRES_AT,
                 revoked_at: None,
+                period: 0,
+                used: 0,
             },
             active: true,
             remaining: MANDATE_LIMIT_PER_PERIOD,

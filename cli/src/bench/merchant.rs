@@ -4,10 +4,10 @@
 use jeon_runtime::calls;
 use std::time::Duration;
 
-use serde::Deserialize;
+use jeon_node::api::types::RulesView;
 
 use jeon_runtime::economy::RewardKind;
-use jeon_runtime::{Address, Amount, AssetId, AssetKind, Call, Height, Keypair, Nonce};
+use jeon_runtime::{Amount, AssetId, AssetKind, Call, Height, Keypair, Nonce};
 
 use super::{sign, FUND_EXPIRY_BLOCKS};
 use crate::client::{AssetRef, Client, NodeStatus};
@@ -21,19 +21,6 @@ const PAY_REWARD_SYMBOLS: [&str; 2] = ["BENCHCB", "BENCHST"];
 /// How long to wait for each of the merchant's setup transactions.
 const SETUP_WAIT_SECS: u64 = 60;
 
-/// A reward rule as `GET /v1/rules` lists it (the fields the bench reads).
-#[derive(Deserialize)]
-struct RuleView {
-    issuer: Address,
-    pay_asset: AssetId,
-}
-
-/// The answer of `GET /v1/rules?merchant=`.
-#[derive(Deserialize)]
-struct RulesAnswer {
-    rules: Vec<RuleView>,
-}
-
 /// Makes sure the merchant has two reward rules of its own on payments in the fee
 /// asset: creates its two bench credits and adds the missing rules, each waited for.
 pub(super) fn set_up_merchant(
@@ -43,7 +30,7 @@ pub(super) fn set_up_merchant(
 ) -> Result<(), CliError> {
     let me = key.address();
     let pay_asset = status.fee.asset;
-    let answer: RulesAnswer = client.get(&format!("/v1/rules?merchant={me}"))?;
+    let answer: RulesView = client.get(&format!("/v1/rules?merchant={me}"))?;
     let active = answer
         .rules
         .iter()

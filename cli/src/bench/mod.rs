@@ -434,13 +434,22 @@ mod tests {
         NodeStatus {
             chain_id: Hash([1; 32]),
             height: 5,
-            fee: crate::client::FeeInfo {
+            block_hash: Hash([2; 32]),
+            app_hash: Hash([3; 32]),
+            time_ms: 0,
+            mempool_txs: 0,
+            validators: 1,
+            signing: serde_json::Value::Null,
+            fee: jeon_node::api::types::FeeInfo {
                 asset: AssetId(0),
                 base_fee: fee,
                 base_fee_max: fee,
             },
             rss_bytes: None,
             rss_peak_bytes: None,
+            halted: None,
+            disk_full: false,
+            disk_free_bytes: 0,
         }
     }
 

@@ -282,7 +282,7 @@ fn send_with_retry(
                 Err(r) if !give_up && RETRYABLE_CODES.contains(&r.code.as_str()) => retry.push(i),
                 Err(r) => {
                     dropped.push(i);
-                    refuse(soak, refused, &r.code, 1);
+                    refuse(soak, refused, r.code.as_str(), 1);
                 }
             }
         }

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use jeon_node::api::types::{BatchAnswer, BatchItem, ErrorDetail};
 use jeon_runtime::{Hash, Height};
 
 use super::presign::{node_of, Presigned};
@@ -41,34 +42,8 @@ struct BatchBody<'a> {
     txs: &'a [&'a str],
 }
 
-/// The answer of `POST /v1/txs/batch`.
-#[derive(Deserialize)]
-struct BatchAnswer {
-    results: Vec<BatchItem>,
-}
-
-/// One transaction's result in a batch answer.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum BatchItem {
-    /// Admitted to the mempool.
-    Admitted {
-        /// Its hash.
-        hash: Hash,
-    },
-    /// Refused, with our error body.
-    Refused {
-        /// Why.
-        error: Refusal,
-    },
-}
-
-/// Why the node refused one transaction of a batch.
-#[derive(Debug, Deserialize)]
-pub(super) struct Refusal {
-    pub(super) code: String,
-    pub(super) message: String,
-}
+/// Why the node refused one transaction of a batch: its stable code and message.
+pub(super) type Refusal = ErrorDetail;
 
 /// `POST /v1/txs/batch`: one result per transaction, in order.
 pub(super) fn submit_batch(
@@ -90,8 +65,8 @@ pub(super) fn submit_batch(
         .results
         .into_iter()
         .map(|r| match r {
-            BatchItem::Admitted { hash } => Ok(hash),
-            BatchItem::Refused { error } => Err(error),
+            BatchItem::Admitted(a) => Ok(a.hash),
+            BatchItem::Refused(r) => Err(r.error),
         })
         .collect())
 }
@@ -266,10 +241,10 @@ fn send_with_retry(run: &Run<'_>, client: &Client, mut pending: Vec<usize>, out:
                     if patient {
                         retry.push(*i);
                     } else {
-                        refuse(run, out, &r.code, 1);
+                        refuse(run, out, r.code.as_str(), 1);
                     }
                 }
-                Err(r) => refuse(run, out, &r.code, 1),
+                Err(r) => refuse(run, out, r.code.as_str(), 1),
             }
         }
         pending = retry;

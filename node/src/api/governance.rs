@@ -11,7 +11,8 @@ use jeon_runtime::governance;
 use jeon_runtime::StateExt;
 use serde_json::{json, Value};
 
-use super::{params, read_state, ApiError, ApiResult, QueryParams};
+use super::types::{ErrorBody, ErrorCode, ProposalsQuery};
+use super::{read_state, ApiError, ApiResult, Params};
 use crate::chain::Chain;
 
 /// The statuses `GET /v1/proposals?status=` filters by.
@@ -26,16 +27,16 @@ const STATUSES: [&str; 6] = [
 
 /// `GET /v1/proposals[?status=open|passed|rejected|expired|enacted|not_enacted]`: the
 /// newest proposals first (`passed` includes enacted and not enacted ones).
+#[utoipa::path(get, path = "/v1/proposals", tag = "governance", params(ProposalsQuery), responses((status = 200, description = "Proposals, newest first, with the head height", body = Object), (status = "4XX", description = "Bad request; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 pub(super) async fn proposals(
     State(shared): State<Arc<Chain>>,
-    query: QueryParams,
+    Params(q): Params<ProposalsQuery>,
 ) -> ApiResult<Json<Value>> {
-    let q = params(query, &["status"])?;
-    let status = q.get("status").cloned();
+    let status = q.status;
     if let Some(s) = &status {
         if !STATUSES.contains(&s.as_str()) {
             let msg = format!("status={s:?} is not one of {STATUSES:?}");
-            return Err(ApiError::bad("bad_query", msg));
+            return Err(ApiError::bad(ErrorCode::BadQuery, msg));
         }
     }
     let (head, list) = read_state(&shared, move |db, head| {
@@ -48,13 +49,17 @@ pub(super) async fn proposals(
 }
 
 /// `GET /v1/proposals/{id}`: one proposal with its ballots and status.
+#[utoipa::path(get, path = "/v1/proposals/{id}", tag = "governance", params(("id" = u64, Path, description = "The proposal's id")), responses((status = 200, description = "The proposal, its ballots and status", body = Object), (status = "4XX", description = "Bad id or unknown proposal; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 pub(super) async fn proposal(
     State(shared): State<Arc<Chain>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let id: u64 = id
-        .parse()
-        .map_err(|_| ApiError::bad("bad_proposal_id", format!("{id:?} is not a proposal id")))?;
+    let id: u64 = id.parse().map_err(|_| {
+        ApiError::bad(
+            ErrorCode::BadProposalId,
+            format!("{id:?} is not a proposal id"),
+        )
+    })?;
     let found = read_state(&shared, move |db, _head| {
         governance::proposal(db, id).map_err(ApiError::internal)
     })
@@ -62,7 +67,7 @@ pub(super) async fn proposal(
     match found {
         Some(p) => Ok(Json(proposal_json(&p))),
         None => Err(ApiError::not_found(
-            "unknown_proposal",
+            ErrorCode::UnknownProposal,
             format!("no proposal {id}"),
         )),
     }
@@ -77,6 +82,7 @@ fn proposal_json(p: &governance::Proposal) -> Value {
 
 /// `GET /v1/validators`: the validator set in effect after the head, with the height
 /// it decides from and its total power.
+#[utoipa::path(get, path = "/v1/validators", tag = "governance", responses((status = 200, description = "The validator set, the height it decides from, its total power", body = Object), (status = "4XX", description = "No validator set record; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 pub(super) async fn validators(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
     let (head, set) = read_state(&shared, move |db, head| {
         let set = governance::validator_set(db).map_err(ApiError::internal)?;
@@ -85,7 +91,7 @@ pub(super) async fn validators(State(shared): State<Arc<Chain>>) -> ApiResult<Js
     .await?;
     let set = set.ok_or_else(|| {
         ApiError::not_found(
-            "no_validator_set",
+            ErrorCode::NoValidatorSet,
             "this chain's state holds no validator set record",
         )
     })?;
@@ -99,6 +105,7 @@ pub(super) async fn validators(State(shared): State<Arc<Chain>>) -> ApiResult<Js
 
 /// `GET /v1/params`: the chain parameters, economy parameters, fee market and next
 /// base fee, and every jurisdiction with its tax rate, as of the head.
+#[utoipa::path(get, path = "/v1/params", tag = "governance", responses((status = 200, description = "Chain, economy and fee parameters and the jurisdictions as of the head", body = Object), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 pub(super) async fn chain_params(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
     let answer = read_state(&shared, move |db, head| {
         let internal = ApiError::internal;

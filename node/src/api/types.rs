@@ -1,0 +1,967 @@
+//! The API's response types and error codes, defined once: the server builds its
+//! answers from them, the CLI's client and `jeon bench` read answers into them, and
+//! the OpenAPI document ([`super::openapi`]) is derived from them.
+//!
+//! Types of the runtime (records, receipts, events, headers) appear as they serialize
+//! (docs/encoding.md, "JSON forms"); the document shows them as JSON objects and hashes
+//! and addresses as strings.
+
+use jeon_runtime::economy::mandate::MandateStatus;
+use jeon_runtime::economy::rewards::RewardRule;
+use jeon_runtime::{
+    Address, Amount, AssetId, AssetInfo, AssetKind, Hash, Height, Nonce, Receipt, SignedTx,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+/// Every error code the API answers with: stable strings (docs/api.md, "Errors"), so
+/// clients can act on them. Variants serialize to the strings shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not JSON of the route's shape, or has unknown fields.
+    MalformedJson,
+    /// The body could not be read.
+    BadBody,
+    /// The body exceeds `BODY_BYTES_MAX`.
+    BodyTooLarge,
+    /// The body did not arrive in time.
+    RequestTimeout,
+    /// This client submits faster than its limit.
+    RateLimited,
+    /// A batch over `TXS_BATCH_MAX`.
+    BatchTooLarge,
+    /// A transaction is not hex.
+    BadHex,
+    /// Bytes that are not a transaction.
+    MalformedTx,
+    /// Another chain's transaction.
+    WrongChain,
+    /// The sender's signature does not verify.
+    BadSignature,
+    /// The nonce is used.
+    StaleNonce,
+    /// The nonce is ahead (only inside receipts).
+    FutureNonce,
+    /// Past its expiry.
+    Expired,
+    /// `fee_limit` below the fee.
+    FeeTooLow,
+    /// The payer cannot pay the fee.
+    CannotPayFee,
+    /// `fee_payer` is the sender.
+    PayerIsSender,
+    /// A payer signature without a payer.
+    UnexpectedPayerSignature,
+    /// The payer's signature does not verify.
+    BadPayerSignature,
+    /// The named payer neither signed nor sponsors.
+    NotSponsored,
+    /// The sponsorship's budget is spent.
+    SponsorBudgetExhausted,
+    /// The nonce is too far ahead.
+    NonceTooFarAhead,
+    /// The sender has too many transactions behind a nonce gap.
+    TooManyFutureTxs,
+    /// The mempool's share for waiting transactions is full.
+    FutureTxsFull,
+    /// Already pending.
+    Duplicate,
+    /// Another pending transaction has this nonce.
+    NonceTaken,
+    /// The mempool is full.
+    MempoolFull,
+    /// The sender has too many pending transactions.
+    SenderQueueFull,
+    /// Not a transaction hash.
+    BadHash,
+    /// Not an address.
+    BadAddress,
+    /// Not a height.
+    BadHeight,
+    /// No such account.
+    UnknownAccount,
+    /// No such asset.
+    UnknownAsset,
+    /// No final block there.
+    UnknownBlock,
+    /// The block was pruned.
+    Pruned,
+    /// The transaction is not final: no proof.
+    NotFinal,
+    /// No such route.
+    NotFound,
+    /// The route takes another method.
+    MethodNotAllowed,
+    /// A CORS preflight from an origin the node does not allow.
+    OriginNotAllowed,
+    /// Too many event streams.
+    TooManySubscribers,
+    /// `Last-Event-ID` is not `HEIGHT-N`.
+    BadEventId,
+    /// A query parameter is malformed, unknown, missing or out of range.
+    BadQuery,
+    /// A day range is inverted or too long.
+    BadRange,
+    /// No such jurisdiction.
+    UnknownJurisdiction,
+    /// A proposal id is not a decimal u64.
+    BadProposalId,
+    /// No such proposal.
+    UnknownProposal,
+    /// The state holds no validator set record.
+    NoValidatorSet,
+    /// The head did not settle in time.
+    Busy,
+    /// Consensus is paused: the disk is full.
+    DiskFull,
+    /// A stored record is damaged.
+    StorageCorrupt,
+    /// Storage failure or a bug.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of docs/api.md's table.
+    pub const ALL: [ErrorCode; 50] = [
+        ErrorCode::MalformedJson,
+        ErrorCode::BadBody,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::RequestTimeout,
+        ErrorCode::RateLimited,
+        ErrorCode::BatchTooLarge,
+        ErrorCode::BadHex,
+        ErrorCode::MalformedTx,
+        ErrorCode::WrongChain,
+        ErrorCode::BadSignature,
+        ErrorCode::Expired,
+        ErrorCode::FeeTooLow,
+        ErrorCode::CannotPayFee,
+        ErrorCode::PayerIsSender,
+        ErrorCode::UnexpectedPayerSignature,
+        ErrorCode::BadPayerSignature,
+        ErrorCode::NotSponsored,
+        ErrorCode::SponsorBudgetExhausted,
+        ErrorCode::StaleNonce,
+        ErrorCode::FutureNonce,
+        ErrorCode::NonceTooFarAhead,
+        ErrorCode::TooManyFutureTxs,
+        ErrorCode::FutureTxsFull,
+        ErrorCode::Duplicate,
+        ErrorCode::NonceTaken,
+        ErrorCode::MempoolFull,
+        ErrorCode::SenderQueueFull,
+        ErrorCode::BadHash,
+        ErrorCode::BadAddress,
+        ErrorCode::BadHeight,
+        ErrorCode::UnknownAccount,
+        ErrorCode::UnknownAsset,
+        ErrorCode::UnknownBlock,
+        ErrorCode::Pruned,
+        ErrorCode::NotFinal,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::OriginNotAllowed,
+        ErrorCode::TooManySubscribers,
+        ErrorCode::BadEventId,
+        ErrorCode::BadQuery,
+        ErrorCode::BadRange,
+        ErrorCode::UnknownJurisdiction,
+        ErrorCode::BadProposalId,
+        ErrorCode::UnknownProposal,
+        ErrorCode::NoValidatorSet,
+        ErrorCode::Busy,
+        ErrorCode::DiskFull,
+        ErrorCode::StorageCorrupt,
+        ErrorCode::Internal,
+    ];
+
+    /// The stable string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::BadBody => "bad_body",
+            ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::BatchTooLarge => "batch_too_large",
+            ErrorCode::BadHex => "bad_hex",
+            ErrorCode::MalformedTx => "malformed_tx",
+            ErrorCode::WrongChain => "wrong_chain",
+            ErrorCode::BadSignature => "bad_signature",
+            ErrorCode::StaleNonce => "stale_nonce",
+            ErrorCode::FutureNonce => "future_nonce",
+            ErrorCode::Expired => "expired",
+            ErrorCode::FeeTooLow => "fee_too_low",
+            ErrorCode::CannotPayFee => "cannot_pay_fee",
+            ErrorCode::PayerIsSender => "payer_is_sender",
+            ErrorCode::UnexpectedPayerSignature => "unexpected_payer_signature",
+            ErrorCode::BadPayerSignature => "bad_payer_signature",
+            ErrorCode::NotSponsored => "not_sponsored",
+            ErrorCode::SponsorBudgetExhausted => "sponsor_budget_exhausted",
+            ErrorCode::NonceTooFarAhead => "nonce_too_far_ahead",
+            ErrorCode::TooManyFutureTxs => "too_many_future_txs",
+            ErrorCode::FutureTxsFull => "future_txs_full",
+            ErrorCode::Duplicate => "duplicate",
+            ErrorCode::NonceTaken => "nonce_taken",
+            ErrorCode::MempoolFull => "mempool_full",
+            ErrorCode::SenderQueueFull => "sender_queue_full",
+            ErrorCode::BadHash => "bad_hash",
+            ErrorCode::BadAddress => "bad_address",
+            ErrorCode::BadHeight => "bad_height",
+            ErrorCode::UnknownAccount => "unknown_account",
+            ErrorCode::UnknownAsset => "unknown_asset",
+            ErrorCode::UnknownBlock => "unknown_block",
+            ErrorCode::Pruned => "pruned",
+            ErrorCode::NotFinal => "not_final",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::OriginNotAllowed => "origin_not_allowed",
+            ErrorCode::TooManySubscribers => "too_many_subscribers",
+            ErrorCode::BadEventId => "bad_event_id",
+            ErrorCode::BadQuery => "bad_query",
+            ErrorCode::BadRange => "bad_range",
+            ErrorCode::UnknownJurisdiction => "unknown_jurisdiction",
+            ErrorCode::BadProposalId => "bad_proposal_id",
+            ErrorCode::UnknownProposal => "unknown_proposal",
+            ErrorCode::NoValidatorSet => "no_validator_set",
+            ErrorCode::Busy => "busy",
+            ErrorCode::DiskFull => "disk_full",
+            ErrorCode::StorageCorrupt => "storage_corrupt",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The code of a stable string, if it is one.
+    pub fn from_str_code(s: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every error answer: `{"error": {"code", "message"}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The stable code and a message for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable: act on it.
+    pub code: ErrorCode,
+    /// For people; may change.
+    pub message: String,
+}
+
+/// `POST /v1/txs`'s body (decoded by `api::requests::SubmitBody`, which the fuzz
+/// crate compiles alone; this is its shape in the document and for clients).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// Hex of the transaction's canonical bytes (docs/encoding.md §3).
+    pub tx: String,
+}
+
+/// `POST /v1/txs/batch`'s body.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// Up to 10 000 transactions, each as in [`SubmitRequest::tx`].
+    pub txs: Vec<String>,
+}
+
+/// `202` of `POST /v1/txs`: admitted to the mempool (not final).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SubmitAnswer {
+    /// The transaction's hash.
+    #[schema(value_type = String)]
+    pub hash: Hash,
+}
+
+/// `202` of `POST /v1/txs/batch`: one result per transaction, in order.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchAnswer {
+    /// Each transaction's hash, or why it was refused.
+    pub results: Vec<BatchItem>,
+}
+
+/// One transaction's result in a batch.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum BatchItem {
+    /// Admitted.
+    Admitted(SubmitAnswer),
+    /// Refused, with the error it would have had alone.
+    Refused(ErrorBody),
+}
+
+/// A transaction's status, as `GET /v1/txs/{hash}` returns it.
+#[derive(Serialize, Deserialize, Debug, Clone, ToSchema)]
+pub struct TxStatus {
+    /// The hash asked about.
+    #[schema(value_type = String)]
+    pub hash: Hash,
+    /// `pending`, `final`, `rejected` or `unknown`.
+    pub status: String,
+    /// Height of the block that holds it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub height: Option<u64>,
+    /// Its position in the block.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub index: Option<u32>,
+    /// Its receipt.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<Object>)]
+    pub receipt: Option<Receipt>,
+    /// Why it was rejected.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    /// Who sent it (pending or final).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<String>)]
+    pub sender: Option<Address>,
+    /// The call's kind (`transfer`, `pay_invoice`, ...).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub kind: Option<String>,
+    /// The call with its arguments (docs/encoding.md, JSON forms).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<Object>)]
+    pub call: Option<Value>,
+    /// The time of the block that holds it (ms since the Unix epoch).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub time_ms: Option<u64>,
+}
+
+impl TxStatus {
+    /// Fills in the sender and the call of `tx`.
+    pub fn describe(&mut self, tx: &SignedTx) {
+        self.sender = Some(tx.body.sender);
+        let call = serde_json::to_value(&tx.body.call).ok();
+        self.kind = call.as_ref().and_then(variant_name);
+        self.call = call;
+    }
+}
+
+/// The variant of an externally tagged enum's JSON: `"name"` or `{"name": {...}}`.
+pub fn variant_name(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) if o.len() == 1 => o.keys().next().cloned(),
+        _ => None,
+    }
+}
+
+/// `GET /v1/txs/{hash}/proof`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TxProofAnswer {
+    /// The transaction's hash.
+    #[schema(value_type = String)]
+    pub hash: Hash,
+    /// The block that holds it.
+    pub height: Height,
+    /// Its position in the block.
+    pub index: u32,
+    /// Hex of the proof's canonical bytes (docs/proofs.md).
+    pub proof_hex: String,
+    /// The proof as JSON.
+    #[schema(value_type = Object)]
+    pub proof: Value,
+}
+
+/// `GET /v1/accounts/{addr}`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountView {
+    /// The account.
+    #[schema(value_type = String)]
+    pub address: Address,
+    /// The next nonce it must use.
+    pub nonce: Nonce,
+    /// What it holds.
+    pub balances: Vec<BalanceView>,
+    /// Its partner record, if it is a partner.
+    #[schema(value_type = Option<Object>)]
+    pub partner: Option<Value>,
+}
+
+impl AccountView {
+    /// The balance of `asset` (0 if none is held).
+    pub fn balance(&self, asset: AssetId) -> Amount {
+        self.balances
+            .iter()
+            .find(|b| b.asset == asset)
+            .map_or(0, |b| b.amount)
+    }
+}
+
+/// One balance.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BalanceView {
+    /// The asset's id.
+    #[schema(value_type = u32)]
+    pub asset: AssetId,
+    /// Its symbol.
+    pub symbol: Option<String>,
+    /// Units held.
+    pub amount: Amount,
+}
+
+/// `GET /v1/assets/{id}` and each entry of `GET /v1/assets`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AssetView {
+    /// The asset's id.
+    #[schema(value_type = u32)]
+    pub id: AssetId,
+    /// Its symbol.
+    pub symbol: String,
+    /// Decimal places of its smallest unit.
+    pub decimals: u8,
+    /// The partner that issues it.
+    #[schema(value_type = String)]
+    pub issuer: Address,
+    /// `money` or `credit`.
+    #[schema(value_type = String)]
+    pub kind: AssetKind,
+    /// Units in existence.
+    pub supply: Amount,
+}
+
+impl AssetView {
+    /// The view of a stored asset.
+    pub fn of(a: &AssetInfo) -> AssetView {
+        AssetView {
+            id: a.id,
+            symbol: a.symbol.clone(),
+            decimals: a.decimals,
+            issuer: a.issuer,
+            kind: a.kind,
+            supply: a.supply,
+        }
+    }
+}
+
+/// `GET /v1/assets`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AssetsView {
+    /// Every asset, by id.
+    pub assets: Vec<AssetView>,
+}
+
+/// `GET /v1/blocks/latest` and `GET /v1/blocks/{height}`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockView {
+    /// The block's height.
+    pub height: Height,
+    /// The header's hash.
+    #[schema(value_type = String)]
+    pub hash: Hash,
+    /// The header (docs/encoding.md).
+    #[schema(value_type = Object)]
+    pub header: Value,
+    /// The transactions' hashes, in order.
+    #[schema(value_type = Vec<String>)]
+    pub txs: Vec<Hash>,
+    /// The commit certificate.
+    #[schema(value_type = Object)]
+    pub certificate: Value,
+}
+
+/// `GET /v1/status`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatusView {
+    /// The chain id (genesis hash) transactions must carry.
+    #[schema(value_type = String)]
+    pub chain_id: Hash,
+    /// The last final block's height.
+    pub height: Height,
+    /// Its hash.
+    #[schema(value_type = String)]
+    pub block_hash: Hash,
+    /// The state commitment after it.
+    #[schema(value_type = String)]
+    pub app_hash: Hash,
+    /// Its time (ms since the Unix epoch).
+    pub time_ms: u64,
+    /// Transactions pending in this node's mempool.
+    pub mempool_txs: usize,
+    /// Validators in the set.
+    pub validators: usize,
+    /// Whether, and why not, this node signs (`{"state": "active"}`, ...).
+    #[schema(value_type = Object)]
+    pub signing: Value,
+    /// The fee schedule's headline.
+    pub fee: FeeInfo,
+    /// Resident set size, where the platform reports it.
+    pub rss_bytes: Option<u64>,
+    /// Peak resident set size, where the platform reports it.
+    pub rss_peak_bytes: Option<u64>,
+    /// Why consensus is paused (`disk_full`), or null.
+    pub halted: Option<String>,
+    /// Whether the data directory's disk is too full to commit.
+    pub disk_full: bool,
+    /// Free bytes on the data directory's disk.
+    pub disk_free_bytes: u64,
+}
+
+/// The fee headline of `GET /v1/status`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+pub struct FeeInfo {
+    /// The asset fees are paid in.
+    #[schema(value_type = u32)]
+    pub asset: AssetId,
+    /// The next block's base fee.
+    pub base_fee: Amount,
+    /// The most the base fee can be.
+    pub base_fee_max: Amount,
+}
+
+/// `GET /v1/ready` (200).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReadyView {
+    /// Always true in a 200.
+    pub ready: bool,
+    /// The head's height.
+    pub height: Height,
+}
+
+/// `GET /v1/fees`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct FeesView {
+    /// The height the schedule is for (the next block).
+    pub height: Height,
+    /// The asset fees are paid in.
+    #[schema(value_type = u32)]
+    pub fee_asset: AssetId,
+    /// The next block's base fee.
+    pub base_fee: Amount,
+    /// The fee market's parameters, if the chain has one.
+    #[schema(value_type = Option<Object>)]
+    pub market: Option<Value>,
+    /// The account's standing, when `account` was given.
+    pub account: Option<AccountFeeView>,
+}
+
+impl FeesView {
+    /// The fee limit the node suggests (the base fee without an account).
+    pub fn suggested_fee_limit(&self) -> Amount {
+        self.account
+            .as_ref()
+            .map_or(self.base_fee, |a| a.suggested_fee_limit)
+    }
+}
+
+/// An account's fee standing in `GET /v1/fees?account=`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountFeeView {
+    /// The account.
+    #[schema(value_type = String)]
+    pub address: Address,
+    /// Its recent volume.
+    pub volume: u64,
+    /// Its volume tier (index into the fee tiers), if it reached one.
+    pub tier: Option<usize>,
+    /// Its fee rate in basis points of the base fee.
+    pub fee_bps: u16,
+    /// The fee its next transaction pays.
+    pub fee: Amount,
+    /// A fee limit that survives a few blocks of rising base fee.
+    pub suggested_fee_limit: Amount,
+}
+
+/// `GET /v1/accounts/{addr}/events`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountEventsView {
+    /// The account.
+    #[schema(value_type = String)]
+    pub account: Address,
+    /// Its history entries, newest first.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<Value>,
+    /// Pass as `before` for the next page; null on the last.
+    pub next_before: Option<String>,
+}
+
+/// `GET /v1/accounts/{addr}/mandates`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MandatesView {
+    /// The user.
+    #[schema(value_type = String)]
+    pub user: Address,
+    /// The head the answer is for.
+    pub height: Height,
+    /// The user's mandates with what each still allows.
+    #[schema(value_type = Vec<Object>)]
+    pub mandates: Vec<MandateStatus>,
+}
+
+/// `GET /v1/rules`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RulesView {
+    /// The merchant asked about, if any.
+    #[schema(value_type = Option<String>)]
+    pub merchant: Option<Address>,
+    /// The rules, in the order a payment applies them.
+    #[schema(value_type = Vec<Object>)]
+    pub rules: Vec<RewardRule>,
+}
+
+/// `GET /v1/redemptions`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RedemptionsView {
+    /// The issuer.
+    #[schema(value_type = String)]
+    pub issuer: Address,
+    /// Its pending redemptions.
+    #[schema(value_type = Vec<Object>)]
+    pub redemptions: Vec<Value>,
+}
+
+/// `GET /v1/accounts/{addr}/credit`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreditView {
+    /// The account.
+    #[schema(value_type = String)]
+    pub account: Address,
+    /// The head the answer is for.
+    pub height: Height,
+    /// Its score with its inputs.
+    #[schema(value_type = Object)]
+    pub score: Value,
+    /// Its credit lines as borrower.
+    #[schema(value_type = Vec<Object>)]
+    pub lines: Vec<Value>,
+}
+
+/// `GET /v1/exchanges`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ExchangesView {
+    /// Every agreement, proposed or active.
+    #[schema(value_type = Vec<Object>)]
+    pub exchanges: Vec<Value>,
+}
+
+/// `GET /v1/sponsors/{addr}`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct SponsorshipsView {
+    /// The sponsor.
+    #[schema(value_type = String)]
+    pub sponsor: Address,
+    /// The head the answer is for.
+    pub height: Height,
+    /// Its sponsorships with what each still covers.
+    #[schema(value_type = Vec<Object>)]
+    pub sponsorships: Vec<Value>,
+}
+
+/// `POST /v1/txs/simulate`: what the transaction would do as the next block's only
+/// transaction. Nothing is written or charged.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct SimulateAnswer {
+    /// The transaction's hash.
+    #[schema(value_type = String)]
+    pub hash: Hash,
+    /// The height it was run at (the head's next).
+    pub height: Height,
+    /// `success`, `failed` (the call fails: the fee would be paid) or `invalid` (not
+    /// valid now: refused at submission or nothing would change).
+    pub status: SimulateStatus,
+    /// The fee it would pay (0 if invalid).
+    pub fee: Amount,
+    /// Why it would fail or be invalid: the stable code (a `CallError` variant, e.g.
+    /// `invoice_already_paid`, or an admission code, e.g. `stale_nonce`) and a message.
+    pub error: Option<SimulatedError>,
+    /// The receipt it would get.
+    #[schema(value_type = Object)]
+    pub receipt: Receipt,
+}
+
+/// The outcome class of a simulation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SimulateStatus {
+    /// The call would succeed.
+    Success,
+    /// The call would fail; the fee and nonce would still be spent.
+    Failed,
+    /// The transaction is not valid now; nothing would change.
+    Invalid,
+}
+
+/// Why a simulated transaction would fail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SimulatedError {
+    /// The stable code.
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
+/// `GET /v1/invoices/{merchant}/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InvoiceStatus {
+    /// The merchant.
+    #[schema(value_type = String)]
+    pub merchant: Address,
+    /// The merchant's invoice id.
+    pub invoice_id: u64,
+    /// Whether a final block paid it.
+    pub paid: bool,
+    /// The height of the block that paid it.
+    pub paid_at: Option<Height>,
+    /// The head the answer is for.
+    pub height: Height,
+}
+
+/// `GET /v1/blocks`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlocksView {
+    /// The head's height.
+    pub head: Height,
+    /// Block summaries, newest first.
+    pub blocks: Vec<BlockSummary>,
+    /// Pass as `before` for the next (older) page; null when no older block is kept.
+    pub next_before: Option<Height>,
+}
+
+/// One block in `GET /v1/blocks`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockSummary {
+    /// Its height.
+    pub height: Height,
+    /// Its header's hash.
+    #[schema(value_type = String)]
+    pub hash: Hash,
+    /// Its time (ms since the Unix epoch).
+    pub time_ms: u64,
+    /// The validator that proposed it.
+    #[schema(value_type = String)]
+    pub proposer: Address,
+    /// Transactions in it.
+    pub txs: usize,
+    /// Events its transactions and its end-of-block step emitted.
+    pub events: usize,
+}
+
+/// `GET /v1/accounts/{addr}/txs`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountTxsView {
+    /// The account.
+    #[schema(value_type = String)]
+    pub account: Address,
+    /// Its transactions, newest first.
+    pub txs: Vec<AccountTxView>,
+    /// Pass as `before` for the older page; null when there is none.
+    pub next_before: Option<String>,
+    /// Pass as `after` for the newer page (or to poll for new transactions).
+    pub next_after: Option<String>,
+}
+
+/// One transaction (or end-of-block step) in an account's list.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountTxView {
+    /// `HEIGHT.TX_INDEX`: where it is.
+    pub cursor: String,
+    /// The block's height.
+    pub height: Height,
+    /// Its position in the block; null for the block's own end-of-block step.
+    pub index: Option<u32>,
+    /// The transaction's hash; null for an end-of-block step or a pruned block.
+    #[schema(value_type = Option<String>)]
+    pub hash: Option<Hash>,
+    /// The block's time; null if the block was pruned.
+    pub time_ms: Option<u64>,
+    /// Who sent it.
+    #[schema(value_type = Option<String>)]
+    pub sender: Option<Address>,
+    /// The call's kind (`transfer`, `pay`, `pay_invoice`, ...).
+    pub kind: Option<String>,
+    /// Whether the call succeeded.
+    pub success: Option<bool>,
+    /// The fee it paid.
+    pub fee: Option<Amount>,
+    /// The other accounts its events name.
+    #[schema(value_type = Vec<String>)]
+    pub counterparties: Vec<Address>,
+    /// What its events moved, in order.
+    pub movements: Vec<Movement>,
+}
+
+/// An amount an event moved.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Movement {
+    /// The event's kind (`transferred`, `paid`, `tax_withheld`, ...).
+    pub kind: String,
+    /// The asset.
+    #[schema(value_type = u32)]
+    pub asset: AssetId,
+    /// Its symbol.
+    pub symbol: Option<String>,
+    /// Units, in the asset's smallest unit.
+    pub amount: Amount,
+    /// The event's `from` (or `payer`), if it has one.
+    #[schema(value_type = Option<String>)]
+    pub from: Option<Address>,
+    /// The event's `to` (or `merchant`), if it has one.
+    #[schema(value_type = Option<String>)]
+    pub to: Option<Address>,
+}
+
+// ---- Query parameters: each route's own, unknown ones refused (400 `bad_query`) ----
+// Values are kept as text and parsed by the route, so that a malformed value's error
+// names its parameter; the document shows their real types.
+
+/// `?status=open|passed|rejected|expired|enacted|not_enacted` (all when absent).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProposalsQuery {
+    /// Only proposals in this status (`passed` includes enacted and not enacted ones).
+    pub status: Option<String>,
+}
+
+/// `?from=DAY&to=DAY` (UTC day indexes; each defaults to the head's day, one alone
+/// names a single day).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// The first day.
+    #[param(value_type = Option<u64>)]
+    pub from: Option<String>,
+    /// The last day.
+    #[param(value_type = Option<u64>)]
+    pub to: Option<String>,
+}
+
+/// `?limit=N&before=HEIGHT.TX_INDEX.EVENT_INDEX`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// 1 to 1000 entries (default 100).
+    #[param(value_type = Option<u64>)]
+    pub limit: Option<String>,
+    /// Entries strictly older than this cursor (a previous page's `next_before`).
+    pub before: Option<String>,
+}
+
+/// `GET /v1/accounts/{addr}/txs?limit=N&before=CURSOR` or `&after=CURSOR`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AccountTxsQuery {
+    /// 1 to 100 transactions (default 20).
+    #[param(value_type = Option<u64>)]
+    pub limit: Option<String>,
+    /// Transactions strictly older than this cursor (`HEIGHT.TX_INDEX`, a page's
+    /// `next_before`).
+    pub before: Option<String>,
+    /// Transactions strictly newer than this cursor (a page's `next_after`): the
+    /// `limit` nearest to it. Not with `before`.
+    pub after: Option<String>,
+}
+
+/// `GET /v1/blocks?before=H&limit=N`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BlocksQuery {
+    /// Blocks strictly below this height (default: from the head).
+    #[param(value_type = Option<u64>)]
+    pub before: Option<String>,
+    /// 1 to 100 blocks (default 20).
+    #[param(value_type = Option<u64>)]
+    pub limit: Option<String>,
+}
+
+/// `?limit=N`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LimitQuery {
+    /// 1 to 1000 entries (default 100).
+    #[param(value_type = Option<u64>)]
+    pub limit: Option<String>,
+}
+
+/// `?issuer=ADDR&limit=N`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RedemptionsQuery {
+    /// The issuer (required).
+    pub issuer: Option<String>,
+    /// 1 to 1000 entries (default 100).
+    #[param(value_type = Option<u64>)]
+    pub limit: Option<String>,
+}
+
+/// `?merchant=ADDR&limit=N`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RulesQuery {
+    /// Only the rules a payment at this merchant applies.
+    pub merchant: Option<String>,
+    /// Without `merchant`: 1 to 1000 rules (default 100).
+    #[param(value_type = Option<u64>)]
+    pub limit: Option<String>,
+}
+
+/// `?account=ADDR`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AccountQuery {
+    /// The account to report on.
+    pub account: Option<String>,
+}
+
+/// `GET /v1/events?account=ADDR&last_event_id=HEIGHT-N`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Only events that name this account.
+    pub account: Option<String>,
+    /// Resume after this event id (the `Last-Event-ID` header wins).
+    pub last_event_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_serializes_to_its_stable_string_and_back() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_value(code).expect("serializes");
+            assert_eq!(json, Value::String(code.as_str().into()));
+            assert_eq!(ErrorCode::from_str_code(code.as_str()), Some(code));
+        }
+    }
+
+    #[test]
+    fn the_codes_are_exactly_those_docs_api_md_lists() {
+        let docs = include_str!("../../../docs/api.md");
+        let errors = docs
+            .split("\n## Errors")
+            .nth(1)
+            .expect("docs/api.md has an Errors section");
+        let listed: Vec<&str> = errors
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .take_while(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'))
+            .collect();
+        let ours: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, ours);
+    }
+}
