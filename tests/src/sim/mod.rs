@@ -445,6 +445,8 @@ pub struct Report {
     pub partitions: u64,
     /// Penalties replicas asked for, by reason (digits stripped).
     pub penalties: BTreeMap<String, u64>,
+    /// Times a node lacked a compact proposal's transactions and asked for it whole.
+    pub proposals_wanted: u64,
     /// What the scripted scenario observed, if there was one.
     pub scenario: Option<ScenarioOutcome>,
 }

@@ -125,6 +125,8 @@ pub(super) struct World {
     crashes: u64,
     partitions: u64,
     penalties: BTreeMap<String, u64>,
+    /// Whole proposals asked for by nodes lacking a compact one's transactions.
+    proposals_wanted: u64,
     /// The copy a [`Scenario::LateTwin`] starts later.
     late_twin: Option<usize>,
     lost_chain: Option<LostChain>,
@@ -176,6 +178,7 @@ impl World {
             crashes: 0,
             partitions: 0,
             penalties: BTreeMap::new(),
+            proposals_wanted: 0,
             late_twin,
             lost_chain: None,
         }
@@ -424,6 +427,9 @@ impl World {
         for output in outputs {
             match output {
                 ReplicaOutput::Broadcast(msg) => {
+                    if matches!(msg, ConsensusMsg::ProposalWanted(_)) {
+                        self.proposals_wanted += 1;
+                    }
                     if self.nodes[i].honest {
                         let validator = self.nodes[i].validator;
                         self.checker.observe_broadcast(i, validator, &msg)?;
@@ -763,6 +769,7 @@ impl World {
             crashes: self.crashes,
             partitions: self.partitions,
             penalties: self.penalties.clone(),
+            proposals_wanted: self.proposals_wanted,
             scenario: self.scenario_outcome(),
         })
     }
