@@ -355,8 +355,18 @@ fn chain_height_at(h: &History, t_ms: u64) -> u64 {
 fn progress_after_perturbations(h: &History) -> (CheckResult, Vec<Recovery>) {
     let mut failures = Vec::new();
     let mut recoveries = Vec::new();
-    for w in h.windows.iter().filter(|w| w.skipped.is_none()) {
+    for w in &h.windows {
         let at_end = chain_height_at(h, w.end_ms);
+        if w.skipped.is_some() {
+            // Listed, with nothing measured: the report says why it was skipped.
+            recoveries.push(Recovery {
+                window: w.clone(),
+                chain_height_at_end: at_end,
+                chain_progress_ms: None,
+                node_back_ms: None,
+            });
+            continue;
+        }
         let deadline = w.end_ms.saturating_add(h.progress_timeout_ms);
         let after = h
             .heads
@@ -393,7 +403,8 @@ fn progress_after_perturbations(h: &History) -> (CheckResult, Vec<Recovery>) {
             node_back_ms: back,
         });
     }
-    (CheckResult::new(recoveries.len() as u64, failures), recoveries)
+    let checked = h.windows.iter().filter(|w| w.skipped.is_none()).count() as u64;
+    (CheckResult::new(checked, failures), recoveries)
 }
 
 /// (e) Every admitted transaction is final, or explicitly rejected or expired: none

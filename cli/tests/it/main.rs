@@ -8,6 +8,7 @@ mod proof_check;
 mod api_errors;
 mod bench_charge;
 mod bench_soak;
+mod chaos;
 mod client_commands;
 mod consortium;
 mod crash_recovery;
