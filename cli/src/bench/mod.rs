@@ -411,7 +411,13 @@ fn thread_died() -> ApiError {
 }
 
 /// A signed transaction from `key`.
-pub(crate) fn sign(status: &NodeStatus, key: &Keypair, nonce: Nonce, expiry: Height, call: Call) -> SignedTx {
+pub(crate) fn sign(
+    status: &NodeStatus,
+    key: &Keypair,
+    nonce: Nonce,
+    expiry: Height,
+    call: Call,
+) -> SignedTx {
     TxBody {
         chain_id: status.chain_id,
         sender: key.address(),

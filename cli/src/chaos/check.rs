@@ -304,8 +304,7 @@ fn no_double_sign(h: &History) -> CheckResult {
             checked += 1;
             let key = (cert.height, cert.round, cert.block, sig.validator);
             if !verified.contains(&key) {
-                if jeon_runtime::crypto::verify(&sig.validator, &message, &sig.signature).is_err()
-                {
+                if jeon_runtime::crypto::verify(&sig.validator, &message, &sig.signature).is_err() {
                     failures.push(format!(
                         "node {node} served a certificate for block {} at height {} whose \
                          signature by {} does not verify",
@@ -388,7 +387,9 @@ fn progress_after_perturbations(h: &History) -> (CheckResult, Vec<Recovery>) {
         );
         let limit = h.progress_timeout_ms as f64 / 1000.0;
         if chain.is_none() {
-            failures.push(format!("{what}: the chain did not advance within {limit} s"));
+            failures.push(format!(
+                "{what}: the chain did not advance within {limit} s"
+            ));
         }
         if back.is_none() {
             failures.push(format!(
@@ -606,7 +607,8 @@ mod tests {
         assert_eq!(failed(&h), ["no_double_sign"]);
         // An equivocation in a log, and a signer that saw its key elsewhere.
         let mut h = healthy();
-        h.equivocation_logs.push((2, "{\"message\":\"equivocation\"}".into()));
+        h.equivocation_logs
+            .push((2, "{\"message\":\"equivocation\"}".into()));
         assert_eq!(failed(&h), ["no_double_sign"]);
         let mut h = healthy();
         h.signing_refused.push((0, "refused".into()));
@@ -654,9 +656,30 @@ mod tests {
     }
 
     #[test]
+    fn a_skipped_perturbation_is_listed_but_not_held_to_progress() {
+        // A clock skew (skipped) at the very end, when nothing is sampled after it.
+        let mut h = healthy();
+        h.windows.push(Window {
+            kind: "clock_skew".into(),
+            node: 3,
+            start_ms: 39_500,
+            end_ms: 39_500,
+            skipped: Some("needs libfaketime".into()),
+        });
+        let v = check(&h);
+        assert!(v.ok, "{v:#?}");
+        assert_eq!(v.recoveries.len(), 2);
+        assert_eq!(v.checks["progress_after_perturbations"].checked, 1);
+        // The same window, applied, fails: no sample follows it.
+        h.windows[1].skipped = None;
+        assert_eq!(failed(&h), ["progress_after_perturbations"]);
+    }
+
+    #[test]
     fn a_node_that_exits_by_itself_fails() {
         let mut h = healthy();
-        h.exits.push("node 2 exited at 12.0 s: exit status 101".into());
+        h.exits
+            .push("node 2 exited at 12.0 s: exit status 101".into());
         assert_eq!(failed(&h), ["nodes_stay_up"]);
     }
 }

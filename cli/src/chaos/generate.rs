@@ -88,9 +88,7 @@ pub(crate) fn generate(opts: &GenOptions) -> Manifest {
             .map(|p| p.node)
             .collect();
         if busy.len() < f {
-            let free: Vec<usize> = (0..opts.validators)
-                .filter(|n| !busy.contains(n))
-                .collect();
+            let free: Vec<usize> = (0..opts.validators).filter(|n| !busy.contains(n)).collect();
             let node = free[rng.below(free.len() as u64) as usize % free.len()];
             let p = Perturbation {
                 at_secs: t,
@@ -185,7 +183,11 @@ mod tests {
         let m = generate(&opts(1, 7, 600));
         assert!(most_at_once(&m) == 2, "7 validators use f = 2 at times");
         let long = generate(&opts(3, 4, 600));
-        assert!(long.perturbations.len() >= 60, "{}", long.perturbations.len());
+        assert!(
+            long.perturbations.len() >= 60,
+            "{}",
+            long.perturbations.len()
+        );
         for name in ["kill", "pause", "restart", "disconnect", "wipe"] {
             assert!(
                 long.perturbations.iter().any(|p| p.kind.name() == name),

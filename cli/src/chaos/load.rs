@@ -196,7 +196,11 @@ impl Recorder {
         let body = json!({ "txs": txs.iter().map(|(_, h)| h.as_str()).collect::<Vec<_>>() });
         let n = self.apis.len();
         let order: Vec<usize> = (0..n).map(|k| (first + k) % n).collect();
-        let up: Vec<usize> = order.iter().copied().filter(|&i| !self.is_down(i)).collect();
+        let up: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| !self.is_down(i))
+            .collect();
         // Nodes known to be down are skipped, unless all are.
         for node in if up.is_empty() { order } else { up } {
             let Some(api) = self.apis.get(node) else {

@@ -350,8 +350,7 @@ impl Manifest {
                 self.validators - 1
             ));
         }
-        if !(p.at_secs.is_finite() && p.at_secs >= 0.0 && p.at_secs < self.duration_secs as f64)
-        {
+        if !(p.at_secs.is_finite() && p.at_secs >= 0.0 && p.at_secs < self.duration_secs as f64) {
             return Err(format!(
                 "perturbation {k} ({name}): at_secs {} must be within the run (0 to {})",
                 p.at_secs, self.duration_secs
@@ -483,7 +482,14 @@ duration_secs = 3
         let kinds: Vec<&str> = m.perturbations.iter().map(|p| p.kind.name()).collect();
         assert_eq!(
             kinds,
-            ["kill", "pause", "disconnect", "restart", "wipe", "clock_skew"]
+            [
+                "kill",
+                "pause",
+                "disconnect",
+                "restart",
+                "wipe",
+                "clock_skew"
+            ]
         );
         assert_eq!(m.perturbations[0].kind, Kind::Kill { down_secs: 2.0 });
         assert_eq!(
@@ -514,11 +520,15 @@ duration_secs = 3
         assert!(
             err("validators = 4\nduration_secs = 10\n[load]\nrate = 1\ntps = 5\n").contains("tps")
         );
-        let m = err("validators = 4\nduration_secs = 10\n[[perturbation]]\nat_secs = 1\nnode = 0\n\
-                     kind = \"pause\"\nduration_secs = 1\nsignal = \"STOP\"\n");
+        let m = err(
+            "validators = 4\nduration_secs = 10\n[[perturbation]]\nat_secs = 1\nnode = 0\n\
+                     kind = \"pause\"\nduration_secs = 1\nsignal = \"STOP\"\n",
+        );
         assert!(m.contains("signal"), "{m}");
-        let m = err("validators = 4\nduration_secs = 10\n[[perturbation]]\nat_secs = 1\nnode = 0\n\
-                     kind = \"reboot\"\n");
+        let m = err(
+            "validators = 4\nduration_secs = 10\n[[perturbation]]\nat_secs = 1\nnode = 0\n\
+                     kind = \"reboot\"\n",
+        );
         assert!(m.contains("reboot"), "{m}");
     }
 

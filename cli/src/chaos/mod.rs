@@ -106,9 +106,8 @@ fn run_manifest(args: &RunArgs) -> Result<(), CliError> {
             args.out.display()
         )));
     }
-    std::fs::create_dir_all(&args.out).map_err(|e| {
-        CliError::Failed(format!("cannot create {}: {e}", args.out.display()))
-    })?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", args.out.display())))?;
     let report = run::run(&manifest, &args.out)?;
     let json = serde_json::to_string_pretty(&report)
         .map_err(|e| CliError::Failed(format!("cannot print the report: {e}")))?;

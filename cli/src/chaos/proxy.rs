@@ -56,9 +56,9 @@ impl Proxy {
                 });
                 proxy.links.insert((i, j), link.clone());
                 let stopping = proxy.stopping.clone();
-                proxy
-                    .threads
-                    .push(std::thread::spawn(move || link.accept_loop(&listener, &stopping)));
+                proxy.threads.push(std::thread::spawn(move || {
+                    link.accept_loop(&listener, &stopping)
+                }));
             }
         }
         Ok(proxy)

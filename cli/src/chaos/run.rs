@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -36,6 +36,31 @@ const UNRESOLVED_LOOKUPS_MAX: usize = 5_000;
 /// Funding batches.
 const FUND_BATCH: usize = 1_000;
 
+/// Set when the harness gets Ctrl-C or SIGTERM: the run stops and every node is
+/// stopped (a SIGSTOPped node would ignore the terminal's SIGINT forever).
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Watches for Ctrl-C and SIGTERM on a thread of its own.
+fn watch_signals() -> Result<(), CliError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the signal watcher: {e}")))?;
+    std::thread::spawn(move || {
+        rt.block_on(crate::node_cmd::shutdown_signal());
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        eprintln!("chaos: interrupted; stopping the nodes");
+    });
+    Ok(())
+}
+
+fn interrupted() -> Result<(), CliError> {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return Err(CliError::Failed("interrupted".into()));
+    }
+    Ok(())
+}
+
 /// The report `jeon chaos run` prints.
 #[derive(Debug, Serialize)]
 pub(crate) struct Report {
@@ -58,6 +83,7 @@ pub(crate) struct Report {
 
 /// Runs a manifest with the cluster in `out`.
 pub(crate) fn run(manifest: &Manifest, out: &Path) -> Result<Report, CliError> {
+    watch_signals()?;
     let mut cluster = Cluster::create(out, manifest.validators)?;
     for i in 0..cluster.len() {
         cluster.start(i)?;
@@ -91,9 +117,7 @@ pub(crate) fn run(manifest: &Manifest, out: &Path) -> Result<Report, CliError> {
         s.spawn(|| run_load(&rec, &signer, manifest.load.rate));
         let result = perturb(manifest, &mut cluster, &rec, &mut history);
         rec.stop_load.store(true, Ordering::Relaxed);
-        if result.is_ok() {
-            settle(manifest, &mut cluster, &rec, &apis, &history);
-        }
+        let result = result.and_then(|()| settle(manifest, &mut cluster, &rec, &apis, &history));
         rec.stop_all.store(true, Ordering::Relaxed);
         result
     })?;
@@ -123,6 +147,7 @@ pub(crate) fn run(manifest: &Manifest, out: &Path) -> Result<Report, CliError> {
 fn wait_started(cluster: &mut Cluster, apis: &[Api]) -> Result<(), CliError> {
     let deadline = Instant::now() + START_WAIT;
     loop {
+        interrupted()?;
         for i in 0..cluster.len() {
             if !cluster.running(i) {
                 return Err(CliError::Failed(format!(
@@ -161,7 +186,10 @@ fn fund_accounts(manifest: &Manifest, cluster: &Cluster) -> Result<Signer, CliEr
         .ok_or_else(|| CliError::Failed("the genesis has no validator".into()))?;
     let funder = crate::tx::load_key(&funder_path)?;
     let m = manifest.load.accounts;
-    let planned = manifest.load.rate.saturating_mul(manifest.duration_secs + 5);
+    let planned = manifest
+        .load
+        .rate
+        .saturating_mul(manifest.duration_secs + 5);
     let per_account = usize::try_from(planned.div_ceil(m as u64) + 1).unwrap_or(usize::MAX);
     let shares = vec![per_account; m];
     let expiry = status.height.saturating_add(EXPIRY_BLOCKS);
@@ -207,6 +235,7 @@ fn perturb(
     let mut steps = steps.into_iter().peekable();
     let end_ms = manifest.duration_secs * 1000;
     while rec.now_ms() < end_ms || steps.peek().is_some() {
+        interrupted()?;
         watch_exits(cluster, rec, &down, history);
         let due = steps.peek().is_some_and(|(t, _)| *t <= rec.now_ms());
         if !due {
@@ -216,7 +245,9 @@ fn perturb(
         let Some((_, step)) = steps.next() else { break };
         match step {
             Step::Start(k) => {
-                let Some(p) = manifest.perturbations.get(k) else { continue };
+                let Some(p) = manifest.perturbations.get(k) else {
+                    continue;
+                };
                 let start_ms = rec.now_ms();
                 let skipped = apply_start(cluster, &p.kind, p.node, &mut down)?;
                 if let Some(why) = &skipped {
@@ -242,8 +273,12 @@ fn perturb(
                 );
             }
             Step::End(k) => {
-                let Some(p) = manifest.perturbations.get(k) else { continue };
-                let Some(w) = windows.get_mut(&k) else { continue };
+                let Some(p) = manifest.perturbations.get(k) else {
+                    continue;
+                };
+                let Some(w) = windows.get_mut(&k) else {
+                    continue;
+                };
                 if w.skipped.is_none() {
                     apply_end(cluster, &p.kind, p.node, &mut down)?;
                 }
@@ -327,7 +362,8 @@ fn watch_exits(cluster: &mut Cluster, rec: &Recorder, down: &HashSet<usize>, h: 
         ));
         eprintln!("chaos: node {i} exited by itself; restarting it");
         if let Err(e) = cluster.start(i) {
-            h.exits.push(format!("node {i} could not be restarted: {e}"));
+            h.exits
+                .push(format!("node {i} could not be restarted: {e}"));
         }
     }
 }
@@ -340,22 +376,25 @@ fn settle(
     rec: &Recorder,
     apis: &[Api],
     history: &History,
-) {
+) -> Result<(), CliError> {
     cluster.heal_all();
     let last_end = history.windows.iter().map(|w| w.end_ms).max().unwrap_or(0);
     let progress_until = last_end + manifest.progress_timeout_secs * 1000 + 1000;
     let drain_deadline = Instant::now() + DRAIN_MAX;
     while (!rec.drained() && Instant::now() < drain_deadline) || rec.now_ms() < progress_until {
+        interrupted()?;
         std::thread::sleep(Duration::from_millis(200));
     }
     let deadline = Instant::now() + CONVERGE_MAX;
     let target = apis.iter().filter_map(Api::height).max().unwrap_or(0);
     while Instant::now() < deadline {
+        interrupted()?;
         if apis.iter().all(|a| a.height().is_some_and(|h| h >= target)) {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    Ok(())
 }
 
 /// Reads what the checks need from every node, and from the recorder.

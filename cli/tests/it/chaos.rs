@@ -67,12 +67,15 @@ fn the_ci_manifest_keeps_every_promise_under_kill_pause_disconnect_restart_and_w
     let load = &report["load"];
     let admitted = load["admitted"].as_u64().expect("admitted");
     assert!(admitted >= 5_000, "{load}");
-    assert!(load["finalized"].as_u64() >= Some(admitted * 99 / 100), "{load}");
+    assert!(
+        load["finalized"].as_u64() >= Some(admitted * 99 / 100),
+        "{load}"
+    );
     // The killed, the restarted and the wiped node started twice; the cut one ran
     // throughout (the paused one is the wiped one): their logs say so.
     for (node, starts) in [(0, 2), (1, 2), (2, 2), (3, 1)] {
-        let log = std::fs::read_to_string(out.join(format!("node-{node}/node.log")))
-            .expect("node log");
+        let log =
+            std::fs::read_to_string(out.join(format!("node-{node}/node.log"))).expect("node log");
         let seen = log.matches("\"message\":\"consensus starting\"").count();
         assert_eq!(seen, starts, "node {node} started {seen} times");
     }
