@@ -3,7 +3,7 @@
 //! moment are more than f = (n-1)/3 validators perturbed, so liveness stays promised.
 
 use super::manifest::{
-    faults_max, Direction, Kind, Load, Manifest, Perturbation, PROGRESS_TIMEOUT_SECS_DEFAULT,
+    faults_max, Direction, Kind, Load, Manifest, Perturbation, KINDS, PROGRESS_TIMEOUT_SECS_DEFAULT,
 };
 
 /// What to generate.
@@ -19,7 +19,13 @@ pub(crate) struct GenOptions {
     pub(crate) rate: u64,
     /// Load accounts.
     pub(crate) accounts: usize,
+    /// The perturbation kinds to draw from (empty: all but `clock_skew`).
+    pub(crate) kinds: Vec<String>,
 }
+
+/// The kinds the generator draws from by default (`clock_skew` is skipped by the
+/// harness, so it is left out).
+pub(crate) const GENERATED_KINDS: [&str; 5] = ["kill", "pause", "restart", "disconnect", "wipe"];
 
 /// No perturbation starts before this, so the chain and the load are up first.
 const FIRST_AT_SECS: f64 = 5.0;
@@ -51,17 +57,25 @@ impl SplitMix64 {
     }
 }
 
-/// A random perturbation kind (clock skew is left out: the harness skips it).
-fn kind(rng: &mut SplitMix64) -> Kind {
-    match rng.below(5) {
-        0 => Kind::Kill {
+/// A random perturbation of one of `kinds`.
+fn kind(rng: &mut SplitMix64, kinds: &[&str]) -> Kind {
+    let pick = kinds
+        .get(rng.below(kinds.len() as u64) as usize)
+        .copied()
+        .unwrap_or("restart");
+    match pick {
+        "kill" => Kind::Kill {
             down_secs: rng.secs(0.5, 5.0),
         },
-        1 => Kind::Pause {
+        "pause" => Kind::Pause {
             duration_secs: rng.secs(1.0, 6.0),
         },
-        2 => Kind::Restart,
-        3 => Kind::Disconnect {
+        "restart" => Kind::Restart,
+        "clock_skew" => Kind::ClockSkew {
+            offset_secs: rng.secs(-30.0, 30.0),
+            duration_secs: rng.secs(1.0, 8.0),
+        },
+        "disconnect" => Kind::Disconnect {
             duration_secs: rng.secs(1.0, 8.0),
             direction: match rng.below(4) {
                 0 => Direction::Outbound,
@@ -74,8 +88,18 @@ fn kind(rng: &mut SplitMix64) -> Kind {
 }
 
 /// The manifest for `opts`: perturbations one after another (or up to f at once),
-/// each on a node no other perturbation holds.
-pub(crate) fn generate(opts: &GenOptions) -> Manifest {
+/// each on a node no other perturbation holds. Refuses a kind it does not know.
+pub(crate) fn generate(opts: &GenOptions) -> Result<Manifest, String> {
+    let kinds: Vec<&str> = if opts.kinds.is_empty() {
+        GENERATED_KINDS.to_vec()
+    } else {
+        opts.kinds.iter().map(String::as_str).collect()
+    };
+    if let Some(bad) = kinds.iter().find(|k| !KINDS.contains(k)) {
+        return Err(format!(
+            "unknown perturbation kind `{bad}`, expected some of {KINDS:?}"
+        ));
+    }
     let mut rng = SplitMix64(opts.seed);
     let f = faults_max(opts.validators);
     let end = opts.duration_secs as f64 - QUIET_TAIL_SECS;
@@ -93,7 +117,7 @@ pub(crate) fn generate(opts: &GenOptions) -> Manifest {
             let p = Perturbation {
                 at_secs: t,
                 node,
-                kind: kind(&mut rng),
+                kind: kind(&mut rng, &kinds),
             };
             if p.busy().1 <= end {
                 perturbations.push(p);
@@ -113,7 +137,7 @@ pub(crate) fn generate(opts: &GenOptions) -> Manifest {
         };
         t = (t * 10.0).round() / 10.0;
     }
-    Manifest {
+    Ok(Manifest {
         validators: opts.validators,
         duration_secs: opts.duration_secs,
         load: Load {
@@ -122,7 +146,7 @@ pub(crate) fn generate(opts: &GenOptions) -> Manifest {
         },
         progress_timeout_secs: PROGRESS_TIMEOUT_SECS_DEFAULT,
         perturbations,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -136,7 +160,12 @@ mod tests {
             validators,
             rate: 500,
             accounts: 64,
+            kinds: Vec::new(),
         }
+    }
+
+    fn gen(o: &GenOptions) -> Manifest {
+        generate(o).expect("known kinds")
     }
 
     /// The most validators perturbed at any moment.
@@ -158,20 +187,20 @@ mod tests {
 
     #[test]
     fn a_seed_always_gives_the_same_manifest_and_another_seed_another() {
-        let a = generate(&opts(7, 4, 600));
-        assert_eq!(a, generate(&opts(7, 4, 600)));
+        let a = gen(&opts(7, 4, 600));
+        assert_eq!(a, gen(&opts(7, 4, 600)));
         assert_eq!(
             a.to_toml().expect("toml"),
-            generate(&opts(7, 4, 600)).to_toml().expect("toml")
+            gen(&opts(7, 4, 600)).to_toml().expect("toml")
         );
-        assert_ne!(a, generate(&opts(8, 4, 600)));
+        assert_ne!(a, gen(&opts(8, 4, 600)));
     }
 
     #[test]
     fn never_more_than_f_validators_at_once_and_every_kind_appears() {
         for seed in 0..50 {
             for (n, dur) in [(4, 300), (7, 200), (10, 120)] {
-                let m = generate(&opts(seed, n, dur));
+                let m = gen(&opts(seed, n, dur));
                 let f = faults_max(n);
                 assert!(most_at_once(&m) <= f, "seed {seed}, {n} validators");
                 // The manifest's own check agrees, and it parses back.
@@ -180,9 +209,9 @@ mod tests {
                 assert_eq!(Manifest::parse(&text).expect("reparses"), m);
             }
         }
-        let m = generate(&opts(1, 7, 600));
+        let m = gen(&opts(1, 7, 600));
         assert!(most_at_once(&m) == 2, "7 validators use f = 2 at times");
-        let long = generate(&opts(3, 4, 600));
+        let long = gen(&opts(3, 4, 600));
         assert!(
             long.perturbations.len() >= 60,
             "{}",
@@ -197,7 +226,22 @@ mod tests {
     }
 
     #[test]
+    fn kinds_can_be_chosen_and_an_unknown_one_is_refused() {
+        let mut o = opts(5, 4, 300);
+        o.kinds = vec!["kill".into(), "pause".into()];
+        let m = gen(&o);
+        assert!(!m.perturbations.is_empty());
+        assert!(m
+            .perturbations
+            .iter()
+            .all(|p| matches!(p.kind, Kind::Kill { .. } | Kind::Pause { .. })));
+        o.kinds = vec!["reboot".into()];
+        let err = generate(&o).expect_err("unknown kind");
+        assert!(err.contains("reboot"), "{err}");
+    }
+
+    #[test]
     fn fewer_than_four_validators_get_no_perturbation() {
-        assert!(generate(&opts(1, 3, 120)).perturbations.is_empty());
+        assert!(gen(&opts(1, 3, 120)).perturbations.is_empty());
     }
 }

@@ -68,6 +68,10 @@ pub(crate) struct GenerateArgs {
     /// How many accounts send the load.
     #[arg(long, value_name = "M", default_value_t = 64)]
     accounts: usize,
+    /// The perturbation kinds to draw from, comma-separated (default: kill, pause,
+    /// restart, disconnect, wipe; clock_skew may be named but the harness skips it).
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    kinds: Vec<String>,
 }
 
 /// Runs `jeon chaos`.
@@ -81,11 +85,18 @@ pub(crate) fn run(command: ChaosCommand) -> Result<(), CliError> {
                 validators: args.validators,
                 rate: args.rate,
                 accounts: args.accounts,
-            });
+                kinds: args.kinds.clone(),
+            })
+            .map_err(CliError::BadInput)?;
             manifest.validate()?;
+            let kinds = if args.kinds.is_empty() {
+                String::new()
+            } else {
+                format!(" --kinds {}", args.kinds.join(","))
+            };
             let header = format!(
                 "# jeon chaos generate --seed {} --duration {} --validators {} --rate {} \
-                 --accounts {}\n",
+                 --accounts {}{kinds}\n",
                 args.seed, args.duration, args.validators, args.rate, args.accounts
             );
             stdout(&format!("{header}{}", manifest.to_toml()?))

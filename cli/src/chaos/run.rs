@@ -25,8 +25,11 @@ use crate::error::CliError;
 const START_WAIT: Duration = Duration::from_secs(60);
 /// Load transactions expire this many blocks after the head at the start.
 const EXPIRY_BLOCKS: u64 = 100_000;
-/// After the load stops, how long the wallet may take to see everything final.
-const DRAIN_MAX: Duration = Duration::from_secs(60);
+/// After the load stops, the wallet goes on resubmitting while transactions keep
+/// becoming final, until nothing became final for this long...
+const DRAIN_STALL: Duration = Duration::from_secs(30);
+/// ...or for at most this long (a backlog left by a long stall drains slowly).
+const DRAIN_MAX: Duration = Duration::from_secs(900);
 /// How long the nodes get to reach the same head at the end.
 const CONVERGE_MAX: Duration = Duration::from_secs(60);
 /// How many final transactions have their receipts compared on every node.
@@ -381,9 +384,19 @@ fn settle(
     let last_end = history.windows.iter().map(|w| w.end_ms).max().unwrap_or(0);
     let progress_until = last_end + manifest.progress_timeout_secs * 1000 + 1000;
     let drain_deadline = Instant::now() + DRAIN_MAX;
-    while (!rec.drained() && Instant::now() < drain_deadline) || rec.now_ms() < progress_until {
+    let (mut finalized, mut progress_at) = (rec.lock().stats.finalized, Instant::now());
+    loop {
         interrupted()?;
+        let now = Instant::now();
+        let done = rec.drained() || now > drain_deadline || now > progress_at + DRAIN_STALL;
+        if done && rec.now_ms() >= progress_until {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(200));
+        let f = rec.lock().stats.finalized;
+        if f > finalized {
+            (finalized, progress_at) = (f, Instant::now());
+        }
     }
     let deadline = Instant::now() + CONVERGE_MAX;
     let target = apis.iter().filter_map(Api::height).max().unwrap_or(0);
