@@ -145,6 +145,7 @@ pub(crate) fn generate(opts: &GenOptions) -> Result<Manifest, String> {
             accounts: opts.accounts,
         },
         progress_timeout_secs: PROGRESS_TIMEOUT_SECS_DEFAULT,
+        allow_beyond_f: false,
         perturbations,
     })
 }

@@ -39,9 +39,18 @@ pub(crate) struct Manifest {
     /// The progress bound checked after each perturbation, in seconds.
     #[serde(default = "progress_timeout_default")]
     pub(crate) progress_timeout_secs: u64,
+    /// Allow more than f validators perturbed at once (one node is still never
+    /// perturbed twice at once). For reproducing liveness bugs: while more than f are
+    /// down nothing is promised, but once the faults end the chain must go on.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) allow_beyond_f: bool,
     /// What happens, and when.
     #[serde(default, rename = "perturbation")]
     pub(crate) perturbations: Vec<Perturbation>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn progress_timeout_default() -> u64 {
@@ -398,7 +407,7 @@ impl Manifest {
                 }
                 nodes.push(q.node);
             }
-            if nodes.len() > f {
+            if nodes.len() > f && !self.allow_beyond_f {
                 let mut m = format!(
                     "at {} s, {} validators would be perturbed at once (nodes {nodes:?}); \
                      with {} validators at most f = {f} may be",
@@ -559,6 +568,9 @@ duration_secs = 3
                    [[perturbation]]\nat_secs = 1\nnode = 0\nkind = \"pause\"\nduration_secs = 5\n\
                    [[perturbation]]\nat_secs = 11\nnode = 1\nkind = \"kill\"\n";
         assert!(Manifest::parse(apart).is_ok());
+        // Unless the manifest says so, for reproducing a liveness bug.
+        let allowed = two.replace("duration_secs = 60\n", "duration_secs = 60\nallow_beyond_f = true\n");
+        assert!(Manifest::parse(&allowed).expect("allowed").allow_beyond_f);
         // Seven validators tolerate two at once.
         let seven = two.replace("validators = 4", "validators = 7");
         assert!(Manifest::parse(&seven).is_ok());
