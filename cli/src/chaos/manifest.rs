@@ -569,7 +569,10 @@ duration_secs = 3
                    [[perturbation]]\nat_secs = 11\nnode = 1\nkind = \"kill\"\n";
         assert!(Manifest::parse(apart).is_ok());
         // Unless the manifest says so, for reproducing a liveness bug.
-        let allowed = two.replace("duration_secs = 60\n", "duration_secs = 60\nallow_beyond_f = true\n");
+        let allowed = two.replace(
+            "duration_secs = 60\n",
+            "duration_secs = 60\nallow_beyond_f = true\n",
+        );
         assert!(Manifest::parse(&allowed).expect("allowed").allow_beyond_f);
         // Seven validators tolerate two at once.
         let seven = two.replace("validators = 4", "validators = 7");
