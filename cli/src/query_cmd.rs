@@ -110,6 +110,46 @@ enum QueryCommand {
         #[arg(long, value_name = "ADDR")]
         merchant: Option<Address>,
     },
+    /// Governance proposals, newest first, with their ballots and status.
+    Proposals {
+        /// Only proposals with this status (`passed` includes enacted ones).
+        #[arg(long, value_enum)]
+        status: Option<ProposalStatusArg>,
+    },
+    /// One governance proposal: its change, heights, ballots and status.
+    Proposal {
+        /// The proposal's id.
+        id: u64,
+    },
+    /// The validator set in effect: names, keys, peer ids, powers, and the height it
+    /// decides from.
+    Validators,
+    /// The chain's parameters: fees, fee market, economy, jurisdictions and tax rates.
+    Params,
+}
+
+/// A proposal status to filter by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ProposalStatusArg {
+    /// Votes are being taken.
+    Open,
+    /// Passed (waiting for its height, enacted or not enacted).
+    Passed,
+    /// No-votes reached 1/3 of the power.
+    Rejected,
+    /// Still open at its deadline.
+    Expired,
+}
+
+impl ProposalStatusArg {
+    fn name(self) -> &'static str {
+        match self {
+            ProposalStatusArg::Open => "open",
+            ProposalStatusArg::Passed => "passed",
+            ProposalStatusArg::Rejected => "rejected",
+            ProposalStatusArg::Expired => "expired",
+        }
+    }
 }
 
 /// A range of accounting periods (UTC day indexes: days since 1970-01-01).
@@ -215,6 +255,13 @@ fn path(what: &QueryCommand) -> String {
         QueryCommand::Exchanges => "/v1/exchanges".into(),
         QueryCommand::Rules { merchant: None } => "/v1/rules".into(),
         QueryCommand::Rules { merchant: Some(m) } => format!("/v1/rules?merchant={m}"),
+        QueryCommand::Proposals { status: None } => "/v1/proposals".into(),
+        QueryCommand::Proposals { status: Some(s) } => {
+            format!("/v1/proposals?status={}", s.name())
+        }
+        QueryCommand::Proposal { id } => format!("/v1/proposals/{id}"),
+        QueryCommand::Validators => "/v1/validators".into(),
+        QueryCommand::Params => "/v1/params".into(),
     }
 }
 
@@ -275,6 +322,15 @@ mod tests {
                 "/v1/settlement",
             ),
             (QueryCommand::Exchanges, "/v1/exchanges"),
+            (
+                QueryCommand::Proposals {
+                    status: Some(ProposalStatusArg::Open),
+                },
+                "/v1/proposals?status=open",
+            ),
+            (QueryCommand::Proposal { id: 3 }, "/v1/proposals/3"),
+            (QueryCommand::Validators, "/v1/validators"),
+            (QueryCommand::Params, "/v1/params"),
         ];
         for (query, expected) in cases {
             assert_eq!(path(&query), expected);

@@ -1,6 +1,7 @@
 //! The runtime's initial state, built from a validated spec.
 
 use jeon_runtime::economy::Jurisdiction;
+use jeon_runtime::governance::{self, Validator, ValidatorSet};
 use jeon_runtime::state::keys;
 use jeon_runtime::{AssetInfo, ChangeSet, Hash, MemoryState, Overlay, Partner, StateError};
 
@@ -9,7 +10,7 @@ use crate::spec::GenesisSpec;
 
 impl GenesisSpec {
     /// Validates the spec, then writes its state (parameters, economy parameters, the
-    /// fee market if any,
+    /// validator set, the fee market if any,
     /// jurisdictions, partners, assets with their supply and issuance limit, the symbol
     /// index, the next asset id, balances) over an empty state. Returns the writes and
     /// the genesis app hash, which the first block's header carries.
@@ -23,6 +24,22 @@ impl GenesisSpec {
         };
         ov.put(keys::params(), &self.params).map_err(state_err)?;
         ov.put(keys::economy(), &self.economy).map_err(state_err)?;
+        // The validator set in effect, which governance changes and consensus reads.
+        let set = ValidatorSet {
+            since: 1,
+            validators: self
+                .validators
+                .iter()
+                .map(|v| Validator {
+                    name: v.name.clone(),
+                    key: v.key,
+                    peer_id: v.peer_id.clone(),
+                    power: v.power,
+                })
+                .collect(),
+        };
+        ov.put(governance::storage::validator_set(), &set)
+            .map_err(state_err)?;
         if let Some(market) = &self.fee_market {
             ov.put(jeon_runtime::economy::fees::storage::fee_market(), market)
                 .map_err(state_err)?;

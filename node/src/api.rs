@@ -42,6 +42,7 @@ use crate::proofs;
 use crate::ratelimit::{RateLimited, SubmitLimiter};
 use crate::store::{ChainHead, StoreError};
 
+mod governance;
 pub mod requests;
 
 pub use requests::TXS_BATCH_MAX;
@@ -317,6 +318,10 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/rules", get(rules))
         .route("/v1/fees", get(fees))
         .route("/v1/sponsors/{addr}", get(sponsorships))
+        .route("/v1/proposals", get(governance::proposals))
+        .route("/v1/proposals/{id}", get(governance::proposal))
+        .route("/v1/validators", get(governance::validators))
+        .route("/v1/params", get(governance::chain_params))
         .route("/metrics", get(metrics))
         .layer(GlobalConcurrencyLimitLayer::new(REQUESTS_CONCURRENT_MAX))
         .layer(Extension(limiter))
@@ -478,7 +483,7 @@ async fn tx_status(
             _ => {}
         }
         st.receipt = receipt;
-    } else if shared.mempool().contains(&hash) {
+    } else if shared.mempool().contains(&hash) || shared.is_committing(&hash) {
         st.status = "pending".into();
     } else if let Some(reason) = shared.rejections().reason(&hash) {
         st.status = "rejected".into();

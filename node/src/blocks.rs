@@ -18,7 +18,7 @@ use jeon_runtime::{merkle, Address, Block, Hash, Header, Outcome, SignedTx, TxEr
 
 use crate::chain::{Chain, FinalEvent, Finality};
 use crate::mempool::Eviction;
-use crate::store::{ChainHead, StoreError};
+use crate::store::{ChainHead, StagedBlock, StoreError};
 use crate::wire::{SyncRequest, SyncResponse, SYNC_BLOCKS_MAX, SYNC_RESPONSE_BYTES_MAX};
 
 /// How far ahead of the checker's clock a block's time may be.
@@ -129,7 +129,7 @@ fn execute(
     txs: &[VerifiedTx],
 ) -> Result<BlockOutput, StoreError> {
     let started = Instant::now();
-    let output = execute_block(&*shared.db, ctx, txs)?;
+    let output = execute_block(&shared.db.tip(), ctx, txs)?;
     shared
         .metrics
         .block_execute_seconds
@@ -167,7 +167,7 @@ const BUILD_PASSES_MAX: usize = 4;
 /// nonce, expired, fee not payable): those are evicted from the mempool with the
 /// reason and the rest re-executed.
 pub fn build(shared: &Chain, proposer: Address, now_ms: u64) -> Result<Candidate, StoreError> {
-    let head = shared.head();
+    let head = shared.tip();
     let params = &shared.params;
     let mut txs = shared.mempool().reap(
         params.block_txs_max as usize,
@@ -244,7 +244,7 @@ fn record_evictions(shared: &Chain, evicted: Vec<(Hash, Eviction)>) {
 /// replica checks). Requiring equality made restarted nodes, which had not kept the
 /// block, refuse every re-proposal and stall the height (the simulator found this).
 pub fn check(shared: &Chain, block: Block, time_max_ms: u64) -> Result<Candidate, BlockError> {
-    let head = shared.head();
+    let head = shared.tip();
     let h = &block.header;
     if h.chain_id != shared.chain_id {
         return Err(BlockError::WrongChain {
@@ -390,7 +390,7 @@ pub fn check_synced(
 
 /// Writes a decided block durably, then reports it: head, mempool, metrics, and last
 /// its events to `finality`. Nothing is reported before the store flush returns.
-/// `now_ms` is the node's clock, for the mempool's wait bound.
+/// `now_ms` is the node's clock, for the mempool's wait bound. [`stage`] then [`finish`].
 pub fn commit(
     shared: &Chain,
     finality: &dyn Finality,
@@ -398,37 +398,94 @@ pub fn commit(
     certificate: Certificate,
     now_ms: u64,
 ) -> Result<ChainHead, StoreError> {
-    let Candidate { block, txs, output } = candidate;
+    let staged = stage(shared, candidate, certificate, now_ms)?;
+    finish(shared, finality, staged)
+}
+
+/// A decided block past [`stage`]: durable in the block log, its state readable at the
+/// tip, its transactions out of the mempool; not yet applied to the store nor reported.
+#[must_use = "a staged block is final only once finished"]
+pub struct Staged {
+    block: StagedBlock,
+    output: BlockOutput,
+    started: Instant,
+}
+
+impl Staged {
+    /// The head the block makes.
+    pub fn head(&self) -> ChainHead {
+        self.block.head()
+    }
+}
+
+/// The part of a commit the next height waits for: appends the block's record to the
+/// block log (synced: from here a crash recovers the block or cuts it, and nothing is
+/// final yet), stages its state writes so that the tip reads them, moves the tip, and
+/// takes its transactions out of the mempool, re-checking their senders' waiting
+/// transactions against the tip. [`finish`] applies it to the store and reports it;
+/// the replica signs nothing at the next height before that returned.
+pub fn stage(
+    shared: &Chain,
+    candidate: Candidate,
+    certificate: Certificate,
+    now_ms: u64,
+) -> Result<Staged, StoreError> {
+    let Candidate {
+        block,
+        txs,
+        mut output,
+    } = candidate;
     let committed = CommittedBlock { block, certificate };
     let started = Instant::now();
     crate::crash::crash_point("commit.before_write");
-    let head = shared.db.commit_block(&committed, &output)?;
+    let state = std::sync::Arc::new(std::mem::take(&mut output.changes.entries));
+    let staged = shared.db.stage_block(&committed, &output, state)?;
+    let tip = staged.head();
+    shared.set_tip(tip, staged.tx_hashes());
+    let evicted = {
+        let mut pool = shared.mempool();
+        let fees = FeeRules::load(
+            &shared.db.tip(),
+            &shared.params,
+            tip.height + 1,
+            tip.time_ms,
+        )?;
+        let senders = txs.iter().map(|t| t.body().sender);
+        let evicted = pool.after_commit(&shared.db.tip(), &fees, senders, now_ms)?;
+        shared.metrics.observe_mempool(&pool);
+        evicted
+    };
+    record_evictions(shared, evicted);
+    Ok(Staged {
+        block: staged,
+        output,
+        started,
+    })
+}
+
+/// The rest of a commit: applies a [`stage`]d block to the store (one atomic batch,
+/// flushed), then reports it: head, metrics, and last its events to `finality`.
+pub fn finish(
+    shared: &Chain,
+    finality: &dyn Finality,
+    staged: Staged,
+) -> Result<ChainHead, StoreError> {
+    let Staged {
+        block,
+        output,
+        started,
+    } = staged;
+    let head = shared.db.apply_staged(block)?;
     crate::crash::crash_point("commit.after_write");
     shared
         .metrics
         .block_commit_seconds
         .observe(started.elapsed().as_secs_f64());
-    let senders = txs.iter().map(|t| t.body().sender);
-    report(shared, finality, head, &output, senders, now_ms)?;
+    report(shared, finality, head, &output);
     Ok(head)
 }
 
-fn report(
-    shared: &Chain,
-    finality: &dyn Finality,
-    head: ChainHead,
-    output: &BlockOutput,
-    senders: impl Iterator<Item = Address>,
-    now_ms: u64,
-) -> Result<(), StoreError> {
-    let evicted = {
-        let mut pool = shared.mempool();
-        let fees = FeeRules::load(&*shared.db, &shared.params, head.height + 1, head.time_ms)?;
-        let evicted = pool.after_commit(&*shared.db, &fees, senders, now_ms)?;
-        shared.metrics.observe_mempool(&pool);
-        evicted
-    };
-    record_evictions(shared, evicted);
+fn report(shared: &Chain, finality: &dyn Finality, head: ChainHead, output: &BlockOutput) {
     shared.set_head(head);
     shared.metrics.height.set(head.height as i64);
     shared.metrics.blocks_committed.inc();
@@ -452,7 +509,6 @@ fn report(
         event: e.clone(),
     });
     finality.finalized(head, tx_events.chain(block_events).collect());
-    Ok(())
 }
 
 /// Answers a block sync request from our store: consecutive final blocks from

@@ -7,7 +7,7 @@
 //! tokio side (the API's event stream) lives in [`crate::handle`] and is reached
 //! through [`Finality`], implemented by the shell.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -142,6 +142,13 @@ pub struct Chain {
     pub hooks: OnceLock<Hooks>,
     /// The last final block: set only after its store flush returned.
     head: RwLock<ChainHead>,
+    /// The newest decided block: the head, or a block above it whose record is durable
+    /// and whose state is staged while it is applied (`blocks::stage`). Consensus
+    /// builds on it; API answers report the head.
+    tip: RwLock<ChainHead>,
+    /// The transactions of a staged block: no longer in the mempool, not yet reported
+    /// final; their status is `pending`.
+    committing: RwLock<HashSet<Hash>>,
     /// Recent refusals.
     pub rejections: Mutex<Rejections>,
     /// Metrics.
@@ -189,6 +196,8 @@ impl Chain {
             mempool: Mutex::new(Mempool::with_config(mempool)),
             hooks: OnceLock::new(),
             head: RwLock::new(head),
+            tip: RwLock::new(head),
+            committing: RwLock::new(HashSet::new()),
             rejections: Mutex::new(Rejections::default()),
             metrics,
             signing: RwLock::new(SigningStatus::NotValidator),
@@ -222,9 +231,51 @@ impl Chain {
         *self.signing.write().unwrap_or_else(|p| p.into_inner()) = status;
     }
 
-    /// Records a new final head; only `blocks::commit` calls it, after the flush.
+    /// Records a new final head; only `blocks::finish` calls it, after the flush. Its
+    /// transactions are no longer `committing`: the index now has them.
     pub(crate) fn set_head(&self, head: ChainHead) {
         *self.head.write().unwrap_or_else(|p| p.into_inner()) = head;
+        let mut tip = self.tip.write().unwrap_or_else(|p| p.into_inner());
+        if tip.height <= head.height {
+            *tip = head;
+            self.committing
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear();
+        }
+    }
+
+    /// The newest decided block: the head, or the block staged above it.
+    pub fn tip(&self) -> ChainHead {
+        *self.tip.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a block staged above the head (`blocks::stage`): the tip moves to it and
+    /// its transactions read as `pending` until it is reported final.
+    pub(crate) fn set_tip(&self, tip: ChainHead, txs: &[Hash]) {
+        *self.committing.write().unwrap_or_else(|p| p.into_inner()) = txs.iter().copied().collect();
+        *self.tip.write().unwrap_or_else(|p| p.into_inner()) = tip;
+    }
+
+    /// Whether a transaction is in a block staged above the head: decided and durable
+    /// in the block log, but not yet reported final.
+    pub fn is_committing(&self, hash: &Hash) -> bool {
+        self.committing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(hash)
+    }
+
+    /// The fee rules of the block after the tip, read at the tip: what the mempool
+    /// admits against (the next block consensus builds).
+    pub fn tip_fee_rules(&self) -> Result<FeeRules, StoreError> {
+        let tip = self.tip();
+        Ok(FeeRules::load(
+            &self.db.tip(),
+            &self.params,
+            tip.height + 1,
+            tip.time_ms,
+        )?)
     }
 
     /// Runs `read` over the stored state as of the reported head, so an answer that
@@ -285,7 +336,7 @@ impl Chain {
         let verified = verify_batch(txs, &self.chain_id);
         let mut results = Vec::with_capacity(verified.len());
         let evicted = {
-            let fees = match self.next_fee_rules() {
+            let fees = match self.tip_fee_rules() {
                 Ok(fees) => fees,
                 Err(e) => {
                     let e = match e {
@@ -303,7 +354,7 @@ impl Chain {
             for v in verified {
                 let r = match v {
                     Ok(tx) => pool
-                        .insert(tx, &*self.db, &fees, &self.chain_id, now_ms)
+                        .insert(tx, &self.db.tip(), &fees, &self.chain_id, now_ms)
                         .map(|a| {
                             evicted.extend(a.evicted);
                             a.hash
@@ -401,6 +452,14 @@ mod tests {
     /// Writes block 1 as a commit does (state and stored head in one batch), with the
     /// next base fee set to `base_fee`, and does not report it.
     fn write_block_1(chain: &Chain, base_fee: Amount) -> ChainHead {
+        let (block, output) = block_1(chain, base_fee);
+        chain.db.commit_block(&block, &output).expect("write")
+    }
+
+    fn block_1(
+        chain: &Chain,
+        base_fee: Amount,
+    ) -> (CommittedBlock, jeon_runtime::execute::BlockOutput) {
         let mut ov = Overlay::new(&*chain.db);
         ov.put(fees::storage::base_fee(), &base_fee).expect("put");
         let (changes, app_hash) = ov.finish().expect("finish");
@@ -428,18 +487,43 @@ mod tests {
             },
             certificate,
         };
-        chain
+        let output = jeon_runtime::execute::BlockOutput {
+            receipts: vec![],
+            changes,
+            app_hash,
+            block_events: vec![],
+        };
+        (block, output)
+    }
+
+    #[test]
+    fn a_staged_block_is_read_at_the_tip_and_not_at_the_head_until_applied() {
+        let chain = dev_chain();
+        let before = base_fee_at_head(&chain).expect("read").1;
+        let (block, mut output) = block_1(&chain, before + 77);
+        let state = Arc::new(std::mem::take(&mut output.changes.entries));
+        let staged = chain
             .db
-            .commit_block(
-                &block,
-                &jeon_runtime::execute::BlockOutput {
-                    receipts: vec![],
-                    changes,
-                    app_hash,
-                    block_events: vec![],
-                },
+            .stage_block(&block, &output, state.clone())
+            .expect("stage");
+        let tip_fee = |chain: &Chain| {
+            jeon_runtime::state::read_record::<Amount, _>(
+                &chain.db.tip(),
+                &fees::storage::base_fee(),
             )
-            .expect("write")
+            .expect("read")
+        };
+        // Execution and admission see the staged block; the store and API answers do not.
+        assert_eq!(tip_fee(&chain), Some(before + 77));
+        assert_eq!(base_fee_at_head(&chain).expect("read"), (0, before));
+        assert_eq!(chain.db.head().expect("head").height, 0);
+        // One block at a time: the next waits for this one to be applied.
+        assert!(chain.db.stage_block(&block, &output, state).is_err());
+        let head = chain.db.apply_staged(staged).expect("apply");
+        chain.set_head(head);
+        assert_eq!(base_fee_at_head(&chain).expect("read"), (1, before + 77));
+        assert_eq!(tip_fee(&chain), Some(before + 77));
+        assert_eq!(chain.tip(), chain.head());
     }
 
     fn base_fee_at_head(chain: &Chain) -> Result<(u64, Amount), StoreError> {

@@ -3,7 +3,9 @@
 //!
 //! Points: `commit.before_write` (block decided and executed, nothing written),
 //! `store.before_flush` (batch applied, not yet flushed; every store write counts),
-//! `commit.after_write` (block durable, not yet reported final), `signer.before_rename`
+//! `commit.after_write` (block durable, not yet reported final),
+//! `commit.next_before_previous_applied` (the next block executed on the staged state
+//! while the commit thread may still be applying the last one), `signer.before_rename`
 //! (a signer file written and fsynced under its temporary name, not yet renamed over
 //! the old one; every signer file write counts).
 //!

@@ -14,6 +14,7 @@ pub mod mempool;
 pub mod metrics;
 pub mod net;
 pub mod p2p;
+pub mod pipeline;
 pub mod proofs;
 pub mod ratelimit;
 pub mod replica;

@@ -19,6 +19,7 @@ use crate::chain::{Chain, Finality, NoFinality};
 use crate::consensus::{
     self, Core, Effect, Input, Proposal, SignedVote, TimeoutConfig, ValidatorSet, Vote, VoteKind,
 };
+use crate::pipeline::{Committer, CommitterError};
 use crate::signer::{
     vote_step, Observed, SignError, SignerGuard, SignerStore, SignerStoreError, SigningStatus,
     PROPOSAL_STEP,
@@ -250,6 +251,9 @@ pub struct Replica {
     shared: Arc<Chain>,
     /// Where commits are reported final (the shell's event stream; nowhere by default).
     finality: Arc<dyn Finality>,
+    /// Finishes decided blocks on its own thread ([`crate::pipeline`]); `None` commits
+    /// inline (the simulator, unit tests).
+    committer: Option<Committer>,
     core: Core,
     guard: Option<SignerGuard>,
     /// Whether messages by our key that we did not sign stop signing (off only for the
@@ -326,6 +330,7 @@ impl Replica {
             core: Core::new(set, me, timeouts),
             shared,
             finality: Arc::new(NoFinality),
+            committer: None,
             guard,
             doppelganger_protection: true,
             last_not_signing_log_ms: 0,
@@ -351,6 +356,33 @@ impl Replica {
     pub fn with_finality(mut self, finality: Arc<dyn Finality>) -> Self {
         self.finality = finality;
         self
+    }
+
+    /// Finishes decided blocks on a thread of their own while the next height starts
+    /// ([`crate::pipeline`]), reporting to the finality set before.
+    pub fn with_pipelined_commits(mut self) -> std::io::Result<Self> {
+        self.committer = Some(Committer::spawn(
+            self.shared.clone(),
+            self.finality.clone(),
+        )?);
+        Ok(self)
+    }
+
+    /// Waits until the block handed to the committer, if any, is applied and reported:
+    /// before staging another, before block sync, and before signing anything at the
+    /// next height (so no signature exists above a block the store may not hold after
+    /// a crash).
+    fn settle(&mut self) -> Result<(), ReplicaError> {
+        let Some(committer) = self.committer.as_mut() else {
+            return Ok(());
+        };
+        if committer.in_flight() {
+            crate::crash::crash_point("commit.next_before_previous_applied");
+        }
+        committer.settle().map_err(|e| match e {
+            CommitterError::Store(e) => ReplicaError::Store(e),
+            CommitterError::Stopped => ReplicaError::ThreadPanicked,
+        })
     }
 
     /// Disables the core's locking rule: for the simulator's self-check that its fork
@@ -392,7 +424,7 @@ impl Replica {
     /// mid-height just past the last round the signer guard signed in.
     pub fn start(&mut self, now_ms: u64) -> Result<Vec<ReplicaOutput>, ReplicaError> {
         self.last_commit_ms = now_ms;
-        let head = self.shared.head().height;
+        let head = self.shared.tip().height;
         let networked = self.config.networked;
         if let Some(status) = self
             .guard
@@ -411,7 +443,7 @@ impl Replica {
         now_ms: u64,
         out: &mut Vec<ReplicaOutput>,
     ) -> Result<(), ReplicaError> {
-        let height = self.shared.head().height + 1;
+        let height = self.shared.tip().height + 1;
         self.update_gate(now_ms);
         self.candidates.clear();
         self.wanted = None;
@@ -697,7 +729,7 @@ impl Replica {
         let Some(proposer) = self.guard.as_ref().map(SignerGuard::address) else {
             return Ok(None);
         };
-        if self.shared.head().height + 1 != height {
+        if self.shared.tip().height + 1 != height {
             return Ok(None);
         }
         let candidate = blocks::build(&self.shared, proposer, now_ms)?;
@@ -716,6 +748,10 @@ impl Replica {
         p: Proposal,
         out: &mut Vec<ReplicaOutput>,
     ) -> Result<Option<Input>, ReplicaError> {
+        if self.guard.is_none() {
+            return Ok(None);
+        }
+        self.settle()?;
         let Some(guard) = self.guard.as_mut() else {
             return Ok(None);
         };
@@ -763,6 +799,10 @@ impl Replica {
         v: Vote,
         out: &mut Vec<ReplicaOutput>,
     ) -> Result<Option<Input>, ReplicaError> {
+        if self.guard.is_none() {
+            return Ok(None);
+        }
+        self.settle()?;
         let Some(guard) = self.guard.as_mut() else {
             return Ok(None);
         };
@@ -842,14 +882,19 @@ impl Replica {
             block,
             signatures,
         };
-        let head = blocks::commit(
-            &self.shared,
-            &*self.finality,
-            candidate,
-            certificate,
-            now_ms,
-        )?;
-        debug!(height = head.height, round, "block final");
+        self.settle()?;
+        let staged = blocks::stage(&self.shared, candidate, certificate, now_ms)?;
+        let head = staged.head();
+        match self.committer.as_mut() {
+            Some(committer) => committer.submit(staged).map_err(|e| match e {
+                CommitterError::Store(e) => ReplicaError::Store(e),
+                CommitterError::Stopped => ReplicaError::ThreadPanicked,
+            })?,
+            None => {
+                blocks::finish(&self.shared, &*self.finality, staged)?;
+            }
+        }
+        debug!(height = head.height, round, "block decided");
         self.committed(now_ms, out)
     }
 
@@ -864,7 +909,7 @@ impl Replica {
     /// Gossips our head if it changed since we last did, or if the last announcement
     /// is older than [`STATUS_REPEAT_MS`] (an unchanged head needs no news every tick).
     fn announce(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) {
-        let head = self.shared.head();
+        let head = self.shared.tip();
         let status = StatusMsg {
             height: head.height,
             block_hash: head.block_hash,
@@ -932,7 +977,7 @@ impl Replica {
 
     /// Moves the signing gate on with the head and the clock.
     fn update_gate(&mut self, now_ms: u64) {
-        let head = self.shared.head().height;
+        let head = self.shared.tip().height;
         let peers_head = self.sync.peer_heights.values().max().copied().unwrap_or(0);
         let Some(guard) = self.guard.as_mut() else {
             return;
@@ -1252,7 +1297,7 @@ impl Replica {
     fn note_peer_height(&mut self, now_ms: u64, peer: &PeerKey, height: Height) {
         let known = self.sync.peer_heights.entry(*peer).or_insert(0);
         *known = (*known).max(height);
-        if height > self.shared.head().height && self.sync.behind_since_ms.is_none() {
+        if height > self.shared.tip().height && self.sync.behind_since_ms.is_none() {
             self.sync.behind_since_ms = Some(now_ms);
         }
     }
@@ -1266,7 +1311,7 @@ impl Replica {
             self.sync.peer_heights.remove(peer);
             self.sync.in_flight = None;
         }
-        let head = self.shared.head().height;
+        let head = self.shared.tip().height;
         // The peer furthest ahead; ties go to the smallest key, for determinism.
         let Some((peer, &best)) = self
             .sync
@@ -1314,9 +1359,11 @@ impl Replica {
         {
             self.sync.in_flight = None;
         }
+        // Synced blocks are committed inline, on top of the head.
+        self.settle()?;
         let mut applied = 0usize;
         for committed in response.blocks {
-            let head = self.shared.head().height;
+            let head = self.shared.tip().height;
             if committed.block.header.height <= head {
                 continue; // we got it meanwhile
             }
@@ -1348,7 +1395,7 @@ impl Replica {
                 }
             }
         }
-        let head = self.shared.head().height;
+        let head = self.shared.tip().height;
         if applied == 0
             && self.sync.peer_heights.get(&from).is_some_and(|&h| h > head)
             && response.head <= head

@@ -222,7 +222,10 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let mut replica_config = config.replica;
     replica_config.networked = p2p.is_some();
     let replica = match Replica::new(shared.clone(), config.key, Box::new(signer), replica_config) {
-        Ok(r) => r.with_finality(Arc::new(api.publisher())),
+        Ok(r) => r
+            .with_finality(Arc::new(api.publisher()))
+            .with_pipelined_commits()
+            .map_err(NodeError::Serve)?,
         Err(ReplicaError::Signer(e)) => return Err(NodeError::Signer(e)),
         Err(e) => return Err(e.into()),
     };

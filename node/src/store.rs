@@ -583,6 +583,69 @@ pub struct ChainDb<S: Store> {
     cache: Mutex<VecDeque<(Height, Arc<BlockRecord>)>>,
     /// State and newest-history reads, cached ([`crate::statecache`]).
     reads: StateCache,
+    /// The state writes of a block staged but not yet applied ([`ChainDb::stage_block`]),
+    /// read through [`ChainDb::tip`].
+    staged: RwLock<Option<StagedState>>,
+}
+
+/// A block's state writes (runtime keys, `None` deleting), in key order.
+pub type StateWrites = Arc<BTreeMap<Vec<u8>, Option<Vec<u8>>>>;
+
+/// The staged writes of the one block above the stored head.
+struct StagedState {
+    height: Height,
+    state: StateWrites,
+}
+
+/// A final block whose record is durable in the block log and whose state writes are
+/// staged: [`ChainDb::tip`] reads them, the store does not hold them yet.
+/// [`ChainDb::apply_staged`] writes them (and the new head) to the store.
+///
+/// This is the commit's pipeline: the next height executes on the tip while this
+/// block's batch is applied, and a crash in between is recovered exactly like a crash
+/// after the segment append (the record above the stored head is cut; nothing was
+/// reported final, and the node signed nothing at the next height: see
+/// `Replica::settle`).
+#[must_use = "a staged block is final only once applied"]
+pub struct StagedBlock {
+    head: ChainHead,
+    state: StateWrites,
+    /// Everything else the block writes: history heads, its record's place, the head.
+    writes: Writes,
+    hashes: Vec<Hash>,
+    segment: Height,
+}
+
+impl StagedBlock {
+    /// The head this block makes.
+    pub fn head(&self) -> ChainHead {
+        self.head
+    }
+
+    /// Its transactions' hashes, in order.
+    pub fn tx_hashes(&self) -> &[Hash] {
+        &self.hashes
+    }
+}
+
+/// The state as of the newest final block: the store's, with the writes of a block
+/// staged but not yet applied on top. Execution and the mempool read it; API answers
+/// read the stored state at the reported head (`Chain::read_at_head`), never a staged
+/// block.
+pub struct TipView<'a, S: Store>(&'a ChainDb<S>);
+
+impl<S: Store> StateRead for TipView<'_, S> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        {
+            let staged = self.0.staged.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(value) = staged.as_ref().and_then(|s| s.state.get(key)) {
+                return Ok(value.clone());
+            }
+        }
+        // Not written by a staged block, or the block was applied meanwhile (the
+        // store then holds the same value): the store's value is the tip's.
+        self.0.get(key)
+    }
 }
 
 impl<S: Store> ChainDb<S> {
@@ -595,6 +658,7 @@ impl<S: Store> ChainDb<S> {
             first_kept: AtomicU64::new(1),
             cache: Mutex::new(VecDeque::new()),
             reads: StateCache::default(),
+            staged: RwLock::new(None),
         }
     }
 
@@ -614,6 +678,7 @@ impl<S: Store> ChainDb<S> {
             first_kept: AtomicU64::new(1),
             cache: Mutex::new(VecDeque::new()),
             reads: StateCache::default(),
+            staged: RwLock::new(None),
         };
         let head = db.record::<ChainHead>(META_HEAD)?;
         if head.is_some() && db.record::<u32>(META_LAYOUT)? != Some(LAYOUT) {
@@ -746,12 +811,44 @@ impl<S: Store> ChainDb<S> {
 
     /// Durably writes a final block: first its record to the block log (synced), then
     /// one atomic sled batch with the state writes, the record's place, the indexes and
-    /// the new head. Returns once both are durable.
+    /// the new head. Returns once both are durable. [`ChainDb::stage_block`] then
+    /// [`ChainDb::apply_staged`].
     pub fn commit_block(
         &self,
         committed: &CommittedBlock,
         output: &BlockOutput,
     ) -> Result<ChainHead, StoreError> {
+        let state = Arc::new(output.changes.entries.clone());
+        let staged = self.stage_block(committed, output, state)?;
+        self.apply_staged(staged)
+    }
+
+    /// The state as of the newest final block, staged writes included ([`TipView`]).
+    pub fn tip(&self) -> TipView<'_, S> {
+        TipView(self)
+    }
+
+    /// The first half of a commit: appends the block's record to the block log and
+    /// syncs it, then stages its state writes (`state`: the block's
+    /// `output.changes.entries`, moved out by the caller) so that [`ChainDb::tip`] reads
+    /// them. The store is not written: [`ChainDb::apply_staged`] does that. At most one
+    /// block is staged at a time.
+    pub fn stage_block(
+        &self,
+        committed: &CommittedBlock,
+        output: &BlockOutput,
+        state: StateWrites,
+    ) -> Result<StagedBlock, StoreError> {
+        if self
+            .staged
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+        {
+            return Err(StoreError::State(StateError::InvariantBroken(
+                "a block was staged before the previous one was applied",
+            )));
+        }
         let h = &committed.block.header;
         let height = h.height;
         let head = ChainHead {
@@ -783,12 +880,7 @@ impl<S: Store> ChainDb<S> {
         })?;
         let ptr = self.log.append(height, &payload)?;
         crate::crash::crash_point("commit.after_segment");
-        let changes = &output.changes;
-        let mut writes: Writes =
-            Vec::with_capacity(changes.entries.len() + output.receipts.len() + newest.len() + 2);
-        for (k, v) in &changes.entries {
-            writes.push((with_prefix(prefix::STATE, k), v.clone()));
-        }
+        let mut writes: Writes = Vec::with_capacity(newest.len() + 2);
         for (who, pos) in newest {
             writes.push((
                 with_prefix(prefix::LAST_EVENT, &who.0),
@@ -800,11 +892,50 @@ impl<S: Store> ChainDb<S> {
             Some(storage_encode(&ptr)?),
         ));
         writes.push((META_HEAD.to_vec(), Some(codec::encode(&head))));
-        self.write_batch(writes)?;
-        crate::crash::crash_point("commit.before_index");
         let hashes: Vec<Hash> = output.receipts.iter().map(|r| r.tx).collect();
-        self.index.add_block(ptr.segment, height, &hashes)?;
-        Ok(head)
+        *self.staged.write().unwrap_or_else(|p| p.into_inner()) = Some(StagedState {
+            height,
+            state: state.clone(),
+        });
+        Ok(StagedBlock {
+            head,
+            state,
+            writes,
+            hashes,
+            segment: ptr.segment,
+        })
+    }
+
+    /// The second half of a commit: one atomic sled batch with the staged block's state
+    /// writes, the record's place, the history heads and the new head, flushed; then its
+    /// transactions are indexed and the staged writes dropped (the store now holds
+    /// them). Returns the new head once durable.
+    pub fn apply_staged(&self, staged: StagedBlock) -> Result<ChainHead, StoreError> {
+        let StagedBlock {
+            head,
+            state,
+            writes: rest,
+            hashes,
+            segment,
+        } = staged;
+        let applied = (|| -> Result<(), StoreError> {
+            let mut writes: Writes = Vec::with_capacity(state.len() + rest.len());
+            for (k, v) in state.iter() {
+                writes.push((with_prefix(prefix::STATE, k), v.clone()));
+            }
+            writes.extend(rest);
+            self.write_batch(writes)?;
+            crate::crash::crash_point("commit.before_index");
+            self.index.add_block(segment, head.height, &hashes)?;
+            Ok(())
+        })();
+        // Applied, or failed (then the block is not final and the node stops): either
+        // way the tip reads the store from now on.
+        let mut slot = self.staged.write().unwrap_or_else(|p| p.into_inner());
+        if slot.as_ref().is_some_and(|s| s.height == head.height) {
+            *slot = None;
+        }
+        applied.map(|()| head)
     }
 
     /// The transaction hashes of the kept blocks in block segment `segment` (one of
@@ -1296,6 +1427,7 @@ mod tests {
             first_kept: AtomicU64::new(1),
             cache: Mutex::new(VecDeque::new()),
             reads: StateCache::default(),
+            staged: RwLock::new(None),
         };
         let mut head = db
             .init_genesis(

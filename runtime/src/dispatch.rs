@@ -17,6 +17,7 @@ pub mod calls {
 
     use crate::economy::ledger::{CallCx, Res};
     use crate::economy::{assets, credit, exchange, fees, links, mandate, pay, redeem, rewards};
+    use crate::governance;
     use crate::model::Event;
     use crate::state::{Overlay, StateError, StateRead};
     use crate::types::Address;
@@ -148,6 +149,10 @@ pub mod calls {
         MarkDefault(credit::MarkDefault),
         /// A partner sponsors fees for an account or all its customers.
         SponsorFees(fees::SponsorFees),
+        /// A validator proposes a change to the validators, partners or parameters.
+        Propose(governance::Propose),
+        /// A validator votes on a proposal.
+        Vote(governance::Vote),
     }
 }
 
@@ -159,6 +164,7 @@ pub mod events {
     use serde::{Deserialize, Serialize};
 
     use crate::economy::{assets, credit, exchange, fees, links, mandate, pay, redeem, rewards};
+    use crate::governance;
     use crate::types::Address;
 
     /// What a feature module provides for each of its events.
@@ -269,5 +275,21 @@ pub mod events {
         CreditDefaulted(credit::CreditDefaulted),
         /// A partner offered, changed or withdrew a fee sponsorship.
         FeesSponsored(fees::FeesSponsored),
+        /// A validator submitted a proposal.
+        ProposalSubmitted(governance::ProposalSubmitted),
+        /// A validator voted on a proposal.
+        VoteCast(governance::VoteCast),
+        /// A proposal passed; it takes effect from a stated height.
+        ProposalPassed(governance::ProposalPassed),
+        /// A proposal was rejected.
+        ProposalRejected(governance::ProposalRejected),
+        /// A proposal was still open at its deadline.
+        ProposalExpired(governance::ProposalExpired),
+        /// A passed proposal's change was written.
+        ProposalEnacted(governance::ProposalEnacted),
+        /// A passed proposal's change no longer fit the state; nothing changed.
+        ProposalNotEnacted(governance::ProposalNotEnacted),
+        /// The validator set changed, from a stated height.
+        ValidatorSetChanged(governance::ValidatorSetChanged),
     }
 }

@@ -9,6 +9,7 @@
 use crate::economy::ledger::{self, CallCx};
 use crate::economy::{credit, history, redeem, BLOCK_EVENTS_TX_INDEX};
 use crate::fees::{FeeDue, FeeRules};
+use crate::governance;
 use crate::model::{Event, Outcome, Receipt};
 use crate::state::{ChangeSet, Overlay, StateError, StateExt, StateRead};
 use crate::tx::{SignedTx, TxError, VerifiedTx};
@@ -37,7 +38,8 @@ pub struct BlockOutput {
     /// The app hash of the state after the block.
     pub app_hash: Hash,
     /// Events of the end-of-block step, not tied to a transaction (redemptions refunded
-    /// at their deadline, credit lines defaulted at their due height), in order. Not part of any receipt or Merkle root; indexed in
+    /// at their deadline, credit lines defaulted at their due height, proposals expired
+    /// or enacted), in order. Not part of any receipt or Merkle root; indexed in
     /// the accounts' histories at tx index [`BLOCK_EVENTS_TX_INDEX`].
     pub block_events: Vec<Event>,
 }
@@ -68,7 +70,6 @@ pub fn execute_block<S: StateRead + ?Sized>(
     let mut block_events = Vec::new();
     redeem::sweep(&mut ov, ctx.height, &mut block_events)?;
     credit::sweep(&mut ov, ctx.height, &mut block_events)?;
-    history::index(&mut ov, ctx.height, BLOCK_EVENTS_TX_INDEX, &block_events)?;
     // Fullness counts the transactions that executed: an invalid one (which a node
     // never includes, but a block could carry) changes nothing, the base fee included.
     let executed = receipts
@@ -76,6 +77,10 @@ pub fn execute_block<S: StateRead + ?Sized>(
         .filter(|r| !matches!(r.outcome, Outcome::Invalid(_)))
         .count();
     crate::fees::end_block(&mut ov, &rules, executed as u64)?;
+    // Governance last: a fee market that takes effect from the next block replaces
+    // (and clamps) the base fee this block's fullness just set.
+    governance::end_block(&mut ov, ctx.height, &mut block_events)?;
+    history::index(&mut ov, ctx.height, BLOCK_EVENTS_TX_INDEX, &block_events)?;
     // Fees are credited to the collector once per block: one write instead of one
     // per transaction. Within the block the collector does not yet hold them.
     if fees > 0 {

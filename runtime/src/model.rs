@@ -607,6 +607,78 @@ pub enum CallError {
         /// What was given.
         due_period_blocks: Height,
     },
+    /// Only a member of the validator set in effect may propose or vote.
+    #[error("{account} is not in the validator set")]
+    NotAValidator {
+        /// The sender.
+        account: Address,
+    },
+    /// No proposal has this id.
+    #[error("unknown proposal {id}")]
+    UnknownProposal {
+        /// The id given.
+        id: u64,
+    },
+    /// The proposal was already decided (passed, rejected, expired, enacted).
+    #[error("proposal {id} is {status}, not open for votes")]
+    ProposalNotOpen {
+        /// The proposal.
+        id: u64,
+        /// Its status (`passed`, `rejected`, `expired`, `enacted`, `not_enacted`).
+        status: String,
+    },
+    /// A validator votes once per proposal.
+    #[error("validator {validator} already voted on proposal {id}")]
+    AlreadyVoted {
+        /// The proposal.
+        id: u64,
+        /// The validator.
+        validator: Address,
+    },
+    /// The proposal's voting ended at its deadline.
+    #[error("voting on proposal {id} ended at height {deadline}; this block is {height}")]
+    VotingClosed {
+        /// The proposal.
+        id: u64,
+        /// Its deadline (the last height a vote counts).
+        deadline: Height,
+        /// This block's height.
+        height: Height,
+    },
+    /// A proposal's deadline must be between this block and `height + max_blocks`.
+    #[error("deadline {deadline} must be between this block's height {height} and {height} + {max_blocks}")]
+    BadDeadline {
+        /// The deadline given.
+        deadline: Height,
+        /// This block's height.
+        height: Height,
+        /// The longest voting period.
+        max_blocks: Height,
+    },
+    /// A proposal's activation must be at most `max_blocks` after its deadline.
+    #[error("activation {activation} is more than {max_blocks} blocks after the deadline {deadline} (this block is {height})")]
+    BadActivation {
+        /// The activation height given.
+        activation: Height,
+        /// This block's height.
+        height: Height,
+        /// The proposal's deadline.
+        deadline: Height,
+        /// The longest delay after the deadline.
+        max_blocks: Height,
+    },
+    /// Too many proposals are open or waiting for their activation height.
+    #[error("{max} proposals are already open or waiting to take effect")]
+    TooManyProposals {
+        /// The limit.
+        max: u32,
+    },
+    /// The proposed change does not fit the chain's state or rules.
+    #[error("invalid change: {reason}")]
+    InvalidChange {
+        /// What is wrong, naming the field.
+        reason: String,
+    },
 }
 
 /// How a transaction ended.

@@ -214,6 +214,27 @@ pub mod keys {
     pub const LINE_DUE: u8 = 0x2b;
     /// `0x2c` -> the line sweep's backlog: the next (due height, slot) to examine.
     pub const LINE_SWEEP_BACKLOG: u8 = 0x2c;
+    /// `0x2d` -> `ValidatorSet`: the validator set in effect (written at genesis,
+    /// changed by governance).
+    pub const VALIDATOR_SET: u8 = 0x2d;
+    /// `0x2e` -> the next proposal id (u64).
+    pub const NEXT_PROPOSAL_ID: u8 = 0x2e;
+    /// `0x2f || id (u64 BE)` -> `Proposal` (kept after it closes).
+    pub const PROPOSAL: u8 = 0x2f;
+    /// `0x30` -> proposals open or passed and not yet enacted (u32).
+    pub const PROPOSALS_PENDING: u8 = 0x30;
+    /// `0x31 || deadline (u64 BE)` -> proposals whose voting ends at that height (u32).
+    pub const PROPOSAL_DEADLINE_COUNT: u8 = 0x31;
+    /// `0x32 || deadline (u64 BE) || slot (u32 BE)` -> proposal id (u64).
+    pub const PROPOSAL_DEADLINE: u8 = 0x32;
+    /// `0x33` -> the expiry sweep's backlog (u64, u32).
+    pub const PROPOSAL_DEADLINE_BACKLOG: u8 = 0x33;
+    /// `0x34 || height (u64 BE)` -> passed proposals enacted at the end of that block (u32).
+    pub const ENACT_COUNT: u8 = 0x34;
+    /// `0x35 || height (u64 BE) || slot (u32 BE)` -> proposal id (u64).
+    pub const ENACT: u8 = 0x35;
+    /// `0x36` -> the enactment sweep's backlog (u64, u32).
+    pub const ENACT_BACKLOG: u8 = 0x36;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 

@@ -24,6 +24,7 @@ mod cosign;
 mod credit;
 mod exchange;
 mod fees;
+mod governance;
 mod links;
 mod mandates;
 mod pay;
@@ -91,6 +92,8 @@ tx_commands! {
     MarkDefault(credit::MarkDefaultArgs),
     Cosign(cosign::CosignArgs),
     SponsorFees(fees::SponsorFeesArgs),
+    Propose(governance::ProposeArgs),
+    Vote(governance::VoteArgs),
 }
 
 /// What running one `tx` command does.

@@ -16,6 +16,7 @@ mod credit_e2e;
 mod dev_e2e;
 mod economy_e2e;
 mod fees_e2e;
+mod governance_e2e;
 mod invoice_cli;
 mod keys_genesis;
 mod mandates_e2e;

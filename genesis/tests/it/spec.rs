@@ -679,6 +679,38 @@ fn the_initial_state_holds_supply_equal_to_the_sum_of_balances() {
 }
 
 #[test]
+fn the_initial_state_holds_the_validator_set_that_governance_changes() {
+    let spec = sample();
+    let (changes, _) = spec.build_state().unwrap();
+    let mut state = MemoryState::new();
+    state.apply(&changes);
+    let set = jeon_runtime::governance::validator_set(&state)
+        .unwrap()
+        .unwrap();
+    assert_eq!(set.since, 1);
+    // Governance keeps a set within the bounds genesis checks.
+    assert_eq!(
+        jeon_runtime::governance::VALIDATORS_MAX,
+        jeon_genesis::VALIDATORS_MAX
+    );
+    assert_eq!(
+        jeon_runtime::governance::VOTING_POWER_TOTAL_MAX,
+        jeon_genesis::VOTING_POWER_TOTAL_MAX
+    );
+    assert_eq!(
+        set.infos(),
+        spec.validators(),
+        "same keys, powers and order"
+    );
+    for (stored, listed) in set.validators.iter().zip(&spec.validators) {
+        assert_eq!(
+            (&stored.name, &stored.peer_id),
+            (&listed.name, &listed.peer_id)
+        );
+    }
+}
+
+#[test]
 fn the_initial_state_is_the_same_every_time() {
     assert_eq!(
         sample().build_state().unwrap(),

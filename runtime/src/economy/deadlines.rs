@@ -34,6 +34,15 @@ pub(crate) const CREDIT_LINES: Queue = Queue {
 };
 
 impl Queue {
+    /// A queue under the given key prefixes (each registered in [`keys`]).
+    pub(crate) const fn new(count: u8, slot: u8, backlog: u8) -> Queue {
+        Queue {
+            count,
+            slot,
+            backlog,
+        }
+    }
+
     /// Adds `id` to the entries due at `at`.
     pub(crate) fn push<S: StateRead + ?Sized>(
         &self,

@@ -1,0 +1,120 @@
+//! Governance routes: proposals, the validator set and the chain's parameters as of
+//! the head (docs/api.md, docs/governance.md).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use jeon_runtime::economy::query as econ;
+use jeon_runtime::fees::FeeRules;
+use jeon_runtime::governance;
+use jeon_runtime::StateExt;
+use serde_json::{json, Value};
+
+use super::{params, read_state, ApiError, ApiResult, QueryParams};
+use crate::chain::Chain;
+
+/// The statuses `GET /v1/proposals?status=` filters by.
+const STATUSES: [&str; 6] = [
+    "open",
+    "passed",
+    "rejected",
+    "expired",
+    "enacted",
+    "not_enacted",
+];
+
+/// `GET /v1/proposals[?status=open|passed|rejected|expired|enacted|not_enacted]`: the
+/// newest proposals first (`passed` includes enacted and not enacted ones).
+pub(super) async fn proposals(
+    State(shared): State<Arc<Chain>>,
+    query: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let q = params(query, &["status"])?;
+    let status = q.get("status").cloned();
+    if let Some(s) = &status {
+        if !STATUSES.contains(&s.as_str()) {
+            let msg = format!("status={s:?} is not one of {STATUSES:?}");
+            return Err(ApiError::bad("bad_query", msg));
+        }
+    }
+    let (head, list) = read_state(&shared, move |db, head| {
+        let list = governance::proposals(db, status.as_deref()).map_err(ApiError::internal)?;
+        Ok((head, list))
+    })
+    .await?;
+    let list: Vec<Value> = list.iter().map(proposal_json).collect();
+    Ok(Json(json!({"height": head.height, "proposals": list})))
+}
+
+/// `GET /v1/proposals/{id}`: one proposal with its ballots and status.
+pub(super) async fn proposal(
+    State(shared): State<Arc<Chain>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id: u64 = id
+        .parse()
+        .map_err(|_| ApiError::bad("bad_proposal_id", format!("{id:?} is not a proposal id")))?;
+    let found = read_state(&shared, move |db, _head| {
+        governance::proposal(db, id).map_err(ApiError::internal)
+    })
+    .await?;
+    match found {
+        Some(p) => Ok(Json(proposal_json(&p))),
+        None => Err(ApiError::not_found(
+            "unknown_proposal",
+            format!("no proposal {id}"),
+        )),
+    }
+}
+
+/// A proposal as JSON, with its status's name beside the status.
+fn proposal_json(p: &governance::Proposal) -> Value {
+    let mut v = json!(p);
+    v["status_name"] = json!(p.status.name());
+    v
+}
+
+/// `GET /v1/validators`: the validator set in effect after the head, with the height
+/// it decides from and its total power.
+pub(super) async fn validators(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
+    let (head, set) = read_state(&shared, move |db, head| {
+        let set = governance::validator_set(db).map_err(ApiError::internal)?;
+        Ok((head, set))
+    })
+    .await?;
+    let set = set.ok_or_else(|| {
+        ApiError::not_found(
+            "no_validator_set",
+            "this chain's state holds no validator set record",
+        )
+    })?;
+    Ok(Json(json!({
+        "height": head.height,
+        "since": set.since,
+        "total_power": set.total_power(),
+        "validators": set.validators,
+    })))
+}
+
+/// `GET /v1/params`: the chain parameters, economy parameters, fee market and next
+/// base fee, and every jurisdiction with its tax rate, as of the head.
+pub(super) async fn chain_params(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
+    let answer = read_state(&shared, move |db, head| {
+        let internal = ApiError::internal;
+        let params = db.params().map_err(internal)?;
+        let economy = econ::economy_params(db).map_err(internal)?;
+        let jurisdictions = econ::jurisdictions(db).map_err(internal)?;
+        let fees = FeeRules::load(db, &params, head.height + 1, head.time_ms).map_err(internal)?;
+        Ok(json!({
+            "height": head.height,
+            "params": params,
+            "economy": economy,
+            "fee_market": fees.market,
+            "base_fee": fees.base_fee,
+            "jurisdictions": jurisdictions,
+        }))
+    })
+    .await?;
+    Ok(Json(answer))
+}

@@ -1,0 +1,415 @@
+/**
+ * Schemas of the chain's wire types, one per Rust declaration, fields and variants in
+ * declaration order (the order is the encoding: docs/encoding.md §3–§5, the `calls!`
+ * and `events!` lists of `runtime/src/dispatch.rs`, `CallError` in `model.rs`,
+ * `TxError` in `tx.rs`). Variants are only ever appended on the Rust side; append here
+ * in the same order.
+ */
+
+import type { Schema } from './codec.js';
+
+type Fields = readonly (readonly [string, Schema])[];
+const struct = (...fields: Fields): Schema => ({ struct: fields });
+const en = (...variants: readonly (readonly [string, Schema | null])[]): Schema => ({ enum: variants });
+const opt = (s: Schema): Schema => ({ option: s });
+const vec = (s: Schema): Schema => ({ vec: s });
+
+const A = 'address' as const;
+const ASSET = 'u32' as const;
+const AMT = 'u64' as const;
+
+export const AssetKind = en(['money', null], ['credit', null]);
+export const Role = en(['validator', null], ['issuer', null], ['merchant', null], ['lender', null]);
+export const RewardKind = en(
+  ['cashback', struct(['rate_bps', 'u16'], ['asset', ASSET])],
+  ['stamps', struct(['per_payment', AMT], ['asset', ASSET])],
+);
+export const RedeemKind = en(['goods', struct(['merchant', A])], ['cash_out', struct(['destination', A])]);
+export const SkipReason = en(
+  ['cap_reached', struct(['cap', AMT])],
+  ['supply_max_reached', struct(['supply_max', AMT])],
+  ['supply_overflow', null],
+);
+export const LineStatus = en(['open', null], ['repaid', null], ['defaulted', null]);
+export const Beneficiary = en(['account', A], ['all_customers', null]);
+
+export const Invoice = struct(
+  ['merchant', A],
+  ['asset', ASSET],
+  ['amount', AMT],
+  ['expires_at', 'u64'],
+  ['invoice_id', 'u64'],
+  ['memo', opt('bytes')],
+);
+
+/** `Call`, tags 0–24. */
+export const Call = en(
+  ['transfer', struct(['to', A], ['asset', ASSET], ['amount', AMT])],
+  ['create_asset', struct(['symbol', 'string'], ['decimals', 'u8'], ['kind', AssetKind], ['supply_max', opt(AMT)])],
+  ['mint', struct(['asset', ASSET], ['to', A], ['amount', AMT])],
+  ['burn', struct(['asset', ASSET], ['amount', AMT])],
+  ['pay', struct(['merchant', A], ['asset', ASSET], ['amount', AMT], ['reference', 'string'])],
+  [
+    'add_reward_rule',
+    struct(
+      ['merchants', vec(A)],
+      ['pay_asset', ASSET],
+      ['kind', RewardKind],
+      ['cap_per_user_per_period', AMT],
+      ['period_ms', 'u64'],
+    ),
+  ],
+  ['remove_reward_rule', struct(['id', 'u64'])],
+  ['set_stamp_reward', struct(['stamp_asset', ASSET], ['stamps', AMT], ['reward_asset', ASSET], ['reward_amount', AMT])],
+  ['redeem_stamps', struct(['stamp_asset', ASSET], ['count', AMT])],
+  ['redeem', struct(['asset', ASSET], ['amount', AMT], ['kind', RedeemKind])],
+  ['settle_redemption', struct(['id', 'u64'], ['payout_reference', 'string'])],
+  ['reject_redemption', struct(['id', 'u64'], ['reason', 'string'])],
+  [
+    'propose_exchange',
+    struct(
+      ['from_asset', ASSET],
+      ['to_asset', ASSET],
+      ['rate_num', 'u64'],
+      ['rate_den', 'u64'],
+      ['spread_bps', 'u16'],
+      ['daily_cap', AMT],
+      ['settlement_asset', ASSET],
+      ['settlement_price', AMT],
+    ),
+  ],
+  ['accept_exchange', struct(['id', 'u64'])],
+  ['revoke_exchange', struct(['id', 'u64'])],
+  ['convert', struct(['from_asset', ASSET], ['amount', AMT], ['to_asset', ASSET], ['min_out', AMT])],
+  [
+    'grant_mandate',
+    struct(['spender', A], ['asset', ASSET], ['limit_per_period', AMT], ['period_ms', 'u64'], ['expires_at', 'u64']),
+  ],
+  ['charge', struct(['mandate_id', 'u64'], ['amount', AMT], ['reference', 'string'])],
+  ['revoke_mandate', struct(['mandate_id', 'u64'])],
+  ['pay_invoice', struct(['invoice', Invoice], ['signature', 'signature'])],
+  ['open_credit_line', struct(['borrower', A], ['asset', ASSET], ['limit', AMT], ['due_period_blocks', 'u64'])],
+  ['draw_credit', struct(['line_id', 'u64'], ['amount', AMT])],
+  ['repay', struct(['line_id', 'u64'], ['amount', AMT])],
+  ['mark_default', struct(['line_id', 'u64'])],
+  ['sponsor_fees', struct(['beneficiary', Beneficiary], ['asset', ASSET], ['budget_per_period', AMT], ['period_ms', 'u64'])],
+);
+
+export const TxBody = struct(
+  ['chain_id', 'hash'],
+  ['sender', A],
+  ['nonce', 'u64'],
+  ['fee_limit', AMT],
+  ['expiry', 'u64'],
+  ['call', Call],
+  ['fee_payer', opt(A)],
+);
+
+export const SignedTx = struct(['body', TxBody], ['signature', 'signature'], ['payer_signature', opt('signature')]);
+
+/** `Event`, tags 0–29. */
+export const Event = en(
+  ['fee_charged', struct(['payer', A], ['asset', ASSET], ['amount', AMT])],
+  ['transferred', struct(['from', A], ['to', A], ['asset', ASSET], ['amount', AMT])],
+  ['asset_created', struct(['asset', ASSET], ['issuer', A], ['symbol', 'string'])],
+  ['minted', struct(['asset', ASSET], ['to', A], ['amount', AMT])],
+  ['burned', struct(['asset', ASSET], ['from', A], ['amount', AMT])],
+  [
+    'paid',
+    struct(['payer', A], ['merchant', A], ['asset', ASSET], ['amount', AMT], ['tax', AMT], ['reference', 'string']),
+  ],
+  [
+    'tax_withheld',
+    struct(
+      ['payer', A],
+      ['merchant', A],
+      ['jurisdiction', 'string'],
+      ['authority', A],
+      ['asset', ASSET],
+      ['amount', AMT],
+      ['period', 'u64'],
+    ),
+  ],
+  ['reward_rule_added', struct(['rule', 'u64'], ['issuer', A])],
+  ['reward_rule_removed', struct(['rule', 'u64'], ['issuer', A])],
+  ['reward_granted', struct(['rule', 'u64'], ['issuer', A], ['to', A], ['asset', ASSET], ['amount', AMT])],
+  ['reward_skipped', struct(['rule', 'u64'], ['issuer', A], ['to', A], ['asset', ASSET], ['reason', SkipReason])],
+  [
+    'stamp_reward_set',
+    struct(['issuer', A], ['stamp_asset', ASSET], ['stamps', AMT], ['reward_asset', ASSET], ['reward_amount', AMT]),
+  ],
+  [
+    'stamps_redeemed',
+    struct(['user', A], ['stamp_asset', ASSET], ['stamps', AMT], ['reward_asset', ASSET], ['reward_amount', AMT]),
+  ],
+  [
+    'redemption_requested',
+    struct(
+      ['id', 'u64'],
+      ['issuer', A],
+      ['user', A],
+      ['asset', ASSET],
+      ['amount', AMT],
+      ['kind', RedeemKind],
+      ['deadline', 'u64'],
+    ),
+  ],
+  [
+    'redemption_settled',
+    struct(['id', 'u64'], ['issuer', A], ['user', A], ['asset', ASSET], ['amount', AMT], ['payout_reference', 'string']),
+  ],
+  [
+    'redemption_rejected',
+    struct(['id', 'u64'], ['issuer', A], ['user', A], ['asset', ASSET], ['amount', AMT], ['reason', 'string']),
+  ],
+  ['redemption_expired', struct(['id', 'u64'], ['issuer', A], ['user', A], ['asset', ASSET], ['amount', AMT])],
+  [
+    'exchange_proposed',
+    struct(['id', 'u64'], ['proposer', A], ['counterparty', A], ['from_asset', ASSET], ['to_asset', ASSET]),
+  ],
+  [
+    'exchange_accepted',
+    struct(['id', 'u64'], ['from_issuer', A], ['to_issuer', A], ['from_asset', ASSET], ['to_asset', ASSET]),
+  ],
+  ['exchange_revoked', struct(['id', 'u64'], ['by', A], ['from_issuer', A], ['to_issuer', A])],
+  [
+    'converted',
+    struct(
+      ['agreement', 'u64'],
+      ['user', A],
+      ['from_issuer', A],
+      ['to_issuer', A],
+      ['from_asset', ASSET],
+      ['amount', AMT],
+      ['to_asset', ASSET],
+      ['out', AMT],
+      ['spread', AMT],
+    ),
+  ],
+  [
+    'mandate_granted',
+    struct(
+      ['id', 'u64'],
+      ['user', A],
+      ['spender', A],
+      ['asset', ASSET],
+      ['limit_per_period', AMT],
+      ['period_ms', 'u64'],
+      ['expires_at', 'u64'],
+    ),
+  ],
+  [
+    'mandate_charged',
+    struct(
+      ['id', 'u64'],
+      ['user', A],
+      ['spender', A],
+      ['asset', ASSET],
+      ['amount', AMT],
+      ['used_in_period', AMT],
+      ['reference', 'string'],
+    ),
+  ],
+  ['mandate_revoked', struct(['id', 'u64'], ['user', A], ['spender', A], ['revoked_at', 'u64'])],
+  ['invoice_paid', struct(['payer', A], ['merchant', A], ['asset', ASSET], ['amount', AMT], ['invoice_id', 'u64'])],
+  [
+    'credit_line_opened',
+    struct(['id', 'u64'], ['lender', A], ['borrower', A], ['asset', ASSET], ['limit', AMT], ['due_height', 'u64']),
+  ],
+  [
+    'credit_drawn',
+    struct(['id', 'u64'], ['lender', A], ['borrower', A], ['asset', ASSET], ['amount', AMT], ['outstanding', AMT]),
+  ],
+  [
+    'credit_repaid',
+    struct(['id', 'u64'], ['lender', A], ['borrower', A], ['asset', ASSET], ['amount', AMT], ['outstanding', AMT]),
+  ],
+  ['credit_defaulted', struct(['id', 'u64'], ['lender', A], ['borrower', A], ['asset', ASSET], ['outstanding', AMT])],
+  [
+    'fees_sponsored',
+    struct(['sponsor', A], ['beneficiary', Beneficiary], ['asset', ASSET], ['budget_per_period', AMT], ['period_ms', 'u64']),
+  ],
+);
+
+/** `CallError`, tags 0–71. */
+export const CallError = en(
+  ['unknown_asset', struct(['asset', ASSET])],
+  ['insufficient_balance', struct(['asset', ASSET], ['needed', AMT], ['available', AMT])],
+  ['zero_amount', null],
+  ['missing_role', struct(['role', Role])],
+  ['not_issuer', struct(['asset', ASSET], ['issuer', A])],
+  ['invalid_symbol', struct(['symbol', 'string'])],
+  ['duplicate_symbol', struct(['symbol', 'string'], ['asset', ASSET])],
+  ['too_many_decimals', struct(['decimals', 'u8'])],
+  ['supply_overflow', struct(['asset', ASSET], ['amount', AMT])],
+  ['asset_ids_exhausted', null],
+  ['reserved_account', struct(['account', A])],
+  ['zero_supply_max', null],
+  ['supply_max_exceeded', struct(['asset', ASSET], ['supply_max', AMT], ['supply', AMT], ['amount', AMT])],
+  ['text_too_long', struct(['len', 'u64'], ['max', 'u64'])],
+  ['not_money', struct(['asset', ASSET])],
+  ['not_a_credit', struct(['asset', ASSET])],
+  ['not_a_merchant', struct(['account', A])],
+  ['self_payment', null],
+  ['unknown_jurisdiction', struct(['jurisdiction', 'string'])],
+  ['rate_too_high', struct(['bps', 'u16'], ['max', 'u16'])],
+  ['zero_period', null],
+  ['no_merchants', null],
+  ['too_many_merchants', struct(['count', 'u64'], ['max', 'u64'])],
+  ['duplicate_merchant', struct(['merchant', A])],
+  ['too_many_rules', struct(['merchant', A], ['max', 'u64'])],
+  ['unknown_rule', struct(['rule', 'u64'])],
+  ['not_rule_issuer', struct(['rule', 'u64'], ['issuer', A])],
+  ['same_asset', null],
+  ['no_stamp_reward', struct(['asset', ASSET])],
+  ['not_a_multiple', struct(['count', AMT], ['stamps', AMT])],
+  ['unknown_redemption', struct(['id', 'u64'])],
+  ['redemption_past_deadline', struct(['id', 'u64'], ['deadline', 'u64'])],
+  ['same_issuer', null],
+  ['invalid_rate', struct(['num', 'u64'], ['den', 'u64'])],
+  ['not_a_party', null],
+  ['not_counterparty', struct(['id', 'u64'], ['counterparty', A])],
+  ['already_active', struct(['id', 'u64'])],
+  ['pair_taken', struct(['from_asset', ASSET], ['to_asset', ASSET], ['id', 'u64'])],
+  ['unknown_exchange', struct(['id', 'u64'])],
+  ['no_agreement', struct(['from_asset', ASSET], ['to_asset', ASSET])],
+  ['conversion_overflow', null],
+  ['nothing_to_receive', null],
+  ['below_min_out', struct(['out', AMT], ['min_out', AMT])],
+  ['daily_cap_exceeded', struct(['agreement', 'u64'], ['cap', AMT], ['used', AMT], ['amount', AMT])],
+  ['insufficient_liquidity', struct(['issuer', A], ['asset', ASSET], ['needed', AMT], ['available', AMT])],
+  ['ids_exhausted', null],
+  ['self_mandate', null],
+  ['unknown_mandate', struct(['id', 'u64'])],
+  ['not_mandate_spender', struct(['id', 'u64'], ['spender', A])],
+  ['not_mandate_user', struct(['id', 'u64'], ['user', A])],
+  ['mandate_revoked', struct(['id', 'u64'], ['revoked_at', 'u64'])],
+  ['mandate_expired', struct(['id', 'u64'], ['expires_at', 'u64'], ['height', 'u64'])],
+  ['mandate_limit_exceeded', struct(['id', 'u64'], ['limit', AMT], ['used', AMT], ['amount', AMT])],
+  ['bad_invoice_signature', struct(['merchant', A], ['invoice_id', 'u64'])],
+  ['invoice_expired', struct(['invoice_id', 'u64'], ['expires_at', 'u64'], ['height', 'u64'])],
+  ['invoice_already_paid', struct(['merchant', A], ['invoice_id', 'u64'], ['paid_at', 'u64'])],
+  ['not_a_lender', struct(['account', A])],
+  ['self_credit', null],
+  [
+    'credit_above_score',
+    struct(['borrower', A], ['score', 'u64'], ['allowed', AMT], ['committed', AMT], ['limit', AMT]),
+  ],
+  ['unknown_credit_line', struct(['id', 'u64'])],
+  ['credit_line_closed', struct(['id', 'u64'], ['status', LineStatus])],
+  ['not_line_borrower', struct(['id', 'u64'], ['borrower', A])],
+  ['not_line_lender', struct(['id', 'u64'], ['lender', A])],
+  ['credit_line_due', struct(['id', 'u64'], ['due_height', 'u64'], ['height', 'u64'])],
+  ['credit_limit_exceeded', struct(['id', 'u64'], ['limit', AMT], ['outstanding', AMT], ['amount', AMT])],
+  ['repay_above_outstanding', struct(['id', 'u64'], ['outstanding', AMT], ['amount', AMT])],
+  ['not_in_default', struct(['id', 'u64'], ['due_height', 'u64'], ['outstanding', AMT], ['height', 'u64'])],
+  ['not_a_partner', struct(['account', A])],
+  ['not_fee_asset', struct(['asset', ASSET], ['fee_asset', ASSET])],
+  ['self_sponsorship', null],
+  ['unknown_sponsorship', null],
+  ['due_period_too_long', struct(['due_period_blocks', 'u64'])],
+);
+
+export const CodecErrorSchema = en(
+  ['too_large', struct(['len', 'u64'], ['limit', 'u64'])],
+  ['malformed', 'string'],
+  ['trailing_bytes', struct(['trailing', 'u64'])],
+);
+export const SignatureError = en(['bad_public_key', null], ['bad_signature', null]);
+
+/** `TxError`, tags 0–12. */
+export const TxError = en(
+  ['decode', CodecErrorSchema],
+  ['wrong_chain', struct(['expected', 'hash'], ['got', 'hash'])],
+  ['bad_signature', SignatureError],
+  ['stale_nonce', struct(['expected', 'u64'], ['got', 'u64'])],
+  ['future_nonce', struct(['expected', 'u64'], ['got', 'u64'])],
+  ['expired', struct(['expiry', 'u64'], ['height', 'u64'])],
+  ['fee_too_low', struct(['limit', AMT], ['required', AMT])],
+  ['cannot_pay_fee', struct(['payer', A], ['asset', ASSET], ['required', AMT], ['available', AMT])],
+  ['payer_is_sender', null],
+  ['unexpected_payer_signature', null],
+  ['bad_payer_signature', SignatureError],
+  ['not_sponsored', struct(['sponsor', A])],
+  ['sponsor_budget_exhausted', struct(['sponsor', A], ['budget', AMT], ['remaining', AMT], ['fee', AMT])],
+);
+
+export const Outcome = en(['success', null], ['failed', CallError], ['invalid', TxError]);
+
+export const Receipt = struct(['tx', 'hash'], ['outcome', Outcome], ['fee', AMT], ['events', vec(Event)]);
+
+export const Header = struct(
+  ['chain_id', 'hash'],
+  ['height', 'u64'],
+  ['prev_hash', 'hash'],
+  ['time_ms', 'u64'],
+  ['proposer', A],
+  ['tx_root', 'hash'],
+  ['receipts_root', 'hash'],
+  ['app_hash', 'hash'],
+  ['validators_hash', 'hash'],
+);
+
+export const ValidatorInfo = struct(['key', A], ['power', 'u64']);
+export const CommitSig = struct(['validator', A], ['signature', 'signature']);
+export const Certificate = struct(['height', 'u64'], ['round', 'u32'], ['block', 'hash'], ['signatures', vec(CommitSig)]);
+export const VoteBody = struct(
+  ['chain_id', 'hash'],
+  ['height', 'u64'],
+  ['round', 'u32'],
+  ['kind', en(['prevote', null], ['precommit', null])],
+  ['block', opt('hash')],
+);
+export const ValidatorSetChange = struct(['header', Header], ['certificate', Certificate], ['validators', vec(ValidatorInfo)]);
+export const PathStep = opt('hash');
+export const TxProof = struct(
+  ['tx', SignedTx],
+  ['receipt', Receipt],
+  ['index', 'u32'],
+  ['tx_path', vec(PathStep)],
+  ['receipt_path', vec(PathStep)],
+  ['header', Header],
+  ['certificate', Certificate],
+  ['validator_changes', vec(ValidatorSetChange)],
+);
+
+/** The genesis spec as hashed into the chain id (docs/encoding.md §8). */
+export const GenesisSpec = struct(
+  ['chain_name', 'string'],
+  ['genesis_time_ms', 'u64'],
+  ['validators', vec(struct(['name', 'string'], ['key', A], ['peer_id', 'string'], ['power', 'u64']))],
+  ['partners', vec(struct(['name', 'string'], ['account', A], ['roles', vec(Role)], ['jurisdiction', 'string']))],
+  ['jurisdictions', vec(struct(['code', 'string'], ['tax_bps', 'u16'], ['authority', A]))],
+  [
+    'assets',
+    vec(
+      struct(
+        ['id', ASSET],
+        ['symbol', 'string'],
+        ['decimals', 'u8'],
+        ['issuer', A],
+        ['kind', AssetKind],
+        ['supply_max', opt(AMT)],
+      ),
+    ),
+  ],
+  ['balances', vec(struct(['account', A], ['asset', ASSET], ['amount', AMT]))],
+  [
+    'params',
+    struct(['fee_asset', ASSET], ['fee_flat', AMT], ['fee_collector', A], ['block_txs_max', 'u32'], ['block_bytes_max', 'u32']),
+  ],
+  ['economy', struct(['redemption_window_blocks', 'u64'])],
+  [
+    'fee_market',
+    opt(
+      struct(
+        ['base_fee_min', AMT],
+        ['base_fee_max', AMT],
+        ['target_txs_per_block', 'u32'],
+        ['change_denominator', 'u32'],
+        ['volume_window_blocks', 'u64'],
+        ['tiers', vec(struct(['min_txs', 'u64'], ['fee_bps', 'u16']))],
+      ),
+    ),
+  ],
+);

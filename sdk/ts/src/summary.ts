@@ -1,0 +1,56 @@
+/** A call in one line, as `Call::summary` writes it (shown by proofs and `jeon verify`). */
+
+import { encodeAddress } from './address.js';
+import type { Call } from './tx.js';
+
+type F = Record<string, unknown>;
+const a = (v: unknown): string => encodeAddress(v as Uint8Array);
+
+const LINES: Record<string, (f: F) => string> = {
+  transfer: (f) => `transfer ${f.amount} units of asset ${f.asset} to ${a(f.to)}`,
+  create_asset: (f) => {
+    const kind = f.kind === 'money' ? 'Money' : 'Credit';
+    return `create asset ${f.symbol} (${kind}, ${f.decimals} decimals)`;
+  },
+  mint: (f) => `mint ${f.amount} units of asset ${f.asset} to ${a(f.to)}`,
+  burn: (f) => `burn ${f.amount} units of asset ${f.asset}`,
+  pay: (f) => `pay ${f.amount} units of asset ${f.asset} to merchant ${a(f.merchant)}`,
+  add_reward_rule: (f) => `add a reward rule at ${(f.merchants as unknown[]).length} merchants`,
+  remove_reward_rule: (f) => `remove reward rule ${f.id}`,
+  set_stamp_reward: (f) => `set the reward of stamp asset ${f.stamp_asset}`,
+  redeem_stamps: (f) => `redeem ${f.count} stamps of asset ${f.stamp_asset}`,
+  redeem: (f) => `redeem ${f.amount} units of asset ${f.asset}`,
+  settle_redemption: (f) => `settle redemption ${f.id}`,
+  reject_redemption: (f) => `reject redemption ${f.id}`,
+  propose_exchange: (f) => `propose exchanging asset ${f.from_asset} into asset ${f.to_asset}`,
+  accept_exchange: (f) => `accept exchange agreement ${f.id}`,
+  revoke_exchange: (f) => `revoke exchange agreement ${f.id}`,
+  convert: (f) => `convert ${f.amount} units of asset ${f.from_asset} into asset ${f.to_asset}`,
+  grant_mandate: (f) =>
+    `let ${a(f.spender)} charge up to ${f.limit_per_period} units of asset ${f.asset} per ${f.period_ms} ms`,
+  charge: (f) => `charge ${f.amount} units under mandate ${f.mandate_id}`,
+  revoke_mandate: (f) => `revoke mandate ${f.mandate_id}`,
+  pay_invoice: (f) => {
+    const i = f.invoice as F;
+    return `pay invoice ${i.invoice_id} of ${i.amount} units of asset ${i.asset} to ${a(i.merchant)}`;
+  },
+  open_credit_line: (f) =>
+    `open a credit line of ${f.limit} units of asset ${f.asset} for ${a(f.borrower)}, due in ${f.due_period_blocks} blocks`,
+  draw_credit: (f) => `draw ${f.amount} units on credit line ${f.line_id}`,
+  repay: (f) => `repay ${f.amount} units on credit line ${f.line_id}`,
+  mark_default: (f) => `mark credit line ${f.line_id} in default`,
+  sponsor_fees: (f) => {
+    const b = f.beneficiary;
+    const whose = b === 'all_customers' ? 'all customers' : a((b as { account: Uint8Array }).account);
+    if (f.budget_per_period === 0n) return `stop sponsoring the fees of ${whose}`;
+    return `sponsor the fees of ${whose} up to ${f.budget_per_period} units of asset ${f.asset} per ${f.period_ms} ms`;
+  },
+};
+
+/** The one-line summary of a call, amounts in the asset's smallest unit. */
+export function summarize(call: Call): string {
+  const [name, fields] = Object.entries(call)[0] ?? [];
+  const line = name === undefined ? undefined : LINES[name];
+  if (!line) throw new TypeError(`unknown call ${String(name)}`);
+  return line(fields as F);
+}

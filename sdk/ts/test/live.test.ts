@@ -1,0 +1,267 @@
+// Against a real `jeon dev`: a transfer, a ₩500 payment and a ₩500 payment link with a
+// co-signed fee, all built and signed here, submitted, followed to finality, and their
+// proofs verified here against DIR/genesis.json alone. The test starts its own node on
+// 127.0.0.1 and a free port and stops it by its PID. Set JEON_BIN to the `jeon` binary;
+// without it (or if the file is missing) the test is skipped with a message saying so.
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  ApiError,
+  JeonClient,
+  Keypair,
+  ProofError,
+  buildTx,
+  calls,
+  cosignTx,
+  decodeProof,
+  encodeProof,
+  makeInvoice,
+  parseGenesis,
+  parseLink,
+  signLink,
+  signTx,
+  txHash,
+  verifyInvoice,
+  verifyProof,
+  type Genesis,
+  type SignedTx,
+  type Verified,
+} from '../src/index.js';
+import { payLink } from '../examples/pay-link.js';
+
+const BIN = process.env.JEON_BIN;
+const skip = !BIN
+  ? 'JEON_BIN is not set: set it to a jeon binary (cargo build -p jeon-cli; target/debug/jeon) to run the live test'
+  : !existsSync(BIN)
+    ? `JEON_BIN=${BIN} does not exist: build it with cargo build -p jeon-cli`
+    : false;
+if (skip) console.log(`# live test skipped: ${skip}`);
+
+/** A port nothing listens on now (the kernel picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('live jeon dev', { skip }, () => {
+  let node: ChildProcess | undefined;
+  let dir = '';
+  let log = '';
+  let client: JeonClient;
+  let genesis: Genesis;
+  let bank: Keypair;
+  let cafe: Keypair;
+  const user = Keypair.generate();
+
+  /** Starts `jeon dev` on a free port; resolves once it has made a block. */
+  async function start(): Promise<void> {
+    const port = await freePort();
+    log = '';
+    node = spawn(BIN!, ['dev', '--data', dir, '--api', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    node.stdout!.on('data', (d) => (log += d));
+    node.stderr!.on('data', (d) => (log += d));
+    client = new JeonClient(`http://127.0.0.1:${port}`, { timeoutMs: 5_000 });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (node.exitCode !== null) throw new Error(`jeon dev exited with ${node.exitCode}:\n${log}`);
+      try {
+        const s = await client.status();
+        if (s.height >= 1) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`jeon dev did not come up within 60 s:\n${log}`);
+      await sleep(200);
+    }
+  }
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'jeon-sdk-live-'));
+    // If this process dies before `after` runs, do not leave the node behind.
+    process.once('exit', () => {
+      if (node?.pid !== undefined && node.exitCode === null) process.kill(node.pid, 'SIGKILL');
+    });
+    // The free port can be taken between our probe and the node's bind: try again then.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await start();
+        break;
+      } catch (e) {
+        if (attempt === 3 || !/address.*in use|AddrInUse/i.test(log)) throw e;
+      }
+    }
+    genesis = parseGenesis(readFileSync(join(dir, 'genesis.json'), 'utf8'));
+    bank = Keypair.fromKeyFile(readFileSync(join(dir, 'keys', 'hanbit-bank.json'), 'utf8'));
+    cafe = Keypair.fromKeyFile(readFileSync(join(dir, 'keys', 'dalbit-cafe.json'), 'utf8'));
+  });
+
+  after(async () => {
+    if (node && node.exitCode === null && node.pid !== undefined) {
+      process.kill(node.pid, 'SIGTERM');
+      const deadline = Date.now() + 10_000;
+      while (node.exitCode === null && node.signalCode === null && Date.now() < deadline) await sleep(100);
+      if (node.exitCode === null && node.signalCode === null) process.kill(node.pid, 'SIGKILL');
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Sender's next nonce, fee limit and an expiry 100 blocks ahead. */
+  async function paramsFor(sender: Keypair, feePayer?: Keypair) {
+    const [account, fees, status] = await Promise.all([
+      client.account(sender.address),
+      client.fees(sender.address),
+      client.status(),
+    ]);
+    return {
+      chainId: status.chain_id,
+      sender,
+      nonce: account.nonce,
+      feeLimit: fees.account!.suggested_fee_limit,
+      expiry: status.height + 100,
+      feePayer: feePayer?.address ?? null,
+    };
+  }
+
+  /** Submits, waits for finality, fetches the proof and verifies it against the genesis. */
+  async function submitAndProve(tx: SignedTx): Promise<Verified> {
+    const { hash } = await client.submit(tx);
+    assert.equal(hash, txHash(tx));
+    const status = await client.waitForFinality(hash, { timeoutMs: 30_000, pollMs: 100 });
+    assert.equal(status.status, 'final', JSON.stringify(status));
+    const answer = await client.proof(hash);
+    const verified = verifyProof(decodeProof(answer.proof_hex), genesis.chainId, genesis.validators);
+    assert.equal(verified.tx_hash, hash);
+    assert.equal(verified.succeeded, true);
+    assert.equal(Number(verified.height), status.height);
+    return verified;
+  }
+
+  test('the chain id the node reports is the hash of its genesis file, computed here', async () => {
+    assert.equal((await client.status()).chain_id, genesis.chainId);
+  });
+
+  test('a transfer signed in TS is final and its proof verifies in TS', async () => {
+    const body = buildTx(await paramsFor(bank), calls.transfer({ to: user.address, asset: 0, amount: 1_000_000 }));
+    const v = await submitAndProve(signTx(body, bank));
+    assert.ok(
+      v.events.some(
+        (e) =>
+          typeof e === 'object' &&
+          e !== null &&
+          'transferred' in e &&
+          (e as { transferred: { amount: bigint } }).transferred.amount === 1_000_000n,
+      ),
+    );
+    const account = await client.account(user.address);
+    assert.deepEqual(
+      account.balances.map((b) => [b.symbol, b.amount]),
+      [['KRW', 1_000_000]],
+    );
+  });
+
+  test('a ₩500 payment to the café signed in TS is final, with its tax, and its proof verifies', async () => {
+    const krw = await client.asset('KRW');
+    const units = 500 * 10 ** krw.decimals;
+    const body = buildTx(await paramsFor(user), calls.pay({ merchant: cafe.address, asset: krw.id, amount: units, reference: 'americano' }));
+    const v = await submitAndProve(signTx(body, user));
+    const paid = v.events.find((e) => typeof e === 'object' && e !== null && 'paid' in e) as
+      | { paid: { amount: bigint; tax: bigint; reference: string } }
+      | undefined;
+    assert.ok(paid, 'a paid event');
+    assert.equal(paid.paid.amount, BigInt(units));
+    assert.equal(paid.paid.reference, 'americano');
+    // A changed byte of the live proof (the payment's amount) is refused.
+    const p = decodeProof((await client.proof(v.tx_hash)).proof_hex);
+    (p.tx.body.call as { pay: { amount: bigint } }).pay.amount += 1n;
+    assert.throws(
+      () => verifyProof(decodeProof(encodeProof(p)), genesis.chainId, genesis.validators),
+      (e: unknown) => e instanceof ProofError && e.kind === 'TxNotInBlock',
+    );
+  });
+
+  test('a ₩500 payment link made by the café is paid with the fee co-signed by the bank', async () => {
+    const status = await client.status();
+    const invoice = makeInvoice({
+      merchant: cafe.address,
+      asset: 0,
+      amount: 50_000,
+      expiresAt: status.height + 1_000,
+      invoiceId: 42,
+      memo: 'table 4',
+    });
+    const link = signLink(invoice, cafe, genesis.chainId);
+    const parsed = parseLink(link);
+    assert.equal(verifyInvoice(parsed.invoice, genesis.chainId, parsed.signature), null);
+    const before = await client.account(user.address);
+    const body = buildTx(await paramsFor(user, bank), calls.payInvoice(parsed));
+    const tx = cosignTx(signTx(body, user), bank);
+    const v = await submitAndProve(tx);
+    const fee = v.events.find((e) => typeof e === 'object' && e !== null && 'fee_charged' in e) as {
+      fee_charged: { payer: Uint8Array };
+    };
+    assert.deepEqual(fee.fee_charged.payer, bank.publicKey, 'the bank paid the fee');
+    assert.ok(v.events.some((e) => typeof e === 'object' && e !== null && 'invoice_paid' in e));
+    const after = await client.account(user.address);
+    assert.equal(before.balances[0]!.amount - after.balances[0]!.amount, 50_000, 'the user paid the link and no fee');
+    // Paying the same link again is a failed call in a final block: terminal, not final.
+    const again = cosignTx(signTx(buildTx(await paramsFor(user, bank), calls.payInvoice(parsed)), user), bank);
+    const { hash } = await client.submit(again);
+    const s = await client.waitForFinality(hash, { timeoutMs: 30_000, pollMs: 100 });
+    assert.equal(s.status, 'rejected');
+    assert.deepEqual(Object.keys((s.receipt!.outcome as { failed: object }).failed), ['invoice_already_paid']);
+  });
+
+  test("the README's wallet example pays a ₩500 link and proves it", async () => {
+    const status = await client.status();
+    const link = signLink(
+      makeInvoice({ merchant: cafe.address, asset: 0, amount: 50_000, expiresAt: status.height + 1_000, invoiceId: 43 }),
+      cafe,
+      genesis.chainId,
+    );
+    const proof = await payLink(client.baseUrl, join(dir, 'keys', 'hanbit-bank.json'), join(dir, 'genesis.json'), link);
+    assert.equal(proof.sender, bank.address);
+    assert.ok(proof.events.some((e) => typeof e === 'object' && e !== null && 'invoice_paid' in e));
+  });
+
+  test('a transaction for another chain is refused at submission with the node error code', async () => {
+    const params = await paramsFor(user);
+    const body = buildTx({ ...params, chainId: '99'.repeat(32) }, calls.transfer({ to: bank.address, asset: 0, amount: 1 }));
+    await assert.rejects(client.submit(signTx(body, user)), (e: unknown) => e instanceof ApiError && e.code === 'wrong_chain');
+  });
+});
+
+describe('key files shared with the jeon CLI', { skip }, () => {
+  test('a key file written by jeon keys new reads in TS, and one written by TS reads in jeon keys show', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const fromCli = execFileSync(BIN!, ['keys', 'new'], { encoding: 'utf8' });
+    const key = Keypair.fromKeyFile(fromCli);
+    assert.equal(key.toKeyFile(), fromCli, 'byte-identical key file');
+    const dir = mkdtempSync(join(tmpdir(), 'jeon-sdk-keys-'));
+    try {
+      const mine = Keypair.generate();
+      const file = join(dir, 'mine.json');
+      writeFileSync(file, mine.toKeyFile(), { mode: 0o600 });
+      const shown = JSON.parse(execFileSync(BIN!, ['keys', 'show', '--json', file], { encoding: 'utf8' }));
+      assert.equal(shown.address, mine.address);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

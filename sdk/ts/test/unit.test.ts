@@ -1,0 +1,111 @@
+// Behaviour not covered by the shared vectors: key files, the genesis reader, the
+// decoder's refusals, and the client's waiting logic against a scripted node.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  ApiError,
+  CodecError,
+  JeonClient,
+  KeyFileError,
+  Keypair,
+  decode,
+  encode,
+  fromHex,
+  parseGenesis,
+  schemas,
+  toHex,
+  type TxStatus,
+} from '../src/index.js';
+
+test('a key file round-trips in the exact format jeon keys new writes', () => {
+  const key = Keypair.generate();
+  const text = key.toKeyFile();
+  assert.match(text, /^\{"address": "jeon1[0-9a-z]{58}", "secret_key": "[0-9a-f]{64}"\}\n$/);
+  assert.equal(Keypair.fromKeyFile(text).address, key.address);
+  assert.notEqual(Keypair.generate().address, key.address);
+});
+
+test('a key file whose address is not its secret, or whose secret is not hex, is refused', () => {
+  const a = Keypair.fromSeedLabel('alice');
+  const b = Keypair.fromSeedLabel('bob');
+  const mixed = JSON.stringify({ address: b.address, secret_key: toHex(a.secret()) });
+  assert.throws(() => Keypair.fromKeyFile(mixed), (e: unknown) => e instanceof KeyFileError && e.kind === 'AddressMismatch');
+  const short = JSON.stringify({ address: a.address, secret_key: 'abcd' });
+  assert.throws(() => Keypair.fromKeyFile(short), (e: unknown) => e instanceof KeyFileError && e.kind === 'BadSecret');
+  const extra = JSON.stringify({ address: a.address, secret_key: toHex(a.secret()), note: 1 });
+  assert.throws(() => Keypair.fromKeyFile(extra), (e: unknown) => e instanceof KeyFileError && e.kind === 'Malformed');
+  assert.throws(() => Keypair.fromKeyFile('{'), (e: unknown) => e instanceof KeyFileError && e.kind === 'Malformed');
+});
+
+test('the decoder refuses a bad Option tag, invalid UTF-8 and a forged length', () => {
+  const opt = { option: 'u8' } as const;
+  assert.deepEqual(decode(opt, Uint8Array.of(1, 7), 16), 7);
+  assert.throws(() => decode(opt, Uint8Array.of(2, 7), 16), (e: unknown) => e instanceof CodecError && e.kind === 'Malformed');
+  const bad = fromHex('0200000000000000c328');
+  assert.throws(() => decode('string', bad, 64), (e: unknown) => e instanceof CodecError && e.kind === 'Malformed');
+  const forged = fromHex('ffffffffffffff7f00');
+  assert.throws(() => decode({ vec: 'address' }, forged, 64), (e: unknown) => e instanceof CodecError && e.kind === 'Malformed');
+  assert.equal(toHex(encode('string', '₩')), '0300000000000000e282a9');
+});
+
+test('an unknown call is refused when encoding, and u64 values are range-checked', () => {
+  assert.throws(() => encode(schemas.Call, { teleport: {} }), /unknown variant/);
+  assert.throws(() => encode('u64', 1n << 64n), RangeError);
+  assert.throws(() => encode('u32', 2 ** 32), RangeError);
+  assert.equal(toHex(encode('u64', (1n << 64n) - 1n)), 'ffffffffffffffff');
+});
+
+test('a genesis number beyond 2^53 is refused rather than hashed wrongly', () => {
+  const text = '{"chain_name":"x","genesis_time_ms":18446744073709551615}';
+  assert.throws(() => parseGenesis(text), /cannot be hashed exactly/);
+});
+
+/** A node that answers GET /v1/txs/{hash} from a script of statuses. */
+function scripted(statuses: TxStatus[]): typeof fetch {
+  let i = 0;
+  return (async () => {
+    const s = statuses[Math.min(i++, statuses.length - 1)]!;
+    return new Response(JSON.stringify(s), { status: 200 });
+  }) as typeof fetch;
+}
+
+const H = 'ab'.repeat(32);
+
+test('waiting polls until the transaction is final', async () => {
+  const seen: string[] = [];
+  const c = new JeonClient('http://node', {
+    fetch: scripted([
+      { hash: H, status: 'unknown' },
+      { hash: H, status: 'pending' },
+      { hash: H, status: 'final', height: 9, index: 0, receipt: { tx: H, outcome: 'success', fee: 10, events: [] } },
+    ]),
+  });
+  const s = await c.waitForFinality(H, { pollMs: 1, onStatus: (x) => seen.push(x.status) });
+  assert.equal(s.status, 'final');
+  assert.deepEqual(seen, ['unknown', 'pending', 'final']);
+});
+
+test('waiting returns a refusal at once and a failed call as terminal, and times out otherwise', async () => {
+  const refused = new JeonClient('http://node', { fetch: scripted([{ hash: H, status: 'rejected', reason: 'stale nonce' }]) });
+  assert.equal((await refused.waitForFinality(H, { pollMs: 1 })).reason, 'stale nonce');
+  const failed = new JeonClient('http://node', {
+    fetch: scripted([
+      { hash: H, status: 'rejected', height: 3, index: 0, receipt: { tx: H, outcome: { failed: 'zero_amount' }, fee: 10, events: [] } },
+    ]),
+  });
+  assert.equal((await failed.waitForFinality(H, { pollMs: 1 })).height, 3);
+  const stuck = new JeonClient('http://node', { fetch: scripted([{ hash: H, status: 'pending' }]) });
+  await assert.rejects(stuck.waitForFinality(H, { pollMs: 5, timeoutMs: 30 }), (e: unknown) => e instanceof ApiError && e.code === 'timeout');
+});
+
+test('an error answer becomes an ApiError with the node code, and a new account reads as empty', async () => {
+  const answer = (status: number, code: string) =>
+    (async () => new Response(JSON.stringify({ error: { code, message: `m ${code}` } }), { status })) as typeof fetch;
+  const c = new JeonClient('http://node', { fetch: answer(404, 'unknown_account') });
+  const a = Keypair.generate().address;
+  assert.deepEqual(await c.account(a), { address: a, nonce: 0, balances: [], partner: null });
+  const bad = new JeonClient('http://node', { fetch: answer(400, 'bad_hash') });
+  await assert.rejects(bad.txStatus('zz'), (e: unknown) => e instanceof ApiError && e.status === 400 && e.code === 'bad_hash');
+});

@@ -1,0 +1,363 @@
+// The golden vectors of sdk/vectors, written by runtime/tests/it/sdk_vectors.rs: every
+// byte the SDK produces must be the Rust side's, and every verdict the same.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+import {
+  AddressError,
+  CodecError,
+  Keypair,
+  LinkError,
+  ProofError,
+  bodyFromJson,
+  bodyToJson,
+  buildTx,
+  calls,
+  cosignTx,
+  decodeAddress,
+  decodeProof,
+  decodeTx,
+  encodeBody,
+  encodeInvoice,
+  encodeProof,
+  encodeTx,
+  fromHex,
+  invoiceSigningBytes,
+  makeInvoice,
+  makeLink,
+  parseLink,
+  payerSigningBytes,
+  sha256,
+  signInvoice,
+  summarize,
+  signTx,
+  signingBytes,
+  toHex,
+  txHash,
+  verifiedToJson,
+  verifyInvoice,
+  verifyProof,
+  verifyTx,
+  type Invoice,
+  type ValidatorInfo,
+} from '../src/index.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+const VECTORS = new URL('../../../vectors/', import.meta.url);
+const load = (name: string): Json => JSON.parse(readFileSync(new URL(name, VECTORS), 'utf8'));
+
+const keys = load('keys.json');
+const txs = load('txs.json');
+const links = load('links.json');
+const proofs = load('proofs.json');
+
+/** Whether every number in a parsed JSON value is a safe integer (else JSON.parse rounded it). */
+const allSafe = (v: unknown): boolean =>
+  typeof v === 'number'
+    ? Number.isSafeInteger(v)
+    : Array.isArray(v)
+      ? v.every(allSafe)
+      : v !== null && typeof v === 'object'
+        ? Object.values(v).every(allSafe)
+        : true;
+
+const set = (vs: { key: string; power: number }[]): ValidatorInfo[] =>
+  vs.map((v) => ({ key: decodeAddress(v.key), power: BigInt(v.power) }));
+
+test('keys derived from labels have the seeds, public keys and addresses of the Rust side', () => {
+  for (const k of keys.keys) {
+    const key = Keypair.fromSeedLabel(k.label);
+    assert.equal(toHex(key.secret()), k.seed, k.label);
+    assert.equal(toHex(key.publicKey), k.public_key, k.label);
+    assert.equal(key.address, k.address, k.label);
+    assert.equal(Keypair.fromSecret(k.seed).address, k.address);
+  }
+});
+
+test('address parsing accepts and refuses exactly what the Rust parser does, with its error class', () => {
+  for (const c of keys.address_parsing) {
+    if (c.ok) {
+      assert.equal(toHex(decodeAddress(c.input)), c.ok, c.input);
+    } else {
+      assert.throws(
+        () => decodeAddress(c.input),
+        (e: unknown) => e instanceof AddressError && e.kind === c.error,
+        `${JSON.stringify(c.input)} should be ${c.error}`,
+      );
+    }
+  }
+});
+
+test('every transaction encodes, signs, co-signs and hashes byte for byte as in Rust', () => {
+  const chain = fromHex(txs.chain_id);
+  assert.ok(txs.txs.length >= 21);
+  for (const c of txs.txs) {
+    // JSON numbers above 2^53 do not survive JSON.parse: such a case is read from its bytes.
+    const jsonSafe = allSafe(c.body);
+    const body = jsonSafe ? bodyFromJson(c.body) : decodeTx(c.tx_hex).body;
+    assert.equal(toHex(encodeBody(body)), c.body_hex, c.name);
+    assert.equal(toHex(signingBytes(body)), c.signing_bytes_hex, c.name);
+    assert.equal(toHex(payerSigningBytes(body)), c.payer_signing_bytes_hex, c.name);
+    let tx = signTx(body, Keypair.fromSecret(c.sender_seed));
+    assert.equal(toHex(tx.signature), c.signature, c.name);
+    if (c.payer_seed) tx = cosignTx(tx, Keypair.fromSecret(c.payer_seed));
+    assert.equal(tx.payer_signature ? toHex(tx.payer_signature) : null, c.payer_signature, c.name);
+    assert.equal(toHex(encodeTx(tx)), c.tx_hex, c.name);
+    assert.equal(txHash(tx), c.tx_hash, c.name);
+    assert.equal(toHex(encodeTx(decodeTx(c.tx_hex))), c.tx_hex, c.name);
+    if (jsonSafe) assert.deepEqual(bodyToJson(decodeTx(c.tx_hex).body), c.body, c.name);
+    else assert.equal(body.nonce, (1n << 64n) - 1n, c.name);
+    assert.equal(verifyTx(tx, chain), null, c.name);
+    assert.equal(summarize(body.call), c.summary, c.name);
+  }
+});
+
+test('the worked example of docs/encoding.md §9 is the first vector', () => {
+  assert.equal(txs.txs[0].tx_hash, '1c1cc7c641194698ebd835d68e25874a6716f643932ed201646a184ddbc73969');
+});
+
+test('the call builders make the same bodies as the vectors', () => {
+  const byName = (n: string): Json => txs.txs.find((c: Json) => c.name === n);
+  const params = (c: Json) => ({
+    chainId: txs.chain_id,
+    sender: c.sender,
+    nonce: c.body.nonce,
+    feeLimit: c.body.fee_limit,
+    expiry: c.body.expiry,
+    feePayer: c.body.fee_payer,
+  });
+  const check = (name: string, call: ReturnType<typeof calls.transfer>): void => {
+    const c = byName(name);
+    assert.equal(toHex(encodeBody(buildTx(params(c), call))), c.body_hex, name);
+  };
+  const t = byName('transfer (docs/encoding.md §9)').body.call.transfer;
+  check('transfer (docs/encoding.md §9)', calls.transfer({ to: t.to, asset: 0, amount: 500 }));
+  const co = byName('transfer, fee co-signed by the sponsor').body.call.transfer;
+  check('transfer, fee co-signed by the sponsor', calls.transfer(co));
+  const p = byName('pay ₩500 at a merchant').body.call.pay;
+  check('pay ₩500 at a merchant', calls.pay({ merchant: p.merchant, asset: 0, amount: 50_000n, reference: 'order 42' }));
+  const u = byName('pay with a UTF-8 reference').body.call.pay;
+  check('pay with a UTF-8 reference', calls.pay({ merchant: u.merchant, asset: 0, amount: '500', reference: '아메리카노 ☕' }));
+  const pi = byName('pay invoice with a memo').body.call.pay_invoice;
+  const inv = makeInvoice({
+    merchant: pi.invoice.merchant,
+    asset: 0,
+    amount: 50_000,
+    expiresAt: 5_000,
+    invoiceId: 7,
+    memo: 'table 4',
+  });
+  check('pay invoice with a memo', calls.payInvoice({ invoice: inv, signature: fromHex(pi.signature) }));
+  const g = byName('redeem credits for goods').body.call.redeem;
+  check('redeem credits for goods', calls.redeem({ asset: 1, amount: 30, goodsAt: g.kind.goods.merchant }));
+  const cash = byName('redeem credits for cash').body.call.redeem;
+  check('redeem credits for cash', calls.redeem({ asset: 1, amount: 40, cashOutTo: cash.kind.cash_out.destination }));
+  const sp = byName("sponsor one account's fees").body.call.sponsor_fees;
+  check(
+    "sponsor one account's fees",
+    calls.sponsorFees({ beneficiary: sp.beneficiary.account, asset: 0, budgetPerPeriod: 500, periodMs: 3_600_000 }),
+  );
+  check(
+    "sponsor all customers' fees",
+    calls.sponsorFees({ beneficiary: 'all_customers', asset: 0, budgetPerPeriod: 1_000, periodMs: 86_400_000 }),
+  );
+});
+
+test('a transaction refuses a fee payer that is the sender, a stray payer signature and a wrong chain', () => {
+  const c = txs.txs[0];
+  const alice = Keypair.fromSecret(c.sender_seed);
+  const body = bodyFromJson(c.body);
+  const tx = signTx(body, alice);
+  assert.deepEqual(verifyTx(tx, fromHex('99'.repeat(32))), { kind: 'WrongChain' });
+  assert.deepEqual(verifyTx({ ...tx, payer_signature: tx.signature }, body.chain_id), { kind: 'UnexpectedPayerSignature' });
+  const self = signTx({ ...body, fee_payer: body.sender }, alice);
+  assert.deepEqual(verifyTx(self, body.chain_id), { kind: 'PayerIsSender' });
+  const altered = { ...tx, body: { ...body, nonce: body.nonce + 1n } };
+  assert.deepEqual(verifyTx(altered, body.chain_id), { kind: 'BadSignature', fault: 'BadSignature' });
+  const cs = txs.txs.find((x: Json) => x.payer_seed);
+  const cosigned = decodeTx(cs.tx_hex);
+  const bad = { ...cosigned, payer_signature: cosigned.signature };
+  assert.deepEqual(verifyTx(bad, body.chain_id), { kind: 'BadPayerSignature', fault: 'BadSignature' });
+});
+
+test('decoding refuses truncated, trailing and oversized transactions', () => {
+  const hex: string = txs.txs[0].tx_hex;
+  assert.throws(() => decodeTx(hex.slice(0, -2)), (e: unknown) => e instanceof CodecError && e.kind === 'Malformed');
+  assert.throws(() => decodeTx(hex + '00'), (e: unknown) => e instanceof CodecError && e.kind === 'TrailingBytes');
+  assert.throws(() => decodeTx(new Uint8Array(4097)), (e: unknown) => e instanceof CodecError && e.kind === 'TooLarge');
+});
+
+const invoiceOf = (j: Json): Invoice =>
+  makeInvoice({
+    merchant: j.merchant,
+    asset: j.asset,
+    amount: j.amount,
+    expiresAt: j.expires_at,
+    invoiceId: j.invoice_id,
+    memo: j.memo === null ? null : Uint8Array.from(j.memo),
+  });
+
+test('payment links are made, signed, parsed and verified as in Rust', () => {
+  const cafe = Keypair.fromSeedLabel('cafe');
+  for (const l of links.links) {
+    const inv = invoiceOf(l.invoice);
+    assert.equal(toHex(encodeInvoice(inv)), l.invoice_hex);
+    assert.equal(toHex(invoiceSigningBytes(inv, links.chain_id)), l.signing_bytes_hex);
+    const sig = signInvoice(inv, cafe, links.chain_id);
+    assert.equal(toHex(sig), l.signature);
+    assert.equal(makeLink(inv, sig), l.link);
+    const parsed = parseLink(l.link);
+    assert.equal(toHex(encodeInvoice(parsed.invoice)), l.invoice_hex);
+    assert.equal(toHex(parsed.signature), l.signature);
+    assert.equal(verifyInvoice(parsed.invoice, links.chain_id, parsed.signature) === null, l.verifies_on_chain);
+    assert.equal(verifyInvoice(parsed.invoice, '99'.repeat(32), parsed.signature) === null, l.verifies_on_another_chain);
+  }
+});
+
+test('malformed payment links are refused with the Rust error class and message', () => {
+  for (const c of links.parsing) {
+    if (c.ok) {
+      const p = parseLink(c.input);
+      assert.equal(toHex(encodeInvoice(p.invoice)), c.ok.invoice_hex);
+      assert.equal(toHex(p.signature), c.ok.signature);
+      continue;
+    }
+    assert.throws(
+      () => parseLink(c.input),
+      (e: unknown) => {
+        assert.ok(e instanceof LinkError, String(e));
+        assert.equal(e.kind, c.error, c.input);
+        // A decode error's detail is bincode's own wording; the class is what matters.
+        if (c.error !== 'Decode') assert.equal(e.message, c.message);
+        return true;
+      },
+    );
+  }
+});
+
+test('good proofs verify in TS with the verdict the Rust verifier gives', () => {
+  const genesis = set(proofs.validators);
+  for (const g of proofs.good) {
+    const p = decodeProof(g.proof_hex);
+    assert.equal(toHex(encodeProof(p)), g.proof_hex);
+    assert.equal(toHex(sha256(fromHex(g.proof_hex))), g.proof_sha256);
+    const v = verifiedToJson(verifyProof(p, proofs.chain_id, genesis));
+    const { succeeded, ...got } = v;
+    assert.deepEqual(got, g.verified);
+    assert.equal(succeeded, g.succeeded);
+    assert.equal(v.block_hash, proofs.block_hash);
+  }
+});
+
+test('every tamper class of the Rust proof tests is refused in TS with the same error and message', () => {
+  assert.ok(proofs.tampered.length >= 19);
+  for (const t of proofs.tampered) {
+    assert.throws(
+      () => verifyProof(decodeProof(t.proof_hex), t.chain_id, set(t.validators)),
+      (e: unknown) => {
+        assert.ok(e instanceof ProofError, `${t.name}: ${String(e)}`);
+        assert.equal(e.code, t.error, t.name);
+        assert.equal(e.message, t.message, t.name);
+        return true;
+      },
+      t.name,
+    );
+  }
+});
+
+test('bytes that are not a proof are refused by the decoder', () => {
+  for (const u of proofs.undecodable) {
+    assert.throws(
+      () => decodeProof(u.proof_hex),
+      (e: unknown) => e instanceof CodecError && `Decode/${e.kind}` === u.error,
+      u.name,
+    );
+  }
+  assert.throws(() => decodeProof(new Uint8Array((1 << 20) + 1)), (e: unknown) => e instanceof CodecError && e.kind === 'TooLarge');
+});
+
+test('every single-bit flip of a good proof is refused by the decoder or the verifier', () => {
+  const genesis = set(proofs.validators);
+  const bytes = fromHex(proofs.good[2].proof_hex);
+  let decodedButRefused = 0;
+  for (let bit = 0; bit < bytes.length * 8; bit++) {
+    const flipped = Uint8Array.from(bytes);
+    flipped[bit >> 3]! ^= 1 << (bit & 7);
+    let p;
+    try {
+      p = decodeProof(flipped);
+    } catch (e) {
+      assert.ok(e instanceof CodecError, String(e));
+      continue;
+    }
+    assert.throws(() => verifyProof(p, proofs.chain_id, genesis), ProofError, `bit ${bit} still verifies`);
+    decodedButRefused++;
+  }
+  assert.ok(decodedButRefused > bytes.length * 4, `${decodedButRefused} flips reached the verifier`);
+});
+
+// The golden proof printed in docs/proofs.md §6: chain c1…c1, validator alice (power 10).
+const DOCS_PROOF = `
+c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c10d641b17bc5ba629a1538d61390fdf8f
+311e4d3d0c89274a5f7d80102bb9a78f07000000000000000a00000000000000e80300000000000000000000917fb715
+dbd38a5599169dee5ddba41b05bb59e2effd3c39ef5735186a75b3dd00000000f40100000000000000e01365017e8d86
+830cf44818a01cc5858ab7ad51e4821ec2557f11082a9b16f07e4cf3998ee26a231c895ce1d9d6d3a52922fa9edb36b2
+a7dcdc3f33952b3707001c1cc7c641194698ebd835d68e25874a6716f643932ed201646a184ddbc73969000000000a00
+0000000000000200000000000000000000000d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9
+a78f000000000a00000000000000010000000d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9
+a78f917fb715dbd38a5599169dee5ddba41b05bb59e2effd3c39ef5735186a75b3dd00000000f4010000000000000000
+0000020000000000000001cba8c596120bdb69debbd923d92cba948bde7c7d06a465a1bb7d98d3116038fa01acaa0466
+3a8547a2f70c60cc18f9378796b13c4f9a08f70d6adae662365b30c60200000000000000013f082ffc20662a17c825a2
+bdade4c5ec83c9e5634b6aa050ad44c3dc67008dc901d3c1d7ed2fca1a18f4fe08889e19bc89c081b0a47c7b8f750874
+c6ec1bd31035c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c101000000000000000000
+0000000000000000000000000000000000000000000000000000000000000068e5cf8b0100000d641b17bc5ba629a153
+8d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f03a87d4cd7e44f45c24815a6d660b6f80087c693bc7f2e7284ef
+d1a2d7ef6613adf5fbb832fb0974441b9dfee0e6b45cbb59e1913e9732e50ebf668d7823f1d800000000000000000000
+000000000000000000000000000000000000000000001dc7b6d8990295afe5d954822930449bb190a00e93135054072f
+414da01151db01000000000000000000000029f7bb90c27935d651af490f37a11ec91585448b04c9708015ad43786965
+66c301000000000000000d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f59c58c95b747
+e9d3679954e9be6ce4a566f2ee0689cd2b8019fe0a9c251a7eb9e5865dab0bc6a2f0837338f9e544be957d8ee5e4d1ce
+77be0ffe58df43be640e0000000000000000`;
+
+test('the worked proof of docs/proofs.md §6 verifies against its one-validator genesis', () => {
+  const bytes = fromHex(DOCS_PROOF.replace(/\s+/g, ''));
+  assert.equal(bytes.length, 930);
+  assert.equal(toHex(sha256(bytes)), '19f36b32f07c42ba35f8ca4f901a857bed17f4d6aa8569a5e70e33378e21cb26');
+  const alice = Keypair.fromSeedLabel('alice').publicKey;
+  const v = verifyProof(decodeProof(bytes), 'c1'.repeat(32), [{ key: alice, power: 10n }]);
+  assert.equal(v.tx_hash, '1c1cc7c641194698ebd835d68e25874a6716f643932ed201646a184ddbc73969');
+  assert.equal(v.block_hash, '29f7bb90c27935d651af490f37a11ec91585448b04c9708015ad4378696566c3');
+  assert.equal(v.succeeded, true);
+  assert.equal(v.signed_power, 10n);
+});
+
+test('the ZIP-215 rule gives every small-order and speccheck case the Rust verdict', async () => {
+  const { verifySignature } = await import('../src/index.js');
+  const sigs = load('signatures.json');
+  assert.ok(sigs.cases.length > 200);
+  for (const c of sigs.cases) {
+    const got = verifySignature(fromHex(c.key), fromHex(c.message), fromHex(c.signature)) ?? 'ok';
+    assert.equal(got, c.verdict, `key ${c.key} sig ${c.signature}`);
+  }
+});
+
+test('every Event, CallError, TxError and Call variant decodes and encodes as in Rust', async () => {
+  const { decode, encode, fromJson, toJson, schemas } = await import('../src/index.js');
+  const v = load('variants.json');
+  assert.ok(v.receipts.length > 80);
+  for (const r of v.receipts) {
+    const decoded = decode(schemas.Receipt, fromHex(r.hex), 1 << 20);
+    assert.deepEqual(toJson(schemas.Receipt, decoded), r.json);
+    assert.equal(toHex(encode(schemas.Receipt, fromJson(schemas.Receipt, r.json))), r.hex);
+  }
+  assert.equal(v.calls.length, 25);
+  for (const c of v.calls) {
+    const decoded = decode(schemas.Call, fromHex(c.hex), 4096);
+    assert.deepEqual(toJson(schemas.Call, decoded), c.json);
+    assert.equal(toHex(encode(schemas.Call, fromJson(schemas.Call, c.json))), c.hex);
+    assert.equal(summarize(decoded as Parameters<typeof summarize>[0]), c.summary);
+  }
+});
