@@ -5,6 +5,8 @@
 //! the exit code (see [`error`]).
 
 mod bench;
+#[cfg(unix)]
+mod chaos;
 mod client;
 mod dev;
 mod error;
@@ -67,6 +69,11 @@ enum Command {
     /// Make a merchant-signed payment link (`jeon:pay?...`) for `jeon tx pay-invoice`.
     #[command(subcommand)]
     Invoice(invoice_cmd::InvoiceCommand),
+    /// The chaos harness: run validators under load and faults from a manifest and
+    /// check the history; generate seeded manifests.
+    #[cfg(unix)]
+    #[command(subcommand)]
+    Chaos(chaos::ChaosCommand),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +89,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Verify(args) => verify_cmd::run(args),
         Command::Invoice(command) => invoice_cmd::run(command),
+        #[cfg(unix)]
+        Command::Chaos(command) => chaos::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,7 +21,7 @@ const FUND_WAIT_SECS: u64 = 120;
 /// The fee-asset units each bench account needs for its role in `mode`, given each
 /// account's share of the transactions, which accounts grant a mandate first
 /// (`--mode charge`; empty otherwise) and the fee per transaction.
-pub(super) fn needs(mode: Mode, shares: &[usize], grants: &[bool], fee: Amount) -> Vec<Amount> {
+pub(crate) fn needs(mode: Mode, shares: &[usize], grants: &[bool], fee: Amount) -> Vec<Amount> {
     let n = shares.len();
     let times = |count: usize, units: Amount| (count as u64).saturating_mul(units);
     (0..n)
@@ -38,18 +38,18 @@ pub(super) fn needs(mode: Mode, shares: &[usize], grants: &[bool], fee: Amount) 
 }
 
 /// What funding needs.
-pub(super) struct FundPlan<'a> {
-    pub(super) funder: &'a Keypair,
-    pub(super) status: &'a NodeStatus,
-    pub(super) addrs: &'a [Address],
-    pub(super) accounts: &'a [Option<AccountView>],
+pub(crate) struct FundPlan<'a> {
+    pub(crate) funder: &'a Keypair,
+    pub(crate) status: &'a NodeStatus,
+    pub(crate) addrs: &'a [Address],
+    pub(crate) accounts: &'a [Option<AccountView>],
     /// Fee-asset units each account needs (see [`needs`]), fees included.
-    pub(super) needs: &'a [Amount],
+    pub(crate) needs: &'a [Amount],
 }
 
 /// Tops up each bench account to what it needs of the fee asset, from the funder, and
 /// waits until the funding is final.
-pub(super) fn fund(client: &Client, plan: &FundPlan<'_>, batch: usize) -> Result<(), CliError> {
+pub(crate) fn fund(client: &Client, plan: &FundPlan<'_>, batch: usize) -> Result<(), CliError> {
     let (funder, status) = (plan.funder, plan.status);
     let asset = status.fee.asset;
     let mut needs = Vec::new();

@@ -45,10 +45,10 @@
 //! `track` (finality and latency) and `report` (the figures and the JSON line);
 //! `soak` and `window` run `--soak`.
 
-mod fund;
+pub(crate) mod fund;
 mod mandates;
 mod merchant;
-mod presign;
+pub(crate) mod presign;
 mod report;
 mod soak;
 mod submit;
@@ -321,7 +321,7 @@ fn prepare(
 /// reads the fee schedule (the fee limit signed, and the funding of fees). The ceiling
 /// of the base fee, so that a bench that fills blocks and raises the base fee still
 /// has every transaction valid and funded.
-fn fee_per_tx(status: &NodeStatus) -> Amount {
+pub(crate) fn fee_per_tx(status: &NodeStatus) -> Amount {
     status.fee.base_fee_max.max(status.fee.base_fee)
 }
 
@@ -411,7 +411,13 @@ fn thread_died() -> ApiError {
 }
 
 /// A signed transaction from `key`.
-fn sign(status: &NodeStatus, key: &Keypair, nonce: Nonce, expiry: Height, call: Call) -> SignedTx {
+pub(crate) fn sign(
+    status: &NodeStatus,
+    key: &Keypair,
+    nonce: Nonce,
+    expiry: Height,
+    call: Call,
+) -> SignedTx {
     TxBody {
         chain_id: status.chain_id,
         sender: key.address(),

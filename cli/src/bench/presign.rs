@@ -9,7 +9,7 @@ use super::{sign, WORKERS_MAX};
 use crate::client::NodeStatus;
 
 /// Units moved by each bench transfer.
-pub(super) const TRANSFER_AMOUNT: Amount = 1;
+pub(crate) const TRANSFER_AMOUNT: Amount = 1;
 /// Units paid by each bench payment: ₩1, large enough that 10 % tax and 1 % cashback
 /// are not rounded away.
 pub(super) const PAY_AMOUNT: Amount = 100;

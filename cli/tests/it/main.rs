@@ -10,6 +10,7 @@ mod api_types;
 mod bench_charge;
 mod bench_soak;
 mod browser_api;
+mod chaos;
 mod client_commands;
 mod consortium;
 mod crash_recovery;
