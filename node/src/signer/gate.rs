@@ -43,9 +43,10 @@ pub type Slot = (Height, u32, u8);
 pub enum SigningStatus {
     /// Signing normally.
     Active,
-    /// The chain is behind the signer record: nothing at or below `record_height` is
-    /// signed; signing resumes once the head reaches it (by block sync, or a restored
-    /// `db/`).
+    /// The chain is more than a height behind the signer record: nothing at or below
+    /// `record_height` is signed; signing resumes once the head reaches
+    /// `record_height - 1` (by block sync, or a restored `db/`), where the node resumes
+    /// the record's height as after a restart, above the record.
     WaitingForChain {
         /// The record's height.
         record_height: Height,
@@ -137,7 +138,7 @@ impl SigningGate {
     }
 
     /// Moves on with the head, the highest head a peer announced, and the clock: the
-    /// chain passing the record, or the window ending with the node caught up, opens
+    /// chain reaching the height below the record, or the window ending with the node caught up, opens
     /// the gate. Returns the new status if it changed.
     pub fn update(
         &mut self,
@@ -146,7 +147,14 @@ impl SigningGate {
         now_ms: u64,
     ) -> Option<SigningStatus> {
         let next = match self.status {
-            SigningStatus::WaitingForChain { record_height, .. } if head >= record_height => {
+            // As at start: a record at the next height is an ordinary restart (the
+            // replica resumes that height above the record, with its lock); waiting
+            // for the chain to pass it stalled a height this validator had signed in,
+            // once more than a third of the power was in that state (the chaos
+            // harness's wipe-halt manifest).
+            SigningStatus::WaitingForChain { record_height, .. }
+                if head.saturating_add(1) >= record_height =>
+            {
                 SigningStatus::Active
             }
             SigningStatus::WaitingForChain { record_height, .. } => {
@@ -258,7 +266,7 @@ mod tests {
     }
 
     #[test]
-    fn a_chain_behind_the_record_signs_nothing_up_to_the_record_until_it_passes_it() {
+    fn a_chain_behind_the_record_signs_nothing_until_it_reaches_the_height_below_the_record() {
         let mut gate = SigningGate::new(Some(&record(7, 2, 2)), 0, false, 0);
         assert_eq!(
             gate.status(),
@@ -269,10 +277,12 @@ mod tests {
         );
         assert!(!gate.allows(1));
         assert!(!gate.allows(7));
-        assert_eq!(gate.update(6, 9, 0), None, "head 6 is not past the record");
+        assert_eq!(gate.update(5, 9, 0), None, "head 5 leaves height 6 unknown");
         assert!(!gate.allows(7));
-        assert_eq!(gate.update(7, 9, 0), Some(SigningStatus::Active));
-        assert!(gate.allows(8));
+        // The record's height is next: as a restart there would be, signing resumes
+        // (the guard still refuses anything at or below the record's slot).
+        assert_eq!(gate.update(6, 9, 0), Some(SigningStatus::Active));
+        assert!(gate.allows(7));
     }
 
     #[test]
