@@ -8,7 +8,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use jeon_fuzz::fixtures::{self, GENESIS_TIME_MS};
-use jeon_fuzz::wire::{ConsensusMsg, StatusMsg, SyncRequest, SyncResponse, TxBatch};
+use jeon_fuzz::wire::{
+    CompactProposal, ConsensusMsg, ProposalWanted, StatusMsg, SyncRequest, SyncResponse, TxBatch,
+};
 use jeon_genesis::{Preset, PresetKeys};
 use jeon_runtime::{proof, Block, Header};
 
@@ -83,6 +85,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (
             "proposal",
             ConsensusMsg::Proposal(Box::new(chain.proposal.clone())),
+        ),
+        (
+            "compact-proposal",
+            ConsensusMsg::CompactProposal(Box::new(CompactProposal {
+                body: chain.proposal.body,
+                header: chain.proposal.block.header.clone(),
+                txs: chain.proposal.block.txs.iter().map(|t| t.hash()).collect(),
+                signature: chain.proposal.signature,
+            })),
+        ),
+        (
+            "proposal-wanted",
+            ConsensusMsg::ProposalWanted(ProposalWanted {
+                height: 1,
+                round: 0,
+                block: block.header.hash(),
+            }),
         ),
         ("prevote", ConsensusMsg::Vote(chain.votes[0].clone())),
         ("precommit", ConsensusMsg::Vote(chain.votes[1].clone())),

@@ -53,6 +53,21 @@ fn consensus(message: &[u8]) {
                 assert!(chain.signed_vote(&v.body), "forged vote {:?}", v.body);
             }
         }
-        ConsensusMsg::Status(_) => {}
+        ConsensusMsg::CompactProposal(p) => {
+            // The same signature as the whole proposal's: only what a validator signed.
+            let bytes = p.body.signing_bytes();
+            for v in &chain.validators {
+                if crypto::verify(&v.key, &bytes, &p.signature).is_ok() {
+                    assert!(
+                        chain.signed_proposal(&p.body),
+                        "forged compact proposal {:?}",
+                        p.body
+                    );
+                }
+            }
+            let _ = p.header.hash();
+            let _ = jeon_runtime::merkle::root(&p.txs);
+        }
+        ConsensusMsg::Status(_) | ConsensusMsg::ProposalWanted(_) => {}
     }
 }

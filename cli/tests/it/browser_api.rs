@@ -1,13 +1,12 @@
 //! The API as a browser wallet on another origin meets it: CORS preflights and allow
 //! headers (`--cors-origin`), against real `jeon dev` and `jeon node` processes.
 
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
 use reqwest::Method;
 
-use crate::common::{free_port, get, jeon, wait_until, DevNode};
+use crate::common::{jeon, DevNode};
 
 const WALLET: &str = "https://wallet.example";
 
@@ -105,28 +104,8 @@ fn jeon_dev_allows_any_origin_and_jeon_node_none_by_default() {
     drop(dev);
 
     // The same chain as `jeon node` without --cors-origin: no origin is allowed.
-    let port = free_port();
-    let api = format!("http://127.0.0.1:{port}");
-    let _node = KillOnDrop(
-        jeon()
-            .args(["node", "--genesis"])
-            .arg(data.join("genesis.json"))
-            .arg("--key")
-            .arg(data.join("keys/hanbit-bank.json"))
-            .arg("--data")
-            .arg(&data)
-            .args(["--api", &format!("127.0.0.1:{port}")])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn jeon node"),
-    );
-    assert!(
-        wait_until(Duration::from_secs(60), || get(&api, "/v1/status")
-            .is_some()),
-        "the node serves"
-    );
+    let node = DevNode::start_as_node(&data, &[]);
+    let api = node.api.clone();
     let off = preflight(&api, WALLET);
     assert_eq!(off.status().as_u16(), 403);
     assert_eq!(header(&off, "access-control-allow-origin"), None);
@@ -160,15 +139,6 @@ fn a_malformed_origin_stops_the_start_with_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("wallet.example/pay"), "{stderr}");
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

@@ -9,11 +9,7 @@ use jeon_runtime::{Hash, SignedTx};
 use reqwest::blocking::{Client, Response};
 use serde_json::{json, Value};
 
-use std::process::{Child, Stdio};
-
-use crate::common::{
-    chain_id, free_port, get, jeon, post, transfer, tx_hex, tx_status, wait_until, DevNode,
-};
+use crate::common::{chain_id, get, post, transfer, tx_hex, tx_status, wait_until, DevNode};
 
 /// One SSE message as a browser sees it: its id and its data.
 #[derive(Debug, Clone)]
@@ -213,15 +209,6 @@ fn a_stream_from_the_start_replays_stored_blocks_and_a_bad_id_is_refused() {
     assert_eq!(body["error"]["code"], "bad_event_id", "{body}");
 }
 
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn resuming_from_before_what_a_pruned_node_keeps_says_so_with_a_gap_then_goes_on() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -231,29 +218,11 @@ fn resuming_from_before_what_a_pruned_node_keeps_says_so_with_a_gap_then_goes_on
     let bob = dev.key("bob").address();
     let chain = chain_id(&dev.api);
     drop(dev);
-    let port = free_port();
-    let api = format!("http://127.0.0.1:{port}");
-    let _node = KillOnDrop(
-        jeon()
-            .args(["node", "--genesis"])
-            .arg(data.join("genesis.json"))
-            .arg("--key")
-            .arg(data.join("keys/hanbit-bank.json"))
-            .arg("--data")
-            .arg(&data)
-            .args(["--api", &format!("127.0.0.1:{port}")])
-            .args(["--prune-keep-blocks", "16", "--segment-bytes", "4096"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn jeon node"),
+    let node = DevNode::start_as_node(
+        &data,
+        &["--prune-keep-blocks", "16", "--segment-bytes", "4096"],
     );
-    assert!(wait_until(Duration::from_secs(60), || get(
-        &api,
-        "/v1/status"
-    )
-    .is_some()));
+    let api = node.api.clone();
     let mut last = None;
     for n in 0..40 {
         let tx = transfer(chain, &alice, n, bob, 1 + n);

@@ -1,20 +1,10 @@
 //! A node run with `--prune-keep-blocks` keeps finalizing, serves recent blocks and
 //! proofs, and answers the documented `pruned` error for blocks it dropped.
 
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crate::common::{chain_id, free_port, get, jeon, post, transfer, tx_hex, wait_until, DevNode};
+use crate::common::{chain_id, get, jeon, post, transfer, tx_hex, wait_until, DevNode};
 use serde_json::json;
-
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn a_pruned_node_keeps_finalizing_and_says_which_blocks_it_dropped() {
@@ -27,30 +17,12 @@ fn a_pruned_node_keeps_finalizing_and_says_which_blocks_it_dropped() {
     let chain = chain_id(&dev.api);
     drop(dev);
 
-    let port = free_port();
-    let api = format!("http://127.0.0.1:{port}");
-    let _node = Node(
-        jeon()
-            .args(["node", "--genesis"])
-            .arg(data.join("genesis.json"))
-            .arg("--key")
-            .arg(data.join("keys/hanbit-bank.json"))
-            .arg("--data")
-            .arg(&data)
-            .args(["--api", &format!("127.0.0.1:{port}")])
-            // Segments of a few blocks each, so pruning has whole segments to drop.
-            .args(["--prune-keep-blocks", "16", "--segment-bytes", "4096"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn jeon node"),
+    // Segments of a few blocks each, so pruning has whole segments to drop.
+    let node = DevNode::start_as_node(
+        &data,
+        &["--prune-keep-blocks", "16", "--segment-bytes", "4096"],
     );
-    assert!(
-        wait_until(Duration::from_secs(60), || get(&api, "/v1/status")
-            .is_some()),
-        "the node serves"
-    );
+    let api = node.api.clone();
     // One transfer per block: 60 blocks.
     let mut hashes = Vec::new();
     for n in 0..60 {

@@ -93,6 +93,35 @@ impl DevNode {
         node
     }
 
+    /// Starts `jeon node` on the chain a `jeon dev` wrote in `data` (its genesis, the
+    /// bank's validator key, the same data directory) with extra arguments, and waits
+    /// until its API answers: the production command, on a dev chain.
+    pub(crate) fn start_as_node(data: &Path, args: &[&str]) -> DevNode {
+        let port = free_port();
+        let child = jeon()
+            .args(["node", "--genesis"])
+            .arg(data.join("genesis.json"))
+            .arg("--key")
+            .arg(data.join("keys/hanbit-bank.json"))
+            .arg("--data")
+            .arg(data)
+            .args(["--api", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn jeon node");
+        let mut node = DevNode {
+            child,
+            api: format!("http://127.0.0.1:{port}"),
+            api_addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            data: data.to_owned(),
+        };
+        node.wait_ready();
+        node
+    }
+
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
@@ -100,11 +129,11 @@ impl DevNode {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("jeon dev exited before serving: {status}");
+                panic!("the node exited before serving: {status}");
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("jeon dev did not serve within 60 s");
+        panic!("the node did not serve within 60 s");
     }
 
     /// `kill -9`, then reap.
