@@ -98,7 +98,19 @@ impl FromStr for Address {
                 input: input.to_owned(),
                 len: bytes.len(),
             })?;
-        Ok(Address(key))
+        let address = Address(key);
+        // 32 bytes fill 52 five-bit groups with 4 bits to spare; bech32 0.11 ignores
+        // them, so without this check 16 strings would name each account (BIP-173:
+        // the padding must be zero). One account, one address text.
+        if address.to_string() != input.to_ascii_lowercase() {
+            return Err(AddressError::Malformed {
+                input: input.to_owned(),
+                reason:
+                    "not the canonical encoding: the padding bits after the 32 bytes must be zero"
+                        .into(),
+            });
+        }
+        Ok(address)
     }
 }
 
@@ -237,6 +249,22 @@ mod tests {
             s.parse::<Address>(),
             Err(AddressError::WrongPrefix { .. })
         ));
+    }
+
+    #[test]
+    fn an_address_with_nonzero_padding_bits_is_refused_and_each_account_has_one_text() {
+        // Alice's key (the dev preset's) with the 4 spare bits set, checksum valid.
+        let odd = "jeon1p4jpk9autwnzng2n34snjr7l3uc3unfapjyjwjjl0kqpq2ae5784xja2ge";
+        let err = odd.parse::<Address>().expect_err("padding must be zero");
+        assert!(matches!(err, AddressError::Malformed { .. }), "{err:?}");
+        // The canonical text of the same key parses, in either case, to that key.
+        let key = crate::Keypair::from_seed_label("alice").address();
+        let canonical = key.to_string();
+        assert_eq!(canonical.parse::<Address>().expect("canonical"), key);
+        assert_eq!(
+            canonical.to_uppercase().parse::<Address>().expect("upper"),
+            key
+        );
     }
 
     #[test]

@@ -132,8 +132,8 @@ fn keys_vectors() -> Value {
         String::new(),
         "jeon1".to_owned(),
         // alice's key with non-zero padding bits in the last 5-bit group and a valid
-        // checksum (made with BIP-350's reference algorithm): bech32 0.11 drops the
-        // padding bits, so this is accepted as alice.
+        // checksum (made with BIP-350's reference algorithm): refused as not canonical,
+        // so that each account has one address text.
         "jeon1p4jpk9autwnzng2n34snjr7l3uc3unfapjyjwjjl0kqpq2ae5784xja2ge".to_owned(),
     ];
     let parses: Vec<Value> = inputs

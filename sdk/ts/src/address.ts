@@ -26,9 +26,9 @@ export function encodeAddress(key: Uint8Array): string {
 }
 
 /**
- * The 32-byte key of an address. Like the Rust side (bech32 0.11's
- * `CheckedHrpstring::byte_iter`), the data part is read as packed bytes and the few
- * padding bits left over are ignored; any case is accepted but not a mix.
+ * The 32-byte key of an address. As on the Rust side, the data part is read as packed
+ * bytes and the 4 padding bits left over must be zero (the one canonical text per
+ * account); all lowercase or all uppercase is accepted, not a mix.
  */
 export function decodeAddress(input: string): Uint8Array {
   let decoded: { prefix: string; words: number[] };
@@ -46,6 +46,12 @@ export function decodeAddress(input: string): Uint8Array {
   const bytes = wordsToBytesIgnoringPadding(decoded.words);
   if (bytes.length !== 32) {
     throw new AddressError('WrongLength', `address ${JSON.stringify(input)} holds ${bytes.length} bytes, expected 32`);
+  }
+  if (encodeAddress(bytes) !== input.toLowerCase()) {
+    throw new AddressError(
+      'Malformed',
+      `malformed address ${JSON.stringify(input)}: not the canonical encoding: the padding bits after the 32 bytes must be zero`,
+    );
   }
   return bytes;
 }
