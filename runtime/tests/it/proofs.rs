@@ -5,10 +5,12 @@
 use jeon_runtime::{calls, events};
 use std::collections::BTreeSet;
 
-use crate::support::{ctx, sign, transfer, verified, Consortium, CHAIN, KRW, UNKNOWN};
+use crate::support::{
+    certify, ctx, precommit, sign, transfer, validator_keys, validator_set, verified, Consortium,
+    CHAIN, KRW, UNKNOWN,
+};
 use jeon_runtime::block::{
-    validators_hash, Block, Certificate, CertificateError, CommitSig, CommittedBlock, Header,
-    ValidatorInfo, VoteBody, VoteKind,
+    validators_hash, Block, CertificateError, CommittedBlock, Header, ValidatorInfo,
 };
 use jeon_runtime::crypto::sha256;
 use jeon_runtime::merkle::{self, receipt_hash, receipts_root, tx_root, PathError};
@@ -19,56 +21,8 @@ use jeon_runtime::{
 };
 use proptest::prelude::*;
 
-/// Validators of the test chain, each with this power.
-const VALIDATOR_POWER: u64 = 25;
-/// Validators in the set.
-const VALIDATORS: usize = 4;
 /// Signers of a certificate: 75 of 100 power, just over 2/3.
 const QUORUM: usize = 3;
-
-fn validator_keys() -> Vec<Keypair> {
-    (0..VALIDATORS)
-        .map(|i| Keypair::from_seed_label(&format!("validator-{i}")))
-        .collect()
-}
-
-fn validator_set() -> Vec<ValidatorInfo> {
-    validator_keys()
-        .iter()
-        .map(|k| ValidatorInfo {
-            key: k.address(),
-            power: VALIDATOR_POWER,
-        })
-        .collect()
-}
-
-/// A precommit signature of `key` for `header` in round 0 on `chain`.
-fn precommit(key: &Keypair, chain: Hash, header: &Header) -> CommitSig {
-    let vote = VoteBody {
-        chain_id: chain,
-        height: header.height,
-        round: 0,
-        kind: VoteKind::Precommit,
-        block: Some(header.hash()),
-    };
-    CommitSig {
-        validator: key.address(),
-        signature: key.sign(&vote.signing_bytes()),
-    }
-}
-
-/// A certificate for `header` signed by `signers`.
-fn certify(header: &Header, signers: &[Keypair]) -> Certificate {
-    Certificate {
-        height: header.height,
-        round: 0,
-        block: header.hash(),
-        signatures: signers
-            .iter()
-            .map(|k| precommit(k, header.chain_id, header))
-            .collect(),
-    }
-}
 
 /// A final block and its receipts.
 struct Final {

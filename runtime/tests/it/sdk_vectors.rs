@@ -12,10 +12,9 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use jeon_runtime::block::{
-    validators_hash, Block, Certificate, CommitSig, CommittedBlock, Header, ValidatorInfo,
-    VoteBody, VoteKind,
-};
+use crate::support::{certify, precommit, validator_keys, validator_set};
+
+use jeon_runtime::block::{validators_hash, Block, CommittedBlock, Header, ValidatorInfo};
 use jeon_runtime::economy::rewards::RewardKind;
 use jeon_runtime::economy::RedeemKind;
 use jeon_runtime::fees::Beneficiary;
@@ -42,9 +41,6 @@ const LABELS: [&str; 9] = [
     "validator-3",
     "outsider",
 ];
-/// Power of each of the four validators of the proof vectors.
-const VALIDATOR_POWER: u64 = 25;
-
 fn key(label: &str) -> Keypair {
     Keypair::from_seed_label(label)
 }
@@ -511,46 +507,6 @@ fn links_vectors() -> Value {
 }
 
 // ---------------------------------------------------------------------------- proofs
-
-fn validator_keys() -> Vec<Keypair> {
-    (0..4).map(|i| key(&format!("validator-{i}"))).collect()
-}
-
-fn validator_set() -> Vec<ValidatorInfo> {
-    validator_keys()
-        .iter()
-        .map(|k| ValidatorInfo {
-            key: k.address(),
-            power: VALIDATOR_POWER,
-        })
-        .collect()
-}
-
-fn precommit(k: &Keypair, chain: Hash, header: &Header) -> CommitSig {
-    let vote = VoteBody {
-        chain_id: chain,
-        height: header.height,
-        round: 0,
-        kind: VoteKind::Precommit,
-        block: Some(header.hash()),
-    };
-    CommitSig {
-        validator: k.address(),
-        signature: k.sign(&vote.signing_bytes()),
-    }
-}
-
-fn certify(header: &Header, signers: &[Keypair]) -> Certificate {
-    Certificate {
-        height: header.height,
-        round: 0,
-        block: header.hash(),
-        signatures: signers
-            .iter()
-            .map(|k| precommit(k, header.chain_id, header))
-            .collect(),
-    }
-}
 
 fn fee(payer: &str) -> Event {
     Event::FeeCharged(events::FeeCharged {

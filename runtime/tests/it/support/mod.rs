@@ -449,3 +449,63 @@ pub(crate) fn diff(before: &MemoryState, after: &MemoryState) -> Changes {
         })
         .collect()
 }
+
+// ---- A four-validator set and its certificates (proofs, SDK vectors) ----
+
+/// The voting power of each of the [`VALIDATORS`] test validators.
+pub(crate) const VALIDATOR_POWER: u64 = 25;
+/// How many test validators sign certificates.
+pub(crate) const VALIDATORS: usize = 4;
+
+/// The test validators' keys (`validator-0` ...).
+pub(crate) fn validator_keys() -> Vec<jeon_runtime::Keypair> {
+    (0..VALIDATORS)
+        .map(|i| jeon_runtime::Keypair::from_seed_label(&format!("validator-{i}")))
+        .collect()
+}
+
+/// The test validator set, equal powers.
+pub(crate) fn validator_set() -> Vec<jeon_runtime::block::ValidatorInfo> {
+    validator_keys()
+        .iter()
+        .map(|k| jeon_runtime::block::ValidatorInfo {
+            key: k.address(),
+            power: VALIDATOR_POWER,
+        })
+        .collect()
+}
+
+/// A precommit signature of `key` for `header` in round 0 on `chain`.
+pub(crate) fn precommit(
+    key: &jeon_runtime::Keypair,
+    chain: Hash,
+    header: &jeon_runtime::block::Header,
+) -> jeon_runtime::block::CommitSig {
+    let vote = jeon_runtime::block::VoteBody {
+        chain_id: chain,
+        height: header.height,
+        round: 0,
+        kind: jeon_runtime::block::VoteKind::Precommit,
+        block: Some(header.hash()),
+    };
+    jeon_runtime::block::CommitSig {
+        validator: key.address(),
+        signature: key.sign(&vote.signing_bytes()),
+    }
+}
+
+/// A certificate for `header` signed by `signers`.
+pub(crate) fn certify(
+    header: &jeon_runtime::block::Header,
+    signers: &[jeon_runtime::Keypair],
+) -> jeon_runtime::block::Certificate {
+    jeon_runtime::block::Certificate {
+        height: header.height,
+        round: 0,
+        block: header.hash(),
+        signatures: signers
+            .iter()
+            .map(|k| precommit(k, header.chain_id, header))
+            .collect(),
+    }
+}
