@@ -78,6 +78,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Node(_) | Command::Dev(_)) {
+        // Returns only if it did not restart the program (jeon_node::memory).
+        if let Err(e) = jeon_node::memory::reexec_tuned() {
+            eprintln!(
+                "warning: could not restart with the allocator's tunables ({e}); running with glibc's defaults"
+            );
+        }
+    }
     let result = match cli.command {
         Command::Keys(command) => keys::run(command),
         Command::Genesis(command) => genesis_cmd::run(command),

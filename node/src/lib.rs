@@ -10,6 +10,7 @@ pub mod driver;
 pub mod faults;
 pub mod handle;
 pub mod http;
+pub mod memory;
 pub mod mempool;
 pub mod metrics;
 pub mod net;

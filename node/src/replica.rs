@@ -74,6 +74,12 @@ pub const REBROADCAST_MS: u64 = 1_000;
 pub const PREVOTES_KEPT_MAX: usize = 4_096;
 /// The most own messages kept for re-sending (the latest ones of the height).
 pub const OWN_MSGS_KEPT_MAX: usize = 6;
+/// How long a compact proposal naming transactions this node lacks waits for them to
+/// arrive by gossip before the proposer is asked for the whole proposal. Under load a
+/// peer's batch of transactions can still be in signature verification here when the
+/// proposal naming them arrives; asking at once would send the whole block for a gap
+/// that closes a few milliseconds later.
+pub const COMPACT_WAIT_MS: u64 = 150;
 
 /// How often a node that is not signing says so again in its log (it also says so at
 /// once, and `/v1/status` always shows it).
@@ -281,6 +287,9 @@ pub struct Replica {
     /// Our proposals at this height, whole, for peers that ask ([`ProposalWanted`]);
     /// `true` once gossiped whole.
     own_proposals: VecDeque<(SignedProposal, bool)>,
+    /// A verified compact proposal at this height waiting for transactions it names
+    /// ([`COMPACT_WAIT_MS`]).
+    parked: Option<Parked>,
     /// Verified prevotes for blocks at the current height, ours and others'.
     prevotes: BTreeMap<(u32, Option<Hash>, Address), SignedVoteMsg>,
     height_started_ms: u64,
@@ -290,6 +299,18 @@ pub struct Replica {
     equivocations_seen: usize,
     /// Consensus is paused: the disk is too full to store a block.
     disk_paused: bool,
+    /// A height was decided (or synced) while handling the current input: the next
+    /// starts when that input is done ([`Self::handle`]).
+    next_height_due: bool,
+}
+
+/// A compact proposal whose signature and structure were checked, waiting for the
+/// transactions it names to reach the mempool.
+struct Parked {
+    from: PeerKey,
+    proposal: CompactProposal,
+    /// When to stop waiting and ask the proposer for the whole proposal.
+    until_ms: u64,
 }
 
 fn wire_kind(kind: VoteKind) -> WireKind {
@@ -349,6 +370,8 @@ impl Replica {
             last_status: None,
             own_msgs: VecDeque::new(),
             own_proposals: VecDeque::new(),
+            parked: None,
+            next_height_due: false,
             prevotes: BTreeMap::new(),
             height_started_ms: 0,
             last_rebroadcast_ms: 0,
@@ -442,6 +465,7 @@ impl Replica {
         }
         let mut out = Vec::new();
         self.start_height(now_ms, &mut out)?;
+        self.start_due_heights(now_ms, &mut out)?;
         Ok(out)
     }
 
@@ -457,6 +481,7 @@ impl Replica {
         self.equivocations_seen = 0;
         self.own_msgs.clear();
         self.own_proposals.clear();
+        self.parked = None;
         self.prevotes.clear();
         self.height_started_ms = now_ms;
         // A validator listening for a doppelganger follows the chain by block sync only.
@@ -544,7 +569,10 @@ impl Replica {
         self.refresh_signing(now_ms, &mut out)?;
         match input {
             ReplicaInput::Gossip { from, msg } => self.on_gossip(now_ms, from, msg, &mut out)?,
-            ReplicaInput::TxsAdmitted => self.build_if_wanted(now_ms, false, &mut out)?,
+            ReplicaInput::TxsAdmitted => {
+                self.retry_parked(now_ms, &mut out)?;
+                self.build_if_wanted(now_ms, false, &mut out)?
+            }
             ReplicaInput::Timeout(t) => self.feed(now_ms, Input::Timeout(t), &mut out)?,
             ReplicaInput::Synced { from, response } => {
                 self.on_synced(now_ms, from, response, &mut out)?
@@ -562,7 +590,25 @@ impl Replica {
             }
             ReplicaInput::Tick => self.on_tick(now_ms, &mut out)?,
         }
+        self.start_due_heights(now_ms, &mut out)?;
         Ok(out)
+    }
+
+    /// Starts the next height after one was decided while handling an input: here,
+    /// after the decision has returned, not from inside it. On one validator with
+    /// transactions waiting every height decides as soon as it starts, and starting the
+    /// next from inside the decision nested one more call per height, holding each
+    /// height's block until the pool drained and, under a long backlog, overflowing
+    /// the stack.
+    fn start_due_heights(
+        &mut self,
+        now_ms: u64,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        while std::mem::take(&mut self.next_height_due) {
+            self.start_height(now_ms, out)?;
+        }
+        Ok(())
     }
 
     /// Whether consensus is paused because the data directory's disk is too full to
@@ -594,6 +640,7 @@ impl Replica {
     }
 
     fn on_tick(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) -> Result<(), ReplicaError> {
+        self.retry_parked(now_ms, out)?;
         if now_ms
             >= self
                 .last_commit_ms
@@ -926,12 +973,14 @@ impl Replica {
         self.committed(now_ms, out)
     }
 
-    /// After any commit (consensus or sync): announce, and move consensus on.
+    /// After any commit (consensus or sync): announce, and have consensus move on to
+    /// the next height once the current input is handled.
     fn committed(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) -> Result<(), ReplicaError> {
         self.last_commit_ms = now_ms;
         self.sync.behind_since_ms = None;
         self.announce(now_ms, out);
-        self.start_height(now_ms, out)
+        self.next_height_due = true;
+        Ok(())
     }
 
     /// Gossips our head if it changed since we last did, or if the last announcement
@@ -1266,8 +1315,9 @@ impl Replica {
 
     /// A proposal naming its transactions by hash: the block is put together from the
     /// mempool (which verified them on admission) and then handled as a full proposal.
-    /// If any is missing, the proposer is asked for the whole proposal and this one is
-    /// dropped; the whole one follows over gossip (or the round times out).
+    /// If any is missing, the proposal waits up to [`COMPACT_WAIT_MS`] for gossip to
+    /// bring them ([`Self::retry_parked`]); then the proposer is asked for the whole
+    /// proposal, which follows over gossip (or the round times out).
     fn on_compact_proposal(
         &mut self,
         now_ms: u64,
@@ -1294,33 +1344,47 @@ impl Replica {
             );
             return Ok(());
         }
-        let txs = if self.candidates.contains_key(&id) {
-            // Ours, or put together before: the full path finds the candidate.
-            Vec::new()
-        } else {
-            let pool = self.shared.mempool();
-            let found: Option<Vec<SignedTx>> = p
-                .txs
-                .iter()
-                .map(|h| pool.get(h).map(|v| v.tx().clone()))
-                .collect();
-            drop(pool);
-            match found {
-                Some(txs) => txs,
-                None => {
-                    self.shared.metrics.compact_proposals_incomplete.inc();
-                    debug!(height = p.body.height, round = p.body.round, "compact proposal names transactions this node lacks: asking for the whole proposal");
-                    out.push(ReplicaOutput::Broadcast(ConsensusMsg::ProposalWanted(
-                        ProposalWanted {
-                            height: p.body.height,
-                            round: p.body.round,
-                            block: id,
-                        },
-                    )));
-                    return Ok(());
+        match self.assemble(&p) {
+            Some(txs) => self.on_assembled(now_ms, from, p, txs, out),
+            None => {
+                let waiting = self.parked.as_ref().is_some_and(|w| {
+                    w.proposal.body.block == id && w.proposal.body.round == p.body.round
+                });
+                if !waiting {
+                    self.shared.metrics.compact_proposals_waited.inc();
+                    self.parked = Some(Parked {
+                        from,
+                        proposal: p,
+                        until_ms: now_ms.saturating_add(COMPACT_WAIT_MS),
+                    });
                 }
+                Ok(())
             }
-        };
+        }
+    }
+
+    /// The transactions a compact proposal names, from the mempool; empty if the block
+    /// is already a candidate (ours, or put together before: the full path finds it);
+    /// `None` if any is missing.
+    fn assemble(&self, p: &CompactProposal) -> Option<Vec<SignedTx>> {
+        if self.candidates.contains_key(&p.body.block) {
+            return Some(Vec::new());
+        }
+        let pool = self.shared.mempool();
+        p.txs
+            .iter()
+            .map(|h| pool.get(h).map(|v| v.tx().clone()))
+            .collect()
+    }
+
+    fn on_assembled(
+        &mut self,
+        now_ms: u64,
+        from: PeerKey,
+        p: CompactProposal,
+        txs: Vec<SignedTx>,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
         let full = SignedProposal {
             body: p.body,
             block: jeon_runtime::Block {
@@ -1330,6 +1394,48 @@ impl Replica {
             signature: p.signature,
         };
         self.on_proposal(now_ms, from, full, out)
+    }
+
+    /// Tries the waiting compact proposal again (after transactions entered the
+    /// mempool, and on each tick). Complete, it is handled; past its wait, the proposer
+    /// is asked for the whole proposal.
+    fn retry_parked(
+        &mut self,
+        now_ms: u64,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        let Some(waiting) = self.parked.as_ref() else {
+            return Ok(());
+        };
+        if waiting.proposal.body.height != self.core.height() {
+            self.parked = None;
+            return Ok(());
+        }
+        if let Some(txs) = self.assemble(&waiting.proposal) {
+            let Some(Parked { from, proposal, .. }) = self.parked.take() else {
+                return Ok(());
+            };
+            return self.on_assembled(now_ms, from, proposal, txs, out);
+        }
+        if now_ms < waiting.until_ms {
+            return Ok(());
+        }
+        let body = waiting.proposal.body;
+        self.parked = None;
+        self.shared.metrics.compact_proposals_incomplete.inc();
+        debug!(
+            height = body.height,
+            round = body.round,
+            "compact proposal names transactions this node still lacks: asking for the whole proposal"
+        );
+        out.push(ReplicaOutput::Broadcast(ConsensusMsg::ProposalWanted(
+            ProposalWanted {
+                height: body.height,
+                round: body.round,
+                block: body.block,
+            },
+        )));
+        Ok(())
     }
 
     /// A peer lacks some transactions of our proposal: gossip it whole, once per round.

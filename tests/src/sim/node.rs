@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use jeon_genesis::{Preset, PresetKeys};
+use jeon_genesis::{GenesisSpec, Preset, PresetKeys};
 use jeon_node::chain::{Chain as NodeChain, ChainSpec};
 use jeon_node::replica::{PeerKey, Replica, ReplicaConfig, ReplicaOutput};
 use jeon_node::segments::{BlockLog, MemSegments};
@@ -32,14 +32,18 @@ pub(crate) struct Chain {
 impl Chain {
     /// Builds the chain; a failure is a bug in the presets.
     pub(crate) fn local4() -> Chain {
-        let preset = Preset::Local {
-            validators: VALIDATORS,
-        };
+        Chain::local(VALIDATORS, |_| ())
+    }
+
+    /// The `local` preset with `validators` validators, its genesis adjusted by `edit`.
+    pub(crate) fn local(validators: usize, edit: impl FnOnce(&mut GenesisSpec)) -> Chain {
+        let preset = Preset::Local { validators };
         let keys = PresetKeys::from_seed_labels(&preset.key_names());
-        let genesis = preset
+        let mut genesis = preset
             .spec(&keys, GENESIS_TIME_MS)
-            .expect("the local4 preset builds with all its keys");
-        let spec = ChainSpec::from_genesis(&genesis).expect("the local4 preset is valid");
+            .expect("the local preset builds with all its keys");
+        edit(&mut genesis);
+        let spec = ChainSpec::from_genesis(&genesis).expect("the local preset is valid");
         let validator_secrets = spec
             .validators
             .iter()
@@ -47,7 +51,7 @@ impl Chain {
                 keys.iter()
                     .find(|(_, k)| k.address() == v.key)
                     .map(|(_, k)| k.secret())
-                    .expect("every local4 validator key is a preset key")
+                    .expect("every local validator key is a preset key")
             })
             .collect();
         let accounts = keys
@@ -188,4 +192,85 @@ fn peer_key_of(name: &str) -> PeerKey {
         *byte = from;
     }
     jeon_node::p2p::peer_id(&seed).unwrap_or_else(|e| panic!("peer id of {name}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use jeon_node::replica::ReplicaInput;
+    use jeon_runtime::calls;
+    use jeon_runtime::tx::{Call, TxBody};
+    use jeon_runtime::StateExt;
+
+    use super::*;
+
+    /// Heights decided back to back while handling one input.
+    const HEIGHTS: u64 = 400;
+
+    /// On one validator with transactions waiting, every height decides as soon as it
+    /// starts. The next height must start after the decision returns, not from inside
+    /// it: nested, each height added frames (and kept its block alive) until the pool
+    /// drained, and a long backlog overflowed the consensus thread's stack. Here one
+    /// input decides 400 heights on a 256 KiB stack, far less than 400 nested heights
+    /// take.
+    #[test]
+    fn heights_decided_back_to_back_do_not_nest() {
+        let chain = Chain::local(1, |g| {
+            g.params.block_txs_max = 1;
+            if let Some(market) = g.fee_market.as_mut() {
+                market.target_txs_per_block = 1;
+            }
+        });
+        let mut node = SimNode::new("v0".into(), true, chain.validator_secrets[0]);
+        let spec = chain.spec.clone();
+        let to = node.validator;
+        let accounts = chain.accounts;
+        let handle = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || {
+                node.boot(&spec, ReplicaConfig::default(), false, GENESIS_TIME_MS)
+                    .expect("boot");
+                let live = node.live.as_mut().expect("booted");
+                let krw = jeon_runtime::AssetId(0);
+                let sender = accounts
+                    .into_iter()
+                    .find(|k| {
+                        k.address() != to
+                            && live.shared.db.balance(&k.address(), krw).unwrap_or(0) >= 100_000
+                    })
+                    .expect("a preset account holds KRW");
+                let txs: Vec<_> = (0..HEIGHTS)
+                    .map(|nonce| {
+                        TxBody {
+                            chain_id: spec.chain_id,
+                            sender: sender.address(),
+                            nonce,
+                            fee_limit: jeon_genesis::presets::BASE_FEE_MAX,
+                            expiry: HEIGHTS + 10,
+                            call: Call::Transfer(calls::Transfer {
+                                to,
+                                asset: krw,
+                                amount: 1,
+                            }),
+                            fee_payer: None,
+                        }
+                        .sign(&sender)
+                    })
+                    .collect();
+                let now = GENESIS_TIME_MS + 1_000;
+                let admitted = live.shared.submit(txs, true, now);
+                if let Some(Err(e)) = admitted.iter().find(|r| r.is_err()) {
+                    panic!("a transfer was refused: {e}");
+                }
+                live.replica
+                    .handle(now, ReplicaInput::TxsAdmitted)
+                    .expect("handle");
+                live.shared.head().height
+            })
+            .expect("spawn");
+        let height = handle.join().expect("the consensus thread ran to the end");
+        assert_eq!(
+            height, HEIGHTS,
+            "one block per transaction, all in one input"
+        );
+    }
 }
