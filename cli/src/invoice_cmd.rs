@@ -30,10 +30,12 @@ use serde_json::json;
 
 use jeon_runtime::invoice::{Invoice, MEMO_BYTES_MAX, URI_PREFIX};
 use jeon_runtime::memo::{self, SEALED_MEMO_VERSION, SEALED_PLAINTEXT_MAX};
-use jeon_runtime::{codec, Address, Amount, Height, Signature};
+use jeon_runtime::{codec, Address, Height, Signature};
 
+use crate::amount::AmountArg;
 use crate::client::{ApiArgs, AssetRef, Client};
-use crate::error::{stdout, CliError};
+use crate::error::CliError;
+use crate::output;
 use crate::tx::load_key;
 
 /// The quiet zone printed around a QR code, in modules (ISO/IEC 18004 asks for 4).
@@ -63,9 +65,9 @@ pub(crate) struct NewArgs {
     /// The asset to pay in, by id (`0`) or symbol (`KRW`).
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     asset: AssetRef,
-    /// Units to pay, tax included (KRW has 2 decimals: ₩500 = 50000).
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// To pay, tax included: raw units (₩500 = 50000) or a decimal amount (`₩500`).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     /// The link may be paid up to this many blocks after the current head.
     #[arg(long, value_name = "N")]
     expires_in_blocks: Height,
@@ -99,7 +101,7 @@ pub(crate) struct ShowArgs {
     /// A node's API URL: check the merchant's signature for that node's chain
     /// (`http://HOST:PORT`; a bare `HOST:PORT` is taken as http). Without it nothing is
     /// fetched and `signature_valid` is null.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "JEON_API")]
     api: Option<String>,
 }
 
@@ -112,11 +114,14 @@ pub(crate) fn run(command: InvoiceCommand) -> Result<(), CliError> {
 }
 
 fn new(args: NewArgs) -> Result<(), CliError> {
-    if args.amount == 0 {
+    if args.amount == AmountArg::Raw(0) {
         return Err(CliError::BadInput(
             "--amount must be greater than zero".into(),
         ));
     }
+    args.amount
+        .check_unit(&args.asset)
+        .map_err(CliError::BadInput)?;
     check_memo_lengths(args.memo.as_deref(), args.private_memo.as_deref())?;
     let key = load_key(&args.key)?;
     let memo = match (args.memo, args.private_memo) {
@@ -129,20 +134,27 @@ fn new(args: NewArgs) -> Result<(), CliError> {
         .height
         .checked_add(args.expires_in_blocks)
         .ok_or_else(|| CliError::BadInput("--expires-in-blocks is too large".into()))?;
+    let (asset, amount) = client.asset_amount(&args.asset, &args.amount)?;
+    if amount == 0 {
+        return Err(CliError::BadInput(
+            "--amount must be greater than zero".into(),
+        ));
+    }
     let invoice = Invoice {
         merchant: key.address(),
-        asset: client.resolve_asset(&args.asset)?,
-        amount: args.amount,
+        asset,
+        amount,
         expires_at,
         invoice_id: args.id,
         memo,
     };
     let signature = invoice.sign(&key, &node.chain_id);
-    let mut out = format!("{}\n", invoice.to_uri(&signature));
+    let link = invoice.to_uri(&signature);
+    let mut out = format!("{link}\n");
     if args.qr {
         out.push_str(&qr_text(&qr_payload(&invoice, &signature))?);
     }
-    stdout(&out)
+    output::either(&out, &json!({ "link": link, "expires_at": expires_at }))
 }
 
 /// Refuses memos that would not fit, before the key or the node is touched.
@@ -250,9 +262,7 @@ fn show(args: &ShowArgs) -> Result<(), CliError> {
         "memo_sealed": sealed,
         "signature_valid": signature_valid,
     });
-    let pretty = serde_json::to_string_pretty(&view)
-        .map_err(|e| CliError::Failed(format!("cannot print the invoice: {e}")))?;
-    stdout(&format!("{pretty}\n"))
+    output::emit_plain(&view)
 }
 
 /// Opens a sealed memo with the key in `path`; a key that cannot is bad input.

@@ -1,7 +1,12 @@
-//! `jeon query`: read the chain's state over the API and print it as pretty JSON.
+//! `jeon query`: read the chain's state over the API and print it: the API's answer
+//! as one JSON document with `--output json`, or as text with decimal amounts and
+//! dates beside the raw numbers (see [`crate::output`]).
 //!
 //! Addresses, hashes, heights and asset names are checked before any request (exit 2);
-//! what the node does not have (404) exits 1 with the node's message.
+//! what the node does not have (404) exits 1 with the node's message, and so does a
+//! transaction the node does not know (status `unknown`). An account the chain has
+//! never seen is shown with nonce 0 and no balances: it can receive, it just has not.
+//! A node that cannot be reached exits 3.
 
 use std::str::FromStr;
 
@@ -11,7 +16,8 @@ use serde_json::Value;
 use jeon_runtime::{Address, Hash, Height};
 
 use crate::client::{ApiArgs, AssetRef, Client};
-use crate::error::{stdout, CliError};
+use crate::error::CliError;
+use crate::output;
 
 /// `jeon query ...`
 #[derive(Debug, Args)]
@@ -326,10 +332,21 @@ fn path(what: &QueryCommand) -> String {
 /// Runs a `query` command.
 pub(crate) fn run(args: QueryArgs) -> Result<(), CliError> {
     let client = Client::new(&args.api.api)?;
-    let answer: Value = client.get(&path(&args.what))?;
-    let pretty = serde_json::to_string_pretty(&answer)
-        .map_err(|e| CliError::Failed(format!("cannot print the answer: {e}")))?;
-    stdout(&format!("{pretty}\n"))
+    let answer: Value = match (client.get(&path(&args.what)), &args.what) {
+        (Err(e), QueryCommand::Account { address }) if e.code() == Some("unknown_account") => {
+            serde_json::json!({ "address": address, "nonce": 0, "balances": [], "partner": null })
+        }
+        (answer, _) => answer?,
+    };
+    output::emit(&answer, &output::Assets::fetch(&client))?;
+    if matches!(args.what, QueryCommand::Tx { .. }) && answer["status"] == "unknown" {
+        return Err(CliError::Failed(
+            "the node does not know this transaction (never submitted, expired, or \
+             dropped from its mempool)"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

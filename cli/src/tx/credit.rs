@@ -7,6 +7,7 @@ use jeon_runtime::calls;
 use jeon_runtime::{Address, Amount, Call, Height};
 
 use super::{fixed, Draft, DraftCall, TxArgs};
+use crate::amount::AmountArg;
 use crate::client::AssetRef;
 use crate::error::CliError;
 
@@ -58,20 +59,25 @@ pub(crate) struct DrawCreditArgs {
     /// The line's id.
     #[arg(long, value_name = "ID")]
     line_id: u64,
-    /// Units to draw.
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// To draw: raw units, or a decimal amount with its sign or symbol (`₩5`, `5KRW`).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     #[command(flatten)]
     common: TxArgs,
 }
 
 impl DraftCall for DrawCreditArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
-        let call = Call::DrawCredit(calls::DrawCredit {
-            line_id: self.line_id,
-            amount: self.amount,
+        let Self {
+            line_id,
+            amount,
+            common,
+        } = self;
+        let draft: Draft = Box::new(move |c| {
+            let amount = c.amount_with_unit(&amount)?;
+            Ok(Call::DrawCredit(calls::DrawCredit { line_id, amount }))
         });
-        Ok((fixed(call), self.common))
+        Ok((draft, common))
     }
 }
 
@@ -81,20 +87,25 @@ pub(crate) struct RepayArgs {
     /// The line's id.
     #[arg(long, value_name = "ID")]
     line_id: u64,
-    /// Units to repay.
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// To repay: raw units, or a decimal amount with its sign or symbol (`₩5`, `5KRW`).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     #[command(flatten)]
     common: TxArgs,
 }
 
 impl DraftCall for RepayArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
-        let call = Call::Repay(calls::Repay {
-            line_id: self.line_id,
-            amount: self.amount,
+        let Self {
+            line_id,
+            amount,
+            common,
+        } = self;
+        let draft: Draft = Box::new(move |c| {
+            let amount = c.amount_with_unit(&amount)?;
+            Ok(Call::Repay(calls::Repay { line_id, amount }))
         });
-        Ok((fixed(call), self.common))
+        Ok((draft, common))
     }
 }
 

@@ -7,6 +7,7 @@ use jeon_runtime::calls;
 use jeon_runtime::{Address, Amount, Call, Height};
 
 use super::{check_text, fixed, Draft, DraftCall, TxArgs};
+use crate::amount::AmountArg;
 use crate::client::AssetRef;
 use crate::error::CliError;
 
@@ -63,9 +64,9 @@ pub(crate) struct ChargeArgs {
     /// The mandate's id.
     #[arg(long, value_name = "ID")]
     mandate_id: u64,
-    /// Units to charge.
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// To charge: raw units, or a decimal amount with its sign or symbol (`₩5`, `5KRW`).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     /// Your reference, at most 64 bytes.
     #[arg(long, value_name = "TEXT", default_value = "")]
     reference: String,
@@ -76,12 +77,20 @@ pub(crate) struct ChargeArgs {
 impl DraftCall for ChargeArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
         check_text("--reference", &self.reference)?;
-        let call = Call::Charge(calls::Charge {
-            mandate_id: self.mandate_id,
-            amount: self.amount,
-            reference: self.reference,
+        let Self {
+            mandate_id,
+            amount,
+            reference,
+            common,
+        } = self;
+        let draft: Draft = Box::new(move |c| {
+            Ok(Call::Charge(calls::Charge {
+                mandate_id,
+                amount: c.amount_with_unit(&amount)?,
+                reference,
+            }))
         });
-        Ok((fixed(call), self.common))
+        Ok((draft, common))
     }
 }
 

@@ -36,6 +36,8 @@ fn new_invoice(town: &Town, id: &str, extra: &[&str]) -> Output {
         "100",
         "--id",
         id,
+        "--output",
+        "text",
         "--api",
         &town.node.api,
     ];

@@ -28,6 +28,8 @@ fn a_link_is_paid_once_and_a_mandate_charges_within_its_limit_until_revoked() {
         "1",
         "--memo",
         "table 4",
+        "--output",
+        "text",
         "--api",
         &town.node.api,
     ]);
