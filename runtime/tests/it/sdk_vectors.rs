@@ -18,7 +18,7 @@ use jeon_runtime::block::{validators_hash, Block, CommittedBlock, Header, Valida
 use jeon_runtime::economy::rewards::RewardKind;
 use jeon_runtime::economy::RedeemKind;
 use jeon_runtime::fees::Beneficiary;
-use jeon_runtime::invoice::Invoice;
+use jeon_runtime::invoice::{Invoice, Link};
 use jeon_runtime::merkle::{self, receipt_hash};
 use jeon_runtime::proof::{self, ProofError, TxProof, ValidatorSetChange};
 use jeon_runtime::{calls, events};
@@ -466,6 +466,7 @@ fn links_vectors() -> Value {
                 "signing_bytes_hex": hexs(&inv.signing_bytes(&CHAIN)),
                 "signature": hexs(&sig.0),
                 "link": uri,
+                "readable_link": inv.to_link(&sig, "KRW", 2),
                 "verifies_on_chain": inv.verify(&CHAIN, &sig).is_ok(),
                 "verifies_on_another_chain": inv.verify(&Hash([0x99; 32]), &sig).is_ok(),
             })
@@ -503,7 +504,51 @@ fn links_vectors() -> Value {
             }
         })
         .collect();
-    json!({ "chain_id": CHAIN.to_string(), "links": links, "parsing": parses })
+    let readable = links[0]["readable_link"].as_str().unwrap().to_owned();
+    let (head, sig_part) = readable.split_once("&sig=").unwrap();
+    let readable_inputs = [
+        readable.clone(),
+        links[1]["readable_link"].as_str().unwrap().to_owned(),
+        readable.replace("amount=500.00", "amount=500"),
+        readable.replace("memo=table%204", "memo=table%2"),
+        readable.replace("amount=500.00", "amount=5x"),
+        readable.replace("asset=KRW", "asset=k-rw"),
+        readable.replace("&id=7", "&id=-7"),
+        readable.replace("to=jeon1", "to=jeon2"),
+        format!("{head}&sig={}", &sig_part[2..]),
+        format!("{readable}&id=8"),
+        readable.replace("&exp=", "&expiry="),
+    ];
+    let readable_parses: Vec<Value> = readable_inputs
+        .iter()
+        .map(|input| match Link::parse(input) {
+            Ok(Link::Readable(r)) => json!({
+                "input": input,
+                "ok": {
+                    "merchant": r.merchant.to_string(),
+                    "amount": r.amount,
+                    "asset": r.asset,
+                    "invoice_id": r.invoice_id,
+                    "expires_at": r.expires_at,
+                    "memo_hex": r.memo.as_deref().map(hexs),
+                    "signature": hexs(&r.signature.0),
+                    "invoice_hex_krw": r.invoice(AssetId(0), 2).ok().map(|i| hexs(&jeon_runtime::codec::encode(&i))),
+                }
+            }),
+            Ok(Link::Encoded(..)) => json!({"input": input, "error": "Encoded"}),
+            Err(e) => {
+                let kind = format!("{e:?}");
+                let kind = kind.split([' ', '{', '(']).next().unwrap_or_default().to_owned();
+                json!({"input": input, "error": kind, "message": e.to_string()})
+            }
+        })
+        .collect();
+    json!({
+        "chain_id": CHAIN.to_string(),
+        "links": links,
+        "parsing": parses,
+        "readable_parsing": readable_parses,
+    })
 }
 
 // ---------------------------------------------------------------------------- proofs
