@@ -1,5 +1,7 @@
-//! `jeon invoice`: make merchant-signed payment links (`jeon:pay?i=...&s=...`), print
-//! them as QR codes, and read them back.
+//! `jeon invoice`: make merchant-signed payment links
+//! (`jeon:pay?to=...&amount=500.00&asset=KRW&id=...&exp=...&sig=...`, readable before
+//! decoding; see [`jeon_runtime::invoice`]), print them as QR codes, and read them
+//! back. The first form, `jeon:pay?i=...&s=...`, is still read everywhere a link is.
 //!
 //! `invoice new` asks the node for the chain id (the link is signed for that chain only)
 //! and the head height (for the expiry); the asset may be given by symbol. Nothing is
@@ -9,7 +11,8 @@
 //! system, so only the merchant's key reads it, even once the link is paid on chain.
 //!
 //! `--qr` prints the link as a QR code after the link line (the first line stays the
-//! bare link, for scripts). The code holds the same link with its hex in upper case,
+//! bare link, for scripts). The code holds the same invoice in the compact first form
+//! with its hex in upper case,
 //! which a QR code's alphanumeric mode stores in 5.5 bits a character instead of 8
 //! (`Invoice::from_uri` reads either case). Each character cell is two modules stacked
 //! (`█ ▀ ▄` and space), with a 4-module quiet zone. Convention: **a drawn half-block is
@@ -28,7 +31,7 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use serde_json::json;
 
-use jeon_runtime::invoice::{Invoice, MEMO_BYTES_MAX, URI_PREFIX};
+use jeon_runtime::invoice::{Invoice, Link, ReadableLink, MEMO_BYTES_MAX, URI_PREFIX};
 use jeon_runtime::memo::{self, SEALED_MEMO_VERSION, SEALED_PLAINTEXT_MAX};
 use jeon_runtime::{codec, Address, Height, Signature};
 
@@ -134,7 +137,11 @@ fn new(args: NewArgs) -> Result<(), CliError> {
         .height
         .checked_add(args.expires_in_blocks)
         .ok_or_else(|| CliError::BadInput("--expires-in-blocks is too large".into()))?;
-    let (asset, amount) = client.asset_amount(&args.asset, &args.amount)?;
+    let asset = client.asset(&args.asset)?;
+    let amount = args
+        .amount
+        .units(asset.decimals, &asset.symbol)
+        .map_err(CliError::BadInput)?;
     if amount == 0 {
         return Err(CliError::BadInput(
             "--amount must be greater than zero".into(),
@@ -142,19 +149,24 @@ fn new(args: NewArgs) -> Result<(), CliError> {
     }
     let invoice = Invoice {
         merchant: key.address(),
-        asset,
+        asset: asset.id,
         amount,
         expires_at,
         invoice_id: args.id,
         memo,
     };
     let signature = invoice.sign(&key, &node.chain_id);
-    let link = invoice.to_uri(&signature);
+    let link = invoice.to_link(&signature, &asset.symbol, asset.decimals);
     let mut out = format!("{link}\n");
     if args.qr {
         out.push_str(&qr_text(&qr_payload(&invoice, &signature))?);
     }
-    output::either(&out, &json!({ "link": link, "expires_at": expires_at }))
+    let value = json!({
+        "link": link,
+        "link_encoded": invoice.to_uri(&signature),
+        "expires_at": expires_at,
+    });
+    output::either(&out, &value)
 }
 
 /// Refuses memos that would not fit, before the key or the node is touched.
@@ -234,9 +246,36 @@ fn qr_text(text: &str) -> Result<String, CliError> {
     Ok(out)
 }
 
+/// Reads a payment link of either form into the invoice the merchant signed; a
+/// readable link's asset is resolved with the node (`GET /v1/assets/{asset}`), which
+/// must name the same symbol. `what` names the link in messages (`--link`).
+pub(crate) fn read_link(
+    client: &Client,
+    text: &str,
+    what: &str,
+) -> Result<(Invoice, Signature), CliError> {
+    match Link::parse(text).map_err(|e| CliError::BadInput(format!("{what}: {e}")))? {
+        Link::Encoded(invoice, signature) => Ok((invoice, signature)),
+        Link::Readable(link) => {
+            let named: AssetRef = link.asset.parse().map_err(CliError::BadInput)?;
+            let asset = client.asset(&named)?;
+            let invoice = link
+                .invoice(asset.id, asset.decimals)
+                .map_err(|e| CliError::BadInput(format!("{what}: {e}")))?;
+            Ok((invoice, link.signature))
+        }
+    }
+}
+
 fn show(args: &ShowArgs) -> Result<(), CliError> {
-    let (invoice, signature) =
-        Invoice::from_uri(&args.link).map_err(|e| CliError::BadInput(format!("LINK: {e}")))?;
+    let link = Link::parse(&args.link).map_err(|e| CliError::BadInput(format!("LINK: {e}")))?;
+    let client = args.api.as_deref().map(Client::new).transpose()?;
+    // A readable link shows as written; with a node, as the invoice it resolves to.
+    let (invoice, signature) = match (&link, &client) {
+        (Link::Encoded(invoice, signature), _) => (invoice.clone(), *signature),
+        (Link::Readable(_), Some(client)) => read_link(client, &args.link, "LINK")?,
+        (Link::Readable(r), None) => return show_readable(args, r),
+    };
     let raw = invoice.memo.as_deref();
     let sealed = raw.is_some_and(memo::is_sealed);
     let readable = match (raw, &args.key) {
@@ -244,10 +283,10 @@ fn show(args: &ShowArgs) -> Result<(), CliError> {
         (Some(m), _) if !sealed => Some(m.to_vec()),
         _ => None,
     };
-    let signature_valid = match &args.api {
+    let signature_valid = match &client {
         None => None,
-        Some(api) => {
-            let node = Client::new(api)?.status()?;
+        Some(client) => {
+            let node = client.status()?;
             Some(invoice.verify(&node.chain_id, &signature).is_ok())
         }
     };
@@ -261,6 +300,29 @@ fn show(args: &ShowArgs) -> Result<(), CliError> {
         "memo_hex": raw.map(hex::encode),
         "memo_sealed": sealed,
         "signature_valid": signature_valid,
+    });
+    output::emit_plain(&view)
+}
+
+/// A readable link's fields as written, without a node to resolve its asset.
+fn show_readable(args: &ShowArgs, link: &ReadableLink) -> Result<(), CliError> {
+    let raw = link.memo.as_deref();
+    let sealed = raw.is_some_and(memo::is_sealed);
+    let readable = match (raw, &args.key) {
+        (Some(m), Some(path)) if sealed => Some(open_memo(path, m)?),
+        (Some(m), _) if !sealed => Some(m.to_vec()),
+        _ => None,
+    };
+    let view = json!({
+        "merchant": link.merchant,
+        "asset": link.asset,
+        "amount": link.amount,
+        "expires_at": link.expires_at,
+        "invoice_id": link.invoice_id,
+        "memo": readable.and_then(|m| String::from_utf8(m).ok()),
+        "memo_hex": raw.map(hex::encode),
+        "memo_sealed": sealed,
+        "signature_valid": null,
     });
     output::emit_plain(&view)
 }

@@ -434,3 +434,102 @@ fn the_dev_banner_prints_commands_that_work_as_printed_from_anywhere() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn a_readable_link_shows_its_amount_pays_once_and_a_changed_one_is_refused_for_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let node = DevNode::start(&cwd.join("dev"), &[]);
+    let api = node.api.as_str();
+    let cafe_key = key(&node, "dalbit-cafe");
+    let alice_key = key(&node, "alice");
+    let alice = node.key("alice").address();
+    let made = json_of(
+        &[
+            "invoice",
+            "new",
+            "--key",
+            &cafe_key,
+            "--asset",
+            "KRW",
+            "--amount",
+            "₩500",
+            "--expires-in-blocks",
+            "100",
+            "--id",
+            "77",
+            "--memo",
+            "table 4",
+            "--api",
+            api,
+        ],
+        cwd,
+    );
+    let link = made["link"].as_str().unwrap().to_owned();
+    assert!(link.contains("&amount=500.00&asset=KRW&id=77&"), "{link}");
+    assert!(link.contains("&memo=table%204&"), "{link}");
+    // Offline, a wallet sees the fields as written.
+    let shown = json_of(&["invoice", "show", &link], cwd);
+    assert_eq!(
+        (&shown["amount"], &shown["asset"]),
+        (&Value::from("500.00"), &Value::from("KRW"))
+    );
+
+    let before = balance(api, &alice, 0);
+    let nonce_before = nonce(api, &alice.to_string());
+    let changed = link.replace("amount=500.00", "amount=5.00");
+    let o = run(&[
+        "tx",
+        "pay-invoice",
+        "--link",
+        &changed,
+        "--key",
+        &alice_key,
+        "--api",
+        api,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("bad_invoice_signature"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        (balance(api, &alice, 0), nonce(api, &alice.to_string())),
+        (before, nonce_before)
+    );
+
+    let paid = json_of(
+        &[
+            "tx",
+            "pay-invoice",
+            "--link",
+            &link,
+            "--key",
+            &alice_key,
+            "--wait",
+            "--api",
+            api,
+        ],
+        cwd,
+    );
+    assert_eq!(paid["status"], "final", "{paid}");
+    // The first form of the same invoice is the same invoice: already paid.
+    let old = made["link_encoded"].as_str().unwrap();
+    let o = run(&[
+        "tx",
+        "pay-invoice",
+        "--link",
+        old,
+        "--key",
+        &alice_key,
+        "--api",
+        api,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("invoice_already_paid"),
+        "{}",
+        stderr(&o)
+    );
+}
