@@ -11,13 +11,21 @@ export {
   MEMO_BYTES_MAX,
   encodeInvoice,
   invoiceSigningBytes,
+  formatDecimal,
   makeInvoice,
   makeLink,
+  makeReadableLink,
+  parseAnyLink,
+  parseDecimal,
   parseLink,
+  readableLinkInvoice,
   signInvoice,
   signLink,
+  signReadableLink,
   verifyInvoice,
+  type AnyLink,
   type Invoice,
+  type ReadableLink,
 } from './invoice.js';
 export { KeyFileError, Keypair } from './keys.js';
 export {

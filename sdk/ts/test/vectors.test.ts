@@ -27,6 +27,12 @@ import {
   invoiceSigningBytes,
   makeInvoice,
   makeLink,
+  makeReadableLink,
+  parseAnyLink,
+  readableLinkInvoice,
+  signReadableLink,
+  formatDecimal,
+  parseDecimal,
   parseLink,
   payerSigningBytes,
   sha256,
@@ -215,6 +221,60 @@ test('payment links are made, signed, parsed and verified as in Rust', () => {
     assert.equal(verifyInvoice(parsed.invoice, links.chain_id, parsed.signature) === null, l.verifies_on_chain);
     assert.equal(verifyInvoice(parsed.invoice, '99'.repeat(32), parsed.signature) === null, l.verifies_on_another_chain);
   }
+});
+
+test('readable payment links are written and read as in Rust, and resolve to the signed invoice', () => {
+  const cafe = Keypair.fromSeedLabel('cafe');
+  for (const l of links.links) {
+    const inv = invoiceOf(l.invoice);
+    const sig = signInvoice(inv, cafe, links.chain_id);
+    assert.equal(makeReadableLink(inv, sig, 'KRW', 2), l.readable_link);
+    assert.equal(signReadableLink(inv, cafe, links.chain_id, 'KRW', 2), l.readable_link);
+    const read = parseAnyLink(l.readable_link);
+    assert.equal(read.form, 'readable');
+    if (read.form !== 'readable') return;
+    const back = readableLinkInvoice(read.link, 0, 2);
+    assert.equal(toHex(encodeInvoice(back)), l.invoice_hex);
+    assert.equal(verifyInvoice(back, links.chain_id, read.link.signature) === null, l.verifies_on_chain);
+    // The first form reads through the same entry point.
+    const old = parseAnyLink(l.link);
+    assert.equal(old.form, 'encoded');
+  }
+  for (const c of links.readable_parsing) {
+    if (c.ok) {
+      const read = parseAnyLink(c.input);
+      assert.equal(read.form, 'readable', c.input);
+      if (read.form !== 'readable') continue;
+      const r = read.link;
+      assert.deepEqual(
+        [r.merchant, r.amount, r.asset, r.invoiceId, r.expiresAt, r.memo === null ? null : toHex(r.memo), toHex(r.signature)],
+        [c.ok.merchant, c.ok.amount, c.ok.asset, BigInt(c.ok.invoice_id), BigInt(c.ok.expires_at), c.ok.memo_hex, c.ok.signature],
+      );
+      const resolved = (() => {
+        try {
+          return toHex(encodeInvoice(readableLinkInvoice(r, 0, 2)));
+        } catch {
+          return null;
+        }
+      })();
+      assert.equal(resolved, c.ok.invoice_hex_krw, c.input);
+      continue;
+    }
+    assert.throws(
+      () => parseAnyLink(c.input),
+      (e: unknown) => {
+        assert.ok(e instanceof LinkError, String(e));
+        assert.equal(e.kind, c.error, c.input);
+        assert.equal(e.message, c.message, c.input);
+        return true;
+      },
+    );
+  }
+  for (const [units, decimals, text] of [[50_000n, 2, '500.00'], [1n, 2, '0.01'], [7n, 0, '7'], [(1n << 64n) - 1n, 2, '184467440737095516.15']] as const) {
+    assert.equal(formatDecimal(units, decimals), text);
+    assert.equal(parseDecimal(text, decimals), units);
+  }
+  for (const bad of ['', '.5', '5.', '5.001', '-1', '184467440737095516.16']) assert.equal(parseDecimal(bad, 2), null, bad);
 });
 
 test('malformed payment links are refused with the Rust error class and message', () => {
