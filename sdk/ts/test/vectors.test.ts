@@ -413,11 +413,26 @@ test('every Event, CallError, TxError and Call variant decodes and encodes as in
     assert.deepEqual(toJson(schemas.Receipt, decoded), r.json);
     assert.equal(toHex(encode(schemas.Receipt, fromJson(schemas.Receipt, r.json))), r.hex);
   }
-  assert.equal(v.calls.length, 25);
+  assert.equal(v.calls.length, 27);
   for (const c of v.calls) {
     const decoded = decode(schemas.Call, fromHex(c.hex), 4096);
     assert.deepEqual(toJson(schemas.Call, decoded), c.json);
     assert.equal(toHex(encode(schemas.Call, fromJson(schemas.Call, c.json))), c.hex);
     assert.equal(summarize(decoded as Parameters<typeof summarize>[0]), c.summary);
+  }
+});
+
+test('governance proposals of every change, and votes, are built and encoded as in Rust', async () => {
+  const { encode, schemas, toJson } = await import('../src/index.js');
+  const v = load('variants.json');
+  assert.equal(v.proposals.length, 13);
+  for (const p of v.proposals) {
+    const call =
+      'propose' in p.json
+        ? calls.propose({ change: p.json.propose.change, deadline: p.json.propose.deadline, activation: p.json.propose.activation })
+        : calls.vote({ proposal: p.json.vote.proposal, yes: p.json.vote.yes });
+    assert.equal(toHex(encode(schemas.Call, call)), p.hex, p.summary);
+    assert.deepEqual(toJson(schemas.Call, call), p.json);
+    assert.equal(summarize(call), p.summary);
   }
 });
