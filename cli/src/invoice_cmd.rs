@@ -95,9 +95,12 @@ pub(crate) struct NewArgs {
 /// `jeon invoice show`.
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
-    /// The payment link (`jeon:pay?i=...&s=...`).
-    #[arg(value_name = "LINK")]
-    link: String,
+    /// The payment link (`jeon:pay?to=...`, or the first form `jeon:pay?i=...&s=...`).
+    #[arg(value_name = "LINK", required_unless_present = "link_flag")]
+    link: Option<String>,
+    /// The payment link, as a flag (as `jeon tx pay-invoice --link` takes it).
+    #[arg(long = "link", value_name = "URI", conflicts_with = "link")]
+    link_flag: Option<String>,
     /// The merchant's key file, to open a sealed memo (fails if the key cannot).
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
@@ -268,12 +271,17 @@ pub(crate) fn read_link(
 }
 
 fn show(args: &ShowArgs) -> Result<(), CliError> {
-    let link = Link::parse(&args.link).map_err(|e| CliError::BadInput(format!("LINK: {e}")))?;
+    let text = args
+        .link
+        .as_deref()
+        .or(args.link_flag.as_deref())
+        .ok_or_else(|| CliError::BadInput("give the payment link: LINK or --link URI".into()))?;
+    let link = Link::parse(text).map_err(|e| CliError::BadInput(format!("LINK: {e}")))?;
     let client = args.api.as_deref().map(Client::new).transpose()?;
     // A readable link shows as written; with a node, as the invoice it resolves to.
     let (invoice, signature) = match (&link, &client) {
         (Link::Encoded(invoice, signature), _) => (invoice.clone(), *signature),
-        (Link::Readable(_), Some(client)) => read_link(client, &args.link, "LINK")?,
+        (Link::Readable(_), Some(client)) => read_link(client, text, "LINK")?,
         (Link::Readable(r), None) => return show_readable(args, r),
     };
     let raw = invoice.memo.as_deref();
@@ -301,7 +309,10 @@ fn show(args: &ShowArgs) -> Result<(), CliError> {
         "memo_sealed": sealed,
         "signature_valid": signature_valid,
     });
-    output::emit_plain(&view)
+    match &client {
+        Some(client) => output::emit(&view, &output::Assets::fetch(client)),
+        None => output::emit_plain(&view),
+    }
 }
 
 /// A readable link's fields as written, without a node to resolve its asset.

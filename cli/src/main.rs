@@ -59,8 +59,10 @@ enum Command {
     Dev(dev::DevArgs),
     /// Run N validator processes on loopback (data in ./.jeon-testnet).
     Testnet(testnet::TestnetArgs),
-    /// Sign and submit a transaction: transfers and assets, merchant payments, reward
-    /// rules, stamps, redemption and conversion between partners' credits.
+    /// Sign, dry-run and submit a transaction: transfers and assets, merchant payments,
+    /// reward rules, stamps, redemption and conversion between partners' credits,
+    /// mandates (subscriptions), payment links, micro-credit, fee sponsorship and
+    /// co-signing, and governance proposals and votes.
     ///
     /// Amounts: a bare integer is raw units (the asset's smallest unit: KRW has 2
     /// decimals, so `--amount 50000` is ₩500); a decimal point or a sign makes it a
@@ -70,7 +72,8 @@ enum Command {
     #[command(subcommand)]
     Tx(tx::TxCommand),
     /// Read the chain: status, accounts, transactions, blocks, assets, and the economy
-    /// (tax, settlement, account histories, redemptions, exchanges, reward rules).
+    /// (tax, settlement, account histories, redemptions, exchanges, reward rules,
+    /// mandates, invoices, credit, fees and sponsorships, governance).
     Query(query_cmd::QueryArgs),
     /// Load a node with pre-signed transfers, merchant payments or mandate charges;
     /// report finalized throughput and latency.
@@ -82,7 +85,8 @@ enum Command {
     /// the proof does not verify or the transaction failed, 2 if a file is unreadable
     /// or malformed.
     Verify(verify_cmd::VerifyArgs),
-    /// Make a merchant-signed payment link (`jeon:pay?...`) for `jeon tx pay-invoice`.
+    /// Make a merchant-signed payment link (`jeon:pay?to=...&amount=500.00&asset=KRW...`)
+    /// for `jeon tx pay-invoice`, and read one.
     #[command(subcommand)]
     Invoice(invoice_cmd::InvoiceCommand),
     /// The chaos harness: run validators under load and faults from a manifest and

@@ -39,11 +39,59 @@ pub(crate) fn format() -> Format {
     FORMAT.get().copied().unwrap_or_default()
 }
 
-/// The chain's assets by id, for showing amounts as decimals with symbols.
+/// What text output shows beside raw numbers: the chain's assets by id (amounts as
+/// decimals with symbols) and its clock (heights as estimated dates).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Assets {
     by_id: BTreeMap<u64, (String, u8)>,
+    clock: Option<Clock>,
 }
+
+/// The head and the recent block rate, to date a height.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    height: u64,
+    time_ms: u64,
+    ms_per_block: u64,
+}
+
+impl Clock {
+    /// The estimated time of block `h` at the recent rate (exact at the head).
+    fn time_of(&self, h: u64) -> Option<u64> {
+        if h >= self.height {
+            self.time_ms
+                .checked_add((h - self.height).checked_mul(self.ms_per_block)?)
+        } else {
+            self.time_ms
+                .checked_sub((self.height - h).checked_mul(self.ms_per_block)?)
+        }
+    }
+}
+
+/// How many recent blocks the block rate is measured over.
+const CLOCK_BLOCKS: u64 = 100;
+
+/// Keys whose number is a height that a person reads as a date (deadlines, expiries).
+const HEIGHT_KEYS: &[&str] = &[
+    "expires_at",
+    "expiry",
+    "deadline",
+    "activation",
+    "effective_from",
+    "due_height",
+];
+
+/// Keys whose number is an asset id, shown with the asset's symbol.
+const ASSET_KEYS: &[&str] = &[
+    "asset",
+    "fee_asset",
+    "from_asset",
+    "to_asset",
+    "pay_asset",
+    "stamp_asset",
+    "reward_asset",
+    "settlement_asset",
+];
 
 /// Keys whose number is an amount of the object's asset (`asset` or `symbol`).
 const AMOUNT_KEYS: &[&str] = &[
@@ -88,15 +136,18 @@ impl Assets {
         if format() == Format::Json {
             return Assets::default();
         }
-        let Ok(view) = client.get::<AssetsView>("/v1/assets") else {
-            return Assets::default();
-        };
+        let by_id = client
+            .get::<AssetsView>("/v1/assets")
+            .map(|view| {
+                view.assets
+                    .into_iter()
+                    .map(|a| (u64::from(a.id.0), (a.symbol, a.decimals)))
+                    .collect()
+            })
+            .unwrap_or_default();
         Assets {
-            by_id: view
-                .assets
-                .into_iter()
-                .map(|a| (u64::from(a.id.0), (a.symbol, a.decimals)))
-                .collect(),
+            by_id,
+            clock: clock(client),
         }
     }
 
@@ -119,6 +170,25 @@ impl Assets {
             .unwrap_or_default();
         self.by_id(id)
     }
+}
+
+/// The head and the block rate over the last [`CLOCK_BLOCKS`] blocks, if the node
+/// lists them.
+fn clock(client: &Client) -> Option<Clock> {
+    let listed: Value = client
+        .get(&format!("/v1/blocks?limit={CLOCK_BLOCKS}"))
+        .ok()?;
+    let blocks = listed.get("blocks")?.as_array()?;
+    let point = |b: &Value| Some((b.get("height")?.as_u64()?, b.get("time_ms")?.as_u64()?));
+    let (height, time_ms) = point(blocks.first()?)?;
+    let (old_height, old_time_ms) = point(blocks.last()?)?;
+    let blocks_between = height.checked_sub(old_height).filter(|n| *n > 0)?;
+    let ms_per_block = time_ms.checked_sub(old_time_ms)? / blocks_between;
+    Some(Clock {
+        height,
+        time_ms,
+        ms_per_block,
+    })
 }
 
 /// Prints `value` in the chosen format (text decorated with `assets`).
@@ -196,7 +266,7 @@ fn render_object(
                 render(v, assets, indent + 2, out);
             }
             scalar => {
-                let shown = decorate(key, scalar, asset, assets.fee_asset(obj), obj);
+                let shown = decorate(key, scalar, asset, assets, obj);
                 out.push_str(&format!("{:indent$}{key}: {shown}\n", ""));
             }
         }
@@ -208,13 +278,24 @@ fn decorate(
     key: &str,
     v: &Value,
     asset: Option<(&str, u8)>,
-    fee_asset: Option<(&str, u8)>,
+    assets: &Assets,
     obj: &serde_json::Map<String, Value>,
 ) -> String {
     let text = plain(v);
     let Some(n) = v.as_u64() else {
         return text;
     };
+    let fee_asset = assets.fee_asset(obj);
+    if ASSET_KEYS.contains(&key) {
+        if let Some((symbol, _)) = assets.by_id(n) {
+            return format!("{text} ({symbol})");
+        }
+    }
+    if HEIGHT_KEYS.contains(&key) {
+        if let Some(ms) = assets.clock.and_then(|c| c.time_of(n)) {
+            return format!("{text} (≈ {})", iso_time_ms(ms));
+        }
+    }
     if AMOUNT_KEYS.contains(&key) {
         if let Some((symbol, decimals)) = asset {
             return format!("{text} ({})", format_units(n, decimals, symbol));
@@ -228,8 +309,10 @@ fn decorate(
     if key.ends_with("time_ms") || key == "timestamp_ms" {
         return format!("{text} ({})", iso_time_ms(n));
     }
-    let is_day = key == "day"
-        || ((key == "from" || key == "to") && obj.contains_key("jurisdiction"))
+    // Tax periods are UTC days; a sponsorship's `period` counts `period_ms` windows.
+    let is_day = matches!(key, "day" | "from_period" | "to_period")
+        || (key == "period" && !obj.contains_key("period_ms"))
+        || (matches!(key, "from" | "to") && obj.contains_key("jurisdiction"))
         || key.ends_with("_day");
     if is_day {
         return format!("{text} ({})", iso_date(n));
@@ -291,16 +374,29 @@ mod tests {
     fn text_shows_won_beside_units_and_dates_beside_times() {
         let assets = Assets {
             by_id: [(0, ("KRW".to_owned(), 2))].into_iter().collect(),
+            clock: Some(Clock {
+                height: 100,
+                time_ms: 86_400_000,
+                ms_per_block: 1_000,
+            }),
         };
         let value = json!({
             "balances": [{"asset": 0, "symbol": "KRW", "amount": 50_000}],
             "time_ms": 0,
             "fee": 10,
             "nonce": 3,
+            "expires_at": 160,
+            "tax_withheld": {"jurisdiction": "KR", "period": 20_429},
         });
         let mut out = String::new();
         render(&value, &assets, 0, &mut out);
         assert!(out.contains("amount: 50000 (₩500.00)"), "{out}");
+        assert!(out.contains("asset: 0 (KRW)"), "{out}");
+        assert!(
+            out.contains("expires_at: 160 (≈ 1970-01-02T00:01:00.000Z)"),
+            "{out}"
+        );
+        assert!(out.contains("period: 20429 (2025-12-07)"), "{out}");
         assert!(
             out.contains("time_ms: 0 (1970-01-01T00:00:00.000Z)"),
             "{out}"

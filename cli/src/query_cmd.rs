@@ -114,9 +114,12 @@ enum QueryCommand {
     },
     /// An issuer's pending redemption requests, oldest first.
     Redemptions {
-        /// The issuer's address.
-        #[arg(long, value_name = "ADDR")]
-        issuer: Address,
+        /// The issuer's address (like every other query of one account).
+        #[arg(value_name = "ADDR", required_unless_present = "issuer_flag")]
+        issuer: Option<Address>,
+        /// The issuer's address, as a flag (the form earlier versions took).
+        #[arg(long = "issuer", value_name = "ADDR", conflicts_with = "issuer")]
+        issuer_flag: Option<Address>,
     },
     /// A user's spending mandates and what each still allows this period.
     Mandates {
@@ -310,7 +313,14 @@ fn path(what: &QueryCommand) -> String {
             )
         }
         QueryCommand::Invoice { merchant, id } => format!("/v1/invoices/{merchant}/{id}"),
-        QueryCommand::Redemptions { issuer } => format!("/v1/redemptions?issuer={issuer}"),
+        QueryCommand::Redemptions {
+            issuer,
+            issuer_flag,
+        } => match issuer.or(*issuer_flag) {
+            Some(issuer) => format!("/v1/redemptions?issuer={issuer}"),
+            // clap requires one of them; the node names the missing parameter.
+            None => "/v1/redemptions".into(),
+        },
         QueryCommand::Mandates { address } => format!("/v1/accounts/{address}/mandates"),
         QueryCommand::Credit { address } => format!("/v1/accounts/{address}/credit"),
         QueryCommand::Fees { account: None } => "/v1/fees".into(),

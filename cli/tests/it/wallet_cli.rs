@@ -342,7 +342,7 @@ fn output_json_is_one_valid_json_document_on_every_command() {
         cwd,
     );
     let link = made["link"].as_str().expect("link").to_owned();
-    json_of(&["invoice", "show", &link, "--api", api], cwd);
+    json_of(&["invoice", "show", "--link", &link, "--api", api], cwd);
 
     // A proof, verified offline.
     let proof = get(api, &format!("/v1/txs/{hash}/proof")).expect("proof");
@@ -367,7 +367,7 @@ fn output_json_is_one_valid_json_document_on_every_command() {
         vec!["txs", &alice],
         vec!["blocks"],
         vec!["invoice", &cafe, "9"],
-        vec!["redemptions", "--issuer", &cafe],
+        vec!["redemptions", &cafe],
         vec!["mandates", &alice],
         vec!["credit", &alice],
         vec!["fees", "--account", &alice],
