@@ -470,6 +470,40 @@ mod tests {
     }
 
     #[test]
+    fn every_memo_byte_amount_and_decimals_round_trip_through_a_readable_link() {
+        let key = Keypair::from_seed_label("cafe");
+        let chain = Hash([1; 32]);
+        let every_byte: Vec<u8> = (0..=255).collect();
+        for decimals in 0..=18u8 {
+            let scale = 10u64.pow(u32::from(decimals));
+            for amount in [1, scale - 1, scale, scale + 1, u64::MAX] {
+                for memo in [
+                    None,
+                    Some(every_byte.clone()),
+                    Some(b"%25 & = ? #".to_vec()),
+                ] {
+                    let inv = Invoice {
+                        amount: amount.max(1),
+                        memo,
+                        ..invoice()
+                    };
+                    let sig = inv.sign(&key, &chain);
+                    let link = inv.to_link(&sig, "KRW", decimals);
+                    let query = &link[URI_PREFIX.len()..];
+                    assert!(
+                        !query.contains(['#', ' ', '?']) && query.matches('&').count() >= 5,
+                        "one parameter per &, nothing a URI would cut: {link}"
+                    );
+                    let Ok(Link::Readable(read)) = Link::parse(&link) else {
+                        panic!("{link}");
+                    };
+                    assert_eq!(read.invoice(inv.asset, decimals), Ok(inv), "{link}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn decimals_format_and_parse_exactly() {
         for (units, decimals, text) in [
             (50_000, 2, "500.00"),

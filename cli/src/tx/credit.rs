@@ -4,7 +4,7 @@
 use clap::Args;
 use jeon_runtime::calls;
 
-use jeon_runtime::{Address, Amount, Call, Height};
+use jeon_runtime::{Address, Call, Height};
 
 use super::{fixed, Draft, DraftCall, TxArgs};
 use crate::amount::AmountArg;
@@ -22,9 +22,9 @@ pub(crate) struct OpenCreditLineArgs {
     /// The money asset lent, by id or symbol.
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     asset: AssetRef,
-    /// The most units outstanding at once.
-    #[arg(long, value_name = "N")]
-    limit: Amount,
+    /// The most outstanding at once: raw units or a decimal amount (`₩10000`).
+    #[arg(long, value_name = "AMOUNT")]
+    limit: AmountArg,
     /// Blocks until the line is due.
     #[arg(long, value_name = "BLOCKS")]
     due_period_blocks: Height,
@@ -41,10 +41,12 @@ impl DraftCall for OpenCreditLineArgs {
             due_period_blocks,
             common,
         } = self;
+        limit.check_unit(&asset).map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
+            let (asset, limit) = c.asset_amount(&asset, &limit)?;
             Ok(Call::OpenCreditLine(calls::OpenCreditLine {
                 borrower,
-                asset: c.resolve_asset(&asset)?,
+                asset,
                 limit,
                 due_period_blocks,
             }))

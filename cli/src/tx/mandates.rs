@@ -4,7 +4,7 @@
 use clap::Args;
 use jeon_runtime::calls;
 
-use jeon_runtime::{Address, Amount, Call, Height};
+use jeon_runtime::{Address, Call, Height};
 
 use super::{check_text, fixed, Draft, DraftCall, TxArgs};
 use crate::amount::AmountArg;
@@ -22,9 +22,10 @@ pub(crate) struct GrantMandateArgs {
     /// The asset charged, by id or symbol.
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     asset: AssetRef,
-    /// The most units charged per period (KRW has 2 decimals: ₩9,900 = 990000).
-    #[arg(long, value_name = "N")]
-    limit_per_period: Amount,
+    /// The most charged per period: raw units (₩9,900 = 990000) or a decimal amount
+    /// (`₩9900`, `9900.00`).
+    #[arg(long, value_name = "AMOUNT")]
+    limit_per_period: AmountArg,
     /// The period in milliseconds [default: a day].
     #[arg(long, value_name = "MS", default_value_t = jeon_runtime::economy::PERIOD_MS)]
     period_ms: u64,
@@ -45,10 +46,14 @@ impl DraftCall for GrantMandateArgs {
             expires_at,
             common,
         } = self;
+        limit_per_period
+            .check_unit(&asset)
+            .map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
+            let (asset, limit_per_period) = c.asset_amount(&asset, &limit_per_period)?;
             Ok(Call::GrantMandate(calls::GrantMandate {
                 spender,
-                asset: c.resolve_asset(&asset)?,
+                asset,
                 limit_per_period,
                 period_ms,
                 expires_at,

@@ -99,6 +99,34 @@ fn amounts_in_won_round_trip_and_too_many_decimals_or_overflow_exit_2() {
         assert!(stderr(&o).contains(needle), "{typed}: {}", stderr(&o));
     }
     assert_eq!(nonce(&node.api, &alice), nonce_before, "nothing was signed");
+
+    // Limits are amounts too: a ₩9,900-a-day subscription is 990000 units.
+    let cafe = node.key("dalbit-cafe").address().to_string();
+    let alice_key = key(&node, "alice");
+    let o = run(&[
+        "tx",
+        "grant-mandate",
+        "--spender",
+        &cafe,
+        "--asset",
+        "KRW",
+        "--limit-per-period",
+        "₩9900",
+        "--expires-at",
+        "100000",
+        "--key",
+        &alice_key,
+        "--wait",
+        "--api",
+        &node.api,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let granted: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let event = &granted["receipt"]["events"];
+    assert!(
+        event.to_string().contains("\"limit_per_period\":990000"),
+        "{granted}"
+    );
 }
 
 #[test]
