@@ -461,6 +461,32 @@ fn the_dev_banner_prints_commands_that_work_as_printed_from_anywhere() {
     }
     let _ = child.kill();
     let _ = child.wait();
+
+    // With --output json the same start prints one JSON line a script reads.
+    let port = free_port();
+    let mut child = jeon()
+        .args(["dev", "--output", "json", "--data"])
+        .arg(&data)
+        .args(["--api", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap()).lines().next();
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = first.expect("a line").unwrap();
+    let started: Value = serde_json::from_str(&line).expect("one JSON line");
+    assert_eq!(
+        started["api"],
+        format!("http://127.0.0.1:{port}"),
+        "{started}"
+    );
+    assert!(started["genesis"]
+        .as_str()
+        .unwrap()
+        .ends_with("genesis.json"));
 }
 
 #[test]
