@@ -3,7 +3,8 @@
 //! It speaks JSON both ways and turns the API's error body
 //! `{"error":{"code","message"}}` into an [`ApiError`] that keeps the stable code, so
 //! callers can act on it (`unknown_account` means nonce 0, `mempool_full` means retry).
-//! Every [`ApiError`] becomes a [`CliError::Failed`] (exit 1) with `?`.
+//! With `?` an unreachable node becomes [`CliError::Unreachable`] (exit 3) and every
+//! other [`ApiError`] a [`CliError::Failed`] (exit 1).
 
 use std::io::Read;
 use std::time::Duration;
@@ -14,8 +15,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use jeon_node::api::TxStatus;
-use jeon_runtime::{Address, AssetId, Hash, SignedTx};
+use jeon_runtime::{Address, Amount, AssetId, Hash, SignedTx};
 
+use crate::amount::AmountArg;
 use crate::error::CliError;
 
 /// The API URL clients use when neither `--api` nor `JEON_API` is given.
@@ -83,13 +85,16 @@ impl ApiError {
 
 impl From<ApiError> for CliError {
     fn from(e: ApiError) -> Self {
-        CliError::Failed(e.to_string())
+        match e {
+            ApiError::Unreachable { .. } => CliError::Unreachable(e.to_string()),
+            _ => CliError::Failed(e.to_string()),
+        }
     }
 }
 
 // The API's answers, as the node defines them (`jeon_node::api::types`).
 pub(crate) use jeon_node::api::types::{
-    AccountView, AssetView, FeesView, StatusView as NodeStatus, SubmitAnswer,
+    AccountView, AssetView, AssetsView, FeesView, StatusView as NodeStatus, SubmitAnswer,
 };
 
 use jeon_node::api::types::SubmitRequest as SubmitBody;
@@ -261,6 +266,53 @@ impl Client {
                 let view: AssetView = self.get(&format!("/v1/assets/{symbol}"))?;
                 Ok(view.id)
             }
+        }
+    }
+}
+
+impl Client {
+    /// One asset's record (`GET /v1/assets/{id or symbol}`).
+    pub(crate) fn asset(&self, asset: &AssetRef) -> Result<AssetView, ApiError> {
+        match asset {
+            AssetRef::Id(id) => self.get(&format!("/v1/assets/{id}")),
+            AssetRef::Symbol(symbol) => self.get(&format!("/v1/assets/{symbol}")),
+        }
+    }
+
+    /// The asset's id and the amount in its units: raw units as given, a decimal
+    /// amount read with the asset's decimals (exit 2 if it does not fit them).
+    pub(crate) fn asset_amount(
+        &self,
+        asset: &AssetRef,
+        amount: &AmountArg,
+    ) -> Result<(AssetId, Amount), CliError> {
+        if let (AssetRef::Id(id), AmountArg::Raw(n)) = (asset, amount) {
+            return Ok((*id, *n));
+        }
+        amount.check_unit(asset).map_err(CliError::BadInput)?;
+        let view = self.asset(asset)?;
+        let units = amount
+            .units(view.decimals, &view.symbol)
+            .map_err(CliError::BadInput)?;
+        Ok((view.id, units))
+    }
+
+    /// An amount whose asset the command does not name (a mandate's, a credit
+    /// line's): raw units, or a decimal amount that names its asset by sign or symbol
+    /// (`₩5`, `5KRW`).
+    pub(crate) fn amount_with_unit(&self, amount: &AmountArg) -> Result<Amount, CliError> {
+        match amount {
+            AmountArg::Raw(n) => Ok(*n),
+            AmountArg::Display { unit: Some(u), .. } => {
+                let asset: AssetRef = u.parse().map_err(CliError::BadInput)?;
+                self.asset_amount(&asset, amount).map(|(_, n)| n)
+            }
+            AmountArg::Display {
+                unit: None, text, ..
+            } => Err(CliError::BadInput(format!(
+                "amount {text:?}: this command names no asset, so say which: `₩{text}` or \
+                 `{text}KRW`, or give raw units as an integer"
+            ))),
         }
     }
 }

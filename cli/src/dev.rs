@@ -15,7 +15,7 @@ use jeon_genesis::{keyfile, GenesisSpec, Preset};
 use jeon_node::replica::ReplicaConfig;
 use jeon_node::run::{NodeConfig, StorageOptions};
 
-use crate::error::{stdout, CliError};
+use crate::error::CliError;
 use crate::genesis_cmd::load as load_genesis;
 use crate::node_cmd::{
     init_logging, load_key, run_node, ApiLimitArgs, ServiceArgs, API_ADDR_DEFAULT,
@@ -52,24 +52,44 @@ fn init_data_dir(data: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
+/// What `jeon dev` prints once the API is up: where everything is, and commands that
+/// work as printed from any directory, with the address the API really bound to.
+///
+/// The commands name `--api` unless it is the default, and `--genesis` unless the
+/// data directory is the default `.jeon-dev` in the working directory (where
+/// `--wait` finds it by itself); the `export` line sets both for a whole shell.
 fn banner(spec: &GenesisSpec, data: &Path, api: &SocketAddr) -> String {
-    let key = |name: &str| key_path(data, name).display().to_string();
+    let data_abs = std::path::absolute(data).unwrap_or_else(|_| data.to_owned());
+    let key = |name: &str| key_path(&data_abs, name).display().to_string();
     let bob_addr = keyfile::read(&key_path(data, "bob")).map(|k| k.keypair.address().to_string());
     let bob_addr = bob_addr.unwrap_or_else(|_| "<bob's address>".into());
+    let url = format!("http://{api}");
+    let genesis = genesis_path(&data_abs).display().to_string();
+    let mut flags = String::new();
+    if url != crate::client::API_URL_DEFAULT {
+        flags.push_str(&format!(" --api {url}"));
+    }
+    let mut wait_flags = flags.clone();
+    if data != Path::new(".jeon-dev") {
+        wait_flags.push_str(&format!(" --genesis {genesis}"));
+    }
     format!(
         "Jeon dev chain {name} (chain id {id})\n\
-         API      http://{api}\n\
+         API      {url}\n\
          data     {data}\n\
+         genesis  {genesis}\n\
          keys     {keys}\n\
          \n\
          Try:\n  \
-           jeon query status\n  \
-           jeon tx transfer --key {alice} --to {bob_addr} --asset KRW --amount 50000 --wait\n  \
-           jeon query account {bob_addr}\n",
+           jeon query status{flags}\n  \
+           jeon tx transfer --key {alice} --to {bob_addr} --asset KRW --amount ₩500 --wait{wait_flags}\n  \
+           jeon query account {bob_addr}{flags}\n\
+         Or set them once for this shell:\n  \
+           export JEON_API={url} JEON_GENESIS={genesis}\n",
         name = spec.chain_name,
         id = spec.hash(),
-        data = data.display(),
-        keys = data.join("keys").display(),
+        data = data_abs.display(),
+        keys = data_abs.join("keys").display(),
         alice = key("alice"),
     )
 }
@@ -93,6 +113,8 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
     let key = load_key(&key_path(&args.data, &validator))?;
     let mempool = args.service.mempool.config(None, None)?;
     let text = banner(&genesis, &args.data, &args.api);
+    let data_abs = std::path::absolute(&args.data).unwrap_or_else(|_| args.data.clone());
+    let chain_id = genesis.hash();
     let config = NodeConfig {
         genesis,
         key: Some(key),
@@ -111,6 +133,14 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
             &format!("http://{}", args.api),
             &format!("http://{}", node.api_addr),
         );
-        let _ = stdout(&text);
+        // With `--output json`, one line a script can read the bound address from.
+        let json = serde_json::json!({
+            "api": format!("http://{}", node.api_addr),
+            "chain_id": chain_id,
+            "data": data_abs.display().to_string(),
+            "genesis": genesis_path(&data_abs).display().to_string(),
+            "keys": data_abs.join("keys").display().to_string(),
+        });
+        let _ = crate::output::either(&text, &json);
     })
 }

@@ -1,8 +1,10 @@
 //! The CLI's error type and exit codes, and writing results to stdout.
 //!
-//! Exit codes: 0 success; 1 the operation failed (disk, network, a rejected
-//! transaction); 2 bad input (unreadable file, invalid genesis, malformed address).
-//! clap's own usage errors also exit with 2.
+//! Exit codes (the interface contract in DESIGN.md): 0 success; 1 the operation
+//! failed (a rejected transaction, one the dry run refuses, an unknown transaction,
+//! a disk error); 2 bad input (unreadable file, invalid genesis, malformed address,
+//! an amount with too many decimals); 3 the node could not be reached (no
+//! connection: down, or the wrong `--api`). clap's own usage errors also exit with 2.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -16,6 +18,9 @@ pub(crate) enum CliError {
     /// The input was fine but the operation failed. Exit code 1.
     #[error("{0}")]
     Failed(String),
+    /// No connection to the node could be made. Exit code 3.
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 impl CliError {
@@ -24,6 +29,7 @@ impl CliError {
         match self {
             CliError::BadInput(_) => ExitCode::from(2),
             CliError::Failed(_) => ExitCode::from(1),
+            CliError::Unreachable(_) => ExitCode::from(3),
         }
     }
 }

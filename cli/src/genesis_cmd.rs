@@ -17,6 +17,7 @@ use jeon_genesis::{GenesisError, GenesisSpec, Preset, PresetKeys};
 
 use crate::error::{stdout, CliError};
 use crate::keys::{key_file_error, random_keypair};
+use crate::output;
 
 /// `jeon genesis ...`
 #[derive(Debug, Subcommand)]
@@ -78,7 +79,8 @@ pub(crate) fn run(command: GenesisCommand) -> Result<(), CliError> {
         GenesisCommand::Validate { file } => validate(&file),
         GenesisCommand::Hash { file } => {
             let spec = load(&file)?;
-            stdout(&format!("{}\n", spec.hash()))
+            let hash = spec.hash();
+            output::either(&format!("{hash}\n"), &serde_json::json!({ "hash": hash }))
         }
     }
 }
@@ -96,15 +98,28 @@ pub(crate) fn load(path: &Path) -> Result<GenesisSpec, CliError> {
 fn validate(path: &Path) -> Result<(), CliError> {
     let spec = load(path)?;
     let power: u64 = spec.validators.iter().map(|v| v.power).sum();
-    stdout(&format!(
-        "valid: {}: {} (total power {power}), {}, {}, {}\nhash: {}\n",
-        spec.chain_name,
-        count(spec.validators.len(), "validator"),
-        count(spec.partners.len(), "partner"),
-        count(spec.assets.len(), "asset"),
-        count(spec.balances.len(), "balance"),
-        spec.hash()
-    ))
+    let value = serde_json::json!({
+        "valid": true,
+        "chain_name": spec.chain_name,
+        "validators": spec.validators.len(),
+        "total_power": power,
+        "partners": spec.partners.len(),
+        "assets": spec.assets.len(),
+        "balances": spec.balances.len(),
+        "hash": spec.hash(),
+    });
+    output::either(
+        &format!(
+            "valid: {}: {} (total power {power}), {}, {}, {}\nhash: {}\n",
+            spec.chain_name,
+            count(spec.validators.len(), "validator"),
+            count(spec.partners.len(), "partner"),
+            count(spec.assets.len(), "asset"),
+            count(spec.balances.len(), "balance"),
+            spec.hash()
+        ),
+        &value,
+    )
 }
 
 fn count(n: usize, noun: &str) -> String {
@@ -127,7 +142,14 @@ fn new(
     });
     let created = create(preset, out, &keys_dir, genesis_time_ms)?;
     match out {
-        Some(path) => stdout(&format!("wrote {}\n{}", path.display(), created.report)),
+        Some(path) => output::either(
+            &format!("wrote {}\n{}", path.display(), created.report),
+            &serde_json::json!({
+                "wrote": path.display().to_string(),
+                "keys_dir": keys_dir.display().to_string(),
+                "report": created.report,
+            }),
+        ),
         None => {
             stdout(&format!("{}\n", created.json))?;
             eprint!("{}", created.report);

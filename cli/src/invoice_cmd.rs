@@ -1,5 +1,7 @@
-//! `jeon invoice`: make merchant-signed payment links (`jeon:pay?i=...&s=...`), print
-//! them as QR codes, and read them back.
+//! `jeon invoice`: make merchant-signed payment links
+//! (`jeon:pay?to=...&amount=500.00&asset=KRW&id=...&exp=...&sig=...`, readable before
+//! decoding; see [`jeon_runtime::invoice`]), print them as QR codes, and read them
+//! back. The first form, `jeon:pay?i=...&s=...`, is still read everywhere a link is.
 //!
 //! `invoice new` asks the node for the chain id (the link is signed for that chain only)
 //! and the head height (for the expiry); the asset may be given by symbol. Nothing is
@@ -9,7 +11,8 @@
 //! system, so only the merchant's key reads it, even once the link is paid on chain.
 //!
 //! `--qr` prints the link as a QR code after the link line (the first line stays the
-//! bare link, for scripts). The code holds the same link with its hex in upper case,
+//! bare link, for scripts). The code holds the same invoice in the compact first form
+//! with its hex in upper case,
 //! which a QR code's alphanumeric mode stores in 5.5 bits a character instead of 8
 //! (`Invoice::from_uri` reads either case). Each character cell is two modules stacked
 //! (`█ ▀ ▄` and space), with a 4-module quiet zone. Convention: **a drawn half-block is
@@ -28,12 +31,14 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use serde_json::json;
 
-use jeon_runtime::invoice::{Invoice, MEMO_BYTES_MAX, URI_PREFIX};
+use jeon_runtime::invoice::{Invoice, Link, ReadableLink, MEMO_BYTES_MAX, URI_PREFIX};
 use jeon_runtime::memo::{self, SEALED_MEMO_VERSION, SEALED_PLAINTEXT_MAX};
-use jeon_runtime::{codec, Address, Amount, Height, Signature};
+use jeon_runtime::{codec, Address, Height, Signature};
 
+use crate::amount::AmountArg;
 use crate::client::{ApiArgs, AssetRef, Client};
-use crate::error::{stdout, CliError};
+use crate::error::CliError;
+use crate::output;
 use crate::tx::load_key;
 
 /// The quiet zone printed around a QR code, in modules (ISO/IEC 18004 asks for 4).
@@ -63,9 +68,9 @@ pub(crate) struct NewArgs {
     /// The asset to pay in, by id (`0`) or symbol (`KRW`).
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     asset: AssetRef,
-    /// Units to pay, tax included (KRW has 2 decimals: ₩500 = 50000).
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// To pay, tax included: raw units (₩500 = 50000) or a decimal amount (`₩500`).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     /// The link may be paid up to this many blocks after the current head.
     #[arg(long, value_name = "N")]
     expires_in_blocks: Height,
@@ -90,16 +95,19 @@ pub(crate) struct NewArgs {
 /// `jeon invoice show`.
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
-    /// The payment link (`jeon:pay?i=...&s=...`).
-    #[arg(value_name = "LINK")]
-    link: String,
+    /// The payment link (`jeon:pay?to=...`, or the first form `jeon:pay?i=...&s=...`).
+    #[arg(value_name = "LINK", required_unless_present = "link_flag")]
+    link: Option<String>,
+    /// The payment link, as a flag (as `jeon tx pay-invoice --link` takes it).
+    #[arg(long = "link", value_name = "URI", conflicts_with = "link")]
+    link_flag: Option<String>,
     /// The merchant's key file, to open a sealed memo (fails if the key cannot).
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
     /// A node's API URL: check the merchant's signature for that node's chain
     /// (`http://HOST:PORT`; a bare `HOST:PORT` is taken as http). Without it nothing is
     /// fetched and `signature_valid` is null.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "JEON_API")]
     api: Option<String>,
 }
 
@@ -112,11 +120,14 @@ pub(crate) fn run(command: InvoiceCommand) -> Result<(), CliError> {
 }
 
 fn new(args: NewArgs) -> Result<(), CliError> {
-    if args.amount == 0 {
+    if args.amount == AmountArg::Raw(0) {
         return Err(CliError::BadInput(
             "--amount must be greater than zero".into(),
         ));
     }
+    args.amount
+        .check_unit(&args.asset)
+        .map_err(CliError::BadInput)?;
     check_memo_lengths(args.memo.as_deref(), args.private_memo.as_deref())?;
     let key = load_key(&args.key)?;
     let memo = match (args.memo, args.private_memo) {
@@ -129,20 +140,36 @@ fn new(args: NewArgs) -> Result<(), CliError> {
         .height
         .checked_add(args.expires_in_blocks)
         .ok_or_else(|| CliError::BadInput("--expires-in-blocks is too large".into()))?;
+    let asset = client.asset(&args.asset)?;
+    let amount = args
+        .amount
+        .units(asset.decimals, &asset.symbol)
+        .map_err(CliError::BadInput)?;
+    if amount == 0 {
+        return Err(CliError::BadInput(
+            "--amount must be greater than zero".into(),
+        ));
+    }
     let invoice = Invoice {
         merchant: key.address(),
-        asset: client.resolve_asset(&args.asset)?,
-        amount: args.amount,
+        asset: asset.id,
+        amount,
         expires_at,
         invoice_id: args.id,
         memo,
     };
     let signature = invoice.sign(&key, &node.chain_id);
-    let mut out = format!("{}\n", invoice.to_uri(&signature));
+    let link = invoice.to_link(&signature, &asset.symbol, asset.decimals);
+    let mut out = format!("{link}\n");
     if args.qr {
         out.push_str(&qr_text(&qr_payload(&invoice, &signature))?);
     }
-    stdout(&out)
+    let value = json!({
+        "link": link,
+        "link_encoded": invoice.to_uri(&signature),
+        "expires_at": expires_at,
+    });
+    output::either(&out, &value)
 }
 
 /// Refuses memos that would not fit, before the key or the node is touched.
@@ -222,9 +249,41 @@ fn qr_text(text: &str) -> Result<String, CliError> {
     Ok(out)
 }
 
+/// Reads a payment link of either form into the invoice the merchant signed; a
+/// readable link's asset is resolved with the node (`GET /v1/assets/{asset}`), which
+/// must name the same symbol. `what` names the link in messages (`--link`).
+pub(crate) fn read_link(
+    client: &Client,
+    text: &str,
+    what: &str,
+) -> Result<(Invoice, Signature), CliError> {
+    match Link::parse(text).map_err(|e| CliError::BadInput(format!("{what}: {e}")))? {
+        Link::Encoded(invoice, signature) => Ok((invoice, signature)),
+        Link::Readable(link) => {
+            let named: AssetRef = link.asset.parse().map_err(CliError::BadInput)?;
+            let asset = client.asset(&named)?;
+            let invoice = link
+                .invoice(asset.id, asset.decimals)
+                .map_err(|e| CliError::BadInput(format!("{what}: {e}")))?;
+            Ok((invoice, link.signature))
+        }
+    }
+}
+
 fn show(args: &ShowArgs) -> Result<(), CliError> {
-    let (invoice, signature) =
-        Invoice::from_uri(&args.link).map_err(|e| CliError::BadInput(format!("LINK: {e}")))?;
+    let text = args
+        .link
+        .as_deref()
+        .or(args.link_flag.as_deref())
+        .ok_or_else(|| CliError::BadInput("give the payment link: LINK or --link URI".into()))?;
+    let link = Link::parse(text).map_err(|e| CliError::BadInput(format!("LINK: {e}")))?;
+    let client = args.api.as_deref().map(Client::new).transpose()?;
+    // A readable link shows as written; with a node, as the invoice it resolves to.
+    let (invoice, signature) = match (&link, &client) {
+        (Link::Encoded(invoice, signature), _) => (invoice.clone(), *signature),
+        (Link::Readable(_), Some(client)) => read_link(client, text, "LINK")?,
+        (Link::Readable(r), None) => return show_readable(args, r),
+    };
     let raw = invoice.memo.as_deref();
     let sealed = raw.is_some_and(memo::is_sealed);
     let readable = match (raw, &args.key) {
@@ -232,10 +291,10 @@ fn show(args: &ShowArgs) -> Result<(), CliError> {
         (Some(m), _) if !sealed => Some(m.to_vec()),
         _ => None,
     };
-    let signature_valid = match &args.api {
+    let signature_valid = match &client {
         None => None,
-        Some(api) => {
-            let node = Client::new(api)?.status()?;
+        Some(client) => {
+            let node = client.status()?;
             Some(invoice.verify(&node.chain_id, &signature).is_ok())
         }
     };
@@ -250,9 +309,33 @@ fn show(args: &ShowArgs) -> Result<(), CliError> {
         "memo_sealed": sealed,
         "signature_valid": signature_valid,
     });
-    let pretty = serde_json::to_string_pretty(&view)
-        .map_err(|e| CliError::Failed(format!("cannot print the invoice: {e}")))?;
-    stdout(&format!("{pretty}\n"))
+    match &client {
+        Some(client) => output::emit(&view, &output::Assets::fetch(client)),
+        None => output::emit_plain(&view),
+    }
+}
+
+/// A readable link's fields as written, without a node to resolve its asset.
+fn show_readable(args: &ShowArgs, link: &ReadableLink) -> Result<(), CliError> {
+    let raw = link.memo.as_deref();
+    let sealed = raw.is_some_and(memo::is_sealed);
+    let readable = match (raw, &args.key) {
+        (Some(m), Some(path)) if sealed => Some(open_memo(path, m)?),
+        (Some(m), _) if !sealed => Some(m.to_vec()),
+        _ => None,
+    };
+    let view = json!({
+        "merchant": link.merchant,
+        "asset": link.asset,
+        "amount": link.amount,
+        "expires_at": link.expires_at,
+        "invoice_id": link.invoice_id,
+        "memo": readable.and_then(|m| String::from_utf8(m).ok()),
+        "memo_hex": raw.map(hex::encode),
+        "memo_sealed": sealed,
+        "signature_valid": null,
+    });
+    output::emit_plain(&view)
 }
 
 /// Opens a sealed memo with the key in `path`; a key that cannot is bad input.

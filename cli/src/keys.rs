@@ -17,6 +17,7 @@ use jeon_genesis::peer_id_of;
 use jeon_runtime::Keypair;
 
 use crate::error::{stdout, CliError};
+use crate::output;
 
 /// `jeon keys ...`
 #[derive(Debug, Subcommand)]
@@ -68,11 +69,13 @@ fn new(out: Option<&Path>) -> Result<(), CliError> {
         None => stdout(&keyfile::to_json(&key)),
         Some(path) => {
             keyfile::write(path, &key).map_err(key_file_error)?;
-            stdout(&format!(
-                "address: {}\nkey file: {}\n",
-                key.address(),
-                path.display()
-            ))
+            output::either(
+                &format!("address: {}\nkey file: {}\n", key.address(), path.display()),
+                &serde_json::json!({
+                    "address": key.address().to_string(),
+                    "key_file": path.display().to_string(),
+                }),
+            )
         }
     }
 }
@@ -84,7 +87,7 @@ fn show(file: &Path, json: bool) -> Result<(), CliError> {
     }
     let address = loaded.keypair.address();
     let peer_id = peer_id_of(&address);
-    if json {
+    if json || output::format() == output::Format::Json {
         let value = serde_json::json!({ "address": address.to_string(), "peer_id": peer_id });
         stdout(&format!("{value}\n"))
     } else {

@@ -4,6 +4,7 @@
 //! group lives in its own module. Errors print as `error: <message>` on stderr and set
 //! the exit code (see [`error`]).
 
+mod amount;
 mod bench;
 #[cfg(unix)]
 mod chaos;
@@ -14,6 +15,7 @@ mod genesis_cmd;
 mod invoice_cmd;
 mod keys;
 mod node_cmd;
+mod output;
 mod query_cmd;
 mod testnet;
 mod tx;
@@ -29,6 +31,17 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// `text` for people (decimal amounts, dates) or `json` for scripts (one JSON
+    /// document on stdout), on every command.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "text",
+        env = "JEON_OUTPUT",
+        global = true
+    )]
+    output: output::Format,
 }
 
 /// The command groups.
@@ -46,15 +59,21 @@ enum Command {
     Dev(dev::DevArgs),
     /// Run N validator processes on loopback (data in ./.jeon-testnet).
     Testnet(testnet::TestnetArgs),
-    /// Sign and submit a transaction: transfers and assets, merchant payments, reward
-    /// rules, stamps, redemption and conversion between partners' credits.
+    /// Sign, dry-run and submit a transaction: transfers and assets, merchant payments,
+    /// reward rules, stamps, redemption and conversion between partners' credits,
+    /// mandates (subscriptions), payment links, micro-credit, fee sponsorship and
+    /// co-signing, and governance proposals and votes.
     ///
-    /// Amounts are integers in the asset's smallest unit: KRW has 2 decimals, so ₩500
-    /// is `--amount 50000`.
+    /// Amounts: a bare integer is raw units (the asset's smallest unit: KRW has 2
+    /// decimals, so `--amount 50000` is ₩500); a decimal point or a sign makes it a
+    /// decimal amount (`--amount 500.00`, `--amount ₩500`, `--amount 500KRW`). Each
+    /// call is dry-run first (`POST /v1/txs/simulate`) and not submitted if it would
+    /// fail, unless `--force`.
     #[command(subcommand)]
     Tx(tx::TxCommand),
     /// Read the chain: status, accounts, transactions, blocks, assets, and the economy
-    /// (tax, settlement, account histories, redemptions, exchanges, reward rules).
+    /// (tax, settlement, account histories, redemptions, exchanges, reward rules,
+    /// mandates, invoices, credit, fees and sponsorships, governance).
     Query(query_cmd::QueryArgs),
     /// Load a node with pre-signed transfers, merchant payments or mandate charges;
     /// report finalized throughput and latency.
@@ -66,7 +85,8 @@ enum Command {
     /// the proof does not verify or the transaction failed, 2 if a file is unreadable
     /// or malformed.
     Verify(verify_cmd::VerifyArgs),
-    /// Make a merchant-signed payment link (`jeon:pay?...`) for `jeon tx pay-invoice`.
+    /// Make a merchant-signed payment link (`jeon:pay?to=...&amount=500.00&asset=KRW...`)
+    /// for `jeon tx pay-invoice`, and read one.
     #[command(subcommand)]
     Invoice(invoice_cmd::InvoiceCommand),
     /// The chaos harness: run validators under load and faults from a manifest and
@@ -86,6 +106,7 @@ fn main() -> ExitCode {
             );
         }
     }
+    output::set_format(cli.output);
     let result = match cli.command {
         Command::Keys(command) => keys::run(command),
         Command::Genesis(command) => genesis_cmd::run(command),

@@ -442,7 +442,8 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
     };
     run_node(config, |node| {
         // The address line is for scripts; a closed stdout must not stop the node.
-        let _ = crate::error::stdout(&format!("API http://{}\n", node.api_addr));
+        let url = format!("http://{}", node.api_addr);
+        let _ = crate::output::either(&format!("API {url}\n"), &serde_json::json!({ "api": url }));
     })
 }
 

@@ -1,7 +1,12 @@
-//! `jeon query`: read the chain's state over the API and print it as pretty JSON.
+//! `jeon query`: read the chain's state over the API and print it: the API's answer
+//! as one JSON document with `--output json`, or as text with decimal amounts and
+//! dates beside the raw numbers (see [`crate::output`]).
 //!
 //! Addresses, hashes, heights and asset names are checked before any request (exit 2);
-//! what the node does not have (404) exits 1 with the node's message.
+//! what the node does not have (404) exits 1 with the node's message, and so does a
+//! transaction the node does not know (status `unknown`). An account the chain has
+//! never seen is shown with nonce 0 and no balances: it can receive, it just has not.
+//! A node that cannot be reached exits 3.
 
 use std::str::FromStr;
 
@@ -11,7 +16,8 @@ use serde_json::Value;
 use jeon_runtime::{Address, Hash, Height};
 
 use crate::client::{ApiArgs, AssetRef, Client};
-use crate::error::{stdout, CliError};
+use crate::error::CliError;
+use crate::output;
 
 /// `jeon query ...`
 #[derive(Debug, Args)]
@@ -108,9 +114,12 @@ enum QueryCommand {
     },
     /// An issuer's pending redemption requests, oldest first.
     Redemptions {
-        /// The issuer's address.
-        #[arg(long, value_name = "ADDR")]
-        issuer: Address,
+        /// The issuer's address (like every other query of one account).
+        #[arg(value_name = "ADDR", required_unless_present = "issuer_flag")]
+        issuer: Option<Address>,
+        /// The issuer's address, as a flag (the form earlier versions took).
+        #[arg(long = "issuer", value_name = "ADDR", conflicts_with = "issuer")]
+        issuer_flag: Option<Address>,
     },
     /// A user's spending mandates and what each still allows this period.
     Mandates {
@@ -304,7 +313,14 @@ fn path(what: &QueryCommand) -> String {
             )
         }
         QueryCommand::Invoice { merchant, id } => format!("/v1/invoices/{merchant}/{id}"),
-        QueryCommand::Redemptions { issuer } => format!("/v1/redemptions?issuer={issuer}"),
+        QueryCommand::Redemptions {
+            issuer,
+            issuer_flag,
+        } => match issuer.or(*issuer_flag) {
+            Some(issuer) => format!("/v1/redemptions?issuer={issuer}"),
+            // clap requires one of them; the node names the missing parameter.
+            None => "/v1/redemptions".into(),
+        },
         QueryCommand::Mandates { address } => format!("/v1/accounts/{address}/mandates"),
         QueryCommand::Credit { address } => format!("/v1/accounts/{address}/credit"),
         QueryCommand::Fees { account: None } => "/v1/fees".into(),
@@ -326,10 +342,21 @@ fn path(what: &QueryCommand) -> String {
 /// Runs a `query` command.
 pub(crate) fn run(args: QueryArgs) -> Result<(), CliError> {
     let client = Client::new(&args.api.api)?;
-    let answer: Value = client.get(&path(&args.what))?;
-    let pretty = serde_json::to_string_pretty(&answer)
-        .map_err(|e| CliError::Failed(format!("cannot print the answer: {e}")))?;
-    stdout(&format!("{pretty}\n"))
+    let answer: Value = match (client.get(&path(&args.what)), &args.what) {
+        (Err(e), QueryCommand::Account { address }) if e.code() == Some("unknown_account") => {
+            serde_json::json!({ "address": address, "nonce": 0, "balances": [], "partner": null })
+        }
+        (answer, _) => answer?,
+    };
+    output::emit(&answer, &output::Assets::fetch(&client))?;
+    if matches!(args.what, QueryCommand::Tx { .. }) && answer["status"] == "unknown" {
+        return Err(CliError::Failed(
+            "the node does not know this transaction (never submitted, expired, or \
+             dropped from its mempool)"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

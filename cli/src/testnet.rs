@@ -15,7 +15,7 @@ use clap::Args;
 
 use jeon_genesis::{peer_id_of, GenesisSpec, Preset};
 
-use crate::error::{stdout, CliError};
+use crate::error::CliError;
 
 /// `jeon testnet`.
 #[derive(Debug, Args)]
@@ -137,6 +137,7 @@ pub(crate) fn run(args: TestnetArgs) -> Result<(), CliError> {
     }
     let spec = crate::genesis_cmd::load(&genesis_path)?;
     let mut children = Vec::with_capacity(spec.validators.len());
+    let mut nodes = Vec::new();
     let mut lines = format!(
         "Jeon testnet {} (chain id {})\n",
         spec.chain_name,
@@ -158,15 +159,25 @@ pub(crate) fn run(args: TestnetArgs) -> Result<(), CliError> {
             .find_map(|l| l.strip_prefix("api = \"").and_then(|r| r.strip_suffix('"')))
             .unwrap_or("?")
             .to_owned();
+        let peer = peer_id_of(&v.key);
+        let log = node_dir(&args.dir, i)
+            .join("node.log")
+            .display()
+            .to_string();
         lines.push_str(&format!(
             "node {i}  {name:<20} API http://{api}  peer {peer}  log {log}\n",
             name = v.name,
-            peer = peer_id_of(&v.key),
-            log = node_dir(&args.dir, i).join("node.log").display(),
         ));
+        nodes.push(serde_json::json!({
+            "node": i,
+            "name": v.name,
+            "api": format!("http://{api}"),
+            "peer_id": peer,
+            "log": log,
+        }));
     }
     lines.push_str("Ctrl-C stops all nodes.\n");
-    stdout(&lines)?;
+    crate::output::either(&lines, &serde_json::json!({ "nodes": nodes }))?;
     let result = supervise(&mut children);
     stop_all(&mut children);
     result

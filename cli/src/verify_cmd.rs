@@ -17,8 +17,11 @@ use jeon_runtime::block::ValidatorInfo;
 use jeon_runtime::proof::{self, ProofError, TxProof, Verified, PROOF_BYTES_MAX};
 use jeon_runtime::Hash;
 
-use crate::error::{stdout, CliError};
+use crate::error::CliError;
 use crate::genesis_cmd::load as load_genesis;
+
+/// The genesis used when none is named: `jeon dev`'s in the working directory.
+pub(crate) const DEV_GENESIS: &str = ".jeon-dev/genesis.json";
 
 /// The largest proof file read: the JSON and the hex forms of the largest proof.
 const PROOF_FILE_BYTES_MAX: u64 = 8 * PROOF_BYTES_MAX as u64;
@@ -30,9 +33,10 @@ pub(crate) struct VerifyArgs {
     /// alone, or the hex of its canonical bytes.
     #[arg(long, value_name = "FILE")]
     proof: PathBuf,
-    /// The chain's genesis file: the only thing the check trusts.
-    #[arg(long, value_name = "FILE")]
-    genesis: PathBuf,
+    /// The chain's genesis file: the only thing the check trusts [default:
+    /// `JEON_GENESIS`, else .jeon-dev/genesis.json if it exists].
+    #[arg(long, value_name = "FILE", env = "JEON_GENESIS")]
+    genesis: Option<PathBuf>,
 }
 
 /// What a verifier trusts: the chain id and the validator set of a genesis file.
@@ -65,7 +69,17 @@ impl Trusted {
 
 /// Runs `jeon verify`.
 pub(crate) fn run(args: VerifyArgs) -> Result<(), CliError> {
-    let trusted = Trusted::load(&args.genesis)?;
+    let genesis = match args.genesis {
+        Some(path) => path,
+        None if Path::new(DEV_GENESIS).exists() => PathBuf::from(DEV_GENESIS),
+        None => {
+            return Err(CliError::BadInput(format!(
+                "no genesis to verify against: give --genesis FILE (or JEON_GENESIS); \
+                 {DEV_GENESIS} does not exist here"
+            )))
+        }
+    };
+    let trusted = Trusted::load(&genesis)?;
     let text = read_bounded(&args.proof)?;
     let name = args.proof.display();
     let proof = parse_proof(&text).map_err(|e| e.naming(&name.to_string()))?;
@@ -79,11 +93,11 @@ pub(crate) fn run(args: VerifyArgs) -> Result<(), CliError> {
     failure(&verified)
 }
 
-/// Prints what was verified, as pretty JSON.
+/// Prints what was verified.
 fn print_verified(verified: &Verified) -> Result<(), CliError> {
-    let json = serde_json::to_string_pretty(verified)
+    let json = serde_json::to_value(verified)
         .map_err(|e| CliError::Failed(format!("cannot print the result: {e}")))?;
-    stdout(&format!("{json}\n"))
+    crate::output::emit_plain(&json)
 }
 
 /// `Ok` for a successful transaction; the reason (exit 1) for a failed one.

@@ -7,13 +7,14 @@ use jeon_runtime::calls;
 use jeon_runtime::{Address, Amount, AssetKind, Call};
 
 use super::{fixed, Draft, DraftCall, TxArgs};
+use crate::amount::AmountArg;
 use crate::client::AssetRef;
 use crate::error::CliError;
 
 /// Move units of an asset to another account.
 ///
-/// Amounts are integers in the asset's smallest unit: KRW has 2 decimals, so
-/// ₩500 is `--amount 50000`.
+/// A bare integer is raw units (KRW has 2 decimals: ₩500 is `--amount 50000`); a
+/// decimal point or a sign makes it a decimal amount (`--amount 500.00`, `₩500`).
 #[derive(Debug, Args)]
 pub(crate) struct TransferArgs {
     /// The recipient's address (`jeon1...`).
@@ -22,9 +23,9 @@ pub(crate) struct TransferArgs {
     /// The asset, by id (`0`) or symbol (`KRW`).
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     asset: AssetRef,
-    /// Units in the asset's smallest unit (KRW has 2 decimals: ₩500 = 50000).
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// Raw units (an integer: ₩500 = 50000) or a decimal amount (`500.00`, `₩500`).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     #[command(flatten)]
     common: TxArgs,
 }
@@ -37,12 +38,10 @@ impl DraftCall for TransferArgs {
             amount,
             common,
         } = self;
+        amount.check_unit(&asset).map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::Transfer(calls::Transfer {
-                to,
-                asset: c.resolve_asset(&asset)?,
-                amount,
-            }))
+            let (asset, amount) = c.asset_amount(&asset, &amount)?;
+            Ok(Call::Transfer(calls::Transfer { to, asset, amount }))
         });
         Ok((draft, common))
     }
@@ -105,8 +104,8 @@ impl From<KindArg> for AssetKind {
 
 /// Create units of an asset the sender issues, into an account.
 ///
-/// Amounts are integers in the asset's smallest unit: KRW has 2 decimals, so
-/// ₩500 is `--amount 50000`.
+/// A bare integer is raw units (KRW has 2 decimals: ₩500 is `--amount 50000`); a
+/// decimal point or a sign makes it a decimal amount (`--amount 500.00`, `₩500`).
 #[derive(Debug, Args)]
 pub(crate) struct MintArgs {
     /// The asset, by id (`0`) or symbol (`KRW`).
@@ -115,9 +114,9 @@ pub(crate) struct MintArgs {
     /// The recipient's address (`jeon1...`).
     #[arg(long, value_name = "ADDR")]
     to: Address,
-    /// Units in the asset's smallest unit (KRW has 2 decimals: ₩500 = 50000).
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// Raw units (an integer: ₩500 = 50000) or a decimal amount (`500.00`, `₩500`).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     #[command(flatten)]
     common: TxArgs,
 }
@@ -130,12 +129,10 @@ impl DraftCall for MintArgs {
             amount,
             common,
         } = self;
+        amount.check_unit(&asset).map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::Mint(calls::Mint {
-                asset: c.resolve_asset(&asset)?,
-                to,
-                amount,
-            }))
+            let (asset, amount) = c.asset_amount(&asset, &amount)?;
+            Ok(Call::Mint(calls::Mint { asset, to, amount }))
         });
         Ok((draft, common))
     }
@@ -143,16 +140,16 @@ impl DraftCall for MintArgs {
 
 /// Destroy units of an asset the sender holds.
 ///
-/// Amounts are integers in the asset's smallest unit: KRW has 2 decimals, so
-/// ₩500 is `--amount 50000`.
+/// A bare integer is raw units (KRW has 2 decimals: ₩500 is `--amount 50000`); a
+/// decimal point or a sign makes it a decimal amount (`--amount 500.00`, `₩500`).
 #[derive(Debug, Args)]
 pub(crate) struct BurnArgs {
     /// The asset, by id (`0`) or symbol (`KRW`).
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     asset: AssetRef,
-    /// Units in the asset's smallest unit (KRW has 2 decimals: ₩500 = 50000).
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// Raw units (an integer: ₩500 = 50000) or a decimal amount (`500.00`, `₩500`).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     #[command(flatten)]
     common: TxArgs,
 }
@@ -164,11 +161,10 @@ impl DraftCall for BurnArgs {
             amount,
             common,
         } = self;
+        amount.check_unit(&asset).map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::Burn(calls::Burn {
-                asset: c.resolve_asset(&asset)?,
-                amount,
-            }))
+            let (asset, amount) = c.asset_amount(&asset, &amount)?;
+            Ok(Call::Burn(calls::Burn { asset, amount }))
         });
         Ok((draft, common))
     }

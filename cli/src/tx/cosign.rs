@@ -44,7 +44,7 @@ impl TxRun for CosignArgs {
         tx.clone()
             .verify(&node.chain_id)
             .map_err(|e| CliError::BadInput(format!("--tx is not valid for this chain: {e}")))?;
-        let hash = client.submit(&tx.sign_as_payer(&key))?;
+        let hash = super::submit_checked(&client, &tx.sign_as_payer(&key), &self.wait)?;
         finish(&client, trusted.as_ref(), hash, &self.wait)
     }
 }

@@ -4,9 +4,10 @@
 use clap::Args;
 use jeon_runtime::calls;
 
-use jeon_runtime::{Address, Amount, Call, Height};
+use jeon_runtime::{Address, Call, Height};
 
 use super::{fixed, Draft, DraftCall, TxArgs};
+use crate::amount::AmountArg;
 use crate::client::AssetRef;
 use crate::error::CliError;
 
@@ -21,9 +22,9 @@ pub(crate) struct OpenCreditLineArgs {
     /// The money asset lent, by id or symbol.
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     asset: AssetRef,
-    /// The most units outstanding at once.
-    #[arg(long, value_name = "N")]
-    limit: Amount,
+    /// The most outstanding at once: raw units or a decimal amount (`₩10000`).
+    #[arg(long, value_name = "AMOUNT")]
+    limit: AmountArg,
     /// Blocks until the line is due.
     #[arg(long, value_name = "BLOCKS")]
     due_period_blocks: Height,
@@ -40,10 +41,12 @@ impl DraftCall for OpenCreditLineArgs {
             due_period_blocks,
             common,
         } = self;
+        limit.check_unit(&asset).map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
+            let (asset, limit) = c.asset_amount(&asset, &limit)?;
             Ok(Call::OpenCreditLine(calls::OpenCreditLine {
                 borrower,
-                asset: c.resolve_asset(&asset)?,
+                asset,
                 limit,
                 due_period_blocks,
             }))
@@ -58,20 +61,25 @@ pub(crate) struct DrawCreditArgs {
     /// The line's id.
     #[arg(long, value_name = "ID")]
     line_id: u64,
-    /// Units to draw.
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// To draw: raw units, or a decimal amount with its sign or symbol (`₩5`, `5KRW`).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     #[command(flatten)]
     common: TxArgs,
 }
 
 impl DraftCall for DrawCreditArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
-        let call = Call::DrawCredit(calls::DrawCredit {
-            line_id: self.line_id,
-            amount: self.amount,
+        let Self {
+            line_id,
+            amount,
+            common,
+        } = self;
+        let draft: Draft = Box::new(move |c| {
+            let amount = c.amount_with_unit(&amount)?;
+            Ok(Call::DrawCredit(calls::DrawCredit { line_id, amount }))
         });
-        Ok((fixed(call), self.common))
+        Ok((draft, common))
     }
 }
 
@@ -81,20 +89,25 @@ pub(crate) struct RepayArgs {
     /// The line's id.
     #[arg(long, value_name = "ID")]
     line_id: u64,
-    /// Units to repay.
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// To repay: raw units, or a decimal amount with its sign or symbol (`₩5`, `5KRW`).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     #[command(flatten)]
     common: TxArgs,
 }
 
 impl DraftCall for RepayArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
-        let call = Call::Repay(calls::Repay {
-            line_id: self.line_id,
-            amount: self.amount,
+        let Self {
+            line_id,
+            amount,
+            common,
+        } = self;
+        let draft: Draft = Box::new(move |c| {
+            let amount = c.amount_with_unit(&amount)?;
+            Ok(Call::Repay(calls::Repay { line_id, amount }))
         });
-        Ok((fixed(call), self.common))
+        Ok((draft, common))
     }
 }
 

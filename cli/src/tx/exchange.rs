@@ -7,6 +7,7 @@ use jeon_runtime::calls;
 use jeon_runtime::{Amount, Call};
 
 use super::{fixed, Draft, DraftCall, TxArgs};
+use crate::amount::AmountArg;
 use crate::client::AssetRef;
 use crate::error::CliError;
 
@@ -111,9 +112,9 @@ pub(crate) struct ConvertArgs {
     /// The credit given.
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     from_asset: AssetRef,
-    /// Units given.
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// Given: raw units or a decimal amount of the credit given (`12.5`).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     /// The credit received.
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     to_asset: AssetRef,
@@ -133,9 +134,11 @@ impl DraftCall for ConvertArgs {
             min_out,
             common,
         } = self;
+        amount.check_unit(&from_asset).map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
+            let (from_asset, amount) = c.asset_amount(&from_asset, &amount)?;
             Ok(Call::Convert(calls::Convert {
-                from_asset: c.resolve_asset(&from_asset)?,
+                from_asset,
                 amount,
                 to_asset: c.resolve_asset(&to_asset)?,
                 min_out,

@@ -4,9 +4,10 @@ use clap::Args;
 use jeon_runtime::calls;
 
 use jeon_runtime::fees::Beneficiary;
-use jeon_runtime::{Address, Amount, Call};
+use jeon_runtime::{Address, Call};
 
 use super::{Draft, DraftCall, TxArgs};
+use crate::amount::AmountArg;
 use crate::client::AssetRef;
 use crate::error::CliError;
 
@@ -22,10 +23,10 @@ pub(crate) struct SponsorFeesArgs {
     /// Pay the fees of your customers' transactions addressed to you.
     #[arg(long)]
     all_customers: bool,
-    /// The most fees paid per period, in the fee asset's smallest unit (0 withdraws
-    /// the sponsorship).
-    #[arg(long, value_name = "N")]
-    budget: Amount,
+    /// The most fees paid per period: raw units of the fee asset or a decimal amount
+    /// (`₩10`); 0 withdraws the sponsorship.
+    #[arg(long, value_name = "AMOUNT")]
+    budget: AmountArg,
     /// The budget's period in milliseconds [default: a day].
     #[arg(long, value_name = "MS", default_value_t = jeon_runtime::economy::PERIOD_MS)]
     period_ms: u64,
@@ -55,10 +56,12 @@ impl DraftCall for SponsorFeesArgs {
                 ))
             }
         };
+        budget.check_unit(&asset).map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
+            let (asset, budget) = c.asset_amount(&asset, &budget)?;
             Ok(Call::SponsorFees(calls::SponsorFees {
                 beneficiary,
-                asset: c.resolve_asset(&asset)?,
+                asset,
                 budget_per_period: budget,
                 period_ms,
             }))

@@ -4,9 +4,10 @@
 use clap::Args;
 use jeon_runtime::calls;
 
-use jeon_runtime::{Address, Amount, Call, Height};
+use jeon_runtime::{Address, Call, Height};
 
 use super::{check_text, fixed, Draft, DraftCall, TxArgs};
+use crate::amount::AmountArg;
 use crate::client::AssetRef;
 use crate::error::CliError;
 
@@ -21,9 +22,10 @@ pub(crate) struct GrantMandateArgs {
     /// The asset charged, by id or symbol.
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     asset: AssetRef,
-    /// The most units charged per period (KRW has 2 decimals: ₩9,900 = 990000).
-    #[arg(long, value_name = "N")]
-    limit_per_period: Amount,
+    /// The most charged per period: raw units (₩9,900 = 990000) or a decimal amount
+    /// (`₩9900`, `9900.00`).
+    #[arg(long, value_name = "AMOUNT")]
+    limit_per_period: AmountArg,
     /// The period in milliseconds [default: a day].
     #[arg(long, value_name = "MS", default_value_t = jeon_runtime::economy::PERIOD_MS)]
     period_ms: u64,
@@ -44,10 +46,14 @@ impl DraftCall for GrantMandateArgs {
             expires_at,
             common,
         } = self;
+        limit_per_period
+            .check_unit(&asset)
+            .map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
+            let (asset, limit_per_period) = c.asset_amount(&asset, &limit_per_period)?;
             Ok(Call::GrantMandate(calls::GrantMandate {
                 spender,
-                asset: c.resolve_asset(&asset)?,
+                asset,
                 limit_per_period,
                 period_ms,
                 expires_at,
@@ -63,9 +69,9 @@ pub(crate) struct ChargeArgs {
     /// The mandate's id.
     #[arg(long, value_name = "ID")]
     mandate_id: u64,
-    /// Units to charge.
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// To charge: raw units, or a decimal amount with its sign or symbol (`₩5`, `5KRW`).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     /// Your reference, at most 64 bytes.
     #[arg(long, value_name = "TEXT", default_value = "")]
     reference: String,
@@ -76,12 +82,20 @@ pub(crate) struct ChargeArgs {
 impl DraftCall for ChargeArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
         check_text("--reference", &self.reference)?;
-        let call = Call::Charge(calls::Charge {
-            mandate_id: self.mandate_id,
-            amount: self.amount,
-            reference: self.reference,
+        let Self {
+            mandate_id,
+            amount,
+            reference,
+            common,
+        } = self;
+        let draft: Draft = Box::new(move |c| {
+            Ok(Call::Charge(calls::Charge {
+                mandate_id,
+                amount: c.amount_with_unit(&amount)?,
+                reference,
+            }))
         });
-        Ok((fixed(call), self.common))
+        Ok((draft, common))
     }
 }
 

@@ -4,9 +4,14 @@
 //! names, the key file: exit 2). Then the node supplies what was not given: the chain
 //! id, a fee limit (`GET /v1/fees`), the head height (for the expiry) and the sender's
 //! nonce. A partner may pay the fee: `--fee-payer` names a sponsor, `--payer-key`
-//! makes the payer co-sign. The
-//! command prints `{"hash": ...}`; with `--wait` it polls the transaction until it is
-//! final (exit 0) or rejected (exit 1) and prints its status instead.
+//! makes the payer co-sign.
+//!
+//! Before submitting, the signed transaction is dry-run (`POST /v1/txs/simulate`):
+//! a call bound to fail (more than the balance, an unknown asset, paying a
+//! non-merchant, an invoice already paid...) is not submitted, so it costs no fee;
+//! the command prints the simulation and exits 1 with the reason. `--force` submits
+//! anyway. The command prints the hash; with `--wait` it waits until the transaction
+//! is final (exit 0) or rejected (exit 1) and prints its status instead.
 //!
 //! With a genesis file (`--genesis`, or `.jeon-dev/genesis.json` when it exists and is
 //! the node's chain), `--wait` does not take the node's word: it fetches the proof of
@@ -38,9 +43,11 @@ use clap::{Args, Subcommand};
 
 use jeon_runtime::{Address, Amount, Call, Height, Keypair, Nonce, SignedTx, TxBody};
 
-use crate::client::{ApiArgs, ApiError, Client, NodeStatus};
-use crate::error::{stdout, CliError};
+use crate::client::{ApiArgs, Client, NodeStatus};
+use crate::error::CliError;
 use crate::keys::key_file_error;
+use crate::output;
+use jeon_node::api::types::{SimulateAnswer, SimulateStatus, SubmitRequest};
 
 pub(crate) use wait::wait_for_tx;
 
@@ -110,7 +117,7 @@ pub(crate) trait DraftCall {
 }
 
 /// A call whose assets may still need resolving by symbol (with the node).
-pub(crate) type Draft = Box<dyn FnOnce(&Client) -> Result<Call, ApiError>>;
+pub(crate) type Draft = Box<dyn FnOnce(&Client) -> Result<Call, CliError>>;
 
 /// The draft of a call that needs nothing from the node.
 fn fixed(call: Call) -> Draft {
@@ -128,9 +135,10 @@ impl<T: DraftCall> TxRun for T {
         let tx = sign(&client, &key, draft, &common, &node)?;
         if common.sign_only {
             let hex = hex::encode(tx.encode());
-            return stdout(&format!("{}\n", serde_json::json!({ "tx": hex })));
+            let hash = tx.hash();
+            return output::emit_plain(&serde_json::json!({ "tx": hex, "hash": hash }));
         }
-        let hash = client.submit(&tx)?;
+        let hash = submit_checked(&client, &tx, &common.wait)?;
         wait::finish(&client, trusted.as_ref(), hash, &common.wait)
     }
 }
@@ -163,17 +171,21 @@ pub(crate) struct TxArgs {
     /// The sender's nonce [default: the account's next nonce, from the node].
     #[arg(long, value_name = "N")]
     nonce: Option<Nonce>,
-    /// Sign but do not submit: print `{"tx": HEX}` for the named `--fee-payer` to
-    /// co-sign and submit with `jeon tx cosign`.
-    #[arg(long, requires = "fee_payer", conflicts_with_all = ["wait", "payer_key"])]
+    /// Sign but do not submit: print `{"tx": HEX}` to submit later, or for the named
+    /// `--fee-payer` to co-sign and submit with `jeon tx cosign`.
+    #[arg(long, conflicts_with_all = ["wait", "payer_key", "force"])]
     sign_only: bool,
     #[command(flatten)]
     wait: WaitArgs,
 }
 
-/// Waiting for the outcome and checking it.
+/// Submitting, waiting for the outcome and checking it.
 #[derive(Debug, Args)]
 pub(crate) struct WaitArgs {
+    /// Submit even if the dry run (`POST /v1/txs/simulate`) says the call would fail
+    /// (the fee is then spent on a failed call).
+    #[arg(long)]
+    force: bool,
     /// Wait until the transaction is final (exit 0) or rejected (exit 1), and print
     /// its status.
     #[arg(long)]
@@ -183,10 +195,46 @@ pub(crate) struct WaitArgs {
     timeout_secs: u64,
     /// The chain's genesis file. The chain id is checked against the node's before
     /// signing, and `--wait` verifies the node's proof of the transaction against it
-    /// instead of trusting the node [default with `--wait`: .jeon-dev/genesis.json, if
-    /// it exists and is the node's chain].
-    #[arg(long, value_name = "FILE")]
+    /// instead of trusting the node [default with `--wait`: `JEON_GENESIS`, else
+    /// .jeon-dev/genesis.json if it exists and is the node's chain].
+    #[arg(long, value_name = "FILE", env = "JEON_GENESIS")]
     genesis: Option<PathBuf>,
+}
+
+/// Dry-runs `tx` and submits it if it would succeed (or with `--force`); its hash.
+/// A call bound to fail is not submitted: the simulation is printed and the command
+/// exits 1 with the reason, and no fee is taken.
+pub(crate) fn submit_checked(
+    client: &Client,
+    tx: &SignedTx,
+    wait: &WaitArgs,
+) -> Result<jeon_runtime::Hash, CliError> {
+    if !wait.force {
+        let body = SubmitRequest {
+            tx: hex::encode(tx.encode()),
+        };
+        let sim: SimulateAnswer = client.post("/v1/txs/simulate", &body)?;
+        if sim.status != SimulateStatus::Success {
+            let (code, message) = sim
+                .error
+                .as_ref()
+                .map_or(("unknown", "no reason given"), |e| {
+                    (e.code.as_str(), e.message.as_str())
+                });
+            let value = serde_json::json!({ "submitted": false, "simulation": &sim });
+            output::emit(&value, &output::Assets::fetch(client))?;
+            return Err(CliError::Failed(format!(
+                "not submitted: the dry run says the transaction would {}: {message} \
+                 ({code}); no fee was taken. Fix it, or pass --force to submit anyway",
+                if sim.status == SimulateStatus::Failed {
+                    "fail"
+                } else {
+                    "be refused"
+                }
+            )));
+        }
+    }
+    Ok(client.submit(tx)?)
 }
 
 /// Refuses a text longer than the runtime takes (exit 2) before anything is signed.

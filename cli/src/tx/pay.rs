@@ -3,9 +3,10 @@
 use clap::Args;
 use jeon_runtime::calls;
 
-use jeon_runtime::{Address, Amount, Call};
+use jeon_runtime::{Address, Call};
 
 use super::{check_text, Draft, DraftCall, TxArgs};
+use crate::amount::AmountArg;
 use crate::client::AssetRef;
 use crate::error::CliError;
 
@@ -19,9 +20,9 @@ pub(crate) struct PayArgs {
     /// The money asset, by id or symbol.
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     asset: AssetRef,
-    /// Units paid, tax included (KRW has 2 decimals: ₩500 = 50000).
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// Paid, tax included: raw units (₩500 = 50000) or a decimal amount (`₩500`).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     /// The payer's reference, at most 64 bytes.
     #[arg(long, value_name = "TEXT", default_value = "")]
     reference: String,
@@ -39,10 +40,12 @@ impl DraftCall for PayArgs {
             common,
         } = self;
         check_text("--reference", &reference)?;
+        amount.check_unit(&asset).map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
+            let (asset, amount) = c.asset_amount(&asset, &amount)?;
             Ok(Call::Pay(calls::Pay {
                 merchant,
-                asset: c.resolve_asset(&asset)?,
+                asset,
                 amount,
                 reference,
             }))

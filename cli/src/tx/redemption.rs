@@ -5,9 +5,10 @@ use clap::Args;
 use jeon_runtime::calls;
 
 use jeon_runtime::economy::RedeemKind;
-use jeon_runtime::{Address, Amount, Call};
+use jeon_runtime::{Address, Call};
 
 use super::{check_text, fixed, Draft, DraftCall, TxArgs};
+use crate::amount::AmountArg;
 use crate::client::AssetRef;
 use crate::error::CliError;
 
@@ -19,9 +20,9 @@ pub(crate) struct RedeemArgs {
     /// The credit asset.
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     asset: AssetRef,
-    /// Units to redeem.
-    #[arg(long, value_name = "N")]
-    amount: Amount,
+    /// To redeem: raw units or a decimal amount of the credit.
+    #[arg(long, value_name = "AMOUNT")]
+    amount: AmountArg,
     /// Goods, collected at this merchant partner.
     #[arg(
         long,
@@ -55,9 +56,11 @@ impl DraftCall for RedeemArgs {
                 ))
             }
         };
+        amount.check_unit(&asset).map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
+            let (asset, amount) = c.asset_amount(&asset, &amount)?;
             Ok(Call::Redeem(calls::Redeem {
-                asset: c.resolve_asset(&asset)?,
+                asset,
                 amount,
                 kind,
             }))

@@ -9,7 +9,8 @@ use jeon_runtime::Hash;
 
 use super::WaitArgs;
 use crate::client::{Client, NodeStatus};
-use crate::error::{stdout, CliError};
+use crate::error::CliError;
+use crate::output;
 use crate::verify_cmd::{self, Trusted};
 
 /// The genesis `--wait` verifies against when `--genesis` is not given: `jeon dev`'s,
@@ -53,7 +54,7 @@ pub(super) fn finish(
     wait: &WaitArgs,
 ) -> Result<(), CliError> {
     if !wait.wait {
-        return stdout(&format!("{}\n", serde_json::json!({ "hash": hash })));
+        return output::emit_plain(&serde_json::json!({ "hash": hash }));
     }
     let status = wait_for_tx(client, &hash, Duration::from_secs(wait.timeout_secs), true)?;
     // A status that claims a block is checked against the proof; only a refusal
@@ -66,9 +67,9 @@ pub(super) fn finish(
                 "note: not independently verified: the status is the node's word; pass \
                  --genesis FILE to check its proof against the chain's genesis"
             );
-            print_trusted(status)
+            print_trusted(client, status)
         }
-        (_, false) => print_trusted(status),
+        (_, false) => print_trusted(client, status),
     }
 }
 
@@ -95,10 +96,10 @@ fn dev_genesis(node: &NodeStatus) -> Option<Trusted> {
 }
 
 /// Prints the node's status as is; exit 1 unless it says final.
-fn print_trusted(status: TxStatus) -> Result<(), CliError> {
-    let json = serde_json::to_string(&status)
+fn print_trusted(client: &Client, status: TxStatus) -> Result<(), CliError> {
+    let json = serde_json::to_value(&status)
         .map_err(|e| CliError::Failed(format!("cannot print the status: {e}")))?;
-    stdout(&format!("{json}\n"))?;
+    output::emit(&json, &output::Assets::fetch(client))?;
     match status.status.as_str() {
         "final" => Ok(()),
         _ => Err(CliError::Failed(format!(
@@ -137,7 +138,7 @@ fn print_verified(client: &Client, trusted: &Trusted, status: TxStatus) -> Resul
     if let Some(fields) = json.as_object_mut() {
         fields.insert("verified".into(), verified_json);
     }
-    stdout(&format!("{json}\n"))?;
+    output::emit(&json, &output::Assets::fetch(client))?;
     verify_cmd::failure(&verified)
 }
 

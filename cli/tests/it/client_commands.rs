@@ -1,5 +1,5 @@
 //! The client commands (`tx`, `query`, `bench`) refuse bad input before touching the
-//! network (exit 2), say plainly when the node cannot be reached (exit 1), and pass
+//! network (exit 2), say plainly when the node cannot be reached (exit 3), and pass
 //! the node's own error messages on (exit 1).
 
 use std::io::{BufRead, BufReader, Write};
@@ -160,11 +160,11 @@ fn other_bad_arguments_are_refused_before_any_request() {
 }
 
 #[test]
-fn an_unreachable_node_is_reported_as_a_failure() {
+fn an_unreachable_node_exits_3_not_1_like_a_rejection() {
     let (dir, bob) = dir_with_key();
     let api = dead_api();
     let o = jeon(&["query", "status", "--api", &api], dir.path());
-    assert_exit(&o, 1, &format!("cannot reach the node at {api}"));
+    assert_exit(&o, 3, &format!("cannot reach the node at {api}"));
     let o = jeon(
         &[
             "tx",
@@ -182,14 +182,14 @@ fn an_unreachable_node_is_reported_as_a_failure() {
         ],
         dir.path(),
     );
-    assert_exit(&o, 1, "cannot reach the node");
+    assert_exit(&o, 3, "cannot reach the node");
     // JEON_API is honoured when --api is absent.
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_jeon"))
         .args(["query", "assets"])
         .env("JEON_API", &api)
         .output()
         .unwrap();
-    assert_exit(&o, 1, &format!("cannot reach the node at {api}"));
+    assert_exit(&o, 3, &format!("cannot reach the node at {api}"));
 }
 
 /// Serves one HTTP request with `status` and a JSON `body`, then closes.

@@ -56,7 +56,8 @@ impl Town {
         let key = self.key(signer);
         let mut all = vec!["tx"];
         all.extend_from_slice(args);
-        all.extend_from_slice(&["--key", &key, "--wait", "--api", &self.node.api]);
+        let api = &self.node.api;
+        all.extend_from_slice(&["--key", &key, "--wait", "--force", "--api", api]);
         let done = json(&all);
         assert_eq!(done["status"], "final", "{args:?}: {done}");
         done

@@ -22,7 +22,7 @@ fn tx_raw(town: &Town, signer: &str, args: &[&str]) -> (i32, String, String) {
     let key = town.key(signer);
     let mut all = vec!["tx"];
     all.extend_from_slice(args);
-    all.extend_from_slice(&["--key", &key, "--wait", "--api", &town.node.api]);
+    all.extend_from_slice(&["--key", &key, "--wait", "--force", "--api", &town.node.api]);
     let out = run(&all);
     (
         out.status.code().unwrap_or(-1),

@@ -6,7 +6,7 @@
 use std::process::Output;
 
 use crate::common::{has_event, run, DevNode, Town};
-use jeon_runtime::invoice::Invoice;
+use jeon_runtime::invoice::{Invoice, Link};
 use qrcode::{Color, QrCode};
 use serde_json::Value;
 
@@ -36,6 +36,8 @@ fn new_invoice(town: &Town, id: &str, extra: &[&str]) -> Output {
         "100",
         "--id",
         id,
+        "--output",
+        "text",
         "--api",
         &town.node.api,
     ];
@@ -64,7 +66,11 @@ fn a_private_memo_is_read_only_with_the_merchants_key_and_the_link_still_pays() 
     let (_dir, town) = dev_town();
     let made = stdout_text(&new_invoice(&town, "42", &["--private-memo", ORDER]));
     let link = made.lines().next().unwrap().to_owned();
-    assert!(link.starts_with("jeon:pay?i="), "{link}");
+    assert!(link.starts_with("jeon:pay?to="), "{link}");
+    assert!(
+        link.contains("&amount=500.00&asset=KRW&id=42&"),
+        "readable: {link}"
+    );
     assert!(!link.contains(ORDER) && !link.contains(&hex::encode(ORDER)));
     let cafe_key = town.key("dalbit-cafe");
 
@@ -114,18 +120,27 @@ fn the_qr_code_printed_after_the_link_decodes_to_the_link() {
     let mut lines = printed.lines();
     let link = lines.next().unwrap();
     assert!(
-        link.starts_with("jeon:pay?i="),
-        "the first line is the bare link"
+        link.starts_with("jeon:pay?to="),
+        "the first line is the bare (readable) link"
     );
     let modules = module_grid(&lines.collect::<Vec<_>>());
 
-    // The code holds the link with upper-case hex (alphanumeric mode): the same invoice.
-    let (i, s) = link["jeon:pay?i=".len()..].split_once("&s=").unwrap();
-    let payload = format!("jeon:pay?i={}&s={}", i.to_uppercase(), s.to_uppercase());
-    assert_eq!(decode_qr(&modules), payload);
+    // The code holds the same invoice and signature in the compact first form, with
+    // upper-case hex (alphanumeric mode).
+    let payload = decode_qr(&modules);
+    assert!(payload.starts_with("jeon:pay?i="), "{payload}");
+    let Ok(Link::Readable(readable)) = Link::parse(link) else {
+        panic!("a readable link: {link}");
+    };
+    let resolved = readable.invoice(jeon_runtime::AssetId(0), 2).unwrap();
     assert_eq!(
         Invoice::from_uri(&payload).unwrap(),
-        Invoice::from_uri(link).unwrap()
+        (resolved, readable.signature)
+    );
+    let (i, s) = payload["jeon:pay?i=".len()..].split_once("&s=").unwrap();
+    assert_eq!(
+        (i.to_uppercase(), s.to_uppercase()),
+        (i.to_owned(), s.to_owned())
     );
     // Module for module, the code the qrcode crate makes of that text.
     let code = QrCode::new(payload.as_bytes()).unwrap();

@@ -32,3 +32,4 @@ mod signer_safety;
 mod slow_clients;
 mod storage_faults;
 mod testnet_cli;
+mod wallet_cli;

@@ -28,20 +28,22 @@ fn a_link_is_paid_once_and_a_mandate_charges_within_its_limit_until_revoked() {
         "1",
         "--memo",
         "table 4",
+        "--output",
+        "text",
         "--api",
         &town.node.api,
     ]);
     assert!(made.status.success(), "{made:?}");
     let link = String::from_utf8(made.stdout).unwrap().trim().to_owned();
-    assert!(link.starts_with("jeon:pay?i="), "{link}");
+    assert!(link.starts_with("jeon:pay?to="), "{link}");
 
     let paid = town.tx("alice", &["pay-invoice", "--link", &link]);
     assert!(has_event(&paid, "invoice_paid"));
     assert!(has_event(&paid, "tax_withheld"));
     let again = town.tx("bob", &["pay-invoice", "--link", &link]);
     assert!(failure(&again).get("invoice_already_paid").is_some());
-    // The amount 50 000 = 0xc350 is encoded as `50c3000000000000`; pay 1 instead.
-    let tampered = link.replacen("50c3000000000000", "0100000000000000", 1);
+    // The readable amount changed to ₩0.01: the signature covers the canonical invoice.
+    let tampered = link.replacen("amount=500.00", "amount=0.01", 1);
     assert_ne!(tampered, link);
     let forged = town.tx("bob", &["pay-invoice", "--link", &tampered]);
     assert!(failure(&forged).get("bad_invoice_signature").is_some());

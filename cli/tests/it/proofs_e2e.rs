@@ -181,8 +181,9 @@ fn tx_wait_verifies_by_itself_and_says_so_when_it_cannot() {
         stderr(&o)
     );
 
-    // A call that fails is proven final and failed: exit 1 with the verified reason.
-    let o = pay_bob(&node, dir.path(), "99", "1", &[]);
+    // A call that fails is proven final and failed: exit 1 with the verified reason
+    // (forced past the dry run, which would refuse it before it costs a fee).
+    let o = pay_bob(&node, dir.path(), "99", "1", &["--force"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let failed = stdout_json(&o);
     assert_eq!(

@@ -18,7 +18,7 @@ use jeon_runtime::block::{validators_hash, Block, CommittedBlock, Header, Valida
 use jeon_runtime::economy::rewards::RewardKind;
 use jeon_runtime::economy::RedeemKind;
 use jeon_runtime::fees::Beneficiary;
-use jeon_runtime::invoice::Invoice;
+use jeon_runtime::invoice::{Invoice, Link};
 use jeon_runtime::merkle::{self, receipt_hash};
 use jeon_runtime::proof::{self, ProofError, TxProof, ValidatorSetChange};
 use jeon_runtime::{calls, events};
@@ -466,6 +466,7 @@ fn links_vectors() -> Value {
                 "signing_bytes_hex": hexs(&inv.signing_bytes(&CHAIN)),
                 "signature": hexs(&sig.0),
                 "link": uri,
+                "readable_link": inv.to_link(&sig, "KRW", 2),
                 "verifies_on_chain": inv.verify(&CHAIN, &sig).is_ok(),
                 "verifies_on_another_chain": inv.verify(&Hash([0x99; 32]), &sig).is_ok(),
             })
@@ -503,7 +504,55 @@ fn links_vectors() -> Value {
             }
         })
         .collect();
-    json!({ "chain_id": CHAIN.to_string(), "links": links, "parsing": parses })
+    let readable = links[0]["readable_link"].as_str().unwrap().to_owned();
+    let (head, sig_part) = readable.split_once("&sig=").unwrap();
+    let readable_inputs = [
+        readable.clone(),
+        links[1]["readable_link"].as_str().unwrap().to_owned(),
+        readable.replace("amount=500.00", "amount=500"),
+        readable.replace("memo=table%204", "memo=table%2"),
+        readable.replace("memo=table%204", "memo=table%+2"),
+        readable.replace("memo=table%204", "memo=t%c3%a9"),
+        readable.replace("&id=7", "&id=18446744073709551616"),
+        readable.replace("jeon:pay?to=", "jeon:pay?amount=1&to="),
+        readable.replace("amount=500.00", "amount=5x"),
+        readable.replace("asset=KRW", "asset=k-rw"),
+        readable.replace("&id=7", "&id=-7"),
+        readable.replace("to=jeon1", "to=jeon2"),
+        format!("{head}&sig={}", &sig_part[2..]),
+        format!("{readable}&id=8"),
+        readable.replace("&exp=", "&expiry="),
+    ];
+    let readable_parses: Vec<Value> = readable_inputs
+        .iter()
+        .map(|input| match Link::parse(input) {
+            Ok(Link::Readable(r)) => json!({
+                "input": input,
+                "ok": {
+                    "merchant": r.merchant.to_string(),
+                    "amount": r.amount,
+                    "asset": r.asset,
+                    "invoice_id": r.invoice_id,
+                    "expires_at": r.expires_at,
+                    "memo_hex": r.memo.as_deref().map(hexs),
+                    "signature": hexs(&r.signature.0),
+                    "invoice_hex_krw": r.invoice(AssetId(0), 2).ok().map(|i| hexs(&jeon_runtime::codec::encode(&i))),
+                }
+            }),
+            Ok(Link::Encoded(..)) => json!({"input": input, "error": "Encoded"}),
+            Err(e) => {
+                let kind = format!("{e:?}");
+                let kind = kind.split([' ', '{', '(']).next().unwrap_or_default().to_owned();
+                json!({"input": input, "error": kind, "message": e.to_string()})
+            }
+        })
+        .collect();
+    json!({
+        "chain_id": CHAIN.to_string(),
+        "links": links,
+        "parsing": parses,
+        "readable_parsing": readable_parses,
+    })
 }
 
 // ---------------------------------------------------------------------------- proofs
@@ -928,7 +977,96 @@ fn variants_vectors() -> Value {
             json!({"json": j, "hex": hexs(&jeon_runtime::codec::encode(&c)), "summary": c.summary()})
         })
         .collect();
-    json!({"receipts": receipts, "calls": calls})
+    json!({"receipts": receipts, "calls": calls, "proposals": proposal_vectors()})
+}
+
+/// A `Propose` of every governance `Change` (and both votes), as a wallet or a
+/// validator's tool builds them: JSON, bytes and summary.
+fn proposal_vectors() -> Vec<Value> {
+    use jeon_runtime::economy::Jurisdiction;
+    use jeon_runtime::fees::{FeeMarket, FeeTier};
+    use jeon_runtime::governance::Change;
+    use jeon_runtime::Role;
+    let tiers = vec![
+        FeeTier {
+            min_txs: 100,
+            fee_bps: 9_000,
+        },
+        FeeTier {
+            min_txs: 1_000,
+            fee_bps: 5_000,
+        },
+    ];
+    let changes = vec![
+        Change::AddValidator {
+            name: "dalbit-cafe".into(),
+            key: addr("cafe"),
+            peer_id: "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN".into(),
+            power: 10,
+        },
+        Change::RemoveValidator { key: addr("bank") },
+        Change::SetValidatorPower {
+            key: addr("bank"),
+            power: 20,
+        },
+        Change::AddPartner {
+            name: "Ttukttak Games".into(),
+            account: addr("games"),
+            roles: vec![Role::Issuer, Role::Merchant],
+            jurisdiction: "KR".into(),
+        },
+        Change::RemovePartner {
+            account: addr("games"),
+        },
+        Change::SetPartnerRoles {
+            account: addr("games"),
+            roles: vec![Role::Lender],
+        },
+        Change::SetJurisdiction(Jurisdiction {
+            code: "KR".into(),
+            tax_bps: 900,
+            authority: addr("nts"),
+        }),
+        Change::SetFeeMarket(Some(FeeMarket {
+            base_fee_min: 1,
+            base_fee_max: 1_000,
+            target_txs_per_block: 500,
+            change_denominator: 8,
+            volume_window_blocks: 86_400,
+            tiers: tiers.clone(),
+        })),
+        Change::SetFeeMarket(None),
+        Change::SetVolumeTiers(tiers),
+        Change::SetRedemptionWindow { blocks: 5_000 },
+    ];
+    let mut calls: Vec<Call> = changes
+        .into_iter()
+        .map(|change| {
+            Call::Propose(jeon_runtime::governance::Propose {
+                change,
+                deadline: 1_200,
+                activation: 1_300,
+            })
+        })
+        .collect();
+    calls.push(Call::Vote(jeon_runtime::governance::Vote {
+        proposal: 3,
+        yes: true,
+    }));
+    calls.push(Call::Vote(jeon_runtime::governance::Vote {
+        proposal: 4,
+        yes: false,
+    }));
+    calls
+        .iter()
+        .map(|c| {
+            json!({
+                "json": serde_json::to_value(c).unwrap(),
+                "hex": hexs(&jeon_runtime::codec::encode(c)),
+                "summary": c.summary(),
+            })
+        })
+        .collect()
 }
 
 #[test]
@@ -977,6 +1115,6 @@ fn signature_verdicts_under_zip215_match_the_committed_vectors() {
 #[test]
 fn every_event_error_and_call_variant_matches_the_committed_vectors() {
     let v = variants_vectors();
-    assert_eq!(v["calls"].as_array().unwrap().len(), 25);
+    assert_eq!(v["calls"].as_array().unwrap().len(), 27);
     check_or_bless("variants.json", &v);
 }

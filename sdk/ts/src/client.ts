@@ -1,9 +1,13 @@
 /**
- * The HTTP client (docs/api.md): submit, status, waiting for finality, accounts, fee
- * quotes, proofs. Uses the platform's `fetch` (Node 18+, browsers).
+ * The HTTP client (docs/api.md): submit, dry runs, status, waiting for finality over the
+ * event stream (SSE with `Last-Event-ID` resume), accounts, fee quotes, payment links,
+ * proofs. Uses the platform's `fetch` (Node 18+, browsers): no `EventSource` needed, so
+ * the resume header is set on every reconnection.
  */
 
+import { encodeAddress } from './address.js';
 import { toHex } from './bytes.js';
+import { parseAnyLink, readableLinkInvoice, type Invoice } from './invoice.js';
 import type { Genesis } from './genesis.js';
 import { decodeProof, verifyProof, type Verified } from './proof.js';
 import type { Keypair } from './keys.js';
@@ -84,10 +88,100 @@ export interface ClientOptions {
 export interface WaitOptions {
   /** Give up after this long, ms (default 30 000). */
   timeoutMs?: number;
-  /** Time between polls, ms (default 250). */
+  /**
+   * How often the status is read anyway while listening, ms (default 5 000): a
+   * transaction refused without a receipt (expired, dropped) sends no event.
+   */
   pollMs?: number;
+  /** Follow only this account's events (the fee payer's: every included transaction charges its fee). */
+  account?: string;
   /** Called with every status seen. */
   onStatus?: (s: TxStatus) => void;
+}
+
+/** `POST /v1/txs/simulate`: what the transaction would do as the next block's only one; nothing is written or charged. */
+export interface SimulateAnswer {
+  hash: string;
+  height: number;
+  /** `success`; `failed` (submitted, it would pay `fee` and fail); `invalid` (admission would refuse it). */
+  status: 'success' | 'failed' | 'invalid';
+  fee: number;
+  error: { code: string; message: string } | null;
+  receipt: { tx: string; outcome: unknown; fee: number; events: unknown[] };
+}
+
+/** One message of `GET /v1/events` (docs/api.md): a chain event, or a `gap` / `error` notice (no `id`). */
+export interface ChainEvent {
+  kind: string;
+  /** `HEIGHT-N`; absent on `gap` and `error`. */
+  id?: string;
+  height?: number;
+  tx?: string | null;
+  index?: number | null;
+  event?: unknown;
+  [field: string]: unknown;
+}
+
+export interface EventsOptions {
+  /** Only events naming this account. */
+  account?: string;
+  /** Start after this id (`HEIGHT-N`, `0-0` for the whole resume window); default: live events only. */
+  lastEventId?: string;
+  /** Stops the stream. */
+  signal?: AbortSignal;
+  /** Wait before reconnecting after a dropped connection, ms (default 500). */
+  reconnectMs?: number;
+  /** Give up after this many reconnections in a row without an event (default 20). */
+  reconnectsMax?: number;
+  /** Called with the id a reconnection resumes from. */
+  onReconnect?: (lastEventId: string | undefined) => void;
+}
+
+/** The largest event index: `${height}-${EVENT_INDEX_MAX}` means "after every event of that block". */
+const EVENT_INDEX_MAX = '18446744073709551615';
+
+/** A timer that can be cancelled (so a finished wait leaves nothing keeping the process alive). */
+function delay(ms: number): { done: Promise<'tick'>; cancel: () => void } {
+  let handle: ReturnType<typeof setTimeout> | undefined;
+  const done = new Promise<'tick'>((resolve) => {
+    handle = setTimeout(() => resolve('tick'), Math.max(0, ms));
+  });
+  return { done, cancel: () => clearTimeout(handle) };
+}
+
+/** SSE messages (`id`, `data`) from a response body; comments and other fields are skipped. */
+async function* sseMessages(body: ReadableStream<Uint8Array>): AsyncGenerator<{ id?: string; data: string }> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let id: string | undefined;
+  let data: string[] = [];
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl).replace(/\r$/, '');
+        buffer = buffer.slice(nl + 1);
+        if (line === '') {
+          if (data.length > 0) yield { id, data: data.join('\n') };
+          id = undefined;
+          data = [];
+          continue;
+        }
+        if (line.startsWith(':')) continue;
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+        if (field === 'id') id = value;
+        else if (field === 'data') data.push(value);
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
 }
 
 /** Whether a status will not change: final, or a call that failed in a final block. */
@@ -152,30 +246,141 @@ export class JeonClient {
   }
 
   /**
-   * Waits until a transaction is final (or its call failed in a final block), by polling
-   * `GET /v1/txs/{hash}`. A refusal without a receipt (`rejected`, e.g. a bad nonce) is
-   * returned at once: it is not terminal on the node (the same bytes may be admitted
-   * later) but nothing more will happen unless it is resubmitted. On timeout, throws.
-   *
-   * SSE: `/v1/events` is being reworked (named events, `id:` and `Last-Event-ID` resume;
-   * issue 14). Once that lands, subscribe here first and keep polling as the fallback;
-   * the current `event: event` stream is deliberately not used.
+   * `POST /v1/txs/simulate`: a dry run against the head state. A wallet calls it before
+   * {@link submit} and does not submit a transaction whose `status` is not `success`: a
+   * `failed` one would still cost its fee. `fee` is the exact fee it would pay now.
+   */
+  simulate(tx: SignedTx | Uint8Array): Promise<SimulateAnswer> {
+    const bytes = tx instanceof Uint8Array ? tx : encodeTx(tx);
+    return this.request('POST', '/v1/txs/simulate', { tx: toHex(bytes) });
+  }
+
+  /**
+   * `GET /v1/events` as an async iterator of {@link ChainEvent}s, in chain order. A
+   * dropped connection is reopened with `Last-Event-ID` set to the last event received,
+   * so nothing is missed or repeated (within the node's resume window; beyond it a
+   * `gap` message says which blocks to reconcile). An error answer (4xx) is thrown;
+   * `break` or `signal` ends the stream.
+   */
+  async *events(options: EventsOptions = {}): AsyncGenerator<ChainEvent> {
+    let last = options.lastEventId;
+    let failures = 0;
+    const reconnectsMax = options.reconnectsMax ?? 20;
+    for (let first = true; ; first = false) {
+      if (!first) {
+        if (options.signal?.aborted) return;
+        if (++failures > reconnectsMax) {
+          throw new ApiError(0, 'stream_lost', `the event stream dropped ${reconnectsMax} times in a row; last id ${last ?? 'none'}`);
+        }
+        options.onReconnect?.(last);
+        const wait = delay(options.reconnectMs ?? 500);
+        await wait.done;
+      }
+      const query = options.account ? `?account=${encodeURIComponent(options.account)}` : '';
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (last !== undefined) headers['last-event-id'] = last;
+      let res: Response;
+      try {
+        res = await this.fetchFn(`${this.baseUrl}/v1/events${query}`, { headers, signal: options.signal });
+      } catch (e) {
+        if (options.signal?.aborted) return;
+        continue; // unreachable for now: retry
+      }
+      if (!res.ok) {
+        const text = await res.text();
+        let err: { code?: string; message?: string } | undefined;
+        try {
+          err = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+        } catch {
+          err = undefined;
+        }
+        if (res.status === 429 || res.status >= 500) continue;
+        throw new ApiError(res.status, err?.code ?? 'http_error', err?.message ?? `HTTP ${res.status}`);
+      }
+      if (res.body === null) continue;
+      try {
+        for await (const msg of sseMessages(res.body)) {
+          let event: ChainEvent;
+          try {
+            event = JSON.parse(msg.data) as ChainEvent;
+          } catch {
+            throw new ApiError(200, 'bad_answer', `an event that is not JSON: ${msg.data.slice(0, 200)}`);
+          }
+          if (msg.id !== undefined) last = msg.id;
+          failures = 0;
+          yield event;
+        }
+      } catch (e) {
+        if (e instanceof ApiError) throw e;
+        if (options.signal?.aborted) return;
+        // The connection dropped mid-stream: resume from `last`.
+      }
+    }
+  }
+
+  /**
+   * Waits until a transaction is final (or its call failed in a final block) by
+   * listening to the event stream from the current head: when an event of the
+   * transaction arrives, its status is read once. A refusal without a receipt
+   * (`rejected`, e.g. expired) sends no event, so the status is also read every
+   * `pollMs` (default 5 s); such a refusal is returned as it is. On timeout, throws.
+   * Pass `account` (the fee payer) to receive only that account's events.
    */
   async waitForFinality(hash: string, options: WaitOptions = {}): Promise<TxStatus> {
-    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-    const pollMs = options.pollMs ?? 250;
-    // TODO(sse): when the new /v1/events format is on main, race an EventSource for
-    // this hash against the polling loop below.
-    for (;;) {
-      const s = await this.txStatus(hash);
-      options.onStatus?.(s);
-      if (isTerminal(s)) return s;
-      if (s.status === 'rejected' && s.receipt === undefined) return s;
-      if (Date.now() + pollMs > deadline) {
-        throw new ApiError(0, 'timeout', `transaction ${hash} is still ${s.status} after ${options.timeoutMs ?? 30_000} ms`);
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const deadline = Date.now() + timeoutMs;
+    const pollMs = options.pollMs ?? 5_000;
+    const settled = (s: TxStatus) => isTerminal(s) || (s.status === 'rejected' && s.receipt === undefined);
+    // The head first, then the status: a transaction not final now is in a later block,
+    // which a stream resumed after this head's last event delivers.
+    const head = (await this.status()).height;
+    let s = await this.txStatus(hash);
+    options.onStatus?.(s);
+    if (settled(s)) return s;
+    const stop = new AbortController();
+    const stream = this.events({ account: options.account, lastEventId: `${head}-${EVENT_INDEX_MAX}`, signal: stop.signal });
+    let next = stream.next();
+    try {
+      for (;;) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) {
+          throw new ApiError(0, 'timeout', `transaction ${hash} is still ${s.status} after ${timeoutMs} ms`);
+        }
+        const tick = delay(Math.min(pollMs, remaining));
+        const got = await Promise.race([next, tick.done]);
+        tick.cancel();
+        if (got !== 'tick') {
+          if (got.done) throw new ApiError(0, 'stream_lost', 'the event stream ended');
+          next = stream.next();
+          const ev = got.value;
+          if (ev.tx !== hash && ev.kind !== 'gap') continue;
+        }
+        s = await this.txStatus(hash);
+        options.onStatus?.(s);
+        if (settled(s)) return s;
       }
-      await new Promise((r) => setTimeout(r, pollMs));
+    } finally {
+      stop.abort();
+      next.catch(() => undefined);
     }
+  }
+
+  /** Submits a transaction and waits for it over the event stream, following its fee payer's events. */
+  async submitAndWait(tx: SignedTx, options: WaitOptions = {}): Promise<TxStatus> {
+    const { hash } = await this.submit(tx);
+    const payer = tx.body.fee_payer ?? tx.body.sender;
+    return this.waitForFinality(hash, { account: encodeAddress(payer), ...options });
+  }
+
+  /**
+   * A payment link of either form as the invoice the merchant signed: a readable link's
+   * asset (`asset=KRW`) is looked up on the node for its id and decimals.
+   */
+  async resolveLink(uri: string): Promise<{ invoice: Invoice; signature: Uint8Array }> {
+    const read = parseAnyLink(uri);
+    if (read.form === 'encoded') return { invoice: read.invoice, signature: read.signature };
+    const asset = await this.asset(read.link.asset);
+    return { invoice: readableLinkInvoice(read.link, asset.id, asset.decimals), signature: read.link.signature };
   }
 
   /**

@@ -39,6 +39,9 @@ const LINES: Record<string, (f: F) => string> = {
   draw_credit: (f) => `draw ${f.amount} units on credit line ${f.line_id}`,
   repay: (f) => `repay ${f.amount} units on credit line ${f.line_id}`,
   mark_default: (f) => `mark credit line ${f.line_id} in default`,
+  propose: (f) =>
+    `propose ${changeSummary(f.change)} (votes until height ${f.deadline}, effective from height ${f.activation})`,
+  vote: (f) => `vote ${f.yes ? 'yes' : 'no'} on proposal ${f.proposal}`,
   sponsor_fees: (f) => {
     const b = f.beneficiary;
     const whose = b === 'all_customers' ? 'all customers' : a((b as { account: Uint8Array }).account);
@@ -46,6 +49,42 @@ const LINES: Record<string, (f: F) => string> = {
     return `sponsor the fees of ${whose} up to ${f.budget_per_period} units of asset ${f.asset} per ${f.period_ms} ms`;
   },
 };
+
+/** Rust's `{:?}` of a list of roles: `[Validator, Issuer]`. */
+const roles = (v: unknown): string =>
+  `[${(v as string[]).map((r) => r.charAt(0).toUpperCase() + r.slice(1)).join(', ')}]`;
+
+/** A governance change in words, as `Change::summary` writes it. */
+function changeSummary(change: unknown): string {
+  const [name, f] = (typeof change === 'string' ? [change, {}] : Object.entries(change as F)[0]) as [string, F];
+  switch (name) {
+    case 'add_validator':
+      return `adding validator ${f.name} (${a(f.key)}) with power ${f.power}`;
+    case 'remove_validator':
+      return `removing validator ${a(f.key)}`;
+    case 'set_validator_power':
+      return `setting the power of validator ${a(f.key)} to ${f.power}`;
+    case 'add_partner':
+      return `adding partner ${f.name} (${a(f.account)})`;
+    case 'remove_partner':
+      return `removing partner ${a(f.account)}`;
+    case 'set_partner_roles':
+      return `setting the roles of partner ${a(f.account)} to ${roles(f.roles)}`;
+    case 'set_jurisdiction':
+      return `setting jurisdiction ${f.code} to ${f.tax_bps} bps, authority ${a(f.authority)}`;
+    case 'set_fee_market': {
+      const m = (change as F).set_fee_market as F | null;
+      if (m === null) return 'removing the fee market';
+      return `setting the fee market (base fee ${m.base_fee_min} to ${m.base_fee_max}, ${(m.tiers as unknown[]).length} tiers)`;
+    }
+    case 'set_volume_tiers':
+      return `setting ${((change as F).set_volume_tiers as unknown[]).length} volume tiers`;
+    case 'set_redemption_window':
+      return `setting the redemption window to ${f.blocks} blocks`;
+    default:
+      throw new TypeError(`unknown change ${name}`);
+  }
+}
 
 /** The one-line summary of a call, amounts in the asset's smallest unit. */
 export function summarize(call: Call): string {

@@ -123,6 +123,20 @@ export const calls = {
       },
     };
   },
+  /**
+   * A validator proposes a governance change, in its JSON form (docs/governance.md),
+   * e.g. `{ set_redemption_window: { blocks: 5000 } }`; votes count until `deadline`,
+   * and a passed change takes effect from `activation`.
+   */
+  propose(a: { change: unknown; deadline: U64Like; activation: U64Like }): Call {
+    return {
+      propose: { change: fromJson(S.Change, a.change), deadline: toU64(a.deadline), activation: toU64(a.activation) },
+    } as Call;
+  },
+  /** A validator votes yes or no on an open proposal, once. */
+  vote(a: { proposal: U64Like; yes: boolean }): Call {
+    return { vote: { proposal: toU64(a.proposal), yes: a.yes } } as Call;
+  },
   /** Any call in its JSON form (`{"grant_mandate": {...}}`), checked against the schema. */
   fromJson(json: unknown): Call {
     return fromJson(S.Call, json) as Call;

@@ -26,10 +26,12 @@ import {
   parseGenesis,
   parseLink,
   signLink,
+  signReadableLink,
   signTx,
   txHash,
   verifyInvoice,
   verifyProof,
+  type ChainEvent,
   type Genesis,
   type SignedTx,
   type Verified,
@@ -227,16 +229,111 @@ describe('live jeon dev', { skip }, () => {
     assert.deepEqual(Object.keys((s.receipt!.outcome as { failed: object }).failed), ['invoice_already_paid']);
   });
 
-  test("the README's wallet example pays a ₩500 link and proves it", async () => {
+  test("the README's wallet example pays a readable ₩500 link and proves it", async () => {
     const status = await client.status();
-    const link = signLink(
-      makeInvoice({ merchant: cafe.address, asset: 0, amount: 50_000, expiresAt: status.height + 1_000, invoiceId: 43 }),
+    const krw = await client.asset('KRW');
+    const link = signReadableLink(
+      makeInvoice({ merchant: cafe.address, asset: krw.id, amount: 50_000, expiresAt: status.height + 1_000, invoiceId: 43 }),
       cafe,
       genesis.chainId,
+      krw.symbol,
+      krw.decimals,
     );
+    assert.match(link, /^jeon:pay\?to=jeon1[0-9a-z]+&amount=500\.00&asset=KRW&id=43&exp=\d+&sig=[0-9a-f]{128}$/);
     const proof = await payLink(client.baseUrl, join(dir, 'keys', 'hanbit-bank.json'), join(dir, 'genesis.json'), link);
     assert.equal(proof.sender, bank.address);
     assert.ok(proof.events.some((e) => typeof e === 'object' && e !== null && 'invoice_paid' in e));
+  });
+
+  test('a dry run reports a payment bound to fail, and its fee, without charging anything', async () => {
+    const before = await client.account(user.address);
+    const krw = before.balances.find((b) => b.symbol === 'KRW')!.amount;
+    const tooMuch = signTx(buildTx(await paramsFor(user), calls.transfer({ to: bank.address, asset: 0, amount: krw + 1 })), user);
+    const dry = await client.simulate(tooMuch);
+    assert.equal(dry.status, 'failed');
+    assert.equal(dry.error?.code, 'insufficient_balance');
+    assert.ok(dry.fee > 0, 'submitted, it would have paid a fee');
+    assert.equal(dry.hash, txHash(tooMuch));
+    const fine = await client.simulate(signTx(buildTx(await paramsFor(user), calls.transfer({ to: bank.address, asset: 0, amount: 1 })), user));
+    assert.equal(fine.status, 'success');
+    const quote = await client.fees(user.address);
+    assert.ok(quote.account!.suggested_fee_limit >= fine.fee, 'the quote covers the fee');
+    assert.deepEqual(await client.account(user.address), before, 'nothing was charged or used');
+  });
+
+  test('waiting for finality follows the event stream, not polling', async () => {
+    const body = buildTx(await paramsFor(bank), calls.transfer({ to: user.address, asset: 0, amount: 7 }));
+    const started = Date.now();
+    // With a one-minute poll interval only the stream can deliver it in time.
+    const s = await client.submitAndWait(signTx(body, bank), { pollMs: 60_000, timeoutMs: 20_000 });
+    assert.equal(s.status, 'final');
+    assert.ok(Date.now() - started < 20_000);
+  });
+
+  test('an event stream dropped twice mid-way resumes with Last-Event-ID and misses no event', async () => {
+    const head = (await client.status()).height;
+    const from = `${head}-18446744073709551615`;
+    // A fetch whose first two event streams break right after their second message.
+    let drops = 0;
+    const dropping: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!String(input).includes('/v1/events') || drops >= 2 || res.body === null) return res;
+      drops++;
+      const reader = res.body.getReader();
+      let messages = 0;
+      const cut = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { value, done } = await reader.read();
+          if (done) return controller.close();
+          const text = new TextDecoder().decode(value);
+          let end = -1;
+          for (let i = text.indexOf('\n\n'); i >= 0; i = text.indexOf('\n\n', i + 2)) {
+            if (++messages === 2) {
+              end = i + 2;
+              break;
+            }
+          }
+          if (end < 0) return controller.enqueue(value);
+          controller.enqueue(new TextEncoder().encode(text.slice(0, end)));
+          await reader.cancel();
+          controller.error(new Error('connection dropped'));
+        },
+      });
+      return new Response(cut, { status: res.status, headers: res.headers });
+    };
+    const flaky = new JeonClient(client.baseUrl, { fetch: dropping });
+    const resumedFrom: (string | undefined)[] = [];
+    const stop = new AbortController();
+    const want = 6;
+    const seen: ChainEvent[] = [];
+    const reading = (async () => {
+      for await (const ev of flaky.events({ account: user.address, lastEventId: from, signal: stop.signal, reconnectMs: 50, onReconnect: (id) => resumedFrom.push(id) })) {
+        seen.push(ev);
+        if (seen.length === want) break;
+      }
+    })();
+    // The events happen while the reader is connected, dropped and reconnecting.
+    let nonce = (await client.account(bank.address)).nonce;
+    const hashes: string[] = [];
+    for (let i = 0; i < want; i++) {
+      const p = await paramsFor(bank);
+      const tx = signTx(buildTx({ ...p, nonce: nonce++ }, calls.transfer({ to: user.address, asset: 0, amount: 100 + i })), bank);
+      hashes.push((await client.submitAndWait(tx)).hash);
+    }
+    const timeout = setTimeout(() => stop.abort(), 30_000);
+    await reading;
+    clearTimeout(timeout);
+    assert.equal(drops, 2, 'two connections were dropped');
+    assert.equal(resumedFrom.length, 2);
+    assert.equal(resumedFrom[0], seen[1]!.id, 'the first reconnection resumed after the last event received');
+    // An uninterrupted reader of the same range sees exactly the same events, in order.
+    const reference: ChainEvent[] = [];
+    for await (const ev of client.events({ account: user.address, lastEventId: from })) {
+      reference.push(ev);
+      if (reference.length === want) break;
+    }
+    assert.deepEqual(seen.map((e) => e.id), reference.map((e) => e.id));
+    assert.deepEqual(seen.map((e) => e.tx), hashes, 'one transfer event per transaction, none missed or repeated');
   });
 
   test('a transaction for another chain is refused at submission with the node error code', async () => {

@@ -62,10 +62,33 @@ test('a genesis number beyond 2^53 is refused rather than hashed wrongly', () =>
   assert.throws(() => parseGenesis(text), /cannot be hashed exactly/);
 });
 
-/** A node that answers GET /v1/txs/{hash} from a script of statuses. */
-function scripted(statuses: TxStatus[]): typeof fetch {
+/**
+ * A node that answers `GET /v1/status` with head 5, `GET /v1/txs/{hash}` from a script of
+ * statuses (one step per read), and `GET /v1/events` with one event of the transaction
+ * per status step after the first (or nothing, with `silent`), checking the resume id.
+ */
+function scripted(statuses: TxStatus[], options: { silent?: boolean; resumes?: string[] } = {}): typeof fetch {
   let i = 0;
-  return (async () => {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = String(input);
+    if (url.endsWith('/v1/status')) return new Response(JSON.stringify({ chain_id: '00', height: 5 }), { status: 200 });
+    if (url.includes('/v1/events')) {
+      options.resumes?.push(new Headers(init?.headers).get('last-event-id') ?? '');
+      const body = options.silent
+        ? ''
+        : statuses
+            .slice(1)
+            .map((_, n) => `id: ${6 + n}-0\ndata: {"kind":"transferred","id":"${6 + n}-0","height":${6 + n},"tx":"${H}","index":0}\n\n`)
+            .join('');
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(body));
+          // Stay open like a live stream until the reader goes away.
+          init?.signal?.addEventListener('abort', () => c.error(new Error('aborted')));
+        },
+      });
+      return new Response(stream, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    }
     const s = statuses[Math.min(i++, statuses.length - 1)]!;
     return new Response(JSON.stringify(s), { status: 200 });
   }) as typeof fetch;
@@ -73,18 +96,23 @@ function scripted(statuses: TxStatus[]): typeof fetch {
 
 const H = 'ab'.repeat(32);
 
-test('waiting polls until the transaction is final', async () => {
+test('waiting listens to the event stream from the head and reads the status at each event of the transaction', async () => {
   const seen: string[] = [];
+  const resumes: string[] = [];
   const c = new JeonClient('http://node', {
-    fetch: scripted([
-      { hash: H, status: 'unknown' },
-      { hash: H, status: 'pending' },
-      { hash: H, status: 'final', height: 9, index: 0, receipt: { tx: H, outcome: 'success', fee: 10, events: [] } },
-    ]),
+    fetch: scripted(
+      [
+        { hash: H, status: 'unknown' },
+        { hash: H, status: 'pending' },
+        { hash: H, status: 'final', height: 9, index: 0, receipt: { tx: H, outcome: 'success', fee: 10, events: [] } },
+      ],
+      { resumes },
+    ),
   });
-  const s = await c.waitForFinality(H, { pollMs: 1, onStatus: (x) => seen.push(x.status) });
+  const s = await c.waitForFinality(H, { pollMs: 60_000, onStatus: (x) => seen.push(x.status) });
   assert.equal(s.status, 'final');
   assert.deepEqual(seen, ['unknown', 'pending', 'final']);
+  assert.deepEqual(resumes, ['5-18446744073709551615'], 'from after the head it saw');
 });
 
 test('waiting returns a refusal at once and a failed call as terminal, and times out otherwise', async () => {
@@ -96,7 +124,12 @@ test('waiting returns a refusal at once and a failed call as terminal, and times
     ]),
   });
   assert.equal((await failed.waitForFinality(H, { pollMs: 1 })).height, 3);
-  const stuck = new JeonClient('http://node', { fetch: scripted([{ hash: H, status: 'pending' }]) });
+  // No event ever comes: the periodic read finds an expired transaction.
+  const expired = new JeonClient('http://node', {
+    fetch: scripted([{ hash: H, status: 'pending' }, { hash: H, status: 'rejected', reason: 'expired' }], { silent: true }),
+  });
+  assert.equal((await expired.waitForFinality(H, { pollMs: 5 })).reason, 'expired');
+  const stuck = new JeonClient('http://node', { fetch: scripted([{ hash: H, status: 'pending' }], { silent: true }) });
   await assert.rejects(stuck.waitForFinality(H, { pollMs: 5, timeoutMs: 30 }), (e: unknown) => e instanceof ApiError && e.code === 'timeout');
 });
 

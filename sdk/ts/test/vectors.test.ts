@@ -27,6 +27,12 @@ import {
   invoiceSigningBytes,
   makeInvoice,
   makeLink,
+  makeReadableLink,
+  parseAnyLink,
+  readableLinkInvoice,
+  signReadableLink,
+  formatDecimal,
+  parseDecimal,
   parseLink,
   payerSigningBytes,
   sha256,
@@ -217,6 +223,60 @@ test('payment links are made, signed, parsed and verified as in Rust', () => {
   }
 });
 
+test('readable payment links are written and read as in Rust, and resolve to the signed invoice', () => {
+  const cafe = Keypair.fromSeedLabel('cafe');
+  for (const l of links.links) {
+    const inv = invoiceOf(l.invoice);
+    const sig = signInvoice(inv, cafe, links.chain_id);
+    assert.equal(makeReadableLink(inv, sig, 'KRW', 2), l.readable_link);
+    assert.equal(signReadableLink(inv, cafe, links.chain_id, 'KRW', 2), l.readable_link);
+    const read = parseAnyLink(l.readable_link);
+    assert.equal(read.form, 'readable');
+    if (read.form !== 'readable') return;
+    const back = readableLinkInvoice(read.link, 0, 2);
+    assert.equal(toHex(encodeInvoice(back)), l.invoice_hex);
+    assert.equal(verifyInvoice(back, links.chain_id, read.link.signature) === null, l.verifies_on_chain);
+    // The first form reads through the same entry point.
+    const old = parseAnyLink(l.link);
+    assert.equal(old.form, 'encoded');
+  }
+  for (const c of links.readable_parsing) {
+    if (c.ok) {
+      const read = parseAnyLink(c.input);
+      assert.equal(read.form, 'readable', c.input);
+      if (read.form !== 'readable') continue;
+      const r = read.link;
+      assert.deepEqual(
+        [r.merchant, r.amount, r.asset, r.invoiceId, r.expiresAt, r.memo === null ? null : toHex(r.memo), toHex(r.signature)],
+        [c.ok.merchant, c.ok.amount, c.ok.asset, BigInt(c.ok.invoice_id), BigInt(c.ok.expires_at), c.ok.memo_hex, c.ok.signature],
+      );
+      const resolved = (() => {
+        try {
+          return toHex(encodeInvoice(readableLinkInvoice(r, 0, 2)));
+        } catch {
+          return null;
+        }
+      })();
+      assert.equal(resolved, c.ok.invoice_hex_krw, c.input);
+      continue;
+    }
+    assert.throws(
+      () => parseAnyLink(c.input),
+      (e: unknown) => {
+        assert.ok(e instanceof LinkError, String(e));
+        assert.equal(e.kind, c.error, c.input);
+        assert.equal(e.message, c.message, c.input);
+        return true;
+      },
+    );
+  }
+  for (const [units, decimals, text] of [[50_000n, 2, '500.00'], [1n, 2, '0.01'], [7n, 0, '7'], [(1n << 64n) - 1n, 2, '184467440737095516.15']] as const) {
+    assert.equal(formatDecimal(units, decimals), text);
+    assert.equal(parseDecimal(text, decimals), units);
+  }
+  for (const bad of ['', '.5', '5.', '5.001', '-1', '184467440737095516.16']) assert.equal(parseDecimal(bad, 2), null, bad);
+});
+
 test('malformed payment links are refused with the Rust error class and message', () => {
   for (const c of links.parsing) {
     if (c.ok) {
@@ -353,11 +413,26 @@ test('every Event, CallError, TxError and Call variant decodes and encodes as in
     assert.deepEqual(toJson(schemas.Receipt, decoded), r.json);
     assert.equal(toHex(encode(schemas.Receipt, fromJson(schemas.Receipt, r.json))), r.hex);
   }
-  assert.equal(v.calls.length, 25);
+  assert.equal(v.calls.length, 27);
   for (const c of v.calls) {
     const decoded = decode(schemas.Call, fromHex(c.hex), 4096);
     assert.deepEqual(toJson(schemas.Call, decoded), c.json);
     assert.equal(toHex(encode(schemas.Call, fromJson(schemas.Call, c.json))), c.hex);
     assert.equal(summarize(decoded as Parameters<typeof summarize>[0]), c.summary);
+  }
+});
+
+test('governance proposals of every change, and votes, are built and encoded as in Rust', async () => {
+  const { encode, schemas, toJson } = await import('../src/index.js');
+  const v = load('variants.json');
+  assert.equal(v.proposals.length, 13);
+  for (const p of v.proposals) {
+    const call =
+      'propose' in p.json
+        ? calls.propose({ change: p.json.propose.change, deadline: p.json.propose.deadline, activation: p.json.propose.activation })
+        : calls.vote({ proposal: p.json.vote.proposal, yes: p.json.vote.yes });
+    assert.equal(toHex(encode(schemas.Call, call)), p.hex, p.summary);
+    assert.deepEqual(toJson(schemas.Call, call), p.json);
+    assert.equal(summarize(call), p.summary);
   }
 });

@@ -10,9 +10,14 @@ use std::time::{Duration, Instant};
 use jeon_runtime::{Address, AssetId, Call, Hash, Keypair, SignedTx, TxBody};
 use serde_json::Value;
 
-/// The `jeon` binary under test.
+/// The `jeon` binary under test, printing JSON (`JEON_OUTPUT=json`; a test that
+/// reads the text for people passes `--output text`, which the flag wins over).
 pub(crate) fn jeon() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_jeon"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jeon"));
+    command
+        .env("JEON_OUTPUT", "json")
+        .env_remove("JEON_GENESIS");
+    command
 }
 
 /// The ports tests hand out: below Linux's ephemeral range (32768-60999), so the
@@ -320,12 +325,14 @@ impl Town {
         path.to_str().expect("utf-8 path").to_owned()
     }
 
-    /// `jeon tx <args> --key <signer> --wait`: the printed status.
+    /// `jeon tx <args> --key <signer> --wait --force`: the printed status. `--force`
+    /// skips the dry run, so a call bound to fail reaches the chain and its receipt.
     pub(crate) fn tx(&self, signer: &str, args: &[&str]) -> Value {
         let key = self.key(signer);
         let mut all = vec!["tx"];
         all.extend_from_slice(args);
-        all.extend_from_slice(&["--key", &key, "--wait", "--api", &self.node.api]);
+        let api = &self.node.api;
+        all.extend_from_slice(&["--key", &key, "--wait", "--force", "--api", api]);
         serde_json::from_slice(&run(&all).stdout).expect("jeon tx prints JSON")
     }
 
