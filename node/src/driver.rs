@@ -152,8 +152,17 @@ fn run_loop(
             );
             next_tick = now + TICK_MS;
         }
+        // One height per turn, after the last one's outputs are dispatched; inputs
+        // that arrived meanwhile are taken between heights (without waiting).
+        if replica.next_height_due() {
+            dispatch(replica.start_next_height(now_ms())?, network, &mut timers);
+        }
         let wake = timers.next_at().map_or(next_tick, |t| t.min(next_tick));
-        let wait = Duration::from_millis(wake.saturating_sub(now_ms()).max(1));
+        let wait = if replica.next_height_due() {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(wake.saturating_sub(now_ms()).max(1))
+        };
         match rx.recv_timeout(wait) {
             Ok(input) => dispatch(replica.handle(now_ms(), input)?, network, &mut timers),
             Err(RecvTimeoutError::Timeout) => {}

@@ -299,8 +299,8 @@ pub struct Replica {
     equivocations_seen: usize,
     /// Consensus is paused: the disk is too full to store a block.
     disk_paused: bool,
-    /// A height was decided (or synced) while handling the current input: the next
-    /// starts when that input is done ([`Self::handle`]).
+    /// A height was decided (or synced): the next starts when the shell calls
+    /// [`Self::start_next_height`].
     next_height_due: bool,
 }
 
@@ -465,7 +465,6 @@ impl Replica {
         }
         let mut out = Vec::new();
         self.start_height(now_ms, &mut out)?;
-        self.start_due_heights(now_ms, &mut out)?;
         Ok(out)
     }
 
@@ -590,25 +589,28 @@ impl Replica {
             }
             ReplicaInput::Tick => self.on_tick(now_ms, &mut out)?,
         }
-        self.start_due_heights(now_ms, &mut out)?;
         Ok(out)
     }
 
-    /// Starts the next height after one was decided while handling an input: here,
-    /// after the decision has returned, not from inside it. On one validator with
-    /// transactions waiting every height decides as soon as it starts, and starting the
-    /// next from inside the decision nested one more call per height, holding each
-    /// height's block until the pool drained and, under a long backlog, overflowing
-    /// the stack.
-    fn start_due_heights(
-        &mut self,
-        now_ms: u64,
-        out: &mut Vec<ReplicaOutput>,
-    ) -> Result<(), ReplicaError> {
-        while std::mem::take(&mut self.next_height_due) {
-            self.start_height(now_ms, out)?;
+    /// Whether a height was decided (or synced) and the next one waits for
+    /// [`Self::start_next_height`].
+    pub fn next_height_due(&self) -> bool {
+        self.next_height_due
+    }
+
+    /// Starts the next height after one was decided. The shell calls it once it has
+    /// dispatched the outputs of the input that decided, not the replica from inside
+    /// the decision: on one validator with transactions waiting every height decides
+    /// as soon as it starts, so starting the next from inside the decision nested one
+    /// more call per height (overflowing the stack under a long backlog), and even
+    /// looping here would pile up every height's outputs (on one validator, each
+    /// height's whole proposed block) until the pool drained.
+    pub fn start_next_height(&mut self, now_ms: u64) -> Result<Vec<ReplicaOutput>, ReplicaError> {
+        let mut out = Vec::new();
+        if std::mem::take(&mut self.next_height_due) && !self.paused_for_disk(now_ms, &mut out)? {
+            self.start_height(now_ms, &mut out)?;
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Whether consensus is paused because the data directory's disk is too full to
@@ -974,7 +976,7 @@ impl Replica {
     }
 
     /// After any commit (consensus or sync): announce, and have consensus move on to
-    /// the next height once the current input is handled.
+    /// the next height when the shell asks ([`Self::start_next_height`]).
     fn committed(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) -> Result<(), ReplicaError> {
         self.last_commit_ms = now_ms;
         self.sync.behind_since_ms = None;

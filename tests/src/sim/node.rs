@@ -209,9 +209,9 @@ mod tests {
     /// On one validator with transactions waiting, every height decides as soon as it
     /// starts. The next height must start after the decision returns, not from inside
     /// it: nested, each height added frames (and kept its block alive) until the pool
-    /// drained, and a long backlog overflowed the consensus thread's stack. Here one
-    /// input decides 400 heights on a 256 KiB stack, far less than 400 nested heights
-    /// take.
+    /// drained, and a long backlog overflowed the consensus thread's stack. Here 400
+    /// heights decide back to back on a 256 KiB stack, far less than 400 nested
+    /// heights take, each started by the shell.
     #[test]
     fn heights_decided_back_to_back_do_not_nest() {
         let chain = Chain::local(1, |g| {
@@ -264,13 +264,19 @@ mod tests {
                 live.replica
                     .handle(now, ReplicaInput::TxsAdmitted)
                     .expect("handle");
-                live.shared.head().height
+                let mut starts = 0u64;
+                while live.replica.next_height_due() {
+                    live.replica.start_next_height(now).expect("next height");
+                    starts += 1;
+                }
+                (live.shared.head().height, starts)
             })
             .expect("spawn");
-        let height = handle.join().expect("the consensus thread ran to the end");
+        let (height, starts) = handle.join().expect("the consensus thread ran to the end");
+        assert_eq!(height, HEIGHTS, "one block per transaction");
         assert_eq!(
-            height, HEIGHTS,
-            "one block per transaction, all in one input"
+            starts, HEIGHTS,
+            "each decision leaves the next height to the shell"
         );
     }
 }

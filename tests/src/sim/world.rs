@@ -385,7 +385,8 @@ impl World {
             self.now_ms,
         )?;
         self.observe(i)?;
-        self.dispatch(i, outputs)
+        self.dispatch(i, outputs)?;
+        self.next_heights(i)
     }
 
     /// Feeds one input to a node, if it is up, and carries out what it asks.
@@ -399,7 +400,28 @@ impl World {
             Err(e) => return Err(self.stopped(i, e)),
         };
         self.observe(i)?;
-        self.dispatch(i, outputs)
+        self.dispatch(i, outputs)?;
+        self.next_heights(i)
+    }
+
+    /// Starts the heights a node decided its way to, one at a time, as its driver
+    /// does after dispatching each input's outputs.
+    fn next_heights(&mut self, i: usize) -> Result<(), Violation> {
+        let now_ms = self.now_ms;
+        loop {
+            let Some(live) = self.nodes[i].live.as_mut() else {
+                return Ok(());
+            };
+            if !live.replica.next_height_due() {
+                return Ok(());
+            }
+            let outputs = match live.replica.start_next_height(now_ms) {
+                Ok(outputs) => outputs,
+                Err(e) => return Err(self.stopped(i, e)),
+            };
+            self.observe(i)?;
+            self.dispatch(i, outputs)?;
+        }
     }
 
     fn stopped(&self, i: usize, e: ReplicaError) -> Violation {
