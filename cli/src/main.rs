@@ -13,6 +13,7 @@ mod error;
 mod genesis_cmd;
 mod invoice_cmd;
 mod keys;
+mod keystore;
 mod node_cmd;
 mod query_cmd;
 mod testnet;
