@@ -33,6 +33,9 @@ pub struct Metrics {
     /// Compact proposals that named transactions this node lacked (it asked for the
     /// whole proposal).
     pub compact_proposals_incomplete: Counter,
+    /// The highest head a peer has announced (0 before any): `GET /v1/ready` compares
+    /// it with the node's own.
+    pub peer_height_max: Gauge,
     /// The network layer's metrics.
     pub p2p: crate::p2p::P2pMetrics,
 }
@@ -56,9 +59,15 @@ impl Metrics {
             block_commit_seconds: buckets(),
             rounds_extra: Counter::default(),
             compact_proposals_incomplete: Counter::default(),
+            peer_height_max: Gauge::default(),
             p2p: crate::p2p::P2pMetrics::default(),
             registry: Registry::default(),
         };
+        registry.register(
+            "peer_height_max",
+            "The highest head a peer has announced",
+            m.peer_height_max.clone(),
+        );
         registry.register(
             "txs_admitted",
             "Transactions admitted to the mempool",
