@@ -11,6 +11,7 @@ mod client;
 mod dev;
 mod error;
 mod genesis_cmd;
+mod init_cmd;
 mod invoice_cmd;
 mod keys;
 mod keystore;
@@ -35,7 +36,9 @@ struct Cli {
 /// The command groups.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create and inspect key files.
+    /// Set up a partner node's directory: a documented config.toml and an encrypted key.
+    Init(init_cmd::InitArgs),
+    /// Create, encrypt and inspect key files.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
     /// Write preset chain specs; validate and hash genesis files.
@@ -80,6 +83,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Init(args) => init_cmd::run(args),
         Command::Keys(command) => keys::run(command),
         Command::Genesis(command) => genesis_cmd::run(command),
         Command::Node(args) => node_cmd::run(args),

@@ -247,7 +247,7 @@ enum LogFormat {
 /// The config file's format (docs/operations.md, "Configuration").
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ConfigFile {
+pub(crate) struct ConfigFile {
     genesis: Option<PathBuf>,
     key: Option<PathBuf>,
     key_passphrase_file: Option<PathBuf>,
@@ -319,10 +319,29 @@ fn storage_options(
 /// The default API address.
 pub(crate) const API_ADDR_DEFAULT: &str = "127.0.0.1:8080";
 
+/// Parses a config file's text; the error is toml's message, which names an unknown
+/// key and lists the known ones.
+pub(crate) fn parse_config(text: &str) -> Result<ConfigFile, String> {
+    toml::from_str(text).map_err(|e| e.to_string())
+}
+
+/// Every key the config file accepts, as the parser lists them (for the tests that
+/// keep `jeon init`'s template and docs/operations.md complete).
+#[cfg(test)]
+pub(crate) fn config_keys() -> Vec<String> {
+    let message = parse_config("zz_not_a_key = 1").err().unwrap_or_default();
+    let list = message.split("expected one of").nth(1).unwrap_or("");
+    list.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
 fn read_config(path: &Path) -> Result<ConfigFile, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::BadInput(format!("{}: cannot read config: {e}", path.display())))?;
-    let mut cfg: ConfigFile = toml::from_str(&text)
+    let mut cfg = parse_config(&text)
         .map_err(|e| CliError::BadInput(format!("{}: invalid config: {e}", path.display())))?;
     let base = path.parent().unwrap_or(Path::new("."));
     for p in [
@@ -553,6 +572,24 @@ mod tests {
                 ..defaults
             }
         );
+    }
+
+    #[test]
+    fn an_unknown_config_key_is_refused_by_name() {
+        let err = parse_config("genesis = \"g.json\"\nlog_levle = \"debug\"\n")
+            .expect_err("a misspelt key is refused");
+        assert!(err.contains("unknown field `log_levle`"), "{err}");
+        assert!(err.contains("log_level"), "the known keys are listed: {err}");
+    }
+
+    #[test]
+    fn p2p_takes_one_address_or_a_list() {
+        let one = parse_config("p2p = \"/ip4/0.0.0.0/tcp/1\"").expect("one");
+        let many = parse_config("p2p = [\"/ip4/0.0.0.0/tcp/1\", \"/ip6/::/tcp/1\"]").expect("two");
+        assert_eq!(one.p2p.map(OneOrMany::into_vec).map(|v| v.len()), Some(1));
+        assert_eq!(many.p2p.map(OneOrMany::into_vec).map(|v| v.len()), Some(2));
+        let err = parse_config("log_format = \"xml\"").expect_err("unknown format");
+        assert!(err.contains("xml"), "{err}");
     }
 
     #[test]
