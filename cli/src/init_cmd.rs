@@ -28,7 +28,11 @@ pub(crate) struct InitArgs {
     genesis: Option<PathBuf>,
     /// Where the node listens for peers (all interfaces by default: a server's peers
     /// are other machines).
-    #[arg(long, value_name = "MULTIADDR", default_value = "/ip4/0.0.0.0/tcp/26656")]
+    #[arg(
+        long,
+        value_name = "MULTIADDR",
+        default_value = "/ip4/0.0.0.0/tcp/26656"
+    )]
     p2p: String,
     /// The API's address (loopback by default: put a reverse proxy in front, or set
     /// 0.0.0.0:8080 deliberately).
@@ -173,16 +177,17 @@ mod tests {
 
     /// The template with every commented-out `# key = value` line made live.
     fn everything_uncommented() -> String {
-        config_text("/ip4/0.0.0.0/tcp/26656", &"127.0.0.1:8080".parse().expect("addr"))
-            .lines()
-            .map(|l| match l.strip_prefix("# ") {
-                Some(rest) if rest.split_once(" = ").is_some_and(|(k, _)| is_key(k)) => {
-                    rest.to_owned()
-                }
-                _ => l.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        config_text(
+            "/ip4/0.0.0.0/tcp/26656",
+            &"127.0.0.1:8080".parse().expect("addr"),
+        )
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest) if rest.split_once(" = ").is_some_and(|(k, _)| is_key(k)) => rest.to_owned(),
+            _ => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
     }
 
     fn is_key(word: &str) -> bool {
@@ -191,7 +196,10 @@ mod tests {
 
     #[test]
     fn the_written_config_parses_with_and_without_its_optional_keys() {
-        let text = config_text("/ip4/0.0.0.0/tcp/26656", &"127.0.0.1:8080".parse().expect("addr"));
+        let text = config_text(
+            "/ip4/0.0.0.0/tcp/26656",
+            &"127.0.0.1:8080".parse().expect("addr"),
+        );
         crate::node_cmd::parse_config(&text).expect("the written config parses");
         crate::node_cmd::parse_config(&everything_uncommented())
             .expect("every optional key parses at its documented default");

@@ -285,10 +285,7 @@ pub(crate) fn open(text: &str, passphrase: &[u8], path: &Path) -> Result<Keypair
 fn hex_field(name: &str, text: &str, len: usize) -> Result<Vec<u8>, String> {
     let bytes = hex::decode(text).map_err(|_| format!("{name} is not hex"))?;
     if bytes.len() != len {
-        return Err(format!(
-            "{name} is {} bytes, must be {len}",
-            bytes.len()
-        ));
+        return Err(format!("{name} is {} bytes, must be {len}", bytes.len()));
     }
     Ok(bytes)
 }
@@ -307,10 +304,15 @@ pub(crate) fn write_new(path: &Path, text: &str) -> Result<(), KeystoreError> {
         options.mode(0o600);
     }
     let mut file = options.open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => fail("it already exists; refusing to overwrite it".into()),
+        std::io::ErrorKind::AlreadyExists => {
+            fail("it already exists; refusing to overwrite it".into())
+        }
         _ => fail(e.to_string()),
     })?;
-    if let Err(e) = file.write_all(text.as_bytes()).and_then(|()| file.sync_all()) {
+    if let Err(e) = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+    {
         let _ = std::fs::remove_file(path);
         return Err(fail(e.to_string()));
     }
@@ -328,7 +330,11 @@ pub(crate) struct PassphraseSource {
 
 impl PassphraseSource {
     /// The passphrase for `what` (named in the prompt); `confirm` asks twice.
-    pub(crate) fn get(&self, what: &str, confirm: bool) -> Result<Zeroizing<String>, KeystoreError> {
+    pub(crate) fn get(
+        &self,
+        what: &str,
+        confirm: bool,
+    ) -> Result<Zeroizing<String>, KeystoreError> {
         if let Some(path) = &self.file {
             return from_file(path);
         }
@@ -491,14 +497,19 @@ mod tests {
         let opened = open(&text, b"correct horse", &path()).expect("opens");
         assert_eq!(opened.address(), key.address());
         assert!(!text.contains(&hex::encode(key.secret())), "{text}");
-        assert!(matches!(kind(&text), KeyFileKind::Keystore { address: Some(a) } if a == key.address()));
+        assert!(
+            matches!(kind(&text), KeyFileKind::Keystore { address: Some(a) } if a == key.address())
+        );
     }
 
     #[test]
     fn a_wrong_passphrase_is_its_own_error() {
         let (_, text) = sealed();
         let err = open(&text, b"wrong horse", &path()).expect_err("refused");
-        assert!(matches!(err, KeystoreError::WrongPassphrase { .. }), "{err}");
+        assert!(
+            matches!(err, KeystoreError::WrongPassphrase { .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("wrong passphrase"), "{err}");
     }
 
@@ -543,7 +554,10 @@ mod tests {
         let mut value: serde_json::Value = serde_json::from_str(&text).expect("json");
         value["address"] = other.to_string().into();
         let err = open(&value.to_string(), b"correct horse", &path()).expect_err("refused");
-        assert!(matches!(err, KeystoreError::WrongPassphrase { .. }), "{err}");
+        assert!(
+            matches!(err, KeystoreError::WrongPassphrase { .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -554,7 +568,10 @@ mod tests {
         sealed[0] ^= 1;
         value["ciphertext"] = hex::encode(sealed).into();
         let err = open(&value.to_string(), b"correct horse", &path()).expect_err("refused");
-        assert!(matches!(err, KeystoreError::WrongPassphrase { .. }), "{err}");
+        assert!(
+            matches!(err, KeystoreError::WrongPassphrase { .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -572,7 +589,10 @@ mod tests {
         let file = dir.path().join("pass");
         std::fs::write(&file, "s3cret phrase\nignored\n").expect("write");
         let source = PassphraseSource { file: Some(file) };
-        assert_eq!(source.get("k", false).expect("read").as_str(), "s3cret phrase");
+        assert_eq!(
+            source.get("k", false).expect("read").as_str(),
+            "s3cret phrase"
+        );
         let empty = dir.path().join("empty");
         std::fs::write(&empty, "\n").expect("write");
         let err = PassphraseSource { file: Some(empty) }

@@ -350,8 +350,8 @@ fn read_config(path: &Path) -> Result<ConfigFile, CliError> {
         &mut cfg.key_passphrase_file,
         &mut cfg.data,
     ]
-        .into_iter()
-        .flatten()
+    .into_iter()
+    .flatten()
     {
         if p.is_relative() {
             *p = base.join(&*p);
@@ -579,7 +579,10 @@ mod tests {
         let err = parse_config("genesis = \"g.json\"\nlog_levle = \"debug\"\n")
             .expect_err("a misspelt key is refused");
         assert!(err.contains("unknown field `log_levle`"), "{err}");
-        assert!(err.contains("log_level"), "the known keys are listed: {err}");
+        assert!(
+            err.contains("log_level"),
+            "the known keys are listed: {err}"
+        );
     }
 
     #[test]

@@ -53,8 +53,8 @@ use requests::{BatchBody, RequestError, SubmitBody};
 use types::{
     AccountEventsView, AccountFeeView, AccountView, AssetView, AssetsView, BalanceView,
     BatchAnswer, BatchItem, BlockView, CreditView, ErrorBody, ErrorDetail, ExchangesView, FeeInfo,
-    FeesView, MandatesView, RedemptionsView, RulesView, SponsorshipsView, StatusView,
-    SubmitAnswer, TxProofAnswer,
+    FeesView, MandatesView, RedemptionsView, RulesView, SponsorshipsView, StatusView, SubmitAnswer,
+    TxProofAnswer,
 };
 use types::{AccountQuery, HistoryQuery, LimitQuery, PeriodQuery, RedemptionsQuery, RulesQuery};
 pub use types::{ErrorCode, TxStatus};

@@ -84,7 +84,9 @@ impl DirLock {
 /// The pid the holder wrote, if it reads as one.
 fn owner(file: &mut File) -> Option<u32> {
     let mut text = String::new();
-    file.take(LOCK_FILE_BYTES_MAX).read_to_string(&mut text).ok()?;
+    file.take(LOCK_FILE_BYTES_MAX)
+        .read_to_string(&mut text)
+        .ok()?;
     text.trim().parse().ok()
 }
 
@@ -103,7 +105,11 @@ mod tests {
             matches!(err, DirLockError::InUse { owner: Some(p), .. } if p == std::process::id()),
             "{err}"
         );
-        assert!(err.to_string().contains("is in use by another jeon process"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("is in use by another jeon process"),
+            "{err}"
+        );
         drop(held);
         DirLock::acquire(dir.path()).expect("free again");
     }

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use jeon_node::api::types::{
     AccountEventsView, AccountTxsView, AccountView, AssetView, AssetsView, BlockView, BlocksView,
-    CreditView, ErrorBody, ExchangesView, FeesView, InvoiceStatus, MandatesView, ReadyView, HealthView,
-    RedemptionsView, RulesView, SimulateAnswer, SponsorshipsView, StatusView, SubmitAnswer,
-    TxProofAnswer, TxStatus,
+    CreditView, ErrorBody, ExchangesView, FeesView, HealthView, InvoiceStatus, MandatesView,
+    ReadyView, RedemptionsView, RulesView, SimulateAnswer, SponsorshipsView, StatusView,
+    SubmitAnswer, TxProofAnswer, TxStatus,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;

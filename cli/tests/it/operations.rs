@@ -69,7 +69,14 @@ fn sealed_key(dir: &Path) -> (std::path::PathBuf, String) {
 fn a_node_runs_on_an_encrypted_key_and_never_shows_the_secret() {
     let dir = tempfile::tempdir().expect("tempdir");
     let genesis = dir.path().join("genesis.json");
-    ok(&run(&["genesis", "new", "--preset", "dev", "--out", path(&genesis)]));
+    ok(&run(&[
+        "genesis",
+        "new",
+        "--preset",
+        "dev",
+        "--out",
+        path(&genesis),
+    ]));
     let (key, secret) = sealed_key(dir.path());
     let shown = ok(&run(&["keys", "show", "--json", path(&key)]));
     assert!(shown.contains("\"encrypted\":true"), "{shown}");
@@ -123,7 +130,14 @@ fn a_node_runs_on_an_encrypted_key_and_never_shows_the_secret() {
 fn a_node_refuses_a_plaintext_key_a_wrong_passphrase_and_a_damaged_keystore_each_by_name() {
     let dir = tempfile::tempdir().expect("tempdir");
     let genesis = dir.path().join("genesis.json");
-    ok(&run(&["genesis", "new", "--preset", "dev", "--out", path(&genesis)]));
+    ok(&run(&[
+        "genesis",
+        "new",
+        "--preset",
+        "dev",
+        "--out",
+        path(&genesis),
+    ]));
     let (key, _) = sealed_key(dir.path());
     let start = |key: &Path, pass: &str| {
         jeon()
@@ -136,25 +150,43 @@ fn a_node_refuses_a_plaintext_key_a_wrong_passphrase_and_a_damaged_keystore_each
     };
     let plain = start(&dir.path().join("plain.json"), PASSPHRASE);
     assert_eq!(plain.status.code(), Some(2));
-    assert!(stderr(&plain).contains("is not encrypted"), "{}", stderr(&plain));
-    assert!(stderr(&plain).contains("jeon keys encrypt"), "{}", stderr(&plain));
+    assert!(
+        stderr(&plain).contains("is not encrypted"),
+        "{}",
+        stderr(&plain)
+    );
+    assert!(
+        stderr(&plain).contains("jeon keys encrypt"),
+        "{}",
+        stderr(&plain)
+    );
 
     let wrong = start(&key, "not-the-passphrase");
     assert_eq!(wrong.status.code(), Some(2));
-    assert!(stderr(&wrong).contains("wrong passphrase"), "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("wrong passphrase"),
+        "{}",
+        stderr(&wrong)
+    );
     assert!(!stderr(&wrong).contains("not-the-passphrase"));
 
     let text = std::fs::read_to_string(&key).expect("keystore");
     let newer = dir.path().join("newer.json");
-    std::fs::write(&newer, text.replace("\"jeon_keystore\":1", "\"jeon_keystore\":7"))
-        .expect("write");
+    std::fs::write(
+        &newer,
+        text.replace("\"jeon_keystore\":1", "\"jeon_keystore\":7"),
+    )
+    .expect("write");
     let out = start(&newer, PASSPHRASE);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("version 7"), "{}", stderr(&out));
 
     let damaged = dir.path().join("damaged.json");
-    std::fs::write(&damaged, text.replace("\"ciphertext\":\"", "\"ciphertext\":\"zz"))
-        .expect("write");
+    std::fs::write(
+        &damaged,
+        text.replace("\"ciphertext\":\"", "\"ciphertext\":\"zz"),
+    )
+    .expect("write");
     let out = start(&damaged, PASSPHRASE);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("is corrupt"), "{}", stderr(&out));
@@ -168,14 +200,27 @@ fn a_node_refuses_a_plaintext_key_a_wrong_passphrase_and_a_damaged_keystore_each
 fn jeon_init_writes_a_config_jeon_node_accepts_and_never_overwrites() {
     let dir = tempfile::tempdir().expect("tempdir");
     let genesis = dir.path().join("g.json");
-    ok(&run(&["genesis", "new", "--preset", "dev", "--out", path(&genesis)]));
+    ok(&run(&[
+        "genesis",
+        "new",
+        "--preset",
+        "dev",
+        "--out",
+        path(&genesis),
+    ]));
     let pass = dir.path().join("pass");
     std::fs::write(&pass, PASSPHRASE).expect("pass");
     let node_dir = dir.path().join("partner");
     let port = free_port();
     let p2p = free_port();
     let init = |extra: &[&str]| {
-        let mut args = vec!["init", "--dir", path(&node_dir), "--genesis", path(&genesis)];
+        let mut args = vec![
+            "init",
+            "--dir",
+            path(&node_dir),
+            "--genesis",
+            path(&genesis),
+        ];
         args.extend_from_slice(extra);
         run(&args)
     };
@@ -197,7 +242,11 @@ fn jeon_init_writes_a_config_jeon_node_accepts_and_never_overwrites() {
     assert!(text.contains("docs/operations.md"), "{text}");
     let again = init(&["--passphrase-file", path(&pass)]);
     assert_eq!(again.status.code(), Some(2));
-    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
 
     let child = jeon()
         .args(["node", "--config", path(&config)])
@@ -209,7 +258,8 @@ fn jeon_init_writes_a_config_jeon_node_accepts_and_never_overwrites() {
     let _node = Node(child);
     let api = format!("http://{api}");
     assert!(
-        wait_until(Duration::from_secs(60), || get(&api, "/v1/health").is_some()),
+        wait_until(Duration::from_secs(60), || get(&api, "/v1/health")
+            .is_some()),
         "the node from `jeon init` serves"
     );
     assert!(node_dir.join("data").join("LOCK").exists());
@@ -238,7 +288,11 @@ fn a_second_process_on_a_data_directory_in_use_is_told_so() {
     assert!(!message.contains("WouldBlock"), "{message}");
     let dev_again = run(&["dev", "--data", path(&data), "--api", "127.0.0.1:0"]);
     assert_eq!(dev_again.status.code(), Some(1));
-    assert!(stderr(&dev_again).contains("is in use"), "{}", stderr(&dev_again));
+    assert!(
+        stderr(&dev_again).contains("is in use"),
+        "{}",
+        stderr(&dev_again)
+    );
     // The first node is unharmed.
     assert!(get(&dev.api, "/v1/health").is_some_and(|h| h["live"] == true));
 }

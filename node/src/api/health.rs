@@ -35,7 +35,11 @@ pub(super) async fn health(State(shared): State<Arc<Chain>>) -> Json<HealthView>
 pub(super) async fn ready(State(shared): State<Arc<Chain>>) -> ApiResult<Json<ReadyView>> {
     let height = shared.head().height;
     let unavailable = |code, message: String| {
-        Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message))
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code,
+            message,
+        ))
     };
     if let Some(halt) = shared.disk.halt() {
         return unavailable(
@@ -58,7 +62,8 @@ pub(super) async fn ready(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Re
     if networked && peers == 0 {
         return unavailable(
             ErrorCode::NoPeers,
-            "no peer is connected: check the peers list, the p2p listen address and the firewall".into(),
+            "no peer is connected: check the peers list, the p2p listen address and the firewall"
+                .into(),
         );
     }
     let peer_height = u64::try_from(shared.metrics.peer_height_max.get()).unwrap_or(0);
