@@ -269,8 +269,12 @@ pub(crate) fn open(text: &str, passphrase: &[u8], path: &Path) -> Result<Keypair
                 path: path.to_owned(),
             })?,
     );
-    let mut secret = Zeroizing::new([0u8; 32]);
-    secret.copy_from_slice(&plain[..32]);
+    let secret: Zeroizing<[u8; 32]> = Zeroizing::new(
+        plain
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("the sealed secret is not 32 bytes".into()))?,
+    );
     let keypair = Keypair::from_secret(*secret);
     if keypair.address() != file.address {
         return Err(KeystoreError::AddressMismatch {

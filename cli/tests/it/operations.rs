@@ -296,3 +296,48 @@ fn a_second_process_on_a_data_directory_in_use_is_told_so() {
     // The first node is unharmed.
     assert!(get(&dev.api, "/v1/health").is_some_and(|h| h["live"] == true));
 }
+
+#[test]
+fn jeon_tx_signs_with_an_encrypted_key_and_refuses_a_wrong_passphrase() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    let dev = DevNode::start(&data, &[]);
+    let alice = data.join("keys/alice.json");
+    let sealed = dir.path().join("alice.keystore.json");
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, PASSPHRASE).expect("pass");
+    ok(&run(&[
+        "keys",
+        "encrypt",
+        path(&alice),
+        "--out",
+        path(&sealed),
+        "--passphrase-file",
+        path(&pass),
+        "--scrypt-log-n",
+        LOG_N,
+    ]));
+    let bob = dev.key("bob").address().to_string();
+    let transfer = |passphrase: &str| {
+        jeon()
+            .args(["tx", "transfer", "--key", path(&sealed), "--to", &bob])
+            .args([
+                "--asset", "KRW", "--amount", "1", "--wait", "--api", &dev.api,
+            ])
+            .args(["--genesis", path(&data.join("genesis.json"))])
+            .env("JEON_KEY_PASSPHRASE", passphrase)
+            .env_remove("JEON_KEY_PASSPHRASE_FILE")
+            .output()
+            .expect("run jeon tx")
+    };
+    let wrong = transfer("guess");
+    assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("wrong passphrase"),
+        "{}",
+        stderr(&wrong)
+    );
+    let done = transfer(PASSPHRASE);
+    let status: serde_json::Value = serde_json::from_str(&ok(&done)).expect("json");
+    assert_eq!(status["status"], "final", "{status}");
+}
