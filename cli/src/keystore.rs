@@ -34,7 +34,7 @@ use crate::error::CliError;
 /// The keystore format this build writes and reads.
 pub(crate) const KEYSTORE_VERSION: u32 = 1;
 /// The scrypt cost written by default: 2^15 iterations of 8 × 128 bytes = 32 MiB of
-/// memory, about 0.1 s on a server core.
+/// memory, about 0.5 s on the 2-core CI machine (docs/operations.md).
 pub(crate) const SCRYPT_LOG_N_DEFAULT: u8 = 15;
 /// The cheapest scrypt cost accepted on read (below it a stolen file is cheap to attack).
 pub(crate) const SCRYPT_LOG_N_MIN: u8 = 10;
