@@ -17,6 +17,7 @@ mod keys;
 mod keystore;
 mod node_cmd;
 mod query_cmd;
+mod snapshot_cmd;
 mod testnet;
 mod tx;
 mod verify_cmd;
@@ -48,6 +49,10 @@ enum Command {
     Node(node_cmd::NodeArgs),
     /// Run a one-validator chain with the demo consortium (data in ./.jeon-dev).
     Dev(dev::DevArgs),
+    /// Export a stopped node's state at its head to a chunked, checksummed file; start
+    /// a new node's data directory from one (docs/operations.md §9).
+    #[command(subcommand)]
+    Snapshot(snapshot_cmd::SnapshotCommand),
     /// Run N validator processes on loopback (data in ./.jeon-testnet).
     Testnet(testnet::TestnetArgs),
     /// Sign and submit a transaction: transfers and assets, merchant payments, reward
@@ -88,6 +93,7 @@ fn main() -> ExitCode {
         Command::Genesis(command) => genesis_cmd::run(command),
         Command::Node(args) => node_cmd::run(args),
         Command::Dev(args) => dev::run(args),
+        Command::Snapshot(command) => snapshot_cmd::run(command),
         Command::Testnet(args) => testnet::run(args),
         Command::Tx(command) => tx::run(command),
         Command::Query(args) => query_cmd::run(args),
