@@ -1484,6 +1484,29 @@ mod tests {
     use super::*;
     use jeon_runtime::{MemoryState, StateExt};
 
+    #[test]
+    fn a_snapshot_imports_only_into_an_empty_database_and_only_its_own_parts() {
+        let db = ChainDb::new(MemStore::new());
+        db.import_begin(Hash([7; 32])).expect("an empty database");
+        let err = db.import_begin(Hash([7; 32])).expect_err("begun already");
+        assert!(err.to_string().contains("already holds a chain"), "{err}");
+        db.import_entries(vec![(vec![b'S', 1], vec![2]), (vec![b'L', 3], vec![4])])
+            .expect("state and history heads");
+        let err = db
+            .import_entries(vec![(META_HEAD.to_vec(), vec![0])])
+            .expect_err("a head smuggled in as an entry");
+        assert!(
+            err.to_string().contains("outside the snapshot's parts"),
+            "{err}"
+        );
+        assert!(
+            matches!(db.head(), Err(StoreError::NoHead)),
+            "no head until finished"
+        );
+        let page = db.snapshot_page(b'S', None, 10).expect("page");
+        assert_eq!(page, vec![(vec![b'S', 1], vec![2])]);
+    }
+
     fn filled(store: &dyn Store) {
         let mut writes: Writes = (0u8..5).map(|i| (vec![b'a', i], Some(vec![i]))).collect();
         writes.push((vec![b'b', 0], Some(vec![9])));
