@@ -12,11 +12,14 @@ mod client;
 mod dev;
 mod error;
 mod genesis_cmd;
+mod init_cmd;
 mod invoice_cmd;
 mod keys;
+mod keystore;
 mod node_cmd;
 mod output;
 mod query_cmd;
+mod snapshot_cmd;
 mod testnet;
 mod tx;
 mod verify_cmd;
@@ -47,7 +50,9 @@ struct Cli {
 /// The command groups.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create and inspect key files.
+    /// Set up a partner node's directory: a documented config.toml and an encrypted key.
+    Init(init_cmd::InitArgs),
+    /// Create, encrypt and inspect key files.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
     /// Write preset chain specs; validate and hash genesis files.
@@ -57,6 +62,10 @@ enum Command {
     Node(node_cmd::NodeArgs),
     /// Run a one-validator chain with the demo consortium (data in ./.jeon-dev).
     Dev(dev::DevArgs),
+    /// Export a stopped node's state at its head to a chunked, checksummed file; start
+    /// a new node's data directory from one (docs/operations.md §9).
+    #[command(subcommand)]
+    Snapshot(snapshot_cmd::SnapshotCommand),
     /// Run N validator processes on loopback (data in ./.jeon-testnet).
     Testnet(testnet::TestnetArgs),
     /// Sign, dry-run and submit a transaction: transfers and assets, merchant payments,
@@ -108,10 +117,12 @@ fn main() -> ExitCode {
     }
     output::set_format(cli.output);
     let result = match cli.command {
+        Command::Init(args) => init_cmd::run(args),
         Command::Keys(command) => keys::run(command),
         Command::Genesis(command) => genesis_cmd::run(command),
         Command::Node(args) => node_cmd::run(args),
         Command::Dev(args) => dev::run(args),
+        Command::Snapshot(command) => snapshot_cmd::run(command),
         Command::Testnet(args) => testnet::run(args),
         Command::Tx(command) => tx::run(command),
         Command::Query(args) => query_cmd::run(args),

@@ -17,23 +17,30 @@ use jeon_node::run::{NodeConfig, P2pOptions, RunningNode, StorageOptions, PRUNE_
 use jeon_runtime::Keypair;
 
 use crate::error::CliError;
+use crate::keystore::{PassphraseSource, Plaintext};
 
 /// `jeon node`: run a node from a TOML config file or from flags.
 #[derive(Debug, Args)]
 pub(crate) struct NodeArgs {
-    /// A TOML config file (keys: genesis, key, data, api, p2p, peers,
-    /// empty_block_interval_ms, prune_keep_blocks, segment_bytes, mempool_txs_max,
-    /// future_tx_wait_ms, cors_origins (a list), and the api_* limits named like their
-    /// flags); relative paths
-    /// in it are relative to the file. Flags override it.
+    /// A TOML config file (`jeon init` writes a documented one; every key is in
+    /// docs/operations.md); relative paths in it are relative to the file. Flags
+    /// override it; an unknown key is refused.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// The genesis spec (JSON).
     #[arg(long, value_name = "FILE")]
     genesis: Option<PathBuf>,
-    /// The validator key file; without it the node follows the chain without voting.
+    /// The node's key: an encrypted keystore (`jeon keys encrypt`); without it the
+    /// node follows the chain without voting.
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
+    /// A file whose first line is the keystore's passphrase [default:
+    /// JEON_KEY_PASSPHRASE_FILE, then JEON_KEY_PASSPHRASE, then a prompt].
+    #[arg(long, value_name = "FILE")]
+    key_passphrase_file: Option<PathBuf>,
+    /// Accept a plaintext key file: for throwaway test chains only (`jeon testnet`).
+    #[arg(long)]
+    insecure_plaintext_key: bool,
     /// The data directory (created if missing).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
@@ -57,9 +64,13 @@ pub(crate) struct NodeArgs {
     segment_bytes: Option<u64>,
     #[command(flatten)]
     service: ServiceArgs,
-    /// Log as JSON lines instead of human-readable text.
+    /// Log as JSON lines instead of human-readable text (log_format = "json").
     #[arg(long)]
     log_json: bool,
+    /// What to log: a level (error, warn, info, debug, trace) or a filter such as
+    /// `info,jeon_node::p2p=debug` [default: info]; RUST_LOG, if set, wins.
+    #[arg(long, value_name = "FILTER")]
+    log_level: Option<String>,
 }
 
 /// The flags `jeon node` and `jeon dev` share beyond their own: API client bounds,
@@ -205,15 +216,48 @@ impl MempoolArgs {
     }
 }
 
-/// The config file's format.
+/// One listen address or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The config file's format (docs/operations.md, "Configuration").
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ConfigFile {
+pub(crate) struct ConfigFile {
     genesis: Option<PathBuf>,
     key: Option<PathBuf>,
+    key_passphrase_file: Option<PathBuf>,
+    #[serde(default)]
+    insecure_plaintext_key: bool,
     data: Option<PathBuf>,
     api: Option<SocketAddr>,
-    p2p: Option<String>,
+    p2p: Option<OneOrMany>,
+    log_level: Option<String>,
+    log_format: Option<LogFormat>,
     #[serde(default)]
     peers: Vec<String>,
     empty_block_interval_ms: Option<u64>,
@@ -275,15 +319,39 @@ fn storage_options(
 /// The default API address.
 pub(crate) const API_ADDR_DEFAULT: &str = "127.0.0.1:8080";
 
+/// Parses a config file's text; the error is toml's message, which names an unknown
+/// key and lists the known ones.
+pub(crate) fn parse_config(text: &str) -> Result<ConfigFile, String> {
+    toml::from_str(text).map_err(|e| e.to_string())
+}
+
+/// Every key the config file accepts, as the parser lists them (for the tests that
+/// keep `jeon init`'s template and docs/operations.md complete).
+#[cfg(test)]
+pub(crate) fn config_keys() -> Vec<String> {
+    let message = parse_config("zz_not_a_key = 1").err().unwrap_or_default();
+    let list = message.split("expected one of").nth(1).unwrap_or("");
+    list.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
 fn read_config(path: &Path) -> Result<ConfigFile, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::BadInput(format!("{}: cannot read config: {e}", path.display())))?;
-    let mut cfg: ConfigFile = toml::from_str(&text)
+    let mut cfg = parse_config(&text)
         .map_err(|e| CliError::BadInput(format!("{}: invalid config: {e}", path.display())))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    for p in [&mut cfg.genesis, &mut cfg.key, &mut cfg.data]
-        .into_iter()
-        .flatten()
+    for p in [
+        &mut cfg.genesis,
+        &mut cfg.key,
+        &mut cfg.key_passphrase_file,
+        &mut cfg.data,
+    ]
+    .into_iter()
+    .flatten()
     {
         if p.is_relative() {
             *p = base.join(&*p);
@@ -309,8 +377,19 @@ pub(crate) fn load_key(path: &Path) -> Result<Keypair, CliError> {
 /// Sets up tracing: human-readable by default, JSON lines with `json`; `RUST_LOG`
 /// filters (default `info`).
 pub(crate) fn init_logging(json: bool) {
+    // "info" always parses.
+    let _ = init_logging_with(json, "info");
+}
+
+/// Sets up tracing with `level` as the filter unless `RUST_LOG` is set; refuses a
+/// filter that does not parse.
+fn init_logging_with(json: bool, level: &str) -> Result<(), CliError> {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = match EnvFilter::try_from_default_env() {
+        Ok(filter) => filter,
+        Err(_) => EnvFilter::try_new(level)
+            .map_err(|e| CliError::BadInput(format!("log_level {level:?}: {e}")))?,
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -320,6 +399,7 @@ pub(crate) fn init_logging(json: bool) {
     } else {
         builder.try_init()
     };
+    Ok(())
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -375,11 +455,13 @@ pub(crate) async fn shutdown_signal() {
 
 /// Runs `jeon node`.
 pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
-    init_logging(args.log_json);
     let cfg = match &args.config {
         Some(path) => read_config(path)?,
         None => ConfigFile::default(),
     };
+    let json = args.log_json || cfg.log_format == Some(LogFormat::Json);
+    let level = args.log_level.as_ref().or(cfg.log_level.as_ref());
+    init_logging_with(json, level.map_or("info", |l| l.as_str()))?;
     let api_limits = args.service.api_limits.resolve(&cfg.api_limits())?;
     let genesis_path = args.genesis.or(cfg.genesis).ok_or_else(|| {
         CliError::BadInput("no genesis: pass --genesis FILE or --config FILE".into())
@@ -393,7 +475,19 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
             .parse()
             .map_err(|_| CliError::Failed("bad default address".into()))?,
     };
-    let key = args.key.or(cfg.key).map(|p| load_key(&p)).transpose()?;
+    let plaintext = if args.insecure_plaintext_key || cfg.insecure_plaintext_key {
+        Plaintext::Accept
+    } else {
+        Plaintext::Refuse
+    };
+    let passphrase = PassphraseSource {
+        file: args.key_passphrase_file.or(cfg.key_passphrase_file),
+    };
+    let key = args
+        .key
+        .or(cfg.key)
+        .map(|p| crate::keystore::load_key(&p, &passphrase, plaintext))
+        .transpose()?;
     let storage = storage_options(
         args.prune_keep_blocks.or(cfg.prune_keep_blocks),
         args.segment_bytes.or(cfg.segment_bytes),
@@ -407,26 +501,32 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
     if let Some(ms) = cfg.empty_block_interval_ms {
         replica.empty_block_interval_ms = ms;
     }
-    let listen = args.p2p.or(cfg.p2p);
+    let listen = match args.p2p {
+        Some(one) => vec![one],
+        None => cfg.p2p.map(OneOrMany::into_vec).unwrap_or_default(),
+    };
     let peers = if args.peers.is_empty() {
         cfg.peers
     } else {
         args.peers
     };
-    let p2p = match listen {
-        Some(listen) => Some(P2pOptions {
-            listen: vec![multiaddr(&listen)?],
+    let p2p = match listen.is_empty() {
+        false => Some(P2pOptions {
+            listen: listen
+                .iter()
+                .map(|l| multiaddr(l))
+                .collect::<Result<_, _>>()?,
             peers: peers
                 .iter()
                 .map(|p| multiaddr(p))
                 .collect::<Result<_, _>>()?,
         }),
-        None if !peers.is_empty() => {
+        true if !peers.is_empty() => {
             return Err(CliError::BadInput(
                 "--peer needs --p2p (where to listen)".into(),
             ));
         }
-        None => None,
+        true => None,
     };
     let config = NodeConfig {
         genesis,
@@ -473,6 +573,27 @@ mod tests {
                 ..defaults
             }
         );
+    }
+
+    #[test]
+    fn an_unknown_config_key_is_refused_by_name() {
+        let err = parse_config("genesis = \"g.json\"\nlog_levle = \"debug\"\n")
+            .expect_err("a misspelt key is refused");
+        assert!(err.contains("unknown field `log_levle`"), "{err}");
+        assert!(
+            err.contains("log_level"),
+            "the known keys are listed: {err}"
+        );
+    }
+
+    #[test]
+    fn p2p_takes_one_address_or_a_list() {
+        let one = parse_config("p2p = \"/ip4/0.0.0.0/tcp/1\"").expect("one");
+        let many = parse_config("p2p = [\"/ip4/0.0.0.0/tcp/1\", \"/ip6/::/tcp/1\"]").expect("two");
+        assert_eq!(one.p2p.map(OneOrMany::into_vec).map(|v| v.len()), Some(1));
+        assert_eq!(many.p2p.map(OneOrMany::into_vec).map(|v| v.len()), Some(2));
+        let err = parse_config("log_format = \"xml\"").expect_err("unknown format");
+        assert!(err.contains("xml"), "{err}");
     }
 
     #[test]

@@ -66,6 +66,8 @@ fn node_config(spec: &GenesisSpec, args: &TestnetArgs, i: usize) -> Result<Strin
         "# Node {i} of the testnet: validator {name}.\n\
          genesis = \"../genesis.json\"\n\
          key = \"../keys/{name}.json\"\n\
+         # A loopback test chain: its keys are plaintext (never do this with real value).\n\
+         insecure_plaintext_key = true\n\
          data = \"data\"\n\
          api = \"127.0.0.1:{api}\"\n\
          p2p = \"/ip4/127.0.0.1/tcp/{p2p}\"\n\

@@ -42,6 +42,7 @@ pub mod cors;
 pub mod dryrun;
 pub mod events;
 mod governance;
+mod health;
 pub mod listings;
 pub mod openapi;
 pub mod requests;
@@ -52,8 +53,8 @@ use requests::{BatchBody, RequestError, SubmitBody};
 use types::{
     AccountEventsView, AccountFeeView, AccountView, AssetView, AssetsView, BalanceView,
     BatchAnswer, BatchItem, BlockView, CreditView, ErrorBody, ErrorDetail, ExchangesView, FeeInfo,
-    FeesView, MandatesView, ReadyView, RedemptionsView, RulesView, SponsorshipsView, StatusView,
-    SubmitAnswer, TxProofAnswer,
+    FeesView, MandatesView, RedemptionsView, RulesView, SponsorshipsView, StatusView, SubmitAnswer,
+    TxProofAnswer,
 };
 use types::{AccountQuery, HistoryQuery, LimitQuery, PeriodQuery, RedemptionsQuery, RulesQuery};
 pub use types::{ErrorCode, TxStatus};
@@ -341,7 +342,8 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/status", get(status))
-        .route("/v1/ready", get(ready))
+        .route("/v1/health", get(health::health))
+        .route("/v1/ready", get(health::ready))
         .route("/v1/tax/{jurisdiction}", get(tax))
         .route("/v1/accounts/{addr}/events", get(account_events))
         .route("/v1/accounts/{addr}/txs", get(listings::account_txs))
@@ -746,29 +748,6 @@ async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<StatusView>>
         disk_full: halt == Some(Halt::DiskFull),
         disk_free_bytes: shared.disk.free_bytes(),
     }))
-}
-
-/// `GET /v1/ready`: 200 while the node can commit blocks, 503 with the reason while it
-/// cannot (for load balancers and orchestrators: a paused node still serves reads).
-#[utoipa::path(get, path = "/v1/ready", tag = "node", responses((status = 200, description = "The node can commit blocks", body = ReadyView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
-async fn ready(State(shared): State<Arc<Chain>>) -> ApiResult<Json<ReadyView>> {
-    match shared.disk.halt() {
-        None => Ok(Json(ReadyView {
-            ready: true,
-            height: shared.head().height,
-        })),
-        Some(halt) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            match halt {
-                Halt::DiskFull => ErrorCode::DiskFull,
-            },
-            format!(
-                "consensus is paused: the data directory's disk has {} bytes free, below the {} bytes a block needs; free some space and the node resumes",
-                shared.disk.free_bytes(),
-                crate::faults::DISK_FREE_BYTES_MIN
-            ),
-        )),
-    }
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "node", responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String)))]

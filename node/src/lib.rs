@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod chain;
 pub mod consensus;
 pub mod crash;
+pub mod dirlock;
 pub mod driver;
 pub mod faults;
 pub mod handle;

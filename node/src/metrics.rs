@@ -36,6 +36,9 @@ pub struct Metrics {
     /// Compact proposals that still named transactions this node lacked after the
     /// wait (it asked for the whole proposal).
     pub compact_proposals_incomplete: Counter,
+    /// The highest head a peer has announced (0 before any): `GET /v1/ready` compares
+    /// it with the node's own.
+    pub peer_height_max: Gauge,
     /// The network layer's metrics.
     pub p2p: crate::p2p::P2pMetrics,
 }
@@ -60,9 +63,15 @@ impl Metrics {
             rounds_extra: Counter::default(),
             compact_proposals_waited: Counter::default(),
             compact_proposals_incomplete: Counter::default(),
+            peer_height_max: Gauge::default(),
             p2p: crate::p2p::P2pMetrics::default(),
             registry: Registry::default(),
         };
+        registry.register(
+            "peer_height_max",
+            "The highest head a peer has announced",
+            m.peer_height_max.clone(),
+        );
         registry.register(
             "txs_admitted",
             "Transactions admitted to the mempool",

@@ -1542,6 +1542,11 @@ impl Replica {
     fn note_peer_height(&mut self, now_ms: u64, peer: &PeerKey, height: Height) {
         let known = self.sync.peer_heights.entry(*peer).or_insert(0);
         *known = (*known).max(height);
+        let best = self.sync.peer_heights.values().max().copied().unwrap_or(0);
+        self.shared
+            .metrics
+            .peer_height_max
+            .set(i64::try_from(best).unwrap_or(i64::MAX));
         if height > self.shared.tip().height && self.sync.behind_since_ms.is_none() {
             self.sync.behind_since_ms = Some(now_ms);
         }

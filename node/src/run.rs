@@ -13,6 +13,7 @@ use tracing::{error, info, warn};
 use std::str::FromStr;
 
 use crate::chain::{Chain, ChainSpec, Db, Hooks};
+use crate::dirlock::DirLock;
 use crate::driver::{Driver, Network, NoNetwork};
 use crate::faults::{self, DISK_FREE_BYTES_MIN};
 use crate::handle::ApiHandle;
@@ -134,6 +135,9 @@ pub enum NodeError {
     /// An API limit is unusable.
     #[error("API limits: {0}")]
     ApiLimits(#[from] crate::http::ApiLimitsError),
+    /// The data directory is in use by another process, or cannot be locked.
+    #[error("{0}")]
+    DirLock(#[from] crate::dirlock::DirLockError),
 }
 
 impl NodeError {
@@ -157,7 +161,8 @@ impl NodeError {
             NodeError::Replica(_)
             | NodeError::P2p(_)
             | NodeError::Serve(_)
-            | NodeError::Signer(_) => false,
+            | NodeError::Signer(_)
+            | NodeError::DirLock(_) => false,
         }
     }
 }
@@ -188,6 +193,8 @@ pub struct RunningNode {
     replica: Replica,
     p2p: Option<P2pHandle>,
     prune_keep_blocks: Option<u64>,
+    /// The data directory's lock, held until the node has stopped.
+    dir_lock: DirLock,
 }
 
 /// Opens the data directory, writes or checks genesis, and binds the API.
@@ -199,6 +206,11 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         dir: dir.clone(),
         source,
     };
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| store_err(StoreError::Segment(SegmentError::Dir(e))))?;
+    // Before anything in the directory is touched: a second node must not remove
+    // files the first is writing.
+    let dir_lock = DirLock::acquire(&config.data_dir)?;
     prepare_data_dir(&config.data_dir).map_err(store_err)?;
     let store: Arc<dyn Store> =
         Arc::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
@@ -247,6 +259,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         replica,
         p2p,
         prune_keep_blocks: config.storage.prune_keep_blocks,
+        dir_lock,
     })
 }
 
@@ -306,6 +319,8 @@ impl RunningNode {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), NodeError> {
+        // Released when this returns, after the driver has stopped.
+        let _dir_lock = self.dir_lock;
         let network: Box<dyn Network> = match &self.p2p {
             Some(p2p) => Box::new(P2pNetwork::new(p2p.commands.clone())),
             None => Box::new(NoNetwork),

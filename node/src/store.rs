@@ -85,6 +85,9 @@ pub enum StoreError {
     /// A block record could not be encoded (a bug: every record encodes).
     #[error("could not encode a record: {0}")]
     Encode(String),
+    /// A snapshot cannot be imported here (docs/operations.md §9).
+    #[error("snapshot import: {0}")]
+    Snapshot(String),
     /// The block log failed or holds a corrupt record.
     #[error(transparent)]
     Segment(#[from] SegmentError),
@@ -1371,10 +1374,138 @@ fn height_key(p: u8, h: Height) -> Vec<u8> {
     with_prefix(p, &h.to_be_bytes())
 }
 
+/// The parts of the database a snapshot carries (docs/operations.md §9), as key
+/// prefixes: the runtime's state entries and the account history heads. Blocks below
+/// the snapshot's height, the transaction index and the signer record are not carried.
+pub const SNAPSHOT_PREFIXES: [u8; 2] = [prefix::STATE, prefix::LAST_EVENT];
+
+/// Snapshots: reading the head's state out, and starting an empty database from it.
+impl<S: Store> ChainDb<S> {
+    /// Entries of one snapshot part (a [`SNAPSHOT_PREFIXES`] byte), keys with their
+    /// prefix, in descending key order, strictly before `before`, at most `limit`.
+    pub fn snapshot_page(
+        &self,
+        part: u8,
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        self.store.scan_prefix_rev(&[part], before, limit)
+    }
+
+    /// The chain id, the head and the head block's record as stored in the block log.
+    pub fn snapshot_head(&self) -> Result<(Hash, ChainHead, Vec<u8>), StoreError> {
+        let chain_id = self
+            .record::<Hash>(META_GENESIS)?
+            .ok_or(StoreError::NoHead)?;
+        let head = self.head()?;
+        if head.height == 0 {
+            return Err(StoreError::Snapshot(
+                "the chain has no final block yet: there is nothing to snapshot beyond genesis"
+                    .into(),
+            ));
+        }
+        let ptr = self
+            .storage_record::<SegmentPtr>(&height_key(prefix::BLOCK, head.height))?
+            .ok_or(StoreError::BlockPointerMissing {
+                height: head.height,
+                head: head.height,
+            })?;
+        let record = self.read_frame(ptr, head.height)?;
+        Ok((chain_id, head, record))
+    }
+
+    /// Begins an import into this database, which must be empty: records the chain id
+    /// (without a head, so a node started on an interrupted import refuses to start
+    /// rather than writing genesis over half a state).
+    pub fn import_begin(&self, chain_id: Hash) -> Result<(), StoreError> {
+        if self.record::<Hash>(META_GENESIS)?.is_some()
+            || self.record::<ChainHead>(META_HEAD)?.is_some()
+        {
+            return Err(StoreError::Snapshot(
+                "the data directory already holds a chain; import into an empty one".into(),
+            ));
+        }
+        self.store.write_batch(vec![
+            (META_GENESIS.to_vec(), Some(codec::encode(&chain_id))),
+            (META_LAYOUT.to_vec(), Some(codec::encode(&LAYOUT))),
+        ])
+    }
+
+    /// Writes a batch of snapshot entries (keys with their prefix); refuses a key
+    /// outside [`SNAPSHOT_PREFIXES`].
+    pub fn import_entries(&self, entries: Entries) -> Result<(), StoreError> {
+        let mut writes: Writes = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            if !key.first().is_some_and(|p| SNAPSHOT_PREFIXES.contains(p)) {
+                return Err(StoreError::Snapshot(format!(
+                    "an entry's key {} is outside the snapshot's parts",
+                    hex::encode(&key)
+                )));
+            }
+            writes.push((key, Some(value)));
+        }
+        self.store.write_batch(writes)
+    }
+
+    /// Finishes an import: checks the head block's record against `head` and with
+    /// `check` (its certificate), appends it, and writes its place, the pruning mark
+    /// (blocks below it are not here) and the head, in one batch.
+    pub fn import_finish(
+        &self,
+        head: ChainHead,
+        record: &[u8],
+        check: impl FnOnce(&CommittedBlock) -> Result<(), String>,
+    ) -> Result<(), StoreError> {
+        let decoded = decode_block_record(head.height, record)?;
+        if decoded.committed.block.header.hash() != head.block_hash
+            || decoded.committed.block.header.height != head.height
+        {
+            return Err(StoreError::Snapshot(
+                "the head block's record is not the block the snapshot's head names".into(),
+            ));
+        }
+        check(&decoded.committed).map_err(StoreError::Snapshot)?;
+        let ptr = self.log.append(head.height, record)?;
+        self.store.write_batch(vec![
+            (
+                height_key(prefix::BLOCK, head.height),
+                Some(storage_encode(&ptr)?),
+            ),
+            (META_PRUNED.to_vec(), Some(codec::encode(&head.height))),
+            (META_HEAD.to_vec(), Some(codec::encode(&head))),
+        ])?;
+        self.first_kept.store(head.height, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use jeon_runtime::{MemoryState, StateExt};
+
+    #[test]
+    fn a_snapshot_imports_only_into_an_empty_database_and_only_its_own_parts() {
+        let db = ChainDb::new(MemStore::new());
+        db.import_begin(Hash([7; 32])).expect("an empty database");
+        let err = db.import_begin(Hash([7; 32])).expect_err("begun already");
+        assert!(err.to_string().contains("already holds a chain"), "{err}");
+        db.import_entries(vec![(vec![b'S', 1], vec![2]), (vec![b'L', 3], vec![4])])
+            .expect("state and history heads");
+        let err = db
+            .import_entries(vec![(META_HEAD.to_vec(), vec![0])])
+            .expect_err("a head smuggled in as an entry");
+        assert!(
+            err.to_string().contains("outside the snapshot's parts"),
+            "{err}"
+        );
+        assert!(
+            matches!(db.head(), Err(StoreError::NoHead)),
+            "no head until finished"
+        );
+        let page = db.snapshot_page(b'S', None, 10).expect("page");
+        assert_eq!(page, vec![(vec![b'S', 1], vec![2])]);
+    }
 
     fn filled(store: &dyn Store) {
         let mut writes: Writes = (0u8..5).map(|i| (vec![b'a', i], Some(vec![i]))).collect();

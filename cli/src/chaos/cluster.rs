@@ -85,7 +85,7 @@ impl Cluster {
             std::fs::create_dir_all(&nd).map_err(io("create", &nd))?;
             let config = format!(
                 "# Chaos node {i}: validator {name}; peers are dialled through the harness's proxy.\n\
-                 genesis = \"../genesis.json\"\nkey = \"../keys/{name}.json\"\ndata = \"data\"\n\
+                 genesis = \"../genesis.json\"\nkey = \"../keys/{name}.json\"\ninsecure_plaintext_key = true\ndata = \"data\"\n\
                  api = \"127.0.0.1:{api}\"\np2p = \"/ip4/127.0.0.1/tcp/{p2p}\"\npeers = [{peers}]\n",
                 name = me.name,
                 api = api_ports.get(i).copied().unwrap_or(0),

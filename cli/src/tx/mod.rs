@@ -45,7 +45,6 @@ use jeon_runtime::{Address, Amount, Call, Height, Keypair, Nonce, SignedTx, TxBo
 
 use crate::client::{ApiArgs, Client, NodeStatus};
 use crate::error::CliError;
-use crate::keys::key_file_error;
 use crate::output;
 use jeon_node::api::types::{SimulateAnswer, SimulateStatus, SubmitRequest};
 
@@ -249,13 +248,12 @@ fn check_text(name: &str, text: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Reads a key file (exit 2 on any problem); warnings go to stderr.
+/// Reads a key file, plaintext or an encrypted keystore (passphrase from
+/// `JEON_KEY_PASSPHRASE_FILE`, `JEON_KEY_PASSPHRASE` or a prompt); exit 2 on any
+/// problem; warnings go to stderr.
 pub(crate) fn load_key(path: &Path) -> Result<Keypair, CliError> {
-    let loaded = jeon_genesis::keyfile::read(path).map_err(key_file_error)?;
-    if let Some(w) = &loaded.warning {
-        eprintln!("warning: {w}");
-    }
-    Ok(loaded.keypair)
+    use crate::keystore::{PassphraseSource, Plaintext};
+    crate::keystore::load_key(path, &PassphraseSource::default(), Plaintext::Accept)
 }
 
 /// Fills in what the node knows and signs (with the payer's co-signature when

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use jeon_node::api::types::{
     AccountEventsView, AccountTxsView, AccountView, AssetView, AssetsView, BlockView, BlocksView,
-    CreditView, ErrorBody, ExchangesView, FeesView, InvoiceStatus, MandatesView, ReadyView,
-    RedemptionsView, RulesView, SimulateAnswer, SponsorshipsView, StatusView, SubmitAnswer,
-    TxProofAnswer, TxStatus,
+    CreditView, ErrorBody, ExchangesView, FeesView, HealthView, InvoiceStatus, MandatesView,
+    ReadyView, RedemptionsView, RulesView, SimulateAnswer, SponsorshipsView, StatusView,
+    SubmitAnswer, TxProofAnswer, TxStatus,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -68,6 +68,7 @@ fn every_json_answer_has_the_shape_of_its_documented_type() {
     same_shape::<BlocksView>("blocks", &get_ok(api, "/v1/blocks?limit=5"));
     same_shape::<StatusView>("status", &get_ok(api, "/v1/status"));
     same_shape::<ReadyView>("ready", &get_ok(api, "/v1/ready"));
+    same_shape::<HealthView>("health", &get_ok(api, "/v1/health"));
     same_shape::<FeesView>("fees", &get_ok(api, &format!("/v1/fees?account={a}")));
     same_shape::<RedemptionsView>(
         "redemptions",

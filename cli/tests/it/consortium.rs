@@ -236,6 +236,7 @@ impl Testnet {
         let config = format!(
             "genesis = \"../genesis.json\"\n\
              key = \"{key}\"\n\
+             insecure_plaintext_key = true\n\
              data = \"data\"\n\
              api = \"127.0.0.1:{api_port}\"\n\
              p2p = \"/ip4/127.0.0.1/tcp/{p2p_port}\"\n\

@@ -26,6 +26,7 @@ mod keys_genesis;
 mod listings;
 mod mandates_e2e;
 mod mempool_jam;
+mod operations;
 mod proofs_e2e;
 mod pruning;
 mod signer_safety;

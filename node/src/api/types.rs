@@ -120,11 +120,15 @@ pub enum ErrorCode {
     StorageCorrupt,
     /// Storage failure or a bug.
     Internal,
+    /// Not ready: a networked node has no peer connected.
+    NoPeers,
+    /// Not ready: peers are further ahead than the node may lag.
+    CatchingUp,
 }
 
 impl ErrorCode {
     /// Every code, in the order of docs/api.md's table.
-    pub const ALL: [ErrorCode; 50] = [
+    pub const ALL: [ErrorCode; 52] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadBody,
         ErrorCode::BodyTooLarge,
@@ -175,6 +179,8 @@ impl ErrorCode {
         ErrorCode::DiskFull,
         ErrorCode::StorageCorrupt,
         ErrorCode::Internal,
+        ErrorCode::NoPeers,
+        ErrorCode::CatchingUp,
     ];
 
     /// The stable string.
@@ -230,6 +236,8 @@ impl ErrorCode {
             ErrorCode::DiskFull => "disk_full",
             ErrorCode::StorageCorrupt => "storage_corrupt",
             ErrorCode::Internal => "internal",
+            ErrorCode::NoPeers => "no_peers",
+            ErrorCode::CatchingUp => "catching_up",
         }
     }
 
@@ -527,6 +535,21 @@ pub struct FeeInfo {
 pub struct ReadyView {
     /// Always true in a 200.
     pub ready: bool,
+    /// The head's height.
+    pub height: Height,
+    /// Peers connected (0 on a node without p2p).
+    pub peers: u64,
+    /// The highest head a peer announced (0 before any, or without p2p).
+    pub peer_height: Height,
+}
+
+/// `GET /v1/health` (200).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct HealthView {
+    /// Always true: an answer means the process serves.
+    pub live: bool,
+    /// The node's version.
+    pub version: String,
     /// The head's height.
     pub height: Height,
 }

@@ -45,6 +45,9 @@ pub async fn start(config: P2pConfig, metrics: P2pMetrics) -> Result<P2pHandle, 
             yamux::Config::default,
         )
         .map_err(|e| P2pError::Transport(e.to_string()))?
+        // Peers may be named by host name (`/dns4/...`): servers and containers are.
+        .with_dns()
+        .map_err(|e| P2pError::Transport(e.to_string()))?
         .with_behaviour(|_| behaviour)
         .map_err(|e| P2pError::Transport(e.to_string()))?
         .with_swarm_config(|c| {

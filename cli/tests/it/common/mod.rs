@@ -108,6 +108,7 @@ impl DevNode {
             .arg(data.join("genesis.json"))
             .arg("--key")
             .arg(data.join("keys/hanbit-bank.json"))
+            .arg("--insecure-plaintext-key")
             .arg("--data")
             .arg(data)
             .args(["--api", &format!("127.0.0.1:{port}")])
