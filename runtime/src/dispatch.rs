@@ -17,7 +17,7 @@ pub mod calls {
 
     use crate::economy::ledger::{CallCx, Res};
     use crate::economy::{assets, credit, exchange, fees, links, mandate, pay, redeem, rewards};
-    use crate::governance;
+    use crate::{goods, governance};
     use crate::model::Event;
     use crate::state::{Overlay, StateError, StateRead};
     use crate::types::Address;
@@ -153,6 +153,16 @@ pub mod calls {
         Propose(governance::Propose),
         /// A validator votes on a proposal.
         Vote(governance::Vote),
+        /// A merchant partner defines a product.
+        CreateProduct(goods::CreateProduct),
+        /// Buy a product: pay its merchant, receive its entitlements.
+        Buy(goods::Buy),
+        /// The owner gives an entitlement, or offers it for sale to one buyer.
+        TransferEntitlement(goods::TransferEntitlement),
+        /// The buyer named by an offer buys the entitlement.
+        AcceptEntitlement(goods::AcceptEntitlement),
+        /// The merchant revokes an entitlement with a refund.
+        RevokeEntitlement(goods::RevokeEntitlement),
     }
 }
 
@@ -164,7 +174,7 @@ pub mod events {
     use serde::{Deserialize, Serialize};
 
     use crate::economy::{assets, credit, exchange, fees, links, mandate, pay, redeem, rewards};
-    use crate::governance;
+    use crate::{goods, governance};
     use crate::types::Address;
 
     /// What a feature module provides for each of its events.
@@ -291,5 +301,15 @@ pub mod events {
         ProposalNotEnacted(governance::ProposalNotEnacted),
         /// The validator set changed, from a stated height.
         ValidatorSetChanged(governance::ValidatorSetChanged),
+        /// A merchant defined a product.
+        ProductCreated(goods::ProductCreated),
+        /// A purchase issued an entitlement.
+        EntitlementIssued(goods::EntitlementIssued),
+        /// An owner offered an entitlement for sale.
+        EntitlementOffered(goods::EntitlementOffered),
+        /// An entitlement changed owner (gift or resale).
+        EntitlementTransferred(goods::EntitlementTransferred),
+        /// A merchant revoked an entitlement with a refund.
+        EntitlementRevoked(goods::EntitlementRevoked),
     }
 }
