@@ -1,6 +1,7 @@
 //! The runtime's initial state, built from a validated spec.
 
 use jeon_runtime::economy::Jurisdiction;
+use jeon_runtime::goods::{self, CreateProduct};
 use jeon_runtime::governance::{self, Validator, ValidatorSet};
 use jeon_runtime::state::keys;
 use jeon_runtime::{AssetInfo, ChangeSet, Hash, MemoryState, Overlay, Partner, StateError};
@@ -12,7 +13,7 @@ impl GenesisSpec {
     /// Validates the spec, then writes its state (parameters, economy parameters, the
     /// validator set, the fee market if any,
     /// jurisdictions, partners, assets with their supply and issuance limit, the symbol
-    /// index, the next asset id, balances) over an empty state. Returns the writes and
+    /// index, the next asset id, balances, products) over an empty state. Returns the writes and
     /// the genesis app hash, which the first block's header carries.
     pub fn build_state(&self) -> Result<(ChangeSet, Hash), GenesisError> {
         self.validate()?;
@@ -97,6 +98,21 @@ impl GenesisSpec {
         for b in &self.balances {
             ov.set_balance(&b.account, b.asset, b.amount)
                 .map_err(state_err)?;
+        }
+        for (index, p) in self.products.iter().enumerate() {
+            let def = CreateProduct {
+                name: p.name.clone(),
+                kind: p.kind.clone(),
+                asset: p.asset,
+                price: p.price,
+                royalty_bps: p.royalty_bps,
+            };
+            goods::define_at_genesis(&mut ov, p.merchant, &def)
+                .map_err(state_err)?
+                .map_err(|e| GenesisError::InvalidProduct {
+                    index,
+                    reason: e.to_string(),
+                })?;
         }
         ov.finish().map_err(state_err)
     }

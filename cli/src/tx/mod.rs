@@ -24,6 +24,7 @@ mod cosign;
 mod credit;
 mod exchange;
 mod fees;
+mod goods;
 mod governance;
 mod links;
 mod mandates;
@@ -94,6 +95,11 @@ tx_commands! {
     SponsorFees(fees::SponsorFeesArgs),
     Propose(governance::ProposeArgs),
     Vote(governance::VoteArgs),
+    CreateProduct(goods::CreateProductArgs),
+    Buy(goods::BuyArgs),
+    TransferEntitlement(goods::TransferEntitlementArgs),
+    AcceptEntitlement(goods::AcceptEntitlementArgs),
+    RevokeEntitlement(goods::RevokeEntitlementArgs),
 }
 
 /// What running one `tx` command does.

@@ -1,0 +1,212 @@
+//! `jeon tx create-product`, `buy`, `transfer-entitlement`, `accept-entitlement`,
+//! `revoke-entitlement`: digital goods (docs/economy.md, "Digital goods").
+
+use clap::{Args, ValueEnum};
+use jeon_runtime::calls;
+use jeon_runtime::goods::ProductKind;
+use jeon_runtime::{Address, Amount, Call};
+
+use super::{fixed, Draft, DraftCall, TxArgs};
+use crate::client::AssetRef;
+use crate::error::CliError;
+
+/// What kind of product `create-product` defines.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KindArg {
+    /// A one-off item (a sticker pack); `--supply-max` caps how many are sold.
+    Item,
+    /// Access for a time (`--duration-ms`), e.g. a 30-day pass.
+    Pass,
+    /// Several of your items and passes at one price (`--products`).
+    Bundle,
+}
+
+/// As a merchant partner, define a product. Prints the transaction hash; the product
+/// id is in the `product_created` event.
+#[derive(Debug, Args)]
+pub(crate) struct CreateProductArgs {
+    /// Display name, at most 64 bytes.
+    #[arg(long, value_name = "TEXT")]
+    name: String,
+    /// Item, pass or bundle.
+    #[arg(long, value_enum)]
+    kind: KindArg,
+    /// The money asset it is priced in, by id or symbol.
+    #[arg(long, value_name = "ID_OR_SYMBOL")]
+    asset: AssetRef,
+    /// The price, tax included (KRW has 2 decimals: ₩500 = 50000).
+    #[arg(long, value_name = "N")]
+    price: Amount,
+    /// An item's supply cap [default: none].
+    #[arg(long, value_name = "N")]
+    supply_max: Option<u64>,
+    /// A pass's length in milliseconds of block time (30 days = 2592000000).
+    #[arg(long, value_name = "MS")]
+    duration_ms: Option<u64>,
+    /// A bundle's products, by id, comma-separated.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    products: Vec<u64>,
+    /// Make entitlements transferable, paying you this royalty (basis points) on each
+    /// gift and resale [default: bound to their owner].
+    #[arg(long, value_name = "BPS")]
+    royalty_bps: Option<u16>,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl CreateProductArgs {
+    /// The product kind, refusing flags that do not belong to it.
+    fn kind(&self) -> Result<ProductKind, CliError> {
+        let bad = |m: &str| Err(CliError::BadInput(m.to_owned()));
+        let extra = |supply: bool, duration: bool, products: bool| {
+            (self.supply_max.is_some() && !supply)
+                || (self.duration_ms.is_some() && !duration)
+                || (!self.products.is_empty() && !products)
+        };
+        match self.kind {
+            KindArg::Item if !extra(true, false, false) => Ok(ProductKind::Item {
+                supply_max: self.supply_max,
+            }),
+            KindArg::Pass if !extra(false, true, false) => match self.duration_ms {
+                Some(duration_ms) => Ok(ProductKind::Pass { duration_ms }),
+                None => bad("--kind pass needs --duration-ms"),
+            },
+            KindArg::Bundle if !extra(false, false, true) => {
+                if self.products.is_empty() {
+                    return bad("--kind bundle needs --products");
+                }
+                Ok(ProductKind::Bundle {
+                    products: self.products.clone(),
+                })
+            }
+            _ => bad("--supply-max is for items, --duration-ms for passes, --products for bundles"),
+        }
+    }
+}
+
+impl DraftCall for CreateProductArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let max = jeon_runtime::goods::PRODUCT_NAME_BYTES_MAX;
+        if self.name.len() > max {
+            return Err(CliError::BadInput(format!(
+                "--name is {} bytes; at most {max}",
+                self.name.len()
+            )));
+        }
+        let kind = self.kind()?;
+        let Self {
+            name,
+            asset,
+            price,
+            royalty_bps,
+            common,
+            ..
+        } = self;
+        let draft: Draft = Box::new(move |c| {
+            Ok(Call::CreateProduct(calls::CreateProduct {
+                name,
+                kind,
+                asset: c.resolve_asset(&asset)?,
+                price,
+                royalty_bps,
+            }))
+        });
+        Ok((draft, common))
+    }
+}
+
+/// Buy a product: pays its merchant its price (tax withheld, cashback and stamps as for
+/// `pay`) and issues you its entitlements (ids in the `entitlement_issued` events).
+#[derive(Debug, Args)]
+pub(crate) struct BuyArgs {
+    /// The product's id (`jeon query products MERCHANT` lists them).
+    #[arg(long, value_name = "ID")]
+    product: u64,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for BuyArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let call = Call::Buy(calls::Buy {
+            product: self.product,
+        });
+        Ok((fixed(call), self.common))
+    }
+}
+
+/// As an entitlement's owner, give it (`--price 0`, you pay the merchant's royalty on
+/// the list price) or offer it for sale to one buyer, who completes it with
+/// `accept-entitlement` (and pays the royalty on the price).
+#[derive(Debug, Args)]
+pub(crate) struct TransferEntitlementArgs {
+    /// The entitlement's id.
+    #[arg(long, value_name = "ID")]
+    entitlement: u64,
+    /// The recipient, or the only buyer who may accept.
+    #[arg(long, value_name = "ADDR")]
+    to: Address,
+    /// 0 for a gift; otherwise the price the buyer pays, in the product's asset.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    price: Amount,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for TransferEntitlementArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let call = Call::TransferEntitlement(calls::TransferEntitlement {
+            entitlement: self.entitlement,
+            to: self.to,
+            price: self.price,
+        });
+        Ok((fixed(call), self.common))
+    }
+}
+
+/// As the buyer an entitlement is offered to, buy it at the offered price.
+#[derive(Debug, Args)]
+pub(crate) struct AcceptEntitlementArgs {
+    /// The entitlement's id.
+    #[arg(long, value_name = "ID")]
+    entitlement: u64,
+    /// The price as offered (refused if the offer changed).
+    #[arg(long, value_name = "N")]
+    price: Amount,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for AcceptEntitlementArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let call = Call::AcceptEntitlement(calls::AcceptEntitlement {
+            entitlement: self.entitlement,
+            price: self.price,
+        });
+        Ok((fixed(call), self.common))
+    }
+}
+
+/// As the product's merchant, revoke an entitlement, refunding its owner at least what
+/// it paid, in the same transaction.
+#[derive(Debug, Args)]
+pub(crate) struct RevokeEntitlementArgs {
+    /// The entitlement's id.
+    #[arg(long, value_name = "ID")]
+    entitlement: u64,
+    /// Units refunded to the owner (at least its `paid`).
+    #[arg(long, value_name = "N")]
+    refund: Amount,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for RevokeEntitlementArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let call = Call::RevokeEntitlement(calls::RevokeEntitlement {
+            entitlement: self.entitlement,
+            refund: self.refund,
+        });
+        Ok((fixed(call), self.common))
+    }
+}
