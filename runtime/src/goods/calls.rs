@@ -89,7 +89,7 @@ impl CallDef for CreateProduct {
 
     fn summary(&self) -> String {
         format!(
-            "create product {:?} at {} units of asset {}",
+            "create product \"{}\" at {} units of asset {}",
             self.name, self.price, self.asset
         )
     }

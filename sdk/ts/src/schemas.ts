@@ -33,6 +33,37 @@ export const SkipReason = en(
 export const LineStatus = en(['open', null], ['repaid', null], ['defaulted', null]);
 export const Beneficiary = en(['account', A], ['all_customers', null]);
 
+export const Jurisdiction = struct(['code', 'string'], ['tax_bps', 'u16'], ['authority', A]);
+export const FeeTier = struct(['min_txs', 'u64'], ['fee_bps', 'u16']);
+export const FeeMarket = struct(
+  ['base_fee_min', AMT],
+  ['base_fee_max', AMT],
+  ['target_txs_per_block', 'u32'],
+  ['change_denominator', 'u32'],
+  ['volume_window_blocks', 'u64'],
+  ['tiers', vec(FeeTier)],
+);
+/** `governance::Change`: what a proposal changes. */
+export const Change = en(
+  ['add_validator', struct(['name', 'string'], ['key', A], ['peer_id', 'string'], ['power', 'u64'])],
+  ['remove_validator', struct(['key', A])],
+  ['set_validator_power', struct(['key', A], ['power', 'u64'])],
+  ['add_partner', struct(['name', 'string'], ['account', A], ['roles', vec(Role)], ['jurisdiction', 'string'])],
+  ['remove_partner', struct(['account', A])],
+  ['set_partner_roles', struct(['account', A], ['roles', vec(Role)])],
+  ['set_jurisdiction', Jurisdiction],
+  ['set_fee_market', opt(FeeMarket)],
+  ['set_volume_tiers', vec(FeeTier)],
+  ['set_redemption_window', struct(['blocks', 'u64'])],
+);
+export const Validator = struct(['name', 'string'], ['key', A], ['peer_id', 'string'], ['power', 'u64']);
+/** `goods::ProductKind`. */
+export const ProductKind = en(
+  ['item', struct(['supply_max', opt('u64')])],
+  ['pass', struct(['duration_ms', 'u64'])],
+  ['bundle', struct(['products', vec('u64')])],
+);
+
 export const Invoice = struct(
   ['merchant', A],
   ['asset', ASSET],
@@ -42,7 +73,7 @@ export const Invoice = struct(
   ['memo', opt('bytes')],
 );
 
-/** `Call`, tags 0–24. */
+/** `Call`, tags 0–31. */
 export const Call = en(
   ['transfer', struct(['to', A], ['asset', ASSET], ['amount', AMT])],
   ['create_asset', struct(['symbol', 'string'], ['decimals', 'u8'], ['kind', AssetKind], ['supply_max', opt(AMT)])],
@@ -93,6 +124,16 @@ export const Call = en(
   ['repay', struct(['line_id', 'u64'], ['amount', AMT])],
   ['mark_default', struct(['line_id', 'u64'])],
   ['sponsor_fees', struct(['beneficiary', Beneficiary], ['asset', ASSET], ['budget_per_period', AMT], ['period_ms', 'u64'])],
+  ['propose', struct(['change', Change], ['deadline', 'u64'], ['activation', 'u64'])],
+  ['vote', struct(['proposal', 'u64'], ['yes', 'bool'])],
+  [
+    'create_product',
+    struct(['name', 'string'], ['kind', ProductKind], ['asset', ASSET], ['price', AMT], ['royalty_bps', opt('u16')]),
+  ],
+  ['buy', struct(['product', 'u64'])],
+  ['transfer_entitlement', struct(['entitlement', 'u64'], ['to', A], ['price', AMT])],
+  ['accept_entitlement', struct(['entitlement', 'u64'], ['price', AMT])],
+  ['revoke_entitlement', struct(['entitlement', 'u64'], ['refund', AMT])],
 );
 
 export const TxBody = struct(
@@ -107,7 +148,106 @@ export const TxBody = struct(
 
 export const SignedTx = struct(['body', TxBody], ['signature', 'signature'], ['payer_signature', opt('signature')]);
 
-/** `Event`, tags 0–29. */
+/** `CallError`, tags 0–91. */
+export const CallError = en(
+  ['unknown_asset', struct(['asset', ASSET])],
+  ['insufficient_balance', struct(['asset', ASSET], ['needed', AMT], ['available', AMT])],
+  ['zero_amount', null],
+  ['missing_role', struct(['role', Role])],
+  ['not_issuer', struct(['asset', ASSET], ['issuer', A])],
+  ['invalid_symbol', struct(['symbol', 'string'])],
+  ['duplicate_symbol', struct(['symbol', 'string'], ['asset', ASSET])],
+  ['too_many_decimals', struct(['decimals', 'u8'])],
+  ['supply_overflow', struct(['asset', ASSET], ['amount', AMT])],
+  ['asset_ids_exhausted', null],
+  ['reserved_account', struct(['account', A])],
+  ['zero_supply_max', null],
+  ['supply_max_exceeded', struct(['asset', ASSET], ['supply_max', AMT], ['supply', AMT], ['amount', AMT])],
+  ['text_too_long', struct(['len', 'u64'], ['max', 'u64'])],
+  ['not_money', struct(['asset', ASSET])],
+  ['not_a_credit', struct(['asset', ASSET])],
+  ['not_a_merchant', struct(['account', A])],
+  ['self_payment', null],
+  ['unknown_jurisdiction', struct(['jurisdiction', 'string'])],
+  ['rate_too_high', struct(['bps', 'u16'], ['max', 'u16'])],
+  ['zero_period', null],
+  ['no_merchants', null],
+  ['too_many_merchants', struct(['count', 'u64'], ['max', 'u64'])],
+  ['duplicate_merchant', struct(['merchant', A])],
+  ['too_many_rules', struct(['merchant', A], ['max', 'u64'])],
+  ['unknown_rule', struct(['rule', 'u64'])],
+  ['not_rule_issuer', struct(['rule', 'u64'], ['issuer', A])],
+  ['same_asset', null],
+  ['no_stamp_reward', struct(['asset', ASSET])],
+  ['not_a_multiple', struct(['count', AMT], ['stamps', AMT])],
+  ['unknown_redemption', struct(['id', 'u64'])],
+  ['redemption_past_deadline', struct(['id', 'u64'], ['deadline', 'u64'])],
+  ['same_issuer', null],
+  ['invalid_rate', struct(['num', 'u64'], ['den', 'u64'])],
+  ['not_a_party', null],
+  ['not_counterparty', struct(['id', 'u64'], ['counterparty', A])],
+  ['already_active', struct(['id', 'u64'])],
+  ['pair_taken', struct(['from_asset', ASSET], ['to_asset', ASSET], ['id', 'u64'])],
+  ['unknown_exchange', struct(['id', 'u64'])],
+  ['no_agreement', struct(['from_asset', ASSET], ['to_asset', ASSET])],
+  ['conversion_overflow', null],
+  ['nothing_to_receive', null],
+  ['below_min_out', struct(['out', AMT], ['min_out', AMT])],
+  ['daily_cap_exceeded', struct(['agreement', 'u64'], ['cap', AMT], ['used', AMT], ['amount', AMT])],
+  ['insufficient_liquidity', struct(['issuer', A], ['asset', ASSET], ['needed', AMT], ['available', AMT])],
+  ['ids_exhausted', null],
+  ['self_mandate', null],
+  ['unknown_mandate', struct(['id', 'u64'])],
+  ['not_mandate_spender', struct(['id', 'u64'], ['spender', A])],
+  ['not_mandate_user', struct(['id', 'u64'], ['user', A])],
+  ['mandate_revoked', struct(['id', 'u64'], ['revoked_at', 'u64'])],
+  ['mandate_expired', struct(['id', 'u64'], ['expires_at', 'u64'], ['height', 'u64'])],
+  ['mandate_limit_exceeded', struct(['id', 'u64'], ['limit', AMT], ['used', AMT], ['amount', AMT])],
+  ['bad_invoice_signature', struct(['merchant', A], ['invoice_id', 'u64'])],
+  ['invoice_expired', struct(['invoice_id', 'u64'], ['expires_at', 'u64'], ['height', 'u64'])],
+  ['invoice_already_paid', struct(['merchant', A], ['invoice_id', 'u64'], ['paid_at', 'u64'])],
+  ['not_a_lender', struct(['account', A])],
+  ['self_credit', null],
+  [
+    'credit_above_score',
+    struct(['borrower', A], ['score', 'u64'], ['allowed', AMT], ['committed', AMT], ['limit', AMT]),
+  ],
+  ['unknown_credit_line', struct(['id', 'u64'])],
+  ['credit_line_closed', struct(['id', 'u64'], ['status', LineStatus])],
+  ['not_line_borrower', struct(['id', 'u64'], ['borrower', A])],
+  ['not_line_lender', struct(['id', 'u64'], ['lender', A])],
+  ['credit_line_due', struct(['id', 'u64'], ['due_height', 'u64'], ['height', 'u64'])],
+  ['credit_limit_exceeded', struct(['id', 'u64'], ['limit', AMT], ['outstanding', AMT], ['amount', AMT])],
+  ['repay_above_outstanding', struct(['id', 'u64'], ['outstanding', AMT], ['amount', AMT])],
+  ['not_in_default', struct(['id', 'u64'], ['due_height', 'u64'], ['outstanding', AMT], ['height', 'u64'])],
+  ['not_a_partner', struct(['account', A])],
+  ['not_fee_asset', struct(['asset', ASSET], ['fee_asset', ASSET])],
+  ['self_sponsorship', null],
+  ['unknown_sponsorship', null],
+  ['due_period_too_long', struct(['due_period_blocks', 'u64'])],
+  ['not_a_validator', struct(['account', A])],
+  ['unknown_proposal', struct(['id', 'u64'])],
+  ['proposal_not_open', struct(['id', 'u64'], ['status', 'string'])],
+  ['already_voted', struct(['id', 'u64'], ['validator', A])],
+  ['voting_closed', struct(['id', 'u64'], ['deadline', 'u64'], ['height', 'u64'])],
+  ['bad_deadline', struct(['deadline', 'u64'], ['height', 'u64'], ['max_blocks', 'u64'])],
+  ['bad_activation', struct(['activation', 'u64'], ['height', 'u64'], ['deadline', 'u64'], ['max_blocks', 'u64'])],
+  ['too_many_proposals', struct(['max', 'u32'])],
+  ['invalid_change', struct(['reason', 'string'])],
+  ['unknown_product', struct(['id', 'u64'])],
+  ['invalid_product', struct(['reason', 'string'])],
+  ['sold_out', struct(['id', 'u64'], ['supply_max', 'u64'])],
+  ['unknown_entitlement', struct(['id', 'u64'])],
+  ['not_entitlement_owner', struct(['id', 'u64'], ['owner', A])],
+  ['not_product_merchant', struct(['product', 'u64'], ['merchant', A])],
+  ['not_transferable', struct(['product', 'u64'])],
+  ['entitlement_expired', struct(['id', 'u64'], ['expires_at_ms', 'u64'], ['time_ms', 'u64'])],
+  ['refund_too_small', struct(['id', 'u64'], ['paid', AMT], ['refund', AMT])],
+  ['no_such_offer', struct(['id', 'u64'], ['buyer', A], ['price', AMT])],
+  ['self_transfer', null],
+);
+
+/** `Event`, tags 0–42. */
 export const Event = en(
   ['fee_charged', struct(['payer', A], ['asset', ASSET], ['amount', AMT])],
   ['transferred', struct(['from', A], ['to', A], ['asset', ASSET], ['amount', AMT])],
@@ -229,85 +369,42 @@ export const Event = en(
     'fees_sponsored',
     struct(['sponsor', A], ['beneficiary', Beneficiary], ['asset', ASSET], ['budget_per_period', AMT], ['period_ms', 'u64']),
   ],
-);
-
-/** `CallError`, tags 0–71. */
-export const CallError = en(
-  ['unknown_asset', struct(['asset', ASSET])],
-  ['insufficient_balance', struct(['asset', ASSET], ['needed', AMT], ['available', AMT])],
-  ['zero_amount', null],
-  ['missing_role', struct(['role', Role])],
-  ['not_issuer', struct(['asset', ASSET], ['issuer', A])],
-  ['invalid_symbol', struct(['symbol', 'string'])],
-  ['duplicate_symbol', struct(['symbol', 'string'], ['asset', ASSET])],
-  ['too_many_decimals', struct(['decimals', 'u8'])],
-  ['supply_overflow', struct(['asset', ASSET], ['amount', AMT])],
-  ['asset_ids_exhausted', null],
-  ['reserved_account', struct(['account', A])],
-  ['zero_supply_max', null],
-  ['supply_max_exceeded', struct(['asset', ASSET], ['supply_max', AMT], ['supply', AMT], ['amount', AMT])],
-  ['text_too_long', struct(['len', 'u64'], ['max', 'u64'])],
-  ['not_money', struct(['asset', ASSET])],
-  ['not_a_credit', struct(['asset', ASSET])],
-  ['not_a_merchant', struct(['account', A])],
-  ['self_payment', null],
-  ['unknown_jurisdiction', struct(['jurisdiction', 'string'])],
-  ['rate_too_high', struct(['bps', 'u16'], ['max', 'u16'])],
-  ['zero_period', null],
-  ['no_merchants', null],
-  ['too_many_merchants', struct(['count', 'u64'], ['max', 'u64'])],
-  ['duplicate_merchant', struct(['merchant', A])],
-  ['too_many_rules', struct(['merchant', A], ['max', 'u64'])],
-  ['unknown_rule', struct(['rule', 'u64'])],
-  ['not_rule_issuer', struct(['rule', 'u64'], ['issuer', A])],
-  ['same_asset', null],
-  ['no_stamp_reward', struct(['asset', ASSET])],
-  ['not_a_multiple', struct(['count', AMT], ['stamps', AMT])],
-  ['unknown_redemption', struct(['id', 'u64'])],
-  ['redemption_past_deadline', struct(['id', 'u64'], ['deadline', 'u64'])],
-  ['same_issuer', null],
-  ['invalid_rate', struct(['num', 'u64'], ['den', 'u64'])],
-  ['not_a_party', null],
-  ['not_counterparty', struct(['id', 'u64'], ['counterparty', A])],
-  ['already_active', struct(['id', 'u64'])],
-  ['pair_taken', struct(['from_asset', ASSET], ['to_asset', ASSET], ['id', 'u64'])],
-  ['unknown_exchange', struct(['id', 'u64'])],
-  ['no_agreement', struct(['from_asset', ASSET], ['to_asset', ASSET])],
-  ['conversion_overflow', null],
-  ['nothing_to_receive', null],
-  ['below_min_out', struct(['out', AMT], ['min_out', AMT])],
-  ['daily_cap_exceeded', struct(['agreement', 'u64'], ['cap', AMT], ['used', AMT], ['amount', AMT])],
-  ['insufficient_liquidity', struct(['issuer', A], ['asset', ASSET], ['needed', AMT], ['available', AMT])],
-  ['ids_exhausted', null],
-  ['self_mandate', null],
-  ['unknown_mandate', struct(['id', 'u64'])],
-  ['not_mandate_spender', struct(['id', 'u64'], ['spender', A])],
-  ['not_mandate_user', struct(['id', 'u64'], ['user', A])],
-  ['mandate_revoked', struct(['id', 'u64'], ['revoked_at', 'u64'])],
-  ['mandate_expired', struct(['id', 'u64'], ['expires_at', 'u64'], ['height', 'u64'])],
-  ['mandate_limit_exceeded', struct(['id', 'u64'], ['limit', AMT], ['used', AMT], ['amount', AMT])],
-  ['bad_invoice_signature', struct(['merchant', A], ['invoice_id', 'u64'])],
-  ['invoice_expired', struct(['invoice_id', 'u64'], ['expires_at', 'u64'], ['height', 'u64'])],
-  ['invoice_already_paid', struct(['merchant', A], ['invoice_id', 'u64'], ['paid_at', 'u64'])],
-  ['not_a_lender', struct(['account', A])],
-  ['self_credit', null],
   [
-    'credit_above_score',
-    struct(['borrower', A], ['score', 'u64'], ['allowed', AMT], ['committed', AMT], ['limit', AMT]),
+    'proposal_submitted',
+    struct(['id', 'u64'], ['proposer', A], ['change', Change], ['deadline', 'u64'], ['activation', 'u64']),
   ],
-  ['unknown_credit_line', struct(['id', 'u64'])],
-  ['credit_line_closed', struct(['id', 'u64'], ['status', LineStatus])],
-  ['not_line_borrower', struct(['id', 'u64'], ['borrower', A])],
-  ['not_line_lender', struct(['id', 'u64'], ['lender', A])],
-  ['credit_line_due', struct(['id', 'u64'], ['due_height', 'u64'], ['height', 'u64'])],
-  ['credit_limit_exceeded', struct(['id', 'u64'], ['limit', AMT], ['outstanding', AMT], ['amount', AMT])],
-  ['repay_above_outstanding', struct(['id', 'u64'], ['outstanding', AMT], ['amount', AMT])],
-  ['not_in_default', struct(['id', 'u64'], ['due_height', 'u64'], ['outstanding', AMT], ['height', 'u64'])],
-  ['not_a_partner', struct(['account', A])],
-  ['not_fee_asset', struct(['asset', ASSET], ['fee_asset', ASSET])],
-  ['self_sponsorship', null],
-  ['unknown_sponsorship', null],
-  ['due_period_too_long', struct(['due_period_blocks', 'u64'])],
+  [
+    'vote_cast',
+    struct(['id', 'u64'], ['validator', A], ['yes', 'bool'], ['yes_power', 'u64'], ['no_power', 'u64'], ['total_power', 'u64']),
+  ],
+  ['proposal_passed', struct(['id', 'u64'], ['effective_from', 'u64'])],
+  ['proposal_rejected', struct(['id', 'u64'])],
+  ['proposal_expired', struct(['id', 'u64'], ['deadline', 'u64'])],
+  ['proposal_enacted', struct(['id', 'u64'], ['change', Change], ['effective_from', 'u64'])],
+  ['proposal_not_enacted', struct(['id', 'u64'], ['error', CallError])],
+  ['validator_set_changed', struct(['validators', vec(Validator)], ['effective_from', 'u64'])],
+  ['product_created', struct(['id', 'u64'], ['merchant', A], ['name', 'string'], ['asset', ASSET], ['price', AMT])],
+  [
+    'entitlement_issued',
+    struct(['id', 'u64'], ['product', 'u64'], ['owner', A], ['merchant', A], ['expires_at_ms', opt('u64')]),
+  ],
+  ['entitlement_offered', struct(['id', 'u64'], ['owner', A], ['buyer', A], ['price', AMT])],
+  [
+    'entitlement_transferred',
+    struct(
+      ['id', 'u64'],
+      ['product', 'u64'],
+      ['from', A],
+      ['to', A],
+      ['price', AMT],
+      ['royalty', AMT],
+      ['merchant', A],
+    ),
+  ],
+  [
+    'entitlement_revoked',
+    struct(['id', 'u64'], ['product', 'u64'], ['merchant', A], ['owner', A], ['refund', AMT]),
+  ],
 );
 
 export const CodecErrorSchema = en(
@@ -373,7 +470,17 @@ export const TxProof = struct(
   ['validator_changes', vec(ValidatorSetChange)],
 );
 
-/** The genesis spec as hashed into the chain id (docs/encoding.md §8). */
+/** A genesis product (docs/encoding.md §8). */
+export const ProductSpec = struct(
+  ['merchant', A],
+  ['name', 'string'],
+  ['kind', ProductKind],
+  ['asset', ASSET],
+  ['price', AMT],
+  ['royalty_bps', opt('u16')],
+);
+
+/** The genesis spec as hashed into the chain id (docs/encoding.md §8), without products. */
 export const GenesisSpec = struct(
   ['chain_name', 'string'],
   ['genesis_time_ms', 'u64'],
@@ -413,3 +520,9 @@ export const GenesisSpec = struct(
     ),
   ],
 );
+
+/** The genesis spec of a chain with products: an empty `products` list is left out of the
+ * encoding (so older chains keep their id); a non-empty one follows `fee_market`. */
+export const GenesisSpecWithProducts: Schema = {
+  struct: [...(GenesisSpec as { struct: Fields }).struct, ['products', vec(ProductSpec)]],
+};

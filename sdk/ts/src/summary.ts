@@ -45,7 +45,55 @@ const LINES: Record<string, (f: F) => string> = {
     if (f.budget_per_period === 0n) return `stop sponsoring the fees of ${whose}`;
     return `sponsor the fees of ${whose} up to ${f.budget_per_period} units of asset ${f.asset} per ${f.period_ms} ms`;
   },
+  propose: (f) =>
+    `propose ${changeSummary(f.change)} (votes until height ${f.deadline}, effective from height ${f.activation})`,
+  vote: (f) => `vote ${f.yes ? 'yes' : 'no'} on proposal ${f.proposal}`,
+  create_product: (f) => `create product "${f.name}" at ${f.price} units of asset ${f.asset}`,
+  buy: (f) => `buy product ${f.product}`,
+  transfer_entitlement: (f) =>
+    f.price === 0n
+      ? `give entitlement ${f.entitlement} to ${a(f.to)}`
+      : `offer entitlement ${f.entitlement} to ${a(f.to)} for ${f.price} units`,
+  accept_entitlement: (f) => `buy entitlement ${f.entitlement} for ${f.price} units`,
+  revoke_entitlement: (f) => `revoke entitlement ${f.entitlement} refunding ${f.refund} units`,
 };
+
+/** Rust's `{:?}` of a role list: `[Validator, Issuer]`. */
+const roles = (v: unknown): string =>
+  `[${(v as string[]).map((r) => r.charAt(0).toUpperCase() + r.slice(1)).join(', ')}]`;
+
+/** `governance::Change::summary`. */
+function changeSummary(change: unknown): string {
+  if (change === null || typeof change !== 'object') throw new TypeError('a change is an object with one key');
+  const [name, v] = Object.entries(change as Record<string, unknown>)[0] ?? [];
+  const f = v as F;
+  switch (name) {
+    case 'add_validator':
+      return `adding validator ${f.name} (${a(f.key)}) with power ${f.power}`;
+    case 'remove_validator':
+      return `removing validator ${a(f.key)}`;
+    case 'set_validator_power':
+      return `setting the power of validator ${a(f.key)} to ${f.power}`;
+    case 'add_partner':
+      return `adding partner ${f.name} (${a(f.account)})`;
+    case 'remove_partner':
+      return `removing partner ${a(f.account)}`;
+    case 'set_partner_roles':
+      return `setting the roles of partner ${a(f.account)} to ${roles(f.roles)}`;
+    case 'set_jurisdiction':
+      return `setting jurisdiction ${f.code} to ${f.tax_bps} bps, authority ${a(f.authority)}`;
+    case 'set_fee_market':
+      return v === null
+        ? 'removing the fee market'
+        : `setting the fee market (base fee ${f.base_fee_min} to ${f.base_fee_max}, ${(f.tiers as unknown[]).length} tiers)`;
+    case 'set_volume_tiers':
+      return `setting ${(v as unknown[]).length} volume tiers`;
+    case 'set_redemption_window':
+      return `setting the redemption window to ${f.blocks} blocks`;
+    default:
+      throw new TypeError(`unknown change ${String(name)}`);
+  }
+}
 
 /** The one-line summary of a call, amounts in the asset's smallest unit. */
 export function summarize(call: Call): string {
