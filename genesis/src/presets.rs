@@ -20,8 +20,7 @@ use jeon_runtime::{Address, Amount, AssetId, AssetKind, Keypair, Params, Role, T
 use crate::error::GenesisError;
 use crate::peer_id::peer_id_of;
 use crate::spec::{
-    AssetSpec, BalanceSpec, GenesisSpec, JurisdictionSpec, PartnerSpec, ProductSpec,
-    ValidatorSpec,
+    AssetSpec, BalanceSpec, GenesisSpec, JurisdictionSpec, PartnerSpec, ProductSpec, ValidatorSpec,
 };
 
 /// Units of KRW in one won (KRW has 2 decimals).

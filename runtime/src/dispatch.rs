@@ -17,10 +17,10 @@ pub mod calls {
 
     use crate::economy::ledger::{CallCx, Res};
     use crate::economy::{assets, credit, exchange, fees, links, mandate, pay, redeem, rewards};
-    use crate::{goods, governance};
     use crate::model::Event;
     use crate::state::{Overlay, StateError, StateRead};
     use crate::types::Address;
+    use crate::{goods, governance};
 
     /// What a feature module provides for each of its calls.
     pub(crate) trait CallDef {
@@ -174,8 +174,8 @@ pub mod events {
     use serde::{Deserialize, Serialize};
 
     use crate::economy::{assets, credit, exchange, fees, links, mandate, pay, redeem, rewards};
-    use crate::{goods, governance};
     use crate::types::Address;
+    use crate::{goods, governance};
 
     /// What a feature module provides for each of its events.
     pub trait EventDef {

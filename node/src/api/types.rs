@@ -7,8 +7,8 @@
 //! and addresses as strings.
 
 use jeon_runtime::economy::mandate::MandateStatus;
-use jeon_runtime::goods::{Entitlement, EntitlementStatus, Product};
 use jeon_runtime::economy::rewards::RewardRule;
+use jeon_runtime::goods::{Entitlement, EntitlementStatus, Product};
 use jeon_runtime::{
     Address, Amount, AssetId, AssetInfo, AssetKind, Hash, Height, Nonce, Receipt, SignedTx,
 };

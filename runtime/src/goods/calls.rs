@@ -190,7 +190,10 @@ pub(super) fn define<S: StateRead + ?Sized>(
     check_text(&def.name, PRODUCT_NAME_BYTES_MAX)?;
     money_asset(ov, def.asset)?;
     positive(def.price)?;
-    if def.royalty_bps.is_some_and(|b| u64::from(b) > BPS_DENOMINATOR) {
+    if def
+        .royalty_bps
+        .is_some_and(|b| u64::from(b) > BPS_DENOMINATOR)
+    {
         return Err(invalid("royalty_bps is above 10000").into());
     }
     match &def.kind {
@@ -201,10 +204,9 @@ pub(super) fn define<S: StateRead + ?Sized>(
         }
         ProductKind::Pass { duration_ms } => {
             if *duration_ms == 0 || *duration_ms > PASS_DURATION_MS_MAX {
-                return Err(invalid(format!(
-                    "duration_ms must be 1 to {PASS_DURATION_MS_MAX}"
-                ))
-                .into());
+                return Err(
+                    invalid(format!("duration_ms must be 1 to {PASS_DURATION_MS_MAX}")).into(),
+                );
             }
         }
         ProductKind::Bundle { products } => check_bundle(ov, seller, def, products)?,
@@ -234,7 +236,10 @@ fn check_bundle<S: StateRead + ?Sized>(
     products: &[u64],
 ) -> Res<()> {
     if products.is_empty() || products.len() > BUNDLE_PRODUCTS_MAX {
-        return Err(invalid(format!("a bundle holds 1 to {BUNDLE_PRODUCTS_MAX} products")).into());
+        return Err(invalid(format!(
+            "a bundle holds 1 to {BUNDLE_PRODUCTS_MAX} products"
+        ))
+        .into());
     }
     if def.price < products.len() as Amount {
         return Err(invalid("a bundle's price is below one unit per product").into());
@@ -379,7 +384,9 @@ fn transferable<S: StateRead + ?Sized>(
         return Err(CallError::NotEntitlementOwner { id, owner: e.owner }.into());
     }
     let p = existing_product(ov, e.product)?;
-    let bps = p.royalty_bps.ok_or(CallError::NotTransferable { product: p.id })?;
+    let bps = p
+        .royalty_bps
+        .ok_or(CallError::NotTransferable { product: p.id })?;
     if let Some(expires_at_ms) = e.expires_at_ms.filter(|_| !e.is_valid(cx.time_ms)) {
         return Err(CallError::EntitlementExpired {
             id,
@@ -426,7 +433,13 @@ fn pay_royalty<S: StateRead + ?Sized>(
     };
     let reference = format!("royalty product {}", p.id);
     pay::pay(
-        ov, &payer_cx, &p.merchant, p.asset, royalty, &reference, events,
+        ov,
+        &payer_cx,
+        &p.merchant,
+        p.asset,
+        royalty,
+        &reference,
+        events,
     )?;
     Ok(royalty)
 }
@@ -483,7 +496,9 @@ fn accept<S: StateRead + ?Sized>(
     events: &mut Vec<Event>,
 ) -> Res<()> {
     let (e, p, bps) = transferable(ov, cx, a.entitlement, None)?;
-    let offered = e.offer.filter(|o| o.buyer == cx.sender && o.price == a.price);
+    let offered = e
+        .offer
+        .filter(|o| o.buyer == cx.sender && o.price == a.price);
     let Some(offer) = offered else {
         return Err(CallError::NoSuchOffer {
             id: e.id,

@@ -191,7 +191,13 @@ fn a_bundle_issues_one_entitlement_per_product_and_counts_against_the_item_cap()
     // One pack left under the cap of 2: the next bundle takes it, the one after fails.
     ok(&run_one(&mut c, &key, buy(0)));
     let err = failure(&run_one(&mut c, &key, buy(2)));
-    assert_eq!(err, CallError::SoldOut { id: 0, supply_max: 2 });
+    assert_eq!(
+        err,
+        CallError::SoldOut {
+            id: 0,
+            supply_max: 2
+        }
+    );
 }
 
 #[test]
@@ -204,9 +210,8 @@ fn giving_a_sticker_pack_moves_it_and_pays_the_shop_a_5_percent_royalty_on_the_l
     ok(&r);
     // 5 % of ₩500 = 25, of which 10 % tax (2).
     assert_eq!(c.balance(&c.shop.address(), KRW), shop_before + 23);
-    assert!(r
-        .events
-        .contains(&Event::EntitlementTransferred(events::EntitlementTransferred {
+    assert!(r.events.contains(&Event::EntitlementTransferred(
+        events::EntitlementTransferred {
             id: 0,
             product: 0,
             from: alice.address(),
@@ -214,13 +219,16 @@ fn giving_a_sticker_pack_moves_it_and_pays_the_shop_a_5_percent_royalty_on_the_l
             price: 0,
             royalty: 25,
             merchant: c.shop.address(),
-        })));
+        }
+    )));
     assert_eq!(entitlement(&c, 0).expect("held").owner, bob);
     assert!(goods::entitlements_of(&c.state, &alice.address(), 0)
         .expect("read")
         .is_empty());
     assert_eq!(
-        goods::entitlements_of(&c.state, &bob, 0).expect("read").len(),
+        goods::entitlements_of(&c.state, &bob, 0)
+            .expect("read")
+            .len(),
         1
     );
 }
@@ -228,7 +236,10 @@ fn giving_a_sticker_pack_moves_it_and_pays_the_shop_a_5_percent_royalty_on_the_l
 #[test]
 fn a_resale_pays_the_royalty_on_the_price_to_the_shop_and_the_rest_to_the_seller() {
     let mut c = shop_with_products();
-    let (alice, bob) = (Keypair::from_seed_label("user-0"), Keypair::from_seed_label("user-1"));
+    let (alice, bob) = (
+        Keypair::from_seed_label("user-0"),
+        Keypair::from_seed_label("user-1"),
+    );
     ok(&run_one(&mut c, &alice, buy(0)));
     let offer = Call::TransferEntitlement(calls::TransferEntitlement {
         entitlement: 0,
@@ -275,7 +286,10 @@ fn a_bound_pass_cannot_be_given() {
 #[test]
 fn only_the_owner_gives_and_only_the_merchant_revokes() {
     let mut c = shop_with_products();
-    let (alice, bob) = (Keypair::from_seed_label("user-0"), Keypair::from_seed_label("user-1"));
+    let (alice, bob) = (
+        Keypair::from_seed_label("user-0"),
+        Keypair::from_seed_label("user-1"),
+    );
     ok(&run_one(&mut c, &alice, buy(0)));
     let err = failure(&run_one(&mut c, &bob, give(0, bob.address())));
     assert_eq!(
@@ -332,7 +346,10 @@ fn a_revocation_refunds_at_least_what_was_paid_in_the_same_transaction() {
 #[test]
 fn only_a_merchant_defines_products_and_bad_definitions_are_refused() {
     let mut c = Consortium::new();
-    let (user, shop) = (Keypair::from_seed_label("user-0"), Keypair::from_seed_label("shop"));
+    let (user, shop) = (
+        Keypair::from_seed_label("user-0"),
+        Keypair::from_seed_label("shop"),
+    );
     let item = ProductKind::Item { supply_max: None };
     assert!(matches!(
         failure(&run_one(&mut c, &user, create("x", item.clone(), 1, None))),
@@ -374,10 +391,7 @@ fn a_failed_purchase_changes_only_the_fee_and_the_nonce() {
     ok(&run_one(&mut c, &poor, to));
     let before = c.state.clone();
     let r = run_one(&mut c, &poor, buy(0));
-    assert!(matches!(
-        failure(&r),
-        CallError::InsufficientBalance { .. }
-    ));
+    assert!(matches!(failure(&r), CallError::InsufficientBalance { .. }));
     let changes = diff(&without_history(&before), &without_history(&c.state));
     let keys: Vec<u8> = changes.keys().map(|k| k[0]).collect();
     // Nonce (0x01), the sender's and collector's balances (0x02), the volume (0x28).
