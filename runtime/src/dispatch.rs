@@ -163,6 +163,10 @@ pub mod calls {
         AcceptEntitlement(goods::AcceptEntitlement),
         /// The merchant revokes an entitlement with a refund.
         RevokeEntitlement(goods::RevokeEntitlement),
+        /// Subscribe to a product through a mandate to its merchant.
+        Subscribe(goods::Subscribe),
+        /// The merchant renews a subscription, charging its mandate.
+        Renew(goods::Renew),
     }
 }
 
@@ -311,5 +315,9 @@ pub mod events {
         EntitlementTransferred(goods::EntitlementTransferred),
         /// A merchant revoked an entitlement with a refund.
         EntitlementRevoked(goods::EntitlementRevoked),
+        /// A subscription was renewed for a period.
+        SubscriptionRenewed(goods::SubscriptionRenewed),
+        /// A subscription's renewal charge failed; it lapses.
+        SubscriptionLapsed(goods::SubscriptionLapsed),
     }
 }

@@ -760,6 +760,42 @@ pub enum CallError {
     /// An account cannot give or sell an entitlement to itself.
     #[error("cannot transfer an entitlement to its own owner")]
     SelfTransfer,
+    /// A subscription is bought with `Subscribe` and a mandate, not with `Buy`.
+    #[error("product {product} is a subscription: subscribe with a mandate to its merchant")]
+    SubscriptionProduct {
+        /// The product.
+        product: u64,
+    },
+    /// The product (or the entitlement's product) is not a subscription.
+    #[error("product {product} is not a subscription")]
+    NotASubscription {
+        /// The product.
+        product: u64,
+    },
+    /// The mandate is not the sender's to the product's merchant in the product's asset.
+    #[error("mandate {mandate} is not the subscriber's mandate to product {product}'s merchant in its asset")]
+    MandateNotForProduct {
+        /// The mandate.
+        mandate: u64,
+        /// The product.
+        product: u64,
+    },
+    /// A subscription is renewed only in the last tenth of its period or after it.
+    #[error("entitlement {id} can be renewed from {renewable_from_ms} ms; this block is at {time_ms} ms")]
+    RenewTooEarly {
+        /// The entitlement.
+        id: u64,
+        /// The first block time a renewal is accepted.
+        renewable_from_ms: TimeMs,
+        /// This block's time.
+        time_ms: TimeMs,
+    },
+    /// The subscription lapsed (a renewal charge failed); it is not renewed again.
+    #[error("entitlement {id}'s subscription has lapsed")]
+    SubscriptionEnded {
+        /// The entitlement.
+        id: u64,
+    },
 }
 
 /// How a transaction ended.

@@ -174,7 +174,7 @@ impl CallDef for RevokeEntitlement {
 
 // ------------------------------------------------------------ execution
 
-fn invalid(reason: impl Into<String>) -> CallError {
+pub(super) fn invalid(reason: impl Into<String>) -> CallError {
     CallError::InvalidProduct {
         reason: reason.into(),
     }
@@ -210,6 +210,17 @@ pub(super) fn define<S: StateRead + ?Sized>(
             }
         }
         ProductKind::Bundle { products } => check_bundle(ov, seller, def, products)?,
+        ProductKind::Subscription { period_ms } => {
+            if *period_ms == 0 || *period_ms > PASS_DURATION_MS_MAX {
+                return Err(invalid(format!(
+                    "period_ms must be 1 to {PASS_DURATION_MS_MAX}"
+                ))
+                .into());
+            }
+            if def.royalty_bps.is_some() {
+                return Err(invalid("a subscription is bound to its subscriber").into());
+            }
+        }
     }
     let id = next_id(ov, storage::next_product_id())?;
     let product = Product {
@@ -252,8 +263,11 @@ fn check_bundle<S: StateRead + ?Sized>(
         if p.merchant != seller {
             return Err(invalid(format!("product {id} is another merchant's")).into());
         }
-        if matches!(p.kind, ProductKind::Bundle { .. }) {
-            return Err(invalid(format!("product {id} is a bundle")).into());
+        if matches!(
+            p.kind,
+            ProductKind::Bundle { .. } | ProductKind::Subscription { .. }
+        ) {
+            return Err(invalid(format!("product {id} is a bundle or a subscription")).into());
         }
         if p.asset != def.asset {
             return Err(invalid(format!("product {id} is priced in another asset")).into());
@@ -262,16 +276,16 @@ fn check_bundle<S: StateRead + ?Sized>(
     Ok(())
 }
 
-fn existing_product<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<Product> {
+pub(super) fn existing_product<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<Product> {
     Ok(get(ov, &storage::product(id))?.ok_or(CallError::UnknownProduct { id })?)
 }
 
-fn existing_entitlement<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<Entitlement> {
+pub(super) fn existing_entitlement<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<Entitlement> {
     Ok(get(ov, &storage::entitlement(id))?.ok_or(CallError::UnknownEntitlement { id })?)
 }
 
 /// Counts one more sale of `p`, refusing it past an item's supply cap.
-fn count_sale<S: StateRead + ?Sized>(ov: &mut Overlay<'_, S>, p: &mut Product) -> Res<()> {
+pub(super) fn count_sale<S: StateRead + ?Sized>(ov: &mut Overlay<'_, S>, p: &mut Product) -> Res<()> {
     if let ProductKind::Item {
         supply_max: Some(max),
     } = p.kind
@@ -297,6 +311,9 @@ fn buy<S: StateRead + ?Sized>(
     events: &mut Vec<Event>,
 ) -> Res<()> {
     let mut bought = existing_product(ov, id)?;
+    if matches!(bought.kind, ProductKind::Subscription { .. }) {
+        return Err(CallError::SubscriptionProduct { product: id }.into());
+    }
     let reference = format!("product {id}");
     pay::pay(
         ov,
@@ -325,24 +342,44 @@ fn buy<S: StateRead + ?Sized>(
             bought.clone()
         };
         let paid = if i == 0 { share + rest } else { share };
-        issue(ov, cx, &p, bundle, paid, events)?;
+        let how = Issue {
+            bundle,
+            paid,
+            mandate: None,
+        };
+        issue(ov, cx, &p, how, events)?;
     }
     Ok(())
 }
 
+/// How an entitlement comes to be: bought in a bundle, for how much, renewed through
+/// which mandate.
+pub(super) struct Issue {
+    pub(super) bundle: Option<u64>,
+    pub(super) paid: Amount,
+    pub(super) mandate: Option<u64>,
+}
+
 /// Issues one entitlement to the sender.
-fn issue<S: StateRead + ?Sized>(
+pub(super) fn issue<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     p: &Product,
-    bundle: Option<u64>,
-    paid: Amount,
+    how: Issue,
     events: &mut Vec<Event>,
 ) -> Res<()> {
+    let Issue {
+        bundle,
+        paid,
+        mandate,
+    } = how;
     let expires_at_ms = match p.kind {
-        ProductKind::Pass { duration_ms } => Some(
+        ProductKind::Pass {
+            duration_ms: length,
+        }
+        | ProductKind::Subscription { period_ms: length } => Some(
             cx.time_ms
-                .checked_add(duration_ms)
+                .checked_add(length)
                 .ok_or_else(|| invalid("the pass would expire after the last time there is"))?,
         ),
         _ => None,
@@ -358,6 +395,7 @@ fn issue<S: StateRead + ?Sized>(
         paid,
         issued_at: cx.height,
         offer: None,
+        mandate,
     };
     ov.put(storage::entitlement(id), &e)?;
     ov.put(storage::owner_entitlement(&cx.sender, id), &())?;

@@ -26,10 +26,12 @@
 //! entitlement has exactly one owner, indexed under it and nowhere else.
 
 mod calls;
+mod subscription;
 
 use serde::{Deserialize, Serialize};
 
 pub use calls::{AcceptEntitlement, Buy, CreateProduct, RevokeEntitlement, TransferEntitlement};
+pub use subscription::{Renew, Subscribe, RENEW_WINDOW_DIVISOR};
 
 use crate::economy::query::LISTED_MAX;
 use crate::events::EventDef;
@@ -106,8 +108,15 @@ pub enum ProductKind {
     /// Several of the merchant's items and passes at one price.
     Bundle {
         /// Component product ids (1 to [`BUNDLE_PRODUCTS_MAX`], no bundles, no
-        /// repeats), all of the same merchant.
+        /// subscriptions, no repeats), all of the same merchant.
         products: Vec<u64>,
+    },
+    /// A pass renewed each period through a mandate the subscriber grants once: the
+    /// price is charged per period (`Subscribe`, then the merchant's `Renew`).
+    Subscription {
+        /// The period in milliseconds of block time (> 0, at most
+        /// [`PASS_DURATION_MS_MAX`]).
+        period_ms: u64,
     },
 }
 
@@ -164,6 +173,9 @@ pub struct Entitlement {
     pub issued_at: Height,
     /// An open sale offer.
     pub offer: Option<Offer>,
+    /// A subscription's mandate, while the merchant may renew through it; `None` for
+    /// other products and once the subscription lapsed.
+    pub mandate: Option<u64>,
 }
 
 impl Entitlement {
@@ -280,6 +292,51 @@ pub struct EntitlementRevoked {
 impl EventDef for EntitlementRevoked {
     fn accounts(&self) -> Vec<Address> {
         vec![self.merchant, self.owner]
+    }
+}
+
+/// A subscription was renewed for one more period, charged through its mandate.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SubscriptionRenewed {
+    /// The entitlement.
+    pub id: u64,
+    /// The product.
+    pub product: u64,
+    /// The subscriber.
+    pub owner: Address,
+    /// The merchant.
+    pub merchant: Address,
+    /// The mandate charged.
+    pub mandate: u64,
+    /// The new expiry (block time, ms).
+    pub expires_at_ms: TimeMs,
+}
+
+impl EventDef for SubscriptionRenewed {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.owner, self.merchant]
+    }
+}
+
+/// A renewal charge failed: the subscription is not renewed again (the entitlement
+/// stays valid until its expiry).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SubscriptionLapsed {
+    /// The entitlement.
+    pub id: u64,
+    /// The product.
+    pub product: u64,
+    /// The subscriber.
+    pub owner: Address,
+    /// The merchant.
+    pub merchant: Address,
+    /// Why the charge failed (a revoked or expired mandate, its limit, the balance).
+    pub error: crate::model::CallError,
+}
+
+impl EventDef for SubscriptionLapsed {
+    fn accounts(&self) -> Vec<Address> {
+        vec![self.owner, self.merchant]
     }
 }
 

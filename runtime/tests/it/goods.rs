@@ -402,3 +402,133 @@ fn a_failed_purchase_changes_only_the_fee_and_the_nonce() {
     assert_eq!(entitlement(&c, 0), None);
     assert_eq!(product(&c, 0).sold, 0);
 }
+
+// ---- Subscriptions ----
+
+/// The shop's product 3: a 10-second subscription at 300 a period; user 0 granted the
+/// shop mandate 0 (300 per 10 s) and subscribed: entitlement 0.
+fn subscribed() -> Consortium {
+    let mut c = shop_with_products();
+    let shop = Keypair::from_seed_label("shop");
+    let alice = Keypair::from_seed_label("user-0");
+    let sub = create(
+        "Premium",
+        ProductKind::Subscription { period_ms: 10_000 },
+        300,
+        None,
+    );
+    ok(&run_one(&mut c, &shop, sub));
+    let grant = Call::GrantMandate(calls::GrantMandate {
+        spender: shop.address(),
+        asset: KRW,
+        limit_per_period: 300,
+        period_ms: 10_000,
+        expires_at: 1_000,
+    });
+    ok(&run_one(&mut c, &alice, grant));
+    let subscribe = Call::Subscribe(calls::Subscribe {
+        product: 3,
+        mandate_id: 0,
+    });
+    let r = run_one(&mut c, &alice, subscribe);
+    ok(&r);
+    assert!(r
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::MandateCharged(m) if m.amount == 300)));
+    c
+}
+
+fn renew() -> Call {
+    Call::Renew(calls::Renew { entitlement: 0 })
+}
+
+/// Runs empty blocks until the next block's time is at least `time_ms`.
+fn wait_until(c: &mut Consortium, time_ms: u64) {
+    while c.next_ctx().time_ms < time_ms {
+        c.run(&[]);
+    }
+}
+
+#[test]
+fn a_subscription_renews_twice_through_its_mandate_and_lapses_when_the_mandate_is_revoked() {
+    let mut c = subscribed();
+    let shop = Keypair::from_seed_label("shop");
+    let alice = Keypair::from_seed_label("user-0");
+    let first = entitlement(&c, 0).expect("issued");
+    assert_eq!(first.mandate, Some(0));
+    let mut expiry = first.expires_at_ms.expect("a subscription expires");
+    // Too early: more than a tenth of the period before the expiry.
+    assert!(matches!(
+        failure(&run_one(&mut c, &shop, renew())),
+        CallError::RenewTooEarly { id: 0, .. }
+    ));
+    for _ in 0..2 {
+        wait_until(&mut c, expiry - 1_000);
+        let before = c.balance(&alice.address(), KRW);
+        let r = run_one(&mut c, &shop, renew());
+        ok(&r);
+        expiry += 10_000;
+        assert!(r
+            .events
+            .contains(&Event::SubscriptionRenewed(events::SubscriptionRenewed {
+                id: 0,
+                product: 3,
+                owner: alice.address(),
+                merchant: shop.address(),
+                mandate: 0,
+                expires_at_ms: expiry,
+            })));
+        assert_eq!(c.balance(&alice.address(), KRW), before - 300);
+    }
+    let revoke = Call::RevokeMandate(calls::RevokeMandate { mandate_id: 0 });
+    ok(&run_one(&mut c, &alice, revoke));
+    wait_until(&mut c, expiry - 1_000);
+    let before = c.balance(&alice.address(), KRW);
+    let r = run_one(&mut c, &shop, renew());
+    ok(&r);
+    assert!(r.events.iter().any(|e| matches!(
+        e,
+        Event::SubscriptionLapsed(l) if matches!(l.error, CallError::MandateRevoked { id: 0, .. })
+    )));
+    assert_eq!(c.balance(&alice.address(), KRW), before, "nothing charged");
+    let lapsed = entitlement(&c, 0).expect("kept until it expires");
+    assert_eq!((lapsed.mandate, lapsed.expires_at_ms), (None, Some(expiry)));
+    assert_eq!(
+        failure(&run_one(&mut c, &shop, renew())),
+        CallError::SubscriptionEnded { id: 0 }
+    );
+}
+
+#[test]
+fn a_subscription_is_bought_only_with_the_subscribers_own_mandate_to_its_merchant() {
+    let mut c = subscribed();
+    let bob = Keypair::from_seed_label("user-1");
+    // Mandate 0 is alice's, not bob's.
+    let theirs = Call::Subscribe(calls::Subscribe {
+        product: 3,
+        mandate_id: 0,
+    });
+    assert_eq!(
+        failure(&run_one(&mut c, &bob, theirs)),
+        CallError::MandateNotForProduct {
+            mandate: 0,
+            product: 3
+        }
+    );
+    assert_eq!(
+        failure(&run_one(&mut c, &bob, buy(3))),
+        CallError::SubscriptionProduct { product: 3 }
+    );
+    let shop = Keypair::from_seed_label("shop");
+    let transferable = create(
+        "x",
+        ProductKind::Subscription { period_ms: 1_000 },
+        1,
+        Some(100),
+    );
+    assert!(matches!(
+        failure(&run_one(&mut c, &shop, transferable)),
+        CallError::InvalidProduct { .. }
+    ));
+}
