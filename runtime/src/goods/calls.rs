@@ -212,10 +212,9 @@ pub(super) fn define<S: StateRead + ?Sized>(
         ProductKind::Bundle { products } => check_bundle(ov, seller, def, products)?,
         ProductKind::Subscription { period_ms } => {
             if *period_ms == 0 || *period_ms > PASS_DURATION_MS_MAX {
-                return Err(invalid(format!(
-                    "period_ms must be 1 to {PASS_DURATION_MS_MAX}"
-                ))
-                .into());
+                return Err(
+                    invalid(format!("period_ms must be 1 to {PASS_DURATION_MS_MAX}")).into(),
+                );
             }
             if def.royalty_bps.is_some() {
                 return Err(invalid("a subscription is bound to its subscriber").into());
@@ -276,16 +275,25 @@ fn check_bundle<S: StateRead + ?Sized>(
     Ok(())
 }
 
-pub(super) fn existing_product<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<Product> {
+pub(super) fn existing_product<S: StateRead + ?Sized>(
+    ov: &Overlay<'_, S>,
+    id: u64,
+) -> Res<Product> {
     Ok(get(ov, &storage::product(id))?.ok_or(CallError::UnknownProduct { id })?)
 }
 
-pub(super) fn existing_entitlement<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<Entitlement> {
+pub(super) fn existing_entitlement<S: StateRead + ?Sized>(
+    ov: &Overlay<'_, S>,
+    id: u64,
+) -> Res<Entitlement> {
     Ok(get(ov, &storage::entitlement(id))?.ok_or(CallError::UnknownEntitlement { id })?)
 }
 
 /// Counts one more sale of `p`, refusing it past an item's supply cap.
-pub(super) fn count_sale<S: StateRead + ?Sized>(ov: &mut Overlay<'_, S>, p: &mut Product) -> Res<()> {
+pub(super) fn count_sale<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    p: &mut Product,
+) -> Res<()> {
     if let ProductKind::Item {
         supply_max: Some(max),
     } = p.kind

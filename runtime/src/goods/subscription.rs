@@ -89,11 +89,8 @@ fn subscribe<S: StateRead + ?Sized>(
     if !matches!(p.kind, ProductKind::Subscription { .. }) {
         return Err(CallError::NotASubscription { product: p.id }.into());
     }
-    let m: Mandate = get(ov, &mandate::storage::mandate(s.mandate_id))?.ok_or(
-        CallError::UnknownMandate {
-            id: s.mandate_id,
-        },
-    )?;
+    let m: Mandate = get(ov, &mandate::storage::mandate(s.mandate_id))?
+        .ok_or(CallError::UnknownMandate { id: s.mandate_id })?;
     if m.user != cx.sender || m.spender != p.merchant || m.asset != p.asset {
         return Err(CallError::MandateNotForProduct {
             mandate: s.mandate_id,

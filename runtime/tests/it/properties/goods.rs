@@ -39,6 +39,13 @@ pub(super) enum GoodsOp {
         entitlement: u64,
         refund: Amount,
     },
+    Subscribe {
+        product: u64,
+        mandate: u64,
+    },
+    Renew {
+        entitlement: u64,
+    },
 }
 
 fn goods_op() -> impl Strategy<Value = GoodsOp> {
@@ -52,7 +59,9 @@ fn goods_op() -> impl Strategy<Value = GoodsOp> {
             .prop_map(|(entitlement, to, price)| GoodsOp::Offer { entitlement, to, price }),
         2 => (ids.clone(), prop_oneof![Just(0u64), 0u64..3_000])
             .prop_map(|(entitlement, price)| GoodsOp::Accept { entitlement, price }),
-        1 => (ids, 0u64..3_000).prop_map(|(entitlement, refund)| GoodsOp::Revoke { entitlement, refund }),
+        1 => (ids.clone(), 0u64..3_000).prop_map(|(entitlement, refund)| GoodsOp::Revoke { entitlement, refund }),
+        3 => (prop_oneof![4 => 4u64..6, 1 => 0u64..8], 0u64..4).prop_map(|(product, mandate)| GoodsOp::Subscribe { product, mandate }),
+        3 => ids.prop_map(|entitlement| GoodsOp::Renew { entitlement }),
     ]
 }
 
@@ -133,17 +142,33 @@ fn goods_call(c: &Consortium, op: &GoodsOp) -> Call {
             entitlement: *entitlement,
             refund: *refund,
         }),
+        GoodsOp::Subscribe { product, mandate } => Call::Subscribe(calls::Subscribe {
+            product: *product,
+            mandate_id: *mandate,
+        }),
+        GoodsOp::Renew { entitlement } => Call::Renew(calls::Renew {
+            entitlement: subscribed_one(&c.state, *entitlement),
+        }),
     }
 }
 
 /// An entitlement with an open offer (the `pick`-th, cyclically), else `pick` itself.
 fn offered_one(st: &MemoryState, pick: u64) -> u64 {
+    pick_where(st, pick, |e| e.offer.is_some())
+}
+
+/// A subscription still renewing (the `pick`-th, cyclically), else `pick` itself.
+fn subscribed_one(st: &MemoryState, pick: u64) -> u64 {
+    pick_where(st, pick, |e| e.mandate.is_some())
+}
+
+fn pick_where(st: &MemoryState, pick: u64, wanted: impl Fn(&Entitlement) -> bool) -> u64 {
     let offered: Vec<u64> = st
         .scan_prefix(&[keys::ENTITLEMENT], usize::MAX)
         .expect("scan")
         .iter()
         .map(|(_, v)| jeon_runtime::codec::decode::<Entitlement>(v, 1 << 16).expect("entitlement"))
-        .filter(|e| e.offer.is_some())
+        .filter(|e| wanted(e))
         .map(|e| e.id)
         .collect();
     if offered.is_empty() {
@@ -159,6 +184,14 @@ fn goods_sender(c: &Consortium, from: usize, op: &GoodsOp) -> usize {
     let index_of = |a: &Address| senders.iter().position(|k| k.address() == *a);
     match op {
         GoodsOp::Create { .. } | GoodsOp::Revoke { .. } if from % 3 != 0 => 1 + from % 2,
+        GoodsOp::Subscribe { mandate: id, .. } if from % 3 != 0 => mandate(&c.state, *id)
+            .and_then(|m| index_of(&m.user))
+            .unwrap_or(from),
+        GoodsOp::Renew { entitlement } => {
+            entitlement_of(&c.state, subscribed_one(&c.state, *entitlement))
+                .and_then(|e| index_of(&e.merchant))
+                .unwrap_or(from)
+        }
         GoodsOp::Revoke { entitlement, .. } => entitlement_of(&c.state, *entitlement)
             .and_then(|e| index_of(&e.merchant))
             .unwrap_or(from),
@@ -214,8 +247,9 @@ fn check_ownership(st: &MemoryState) {
 
 /// The set-up's catalogue and first sales: the shop sells product 0 (an item, at most
 /// 4, 5 % royalty), 1 (a 5-second pass, 10 % royalty) and 2 (a bundle of both); the
-/// telco sells product 3 (a bound item). Users 0-2 buy a 0, user 0 a 1, user 1 a 2:
-/// entitlements 0 to 5.
+/// telco sells product 3 (a bound item); the shop also sells subscriptions 4 and 5.
+/// Users 0-2 buy a 0, user 0 a 1, user 1 a 2 (entitlements 0 to 5) and grant the shop
+/// mandates 0 to 2 (mandate ids follow the set-up's, if any, in order).
 fn goods_setup(c: &mut Consortium) {
     let product = |kind, price, royalty_bps| {
         Call::CreateProduct(calls::CreateProduct {
@@ -257,9 +291,32 @@ fn goods_setup(c: &mut Consortium) {
         ),
     ];
     let sales = [(3, 0), (4, 0), (5, 0), (3, 1), (4, 2)];
+    // Users 0-2 grant the shop mandates for 3 000 per 5 s; product 4 charges 400 per
+    // 2 s (renewals may outrun the mandate's limit), product 5 per 60 s.
+    let grant = Call::GrantMandate(calls::GrantMandate {
+        spender: c.shop.address(),
+        asset: KRW,
+        limit_per_period: 1_000,
+        period_ms: 5_000,
+        expires_at: 60,
+    });
+    let subscriptions = [
+        (
+            2,
+            product(ProductKind::Subscription { period_ms: 2_000 }, 400, None),
+        ),
+        (
+            2,
+            product(ProductKind::Subscription { period_ms: 60_000 }, 700, None),
+        ),
+        (3, grant.clone()),
+        (4, grant.clone()),
+        (5, grant),
+    ];
     let calls: Vec<(usize, Call)> = catalogue
         .into_iter()
         .chain(sales.map(|(who, product)| (who, Call::Buy(calls::Buy { product }))))
+        .chain(subscriptions)
         .collect();
     for (who, call) in calls {
         let tx = c.tx(c.senders()[who], call);

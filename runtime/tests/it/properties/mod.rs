@@ -225,6 +225,14 @@ fn each_call_the_fee_doc_lists_is_addressed_to_its_documented_recipient() {
         ),
         ("buy", Call::Buy(calls::Buy { product: 0 }), Some(shop)),
         (
+            "subscribe",
+            Call::Subscribe(calls::Subscribe {
+                product: 0,
+                mandate_id: 0,
+            }),
+            Some(shop),
+        ),
+        (
             "mark_default",
             Call::MarkDefault(calls::MarkDefault { line_id }),
             None,

@@ -133,8 +133,9 @@ pub(super) enum Recipient {
 /// list, not from fees.rs, so a mistake in either shows up as a disagreement:
 /// "a `Transfer` to it, a `Pay` to it, a `PayInvoice` of its link, a `GrantMandate` to
 /// it as spender, a `Redeem`/`RedeemStamps` of an asset it issues, a `Repay` of a line
-/// it lent, a `Buy` of a product it sells". Every other call is addressed to no one.
-pub(super) const ADDRESSED_TO: [(&str, Recipient); 8] = [
+/// it lent, a `Buy` of a product it sells, a `Subscribe` to one". Every other call is
+/// addressed to no one.
+pub(super) const ADDRESSED_TO: [(&str, Recipient); 9] = [
     ("transfer", Recipient::Account(&["to"])),
     ("pay", Recipient::Account(&["merchant"])),
     ("pay_invoice", Recipient::Account(&["invoice", "merchant"])),
@@ -143,6 +144,7 @@ pub(super) const ADDRESSED_TO: [(&str, Recipient); 8] = [
     ("redeem_stamps", Recipient::IssuerOf("stamp_asset")),
     ("repay", Recipient::LenderOf("line_id")),
     ("buy", Recipient::MerchantOf("product")),
+    ("subscribe", Recipient::MerchantOf("product")),
 ];
 
 /// The account a call is addressed to, whose all-customers sponsorship may pay its
