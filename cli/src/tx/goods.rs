@@ -1,5 +1,6 @@
 //! `jeon tx create-product`, `buy`, `transfer-entitlement`, `accept-entitlement`,
-//! `revoke-entitlement`: digital goods (docs/economy.md, "Digital goods").
+//! `revoke-entitlement`, `subscribe`, `renew`: digital goods (docs/economy.md,
+//! "Digital goods").
 
 use clap::{Args, ValueEnum};
 use jeon_runtime::calls;
@@ -19,6 +20,8 @@ enum KindArg {
     Pass,
     /// Several of your items and passes at one price (`--products`).
     Bundle,
+    /// A pass renewed each period (`--period-ms`) through the subscriber's mandate.
+    Subscription,
 }
 
 /// As a merchant partner, define a product. Prints the transaction hash; the product
@@ -43,6 +46,9 @@ pub(crate) struct CreateProductArgs {
     /// A pass's length in milliseconds of block time (30 days = 2592000000).
     #[arg(long, value_name = "MS")]
     duration_ms: Option<u64>,
+    /// A subscription's period in milliseconds of block time.
+    #[arg(long, value_name = "MS")]
+    period_ms: Option<u64>,
     /// A bundle's products, by id, comma-separated.
     #[arg(long, value_name = "IDS", value_delimiter = ',')]
     products: Vec<u64>,
@@ -58,20 +64,31 @@ impl CreateProductArgs {
     /// The product kind, refusing flags that do not belong to it.
     fn kind(&self) -> Result<ProductKind, CliError> {
         let bad = |m: &str| Err(CliError::BadInput(m.to_owned()));
-        let extra = |supply: bool, duration: bool, products: bool| {
-            (self.supply_max.is_some() && !supply)
-                || (self.duration_ms.is_some() && !duration)
-                || (!self.products.is_empty() && !products)
+        // Which of --supply-max, --duration-ms, --products, --period-ms the kind takes.
+        let extra = |allowed: [bool; 4]| {
+            let given = [
+                self.supply_max.is_some(),
+                self.duration_ms.is_some(),
+                !self.products.is_empty(),
+                self.period_ms.is_some(),
+            ];
+            given.iter().zip(allowed).any(|(g, a)| *g && !a)
         };
         match self.kind {
-            KindArg::Item if !extra(true, false, false) => Ok(ProductKind::Item {
+            KindArg::Item if !extra([true, false, false, false]) => Ok(ProductKind::Item {
                 supply_max: self.supply_max,
             }),
-            KindArg::Pass if !extra(false, true, false) => match self.duration_ms {
+            KindArg::Pass if !extra([false, true, false, false]) => match self.duration_ms {
                 Some(duration_ms) => Ok(ProductKind::Pass { duration_ms }),
                 None => bad("--kind pass needs --duration-ms"),
             },
-            KindArg::Bundle if !extra(false, false, true) => {
+            KindArg::Subscription if !extra([false, false, false, true]) => {
+                match self.period_ms {
+                    Some(period_ms) => Ok(ProductKind::Subscription { period_ms }),
+                    None => bad("--kind subscription needs --period-ms"),
+                }
+            }
+            KindArg::Bundle if !extra([false, false, true, false]) => {
                 if self.products.is_empty() {
                     return bad("--kind bundle needs --products");
                 }
@@ -79,7 +96,10 @@ impl CreateProductArgs {
                     products: self.products.clone(),
                 })
             }
-            _ => bad("--supply-max is for items, --duration-ms for passes, --products for bundles"),
+            _ => bad(
+                "--supply-max is for items, --duration-ms for passes, --products for bundles, \
+                 --period-ms for subscriptions",
+            ),
         }
     }
 }
@@ -206,6 +226,51 @@ impl DraftCall for RevokeEntitlementArgs {
         let call = Call::RevokeEntitlement(calls::RevokeEntitlement {
             entitlement: self.entitlement,
             refund: self.refund,
+        });
+        Ok((fixed(call), self.common))
+    }
+}
+
+/// Subscribe to a product through a mandate you granted its merchant (`grant-mandate
+/// --spender MERCHANT`, limit at least the price per period): the first period is
+/// charged now, later ones when the merchant renews.
+#[derive(Debug, Args)]
+pub(crate) struct SubscribeArgs {
+    /// The subscription product's id.
+    #[arg(long, value_name = "ID")]
+    product: u64,
+    /// Your mandate to the product's merchant, in the product's asset.
+    #[arg(long, value_name = "ID")]
+    mandate_id: u64,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for SubscribeArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let call = Call::Subscribe(calls::Subscribe {
+            product: self.product,
+            mandate_id: self.mandate_id,
+        });
+        Ok((fixed(call), self.common))
+    }
+}
+
+/// As the merchant, renew a subscription for one more period (accepted from the last
+/// tenth of the period on); a failed charge lapses it (`subscription_lapsed`).
+#[derive(Debug, Args)]
+pub(crate) struct RenewArgs {
+    /// The subscription's entitlement id.
+    #[arg(long, value_name = "ID")]
+    entitlement: u64,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for RenewArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let call = Call::Renew(calls::Renew {
+            entitlement: self.entitlement,
         });
         Ok((fixed(call), self.common))
     }

@@ -100,6 +100,8 @@ tx_commands! {
     TransferEntitlement(goods::TransferEntitlementArgs),
     AcceptEntitlement(goods::AcceptEntitlementArgs),
     RevokeEntitlement(goods::RevokeEntitlementArgs),
+    Subscribe(goods::SubscribeArgs),
+    Renew(goods::RenewArgs),
 }
 
 /// What running one `tx` command does.

@@ -62,6 +62,7 @@ export const ProductKind = en(
   ['item', struct(['supply_max', opt('u64')])],
   ['pass', struct(['duration_ms', 'u64'])],
   ['bundle', struct(['products', vec('u64')])],
+  ['subscription', struct(['period_ms', 'u64'])],
 );
 
 export const Invoice = struct(
@@ -73,7 +74,7 @@ export const Invoice = struct(
   ['memo', opt('bytes')],
 );
 
-/** `Call`, tags 0–31. */
+/** `Call`, tags 0–33. */
 export const Call = en(
   ['transfer', struct(['to', A], ['asset', ASSET], ['amount', AMT])],
   ['create_asset', struct(['symbol', 'string'], ['decimals', 'u8'], ['kind', AssetKind], ['supply_max', opt(AMT)])],
@@ -134,6 +135,8 @@ export const Call = en(
   ['transfer_entitlement', struct(['entitlement', 'u64'], ['to', A], ['price', AMT])],
   ['accept_entitlement', struct(['entitlement', 'u64'], ['price', AMT])],
   ['revoke_entitlement', struct(['entitlement', 'u64'], ['refund', AMT])],
+  ['subscribe', struct(['product', 'u64'], ['mandate_id', 'u64'])],
+  ['renew', struct(['entitlement', 'u64'])],
 );
 
 export const TxBody = struct(
@@ -148,7 +151,7 @@ export const TxBody = struct(
 
 export const SignedTx = struct(['body', TxBody], ['signature', 'signature'], ['payer_signature', opt('signature')]);
 
-/** `CallError`, tags 0–91. */
+/** `CallError`, tags 0–96. */
 export const CallError = en(
   ['unknown_asset', struct(['asset', ASSET])],
   ['insufficient_balance', struct(['asset', ASSET], ['needed', AMT], ['available', AMT])],
@@ -245,9 +248,14 @@ export const CallError = en(
   ['refund_too_small', struct(['id', 'u64'], ['paid', AMT], ['refund', AMT])],
   ['no_such_offer', struct(['id', 'u64'], ['buyer', A], ['price', AMT])],
   ['self_transfer', null],
+  ['subscription_product', struct(['product', 'u64'])],
+  ['not_a_subscription', struct(['product', 'u64'])],
+  ['mandate_not_for_product', struct(['mandate', 'u64'], ['product', 'u64'])],
+  ['renew_too_early', struct(['id', 'u64'], ['renewable_from_ms', 'u64'], ['time_ms', 'u64'])],
+  ['subscription_ended', struct(['id', 'u64'])],
 );
 
-/** `Event`, tags 0–42. */
+/** `Event`, tags 0–44. */
 export const Event = en(
   ['fee_charged', struct(['payer', A], ['asset', ASSET], ['amount', AMT])],
   ['transferred', struct(['from', A], ['to', A], ['asset', ASSET], ['amount', AMT])],
@@ -405,6 +413,11 @@ export const Event = en(
     'entitlement_revoked',
     struct(['id', 'u64'], ['product', 'u64'], ['merchant', A], ['owner', A], ['refund', AMT]),
   ],
+  [
+    'subscription_renewed',
+    struct(['id', 'u64'], ['product', 'u64'], ['owner', A], ['merchant', A], ['mandate', 'u64'], ['expires_at_ms', 'u64']),
+  ],
+  ['subscription_lapsed', struct(['id', 'u64'], ['product', 'u64'], ['owner', A], ['merchant', A], ['error', CallError])],
 );
 
 export const CodecErrorSchema = en(

@@ -56,6 +56,8 @@ const LINES: Record<string, (f: F) => string> = {
       : `offer entitlement ${f.entitlement} to ${a(f.to)} for ${f.price} units`,
   accept_entitlement: (f) => `buy entitlement ${f.entitlement} for ${f.price} units`,
   revoke_entitlement: (f) => `revoke entitlement ${f.entitlement} refunding ${f.refund} units`,
+  subscribe: (f) => `subscribe to product ${f.product} through mandate ${f.mandate_id}`,
+  renew: (f) => `renew the subscription of entitlement ${f.entitlement}`,
 };
 
 /** Rust's `{:?}` of a role list: `[Validator, Issuer]`. */
