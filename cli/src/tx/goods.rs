@@ -82,12 +82,10 @@ impl CreateProductArgs {
                 Some(duration_ms) => Ok(ProductKind::Pass { duration_ms }),
                 None => bad("--kind pass needs --duration-ms"),
             },
-            KindArg::Subscription if !extra([false, false, false, true]) => {
-                match self.period_ms {
-                    Some(period_ms) => Ok(ProductKind::Subscription { period_ms }),
-                    None => bad("--kind subscription needs --period-ms"),
-                }
-            }
+            KindArg::Subscription if !extra([false, false, false, true]) => match self.period_ms {
+                Some(period_ms) => Ok(ProductKind::Subscription { period_ms }),
+                None => bad("--kind subscription needs --period-ms"),
+            },
             KindArg::Bundle if !extra([false, false, true, false]) => {
                 if self.products.is_empty() {
                     return bad("--kind bundle needs --products");

@@ -179,3 +179,102 @@ fn a_sticker_pack_pays_tax_and_cashback_a_pass_lasts_30_days_and_a_gift_pays_the
     let product = query(&town, &["product", "0"]);
     assert_eq!(product["product"]["sold"], 1, "{product}");
 }
+
+/// The head's time, from an entitlement query (any id: `time_ms` is the head's).
+fn entitlement_and_head_time(town: &Town, id: &str) -> (Value, u64) {
+    let shown = query(town, &["entitlement", id]);
+    let now = shown["time_ms"].as_u64().expect("head time");
+    (shown, now)
+}
+
+/// Renews entitlement `id` as the studio once the head is inside the renewal window
+/// (the last tenth of the period; empty blocks advance the time about once a second).
+fn renew_when_due(town: &Town, id: &str, period_ms: u64) -> Value {
+    loop {
+        let (shown, now) = entitlement_and_head_time(town, id);
+        let expires = shown["entitlement"]["expires_at_ms"]
+            .as_u64()
+            .expect("expiry");
+        if now + period_ms / 10 >= expires {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    town.tx("pixel-forge-games", &["renew", "--entitlement", id])
+}
+
+#[test]
+fn a_subscription_renews_twice_through_its_mandate_and_lapses_once_it_is_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let town = Town {
+        node: DevNode::start(&dir.path().join("dev"), &[]),
+    };
+    let studio = town.address("pixel-forge-games");
+    // ₩990 every 4 seconds (a short period, so the test sees renewals).
+    let period_ms: u64 = 4_000;
+    let created = town.tx(
+        "pixel-forge-games",
+        &[
+            "create-product",
+            "--name",
+            "Premium",
+            "--kind",
+            "subscription",
+            "--period-ms",
+            "4000",
+            "--asset",
+            "KRW",
+            "--price",
+            "99000",
+        ],
+    );
+    let product = event(&created, "product_created")["id"].to_string();
+    // The mandate allows two charges per period, since periods of the mandate and of
+    // the subscription need not line up.
+    let granted = town.tx(
+        "alice",
+        &[
+            "grant-mandate",
+            "--spender",
+            &studio,
+            "--asset",
+            "KRW",
+            "--limit-per-period",
+            "198000",
+            "--period-ms",
+            "4000",
+            "--expires-at",
+            "1000000",
+        ],
+    );
+    let mandate = event(&granted, "mandate_granted")["id"].to_string();
+    let subscribed = town.tx(
+        "alice",
+        &["subscribe", "--product", &product, "--mandate-id", &mandate],
+    );
+    assert_eq!(event(&subscribed, "paid")["amount"], 99_000);
+    assert_eq!(event(&subscribed, "mandate_charged")["amount"], 99_000);
+    let id = event(&subscribed, "entitlement_issued")["id"].to_string();
+
+    let mut expiry = event(&subscribed, "entitlement_issued")["expires_at_ms"]
+        .as_u64()
+        .expect("a subscription expires");
+    for _ in 0..2 {
+        let renewed = renew_when_due(&town, &id, period_ms);
+        let r = event(&renewed, "subscription_renewed");
+        let next = r["expires_at_ms"].as_u64().expect("expiry");
+        assert!(next >= expiry + period_ms, "{renewed}");
+        assert_eq!(event(&renewed, "paid")["tax"], 9_900);
+        expiry = next;
+    }
+    let revoked = town.tx("alice", &["revoke-mandate", "--mandate-id", &mandate]);
+    assert!(has_event(&revoked, "mandate_revoked"));
+    let lapsed = renew_when_due(&town, &id, period_ms);
+    let l = event(&lapsed, "subscription_lapsed");
+    assert!(l["error"].get("mandate_revoked").is_some(), "{lapsed}");
+    assert!(!has_event(&lapsed, "paid"), "nothing charged: {lapsed}");
+    let again = town.tx("pixel-forge-games", &["renew", "--entitlement", &id]);
+    assert!(crate::common::failure(&again)
+        .get("subscription_ended")
+        .is_some());
+}
