@@ -183,8 +183,8 @@ fn goods_sender(c: &Consortium, from: usize, op: &GoodsOp) -> usize {
     let senders = c.senders();
     let index_of = |a: &Address| senders.iter().position(|k| k.address() == *a);
     match op {
-        GoodsOp::Create { .. } | GoodsOp::Revoke { .. } if from % 3 != 0 => 1 + from % 2,
-        GoodsOp::Subscribe { mandate: id, .. } if from % 3 != 0 => mandate(&c.state, *id)
+        GoodsOp::Create { .. } | GoodsOp::Revoke { .. } if !from.is_multiple_of(3) => 1 + from % 2,
+        GoodsOp::Subscribe { mandate: id, .. } if !from.is_multiple_of(3) => mandate(&c.state, *id)
             .and_then(|m| index_of(&m.user))
             .unwrap_or(from),
         GoodsOp::Renew { entitlement } => {
@@ -203,7 +203,7 @@ fn goods_sender(c: &Consortium, from: usize, op: &GoodsOp) -> usize {
         }
         GoodsOp::Give { entitlement, .. } | GoodsOp::Offer { entitlement, .. } => {
             entitlement_of(&c.state, *entitlement)
-                .filter(|_| from % 4 != 0)
+                .filter(|_| !from.is_multiple_of(4))
                 .and_then(|e| index_of(&e.owner))
                 .unwrap_or(from)
         }
