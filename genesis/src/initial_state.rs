@@ -99,6 +99,13 @@ impl GenesisSpec {
             ov.set_balance(&b.account, b.asset, b.amount)
                 .map_err(state_err)?;
         }
+        self.write_products(&mut ov)?;
+        ov.finish().map_err(state_err)
+    }
+
+    /// Defines the products, in list order (ids from 0), with `CreateProduct`'s checks
+    /// against the partners and assets already written.
+    fn write_products(&self, ov: &mut Overlay<'_, MemoryState>) -> Result<(), GenesisError> {
         for (index, p) in self.products.iter().enumerate() {
             let def = CreateProduct {
                 name: p.name.clone(),
@@ -107,13 +114,15 @@ impl GenesisSpec {
                 price: p.price,
                 royalty_bps: p.royalty_bps,
             };
-            goods::define_at_genesis(&mut ov, p.merchant, &def)
-                .map_err(state_err)?
+            goods::define_at_genesis(ov, p.merchant, &def)
+                .map_err(|e| GenesisError::State {
+                    reason: e.to_string(),
+                })?
                 .map_err(|e| GenesisError::InvalidProduct {
                     index,
                     reason: e.to_string(),
                 })?;
         }
-        ov.finish().map_err(state_err)
+        Ok(())
     }
 }
