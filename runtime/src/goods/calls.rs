@@ -180,7 +180,7 @@ pub(super) fn invalid(reason: impl Into<String>) -> CallError {
     }
 }
 
-/// Checks a definition for `merchant` and stores it as a new product.
+/// Checks a definition for the merchant `seller` and stores it as a new product.
 pub(super) fn define<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     seller: Address,

@@ -1,5 +1,6 @@
 //! Digital goods: products a merchant partner sells (one-off items with an optional
-//! supply cap, time passes, bundles) and the entitlements buying them creates.
+//! supply cap, time passes, bundles, subscriptions) and the entitlements buying them
+//! creates.
 //!
 //! Rules (docs/economy.md, "Digital goods"):
 //! - `CreateProduct` (a merchant partner): a name, a money asset and a price (> 0), a
@@ -21,12 +22,15 @@
 //!   transfer replaces the offer. The merchant never pays itself a royalty.
 //! - `RevokeEntitlement` (the merchant): removes the entitlement and, in the same call,
 //!   refunds its owner at least what the owner paid for it (a transfer).
+//! - `Subscribe` and `Renew` ([`subscription`]'s docs): a subscription is a pass whose
+//!   periods are charged through a mandate the subscriber granted the merchant; the
+//!   merchant triggers each renewal, and a failed charge lapses it with an event.
 //!
 //! Every move of units goes through the ledger, so supply is conserved; an
 //! entitlement has exactly one owner, indexed under it and nowhere else.
 
 mod calls;
-mod subscription;
+pub mod subscription;
 
 use serde::{Deserialize, Serialize};
 
