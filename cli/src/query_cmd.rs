@@ -167,6 +167,26 @@ enum QueryCommand {
     Validators,
     /// The chain's parameters: fees, fee market, economy, jurisdictions and tax rates.
     Params,
+    /// One product: merchant, kind, price, royalty (or bound) and how many were sold.
+    Product {
+        /// The product's id.
+        id: u64,
+    },
+    /// A merchant's products, in id order.
+    Products {
+        /// The merchant's address.
+        merchant: Address,
+    },
+    /// One entitlement (owner, product, expiry) and whether it is valid at the head.
+    Entitlement {
+        /// The entitlement's id.
+        id: u64,
+    },
+    /// What an account holds: its entitlements, each with whether it is valid now.
+    Entitlements {
+        /// The owner's address.
+        address: Address,
+    },
 }
 
 /// A proposal status to filter by.
@@ -336,6 +356,12 @@ fn path(what: &QueryCommand) -> String {
         QueryCommand::Proposal { id } => format!("/v1/proposals/{id}"),
         QueryCommand::Validators => "/v1/validators".into(),
         QueryCommand::Params => "/v1/params".into(),
+        QueryCommand::Product { id } => format!("/v1/products/{id}"),
+        QueryCommand::Products { merchant } => format!("/v1/merchants/{merchant}/products"),
+        QueryCommand::Entitlement { id } => format!("/v1/entitlements/{id}"),
+        QueryCommand::Entitlements { address } => {
+            format!("/v1/accounts/{address}/entitlements")
+        }
     }
 }
 
@@ -416,6 +442,8 @@ mod tests {
             (QueryCommand::Proposal { id: 3 }, "/v1/proposals/3"),
             (QueryCommand::Validators, "/v1/validators"),
             (QueryCommand::Params, "/v1/params"),
+            (QueryCommand::Product { id: 2 }, "/v1/products/2"),
+            (QueryCommand::Entitlement { id: 7 }, "/v1/entitlements/7"),
             (
                 QueryCommand::Blocks {
                     limit: Some(5),

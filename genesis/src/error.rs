@@ -299,6 +299,14 @@ pub enum GenesisError {
         /// The largest allowed.
         max: u64,
     },
+    /// A product cannot be defined as given.
+    #[error("products[{index}]: {reason}")]
+    InvalidProduct {
+        /// Its position in `products`.
+        index: usize,
+        /// Why, as `CreateProduct` would refuse it.
+        reason: String,
+    },
     /// The fee market's parameters break one of its rules.
     #[error("invalid fee_market: {reason}")]
     InvalidFeeMarket {

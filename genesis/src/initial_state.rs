@@ -1,6 +1,7 @@
 //! The runtime's initial state, built from a validated spec.
 
 use jeon_runtime::economy::Jurisdiction;
+use jeon_runtime::goods::{self, CreateProduct};
 use jeon_runtime::governance::{self, Validator, ValidatorSet};
 use jeon_runtime::state::keys;
 use jeon_runtime::{AssetInfo, ChangeSet, Hash, MemoryState, Overlay, Partner, StateError};
@@ -12,7 +13,7 @@ impl GenesisSpec {
     /// Validates the spec, then writes its state (parameters, economy parameters, the
     /// validator set, the fee market if any,
     /// jurisdictions, partners, assets with their supply and issuance limit, the symbol
-    /// index, the next asset id, balances) over an empty state. Returns the writes and
+    /// index, the next asset id, balances, products) over an empty state. Returns the writes and
     /// the genesis app hash, which the first block's header carries.
     pub fn build_state(&self) -> Result<(ChangeSet, Hash), GenesisError> {
         self.validate()?;
@@ -98,6 +99,30 @@ impl GenesisSpec {
             ov.set_balance(&b.account, b.asset, b.amount)
                 .map_err(state_err)?;
         }
+        self.write_products(&mut ov)?;
         ov.finish().map_err(state_err)
+    }
+
+    /// Defines the products, in list order (ids from 0), with `CreateProduct`'s checks
+    /// against the partners and assets already written.
+    fn write_products(&self, ov: &mut Overlay<'_, MemoryState>) -> Result<(), GenesisError> {
+        for (index, p) in self.products.iter().enumerate() {
+            let def = CreateProduct {
+                name: p.name.clone(),
+                kind: p.kind.clone(),
+                asset: p.asset,
+                price: p.price,
+                royalty_bps: p.royalty_bps,
+            };
+            goods::define_at_genesis(ov, p.merchant, &def)
+                .map_err(|e| GenesisError::State {
+                    reason: e.to_string(),
+                })?
+                .map_err(|e| GenesisError::InvalidProduct {
+                    index,
+                    reason: e.to_string(),
+                })?;
+        }
+        Ok(())
     }
 }

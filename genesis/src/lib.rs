@@ -16,5 +16,7 @@ pub mod validate;
 pub use error::GenesisError;
 pub use peer_id::{parse_peer_id, peer_id_of, PeerIdError};
 pub use presets::{Preset, PresetKeys};
-pub use spec::{AssetSpec, BalanceSpec, GenesisSpec, JurisdictionSpec, PartnerSpec, ValidatorSpec};
+pub use spec::{
+    AssetSpec, BalanceSpec, GenesisSpec, JurisdictionSpec, PartnerSpec, ProductSpec, ValidatorSpec,
+};
 pub use validate::{VALIDATORS_MAX, VOTING_POWER_TOTAL_MAX};

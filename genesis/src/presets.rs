@@ -9,16 +9,18 @@
 //! Pixel Forge Games and Baeum Learning are merchants that may issue their own
 //! credits (and validate in `local`); every partner is in the KR jurisdiction, which
 //! withholds 10 % tax for the `kr-tax-authority` account; alice and bob are demo users
-//! with ₩1,000,000.
+//! with ₩1,000,000. On the dev chain Pixel Forge Games sells a sticker pack, a 30-day
+//! pass and a bundle of both ([`dev_products`]).
 
 use jeon_runtime::economy::{EconomyParams, REDEMPTION_WINDOW_BLOCKS_DEFAULT};
 use jeon_runtime::fees::{FeeMarket, FeeTier};
+use jeon_runtime::goods::ProductKind;
 use jeon_runtime::{Address, Amount, AssetId, AssetKind, Keypair, Params, Role, TimeMs};
 
 use crate::error::GenesisError;
 use crate::peer_id::peer_id_of;
 use crate::spec::{
-    AssetSpec, BalanceSpec, GenesisSpec, JurisdictionSpec, PartnerSpec, ValidatorSpec,
+    AssetSpec, BalanceSpec, GenesisSpec, JurisdictionSpec, PartnerSpec, ProductSpec, ValidatorSpec,
 };
 
 /// Units of KRW in one won (KRW has 2 decimals).
@@ -45,6 +47,16 @@ pub const KR_TAX_BPS: u16 = 1_000;
 pub const BASE_FEE_MIN: Amount = 10;
 /// The presets' fee ceiling under congestion: ₩10.
 pub const BASE_FEE_MAX: Amount = 1_000;
+/// The dev sticker pack's price in won.
+pub const STICKER_PACK_WON: Amount = 500;
+/// The most sticker packs sold on the dev chain.
+pub const STICKER_PACKS_MAX: u64 = 10_000;
+/// The royalty Pixel Forge Games takes on sticker pack gifts and resales: 5 %.
+pub const STICKER_ROYALTY_BPS: u16 = 500;
+/// The dev 30-day ad-free pass's price in won.
+pub const AD_FREE_PASS_WON: Amount = 3_300;
+/// The dev starter bundle's price in won.
+pub const STARTER_BUNDLE_WON: Amount = 3_500;
 /// The presets' volume window: about an hour of one-second blocks.
 pub const VOLUME_WINDOW_BLOCKS: u64 = 3_600;
 
@@ -240,14 +252,57 @@ pub fn dev(keys: &PresetKeys, genesis_time_ms: TimeMs) -> Result<GenesisSpec, Ge
         partners.push(partner(&m.name, key, roles));
         floats.push((key, float));
     }
-    consortium(
+    let mut spec = consortium(
         Preset::Dev.chain_name(),
         genesis_time_ms,
         keys,
         validators,
         partners,
         floats,
-    )
+    )?;
+    spec.products = dev_products(keys.get(member(2).slug.as_str())?.address());
+    Ok(spec)
+}
+
+/// The dev chain's products, all sold by Pixel Forge Games in KRW (docs/economy.md,
+/// "Digital goods"): product 0, a sticker pack for ₩500, at most 10,000, transferable
+/// with a 5 % royalty; product 1, a 30-day ad-free pass for ₩3,300, bound; product 2,
+/// a starter bundle of both for ₩3,500.
+pub fn dev_products(studio: Address) -> Vec<ProductSpec> {
+    let product = |name: &str, kind: ProductKind, won: Amount, royalty_bps| ProductSpec {
+        merchant: studio,
+        name: name.to_owned(),
+        kind,
+        asset: KRW,
+        price: won * KRW_UNITS_PER_WON,
+        royalty_bps,
+    };
+    vec![
+        product(
+            "Sticker pack",
+            ProductKind::Item {
+                supply_max: Some(STICKER_PACKS_MAX),
+            },
+            STICKER_PACK_WON,
+            Some(STICKER_ROYALTY_BPS),
+        ),
+        product(
+            "30-day ad-free pass",
+            ProductKind::Pass {
+                duration_ms: 30 * jeon_runtime::economy::PERIOD_MS,
+            },
+            AD_FREE_PASS_WON,
+            None,
+        ),
+        product(
+            "Starter bundle",
+            ProductKind::Bundle {
+                products: vec![0, 1],
+            },
+            STARTER_BUNDLE_WON,
+            None,
+        ),
+    ]
 }
 
 /// The four-partner consortium: bank, cafe, game studio and e-learning site each
@@ -352,6 +407,7 @@ fn consortium(
             redemption_window_blocks: REDEMPTION_WINDOW_BLOCKS_DEFAULT,
         },
         fee_market: Some(fee_market()),
+        products: Vec::new(),
     })
 }
 

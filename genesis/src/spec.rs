@@ -13,6 +13,7 @@ use jeon_runtime::codec;
 use jeon_runtime::crypto::sha256;
 use jeon_runtime::economy::EconomyParams;
 use jeon_runtime::fees::FeeMarket;
+use jeon_runtime::goods::ProductKind;
 use jeon_runtime::{Address, Amount, AssetId, AssetKind, Hash, Height, Params, Role, TimeMs};
 
 use crate::error::GenesisError;
@@ -52,6 +53,31 @@ pub struct GenesisSpec {
     /// in JSON (absent or `null`: the fee is `params.fee_flat` forever).
     #[serde(default)]
     pub fee_market: Option<FeeMarket>,
+    /// Products merchants sell from the start, with ids from 0 in list order. Optional
+    /// in JSON; an empty list is left out of the canonical encoding, so a spec without
+    /// products keeps the chain id it had before products existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<ProductSpec>,
+}
+
+/// A product in the spec: what `CreateProduct` defines, with its merchant.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductSpec {
+    /// The merchant partner that sells it.
+    pub merchant: Address,
+    /// Display name, at most 64 bytes.
+    pub name: String,
+    /// `{"item":{"supply_max":N|null}}`, `{"pass":{"duration_ms":N}}` or
+    /// `{"bundle":{"products":[ids]}}` (ids of products listed before it).
+    pub kind: ProductKind,
+    /// A money asset.
+    pub asset: AssetId,
+    /// The price, tax included, in the asset's smallest unit.
+    pub price: Amount,
+    /// A royalty in basis points on gifts and resales (transferable), or `null` (bound).
+    #[serde(default)]
+    pub royalty_bps: Option<u16>,
 }
 
 /// A tax jurisdiction in the spec.

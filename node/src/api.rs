@@ -41,6 +41,7 @@ use crate::store::{ChainHead, StoreError};
 pub mod cors;
 pub mod dryrun;
 pub mod events;
+mod goods;
 mod governance;
 mod health;
 pub mod listings;
@@ -355,6 +356,10 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/rules", get(rules))
         .route("/v1/fees", get(fees))
         .route("/v1/sponsors/{addr}", get(sponsorships))
+        .route("/v1/products/{id}", get(goods::product))
+        .route("/v1/merchants/{addr}/products", get(goods::products))
+        .route("/v1/entitlements/{id}", get(goods::entitlement))
+        .route("/v1/accounts/{addr}/entitlements", get(goods::entitlements))
         .route("/v1/proposals", get(governance::proposals))
         .route("/v1/proposals/{id}", get(governance::proposal))
         .route("/v1/validators", get(governance::validators))

@@ -17,10 +17,10 @@ pub mod calls {
 
     use crate::economy::ledger::{CallCx, Res};
     use crate::economy::{assets, credit, exchange, fees, links, mandate, pay, redeem, rewards};
-    use crate::governance;
     use crate::model::Event;
     use crate::state::{Overlay, StateError, StateRead};
     use crate::types::Address;
+    use crate::{goods, governance};
 
     /// What a feature module provides for each of its calls.
     pub(crate) trait CallDef {
@@ -153,6 +153,20 @@ pub mod calls {
         Propose(governance::Propose),
         /// A validator votes on a proposal.
         Vote(governance::Vote),
+        /// A merchant partner defines a product.
+        CreateProduct(goods::CreateProduct),
+        /// Buy a product: pay its merchant, receive its entitlements.
+        Buy(goods::Buy),
+        /// The owner gives an entitlement, or offers it for sale to one buyer.
+        TransferEntitlement(goods::TransferEntitlement),
+        /// The buyer named by an offer buys the entitlement.
+        AcceptEntitlement(goods::AcceptEntitlement),
+        /// The merchant revokes an entitlement with a refund.
+        RevokeEntitlement(goods::RevokeEntitlement),
+        /// Subscribe to a product through a mandate to its merchant.
+        Subscribe(goods::Subscribe),
+        /// The merchant renews a subscription, charging its mandate.
+        Renew(goods::Renew),
     }
 }
 
@@ -164,8 +178,8 @@ pub mod events {
     use serde::{Deserialize, Serialize};
 
     use crate::economy::{assets, credit, exchange, fees, links, mandate, pay, redeem, rewards};
-    use crate::governance;
     use crate::types::Address;
+    use crate::{goods, governance};
 
     /// What a feature module provides for each of its events.
     pub trait EventDef {
@@ -291,5 +305,19 @@ pub mod events {
         ProposalNotEnacted(governance::ProposalNotEnacted),
         /// The validator set changed, from a stated height.
         ValidatorSetChanged(governance::ValidatorSetChanged),
+        /// A merchant defined a product.
+        ProductCreated(goods::ProductCreated),
+        /// A purchase issued an entitlement.
+        EntitlementIssued(goods::EntitlementIssued),
+        /// An owner offered an entitlement for sale.
+        EntitlementOffered(goods::EntitlementOffered),
+        /// An entitlement changed owner (gift or resale).
+        EntitlementTransferred(goods::EntitlementTransferred),
+        /// A merchant revoked an entitlement with a refund.
+        EntitlementRevoked(goods::EntitlementRevoked),
+        /// A subscription was renewed for a period.
+        SubscriptionRenewed(goods::SubscriptionRenewed),
+        /// A subscription's renewal charge failed; it lapses.
+        SubscriptionLapsed(goods::SubscriptionLapsed),
     }
 }

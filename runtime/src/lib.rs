@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod dispatch;
 pub mod economy;
 pub mod execute;
+pub mod goods;
 pub mod governance;
 pub mod invoice;
 pub mod lthash;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::tx::TxError;
-use crate::types::{Address, Amount, AssetId, Hash, Height};
+use crate::types::{Address, Amount, AssetId, Hash, Height, TimeMs};
 
 /// What an asset represents.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -678,6 +678,123 @@ pub enum CallError {
     InvalidChange {
         /// What is wrong, naming the field.
         reason: String,
+    },
+    /// No product has this id.
+    #[error("unknown product {id}")]
+    UnknownProduct {
+        /// The id given.
+        id: u64,
+    },
+    /// The product definition is not allowed.
+    #[error("invalid product: {reason}")]
+    InvalidProduct {
+        /// What is wrong, naming the field.
+        reason: String,
+    },
+    /// An item's supply cap is reached.
+    #[error("product {id} is sold out: all {supply_max} were sold")]
+    SoldOut {
+        /// The product.
+        id: u64,
+        /// Its supply cap.
+        supply_max: u64,
+    },
+    /// No entitlement has this id (never issued, or revoked).
+    #[error("unknown entitlement {id}")]
+    UnknownEntitlement {
+        /// The id given.
+        id: u64,
+    },
+    /// Only the entitlement's owner may give or sell it.
+    #[error("entitlement {id} is owned by {owner}")]
+    NotEntitlementOwner {
+        /// The entitlement.
+        id: u64,
+        /// Its owner.
+        owner: Address,
+    },
+    /// Only the product's merchant may revoke its entitlements.
+    #[error("product {product} is sold by {merchant}")]
+    NotProductMerchant {
+        /// The product.
+        product: u64,
+        /// Its merchant.
+        merchant: Address,
+    },
+    /// The product's entitlements are bound to their owner.
+    #[error("product {product}'s entitlements are bound to their owner")]
+    NotTransferable {
+        /// The product.
+        product: u64,
+    },
+    /// The entitlement's pass has expired.
+    #[error("entitlement {id} expired at {expires_at_ms} ms; this block is at {time_ms} ms")]
+    EntitlementExpired {
+        /// The entitlement.
+        id: u64,
+        /// When it expired (block time, ms).
+        expires_at_ms: TimeMs,
+        /// This block's time.
+        time_ms: TimeMs,
+    },
+    /// A revocation must refund at least what the owner paid.
+    #[error("entitlement {id} cost its owner {paid}; a refund of {refund} is too small")]
+    RefundTooSmall {
+        /// The entitlement.
+        id: u64,
+        /// What its owner paid.
+        paid: Amount,
+        /// The refund offered.
+        refund: Amount,
+    },
+    /// No sale offer to this buyer at this price is open for the entitlement.
+    #[error("entitlement {id} is not offered to {buyer} at {price}")]
+    NoSuchOffer {
+        /// The entitlement.
+        id: u64,
+        /// Who tried to accept.
+        buyer: Address,
+        /// The price accepted.
+        price: Amount,
+    },
+    /// An account cannot give or sell an entitlement to itself.
+    #[error("cannot transfer an entitlement to its own owner")]
+    SelfTransfer,
+    /// A subscription is bought with `Subscribe` and a mandate, not with `Buy`.
+    #[error("product {product} is a subscription: subscribe with a mandate to its merchant")]
+    SubscriptionProduct {
+        /// The product.
+        product: u64,
+    },
+    /// The product (or the entitlement's product) is not a subscription.
+    #[error("product {product} is not a subscription")]
+    NotASubscription {
+        /// The product.
+        product: u64,
+    },
+    /// The mandate is not the sender's to the product's merchant in the product's asset.
+    #[error("mandate {mandate} is not the subscriber's mandate to product {product}'s merchant in its asset")]
+    MandateNotForProduct {
+        /// The mandate.
+        mandate: u64,
+        /// The product.
+        product: u64,
+    },
+    /// A subscription is renewed only in the last tenth of its period or after it.
+    #[error("entitlement {id} can be renewed from {renewable_from_ms} ms; this block is at {time_ms} ms")]
+    RenewTooEarly {
+        /// The entitlement.
+        id: u64,
+        /// The first block time a renewal is accepted.
+        renewable_from_ms: TimeMs,
+        /// This block's time.
+        time_ms: TimeMs,
+    },
+    /// The subscription lapsed (a renewal charge failed); it is not renewed again.
+    #[error("entitlement {id}'s subscription has lapsed")]
+    SubscriptionEnded {
+        /// The entitlement.
+        id: u64,
     },
 }
 

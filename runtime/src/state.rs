@@ -235,6 +235,18 @@ pub mod keys {
     pub const ENACT: u8 = 0x35;
     /// `0x36` -> the enactment sweep's backlog (u64, u32).
     pub const ENACT_BACKLOG: u8 = 0x36;
+    /// `0x37` -> the next product id (u64).
+    pub const NEXT_PRODUCT_ID: u8 = 0x37;
+    /// `0x38 || id (u64 BE)` -> `Product`.
+    pub const PRODUCT: u8 = 0x38;
+    /// `0x39 || merchant || id (u64 BE)` -> `()`: a merchant's products, for queries.
+    pub const MERCHANT_PRODUCT: u8 = 0x39;
+    /// `0x3a` -> the next entitlement id (u64).
+    pub const NEXT_ENTITLEMENT_ID: u8 = 0x3a;
+    /// `0x3b || id (u64 BE)` -> `Entitlement` (removed when revoked).
+    pub const ENTITLEMENT: u8 = 0x3b;
+    /// `0x3c || owner || id (u64 BE)` -> `()`: an owner's entitlements, for queries.
+    pub const OWNER_ENTITLEMENT: u8 = 0x3c;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 

@@ -29,6 +29,7 @@ mod cosign;
 mod credit;
 mod exchange;
 mod fees;
+mod goods;
 mod governance;
 mod links;
 mod mandates;
@@ -100,6 +101,13 @@ tx_commands! {
     SponsorFees(fees::SponsorFeesArgs),
     Propose(governance::ProposeArgs),
     Vote(governance::VoteArgs),
+    CreateProduct(goods::CreateProductArgs),
+    Buy(goods::BuyArgs),
+    TransferEntitlement(goods::TransferEntitlementArgs),
+    AcceptEntitlement(goods::AcceptEntitlementArgs),
+    RevokeEntitlement(goods::RevokeEntitlementArgs),
+    Subscribe(goods::SubscribeArgs),
+    Renew(goods::RenewArgs),
 }
 
 /// What running one `tx` command does.

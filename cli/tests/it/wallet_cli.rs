@@ -298,6 +298,7 @@ fn output_json_is_one_valid_json_document_on_every_command() {
     let bob = node.key("bob").address().to_string();
     let cafe_key = key(&node, "dalbit-cafe");
     let cafe = node.key("dalbit-cafe").address().to_string();
+    let studio = node.key("pixel-forge-games").address().to_string();
     let genesis = node.data.join("genesis.json");
     let genesis = genesis.to_str().unwrap();
 
@@ -405,6 +406,9 @@ fn output_json_is_one_valid_json_document_on_every_command() {
         vec!["proposals"],
         vec!["validators"],
         vec!["params"],
+        vec!["product", "0"],
+        vec!["products", &studio],
+        vec!["entitlements", &alice],
     ];
     for q in queries {
         let mut args = vec!["query"];

@@ -180,3 +180,46 @@ fn every_preset_taxes_its_merchants_at_10_percent_for_the_kr_tax_authority() {
         );
     }
 }
+
+#[test]
+fn on_dev_pixel_forge_games_sells_a_sticker_pack_a_30_day_pass_and_a_bundle() {
+    let (changes, _) = spec(Preset::Dev).build_state().unwrap();
+    let mut state = jeon_runtime::MemoryState::new();
+    state.apply(&changes);
+    let studio = keys(Preset::Dev)
+        .get("pixel-forge-games")
+        .unwrap()
+        .address();
+    let products = jeon_runtime::goods::products_of(&state, &studio).unwrap();
+    let summary: Vec<(u64, &str, u64, Option<u16>)> = products
+        .iter()
+        .map(|p| (p.id, p.name.as_str(), p.price, p.royalty_bps))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (0, "Sticker pack", 50_000, Some(500)),
+            (1, "30-day ad-free pass", 330_000, None),
+            (2, "Starter bundle", 350_000, None),
+        ]
+    );
+    // local4 has no products, so its chain id is what it was before products existed.
+    assert!(spec(Preset::LOCAL4).products.is_empty());
+}
+
+#[test]
+fn a_genesis_product_sold_by_a_non_merchant_is_refused_naming_its_index() {
+    let mut spec = spec(Preset::Dev);
+    let bank = keys(Preset::Dev).get("hanbit-bank").unwrap().address();
+    spec.products[1].merchant = bank;
+    let err = spec.build_state().unwrap_err();
+    assert!(
+        matches!(err, GenesisError::InvalidProduct { index: 1, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("is not a partner with the merchant role"),
+        "{err}"
+    );
+}

@@ -90,6 +90,7 @@ fn sample() -> GenesisSpec {
             redemption_window_blocks: 600,
         },
         fee_market: None,
+        products: Vec::new(),
     }
 }
 

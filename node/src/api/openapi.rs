@@ -51,6 +51,10 @@ use super::types;
         super::rules,
         super::fees,
         super::sponsorships,
+        super::goods::product,
+        super::goods::products,
+        super::goods::entitlement,
+        super::goods::entitlements,
         super::governance::proposals,
         super::governance::proposal,
         super::governance::validators,
@@ -67,6 +71,7 @@ use super::types;
         (name = "blocks", description = "Final blocks"),
         (name = "events", description = "Final events as server-sent events"),
         (name = "economy", description = "Tax, settlement, redemptions, exchanges, rules, fees"),
+        (name = "goods", description = "Products merchants sell and the entitlements buyers hold"),
         (name = "governance", description = "Proposals, the validator set, the chain's parameters"),
         (name = "node", description = "The node's state, readiness, metrics and this document"),
     )

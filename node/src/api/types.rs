@@ -8,6 +8,7 @@
 
 use jeon_runtime::economy::mandate::MandateStatus;
 use jeon_runtime::economy::rewards::RewardRule;
+use jeon_runtime::goods::{Entitlement, EntitlementStatus, Product};
 use jeon_runtime::{
     Address, Amount, AssetId, AssetInfo, AssetKind, Hash, Height, Nonce, Receipt, SignedTx,
 };
@@ -112,6 +113,12 @@ pub enum ErrorCode {
     UnknownProposal,
     /// The state holds no validator set record.
     NoValidatorSet,
+    /// A product or entitlement id is not a decimal u64.
+    BadId,
+    /// No such product.
+    UnknownProduct,
+    /// No such entitlement (never issued, or revoked).
+    UnknownEntitlement,
     /// The head did not settle in time.
     Busy,
     /// Consensus is paused: the disk is full.
@@ -128,7 +135,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of docs/api.md's table.
-    pub const ALL: [ErrorCode; 52] = [
+    pub const ALL: [ErrorCode; 55] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadBody,
         ErrorCode::BodyTooLarge,
@@ -175,6 +182,9 @@ impl ErrorCode {
         ErrorCode::BadProposalId,
         ErrorCode::UnknownProposal,
         ErrorCode::NoValidatorSet,
+        ErrorCode::BadId,
+        ErrorCode::UnknownProduct,
+        ErrorCode::UnknownEntitlement,
         ErrorCode::Busy,
         ErrorCode::DiskFull,
         ErrorCode::StorageCorrupt,
@@ -232,6 +242,9 @@ impl ErrorCode {
             ErrorCode::BadProposalId => "bad_proposal_id",
             ErrorCode::UnknownProposal => "unknown_proposal",
             ErrorCode::NoValidatorSet => "no_validator_set",
+            ErrorCode::BadId => "bad_id",
+            ErrorCode::UnknownProduct => "unknown_product",
+            ErrorCode::UnknownEntitlement => "unknown_entitlement",
             ErrorCode::Busy => "busy",
             ErrorCode::DiskFull => "disk_full",
             ErrorCode::StorageCorrupt => "storage_corrupt",
@@ -622,6 +635,58 @@ pub struct MandatesView {
     /// The user's mandates with what each still allows.
     #[schema(value_type = Vec<Object>)]
     pub mandates: Vec<MandateStatus>,
+}
+
+/// `GET /v1/products/{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProductView {
+    /// The head the answer is for.
+    pub height: Height,
+    /// The product (docs/economy.md, "Digital goods").
+    #[schema(value_type = Object)]
+    pub product: Product,
+}
+
+/// `GET /v1/merchants/{addr}/products`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProductsView {
+    /// The merchant.
+    #[schema(value_type = String)]
+    pub merchant: Address,
+    /// The head the answer is for.
+    pub height: Height,
+    /// Its products in id order.
+    #[schema(value_type = Vec<Object>)]
+    pub products: Vec<Product>,
+}
+
+/// `GET /v1/entitlements/{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct EntitlementView {
+    /// The head the answer is for.
+    pub height: Height,
+    /// The head's block time, which `valid` is judged at.
+    pub time_ms: u64,
+    /// The entitlement.
+    #[schema(value_type = Object)]
+    pub entitlement: Entitlement,
+    /// Whether it grants access at `time_ms` (an unexpired pass, or an item).
+    pub valid: bool,
+}
+
+/// `GET /v1/accounts/{addr}/entitlements`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct EntitlementsView {
+    /// The owner.
+    #[schema(value_type = String)]
+    pub owner: Address,
+    /// The head the answer is for.
+    pub height: Height,
+    /// The head's block time, which `valid` is judged at.
+    pub time_ms: u64,
+    /// Its entitlements in id order, each `{entitlement, valid}`.
+    #[schema(value_type = Vec<Object>)]
+    pub entitlements: Vec<EntitlementStatus>,
 }
 
 /// `GET /v1/rules`.

@@ -373,7 +373,7 @@ fn existing<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<Mandate>
 /// `Charge`: the sender is the spender. Checks, in order: the mandate exists, the
 /// sender is its spender, it is not revoked before this block, not expired, and the
 /// amount fits the period's remaining limit; then moves the units.
-fn charge<S: StateRead + ?Sized>(
+pub(crate) fn charge<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     (id, amount, reference): (u64, Amount, &str),

@@ -224,7 +224,7 @@ fn jurisdiction<S: StateRead + ?Sized>(
 }
 
 /// `Pay { merchant, asset, amount, reference }`.
-fn pay<S: StateRead + ?Sized>(
+pub(crate) fn pay<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
     to: &Address,

@@ -9,6 +9,7 @@ mod economy;
 mod execution;
 mod fees;
 mod golden;
+mod goods;
 mod governance;
 mod mandates;
 mod proofs;

@@ -40,8 +40,13 @@ export function parseGenesis(json: string): Genesis {
     assets: ((raw.assets as Record<string, unknown>[]) ?? []).map((a) => ({ supply_max: null, ...a })),
     fee_market: raw.fee_market ?? null,
   };
-  const spec = fromJson(S.GenesisSpec, withDefaults) as Record<string, unknown>;
-  const chainId = toHex(sha256(GENESIS_DOMAIN, encode(S.GenesisSpec, spec)));
+  const products = (raw.products as Record<string, unknown>[] | undefined) ?? [];
+  const schema = products.length > 0 ? S.GenesisSpecWithProducts : S.GenesisSpec;
+  const withProducts =
+    products.length > 0 ? { ...withDefaults, products: products.map((p) => ({ royalty_bps: null, ...p })) } : withDefaults;
+  if (products.length === 0) delete (withProducts as Record<string, unknown>).products;
+  const spec = fromJson(schema, withProducts) as Record<string, unknown>;
+  const chainId = toHex(sha256(GENESIS_DOMAIN, encode(schema, spec)));
   const validators = (spec.validators as { key: Uint8Array; power: bigint }[]).map((v) => ({ key: v.key, power: v.power }));
   return { chainId, validators, spec };
 }

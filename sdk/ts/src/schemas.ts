@@ -33,6 +33,14 @@ export const SkipReason = en(
 export const LineStatus = en(['open', null], ['repaid', null], ['defaulted', null]);
 export const Beneficiary = en(['account', A], ['all_customers', null]);
 
+/** `goods::ProductKind`. */
+export const ProductKind = en(
+  ['item', struct(['supply_max', opt('u64')])],
+  ['pass', struct(['duration_ms', 'u64'])],
+  ['bundle', struct(['products', vec('u64')])],
+  ['subscription', struct(['period_ms', 'u64'])],
+);
+
 export const Invoice = struct(
   ['merchant', A],
   ['asset', ASSET],
@@ -71,7 +79,7 @@ export const Change = en(
 /** A validator of the set governance keeps. */
 export const Validator = struct(['name', 'string'], ['key', A], ['peer_id', 'string'], ['power', 'u64']);
 
-/** `Call`, tags 0–26. */
+/** `Call`, tags 0–33. */
 export const Call = en(
   ['transfer', struct(['to', A], ['asset', ASSET], ['amount', AMT])],
   ['create_asset', struct(['symbol', 'string'], ['decimals', 'u8'], ['kind', AssetKind], ['supply_max', opt(AMT)])],
@@ -124,6 +132,16 @@ export const Call = en(
   ['sponsor_fees', struct(['beneficiary', Beneficiary], ['asset', ASSET], ['budget_per_period', AMT], ['period_ms', 'u64'])],
   ['propose', struct(['change', Change], ['deadline', 'u64'], ['activation', 'u64'])],
   ['vote', struct(['proposal', 'u64'], ['yes', 'bool'])],
+  [
+    'create_product',
+    struct(['name', 'string'], ['kind', ProductKind], ['asset', ASSET], ['price', AMT], ['royalty_bps', opt('u16')]),
+  ],
+  ['buy', struct(['product', 'u64'])],
+  ['transfer_entitlement', struct(['entitlement', 'u64'], ['to', A], ['price', AMT])],
+  ['accept_entitlement', struct(['entitlement', 'u64'], ['price', AMT])],
+  ['revoke_entitlement', struct(['entitlement', 'u64'], ['refund', AMT])],
+  ['subscribe', struct(['product', 'u64'], ['mandate_id', 'u64'])],
+  ['renew', struct(['entitlement', 'u64'])],
 );
 
 export const TxBody = struct(
@@ -138,7 +156,7 @@ export const TxBody = struct(
 
 export const SignedTx = struct(['body', TxBody], ['signature', 'signature'], ['payer_signature', opt('signature')]);
 
-/** `CallError`, tags 0–80. */
+/** `CallError`, tags 0–96. */
 export const CallError = en(
   ['unknown_asset', struct(['asset', ASSET])],
   ['insufficient_balance', struct(['asset', ASSET], ['needed', AMT], ['available', AMT])],
@@ -224,9 +242,25 @@ export const CallError = en(
   ['bad_activation', struct(['activation', 'u64'], ['height', 'u64'], ['deadline', 'u64'], ['max_blocks', 'u64'])],
   ['too_many_proposals', struct(['max', 'u32'])],
   ['invalid_change', struct(['reason', 'string'])],
+  ['unknown_product', struct(['id', 'u64'])],
+  ['invalid_product', struct(['reason', 'string'])],
+  ['sold_out', struct(['id', 'u64'], ['supply_max', 'u64'])],
+  ['unknown_entitlement', struct(['id', 'u64'])],
+  ['not_entitlement_owner', struct(['id', 'u64'], ['owner', A])],
+  ['not_product_merchant', struct(['product', 'u64'], ['merchant', A])],
+  ['not_transferable', struct(['product', 'u64'])],
+  ['entitlement_expired', struct(['id', 'u64'], ['expires_at_ms', 'u64'], ['time_ms', 'u64'])],
+  ['refund_too_small', struct(['id', 'u64'], ['paid', AMT], ['refund', AMT])],
+  ['no_such_offer', struct(['id', 'u64'], ['buyer', A], ['price', AMT])],
+  ['self_transfer', null],
+  ['subscription_product', struct(['product', 'u64'])],
+  ['not_a_subscription', struct(['product', 'u64'])],
+  ['mandate_not_for_product', struct(['mandate', 'u64'], ['product', 'u64'])],
+  ['renew_too_early', struct(['id', 'u64'], ['renewable_from_ms', 'u64'], ['time_ms', 'u64'])],
+  ['subscription_ended', struct(['id', 'u64'])],
 );
 
-/** `Event`, tags 0–37. */
+/** `Event`, tags 0–44. */
 export const Event = en(
   ['fee_charged', struct(['payer', A], ['asset', ASSET], ['amount', AMT])],
   ['transferred', struct(['from', A], ['to', A], ['asset', ASSET], ['amount', AMT])],
@@ -362,8 +396,34 @@ export const Event = en(
   ['proposal_enacted', struct(['id', 'u64'], ['change', Change], ['effective_from', 'u64'])],
   ['proposal_not_enacted', struct(['id', 'u64'], ['error', CallError])],
   ['validator_set_changed', struct(['validators', vec(Validator)], ['effective_from', 'u64'])],
+  ['product_created', struct(['id', 'u64'], ['merchant', A], ['name', 'string'], ['asset', ASSET], ['price', AMT])],
+  [
+    'entitlement_issued',
+    struct(['id', 'u64'], ['product', 'u64'], ['owner', A], ['merchant', A], ['expires_at_ms', opt('u64')]),
+  ],
+  ['entitlement_offered', struct(['id', 'u64'], ['owner', A], ['buyer', A], ['price', AMT])],
+  [
+    'entitlement_transferred',
+    struct(
+      ['id', 'u64'],
+      ['product', 'u64'],
+      ['from', A],
+      ['to', A],
+      ['price', AMT],
+      ['royalty', AMT],
+      ['merchant', A],
+    ),
+  ],
+  [
+    'entitlement_revoked',
+    struct(['id', 'u64'], ['product', 'u64'], ['merchant', A], ['owner', A], ['refund', AMT]),
+  ],
+  [
+    'subscription_renewed',
+    struct(['id', 'u64'], ['product', 'u64'], ['owner', A], ['merchant', A], ['mandate', 'u64'], ['expires_at_ms', 'u64']),
+  ],
+  ['subscription_lapsed', struct(['id', 'u64'], ['product', 'u64'], ['owner', A], ['merchant', A], ['error', CallError])],
 );
-
 
 export const CodecErrorSchema = en(
   ['too_large', struct(['len', 'u64'], ['limit', 'u64'])],
@@ -428,7 +488,17 @@ export const TxProof = struct(
   ['validator_changes', vec(ValidatorSetChange)],
 );
 
-/** The genesis spec as hashed into the chain id (docs/encoding.md §8). */
+/** A genesis product (docs/encoding.md §8). */
+export const ProductSpec = struct(
+  ['merchant', A],
+  ['name', 'string'],
+  ['kind', ProductKind],
+  ['asset', ASSET],
+  ['price', AMT],
+  ['royalty_bps', opt('u16')],
+);
+
+/** The genesis spec as hashed into the chain id (docs/encoding.md §8), without products. */
 export const GenesisSpec = struct(
   ['chain_name', 'string'],
   ['genesis_time_ms', 'u64'],
@@ -468,3 +538,9 @@ export const GenesisSpec = struct(
     ),
   ],
 );
+
+/** The genesis spec of a chain with products: an empty `products` list is left out of the
+ * encoding (so older chains keep their id); a non-empty one follows `fee_market`. */
+export const GenesisSpecWithProducts: Schema = {
+  struct: [...(GenesisSpec as { struct: Fields }).struct, ['products', vec(ProductSpec)]],
+};

@@ -39,24 +39,36 @@ const LINES: Record<string, (f: F) => string> = {
   draw_credit: (f) => `draw ${f.amount} units on credit line ${f.line_id}`,
   repay: (f) => `repay ${f.amount} units on credit line ${f.line_id}`,
   mark_default: (f) => `mark credit line ${f.line_id} in default`,
-  propose: (f) =>
-    `propose ${changeSummary(f.change)} (votes until height ${f.deadline}, effective from height ${f.activation})`,
-  vote: (f) => `vote ${f.yes ? 'yes' : 'no'} on proposal ${f.proposal}`,
   sponsor_fees: (f) => {
     const b = f.beneficiary;
     const whose = b === 'all_customers' ? 'all customers' : a((b as { account: Uint8Array }).account);
     if (f.budget_per_period === 0n) return `stop sponsoring the fees of ${whose}`;
     return `sponsor the fees of ${whose} up to ${f.budget_per_period} units of asset ${f.asset} per ${f.period_ms} ms`;
   },
+  propose: (f) =>
+    `propose ${changeSummary(f.change)} (votes until height ${f.deadline}, effective from height ${f.activation})`,
+  vote: (f) => `vote ${f.yes ? 'yes' : 'no'} on proposal ${f.proposal}`,
+  create_product: (f) => `create product "${f.name}" at ${f.price} units of asset ${f.asset}`,
+  buy: (f) => `buy product ${f.product}`,
+  transfer_entitlement: (f) =>
+    f.price === 0n
+      ? `give entitlement ${f.entitlement} to ${a(f.to)}`
+      : `offer entitlement ${f.entitlement} to ${a(f.to)} for ${f.price} units`,
+  accept_entitlement: (f) => `buy entitlement ${f.entitlement} for ${f.price} units`,
+  revoke_entitlement: (f) => `revoke entitlement ${f.entitlement} refunding ${f.refund} units`,
+  subscribe: (f) => `subscribe to product ${f.product} through mandate ${f.mandate_id}`,
+  renew: (f) => `renew the subscription of entitlement ${f.entitlement}`,
 };
 
-/** Rust's `{:?}` of a list of roles: `[Validator, Issuer]`. */
+/** Rust's `{:?}` of a role list: `[Validator, Issuer]`. */
 const roles = (v: unknown): string =>
   `[${(v as string[]).map((r) => r.charAt(0).toUpperCase() + r.slice(1)).join(', ')}]`;
 
-/** A governance change in words, as `Change::summary` writes it. */
+/** `governance::Change::summary`. */
 function changeSummary(change: unknown): string {
-  const [name, f] = (typeof change === 'string' ? [change, {}] : Object.entries(change as F)[0]) as [string, F];
+  if (change === null || typeof change !== 'object') throw new TypeError('a change is an object with one key');
+  const [name, v] = Object.entries(change as Record<string, unknown>)[0] ?? [];
+  const f = v as F;
   switch (name) {
     case 'add_validator':
       return `adding validator ${f.name} (${a(f.key)}) with power ${f.power}`;
@@ -72,17 +84,16 @@ function changeSummary(change: unknown): string {
       return `setting the roles of partner ${a(f.account)} to ${roles(f.roles)}`;
     case 'set_jurisdiction':
       return `setting jurisdiction ${f.code} to ${f.tax_bps} bps, authority ${a(f.authority)}`;
-    case 'set_fee_market': {
-      const m = (change as F).set_fee_market as F | null;
-      if (m === null) return 'removing the fee market';
-      return `setting the fee market (base fee ${m.base_fee_min} to ${m.base_fee_max}, ${(m.tiers as unknown[]).length} tiers)`;
-    }
+    case 'set_fee_market':
+      return v === null
+        ? 'removing the fee market'
+        : `setting the fee market (base fee ${f.base_fee_min} to ${f.base_fee_max}, ${(f.tiers as unknown[]).length} tiers)`;
     case 'set_volume_tiers':
-      return `setting ${((change as F).set_volume_tiers as unknown[]).length} volume tiers`;
+      return `setting ${(v as unknown[]).length} volume tiers`;
     case 'set_redemption_window':
       return `setting the redemption window to ${f.blocks} blocks`;
     default:
-      throw new TypeError(`unknown change ${name}`);
+      throw new TypeError(`unknown change ${String(name)}`);
   }
 }
 

@@ -137,6 +137,16 @@ export const calls = {
   vote(a: { proposal: U64Like; yes: boolean }): Call {
     return { vote: { proposal: toU64(a.proposal), yes: a.yes } } as Call;
   },
+  /** Buy a product: pays its merchant as `pay` does and issues its entitlements. */
+  buy(a: { product: U64Like }): Call {
+    return { buy: { product: toU64(a.product) } };
+  },
+  /** Give an entitlement (`price` 0 or absent) or offer it for sale to `to`. */
+  transferEntitlement(a: { entitlement: U64Like; to: AddressLike; price?: U64Like }): Call {
+    return {
+      transfer_entitlement: { entitlement: toU64(a.entitlement), to: addr(a.to), price: toU64(a.price ?? 0) },
+    };
+  },
   /** Any call in its JSON form (`{"grant_mandate": {...}}`), checked against the schema. */
   fromJson(json: unknown): Call {
     return fromJson(S.Call, json) as Call;

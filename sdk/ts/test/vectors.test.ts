@@ -157,6 +157,10 @@ test('the call builders make the same bodies as the vectors', () => {
     memo: 'table 4',
   });
   check('pay invoice with a memo', calls.payInvoice({ invoice: inv, signature: fromHex(pi.signature) }));
+  check('buy a product', calls.buy({ product: 0 }));
+  const gift = byName('give an entitlement').body.call.transfer_entitlement;
+  check('give an entitlement', calls.transferEntitlement({ entitlement: 3, to: gift.to }));
+  check('offer an entitlement for sale', calls.transferEntitlement({ entitlement: 3, to: gift.to, price: 40_000 }));
   const g = byName('redeem credits for goods').body.call.redeem;
   check('redeem credits for goods', calls.redeem({ asset: 1, amount: 30, goodsAt: g.kind.goods.merchant }));
   const cash = byName('redeem credits for cash').body.call.redeem;
@@ -413,7 +417,7 @@ test('every Event, CallError, TxError and Call variant decodes and encodes as in
     assert.deepEqual(toJson(schemas.Receipt, decoded), r.json);
     assert.equal(toHex(encode(schemas.Receipt, fromJson(schemas.Receipt, r.json))), r.hex);
   }
-  assert.equal(v.calls.length, 27);
+  assert.equal(v.calls.length, 34);
   for (const c of v.calls) {
     const decoded = decode(schemas.Call, fromHex(c.hex), 4096);
     assert.deepEqual(toJson(schemas.Call, decoded), c.json);

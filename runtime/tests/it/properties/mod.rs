@@ -32,6 +32,7 @@ use proptest::prelude::*;
 mod budgets;
 mod checks;
 mod generators;
+mod goods;
 mod oracle;
 mod setup;
 
@@ -163,6 +164,15 @@ fn each_call_the_fee_doc_lists_is_addressed_to_its_documented_recipient() {
         memo: None,
     };
     let signature = invoice.sign(&c.shop, &CHAIN);
+    let product = Call::CreateProduct(calls::CreateProduct {
+        name: "Sticker pack".into(),
+        kind: jeon_runtime::goods::ProductKind::Item { supply_max: None },
+        asset: KRW,
+        price: 500,
+        royalty_bps: None,
+    });
+    let tx = c.tx(&c.shop, product);
+    assert!(c.run(&[tx])[0].is_success());
     let cases = [
         ("transfer", transfer(&shop, KRW, 1), Some(shop)),
         (
@@ -212,6 +222,15 @@ fn each_call_the_fee_doc_lists_is_addressed_to_its_documented_recipient() {
             "repay",
             Call::Repay(calls::Repay { line_id, amount: 1 }),
             Some(bank),
+        ),
+        ("buy", Call::Buy(calls::Buy { product: 0 }), Some(shop)),
+        (
+            "subscribe",
+            Call::Subscribe(calls::Subscribe {
+                product: 0,
+                mandate_id: 0,
+            }),
+            Some(shop),
         ),
         (
             "mark_default",

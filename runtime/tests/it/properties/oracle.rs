@@ -124,6 +124,8 @@ pub(super) enum Recipient {
     IssuerOf(&'static str),
     /// The lender of the credit line in this field.
     LenderOf(&'static str),
+    /// The merchant of the product in this field.
+    MerchantOf(&'static str),
 }
 
 /// The calls the documentation names as addressed to someone, by the call's name as it
@@ -131,8 +133,9 @@ pub(super) enum Recipient {
 /// list, not from fees.rs, so a mistake in either shows up as a disagreement:
 /// "a `Transfer` to it, a `Pay` to it, a `PayInvoice` of its link, a `GrantMandate` to
 /// it as spender, a `Redeem`/`RedeemStamps` of an asset it issues, a `Repay` of a line
-/// it lent". Every other call is addressed to no one.
-pub(super) const ADDRESSED_TO: [(&str, Recipient); 7] = [
+/// it lent, a `Buy` of a product it sells, a `Subscribe` to one". Every other call is
+/// addressed to no one.
+pub(super) const ADDRESSED_TO: [(&str, Recipient); 9] = [
     ("transfer", Recipient::Account(&["to"])),
     ("pay", Recipient::Account(&["merchant"])),
     ("pay_invoice", Recipient::Account(&["invoice", "merchant"])),
@@ -140,6 +143,8 @@ pub(super) const ADDRESSED_TO: [(&str, Recipient); 7] = [
     ("redeem", Recipient::IssuerOf("asset")),
     ("redeem_stamps", Recipient::IssuerOf("stamp_asset")),
     ("repay", Recipient::LenderOf("line_id")),
+    ("buy", Recipient::MerchantOf("product")),
+    ("subscribe", Recipient::MerchantOf("product")),
 ];
 
 /// The account a call is addressed to, whose all-customers sponsorship may pay its
@@ -163,6 +168,12 @@ pub(super) fn addressee(state: &MemoryState, call: &Call) -> Option<Address> {
         Recipient::LenderOf(name) => {
             let line_id: u64 = serde_json::from_value(field(&[name])).expect("a line id");
             credit_line(state, line_id).map(|l| l.lender)
+        }
+        Recipient::MerchantOf(name) => {
+            let id: u64 = serde_json::from_value(field(&[name])).expect("a product id");
+            jeon_runtime::goods::product(state, id)
+                .expect("read")
+                .map(|p| p.merchant)
         }
     }
 }

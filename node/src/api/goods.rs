@@ -1,0 +1,104 @@
+//! Digital-goods routes: products, a merchant's catalogue, entitlements by id and by
+//! owner, as of the head (docs/api.md, docs/economy.md "Digital goods").
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use jeon_runtime::goods;
+
+use super::types::{
+    EntitlementView, EntitlementsView, ErrorBody, ErrorCode, ProductView, ProductsView,
+};
+use super::{parse_address, read_state, ApiError, ApiResult};
+use crate::chain::Chain;
+
+/// A path id as a u64, or 400 `bad_id` naming what it should have been.
+fn parse_id(id: &str, what: &str) -> ApiResult<u64> {
+    id.parse()
+        .map_err(|_| ApiError::bad(ErrorCode::BadId, format!("{id:?} is not a {what} id")))
+}
+
+/// `GET /v1/products/{id}`: one product, with how many were sold.
+#[utoipa::path(get, path = "/v1/products/{id}", tag = "goods", params(("id" = u64, Path, description = "The product's id")), responses((status = 200, description = "The product", body = ProductView), (status = "4XX", description = "Bad id or unknown product; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+pub(super) async fn product(
+    State(shared): State<Arc<Chain>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ProductView>> {
+    let id = parse_id(&id, "product")?;
+    let (height, found) = read_state(&shared, move |db, head| {
+        let p = goods::product(db, id).map_err(ApiError::internal)?;
+        Ok((head.height, p))
+    })
+    .await?;
+    let product = found.ok_or_else(|| {
+        ApiError::not_found(ErrorCode::UnknownProduct, format!("no product {id}"))
+    })?;
+    Ok(Json(ProductView { height, product }))
+}
+
+/// `GET /v1/merchants/{addr}/products`: a merchant's products in id order.
+#[utoipa::path(get, path = "/v1/merchants/{addr}/products", tag = "goods", params(("addr" = String, Path, description = "A jeon1... address")), responses((status = 200, description = "The merchant's products", body = ProductsView), (status = "4XX", description = "Bad address; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+pub(super) async fn products(
+    State(shared): State<Arc<Chain>>,
+    Path(addr): Path<String>,
+) -> ApiResult<Json<ProductsView>> {
+    let merchant = parse_address(&addr)?;
+    let (height, products) = read_state(&shared, move |db, head| {
+        let list = goods::products_of(db, &merchant).map_err(ApiError::internal)?;
+        Ok((head.height, list))
+    })
+    .await?;
+    Ok(Json(ProductsView {
+        merchant,
+        height,
+        products,
+    }))
+}
+
+/// `GET /v1/entitlements/{id}`: one entitlement and whether it is valid at the head.
+#[utoipa::path(get, path = "/v1/entitlements/{id}", tag = "goods", params(("id" = u64, Path, description = "The entitlement's id")), responses((status = 200, description = "The entitlement", body = EntitlementView), (status = "4XX", description = "Bad id or unknown (or revoked) entitlement; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+pub(super) async fn entitlement(
+    State(shared): State<Arc<Chain>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<EntitlementView>> {
+    let id = parse_id(&id, "entitlement")?;
+    let (head, found) = read_state(&shared, move |db, head| {
+        let e = goods::entitlement(db, id).map_err(ApiError::internal)?;
+        Ok((head, e))
+    })
+    .await?;
+    let entitlement = found.ok_or_else(|| {
+        ApiError::not_found(
+            ErrorCode::UnknownEntitlement,
+            format!("no entitlement {id} (never issued, or revoked)"),
+        )
+    })?;
+    Ok(Json(EntitlementView {
+        height: head.height,
+        time_ms: head.time_ms,
+        valid: entitlement.is_valid(head.time_ms),
+        entitlement,
+    }))
+}
+
+/// `GET /v1/accounts/{addr}/entitlements`: what an account holds, each with whether it
+/// is valid at the head's time.
+#[utoipa::path(get, path = "/v1/accounts/{addr}/entitlements", tag = "goods", params(("addr" = String, Path, description = "A jeon1... address")), responses((status = 200, description = "The owner's entitlements", body = EntitlementsView), (status = "4XX", description = "Bad address; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+pub(super) async fn entitlements(
+    State(shared): State<Arc<Chain>>,
+    Path(addr): Path<String>,
+) -> ApiResult<Json<EntitlementsView>> {
+    let owner = parse_address(&addr)?;
+    let (head, entitlements) = read_state(&shared, move |db, head| {
+        let list = goods::entitlements_of(db, &owner, head.time_ms).map_err(ApiError::internal)?;
+        Ok((head, list))
+    })
+    .await?;
+    Ok(Json(EntitlementsView {
+        owner,
+        height: head.height,
+        time_ms: head.time_ms,
+        entitlements,
+    }))
+}
