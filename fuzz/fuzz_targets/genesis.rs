@@ -8,7 +8,6 @@
 #![no_main]
 
 use jeon_genesis::GenesisSpec;
-use jeon_runtime::codec;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,9 +21,8 @@ fuzz_target!(|data: &[u8]| {
     let back = GenesisSpec::from_json(&json).expect("a spec's own JSON parses");
     assert_eq!(back, spec, "the JSON round trip changed the spec");
     assert_eq!(back.hash(), spec.hash());
-    let bytes = codec::encode(&spec);
-    let decoded: GenesisSpec =
-        codec::decode(&bytes, codec::DECODE_BYTES_MAX).expect("canonical bytes decode");
+    let bytes = spec.canonical_bytes();
+    let decoded = GenesisSpec::from_canonical_bytes(&bytes).expect("canonical bytes decode");
     assert_eq!(
         decoded, spec,
         "the canonical encoding round trip changed the spec"

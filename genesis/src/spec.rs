@@ -199,7 +199,35 @@ impl GenesisSpec {
     /// The chain id: SHA-256 of `"jeon/genesis/v1"` and the canonical encoding of the
     /// spec, so JSON whitespace and field order do not change it (list order does).
     pub fn hash(&self) -> Hash {
-        sha256(&[GENESIS_DOMAIN, &codec::encode(self)])
+        sha256(&[GENESIS_DOMAIN, &self.canonical_bytes()])
+    }
+
+    /// The canonical encoding: the fields in order, with `products` (the last field)
+    /// left out when it is empty, so a spec without products keeps the chain id it had
+    /// before products existed.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// Reads [`Self::canonical_bytes`] back. An empty product list is left out, never
+    /// written: bytes that end in one are not canonical and are refused.
+    pub fn from_canonical_bytes(bytes: &[u8]) -> Result<GenesisSpec, codec::CodecError> {
+        match codec::decode::<GenesisSpec>(bytes, codec::DECODE_BYTES_MAX) {
+            Ok(spec) if spec.products.is_empty() => Err(codec::CodecError::Malformed(
+                "an empty product list is left out of a genesis spec's canonical bytes".into(),
+            )),
+            Ok(spec) => Ok(spec),
+            Err(e) => {
+                // Without products the encoding stops before the list: read it as the
+                // empty list (a zero length) it stands for.
+                let mut with_empty = bytes.to_vec();
+                with_empty.extend(codec::encode(&Vec::<ProductSpec>::new()));
+                match codec::decode::<GenesisSpec>(&with_empty, codec::DECODE_BYTES_MAX) {
+                    Ok(spec) if spec.products.is_empty() => Ok(spec),
+                    _ => Err(e),
+                }
+            }
+        }
     }
 
     /// The initial validator set, in spec order.

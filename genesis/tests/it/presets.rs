@@ -223,3 +223,25 @@ fn a_genesis_product_sold_by_a_non_merchant_is_refused_naming_its_index() {
         "{err}"
     );
 }
+
+/// The canonical bytes (which the chain id hashes) read back to the same spec, with
+/// products (dev) and without (local4, whose encoding stops before the empty list);
+/// bytes that write the empty list out are not canonical.
+#[test]
+fn canonical_bytes_read_back_with_and_without_products() {
+    for preset in [Preset::Dev, Preset::Local { validators: 4 }] {
+        let spec = spec(preset);
+        let bytes = spec.canonical_bytes();
+        let back = GenesisSpec::from_canonical_bytes(&bytes).expect("canonical bytes decode");
+        assert_eq!(back, spec);
+        assert_eq!(back.hash(), spec.hash());
+    }
+    let without = spec(Preset::Local { validators: 4 });
+    assert!(without.products.is_empty());
+    let mut explicit = without.canonical_bytes();
+    explicit.extend(jeon_runtime::codec::encode(&without.products));
+    assert!(GenesisSpec::from_canonical_bytes(&explicit).is_err());
+    let mut truncated = without.canonical_bytes();
+    truncated.pop();
+    assert!(GenesisSpec::from_canonical_bytes(&truncated).is_err());
+}
