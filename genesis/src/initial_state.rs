@@ -17,6 +17,13 @@ impl GenesisSpec {
     /// the genesis app hash, which the first block's header carries.
     pub fn build_state(&self) -> Result<(ChangeSet, Hash), GenesisError> {
         self.validate()?;
+        self.build_validated()
+    }
+
+    /// [`Self::build_state`] after validation; `validate` runs it too when the spec
+    /// lists products, whose checks (`CreateProduct`'s) need the partners and assets
+    /// written first.
+    pub(crate) fn build_validated(&self) -> Result<(ChangeSet, Hash), GenesisError> {
         let supplies = self.supplies()?;
         let base = MemoryState::new();
         let mut ov = Overlay::new(&base);

@@ -64,6 +64,11 @@ impl GenesisSpec {
             });
         }
         not_reserved("params.fee_collector", &self.params.fee_collector)?;
+        if !self.products.is_empty() {
+            // Products are checked as `CreateProduct` checks them, over the state the
+            // rest of the spec writes: so a spec that validates always builds.
+            self.build_validated()?;
+        }
         Ok(())
     }
 

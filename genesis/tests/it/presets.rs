@@ -212,6 +212,11 @@ fn a_genesis_product_sold_by_a_non_merchant_is_refused_naming_its_index() {
     let mut spec = spec(Preset::Dev);
     let bank = keys(Preset::Dev).get("hanbit-bank").unwrap().address();
     spec.products[1].merchant = bank;
+    // Validation refuses it as building the state does: a spec that validates builds.
+    assert_eq!(
+        spec.validate().unwrap_err(),
+        spec.build_state().unwrap_err()
+    );
     let err = spec.build_state().unwrap_err();
     assert!(
         matches!(err, GenesisError::InvalidProduct { index: 1, .. }),
