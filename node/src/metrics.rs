@@ -30,11 +30,8 @@ pub struct Metrics {
     pub block_commit_seconds: Histogram,
     /// Consensus rounds beyond round 0 that heights needed.
     pub rounds_extra: Counter,
-    /// Compact proposals that named transactions this node lacked on arrival (it
-    /// waited for gossip to bring them).
-    pub compact_proposals_waited: Counter,
-    /// Compact proposals that still named transactions this node lacked after the
-    /// wait (it asked for the whole proposal).
+    /// Compact proposals that named transactions this node lacked (it asked for the
+    /// whole proposal).
     pub compact_proposals_incomplete: Counter,
     /// The highest head a peer has announced (0 before any): `GET /v1/ready` compares
     /// it with the node's own.
@@ -61,7 +58,6 @@ impl Metrics {
             block_execute_seconds: buckets(),
             block_commit_seconds: buckets(),
             rounds_extra: Counter::default(),
-            compact_proposals_waited: Counter::default(),
             compact_proposals_incomplete: Counter::default(),
             peer_height_max: Gauge::default(),
             p2p: crate::p2p::P2pMetrics::default(),
@@ -120,13 +116,8 @@ impl Metrics {
             m.rounds_extra.clone(),
         );
         registry.register(
-            "compact_proposals_waited",
-            "Compact proposals naming transactions this node lacked on arrival (it waited for gossip)",
-            m.compact_proposals_waited.clone(),
-        );
-        registry.register(
             "compact_proposals_incomplete",
-            "Compact proposals naming transactions this node still lacked after the wait (it asked for the whole proposal)",
+            "Compact proposals naming transactions this node lacked (it asked for the whole proposal)",
             m.compact_proposals_incomplete.clone(),
         );
         m.p2p.register(&mut registry);

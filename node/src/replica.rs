@@ -74,12 +74,6 @@ pub const REBROADCAST_MS: u64 = 1_000;
 pub const PREVOTES_KEPT_MAX: usize = 4_096;
 /// The most own messages kept for re-sending (the latest ones of the height).
 pub const OWN_MSGS_KEPT_MAX: usize = 6;
-/// How long a compact proposal naming transactions this node lacks waits for them to
-/// arrive by gossip before the proposer is asked for the whole proposal. Under load a
-/// peer's batch of transactions can still be in signature verification here when the
-/// proposal naming them arrives; asking at once would send the whole block for a gap
-/// that closes a few milliseconds later.
-pub const COMPACT_WAIT_MS: u64 = 150;
 
 /// How often a node that is not signing says so again in its log (it also says so at
 /// once, and `/v1/status` always shows it).
@@ -287,9 +281,6 @@ pub struct Replica {
     /// Our proposals at this height, whole, for peers that ask ([`ProposalWanted`]);
     /// `true` once gossiped whole.
     own_proposals: VecDeque<(SignedProposal, bool)>,
-    /// A verified compact proposal at this height waiting for transactions it names
-    /// ([`COMPACT_WAIT_MS`]).
-    parked: Option<Parked>,
     /// Verified prevotes for blocks at the current height, ours and others'.
     prevotes: BTreeMap<(u32, Option<Hash>, Address), SignedVoteMsg>,
     height_started_ms: u64,
@@ -302,15 +293,6 @@ pub struct Replica {
     /// A height was decided (or synced): the next starts when the shell calls
     /// [`Self::start_next_height`].
     next_height_due: bool,
-}
-
-/// A compact proposal whose signature and structure were checked, waiting for the
-/// transactions it names to reach the mempool.
-struct Parked {
-    from: PeerKey,
-    proposal: CompactProposal,
-    /// When to stop waiting and ask the proposer for the whole proposal.
-    until_ms: u64,
 }
 
 fn wire_kind(kind: VoteKind) -> WireKind {
@@ -370,7 +352,6 @@ impl Replica {
             last_status: None,
             own_msgs: VecDeque::new(),
             own_proposals: VecDeque::new(),
-            parked: None,
             next_height_due: false,
             prevotes: BTreeMap::new(),
             height_started_ms: 0,
@@ -480,7 +461,6 @@ impl Replica {
         self.equivocations_seen = 0;
         self.own_msgs.clear();
         self.own_proposals.clear();
-        self.parked = None;
         self.prevotes.clear();
         self.height_started_ms = now_ms;
         // A validator listening for a doppelganger follows the chain by block sync only.
@@ -568,10 +548,7 @@ impl Replica {
         self.refresh_signing(now_ms, &mut out)?;
         match input {
             ReplicaInput::Gossip { from, msg } => self.on_gossip(now_ms, from, msg, &mut out)?,
-            ReplicaInput::TxsAdmitted => {
-                self.retry_parked(now_ms, &mut out)?;
-                self.build_if_wanted(now_ms, false, &mut out)?
-            }
+            ReplicaInput::TxsAdmitted => self.build_if_wanted(now_ms, false, &mut out)?,
             ReplicaInput::Timeout(t) => self.feed(now_ms, Input::Timeout(t), &mut out)?,
             ReplicaInput::Synced { from, response } => {
                 self.on_synced(now_ms, from, response, &mut out)?
@@ -642,7 +619,6 @@ impl Replica {
     }
 
     fn on_tick(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) -> Result<(), ReplicaError> {
-        self.retry_parked(now_ms, out)?;
         if now_ms
             >= self
                 .last_commit_ms
@@ -1317,9 +1293,8 @@ impl Replica {
 
     /// A proposal naming its transactions by hash: the block is put together from the
     /// mempool (which verified them on admission) and then handled as a full proposal.
-    /// If any is missing, the proposal waits up to [`COMPACT_WAIT_MS`] for gossip to
-    /// bring them ([`Self::retry_parked`]); then the proposer is asked for the whole
-    /// proposal, which follows over gossip (or the round times out).
+    /// If any is missing, the proposer is asked for the whole proposal and this one is
+    /// dropped; the whole one follows over gossip (or the round times out).
     fn on_compact_proposal(
         &mut self,
         now_ms: u64,
@@ -1349,17 +1324,19 @@ impl Replica {
         match self.assemble(&p) {
             Some(txs) => self.on_assembled(now_ms, from, p, txs, out),
             None => {
-                let waiting = self.parked.as_ref().is_some_and(|w| {
-                    w.proposal.body.block == id && w.proposal.body.round == p.body.round
-                });
-                if !waiting {
-                    self.shared.metrics.compact_proposals_waited.inc();
-                    self.parked = Some(Parked {
-                        from,
-                        proposal: p,
-                        until_ms: now_ms.saturating_add(COMPACT_WAIT_MS),
-                    });
-                }
+                self.shared.metrics.compact_proposals_incomplete.inc();
+                debug!(
+                    height = p.body.height,
+                    round = p.body.round,
+                    "compact proposal names transactions this node lacks: asking for the whole proposal"
+                );
+                out.push(ReplicaOutput::Broadcast(ConsensusMsg::ProposalWanted(
+                    ProposalWanted {
+                        height: p.body.height,
+                        round: p.body.round,
+                        block: id,
+                    },
+                )));
                 Ok(())
             }
         }
@@ -1396,48 +1373,6 @@ impl Replica {
             signature: p.signature,
         };
         self.on_proposal(now_ms, from, full, out)
-    }
-
-    /// Tries the waiting compact proposal again (after transactions entered the
-    /// mempool, and on each tick). Complete, it is handled; past its wait, the proposer
-    /// is asked for the whole proposal.
-    fn retry_parked(
-        &mut self,
-        now_ms: u64,
-        out: &mut Vec<ReplicaOutput>,
-    ) -> Result<(), ReplicaError> {
-        let Some(waiting) = self.parked.as_ref() else {
-            return Ok(());
-        };
-        if waiting.proposal.body.height != self.core.height() {
-            self.parked = None;
-            return Ok(());
-        }
-        if let Some(txs) = self.assemble(&waiting.proposal) {
-            let Some(Parked { from, proposal, .. }) = self.parked.take() else {
-                return Ok(());
-            };
-            return self.on_assembled(now_ms, from, proposal, txs, out);
-        }
-        if now_ms < waiting.until_ms {
-            return Ok(());
-        }
-        let body = waiting.proposal.body;
-        self.parked = None;
-        self.shared.metrics.compact_proposals_incomplete.inc();
-        debug!(
-            height = body.height,
-            round = body.round,
-            "compact proposal names transactions this node still lacks: asking for the whole proposal"
-        );
-        out.push(ReplicaOutput::Broadcast(ConsensusMsg::ProposalWanted(
-            ProposalWanted {
-                height: body.height,
-                round: body.round,
-                block: body.block,
-            },
-        )));
-        Ok(())
     }
 
     /// A peer lacks some transactions of our proposal: gossip it whole, once per round.
