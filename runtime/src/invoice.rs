@@ -106,7 +106,10 @@ impl Invoice {
         key.sign(&self.signing_bytes(chain_id))
     }
 
-    /// Checks the merchant's signature with strict rules.
+    /// Checks the merchant's signature under the chain's one rule, ZIP-215 (the
+    /// cofactored check transactions and votes use, [`crypto::verify`]), not
+    /// ed25519-dalek's `verify_strict`: a link verifies here exactly when a
+    /// `PayInvoice` carrying it would.
     pub fn verify(&self, chain_id: &Hash, signature: &Signature) -> Result<(), SignatureError> {
         crypto::verify(&self.merchant, &self.signing_bytes(chain_id), signature)
     }
