@@ -62,6 +62,16 @@ pub mod calls {
             }
 
             impl Call {
+                /// Every variant's name, in wire order (`"Transfer"`, ...; the JSON tag
+                /// is its snake_case form). Tests enumerate the enum with it, so a new
+                /// call cannot be left out of the SDK's schemas or the golden vectors.
+                pub const KINDS: &'static [&'static str] = &[$( stringify!($variant), )*];
+
+                /// This call's variant name, one of [`Call::KINDS`].
+                pub fn kind(&self) -> &'static str {
+                    match self { $( Call::$variant(_) => stringify!($variant), )* }
+                }
+
                 /// Runs the call (see [`CallDef::execute`]).
                 pub(crate) fn execute<S: StateRead + ?Sized>(
                     &self,
@@ -201,6 +211,15 @@ pub mod events {
             }
 
             impl Event {
+                /// Every variant's name, in wire order (`"FeeCharged"`, ...; the JSON
+                /// tag is its snake_case form), for tests that enumerate the enum.
+                pub const KINDS: &'static [&'static str] = &[$( stringify!($variant), )*];
+
+                /// This event's variant name, one of [`Event::KINDS`].
+                pub fn kind(&self) -> &'static str {
+                    match self { $( Event::$variant(_) => stringify!($variant), )* }
+                }
+
                 /// The distinct accounts the event names, in field order: whose history
                 /// lists it, and which partners see it when the event stream is filtered
                 /// by partner.
