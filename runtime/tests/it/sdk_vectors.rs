@@ -551,6 +551,117 @@ fn txs_vectors() -> Value {
     json!({ "chain_id": CHAIN.to_string(), "txs": cases })
 }
 
+// --------------------------------------------------------------------- sealed memos
+
+/// A `MemoError`'s variant name, the verdict the TS SDK must give.
+fn memo_error(e: &jeon_runtime::memo::MemoError) -> &'static str {
+    use jeon_runtime::memo::MemoError;
+    match e {
+        MemoError::TooLong { .. } => "TooLong",
+        MemoError::NotSealed => "NotSealed",
+        MemoError::BadPublicKey => "BadPublicKey",
+        MemoError::Undecryptable => "Undecryptable",
+    }
+}
+
+/// Memos sealed to a merchant's address (`runtime::memo`): seal is deterministic in
+/// the ephemeral secret, so the SDK must produce these bytes exactly; then every way
+/// a memo fails to seal or open, with the Rust verdict.
+fn memos_vectors() -> Value {
+    use jeon_runtime::invoice::MEMO_BYTES_MAX;
+    use jeon_runtime::memo::{self, SEALED_MEMO_OVERHEAD, SEALED_PLAINTEXT_MAX};
+    let longest = vec![b'x'; SEALED_PLAINTEXT_MAX];
+    let plain: [(&str, [u8; 32], &[u8]); 5] = [
+        ("cafe", [7; 32], b"table 4"),
+        ("cafe", [9; 32], b"order 42 for table 7"),
+        ("cafe", [8; 32], b""),
+        ("alice", [0x42; 32], "주문 7번, 포장".as_bytes()),
+        ("bob", [0xff; 32], &longest),
+    ];
+    let sealed: Vec<Value> = plain
+        .iter()
+        .map(|(label, eph, text)| {
+            let out = memo::seal(&addr(label), *eph, text).unwrap();
+            assert_eq!(memo::open(&key(label), &out).unwrap(), *text);
+            json!({
+                "merchant": addr(label).to_string(),
+                "merchant_key": label,
+                "ephemeral_secret": hexs(eph),
+                "plaintext_hex": hexs(text),
+                "sealed_hex": hexs(&out),
+            })
+        })
+        .collect();
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let mut not_a_point = [0u8; 32];
+    not_a_point[0] = 2;
+    let too_long = vec![b'x'; SEALED_PLAINTEXT_MAX + 1];
+    let refused_seals: Vec<Value> = [
+        ("a small-order merchant key", Address(identity), &b"x"[..]),
+        ("a merchant key that is not a point", Address(not_a_point), b"x"),
+        ("a plaintext too long to fit sealed", addr("cafe"), &too_long),
+    ]
+    .iter()
+    .map(|(what, merchant, text)| {
+        let e = memo::seal(merchant, [7; 32], text).unwrap_err();
+        json!({
+            "what": what,
+            "merchant_hex": hexs(&merchant.0),
+            "plaintext_len": text.len(),
+            "error": memo_error(&e),
+        })
+    })
+    .collect();
+    let good = memo::seal(&addr("cafe"), [7; 32], b"order 42 for table 7").unwrap();
+    let flip = |i: usize| {
+        let mut m = good.clone();
+        m[i] ^= 0x01;
+        m
+    };
+    let mut zero_ephemeral = good.clone();
+    zero_ephemeral[1..33].fill(0);
+    let mut oversized = vec![memo::SEALED_MEMO_VERSION; MEMO_BYTES_MAX + 1];
+    oversized[1..33].copy_from_slice(&good[1..33]);
+    let opens: Vec<(&str, &str, Vec<u8>)> = vec![
+        ("the merchant opens it", "cafe", good.clone()),
+        ("another key", "bob", good.clone()),
+        ("the version byte changed", "cafe", flip(0)),
+        ("the ephemeral key changed", "cafe", flip(1)),
+        ("the ciphertext changed", "cafe", flip(33)),
+        ("the tag changed", "cafe", flip(good.len() - 1)),
+        ("one byte cut off", "cafe", good[..good.len() - 1].to_vec()),
+        ("shorter than a sealed memo", "cafe", good[..SEALED_MEMO_OVERHEAD - 1].to_vec()),
+        ("a clear memo", "cafe", b"table 4".to_vec()),
+        ("a small-order ephemeral key", "cafe", zero_ephemeral),
+        ("longer than a memo", "cafe", oversized),
+    ];
+    let opens: Vec<Value> = opens
+        .iter()
+        .map(|(what, label, bytes)| {
+            let verdict = match memo::open(&key(label), bytes) {
+                Ok(p) => json!({"ok": hexs(&p)}),
+                Err(e) => json!({"error": memo_error(&e)}),
+            };
+            json!({
+                "what": what,
+                "key": label,
+                "sealed_hex": hexs(bytes),
+                "is_sealed": memo::is_sealed(bytes),
+                "verdict": verdict,
+            })
+        })
+        .collect();
+    json!({
+        "format": "runtime/src/memo.rs (version 1)",
+        "overhead": SEALED_MEMO_OVERHEAD,
+        "plaintext_max": SEALED_PLAINTEXT_MAX,
+        "sealed": sealed,
+        "refused_seals": refused_seals,
+        "opens": opens,
+    })
+}
+
 // --------------------------------------------------------------------- payment links
 
 fn links_vectors() -> Value {
@@ -1185,6 +1296,25 @@ fn transactions_match_the_committed_vectors_byte_for_byte() {
         "1c1cc7c641194698ebd835d68e25874a6716f643932ed201646a184ddbc73969"
     );
     check_or_bless("txs.json", &v);
+}
+
+#[test]
+fn sealed_memos_and_their_verdicts_match_the_committed_vectors() {
+    let v = memos_vectors();
+    // The first vector is the one runtime/src/memo.rs pins.
+    assert_eq!(
+        v["sealed"][0]["sealed_hex"],
+        "0113be4feaeaf204c7fd3358fc9c00721881d174278128227ec674f37f7fe97b6d\
+         0da10c588cd24adf8ec23bcf20f31c0d72a134b48d3866"
+    );
+    let verdicts: std::collections::BTreeSet<String> = v["opens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["verdict"]["error"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(verdicts.len(), 3, "NotSealed, TooLong, Undecryptable: {verdicts:?}");
+    check_or_bless("memos.json", &v);
 }
 
 #[test]

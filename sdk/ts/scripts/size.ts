@@ -16,4 +16,4 @@ const out = await build({
 });
 const bytes = out.outputFiles[0]!.contents;
 const gz = gzipSync(bytes, { level: 9 });
-console.log(`bundle (esbuild, minified, ESM, with @noble/curves, @noble/hashes, @scure/base): ${bytes.length} bytes, gzip ${gz.length} bytes`);
+console.log(`bundle (esbuild, minified, ESM, with @noble/curves, @noble/hashes, @noble/ciphers, @scure/base): ${bytes.length} bytes, gzip ${gz.length} bytes`);

@@ -29,6 +29,16 @@ export {
 } from './invoice.js';
 export { KeyFileError, Keypair } from './keys.js';
 export {
+  MEMO_DOMAIN,
+  MemoError,
+  SEALED_MEMO_OVERHEAD,
+  SEALED_MEMO_VERSION,
+  SEALED_PLAINTEXT_MAX,
+  isSealed,
+  openMemo,
+  sealMemo,
+} from './memo.js';
+export {
   PROOF_BYTES_MAX,
   ProofError,
   decodeProof,

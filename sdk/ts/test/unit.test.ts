@@ -10,12 +10,16 @@ import {
   JeonClient,
   KeyFileError,
   Keypair,
+  MemoError,
+  openMemo,
+  sealMemo,
   decode,
   encode,
   fromHex,
   parseGenesis,
   schemas,
   toHex,
+  makeInvoice,
   type TxStatus,
 } from '../src/index.js';
 
@@ -141,4 +145,21 @@ test('an error answer becomes an ApiError with the node code, and a new account 
   assert.deepEqual(await c.account(a), { address: a, nonce: 0, balances: [], partner: null });
   const bad = new JeonClient('http://node', { fetch: answer(400, 'bad_hash') });
   await assert.rejects(bad.txStatus('zz'), (e: unknown) => e instanceof ApiError && e.status === 400 && e.code === 'bad_hash');
+});
+
+test('a memo sealed with a fresh ephemeral key opens for the merchant only, and no altered bit opens', () => {
+  const cafe = Keypair.fromSeedLabel('cafe');
+  const a = sealMemo(cafe.address, 'order 42 for table 7');
+  const b = sealMemo(cafe.address, 'order 42 for table 7');
+  assert.notEqual(toHex(a), toHex(b), 'a fresh ephemeral key each time');
+  assert.equal(new TextDecoder().decode(openMemo(cafe, a)), 'order 42 for table 7');
+  assert.throws(() => openMemo(Keypair.fromSeedLabel('bob'), a), (e: unknown) => e instanceof MemoError && e.kind === 'Undecryptable');
+  for (let bit = 0; bit < a.length * 8; bit++) {
+    const altered = Uint8Array.from(a);
+    altered[bit >> 3]! ^= 1 << (bit & 7);
+    assert.throws(() => openMemo(cafe, altered), MemoError, `bit ${bit}`);
+  }
+  // A sealed memo fits in an invoice as its memo bytes.
+  const invoice = makeInvoice({ merchant: cafe.address, asset: 0, amount: 50_000n, invoiceId: 1, expiresAt: 100, memo: a });
+  assert.equal(toHex(invoice.memo!), toHex(a));
 });

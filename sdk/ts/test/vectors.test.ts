@@ -10,6 +10,9 @@ import {
   CodecError,
   Keypair,
   LinkError,
+  MemoError,
+  SEALED_MEMO_OVERHEAD,
+  SEALED_PLAINTEXT_MAX,
   ProofError,
   bodyFromJson,
   bodyToJson,
@@ -25,6 +28,9 @@ import {
   encodeTx,
   fromHex,
   invoiceSigningBytes,
+  isSealed,
+  openMemo,
+  sealMemo,
   makeInvoice,
   makeLink,
   makeReadableLink,
@@ -59,6 +65,7 @@ const keys = load('keys.json');
 const txs = load('txs.json');
 const links = load('links.json');
 const proofs = load('proofs.json');
+const memos = load('memos.json');
 
 /** Whether every number in a parsed JSON value is a safe integer (else JSON.parse rounded it). */
 const allSafe = (v: unknown): boolean =>
@@ -438,5 +445,46 @@ test('governance proposals of every change, and votes, are built and encoded as 
     assert.equal(toHex(encode(schemas.Call, call)), p.hex, p.summary);
     assert.deepEqual(toJson(schemas.Call, call), p.json);
     assert.equal(summarize(call), p.summary);
+  }
+});
+
+test('memos sealed to a merchant are the Rust bytes, and the merchant opens them', () => {
+  assert.equal(memos.overhead, SEALED_MEMO_OVERHEAD);
+  assert.equal(memos.plaintext_max, SEALED_PLAINTEXT_MAX);
+  for (const c of memos.sealed) {
+    const plaintext = fromHex(c.plaintext_hex);
+    const sealed = sealMemo(c.merchant, plaintext, fromHex(c.ephemeral_secret));
+    assert.equal(toHex(sealed), c.sealed_hex, c.merchant_key);
+    assert.equal(sealed.length, plaintext.length + SEALED_MEMO_OVERHEAD);
+    assert.ok(isSealed(sealed));
+    const merchant = Keypair.fromSeedLabel(c.merchant_key);
+    assert.equal(toHex(openMemo(merchant, fromHex(c.sealed_hex))), c.plaintext_hex);
+  }
+});
+
+test('a memo refused for sealing is refused with the Rust error', () => {
+  for (const c of memos.refused_seals) {
+    assert.throws(
+      () => sealMemo(fromHex(c.merchant_hex), new Uint8Array(c.plaintext_len), new Uint8Array(32).fill(7)),
+      (e: unknown) => e instanceof MemoError && e.kind === c.error,
+      c.what,
+    );
+  }
+});
+
+test('every memo the Rust side cannot open is refused with its error, the rest open to its plaintext', () => {
+  for (const c of memos.opens) {
+    const bytes = fromHex(c.sealed_hex);
+    assert.equal(isSealed(bytes), c.is_sealed, c.what);
+    const key = Keypair.fromSeedLabel(c.key);
+    if (c.verdict.ok !== undefined) {
+      assert.equal(toHex(openMemo(key, bytes)), c.verdict.ok, c.what);
+    } else {
+      assert.throws(
+        () => openMemo(key, bytes),
+        (e: unknown) => e instanceof MemoError && e.kind === c.verdict.error,
+        c.what,
+      );
+    }
   }
 });
