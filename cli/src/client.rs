@@ -297,6 +297,18 @@ impl Client {
         Ok((view.id, units))
     }
 
+    /// An amount of the fee asset (`--fee-limit`, a fee market's bounds): raw units
+    /// as given, offline; a decimal amount read with the fee asset's decimals, the fee
+    /// asset named by `GET /v1/fees`.
+    pub(crate) fn fee_amount(&self, amount: &AmountArg) -> Result<Amount, CliError> {
+        if let AmountArg::Raw(n) = amount {
+            return Ok(*n);
+        }
+        let fee_asset = self.fees(None)?.fee_asset;
+        self.asset_amount(&AssetRef::Id(fee_asset), amount)
+            .map(|(_, n)| n)
+    }
+
     /// An amount whose asset the command does not name (a mandate's, a credit
     /// line's): raw units, or a decimal amount that names its asset by sign or symbol
     /// (`₩5`, `5KRW`).

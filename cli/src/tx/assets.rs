@@ -4,7 +4,7 @@
 use clap::{Args, ValueEnum};
 use jeon_runtime::calls;
 
-use jeon_runtime::{Address, Amount, AssetKind, Call};
+use jeon_runtime::{Address, AssetKind, Call};
 
 use super::{fixed, Draft, DraftCall, TxArgs};
 use crate::amount::AmountArg;
@@ -59,9 +59,11 @@ pub(crate) struct CreateAssetArgs {
     /// What the asset represents.
     #[arg(long, value_enum)]
     kind: KindArg,
-    /// The issuance limit: no mint takes the supply above it [default: none].
-    #[arg(long, value_name = "N")]
-    supply_max: Option<Amount>,
+    /// The issuance limit: no mint takes the supply above it; raw units (an integer)
+    /// or a decimal amount in the new asset's `--decimals` (`1000000.00`) [default:
+    /// none].
+    #[arg(long, value_name = "AMOUNT")]
+    supply_max: Option<AmountArg>,
     #[command(flatten)]
     common: TxArgs,
 }
@@ -74,11 +76,17 @@ impl DraftCall for CreateAssetArgs {
                 "invalid asset symbol {symbol:?}: use 1 to 12 of A-Z, 0-9"
             )));
         }
+        // The asset does not exist yet: its decimals and symbol are the flags'.
+        let supply_max = self
+            .supply_max
+            .map(|a| a.units(self.decimals, &symbol))
+            .transpose()
+            .map_err(|e| CliError::BadInput(format!("--supply-max: {e}")))?;
         let call = Call::CreateAsset(calls::CreateAsset {
             symbol,
             decimals: self.decimals,
             kind: self.kind.into(),
-            supply_max: self.supply_max,
+            supply_max,
         });
         Ok((fixed(call), self.common))
     }

@@ -4,7 +4,7 @@
 use clap::Args;
 use jeon_runtime::calls;
 
-use jeon_runtime::{Amount, Call};
+use jeon_runtime::Call;
 
 use super::{fixed, Draft, DraftCall, TxArgs};
 use crate::amount::AmountArg;
@@ -30,15 +30,17 @@ pub(crate) struct ProposeExchangeArgs {
     /// The to-issuer's spread in basis points.
     #[arg(long, value_name = "BPS", default_value_t = 0)]
     spread_bps: u16,
-    /// The most from-asset units converted per UTC day.
-    #[arg(long, value_name = "N")]
-    daily_cap: Amount,
+    /// The most converted per UTC day, of the from-asset: raw units (an integer) or a
+    /// decimal amount (`1000.00`, `1000PT`).
+    #[arg(long, value_name = "AMOUNT")]
+    daily_cap: AmountArg,
     /// The money asset positions are settled in.
     #[arg(long, value_name = "ID_OR_SYMBOL", default_value = "KRW")]
     settlement_asset: AssetRef,
-    /// Settlement-asset units owed per to-asset unit delivered.
-    #[arg(long, value_name = "N")]
-    settlement_price: Amount,
+    /// What the to-issuer is owed per to-asset unit delivered, in the settlement
+    /// asset: raw units (an integer) or a decimal amount (`₩0.10` = 10 units).
+    #[arg(long, value_name = "AMOUNT")]
+    settlement_price: AmountArg,
     #[command(flatten)]
     common: TxArgs,
 }
@@ -56,15 +58,24 @@ impl DraftCall for ProposeExchangeArgs {
             settlement_price,
             common,
         } = self;
+        daily_cap
+            .check_unit(&from_asset)
+            .map_err(CliError::BadInput)?;
+        settlement_price
+            .check_unit(&settlement_asset)
+            .map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
+            let (from_asset, daily_cap) = c.asset_amount(&from_asset, &daily_cap)?;
+            let (settlement_asset, settlement_price) =
+                c.asset_amount(&settlement_asset, &settlement_price)?;
             Ok(Call::ProposeExchange(calls::ProposeExchange {
-                from_asset: c.resolve_asset(&from_asset)?,
+                from_asset,
                 to_asset: c.resolve_asset(&to_asset)?,
                 rate_num,
                 rate_den,
                 spread_bps,
                 daily_cap,
-                settlement_asset: c.resolve_asset(&settlement_asset)?,
+                settlement_asset,
                 settlement_price,
             }))
         });
@@ -118,9 +129,10 @@ pub(crate) struct ConvertArgs {
     /// The credit received.
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     to_asset: AssetRef,
-    /// The least to receive, else the conversion fails.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    min_out: Amount,
+    /// The least to receive, else the conversion fails: raw units of the credit
+    /// received (an integer) or a decimal amount (`9.50`, `9.5PT`).
+    #[arg(long, value_name = "AMOUNT", default_value = "1")]
+    min_out: AmountArg,
     #[command(flatten)]
     common: TxArgs,
 }
@@ -135,12 +147,14 @@ impl DraftCall for ConvertArgs {
             common,
         } = self;
         amount.check_unit(&from_asset).map_err(CliError::BadInput)?;
+        min_out.check_unit(&to_asset).map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
             let (from_asset, amount) = c.asset_amount(&from_asset, &amount)?;
+            let (to_asset, min_out) = c.asset_amount(&to_asset, &min_out)?;
             Ok(Call::Convert(calls::Convert {
                 from_asset,
                 amount,
-                to_asset: c.resolve_asset(&to_asset)?,
+                to_asset,
                 min_out,
             }))
         });

@@ -8,9 +8,10 @@ use serde_json::Value;
 use jeon_runtime::economy::Jurisdiction;
 use jeon_runtime::fees::{FeeMarket, FeeTier};
 use jeon_runtime::governance::Change;
-use jeon_runtime::{calls, Address, Amount, Call, Height, Role};
+use jeon_runtime::{calls, Address, Call, Height, Role};
 
 use super::{fixed, Draft, DraftCall, TxArgs, TxRun};
+use crate::amount::AmountArg;
 use crate::client::{ApiError, Client};
 use crate::error::CliError;
 
@@ -90,6 +91,15 @@ struct When {
 impl When {
     /// A draft of the `Propose` call, with heights from the node's head.
     fn draft(self, change: Change) -> Draft {
+        self.draft_with(move |_| Ok(change))
+    }
+
+    /// As [`When::draft`], for a change that needs the node (amounts in an asset's
+    /// decimals).
+    fn draft_with(
+        self,
+        change: impl FnOnce(&Client) -> Result<Change, CliError> + 'static,
+    ) -> Draft {
         let When {
             voting_blocks,
             deadline,
@@ -99,7 +109,7 @@ impl When {
             let head = c.status()?.height;
             let deadline = deadline.unwrap_or(head.saturating_add(voting_blocks));
             Ok(Call::Propose(calls::Propose {
-                change,
+                change: change(c)?,
                 deadline,
                 // At or below the height it passes at: from the block after it passes.
                 activation: activation.unwrap_or(head.saturating_add(1)),
@@ -345,12 +355,13 @@ struct SetFeeMarketArgs {
     /// Remove the fee market: every transaction pays params.fee_flat.
     #[arg(long, conflicts_with_all = ["base_fee_min", "base_fee_max", "target_txs", "tier"])]
     none: bool,
-    /// The base fee never goes below this.
-    #[arg(long, value_name = "N", required_unless_present = "none")]
-    base_fee_min: Option<Amount>,
-    /// The base fee never goes above this.
-    #[arg(long, value_name = "N", required_unless_present = "none")]
-    base_fee_max: Option<Amount>,
+    /// The base fee never goes below this: raw units of the fee asset (an integer)
+    /// or a decimal amount (`0.01`, `₩0.01`).
+    #[arg(long, value_name = "AMOUNT", required_unless_present = "none")]
+    base_fee_min: Option<AmountArg>,
+    /// The base fee never goes above this (raw units or a decimal amount).
+    #[arg(long, value_name = "AMOUNT", required_unless_present = "none")]
+    base_fee_max: Option<AmountArg>,
     /// The block fullness, in transactions, at which the base fee holds.
     #[arg(long, value_name = "N", required_unless_present = "none")]
     target_txs: Option<u32>,
@@ -378,21 +389,29 @@ impl DraftCall for SetFeeMarketArgs {
             self.target_txs,
         ) {
             (true, ..) => None,
-            (false, Some(min), Some(max), Some(target)) => Some(FeeMarket {
-                base_fee_min: min,
-                base_fee_max: max,
-                target_txs_per_block: target,
-                change_denominator: self.change_denominator,
-                volume_window_blocks: self.volume_window_blocks,
-                tiers: self.tier,
-            }),
+            (false, Some(min), Some(max), Some(target)) => Some((min, max, target)),
             _ => {
                 return Err(CliError::BadInput(
                     "give --base-fee-min, --base-fee-max and --target-txs, or --none".into(),
                 ))
             }
         };
-        Ok((self.when.draft(Change::SetFeeMarket(market)), self.common))
+        let (change_denominator, volume_window_blocks, tiers) =
+            (self.change_denominator, self.volume_window_blocks, self.tier);
+        let draft = self.when.draft_with(move |c| {
+            let Some((min, max, target)) = market else {
+                return Ok(Change::SetFeeMarket(None));
+            };
+            Ok(Change::SetFeeMarket(Some(FeeMarket {
+                base_fee_min: c.fee_amount(&min)?,
+                base_fee_max: c.fee_amount(&max)?,
+                target_txs_per_block: target,
+                change_denominator,
+                volume_window_blocks,
+                tiers,
+            })))
+        });
+        Ok((draft, self.common))
     }
 }
 

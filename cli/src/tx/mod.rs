@@ -42,8 +42,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
-use jeon_runtime::{Address, Amount, Call, Height, Keypair, Nonce, SignedTx, TxBody};
+use jeon_runtime::{Address, Call, Height, Keypair, Nonce, SignedTx, TxBody};
 
+use crate::amount::AmountArg;
 use crate::client::{ApiArgs, Client, NodeStatus};
 use crate::error::CliError;
 use crate::output;
@@ -159,11 +160,11 @@ pub(crate) struct TxArgs {
     key: PathBuf,
     #[command(flatten)]
     api: ApiArgs,
-    /// The most fee to pay, in the fee asset's smallest unit [default: the node's
-    /// suggestion from `GET /v1/fees`: twice the sender's current fee, within the
-    /// base fee's ceiling].
-    #[arg(long, value_name = "N")]
-    fee_limit: Option<Amount>,
+    /// The most fee to pay: raw units of the fee asset (an integer) or a decimal
+    /// amount (`0.50`, `₩0.5`) [default: the node's suggestion from `GET /v1/fees`:
+    /// twice the sender's current fee, within the base fee's ceiling].
+    #[arg(long, value_name = "AMOUNT")]
+    fee_limit: Option<AmountArg>,
     /// A partner that sponsors your fees (`jeon tx sponsor-fees`) pays them; or, with
     /// `--payer-key`, the co-signing payer.
     #[arg(long, value_name = "ADDR")]
@@ -294,8 +295,8 @@ fn sign(
         .height
         .checked_add(common.expiry_blocks)
         .ok_or_else(|| CliError::BadInput("--expiry-blocks is too large".into()))?;
-    let fee_limit = match common.fee_limit {
-        Some(limit) => limit,
+    let fee_limit = match &common.fee_limit {
+        Some(limit) => client.fee_amount(limit)?,
         None => client.fees(Some(&sender))?.suggested_fee_limit(),
     };
     let body = TxBody {

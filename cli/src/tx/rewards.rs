@@ -5,10 +5,11 @@ use clap::Args;
 use jeon_runtime::calls;
 
 use jeon_runtime::economy::RewardKind;
-use jeon_runtime::{Address, Amount, AssetId, Call};
+use jeon_runtime::{Address, AssetId, Call};
 
 use super::{fixed, Draft, DraftCall, TxArgs};
-use crate::client::AssetRef;
+use crate::amount::AmountArg;
+use crate::client::{AssetRef, Client};
 use crate::error::CliError;
 
 /// What both kinds of reward rule take.
@@ -23,26 +24,33 @@ pub(crate) struct RuleArgs {
     /// The credit asset minted as the reward (the sender issues it).
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     asset: AssetRef,
-    /// The most units one payer may earn per period.
-    #[arg(long, value_name = "N")]
-    cap: Amount,
+    /// The most one payer may earn per period, of the credit asset: raw units (an
+    /// integer) or a decimal amount (`50.00`, `50STAMP`).
+    #[arg(long, value_name = "AMOUNT")]
+    cap: AmountArg,
     /// The cap's period in milliseconds [default: a day].
     #[arg(long, value_name = "MS", default_value_t = jeon_runtime::economy::PERIOD_MS)]
     period_ms: u64,
 }
 
 impl RuleArgs {
-    /// The rule's call, with the reward `kind` of the (resolved) credit asset.
-    fn draft(self, kind: impl FnOnce(AssetId) -> RewardKind + 'static) -> Draft {
-        Box::new(move |c| {
+    /// The rule's call, with the reward `kind` of the (resolved) credit asset (its
+    /// amounts read with that asset's decimals).
+    fn draft(
+        self,
+        kind: impl FnOnce(&Client, &AssetRef, AssetId) -> Result<RewardKind, CliError> + 'static,
+    ) -> Result<Draft, CliError> {
+        self.cap.check_unit(&self.asset).map_err(CliError::BadInput)?;
+        Ok(Box::new(move |c| {
+            let (asset, cap) = c.asset_amount(&self.asset, &self.cap)?;
             Ok(Call::AddRewardRule(calls::AddRewardRule {
                 merchants: self.merchants,
                 pay_asset: c.resolve_asset(&self.pay_asset)?,
-                kind: kind(c.resolve_asset(&self.asset)?),
-                cap_per_user_per_period: self.cap,
+                kind: kind(c, &self.asset, asset)?,
+                cap_per_user_per_period: cap,
                 period_ms: self.period_ms,
             }))
-        })
+        }))
     }
 }
 
@@ -64,7 +72,7 @@ impl DraftCall for AddCashbackRuleArgs {
         let rate_bps = self.rate_bps;
         let draft = self
             .rule
-            .draft(move |asset| RewardKind::Cashback { rate_bps, asset });
+            .draft(move |_, _, asset| Ok(RewardKind::Cashback { rate_bps, asset }))?;
         Ok((draft, self.common))
     }
 }
@@ -74,9 +82,10 @@ impl DraftCall for AddCashbackRuleArgs {
 pub(crate) struct AddStampRuleArgs {
     #[command(flatten)]
     rule: RuleArgs,
-    /// Stamps per payment.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    per_payment: Amount,
+    /// Stamps per payment: raw units of the stamp asset (an integer) or a decimal
+    /// amount (`1.0`, `1STAMP`).
+    #[arg(long, value_name = "AMOUNT", default_value = "1")]
+    per_payment: AmountArg,
     #[command(flatten)]
     common: TxArgs,
 }
@@ -84,9 +93,13 @@ pub(crate) struct AddStampRuleArgs {
 impl DraftCall for AddStampRuleArgs {
     fn draft(self) -> Result<(Draft, TxArgs), CliError> {
         let per_payment = self.per_payment;
-        let draft = self
-            .rule
-            .draft(move |asset| RewardKind::Stamps { per_payment, asset });
+        per_payment
+            .check_unit(&self.rule.asset)
+            .map_err(CliError::BadInput)?;
+        let draft = self.rule.draft(move |c, asset_ref, asset| {
+            let (_, per_payment) = c.asset_amount(asset_ref, &per_payment)?;
+            Ok(RewardKind::Stamps { per_payment, asset })
+        })?;
         Ok((draft, self.common))
     }
 }
@@ -114,15 +127,16 @@ pub(crate) struct SetStampRewardArgs {
     /// The stamp asset.
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     stamp_asset: AssetRef,
-    /// Stamps per reward.
-    #[arg(long, value_name = "N")]
-    stamps: Amount,
+    /// Stamps per reward: raw units of the stamp asset or a decimal amount.
+    #[arg(long, value_name = "AMOUNT")]
+    stamps: AmountArg,
     /// The reward asset (e.g. a voucher credit).
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     reward_asset: AssetRef,
-    /// Reward units per `--stamps` stamps.
-    #[arg(long, value_name = "N")]
-    reward_amount: Amount,
+    /// The reward per `--stamps` stamps: raw units of the reward asset or a decimal
+    /// amount (`₩5`, `1VOUCHER`).
+    #[arg(long, value_name = "AMOUNT")]
+    reward_amount: AmountArg,
     #[command(flatten)]
     common: TxArgs,
 }
@@ -136,11 +150,17 @@ impl DraftCall for SetStampRewardArgs {
             reward_amount,
             common,
         } = self;
+        stamps.check_unit(&stamp_asset).map_err(CliError::BadInput)?;
+        reward_amount
+            .check_unit(&reward_asset)
+            .map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
+            let (stamp_asset, stamps) = c.asset_amount(&stamp_asset, &stamps)?;
+            let (reward_asset, reward_amount) = c.asset_amount(&reward_asset, &reward_amount)?;
             Ok(Call::SetStampReward(calls::SetStampReward {
-                stamp_asset: c.resolve_asset(&stamp_asset)?,
+                stamp_asset,
                 stamps,
-                reward_asset: c.resolve_asset(&reward_asset)?,
+                reward_asset,
                 reward_amount,
             }))
         });
@@ -154,9 +174,9 @@ pub(crate) struct RedeemStampsArgs {
     /// The stamp asset.
     #[arg(long, value_name = "ID_OR_SYMBOL")]
     stamp_asset: AssetRef,
-    /// Stamps to burn.
-    #[arg(long, value_name = "N")]
-    count: Amount,
+    /// Stamps to burn: raw units of the stamp asset or a decimal amount.
+    #[arg(long, value_name = "AMOUNT")]
+    count: AmountArg,
     #[command(flatten)]
     common: TxArgs,
 }
@@ -168,11 +188,10 @@ impl DraftCall for RedeemStampsArgs {
             count,
             common,
         } = self;
+        count.check_unit(&stamp_asset).map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
-            Ok(Call::RedeemStamps(calls::RedeemStamps {
-                stamp_asset: c.resolve_asset(&stamp_asset)?,
-                count,
-            }))
+            let (stamp_asset, count) = c.asset_amount(&stamp_asset, &count)?;
+            Ok(Call::RedeemStamps(calls::RedeemStamps { stamp_asset, count }))
         });
         Ok((draft, common))
     }
