@@ -35,9 +35,14 @@
 //! planned (funding covers them all; `--txs` is ignored), but signers stay at most a
 //! few batches ahead of the submitters, submission stops after S seconds, and the
 //! tracker keeps only the pending transactions and latency histograms. Every
-//! `--window-secs` it prints one JSON line (submitted and finalized in the window,
+//! `--window-secs` it prints one line (submitted and finalized in the window,
 //! its tx/s and p50/p99, the node's RSS, the size of `--data-dir` and its bytes per
-//! finalized transaction so far); the final line covers the whole run.
+//! finalized transaction so far); the final report covers the whole run.
+//!
+//! Output follows `--output`: `json` prints the report (and each soak window) as one
+//! JSON line, the lines scripts and tests parse; `text`, the default as for every
+//! command, prints the same figures as a short summary for people. Progress always
+//! goes to stderr.
 //!
 //! The code follows the phases: `fund` (what each account needs, and topping it up),
 //! `merchant` and `mandates` (the setup of `--mode pay` and `--mode charge`),
@@ -67,6 +72,7 @@ use jeon_runtime::{Address, Amount, Call, Height, Keypair, Nonce, SignedTx, TxBo
 
 use crate::client::{ApiError, Client, NodeStatus, API_URL_DEFAULT};
 use crate::error::{stdout, CliError};
+use crate::output;
 
 use fund::{fund, needs, FundPlan};
 use mandates::{find_mandates, grant_mandates};
@@ -127,7 +133,7 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_name = "S", conflicts_with = "soak")]
     duration_secs: Option<u64>,
     /// A soak: submit at `--rate` for S seconds, signing on the fly (memory stays
-    /// flat whatever S), and print one JSON line per `--window-secs` window before
+    /// flat whatever S), and print one line per `--window-secs` window before
     /// the final report (whose tx/s and percentiles cover the whole run). `--rate` is
     /// required; `--txs` is ignored; funding covers rate × S transactions; batches
     /// are cut to at most rate/10 so one is sent every 100 ms.
@@ -247,8 +253,12 @@ fn rss_peak(clients: &[Client]) -> Option<u64> {
         .max()
 }
 
-/// Prints the report as one JSON line.
+/// Prints the report: one JSON line with `--output json` (what scripts parse), a
+/// summary for people otherwise.
 fn print_report(report: &report::Report) -> Result<(), CliError> {
+    if output::format() == output::Format::Text {
+        return stdout(&report.to_text());
+    }
     let json = serde_json::to_string(report)
         .map_err(|e| CliError::Failed(format!("cannot print the report: {e}")))?;
     stdout(&format!("{json}\n"))

@@ -1,5 +1,5 @@
 //! The report: counts, finalized throughput and latency percentiles, printed as one
-//! JSON line.
+//! JSON line (`--output json`) or as a short summary for people (`--output text`).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -52,6 +52,75 @@ pub(super) struct SoakOutcome {
     pub(super) span_s: f64,
     pub(super) latencies: Latencies,
     pub(super) summary: SoakSummary,
+}
+
+impl Report {
+    /// The report for people: what was sent, what became final how fast, and what
+    /// the node used. The same figures as the JSON line, in words.
+    pub(super) fn to_text(&self) -> String {
+        let mode = serde_json::to_value(self.mode)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let mut out = format!(
+            "bench ({mode}): {} submitted, {} accepted, {} refused\n",
+            self.submitted, self.accepted, self.refused
+        );
+        if !self.refused_by_code.is_empty() {
+            let codes: Vec<String> = self
+                .refused_by_code
+                .iter()
+                .map(|(code, n)| format!("{code} {n}"))
+                .collect();
+            out.push_str(&format!("  refused by code: {}\n", codes.join(", ")));
+        }
+        out.push_str(&format!(
+            "  finalized: {} in {:.3} s, {:.1} tx/s\n",
+            self.finalized, self.duration_s, self.finalized_tps
+        ));
+        out.push_str(&format!(
+            "  latency: p50 {}, p99 {}, max {}\n",
+            ms(self.latency_ms_p50),
+            ms(self.latency_ms_p99),
+            ms(self.latency_ms_max)
+        ));
+        if self.soak.is_none() {
+            out.push_str(&format!("  pre-signed in {:.3} s\n", self.presign_s));
+        }
+        out.push_str(&format!(
+            "  node peak RSS: {}\n",
+            mib(self.node_rss_peak_bytes)
+        ));
+        if let Some(s) = &self.soak {
+            out.push_str(&format!(
+                "  soak: {} s offered at {} tx/s, {} windows of {} s; node RSS at the end {}, \
+                 data directory {}{}\n",
+                s.soak_s,
+                s.offered_rate,
+                s.windows,
+                s.window_secs,
+                mib(s.node_rss_bytes),
+                mib(s.data_dir_bytes),
+                s.bytes_per_tx
+                    .map(|b| format!(" ({b:.0} bytes per final tx)"))
+                    .unwrap_or_default()
+            ));
+        }
+        out
+    }
+}
+
+/// A latency for people: `12.345 ms`, or `-` when nothing was measured.
+pub(super) fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |x| format!("{x:.1} ms"))
+}
+
+/// A size in MiB, or `-` when the node did not say.
+pub(super) fn mib(bytes: Option<u64>) -> String {
+    bytes.map_or_else(
+        || "-".to_owned(),
+        |b| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    )
 }
 
 /// Everything measured.
@@ -149,6 +218,27 @@ pub(super) fn soak_report(outcome: SoakOutcome, rss_peak: Option<u64>) -> Report
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_text_report_says_the_json_lines_figures_in_words() {
+        let outcome = Outcome {
+            submitted: 200,
+            accepted: 198,
+            refused: 2,
+            refused_by_code: [("rate_limited".to_owned(), 2)].into_iter().collect(),
+            finals: Vec::new(),
+            finalized: 198,
+        };
+        let mut r = report(outcome, 0.5, Some(64 * 1024 * 1024));
+        r.mode = Mode::Pay;
+        r.latency_ms_p50 = Some(120.0);
+        let text = r.to_text();
+        assert!(text.starts_with("bench (pay): 200 submitted, 198 accepted, 2 refused\n"), "{text}");
+        assert!(text.contains("refused by code: rate_limited 2"), "{text}");
+        assert!(text.contains("latency: p50 120.0 ms, p99 -, max -"), "{text}");
+        assert!(text.contains("node peak RSS: 64.0 MiB"), "{text}");
+        assert!(serde_json::from_str::<serde_json::Value>(&text).is_err());
+    }
 
     #[test]
     fn percentiles_use_the_nearest_rank() {

@@ -390,6 +390,9 @@ fn print_window(soak: &Soak<'_>, out: &mut Tracked, end: Duration) -> Result<(),
     };
     let submitted = soak.submitted.load(Ordering::Relaxed);
     let line: WindowLine = out.windows.close(end, submitted, probe);
+    if crate::output::format() == crate::output::Format::Text {
+        return stdout(&line.to_text());
+    }
     let json = serde_json::to_string(&line)
         .map_err(|e| CliError::Failed(format!("cannot print a window: {e}")))?;
     stdout(&format!("{json}\n"))

@@ -106,6 +106,26 @@ pub(super) struct WindowLine {
     pub(super) bytes_per_tx: Option<f64>,
 }
 
+impl WindowLine {
+    /// The window for people, one line.
+    pub(super) fn to_text(&self) -> String {
+        format!(
+            "window {} ({:.0}-{:.0} s): {} sent, {} final, {:.1} tx/s, latency p50 {}, \
+             p99 {}; node RSS {}, data directory {}\n",
+            self.window,
+            self.start_s,
+            self.end_s,
+            self.submitted,
+            self.finalized,
+            self.finalized_tps,
+            super::report::ms(self.latency_ms_p50),
+            super::report::ms(self.latency_ms_p99),
+            super::report::mib(self.node_rss_bytes),
+            super::report::mib(self.data_dir_bytes),
+        )
+    }
+}
+
 /// What was measured of the node when a window closed.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Probe {

@@ -308,8 +308,14 @@ pub(crate) fn faults_max(validators: usize) -> usize {
 impl Manifest {
     /// Parses and checks a manifest (exit 2 with a message naming the problem).
     pub(crate) fn parse(text: &str) -> Result<Manifest, CliError> {
-        let manifest: Manifest = toml::from_str(text)
-            .map_err(|e| CliError::BadInput(format!("invalid chaos manifest: {e}")))?;
+        // `chaos generate --output json` prints the manifest as JSON: read it too.
+        let manifest: Manifest = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text)
+                .map_err(|e| CliError::BadInput(format!("invalid chaos manifest (JSON): {e}")))?
+        } else {
+            toml::from_str(text)
+                .map_err(|e| CliError::BadInput(format!("invalid chaos manifest: {e}")))?
+        };
         manifest.validate()?;
         Ok(manifest)
     }

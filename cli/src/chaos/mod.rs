@@ -30,18 +30,21 @@ use manifest::Manifest;
 #[derive(Debug, Subcommand)]
 pub(crate) enum ChaosCommand {
     /// Run a manifest: N validators under load and perturbations, then check the
-    /// history. Prints a JSON report; exits 0 if every check passed, 1 if one failed
-    /// (the report names it), 2 if the manifest is invalid.
+    /// history. Prints a summary of the checks (`--output json`: the JSON report,
+    /// also written to OUT/report.json); exits 0 if every check passed, 1 if one
+    /// failed (the report names it), 2 if the manifest is invalid.
     Run(RunArgs),
     /// Print a random manifest for a seed: the same seed always gives the same
-    /// manifest; never more than f = (n-1)/3 validators are perturbed at once.
+    /// manifest; never more than f = (n-1)/3 validators are perturbed at once. TOML
+    /// (`--output json`: the same manifest as JSON; `chaos run` reads either).
     Generate(GenerateArgs),
 }
 
 /// `jeon chaos run`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// The manifest (TOML); see docs/reliability.md, "Chaos harness".
+    /// The manifest (TOML, or the JSON `chaos generate --output json` prints); see
+    /// docs/reliability.md, "Chaos harness".
     #[arg(long, value_name = "FILE")]
     manifest: PathBuf,
     /// Where the genesis, keys, node directories and logs go, and report.json
@@ -99,6 +102,12 @@ pub(crate) fn run(command: ChaosCommand) -> Result<(), CliError> {
                  --accounts {}{kinds}\n",
                 args.seed, args.duration, args.validators, args.rate, args.accounts
             );
+            if crate::output::format() == crate::output::Format::Json {
+                let json = serde_json::to_string(&manifest).map_err(|e| {
+                    CliError::Failed(format!("cannot print the manifest: {e}"))
+                })?;
+                return stdout(&format!("{json}\n"));
+            }
             stdout(&format!("{header}{}", manifest.to_toml()?))
         }
     }
@@ -125,7 +134,11 @@ fn run_manifest(args: &RunArgs) -> Result<(), CliError> {
     let path = args.out.join("report.json");
     std::fs::write(&path, &json)
         .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
-    stdout(&format!("{json}\n"))?;
+    if crate::output::format() == crate::output::Format::Json {
+        stdout(&format!("{json}\n"))?;
+    } else {
+        stdout(&run::summary(&report, &path))?;
+    }
     if report.ok {
         Ok(())
     } else {

@@ -84,6 +84,82 @@ pub(crate) struct Report {
     pub(crate) verdict: Verdict,
 }
 
+/// The report for people (`--output text`): the verdict, each check, the load, the
+/// heads and the recoveries, and where the JSON report is.
+pub(crate) fn summary(report: &Report, json_path: &Path) -> String {
+    let m = &report.manifest;
+    let mut out = format!(
+        "chaos: {} ({} validators, {} s of load at {} tx/s, {} perturbations, {:.1} s)\n",
+        if report.ok {
+            "every check passed".to_owned()
+        } else {
+            format!("FAILED: {}", report.verdict.failed.join(", "))
+        },
+        m.validators,
+        m.duration_secs,
+        m.load.rate,
+        m.perturbations.len(),
+        report.run_secs
+    );
+    out.push_str("checks:\n");
+    for (name, c) in &report.verdict.checks {
+        out.push_str(&format!(
+            "  {name}: {} ({} checked{})\n",
+            if c.ok { "ok" } else { "FAILED" },
+            c.checked,
+            if c.ok {
+                String::new()
+            } else {
+                format!(
+                    ", {} failures; first: {}",
+                    c.failure_count,
+                    c.failures.first().map_or("-", String::as_str)
+                )
+            }
+        ));
+    }
+    let l = &report.load;
+    out.push_str(&format!(
+        "load: {} submitted, {} admitted, {} final, {} resubmitted, {} batches unanswered\n",
+        l.submitted, l.admitted, l.finalized, l.resubmitted, l.unanswered_batches
+    ));
+    if !l.refused_by_code.is_empty() {
+        let codes: Vec<String> = l
+            .refused_by_code
+            .iter()
+            .map(|(code, n)| format!("{code} {n}"))
+            .collect();
+        out.push_str(&format!("  refused by code: {}\n", codes.join(", ")));
+    }
+    let heads: Vec<String> = report.heads.iter().map(u64::to_string).collect();
+    out.push_str(&format!("heads: {}\n", heads.join(", ")));
+    let rec = &report.verdict.recoveries;
+    if !rec.is_empty() {
+        let max = |f: fn(&super::check::Recovery) -> Option<u64>| {
+            let known: Vec<u64> = rec.iter().filter_map(f).collect();
+            let missing = rec.len() - known.len();
+            let worst = known.iter().max().map_or("-".to_owned(), |m| format!("{m} ms"));
+            if missing == 0 {
+                worst
+            } else {
+                format!("{worst} ({missing} never)")
+            }
+        };
+        out.push_str(&format!(
+            "recoveries: {} perturbations; chain progress after each within {}, perturbed \
+             node back within {}\n",
+            rec.len(),
+            max(|r| r.chain_progress_ms),
+            max(|r| r.node_back_ms)
+        ));
+    }
+    out.push_str(&format!(
+        "report: {} (or --output json)\n",
+        json_path.display()
+    ));
+    out
+}
+
 /// Runs a manifest with the cluster in `out`.
 pub(crate) fn run(manifest: &Manifest, out: &Path) -> Result<Report, CliError> {
     watch_signals()?;
@@ -546,4 +622,96 @@ fn equivocations_logged(cluster: &Cluster) -> Vec<(usize, String)> {
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::check::{CheckResult, Recovery};
+    use super::*;
+
+    fn report(ok: bool) -> Report {
+        let manifest = Manifest::parse(include_str!("../../tests/chaos/ci.toml")).expect("ci.toml");
+        let mut checks = BTreeMap::new();
+        checks.insert(
+            "blocks_agree",
+            CheckResult {
+                ok,
+                checked: 40,
+                failure_count: usize::from(!ok),
+                failures: if ok {
+                    Vec::new()
+                } else {
+                    vec!["height 7: two blocks".to_owned()]
+                },
+            },
+        );
+        let window = |kind: &str| Window {
+            kind: kind.to_owned(),
+            node: 1,
+            start_ms: 5_000,
+            end_ms: 7_000,
+            skipped: None,
+        };
+        Report {
+            ok,
+            manifest,
+            out: "/tmp/chaos".into(),
+            load: LoadStats {
+                submitted: 900,
+                admitted: 890,
+                finalized: 880,
+                ..LoadStats::default()
+            },
+            heads: vec![41, 41, 40, 41],
+            run_secs: 61.25,
+            verdict: Verdict {
+                ok,
+                failed: if ok { Vec::new() } else { vec!["blocks_agree"] },
+                checks,
+                recoveries: vec![
+                    Recovery {
+                        window: window("kill"),
+                        chain_height_at_end: 20,
+                        chain_progress_ms: Some(900),
+                        node_back_ms: Some(2_500),
+                    },
+                    Recovery {
+                        window: window("pause"),
+                        chain_height_at_end: 30,
+                        chain_progress_ms: Some(1_200),
+                        node_back_ms: None,
+                    },
+                ],
+            },
+        }
+    }
+
+    #[test]
+    fn the_text_summary_gives_the_verdict_each_check_and_the_worst_recovery() {
+        let text = summary(&report(true), Path::new("/tmp/chaos/report.json"));
+        assert!(text.starts_with("chaos: every check passed (4 validators"), "{text}");
+        assert!(text.contains("  blocks_agree: ok (40 checked)\n"), "{text}");
+        assert!(text.contains("load: 900 submitted, 890 admitted, 880 final"), "{text}");
+        assert!(text.contains("heads: 41, 41, 40, 41\n"), "{text}");
+        assert!(
+            text.contains("within 1200 ms, perturbed node back within 2500 ms (1 never)"),
+            "{text}"
+        );
+        assert!(text.contains("report: /tmp/chaos/report.json"), "{text}");
+        let failed = summary(&report(false), Path::new("r.json"));
+        assert!(failed.starts_with("chaos: FAILED: blocks_agree ("), "{failed}");
+        assert!(
+            failed.contains("blocks_agree: FAILED (40 checked, 1 failures; first: height 7"),
+            "{failed}"
+        );
+    }
+
+    #[test]
+    fn a_manifest_reads_back_from_its_json_as_from_its_toml() {
+        let m = Manifest::parse(include_str!("../../tests/chaos/ci.toml")).expect("ci.toml");
+        let json = serde_json::to_string(&m).expect("JSON");
+        assert_eq!(Manifest::parse(&json).expect("the JSON form"), m);
+        let e = Manifest::parse("{\"validators\": 4").unwrap_err();
+        assert!(e.to_string().contains("invalid chaos manifest (JSON)"), "{e}");
+    }
 }

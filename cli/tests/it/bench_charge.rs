@@ -1,6 +1,6 @@
 //! `jeon bench --mode charge` on `jeon dev`: the bench accounts grant each other a ring
 //! of mandates, every charge becomes final, and a rerun on the same chain reuses the
-//! mandates instead of granting new ones.
+//! mandates instead of granting new ones; `--output text` summarises the run in words.
 
 use crate::common::{get, run, DevNode};
 use jeon_runtime::Keypair;
@@ -64,4 +64,29 @@ fn a_small_charge_bench_grants_a_ring_of_mandates_and_sees_every_charge_final() 
     assert_eq!(mandate["spender"], bench_address(1).as_str(), "{listed}");
     assert_eq!(mandate["used"], 15, "{listed}");
     assert_eq!(mandates[0]["active"], true, "{listed}");
+
+    // `--output text` (the default for people): the same run, summarised in words.
+    let o = run(&[
+        "bench",
+        "--api",
+        &node.api,
+        "--txs",
+        "20",
+        "--accounts",
+        "20",
+        "--funder",
+        funder.to_str().unwrap(),
+        "--mode",
+        "charge",
+        "--output",
+        "text",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        text.starts_with("bench (charge): 20 submitted, 20 accepted, 0 refused\n"),
+        "{text}"
+    );
+    assert!(text.contains("  finalized: 20 in "), "{text}");
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
 }

@@ -155,31 +155,43 @@ fn a_manifest_with_an_unknown_key_is_refused_naming_it() {
 
 #[test]
 fn generate_is_deterministic_per_seed_and_its_output_runs_as_a_manifest() {
-    let gen = |seed: &str| {
+    let gen = |seed: &str, format: &str| {
         let out = jeon()
             .args(["chaos", "generate", "--seed", seed, "--duration", "300"])
+            .args(["--output", format])
             .output()
             .expect("run jeon chaos generate");
         assert!(out.status.success());
         String::from_utf8(out.stdout).expect("utf-8")
     };
-    let a = gen("42");
-    assert_eq!(a, gen("42"));
-    assert_ne!(a, gen("43"));
+    let a = gen("42", "text");
+    assert_eq!(a, gen("42", "text"));
+    assert_ne!(a, gen("43", "text"));
     assert!(a.contains("[[perturbation]]"), "{a}");
-    // `chaos run` accepts it: an occupied --out is the only refusal left.
+    // `--output json`: the same manifest as one JSON document.
+    let j = gen("42", "json");
+    let parsed: Value = serde_json::from_str(&j).expect("--output json prints JSON");
+    let toml_perturbations = a.matches("[[perturbation]]").count();
+    assert_eq!(
+        parsed["perturbation"].as_array().map(Vec::len),
+        Some(toml_perturbations),
+        "{j}"
+    );
+    // `chaos run` accepts either: an occupied --out is the only refusal left.
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("gen.toml");
-    std::fs::write(&path, &a).expect("write");
     std::fs::write(dir.path().join("occupied"), "x").expect("write");
-    let output = jeon()
-        .args(["chaos", "run", "--manifest"])
-        .arg(&path)
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .expect("run jeon chaos");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("is not empty"), "{stderr}");
+    for (name, text) in [("gen.toml", &a), ("gen.json", &j)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        let output = jeon()
+            .args(["chaos", "run", "--manifest"])
+            .arg(&path)
+            .arg("--out")
+            .arg(dir.path())
+            .output()
+            .expect("run jeon chaos");
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("is not empty"), "{name}: {stderr}");
+    }
 }
