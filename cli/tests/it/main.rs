@@ -28,6 +28,7 @@ mod keys_genesis;
 mod listings;
 mod mandates_e2e;
 mod mempool_jam;
+mod openapi_schema;
 mod operations;
 mod proofs_e2e;
 mod pruning;
