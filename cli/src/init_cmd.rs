@@ -13,7 +13,7 @@ use clap::Args;
 
 use jeon_genesis::peer_id_of;
 
-use crate::error::{stdout, CliError};
+use crate::error::CliError;
 use crate::keys::SealArgs;
 use crate::keystore;
 
@@ -136,14 +136,14 @@ pub(crate) fn run(args: InitArgs) -> Result<(), CliError> {
     }
     write_new(&config_path, &config_text(&p2p.to_string(), &args.api))?;
     let address = key.address();
-    stdout(&format!(
+    let peer = peer_id_of(&address);
+    let text = format!(
         "config:   {config}\nkey:      {key}\naddress:  {address}\npeer_id:  {peer}\n\
          \nNext: {genesis_step}give the consortium the address and peer id to vote on \
          (`jeon tx propose add-validator ...`), list their nodes under `peers`, then\n  \
          jeon node --config {config}\n",
         config = config_path.display(),
         key = key_path.display(),
-        peer = peer_id_of(&address),
         genesis_step = if genesis.is_some() {
             String::new()
         } else {
@@ -152,7 +152,18 @@ pub(crate) fn run(args: InitArgs) -> Result<(), CliError> {
                 args.dir.join("genesis.json").display()
             )
         },
-    ))
+    );
+    crate::output::either(
+        &text,
+        &serde_json::json!({
+            "config": config_path.display().to_string(),
+            "key": key_path.display().to_string(),
+            "address": address.to_string(),
+            "peer_id": peer,
+            "genesis": args.dir.join("genesis.json").display().to_string(),
+            "genesis_present": genesis.is_some(),
+        }),
+    )
 }
 
 fn fail(path: &Path, e: std::io::Error) -> CliError {

@@ -99,13 +99,13 @@ fn new_encrypted(out: &Path, seal: &SealArgs) -> Result<(), CliError> {
     let key = random_keypair()?;
     let text = seal.seal(&key, &format!("the new key {}", out.display()))?;
     keystore::write_new(out, &text).map_err(keystore::to_cli)?;
-    stdout(&format!(
-        "address: {}
-keystore: {}
-",
-        key.address(),
-        out.display()
-    ))
+    output::either(
+        &format!("address: {}\nkeystore: {}\n", key.address(), out.display()),
+        &serde_json::json!({
+            "address": key.address().to_string(),
+            "keystore": out.display().to_string(),
+        }),
+    )
 }
 
 /// The keystore's default path beside a plaintext key file: `a/b.json` → `a/b.keystore.json`.
@@ -128,16 +128,26 @@ fn encrypt(file: &Path, out: Option<PathBuf>, seal: &SealArgs) -> Result<(), Cli
     let out = out.unwrap_or_else(|| keystore_path(file));
     let sealed = seal.seal(&loaded.keypair, &format!("the keystore {}", out.display()))?;
     keystore::write_new(&out, &sealed).map_err(keystore::to_cli)?;
-    stdout(&format!(
-        "address: {}
-keystore: {}
-The plaintext file {} still holds the secret: check the keystore works (`jeon node --key {}`), then delete it (`shred -u {}`).\n",
-        loaded.keypair.address(),
-        out.display(),
+    // The reminder is for a person, on stderr in both formats.
+    eprintln!(
+        "The plaintext file {} still holds the secret: check the keystore works \
+         (`jeon node --key {}`), then delete it (`shred -u {}`).",
         file.display(),
         out.display(),
         file.display(),
-    ))
+    );
+    output::either(
+        &format!(
+            "address: {}\nkeystore: {}\n",
+            loaded.keypair.address(),
+            out.display()
+        ),
+        &serde_json::json!({
+            "address": loaded.keypair.address().to_string(),
+            "keystore": out.display().to_string(),
+            "plaintext_file": file.display().to_string(),
+        }),
+    )
 }
 
 /// A keypair from a fresh secret drawn from the operating system's random source.

@@ -25,7 +25,7 @@ use jeon_runtime::lthash::LtHash;
 use jeon_runtime::state::keys;
 use jeon_runtime::{codec, Hash, StateError, StateExt, StateRead};
 
-use crate::error::{stdout, CliError};
+use crate::error::CliError;
 
 /// The snapshot format's first bytes.
 const MAGIC: &[u8; 8] = b"JEONSNAP";
@@ -170,15 +170,12 @@ fn export(data: &Path, out: &Path) -> Result<(), CliError> {
         .sync_all()
         .map_err(failed)?;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
-    stdout(&format!(
-        "{}\n",
-        serde_json::json!({
-            "file": out.display().to_string(), "height": head.height,
-            "app_hash": head.app_hash.to_string(), "chunks": chunks, "entries": entries,
-            "bytes": bytes, "seconds": secs, "bytes_per_sec": (bytes as f64 / secs) as u64,
-            "entries_per_sec": (entries as f64 / secs) as u64, "open_seconds": open_secs,
-        })
-    ))
+    crate::output::emit_plain(&serde_json::json!({
+        "file": out.display().to_string(), "height": head.height,
+        "app_hash": head.app_hash.to_string(), "chunks": chunks, "entries": entries,
+        "bytes": bytes, "seconds": secs, "bytes_per_sec": (bytes as f64 / secs) as u64,
+        "entries_per_sec": (entries as f64 / secs) as u64, "open_seconds": open_secs,
+    }))
 }
 
 /// Reads frames, checking each one's length bound and checksum.
@@ -277,15 +274,12 @@ fn import(file: &Path, genesis_path: &Path, data: &Path) -> Result<(), CliError>
         }
     }
     let (entries, bytes, secs) = result?;
-    stdout(&format!(
-        "{}\n",
-        serde_json::json!({
-            "data": data.display().to_string(), "height": header.head.height,
-            "app_hash": header.head.app_hash.to_string(), "entries": entries, "bytes": bytes,
-            "seconds": secs, "bytes_per_sec": (bytes as f64 / secs) as u64,
-            "entries_per_sec": (entries as f64 / secs) as u64,
-        })
-    ))
+    crate::output::emit_plain(&serde_json::json!({
+        "data": data.display().to_string(), "height": header.head.height,
+        "app_hash": header.head.app_hash.to_string(), "entries": entries, "bytes": bytes,
+        "seconds": secs, "bytes_per_sec": (bytes as f64 / secs) as u64,
+        "entries_per_sec": (entries as f64 / secs) as u64,
+    }))
 }
 
 fn import_into(

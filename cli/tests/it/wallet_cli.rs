@@ -318,6 +318,23 @@ fn output_json_is_one_valid_json_document_on_every_command() {
     );
     json_of(&["genesis", "validate", genesis], cwd);
     json_of(&["genesis", "hash", genesis], cwd);
+    std::fs::write(cwd.join("pass"), "correct horse battery").unwrap();
+    let seal = ["--passphrase-file", "pass", "--scrypt-log-n", "10"];
+    json_of(
+        &[&["keys", "new", "--encrypt", "--out", "k2.keystore.json"][..], &seal].concat(),
+        cwd,
+    );
+    json_of(&[&["keys", "encrypt", "k.json"][..], &seal].concat(), cwd);
+    let init = json_of(
+        &[
+            &["init", "--dir", "partner", "--genesis", genesis][..],
+            &seal,
+        ]
+        .concat(),
+        cwd,
+    );
+    assert!(init["peer_id"].as_str().is_some_and(|p| p.starts_with("12D3KooW")), "{init}");
+    json_of(&["chaos", "generate", "--seed", "7", "--duration", "60"], cwd);
 
     // Transactions: submitted, waited for, signed only.
     let tx = [
@@ -349,6 +366,28 @@ fn output_json_is_one_valid_json_document_on_every_command() {
         &[&tx[..], &["--amount", "1", "--sign-only", "--api", api]].concat(),
         cwd,
     );
+    // Signed for a co-signing fee payer, then co-signed and submitted by it.
+    let studio_key = key(&node, "pixel-forge-games");
+    let signed = json_of(
+        &[
+            &tx[..],
+            &["--amount", "1", "--sign-only", "--fee-payer", &studio, "--api", api],
+        ]
+        .concat(),
+        cwd,
+    );
+    let signed_hex = signed["tx"].as_str().expect("tx").to_owned();
+    json_of(
+        &["tx", "cosign", "--tx", &signed_hex, "--key", &studio_key, "--api", api],
+        cwd,
+    );
+    // The bench's report (one JSON line).
+    let funder = key(&node, "hanbit-bank");
+    let report = json_of(
+        &["bench", "--api", api, "--txs", "10", "--accounts", "2", "--funder", &funder],
+        cwd,
+    );
+    assert_eq!(report["finalized"], 10, "{report}");
 
     // Links.
     let made = json_of(
