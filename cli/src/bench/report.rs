@@ -233,9 +233,15 @@ mod tests {
         r.mode = Mode::Pay;
         r.latency_ms_p50 = Some(120.0);
         let text = r.to_text();
-        assert!(text.starts_with("bench (pay): 200 submitted, 198 accepted, 2 refused\n"), "{text}");
+        assert!(
+            text.starts_with("bench (pay): 200 submitted, 198 accepted, 2 refused\n"),
+            "{text}"
+        );
         assert!(text.contains("refused by code: rate_limited 2"), "{text}");
-        assert!(text.contains("latency: p50 120.0 ms, p99 -, max -"), "{text}");
+        assert!(
+            text.contains("latency: p50 120.0 ms, p99 -, max -"),
+            "{text}"
+        );
         assert!(text.contains("node peak RSS: 64.0 MiB"), "{text}");
         assert!(serde_json::from_str::<serde_json::Value>(&text).is_err());
     }

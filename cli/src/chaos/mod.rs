@@ -103,9 +103,8 @@ pub(crate) fn run(command: ChaosCommand) -> Result<(), CliError> {
                 args.seed, args.duration, args.validators, args.rate, args.accounts
             );
             if crate::output::format() == crate::output::Format::Json {
-                let json = serde_json::to_string(&manifest).map_err(|e| {
-                    CliError::Failed(format!("cannot print the manifest: {e}"))
-                })?;
+                let json = serde_json::to_string(&manifest)
+                    .map_err(|e| CliError::Failed(format!("cannot print the manifest: {e}")))?;
                 return stdout(&format!("{json}\n"));
             }
             stdout(&format!("{header}{}", manifest.to_toml()?))

@@ -138,7 +138,10 @@ pub(crate) fn summary(report: &Report, json_path: &Path) -> String {
         let max = |f: fn(&super::check::Recovery) -> Option<u64>| {
             let known: Vec<u64> = rec.iter().filter_map(f).collect();
             let missing = rec.len() - known.len();
-            let worst = known.iter().max().map_or("-".to_owned(), |m| format!("{m} ms"));
+            let worst = known
+                .iter()
+                .max()
+                .map_or("-".to_owned(), |m| format!("{m} ms"));
             if missing == 0 {
                 worst
             } else {
@@ -689,9 +692,15 @@ mod tests {
     #[test]
     fn the_text_summary_gives_the_verdict_each_check_and_the_worst_recovery() {
         let text = summary(&report(true), Path::new("/tmp/chaos/report.json"));
-        assert!(text.starts_with("chaos: every check passed (4 validators"), "{text}");
+        assert!(
+            text.starts_with("chaos: every check passed (4 validators"),
+            "{text}"
+        );
         assert!(text.contains("  blocks_agree: ok (40 checked)\n"), "{text}");
-        assert!(text.contains("load: 900 submitted, 890 admitted, 880 final"), "{text}");
+        assert!(
+            text.contains("load: 900 submitted, 890 admitted, 880 final"),
+            "{text}"
+        );
         assert!(text.contains("heads: 41, 41, 40, 41\n"), "{text}");
         assert!(
             text.contains("within 1200 ms, perturbed node back within 2500 ms (1 never)"),
@@ -699,7 +708,10 @@ mod tests {
         );
         assert!(text.contains("report: /tmp/chaos/report.json"), "{text}");
         let failed = summary(&report(false), Path::new("r.json"));
-        assert!(failed.starts_with("chaos: FAILED: blocks_agree ("), "{failed}");
+        assert!(
+            failed.starts_with("chaos: FAILED: blocks_agree ("),
+            "{failed}"
+        );
         assert!(
             failed.contains("blocks_agree: FAILED (40 checked, 1 failures; first: height 7"),
             "{failed}"
@@ -712,6 +724,9 @@ mod tests {
         let json = serde_json::to_string(&m).expect("JSON");
         assert_eq!(Manifest::parse(&json).expect("the JSON form"), m);
         let e = Manifest::parse("{\"validators\": 4").unwrap_err();
-        assert!(e.to_string().contains("invalid chaos manifest (JSON)"), "{e}");
+        assert!(
+            e.to_string().contains("invalid chaos manifest (JSON)"),
+            "{e}"
+        );
     }
 }

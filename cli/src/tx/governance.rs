@@ -396,8 +396,11 @@ impl DraftCall for SetFeeMarketArgs {
                 ))
             }
         };
-        let (change_denominator, volume_window_blocks, tiers) =
-            (self.change_denominator, self.volume_window_blocks, self.tier);
+        let (change_denominator, volume_window_blocks, tiers) = (
+            self.change_denominator,
+            self.volume_window_blocks,
+            self.tier,
+        );
         let draft = self.when.draft_with(move |c| {
             let Some((min, max, target)) = market else {
                 return Ok(Change::SetFeeMarket(None));

@@ -40,7 +40,9 @@ impl RuleArgs {
         self,
         kind: impl FnOnce(&Client, &AssetRef, AssetId) -> Result<RewardKind, CliError> + 'static,
     ) -> Result<Draft, CliError> {
-        self.cap.check_unit(&self.asset).map_err(CliError::BadInput)?;
+        self.cap
+            .check_unit(&self.asset)
+            .map_err(CliError::BadInput)?;
         Ok(Box::new(move |c| {
             let (asset, cap) = c.asset_amount(&self.asset, &self.cap)?;
             Ok(Call::AddRewardRule(calls::AddRewardRule {
@@ -150,7 +152,9 @@ impl DraftCall for SetStampRewardArgs {
             reward_amount,
             common,
         } = self;
-        stamps.check_unit(&stamp_asset).map_err(CliError::BadInput)?;
+        stamps
+            .check_unit(&stamp_asset)
+            .map_err(CliError::BadInput)?;
         reward_amount
             .check_unit(&reward_asset)
             .map_err(CliError::BadInput)?;
@@ -191,7 +195,10 @@ impl DraftCall for RedeemStampsArgs {
         count.check_unit(&stamp_asset).map_err(CliError::BadInput)?;
         let draft: Draft = Box::new(move |c| {
             let (stamp_asset, count) = c.asset_amount(&stamp_asset, &count)?;
-            Ok(Call::RedeemStamps(calls::RedeemStamps { stamp_asset, count }))
+            Ok(Call::RedeemStamps(calls::RedeemStamps {
+                stamp_asset,
+                count,
+            }))
         });
         Ok((draft, common))
     }

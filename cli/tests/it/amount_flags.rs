@@ -69,7 +69,9 @@ fn every_amount_flag_reads_a_decimal_amount_in_its_assets_decimals() {
     // refused by the dry run.
     let full = t.tx(
         cafe,
-        &["mint", "--asset", "PT", "--to", &cafe_addr, "--amount", "1000.5"],
+        &[
+            "mint", "--asset", "PT", "--to", &cafe_addr, "--amount", "1000.5",
+        ],
     );
     assert_eq!(full["status"], "final", "{full}");
     let pt = get(&t.node.api, "/v1/assets/PT").expect("PT exists");
@@ -77,8 +79,18 @@ fn every_amount_flag_reads_a_decimal_amount_in_its_assets_decimals() {
     let pt_id = pt["id"].clone();
     let key = t.key(cafe);
     let over = run(&[
-        "tx", "mint", "--asset", "PT", "--to", &cafe_addr, "--amount", "0.1", "--key", &key,
-        "--api", &t.node.api,
+        "tx",
+        "mint",
+        "--asset",
+        "PT",
+        "--to",
+        &cafe_addr,
+        "--amount",
+        "0.1",
+        "--key",
+        &key,
+        "--api",
+        &t.node.api,
     ]);
     let err = String::from_utf8_lossy(&over.stderr);
     assert_eq!(over.status.code(), Some(1), "{err}");
@@ -113,7 +125,10 @@ fn every_amount_flag_reads_a_decimal_amount_in_its_assets_decimals() {
         "0.5PT",
     ]);
     let kind = &stamps["call"]["add_reward_rule"];
-    assert_eq!(kind["cap_per_user_per_period"], 40, "a bare integer is raw units");
+    assert_eq!(
+        kind["cap_per_user_per_period"], 40,
+        "a bare integer is raw units"
+    );
     assert_eq!(kind["kind"]["stamps"]["per_payment"], 5, "{stamps}");
     assert_eq!(kind["kind"]["stamps"]["asset"], pt_id, "{stamps}");
     let reward = call(&[
@@ -128,7 +143,10 @@ fn every_amount_flag_reads_a_decimal_amount_in_its_assets_decimals() {
         "₩5",
     ]);
     let r = &reward["call"]["set_stamp_reward"];
-    assert_eq!((&r["stamps"], &r["reward_amount"]), (&10.into(), &500.into()));
+    assert_eq!(
+        (&r["stamps"], &r["reward_amount"]),
+        (&10.into(), &500.into())
+    );
     let redeem = call(&["redeem-stamps", "--stamp-asset", "PT", "--count", "2.0"]);
     assert_eq!(redeem["call"]["redeem_stamps"]["count"], 20, "{redeem}");
 
@@ -147,7 +165,10 @@ fn every_amount_flag_reads_a_decimal_amount_in_its_assets_decimals() {
         "₩0.10",
     ]);
     let p = &proposal["call"]["propose_exchange"];
-    assert_eq!((&p["daily_cap"], &p["settlement_price"]), (&1000.into(), &10.into()));
+    assert_eq!(
+        (&p["daily_cap"], &p["settlement_price"]),
+        (&1000.into(), &10.into())
+    );
     let convert = call(&[
         "convert",
         "--from-asset",
@@ -176,8 +197,17 @@ fn every_amount_flag_reads_a_decimal_amount_in_its_assets_decimals() {
     ]);
     assert_eq!(fee["fee_limit"], 50, "{fee}");
     assert_eq!(
-        call(&["transfer", "--to", &cafe_addr, "--asset", "KRW", "--amount", "1", "--fee-limit", "7"])
-            ["fee_limit"],
+        call(&[
+            "transfer",
+            "--to",
+            &cafe_addr,
+            "--asset",
+            "KRW",
+            "--amount",
+            "1",
+            "--fee-limit",
+            "7"
+        ])["fee_limit"],
         7
     );
     let market = signed_call(
@@ -195,7 +225,10 @@ fn every_amount_flag_reads_a_decimal_amount_in_its_assets_decimals() {
         ],
     );
     let m = &market["call"]["propose"]["change"]["set_fee_market"];
-    assert_eq!((&m["base_fee_min"], &m["base_fee_max"]), (&1.into(), &1000.into()));
+    assert_eq!(
+        (&m["base_fee_min"], &m["base_fee_max"]),
+        (&1.into(), &1000.into())
+    );
 
     // Too many decimals, or another asset's unit: exit 2, naming the problem.
     let (code, err) = refused(
@@ -243,7 +276,14 @@ fn every_amount_flag_reads_a_decimal_amount_in_its_assets_decimals() {
         &t,
         cafe,
         &[
-            "transfer", "--to", &cafe_addr, "--asset", "KRW", "--amount", "1", "--fee-limit",
+            "transfer",
+            "--to",
+            &cafe_addr,
+            "--asset",
+            "KRW",
+            "--amount",
+            "1",
+            "--fee-limit",
             "0.001",
         ],
     );

@@ -50,7 +50,10 @@ fn check(doc: &Value, schema: &Value, v: &Value, path: &str, out: &mut Vec<Strin
     }
     if let Some(options) = schema.get("enum").and_then(Value::as_array) {
         if !options.contains(v) {
-            out.push(format!("{path}: {v} is not one of {}", Value::from(options.clone())));
+            out.push(format!(
+                "{path}: {v} is not one of {}",
+                Value::from(options.clone())
+            ));
         }
     }
     if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64()) {
@@ -72,7 +75,10 @@ fn check(doc: &Value, schema: &Value, v: &Value, path: &str, out: &mut Vec<Strin
             _ => ok > 0,
         };
         if !fine {
-            out.push(format!("{path}: {v} matches {ok} of the {} {key} schemas", subs.len()));
+            out.push(format!(
+                "{path}: {v} matches {ok} of the {} {key} schemas",
+                subs.len()
+            ));
         }
     }
     if let (Some(items), Some(array)) = (schema.get("items"), v.as_array()) {
@@ -182,8 +188,11 @@ impl Checker {
             method.to_uppercase(),
             wrong.join("\n  ")
         );
-        self.checked
-            .push(format!("{} {template} {}", method.to_uppercase(), status / 100));
+        self.checked.push(format!(
+            "{} {template} {}",
+            method.to_uppercase(),
+            status / 100
+        ));
     }
 
     /// GETs `path` and checks the answer against `template`'s schema; the answer and
@@ -214,7 +223,13 @@ fn the_validator_refuses_what_does_not_match() {
     }}});
     let item = json!({"$ref": "#/components/schemas/Item"});
     let list = json!({"type": "array", "items": {"$ref": "#/components/schemas/Item"}});
-    assert!(violations(&doc, &item, &json!({"id": 1, "name": null, "kind": "a"}), "$").is_empty());
+    assert!(violations(
+        &doc,
+        &item,
+        &json!({"id": 1, "name": null, "kind": "a"}),
+        "$"
+    )
+    .is_empty());
     for (bad, why) in [
         (json!({"name": "x"}), "required property \"id\""),
         (json!({"id": -1}), "below the minimum"),
@@ -279,12 +294,30 @@ fn every_json_answer_validates_against_the_nodes_openapi_document() {
         ("/v1/txs/{hash}/proof", format!("/v1/txs/{hash}/proof")),
         ("/v1/accounts/{addr}", format!("/v1/accounts/{a}")),
         ("/v1/accounts/{addr}", "/v1/accounts/nope".to_owned()),
-        ("/v1/accounts/{addr}/events", format!("/v1/accounts/{a}/events")),
-        ("/v1/accounts/{addr}/txs", format!("/v1/accounts/{a}/txs?limit=2")),
-        ("/v1/accounts/{addr}/txs", format!("/v1/accounts/{a}/txs?bogus=1")),
-        ("/v1/accounts/{addr}/mandates", format!("/v1/accounts/{a}/mandates")),
-        ("/v1/accounts/{addr}/credit", format!("/v1/accounts/{a}/credit")),
-        ("/v1/accounts/{addr}/entitlements", format!("/v1/accounts/{a}/entitlements")),
+        (
+            "/v1/accounts/{addr}/events",
+            format!("/v1/accounts/{a}/events"),
+        ),
+        (
+            "/v1/accounts/{addr}/txs",
+            format!("/v1/accounts/{a}/txs?limit=2"),
+        ),
+        (
+            "/v1/accounts/{addr}/txs",
+            format!("/v1/accounts/{a}/txs?bogus=1"),
+        ),
+        (
+            "/v1/accounts/{addr}/mandates",
+            format!("/v1/accounts/{a}/mandates"),
+        ),
+        (
+            "/v1/accounts/{addr}/credit",
+            format!("/v1/accounts/{a}/credit"),
+        ),
+        (
+            "/v1/accounts/{addr}/entitlements",
+            format!("/v1/accounts/{a}/entitlements"),
+        ),
         ("/v1/assets", "/v1/assets".to_owned()),
         ("/v1/assets/{id}", "/v1/assets/KRW".to_owned()),
         ("/v1/assets/{id}", "/v1/assets/NOPE".to_owned()),
@@ -307,11 +340,20 @@ fn every_json_answer_validates_against_the_nodes_openapi_document() {
         ("/v1/exchanges", "/v1/exchanges".to_owned()),
         ("/v1/rules", format!("/v1/rules?merchant={cafe}")),
         ("/v1/sponsors/{addr}", format!("/v1/sponsors/{cafe}")),
-        ("/v1/invoices/{merchant}/{id}", format!("/v1/invoices/{cafe}/1")),
-        ("/v1/merchants/{addr}/products", format!("/v1/merchants/{studio}/products")),
+        (
+            "/v1/invoices/{merchant}/{id}",
+            format!("/v1/invoices/{cafe}/1"),
+        ),
+        (
+            "/v1/merchants/{addr}/products",
+            format!("/v1/merchants/{studio}/products"),
+        ),
         ("/v1/products/{id}", "/v1/products/0".to_owned()),
         ("/v1/products/{id}", "/v1/products/999999".to_owned()),
-        ("/v1/entitlements/{id}", "/v1/entitlements/999999".to_owned()),
+        (
+            "/v1/entitlements/{id}",
+            "/v1/entitlements/999999".to_owned(),
+        ),
         ("/v1/openapi.json", "/v1/openapi.json".to_owned()),
     ];
     for (template, path) in &reads {
@@ -331,8 +373,17 @@ fn every_json_answer_validates_against_the_nodes_openapi_document() {
             }
         }
     }
-    assert!(missing.is_empty(), "routes whose answers were not validated: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "routes whose answers were not validated: {missing:?}"
+    );
     // Errors were validated too, on reads and on writes.
-    assert!(c.checked.iter().any(|k| k.starts_with("GET") && k.ends_with(" 4")));
-    assert!(c.checked.iter().any(|k| k.starts_with("POST") && k.ends_with(" 4")));
+    assert!(c
+        .checked
+        .iter()
+        .any(|k| k.starts_with("GET") && k.ends_with(" 4")));
+    assert!(c
+        .checked
+        .iter()
+        .any(|k| k.starts_with("POST") && k.ends_with(" 4")));
 }

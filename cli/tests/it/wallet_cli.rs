@@ -321,7 +321,11 @@ fn output_json_is_one_valid_json_document_on_every_command() {
     std::fs::write(cwd.join("pass"), "correct horse battery").unwrap();
     let seal = ["--passphrase-file", "pass", "--scrypt-log-n", "10"];
     json_of(
-        &[&["keys", "new", "--encrypt", "--out", "k2.keystore.json"][..], &seal].concat(),
+        &[
+            &["keys", "new", "--encrypt", "--out", "k2.keystore.json"][..],
+            &seal,
+        ]
+        .concat(),
         cwd,
     );
     json_of(&[&["keys", "encrypt", "k.json"][..], &seal].concat(), cwd);
@@ -333,8 +337,16 @@ fn output_json_is_one_valid_json_document_on_every_command() {
         .concat(),
         cwd,
     );
-    assert!(init["peer_id"].as_str().is_some_and(|p| p.starts_with("12D3KooW")), "{init}");
-    json_of(&["chaos", "generate", "--seed", "7", "--duration", "60"], cwd);
+    assert!(
+        init["peer_id"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("12D3KooW")),
+        "{init}"
+    );
+    json_of(
+        &["chaos", "generate", "--seed", "7", "--duration", "60"],
+        cwd,
+    );
 
     // Transactions: submitted, waited for, signed only.
     let tx = [
@@ -371,20 +383,47 @@ fn output_json_is_one_valid_json_document_on_every_command() {
     let signed = json_of(
         &[
             &tx[..],
-            &["--amount", "1", "--sign-only", "--fee-payer", &studio, "--api", api],
+            &[
+                "--amount",
+                "1",
+                "--sign-only",
+                "--fee-payer",
+                &studio,
+                "--api",
+                api,
+            ],
         ]
         .concat(),
         cwd,
     );
     let signed_hex = signed["tx"].as_str().expect("tx").to_owned();
     json_of(
-        &["tx", "cosign", "--tx", &signed_hex, "--key", &studio_key, "--api", api],
+        &[
+            "tx",
+            "cosign",
+            "--tx",
+            &signed_hex,
+            "--key",
+            &studio_key,
+            "--api",
+            api,
+        ],
         cwd,
     );
     // The bench's report (one JSON line).
     let funder = key(&node, "hanbit-bank");
     let report = json_of(
-        &["bench", "--api", api, "--txs", "10", "--accounts", "2", "--funder", &funder],
+        &[
+            "bench",
+            "--api",
+            api,
+            "--txs",
+            "10",
+            "--accounts",
+            "2",
+            "--funder",
+            &funder,
+        ],
         cwd,
     );
     assert_eq!(report["finalized"], 10, "{report}");

@@ -599,8 +599,16 @@ fn memos_vectors() -> Value {
     let too_long = vec![b'x'; SEALED_PLAINTEXT_MAX + 1];
     let refused_seals: Vec<Value> = [
         ("a small-order merchant key", Address(identity), &b"x"[..]),
-        ("a merchant key that is not a point", Address(not_a_point), b"x"),
-        ("a plaintext too long to fit sealed", addr("cafe"), &too_long),
+        (
+            "a merchant key that is not a point",
+            Address(not_a_point),
+            b"x",
+        ),
+        (
+            "a plaintext too long to fit sealed",
+            addr("cafe"),
+            &too_long,
+        ),
     ]
     .iter()
     .map(|(what, merchant, text)| {
@@ -631,7 +639,11 @@ fn memos_vectors() -> Value {
         ("the ciphertext changed", "cafe", flip(33)),
         ("the tag changed", "cafe", flip(good.len() - 1)),
         ("one byte cut off", "cafe", good[..good.len() - 1].to_vec()),
-        ("shorter than a sealed memo", "cafe", good[..SEALED_MEMO_OVERHEAD - 1].to_vec()),
+        (
+            "shorter than a sealed memo",
+            "cafe",
+            good[..SEALED_MEMO_OVERHEAD - 1].to_vec(),
+        ),
         ("a clear memo", "cafe", b"table 4".to_vec()),
         ("a small-order ephemeral key", "cafe", zero_ephemeral),
         ("longer than a memo", "cafe", oversized),
@@ -1313,7 +1325,11 @@ fn sealed_memos_and_their_verdicts_match_the_committed_vectors() {
         .iter()
         .filter_map(|o| o["verdict"]["error"].as_str().map(str::to_owned))
         .collect();
-    assert_eq!(verdicts.len(), 3, "NotSealed, TooLong, Undecryptable: {verdicts:?}");
+    assert_eq!(
+        verdicts.len(),
+        3,
+        "NotSealed, TooLong, Undecryptable: {verdicts:?}"
+    );
     check_or_bless("memos.json", &v);
 }
 
