@@ -22,6 +22,7 @@ TARGETS=(
   wire_sync:40000
   genesis:250000
   payment_link:1000000
+  readable_link:400000
   api_body:250000
 )
 # No sanitizer: every crate we fuzz forbids unsafe code, so what the fuzzer finds is

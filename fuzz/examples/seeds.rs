@@ -159,6 +159,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     seeds.push(seed("payment_link", "upper-case", upper));
 
+    let [memo_readable, plain_readable] = &chain.readable_links[..] else {
+        return Err("two fixture readable links".into());
+    };
+    seeds.push(seed("readable_link", "cafe-invoice", memo_readable.clone()));
+    seeds.push(seed("readable_link", "no-memo", plain_readable.clone()));
+    // The same link with its parameters in another order, the asset by id, a clear
+    // memo with escapes, and the encoded form (which `Link::parse` also reads).
+    let reordered = plain_readable
+        .strip_prefix("jeon:pay?")
+        .map(|q| {
+            let mut params: Vec<&str> = q.split('&').collect();
+            params.reverse();
+            format!("jeon:pay?{}", params.join("&"))
+        })
+        .ok_or("a readable link starts with jeon:pay?")?;
+    seeds.push(seed("readable_link", "reordered", reordered));
+    seeds.push(seed(
+        "readable_link",
+        "asset-id-clear-memo",
+        plain_readable
+            .replace("&asset=KRW", "&asset=0")
+            .replace("&sig=", "&memo=table%204%2Fwindow&sig="),
+    ));
+    seeds.push(seed("readable_link", "encoded-form", plain_link.clone()));
+
     let hexes: Vec<String> = block.txs.iter().map(|t| hex::encode(t.encode())).collect();
     let submit = serde_json::json!({ "tx": hexes[0] });
     seeds.push(seed(

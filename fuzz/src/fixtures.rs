@@ -30,6 +30,8 @@ use crate::wire::{SignedProposal, SignedVoteMsg};
 pub const GENESIS_TIME_MS: TimeMs = 1_767_225_600_000;
 /// KRW, the dev chain's fee asset.
 pub const KRW: AssetId = AssetId(0);
+/// KRW's decimals in the dev preset (₩1 = 100 units).
+pub const KRW_DECIMALS: u8 = 2;
 /// An asset no chain has.
 const UNKNOWN_ASSET: AssetId = AssetId(99);
 /// Every fixture transaction's fee limit: well above the dev chain's base fee.
@@ -62,6 +64,8 @@ pub struct DevChain {
     pub invoices: Vec<Invoice>,
     /// Their payment links, in the same order.
     pub links: Vec<String>,
+    /// The same links in the readable form (`jeon:pay?to=…&amount=500.00&asset=KRW…`).
+    pub readable_links: Vec<String>,
 }
 
 /// The chain, built on first use.
@@ -111,6 +115,12 @@ fn build() -> DevChain {
     let keys = PresetKeys::from_seed_labels(&Preset::Dev.key_names());
     let spec = presets::dev(&keys, GENESIS_TIME_MS).expect("the dev preset builds");
     let chain_id = spec.hash();
+    assert!(
+        spec.assets
+            .iter()
+            .any(|a| a.id == KRW && a.symbol == "KRW" && a.decimals == KRW_DECIMALS),
+        "the dev preset's asset 0 is KRW with {KRW_DECIMALS} decimals"
+    );
     let validators = spec.validators();
     let (changes, _) = spec.build_state().expect("the dev genesis is valid");
     let mut state = MemoryState::new();
@@ -122,6 +132,10 @@ fn build() -> DevChain {
     };
     let plain_sig = plain.sign(&key("dalbit-cafe"), &chain_id);
     let links = vec![invoice.to_uri(&invoice_sig), plain.to_uri(&plain_sig)];
+    let readable_links = vec![
+        invoice.to_link(&invoice_sig, "KRW", KRW_DECIMALS),
+        plain.to_link(&plain_sig, "KRW", KRW_DECIMALS),
+    ];
     let invoices = vec![invoice.clone(), plain];
     let signed = transactions(&chain_id, invoice.clone(), invoice_sig);
     let txs: Vec<_> = tx::verify_batch(signed, &chain_id)
@@ -204,6 +218,7 @@ fn build() -> DevChain {
         votes,
         invoices,
         links,
+        readable_links,
     }
 }
 
