@@ -63,6 +63,35 @@ impl Town {
         done
     }
 
+    /// `jeon tx <args> --key <signer>` (no `--force`): the dry run refuses it with
+    /// `code`, exit 1, and it costs the signer nothing (fee asset balance and nonce).
+    fn refused_for_free(&self, signer: &str, args: &[&str], code: &str) {
+        let who: jeon_runtime::Address = self.node.key(signer).address();
+        let api = &self.node.api;
+        let nonce = |a: &jeon_runtime::Address| {
+            get(api, &format!("/v1/accounts/{a}"))
+                .and_then(|v| v["nonce"].as_u64())
+                .unwrap_or(0)
+        };
+        let (krw, n) = (balance(api, &who, 0), nonce(&who));
+        let key = self.key(signer);
+        let mut all = vec!["tx"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--key", &key, "--api", api]);
+        let o = run(&all);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("not submitted") && err.contains(code),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            (balance(api, &who, 0), nonce(&who)),
+            (krw, n),
+            "{args:?} cost a fee"
+        );
+    }
+
     fn query(&self, args: &[&str]) -> Value {
         let mut all = vec!["query"];
         all.extend_from_slice(args);
@@ -310,6 +339,22 @@ fn ten_lattes_earn_capped_cashback_and_stamps_that_convert_redeem_and_cash_out()
     let id = proposed["exchanges"][0]["id"].as_u64().unwrap().to_string();
     assert_eq!(proposed["exchanges"][0]["active"], false, "{proposed}");
     t.tx("pixel-forge-games", &["accept-exchange", "--id", &id]);
+    // Asking for more than the rate gives is refused before it costs a fee.
+    t.refused_for_free(
+        "alice",
+        &[
+            "convert",
+            "--from-asset",
+            "CAFE",
+            "--amount",
+            "1000",
+            "--to-asset",
+            "GEM",
+            "--min-out",
+            "1951",
+        ],
+        "below_min_out",
+    );
     t.tx(
         "alice",
         &[
@@ -377,6 +422,20 @@ fn ten_lattes_earn_capped_cashback_and_stamps_that_convert_redeem_and_cash_out()
     );
     assert_eq!(t.balance(&t.alice, "VOUCHER"), 0);
 
+    // Redeeming more than she holds is refused before it costs a fee.
+    t.refused_for_free(
+        "alice",
+        &[
+            "redeem",
+            "--asset",
+            "CAFE",
+            "--amount",
+            "201",
+            "--cash-out",
+            &t.alice,
+        ],
+        "insufficient_balance",
+    );
     // Alice cashes out her last 200 CAFE: they wait in escrow, listed for the cafe,
     // until it settles (and burns them).
     t.tx(
