@@ -264,6 +264,12 @@ pub struct Replica {
     dormant_key: Option<(Keypair, Box<dyn SignerStore>)>,
     /// Our key's address, if we have a key.
     own_key: Option<Address>,
+    /// The core's timeouts, for the core a set change makes.
+    timeouts: TimeoutConfig,
+    /// The locking rule is off (the simulator's self-check), for the core a set change
+    /// makes.
+    #[cfg(any(test, feature = "test-hooks"))]
+    locking_disabled: bool,
     /// Whether messages by our key that we did not sign stop signing (off only for the
     /// simulator's Byzantine twins).
     doppelganger_protection: bool,
@@ -364,6 +370,9 @@ impl Replica {
             guard,
             dormant_key,
             own_key,
+            timeouts,
+            #[cfg(any(test, feature = "test-hooks"))]
+            locking_disabled: false,
             doppelganger_protection: true,
             last_not_signing_log_ms: 0,
             deferred_start: false,
@@ -425,6 +434,7 @@ impl Replica {
     #[cfg(any(test, feature = "test-hooks"))]
     #[doc(hidden)]
     pub fn disable_locking_for_test(&mut self) {
+        self.locking_disabled = true;
         self.core.disable_locking_for_test();
     }
 
@@ -524,24 +534,18 @@ impl Replica {
         Ok(())
     }
 
-    /// Switches the core to the validator set of `height` if a set change made it differ
-    /// from the one it has (docs/consensus.md §1): a removed validator stops signing
-    /// (the core no longer asks it to); an added one opens its signer guard, which
-    /// starts as a node's does (listening for a doppelganger first if it has no
-    /// record), and signs from this height on.
+    /// Switches consensus to the validator set of `height` if a set change made it (or
+    /// our place in it) differ from the core's (docs/consensus.md §1), with a fresh core:
+    /// idle until this height starts, so nothing of the height before is counted under
+    /// the new set, and a core left waiting (the start deferred while an added
+    /// validator listens for a doppelganger) never decides a stale height. A removed
+    /// validator stops signing (the core no longer asks it to); an added one opens its
+    /// signer guard, which starts as a node's does (listening for a doppelganger first
+    /// if it has no record), and signs from this height on.
     fn follow_set(&mut self, now_ms: u64, height: Height) -> Result<(), ReplicaError> {
         let sets = blocks::sets_for_next(&self.shared)?;
         let set = consensus_set(&sets.current)?;
-        if &set == self.core.validators() {
-            return Ok(());
-        }
-        let me = self.own_key.and_then(|k| set.index_of(&k.0));
-        info!(
-            height,
-            validators = set.len(),
-            member = me.is_some(),
-            "the validator set changes"
-        );
+        let mut me = self.own_key.and_then(|k| set.index_of(&k.0));
         if me.is_some() && self.guard.is_none() {
             if let Some((key, signer)) = self.dormant_key.take() {
                 let mut guard = SignerGuard::open(key, signer)?;
@@ -551,12 +555,17 @@ impl Replica {
             }
         }
         // Without a guard (a node with no key), we follow as a full node.
-        let me = me.filter(|_| self.guard.is_some());
-        if !self.core.change_validators(height, set, me) {
-            warn!(
-                height,
-                "the validator set could not change while the height runs"
-            );
+        if self.guard.is_none() {
+            me = None;
+        }
+        if &set == self.core.validators() && me == self.core.me() {
+            return Ok(());
+        }
+        info!(height, validators = set.len(), member = me.is_some(), "the validator set changes");
+        self.core = Core::new(set, me, self.timeouts);
+        #[cfg(any(test, feature = "test-hooks"))]
+        if self.locking_disabled {
+            self.core.disable_locking_for_test();
         }
         Ok(())
     }

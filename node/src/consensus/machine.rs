@@ -111,33 +111,6 @@ impl Core {
         }
     }
 
-    /// Replaces the validator set (and our index in it) for `height`, which the shell
-    /// starts next, when a validator-set change takes effect (docs/consensus.md §1).
-    /// Refused (`false`, nothing changes) while `height` or a later one is running, so
-    /// no height is ever counted under two sets.
-    ///
-    /// # Panics
-    /// If `me` is outside the set: a configuration bug in the caller.
-    pub fn change_validators(
-        &mut self,
-        height: Height,
-        validators: ValidatorSet,
-        me: Option<ValidatorIndex>,
-    ) -> bool {
-        if self.status == Status::Running && self.height >= height {
-            return false;
-        }
-        if let Some(index) = me {
-            assert!(
-                validators.get(index).is_some(),
-                "our validator index {index} is not in the set"
-            );
-        }
-        self.validators = validators;
-        self.me = me;
-        true
-    }
-
     /// Our index in the set, or `None` if we do not vote.
     pub fn me(&self) -> Option<ValidatorIndex> {
         self.me
