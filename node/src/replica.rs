@@ -561,7 +561,12 @@ impl Replica {
         if &set == self.core.validators() && me == self.core.me() {
             return Ok(());
         }
-        info!(height, validators = set.len(), member = me.is_some(), "the validator set changes");
+        info!(
+            height,
+            validators = set.len(),
+            member = me.is_some(),
+            "the validator set changes"
+        );
         self.core = Core::new(set, me, self.timeouts);
         #[cfg(any(test, feature = "test-hooks"))]
         if self.locking_disabled {

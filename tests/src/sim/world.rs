@@ -501,7 +501,11 @@ impl World {
         let since = joiner
             .live
             .as_ref()
-            .and_then(|l| jeon_runtime::governance::validator_set(&*l.shared.db).ok().flatten())
+            .and_then(|l| {
+                jeon_runtime::governance::validator_set(&*l.shared.db)
+                    .ok()
+                    .flatten()
+            })
             .map_or(0, |s| s.since);
         Some(SetChangeOutcome {
             removed: self.nodes[change.removed].name.clone(),
