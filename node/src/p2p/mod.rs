@@ -225,6 +225,9 @@ impl fmt::Debug for P2pCommand {
             P2pCommand::Penalize { peer, reason } => {
                 write!(f, "Penalize {{ peer: {peer}, reason: {reason} }}")
             }
+            P2pCommand::SetAllowed { peers } => {
+                write!(f, "SetAllowed {{ peers: {} }}", peers.len())
+            }
         }
     }
 }
