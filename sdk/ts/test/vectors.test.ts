@@ -316,6 +316,18 @@ test('good proofs verify in TS with the verdict the Rust verifier gives', () => 
   }
 });
 
+test('a proof across a validator-set change verifies in TS from the genesis set alone, as in Rust', () => {
+  const g = proofs.after_set_change;
+  const p = decodeProof(g.proof_hex);
+  assert.equal(p.validator_changes.length, 1);
+  assert.equal(toHex(encodeProof(p)), g.proof_hex);
+  assert.equal(toHex(sha256(fromHex(g.proof_hex))), g.proof_sha256);
+  const v = verifiedToJson(verifyProof(p, proofs.chain_id, set(proofs.validators)));
+  const { succeeded, ...got } = v;
+  assert.deepEqual(got, g.verified);
+  assert.equal(succeeded, g.succeeded);
+});
+
 test('every tamper class of the Rust proof tests is refused in TS with the same error and message', () => {
   assert.ok(proofs.tampered.length >= 19);
   for (const t of proofs.tampered) {
