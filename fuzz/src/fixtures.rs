@@ -160,6 +160,7 @@ fn build() -> DevChain {
         receipts_root: receipts_root(&out.receipts),
         app_hash: state.app_hash().expect("memory state"),
         validators_hash: validators_hash(&validators),
+        next_validators_hash: validators_hash(&validators),
     };
     let block_hash = header.hash();
     let vote = |round, kind, block| {

@@ -8,7 +8,9 @@
 
 use std::time::Instant;
 
-use jeon_runtime::block::{validators_hash, Certificate, CertificateError, CommittedBlock};
+use jeon_runtime::block::{
+    validators_hash, Certificate, CertificateError, CommittedBlock, ValidatorInfo,
+};
 use jeon_runtime::execute::{execute_block, BlockContext, BlockOutput};
 use jeon_runtime::fees::FeeRules;
 use jeon_runtime::tx::verify_batch;
@@ -137,8 +139,31 @@ fn execute(
     Ok(output)
 }
 
+/// The validator sets around the next height, read from the tip's state (docs/consensus.md
+/// §1): a set change applied by block `h` governs heights from `h + 2`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sets {
+    /// The set that signs the next block (`tip + 1`).
+    pub current: Vec<ValidatorInfo>,
+    /// The set that signs the block after it: the next header's `next_validators_hash`.
+    pub next: Vec<ValidatorInfo>,
+}
+
+/// The [`Sets`] for height `tip + 1`, from the tip's state (the genesis set for a state
+/// genesis did not build, as in unit tests' hand-made stores).
+pub fn sets_for_next(shared: &Chain) -> Result<Sets, StoreError> {
+    let tip = shared.db.tip();
+    let height = shared.tip().height + 1;
+    let current = jeon_runtime::governance::consensus_validators(&tip, height)?;
+    let next = jeon_runtime::governance::next_consensus_validators(&tip)?;
+    Ok(Sets {
+        current: current.unwrap_or_else(|| shared.validators.clone()),
+        next: next.unwrap_or_else(|| shared.validators.clone()),
+    })
+}
+
 fn header_for(
-    shared: &Chain,
+    sets: &Sets,
     ctx: &BlockContext,
     head: &ChainHead,
     txs: &[VerifiedTx],
@@ -153,7 +178,8 @@ fn header_for(
         tx_root: merkle::tx_root(txs),
         receipts_root: merkle::receipts_root(&output.receipts),
         app_hash: head.app_hash,
-        validators_hash: validators_hash(&shared.validators),
+        validators_hash: validators_hash(&sets.current),
+        next_validators_hash: validators_hash(&sets.next),
     }
 }
 
@@ -179,6 +205,7 @@ pub fn build(shared: &Chain, proposer: Address, now_ms: u64) -> Result<Candidate
         time_ms: now_ms.max(head.time_ms),
         proposer,
     };
+    let sets = sets_for_next(shared)?;
     let mut output = execute(shared, &ctx, &txs)?;
     for pass in 0.. {
         let invalid: Vec<(Hash, TxError)> = output
@@ -201,7 +228,7 @@ pub fn build(shared: &Chain, proposer: Address, now_ms: u64) -> Result<Candidate
         }
         output = execute(shared, &ctx, &txs)?;
     }
-    let header = header_for(shared, &ctx, &head, &txs, &output);
+    let header = header_for(&sets, &ctx, &head, &txs, &output);
     let block = Block {
         header,
         txs: txs.iter().map(|t| t.tx().clone()).collect(),
@@ -265,7 +292,8 @@ pub fn check(shared: &Chain, block: Block, time_max_ms: u64) -> Result<Candidate
         });
     }
     let proposer = h.proposer;
-    if !shared.validators.iter().any(|v| v.key == proposer) {
+    let sets = sets_for_next(shared)?;
+    if !sets.current.iter().any(|v| v.key == proposer) {
         return Err(BlockError::NotAValidator { proposer });
     }
     if h.time_ms < head.time_ms || h.time_ms > time_max_ms {
@@ -297,7 +325,7 @@ pub fn check(shared: &Chain, block: Block, time_max_ms: u64) -> Result<Candidate
     {
         return Err(BlockError::BadTx { index, error });
     }
-    let expected = header_for(shared, &ctx, &head, &txs, &output);
+    let expected = header_for(&sets, &ctx, &head, &txs, &output);
     compare_headers(&expected, &block.header)?;
     Ok(Candidate { block, txs, output })
 }
@@ -354,6 +382,11 @@ fn compare_headers(expected: &Header, got: &Header) -> Result<(), BlockError> {
             expected.validators_hash,
             got.validators_hash,
         ),
+        (
+            "next_validators_hash",
+            expected.next_validators_hash,
+            got.next_validators_hash,
+        ),
     ];
     for (field, expected, got) in fields {
         if expected != got {
@@ -368,20 +401,30 @@ fn compare_headers(expected: &Header, got: &Header) -> Result<(), BlockError> {
 }
 
 /// Checks a block with its certificate from a peer (block sync): the certificate
-/// must carry more than 2/3 of the voting power for exactly this block.
+/// must carry more than 2/3 of the voting power of the set of the block's height (read
+/// from our tip, [`sets_for_next`]) for exactly this block.
 pub fn check_synced(
     shared: &Chain,
     committed: CommittedBlock,
 ) -> Result<(Candidate, Certificate), BlockError> {
     let CommittedBlock { block, certificate } = committed;
     let hash = block.header.hash();
+    let next = shared.tip().height + 1;
+    if block.header.height != next {
+        // The sets read from the tip are the next height's only.
+        return Err(BlockError::WrongHeight {
+            expected: next,
+            got: block.header.height,
+        });
+    }
     if certificate.height != block.header.height {
         return Err(BlockError::WrongHeight {
             expected: block.header.height,
             got: certificate.height,
         });
     }
-    certificate.verify(&shared.chain_id, &hash, &shared.validators)?;
+    let sets = sets_for_next(shared)?;
+    certificate.verify(&shared.chain_id, &hash, &sets.current)?;
     // A final block's time was checked against the clocks of the validators that
     // signed it; ours may be behind by any amount.
     let candidate = check(shared, block, u64::MAX)?;

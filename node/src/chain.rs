@@ -473,6 +473,7 @@ mod tests {
             receipts_root: Hash::ZERO,
             app_hash: Hash::ZERO,
             validators_hash: Hash::ZERO,
+            next_validators_hash: Hash::ZERO,
         };
         let certificate = Certificate {
             height: 1,

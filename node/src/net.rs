@@ -3,6 +3,7 @@
 //! the replica and transactions to the mempool, serves block sync, and carries the
 //! replica's outputs back out.
 
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::Arc;
@@ -20,6 +21,8 @@ use crate::wire::{ConsensusMsg, SyncRequest, SyncResponse, TxBatch};
 /// The most gossiped transaction batches being verified at once; beyond it batches
 /// are dropped (their senders' nodes still propose them).
 pub const TX_BATCHES_VERIFYING_MAX: usize = 4;
+/// How often the allow list is compared with the chain's validator sets.
+pub const ALLOW_LIST_FOLLOW_MS: u64 = 1_000;
 
 /// The replica's view of the network: commands to the swarm task.
 pub struct P2pNetwork {
@@ -158,6 +161,71 @@ pub async fn pump(
             P2pEvent::Connected(peer) => info!(%peer, "peer connected"),
             P2pEvent::Disconnected(peer) => info!(%peer, "peer disconnected"),
         }
+    }
+}
+
+/// The peers the network admits at the committed head: the validators of the set that
+/// signs the next height and of the newest set (an added validator may connect as
+/// soon as its change is enacted, to catch up before it must sign; a removed one is
+/// refused once it no longer signs). A validator's node listens as its key's peer id.
+pub fn allowed_peers(shared: &Chain) -> Result<Vec<PeerId>, crate::store::StoreError> {
+    let height = shared.head().height + 1;
+    let current = jeon_runtime::governance::consensus_validators(&*shared.db, height)?;
+    let next = jeon_runtime::governance::next_consensus_validators(&*shared.db)?;
+    let mut keys: Vec<jeon_runtime::Address> = current
+        .into_iter()
+        .chain(next)
+        .flatten()
+        .map(|v| v.key)
+        .collect();
+    if keys.is_empty() {
+        keys = shared.validators.iter().map(|v| v.key).collect();
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys
+        .iter()
+        .filter_map(|k| PeerId::from_str(&jeon_genesis::peer_id_of(k)).ok())
+        .collect())
+}
+
+/// Keeps the swarm's allow list on the chain's validator sets (docs/network.md): every
+/// [`ALLOW_LIST_FOLLOW_MS`], and whenever they changed, sends the list. Stops with the
+/// swarm.
+pub async fn follow_validator_set(shared: Arc<Chain>, commands: mpsc::Sender<P2pCommand>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(ALLOW_LIST_FOLLOW_MS));
+    let mut sent: Option<Vec<PeerId>> = None;
+    loop {
+        tick.tick().await;
+        let chain = shared.clone();
+        let peers = match tokio::task::spawn_blocking(move || allowed_peers(&chain)).await {
+            Ok(Ok(peers)) => peers,
+            Ok(Err(e)) => {
+                warn!(error = %e, "cannot read the validator set for the allow list");
+                continue;
+            }
+            Err(e) => {
+                warn!(error = %e, "the allow-list task failed");
+                continue;
+            }
+        };
+        if sent.as_ref() == Some(&peers) {
+            continue;
+        }
+        info!(
+            peers = peers.len(),
+            "the allow list follows the chain's validator set"
+        );
+        if commands
+            .send(P2pCommand::SetAllowed {
+                peers: peers.clone(),
+            })
+            .await
+            .is_err()
+        {
+            return; // the swarm stopped
+        }
+        sent = Some(peers);
     }
 }
 

@@ -4,8 +4,10 @@
 //! (`jeon_runtime::proof`); this module only finds a final transaction's block,
 //! certificate and receipts in the [`ChainDb`] and hands them to it.
 
-use jeon_runtime::proof::{self, BuildError, TxProof};
-use jeon_runtime::{Hash, Height};
+use jeon_runtime::block::ValidatorInfo;
+use jeon_runtime::governance;
+use jeon_runtime::proof::{self, BuildError, TxProof, ValidatorSetChange};
+use jeon_runtime::{Event, Hash, Height};
 
 use crate::store::{ChainDb, Store, StoreError};
 
@@ -53,13 +55,59 @@ pub fn tx_proof<S: Store>(
         height: loc.height,
     };
     let record = db.block_record(loc.height)?.ok_or_else(missing)?;
-    let built = proof::build(&record.committed, &record.receipts, loc.index)
+    let mut built = proof::build(&record.committed, &record.receipts, loc.index)
         .map_err(|source| ProofLookupError::Build { tx: *hash, source })?;
     if built.receipt.tx != *hash {
         // The index points at another transaction: the store is inconsistent.
         return Err(missing());
     }
+    built.validator_changes = set_changes(db, loc.height)?;
     Ok(Some(built))
+}
+
+/// The validator-set changes a proof for a block at `height` carries (docs/proofs.md
+/// §7): for every change header below it, oldest first, the header, its certificate
+/// and the set it names as the next, which the block before it (the one that enacted
+/// the change) reported in its last `ValidatorSetChanged` event.
+pub fn set_changes<S: Store>(
+    db: &ChainDb<S>,
+    height: Height,
+) -> Result<Vec<ValidatorSetChange>, ProofLookupError> {
+    let Some(history) = governance::set_history(db).map_err(StoreError::from)? else {
+        return Ok(Vec::new());
+    };
+    let mut changes = Vec::new();
+    for &at in history.changes.iter().filter(|&&at| at < height) {
+        let missing = || ProofLookupError::Missing {
+            tx: Hash::ZERO,
+            height: at,
+        };
+        let change = db.block(at)?.ok_or_else(missing)?;
+        let enacting = db.block_record(at.saturating_sub(1))?.ok_or_else(missing)?;
+        let validators = enacting
+            .block_events
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Event::ValidatorSetChanged(c) => Some(
+                    c.validators
+                        .iter()
+                        .map(|v| ValidatorInfo {
+                            key: v.key,
+                            power: v.power,
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .ok_or_else(missing)?;
+        changes.push(ValidatorSetChange {
+            header: change.block.header,
+            certificate: change.certificate,
+            validators,
+        });
+    }
+    Ok(changes)
 }
 
 #[cfg(test)]
@@ -122,6 +170,7 @@ mod tests {
             receipts_root: root(&receipts.iter().map(receipt_hash).collect::<Vec<_>>()),
             app_hash: Hash::ZERO,
             validators_hash: validators_hash(&set),
+            next_validators_hash: validators_hash(&set),
         };
         let vote = VoteBody {
             chain_id: CHAIN,

@@ -259,6 +259,17 @@ pub struct Replica {
     committer: Option<Committer>,
     core: Core,
     guard: Option<SignerGuard>,
+    /// Our key and signer record while we are in no set yet: the guard opens when a
+    /// set change adds us (docs/consensus.md §1).
+    dormant_key: Option<(Keypair, Box<dyn SignerStore>)>,
+    /// Our key's address, if we have a key.
+    own_key: Option<Address>,
+    /// The core's timeouts, for the core a set change makes.
+    timeouts: TimeoutConfig,
+    /// The locking rule is off (the simulator's self-check), for the core a set change
+    /// makes.
+    #[cfg(any(test, feature = "test-hooks"))]
+    locking_disabled: bool,
     /// Whether messages by our key that we did not sign stop signing (off only for the
     /// simulator's Byzantine twins).
     doppelganger_protection: bool,
@@ -295,6 +306,21 @@ pub struct Replica {
     next_height_due: bool,
 }
 
+/// The core's form of a set of the chain's.
+fn consensus_set(
+    validators: &[jeon_runtime::block::ValidatorInfo],
+) -> Result<ValidatorSet, consensus::ValidatorSetError> {
+    ValidatorSet::new(
+        validators
+            .iter()
+            .map(|v| consensus::Validator {
+                key: v.key.0,
+                power: v.power,
+            })
+            .collect(),
+    )
+}
+
 fn wire_kind(kind: VoteKind) -> WireKind {
     match kind {
         VoteKind::Prevote => WireKind::Prevote,
@@ -318,15 +344,16 @@ impl Replica {
         signer: Box<dyn SignerStore>,
         config: ReplicaConfig,
     ) -> Result<Self, ReplicaError> {
-        let validators = shared.validators.iter().map(|v| consensus::Validator {
-            key: v.key.0,
-            power: v.power,
-        });
-        let set = ValidatorSet::new(validators.collect())?;
-        let me = key.as_ref().and_then(|k| set.index_of(&k.address().0));
-        let guard = match (key, me) {
-            (Some(k), Some(_)) => Some(SignerGuard::open(k, signer)?),
-            _ => None,
+        // The set of the height we start next: the genesis set on a new chain, or
+        // whatever governance made it.
+        let sets = blocks::sets_for_next(&shared)?;
+        let set = consensus_set(&sets.current)?;
+        let own_key = key.as_ref().map(Keypair::address);
+        let me = own_key.and_then(|k| set.index_of(&k.0));
+        let (guard, dormant_key) = match (key, me) {
+            (Some(k), Some(_)) => (Some(SignerGuard::open(k, signer)?), None),
+            (Some(k), None) => (None, Some((k, signer))),
+            _ => (None, None),
         };
         // A proposer with nothing to propose waits up to the empty-block interval; the
         // others' propose timeout allows for that wait, or every idle height would time
@@ -341,6 +368,11 @@ impl Replica {
             finality: Arc::new(NoFinality),
             committer: None,
             guard,
+            dormant_key,
+            own_key,
+            timeouts,
+            #[cfg(any(test, feature = "test-hooks"))]
+            locking_disabled: false,
             doppelganger_protection: true,
             last_not_signing_log_ms: 0,
             deferred_start: false,
@@ -402,6 +434,7 @@ impl Replica {
     #[cfg(any(test, feature = "test-hooks"))]
     #[doc(hidden)]
     pub fn disable_locking_for_test(&mut self) {
+        self.locking_disabled = true;
         self.core.disable_locking_for_test();
     }
 
@@ -426,9 +459,9 @@ impl Replica {
         (self.core.height(), self.core.round())
     }
 
-    /// Whether this replica votes.
+    /// Whether this replica votes at the current height.
     pub fn is_validator(&self) -> bool {
-        self.guard.is_some()
+        self.guard.is_some() && self.core.me().is_some()
     }
 
     /// Starts consensus at the height after the head: at round 0, or after a crash
@@ -455,6 +488,7 @@ impl Replica {
         out: &mut Vec<ReplicaOutput>,
     ) -> Result<(), ReplicaError> {
         let height = self.shared.tip().height + 1;
+        self.follow_set(now_ms, height)?;
         self.update_gate(now_ms);
         self.candidates.clear();
         self.wanted = None;
@@ -496,6 +530,47 @@ impl Replica {
             for (from, msg) in msgs {
                 self.on_gossip(now_ms, from, msg, out)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Switches consensus to the validator set of `height` if a set change made it (or
+    /// our place in it) differ from the core's (docs/consensus.md §1), with a fresh core:
+    /// idle until this height starts, so nothing of the height before is counted under
+    /// the new set, and a core left waiting (the start deferred while an added
+    /// validator listens for a doppelganger) never decides a stale height. A removed
+    /// validator stops signing (the core no longer asks it to); an added one opens its
+    /// signer guard, which starts as a node's does (listening for a doppelganger first
+    /// if it has no record), and signs from this height on.
+    fn follow_set(&mut self, now_ms: u64, height: Height) -> Result<(), ReplicaError> {
+        let sets = blocks::sets_for_next(&self.shared)?;
+        let set = consensus_set(&sets.current)?;
+        let mut me = self.own_key.and_then(|k| set.index_of(&k.0));
+        if me.is_some() && self.guard.is_none() {
+            if let Some((key, signer)) = self.dormant_key.take() {
+                let mut guard = SignerGuard::open(key, signer)?;
+                let status = guard.begin(height - 1, self.config.networked, now_ms);
+                self.guard = Some(guard);
+                self.report_signing(now_ms, status);
+            }
+        }
+        // Without a guard (a node with no key), we follow as a full node.
+        if self.guard.is_none() {
+            me = None;
+        }
+        if &set == self.core.validators() && me == self.core.me() {
+            return Ok(());
+        }
+        info!(
+            height,
+            validators = set.len(),
+            member = me.is_some(),
+            "the validator set changes"
+        );
+        self.core = Core::new(set, me, self.timeouts);
+        #[cfg(any(test, feature = "test-hooks"))]
+        if self.locking_disabled {
+            self.core.disable_locking_for_test();
         }
         Ok(())
     }
@@ -922,9 +997,9 @@ impl Replica {
         let signatures = votes
             .iter()
             .filter_map(|sv| {
-                let v = self.shared.validators.get(usize::from(sv.vote.validator))?;
+                let v = self.core.validators().get(sv.vote.validator)?;
                 Some(CommitSig {
-                    validator: v.key,
+                    validator: Address(v.key),
                     signature: Signature(sv.signature),
                 })
             })
@@ -981,10 +1056,10 @@ impl Replica {
         let all = self.core.equivocations();
         for (first, second) in &all[self.equivocations_seen.min(all.len())..] {
             let who = self
-                .shared
-                .validators
-                .get(usize::from(first.vote.validator))
-                .map(|v| v.key.to_string());
+                .core
+                .validators()
+                .get(first.vote.validator)
+                .map(|v| Address(v.key).to_string());
             warn!(validator = ?who, height = first.vote.height, round = first.vote.round,
                 first = ?first.vote.block.map(Hash), second = ?second.vote.block.map(Hash), "equivocation");
         }

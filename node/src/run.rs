@@ -337,6 +337,10 @@ impl RunningNode {
                     data,
                 });
             }));
+            tokio::spawn(crate::net::follow_validator_set(
+                self.api.chain.clone(),
+                p2p.commands.clone(),
+            ));
             let pump = crate::net::pump(
                 p2p.events,
                 p2p.commands,

@@ -1618,6 +1618,7 @@ mod tests {
                 receipts_root: Hash::ZERO,
                 app_hash: head.app_hash,
                 validators_hash: Hash::ZERO,
+                next_validators_hash: Hash::ZERO,
             };
             let committed = CommittedBlock {
                 certificate: Certificate {

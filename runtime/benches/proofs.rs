@@ -136,6 +136,7 @@ fn certified_block(count: usize) -> (CommittedBlock, Vec<Receipt>) {
         receipts_root: receipts_root(&out.receipts),
         app_hash: state.app_hash().expect("memory"),
         validators_hash: validators_hash(&validator_set()),
+        next_validators_hash: validators_hash(&validator_set()),
     };
     let vote = VoteBody {
         chain_id: CHAIN,

@@ -39,6 +39,11 @@ pub struct Header {
     pub app_hash: Hash,
     /// Hash of the validator set that must sign this block's certificate.
     pub validators_hash: Hash,
+    /// Hash of the validator set that signs the next block's certificate: a set
+    /// change applied by block `h` governs heights from `h + 2`, so the header of
+    /// `h + 1` already names it (docs/consensus.md §1). A light client follows the
+    /// set from one header to the next through this field (docs/proofs.md §7).
+    pub next_validators_hash: Hash,
 }
 
 impl Header {

@@ -7,10 +7,10 @@
 //! chain and validator set, and that validators holding more than 2/3 of the power
 //! signed it. docs/proofs.md specifies the format byte by byte and the checks in order.
 //!
-//! The validator set can change later (governance): a proof then carries the chain of
-//! certified set changes from the genesis set to the one that signed. This version of
-//! the chain never changes its set, and this verifier refuses a proof that carries any
-//! change ([`ProofError::ValidatorSetChangesUnsupported`]) rather than guess.
+//! When governance changed the validator set, a proof carries the chain of certified
+//! set changes from the genesis set to the one that signed (the sequential rule of
+//! docs/proofs.md §7): each change's header is certified by the set in force before
+//! it and names the next set in its `next_validators_hash`.
 
 use serde::{Deserialize, Serialize};
 
@@ -47,21 +47,66 @@ pub struct TxProof {
     pub header: Header,
     /// The certificate that finalized that block.
     pub certificate: Certificate,
-    /// The validator-set changes from genesis to the set that signed, oldest first.
-    /// Always empty today; see [`ValidatorSetChange`].
+    /// The validator-set changes from genesis to the set that signed, oldest first
+    /// (empty while the set is the genesis set); see [`ValidatorSetChange`].
     pub validator_changes: Vec<ValidatorSetChange>,
 }
 
-/// One change of the validator set, as proofs will carry it once governance can change
-/// the set (docs/proofs.md §5 gives the intended rules). No verifier accepts one yet.
+/// One change of the validator set (docs/proofs.md §7): the *change header* (the first
+/// header whose `next_validators_hash` names the new set: the block after the one that
+/// enacted the change), its certificate by the set in force at its height, and the new
+/// set, which signs every block after it up to the next change.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct ValidatorSetChange {
-    /// The header of the block that enacted the change, signed by the set before it.
+    /// The change header, signed by the set before the change.
     pub header: Header,
-    /// That block's certificate, by the set before the change.
+    /// Its certificate, by the set before the change.
     pub certificate: Certificate,
-    /// The set after the change, in order.
+    /// The set after the change, in order: its hash is the header's
+    /// `next_validators_hash`.
     pub validators: Vec<ValidatorInfo>,
+}
+
+/// Why a carried validator-set change does not hold (docs/proofs.md §7).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetChangeError {
+    /// The change header is for another chain.
+    #[error("its header is for chain {got}")]
+    WrongChain {
+        /// The header's chain id.
+        got: Hash,
+    },
+    /// Not above the previous change (or height 0).
+    #[error("its height is not above the previous change's height {previous}")]
+    NotAfter {
+        /// The previous change's height (0 for genesis).
+        previous: Height,
+    },
+    /// The header does not name the set in force before the change.
+    #[error("its header names validator set {got}, but the set in force is {expected}")]
+    SignedBy {
+        /// Hash of the set in force.
+        expected: Hash,
+        /// The header's `validators_hash`.
+        got: Hash,
+    },
+    /// The certificate is for another height.
+    #[error("its certificate is for height {certificate}")]
+    CertificateHeight {
+        /// The certificate's height.
+        certificate: Height,
+    },
+    /// The certificate does not prove the header final under the set in force.
+    #[error("its certificate does not prove it final: {0}")]
+    Certificate(CertificateError),
+    /// The carried set is not the one the header names as the next.
+    #[error("the carried set hashes to {got}, but the header names {expected} as the next set")]
+    NextSet {
+        /// The header's `next_validators_hash`.
+        expected: Hash,
+        /// Hash of the carried set.
+        got: Hash,
+    },
 }
 
 impl TxProof {
@@ -98,15 +143,6 @@ impl core::fmt::Display for Tree {
 /// Why a proof does not prove what it claims. Checked in this order.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofError {
-    /// The proof carries validator-set changes, which this verifier cannot check.
-    #[error(
-        "the proof carries {count} validator-set changes: validator-set changes are not \
-         supported by this verifier version"
-    )]
-    ValidatorSetChangesUnsupported {
-        /// How many changes it carries.
-        count: usize,
-    },
     /// The header is for another chain.
     #[error("the proof is for chain {got}, but the genesis is chain {expected}")]
     WrongChain {
@@ -115,16 +151,37 @@ pub enum ProofError {
         /// The header's chain id.
         got: Hash,
     },
-    /// The header names a validator set other than the genesis set.
+    /// A carried validator-set change does not hold.
+    #[error("validator-set change #{index} (height {height}) is refused: {source}")]
+    SetChange {
+        /// Its position in `validator_changes`, from 0.
+        index: usize,
+        /// Its header's height.
+        height: Height,
+        /// What is wrong with it.
+        source: SetChangeError,
+    },
+    /// The header names a validator set other than the one the genesis set and the
+    /// carried changes lead to.
     #[error(
-        "the block names validator set {got}, but the genesis set is {expected} (and the \
-         proof carries no set changes)"
+        "the block names validator set {got}, but the genesis set and the proof's {changes} \
+         set changes lead to {expected}"
     )]
     ValidatorSetMismatch {
-        /// Hash of the genesis set.
+        /// Hash of the set in force.
         expected: Hash,
         /// The header's `validators_hash`.
         got: Hash,
+        /// How many changes the proof carries.
+        changes: usize,
+    },
+    /// The block is not above the last carried change, whose set it names.
+    #[error("block {height} is not above the last validator-set change at height {change}")]
+    BeforeLastChange {
+        /// The block's height.
+        height: Height,
+        /// The last change's height.
+        change: Height,
     },
     /// The transaction path is malformed.
     #[error("malformed transaction path: {0}")]
@@ -251,24 +308,32 @@ pub fn verify(
 ) -> Result<Verified, ProofError> {
     let header = &proof.header;
     let height = header.height;
-    if !proof.validator_changes.is_empty() {
-        return Err(ProofError::ValidatorSetChangesUnsupported {
-            count: proof.validator_changes.len(),
-        });
-    }
     if header.chain_id != *genesis_chain_id {
         return Err(ProofError::WrongChain {
             expected: *genesis_chain_id,
             got: header.chain_id,
         });
     }
-    let set_hash = validators_hash(genesis_validators);
+    let (set, last_change) = follow_changes(
+        &proof.validator_changes,
+        genesis_chain_id,
+        genesis_validators,
+    )?;
+    let set_hash = validators_hash(set);
     if header.validators_hash != set_hash {
         return Err(ProofError::ValidatorSetMismatch {
             expected: set_hash,
             got: header.validators_hash,
+            changes: proof.validator_changes.len(),
         });
     }
+    if height <= last_change {
+        return Err(ProofError::BeforeLastChange {
+            height,
+            change: last_change,
+        });
+    }
+    let genesis_validators = set;
     // Cheap checks first: the two Merkle paths, then the signatures.
     let tx_hash = proof.tx.hash();
     let tx_root = merkle::root_from_path(&tx_hash, proof.index, &proof.tx_path)
@@ -312,6 +377,58 @@ pub fn verify(
     crypto::verify(&body.sender, &body.signing_bytes(), &proof.tx.signature)
         .map_err(ProofError::TxSignature)?;
     Ok(verified(proof, block_hash, genesis_validators))
+}
+
+/// Walks the carried set changes from the genesis set (docs/proofs.md §7): each is
+/// certified by the set in force and names the next. Returns the last set and the
+/// last change's height (0 without changes).
+fn follow_changes<'a>(
+    changes: &'a [ValidatorSetChange],
+    chain_id: &Hash,
+    genesis: &'a [ValidatorInfo],
+) -> Result<(&'a [ValidatorInfo], Height), ProofError> {
+    let mut set = genesis;
+    let mut previous: Height = 0;
+    for (index, change) in changes.iter().enumerate() {
+        let h = &change.header;
+        let fail = |source| ProofError::SetChange {
+            index,
+            height: h.height,
+            source,
+        };
+        if h.chain_id != *chain_id {
+            return Err(fail(SetChangeError::WrongChain { got: h.chain_id }));
+        }
+        if h.height <= previous {
+            return Err(fail(SetChangeError::NotAfter { previous }));
+        }
+        let expected = validators_hash(set);
+        if h.validators_hash != expected {
+            return Err(fail(SetChangeError::SignedBy {
+                expected,
+                got: h.validators_hash,
+            }));
+        }
+        if change.certificate.height != h.height {
+            return Err(fail(SetChangeError::CertificateHeight {
+                certificate: change.certificate.height,
+            }));
+        }
+        change
+            .certificate
+            .verify(chain_id, &h.hash(), set)
+            .map_err(|e| fail(SetChangeError::Certificate(e)))?;
+        let got = validators_hash(&change.validators);
+        if got != h.next_validators_hash {
+            return Err(fail(SetChangeError::NextSet {
+                expected: h.next_validators_hash,
+                got,
+            }));
+        }
+        set = &change.validators;
+        previous = h.height;
+    }
+    Ok((set, previous))
 }
 
 /// Both paths have a step at the same levels.

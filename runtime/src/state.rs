@@ -247,6 +247,10 @@ pub mod keys {
     pub const ENTITLEMENT: u8 = 0x3b;
     /// `0x3c || owner || id (u64 BE)` -> `()`: an owner's entitlements, for queries.
     pub const OWNER_ENTITLEMENT: u8 = 0x3c;
+    /// `0x3d` -> `SetHistory`: the set before the last validator-set change and the
+    /// heights of every change's header, for consensus and proofs (written only when a
+    /// change is enacted; absent while the set is the genesis set).
+    pub const VALIDATOR_SET_HISTORY: u8 = 0x3d;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 

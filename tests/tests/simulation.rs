@@ -254,6 +254,41 @@ fn a_validator_that_loses_its_chain_database_but_keeps_its_signer_record_waits_t
 }
 
 #[test]
+fn governance_removes_a_validator_that_is_down_and_adds_one_that_catches_up_and_signs() {
+    let mix = sim::mix_named("set-changes").expect("the set-changes mix");
+    let configs: Vec<SimConfig> = (0..SCENARIO_SEEDS)
+        .map(|seed| SimConfig {
+            mix,
+            ..SimConfig::new(seed)
+        })
+        .collect();
+    for (config, result) in configs.iter().zip(run_all(&configs)) {
+        let report = result.unwrap_or_else(|f| panic!("{f}"));
+        let seed = config.seed;
+        let outcome = report
+            .set_change
+            .unwrap_or_else(|| panic!("seed {seed}: no set-change outcome"));
+        assert!(
+            outcome.removed_everywhere && outcome.joined_everywhere,
+            "seed {seed}: {outcome:?}"
+        );
+        assert!(
+            outcome.joiner_signatures > 0,
+            "seed {seed}: the joiner never signed: {outcome:?}"
+        );
+        let top = report.heads.iter().map(|h| h.1).max().unwrap_or(0);
+        assert_eq!(
+            outcome.joiner_head, top,
+            "seed {seed}: the joiner caught up"
+        );
+        assert!(
+            outcome.new_set_from <= top,
+            "seed {seed}: the chain reached the new set's first height: {outcome:?}"
+        );
+    }
+}
+
+#[test]
 fn a_late_copy_of_a_validator_without_a_signer_record_sees_its_key_in_use_and_never_signs() {
     let configs: Vec<SimConfig> = (0..SCENARIO_SEEDS)
         .map(|seed| SimConfig {

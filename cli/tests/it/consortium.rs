@@ -834,3 +834,205 @@ fn a_two_two_partition_stops_finality_without_a_fork_and_healing_resumes_it() {
     net.assert_same_chain(&all);
     eprintln!("partition and heal: {:?}", started.elapsed());
 }
+
+/// Signs a governance call from `key` with `nonce` and submits it to `api`.
+fn submit_call(
+    api: &str,
+    chain: Hash,
+    key: &jeon_runtime::Keypair,
+    nonce: u64,
+    call: jeon_runtime::Call,
+) -> Hash {
+    let tx = jeon_runtime::TxBody {
+        chain_id: chain,
+        sender: key.address(),
+        nonce,
+        fee_limit: jeon_genesis::presets::BASE_FEE_MAX,
+        expiry: 1_000_000,
+        call,
+        fee_payer: None,
+    }
+    .sign(key);
+    let (code, body) = post(api, "/v1/txs", &json!({ "tx": tx_hex(&tx) }));
+    assert!(code < 300, "submit: {code} {body}");
+    tx.hash()
+}
+
+/// The final status of `tx` on `api`, once it has one.
+fn final_status(api: &str, tx: &Hash) -> Value {
+    let mut last = None;
+    let done = crate::common::wait_until(PROGRESS_TIMEOUT, || {
+        last = crate::common::tx_status(api, tx);
+        last.as_ref().is_some_and(|s| s["status"] == "final")
+    });
+    assert!(done, "{tx} not final: {last:?}");
+    last.unwrap_or_default()
+}
+
+#[test]
+fn a_fifth_partner_added_by_vote_connects_catches_up_and_signs_and_proofs_cross_the_change() {
+    use jeon_runtime::calls;
+    use jeon_runtime::governance::Change;
+    let started = Instant::now();
+    let mut net = Testnet::new(Links::Direct);
+    net.start_validators();
+    net.wait_finalizing();
+    let four = ids(0..VALIDATORS);
+    let genesis: Value = serde_json::from_str(
+        &std::fs::read_to_string(net.root().join("genesis.json")).expect("read genesis"),
+    )
+    .expect("genesis is JSON");
+    let names: Vec<String> = genesis["validators"]
+        .as_array()
+        .expect("validators")
+        .iter()
+        .map(|v| v["name"].as_str().expect("name").to_owned())
+        .collect();
+    let keys: Vec<jeon_runtime::Keypair> = names.iter().map(|n| net.key(n)).collect();
+    let fifth = net.add_outsider();
+    net.start_node(fifth);
+    let joiner = key_from_file(&net.root().join("keys").join("outsider.json"));
+    let api = net.api(0).to_owned();
+    let chain = chain_id(&api);
+
+    // Before the vote the fifth is refused and stays at genesis.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(net.nodes[fifth].height(), Some(0));
+
+    // Validator 0 proposes the partner and the validator; 0, 1 and 2 (3 of 4) vote yes.
+    let propose = |change: Change| {
+        jeon_runtime::Call::Propose(calls::Propose {
+            change,
+            deadline: 1_000,
+            activation: 0,
+        })
+    };
+    let partner = submit_call(
+        &api,
+        chain,
+        &keys[0],
+        0,
+        propose(Change::AddPartner {
+            name: "Fifth Partner".into(),
+            account: joiner.address(),
+            roles: vec![jeon_runtime::Role::Validator],
+            jurisdiction: "KR".into(),
+        }),
+    );
+    let validator = submit_call(
+        &api,
+        chain,
+        &keys[0],
+        1,
+        propose(Change::AddValidator {
+            name: "fifth".into(),
+            key: joiner.address(),
+            peer_id: jeon_genesis::peer_id_of(&joiner.address()),
+            power: 1,
+        }),
+    );
+    final_status(&api, &partner);
+    final_status(&api, &validator);
+    let mut votes = Vec::new();
+    for (who, first_nonce) in [(0usize, 2u64), (1, 0), (2, 0)] {
+        for (k, proposal) in [0u64, 1].into_iter().enumerate() {
+            let vote = jeon_runtime::Call::Vote(calls::Vote {
+                proposal,
+                yes: true,
+            });
+            votes.push(submit_call(
+                &api,
+                chain,
+                &keys[who],
+                first_nonce + k as u64,
+                vote,
+            ));
+        }
+    }
+    for vote in &votes {
+        final_status(&api, vote);
+    }
+    let voted = Instant::now();
+
+    // The fifth is let in, catches up, and signs: its own stored certificates carry its
+    // signature.
+    let me = joiner.address().to_string();
+    let mut signed_at = None;
+    let ok = crate::common::wait_until(CATCH_UP_TIMEOUT * 2, || {
+        let Some(head) = net.nodes[fifth].height() else {
+            return false;
+        };
+        signed_at = (1..=head).rev().take(20).find(|h| {
+            get(net.api(fifth), &format!("/v1/blocks/{h}")).is_some_and(|b| {
+                b["certificate"]["signatures"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|sig| sig["validator"] == me.as_str()))
+            })
+        });
+        signed_at.is_some()
+    });
+    assert!(
+        ok,
+        "the fifth never signed; heights {:?}, its status {:?}",
+        net.heights(&ids(0..VALIDATORS + 1)),
+        get(net.api(fifth), "/v1/status")
+    );
+    eprintln!(
+        "the fifth signed block {signed_at:?} {:?} after the last vote was final",
+        voted.elapsed()
+    );
+    let set = get(&api, "/v1/validators").expect("validators");
+    assert_eq!(set["validators"].as_array().map(Vec::len), Some(5), "{set}");
+
+    // A transfer final after the change: its proof verifies from the genesis file alone.
+    let tx = transfer(chain, &keys[3], 0, keys[1].address(), 1);
+    let (code, body) = post(&api, "/v1/txs", &json!({ "tx": tx_hex(&tx) }));
+    assert!(code < 300, "{code} {body}");
+    final_status(&api, &tx.hash());
+    let proof = get(&api, &format!("/v1/txs/{}/proof", tx.hash())).expect("proof");
+    let changes = proof["proof"]["validator_changes"].as_array().map(Vec::len);
+    assert_eq!(changes, Some(1), "one set change below the transfer");
+    let file = net.root().join("proof.json");
+    std::fs::write(&file, proof.to_string()).expect("write the proof");
+    let out = jeon()
+        .args(["verify", "--genesis"])
+        .arg(net.root().join("genesis.json"))
+        .arg("--proof")
+        .arg(&file)
+        .output()
+        .expect("run jeon verify");
+    assert!(
+        out.status.success(),
+        "jeon verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same proof with one signature of the set change's certificate tampered.
+    let mut bytes = hex::decode(proof["proof_hex"].as_str().expect("proof_hex")).expect("hex");
+    let decoded = jeon_runtime::proof::TxProof::decode(&bytes).expect("decodes");
+    let cert = &decoded.validator_changes[0].certificate;
+    let at = bytes.len()
+        - 8
+        - decoded.validator_changes[0].validators.len() * 40
+        - 64 * cert.signatures.len()
+        - 32 * (cert.signatures.len() - 1);
+    bytes[at] ^= 1;
+    let tampered = net.root().join("tampered.hex");
+    std::fs::write(&tampered, hex::encode(&bytes)).expect("write");
+    let out = jeon()
+        .args(["verify", "--genesis"])
+        .arg(net.root().join("genesis.json"))
+        .arg("--proof")
+        .arg(&tampered)
+        .output()
+        .expect("run jeon verify");
+    assert!(
+        !out.status.success(),
+        "a tampered set-change certificate verified"
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("validator-set change #0"), "{said}");
+
+    net.assert_same_chain(&ids(0..VALIDATORS + 1));
+    let _ = four;
+    eprintln!("a fifth partner joined by vote: {:?}", started.elapsed());
+}

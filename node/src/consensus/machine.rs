@@ -111,6 +111,11 @@ impl Core {
         }
     }
 
+    /// Our index in the set, or `None` if we do not vote.
+    pub fn me(&self) -> Option<ValidatorIndex> {
+        self.me
+    }
+
     /// Applies one input and returns the effects, in the order the shell must carry them
     /// out. Deterministic: the same inputs from the same state give the same effects.
     pub fn handle(&mut self, input: Input) -> Vec<Effect> {

@@ -18,7 +18,7 @@ use libp2p::{ping, PeerId, StreamProtocol};
 use super::codec::{SyncCodec, SYNC_PROTOCOL};
 use super::config::{
     gossipsub_config, CONNECTIONS_PENDING_INCOMING_MAX, CONNECTIONS_PER_PEER_MAX,
-    PING_INTERVAL_SECS, PING_TIMEOUT_SECS, SYNC_REQUEST_TIMEOUT_SECS,
+    PEERS_ADDED_HEADROOM, PING_INTERVAL_SECS, PING_TIMEOUT_SECS, SYNC_REQUEST_TIMEOUT_SECS,
     SYNC_STREAMS_PER_CONNECTION_MAX,
 };
 use super::{P2pError, Topic};
@@ -43,7 +43,9 @@ pub(super) fn build_behaviour(
     for peer in allowed {
         allow_list.allow_peer(*peer);
     }
-    let peers_max = u32::try_from(allowed.len()).unwrap_or(u32::MAX);
+    // The allow list follows the chain's validator set (`P2pCommand::SetAllowed`).
+    let peers_max =
+        u32::try_from(allowed.len().saturating_add(PEERS_ADDED_HEADROOM)).unwrap_or(u32::MAX);
     let limits = ConnectionLimits::default()
         .with_max_pending_incoming(Some(CONNECTIONS_PENDING_INCOMING_MAX))
         .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER_MAX))

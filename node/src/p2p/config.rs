@@ -58,6 +58,10 @@ pub const REDIAL_STABLE_MS: u64 = 10_000;
 pub const TICK_MS: u64 = 250;
 /// How long [`start`] waits for its listeners to report their bound address.
 pub const LISTEN_TIMEOUT_SECS: u64 = 5;
+/// Peers the allow list may gain after start (validators added by vote) before the
+/// connection limit, sized at start from the allow list, refuses them: the limit is
+/// `(allowed at start + this) × CONNECTIONS_PER_PEER_MAX`.
+pub const PEERS_ADDED_HEADROOM: usize = 16;
 /// Connections per peer: two allow a simultaneous dial from both sides to settle.
 pub const CONNECTIONS_PER_PEER_MAX: u32 = 2;
 /// Connections still in their handshake. Unlisted peers are only known after Noise, so

@@ -107,6 +107,13 @@ pub enum P2pCommand {
         /// Why, for the log.
         reason: String,
     },
+    /// Replace the allow list (the chain's validator set changed): connections to a
+    /// peer no longer listed are closed at once and refused from then on; a newly
+    /// listed peer may connect (it dials us; no restart).
+    SetAllowed {
+        /// Every peer allowed from now on (our own id is ignored).
+        peers: Vec<PeerId>,
+    },
 }
 
 /// What the network layer tells the node.
@@ -217,6 +224,9 @@ impl fmt::Debug for P2pCommand {
             }
             P2pCommand::Penalize { peer, reason } => {
                 write!(f, "Penalize {{ peer: {peer}, reason: {reason} }}")
+            }
+            P2pCommand::SetAllowed { peers } => {
+                write!(f, "SetAllowed {{ peers: {} }}", peers.len())
             }
         }
     }

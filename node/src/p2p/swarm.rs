@@ -238,7 +238,33 @@ impl SwarmTask {
             P2pCommand::Request { peer, id, data } => self.request(peer, id, data),
             P2pCommand::Respond { channel, data } => self.respond(channel, data),
             P2pCommand::Penalize { peer, reason } => self.penalize(peer, &reason),
+            P2pCommand::SetAllowed { peers } => self.set_allowed(peers),
         }
+    }
+
+    /// Follows the chain's validator set: closes the connections of peers no longer
+    /// listed (the allow list refuses them from now on) and lets new ones connect.
+    fn set_allowed(&mut self, peers: Vec<PeerId>) {
+        let local = *self.swarm.local_peer_id();
+        let mut wanted: HashSet<PeerId> = peers.into_iter().filter(|p| *p != local).collect();
+        if self.allowed.contains(&local) {
+            wanted.insert(local);
+        }
+        let removed: Vec<PeerId> = self.allowed.difference(&wanted).copied().collect();
+        let added: Vec<PeerId> = wanted.difference(&self.allowed).copied().collect();
+        if removed.is_empty() && added.is_empty() {
+            return;
+        }
+        let allow_list = &mut self.swarm.behaviour_mut().allowed;
+        for peer in &removed {
+            // Closes every connection to it immediately.
+            allow_list.disallow_peer(*peer);
+        }
+        for peer in &added {
+            allow_list.allow_peer(*peer);
+        }
+        info!(?added, ?removed, "p2p allow list follows the validator set");
+        self.allowed = wanted;
     }
 
     fn publish(&mut self, topic: Topic, data: Vec<u8>) {
@@ -599,6 +625,78 @@ mod tests {
             peers,
             allowed,
         }
+    }
+
+    /// Waits for `event` from `handle`, at most 10 s.
+    async fn wait_for(
+        handle: &mut P2pHandle,
+        what: &str,
+        mut event: impl FnMut(&P2pEvent) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match tokio::time::timeout_at(deadline, handle.events.recv()).await {
+                Ok(Some(e)) if event(&e) => return,
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("the swarm stopped while waiting for {what}"),
+                Err(_) => panic!("no {what} within 10 s"),
+            }
+        }
+    }
+
+    /// The allow list follows the chain with no restart: a validator added by vote can
+    /// connect once listed, and one removed is disconnected and refused.
+    #[tokio::test]
+    async fn the_allow_list_follows_set_changes_without_a_restart() {
+        let (a_secret, b_secret) = ([3u8; 32], [4u8; 32]);
+        let a = peer_id(&a_secret).unwrap_or_else(|e| panic!("{e}"));
+        let b = peer_id(&b_secret).unwrap_or_else(|e| panic!("{e}"));
+        let metrics = P2pMetrics::default();
+        // `a` starts with only itself listed; `b` (not yet a validator) dials it.
+        let mut node_a = start(config(a_secret, vec![], vec![a]), metrics.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let target = node_a.listen_addrs[0].clone().with(Protocol::P2p(a));
+        let mut node_b = start(
+            config(b_secret, vec![target], vec![a, b]),
+            P2pMetrics::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        // Refused while unlisted.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while metrics.connections_refused.get() == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "b was never refused"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Added by vote: `b` connects on its next redial.
+        node_a
+            .commands
+            .send(P2pCommand::SetAllowed { peers: vec![a, b] })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        wait_for(
+            &mut node_a,
+            "b connecting",
+            |e| matches!(e, P2pEvent::Connected(p) if *p == b),
+        )
+        .await;
+        // Removed by vote: its connection is closed at once.
+        node_a
+            .commands
+            .send(P2pCommand::SetAllowed { peers: vec![a] })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        wait_for(
+            &mut node_b,
+            "a closing the connection",
+            |e| matches!(e, P2pEvent::Disconnected(p) if *p == a),
+        )
+        .await;
+        drop((node_a, node_b));
     }
 
     /// Over this long an outsider may dial at 0, 1 and 3 s under the 1 → 10 s backoff;

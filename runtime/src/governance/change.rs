@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{storage, Validator, ValidatorSet, ValidatorSetChanged};
+use super::{storage, SetHistory, Validator, ValidatorSet, ValidatorSetChanged};
 use crate::economy::fees::{self, FeeMarket, FeeTier};
 use crate::economy::ledger::{economy, get, Res};
 use crate::economy::pay::code_bytes;
@@ -260,6 +260,7 @@ impl Change {
             invalid("this chain has no validator set record (it was not built by genesis)")
         })?;
         self.check(ov, &set, true)?;
+        let (since_before, before) = (set.since, set.infos());
         match self {
             Change::AddValidator {
                 name,
@@ -324,6 +325,18 @@ impl Change {
                 ov.put(keys::economy(), &e)?;
                 return Ok(());
             }
+        }
+        if since_before < effective_from {
+            // The first change enacted at this height: the set before it still signs
+            // block `effective_from` (consensus lags the runtime by one block).
+            let mut history: SetHistory =
+                get(ov, &storage::set_history())?.unwrap_or_else(|| SetHistory {
+                    previous: Vec::new(),
+                    changes: Vec::new(),
+                });
+            history.previous = before;
+            history.changes.push(effective_from);
+            ov.put(storage::set_history(), &history)?;
         }
         set.since = effective_from;
         ov.put(storage::validator_set(), &set)?;

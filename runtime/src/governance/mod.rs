@@ -56,11 +56,17 @@ const ENACTMENTS: Queue = Queue::new(keys::ENACT_COUNT, keys::ENACT, keys::ENACT
 /// Where this module keeps its records: keys under the prefixes registered in
 /// [`crate::state::keys`], which gives each kind of record its own prefix byte.
 pub mod storage {
-    use crate::state::keys::{with, NEXT_PROPOSAL_ID, PROPOSAL, PROPOSALS_PENDING, VALIDATOR_SET};
+    use crate::state::keys::{
+        with, NEXT_PROPOSAL_ID, PROPOSAL, PROPOSALS_PENDING, VALIDATOR_SET, VALIDATOR_SET_HISTORY,
+    };
 
     /// Key of the validator set in effect.
     pub fn validator_set() -> Vec<u8> {
         vec![VALIDATOR_SET]
+    }
+    /// Key of the [`super::SetHistory`].
+    pub fn set_history() -> Vec<u8> {
+        vec![VALIDATOR_SET_HISTORY]
     }
     /// Key of the proposal id counter.
     pub fn next_proposal_id() -> Vec<u8> {
@@ -129,6 +135,23 @@ impl ValidatorSet {
             })
             .collect()
     }
+}
+
+/// What consensus and proofs need beyond the set in effect: consensus uses a set one
+/// block later than the runtime (a change written at the end of block `c` governs
+/// transactions from `c + 1` but signs blocks from `c + 2`, docs/consensus.md §1), so
+/// block `c + 1` is still signed by the set before the change; and a proof must find
+/// the headers where the set changed without reading every block (docs/proofs.md §7).
+/// Written only when a validator change is enacted.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SetHistory {
+    /// The set before the last change: it signs block `since` of the set in effect.
+    pub previous: Vec<ValidatorInfo>,
+    /// For every change, oldest first, the height of its *change header*: the block
+    /// `c + 1` after the block `c` that enacted it, the first header whose
+    /// `next_validators_hash` names the new set (= the set's `since`). One entry per
+    /// height, however many changes that block enacted.
+    pub changes: Vec<Height>,
 }
 
 /// One validator's vote on a proposal.
@@ -439,6 +462,38 @@ impl EventDef for ValidatorSetChanged {
 /// that genesis did not build).
 pub fn validator_set<S: StateRead + ?Sized>(state: &S) -> Result<Option<ValidatorSet>, StateError> {
     read_record(state, &storage::validator_set())
+}
+
+/// The [`SetHistory`] (`None` while the set is the genesis set).
+pub fn set_history<S: StateRead + ?Sized>(state: &S) -> Result<Option<SetHistory>, StateError> {
+    read_record(state, &storage::set_history())
+}
+
+/// The set that signs block `height`, read from the state after block `height − 1`
+/// (`None` for a state genesis did not build). A change enacted at the end of block
+/// `c` (the set's `since` is `c + 1`) signs from `c + 2`: block `c + 1` is signed by
+/// the set before it.
+pub fn consensus_validators<S: StateRead + ?Sized>(
+    state: &S,
+    height: Height,
+) -> Result<Option<Vec<ValidatorInfo>>, StateError> {
+    let Some(set) = validator_set(state)? else {
+        return Ok(None);
+    };
+    if set.since == height && height > 1 {
+        if let Some(history) = set_history(state)? {
+            return Ok(Some(history.previous));
+        }
+    }
+    Ok(Some(set.infos()))
+}
+
+/// The set that signs block `height + 1`, read from the state after block
+/// `height − 1`: what the header of block `height` names as `next_validators_hash`.
+pub fn next_consensus_validators<S: StateRead + ?Sized>(
+    state: &S,
+) -> Result<Option<Vec<ValidatorInfo>>, StateError> {
+    Ok(validator_set(state)?.map(|set| set.infos()))
 }
 
 /// A proposal by id.

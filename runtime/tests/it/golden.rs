@@ -73,8 +73,9 @@ const HEADER: &str = concat!(
     "adf5fbb832fb0974441b9dfee0e6b45cbb59e1913e9732e50ebf668d7823f1d8", // receipts_root
     "af0ab8075708941dee599ca6de6aba31f06f5e1d1ffd469c82a3001110cfd316", // app_hash
     "1dc7b6d8990295afe5d954822930449bb190a00e93135054072f414da01151db", // validators_hash
+    "1dc7b6d8990295afe5d954822930449bb190a00e93135054072f414da01151db", // next_validators_hash
 );
-const HEADER_HASH: &str = "dcd33e0634e948615f839774ba2531a53bbc441bbd4b5f41298926abffda5ae8";
+const HEADER_HASH: &str = "05b52fc23796e8f98e16e5f44a56f5ec0ed73d5ff5fdcf10fb312e4bd9fffeda";
 
 fn alice() -> Keypair {
     Keypair::from_seed_label("alice")
@@ -293,6 +294,7 @@ fn a_header_encodes_to_fixed_bytes_and_has_a_fixed_hash() {
         receipts_root: receipts_root(&known_receipts()),
         app_hash: small_state().app_hash().expect("hash"),
         validators_hash: validators_hash(&validators),
+        next_validators_hash: validators_hash(&validators),
     };
     assert_eq!(header.tx_root, leaf(tx.hash()));
     assert_eq!(hex::encode(codec::encode(&header)), HEADER);

@@ -362,6 +362,24 @@ fn a_new_partner_joins_the_validator_set_and_an_old_validator_leaves_it_at_the_s
     );
     let set = validator_set(&c.state).unwrap().unwrap();
     assert_eq!((set.since, set.total_power()), (5, 5));
+    // Consensus lags by one block: block 5 is still signed by the old three, its header
+    // names the new set as the next, and block 6 is signed by the new four.
+    assert_eq!(c.height, 4);
+    let old = governance::consensus_validators(&c.state, 5)
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.len(), 3);
+    assert_eq!(
+        governance::next_consensus_validators(&c.state).unwrap(),
+        Some(set.infos())
+    );
+    let history = governance::set_history(&c.state).unwrap().unwrap();
+    assert_eq!((history.previous, history.changes), (old, vec![5]));
+    block(&mut c, &[]);
+    assert_eq!(
+        governance::consensus_validators(&c.state, 6).unwrap(),
+        Some(set.infos())
+    );
     assert!(c
         .state
         .partner(&newcomer)

@@ -63,6 +63,7 @@ fn block_of(n: usize) -> Final {
         receipts_root: receipts_root(&out.receipts),
         app_hash: c.state.app_hash().unwrap(),
         validators_hash: validators_hash(&validator_set()),
+        next_validators_hash: validators_hash(&validator_set()),
     };
     let certificate = certify(&header, &validator_keys()[..QUORUM]);
     let txs = txs.into_iter().map(VerifiedTx::into_inner).collect();
@@ -260,20 +261,263 @@ fn the_five_tamper_classes_have_five_distinct_errors_and_messages() {
 
 // The other checks, one error each.
 
-#[test]
-fn a_proof_that_carries_validator_set_changes_is_refused_by_this_verifier_version() {
-    let fin = block_of(1);
-    let mut p = fin.proof(0);
-    p.validator_changes.push(ValidatorSetChange {
-        header: p.header.clone(),
-        certificate: p.certificate.clone(),
-        validators: validator_set(),
+/// Keys of a set that replaced the test set: `label-0` … `label-3`, equal powers.
+fn keys_of(label: &str, n: usize) -> Vec<Keypair> {
+    (0..n)
+        .map(|i| Keypair::from_seed_label(&format!("{label}-{i}")))
+        .collect()
+}
+
+fn set_of(keys: &[Keypair]) -> Vec<ValidatorInfo> {
+    keys.iter()
+        .map(|k| ValidatorInfo {
+            key: k.address(),
+            power: 10,
+        })
+        .collect()
+}
+
+/// A change header at `height`, signed by `signers` of the set `from`, naming `to`.
+fn change(
+    height: u64,
+    from: &[ValidatorInfo],
+    signers: &[Keypair],
+    to: &[ValidatorInfo],
+) -> ValidatorSetChange {
+    let header = Header {
+        height,
+        prev_hash: Hash([height as u8; 32]),
+        validators_hash: validators_hash(from),
+        next_validators_hash: validators_hash(to),
+        ..block_of(1).block.block.header
+    };
+    ValidatorSetChange {
+        certificate: certify(&header, signers),
+        header,
+        validators: to.to_vec(),
+    }
+}
+
+/// The genesis set hands over to `b` at height 5 (a validator added: `b` is the test
+/// set plus one) and `b` to `c` at height 9 (two of the originals removed); the
+/// transaction's block is at height 12, signed by `c`. Returns the proof and `c`'s keys.
+fn proof_across_two_changes() -> (TxProof, Vec<Keypair>) {
+    proof_across_two_changes_at(12)
+}
+
+fn proof_across_two_changes_at(height: u64) -> (TxProof, Vec<Keypair>) {
+    let a_keys = validator_keys();
+    let a = validator_set();
+    let joiner = Keypair::from_seed_label("joiner");
+    let mut b = a.clone();
+    b.push(ValidatorInfo {
+        key: joiner.address(),
+        power: 25,
     });
+    // b: 125 power; its signers for the second change: validators 1..3 and the joiner.
+    let b_signers: Vec<Keypair> = validator_keys()
+        .into_iter()
+        .skip(1)
+        .chain([Keypair::from_seed_label("joiner")])
+        .collect();
+    let c_keys: Vec<Keypair> = validator_keys()
+        .into_iter()
+        .skip(2)
+        .chain([joiner])
+        .collect();
+    let c = vec![b[2].clone(), b[3].clone(), b[4].clone()];
+    let fin = block_of(2);
+    let header = Header {
+        height,
+        validators_hash: validators_hash(&c),
+        next_validators_hash: validators_hash(&c),
+        ..fin.block.block.header.clone()
+    };
+    let block = CommittedBlock {
+        certificate: certify(&header, &c_keys),
+        block: Block {
+            header,
+            txs: fin.block.block.txs.clone(),
+        },
+    };
+    let mut p = proof::build(&block, &fin.receipts, 1).unwrap();
+    p.validator_changes = vec![
+        change(5, &a, &a_keys[..QUORUM], &b),
+        change(9, &b, &b_signers, &c),
+    ];
+    (p, c_keys)
+}
+
+#[test]
+fn a_proof_across_two_set_changes_verifies_from_the_genesis_set_alone() {
+    let (p, c_keys) = proof_across_two_changes();
+    let v = check(&p).unwrap();
+    assert_eq!(v.height, 12);
+    assert_eq!(v.total_power, 75, "the last set's power: 3 × 25");
+    assert_eq!(v.signed_power, 75);
+    let signers: Vec<Address> = v.signers.iter().map(|s| s.key).collect();
+    assert_eq!(
+        signers,
+        c_keys.iter().map(Keypair::address).collect::<Vec<_>>()
+    );
+    assert_eq!(TxProof::decode(&p.encode()), Ok(p));
+}
+
+#[test]
+fn a_tampered_set_change_certificate_is_refused() {
+    let (good, _) = proof_across_two_changes();
+    let mut p = good.clone();
+    p.validator_changes[1].certificate.signatures[0].signature.0[7] ^= 1;
+    let who = p.validator_changes[1].certificate.signatures[0].validator;
     let e = check(&p).unwrap_err();
-    assert_eq!(e, ProofError::ValidatorSetChangesUnsupported { count: 1 });
+    assert_eq!(
+        e,
+        ProofError::SetChange {
+            index: 1,
+            height: 9,
+            source: proof::SetChangeError::Certificate(CertificateError::BadSignature(who)),
+        }
+    );
     assert!(e
         .to_string()
-        .contains("validator-set changes are not supported by this verifier version"));
+        .contains("validator-set change #1 (height 9) is refused"));
+    // Signed by the new set instead of the one in force: refused too.
+    let mut p = good.clone();
+    let joiner = Keypair::from_seed_label("joiner");
+    p.validator_changes[0].certificate = certify(
+        &p.validator_changes[0].header,
+        std::slice::from_ref(&joiner),
+    );
+    assert!(matches!(
+        check(&p),
+        Err(ProofError::SetChange {
+            index: 0,
+            source: proof::SetChangeError::Certificate(CertificateError::NotAValidator(_)),
+            ..
+        })
+    ));
+    // Too few of the set in force.
+    let mut p = good;
+    p.validator_changes[0].certificate.signatures.truncate(2);
+    assert!(matches!(
+        check(&p),
+        Err(ProofError::SetChange {
+            index: 0,
+            source: proof::SetChangeError::Certificate(CertificateError::InsufficientPower { .. }),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn every_other_broken_link_of_the_set_change_chain_has_its_error() {
+    let (good, _) = proof_across_two_changes();
+    // A change left out: the block names a set the genesis set does not lead to.
+    let mut p = good.clone();
+    p.validator_changes.remove(1);
+    assert!(matches!(
+        check(&p),
+        Err(ProofError::ValidatorSetMismatch { changes: 1, .. })
+    ));
+    // No changes at all.
+    let mut p = good.clone();
+    p.validator_changes.clear();
+    assert!(matches!(
+        check(&p),
+        Err(ProofError::ValidatorSetMismatch { changes: 0, .. })
+    ));
+    // A carried set that is not the one the header names (a power raised).
+    let mut p = good.clone();
+    p.validator_changes[0].validators[4].power = 40;
+    assert!(matches!(
+        check(&p),
+        Err(ProofError::SetChange {
+            index: 0,
+            source: proof::SetChangeError::NextSet { .. },
+            ..
+        })
+    ));
+    // Out of order: the later change first is not signed by the genesis set.
+    let mut p = good.clone();
+    p.validator_changes.swap(0, 1);
+    assert!(matches!(
+        check(&p),
+        Err(ProofError::SetChange {
+            index: 0,
+            source: proof::SetChangeError::SignedBy { .. },
+            ..
+        })
+    ));
+    // A change repeated: not above the previous one.
+    let mut p = good.clone();
+    p.validator_changes.push(p.validator_changes[1].clone());
+    assert!(matches!(
+        check(&p),
+        Err(ProofError::SetChange {
+            index: 2,
+            source: proof::SetChangeError::NotAfter { previous: 9 },
+            ..
+        })
+    ));
+    // A change header of another chain.
+    let mut p = good.clone();
+    p.validator_changes[0].header.chain_id = Hash([0x42; 32]);
+    assert!(matches!(
+        check(&p),
+        Err(ProofError::SetChange {
+            index: 0,
+            source: proof::SetChangeError::WrongChain { .. },
+            ..
+        })
+    ));
+    // The second change's header names a set other than the one in force.
+    let mut p = good.clone();
+    p.validator_changes[1].header.validators_hash = validators_hash(&validator_set());
+    assert!(matches!(
+        check(&p),
+        Err(ProofError::SetChange {
+            index: 1,
+            source: proof::SetChangeError::SignedBy { .. },
+            ..
+        })
+    ));
+    // A certificate of another height.
+    let mut p = good.clone();
+    p.validator_changes[0].certificate.height = 6;
+    assert!(matches!(
+        check(&p),
+        Err(ProofError::SetChange {
+            index: 0,
+            source: proof::SetChangeError::CertificateHeight { certificate: 6 },
+            ..
+        })
+    ));
+    // The block is not above the last change (signed by the last set, at its height).
+    let (p, _) = proof_across_two_changes_at(9);
+    assert_eq!(
+        check(&p).unwrap_err(),
+        ProofError::BeforeLastChange {
+            height: 9,
+            change: 9
+        }
+    );
+}
+
+#[test]
+fn a_set_change_that_certifies_a_fake_set_cannot_be_forged_by_the_old_set_minority() {
+    // One original validator alone (10 of 40) signs a change to a set of its own.
+    let (good, _) = proof_across_two_changes();
+    let mut p = good;
+    let mallory = set_of(&keys_of("mallory", 1));
+    p.validator_changes[0] = change(5, &validator_set(), &validator_keys()[..1], &mallory);
+    assert!(matches!(
+        check(&p),
+        Err(ProofError::SetChange {
+            index: 0,
+            source: proof::SetChangeError::Certificate(CertificateError::InsufficientPower { .. }),
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -286,7 +530,8 @@ fn a_block_signed_by_another_validator_set_is_refused() {
         e,
         ProofError::ValidatorSetMismatch {
             expected: validators_hash(&others),
-            got: validators_hash(&validator_set())
+            got: validators_hash(&validator_set()),
+            changes: 0,
         }
     );
 }
@@ -516,6 +761,7 @@ fn golden_proof() -> TxProof {
         receipts_root: merkle::root(&receipt_leaves),
         app_hash: Hash::ZERO,
         validators_hash: validators_hash(&validators),
+        next_validators_hash: validators_hash(&validators),
     };
     TxProof {
         tx,
@@ -541,8 +787,8 @@ const GOLDEN_LAYOUT: &[(usize, &str, &str)] = &[
     (468, "receipt_path[0] = Some(L(r2))", GOLDEN_RECEIPT_PATH_0),
     (501, "receipt_path[1] = Some(L(r3))", GOLDEN_RECEIPT_PATH_1),
     (534, "header", GOLDEN_HEADER),
-    (774, "certificate", GOLDEN_CERTIFICATE),
-    (922, "validator_changes: none", "0000000000000000"),
+    (806, "certificate", GOLDEN_CERTIFICATE),
+    (954, "validator_changes: none", "0000000000000000"),
 ];
 const GOLDEN_TX: &str = concat!(
     "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1", // body.chain_id
@@ -600,19 +846,20 @@ const GOLDEN_HEADER: &str = concat!(
     "adf5fbb832fb0974441b9dfee0e6b45cbb59e1913e9732e50ebf668d7823f1d8", // receipts_root
     "0000000000000000000000000000000000000000000000000000000000000000", // app_hash
     "1dc7b6d8990295afe5d954822930449bb190a00e93135054072f414da01151db", // validators_hash
+    "1dc7b6d8990295afe5d954822930449bb190a00e93135054072f414da01151db", // next_validators_hash
 );
 const GOLDEN_CERTIFICATE: &str = concat!(
     "0100000000000000",                                                 // height 1
     "00000000",                                                         // round 0
-    "29f7bb90c27935d651af490f37a11ec91585448b04c9708015ad4378696566c3", // block (header hash)
+    "a4f4bf748c92516616ba180ced7d6c859adcf9a9d2db7fbd365ae116c4fbda3e", // block (header hash)
     "0100000000000000",                                                 // 1 signature
     "0d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f", // validator (alice)
-    "59c58c95b747e9d3679954e9be6ce4a566f2ee0689cd2b8019fe0a9c251a7eb9", // signature R
-    "e5865dab0bc6a2f0837338f9e544be957d8ee5e4d1ce77be0ffe58df43be640e", // signature s
+    "c39307b65566798425d4d47785f570a476626e867f78a92da9c90d401c257b17", // signature R
+    "c49f7a9db63a3d3a80f228ce19409e3a1c0c7ac25dc295de0795a64dbf08c604", // signature s
 );
-const GOLDEN_PROOF_BYTES: usize = 930;
+const GOLDEN_PROOF_BYTES: usize = 962;
 const GOLDEN_PROOF_SHA256: &str =
-    "19f36b32f07c42ba35f8ca4f901a857bed17f4d6aa8569a5e70e33378e21cb26";
+    "384ec79ed7c38d3e9423bb687c1a7486b01c693c3e6665cca22255f991aa8166";
 
 #[test]
 fn the_golden_proof_pins_the_format_byte_by_byte_and_verifies() {

@@ -875,6 +875,7 @@ fn block() -> (CommittedBlock, Vec<Receipt>) {
         receipts_root: merkle::root(&receipts.iter().map(receipt_hash).collect::<Vec<_>>()),
         app_hash: Hash([0x0a; 32]),
         validators_hash: validators_hash(&validator_set()),
+        next_validators_hash: validators_hash(&validator_set()),
     };
     let certificate = certify(&header, &validator_keys()[..3]);
     let block = CommittedBlock {
@@ -893,6 +894,7 @@ fn error_kind(e: &ProofError) -> String {
         .to_owned();
     let inner = match e {
         ProofError::Certificate { source, .. } => Some(format!("{source:?}")),
+        ProofError::SetChange { source, .. } => Some(format!("{source:?}")),
         ProofError::TxPath(p) | ProofError::ReceiptPath(p) => Some(format!("{p:?}")),
         ProofError::TxSignature(s) => Some(format!("{s:?}")),
         _ => None,
@@ -955,6 +957,70 @@ fn badly_signed_proof() -> TxProof {
     proof::build(&block, &[receipt], 0).unwrap()
 }
 
+/// The proof across a set change, verified from the genesis set, as the SDK checks it.
+fn after_set_change_json() -> Value {
+    let p = proof_after_set_change();
+    let v = proof::verify(&p, &CHAIN, &validator_set()).unwrap();
+    json!({
+        "proof_hex": hexs(&p.encode()),
+        "proof_sha256": jeon_runtime::crypto::sha256(&[&p.encode()]).to_string(),
+        "verified": serde_json::to_value(&v).unwrap(),
+        "succeeded": v.succeeded(),
+    })
+}
+
+/// The keys of the set after the vectors' set change: validators 1–3 and a joiner.
+fn changed_keys() -> Vec<Keypair> {
+    validator_keys()
+        .into_iter()
+        .skip(1)
+        .chain([key("joiner")])
+        .collect()
+}
+
+/// The proof of the block's first transaction after a set change: the change header
+/// at height 5, signed by three of the genesis four, names the set of validators 1–3
+/// and a joiner (power 30), which signs block 7.
+fn proof_after_set_change() -> TxProof {
+    let (good, receipts) = block();
+    let genesis = validator_set();
+    let next: Vec<ValidatorInfo> = changed_keys()
+        .iter()
+        .enumerate()
+        .map(|(i, k)| ValidatorInfo {
+            key: k.address(),
+            power: if i == 3 { 30 } else { genesis[i + 1].power },
+        })
+        .collect();
+    let change_header = Header {
+        height: 5,
+        prev_hash: Hash([0x05; 32]),
+        tx_root: merkle::root(&[]),
+        receipts_root: merkle::root(&[]),
+        next_validators_hash: validators_hash(&next),
+        ..good.block.header.clone()
+    };
+    let header = Header {
+        validators_hash: validators_hash(&next),
+        next_validators_hash: validators_hash(&next),
+        ..good.block.header.clone()
+    };
+    let block = CommittedBlock {
+        certificate: certify(&header, &changed_keys()),
+        block: Block {
+            header,
+            txs: good.block.txs.clone(),
+        },
+    };
+    let mut p = proof::build(&block, &receipts, 0).unwrap();
+    p.validator_changes.push(ValidatorSetChange {
+        certificate: certify(&change_header, &validator_keys()[..3]),
+        header: change_header,
+        validators: next,
+    });
+    p
+}
+
 fn tampered(good: &[TxProof], receipts: &[Receipt]) -> Vec<Value> {
     let set = validator_set();
     let t = |name: &str, p: &TxProof| tamper(name, p, CHAIN, &set);
@@ -979,13 +1045,28 @@ fn tampered(good: &[TxProof], receipts: &[Receipt]) -> Vec<Value> {
         Hash([0x99; 32]),
         &set,
     ));
-    let mut p = good[0].clone();
-    p.validator_changes.push(ValidatorSetChange {
-        header: p.header.clone(),
-        certificate: p.certificate.clone(),
-        validators: set.clone(),
-    });
-    out.push(t("validator-set changes", &p));
+    let changed = proof_after_set_change();
+    let mut p = changed.clone();
+    p.validator_changes[0].certificate.signatures[1].signature.0[3] ^= 1;
+    out.push(t("tampered set-change certificate", &p));
+    let mut p = changed.clone();
+    p.validator_changes[0].certificate.signatures.truncate(2);
+    out.push(t("set change signed by too few", &p));
+    let mut p = changed.clone();
+    p.validator_changes[0].validators[3].power += 1;
+    out.push(t("set change carrying another set", &p));
+    let mut p = changed.clone();
+    p.validator_changes[0].header.validators_hash = Hash([0x0d; 32]);
+    out.push(t("set change naming another signing set", &p));
+    let mut p = changed.clone();
+    p.validator_changes.push(p.validator_changes[0].clone());
+    out.push(t("set change not above the previous", &p));
+    let mut p = changed.clone();
+    p.validator_changes.clear();
+    out.push(t("set change left out", &p));
+    let mut p = changed;
+    p.validator_changes[0].header.chain_id = Hash([0x99; 32]);
+    out.push(t("set change of another chain", &p));
     let mut others = set.clone();
     others[0].power += 1;
     out.push(tamper("another validator set", &good[0], CHAIN, &others));
@@ -1080,6 +1161,7 @@ fn proofs_vectors() -> Value {
         "validators_hash": validators_hash(&set).to_string(),
         "block_hash": committed.block.header.hash().to_string(),
         "good": good_json,
+        "after_set_change": after_set_change_json(),
         "tampered": tampered(&good, &receipts),
         "undecodable": undecodable(&good[0]),
     })
@@ -1346,8 +1428,10 @@ fn proofs_and_every_tamper_verdict_match_the_committed_vectors() {
         .iter()
         .map(|t| t["error"].as_str().unwrap())
         .collect();
-    // "changed header" and "certificate for another block" share WrongBlock.
-    assert_eq!(kinds.len(), tampered.len() - 1, "{kinds:?}");
+    // "changed header" and "certificate for another block" share WrongBlock; a tampered
+    // and a too-weak set-change certificate share SetChange/Certificate; a set change
+    // left out and another validator set share ValidatorSetMismatch.
+    assert_eq!(kinds.len(), tampered.len() - 3, "{kinds:?}");
     check_or_bless("proofs.json", &v);
 }
 

@@ -31,6 +31,7 @@ export interface Header {
   receipts_root: Uint8Array;
   app_hash: Uint8Array;
   validators_hash: Uint8Array;
+  next_validators_hash: Uint8Array;
 }
 export interface ValidatorInfo {
   key: Uint8Array;
@@ -49,6 +50,12 @@ export interface Receipt {
   events: unknown[];
 }
 export type PathStep = Uint8Array | null;
+/** A validator-set change (docs/proofs.md §7): the change header, its certificate by the set in force, and the new set. */
+export interface ValidatorSetChange {
+  header: Header;
+  certificate: Certificate;
+  validators: ValidatorInfo[];
+}
 export interface TxProof {
   tx: SignedTx;
   receipt: Receipt;
@@ -57,7 +64,7 @@ export interface TxProof {
   receipt_path: PathStep[];
   header: Header;
   certificate: Certificate;
-  validator_changes: unknown[];
+  validator_changes: ValidatorSetChange[];
 }
 
 /** Decodes a proof's canonical bytes (`proof_hex` of `GET /v1/txs/{hash}/proof`). */
@@ -190,11 +197,53 @@ export function verifyCertificate(
   return null;
 }
 
+/** Why a carried validator-set change does not hold; mirrors `SetChangeError`. */
+export type SetChangeFault =
+  | { kind: 'WrongChain'; got: Uint8Array }
+  | { kind: 'NotAfter'; previous: bigint }
+  | { kind: 'SignedBy'; expected: Uint8Array; got: Uint8Array }
+  | { kind: 'CertificateHeight'; certificate: bigint }
+  | { kind: 'Certificate'; fault: CertificateFault }
+  | { kind: 'NextSet'; expected: Uint8Array; got: Uint8Array };
+
+function setChangeMessage(f: SetChangeFault): string {
+  switch (f.kind) {
+    case 'WrongChain':
+      return `its header is for chain ${toHex(f.got)}`;
+    case 'NotAfter':
+      return `its height is not above the previous change's height ${f.previous}`;
+    case 'SignedBy':
+      return `its header names validator set ${toHex(f.got)}, but the set in force is ${toHex(f.expected)}`;
+    case 'CertificateHeight':
+      return `its certificate is for height ${f.certificate}`;
+    case 'Certificate':
+      return `its certificate does not prove it final: ${certificateMessage(f.fault)}`;
+    case 'NextSet':
+      return `the carried set hashes to ${toHex(f.got)}, but the header names ${toHex(f.expected)} as the next set`;
+  }
+}
+
+/** One change of the sequential rule (docs/proofs.md §7), checked against the set in force; `null` when it holds. */
+function checkChange(c: ValidatorSetChange, chain: Uint8Array, set: ValidatorInfo[], previous: bigint): SetChangeFault | null {
+  const h = c.header;
+  if (!equal(h.chain_id, chain)) return { kind: 'WrongChain', got: h.chain_id };
+  if (h.height <= previous) return { kind: 'NotAfter', previous };
+  const expected = validatorsHash(set);
+  if (!equal(h.validators_hash, expected)) return { kind: 'SignedBy', expected, got: h.validators_hash };
+  if (c.certificate.height !== h.height) return { kind: 'CertificateHeight', certificate: c.certificate.height };
+  const cert = verifyCertificate(c.certificate, chain, headerHash(h), set);
+  if (cert) return { kind: 'Certificate', fault: cert };
+  const got = validatorsHash(c.validators);
+  if (!equal(got, h.next_validators_hash)) return { kind: 'NextSet', expected: h.next_validators_hash, got };
+  return null;
+}
+
 /** The kinds of {@link ProofError}, one per check of docs/proofs.md §5, in order. */
 export type ProofErrorKind =
-  | 'ValidatorSetChangesUnsupported'
   | 'WrongChain'
+  | 'SetChange'
   | 'ValidatorSetMismatch'
+  | 'BeforeLastChange'
   | 'TxPath'
   | 'TxNotInBlock'
   | 'ReceiptForAnotherTx'
@@ -261,25 +310,35 @@ export function verifyProof(proof: TxProof, genesisChainId: Uint8Array | string,
   const chain = typeof genesisChainId === 'string' ? fromHex(genesisChainId) : genesisChainId;
   const h = proof.header;
   const height = h.height;
-  if (proof.validator_changes.length !== 0) {
-    const count = proof.validator_changes.length;
-    throw new ProofError(
-      'ValidatorSetChangesUnsupported',
-      `the proof carries ${count} validator-set changes: validator-set changes are not supported by this verifier version`,
-      undefined,
-      { count },
-    );
-  }
   if (!equal(h.chain_id, chain)) {
     throw new ProofError('WrongChain', `the proof is for chain ${toHex(h.chain_id)}, but the genesis is chain ${toHex(chain)}`);
   }
-  const setHash = validatorsHash(genesisValidators);
+  let set = genesisValidators;
+  let lastChange = 0n;
+  proof.validator_changes.forEach((c, index) => {
+    const fault = checkChange(c, chain, set, lastChange);
+    if (fault) {
+      throw new ProofError(
+        'SetChange',
+        `validator-set change #${index} (height ${c.header.height}) is refused: ${setChangeMessage(fault)}`,
+        fault.kind,
+        { index, ...fault },
+      );
+    }
+    set = c.validators;
+    lastChange = c.header.height;
+  });
+  const setHash = validatorsHash(set);
   if (!equal(h.validators_hash, setHash)) {
     throw new ProofError(
       'ValidatorSetMismatch',
-      `the block names validator set ${toHex(h.validators_hash)}, but the genesis set is ${toHex(setHash)} (and the proof carries no set changes)`,
+      `the block names validator set ${toHex(h.validators_hash)}, but the genesis set and the proof's ${proof.validator_changes.length} set changes lead to ${toHex(setHash)}`,
     );
   }
+  if (height <= lastChange) {
+    throw new ProofError('BeforeLastChange', `block ${height} is not above the last validator-set change at height ${lastChange}`);
+  }
+  const signingSet = set;
   const txHashBytes = sha256(encodeTx(proof.tx));
   const txHash = toHex(txHashBytes);
   const txRoot = rootFromPath(txHashBytes, proof.index, proof.tx_path);
@@ -313,7 +372,7 @@ export function verifyProof(proof: TxProof, genesisChainId: Uint8Array | string,
     );
   }
   const blockHash = headerHash(h);
-  const cert = verifyCertificate(proof.certificate, chain, blockHash, genesisValidators);
+  const cert = verifyCertificate(proof.certificate, chain, blockHash, signingSet);
   if (cert) {
     throw new ProofError(
       'Certificate',
@@ -327,7 +386,7 @@ export function verifyProof(proof: TxProof, genesisChainId: Uint8Array | string,
   if (sig) {
     throw new ProofError('TxSignature', `the transaction's signature does not verify: ${signatureFaultMessage(sig)}`, sig);
   }
-  const powerOf = (k: Uint8Array): bigint => genesisValidators.find((v) => equal(v.key, k))?.power ?? 0n;
+  const powerOf = (k: Uint8Array): bigint => signingSet.find((v) => equal(v.key, k))?.power ?? 0n;
   const signers = proof.certificate.signatures.map((s) => ({ key: encodeAddress(s.validator), power: powerOf(s.validator) }));
   return {
     chain_id: toHex(h.chain_id),
@@ -345,7 +404,7 @@ export function verifyProof(proof: TxProof, genesisChainId: Uint8Array | string,
     events: proof.receipt.events,
     signers,
     signed_power: signers.reduce((t, s) => satAdd(t, s.power), 0n),
-    total_power: genesisValidators.reduce((t, v) => satAdd(t, v.power), 0n),
+    total_power: signingSet.reduce((t, v) => satAdd(t, v.power), 0n),
     succeeded: proof.receipt.outcome === 'success',
   };
 }

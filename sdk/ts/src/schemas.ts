@@ -463,6 +463,7 @@ export const Header = struct(
   ['receipts_root', 'hash'],
   ['app_hash', 'hash'],
   ['validators_hash', 'hash'],
+  ['next_validators_hash', 'hash'],
 );
 
 export const ValidatorInfo = struct(['key', A], ['power', 'u64']);

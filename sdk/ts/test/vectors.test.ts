@@ -323,6 +323,18 @@ test('good proofs verify in TS with the verdict the Rust verifier gives', () => 
   }
 });
 
+test('a proof across a validator-set change verifies in TS from the genesis set alone, as in Rust', () => {
+  const g = proofs.after_set_change;
+  const p = decodeProof(g.proof_hex);
+  assert.equal(p.validator_changes.length, 1);
+  assert.equal(toHex(encodeProof(p)), g.proof_hex);
+  assert.equal(toHex(sha256(fromHex(g.proof_hex))), g.proof_sha256);
+  const v = verifiedToJson(verifyProof(p, proofs.chain_id, set(proofs.validators)));
+  const { succeeded, ...got } = v;
+  assert.deepEqual(got, g.verified);
+  assert.equal(succeeded, g.succeeded);
+});
+
 test('every tamper class of the Rust proof tests is refused in TS with the same error and message', () => {
   assert.ok(proofs.tampered.length >= 19);
   for (const t of proofs.tampered) {
@@ -371,8 +383,7 @@ test('every single-bit flip of a good proof is refused by the decoder or the ver
 });
 
 // The golden proof printed in docs/proofs.md §6: chain c1…c1, validator alice (power 10).
-const DOCS_PROOF = `
-c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c10d641b17bc5ba629a1538d61390fdf8f
+const DOCS_PROOF = `c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c10d641b17bc5ba629a1538d61390fdf8f
 311e4d3d0c89274a5f7d80102bb9a78f07000000000000000a00000000000000e80300000000000000000000917fb715
 dbd38a5599169dee5ddba41b05bb59e2effd3c39ef5735186a75b3dd00000000f40100000000000000e01365017e8d86
 830cf44818a01cc5858ab7ad51e4821ec2557f11082a9b16f07e4cf3998ee26a231c895ce1d9d6d3a52922fa9edb36b2
@@ -388,19 +399,20 @@ c6ec1bd31035c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c10100
 8d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f03a87d4cd7e44f45c24815a6d660b6f80087c693bc7f2e7284ef
 d1a2d7ef6613adf5fbb832fb0974441b9dfee0e6b45cbb59e1913e9732e50ebf668d7823f1d800000000000000000000
 000000000000000000000000000000000000000000001dc7b6d8990295afe5d954822930449bb190a00e93135054072f
-414da01151db01000000000000000000000029f7bb90c27935d651af490f37a11ec91585448b04c9708015ad43786965
-66c301000000000000000d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f59c58c95b747
-e9d3679954e9be6ce4a566f2ee0689cd2b8019fe0a9c251a7eb9e5865dab0bc6a2f0837338f9e544be957d8ee5e4d1ce
-77be0ffe58df43be640e0000000000000000`;
+414da01151db1dc7b6d8990295afe5d954822930449bb190a00e93135054072f414da01151db01000000000000000000
+0000a4f4bf748c92516616ba180ced7d6c859adcf9a9d2db7fbd365ae116c4fbda3e01000000000000000d641b17bc5b
+a629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78fc39307b65566798425d4d47785f570a476626e867f78
+a92da9c90d401c257b17c49f7a9db63a3d3a80f228ce19409e3a1c0c7ac25dc295de0795a64dbf08c604000000000000
+0000`;
 
 test('the worked proof of docs/proofs.md §6 verifies against its one-validator genesis', () => {
   const bytes = fromHex(DOCS_PROOF.replace(/\s+/g, ''));
-  assert.equal(bytes.length, 930);
-  assert.equal(toHex(sha256(bytes)), '19f36b32f07c42ba35f8ca4f901a857bed17f4d6aa8569a5e70e33378e21cb26');
+  assert.equal(bytes.length, 962);
+  assert.equal(toHex(sha256(bytes)), '384ec79ed7c38d3e9423bb687c1a7486b01c693c3e6665cca22255f991aa8166');
   const alice = Keypair.fromSeedLabel('alice').publicKey;
   const v = verifyProof(decodeProof(bytes), 'c1'.repeat(32), [{ key: alice, power: 10n }]);
   assert.equal(v.tx_hash, '1c1cc7c641194698ebd835d68e25874a6716f643932ed201646a184ddbc73969');
-  assert.equal(v.block_hash, '29f7bb90c27935d651af490f37a11ec91585448b04c9708015ad4378696566c3');
+  assert.equal(v.block_hash, 'a4f4bf748c92516616ba180ced7d6c859adcf9a9d2db7fbd365ae116c4fbda3e');
   assert.equal(v.succeeded, true);
   assert.equal(v.signed_power, 10n);
 });

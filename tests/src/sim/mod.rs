@@ -46,6 +46,7 @@
 #![allow(clippy::result_large_err)]
 
 mod checker;
+mod governance;
 mod network;
 mod node;
 mod trace;
@@ -85,6 +86,10 @@ pub struct FaultMix {
     pub crashes: bool,
     /// One validator runs as two equivocating twins.
     pub twin: bool,
+    /// Governance changes the validator set during the run: a random validator goes
+    /// down and is removed by vote, and a joiner that starts late (and must catch up
+    /// by block sync) is added by vote and must sign (docs/simulation.md §3).
+    pub set_changes: bool,
 }
 
 impl fmt::Display for FaultMix {
@@ -121,6 +126,9 @@ impl fmt::Display for FaultMix {
         if self.twin {
             write!(f, "; a twin")?;
         }
+        if self.set_changes {
+            write!(f, "; validator-set changes")?;
+        }
         write!(f, ")")
     }
 }
@@ -155,6 +163,7 @@ pub const SCRIPTED: FaultMix = FaultMix {
     partitions: None,
     crashes: false,
     twin: false,
+    set_changes: false,
 };
 
 /// A fault scripted on top of the mix, at a fixed sim time (ms since genesis).
@@ -217,10 +226,11 @@ pub enum ScenarioOutcome {
 
 /// The mixes the CI run cycles through, by `seed % MIXES.len()`.
 ///
-/// The last one combines the twin with crashes: a restarted validator restores the
+/// The sixth combines the twin with crashes: a restarted validator restores the
 /// lock its signer guard persisted, so an honest crash and recovery is not a second
-/// Byzantine fault.
-pub const MIXES: [FaultMix; 6] = [
+/// Byzantine fault. The last changes the validator set by governance under lossy
+/// links and partitions.
+pub const MIXES: [FaultMix; 7] = [
     FaultMix {
         name: "lossy-links",
         links: LinkFaults {
@@ -233,6 +243,7 @@ pub const MIXES: [FaultMix; 6] = [
         partitions: None,
         crashes: false,
         twin: false,
+        set_changes: false,
     },
     FaultMix {
         name: "partitions",
@@ -246,6 +257,7 @@ pub const MIXES: [FaultMix; 6] = [
         partitions: Some(PARTITIONS_HOLDING),
         crashes: false,
         twin: false,
+        set_changes: false,
     },
     FaultMix {
         name: "lossy-partitions",
@@ -259,6 +271,7 @@ pub const MIXES: [FaultMix; 6] = [
         partitions: Some(PARTITIONS_LOSSY),
         crashes: false,
         twin: false,
+        set_changes: false,
     },
     FaultMix {
         name: "crashes",
@@ -272,6 +285,7 @@ pub const MIXES: [FaultMix; 6] = [
         partitions: Some(PARTITIONS_HOLDING),
         crashes: true,
         twin: false,
+        set_changes: false,
     },
     FaultMix {
         name: "twin",
@@ -285,6 +299,7 @@ pub const MIXES: [FaultMix; 6] = [
         partitions: Some(PARTITIONS_HOLDING),
         crashes: false,
         twin: true,
+        set_changes: false,
     },
     FaultMix {
         name: "twin-crashes",
@@ -298,6 +313,21 @@ pub const MIXES: [FaultMix; 6] = [
         partitions: None,
         crashes: true,
         twin: true,
+        set_changes: false,
+    },
+    FaultMix {
+        name: "set-changes",
+        links: LinkFaults {
+            loss_percent: 2,
+            duplicate_percent: 5,
+            delay_ms_min: 0,
+            delay_ms_max: 300,
+            reorder: true,
+        },
+        partitions: Some(PARTITIONS_HOLDING),
+        crashes: false,
+        twin: false,
+        set_changes: true,
     },
 ];
 
@@ -336,6 +366,7 @@ pub const ADVERSARIAL: FaultMix = FaultMix {
     }),
     crashes: false,
     twin: true,
+    set_changes: false,
 };
 
 /// One run's parameters.
@@ -449,6 +480,25 @@ pub struct Report {
     pub proposals_wanted: u64,
     /// What the scripted scenario observed, if there was one.
     pub scenario: Option<ScenarioOutcome>,
+    /// What the validator-set changes did, under a mix with them.
+    pub set_change: Option<SetChangeOutcome>,
+}
+
+/// What a run with validator-set changes ([`FaultMix::set_changes`]) saw at its end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetChangeOutcome {
+    /// The validator that was down and removed.
+    pub removed: String,
+    /// Whether every honest node's set in effect lacks it.
+    pub removed_everywhere: bool,
+    /// Whether every honest node's set in effect holds the joiner.
+    pub joined_everywhere: bool,
+    /// Signer records the joiner wrote: every signature writes one.
+    pub joiner_signatures: u64,
+    /// The joiner's head at the end.
+    pub joiner_head: Height,
+    /// The height from which the new set signs (the set's `since` + 1).
+    pub new_set_from: Height,
 }
 
 /// A failed run: the seed and mix to replay it, and what went wrong.

@@ -16,12 +16,13 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use super::checker::{Checker, Violation};
+use super::governance::{Governor, JOINER_LABEL};
 use super::network::{Link, LinkFaults, Network, Queue};
 use super::node::{Chain, SimNode, GENESIS_TIME_MS};
 use super::workload::Workload;
 use super::TICK_MS;
 use super::{trace, Failure, Report, SimConfig, CRASHED_NODES_MAX, SYNC_FAILURE_NOTICE_MS};
-use super::{Scenario, ScenarioOutcome};
+use super::{Scenario, ScenarioOutcome, SetChangeOutcome};
 
 /// Something that happens at a sim time.
 pub(super) enum Event {
@@ -77,6 +78,9 @@ pub(super) enum Event {
     Restart { node: usize },
     /// A node crashes and loses its chain database, keeping its signer record.
     LoseChain { node: usize },
+    /// Governance: the removed validator goes down (the first time), and the set
+    /// change's transactions are sent again where missing.
+    Govern,
     /// Faults stop; the liveness phase starts.
     FaultsEnd,
 }
@@ -130,7 +134,23 @@ pub(super) struct World {
     /// The copy a [`Scenario::LateTwin`] starts later.
     late_twin: Option<usize>,
     lost_chain: Option<LostChain>,
+    /// Under [`super::FaultMix::set_changes`]: the governance clients, the joiner's
+    /// node and the removed validator's node (taken down at the first `Govern`).
+    set_change: Option<SetChange>,
 }
+
+/// The nodes of a set change.
+struct SetChange {
+    governor: Governor,
+    joiner: usize,
+    removed: usize,
+    removed_down: bool,
+}
+
+/// When the removed validator goes down and governance starts sending.
+const GOVERN_START_MS: u64 = 1_500;
+/// How often governance looks at the chain and re-sends what is missing.
+const GOVERN_EVERY_MS: u64 = 700;
 
 impl World {
     /// The nodes of the chain (and a twin if the mix has one), all down.
@@ -159,9 +179,39 @@ impl World {
             late_twin = Some(nodes.len());
             nodes.push(SimNode::new(format!("v{node}-late"), true, secret));
         }
+        let mut accounts = chain.accounts;
+        let mut set_change = None;
+        if config.mix.set_changes {
+            let removed = rng.gen_range(0..chain.validator_secrets.len());
+            let voters: Vec<jeon_runtime::Keypair> = chain
+                .validator_secrets
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != removed)
+                .map(|(_, s)| jeon_runtime::Keypair::from_secret(*s))
+                .collect();
+            // The validators send only governance transactions: their nonces are the
+            // governor's to track.
+            let validators: Vec<_> = nodes.iter().map(|n| n.validator).collect();
+            accounts.retain(|k| !validators.contains(&k.address()));
+            let joiner_key = jeon_runtime::Keypair::from_seed_label(JOINER_LABEL);
+            let joiner = nodes.len();
+            nodes.push(SimNode::new("joiner".into(), true, joiner_key.secret()));
+            set_change = Some(SetChange {
+                governor: Governor::new(
+                    chain.spec.chain_id,
+                    voters,
+                    joiner_key.address(),
+                    nodes[removed].validator,
+                ),
+                joiner,
+                removed,
+                removed_down: false,
+            });
+        }
         let names = nodes.iter().map(|n| n.name.clone()).collect();
         let net = Network::new(nodes.len(), config.mix.links);
-        let workload = Workload::new(chain.accounts, chain.spec.chain_id);
+        let workload = Workload::new(accounts, chain.spec.chain_id);
         World {
             config,
             spec: chain.spec,
@@ -181,6 +231,7 @@ impl World {
             proposals_wanted: 0,
             late_twin,
             lost_chain: None,
+            set_change,
         }
     }
 
@@ -209,8 +260,15 @@ impl World {
 
     fn run_events(&mut self) -> Result<(), Violation> {
         let late = self.late_twin;
-        for i in (0..self.nodes.len()).filter(|&i| Some(i) != late) {
+        let joiner = self.set_change.as_ref().map(|c| c.joiner);
+        for i in (0..self.nodes.len()).filter(|&i| Some(i) != late && Some(i) != joiner) {
             self.boot(i)?;
+        }
+        if let Some(joiner) = joiner {
+            // The joiner starts late and must catch up by block sync.
+            let at = self.rng.gen_range(4_000..=12_000);
+            self.after(at, Event::Restart { node: joiner });
+            self.after(GOVERN_START_MS, Event::Govern);
         }
         match self.config.scenario {
             Some(Scenario::LoseChainDb { node, at_ms, .. }) => {
@@ -371,8 +429,92 @@ impl World {
                 self.lose_chain(node);
                 Ok(())
             }
+            Event::Govern => self.govern(),
             Event::FaultsEnd => self.end_faults(),
         }
+    }
+
+    // ---- governance ----
+
+    /// Takes the removed validator down the first time, then sends what the set change
+    /// still needs through a random voter's node that is up, as clients do.
+    fn govern(&mut self) -> Result<(), Violation> {
+        let Some(change) = self.set_change.as_mut() else {
+            return Ok(());
+        };
+        if !change.removed_down {
+            change.removed_down = true;
+            let removed = change.removed;
+            self.nodes[removed].crash();
+            self.crashes += 1;
+        }
+        self.after(GOVERN_EVERY_MS, Event::Govern);
+        let Some(change) = self.set_change.as_ref() else {
+            return Ok(());
+        };
+        let (removed, joiner) = (change.removed, change.joiner);
+        let up: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| i != removed && i != joiner && self.nodes[i].live.is_some())
+            .collect();
+        let Some(&i) = up.choose(&mut self.rng) else {
+            return Ok(());
+        };
+        let txs = match &self.nodes[i].live {
+            Some(live) => change.governor.batch(&live.shared),
+            None => Vec::new(),
+        };
+        if txs.is_empty() {
+            return Ok(());
+        }
+        self.admit(i, txs.clone())?;
+        for to in (0..self.nodes.len()).filter(|&to| to != i) {
+            for at in self.net.send(&mut self.rng, self.now_ms, i, to) {
+                let txs = txs.clone();
+                self.queue.push(at, Event::Txs { from: i, to, txs });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the set change is in force on every honest node and the joiner signed.
+    fn set_change_done(&self) -> bool {
+        let Some(change) = &self.set_change else {
+            return true;
+        };
+        let in_force = self.nodes.iter().filter(|n| n.honest).all(|n| {
+            n.live
+                .as_ref()
+                .is_some_and(|l| change.governor.progress(&l.shared).in_force)
+        });
+        in_force && self.nodes[change.joiner].signer.saves() > 0
+    }
+
+    fn set_change_outcome(&self) -> Option<SetChangeOutcome> {
+        let change = self.set_change.as_ref()?;
+        let progress: Vec<_> = self
+            .nodes
+            .iter()
+            .filter(|n| n.honest)
+            .filter_map(|n| n.live.as_ref().map(|l| change.governor.progress(&l.shared)))
+            .collect();
+        let joiner = &self.nodes[change.joiner];
+        let since = joiner
+            .live
+            .as_ref()
+            .and_then(|l| {
+                jeon_runtime::governance::validator_set(&*l.shared.db)
+                    .ok()
+                    .flatten()
+            })
+            .map_or(0, |s| s.since);
+        Some(SetChangeOutcome {
+            removed: self.nodes[change.removed].name.clone(),
+            removed_everywhere: progress.iter().all(|p| p.removed),
+            joined_everywhere: progress.iter().all(|p| p.joined),
+            joiner_signatures: joiner.signer.saves(),
+            joiner_head: joiner.head().unwrap_or(0),
+            new_set_from: since + 1,
+        })
     }
 
     // ---- nodes ----
@@ -724,7 +866,7 @@ impl World {
         let Some(Some(first)) = heads.next() else {
             return false;
         };
-        first >= target && heads.all(|h| h == Some(first))
+        first >= target && heads.all(|h| h == Some(first)) && self.set_change_done()
     }
 
     fn no_progress(&self, target: Height) -> Violation {
@@ -793,6 +935,7 @@ impl World {
             penalties: self.penalties.clone(),
             proposals_wanted: self.proposals_wanted,
             scenario: self.scenario_outcome(),
+            set_change: self.set_change_outcome(),
         })
     }
 }
