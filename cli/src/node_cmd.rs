@@ -115,6 +115,11 @@ pub(crate) struct ApiLimitArgs {
     /// `jeon dev` any.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origin: Vec<String>,
+    /// Serve the web app (explorer, wallet, partner dashboard, network page) at `/` of
+    /// the API address: `--web` or `--web=false`. `jeon node` serves it only when told
+    /// (config key `web = true`), `jeon dev` by default.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    web: Option<bool>,
 }
 
 impl ApiLimitArgs {
@@ -123,6 +128,7 @@ impl ApiLimitArgs {
     pub(crate) fn dev_defaults() -> ApiLimitArgs {
         ApiLimitArgs {
             cors_origin: vec!["*".into()],
+            web: Some(true),
             ..ApiLimitArgs::default()
         }
     }
@@ -157,6 +163,7 @@ impl ApiLimitArgs {
                 &self.cors_origin
             })
             .map_err(|e| CliError::BadInput(e.to_string()))?,
+            web: self.web.or(file.web).unwrap_or(d.web),
         };
         limits
             .validate()
@@ -270,6 +277,7 @@ pub(crate) struct ConfigFile {
     api_submit_txs_per_sec: Option<u64>,
     #[serde(default)]
     cors_origins: Vec<String>,
+    web: Option<bool>,
     mempool_txs_max: Option<u64>,
     future_tx_wait_ms: Option<u64>,
 }
@@ -284,6 +292,7 @@ impl ConfigFile {
             api_write_stall_timeout_ms: self.api_write_stall_timeout_ms,
             api_submit_txs_per_sec: self.api_submit_txs_per_sec,
             cors_origin: self.cors_origins.clone(),
+            web: self.web,
         }
     }
 }

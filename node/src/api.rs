@@ -47,6 +47,7 @@ mod health;
 pub mod listings;
 pub mod openapi;
 pub mod requests;
+pub mod web;
 pub mod types;
 
 pub use requests::TXS_BATCH_MAX;
