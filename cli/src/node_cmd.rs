@@ -585,6 +585,32 @@ mod tests {
     }
 
     #[test]
+    fn the_web_app_is_off_for_a_node_unless_the_config_or_flag_turns_it_on() {
+        let off: ConfigFile = toml::from_str("").expect("an empty config parses");
+        let none = ApiLimitArgs::default();
+        assert!(!none.resolve(&off.api_limits()).expect("valid").web);
+        let on: ConfigFile = toml::from_str("web = true\n").expect("web = true parses");
+        assert!(none.resolve(&on.api_limits()).expect("valid").web);
+        let flag_off = ApiLimitArgs {
+            web: Some(false),
+            ..ApiLimitArgs::default()
+        };
+        assert!(!flag_off.resolve(&on.api_limits()).expect("valid").web);
+        // `jeon dev` serves it unless told not to.
+        assert!(
+            none.resolve(&ApiLimitArgs::dev_defaults())
+                .expect("valid")
+                .web
+        );
+        assert!(
+            !flag_off
+                .resolve(&ApiLimitArgs::dev_defaults())
+                .expect("valid")
+                .web
+        );
+    }
+
+    #[test]
     fn an_unknown_config_key_is_refused_by_name() {
         let err = parse_config("genesis = \"g.json\"\nlog_levle = \"debug\"\n")
             .expect_err("a misspelt key is refused");

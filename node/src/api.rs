@@ -47,8 +47,8 @@ mod health;
 pub mod listings;
 pub mod openapi;
 pub mod requests;
-pub mod web;
 pub mod types;
+pub mod web;
 
 pub use requests::TXS_BATCH_MAX;
 use requests::{BatchBody, RequestError, SubmitBody};

@@ -259,7 +259,8 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         listener,
         api_limits: config.api_limits,
         genesis_json: Arc::from(
-            serde_json::to_string_pretty(&config.genesis).map_err(|e| NodeError::Serve(e.into()))?,
+            serde_json::to_string_pretty(&config.genesis)
+                .map_err(|e| NodeError::Serve(e.into()))?,
         ),
         replica,
         p2p,

@@ -69,7 +69,16 @@ export function Chart({ title, x, series, xTime = false, bars = false }: {
         title,
         width,
         height: 220,
-        scales: { x: { time: xTime } },
+        // One point (or bars) gets room around it instead of uPlot's auto range.
+        scales: {
+          x: {
+            time: xTime,
+            range: (_u: uPlot, min: number, max: number): [number, number] => {
+              const pad = min === max ? (xTime ? 86_400 : 1) : bars ? (max - min) / Math.max(1, x.length - 1) / 2 : 0;
+              return [min - pad, max + pad];
+            },
+          },
+        },
         series: [
           {},
           ...series.map((s) => ({

@@ -107,7 +107,10 @@ pub fn router(genesis_json: Arc<str>) -> Router {
         async move {
             (
                 [
-                    (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    ),
                     (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
                 ],
                 json.to_string(),
@@ -116,10 +119,22 @@ pub fn router(genesis_json: Arc<str>) -> Router {
         }
     };
     Router::new()
-        .route("/", get(|h: HeaderMap| async move { serve(&INDEX, &ETAGS[0], &h) }))
-        .route("/app.js", get(|h: HeaderMap| async move { serve(&APP_JS, &ETAGS[1], &h) }))
-        .route("/app.css", get(|h: HeaderMap| async move { serve(&APP_CSS, &ETAGS[2], &h) }))
-        .route("/qr.js", get(|h: HeaderMap| async move { serve(&QR_JS, &ETAGS[3], &h) }))
+        .route(
+            "/",
+            get(|h: HeaderMap| async move { serve(&INDEX, &ETAGS[0], &h) }),
+        )
+        .route(
+            "/app.js",
+            get(|h: HeaderMap| async move { serve(&APP_JS, &ETAGS[1], &h) }),
+        )
+        .route(
+            "/app.css",
+            get(|h: HeaderMap| async move { serve(&APP_CSS, &ETAGS[2], &h) }),
+        )
+        .route(
+            "/qr.js",
+            get(|h: HeaderMap| async move { serve(&QR_JS, &ETAGS[3], &h) }),
+        )
         .route("/genesis.json", get(genesis))
 }
 
@@ -153,7 +168,9 @@ mod tests {
             assert_eq!(zipped.status(), StatusCode::OK, "{path}");
             assert_eq!(zipped.headers()[header::CONTENT_ENCODING], "gzip");
             assert_eq!(zipped.headers()[header::CONTENT_TYPE], asset.content_type);
-            let body = to_bytes(zipped.into_body(), usize::MAX).await.expect("body");
+            let body = to_bytes(zipped.into_body(), usize::MAX)
+                .await
+                .expect("body");
             assert_eq!(&body[..], asset.gzip, "{path}");
             assert!(asset.gzip.len() < asset.plain.len(), "{path} compresses");
 
@@ -167,7 +184,10 @@ mod tests {
     #[tokio::test]
     async fn a_known_etag_is_answered_not_modified() {
         let first = get_with("/app.js", &[]).await;
-        let etag = first.headers()[header::ETAG].to_str().expect("ascii").to_owned();
+        let etag = first.headers()[header::ETAG]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
         assert_eq!(first.headers()[header::CACHE_CONTROL], "no-cache");
         let again = get_with("/app.js", &[("if-none-match", &etag)]).await;
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED);

@@ -256,6 +256,13 @@ function Send({ me }: { me: Keypair }) {
   );
 }
 
+/** A link's public memo (bytes or text) as `, "text"`, or nothing. */
+function memoText(memo: unknown): string {
+  if (memo === null || memo === undefined) return '';
+  const text = memo instanceof Uint8Array ? new TextDecoder().decode(memo) : String(memo);
+  return text ? `, "${text}"` : '';
+}
+
 function PayLink({ me, initial }: { me: Keypair; initial: string }) {
   const [link, setLink] = useState(initial);
   const [scanning, setScanning] = useState(false);
@@ -263,7 +270,7 @@ function PayLink({ me, initial }: { me: Keypair; initial: string }) {
   try {
     const read = parseAnyLink(link.trim());
     fields = read.form === 'readable'
-      ? `Pay ${read.link.amount} ${read.link.asset} to ${short(read.link.merchant, 10)} (invoice ${read.link.invoiceId}${read.link.memo ? `, "${read.link.memo}"` : ''}, expires at block ${read.link.expiresAt})`
+      ? `Pay ${read.link.amount} ${read.link.asset} to ${short(read.link.merchant, 10)} (invoice ${read.link.invoiceId}${memoText(read.link.memo)}, expires at block ${read.link.expiresAt})`
       : `Pay ${read.invoice.amount} units of asset ${read.invoice.asset} (invoice ${read.invoice.invoice_id})`;
   } catch (e) {
     fields = link.trim() ? errText(e) : '';
