@@ -35,6 +35,7 @@ npm ci --no-audit --no-fund
 before="$(mktemp -d)"
 trap 'rm -rf "$before"' EXIT
 cp dist/*.html dist/*.js dist/*.css "$before"/
+npx tsc -p .                 # type-check web/src and the SDK sources it bundles
 node build.mjs
 # The plain files must be byte for byte what is committed; each .gz must hold its file
 # (zlib's output may differ across Node versions, so it is compared decompressed).

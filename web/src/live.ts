@@ -17,11 +17,9 @@ export interface LiveStats {
   frames: number;
   frameGapMsMax: number;
   longFrames: number;
-  /** Per second: how far the events received were behind the head the node reported. */
-  heightLagMax: number;
 }
 
-const stats: LiveStats = { events: 0, lastEventHeight: 0, headPolled: 0, frames: 0, frameGapMsMax: 0, longFrames: 0, heightLagMax: 0 };
+const stats: LiveStats = { events: 0, lastEventHeight: 0, headPolled: 0, frames: 0, frameGapMsMax: 0, longFrames: 0 };
 (window as unknown as { __jeonStats: LiveStats }).__jeonStats = stats;
 
 type Listener = (head: Head) => void;
@@ -69,7 +67,6 @@ async function poll(): Promise<void> {
     try {
       const s = await node.status();
       stats.headPolled = s.height;
-      if (stats.lastEventHeight > 0) stats.heightLagMax = Math.max(stats.heightLagMax, s.height - stats.lastEventHeight);
       raise({ height: s.height, time_ms: s.time_ms });
     } catch {
       // the next poll tries again; pages show their own errors
