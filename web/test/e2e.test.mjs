@@ -216,6 +216,11 @@ describe('the web app on jeon dev', { skip }, () => {
     // The cafe's own sales carry the same tax (it is KR's only merchant paid here).
     await page.waitForFunction((w) => document.querySelector('[data-testid=sales-tax]')?.textContent === w, { timeout: 15_000 }, want);
     assert.equal(await page.$eval('[data-testid=sales-count]', (e) => e.textContent), '2');
+    // The redemption of test 4, requested and settled, counted by the node.
+    assert.match(await page.$eval('[data-testid=redemption-counts]', (e) => e.textContent), /1 requested, 1 settled/);
+    const daily = await api(`/v1/partners/${keys['dalbit-cafe']}/daily?from=${day - 29}&to=${day}`);
+    assert.equal(daily.complete, true);
+    assert.equal(daily.days.reduce((n, d) => n + d.payments.reduce((m, p) => m + p.tax, 0), 0), units, 'the route sums the same tax');
     const bean = await api('/v1/assets/BEAN');
     assert.equal(await page.$eval('[data-testid=liability-BEAN]', (e) => e.textContent), `${bean.supply.toLocaleString("en-US")} BEAN`);
     await page.waitForSelector('.chart canvas');

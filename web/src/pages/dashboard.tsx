@@ -1,20 +1,14 @@
 // Partner dashboard: for one partner's account, sales and tax per day, cashback issued
 // and the outstanding liability per credit, redemptions (rate, open escrows and their
 // deadlines), settlement positions with other partners, and sponsorship budgets; as
-// tables, charts and CSV. It reads aggregates (tax, settlement, redemptions, sponsors,
-// asset supply) and the partner's own account history, never another user's in bulk.
-import { useEffect, useState } from 'preact/hooks';
+// tables, charts and CSV. It reads aggregates only: the partner's daily figures summed
+// by the node (/v1/partners/{addr}/daily), tax, settlement, open redemptions,
+// sponsorships, asset supply; never another user's history in bulk.
+import { useState } from 'preact/hooks';
 import { isAddress } from '../../../sdk/ts/src/index.ts';
 import { assetById, assets, dayOf, dayText, downloadCsv, errText, fmtAmount, fmtDecimal, node, type AssetInfo } from '../api.ts';
 import { Addr, Chart, Err, Loading, Table, useLoad } from '../ui.tsx';
 import { storedAddress } from '../vault.ts';
-
-/** Pages of the partner's own history read for the daily figures (100 transactions each). */
-const HISTORY_PAGES_MAX = 20;
-
-interface Movement { kind: string; asset: number; amount: number; from: string | null; to: string | null }
-interface Entry { time_ms: number | null; movements: Movement[]; kind: string }
-interface Day { day: number; sales: number; gross: bigint; tax: bigint; cashback: Map<number, bigint> }
 
 interface Partner { name: string; account: string; roles: string[]; jurisdiction: string }
 
@@ -56,56 +50,41 @@ function PartnerView({ address, days }: { address: string; days: number }) {
       </p>
       <Sales address={address} from={from} to={to} list={list} />
       {acct.partner && <TaxReport code={acct.partner.jurisdiction} from={from} to={to} list={list} />}
-      <Credits address={address} list={list} />
-      <Redemptions address={address} list={list} />
+      <Credits address={address} from={from} to={to} list={list} />
+      <Redemptions address={address} from={from} to={to} list={list} />
       <Settlement address={address} from={from} to={to} list={list} />
       <Sponsorships address={address} list={list} />
     </section>
   );
 }
 
+interface Daily {
+  complete: boolean;
+  days: {
+    period: number;
+    payments: { asset: number; count: number; gross: number; tax: number }[];
+    cashback: { asset: number; amount: number }[];
+    redemptions: { requested: number; settled: number; rejected: number; expired: number };
+  }[];
+}
+
+/** The partner's own figures per day, summed by the node (`GET /v1/partners/{addr}/daily`). */
+function useDaily(address: string, from: number, to: number) {
+  return useLoad(() => node.get<Daily>(`/v1/partners/${address}/daily?from=${from}&to=${to}`), [address, from, to]);
+}
+
 function Sales({ address, from, to, list }: { address: string; from: number; to: number; list: AssetInfo[] }) {
-  const [data, setData] = useState<{ days: Day[]; truncated: boolean } | null>(null);
-  const [err, setErr] = useState('');
-  useEffect(() => {
-    (async () => {
-      const byDay = new Map<number, Day>();
-      let before: string | null = null;
-      let truncated = false;
-      for (let page = 0; ; page++) {
-        if (page === HISTORY_PAGES_MAX) {
-          truncated = true;
-          break;
-        }
-        const q: string = before ? `&before=${before}` : '';
-        const ans: { txs: Entry[]; next_before: string | null } = await node.get(`/v1/accounts/${address}/txs?limit=100${q}`);
-        let older = false;
-        for (const t of ans.txs) {
-          if (t.time_ms === null) continue;
-          const day = dayOf(t.time_ms);
-          if (day < from) older = true;
-          if (day < from || day > to) continue;
-          const d = byDay.get(day) ?? { day, sales: 0, gross: 0n, tax: 0n, cashback: new Map() };
-          byDay.set(day, d);
-          for (const m of t.movements) {
-            if (m.kind === 'paid' && m.to === address && m.asset === 0) (d.sales++, (d.gross += BigInt(m.amount)));
-            if (m.kind === 'tax_withheld' && m.to === address && m.asset === 0) d.tax += BigInt(m.amount);
-            if (m.kind === 'reward_granted') d.cashback.set(m.asset, (d.cashback.get(m.asset) ?? 0n) + BigInt(m.amount));
-          }
-        }
-        before = ans.next_before;
-        if (before === null || older) break;
-      }
-      const days = [...byDay.values()].sort((a, b) => a.day - b.day);
-      setData({ days, truncated });
-    })().catch((e) => setErr(errText(e)));
-  }, [address, from, to]);
+  const [data, err] = useDaily(address, from, to);
   if (err) return <Err text={err} />;
   if (!data) return <Loading what="sales" />;
   const krw = assetById(list, 0);
   const dec = krw?.decimals ?? 0;
-  const total = data.days.reduce((s, d) => ({ n: s.n + d.sales, gross: s.gross + d.gross, tax: s.tax + d.tax }), { n: 0, gross: 0n, tax: 0n });
-  const rows = data.days.map((d) => [dayText(d.day), d.sales, fmtDecimal(d.gross, dec), fmtDecimal(d.tax, dec), fmtDecimal(d.gross - d.tax, dec)]);
+  const days = data.days
+    .map((d) => ({ day: d.period, p: d.payments.find((p) => p.asset === 0) }))
+    .filter((d) => d.p !== undefined)
+    .map(({ day, p }) => ({ day, sales: p!.count, gross: BigInt(p!.gross), tax: BigInt(p!.tax) }));
+  const total = days.reduce((s, d) => ({ n: s.n + d.sales, gross: s.gross + d.gross, tax: s.tax + d.tax }), { n: 0, gross: 0n, tax: 0n });
+  const rows = days.map((d) => [dayText(d.day), d.sales, fmtDecimal(d.gross, dec), fmtDecimal(d.tax, dec), fmtDecimal(d.gross - d.tax, dec)]);
   const money = (v: bigint) => Number(v) / 10 ** dec;
   return (
     <>
@@ -115,11 +94,11 @@ function Sales({ address, from, to, list }: { address: string; from: number; to:
         <div class="card"><div class="label">Gross</div><div class="big">{fmtAmount(total.gross, krw)}</div></div>
         <div class="card"><div class="label">Tax withheld from its sales</div><div class="big" data-testid="sales-tax">{fmtAmount(total.tax, krw)}</div></div>
       </div>
-      <Chart title="Sales and tax per day" x={data.days.map((d) => d.day * 86_400)} xTime bars
-        series={[{ label: 'gross', values: data.days.map((d) => money(d.gross)), color: '#2563eb' }, { label: 'tax', values: data.days.map((d) => money(d.tax)), color: '#dc2626' }]} />
+      <Chart title="Sales and tax per day" x={days.map((d) => d.day * 86_400)} xTime bars
+        series={[{ label: 'gross', values: days.map((d) => money(d.gross)), color: '#2563eb' }, { label: 'tax', values: days.map((d) => money(d.tax)), color: '#dc2626' }]} />
       <Table head={['Day', 'Payments', 'Gross', 'Tax', 'Net']} rows={rows} empty="No sales in the period." />
       <button class="small" onClick={() => downloadCsv(`sales-${address.slice(0, 12)}.csv`, [['day', 'payments', 'gross', 'tax', 'net'], ...rows.map((r) => r.map((c) => String(c).replace(/,/g, '')))])}>CSV</button>
-      {data.truncated && <p class="muted">Only the newest {HISTORY_PAGES_MAX * 100} transactions were read.</p>}
+      {!data.complete && <p class="muted">The node's walk of this partner's history stopped at its bound: the oldest days may be short.</p>}
     </>
   );
 }
@@ -141,50 +120,37 @@ function TaxReport({ code, from, to, list }: { code: string; from: number; to: n
   );
 }
 
-function Credits({ address, list }: { address: string; list: AssetInfo[] }) {
+function Credits({ address, from, to, list }: { address: string; from: number; to: number; list: AssetInfo[] }) {
   const mine = list.filter((a) => a.issuer === address && a.kind === 'credit');
-  const [issued] = useLoad(async () => {
-    const sums = new Map<number, bigint>();
-    let before: string | null = null;
-    for (let page = 0; page < HISTORY_PAGES_MAX; page++) {
-      const q: string = before ? `&before=${before}` : '';
-      const ans: { txs: Entry[]; next_before: string | null } = await node.get(`/v1/accounts/${address}/txs?limit=100${q}`);
-      for (const t of ans.txs) for (const m of t.movements) if (m.kind === 'reward_granted') sums.set(m.asset, (sums.get(m.asset) ?? 0n) + BigInt(m.amount));
-      before = ans.next_before;
-      if (before === null) break;
-    }
-    return sums;
-  }, [address]);
+  const [daily] = useDaily(address, from, to);
   if (mine.length === 0) return null;
-  const rows = mine.map((a) => [<a href={`#/asset/${a.id}`}>{a.symbol}</a>, issued ? fmtAmount(issued.get(a.id) ?? 0n, a) : '…', <span data-testid={`liability-${a.symbol}`}>{fmtAmount(a.supply, a)}</span>]);
+  const issued = new Map<number, bigint>();
+  for (const d of daily?.days ?? []) for (const c of d.cashback) issued.set(c.asset, (issued.get(c.asset) ?? 0n) + BigInt(c.amount));
+  const rows = mine.map((a) => [<a href={`#/asset/${a.id}`}>{a.symbol}</a>, daily ? fmtAmount(issued.get(a.id) ?? 0n, a) : '…', <span data-testid={`liability-${a.symbol}`}>{fmtAmount(a.supply, a)}</span>]);
   return (
     <>
-      <h2>Credits: cashback issued and outstanding liability</h2>
+      <h2>Credits: cashback issued in the period and outstanding liability</h2>
       <Table head={['Credit', 'Cashback issued', 'Outstanding (supply)']} rows={rows} />
       <Chart title="Outstanding liability per credit" x={mine.map((_, i) => i)} bars series={[{ label: 'outstanding', values: mine.map((a) => a.supply / 10 ** a.decimals), color: '#7c3aed' }]} />
-      <button class="small" onClick={() => downloadCsv('credits.csv', [['asset', 'issued_units', 'outstanding_units'], ...mine.map((a) => [a.symbol, String(issued?.get(a.id) ?? 0n), a.supply])])}>CSV</button>
+      <button class="small" onClick={() => downloadCsv('credits.csv', [['asset', 'issued_units', 'outstanding_units'], ...mine.map((a) => [a.symbol, String(issued.get(a.id) ?? 0n), a.supply])])}>CSV</button>
     </>
   );
 }
 
 interface Redemption { id: number; asset: number; user: string; amount: number; requested_height: number; deadline: number }
 
-function Redemptions({ address, list }: { address: string; list: AssetInfo[] }) {
+function Redemptions({ address, from, to, list }: { address: string; from: number; to: number; list: AssetInfo[] }) {
   const [open, err] = useLoad(() => node.get<{ redemptions: Redemption[] }>(`/v1/redemptions?issuer=${address}&limit=1000`), [address]);
-  const [counts] = useLoad(async () => {
-    const c: Record<string, number> = {};
-    const ans: { txs: Entry[] } = await node.get(`/v1/accounts/${address}/txs?limit=100`);
-    for (const t of ans.txs) for (const m of t.movements) if (m.kind.startsWith('redemption_')) c[m.kind] = (c[m.kind] ?? 0) + 1;
-    return c;
-  }, [address]);
+  const [daily] = useDaily(address, from, to);
+  const counts = { requested: 0, settled: 0, rejected: 0, expired: 0 };
+  for (const d of daily?.days ?? []) for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] += d.redemptions[k];
   if (err) return <Err text={err} />;
   if (!open) return null;
-  const requested = counts?.redemption_requested ?? 0;
-  const settled = counts?.redemption_settled ?? 0;
+  const { requested, settled } = counts;
   return (
     <>
       <h2>Redemptions</h2>
-      <p>Of the last 100 transactions: {requested} requested, {settled} settled, {counts?.redemption_rejected ?? 0} rejected, {counts?.redemption_expired ?? 0} expired{requested > 0 ? ` (settled ${Math.round((100 * settled) / requested)} %)` : ''}.</p>
+      <p data-testid="redemption-counts">In the period: {requested} requested, {settled} settled, {counts.rejected} rejected, {counts.expired} refunded at their deadline{requested > 0 ? ` (settled ${Math.round((100 * settled) / requested)} %)` : ''}.</p>
       <h3>Open escrows ({open.redemptions.length})</h3>
       <Table
         head={['Id', 'User', 'Amount', 'Requested at', 'Deadline']}
