@@ -199,6 +199,8 @@ describe('the web app on jeon dev', { skip }, () => {
     assert.equal(redemptions.length, 1);
     tx('settle-redemption', '--key', join(dir, 'keys', 'dalbit-cafe.json'), '--id', String(redemptions[0].id), '--payout-reference', 'latte');
     await attr('[data-testid=escrow]', 'data-state', 'settled', 30_000);
+    await page.setViewport(PHONE);
+    await page.$eval('[data-testid=escrow]', (e) => e.scrollIntoView({ block: 'end' }));
     await shot('wallet-redeemed-phone', PHONE);
   });
 
