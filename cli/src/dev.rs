@@ -58,7 +58,7 @@ fn init_data_dir(data: &Path) -> Result<(), CliError> {
 /// The commands name `--api` unless it is the default, and `--genesis` unless the
 /// data directory is the default `.jeon-dev` in the working directory (where
 /// `--wait` finds it by itself); the `export` line sets both for a whole shell.
-fn banner(spec: &GenesisSpec, data: &Path, api: &SocketAddr) -> String {
+fn banner(spec: &GenesisSpec, data: &Path, api: &SocketAddr, web: bool) -> String {
     let data_abs = std::path::absolute(data).unwrap_or_else(|_| data.to_owned());
     let key = |name: &str| key_path(&data_abs, name).display().to_string();
     let bob_addr = keyfile::read(&key_path(data, "bob")).map(|k| k.keypair.address().to_string());
@@ -69,6 +69,11 @@ fn banner(spec: &GenesisSpec, data: &Path, api: &SocketAddr) -> String {
     if url != crate::client::API_URL_DEFAULT {
         flags.push_str(&format!(" --api {url}"));
     }
+    let web_line = if web {
+        format!("web      {url}/  (explorer, wallet, partner dashboard)\n")
+    } else {
+        String::new()
+    };
     let mut wait_flags = flags.clone();
     if data != Path::new(".jeon-dev") {
         wait_flags.push_str(&format!(" --genesis {genesis}"));
@@ -76,6 +81,7 @@ fn banner(spec: &GenesisSpec, data: &Path, api: &SocketAddr) -> String {
     format!(
         "Jeon dev chain {name} (chain id {id})\n\
          API      {url}\n\
+         {web_line}\
          data     {data}\n\
          genesis  {genesis}\n\
          keys     {keys}\n\
@@ -112,7 +118,7 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         .ok_or_else(|| CliError::BadInput("the dev genesis has no validator".into()))?;
     let key = load_key(&key_path(&args.data, &validator))?;
     let mempool = args.service.mempool.config(None, None)?;
-    let text = banner(&genesis, &args.data, &args.api);
+    let text = banner(&genesis, &args.data, &args.api, api_limits.web);
     let data_abs = std::path::absolute(&args.data).unwrap_or_else(|_| args.data.clone());
     let chain_id = genesis.hash();
     let config = NodeConfig {

@@ -72,6 +72,8 @@ peers = []
 api = "{api}"
 # Browser origins allowed to call the API (CORS): "https://wallet.example", or "*".
 # cors_origins = []
+# Serve the web app (explorer, wallet, partner dashboard) at / of the API address.
+# web = false
 # api_connections_max = 1024
 # api_header_read_timeout_ms = 10000
 # api_body_read_timeout_ms = 30000

@@ -115,6 +115,11 @@ pub(crate) struct ApiLimitArgs {
     /// `jeon dev` any.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origin: Vec<String>,
+    /// Serve the web app (explorer, wallet, partner dashboard, network page) at `/` of
+    /// the API address: `--web` or `--web=false`. `jeon node` serves it only when told
+    /// (config key `web = true`), `jeon dev` by default.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    web: Option<bool>,
 }
 
 impl ApiLimitArgs {
@@ -123,6 +128,7 @@ impl ApiLimitArgs {
     pub(crate) fn dev_defaults() -> ApiLimitArgs {
         ApiLimitArgs {
             cors_origin: vec!["*".into()],
+            web: Some(true),
             ..ApiLimitArgs::default()
         }
     }
@@ -157,6 +163,7 @@ impl ApiLimitArgs {
                 &self.cors_origin
             })
             .map_err(|e| CliError::BadInput(e.to_string()))?,
+            web: self.web.or(file.web).unwrap_or(d.web),
         };
         limits
             .validate()
@@ -270,6 +277,7 @@ pub(crate) struct ConfigFile {
     api_submit_txs_per_sec: Option<u64>,
     #[serde(default)]
     cors_origins: Vec<String>,
+    web: Option<bool>,
     mempool_txs_max: Option<u64>,
     future_tx_wait_ms: Option<u64>,
 }
@@ -284,6 +292,7 @@ impl ConfigFile {
             api_write_stall_timeout_ms: self.api_write_stall_timeout_ms,
             api_submit_txs_per_sec: self.api_submit_txs_per_sec,
             cors_origin: self.cors_origins.clone(),
+            web: self.web,
         }
     }
 }
@@ -572,6 +581,32 @@ mod tests {
                 submit_txs_per_sec: 0,
                 ..defaults
             }
+        );
+    }
+
+    #[test]
+    fn the_web_app_is_off_for_a_node_unless_the_config_or_flag_turns_it_on() {
+        let off: ConfigFile = toml::from_str("").expect("an empty config parses");
+        let none = ApiLimitArgs::default();
+        assert!(!none.resolve(&off.api_limits()).expect("valid").web);
+        let on: ConfigFile = toml::from_str("web = true\n").expect("web = true parses");
+        assert!(none.resolve(&on.api_limits()).expect("valid").web);
+        let flag_off = ApiLimitArgs {
+            web: Some(false),
+            ..ApiLimitArgs::default()
+        };
+        assert!(!flag_off.resolve(&on.api_limits()).expect("valid").web);
+        // `jeon dev` serves it unless told not to.
+        assert!(
+            none.resolve(&ApiLimitArgs::dev_defaults())
+                .expect("valid")
+                .web
+        );
+        assert!(
+            !flag_off
+                .resolve(&ApiLimitArgs::dev_defaults())
+                .expect("valid")
+                .web
         );
     }
 

@@ -47,7 +47,9 @@ mod health;
 pub mod listings;
 pub mod openapi;
 pub mod requests;
+mod sales;
 pub mod types;
+pub mod web;
 
 pub use requests::TXS_BATCH_MAX;
 use requests::{BatchBody, RequestError, SubmitBody};
@@ -348,6 +350,7 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/tax/{jurisdiction}", get(tax))
         .route("/v1/accounts/{addr}/events", get(account_events))
         .route("/v1/accounts/{addr}/txs", get(listings::account_txs))
+        .route("/v1/partners/{addr}/daily", get(sales::partner_daily))
         .route("/v1/settlement", get(settlement))
         .route("/v1/redemptions", get(redemptions))
         .route("/v1/accounts/{addr}/mandates", get(mandates))

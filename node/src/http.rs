@@ -81,6 +81,8 @@ pub struct ApiLimits {
     pub submit_txs_per_sec: u64,
     /// The browser origins allowed to call the API (CORS); off by default.
     pub cors: CorsOrigins,
+    /// Serve the web app (explorer, wallet, dashboard) at `/` (`api::web`).
+    pub web: bool,
 }
 
 impl Default for ApiLimits {
@@ -92,6 +94,7 @@ impl Default for ApiLimits {
             write_stall_timeout_ms: WRITE_STALL_TIMEOUT_MS,
             submit_txs_per_sec: SUBMIT_TXS_PER_SEC_DEFAULT,
             cors: CorsOrigins::Off,
+            web: false,
         }
     }
 }

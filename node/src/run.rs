@@ -190,6 +190,8 @@ pub struct RunningNode {
     pub api_addr: SocketAddr,
     listener: TcpListener,
     api_limits: ApiLimits,
+    /// The genesis spec as JSON, served to the web app when it is on.
+    genesis_json: Arc<str>,
     replica: Replica,
     p2p: Option<P2pHandle>,
     prune_keep_blocks: Option<u64>,
@@ -256,6 +258,10 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         api_addr,
         listener,
         api_limits: config.api_limits,
+        genesis_json: Arc::from(
+            serde_json::to_string_pretty(&config.genesis)
+                .map_err(|e| NodeError::Serve(e.into()))?,
+        ),
         replica,
         p2p,
         prune_keep_blocks: config.storage.prune_keep_blocks,
@@ -359,12 +365,16 @@ impl RunningNode {
             tokio::spawn(prune_forever(self.api.chain.clone(), keep));
         }
         let limits = self.api_limits;
-        let app = crate::api::router(self.api.clone(), &limits);
+        let mut app = crate::api::router(self.api.clone(), &limits);
+        if limits.web {
+            app = app.merge(crate::api::web::router(self.genesis_json.clone()));
+        }
         info!(
             api = %format!("http://{}", self.api_addr),
             connections_max = limits.connections_max,
             header_read_timeout_ms = limits.header_read_timeout_ms,
             submit_txs_per_sec = limits.submit_txs_per_sec,
+            web = limits.web,
             "API listening"
         );
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

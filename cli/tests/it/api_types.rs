@@ -8,8 +8,8 @@ use std::time::Duration;
 use jeon_node::api::types::{
     AccountEventsView, AccountTxsView, AccountView, AssetView, AssetsView, BlockView, BlocksView,
     CreditView, ErrorBody, ExchangesView, FeesView, HealthView, InvoiceStatus, MandatesView,
-    ReadyView, RedemptionsView, RulesView, SimulateAnswer, SponsorshipsView, StatusView,
-    SubmitAnswer, TxProofAnswer, TxStatus,
+    PartnerDailyView, ReadyView, RedemptionsView, RulesView, SimulateAnswer, SponsorshipsView,
+    StatusView, SubmitAnswer, TxProofAnswer, TxStatus,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -76,6 +76,10 @@ fn every_json_answer_has_the_shape_of_its_documented_type() {
     );
     same_shape::<ExchangesView>("exchanges", &get_ok(api, "/v1/exchanges"));
     same_shape::<RulesView>("rules", &get_ok(api, &format!("/v1/rules?merchant={cafe}")));
+    same_shape::<PartnerDailyView>(
+        "partner daily",
+        &get_ok(api, &format!("/v1/partners/{cafe}/daily")),
+    );
     same_shape::<SponsorshipsView>("sponsors", &get_ok(api, &format!("/v1/sponsors/{cafe}")));
     same_shape::<InvoiceStatus>("invoice", &get_ok(api, &format!("/v1/invoices/{cafe}/1")));
     same_shape::<ErrorBody>("an error", &get_ok(api, "/v1/accounts/nope"));

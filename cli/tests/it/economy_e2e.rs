@@ -476,6 +476,58 @@ fn ten_lattes_earn_capped_cashback_and_stamps_that_convert_redeem_and_cash_out()
     let newest = history["events"][0]["event"].to_string();
     assert!(newest.contains("redemption_settled"), "{history}");
     assert!(history["next_before"].is_string(), "{history}");
+
+    // The cafe's dashboard figures, summed by the node from its own history
+    // (`GET /v1/partners/{addr}/daily`, docs/web.md): the ten payments with their
+    // tax, the capped cashback, and its redemptions, each settled.
+    let daily = get(
+        &api,
+        &format!("/v1/partners/{}/daily?from={from}&to={to}", t.cafe),
+    )
+    .unwrap();
+    assert_eq!(daily["complete"], true, "{daily}");
+    let days = daily["days"].as_array().unwrap();
+    let sum = |f: &dyn Fn(&Value) -> u64| days.iter().map(f).sum::<u64>();
+    let krw = |d: &Value, field: &str| {
+        d["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["asset"] == 0)
+            .map(|p| p[field].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(sum(&|d| krw(d, "count")), 10, "{daily}");
+    assert_eq!(sum(&|d| krw(d, "gross")), 10 * LATTE, "{daily}");
+    assert_eq!(sum(&|d| krw(d, "tax")), 10 * LATTE_TAX, "{daily}");
+    let cafe_id = u64::from(t.asset("CAFE"));
+    let cashback = sum(&|d| {
+        d["cashback"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["asset"] == cafe_id)
+            .map(|c| c["amount"].as_u64().unwrap())
+            .sum::<u64>()
+    });
+    assert_eq!(cashback, CASHBACK_CAP, "{daily}");
+    let requested = sum(&|d| d["redemptions"]["requested"].as_u64().unwrap());
+    let settled = sum(&|d| d["redemptions"]["settled"].as_u64().unwrap());
+    assert!(requested >= 2 && settled == requested, "{daily}");
+    // Alice is no merchant: her figures have no payments received.
+    let hers = get(
+        &api,
+        &format!("/v1/partners/{}/daily?from={from}&to={to}", t.alice),
+    )
+    .unwrap();
+    assert!(
+        hers["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["payments"] == serde_json::json!([])),
+        "{hers}"
+    );
 }
 
 #[test]
@@ -494,6 +546,16 @@ fn economy_queries_refuse_bad_parameters_with_stable_codes() {
     };
     assert_eq!(code("/v1/tax/KR?from=x"), (400, "bad_query".into()));
     assert_eq!(code("/v1/tax/KR?from=5&to=1"), (400, "bad_range".into()));
+    let cafe = &t.cafe;
+    assert_eq!(
+        code(&format!("/v1/partners/{cafe}/daily?from=5&to=1")),
+        (400, "bad_range".into())
+    );
+    assert_eq!(
+        code(&format!("/v1/partners/{cafe}/daily?colour=red")),
+        (400, "bad_query".into())
+    );
+    assert_eq!(code("/v1/partners/nope/daily"), (400, "bad_address".into()));
     assert_eq!(code("/v1/tax/KR?from=0&to=400"), (400, "bad_range".into()));
     assert_eq!(code("/v1/tax/ZZ"), (404, "unknown_jurisdiction".into()));
     assert_eq!(code("/v1/settlement?day=1"), (400, "bad_query".into()));

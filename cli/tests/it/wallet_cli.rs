@@ -525,6 +525,18 @@ fn the_dev_banner_prints_commands_that_work_as_printed_from_anywhere() {
         .filter(|l| l.trim_start().starts_with("jeon "))
         .collect();
     assert_eq!(commands.len(), 3, "{banner:#?}");
+    // The web app is served where the banner says (docs/web.md).
+    let web = banner
+        .iter()
+        .find(|l| l.starts_with("web "))
+        .unwrap_or_else(|| panic!("no web line: {banner:#?}"));
+    assert!(web.contains(&format!("http://127.0.0.1:{port}/")), "{web}");
+    let page = http_get(port, "/");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.contains("<script type=\"module\" src=\"/app.js\">"),
+        "{page}"
+    );
     let elsewhere = tempfile::tempdir().unwrap();
     for command in commands {
         let words: Vec<&str> = command.split_whitespace().skip(1).collect();
@@ -668,4 +680,18 @@ fn a_readable_link_shows_its_amount_pays_once_and_a_changed_one_is_refused_for_f
         "{}",
         stderr(&o)
     );
+}
+
+/// A plain `GET` over HTTP/1.1 to the local API: the whole answer, head and body.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
 }

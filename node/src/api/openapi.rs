@@ -34,6 +34,7 @@ use super::types;
         super::account,
         super::account_events,
         super::listings::account_txs,
+        super::sales::partner_daily,
         super::mandates,
         super::credit,
         super::assets,

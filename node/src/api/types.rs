@@ -1053,3 +1053,70 @@ mod tests {
         assert_eq!(listed, ours);
     }
 }
+
+/// `GET /v1/partners/{addr}/daily`: one partner's own figures per day.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PartnerDailyView {
+    /// The partner asked about.
+    #[schema(value_type = String)]
+    pub partner: Address,
+    /// First day (inclusive).
+    pub from_period: u64,
+    /// Last day (inclusive).
+    pub to_period: u64,
+    /// False when the walk stopped at its bound (or at pruned blocks) before the first
+    /// day: the oldest days listed may then be short.
+    pub complete: bool,
+    /// Days with any figure, oldest first.
+    pub days: Vec<DailyFigures>,
+}
+
+/// One day of a partner's figures.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DailyFigures {
+    /// The day (UTC day index of block time).
+    pub period: u64,
+    /// Payments received as a merchant, per money asset.
+    pub payments: Vec<DailyPayments>,
+    /// Cashback issued (minted by reward rules) per credit asset.
+    pub cashback: Vec<DailyCashback>,
+    /// Redemptions of its credits.
+    pub redemptions: DailyRedemptions,
+}
+
+/// Payments received in one asset on one day.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DailyPayments {
+    /// The money asset.
+    #[schema(value_type = u32)]
+    pub asset: AssetId,
+    /// Payments.
+    pub count: u64,
+    /// Units paid, tax included.
+    pub gross: u128,
+    /// Units withheld as tax.
+    pub tax: u128,
+}
+
+/// Cashback issued in one credit on one day.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DailyCashback {
+    /// The credit asset.
+    #[schema(value_type = u32)]
+    pub asset: AssetId,
+    /// Units minted.
+    pub amount: u128,
+}
+
+/// Redemptions of a partner's credits on one day, by what happened.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct DailyRedemptions {
+    /// Requested by users (credits held in escrow).
+    pub requested: u64,
+    /// Settled by the partner (burnt).
+    pub settled: u64,
+    /// Rejected by the partner (refunded).
+    pub rejected: u64,
+    /// Refunded at their deadline, unsettled.
+    pub expired: u64,
+}

@@ -224,6 +224,27 @@ export class JeonClient {
     return json as T;
   }
 
+  /**
+   * `GET` any read route of docs/api.md by its path and query (e.g. `/v1/blocks?limit=20`,
+   * `/v1/tax/KR?from=20418`): its JSON answer as `T`; an error answer throws {@link ApiError}.
+   * The web app reads the explorer's and dashboard's routes with it.
+   */
+  get<T = unknown>(path: string): Promise<T> {
+    return this.request('GET', path);
+  }
+
+  /** `GET /metrics`: the node's Prometheus text, as `name -> value` for unlabelled samples. */
+  async metrics(): Promise<Map<string, number>> {
+    const res = await this.fetchFn(`${this.baseUrl}/metrics`, { signal: AbortSignal.timeout(this.timeoutMs) });
+    if (!res.ok) throw new ApiError(res.status, 'http_error', `GET /metrics answered ${res.status}`);
+    const out = new Map<string, number>();
+    for (const line of (await res.text()).split('\n')) {
+      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*) (\S+)$/.exec(line);
+      if (m) out.set(m[1]!, Number(m[2]));
+    }
+    return out;
+  }
+
   /** `GET /v1/status`. */
   status(): Promise<ChainStatus> {
     return this.request('GET', '/v1/status');

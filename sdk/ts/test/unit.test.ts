@@ -163,3 +163,22 @@ test('a memo sealed with a fresh ephemeral key opens for the merchant only, and 
   const invoice = makeInvoice({ merchant: cafe.address, asset: 0, amount: 50_000n, invoiceId: 1, expiresAt: 100, memo: a });
   assert.equal(toHex(invoice.memo!), toHex(a));
 });
+
+test('get reads any route by path, and metrics reads the Prometheus text as name -> value', async () => {
+  const seen: string[] = [];
+  const fake = (async (input: RequestInfo | URL) => {
+    const url = String(input);
+    seen.push(url);
+    if (url.endsWith('/metrics')) {
+      return new Response('# HELP jeon_height Last final height\n# TYPE jeon_height gauge\njeon_height 42\njeon_mempool_txs 7\njeon_block_commit_seconds_bucket{le="0.1"} 3\n');
+    }
+    return new Response(JSON.stringify({ head: 42, blocks: [], next_before: null }));
+  }) as typeof fetch;
+  const c = new JeonClient('http://node/', { fetch: fake });
+  assert.deepEqual(await c.get('/v1/blocks?limit=2'), { head: 42, blocks: [], next_before: null });
+  const m = await c.metrics();
+  assert.equal(m.get('jeon_height'), 42);
+  assert.equal(m.get('jeon_mempool_txs'), 7);
+  assert.equal(m.has('jeon_block_commit_seconds_bucket'), false, 'labelled samples are left out');
+  assert.deepEqual(seen, ['http://node/v1/blocks?limit=2', 'http://node/metrics']);
+});

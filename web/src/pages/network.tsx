@@ -1,0 +1,85 @@
+// Network: validators with power and the last height each signed, peers, block time
+// and throughput over the last hour (or the blocks this node keeps), mempool size.
+import { useEffect, useState } from 'preact/hooks';
+import { errText, fmtTime, node } from '../api.ts';
+import { onHead, type Head } from '../live.ts';
+import { Addr, Chart, Err, Table, useLoad } from '../ui.tsx';
+
+interface BlockRow { height: number; time_ms: number; txs: number; proposer: string }
+interface Validators { total_power: number; validators: { name: string; key: string; power: number }[] }
+interface Cert { certificate: { signatures: { validator: string }[] } }
+
+/** Blocks read for the chart: an hour at one block a second, at most. */
+const CHART_BLOCKS_MAX = 3600;
+/** Certificates read back to find each validator's last signature. */
+const SIGNED_LOOKBACK_MAX = 50;
+
+export function Network() {
+  const [head, setHead] = useState<Head | null>(null);
+  useEffect(() => onHead(setHead), []);
+  const [vals, valErr] = useLoad(() => node.get<Validators>('/v1/validators'), []);
+  const [extra, setExtra] = useState<{ mempool: number; peers: number | null } | null>(null);
+  const [lastSigned, setLastSigned] = useState<Map<string, number>>(new Map());
+  const [blocks, setBlocks] = useState<BlockRow[]>([]);
+  const [err, setErr] = useState('');
+  useEffect(() => {
+    if (!head) return;
+    Promise.all([node.status(), node.metrics()]).then(
+      ([s, m]) => setExtra({ mempool: Number(s.mempool_txs ?? 0), peers: m.get('jeon_p2p_peers_connected') ?? null }),
+      (e) => setErr(errText(e)),
+    );
+  }, [head?.height]);
+  useEffect(() => {
+    if (!head || !vals) return;
+    (async () => {
+      const seen = new Map<string, number>();
+      for (let h = head.height; h > Math.max(0, head.height - SIGNED_LOOKBACK_MAX) && seen.size < vals.validators.length; h--) {
+        const b = await node.get<Cert>(`/v1/blocks/${h}`);
+        for (const s of b.certificate.signatures) if (!seen.has(s.validator)) seen.set(s.validator, h);
+      }
+      setLastSigned(seen);
+    })().catch((e) => setErr(errText(e)));
+  }, [Math.floor((head?.height ?? 0) / 5), vals]);
+  useEffect(() => {
+    if (!head) return;
+    (async () => {
+      const out: BlockRow[] = [];
+      let before: number | null = null;
+      const hourAgo = head.time_ms - 3_600_000;
+      while (out.length < CHART_BLOCKS_MAX) {
+        const ans: { blocks: BlockRow[]; next_before: number | null } = await node.get(`/v1/blocks?limit=100${before ? `&before=${before}` : ''}`);
+        out.push(...ans.blocks);
+        before = ans.next_before;
+        if (before === null || (ans.blocks.at(-1)?.time_ms ?? 0) < hourAgo) break;
+      }
+      setBlocks(out.filter((b) => b.time_ms >= hourAgo).reverse());
+    })().catch((e) => setErr(errText(e)));
+  }, [Math.floor((head?.height ?? 0) / 10)]);
+  const times = blocks.slice(1).map((b, i) => (b.time_ms - blocks[i]!.time_ms) / 1000);
+  // Per minute: transactions finalized.
+  const perMin = new Map<number, number>();
+  for (const b of blocks) perMin.set(Math.floor(b.time_ms / 60_000), (perMin.get(Math.floor(b.time_ms / 60_000)) ?? 0) + b.txs);
+  const minutes = [...perMin.keys()].sort((a, b) => a - b);
+  return (
+    <section>
+      <h1>Network</h1>
+      <div class="cards">
+        <div class="card"><div class="label">Head</div><div class="big">{head?.height ?? '…'}</div><div class="muted">{fmtTime(head?.time_ms)}</div></div>
+        <div class="card"><div class="label">Mempool</div><div class="big" data-testid="mempool">{extra?.mempool ?? '…'}</div></div>
+        <div class="card"><div class="label">Peers</div><div class="big">{extra ? extra.peers ?? '0 (no p2p: a single node)' : '…'}</div></div>
+        <div class="card"><div class="label">Average block time</div><div class="big">{times.length ? `${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(2)} s` : '…'}</div></div>
+      </div>
+      <Err text={valErr || err} />
+      <h2>Validators</h2>
+      {vals && (
+        <Table
+          head={['Name', 'Key', 'Power', 'Last signed']}
+          rows={vals.validators.map((v) => [v.name, <Addr a={v.key} />, `${v.power} of ${vals.total_power}`, lastSigned.get(v.key) ?? `not in the last ${SIGNED_LOOKBACK_MAX}`])}
+        />
+      )}
+      <h2>The last hour ({blocks.length} blocks)</h2>
+      <Chart title="Block time (s)" x={blocks.slice(1).map((b) => b.time_ms / 1000)} xTime series={[{ label: 'seconds', values: times, color: '#2563eb' }]} />
+      <Chart title="Transactions per minute" x={minutes.map((m) => m * 60)} xTime bars series={[{ label: 'txs', values: minutes.map((m) => perMin.get(m)!), color: '#059669' }]} />
+    </section>
+  );
+}
