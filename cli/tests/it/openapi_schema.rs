@@ -354,6 +354,14 @@ fn every_json_answer_validates_against_the_nodes_openapi_document() {
             "/v1/entitlements/{id}",
             "/v1/entitlements/999999".to_owned(),
         ),
+        (
+            "/v1/partners/{addr}/daily",
+            format!("/v1/partners/{cafe}/daily"),
+        ),
+        (
+            "/v1/partners/{addr}/daily",
+            "/v1/partners/nope/daily".to_owned(),
+        ),
         ("/v1/openapi.json", "/v1/openapi.json".to_owned()),
     ];
     for (template, path) in &reads {
