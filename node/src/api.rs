@@ -724,11 +724,14 @@ fn rss_bytes() -> (Option<u64>, Option<u64>) {
 
 #[utoipa::path(get, path = "/v1/status", tag = "node", responses((status = 200, description = "The head, fees and the node's health", body = StatusView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<StatusView>> {
-    let params = shared.params.clone();
-    let (head, fees) = read_state(&shared, move |db, head| {
-        let fees = jeon_runtime::fees::FeeRules::load(db, &params, head.height + 1, head.time_ms)
+    let chain = shared.clone();
+    let (head, fees, validators) = read_state(&shared, move |db, head| {
+        let next = head.height + 1;
+        let fees = jeon_runtime::fees::FeeRules::load(db, &chain.params, next, head.time_ms)
             .map_err(ApiError::internal)?;
-        Ok((head, fees))
+        // The set that signs the next block, as governance left it.
+        let validators = chain.validators_at(db, next).map_err(ApiError::internal)?;
+        Ok((head, fees, validators.len()))
     })
     .await?;
     let (rss, rss_peak) = rss_bytes();
@@ -740,7 +743,7 @@ async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<StatusView>>
         app_hash: head.app_hash,
         time_ms: head.time_ms,
         mempool_txs: shared.mempool().len(),
-        validators: shared.validators.len(),
+        validators,
         signing: serde_json::to_value(shared.signing()).map_err(ApiError::internal)?,
         fee: FeeInfo {
             asset: fees.asset,

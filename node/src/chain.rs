@@ -134,7 +134,8 @@ pub struct Chain {
     pub chain_id: Hash,
     /// Chain parameters (fixed by genesis for now).
     pub params: Params,
-    /// The validator set.
+    /// The genesis validator set. Governance can change it: the set that signs a
+    /// given height is [`Chain::validators_at`].
     pub validators: Vec<ValidatorInfo>,
     /// Pending transactions.
     pub mempool: Mutex<Mempool>,
@@ -243,6 +244,20 @@ impl Chain {
                 .unwrap_or_else(|p| p.into_inner())
                 .clear();
         }
+    }
+
+    /// The validator set that signs block `height`, read from `state` (the state after
+    /// block `height - 1`; docs/consensus.md §1); the genesis set where the state holds
+    /// no set record (hand-made test stores).
+    pub fn validators_at<S: jeon_runtime::state::StateRead + ?Sized>(
+        &self,
+        state: &S,
+        height: Height,
+    ) -> Result<Vec<ValidatorInfo>, StateError> {
+        Ok(
+            jeon_runtime::governance::consensus_validators(state, height)?
+                .unwrap_or_else(|| self.validators.clone()),
+        )
     }
 
     /// The newest decided block: the head, or the block staged above it.

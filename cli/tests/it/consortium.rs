@@ -983,6 +983,11 @@ fn a_fifth_partner_added_by_vote_connects_catches_up_and_signs_and_proofs_cross_
     );
     let set = get(&api, "/v1/validators").expect("validators");
     assert_eq!(set["validators"].as_array().map(Vec::len), Some(5), "{set}");
+    // Every node's status counts the set that signs now, not the genesis one.
+    for i in 0..VALIDATORS + 1 {
+        let status = get(net.api(i), "/v1/status").expect("status");
+        assert_eq!(status["validators"], 5, "node {i}: {status}");
+    }
 
     // A transfer final after the change: its proof verifies from the genesis file alone.
     let tx = transfer(chain, &keys[3], 0, keys[1].address(), 1);

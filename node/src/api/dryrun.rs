@@ -64,11 +64,16 @@ fn simulate_at(
             events: vec![],
         },
         Ok(verified) => {
+            let proposer = chain
+                .validators_at(db, height)
+                .map_err(ApiError::internal)?
+                .first()
+                .map_or(Address([0; 32]), |v| v.key);
             let ctx = BlockContext {
                 chain_id: chain.chain_id,
                 height,
                 time_ms: now_ms.max(head.time_ms),
-                proposer: chain.validators.first().map_or(Address([0; 32]), |v| v.key),
+                proposer,
             };
             // The overlay's writes are returned in the output and dropped here.
             let output = execute_block(db, &ctx, &[verified]).map_err(ApiError::internal)?;
