@@ -783,7 +783,7 @@ mod flood_tests {
                 {
                     break;
                 }
-                if n % 256 == 0 {
+                if n.is_multiple_of(256) {
                     tokio::task::yield_now().await;
                 }
             }
