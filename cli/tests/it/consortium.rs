@@ -851,3 +851,149 @@ fn a_two_two_partition_stops_finality_without_a_fork_and_healing_resumes_it() {
     net.assert_same_chain(&all);
     eprintln!("partition and heal: {:?}", started.elapsed());
 }
+
+/// The sum of every labelled series of the counter `jeon_<name>_total` on `api`.
+fn counter_sum(api: &str, name: &str) -> f64 {
+    let Some(text) = crate::common::get_text(api, "/metrics") else {
+        return 0.0;
+    };
+    let prefix = format!("jeon_{name}_total{{");
+    text.lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter_map(|l| l.rsplit_once(' ')?.1.trim().parse::<f64>().ok())
+        .sum()
+}
+
+#[test]
+fn a_validator_flooding_gossip_is_cut_off_while_the_other_three_keep_finalizing() {
+    let mut net = Testnet::new(Links::Direct);
+    let genesis: Value = serde_json::from_str(
+        &std::fs::read_to_string(net.root().join("genesis.json")).expect("read genesis"),
+    )
+    .expect("genesis is JSON");
+    let flooder_name = genesis["validators"][VALIDATORS - 1]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    let three = ids(0..VALIDATORS - 1);
+    for &i in &three {
+        net.nodes[i].spawn();
+    }
+    for &i in &three {
+        net.nodes[i].wait_ready();
+    }
+    // Three of four validators hold more than 2/3 of the power: they finalize alone.
+    net.wait_heights(&three, |_| PROGRESS_BLOCKS, START_TIMEOUT, "first blocks");
+
+    // The fourth validator's key, in a libp2p node of its own on its configured port
+    // (the three dial it), gossiping well-formed consensus messages as fast as it can:
+    // a status for height 0, which every node decodes and then drops as old.
+    let secret = net.key(&flooder_name).secret();
+    let allowed: Vec<jeon_node::p2p::PeerId> = net
+        .validator_peer_ids
+        .iter()
+        .map(|p| p.parse().expect("peer id"))
+        .collect();
+    let listen = format!(
+        "/ip4/127.0.0.1/tcp/{}",
+        net.validator_p2p_ports[VALIDATORS - 1]
+    )
+    .parse()
+    .expect("multiaddr");
+    let peers = three
+        .iter()
+        .map(|&j| {
+            format!(
+                "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+                net.validator_p2p_ports[j], net.validator_peer_ids[j]
+            )
+            .parse()
+            .expect("multiaddr")
+        })
+        .collect();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let flooder = runtime
+        .block_on(jeon_node::p2p::start(
+            jeon_node::p2p::P2pConfig {
+                secret,
+                listen: vec![listen],
+                peers,
+                allowed,
+            },
+            jeon_node::p2p::P2pMetrics::default(),
+        ))
+        .expect("start the flooder");
+    let status = jeon_node::wire::ConsensusMsg::Status(jeon_node::wire::StatusMsg {
+        height: 0,
+        block_hash: Hash([0; 32]),
+    })
+    .encode();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (commands, flood_stop) = (flooder.commands.clone(), stop.clone());
+    let flood = runtime.spawn(async move {
+        let mut sent = 0u64;
+        while !flood_stop.load(Ordering::Relaxed) {
+            let data = status.clone();
+            let topic = jeon_node::p2p::Topic::Consensus;
+            if commands
+                .send(jeon_node::p2p::P2pCommand::Publish { topic, data })
+                .await
+                .is_err()
+            {
+                break;
+            }
+            sent += 1;
+            if sent.is_multiple_of(256) {
+                tokio::task::yield_now().await;
+            }
+        }
+        sent
+    });
+
+    let started = Instant::now();
+    let at_flood = net.known_heights(&three);
+    // Each of the three drops the excess and bans the flooder (ten seconds over budget).
+    let banned = crate::common::wait_until(Duration::from_secs(60), || {
+        three
+            .iter()
+            .all(|&i| net.nodes[i].metric("p2p_peers_banned").unwrap_or(0.0) >= 1.0)
+    });
+    let dropped: Vec<f64> = three
+        .iter()
+        .map(|&i| counter_sum(net.api(i), "p2p_gossip_over_budget"))
+        .collect();
+    let bans: Vec<Option<f64>> = three
+        .iter()
+        .map(|&i| net.nodes[i].metric("p2p_peers_banned"))
+        .collect();
+    assert!(banned, "bans {bans:?}, dropped over budget {dropped:?}");
+    assert!(
+        dropped.iter().all(|d| *d > 0.0),
+        "dropped over budget {dropped:?}"
+    );
+    let ban_took = started.elapsed();
+    // The three kept finalizing through the flood, and go on after the ban.
+    net.wait_growth(
+        &three,
+        &at_flood,
+        PROGRESS_BLOCKS,
+        "finality during the flood",
+    );
+    let after_ban = net.known_heights(&three);
+    net.wait_growth(
+        &three,
+        &after_ban,
+        PROGRESS_BLOCKS,
+        "finality after the ban",
+    );
+    net.wait_peers(&three, 2.0, "the three stay connected to each other");
+    net.assert_same_chain(&three);
+    stop.store(true, Ordering::Relaxed);
+    let sent = runtime.block_on(flood).unwrap_or(0);
+    eprintln!(
+        "flooder sent {sent} status messages; banned by all three in {ban_took:?}; \
+         dropped over budget {dropped:?}; heights {at_flood:?} -> {:?}",
+        net.heights(&three)
+    );
+    runtime.block_on(flooder.shutdown());
+}
