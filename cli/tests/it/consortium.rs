@@ -721,14 +721,21 @@ fn a_node_with_an_unlisted_key_cannot_connect_and_the_four_are_unaffected() {
     let outsider = net.add_outsider();
     net.start_node(outsider);
     let at_join = net.known_heights(&four);
-    // Watch the outsider the whole time: it must never count a peer or a block.
-    let mut outsider_peers_max = 0.0_f64;
+    // Watch the whole time: no validator may ever count the outsider as a peer (a
+    // fourth one), and the outsider must never receive a block. The outsider's own
+    // peer count is not sampled here: its side of a dial completes the handshake, so it
+    // counts the validator for the moment until the validator's refusal closes the
+    // connection, and a sample can land in that moment. It is checked below, once the
+    // refusals have happened, for the state it settles in.
+    let mut four_peers_max = 0.0_f64;
     let mut outsider_height_max = 0;
     let mut samples = 0;
     let done = crate::common::wait_until(PROGRESS_TIMEOUT, || {
         let node = &net.nodes[outsider];
-        outsider_peers_max =
-            outsider_peers_max.max(node.metric("p2p_peers_connected").unwrap_or(0.0));
+        for &i in &four {
+            four_peers_max =
+                four_peers_max.max(net.nodes[i].metric("p2p_peers_connected").unwrap_or(0.0));
+        }
         outsider_height_max = outsider_height_max.max(node.height().unwrap_or(0));
         samples += 1;
         let refused = four.iter().all(|&i| {
@@ -756,8 +763,18 @@ fn a_node_with_an_unlisted_key_cannot_connect_and_the_four_are_unaffected() {
         "outsider watched over {samples} samples; refusals {refused_before:?} -> {refused_after:?}"
     );
     assert_eq!(
-        outsider_peers_max, 0.0,
-        "the outsider counted a connected peer"
+        four_peers_max, 3.0,
+        "a validator counted the outsider as a connected peer"
+    );
+    // The stable state: with every validator refusing it, the outsider holds no
+    // connection (between its backoff's redials, 1 s then up to 10 s apart).
+    let settled = crate::common::wait_until(PROGRESS_TIMEOUT, || {
+        net.nodes[outsider].metric("p2p_peers_connected") == Some(0.0)
+    });
+    assert!(
+        settled,
+        "the outsider still counts a connected peer: {:?}",
+        net.nodes[outsider].metric("p2p_peers_connected")
     );
     assert_eq!(outsider_height_max, 0, "the outsider received blocks");
     assert_eq!(net.nodes[outsider].height(), Some(0));
@@ -1051,4 +1068,150 @@ fn a_fifth_partner_added_by_vote_connects_catches_up_and_signs_and_proofs_cross_
         "a fifth partner joined by vote: {:?}; the longest gap between blocks 1..={head}: {gap} ms",
         started.elapsed()
     );
+}
+
+/// The sum of every labelled series of the counter `jeon_<name>_total` on `api`.
+fn counter_sum(api: &str, name: &str) -> f64 {
+    let Some(text) = crate::common::get_text(api, "/metrics") else {
+        return 0.0;
+    };
+    let prefix = format!("jeon_{name}_total{{");
+    text.lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter_map(|l| l.rsplit_once(' ')?.1.trim().parse::<f64>().ok())
+        .sum()
+}
+
+#[test]
+fn a_validator_flooding_gossip_is_cut_off_while_the_other_three_keep_finalizing() {
+    let mut net = Testnet::new(Links::Direct);
+    let genesis: Value = serde_json::from_str(
+        &std::fs::read_to_string(net.root().join("genesis.json")).expect("read genesis"),
+    )
+    .expect("genesis is JSON");
+    let flooder_name = genesis["validators"][VALIDATORS - 1]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    let three = ids(0..VALIDATORS - 1);
+    for &i in &three {
+        net.nodes[i].spawn();
+    }
+    for &i in &three {
+        net.nodes[i].wait_ready();
+    }
+    // Three of four validators hold more than 2/3 of the power: they finalize alone.
+    net.wait_heights(&three, |_| PROGRESS_BLOCKS, START_TIMEOUT, "first blocks");
+
+    // The fourth validator's key, in a libp2p node of its own on its configured port
+    // (the three dial it), gossiping well-formed consensus messages as fast as it can:
+    // a status for height 0, which every node decodes and then drops as old.
+    let secret = net.key(&flooder_name).secret();
+    let allowed: Vec<jeon_node::p2p::PeerId> = net
+        .validator_peer_ids
+        .iter()
+        .map(|p| p.parse().expect("peer id"))
+        .collect();
+    let listen = format!(
+        "/ip4/127.0.0.1/tcp/{}",
+        net.validator_p2p_ports[VALIDATORS - 1]
+    )
+    .parse()
+    .expect("multiaddr");
+    let peers = three
+        .iter()
+        .map(|&j| {
+            format!(
+                "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+                net.validator_p2p_ports[j], net.validator_peer_ids[j]
+            )
+            .parse()
+            .expect("multiaddr")
+        })
+        .collect();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let flooder = runtime
+        .block_on(jeon_node::p2p::start(
+            jeon_node::p2p::P2pConfig {
+                secret,
+                listen: vec![listen],
+                peers,
+                allowed,
+            },
+            jeon_node::p2p::P2pMetrics::default(),
+        ))
+        .expect("start the flooder");
+    let status = jeon_node::wire::ConsensusMsg::Status(jeon_node::wire::StatusMsg {
+        height: 0,
+        block_hash: Hash([0; 32]),
+    })
+    .encode();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (commands, flood_stop) = (flooder.commands.clone(), stop.clone());
+    let flood = runtime.spawn(async move {
+        let mut sent = 0u64;
+        while !flood_stop.load(Ordering::Relaxed) {
+            let data = status.clone();
+            let topic = jeon_node::p2p::Topic::Consensus;
+            if commands
+                .send(jeon_node::p2p::P2pCommand::Publish { topic, data })
+                .await
+                .is_err()
+            {
+                break;
+            }
+            sent += 1;
+            if sent.is_multiple_of(256) {
+                tokio::task::yield_now().await;
+            }
+        }
+        sent
+    });
+
+    let started = Instant::now();
+    let at_flood = net.known_heights(&three);
+    // Each of the three drops the excess and bans the flooder (ten seconds over budget).
+    let banned = crate::common::wait_until(Duration::from_secs(60), || {
+        three
+            .iter()
+            .all(|&i| net.nodes[i].metric("p2p_peers_banned").unwrap_or(0.0) >= 1.0)
+    });
+    let dropped: Vec<f64> = three
+        .iter()
+        .map(|&i| counter_sum(net.api(i), "p2p_gossip_over_budget"))
+        .collect();
+    let bans: Vec<Option<f64>> = three
+        .iter()
+        .map(|&i| net.nodes[i].metric("p2p_peers_banned"))
+        .collect();
+    assert!(banned, "bans {bans:?}, dropped over budget {dropped:?}");
+    assert!(
+        dropped.iter().all(|d| *d > 0.0),
+        "dropped over budget {dropped:?}"
+    );
+    let ban_took = started.elapsed();
+    // The three kept finalizing through the flood, and go on after the ban.
+    net.wait_growth(
+        &three,
+        &at_flood,
+        PROGRESS_BLOCKS,
+        "finality during the flood",
+    );
+    let after_ban = net.known_heights(&three);
+    net.wait_growth(
+        &three,
+        &after_ban,
+        PROGRESS_BLOCKS,
+        "finality after the ban",
+    );
+    net.wait_peers(&three, 2.0, "the three stay connected to each other");
+    net.assert_same_chain(&three);
+    stop.store(true, Ordering::Relaxed);
+    let sent = runtime.block_on(flood).unwrap_or(0);
+    eprintln!(
+        "flooder sent {sent} status messages; banned by all three in {ban_took:?}; \
+         dropped over budget {dropped:?}; heights {at_flood:?} -> {:?}",
+        net.heights(&three)
+    );
+    runtime.block_on(flooder.shutdown());
 }

@@ -94,6 +94,39 @@ pub const PING_TIMEOUT_SECS: u64 = 20;
 /// flood publishing wants a link to every validator, so idle links stay up an hour.
 pub const IDLE_CONNECTION_TIMEOUT_SECS: u64 = 3_600;
 
+/// Gossip messages per second one peer may deliver on `jeon/txs/1` (the first copies it
+/// delivers; relayed duplicates are dropped by gossipsub before they count). Honest load
+/// is bounded by what the chain can take: one message per admitted API request, and a
+/// block holds at most `block_txs_max` (10,000 by default) transactions; the fastest
+/// runs measured finalize about 8,000 tx/s on the whole network. 20,000 is 2.5 times
+/// that even if every transaction came in its own request and all through one peer.
+pub const GOSSIP_TXS_MSGS_PER_SEC: u64 = 20_000;
+/// Gossip bytes per second one peer may deliver on `jeon/txs/1`: 64 MiB, four times the
+/// largest block (`BLOCK_BYTES_MAX`, 16 MiB; `block_bytes_max` is 8 MiB by default)
+/// every second, and eight times a full transaction batch (`TX_BATCH_BYTES_MAX`).
+pub const GOSSIP_TXS_BYTES_PER_SEC: u64 = 64 << 20;
+/// Gossip messages per second one peer may deliver on `jeon/consensus/1`. Per height
+/// each validator sends about four (proposal or compact proposal, prevote, precommit,
+/// status), plus a re-send per second while stuck: at 16 validators and 10 heights a
+/// second that is about 640 for the whole network; 2,000 is three times that.
+pub const GOSSIP_CONSENSUS_MSGS_PER_SEC: u64 = 2_000;
+/// Gossip bytes per second one peer may deliver on `jeon/consensus/1`: four full
+/// proposals (`GOSSIP_BYTES_MAX`, 17 MiB each) a second, where a height carries one
+/// proposal (usually compact) and a round lasts far longer than a quarter second.
+pub const GOSSIP_CONSENSUS_BYTES_PER_SEC: u64 = 4 * GOSSIP_BYTES_MAX as u64;
+/// A peer may run this many seconds of its budget ahead (its token buckets hold this
+/// many seconds' worth), so a burst after a quiet spell (a proposal after a partition
+/// heals, a batch of transactions) is never dropped.
+pub const GOSSIP_BURST_SECS: u64 = 2;
+/// A peer over a budget is penalized at most once per this interval, however many
+/// messages are dropped: a peer that keeps flooding is banned after
+/// [`PENALTY_DISCONNECT`] intervals (10 s), a single burst costs one penalty.
+pub const GOSSIP_OVER_BUDGET_PENALTY_INTERVAL_MS: u64 = 1_000;
+
+const _: () =
+    assert!(GOSSIP_CONSENSUS_BYTES_PER_SEC * GOSSIP_BURST_SECS >= 2 * GOSSIP_BYTES_MAX as u64);
+const _: () = assert!(GOSSIP_TXS_BYTES_PER_SEC * GOSSIP_BURST_SECS >= 2 * GOSSIP_BYTES_MAX as u64);
+
 // gossipsub's builder only checks these for topics with their own settings: check here.
 const _: () = assert!(GOSSIP_MESH_OUTBOUND_MIN <= GOSSIP_MESH_N_LOW);
 const _: () = assert!(GOSSIP_MESH_N_LOW <= GOSSIP_MESH_N && GOSSIP_MESH_N <= GOSSIP_MESH_N_HIGH);
@@ -148,6 +181,10 @@ pub(super) fn gossipsub_config() -> Result<gossipsub::Config, P2pError> {
         .message_id_fn(message_id)
         .duplicate_cache_time(Duration::from_secs(GOSSIP_DUPLICATE_CACHE_SECS))
         .connection_handler_queue_len(GOSSIP_QUEUE_PER_CONNECTION_MAX)
+        // Every delivered message waits for the swarm task's verdict (its peer's gossip
+        // budget, `budget.rs`) before gossipsub forwards it: a flood over budget is
+        // dropped here, not relayed to the other validators.
+        .validate_messages()
         .build()
         .map_err(|e| P2pError::Behaviour {
             protocol: "gossipsub",

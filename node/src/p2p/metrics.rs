@@ -1,8 +1,14 @@
 //! Counters and gauges of the network layer.
 
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+
+use super::Topic;
+
+/// The labels of `p2p_gossip_dropped`: the topic and why.
+pub type GossipDropLabels = Vec<(&'static str, &'static str)>;
 
 /// Counters and gauges of the network layer. Clones share the same values.
 #[derive(Clone, Debug, Default)]
@@ -27,9 +33,31 @@ pub struct P2pMetrics {
     pub requests_failed: Counter,
     /// Non-gossip events dropped because the node did not keep up (a bug if ever non-zero).
     pub events_dropped: Counter,
+    /// Gossip messages dropped because their peer was over its budget, by topic and
+    /// reason (`over_message_budget`, `over_byte_budget`).
+    pub gossip_over_budget: Family<GossipDropLabels, Counter>,
 }
 
 impl P2pMetrics {
+    /// Counts one gossip message dropped over budget.
+    pub(super) fn gossip_dropped(&self, topic: Topic, reason: &'static str) {
+        self.gossip_over_budget
+            .get_or_create(&vec![("topic", topic.name()), ("reason", reason)])
+            .inc();
+    }
+
+    /// Gossip messages dropped over budget on `topic`, for any reason.
+    pub fn gossip_dropped_total(&self, topic: Topic) -> u64 {
+        ["over_message_budget", "over_byte_budget"]
+            .into_iter()
+            .map(|reason| {
+                self.gossip_over_budget
+                    .get_or_create(&vec![("topic", topic.name()), ("reason", reason)])
+                    .get()
+            })
+            .sum()
+    }
+
     /// Registers every metric under a `p2p_` name.
     pub fn register(&self, registry: &mut Registry) {
         let counters = [
@@ -82,6 +110,11 @@ impl P2pMetrics {
         for (name, help, counter) in counters {
             registry.register(name, help, counter.clone());
         }
+        registry.register(
+            "p2p_gossip_over_budget",
+            "Gossip messages dropped because their peer was over its per-second budget",
+            self.gossip_over_budget.clone(),
+        );
         registry.register(
             "p2p_peers_connected",
             "Peers connected",

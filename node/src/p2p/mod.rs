@@ -12,11 +12,13 @@
 //! - Nothing a peer sends can panic this task; payloads are never decoded here.
 //!
 //! Where things are: `config` (every bound, the gossipsub mesh, [`P2pConfig`]), `codec`
-//! (the block-sync frames), `peers` (redials, penalties and bans), `behaviour` (the
+//! (the block-sync frames), `peers` (redials, penalties and bans), `budget` (per-peer
+//! gossip rate limits), `behaviour` (the
 //! protocols of one connection), `swarm` ([`start`] and the event loop), `metrics`
 //! ([`P2pMetrics`]); this file holds the commands, events and errors the node sees.
 
 mod behaviour;
+mod budget;
 mod codec;
 mod config;
 mod metrics;
@@ -34,7 +36,7 @@ use tracing::warn;
 pub use libp2p::{Multiaddr, PeerId};
 
 pub use config::*;
-pub use metrics::P2pMetrics;
+pub use metrics::{GossipDropLabels, P2pMetrics};
 pub use swarm::start;
 
 /// A gossip topic.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use futures::StreamExt;
-use libp2p::gossipsub::{self, PublishError};
+use libp2p::gossipsub::{self, MessageAcceptance, PublishError};
 use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionDenied, ConnectionId, DialError, ListenError, SwarmEvent};
@@ -17,6 +17,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
 
 use super::behaviour::{build_behaviour, Behaviour, BehaviourEvent};
+use super::budget::{GossipBudgets, Verdict};
 use super::config::*;
 use super::peers::{peer_in, PenaltyBook, Redial};
 use super::{
@@ -71,6 +72,7 @@ pub async fn start(config: P2pConfig, metrics: P2pMetrics) -> Result<P2pHandle, 
         metrics,
         redials,
         penalties: PenaltyBook::default(),
+        budgets: GossipBudgets::default(),
         inbound: BTreeMap::new(),
         inbound_next: 0,
         outbound: HashMap::new(),
@@ -103,6 +105,8 @@ struct SwarmTask {
     metrics: P2pMetrics,
     redials: Vec<Redial>,
     penalties: PenaltyBook,
+    /// Each connected peer's gossip budget per topic.
+    budgets: GossipBudgets,
     /// <= INBOUND_REQUESTS_PENDING_MAX.
     inbound: BTreeMap<ResponseChannelId, PendingInbound>,
     inbound_next: u64,
@@ -394,6 +398,7 @@ impl SwarmTask {
                 ..
             } => {
                 info!(peer = %peer_id, cause = ?cause, "p2p peer disconnected");
+                self.budgets.forget(&peer_id);
                 self.count_peers();
                 self.emit(P2pEvent::Disconnected(peer_id));
             }
@@ -455,14 +460,34 @@ impl SwarmTask {
         match event {
             gossipsub::Event::Message {
                 propagation_source,
+                message_id,
                 message,
-                ..
             } => {
                 // The subscription filter admits only our topics; anything else is dropped.
                 let Some(topic) = Topic::from_hash(&message.topic) else {
                     debug!(peer = %propagation_source, topic = %message.topic, "p2p message on unknown topic");
+                    self.validated(&message_id, &propagation_source, MessageAcceptance::Ignore);
                     return;
                 };
+                // Charged to the connection it came over (noise-authenticated), not to
+                // its author field, which is not signed.
+                let verdict = self.budgets.charge(
+                    propagation_source,
+                    topic,
+                    message.data.len(),
+                    Instant::now(),
+                );
+                if let Verdict::Drop { reason, penalize } = verdict {
+                    // Ignored: not delivered, and gossipsub does not forward it either.
+                    self.validated(&message_id, &propagation_source, MessageAcceptance::Ignore);
+                    self.metrics.gossip_dropped(topic, reason.as_str());
+                    if penalize {
+                        let why = format!("gossip on {} {}", topic.name(), reason.as_str());
+                        self.penalize(propagation_source, &why);
+                    }
+                    return;
+                }
+                self.validated(&message_id, &propagation_source, MessageAcceptance::Accept);
                 self.metrics.messages_received.inc();
                 let from = message.source.unwrap_or(propagation_source);
                 self.emit(P2pEvent::Message {
@@ -482,6 +507,21 @@ impl SwarmTask {
             }
             other => debug!(event = ?other, "p2p gossipsub"),
         }
+    }
+
+    /// Tells gossipsub whether to forward a delivered message (`validate_messages`).
+    fn validated(
+        &mut self,
+        id: &gossipsub::MessageId,
+        source: &PeerId,
+        acceptance: MessageAcceptance,
+    ) {
+        // False when the message has already left the cache: nothing left to forward.
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(id, source, acceptance);
     }
 
     fn on_sync(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
@@ -733,5 +773,168 @@ mod tests {
              the backoff allows dials at 0, 1 and 3 s"
         );
         drop((listed, outsider));
+    }
+}
+
+#[cfg(test)]
+mod flood_tests {
+    use super::*;
+    use crate::p2p::peer_id;
+    use libp2p::multiaddr::Protocol;
+
+    fn node_config(secret: [u8; 32], peers: Vec<Multiaddr>, allowed: Vec<PeerId>) -> P2pConfig {
+        let listen = "/ip4/127.0.0.1/tcp/0"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        P2pConfig {
+            secret,
+            listen: vec![listen],
+            peers,
+            allowed,
+        }
+    }
+
+    /// Three allowed peers over real TCP on 127.0.0.1: a receiver, an honest peer that
+    /// gossips 20 consensus messages a second, and a flooder that gossips as fast as it
+    /// can. The flooder's excess is dropped and counted, it is banned after
+    /// `PENALTY_DISCONNECT` seconds over budget, and the honest peer is heard throughout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flooding_peer_is_cut_off_while_an_honest_peer_is_still_heard() {
+        let secrets = [[11u8; 32], [12u8; 32], [13u8; 32]];
+        let ids: Vec<PeerId> = secrets
+            .iter()
+            .map(|s| peer_id(s).unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        let (receiver_id, honest_id, flooder_id) = (ids[0], ids[1], ids[2]);
+        let metrics = P2pMetrics::default();
+        let receiver = start(
+            node_config(secrets[0], vec![], ids.clone()),
+            metrics.clone(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let target = receiver.listen_addrs[0]
+            .clone()
+            .with(Protocol::P2p(receiver_id));
+        let honest = start(
+            node_config(secrets[1], vec![target.clone()], ids.clone()),
+            P2pMetrics::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let flooder = start(
+            node_config(secrets[2], vec![target], ids.clone()),
+            P2pMetrics::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+        // The receiver's node side: counts what it is handed, per author.
+        let P2pHandle {
+            events: mut receiver_events,
+            commands: receiver_commands,
+            task: receiver_task,
+            ..
+        } = receiver;
+        let counts = std::sync::Arc::new(std::sync::Mutex::new(HashMap::<PeerId, u64>::new()));
+        let reader_counts = counts.clone();
+        let reader = tokio::spawn(async move {
+            while let Some(event) = receiver_events.recv().await {
+                if let P2pEvent::Message { from, .. } = event {
+                    *crate::chain::lock(&reader_counts).entry(from).or_insert(0) += 1;
+                }
+            }
+        });
+        let heard = |peer: PeerId| crate::chain::lock(&counts).get(&peer).copied().unwrap_or(0);
+
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let honest_commands = honest.commands.clone();
+        let honest_stop = stop.clone();
+        let honest_task = tokio::spawn(async move {
+            let mut n = 0u64;
+            while !honest_stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let data = n.to_be_bytes().repeat(64);
+                let _ = honest_commands
+                    .send(P2pCommand::Publish {
+                        topic: Topic::Consensus,
+                        data,
+                    })
+                    .await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let flood_commands = flooder.commands.clone();
+        let flood_stop = stop.clone();
+        let flood_task = tokio::spawn(async move {
+            let mut n = 0u64;
+            while !flood_stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let data = n.to_be_bytes().to_vec();
+                if flood_commands
+                    .send(P2pCommand::Publish {
+                        topic: Topic::Consensus,
+                        data,
+                    })
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                if n.is_multiple_of(256) {
+                    tokio::task::yield_now().await;
+                }
+            }
+            n
+        });
+
+        // Banned after PENALTY_DISCONNECT seconds over budget, with some slack for a
+        // loaded machine.
+        let deadline = Instant::now() + Duration::from_secs(PENALTY_DISCONNECT as u64 * 4);
+        while metrics.peers_banned.get() == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let dropped = metrics.gossip_dropped_total(Topic::Consensus);
+        assert_eq!(
+            metrics.peers_banned.get(),
+            1,
+            "the flooder was not banned; {dropped} messages dropped over budget, heard {} from it",
+            heard(flooder_id)
+        );
+        assert!(dropped > 0, "nothing was dropped over budget");
+        assert_eq!(metrics.gossip_dropped_total(Topic::Txs), 0);
+        // Cut off: after the ban the receiver hears nothing more from the flooder, while
+        // the honest peer, which gossiped all along, is still heard.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (flood_heard, honest_heard) = (heard(flooder_id), heard(honest_id));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(
+            heard(flooder_id),
+            flood_heard,
+            "the banned flooder is still heard"
+        );
+        assert!(
+            heard(honest_id) >= honest_heard + 20,
+            "the honest peer was not heard after the ban: {honest_heard} -> {}",
+            heard(honest_id)
+        );
+        assert!(
+            flood_heard
+                <= (GOSSIP_CONSENSUS_MSGS_PER_SEC
+                    * (GOSSIP_BURST_SECS + PENALTY_DISCONNECT as u64 * 4)),
+            "the flooder got {flood_heard} messages through"
+        );
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let sent = flood_task.await.unwrap_or(0);
+        let _ = honest_task.await;
+        eprintln!(
+            "flooder sent {sent}, {flood_heard} delivered, {dropped} dropped over budget by the ban; honest heard {}",
+            heard(honest_id)
+        );
+        drop(receiver_commands);
+        let _ = receiver_task.await;
+        let _ = reader.await;
+        honest.shutdown().await;
+        flooder.shutdown().await;
     }
 }
