@@ -167,6 +167,12 @@ pub mod calls {
         Subscribe(goods::Subscribe),
         /// The merchant renews a subscription, charging its mandate.
         Renew(goods::Renew),
+        /// A user opens a metered session with a merchant, its budget in escrow.
+        OpenMeter(goods::OpenMeter),
+        /// The merchant claims a session's latest signed receipt.
+        ClaimMeter(goods::ClaimMeter),
+        /// The merchant (or the user after the expiry) closes a session.
+        CloseMeter(goods::CloseMeter),
     }
 }
 
@@ -319,5 +325,11 @@ pub mod events {
         SubscriptionRenewed(goods::SubscriptionRenewed),
         /// A subscription's renewal charge failed; it lapses.
         SubscriptionLapsed(goods::SubscriptionLapsed),
+        /// A metered session was opened.
+        MeterOpened(goods::MeterOpened),
+        /// A metered session's receipt was claimed and paid.
+        MeterClaimed(goods::MeterClaimed),
+        /// A metered session closed; the rest of its budget returned.
+        MeterClosed(goods::MeterClosed),
     }
 }

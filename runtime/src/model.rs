@@ -796,6 +796,77 @@ pub enum CallError {
         /// The entitlement.
         id: u64,
     },
+    /// No metered session has this id.
+    #[error("unknown metered session {id}")]
+    UnknownMeter {
+        /// The session.
+        id: u64,
+    },
+    /// A session's terms are out of bounds.
+    #[error("invalid metered session: {reason}")]
+    InvalidMeter {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The session is closed: nothing more is claimed or refunded.
+    #[error("metered session {id} is closed")]
+    MeterClosed {
+        /// The session.
+        id: u64,
+    },
+    /// Only the session's merchant claims its receipts.
+    #[error("only metered session {id}'s merchant {merchant} claims its receipts")]
+    NotMeterMerchant {
+        /// The session.
+        id: u64,
+        /// Its merchant.
+        merchant: Address,
+    },
+    /// Only the session's merchant or user closes it.
+    #[error("only metered session {id}'s merchant or user closes it")]
+    NotMeterParty {
+        /// The session.
+        id: u64,
+    },
+    /// The receipt is not signed by the session's user (for this session, these units
+    /// and this chain).
+    #[error("the receipt for metered session {id} is not signed by its user")]
+    BadMeterReceipt {
+        /// The session.
+        id: u64,
+    },
+    /// The receipt counts no more units than were already claimed.
+    #[error("stale receipt for metered session {id}: {units} units, {claimed} already claimed")]
+    StaleMeterReceipt {
+        /// The session.
+        id: u64,
+        /// The receipt's units.
+        units: u64,
+        /// Units already claimed.
+        claimed: u64,
+    },
+    /// The receipt's units cost more than the session's budget.
+    #[error("metered session {id}: {units} units at {unit_price} exceed the budget of {budget}")]
+    MeterBudgetExceeded {
+        /// The session.
+        id: u64,
+        /// The receipt's units.
+        units: u64,
+        /// The price of one unit.
+        unit_price: Amount,
+        /// The budget.
+        budget: Amount,
+    },
+    /// The user closes a session alone only from its expiry on.
+    #[error("metered session {id} can be closed by its user from {expires_at_ms} ms; this block is at {time_ms} ms")]
+    MeterNotExpired {
+        /// The session.
+        id: u64,
+        /// Its expiry.
+        expires_at_ms: TimeMs,
+        /// This block's time.
+        time_ms: TimeMs,
+    },
 }
 
 /// How a transaction ended.

@@ -247,6 +247,13 @@ pub mod keys {
     pub const ENTITLEMENT: u8 = 0x3b;
     /// `0x3c || owner || id (u64 BE)` -> `()`: an owner's entitlements, for queries.
     pub const OWNER_ENTITLEMENT: u8 = 0x3c;
+    /// `0x3d` -> the next metered session id (u64).
+    pub const NEXT_METER_ID: u8 = 0x3d;
+    /// `0x3e || id (u64 BE)` -> `MeterSession` (kept after it closes).
+    pub const METER: u8 = 0x3e;
+    /// `0x3f || account || id (u64 BE)` -> `()`: the sessions an account opened or is
+    /// paid by, for queries.
+    pub const ACCOUNT_METER: u8 = 0x3f;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 

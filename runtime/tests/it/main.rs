@@ -12,6 +12,7 @@ mod golden;
 mod goods;
 mod governance;
 mod mandates;
+mod meter;
 mod proofs;
 mod properties;
 mod sdk_vectors;
