@@ -187,6 +187,17 @@ enum QueryCommand {
         /// The owner's address.
         address: Address,
     },
+    /// One metered session: user, merchant, unit price, budget, units claimed and paid,
+    /// and what is still in escrow.
+    Meter {
+        /// The session's id.
+        id: u64,
+    },
+    /// The metered sessions an account opened or is paid by, in id order.
+    Meters {
+        /// The user's or merchant's address.
+        address: Address,
+    },
 }
 
 /// A proposal status to filter by.
@@ -362,6 +373,8 @@ fn path(what: &QueryCommand) -> String {
         QueryCommand::Entitlements { address } => {
             format!("/v1/accounts/{address}/entitlements")
         }
+        QueryCommand::Meter { id } => format!("/v1/meters/{id}"),
+        QueryCommand::Meters { address } => format!("/v1/accounts/{address}/meters"),
     }
 }
 
@@ -444,6 +457,7 @@ mod tests {
             (QueryCommand::Params, "/v1/params"),
             (QueryCommand::Product { id: 2 }, "/v1/products/2"),
             (QueryCommand::Entitlement { id: 7 }, "/v1/entitlements/7"),
+            (QueryCommand::Meter { id: 4 }, "/v1/meters/4"),
             (
                 QueryCommand::Blocks {
                     limit: Some(5),

@@ -33,6 +33,7 @@ mod goods;
 mod governance;
 mod links;
 mod mandates;
+mod meter;
 mod pay;
 mod redemption;
 mod rewards;
@@ -108,6 +109,10 @@ tx_commands! {
     RevokeEntitlement(goods::RevokeEntitlementArgs),
     Subscribe(goods::SubscribeArgs),
     Renew(goods::RenewArgs),
+    OpenMeter(meter::OpenMeterArgs),
+    MeterReceipt(meter::MeterReceiptArgs),
+    ClaimMeter(meter::ClaimMeterArgs),
+    CloseMeter(meter::CloseMeterArgs),
 }
 
 /// What running one `tx` command does.

@@ -1,5 +1,5 @@
 //! Digital-goods routes: products, a merchant's catalogue, entitlements by id and by
-//! owner, as of the head (docs/api.md, docs/economy.md "Digital goods").
+//! owner, metered sessions by id and by account, as of the head (docs/api.md, docs/economy.md "Digital goods").
 
 use std::sync::Arc;
 
@@ -8,7 +8,8 @@ use axum::Json;
 use jeon_runtime::goods;
 
 use super::types::{
-    EntitlementView, EntitlementsView, ErrorBody, ErrorCode, ProductView, ProductsView,
+    EntitlementView, EntitlementsView, ErrorBody, ErrorCode, MeterView, MetersView, ProductView,
+    ProductsView,
 };
 use super::{parse_address, read_state, ApiError, ApiResult};
 use crate::chain::Chain;
@@ -100,5 +101,52 @@ pub(super) async fn entitlements(
         height: head.height,
         time_ms: head.time_ms,
         entitlements,
+    }))
+}
+
+/// `GET /v1/meters/{id}`: one metered session, open or closed, with what is still in
+/// escrow for it.
+#[utoipa::path(get, path = "/v1/meters/{id}", tag = "goods", params(("id" = u64, Path, description = "The session's id")), responses((status = 200, description = "The session", body = MeterView), (status = "4XX", description = "Bad id or unknown session; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+pub(super) async fn meter(
+    State(shared): State<Arc<Chain>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MeterView>> {
+    let id = parse_id(&id, "metered session")?;
+    let (height, found) = read_state(&shared, move |db, head| {
+        let s = goods::meter::meter(db, id).map_err(ApiError::internal)?;
+        Ok((head.height, s))
+    })
+    .await?;
+    let session = found.ok_or_else(|| {
+        ApiError::not_found(ErrorCode::UnknownMeter, format!("no metered session {id}"))
+    })?;
+    let remaining = if session.is_open() {
+        session.budget.saturating_sub(session.paid)
+    } else {
+        0
+    };
+    Ok(Json(MeterView {
+        height,
+        session,
+        remaining,
+    }))
+}
+
+/// `GET /v1/accounts/{addr}/meters`: the sessions an account opened or is paid by.
+#[utoipa::path(get, path = "/v1/accounts/{addr}/meters", tag = "goods", params(("addr" = String, Path, description = "A jeon1... address")), responses((status = 200, description = "The account's sessions", body = MetersView), (status = "4XX", description = "Bad address; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+pub(super) async fn meters(
+    State(shared): State<Arc<Chain>>,
+    Path(addr): Path<String>,
+) -> ApiResult<Json<MetersView>> {
+    let account = parse_address(&addr)?;
+    let (height, sessions) = read_state(&shared, move |db, head| {
+        let list = goods::meter::meters_of(db, &account).map_err(ApiError::internal)?;
+        Ok((head.height, list))
+    })
+    .await?;
+    Ok(Json(MetersView {
+        account,
+        height,
+        sessions,
     }))
 }

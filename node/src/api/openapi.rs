@@ -55,6 +55,8 @@ use super::types;
         super::goods::products,
         super::goods::entitlement,
         super::goods::entitlements,
+        super::goods::meter,
+        super::goods::meters,
         super::governance::proposals,
         super::governance::proposal,
         super::governance::validators,

@@ -8,7 +8,7 @@
 
 use jeon_runtime::economy::mandate::MandateStatus;
 use jeon_runtime::economy::rewards::RewardRule;
-use jeon_runtime::goods::{Entitlement, EntitlementStatus, Product};
+use jeon_runtime::goods::{Entitlement, EntitlementStatus, MeterSession, Product};
 use jeon_runtime::{
     Address, Amount, AssetId, AssetInfo, AssetKind, Hash, Height, Nonce, Receipt, SignedTx,
 };
@@ -119,6 +119,8 @@ pub enum ErrorCode {
     UnknownProduct,
     /// No such entitlement (never issued, or revoked).
     UnknownEntitlement,
+    /// No such metered session.
+    UnknownMeter,
     /// The head did not settle in time.
     Busy,
     /// Consensus is paused: the disk is full.
@@ -135,7 +137,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of docs/api.md's table.
-    pub const ALL: [ErrorCode; 55] = [
+    pub const ALL: [ErrorCode; 56] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadBody,
         ErrorCode::BodyTooLarge,
@@ -185,6 +187,7 @@ impl ErrorCode {
         ErrorCode::BadId,
         ErrorCode::UnknownProduct,
         ErrorCode::UnknownEntitlement,
+        ErrorCode::UnknownMeter,
         ErrorCode::Busy,
         ErrorCode::DiskFull,
         ErrorCode::StorageCorrupt,
@@ -245,6 +248,7 @@ impl ErrorCode {
             ErrorCode::BadId => "bad_id",
             ErrorCode::UnknownProduct => "unknown_product",
             ErrorCode::UnknownEntitlement => "unknown_entitlement",
+            ErrorCode::UnknownMeter => "unknown_meter",
             ErrorCode::Busy => "busy",
             ErrorCode::DiskFull => "disk_full",
             ErrorCode::StorageCorrupt => "storage_corrupt",
@@ -687,6 +691,31 @@ pub struct EntitlementsView {
     /// Its entitlements in id order, each `{entitlement, valid}`.
     #[schema(value_type = Vec<Object>)]
     pub entitlements: Vec<EntitlementStatus>,
+}
+
+/// `GET /v1/meters/{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MeterView {
+    /// The head the answer is for.
+    pub height: Height,
+    /// The session (docs/economy.md, "Metered sessions"), open or closed.
+    #[schema(value_type = Object)]
+    pub session: MeterSession,
+    /// What is still in escrow for it: `budget − paid` while open, 0 once closed.
+    pub remaining: u64,
+}
+
+/// `GET /v1/accounts/{addr}/meters`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MetersView {
+    /// The account (a session's user or merchant).
+    #[schema(value_type = String)]
+    pub account: Address,
+    /// The head the answer is for.
+    pub height: Height,
+    /// The sessions it opened or is paid by, in id order.
+    #[schema(value_type = Vec<Object>)]
+    pub sessions: Vec<MeterSession>,
 }
 
 /// `GET /v1/rules`.
