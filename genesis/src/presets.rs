@@ -10,7 +10,8 @@
 //! credits (and validate in `local`); every partner is in the KR jurisdiction, which
 //! withholds 10 % tax for the `kr-tax-authority` account; alice and bob are demo users
 //! with ₩1,000,000. On the dev chain Pixel Forge Games sells a sticker pack, a 30-day
-//! pass and a bundle of both ([`dev_products`]).
+//! pass and a bundle of both ([`dev_products`]), and Baeum Learning sells lessons by
+//! the minute ([`LESSON_MINUTE_WON`]) through metered sessions.
 
 use jeon_runtime::economy::{EconomyParams, REDEMPTION_WINDOW_BLOCKS_DEFAULT};
 use jeon_runtime::fees::{FeeMarket, FeeTier};
@@ -57,6 +58,9 @@ pub const STICKER_ROYALTY_BPS: u16 = 500;
 pub const AD_FREE_PASS_WON: Amount = 3_300;
 /// The dev starter bundle's price in won.
 pub const STARTER_BUNDLE_WON: Amount = 3_500;
+/// What Baeum Learning charges for a lesson minute on the dev chain, in won: the unit
+/// price its learners open metered sessions at (docs/economy.md, "Metered sessions").
+pub const LESSON_MINUTE_WON: Amount = 50;
 /// The presets' volume window: about an hour of one-second blocks.
 pub const VOLUME_WINDOW_BLOCKS: u64 = 3_600;
 
@@ -82,8 +86,9 @@ pub fn fee_market() -> FeeMarket {
     }
 }
 /// Partners in the `Dev` preset: the bank (the only validator), the cafe and the
-/// game studio, so that conversion between two issuers' credits can be tried.
-const DEV_PARTNERS: usize = 3;
+/// game studio, so that conversion between two issuers' credits can be tried, and the
+/// e-learning site, which sells lessons by the minute through metered sessions.
+const DEV_PARTNERS: usize = 4;
 
 /// A partner of the demo consortium: key name (also the validator name), display
 /// name and roles besides `validator`.
@@ -134,8 +139,8 @@ fn member(i: usize) -> Member {
 /// A preset chain spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {
-    /// One validator (the bank), the cafe and the game studio as merchants, the tax
-    /// authority, alice and bob.
+    /// One validator (the bank), the cafe, the game studio and the e-learning site as
+    /// merchants, the tax authority, alice and bob.
     Dev,
     /// `validators` partners (at least 1), each running one validator of power 1.
     Local {
@@ -232,9 +237,9 @@ impl PresetKeys {
     }
 }
 
-/// The one-validator development chain: the bank validates and issues KRW, the cafe
-/// and the game studio are merchants and issuers (not validators), alice and bob hold
-/// ₩1,000,000 each.
+/// The one-validator development chain: the bank validates and issues KRW, the cafe,
+/// the game studio and the e-learning site are merchants and issuers (not
+/// validators), alice and bob hold ₩1,000,000 each.
 pub fn dev(keys: &PresetKeys, genesis_time_ms: TimeMs) -> Result<GenesisSpec, GenesisError> {
     let (mut partners, mut floats) = (Vec::new(), Vec::new());
     let mut validators = Vec::new();

@@ -22,7 +22,15 @@ fn dev_has_the_bank_as_its_only_validator() {
     assert_eq!(spec.validate(), Ok(()));
     assert_eq!(spec.chain_name, "jeon-dev");
     let names: Vec<&str> = spec.partners.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["Hanbit Bank", "Dalbit Cafe", "Pixel Forge Games"]);
+    assert_eq!(
+        names,
+        [
+            "Hanbit Bank",
+            "Dalbit Cafe",
+            "Pixel Forge Games",
+            "Baeum Learning"
+        ]
+    );
     assert_eq!(spec.validators.len(), 1);
     let bank = keys(Preset::Dev).get("hanbit-bank").unwrap().address();
     assert_eq!(spec.validators[0].key, bank);
@@ -149,6 +157,7 @@ fn generated_keys_make_a_different_chain() {
             "hanbit-bank",
             "dalbit-cafe",
             "pixel-forge-games",
+            "baeum-learning",
             "kr-tax-authority",
             "alice",
             "bob"
