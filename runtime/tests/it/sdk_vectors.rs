@@ -511,6 +511,39 @@ fn tx_cases() -> Vec<Case> {
             Call::Renew(calls::Renew { entitlement: 4 }),
         ),
         case(
+            "open a metered lesson session",
+            "alice",
+            8,
+            Call::OpenMeter(calls::OpenMeter {
+                merchant: key("cafe").address(),
+                asset: AssetId(0),
+                unit_price: 5_000,
+                budget: 500_000,
+                duration_ms: 86_400_000,
+            }),
+        ),
+        case(
+            "claim a metered session's last receipt and close it",
+            "cafe",
+            10,
+            Call::ClaimMeter(calls::ClaimMeter {
+                session: 0,
+                units: 60,
+                signature: jeon_runtime::goods::MeterReceipt {
+                    session: 0,
+                    units: 60,
+                }
+                .sign(&key("alice"), &CHAIN),
+                close: true,
+            }),
+        ),
+        case(
+            "close a metered session",
+            "alice",
+            9,
+            Call::CloseMeter(calls::CloseMeter { session: 0 }),
+        ),
+        case(
             "revoke an entitlement with a refund",
             "cafe",
             8,
@@ -1217,6 +1250,6 @@ fn signature_verdicts_under_zip215_match_the_committed_vectors() {
 #[test]
 fn every_event_error_and_call_variant_matches_the_committed_vectors() {
     let v = variants_vectors();
-    assert_eq!(v["calls"].as_array().unwrap().len(), 34);
+    assert_eq!(v["calls"].as_array().unwrap().len(), 37);
     check_or_bless("variants.json", &v);
 }

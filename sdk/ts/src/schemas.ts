@@ -79,7 +79,7 @@ export const Change = en(
 /** A validator of the set governance keeps. */
 export const Validator = struct(['name', 'string'], ['key', A], ['peer_id', 'string'], ['power', 'u64']);
 
-/** `Call`, tags 0–33. */
+/** `Call`, tags 0–36. */
 export const Call = en(
   ['transfer', struct(['to', A], ['asset', ASSET], ['amount', AMT])],
   ['create_asset', struct(['symbol', 'string'], ['decimals', 'u8'], ['kind', AssetKind], ['supply_max', opt(AMT)])],
@@ -142,6 +142,12 @@ export const Call = en(
   ['revoke_entitlement', struct(['entitlement', 'u64'], ['refund', AMT])],
   ['subscribe', struct(['product', 'u64'], ['mandate_id', 'u64'])],
   ['renew', struct(['entitlement', 'u64'])],
+  [
+    'open_meter',
+    struct(['merchant', A], ['asset', ASSET], ['unit_price', AMT], ['budget', AMT], ['duration_ms', 'u64']),
+  ],
+  ['claim_meter', struct(['session', 'u64'], ['units', 'u64'], ['signature', 'signature'], ['close', 'bool'])],
+  ['close_meter', struct(['session', 'u64'])],
 );
 
 export const TxBody = struct(
@@ -156,7 +162,7 @@ export const TxBody = struct(
 
 export const SignedTx = struct(['body', TxBody], ['signature', 'signature'], ['payer_signature', opt('signature')]);
 
-/** `CallError`, tags 0–96. */
+/** `CallError`, tags 0–105. */
 export const CallError = en(
   ['unknown_asset', struct(['asset', ASSET])],
   ['insufficient_balance', struct(['asset', ASSET], ['needed', AMT], ['available', AMT])],
@@ -258,9 +264,18 @@ export const CallError = en(
   ['mandate_not_for_product', struct(['mandate', 'u64'], ['product', 'u64'])],
   ['renew_too_early', struct(['id', 'u64'], ['renewable_from_ms', 'u64'], ['time_ms', 'u64'])],
   ['subscription_ended', struct(['id', 'u64'])],
+  ['unknown_meter', struct(['id', 'u64'])],
+  ['invalid_meter', struct(['reason', 'string'])],
+  ['meter_closed', struct(['id', 'u64'])],
+  ['not_meter_merchant', struct(['id', 'u64'], ['merchant', A])],
+  ['not_meter_party', struct(['id', 'u64'])],
+  ['bad_meter_receipt', struct(['id', 'u64'])],
+  ['stale_meter_receipt', struct(['id', 'u64'], ['units', 'u64'], ['claimed', 'u64'])],
+  ['meter_budget_exceeded', struct(['id', 'u64'], ['units', 'u64'], ['unit_price', AMT], ['budget', AMT])],
+  ['meter_not_expired', struct(['id', 'u64'], ['expires_at_ms', 'u64'], ['time_ms', 'u64'])],
 );
 
-/** `Event`, tags 0–44. */
+/** `Event`, tags 0–47. */
 export const Event = en(
   ['fee_charged', struct(['payer', A], ['asset', ASSET], ['amount', AMT])],
   ['transferred', struct(['from', A], ['to', A], ['asset', ASSET], ['amount', AMT])],
@@ -423,6 +438,26 @@ export const Event = en(
     struct(['id', 'u64'], ['product', 'u64'], ['owner', A], ['merchant', A], ['mandate', 'u64'], ['expires_at_ms', 'u64']),
   ],
   ['subscription_lapsed', struct(['id', 'u64'], ['product', 'u64'], ['owner', A], ['merchant', A], ['error', CallError])],
+  [
+    'meter_opened',
+    struct(
+      ['id', 'u64'],
+      ['user', A],
+      ['merchant', A],
+      ['asset', ASSET],
+      ['unit_price', AMT],
+      ['budget', AMT],
+      ['expires_at_ms', 'u64'],
+    ),
+  ],
+  [
+    'meter_claimed',
+    struct(['id', 'u64'], ['user', A], ['merchant', A], ['units', 'u64'], ['new_units', 'u64'], ['amount', AMT]),
+  ],
+  [
+    'meter_closed',
+    struct(['id', 'u64'], ['user', A], ['merchant', A], ['units', 'u64'], ['paid', AMT], ['refund', AMT]),
+  ],
 );
 
 export const CodecErrorSchema = en(

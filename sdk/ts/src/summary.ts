@@ -58,6 +58,11 @@ const LINES: Record<string, (f: F) => string> = {
   revoke_entitlement: (f) => `revoke entitlement ${f.entitlement} refunding ${f.refund} units`,
   subscribe: (f) => `subscribe to product ${f.product} through mandate ${f.mandate_id}`,
   renew: (f) => `renew the subscription of entitlement ${f.entitlement}`,
+  open_meter: (f) =>
+    `open a metered session with ${a(f.merchant)} at ${f.unit_price} units of asset ${f.asset} per unit, budget ${f.budget}`,
+  claim_meter: (f) =>
+    `claim ${f.units} units of metered session ${f.session}${f.close ? ' and close it' : ''}`,
+  close_meter: (f) => `close metered session ${f.session}`,
 };
 
 /** Rust's `{:?}` of a role list: `[Validator, Issuer]`. */
