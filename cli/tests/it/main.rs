@@ -27,6 +27,7 @@ mod keys_genesis;
 mod listings;
 mod mandates_e2e;
 mod mempool_jam;
+mod meter_e2e;
 mod operations;
 mod proofs_e2e;
 mod pruning;

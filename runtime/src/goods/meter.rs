@@ -303,8 +303,7 @@ fn invalid(reason: impl Into<String>) -> CallError {
 
 /// An open session.
 fn existing<S: StateRead + ?Sized>(ov: &Overlay<'_, S>, id: u64) -> Res<MeterSession> {
-    let s: MeterSession =
-        get(ov, &storage::meter(id))?.ok_or(CallError::UnknownMeter { id })?;
+    let s: MeterSession = get(ov, &storage::meter(id))?.ok_or(CallError::UnknownMeter { id })?;
     if !s.is_open() {
         return Err(CallError::MeterClosed { id }.into());
     }

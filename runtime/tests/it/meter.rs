@@ -123,16 +123,21 @@ fn sixty_lesson_minutes_settle_with_the_last_receipt_only() {
         tax: 300,
         reference: "meter 0".into(),
     })));
-    assert!(r.events.contains(&Event::MeterClaimed(events::MeterClaimed {
-        id: 0,
-        user: a,
-        merchant: shop_addr,
-        units: 60,
-        new_units: 60,
-        amount: 3_000,
-    })));
+    assert!(r
+        .events
+        .contains(&Event::MeterClaimed(events::MeterClaimed {
+            id: 0,
+            user: a,
+            merchant: shop_addr,
+            units: 60,
+            new_units: 60,
+            amount: 3_000,
+        })));
     assert_eq!(c.balance(&shop_addr, KRW), shop_before + 2_700 - FEE);
-    assert_eq!(c.balance(&jeon_runtime::economy::ESCROW_ACCOUNT, KRW), 2_000);
+    assert_eq!(
+        c.balance(&jeon_runtime::economy::ESCROW_ACCOUNT, KRW),
+        2_000
+    );
     // The final claim of 70 pays only the 10 new minutes and returns the rest.
     let r = run_one(&mut c, &shop(), claim(&alice(), 0, 70, true));
     ok(&r);
@@ -212,10 +217,7 @@ fn a_receipt_past_the_budget_is_refused() {
         }
     );
     let r = run_one(&mut c, &shop(), claim(&alice(), 0, u64::MAX, false));
-    assert!(matches!(
-        failure(&r),
-        CallError::MeterBudgetExceeded { .. }
-    ));
+    assert!(matches!(failure(&r), CallError::MeterBudgetExceeded { .. }));
     ok(&run_one(&mut c, &shop(), claim(&alice(), 0, 100, false)));
     assert_eq!(session(&c, 0).paid, BUDGET);
 }
@@ -225,11 +227,17 @@ fn only_the_merchant_claims_and_the_user_closes_alone_only_after_the_expiry() {
     let mut c = opened();
     let bob = Keypair::from_seed_label("user-1");
     let r = run_one(&mut c, &alice(), claim(&alice(), 0, 5, false));
-    assert!(matches!(failure(&r), CallError::NotMeterMerchant { id: 0, .. }));
+    assert!(matches!(
+        failure(&r),
+        CallError::NotMeterMerchant { id: 0, .. }
+    ));
     let r = run_one(&mut c, &bob, close(0));
     assert_eq!(failure(&r), CallError::NotMeterParty { id: 0 });
     let r = run_one(&mut c, &alice(), close(0));
-    assert!(matches!(failure(&r), CallError::MeterNotExpired { id: 0, .. }));
+    assert!(matches!(
+        failure(&r),
+        CallError::MeterNotExpired { id: 0, .. }
+    ));
     ok(&run_one(&mut c, &shop(), claim(&alice(), 0, 5, false)));
     // Opened at height 1 (time …1 000 + 10 000): the block at height 11 may close it.
     while c.height < 10 {

@@ -88,7 +88,11 @@ fn meter_call(c: &Consortium, from: usize, op: &MeterOp) -> (usize, Call) {
                 claimed + more
             };
             let user = s.as_ref().and_then(|s| index_of(&s.user)).unwrap_or(3);
-            let signer = if *forged { senders[(user + 1) % 7] } else { senders[user] };
+            let signer = if *forged {
+                senders[(user + 1) % 7]
+            } else {
+                senders[user]
+            };
             let signature = MeterReceipt {
                 session: *id,
                 units,

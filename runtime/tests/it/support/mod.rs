@@ -362,7 +362,10 @@ pub(crate) fn check_escrow(state: &MemoryState) {
             r.id
         );
     }
-    for (_, v) in state.iter().filter(|(k, _)| k.first() == Some(&keys::METER)) {
+    for (_, v) in state
+        .iter()
+        .filter(|(k, _)| k.first() == Some(&keys::METER))
+    {
         let m: jeon_runtime::goods::MeterSession = codec::decode(v, 1 << 16).expect("meter");
         assert!(m.paid <= m.budget, "session {} paid past its budget", m.id);
         assert_eq!(
