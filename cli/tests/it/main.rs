@@ -8,6 +8,7 @@ mod proof_check;
 mod api_errors;
 mod api_types;
 mod bench_charge;
+mod bench_meter;
 mod bench_soak;
 mod browser_api;
 mod chaos;
