@@ -342,11 +342,11 @@ fn prepare(
             let sessions =
                 open_sessions(client, status, keys, to, &shares, &mut nonces, args.batch)?;
             let nonce = client.account(&to)?.map_or(0, |a| a.nonce);
-            Work::Meter(MeterWork {
+            Work::Meter(Box::new(MeterWork {
                 merchant,
                 nonce,
                 sessions,
-            })
+            }))
         }
         (_, Some(merchant)) => Work::Pay {
             merchant: merchant.address(),

@@ -44,7 +44,7 @@ pub(super) enum Work {
         mandates: Vec<u64>,
     },
     /// The merchant's claims on the bench accounts' metered sessions.
-    Meter(super::meter::MeterWork),
+    Meter(Box<super::meter::MeterWork>),
 }
 
 /// The transactions, ready to send: hex encodings and hashes, in submission order.

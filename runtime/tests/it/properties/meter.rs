@@ -99,7 +99,7 @@ fn meter_call(c: &Consortium, from: usize, op: &MeterOp) -> (usize, Call) {
             }
             .sign(signer, &CHAIN);
             let merchant = s.as_ref().and_then(|s| index_of(&s.merchant));
-            let sender = merchant.filter(|_| from % 5 != 0).unwrap_or(from);
+            let sender = merchant.filter(|_| !from.is_multiple_of(5)).unwrap_or(from);
             let call = Call::ClaimMeter(calls::ClaimMeter {
                 session: *id,
                 units,
@@ -114,7 +114,7 @@ fn meter_call(c: &Consortium, from: usize, op: &MeterOp) -> (usize, Call) {
         } => {
             let s = session(*id);
             let party = s.and_then(|s| index_of(if *by_user { &s.user } else { &s.merchant }));
-            let sender = party.filter(|_| from % 5 != 0).unwrap_or(from);
+            let sender = party.filter(|_| !from.is_multiple_of(5)).unwrap_or(from);
             (sender, Call::CloseMeter(calls::CloseMeter { session: *id }))
         }
     }
