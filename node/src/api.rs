@@ -362,6 +362,8 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/accounts/{addr}/entitlements", get(goods::entitlements))
         .route("/v1/meters/{id}", get(goods::meter))
         .route("/v1/accounts/{addr}/meters", get(goods::meters))
+        .route("/v1/attestations/{id}", get(goods::attestation))
+        .route("/v1/accounts/{addr}/attestations", get(goods::attestations))
         .route("/v1/proposals", get(governance::proposals))
         .route("/v1/proposals/{id}", get(governance::proposal))
         .route("/v1/validators", get(governance::validators))

@@ -20,7 +20,7 @@ pub mod calls {
     use crate::model::Event;
     use crate::state::{Overlay, StateError, StateRead};
     use crate::types::Address;
-    use crate::{goods, governance};
+    use crate::{goods, governance, identity};
 
     /// What a feature module provides for each of its calls.
     pub(crate) trait CallDef {
@@ -173,6 +173,12 @@ pub mod calls {
         ClaimMeter(goods::ClaimMeter),
         /// The merchant (or the user after the expiry) closes a session.
         CloseMeter(goods::CloseMeter),
+        /// An attester partner attests a claim about an account.
+        Attest(identity::Attest),
+        /// The attester revokes an attestation.
+        RevokeAttestation(identity::RevokeAttestation),
+        /// A product's merchant sets the claim buying it requires.
+        RequireClaim(identity::RequireClaim),
     }
 }
 
@@ -185,7 +191,7 @@ pub mod events {
 
     use crate::economy::{assets, credit, exchange, fees, links, mandate, pay, redeem, rewards};
     use crate::types::Address;
-    use crate::{goods, governance};
+    use crate::{goods, governance, identity};
 
     /// What a feature module provides for each of its events.
     pub trait EventDef {
@@ -331,5 +337,11 @@ pub mod events {
         MeterClaimed(goods::MeterClaimed),
         /// A metered session closed; the rest of its budget returned.
         MeterClosed(goods::MeterClosed),
+        /// An attestation was issued.
+        AttestationIssued(identity::AttestationIssued),
+        /// An attestation was revoked.
+        AttestationRevoked(identity::AttestationRevoked),
+        /// A product's required claim was set or cleared.
+        ClaimRequirementSet(identity::ClaimRequirementSet),
     }
 }

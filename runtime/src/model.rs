@@ -59,6 +59,8 @@ pub enum Role {
     Merchant,
     /// Opens credit lines.
     Lender,
+    /// Attests claims about accounts (age, residency, KYC level).
+    Attester,
 }
 
 /// A registered partner company.
@@ -866,6 +868,57 @@ pub enum CallError {
         expires_at_ms: TimeMs,
         /// This block's time.
         time_ms: TimeMs,
+    },
+    /// The sender is not a partner with the attester role.
+    #[error("{account} is not an attester partner")]
+    NotAnAttester {
+        /// The sender.
+        account: Address,
+    },
+    /// A claim or its expiry is out of bounds.
+    #[error("invalid claim: {reason}")]
+    InvalidClaim {
+        /// What is wrong.
+        reason: String,
+    },
+    /// No attestation has this id.
+    #[error("unknown attestation {id}")]
+    UnknownAttestation {
+        /// The attestation.
+        id: u64,
+    },
+    /// Only an attestation's attester revokes it.
+    #[error("only attestation {id}'s attester {attester} revokes it")]
+    NotAttestationAttester {
+        /// The attestation.
+        id: u64,
+        /// Its attester.
+        attester: Address,
+    },
+    /// The attestation was already revoked.
+    #[error("attestation {id} is already revoked")]
+    AttestationAlreadyRevoked {
+        /// The attestation.
+        id: u64,
+    },
+    /// The subject holds the most live attestations of this kind of claim.
+    #[error("{subject} holds {max} live attestations of this kind of claim already")]
+    TooManyAttestations {
+        /// The subject.
+        subject: Address,
+        /// The bound.
+        max: u32,
+    },
+    /// The product requires a claim the account does not hold (no unrevoked, unexpired
+    /// attestation of it by an attester).
+    #[error("product {product} requires {claim}: {account} holds no valid attestation of it")]
+    ClaimRequired {
+        /// The product.
+        product: u64,
+        /// The account that would acquire it.
+        account: Address,
+        /// The missing claim.
+        claim: crate::identity::Claim,
     },
 }
 

@@ -254,6 +254,15 @@ pub mod keys {
     /// `0x3f || account || id (u64 BE)` -> `()`: the sessions an account opened or is
     /// paid by, for queries.
     pub const ACCOUNT_METER: u8 = 0x3f;
+    /// `0x40` -> the next attestation id (u64).
+    pub const NEXT_ATTESTATION_ID: u8 = 0x40;
+    /// `0x41 || id (u64 BE)` -> `Attestation` (kept after revocation).
+    pub const ATTESTATION: u8 = 0x41;
+    /// `0x42 || subject || kind (u8)` -> `Vec<u64>`: the subject's attestation ids of
+    /// that kind of claim, unrevoked, at most `identity::ATTESTATIONS_PER_CLAIM_MAX`.
+    pub const SUBJECT_CLAIM: u8 = 0x42;
+    /// `0x43 || product (u64 BE)` -> `Claim`: what buying the product requires.
+    pub const PRODUCT_CLAIM: u8 = 0x43;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 

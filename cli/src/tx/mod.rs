@@ -31,6 +31,7 @@ mod exchange;
 mod fees;
 mod goods;
 mod governance;
+mod identity;
 mod links;
 mod mandates;
 mod meter;
@@ -113,6 +114,9 @@ tx_commands! {
     MeterReceipt(meter::MeterReceiptArgs),
     ClaimMeter(meter::ClaimMeterArgs),
     CloseMeter(meter::CloseMeterArgs),
+    Attest(identity::AttestArgs),
+    RevokeAttestation(identity::RevokeAttestationArgs),
+    RequireClaim(identity::RequireClaimArgs),
 }
 
 /// What running one `tx` command does.

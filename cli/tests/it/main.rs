@@ -23,6 +23,7 @@ mod event_stream;
 mod fees_e2e;
 mod goods_e2e;
 mod governance_e2e;
+mod identity_e2e;
 mod invoice_cli;
 mod keys_genesis;
 mod listings;

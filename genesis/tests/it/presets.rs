@@ -191,7 +191,7 @@ fn every_preset_taxes_its_merchants_at_10_percent_for_the_kr_tax_authority() {
 }
 
 #[test]
-fn on_dev_pixel_forge_games_sells_a_sticker_pack_a_30_day_pass_and_a_bundle() {
+fn on_dev_pixel_forge_games_sells_a_sticker_pack_a_30_day_pass_a_bundle_and_a_19_plus_item() {
     let (changes, _) = spec(Preset::Dev).build_state().unwrap();
     let mut state = jeon_runtime::MemoryState::new();
     state.apply(&changes);
@@ -210,8 +210,18 @@ fn on_dev_pixel_forge_games_sells_a_sticker_pack_a_30_day_pass_and_a_bundle() {
             (0, "Sticker pack", 50_000, Some(500)),
             (1, "30-day ad-free pass", 330_000, None),
             (2, "Starter bundle", 350_000, None),
+            (3, "Mature content pack (19+)", 100_000, None),
         ]
     );
+    // Only the pack requires a claim: age over 19, which the bank may attest.
+    let required: Vec<Option<jeon_runtime::identity::Claim>> = (0..4)
+        .map(|id| jeon_runtime::identity::required_claim(&state, id).unwrap())
+        .collect();
+    let over_19 = jeon_runtime::identity::Claim::AgeOver { years: 19 };
+    assert_eq!(required, [None, None, None, Some(over_19)]);
+    let bank = keys(Preset::Dev).get("hanbit-bank").unwrap().address();
+    let partner = state.partner(&bank).unwrap().unwrap();
+    assert!(partner.has_role(Role::Attester));
     // local4 has no products, so its chain id is what it was before products existed.
     assert!(spec(Preset::LOCAL4).products.is_empty());
 }

@@ -57,6 +57,8 @@ use super::types;
         super::goods::entitlements,
         super::goods::meter,
         super::goods::meters,
+        super::goods::attestation,
+        super::goods::attestations,
         super::governance::proposals,
         super::governance::proposal,
         super::governance::validators,

@@ -9,6 +9,7 @@
 use jeon_runtime::economy::mandate::MandateStatus;
 use jeon_runtime::economy::rewards::RewardRule;
 use jeon_runtime::goods::{Entitlement, EntitlementStatus, MeterSession, Product};
+use jeon_runtime::identity::{Attestation, Claim};
 use jeon_runtime::{
     Address, Amount, AssetId, AssetInfo, AssetKind, Hash, Height, Nonce, Receipt, SignedTx,
 };
@@ -121,6 +122,8 @@ pub enum ErrorCode {
     UnknownEntitlement,
     /// No such metered session.
     UnknownMeter,
+    /// No such attestation.
+    UnknownAttestation,
     /// The head did not settle in time.
     Busy,
     /// Consensus is paused: the disk is full.
@@ -137,7 +140,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of docs/api.md's table.
-    pub const ALL: [ErrorCode; 56] = [
+    pub const ALL: [ErrorCode; 57] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadBody,
         ErrorCode::BodyTooLarge,
@@ -188,6 +191,7 @@ impl ErrorCode {
         ErrorCode::UnknownProduct,
         ErrorCode::UnknownEntitlement,
         ErrorCode::UnknownMeter,
+        ErrorCode::UnknownAttestation,
         ErrorCode::Busy,
         ErrorCode::DiskFull,
         ErrorCode::StorageCorrupt,
@@ -249,6 +253,7 @@ impl ErrorCode {
             ErrorCode::UnknownProduct => "unknown_product",
             ErrorCode::UnknownEntitlement => "unknown_entitlement",
             ErrorCode::UnknownMeter => "unknown_meter",
+            ErrorCode::UnknownAttestation => "unknown_attestation",
             ErrorCode::Busy => "busy",
             ErrorCode::DiskFull => "disk_full",
             ErrorCode::StorageCorrupt => "storage_corrupt",
@@ -649,6 +654,9 @@ pub struct ProductView {
     /// The product (docs/economy.md, "Digital goods").
     #[schema(value_type = Object)]
     pub product: Product,
+    /// The claim buying it requires (`{"age_over":{"years":19}}`, ...), or null.
+    #[schema(value_type = Option<Object>)]
+    pub requires: Option<Claim>,
 }
 
 /// `GET /v1/merchants/{addr}/products`.
@@ -716,6 +724,42 @@ pub struct MetersView {
     /// The sessions it opened or is paid by, in id order.
     #[schema(value_type = Vec<Object>)]
     pub sessions: Vec<MeterSession>,
+}
+
+/// An attestation and whether it counts at the head's time.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttestationStatus {
+    /// The record (docs/economy.md §13).
+    #[schema(value_type = Object)]
+    pub attestation: Attestation,
+    /// Unrevoked, unexpired, and its attester still holds the attester role.
+    pub valid: bool,
+}
+
+/// `GET /v1/attestations/{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttestationView {
+    /// The head the answer is for.
+    pub height: Height,
+    /// The head's block time, which `valid` is judged at.
+    pub time_ms: u64,
+    /// The attestation and its validity.
+    #[serde(flatten)]
+    pub status: AttestationStatus,
+}
+
+/// `GET /v1/accounts/{addr}/attestations`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttestationsView {
+    /// The subject.
+    #[schema(value_type = String)]
+    pub subject: Address,
+    /// The head the answer is for.
+    pub height: Height,
+    /// The head's block time.
+    pub time_ms: u64,
+    /// Its unrevoked attestations, by kind of claim then id.
+    pub attestations: Vec<AttestationStatus>,
 }
 
 /// `GET /v1/rules`.

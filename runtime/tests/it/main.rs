@@ -11,6 +11,7 @@ mod fees;
 mod golden;
 mod goods;
 mod governance;
+mod identity;
 mod mandates;
 mod meter;
 mod proofs;

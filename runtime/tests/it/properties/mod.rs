@@ -33,6 +33,7 @@ mod budgets;
 mod checks;
 mod generators;
 mod goods;
+mod identity;
 mod meter;
 mod oracle;
 mod setup;
