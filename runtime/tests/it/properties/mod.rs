@@ -235,6 +235,17 @@ fn each_call_the_fee_doc_lists_is_addressed_to_its_documented_recipient() {
             Some(shop),
         ),
         (
+            "open_meter",
+            Call::OpenMeter(calls::OpenMeter {
+                merchant: shop,
+                asset: KRW,
+                unit_price: 1,
+                budget: 1,
+                duration_ms: 1,
+            }),
+            Some(shop),
+        ),
+        (
             "mark_default",
             Call::MarkDefault(calls::MarkDefault { line_id }),
             None,
