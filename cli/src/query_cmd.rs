@@ -187,6 +187,28 @@ enum QueryCommand {
         /// The owner's address.
         address: Address,
     },
+    /// One metered session: user, merchant, unit price, budget, units claimed and paid,
+    /// and what is still in escrow.
+    Meter {
+        /// The session's id.
+        id: u64,
+    },
+    /// The metered sessions an account opened or is paid by, in id order.
+    Meters {
+        /// The user's or merchant's address.
+        address: Address,
+    },
+    /// One identity attestation (attester, subject, claim, expiry, revocation) and
+    /// whether it counts at the head.
+    Attestation {
+        /// The attestation's id.
+        id: u64,
+    },
+    /// The unrevoked attestations about an account, each with whether it counts now.
+    Attestations {
+        /// The subject's address.
+        address: Address,
+    },
 }
 
 /// A proposal status to filter by.
@@ -362,6 +384,12 @@ fn path(what: &QueryCommand) -> String {
         QueryCommand::Entitlements { address } => {
             format!("/v1/accounts/{address}/entitlements")
         }
+        QueryCommand::Meter { id } => format!("/v1/meters/{id}"),
+        QueryCommand::Meters { address } => format!("/v1/accounts/{address}/meters"),
+        QueryCommand::Attestation { id } => format!("/v1/attestations/{id}"),
+        QueryCommand::Attestations { address } => {
+            format!("/v1/accounts/{address}/attestations")
+        }
     }
 }
 
@@ -444,6 +472,8 @@ mod tests {
             (QueryCommand::Params, "/v1/params"),
             (QueryCommand::Product { id: 2 }, "/v1/products/2"),
             (QueryCommand::Entitlement { id: 7 }, "/v1/entitlements/7"),
+            (QueryCommand::Meter { id: 4 }, "/v1/meters/4"),
+            (QueryCommand::Attestation { id: 5 }, "/v1/attestations/5"),
             (
                 QueryCommand::Blocks {
                     limit: Some(5),

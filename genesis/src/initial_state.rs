@@ -121,7 +121,7 @@ impl GenesisSpec {
                 price: p.price,
                 royalty_bps: p.royalty_bps,
             };
-            goods::define_at_genesis(ov, p.merchant, &def)
+            let id = goods::define_at_genesis(ov, p.merchant, &def)
                 .map_err(|e| GenesisError::State {
                     reason: e.to_string(),
                 })?
@@ -129,6 +129,16 @@ impl GenesisSpec {
                     index,
                     reason: e.to_string(),
                 })?;
+            if let Some(claim) = &p.requires {
+                jeon_runtime::identity::require_at_genesis(ov, id, claim)
+                    .map_err(|e| GenesisError::State {
+                        reason: e.to_string(),
+                    })?
+                    .map_err(|e| GenesisError::InvalidProduct {
+                        index,
+                        reason: e.to_string(),
+                    })?;
+            }
         }
         Ok(())
     }

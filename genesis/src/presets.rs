@@ -10,11 +10,14 @@
 //! credits (and validate in `local`); every partner is in the KR jurisdiction, which
 //! withholds 10 % tax for the `kr-tax-authority` account; alice and bob are demo users
 //! with ₩1,000,000. On the dev chain Pixel Forge Games sells a sticker pack, a 30-day
-//! pass and a bundle of both ([`dev_products`]).
+//! pass, a bundle of both and a 19+ item ([`dev_products`]; the bank attests ages), and
+//! Baeum Learning sells lessons by
+//! the minute ([`LESSON_MINUTE_WON`]) through metered sessions.
 
 use jeon_runtime::economy::{EconomyParams, REDEMPTION_WINDOW_BLOCKS_DEFAULT};
 use jeon_runtime::fees::{FeeMarket, FeeTier};
 use jeon_runtime::goods::ProductKind;
+use jeon_runtime::identity::Claim;
 use jeon_runtime::{Address, Amount, AssetId, AssetKind, Keypair, Params, Role, TimeMs};
 
 use crate::error::GenesisError;
@@ -57,6 +60,14 @@ pub const STICKER_ROYALTY_BPS: u16 = 500;
 pub const AD_FREE_PASS_WON: Amount = 3_300;
 /// The dev starter bundle's price in won.
 pub const STARTER_BUNDLE_WON: Amount = 3_500;
+/// What Baeum Learning charges for a lesson minute on the dev chain, in won: the unit
+/// price its learners open metered sessions at (docs/economy.md, "Metered sessions").
+pub const LESSON_MINUTE_WON: Amount = 50;
+/// The dev mature-content pack's price in won (19+: buyers need an attestation of age
+/// over 19).
+pub const MATURE_PACK_WON: Amount = 1_000;
+/// The age the dev mature-content pack requires.
+pub const MATURE_PACK_AGE: u8 = 19;
 /// The presets' volume window: about an hour of one-second blocks.
 pub const VOLUME_WINDOW_BLOCKS: u64 = 3_600;
 
@@ -82,8 +93,9 @@ pub fn fee_market() -> FeeMarket {
     }
 }
 /// Partners in the `Dev` preset: the bank (the only validator), the cafe and the
-/// game studio, so that conversion between two issuers' credits can be tried.
-const DEV_PARTNERS: usize = 3;
+/// game studio, so that conversion between two issuers' credits can be tried, and the
+/// e-learning site, which sells lessons by the minute through metered sessions.
+const DEV_PARTNERS: usize = 4;
 
 /// A partner of the demo consortium: key name (also the validator name), display
 /// name and roles besides `validator`.
@@ -134,8 +146,8 @@ fn member(i: usize) -> Member {
 /// A preset chain spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {
-    /// One validator (the bank), the cafe and the game studio as merchants, the tax
-    /// authority, alice and bob.
+    /// One validator (the bank), the cafe, the game studio and the e-learning site as
+    /// merchants, the tax authority, alice and bob.
     Dev,
     /// `validators` partners (at least 1), each running one validator of power 1.
     Local {
@@ -232,9 +244,9 @@ impl PresetKeys {
     }
 }
 
-/// The one-validator development chain: the bank validates and issues KRW, the cafe
-/// and the game studio are merchants and issuers (not validators), alice and bob hold
-/// ₩1,000,000 each.
+/// The one-validator development chain: the bank validates and issues KRW, the cafe,
+/// the game studio and the e-learning site are merchants and issuers (not
+/// validators), alice and bob hold ₩1,000,000 each.
 pub fn dev(keys: &PresetKeys, genesis_time_ms: TimeMs) -> Result<GenesisSpec, GenesisError> {
     let (mut partners, mut floats) = (Vec::new(), Vec::new());
     let mut validators = Vec::new();
@@ -244,6 +256,8 @@ pub fn dev(keys: &PresetKeys, genesis_time_ms: TimeMs) -> Result<GenesisSpec, Ge
         let mut roles = m.roles.clone();
         let float = if i == 0 {
             roles.insert(0, Role::Validator);
+            // The bank attests its customers' age and KYC level on the dev chain.
+            roles.push(Role::Attester);
             validators.push(validator(&m.slug, key));
             BANK_FLOAT_KRW
         } else {
@@ -267,7 +281,8 @@ pub fn dev(keys: &PresetKeys, genesis_time_ms: TimeMs) -> Result<GenesisSpec, Ge
 /// The dev chain's products, all sold by Pixel Forge Games in KRW (docs/economy.md,
 /// "Digital goods"): product 0, a sticker pack for ₩500, at most 10,000, transferable
 /// with a 5 % royalty; product 1, a 30-day ad-free pass for ₩3,300, bound; product 2,
-/// a starter bundle of both for ₩3,500.
+/// a starter bundle of both for ₩3,500; product 3, a mature-content pack for ₩1,000 that
+/// only buyers attested as over 19 can buy.
 pub fn dev_products(studio: Address) -> Vec<ProductSpec> {
     let product = |name: &str, kind: ProductKind, won: Amount, royalty_bps| ProductSpec {
         merchant: studio,
@@ -276,6 +291,7 @@ pub fn dev_products(studio: Address) -> Vec<ProductSpec> {
         asset: KRW,
         price: won * KRW_UNITS_PER_WON,
         royalty_bps,
+        requires: None,
     };
     vec![
         product(
@@ -302,6 +318,17 @@ pub fn dev_products(studio: Address) -> Vec<ProductSpec> {
             STARTER_BUNDLE_WON,
             None,
         ),
+        ProductSpec {
+            requires: Some(Claim::AgeOver {
+                years: MATURE_PACK_AGE,
+            }),
+            ..product(
+                "Mature content pack (19+)",
+                ProductKind::Item { supply_max: None },
+                MATURE_PACK_WON,
+                None,
+            )
+        },
     ]
 }
 

@@ -78,6 +78,9 @@ pub struct ProductSpec {
     /// A royalty in basis points on gifts and resales (transferable), or `null` (bound).
     #[serde(default)]
     pub royalty_bps: Option<u16>,
+    /// The claim buying it requires (`{"age_over":{"years":19}}`, ...), or `null`.
+    #[serde(default)]
+    pub requires: Option<jeon_runtime::identity::Claim>,
 }
 
 /// A tax jurisdiction in the spec.

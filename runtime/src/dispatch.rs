@@ -20,7 +20,7 @@ pub mod calls {
     use crate::model::Event;
     use crate::state::{Overlay, StateError, StateRead};
     use crate::types::Address;
-    use crate::{goods, governance};
+    use crate::{goods, governance, identity};
 
     /// What a feature module provides for each of its calls.
     pub(crate) trait CallDef {
@@ -177,6 +177,18 @@ pub mod calls {
         Subscribe(goods::Subscribe),
         /// The merchant renews a subscription, charging its mandate.
         Renew(goods::Renew),
+        /// A user opens a metered session with a merchant, its budget in escrow.
+        OpenMeter(goods::OpenMeter),
+        /// The merchant claims a session's latest signed receipt.
+        ClaimMeter(goods::ClaimMeter),
+        /// The merchant (or the user after the expiry) closes a session.
+        CloseMeter(goods::CloseMeter),
+        /// An attester partner attests a claim about an account.
+        Attest(identity::Attest),
+        /// The attester revokes an attestation.
+        RevokeAttestation(identity::RevokeAttestation),
+        /// A product's merchant sets the claim buying it requires.
+        RequireClaim(identity::RequireClaim),
     }
 }
 
@@ -189,7 +201,7 @@ pub mod events {
 
     use crate::economy::{assets, credit, exchange, fees, links, mandate, pay, redeem, rewards};
     use crate::types::Address;
-    use crate::{goods, governance};
+    use crate::{goods, governance, identity};
 
     /// What a feature module provides for each of its events.
     pub trait EventDef {
@@ -338,5 +350,17 @@ pub mod events {
         SubscriptionRenewed(goods::SubscriptionRenewed),
         /// A subscription's renewal charge failed; it lapses.
         SubscriptionLapsed(goods::SubscriptionLapsed),
+        /// A metered session was opened.
+        MeterOpened(goods::MeterOpened),
+        /// A metered session's receipt was claimed and paid.
+        MeterClaimed(goods::MeterClaimed),
+        /// A metered session closed; the rest of its budget returned.
+        MeterClosed(goods::MeterClosed),
+        /// An attestation was issued.
+        AttestationIssued(identity::AttestationIssued),
+        /// An attestation was revoked.
+        AttestationRevoked(identity::AttestationRevoked),
+        /// A product's required claim was set or cleared.
+        ClaimRequirementSet(identity::ClaimRequirementSet),
     }
 }

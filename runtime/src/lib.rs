@@ -13,6 +13,7 @@ pub mod economy;
 pub mod execute;
 pub mod goods;
 pub mod governance;
+pub mod identity;
 pub mod invoice;
 pub mod lthash;
 pub mod memo;

@@ -59,6 +59,8 @@ pub enum Role {
     Merchant,
     /// Opens credit lines.
     Lender,
+    /// Attests claims about accounts (age, residency, KYC level).
+    Attester,
 }
 
 /// A registered partner company.
@@ -795,6 +797,128 @@ pub enum CallError {
     SubscriptionEnded {
         /// The entitlement.
         id: u64,
+    },
+    /// No metered session has this id.
+    #[error("unknown metered session {id}")]
+    UnknownMeter {
+        /// The session.
+        id: u64,
+    },
+    /// A session's terms are out of bounds.
+    #[error("invalid metered session: {reason}")]
+    InvalidMeter {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The session is closed: nothing more is claimed or refunded.
+    #[error("metered session {id} is closed")]
+    MeterClosed {
+        /// The session.
+        id: u64,
+    },
+    /// Only the session's merchant claims its receipts.
+    #[error("only metered session {id}'s merchant {merchant} claims its receipts")]
+    NotMeterMerchant {
+        /// The session.
+        id: u64,
+        /// Its merchant.
+        merchant: Address,
+    },
+    /// Only the session's merchant or user closes it.
+    #[error("only metered session {id}'s merchant or user closes it")]
+    NotMeterParty {
+        /// The session.
+        id: u64,
+    },
+    /// The receipt is not signed by the session's user (for this session, these units
+    /// and this chain).
+    #[error("the receipt for metered session {id} is not signed by its user")]
+    BadMeterReceipt {
+        /// The session.
+        id: u64,
+    },
+    /// The receipt counts no more units than were already claimed.
+    #[error("stale receipt for metered session {id}: {units} units, {claimed} already claimed")]
+    StaleMeterReceipt {
+        /// The session.
+        id: u64,
+        /// The receipt's units.
+        units: u64,
+        /// Units already claimed.
+        claimed: u64,
+    },
+    /// The receipt's units cost more than the session's budget.
+    #[error("metered session {id}: {units} units at {unit_price} exceed the budget of {budget}")]
+    MeterBudgetExceeded {
+        /// The session.
+        id: u64,
+        /// The receipt's units.
+        units: u64,
+        /// The price of one unit.
+        unit_price: Amount,
+        /// The budget.
+        budget: Amount,
+    },
+    /// The user closes a session alone only from its expiry on.
+    #[error("metered session {id} can be closed by its user from {expires_at_ms} ms; this block is at {time_ms} ms")]
+    MeterNotExpired {
+        /// The session.
+        id: u64,
+        /// Its expiry.
+        expires_at_ms: TimeMs,
+        /// This block's time.
+        time_ms: TimeMs,
+    },
+    /// The sender is not a partner with the attester role.
+    #[error("{account} is not an attester partner")]
+    NotAnAttester {
+        /// The sender.
+        account: Address,
+    },
+    /// A claim or its expiry is out of bounds.
+    #[error("invalid claim: {reason}")]
+    InvalidClaim {
+        /// What is wrong.
+        reason: String,
+    },
+    /// No attestation has this id.
+    #[error("unknown attestation {id}")]
+    UnknownAttestation {
+        /// The attestation.
+        id: u64,
+    },
+    /// Only an attestation's attester revokes it.
+    #[error("only attestation {id}'s attester {attester} revokes it")]
+    NotAttestationAttester {
+        /// The attestation.
+        id: u64,
+        /// Its attester.
+        attester: Address,
+    },
+    /// The attestation was already revoked.
+    #[error("attestation {id} is already revoked")]
+    AttestationAlreadyRevoked {
+        /// The attestation.
+        id: u64,
+    },
+    /// The subject holds the most live attestations of this kind of claim.
+    #[error("{subject} holds {max} live attestations of this kind of claim already")]
+    TooManyAttestations {
+        /// The subject.
+        subject: Address,
+        /// The bound.
+        max: u32,
+    },
+    /// The product requires a claim the account does not hold (no unrevoked, unexpired
+    /// attestation of it by an attester).
+    #[error("product {product} requires {claim}: {account} holds no valid attestation of it")]
+    ClaimRequired {
+        /// The product.
+        product: u64,
+        /// The account that would acquire it.
+        account: Address,
+        /// The missing claim.
+        claim: crate::identity::Claim,
     },
 }
 

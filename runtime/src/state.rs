@@ -251,6 +251,22 @@ pub mod keys {
     /// heights of every change's header, for consensus and proofs (written only when a
     /// change is enacted; absent while the set is the genesis set).
     pub const VALIDATOR_SET_HISTORY: u8 = 0x3d;
+    /// `0x3e` -> the next metered session id (u64).
+    pub const NEXT_METER_ID: u8 = 0x3e;
+    /// `0x3f || id (u64 BE)` -> `MeterSession` (kept after it closes).
+    pub const METER: u8 = 0x3f;
+    /// `0x40 || account || id (u64 BE)` -> `()`: the sessions an account opened or is
+    /// paid by, for queries.
+    pub const ACCOUNT_METER: u8 = 0x40;
+    /// `0x41` -> the next attestation id (u64).
+    pub const NEXT_ATTESTATION_ID: u8 = 0x41;
+    /// `0x42 || id (u64 BE)` -> `Attestation` (kept after revocation).
+    pub const ATTESTATION: u8 = 0x42;
+    /// `0x43 || subject || kind (u8)` -> `Vec<u64>`: the subject's attestation ids of
+    /// that kind of claim, unrevoked, at most `identity::ATTESTATIONS_PER_CLAIM_MAX`.
+    pub const SUBJECT_CLAIM: u8 = 0x43;
+    /// `0x44 || product (u64 BE)` -> `Claim`: what buying the product requires.
+    pub const PRODUCT_CLAIM: u8 = 0x44;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 

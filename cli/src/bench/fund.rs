@@ -33,6 +33,9 @@ pub(crate) fn needs(mode: Mode, shares: &[usize], grants: &[bool], fee: Amount) 
             Mode::Charge => times(shares[spender_of(i, n)], CHARGE_AMOUNT)
                 .saturating_add(times(shares[i], fee))
                 .saturating_add(if grants.get(i) == Some(&true) { fee } else { 0 }),
+            // The session's budget in escrow and the fee of opening it (the merchant
+            // pays the claims' fees).
+            Mode::Meter => super::meter::meter_budget(shares[i]).saturating_add(fee),
         })
         .collect()
 }

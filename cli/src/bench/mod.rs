@@ -53,6 +53,7 @@
 pub(crate) mod fund;
 mod mandates;
 mod merchant;
+pub(crate) mod meter;
 pub(crate) mod presign;
 mod report;
 mod soak;
@@ -67,7 +68,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use jeon_node::api::TXS_BATCH_MAX;
-use jeon_node::mempool::NONCE_GAP_MAX;
+use jeon_node::mempool::{MEMPOOL_SENDER_TXS_MAX, NONCE_GAP_MAX};
 use jeon_runtime::{Address, Amount, Call, Height, Keypair, Nonce, SignedTx, TxBody};
 
 use crate::client::{ApiError, Client, NodeStatus, API_URL_DEFAULT};
@@ -77,6 +78,7 @@ use crate::output;
 use fund::{fund, needs, FundPlan};
 use mandates::{find_mandates, grant_mandates};
 use merchant::set_up_merchant;
+use meter::{open_sessions, units_charged, MeterWork};
 use presign::{presign, SignPlan, Work};
 use report::{report, soak_report};
 use soak::{soak, SoakPlan};
@@ -142,28 +144,40 @@ pub(crate) struct BenchArgs {
     /// `--soak`: the length of a reporting window in seconds.
     #[arg(long, value_name = "S", default_value_t = 30, requires = "soak")]
     window_secs: u64,
-    /// `--soak`: the node's data directory on this machine (`jeon dev`'s is
-    /// `.jeon-dev`); its size (sum of file lengths) and bytes per finalized
-    /// transaction are reported each window (the whole directory over this run's
-    /// transactions: meaningful on a fresh chain). Without it they are null.
-    #[arg(long, value_name = "DIR", requires = "soak")]
+    /// `--soak` or `--mode meter`: the node's data directory on this machine (`jeon
+    /// dev`'s is `.jeon-dev`). A soak reports its size (sum of file lengths) and bytes
+    /// per finalized transaction each window (the whole directory over this run's
+    /// transactions: meaningful on a fresh chain); `--mode meter` reports what it grew
+    /// by during the claims, per unit charged. Without it they are null.
+    #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Concurrent submitter threads.
     #[arg(long, value_name = "N", default_value_t = 4)]
     submitters: usize,
     /// What each transaction does: `transfer`, `pay` (a merchant with two reward
-    /// rules) or `charge` (a mandate charge between bench accounts; the mandates are
-    /// granted, or reused from a previous run, before the clock starts).
+    /// rules), `charge` (a mandate charge between bench accounts; the mandates are
+    /// granted, or reused from a previous run, before the clock starts) or `meter`
+    /// (the merchant claims 1,000 more units of a bench account's metered session;
+    /// the sessions are opened before the clock starts).
     #[arg(long, value_enum, default_value_t = Mode::Transfer)]
     mode: Mode,
     /// `--mode pay`: the key file of the merchant paid (an issuer partner too: it sets
-    /// up its two reward rules).
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = ".jeon-dev/keys/dalbit-cafe.json"
-    )]
-    merchant_key: PathBuf,
+    /// up its two reward rules); `--mode meter`: of the merchant that claims [default:
+    /// .jeon-dev/keys/dalbit-cafe.json for pay, .jeon-dev/keys/baeum-learning.json
+    /// for meter].
+    #[arg(long, value_name = "FILE")]
+    merchant_key: Option<PathBuf>,
+}
+
+impl BenchArgs {
+    /// The merchant's key file: `--merchant-key`, or the mode's dev merchant.
+    fn merchant_key(&self) -> PathBuf {
+        let dev = match self.mode {
+            Mode::Meter => ".jeon-dev/keys/baeum-learning.json",
+            _ => ".jeon-dev/keys/dalbit-cafe.json",
+        };
+        self.merchant_key.clone().unwrap_or_else(|| dev.into())
+    }
 }
 
 /// What the bench transactions do.
@@ -177,6 +191,9 @@ pub(crate) enum Mode {
     /// 1 unit of the fee asset charged by account `i + 1` on the mandate account `i`
     /// granted it.
     Charge,
+    /// The merchant claims account `i`'s metered session's next cumulative receipt,
+    /// 1,000 more units at 1 unit of the fee asset each.
+    Meter,
 }
 
 /// Runs `jeon bench`.
@@ -239,9 +256,16 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
         "bench: pre-signed {} transactions in {presign_s:.2} s",
         args.txs
     );
+    let dir_before = args.data_dir.as_deref().and_then(window::dir_bytes);
     let outcome = submit_and_track(&args, &clients, &presigned, head)?;
     let mut report = report(outcome, presign_s, rss_peak(&clients));
     report.mode = args.mode;
+    if let Work::Meter(w) = &work {
+        let units = units_charged(main, &w.sessions)?;
+        let dir_after = args.data_dir.as_deref().and_then(window::dir_bytes);
+        let grown = dir_after.zip(dir_before).map(|(a, b)| a.saturating_sub(b));
+        report.add_meter(units, grown);
+    }
     print_report(&report)
 }
 
@@ -291,10 +315,12 @@ fn prepare(
     addrs: &[Address],
 ) -> Result<(Vec<Nonce>, Work), CliError> {
     let merchant = match args.mode {
-        Mode::Pay => {
-            let key = crate::tx::load_key(&args.merchant_key)?;
-            set_up_merchant(client, &key, status)?;
-            Some(key.address())
+        Mode::Pay | Mode::Meter => {
+            let key = crate::tx::load_key(&args.merchant_key())?;
+            if args.mode == Mode::Pay {
+                set_up_merchant(client, &key, status)?;
+            }
+            Some(key)
         }
         Mode::Transfer | Mode::Charge => None,
     };
@@ -302,7 +328,7 @@ fn prepare(
     let accounts = read_each(client, addrs, Client::account)?;
     let found = match args.mode {
         Mode::Charge => find_mandates(client, status, addrs, &shares)?,
-        Mode::Transfer | Mode::Pay => Vec::new(),
+        Mode::Transfer | Mode::Pay | Mode::Meter => Vec::new(),
     };
     let grants: Vec<bool> = found.iter().map(Option::is_none).collect();
     let plan = FundPlan {
@@ -321,7 +347,20 @@ fn prepare(
         (Mode::Charge, _) => Work::Charge {
             mandates: grant_mandates(client, status, keys, found, &mut nonces, args.batch)?,
         },
-        (_, Some(merchant)) => Work::Pay { merchant },
+        (Mode::Meter, Some(merchant)) => {
+            let to = merchant.address();
+            let sessions =
+                open_sessions(client, status, keys, to, &shares, &mut nonces, args.batch)?;
+            let nonce = client.account(&to)?.map_or(0, |a| a.nonce);
+            Work::Meter(Box::new(MeterWork {
+                merchant,
+                nonce,
+                sessions,
+            }))
+        }
+        (_, Some(merchant)) => Work::Pay {
+            merchant: merchant.address(),
+        },
         (_, None) => Work::Transfer,
     };
     Ok((nonces, work))
@@ -338,6 +377,19 @@ pub(crate) fn fee_per_tx(status: &NodeStatus) -> Amount {
 /// Refuses arguments the bench cannot run with (exit 2); warns about poor ones.
 fn check_args(args: &BenchArgs) -> Result<(), CliError> {
     let bad = |m: String| Err(CliError::BadInput(m));
+    if args.mode == Mode::Meter {
+        if args.soak.is_some() {
+            return bad("--mode meter does not run as a --soak".into());
+        }
+        // Every claim is the merchant's: all of them must fit its nonce window.
+        let max = MEMPOOL_SENDER_TXS_MAX.min(NONCE_GAP_MAX as usize);
+        if args.txs > max {
+            return bad(format!(
+                "--mode meter sends at most {max} claims (--txs) per run: they all come from \
+                 the merchant, whose transactions the node holds at most {max} ahead"
+            ));
+        }
+    }
     if let Some(secs) = args.soak {
         if args.rate == 0 {
             return bad("--soak needs --rate R > 0: a soak offers a fixed rate (tx/s)".into());
@@ -362,8 +414,13 @@ fn check_args(args: &BenchArgs) -> Result<(), CliError> {
     if args.submitters == 0 || args.submitters > SUBMITTERS_MAX {
         return bad(format!("--submitters must be 1 to {SUBMITTERS_MAX}"));
     }
-    // A soak's senders are only as far ahead as its transactions in flight.
-    let per_sender = args.txs.div_ceil(args.accounts);
+    // A soak's senders are only as far ahead as its transactions in flight; the
+    // merchant sends every claim of `--mode meter`, in order, retried while its queue
+    // is full.
+    let per_sender = match args.mode {
+        Mode::Meter => 0,
+        _ => args.txs.div_ceil(args.accounts),
+    };
     if args.soak.is_none() && per_sender as u64 > NONCE_GAP_MAX {
         eprintln!(
             "warning: {per_sender} transfers per account exceeds the node's nonce window of \

@@ -43,6 +43,8 @@ pub(super) enum Work {
         /// By user: the id of the mandate account `i` granted to account `i + 1`.
         mandates: Vec<u64>,
     },
+    /// The merchant's claims on the bench accounts' metered sessions.
+    Meter(Box<super::meter::MeterWork>),
 }
 
 /// The transactions, ready to send: hex encodings and hashes, in submission order.
@@ -71,7 +73,8 @@ pub(super) fn node_of(j: usize, senders: usize, nodes: usize) -> usize {
 
 /// The `j`-th transaction: sender `j % M` (round-robin, its nonces consecutive); a
 /// transfer goes to a pseudo-random other account, a charge is on the mandate of the
-/// account before the sender in the ring.
+/// account before the sender in the ring. A metered claim is the merchant's instead
+/// (`meter::claim_call`).
 pub(super) fn bench_tx(plan: &SignPlan<'_>, j: usize) -> SignedTx {
     let m = plan.keys.len();
     let sender = j % m;
@@ -97,6 +100,12 @@ pub(super) fn bench_tx(plan: &SignPlan<'_>, j: usize) -> SignedTx {
             amount: CHARGE_AMOUNT,
             reference: String::new(),
         }),
+        // Every claim is the merchant's, its nonces consecutive.
+        Work::Meter(w) => {
+            let call = super::meter::claim_call(plan.status, plan.keys, w, j);
+            let nonce = w.nonce + j as u64;
+            return sign(plan.status, &w.merchant, nonce, plan.expiry, call);
+        }
     };
     sign(plan.status, &plan.keys[sender], nonce, plan.expiry, call)
 }

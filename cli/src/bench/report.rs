@@ -28,6 +28,37 @@ pub(super) struct Report {
     /// `--soak` only.
     #[serde(flatten)]
     pub(super) soak: Option<SoakSummary>,
+    /// `--mode meter` only.
+    #[serde(flatten)]
+    meter: Option<MeterSummary>,
+}
+
+/// The fields `--mode meter` adds: units charged through sessions.
+#[derive(Debug, Serialize)]
+pub(super) struct MeterSummary {
+    /// Units the chain charged on the bench sessions (read back from the node).
+    units_charged: u64,
+    /// `units_charged` over `duration_s`.
+    units_per_s: f64,
+    /// What `--data-dir` grew by from before the first claim to after the last was
+    /// final; null without `--data-dir`.
+    data_dir_bytes_added: Option<u64>,
+    /// `data_dir_bytes_added` per unit charged.
+    bytes_per_unit: Option<f64>,
+}
+
+impl Report {
+    /// Adds `--mode meter`'s figures: `units` charged over the run's span, and what
+    /// the data directory grew by, if measured.
+    pub(super) fn add_meter(&mut self, units: u64, grown: Option<u64>) {
+        let per_unit = |b: u64| (units > 0).then(|| round3(b as f64 / units as f64));
+        self.meter = Some(MeterSummary {
+            units_charged: units,
+            units_per_s: round3(per_second(units as f64, self.duration_s)),
+            data_dir_bytes_added: grown,
+            bytes_per_unit: grown.and_then(per_unit),
+        });
+    }
 }
 
 /// The fields a `--soak` run adds to the report.
@@ -180,6 +211,7 @@ pub(super) fn report(outcome: Outcome, presign_s: f64, rss: Option<u64>) -> Repo
         presign_s: round3(presign_s),
         node_rss_peak_bytes: rss,
         soak: None,
+        meter: None,
     }
 }
 
@@ -212,6 +244,7 @@ pub(super) fn soak_report(outcome: SoakOutcome, rss_peak: Option<u64>) -> Report
         presign_s: 0.0,
         node_rss_peak_bytes: rss_peak,
         soak: Some(outcome.summary),
+        meter: None,
     }
 }
 

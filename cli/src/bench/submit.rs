@@ -110,7 +110,12 @@ pub(super) fn submit_and_track(
     let t0 = Instant::now();
     let run = Run {
         presigned,
-        senders: args.accounts,
+        // `--mode meter`: every claim is the merchant's, so one lane sends them all.
+        senders: if args.mode == super::Mode::Meter {
+            1
+        } else {
+            args.accounts
+        },
         batch: args.batch,
         rate: args.rate,
         t0,

@@ -500,9 +500,10 @@ fn parse_roles(s: &str) -> Result<Roles, String> {
             "issuer" => Role::Issuer,
             "merchant" => Role::Merchant,
             "lender" => Role::Lender,
+            "attester" => Role::Attester,
             other => {
                 return Err(format!(
-                    "unknown role {other:?}: use validator, issuer, merchant or lender"
+                    "unknown role {other:?}: use validator, issuer, merchant, lender or attester"
                 ))
             }
         };

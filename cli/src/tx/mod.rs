@@ -31,8 +31,10 @@ mod exchange;
 mod fees;
 mod goods;
 mod governance;
+mod identity;
 mod links;
 mod mandates;
+mod meter;
 mod pay;
 mod redemption;
 mod rewards;
@@ -109,6 +111,13 @@ tx_commands! {
     RevokeEntitlement(goods::RevokeEntitlementArgs),
     Subscribe(goods::SubscribeArgs),
     Renew(goods::RenewArgs),
+    OpenMeter(meter::OpenMeterArgs),
+    MeterReceipt(meter::MeterReceiptArgs),
+    ClaimMeter(meter::ClaimMeterArgs),
+    CloseMeter(meter::CloseMeterArgs),
+    Attest(identity::AttestArgs),
+    RevokeAttestation(identity::RevokeAttestationArgs),
+    RequireClaim(identity::RequireClaimArgs),
 }
 
 /// What running one `tx` command does.

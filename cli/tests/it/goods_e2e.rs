@@ -91,7 +91,12 @@ fn a_sticker_pack_pays_tax_and_cashback_a_pass_lasts_30_days_and_a_gift_pays_the
         .collect();
     assert_eq!(
         names,
-        ["Sticker pack", "30-day ad-free pass", "Starter bundle"]
+        [
+            "Sticker pack",
+            "30-day ad-free pass",
+            "Starter bundle",
+            "Mature content pack (19+)"
+        ]
     );
     cashback_at_the_studio(&town, &studio);
 

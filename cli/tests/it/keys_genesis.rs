@@ -90,7 +90,16 @@ fn new_preset(preset: &str, dir: &Path) -> String {
 fn both_presets_validate_with_the_hash_that_genesis_hash_prints() {
     let dir = tempfile::tempdir().unwrap();
     for (preset, keys) in [
-        ("dev", &["hanbit-bank", "dalbit-cafe", "alice", "bob"][..]),
+        (
+            "dev",
+            &[
+                "hanbit-bank",
+                "dalbit-cafe",
+                "baeum-learning",
+                "alice",
+                "bob",
+            ][..],
+        ),
         (
             "local4",
             &[

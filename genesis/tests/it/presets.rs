@@ -22,7 +22,15 @@ fn dev_has_the_bank_as_its_only_validator() {
     assert_eq!(spec.validate(), Ok(()));
     assert_eq!(spec.chain_name, "jeon-dev");
     let names: Vec<&str> = spec.partners.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["Hanbit Bank", "Dalbit Cafe", "Pixel Forge Games"]);
+    assert_eq!(
+        names,
+        [
+            "Hanbit Bank",
+            "Dalbit Cafe",
+            "Pixel Forge Games",
+            "Baeum Learning"
+        ]
+    );
     assert_eq!(spec.validators.len(), 1);
     let bank = keys(Preset::Dev).get("hanbit-bank").unwrap().address();
     assert_eq!(spec.validators[0].key, bank);
@@ -149,6 +157,7 @@ fn generated_keys_make_a_different_chain() {
             "hanbit-bank",
             "dalbit-cafe",
             "pixel-forge-games",
+            "baeum-learning",
             "kr-tax-authority",
             "alice",
             "bob"
@@ -182,7 +191,7 @@ fn every_preset_taxes_its_merchants_at_10_percent_for_the_kr_tax_authority() {
 }
 
 #[test]
-fn on_dev_pixel_forge_games_sells_a_sticker_pack_a_30_day_pass_and_a_bundle() {
+fn on_dev_pixel_forge_games_sells_a_sticker_pack_a_30_day_pass_a_bundle_and_a_19_plus_item() {
     let (changes, _) = spec(Preset::Dev).build_state().unwrap();
     let mut state = jeon_runtime::MemoryState::new();
     state.apply(&changes);
@@ -201,8 +210,18 @@ fn on_dev_pixel_forge_games_sells_a_sticker_pack_a_30_day_pass_and_a_bundle() {
             (0, "Sticker pack", 50_000, Some(500)),
             (1, "30-day ad-free pass", 330_000, None),
             (2, "Starter bundle", 350_000, None),
+            (3, "Mature content pack (19+)", 100_000, None),
         ]
     );
+    // Only the pack requires a claim: age over 19, which the bank may attest.
+    let required: Vec<Option<jeon_runtime::identity::Claim>> = (0..4)
+        .map(|id| jeon_runtime::identity::required_claim(&state, id).unwrap())
+        .collect();
+    let over_19 = jeon_runtime::identity::Claim::AgeOver { years: 19 };
+    assert_eq!(required, [None, None, None, Some(over_19)]);
+    let bank = keys(Preset::Dev).get("hanbit-bank").unwrap().address();
+    let partner = state.partner(&bank).unwrap().unwrap();
+    assert!(partner.has_role(Role::Attester));
     // local4 has no products, so its chain id is what it was before products existed.
     assert!(spec(Preset::LOCAL4).products.is_empty());
 }

@@ -1,14 +1,16 @@
 //! Digital-goods routes: products, a merchant's catalogue, entitlements by id and by
-//! owner, as of the head (docs/api.md, docs/economy.md "Digital goods").
+//! owner, metered sessions by id and by account, identity attestations by id and by
+//! subject, as of the head (docs/api.md, docs/economy.md "Digital goods").
 
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use jeon_runtime::goods;
+use jeon_runtime::{goods, identity};
 
 use super::types::{
-    EntitlementView, EntitlementsView, ErrorBody, ErrorCode, ProductView, ProductsView,
+    AttestationStatus, AttestationView, AttestationsView, EntitlementView, EntitlementsView,
+    ErrorBody, ErrorCode, MeterView, MetersView, ProductView, ProductsView,
 };
 use super::{parse_address, read_state, ApiError, ApiResult};
 use crate::chain::Chain;
@@ -26,15 +28,20 @@ pub(super) async fn product(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ProductView>> {
     let id = parse_id(&id, "product")?;
-    let (height, found) = read_state(&shared, move |db, head| {
+    let (height, found, requires) = read_state(&shared, move |db, head| {
         let p = goods::product(db, id).map_err(ApiError::internal)?;
-        Ok((head.height, p))
+        let requires = identity::required_claim(db, id).map_err(ApiError::internal)?;
+        Ok((head.height, p, requires))
     })
     .await?;
     let product = found.ok_or_else(|| {
         ApiError::not_found(ErrorCode::UnknownProduct, format!("no product {id}"))
     })?;
-    Ok(Json(ProductView { height, product }))
+    Ok(Json(ProductView {
+        height,
+        product,
+        requires,
+    }))
 }
 
 /// `GET /v1/merchants/{addr}/products`: a merchant's products in id order.
@@ -100,5 +107,116 @@ pub(super) async fn entitlements(
         height: head.height,
         time_ms: head.time_ms,
         entitlements,
+    }))
+}
+
+/// `GET /v1/meters/{id}`: one metered session, open or closed, with what is still in
+/// escrow for it.
+#[utoipa::path(get, path = "/v1/meters/{id}", tag = "goods", params(("id" = u64, Path, description = "The session's id")), responses((status = 200, description = "The session", body = MeterView), (status = "4XX", description = "Bad id or unknown session; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+pub(super) async fn meter(
+    State(shared): State<Arc<Chain>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MeterView>> {
+    let id = parse_id(&id, "metered session")?;
+    let (height, found) = read_state(&shared, move |db, head| {
+        let s = goods::meter::meter(db, id).map_err(ApiError::internal)?;
+        Ok((head.height, s))
+    })
+    .await?;
+    let session = found.ok_or_else(|| {
+        ApiError::not_found(ErrorCode::UnknownMeter, format!("no metered session {id}"))
+    })?;
+    let remaining = if session.is_open() {
+        session.budget.saturating_sub(session.paid)
+    } else {
+        0
+    };
+    Ok(Json(MeterView {
+        height,
+        session,
+        remaining,
+    }))
+}
+
+/// `GET /v1/accounts/{addr}/meters`: the sessions an account opened or is paid by.
+#[utoipa::path(get, path = "/v1/accounts/{addr}/meters", tag = "goods", params(("addr" = String, Path, description = "A jeon1... address")), responses((status = 200, description = "The account's sessions", body = MetersView), (status = "4XX", description = "Bad address; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+pub(super) async fn meters(
+    State(shared): State<Arc<Chain>>,
+    Path(addr): Path<String>,
+) -> ApiResult<Json<MetersView>> {
+    let account = parse_address(&addr)?;
+    let (height, sessions) = read_state(&shared, move |db, head| {
+        let list = goods::meter::meters_of(db, &account).map_err(ApiError::internal)?;
+        Ok((head.height, list))
+    })
+    .await?;
+    Ok(Json(MetersView {
+        account,
+        height,
+        sessions,
+    }))
+}
+
+/// Whether an attestation counts at `time_ms`: live, and its attester still an
+/// attester partner.
+fn status_of<S: jeon_runtime::StateRead + ?Sized>(
+    db: &S,
+    attestation: identity::Attestation,
+    time_ms: u64,
+) -> ApiResult<AttestationStatus> {
+    let attester = jeon_runtime::StateExt::partner(db, &attestation.attester)
+        .map_err(ApiError::internal)?
+        .is_some_and(|p| p.has_role(jeon_runtime::Role::Attester));
+    let valid = attester && attestation.is_live(time_ms);
+    Ok(AttestationStatus { attestation, valid })
+}
+
+/// `GET /v1/attestations/{id}`: one attestation and whether it counts at the head.
+#[utoipa::path(get, path = "/v1/attestations/{id}", tag = "goods", params(("id" = u64, Path, description = "The attestation's id")), responses((status = 200, description = "The attestation", body = AttestationView), (status = "4XX", description = "Bad id or unknown attestation; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+pub(super) async fn attestation(
+    State(shared): State<Arc<Chain>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AttestationView>> {
+    let id = parse_id(&id, "attestation")?;
+    let (height, time_ms, found) = read_state(&shared, move |db, head| {
+        let a = identity::attestation(db, id).map_err(ApiError::internal)?;
+        let status = a.map(|a| status_of(db, a, head.time_ms)).transpose()?;
+        Ok((head.height, head.time_ms, status))
+    })
+    .await?;
+    let status = found.ok_or_else(|| {
+        ApiError::not_found(
+            ErrorCode::UnknownAttestation,
+            format!("no attestation {id}"),
+        )
+    })?;
+    Ok(Json(AttestationView {
+        height,
+        time_ms,
+        status,
+    }))
+}
+
+/// `GET /v1/accounts/{addr}/attestations`: the unrevoked attestations about an account.
+#[utoipa::path(get, path = "/v1/accounts/{addr}/attestations", tag = "goods", params(("addr" = String, Path, description = "A jeon1... address")), responses((status = 200, description = "The subject's attestations", body = AttestationsView), (status = "4XX", description = "Bad address; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+pub(super) async fn attestations(
+    State(shared): State<Arc<Chain>>,
+    Path(addr): Path<String>,
+) -> ApiResult<Json<AttestationsView>> {
+    let subject = parse_address(&addr)?;
+    let (height, time_ms, attestations) = read_state(&shared, move |db, head| {
+        let list = identity::attestations_of(db, &subject).map_err(ApiError::internal)?;
+        let statuses = list
+            .into_iter()
+            .map(|a| status_of(db, a, head.time_ms))
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok((head.height, head.time_ms, statuses))
+    })
+    .await?;
+    Ok(Json(AttestationsView {
+        subject,
+        height,
+        time_ms,
+        attestations,
     }))
 }

@@ -8,7 +8,8 @@
 
 use jeon_runtime::economy::mandate::MandateStatus;
 use jeon_runtime::economy::rewards::RewardRule;
-use jeon_runtime::goods::{Entitlement, EntitlementStatus, Product};
+use jeon_runtime::goods::{Entitlement, EntitlementStatus, MeterSession, Product};
+use jeon_runtime::identity::{Attestation, Claim};
 use jeon_runtime::{
     Address, Amount, AssetId, AssetInfo, AssetKind, Hash, Height, Nonce, Receipt, SignedTx,
 };
@@ -119,6 +120,10 @@ pub enum ErrorCode {
     UnknownProduct,
     /// No such entitlement (never issued, or revoked).
     UnknownEntitlement,
+    /// No such metered session.
+    UnknownMeter,
+    /// No such attestation.
+    UnknownAttestation,
     /// The head did not settle in time.
     Busy,
     /// Consensus is paused: the disk is full.
@@ -135,7 +140,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of docs/api.md's table.
-    pub const ALL: [ErrorCode; 55] = [
+    pub const ALL: [ErrorCode; 57] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadBody,
         ErrorCode::BodyTooLarge,
@@ -185,6 +190,8 @@ impl ErrorCode {
         ErrorCode::BadId,
         ErrorCode::UnknownProduct,
         ErrorCode::UnknownEntitlement,
+        ErrorCode::UnknownMeter,
+        ErrorCode::UnknownAttestation,
         ErrorCode::Busy,
         ErrorCode::DiskFull,
         ErrorCode::StorageCorrupt,
@@ -245,6 +252,8 @@ impl ErrorCode {
             ErrorCode::BadId => "bad_id",
             ErrorCode::UnknownProduct => "unknown_product",
             ErrorCode::UnknownEntitlement => "unknown_entitlement",
+            ErrorCode::UnknownMeter => "unknown_meter",
+            ErrorCode::UnknownAttestation => "unknown_attestation",
             ErrorCode::Busy => "busy",
             ErrorCode::DiskFull => "disk_full",
             ErrorCode::StorageCorrupt => "storage_corrupt",
@@ -645,6 +654,9 @@ pub struct ProductView {
     /// The product (docs/economy.md, "Digital goods").
     #[schema(value_type = Object)]
     pub product: Product,
+    /// The claim buying it requires (`{"age_over":{"years":19}}`, ...), or null.
+    #[schema(value_type = Option<Object>)]
+    pub requires: Option<Claim>,
 }
 
 /// `GET /v1/merchants/{addr}/products`.
@@ -687,6 +699,67 @@ pub struct EntitlementsView {
     /// Its entitlements in id order, each `{entitlement, valid}`.
     #[schema(value_type = Vec<Object>)]
     pub entitlements: Vec<EntitlementStatus>,
+}
+
+/// `GET /v1/meters/{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MeterView {
+    /// The head the answer is for.
+    pub height: Height,
+    /// The session (docs/economy.md, "Metered sessions"), open or closed.
+    #[schema(value_type = Object)]
+    pub session: MeterSession,
+    /// What is still in escrow for it: `budget − paid` while open, 0 once closed.
+    pub remaining: u64,
+}
+
+/// `GET /v1/accounts/{addr}/meters`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MetersView {
+    /// The account (a session's user or merchant).
+    #[schema(value_type = String)]
+    pub account: Address,
+    /// The head the answer is for.
+    pub height: Height,
+    /// The sessions it opened or is paid by, in id order.
+    #[schema(value_type = Vec<Object>)]
+    pub sessions: Vec<MeterSession>,
+}
+
+/// An attestation and whether it counts at the head's time.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttestationStatus {
+    /// The record (docs/economy.md §13).
+    #[schema(value_type = Object)]
+    pub attestation: Attestation,
+    /// Unrevoked, unexpired, and its attester still holds the attester role.
+    pub valid: bool,
+}
+
+/// `GET /v1/attestations/{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttestationView {
+    /// The head the answer is for.
+    pub height: Height,
+    /// The head's block time, which `valid` is judged at.
+    pub time_ms: u64,
+    /// The attestation and its validity.
+    #[serde(flatten)]
+    pub status: AttestationStatus,
+}
+
+/// `GET /v1/accounts/{addr}/attestations`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttestationsView {
+    /// The subject.
+    #[schema(value_type = String)]
+    pub subject: Address,
+    /// The head the answer is for.
+    pub height: Height,
+    /// The head's block time.
+    pub time_ms: u64,
+    /// Its unrevoked attestations, by kind of claim then id.
+    pub attestations: Vec<AttestationStatus>,
 }
 
 /// `GET /v1/rules`.

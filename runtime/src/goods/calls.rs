@@ -322,6 +322,13 @@ fn buy<S: StateRead + ?Sized>(
     if matches!(bought.kind, ProductKind::Subscription { .. }) {
         return Err(CallError::SubscriptionProduct { product: id }.into());
     }
+    // The buyer holds every claim the product, or a component of the bundle, requires.
+    crate::identity::check_required(ov, &cx.sender, id, cx.time_ms)?;
+    if let ProductKind::Bundle { products } = &bought.kind {
+        for part in products {
+            crate::identity::check_required(ov, &cx.sender, *part, cx.time_ms)?;
+        }
+    }
     let reference = format!("product {id}");
     pay::pay(
         ov,
@@ -518,6 +525,7 @@ fn transfer<S: StateRead + ?Sized>(
         }));
         return Ok(());
     }
+    crate::identity::check_required(ov, &t.to, p.id, cx.time_ms)?;
     let royalty = pay_royalty(ov, cx, cx.sender, &p, bps_of(p.price, bps), events)?;
     let paid = e.paid;
     reassign(ov, e, t.to, paid)?;
@@ -553,6 +561,7 @@ fn accept<S: StateRead + ?Sized>(
         }
         .into());
     };
+    crate::identity::check_required(ov, &cx.sender, p.id, cx.time_ms)?;
     let seller = e.owner;
     let royalty = pay_royalty(ov, cx, cx.sender, &p, bps_of(offer.price, bps), events)?;
     // royalty = bps_of(price) <= price.

@@ -30,11 +30,16 @@
 //! entitlement has exactly one owner, indexed under it and nowhere else.
 
 mod calls;
+pub mod meter;
 pub mod subscription;
 
 use serde::{Deserialize, Serialize};
 
 pub use calls::{AcceptEntitlement, Buy, CreateProduct, RevokeEntitlement, TransferEntitlement};
+pub use meter::{
+    ClaimMeter, CloseMeter, MeterClaimed, MeterClosed, MeterOpened, MeterReceipt, MeterSession,
+    OpenMeter, METER_RECEIPT_DOMAIN,
+};
 pub use subscription::{Renew, Subscribe, RENEW_WINDOW_DIVISOR};
 
 use crate::economy::query::LISTED_MAX;
@@ -53,8 +58,8 @@ pub const PASS_DURATION_MS_MAX: u64 = 3_650 * crate::economy::PERIOD_MS;
 /// [`crate::state::keys`], which gives each kind of record its own prefix byte.
 pub mod storage {
     use crate::state::keys::{
-        with, ENTITLEMENT, MERCHANT_PRODUCT, NEXT_ENTITLEMENT_ID, NEXT_PRODUCT_ID,
-        OWNER_ENTITLEMENT, PRODUCT,
+        with, ACCOUNT_METER, ENTITLEMENT, MERCHANT_PRODUCT, METER, NEXT_ENTITLEMENT_ID,
+        NEXT_METER_ID, NEXT_PRODUCT_ID, OWNER_ENTITLEMENT, PRODUCT,
     };
     use crate::types::Address;
 
@@ -89,6 +94,22 @@ pub mod storage {
     /// Prefix of an owner's entitlements.
     pub fn owner_entitlements(owner: &Address) -> Vec<u8> {
         with(OWNER_ENTITLEMENT, &[&owner.0])
+    }
+    /// Key of the metered session id counter.
+    pub fn next_meter_id() -> Vec<u8> {
+        vec![NEXT_METER_ID]
+    }
+    /// Key of a metered session.
+    pub fn meter(id: u64) -> Vec<u8> {
+        with(METER, &[&id.to_be_bytes()])
+    }
+    /// Key of a session in the index of an account (its user or its merchant).
+    pub fn account_meter(account: &Address, id: u64) -> Vec<u8> {
+        with(ACCOUNT_METER, &[&account.0, &id.to_be_bytes()])
+    }
+    /// Prefix of an account's sessions.
+    pub fn account_meters(account: &Address) -> Vec<u8> {
+        with(ACCOUNT_METER, &[&account.0])
     }
 }
 

@@ -89,6 +89,7 @@ fn subscribe<S: StateRead + ?Sized>(
     if !matches!(p.kind, ProductKind::Subscription { .. }) {
         return Err(CallError::NotASubscription { product: p.id }.into());
     }
+    crate::identity::check_required(ov, &cx.sender, p.id, cx.time_ms)?;
     let m: Mandate = get(ov, &mandate::storage::mandate(s.mandate_id))?
         .ok_or(CallError::UnknownMandate { id: s.mandate_id })?;
     if m.user != cx.sender || m.spender != p.merchant || m.asset != p.asset {

@@ -511,6 +511,67 @@ fn tx_cases() -> Vec<Case> {
             Call::Renew(calls::Renew { entitlement: 4 }),
         ),
         case(
+            "open a metered lesson session",
+            "alice",
+            8,
+            Call::OpenMeter(calls::OpenMeter {
+                merchant: key("cafe").address(),
+                asset: AssetId(0),
+                unit_price: 5_000,
+                budget: 500_000,
+                duration_ms: 86_400_000,
+            }),
+        ),
+        case(
+            "claim a metered session's last receipt and close it",
+            "cafe",
+            10,
+            Call::ClaimMeter(calls::ClaimMeter {
+                session: 0,
+                units: 60,
+                signature: jeon_runtime::goods::MeterReceipt {
+                    session: 0,
+                    units: 60,
+                }
+                .sign(&key("alice"), &CHAIN),
+                close: true,
+            }),
+        ),
+        case(
+            "close a metered session",
+            "alice",
+            9,
+            Call::CloseMeter(calls::CloseMeter { session: 0 }),
+        ),
+        case(
+            "attest that an account is over 19",
+            "bank",
+            12,
+            Call::Attest(calls::Attest {
+                subject: key("alice").address(),
+                claim: jeon_runtime::identity::Claim::AgeOver { years: 19 },
+                expires_at_ms: 1_800_000_000_000,
+                commitment: Hash([0x5a; 32]),
+            }),
+        ),
+        case(
+            "revoke an attestation",
+            "bank",
+            13,
+            Call::RevokeAttestation(calls::RevokeAttestation { id: 2 }),
+        ),
+        case(
+            "require residency KR to buy a product",
+            "cafe",
+            11,
+            Call::RequireClaim(calls::RequireClaim {
+                product: 3,
+                claim: Some(jeon_runtime::identity::Claim::Residency {
+                    jurisdiction: "KR".into(),
+                }),
+            }),
+        ),
+        case(
             "revoke an entitlement with a refund",
             "cafe",
             8,

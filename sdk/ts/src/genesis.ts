@@ -43,7 +43,7 @@ export function parseGenesis(json: string): Genesis {
   const products = (raw.products as Record<string, unknown>[] | undefined) ?? [];
   const schema = products.length > 0 ? S.GenesisSpecWithProducts : S.GenesisSpec;
   const withProducts =
-    products.length > 0 ? { ...withDefaults, products: products.map((p) => ({ royalty_bps: null, ...p })) } : withDefaults;
+    products.length > 0 ? { ...withDefaults, products: products.map((p) => ({ royalty_bps: null, requires: null, ...p })) } : withDefaults;
   if (products.length === 0) delete (withProducts as Record<string, unknown>).products;
   const spec = fromJson(schema, withProducts) as Record<string, unknown>;
   const chainId = toHex(sha256(GENESIS_DOMAIN, encode(schema, spec)));

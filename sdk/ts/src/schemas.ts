@@ -19,7 +19,14 @@ const ASSET = 'u32' as const;
 const AMT = 'u64' as const;
 
 export const AssetKind = en(['money', null], ['credit', null]);
-export const Role = en(['validator', null], ['issuer', null], ['merchant', null], ['lender', null]);
+export const Role = en(['validator', null], ['issuer', null], ['merchant', null], ['lender', null], ['attester', null]);
+
+/** An identity claim (runtime/src/identity.rs). */
+export const Claim = en(
+  ['age_over', struct(['years', 'u8'])],
+  ['residency', struct(['jurisdiction', 'string'])],
+  ['kyc_level', struct(['level', 'u8'])],
+);
 export const RewardKind = en(
   ['cashback', struct(['rate_bps', 'u16'], ['asset', ASSET])],
   ['stamps', struct(['per_payment', AMT], ['asset', ASSET])],
@@ -79,7 +86,7 @@ export const Change = en(
 /** A validator of the set governance keeps. */
 export const Validator = struct(['name', 'string'], ['key', A], ['peer_id', 'string'], ['power', 'u64']);
 
-/** `Call`, tags 0–33. */
+/** `Call`, tags 0–39. */
 export const Call = en(
   ['transfer', struct(['to', A], ['asset', ASSET], ['amount', AMT])],
   ['create_asset', struct(['symbol', 'string'], ['decimals', 'u8'], ['kind', AssetKind], ['supply_max', opt(AMT)])],
@@ -142,6 +149,15 @@ export const Call = en(
   ['revoke_entitlement', struct(['entitlement', 'u64'], ['refund', AMT])],
   ['subscribe', struct(['product', 'u64'], ['mandate_id', 'u64'])],
   ['renew', struct(['entitlement', 'u64'])],
+  [
+    'open_meter',
+    struct(['merchant', A], ['asset', ASSET], ['unit_price', AMT], ['budget', AMT], ['duration_ms', 'u64']),
+  ],
+  ['claim_meter', struct(['session', 'u64'], ['units', 'u64'], ['signature', 'signature'], ['close', 'bool'])],
+  ['close_meter', struct(['session', 'u64'])],
+  ['attest', struct(['subject', A], ['claim', Claim], ['expires_at_ms', 'u64'], ['commitment', 'hash'])],
+  ['revoke_attestation', struct(['id', 'u64'])],
+  ['require_claim', struct(['product', 'u64'], ['claim', opt(Claim)])],
 );
 
 export const TxBody = struct(
@@ -156,7 +172,7 @@ export const TxBody = struct(
 
 export const SignedTx = struct(['body', TxBody], ['signature', 'signature'], ['payer_signature', opt('signature')]);
 
-/** `CallError`, tags 0–96. */
+/** `CallError`, tags 0–112. */
 export const CallError = en(
   ['unknown_asset', struct(['asset', ASSET])],
   ['insufficient_balance', struct(['asset', ASSET], ['needed', AMT], ['available', AMT])],
@@ -258,9 +274,25 @@ export const CallError = en(
   ['mandate_not_for_product', struct(['mandate', 'u64'], ['product', 'u64'])],
   ['renew_too_early', struct(['id', 'u64'], ['renewable_from_ms', 'u64'], ['time_ms', 'u64'])],
   ['subscription_ended', struct(['id', 'u64'])],
+  ['unknown_meter', struct(['id', 'u64'])],
+  ['invalid_meter', struct(['reason', 'string'])],
+  ['meter_closed', struct(['id', 'u64'])],
+  ['not_meter_merchant', struct(['id', 'u64'], ['merchant', A])],
+  ['not_meter_party', struct(['id', 'u64'])],
+  ['bad_meter_receipt', struct(['id', 'u64'])],
+  ['stale_meter_receipt', struct(['id', 'u64'], ['units', 'u64'], ['claimed', 'u64'])],
+  ['meter_budget_exceeded', struct(['id', 'u64'], ['units', 'u64'], ['unit_price', AMT], ['budget', AMT])],
+  ['meter_not_expired', struct(['id', 'u64'], ['expires_at_ms', 'u64'], ['time_ms', 'u64'])],
+  ['not_an_attester', struct(['account', A])],
+  ['invalid_claim', struct(['reason', 'string'])],
+  ['unknown_attestation', struct(['id', 'u64'])],
+  ['not_attestation_attester', struct(['id', 'u64'], ['attester', A])],
+  ['attestation_already_revoked', struct(['id', 'u64'])],
+  ['too_many_attestations', struct(['subject', A], ['max', 'u32'])],
+  ['claim_required', struct(['product', 'u64'], ['account', A], ['claim', Claim])],
 );
 
-/** `Event`, tags 0–44. */
+/** `Event`, tags 0–50. */
 export const Event = en(
   ['fee_charged', struct(['payer', A], ['asset', ASSET], ['amount', AMT])],
   ['transferred', struct(['from', A], ['to', A], ['asset', ASSET], ['amount', AMT])],
@@ -423,6 +455,32 @@ export const Event = en(
     struct(['id', 'u64'], ['product', 'u64'], ['owner', A], ['merchant', A], ['mandate', 'u64'], ['expires_at_ms', 'u64']),
   ],
   ['subscription_lapsed', struct(['id', 'u64'], ['product', 'u64'], ['owner', A], ['merchant', A], ['error', CallError])],
+  [
+    'meter_opened',
+    struct(
+      ['id', 'u64'],
+      ['user', A],
+      ['merchant', A],
+      ['asset', ASSET],
+      ['unit_price', AMT],
+      ['budget', AMT],
+      ['expires_at_ms', 'u64'],
+    ),
+  ],
+  [
+    'meter_claimed',
+    struct(['id', 'u64'], ['user', A], ['merchant', A], ['units', 'u64'], ['new_units', 'u64'], ['amount', AMT]),
+  ],
+  [
+    'meter_closed',
+    struct(['id', 'u64'], ['user', A], ['merchant', A], ['units', 'u64'], ['paid', AMT], ['refund', AMT]),
+  ],
+  [
+    'attestation_issued',
+    struct(['id', 'u64'], ['attester', A], ['subject', A], ['claim', Claim], ['expires_at_ms', 'u64']),
+  ],
+  ['attestation_revoked', struct(['id', 'u64'], ['attester', A], ['subject', A])],
+  ['claim_requirement_set', struct(['product', 'u64'], ['merchant', A], ['claim', opt(Claim)])],
 );
 
 export const CodecErrorSchema = en(
@@ -497,6 +555,7 @@ export const ProductSpec = struct(
   ['asset', ASSET],
   ['price', AMT],
   ['royalty_bps', opt('u16')],
+  ['requires', opt(Claim)],
 );
 
 /** The genesis spec as hashed into the chain id (docs/encoding.md §8), without products. */

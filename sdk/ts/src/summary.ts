@@ -58,7 +58,34 @@ const LINES: Record<string, (f: F) => string> = {
   revoke_entitlement: (f) => `revoke entitlement ${f.entitlement} refunding ${f.refund} units`,
   subscribe: (f) => `subscribe to product ${f.product} through mandate ${f.mandate_id}`,
   renew: (f) => `renew the subscription of entitlement ${f.entitlement}`,
+  open_meter: (f) =>
+    `open a metered session with ${a(f.merchant)} at ${f.unit_price} units of asset ${f.asset} per unit, budget ${f.budget}`,
+  claim_meter: (f) =>
+    `claim ${f.units} units of metered session ${f.session}${f.close ? ' and close it' : ''}`,
+  close_meter: (f) => `close metered session ${f.session}`,
+  attest: (f) => `attest ${claimText(f.claim)} of ${a(f.subject)} until ${f.expires_at_ms} ms`,
+  revoke_attestation: (f) => `revoke attestation ${f.id}`,
+  require_claim: (f) =>
+    f.claim === null || f.claim === undefined
+      ? `require no claim to buy product ${f.product}`
+      : `require ${claimText(f.claim)} to buy product ${f.product}`,
 };
+
+/** `identity::Claim`'s `Display`: `age over 19`, `residency KR`, `KYC level 2`. */
+function claimText(claim: unknown): string {
+  const [name, v] = Object.entries(claim as Record<string, unknown>)[0] ?? [];
+  const f = v as F;
+  switch (name) {
+    case 'age_over':
+      return `age over ${f.years}`;
+    case 'residency':
+      return `residency ${f.jurisdiction}`;
+    case 'kyc_level':
+      return `KYC level ${f.level}`;
+    default:
+      throw new TypeError(`unknown claim ${String(name)}`);
+  }
+}
 
 /** Rust's `{:?}` of a role list: `[Validator, Issuer]`. */
 const roles = (v: unknown): string =>

@@ -33,6 +33,8 @@ mod budgets;
 mod checks;
 mod generators;
 mod goods;
+mod identity;
+mod meter;
 mod oracle;
 mod setup;
 
@@ -229,6 +231,17 @@ fn each_call_the_fee_doc_lists_is_addressed_to_its_documented_recipient() {
             Call::Subscribe(calls::Subscribe {
                 product: 0,
                 mandate_id: 0,
+            }),
+            Some(shop),
+        ),
+        (
+            "open_meter",
+            Call::OpenMeter(calls::OpenMeter {
+                merchant: shop,
+                asset: KRW,
+                unit_price: 1,
+                budget: 1,
+                duration_ms: 1,
             }),
             Some(shop),
         ),

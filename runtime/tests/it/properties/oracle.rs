@@ -135,7 +135,7 @@ pub(super) enum Recipient {
 /// it as spender, a `Redeem`/`RedeemStamps` of an asset it issues, a `Repay` of a line
 /// it lent, a `Buy` of a product it sells, a `Subscribe` to one". Every other call is
 /// addressed to no one.
-pub(super) const ADDRESSED_TO: [(&str, Recipient); 9] = [
+pub(super) const ADDRESSED_TO: [(&str, Recipient); 10] = [
     ("transfer", Recipient::Account(&["to"])),
     ("pay", Recipient::Account(&["merchant"])),
     ("pay_invoice", Recipient::Account(&["invoice", "merchant"])),
@@ -145,6 +145,7 @@ pub(super) const ADDRESSED_TO: [(&str, Recipient); 9] = [
     ("repay", Recipient::LenderOf("line_id")),
     ("buy", Recipient::MerchantOf("product")),
     ("subscribe", Recipient::MerchantOf("product")),
+    ("open_meter", Recipient::Account(&["merchant"])),
 ];
 
 /// The account a call is addressed to, whose all-customers sponsorship may pay its

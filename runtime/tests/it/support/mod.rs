@@ -334,8 +334,10 @@ pub(crate) fn check_invariants(state: &MemoryState, announced: Hash) {
     check_escrow(state);
 }
 
-/// The escrow account holds, per asset, exactly the sum of the pending redemptions,
-/// and every pending redemption is listed in its issuer's index.
+/// The escrow account holds, per asset, exactly the sum of the pending redemptions
+/// and of the open metered sessions' unspent budgets; every pending redemption is
+/// listed in its issuer's index; every session has paid at most its budget and
+/// exactly its claimed units × price.
 pub(crate) fn check_escrow(state: &MemoryState) {
     let mut pending: BTreeMap<AssetId, u128> = BTreeMap::new();
     for (k, v) in state
@@ -359,6 +361,22 @@ pub(crate) fn check_escrow(state: &MemoryState) {
             "redemption {} missing from its issuer's index",
             r.id
         );
+    }
+    for (_, v) in state
+        .iter()
+        .filter(|(k, _)| k.first() == Some(&keys::METER))
+    {
+        let m: jeon_runtime::goods::MeterSession = codec::decode(v, 1 << 16).expect("meter");
+        assert!(m.paid <= m.budget, "session {} paid past its budget", m.id);
+        assert_eq!(
+            u128::from(m.paid),
+            u128::from(m.units) * u128::from(m.unit_price),
+            "session {} paid other than units x price",
+            m.id
+        );
+        if m.is_open() {
+            *pending.entry(m.asset).or_default() += u128::from(m.budget - m.paid);
+        }
     }
     for (k, v) in state
         .iter()
