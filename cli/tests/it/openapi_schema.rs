@@ -362,6 +362,19 @@ fn every_json_answer_validates_against_the_nodes_openapi_document() {
             "/v1/partners/{addr}/daily",
             "/v1/partners/nope/daily".to_owned(),
         ),
+        (
+            "/v1/accounts/{addr}/meters",
+            format!("/v1/accounts/{a}/meters"),
+        ),
+        ("/v1/meters/{id}", "/v1/meters/999999".to_owned()),
+        (
+            "/v1/accounts/{addr}/attestations",
+            format!("/v1/accounts/{a}/attestations"),
+        ),
+        (
+            "/v1/attestations/{id}",
+            "/v1/attestations/999999".to_owned(),
+        ),
         ("/v1/openapi.json", "/v1/openapi.json".to_owned()),
     ];
     for (template, path) in &reads {

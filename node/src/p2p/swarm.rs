@@ -655,7 +655,11 @@ mod tests {
     use crate::p2p::peer_id;
     use libp2p::multiaddr::Protocol;
 
-    fn config(secret: [u8; 32], peers: Vec<Multiaddr>, allowed: Vec<PeerId>) -> P2pConfig {
+    pub(super) fn config(
+        secret: [u8; 32],
+        peers: Vec<Multiaddr>,
+        allowed: Vec<PeerId>,
+    ) -> P2pConfig {
         let listen = "/ip4/127.0.0.1/tcp/0"
             .parse()
             .unwrap_or_else(|e| panic!("{e}"));
@@ -782,17 +786,7 @@ mod flood_tests {
     use crate::p2p::peer_id;
     use libp2p::multiaddr::Protocol;
 
-    fn node_config(secret: [u8; 32], peers: Vec<Multiaddr>, allowed: Vec<PeerId>) -> P2pConfig {
-        let listen = "/ip4/127.0.0.1/tcp/0"
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}"));
-        P2pConfig {
-            secret,
-            listen: vec![listen],
-            peers,
-            allowed,
-        }
-    }
+    use super::tests::config as node_config;
 
     /// Three allowed peers over real TCP on 127.0.0.1: a receiver, an honest peer that
     /// gossips 20 consensus messages a second, and a flooder that gossips as fast as it
