@@ -527,6 +527,45 @@ impl BlockLog {
         Ok(removed)
     }
 
+    /// Reads every whole, checksummed record in height order, read-only (`jeon
+    /// repair`): calls `each(height, payload)` for each until it returns `false`.
+    /// Stops at the first torn or damaged frame, whichever segment it is in, and
+    /// returns where (`None` if every byte of every segment was a whole frame).
+    pub fn scan(
+        &self,
+        each: &mut dyn FnMut(Height, &[u8]) -> bool,
+    ) -> Result<Option<String>, SegmentError> {
+        for segment in self.files.list()? {
+            let len = self.files.len(segment)?;
+            let bytes = self
+                .files
+                .read(segment, 0, usize::try_from(len).unwrap_or(0))?;
+            let mut at = 0usize;
+            while at < bytes.len() {
+                let whole =
+                    bytes
+                        .get(at..)
+                        .and_then(parse_header)
+                        .and_then(|(plen, height, sum)| {
+                            let payload = bytes.get(at + FRAME_HEADER_BYTES..)?.get(..plen)?;
+                            (plen <= FRAME_PAYLOAD_MAX && checksum(height, payload) == sum)
+                                .then_some((height, payload))
+                        });
+                let Some((height, payload)) = whole else {
+                    return Ok(Some(format!(
+                        "{} offset {at}: a torn or damaged frame",
+                        self.files.location(segment)
+                    )));
+                };
+                if !each(height, payload) {
+                    return Ok(None);
+                }
+                at += FRAME_HEADER_BYTES + payload.len();
+            }
+        }
+        Ok(None)
+    }
+
     /// The segments' first heights.
     pub fn segments(&self) -> Result<Vec<Height>, SegmentError> {
         self.files.list()

@@ -562,6 +562,12 @@ fn decode_block_record(height: Height, bytes: &[u8]) -> Result<BlockRecord, Stor
     })
 }
 
+/// The block with its certificate in a stored record's bytes (a block-log frame's
+/// payload), for `jeon repair`, which replays a node's own block files.
+pub fn decode_committed(height: Height, bytes: &[u8]) -> Result<CommittedBlock, StoreError> {
+    decode_block_record(height, bytes).map(|r| r.committed)
+}
+
 /// Each account's newest history entry after a block, in first-seen order.
 type NewestEvents = Vec<(Address, EventPosition)>;
 
