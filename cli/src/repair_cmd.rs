@@ -11,8 +11,8 @@
 //! `txindex/` move to `DIR/damaged-<unix secs>/` and the rebuilt ones into place;
 //! keys and `signer/` stay. The data directory's lock is held for the whole run.
 //!
-//! A directory whose database opens (a healthy node) is left as it is: nothing to
-//! repair. Block files that do not start at height 1 (pruned) cannot rebuild the
+//! A directory the node would start on (its database opens, the head's record checks,
+//! the genesis matches) is left as it is: nothing to repair. Block files that do not start at height 1 (pruned) cannot rebuild the
 //! state: the node must be restored from a snapshot or re-synced; nothing changes.
 
 use std::path::{Path, PathBuf};
@@ -92,23 +92,24 @@ pub(crate) fn run(args: RepairArgs) -> Result<(), CliError> {
         Some(_) => {}
     }
 
-    // A database that opens is what the node would open: nothing to repair.
+    // A database the node would start on (it opens, its head's record checks, its
+    // genesis is this one): nothing to repair.
     if data.join("db").is_dir() {
-        if let Ok(db) = open_db(&data) {
-            if let Ok(head) = db.head() {
-                let value = json!({
-                    "repaired": false,
-                    "data": data.display().to_string(),
-                    "height": head.height,
-                    "block_hash": head.block_hash.to_string(),
-                    "app_hash": head.app_hash.to_string(),
-                    "note": "the database opens at this head: nothing to repair, nothing changed",
-                });
-                return crate::output::emit_plain(&value);
-            }
+        if let Ok(chain) = open_db(&data).and_then(|db| Chain::open(db, &spec).map_err(failed)) {
+            let head = chain.head();
+            let value = json!({
+                "repaired": false,
+                "data": data.display().to_string(),
+                "height": head.height,
+                "block_hash": head.block_hash.to_string(),
+                "app_hash": head.app_hash.to_string(),
+                "note": "the node's database opens at this head: nothing to repair, nothing changed",
+            });
+            return crate::output::emit_plain(&value);
         }
     }
 
+    let started = std::time::Instant::now();
     let work = fresh_dir(&data, "repair")?;
     let outcome = rebuild(&log, &spec, &work);
     let (head, stopped) = match outcome {
@@ -161,6 +162,7 @@ pub(crate) fn run(args: RepairArgs) -> Result<(), CliError> {
         "block_hash": head.block_hash.to_string(),
         "app_hash": head.app_hash.to_string(),
         "damaged_files": damaged.display().to_string(),
+        "seconds": started.elapsed().as_secs_f64(),
     });
     if let Some((height, reason)) = stopped {
         value["stopped_at"] = json!({"height": height, "reason": reason});

@@ -97,7 +97,9 @@ fn repair(data: &Path) -> Value {
         .expect("run jeon repair");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    serde_json::from_slice(&out.stdout).expect("json")
+    let value: Value = serde_json::from_slice(&out.stdout).expect("json");
+    println!("jeon repair: {value}");
+    value
 }
 
 /// Cuts the database's main file to half, and checks the node now refuses to start.
