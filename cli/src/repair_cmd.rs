@@ -74,6 +74,8 @@ pub(crate) fn run(args: RepairArgs) -> Result<(), CliError> {
     let log = BlockLog::new(Box::new(
         DirSegments::open(&data.join("blocks")).map_err(failed)?,
     ));
+    // Before sled opens the database (which may rewrite damaged files): pruned block
+    // files change nothing.
     let first = first_height(&log)?;
     match first {
         None => {
@@ -86,7 +88,8 @@ pub(crate) fn run(args: RepairArgs) -> Result<(), CliError> {
             return Err(failed(format!(
                 "the block files start at height {h} (older blocks were pruned): the state \
                  cannot be rebuilt from them. Restore the node from a snapshot (`jeon snapshot \
-                 import`) or re-sync it from peers; nothing was changed"
+                 import`) or re-sync it from peers (a node that still starts needs neither); \
+                 nothing was changed"
             )))
         }
         Some(_) => {}

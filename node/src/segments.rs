@@ -591,6 +591,46 @@ mod tests {
     }
 
     #[test]
+    fn scan_yields_whole_records_in_order_and_stops_at_a_torn_one() {
+        let files = MemSegments::new();
+        let l = log(&files, 100);
+        for h in 1..=7u64 {
+            l.append(h, &[h as u8; 30]).expect("append");
+        }
+        let mut seen = Vec::new();
+        let end = l
+            .scan(&mut |h, p| {
+                seen.push((h, p.to_vec()));
+                true
+            })
+            .expect("scan");
+        assert_eq!(end, None);
+        let want: Vec<(u64, Vec<u8>)> = (1..=7u64).map(|h| (h, vec![h as u8; 30])).collect();
+        assert_eq!(seen, want);
+        // Tear the last frame: the scan ends at the one before and says where.
+        let last = *files.list().expect("list").last().expect("a segment");
+        let len = files.len(last).expect("len");
+        files.truncate(last, len - 5).expect("truncate");
+        let mut heights = Vec::new();
+        let end = l
+            .scan(&mut |h, _| {
+                heights.push(h);
+                true
+            })
+            .expect("scan");
+        assert_eq!(heights, (1..=6).collect::<Vec<_>>());
+        assert!(end.is_some_and(|e| e.contains("torn or damaged")));
+        // The caller can stop early.
+        let mut count = 0;
+        l.scan(&mut |_, _| {
+            count += 1;
+            count < 2
+        })
+        .expect("scan");
+        assert_eq!(count, 2);
+    }
+
+    #[test]
     fn records_read_back_and_segments_roll_over() {
         let files = MemSegments::new();
         let l = log(&files, 100);

@@ -227,3 +227,54 @@ fn a_torn_last_block_record_is_recovered_up_to_the_last_whole_block() {
     let node = DevNode::start(&data, &[]);
     assert_same_chain(&node, &before, whole);
 }
+
+#[test]
+fn pruned_block_files_are_refused_and_nothing_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    chain_with_transfers(&data);
+    // What pruning leaves: block files that start above height 1 (here: at 3).
+    let first = data.join("blocks").join("00000000000000000001.seg");
+    let bytes = std::fs::read(&first).expect("segment");
+    let mut at = 0;
+    while u64::from_le_bytes(bytes[at + 4..at + 12].try_into().expect("8")) < 3 {
+        at += 20 + u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4")) as usize;
+    }
+    std::fs::write(
+        data.join("blocks").join("00000000000000000003.seg"),
+        &bytes[at..],
+    )
+    .expect("write segment");
+    std::fs::remove_file(&first).expect("remove segment");
+    damage_db(&data);
+    let db_len = std::fs::metadata(data.join("db").join("db"))
+        .expect("db")
+        .len();
+
+    let out = jeon()
+        .args(["repair", "--data"])
+        .arg(&data)
+        .output()
+        .expect("run jeon repair");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("start at height 3"), "{stderr}");
+    assert!(stderr.contains("jeon snapshot import"), "{stderr}");
+    let mut entries: Vec<String> = std::fs::read_dir(&data)
+        .expect("data")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e.starts_with("repair") || e.starts_with("damaged")),
+        "{entries:?}"
+    );
+    assert_eq!(
+        std::fs::metadata(data.join("db").join("db"))
+            .expect("db")
+            .len(),
+        db_len
+    );
+}
