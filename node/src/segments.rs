@@ -73,7 +73,7 @@ pub enum SegmentError {
     },
     /// The segments hold more than one whole block record above the stored head: the
     /// database lost writes it had flushed. Nothing is cut.
-    #[error("the block files hold final blocks up to {blocks_end}, but the database's head is {head}: the database lost flushed writes (damaged or truncated db/ files); nothing was cut. Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync from peers (docs/storage.md §7)")]
+    #[error("the block files hold final blocks up to {blocks_end}, but the database's head is {head}: the database lost flushed writes (damaged or truncated db/ files); nothing was cut. Run `jeon repair --data DIR` to rebuild the database from the block files (docs/operations.md §10). Or: Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync from peers (docs/storage.md §7)")]
     AheadOfHead {
         /// The stored head.
         head: Height,
