@@ -19,6 +19,7 @@ mod keystore;
 mod node_cmd;
 mod output;
 mod query_cmd;
+mod repair_cmd;
 mod snapshot_cmd;
 mod testnet;
 mod tx;
@@ -66,6 +67,15 @@ enum Command {
     /// a new node's data directory from one (docs/operations.md §9).
     #[command(subcommand)]
     Snapshot(snapshot_cmd::SnapshotCommand),
+    /// Rebuild a stopped node's damaged database from its own block files: replays
+    /// every whole block record (certificate checked, transactions re-executed) into a
+    /// fresh database, moves the damaged db/, blocks/ and txindex/ to
+    /// DIR/damaged-<secs>/ and the rebuilt ones into place (docs/operations.md §10).
+    ///
+    /// Exits 0 when repaired (or the database opens: nothing to repair), 1 when nothing
+    /// could be repaired (no whole block, or pruned block files: restore from a
+    /// snapshot or re-sync), 2 for bad input (no data directory, bad genesis).
+    Repair(repair_cmd::RepairArgs),
     /// Run N validator processes on loopback (data in ./.jeon-testnet).
     Testnet(testnet::TestnetArgs),
     /// Sign, dry-run and submit a transaction: transfers and assets, merchant payments,
@@ -123,6 +133,7 @@ fn main() -> ExitCode {
         Command::Node(args) => node_cmd::run(args),
         Command::Dev(args) => dev::run(args),
         Command::Snapshot(command) => snapshot_cmd::run(command),
+        Command::Repair(args) => repair_cmd::run(args),
         Command::Testnet(args) => testnet::run(args),
         Command::Tx(command) => tx::run(command),
         Command::Query(args) => query_cmd::run(args),

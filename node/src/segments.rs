@@ -73,7 +73,7 @@ pub enum SegmentError {
     },
     /// The segments hold more than one whole block record above the stored head: the
     /// database lost writes it had flushed. Nothing is cut.
-    #[error("the block files hold final blocks up to {blocks_end}, but the database's head is {head}: the database lost flushed writes (damaged or truncated db/ files); nothing was cut. Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync from peers (docs/storage.md §7)")]
+    #[error("the block files hold final blocks up to {blocks_end}, but the database's head is {head}: the database lost flushed writes (damaged or truncated db/ files); nothing was cut. Run `jeon repair --data DIR` to rebuild the database from the block files (docs/operations.md §10). Or: Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync from peers (docs/storage.md §7)")]
     AheadOfHead {
         /// The stored head.
         head: Height,
@@ -527,6 +527,45 @@ impl BlockLog {
         Ok(removed)
     }
 
+    /// Reads every whole, checksummed record in height order, read-only (`jeon
+    /// repair`): calls `each(height, payload)` for each until it returns `false`.
+    /// Stops at the first torn or damaged frame, whichever segment it is in, and
+    /// returns where (`None` if every byte of every segment was a whole frame).
+    pub fn scan(
+        &self,
+        each: &mut dyn FnMut(Height, &[u8]) -> bool,
+    ) -> Result<Option<String>, SegmentError> {
+        for segment in self.files.list()? {
+            let len = self.files.len(segment)?;
+            let bytes = self
+                .files
+                .read(segment, 0, usize::try_from(len).unwrap_or(0))?;
+            let mut at = 0usize;
+            while at < bytes.len() {
+                let whole =
+                    bytes
+                        .get(at..)
+                        .and_then(parse_header)
+                        .and_then(|(plen, height, sum)| {
+                            let payload = bytes.get(at + FRAME_HEADER_BYTES..)?.get(..plen)?;
+                            (plen <= FRAME_PAYLOAD_MAX && checksum(height, payload) == sum)
+                                .then_some((height, payload))
+                        });
+                let Some((height, payload)) = whole else {
+                    return Ok(Some(format!(
+                        "{} offset {at}: a torn or damaged frame",
+                        self.files.location(segment)
+                    )));
+                };
+                if !each(height, payload) {
+                    return Ok(None);
+                }
+                at += FRAME_HEADER_BYTES + payload.len();
+            }
+        }
+        Ok(None)
+    }
+
     /// The segments' first heights.
     pub fn segments(&self) -> Result<Vec<Height>, SegmentError> {
         self.files.list()
@@ -549,6 +588,46 @@ mod tests {
 
     fn log(files: &MemSegments, max: u64) -> BlockLog {
         BlockLog::with_segment_bytes(Box::new(files.clone()), max)
+    }
+
+    #[test]
+    fn scan_yields_whole_records_in_order_and_stops_at_a_torn_one() {
+        let files = MemSegments::new();
+        let l = log(&files, 100);
+        for h in 1..=7u64 {
+            l.append(h, &[h as u8; 30]).expect("append");
+        }
+        let mut seen = Vec::new();
+        let end = l
+            .scan(&mut |h, p| {
+                seen.push((h, p.to_vec()));
+                true
+            })
+            .expect("scan");
+        assert_eq!(end, None);
+        let want: Vec<(u64, Vec<u8>)> = (1..=7u64).map(|h| (h, vec![h as u8; 30])).collect();
+        assert_eq!(seen, want);
+        // Tear the last frame: the scan ends at the one before and says where.
+        let last = *files.list().expect("list").last().expect("a segment");
+        let len = files.len(last).expect("len");
+        files.truncate(last, len - 5).expect("truncate");
+        let mut heights = Vec::new();
+        let end = l
+            .scan(&mut |h, _| {
+                heights.push(h);
+                true
+            })
+            .expect("scan");
+        assert_eq!(heights, (1..=6).collect::<Vec<_>>());
+        assert!(end.is_some_and(|e| e.contains("torn or damaged")));
+        // The caller can stop early.
+        let mut count = 0;
+        l.scan(&mut |_, _| {
+            count += 1;
+            count < 2
+        })
+        .expect("scan");
+        assert_eq!(count, 2);
     }
 
     #[test]

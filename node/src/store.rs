@@ -101,7 +101,7 @@ pub enum StoreError {
     },
     /// sled holds no record pointer for a block at or below its head: its files are
     /// damaged.
-    #[error("the database has no record pointer for block {height} (head {head}): db/ is damaged; restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync from peers (docs/storage.md §7)")]
+    #[error("the database has no record pointer for block {height} (head {head}): db/ is damaged; run `jeon repair --data DIR` to rebuild it from the block files (docs/operations.md §10), or restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync from peers (docs/storage.md §7)")]
     BlockPointerMissing {
         /// The block.
         height: Height,
@@ -124,7 +124,7 @@ pub enum StoreError {
     Signer(#[from] SignerStoreError),
     /// sled's files are damaged: opening or reading them panicked inside sled, or sled
     /// reported corruption. Nothing was changed by the node.
-    #[error("the database in {} is damaged ({detail}); the node changed nothing. Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync the chain from peers (a validator keeps its key and signer state; docs/storage.md §7)", dir.display())]
+    #[error("the database in {} is damaged ({detail}); the node changed nothing. Run `jeon repair --data DIR` to rebuild the database from the block files (docs/operations.md §10). Or: Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync the chain from peers (a validator keeps its key and signer state; docs/storage.md §7)", dir.display())]
     DbCorrupt {
         /// The sled directory.
         dir: PathBuf,
@@ -134,7 +134,7 @@ pub enum StoreError {
     /// The block segments hold final blocks above the database's head: sled lost
     /// writes it had flushed (its files are damaged). Cutting the segments back would
     /// delete final blocks, so nothing is cut.
-    #[error("the database's head is block {head}, but the block files hold final blocks up to {blocks_end}: the database lost flushed writes (damaged or truncated db/ files); the node changed nothing. Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync the chain from peers (docs/storage.md §7)")]
+    #[error("the database's head is block {head}, but the block files hold final blocks up to {blocks_end}: the database lost flushed writes (damaged or truncated db/ files); the node changed nothing. Run `jeon repair --data DIR` to rebuild the database from the block files (docs/operations.md §10). Or: Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync the chain from peers (docs/storage.md §7)")]
     DbBehindBlocks {
         /// The database's head.
         head: Height,
@@ -560,6 +560,12 @@ fn decode_block_record(height: Height, bytes: &[u8]) -> Result<BlockRecord, Stor
         block_events: stored.block_events,
         links: stored.links,
     })
+}
+
+/// The block with its certificate in a stored record's bytes (a block-log frame's
+/// payload), for `jeon repair`, which replays a node's own block files.
+pub fn decode_committed(height: Height, bytes: &[u8]) -> Result<CommittedBlock, StoreError> {
+    decode_block_record(height, bytes).map(|r| r.committed)
 }
 
 /// Each account's newest history entry after a block, in first-seen order.

@@ -35,6 +35,7 @@ mod openapi_schema;
 mod operations;
 mod proofs_e2e;
 mod pruning;
+mod repair;
 mod signer_safety;
 mod slow_clients;
 mod storage_faults;
