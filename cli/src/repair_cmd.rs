@@ -76,24 +76,7 @@ pub(crate) fn run(args: RepairArgs) -> Result<(), CliError> {
     ));
     // Before sled opens the database (which may rewrite damaged files): pruned block
     // files change nothing.
-    let first = first_height(&log)?;
-    match first {
-        None => {
-            return Err(failed(format!(
-                "{} holds no whole block record: nothing to rebuild from",
-                data.join("blocks").display()
-            )))
-        }
-        Some(h) if h != 1 => {
-            return Err(failed(format!(
-                "the block files start at height {h} (older blocks were pruned): the state \
-                 cannot be rebuilt from them. Restore the node from a snapshot (`jeon snapshot \
-                 import`) or re-sync it from peers (a node that still starts needs neither); \
-                 nothing was changed"
-            )))
-        }
-        Some(_) => {}
-    }
+    refuse_unreplayable(&log, &data)?;
 
     // A database the node would start on (it opens, its head's record checks, its
     // genesis is this one): nothing to repair.
@@ -134,10 +117,48 @@ pub(crate) fn run(args: RepairArgs) -> Result<(), CliError> {
     };
     drop(log);
 
+    let damaged = swap_in(&data, &work)?;
+    let mut value = json!({
+        "repaired": true,
+        "data": data.display().to_string(),
+        "height": head.height,
+        "block_hash": head.block_hash.to_string(),
+        "app_hash": head.app_hash.to_string(),
+        "damaged_files": damaged.display().to_string(),
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    if let Some((height, reason)) = stopped {
+        value["stopped_at"] = json!({"height": height, "reason": reason});
+    }
+    crate::output::emit_plain(&value)
+}
+
+/// Refuses block files that cannot rebuild the state: none whole, or pruned (not
+/// starting at height 1).
+fn refuse_unreplayable(log: &BlockLog, data: &Path) -> Result<(), CliError> {
+    match first_height(log)? {
+        None => Err(failed(format!(
+            "{} holds no whole block record: nothing to rebuild from",
+            data.join("blocks").display()
+        ))),
+        Some(h) if h != 1 => Err(failed(format!(
+            "the block files start at height {h} (older blocks were pruned): the state \
+             cannot be rebuilt from them. Restore the node from a snapshot (`jeon snapshot \
+             import`) or re-sync it from peers (a node that still starts needs neither); \
+             nothing was changed"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Moves the damaged `db/`, `blocks/` and `txindex/` aside into a fresh
+/// `damaged-<secs>/` and the rebuilt ones from `work` into place; returns where the old
+/// files went.
+fn swap_in(data: &Path, work: &Path) -> Result<PathBuf, CliError> {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let damaged = fresh_dir(&data, &format!("damaged-{secs}"))?;
+    let damaged = fresh_dir(data, &format!("damaged-{secs}"))?;
     for sub in REBUILT {
         let from = data.join(sub);
         if from.exists() {
@@ -154,23 +175,11 @@ pub(crate) fn run(args: RepairArgs) -> Result<(), CliError> {
             ))
         })?;
     }
-    let _ = std::fs::remove_dir_all(&work);
-    if let Ok(d) = std::fs::File::open(&data) {
+    let _ = std::fs::remove_dir_all(work);
+    if let Ok(d) = std::fs::File::open(data) {
         let _ = d.sync_all();
     }
-    let mut value = json!({
-        "repaired": true,
-        "data": data.display().to_string(),
-        "height": head.height,
-        "block_hash": head.block_hash.to_string(),
-        "app_hash": head.app_hash.to_string(),
-        "damaged_files": damaged.display().to_string(),
-        "seconds": started.elapsed().as_secs_f64(),
-    });
-    if let Some((height, reason)) = stopped {
-        value["stopped_at"] = json!({"height": height, "reason": reason});
-    }
-    crate::output::emit_plain(&value)
+    Ok(damaged)
 }
 
 /// The height of the first whole record, if any.
