@@ -335,20 +335,9 @@ proptest! {
         economy_setup(&mut c);
         goods_setup(&mut c);
         for steps in &blocks {
-            let mut nonces: BTreeMap<Address, u64> = BTreeMap::new();
-            let txs: Vec<VerifiedTx> = steps
-                .iter()
-                .map(|(from, op)| {
-                    let key = c.senders()[goods_sender(&c, *from, op)];
-                    let who = key.address();
-                    let nonce = nonces
-                        .entry(who)
-                        .or_insert_with(|| c.state.nonce(&who).expect("nonce"));
-                    let tx = verified(sign(key, *nonce, goods_call(&c, op)));
-                    *nonce += 1;
-                    tx
-                })
-                .collect();
+            let txs = sign_in_order(&c, steps, |(from, op)| {
+                (goods_sender(&c, *from, op), goods_call(&c, op))
+            });
             let pre = c.state.clone();
             let ctx = c.next_ctx();
             let receipts = c.run(&txs);

@@ -171,21 +171,7 @@ proptest! {
         let mut c = Consortium::new();
         id_setup(&mut c);
         for steps in &blocks {
-            let mut nonces: BTreeMap<Address, u64> = BTreeMap::new();
-            let txs: Vec<VerifiedTx> = steps
-                .iter()
-                .map(|(from, op)| {
-                    let (sender, call) = id_call(&c, *from, op);
-                    let key = c.senders()[sender];
-                    let who = key.address();
-                    let nonce = nonces
-                        .entry(who)
-                        .or_insert_with(|| c.state.nonce(&who).expect("nonce"));
-                    let tx = verified(sign(key, *nonce, call));
-                    *nonce += 1;
-                    tx
-                })
-                .collect();
+            let txs = sign_in_order(&c, steps, |(from, op)| id_call(&c, *from, op));
             let pre = c.state.clone();
             let ctx = c.next_ctx();
             let receipts = c.run(&txs);

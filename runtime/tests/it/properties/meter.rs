@@ -145,21 +145,7 @@ proptest! {
         economy_setup(&mut c);
         let mut paid: BTreeMap<u64, Amount> = BTreeMap::new();
         for steps in &blocks {
-            let mut nonces: BTreeMap<Address, u64> = BTreeMap::new();
-            let txs: Vec<VerifiedTx> = steps
-                .iter()
-                .map(|(from, op)| {
-                    let (sender, call) = meter_call(&c, *from, op);
-                    let key = c.senders()[sender];
-                    let who = key.address();
-                    let nonce = nonces
-                        .entry(who)
-                        .or_insert_with(|| c.state.nonce(&who).expect("nonce"));
-                    let tx = verified(sign(key, *nonce, call));
-                    *nonce += 1;
-                    tx
-                })
-                .collect();
+            let txs = sign_in_order(&c, steps, |(from, op)| meter_call(&c, *from, op));
             let pre = c.state.clone();
             let ctx = c.next_ctx();
             let receipts = c.run(&txs);

@@ -205,3 +205,28 @@ pub(super) fn credit_mandate_and_sponsor_setup(c: &mut Consortium) {
     let receipts = c.run(&txs);
     assert!(receipts.iter().all(Receipt::is_success), "{receipts:#?}");
 }
+
+/// Signs one block's steps in order: `draft` names each step's sender (an index into
+/// `c.senders()`) and its call; each sender's nonces count on from the committed state.
+pub(super) fn sign_in_order<T>(
+    c: &Consortium,
+    steps: &[T],
+    mut draft: impl FnMut(&T) -> (usize, Call),
+) -> Vec<VerifiedTx> {
+    let senders = c.senders();
+    let mut nonces: BTreeMap<Address, u64> = BTreeMap::new();
+    steps
+        .iter()
+        .map(|step| {
+            let (sender, call) = draft(step);
+            let key = senders[sender];
+            let who = key.address();
+            let nonce = nonces
+                .entry(who)
+                .or_insert_with(|| c.state.nonce(&who).expect("nonce"));
+            let tx = verified(sign(key, *nonce, call));
+            *nonce += 1;
+            tx
+        })
+        .collect()
+}
