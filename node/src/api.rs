@@ -20,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use http_body_util::BodyExt;
-use jeon_runtime::block::CommittedBlock;
 use jeon_runtime::economy::query::{self as econ, QueryError};
 use jeon_runtime::state::{self, keys, StateExt, StateScan};
 use jeon_runtime::{Address, AssetId, AssetInfo, Hash, Outcome, SignedTx, TxError};
@@ -36,7 +35,7 @@ use crate::http::ApiLimits;
 use crate::mempool::AdmitError;
 use crate::proofs;
 use crate::ratelimit::{RateLimited, SubmitLimiter};
-use crate::store::{ChainHead, StoreError};
+use crate::store::{BlockRecord, ChainHead, StoreError};
 
 pub mod cors;
 pub mod dryrun;
@@ -664,12 +663,16 @@ async fn asset(
     })
 }
 
-fn block_view(cb: &CommittedBlock) -> ApiResult<BlockView> {
+/// A block's view from its stored record: the transaction hashes come from the
+/// receipts (hashed once when the record was read), not from hashing every
+/// transaction again, and the block is not copied.
+fn block_view(record: &BlockRecord) -> ApiResult<BlockView> {
+    let cb = &record.committed;
     Ok(BlockView {
         height: cb.block.header.height,
         hash: cb.block.header.hash(),
         header: serde_json::to_value(&cb.block.header).map_err(ApiError::internal)?,
-        txs: cb.block.txs.iter().map(SignedTx::hash).collect(),
+        txs: record.receipts.iter().map(|r| r.tx).collect(),
         certificate: serde_json::to_value(&cb.certificate).map_err(ApiError::internal)?,
     })
 }
@@ -696,18 +699,18 @@ async fn block(
 
 fn block_at(shared: &Chain, height: u64) -> ApiResult<Json<BlockView>> {
     let head = shared.head().height;
-    let cb = if height <= head {
-        shared.db.block(height).map_err(ApiError::from)?
+    let record = if height <= head {
+        shared.db.block_record(height).map_err(ApiError::from)?
     } else {
         None
     };
-    let Some(cb) = cb else {
+    let Some(record) = record else {
         return Err(ApiError::not_found(
             ErrorCode::UnknownBlock,
             format!("no final block at height {height}; the head is {head}"),
         ));
     };
-    block_view(&cb).map(Json)
+    block_view(&record).map(Json)
 }
 
 /// Resident set size now and at peak, from /proc (Linux); `None` elsewhere.
