@@ -506,8 +506,13 @@ pub fn stage(
     })
 }
 
-/// The rest of a commit: applies a [`stage`]d block to the store (one atomic batch,
-/// flushed), then reports it: head, metrics, and last its events to `finality`.
+/// The rest of a commit: reports a [`stage`]d block final (head, metrics, and its
+/// events to `finality`), then applies it to the store (one atomic batch, flushed).
+///
+/// The block is final once staged: its record is synced in the block log, every read
+/// of the database sees its writes, and a crash before the store holds them replays
+/// it at start ([`replay`]). Reporting first takes the store's write out of every
+/// transaction's finality latency.
 pub fn finish(
     shared: &Chain,
     finality: &dyn Finality,
@@ -518,14 +523,41 @@ pub fn finish(
         output,
         started,
     } = staged;
+    report(shared, finality, block.head(), &output);
+    crate::crash::crash_point("commit.after_report");
     let head = shared.db.apply_staged(block)?;
     crate::crash::crash_point("commit.after_write");
     shared
         .metrics
         .block_commit_seconds
         .observe(started.elapsed().as_secs_f64());
-    report(shared, finality, head, &output);
     Ok(head)
+}
+
+/// Executes and stores again the block [`crate::store::ChainDb::open`] found whole in
+/// the block log just above the stored head (`bytes`, its record): a block that was
+/// final when a crash kept its batch from the store. It is checked like a synced
+/// block (certificate by the set of its height, execution to the app hash its next
+/// header would carry), then committed through the usual path.
+pub fn replay(
+    shared: &Chain,
+    height: jeon_runtime::Height,
+    bytes: &[u8],
+) -> Result<ChainHead, StoreError> {
+    let committed = crate::store::decode_committed(height, bytes)?;
+    let time_ms = committed.block.header.time_ms;
+    let (candidate, certificate) =
+        check_synced(shared, committed).map_err(|e| StoreError::CorruptBlock {
+            height,
+            reason: format!("the block above the stored head does not replay: {e}"),
+        })?;
+    commit(
+        shared,
+        &crate::chain::NoFinality,
+        candidate,
+        certificate,
+        time_ms,
+    )
 }
 
 fn report(shared: &Chain, finality: &dyn Finality, head: ChainHead, output: &BlockOutput) {

@@ -459,27 +459,77 @@ impl BlockLog {
     /// The heights of the whole, checksummed frames from `offset` on in `segment`, up
     /// to the first torn or damaged one.
     fn whole_frames(&self, segment: Height, offset: u64) -> Result<Vec<Height>, SegmentError> {
+        let mut heights = Vec::new();
+        self.each_whole_frame(segment, offset, &mut |height, _| {
+            heights.push(height);
+            true
+        })?;
+        Ok(heights)
+    }
+
+    /// Calls `each(height, payload)` for the whole, checksummed frames from `offset`
+    /// on in `segment`, up to the first torn or damaged one or until it returns `false`.
+    fn each_whole_frame(
+        &self,
+        segment: Height,
+        offset: u64,
+        each: &mut dyn FnMut(Height, &[u8]) -> bool,
+    ) -> Result<(), SegmentError> {
         let len = self.files.len(segment)?;
         if len <= offset {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let bytes = self
             .files
             .read(segment, offset, usize::try_from(len - offset).unwrap_or(0))?;
         let mut at = 0usize;
-        let mut heights = Vec::new();
         while let Some((plen, height, sum)) = bytes.get(at..).and_then(parse_header) {
             let end = at + FRAME_HEADER_BYTES + plen;
             let Some(payload) = bytes.get(at + FRAME_HEADER_BYTES..end) else {
                 break;
             };
-            if plen > FRAME_PAYLOAD_MAX || checksum(height, payload) != sum {
+            if plen > FRAME_PAYLOAD_MAX
+                || checksum(height, payload) != sum
+                || !each(height, payload)
+            {
                 break;
             }
-            heights.push(height);
             at = end;
         }
-        Ok(heights)
+        Ok(())
+    }
+
+    /// The whole record just above the head (`head_ptr` is where the head's record is;
+    /// `None` before the first block), if there is one: a block that was staged, and so
+    /// final, when a crash kept its batch from the store. Read before
+    /// [`BlockLog::recover`] cuts it.
+    pub fn record_above(
+        &self,
+        head: Height,
+        head_ptr: Option<SegmentPtr>,
+    ) -> Result<Option<Vec<u8>>, SegmentError> {
+        let segments = self.files.list()?;
+        let (start_segment, start) = match head_ptr {
+            Some(ptr) => (
+                ptr.segment,
+                ptr.offset + (FRAME_HEADER_BYTES as u64) + u64::from(ptr.len),
+            ),
+            None => (0, 0),
+        };
+        let mut found = None;
+        for &segment in segments.iter().filter(|s| **s >= start_segment) {
+            let offset = if segment == start_segment { start } else { 0 };
+            self.each_whole_frame(segment, offset, &mut |height, payload| {
+                if height == head + 1 {
+                    found = Some(payload.to_vec());
+                }
+                false
+            })?;
+            if found.is_some() || self.files.len(segment)? > offset {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     /// Removes the segments after `keep` (all of them when `None`) and cuts `keep`

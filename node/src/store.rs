@@ -8,7 +8,7 @@
 //! for the simulator and unit tests. docs/storage.md describes the layout.
 
 use crate::chain::lock;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -595,26 +595,34 @@ pub struct ChainDb<S: Store> {
     /// The state writes of a block staged but not yet applied ([`ChainDb::stage_block`]),
     /// read through [`ChainDb::tip`].
     staged: RwLock<Option<StagedState>>,
+    /// The whole record found just above the stored head at open: a block staged (and
+    /// so reported final) whose batch a crash kept from the store. [`ChainDb::take_replay`].
+    replay: Mutex<Option<(Height, Vec<u8>)>>,
 }
 
 /// A block's state writes (runtime keys, `None` deleting), in key order.
 pub type StateWrites = Arc<BTreeMap<Vec<u8>, Option<Vec<u8>>>>;
 
-/// The staged writes of the one block above the stored head.
+/// The staged writes of the one block above the stored head: every read of the
+/// database ([`StateRead`], [`StateScan`], block records, history heads, the head)
+/// sees them, so the block reads as final from the moment it is staged.
 struct StagedState {
     height: Height,
     state: StateWrites,
+    /// The block's other writes (history heads, its record's place, the head), by
+    /// their full key.
+    meta: HashMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
-/// A final block whose record is durable in the block log and whose state writes are
-/// staged: [`ChainDb::tip`] reads them, the store does not hold them yet.
+/// A final block whose record is durable in the block log and whose writes are
+/// staged: every read of the [`ChainDb`] sees them, the store does not hold them yet.
 /// [`ChainDb::apply_staged`] writes them (and the new head) to the store.
 ///
-/// This is the commit's pipeline: the next height executes on the tip while this
-/// block's batch is applied, and a crash in between is recovered exactly like a crash
-/// after the segment append (the record above the stored head is cut; nothing was
-/// reported final, and the node signed nothing at the next height: see
-/// `Replica::settle`).
+/// This is the commit's pipeline: the block is reported final once staged (its record
+/// is synced), and the next height executes while its batch is applied. A crash in
+/// between leaves its record as the one whole record above the stored head, and
+/// [`ChainDb::open`] hands it back ([`ChainDb::take_replay`]) to be executed and
+/// applied again, so nothing reported final is lost.
 #[must_use = "a staged block is final only once applied"]
 pub struct StagedBlock {
     head: ChainHead,
@@ -622,7 +630,6 @@ pub struct StagedBlock {
     /// Everything else the block writes: history heads, its record's place, the head.
     writes: Writes,
     hashes: Vec<Hash>,
-    segment: Height,
 }
 
 impl StagedBlock {
@@ -638,21 +645,13 @@ impl StagedBlock {
 }
 
 /// The state as of the newest final block: the store's, with the writes of a block
-/// staged but not yet applied on top. Execution and the mempool read it; API answers
-/// read the stored state at the reported head (`Chain::read_at_head`), never a staged
-/// block.
+/// staged but not yet applied on top. Execution and the mempool read it; the database
+/// itself reads the same way, so this is [`ChainDb`]'s own [`StateRead`] under the name
+/// the execution path uses.
 pub struct TipView<'a, S: Store>(&'a ChainDb<S>);
 
 impl<S: Store> StateRead for TipView<'_, S> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        {
-            let staged = self.0.staged.read().unwrap_or_else(|p| p.into_inner());
-            if let Some(value) = staged.as_ref().and_then(|s| s.state.get(key)) {
-                return Ok(value.clone());
-            }
-        }
-        // Not written by a staged block, or the block was applied meanwhile (the
-        // store then holds the same value): the store's value is the tip's.
         self.0.get(key)
     }
 }
@@ -668,6 +667,7 @@ impl<S: Store> ChainDb<S> {
             cache: Mutex::new(VecDeque::new()),
             reads: StateCache::default(),
             staged: RwLock::new(None),
+            replay: Mutex::new(None),
         }
     }
 
@@ -688,6 +688,7 @@ impl<S: Store> ChainDb<S> {
             cache: Mutex::new(VecDeque::new()),
             reads: StateCache::default(),
             staged: RwLock::new(None),
+            replay: Mutex::new(None),
         };
         let head = db.record::<ChainHead>(META_HEAD)?;
         if head.is_some() && db.record::<u32>(META_LAYOUT)? != Some(LAYOUT) {
@@ -720,13 +721,25 @@ impl<S: Store> ChainDb<S> {
                     .ok_or(StoreError::BlockPointerMissing { height: h, head: h })?,
             ),
         };
+        // A block staged (so reported final) whose batch a crash kept from the store:
+        // its record is whole and synced; keep its bytes to replay it.
+        let above = self
+            .log
+            .record_above(height, ptr)
+            .map_err(StoreError::Segment)?;
         let recovered = self.log.recover(height, ptr).map_err(|e| match e {
             SegmentError::AheadOfHead { head, blocks_end } => {
                 StoreError::DbBehindBlocks { head, blocks_end }
             }
             other => StoreError::Segment(other),
         })?;
-        if recovered != Recovered::default() {
+        if let Some(bytes) = above {
+            tracing::warn!(
+                head = height,
+                "the block above the stored head is whole in the block log (a crash after it was final, before the store held it): it is executed and stored again"
+            );
+            *lock(&self.replay) = Some((height + 1, bytes));
+        } else if recovered != Recovered::default() {
             tracing::warn!(
                 head = height,
                 bytes_cut = recovered.bytes_cut,
@@ -752,7 +765,7 @@ impl<S: Store> ChainDb<S> {
     }
 
     fn record<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
-        match self.store.get(key)? {
+        match self.raw_get(key)? {
             None => Ok(None),
             Some(v) => decode_record(key, &v).map(Some),
         }
@@ -813,7 +826,14 @@ impl<S: Store> ChainDb<S> {
         Ok(())
     }
 
-    /// The last final block.
+    /// The block [`ChainDb::open`] found whole just above the stored head (its height
+    /// and record bytes), once: the caller executes and commits it again
+    /// (`Chain::open_with` does).
+    pub fn take_replay(&self) -> Option<(Height, Vec<u8>)> {
+        lock(&self.replay).take()
+    }
+
+    /// The last final block (the staged one, once a block is staged).
     pub fn head(&self) -> Result<ChainHead, StoreError> {
         self.record(META_HEAD)?.ok_or(StoreError::NoHead)
     }
@@ -902,30 +922,32 @@ impl<S: Store> ChainDb<S> {
         ));
         writes.push((META_HEAD.to_vec(), Some(codec::encode(&head))));
         let hashes: Vec<Hash> = output.receipts.iter().map(|r| r.tx).collect();
+        // The index is derived from the block log (rebuilt from it at open), so it
+        // can take the block as soon as its record is synced.
+        crate::crash::crash_point("commit.before_index");
+        self.index.add_block(ptr.segment, height, &hashes)?;
         *self.staged.write().unwrap_or_else(|p| p.into_inner()) = Some(StagedState {
             height,
             state: state.clone(),
+            meta: writes.iter().cloned().collect(),
         });
         Ok(StagedBlock {
             head,
             state,
             writes,
             hashes,
-            segment: ptr.segment,
         })
     }
 
     /// The second half of a commit: one atomic sled batch with the staged block's state
-    /// writes, the record's place, the history heads and the new head, flushed; then its
-    /// transactions are indexed and the staged writes dropped (the store now holds
-    /// them). Returns the new head once durable.
+    /// writes, the record's place, the history heads and the new head, flushed; then the
+    /// staged writes are dropped (the store now holds them). Returns the new head.
     pub fn apply_staged(&self, staged: StagedBlock) -> Result<ChainHead, StoreError> {
         let StagedBlock {
             head,
             state,
             writes: rest,
-            hashes,
-            segment,
+            hashes: _,
         } = staged;
         let applied = (|| -> Result<(), StoreError> {
             let mut writes: Writes = Vec::with_capacity(state.len() + rest.len());
@@ -933,18 +955,17 @@ impl<S: Store> ChainDb<S> {
                 writes.push((with_prefix(prefix::STATE, k), v.clone()));
             }
             writes.extend(rest);
-            self.write_batch(writes)?;
-            crate::crash::crash_point("commit.before_index");
-            self.index.add_block(segment, head.height, &hashes)?;
-            Ok(())
+            self.write_batch(writes)
         })();
-        // Applied, or failed (then the block is not final and the node stops): either
-        // way the tip reads the store from now on.
+        // Applied: the store now holds what the staged writes held, and reads go to it.
+        // Failed: the node stops, and the staged writes keep answering reads until it
+        // has (the block is final: its record is synced, and it is replayed at start).
+        applied?;
         let mut slot = self.staged.write().unwrap_or_else(|p| p.into_inner());
         if slot.as_ref().is_some_and(|s| s.height == head.height) {
             *slot = None;
         }
-        applied.map(|()| head)
+        Ok(head)
     }
 
     /// The transaction hashes of the kept blocks in block segment `segment` (one of
@@ -1037,6 +1058,9 @@ impl<S: Store> ChainDb<S> {
     /// An account's newest history entry.
     fn newest_event(&self, who: &Address) -> Result<Option<EventPosition>, StoreError> {
         let key = with_prefix(prefix::LAST_EVENT, &who.0);
+        if let Some(value) = self.staged_meta(&key) {
+            return decode_storage_record(&key, value);
+        }
         let value = self.reads.get(&key, || self.store.get(&key))?;
         decode_storage_record(&key, value)
     }
@@ -1045,7 +1069,22 @@ impl<S: Store> ChainDb<S> {
         &self,
         key: &[u8],
     ) -> Result<Option<T>, StoreError> {
-        decode_storage_record(key, self.store.get(key)?)
+        decode_storage_record(key, self.raw_get(key)?)
+    }
+
+    /// A database entry outside the runtime's state: the staged block's write if it
+    /// made one, else the store's.
+    fn raw_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(value) = self.staged_meta(key) {
+            return Ok(value);
+        }
+        self.store.get(key)
+    }
+
+    /// The staged block's write of a non-state key, if it made one.
+    fn staged_meta(&self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        let staged = self.staged.read().unwrap_or_else(|p| p.into_inner());
+        staged.as_ref().and_then(|s| s.meta.get(key).cloned())
     }
 
     /// The lowest height whose block this node keeps (1 unless pruned).
@@ -1292,6 +1331,14 @@ impl<S: Store> ChainDb<S> {
 
 impl<S: Store> StateRead for ChainDb<S> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        {
+            let staged = self.staged.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(value) = staged.as_ref().and_then(|s| s.state.get(key)) {
+                return Ok(value.clone());
+            }
+        }
+        // Not written by a staged block, or the block was applied meanwhile (the
+        // store then holds the same value): the store's value is the tip's.
         let key = with_prefix(prefix::STATE, key);
         self.reads
             .get(&key, || self.store.get(&key))
@@ -1306,14 +1353,16 @@ impl<S: Store> StateScan for ChainDb<S> {
                 "account history is listed newest first only".into(),
             ));
         }
+        let staged = self.staged_state_in(p, None);
         let entries = self
             .store
-            .scan_prefix(&with_prefix(prefix::STATE, p), limit)
+            .scan_prefix(
+                &with_prefix(prefix::STATE, p),
+                limit.saturating_add(staged.len()),
+            )
             .map_err(|e| StateError::Backend(e.to_string()))?;
-        Ok(entries
-            .into_iter()
-            .map(|(k, v)| (k[1..].to_vec(), v))
-            .collect())
+        let merged = merge_staged(entries, staged);
+        Ok(merged.into_iter().take(limit).collect())
     }
 
     fn scan_prefix_rev(
@@ -1327,17 +1376,58 @@ impl<S: Store> StateScan for ChainDb<S> {
                 .history_rev(p, before, limit)
                 .map_err(|e| StateError::Backend(e.to_string()));
         }
+        let staged = self.staged_state_in(p, before);
         let prefix = with_prefix(prefix::STATE, p);
         let before = before.map(|b| with_prefix(prefix::STATE, b));
         let entries = self
             .store
-            .scan_prefix_rev(&prefix, before.as_deref(), limit)
+            .scan_prefix_rev(
+                &prefix,
+                before.as_deref(),
+                limit.saturating_add(staged.len()),
+            )
             .map_err(|e| StateError::Backend(e.to_string()))?;
-        Ok(entries
-            .into_iter()
-            .map(|(k, v)| (k[1..].to_vec(), v))
-            .collect())
+        let merged = merge_staged(entries, staged);
+        Ok(merged.into_iter().rev().take(limit).collect())
     }
+}
+
+impl<S: Store> ChainDb<S> {
+    /// The staged block's state writes under runtime prefix `p` (below `before` if
+    /// given), in key order: what a scan merges over the store's entries.
+    fn staged_state_in(&self, p: &[u8], before: Option<&[u8]>) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let staged = self.staged.read().unwrap_or_else(|p| p.into_inner());
+        let Some(staged) = staged.as_ref() else {
+            return Vec::new();
+        };
+        staged
+            .state
+            .range(p.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(p) && before.is_none_or(|b| k.as_slice() < b))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// A scan's answer: the store's entries (state-prefixed keys; in either order) with
+/// the staged block's writes (runtime keys) over them, in ascending key order. The
+/// store was asked for as many more entries as there are staged writes, so the
+/// staged deletions cannot leave a page short.
+fn merge_staged(
+    store: Entries,
+    staged: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = store
+        .into_iter()
+        .map(|(k, v)| (k[1..].to_vec(), v))
+        .collect();
+    for (k, v) in staged {
+        match v {
+            Some(v) => merged.insert(k, v),
+            None => merged.remove(&k),
+        };
+    }
+    merged
 }
 
 fn decode_record<T: serde::de::DeserializeOwned>(
@@ -1565,6 +1655,7 @@ mod tests {
             cache: Mutex::new(VecDeque::new()),
             reads: StateCache::default(),
             staged: RwLock::new(None),
+            replay: Mutex::new(None),
         };
         let mut head = db
             .init_genesis(

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::common::{balance, chain_id, post, transfer, tx_hex, tx_status, wait_until, DevNode};
+use crate::common::{
+    balance, chain_id, get, post, transfer, tx_hex, tx_status, wait_until, DevNode,
+};
 use jeon_runtime::Hash;
 use serde_json::{json, Value};
 
@@ -178,6 +180,55 @@ fn a_crash_between_writing_and_renaming_a_signer_record_loses_nothing_final() {
 #[test]
 fn a_crash_after_a_block_is_durable_but_before_it_is_reported_loses_nothing() {
     crash_and_recover(&[("JEON_CRASH_POINT", "commit.after_write:3")], None);
+}
+
+#[test]
+fn a_crash_after_a_block_is_reported_final_but_before_the_store_holds_it_loses_nothing() {
+    // The block was final (its record synced, its transactions answered `final`), and
+    // sled never got its batch: the start replays it from the block log.
+    crash_and_recover(&[("JEON_CRASH_POINT", "commit.after_report:3")], None);
+    crash_and_recover(&[("JEON_CRASH_POINT", "commit.after_report:6")], None);
+}
+
+#[test]
+fn a_block_reported_final_and_then_lost_by_the_store_is_replayed_not_cut() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    let first = DevNode::start(&data, &[]);
+    let alice = first.key("alice");
+    let bob = first.key("bob").address();
+    let chain = chain_id(&first.api);
+    drop(first);
+    let mut node = DevNode::start(&data, &[("JEON_CRASH_POINT", "commit.after_report:2")]);
+    let mut reported = 0;
+    for n in 0..20 {
+        let tx = transfer(chain, &alice, n, bob, AMOUNT);
+        match std::panic::catch_unwind(|| post(&node.api, "/v1/txs", &json!({"tx": tx_hex(&tx)}))) {
+            Ok((202, _)) => reported = n + 1,
+            _ => break,
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert!(reported > 0, "transfers were accepted before the crash");
+    assert!(
+        node.wait_exit(Duration::from_secs(30)).is_some(),
+        "the node aborts right after reporting its second block"
+    );
+    drop(node);
+    let log = dir.path().join("restart.log");
+    let node = DevNode::start_with(&data, &[], &[], Some(&log));
+    let head = get(&node.api, "/v1/status").expect("status")["height"]
+        .as_u64()
+        .expect("height");
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        text.contains("executed and stored again"),
+        "the start replays the block the store lacked: {text}"
+    );
+    assert!(
+        head >= 2,
+        "the replayed block is the head or below it: {head}"
+    );
 }
 
 #[test]
