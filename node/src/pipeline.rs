@@ -2,20 +2,23 @@
 //! thread while the replica starts the next height.
 //!
 //! A commit has two halves ([`blocks::stage`], [`blocks::finish`]). Staging appends the
-//! block's record to the block log (synced) and makes its state readable at the tip;
-//! finishing applies the state to sled, indexes the transactions and reports the block
-//! final. With a [`Committer`], the replica stages on its thread, hands the block over,
-//! and executes the next block on the tip while this thread finishes the last one: the
-//! next height's execution overlaps the previous one's store writes.
+//! block's record to the block log (synced) and makes its writes readable through the
+//! database (the state at the tip, the head, its record, its history heads);
+//! finishing reports the block final and then applies its writes to sled. With a
+//! [`Committer`], the replica stages on its thread, hands the block over, and goes on
+//! with the next height (building, proposing, voting) while this thread reports and
+//! applies the last one: the store's write is in neither the finality latency nor the
+//! next height's path.
 //!
 //! What keeps it exact:
-//! - Nothing is reported final before [`blocks::finish`] returned: the head, the event
-//!   stream and tx status `final` all come from it.
-//! - At most one block is in flight: the replica [`Committer::settle`]s before it stages
-//!   another, before block sync, and before it signs anything at the next height. A
-//!   crash therefore leaves the store at most one block behind the block log, with no
-//!   signature above that block; recovery cuts that record back out (as after a crash
-//!   right after the append), and the height is decided again.
+//! - Nothing is reported final before its record is synced in the block log, and
+//!   every read of the database sees a staged block's writes; the API answers at the
+//!   reported head ([`crate::chain::Chain::read_at_head`]).
+//! - At most one block is in flight: the replica [`Committer::settle`]s before it
+//!   stages another and before block sync. A crash therefore leaves the store at most
+//!   one block behind the block log; at start, that one whole record is executed and
+//!   applied again (`blocks::replay`), so a block reported final is never lost, and a
+//!   signature at the next height sits on a block the node will hold.
 //!
 //! The simulator and the unit tests commit inline (no committer): the same two halves,
 //! one after the other, deterministic.

@@ -411,10 +411,10 @@ impl Replica {
         Ok(self)
     }
 
-    /// Waits until the block handed to the committer, if any, is applied and reported:
-    /// before staging another, before block sync, and before signing anything at the
-    /// next height (so no signature exists above a block the store may not hold after
-    /// a crash).
+    /// Waits until the block handed to the committer, if any, is reported and applied:
+    /// before staging another and before block sync (one block in flight). Signing at
+    /// the next height does not wait: the block is final and in the synced block log
+    /// once staged, and a crash before the store holds it replays it at start.
     fn settle(&mut self) -> Result<(), ReplicaError> {
         let Some(committer) = self.committer.as_mut() else {
             return Ok(());
@@ -863,7 +863,6 @@ impl Replica {
         if self.guard.is_none() {
             return Ok(None);
         }
-        self.settle()?;
         let Some(guard) = self.guard.as_mut() else {
             return Ok(None);
         };
@@ -930,7 +929,6 @@ impl Replica {
         if self.guard.is_none() {
             return Ok(None);
         }
-        self.settle()?;
         let Some(guard) = self.guard.as_mut() else {
             return Ok(None);
         };
