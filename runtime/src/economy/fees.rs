@@ -50,7 +50,7 @@ use crate::types::{Address, Amount, AssetId, Height, TimeMs};
 /// [`crate::state::keys`], which gives each kind of record its own prefix byte.
 pub mod storage {
     use crate::fees::Beneficiary;
-    use crate::state::keys::{with, BASE_FEE, FEE_MARKET, SPONSORSHIP, VOLUME};
+    use crate::state::keys::{with, BASE_FEE, FEE_MARKET, SPONSORED_BY, SPONSORSHIP, VOLUME};
     use crate::types::Address;
 
     /// Key of the fee market.
@@ -71,6 +71,14 @@ pub mod storage {
     /// Prefix of a sponsor's sponsorships.
     pub fn sponsorships_of(sponsor: &Address) -> Vec<u8> {
         with(SPONSORSHIP, &[&sponsor.0])
+    }
+    /// Key of the index entry saying `sponsor` sponsors `account`'s own fees.
+    pub fn sponsored_by(account: &Address, sponsor: &Address) -> Vec<u8> {
+        with(SPONSORED_BY, &[&account.0, &sponsor.0])
+    }
+    /// Prefix of the partners sponsoring `account`'s own fees.
+    pub fn sponsors_of(account: &Address) -> Vec<u8> {
+        with(SPONSORED_BY, &[&account.0])
     }
     /// Key of an account's fee volume record.
     pub fn volume(who: &Address) -> Vec<u8> {
@@ -719,6 +727,9 @@ fn sponsor<S: StateRead + ?Sized>(
             return Err(CallError::UnknownSponsorship.into());
         }
         ov.put_raw(key, None)?;
+        if let Beneficiary::Account(a) = offer.beneficiary {
+            ov.put_raw(storage::sponsored_by(&a, &cx.sender), None)?;
+        }
     } else {
         // The same terms keep what this period already spent; a new period length is
         // new terms, whose periods are counted afresh (period numbers of different
@@ -737,6 +748,9 @@ fn sponsor<S: StateRead + ?Sized>(
             used,
         };
         ov.put(key, &record)?;
+        if let Beneficiary::Account(a) = offer.beneficiary {
+            ov.put(storage::sponsored_by(&a, &cx.sender), &cx.sender)?;
+        }
     }
     events.push(Event::FeesSponsored(FeesSponsored {
         sponsor: cx.sender,
@@ -780,4 +794,50 @@ pub fn sponsorships_of<S: StateScan + ?Sized>(
         });
     }
     Ok(out)
+}
+
+/// The sponsorships that may pay `account`'s fees, with what each still covers at
+/// `time_ms`: first those for the account itself (from the [`storage::sponsored_by`]
+/// index, in sponsor order), then every partner's all-customers sponsorship, which pays
+/// for the account's calls addressed to that partner. At most
+/// [`SPONSORSHIPS_LISTED_MAX`] of each kind; partners are read at most that many.
+pub fn sponsorships_for<S: StateScan + ?Sized>(
+    s: &S,
+    account: &Address,
+    time_ms: TimeMs,
+) -> Result<Vec<SponsorshipStatus>, StateError> {
+    let mut keys = Vec::new();
+    for (k, _) in s.scan_prefix(&storage::sponsors_of(account), SPONSORSHIPS_LISTED_MAX)? {
+        let sponsor = address_at(&k, 1 + 32)?;
+        keys.push(storage::sponsorship(
+            &sponsor,
+            &Beneficiary::Account(*account),
+        ));
+    }
+    let partners = s.scan_prefix(&[crate::state::keys::PARTNER], SPONSORSHIPS_LISTED_MAX)?;
+    for (k, _) in partners {
+        let partner = address_at(&k, 1)?;
+        keys.push(storage::sponsorship(&partner, &Beneficiary::AllCustomers));
+    }
+    let mut out = Vec::new();
+    for key in keys {
+        if let Some(sponsorship) = read_record::<Sponsorship, _>(s, &key)? {
+            let remaining = sponsorship.remaining(time_ms);
+            out.push(SponsorshipStatus {
+                sponsorship,
+                remaining,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The address stored at `at` in an index key.
+fn address_at(key: &[u8], at: usize) -> Result<Address, StateError> {
+    key.get(at..at + 32)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(Address)
+        .ok_or(StateError::InvariantBroken(
+            "an index key is shorter than the address it holds",
+        ))
 }
