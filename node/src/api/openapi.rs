@@ -52,6 +52,7 @@ use super::types;
         super::rules,
         super::fees,
         super::sponsorships,
+        super::account_sponsorships,
         super::goods::product,
         super::goods::products,
         super::goods::entitlement,

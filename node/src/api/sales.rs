@@ -1,8 +1,9 @@
 //! `GET /v1/partners/{addr}/daily?from=DAY&to=DAY`: one partner's own figures per
 //! day, for its dashboard (docs/web.md): payments it received as a merchant (count,
 //! gross, tax withheld, per money asset), cashback it issued as an issuer (per credit),
-//! and redemptions of its credits (requested, settled, rejected, refunded at their
-//! deadline).
+//! redemptions of its credits (requested, settled, rejected, refunded at their
+//! deadline), and the fees it paid as a sponsor (for another account's transaction:
+//! what its sponsorship budgets spent).
 //!
 //! Summed from the partner's own history index (the entries `/v1/accounts/{addr}/events`
 //! lists), newest first, down to the first day asked for, so a dashboard asks one
@@ -22,10 +23,12 @@ use jeon_runtime::economy::{period_of, QUERY_PERIODS_MAX};
 use jeon_runtime::{Address, AssetId, Event};
 
 use super::types::{
-    DailyCashback, DailyFigures, DailyPayments, DailyRedemptions, PartnerDailyView, PeriodQuery,
+    DailyCashback, DailyFigures, DailyPayments, DailyRedemptions, DailySponsored, PartnerDailyView,
+    PeriodQuery,
 };
 use super::{param_periods, parse_address, query_error, read_state, ApiError, ApiResult, Params};
 use crate::chain::{Chain, Db};
+use crate::store::BlockRecord;
 
 /// History entries one answer reads at most.
 const DAILY_EVENTS_READ_MAX: usize = 100_000;
@@ -66,13 +69,15 @@ struct Day {
     payments: BTreeMap<AssetId, DailyPayments>,
     cashback: BTreeMap<AssetId, u128>,
     redemptions: DailyRedemptions,
+    sponsored: DailySponsored,
 }
 
 fn daily_at(db: &Db, partner: &Address, from: u64, to: u64) -> ApiResult<PartnerDailyView> {
     let mut days: BTreeMap<u64, Day> = BTreeMap::new();
     let mut cursor: Option<EventPosition> = None;
     let (mut read, mut blocks) = (0usize, 0usize);
-    let mut time: Option<(u64, u64)> = None; // (height, day) of the last block read
+    // The height, day and block of the last block read.
+    let mut time: Option<(u64, u64, Arc<BlockRecord>)> = None;
     let complete = 'walk: loop {
         let step = account_events(db, partner, DAILY_STEP, cursor).map_err(ApiError::internal)?;
         let exhausted = step.len() < DAILY_STEP;
@@ -80,8 +85,8 @@ fn daily_at(db: &Db, partner: &Address, from: u64, to: u64) -> ApiResult<Partner
             cursor = Some(entry.position);
             read += 1;
             let height = entry.position.height;
-            let day = match time {
-                Some((h, d)) if h == height => d,
+            let day = match &time {
+                Some((h, d, _)) if *h == height => *d,
                 _ => {
                     if blocks == DAILY_BLOCKS_READ_MAX {
                         break 'walk false;
@@ -92,7 +97,7 @@ fn daily_at(db: &Db, partner: &Address, from: u64, to: u64) -> ApiResult<Partner
                         break 'walk false;
                     };
                     let d = period_of(record.committed.block.header.time_ms);
-                    time = Some((height, d));
+                    time = Some((height, d, record));
                     d
                 }
             };
@@ -100,7 +105,18 @@ fn daily_at(db: &Db, partner: &Address, from: u64, to: u64) -> ApiResult<Partner
                 break 'walk true;
             }
             if day <= to {
-                add(days.entry(day).or_default(), partner, &entry.event);
+                let day = days.entry(day).or_default();
+                add(day, partner, &entry.event);
+                if let (Event::FeeCharged(f), Some((_, _, record))) = (&entry.event, &time) {
+                    let sender = usize::try_from(entry.position.tx_index)
+                        .ok()
+                        .and_then(|i| record.committed.block.txs.get(i))
+                        .map(|tx| tx.body.sender);
+                    if f.payer == *partner && sender.is_some_and(|s| s != *partner) {
+                        day.sponsored.txs += 1;
+                        day.sponsored.fees = day.sponsored.fees.saturating_add(u128::from(f.amount));
+                    }
+                }
             }
             if read == DAILY_EVENTS_READ_MAX {
                 break 'walk false;
@@ -158,5 +174,6 @@ fn figures(period: u64, d: Day) -> DailyFigures {
             .map(|(asset, amount)| DailyCashback { asset, amount })
             .collect(),
         redemptions: d.redemptions,
+        sponsored: d.sponsored,
     }
 }
