@@ -2,8 +2,8 @@
 //! day, for its dashboard (docs/web.md): payments it received as a merchant (count,
 //! gross, tax withheld, per money asset), cashback it issued as an issuer (per credit),
 //! redemptions of its credits (requested, settled, rejected, refunded at their
-//! deadline), and the fees it paid as a sponsor (for another account's transaction:
-//! what its sponsorship budgets spent).
+//! deadline), and what its fee sponsorships paid (read from the runtime's per-day
+//! record of each sponsor, `fees::sponsored_days`: fees are not in the history index).
 //!
 //! Summed from the partner's own history index (the entries `/v1/accounts/{addr}/events`
 //! lists), newest first, down to the first day asked for, so a dashboard asks one
@@ -18,6 +18,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::Json;
 use jeon_runtime::economy::history::{account_events, EventPosition};
+use jeon_runtime::fees::sponsored_days;
 use jeon_runtime::economy::query::QueryError;
 use jeon_runtime::economy::{period_of, QUERY_PERIODS_MAX};
 use jeon_runtime::{Address, AssetId, Event};
@@ -28,7 +29,6 @@ use super::types::{
 };
 use super::{param_periods, parse_address, query_error, read_state, ApiError, ApiResult, Params};
 use crate::chain::{Chain, Db};
-use crate::store::BlockRecord;
 
 /// History entries one answer reads at most.
 const DAILY_EVENTS_READ_MAX: usize = 100_000;
@@ -76,8 +76,7 @@ fn daily_at(db: &Db, partner: &Address, from: u64, to: u64) -> ApiResult<Partner
     let mut days: BTreeMap<u64, Day> = BTreeMap::new();
     let mut cursor: Option<EventPosition> = None;
     let (mut read, mut blocks) = (0usize, 0usize);
-    // The height, day and block of the last block read.
-    let mut time: Option<(u64, u64, Arc<BlockRecord>)> = None;
+    let mut time: Option<(u64, u64)> = None; // (height, day) of the last block read
     let complete = 'walk: loop {
         let step = account_events(db, partner, DAILY_STEP, cursor).map_err(ApiError::internal)?;
         let exhausted = step.len() < DAILY_STEP;
@@ -85,8 +84,8 @@ fn daily_at(db: &Db, partner: &Address, from: u64, to: u64) -> ApiResult<Partner
             cursor = Some(entry.position);
             read += 1;
             let height = entry.position.height;
-            let day = match &time {
-                Some((h, d, _)) if *h == height => *d,
+            let day = match time {
+                Some((h, d)) if h == height => d,
                 _ => {
                     if blocks == DAILY_BLOCKS_READ_MAX {
                         break 'walk false;
@@ -97,7 +96,7 @@ fn daily_at(db: &Db, partner: &Address, from: u64, to: u64) -> ApiResult<Partner
                         break 'walk false;
                     };
                     let d = period_of(record.committed.block.header.time_ms);
-                    time = Some((height, d, record));
+                    time = Some((height, d));
                     d
                 }
             };
@@ -105,18 +104,7 @@ fn daily_at(db: &Db, partner: &Address, from: u64, to: u64) -> ApiResult<Partner
                 break 'walk true;
             }
             if day <= to {
-                let day = days.entry(day).or_default();
-                add(day, partner, &entry.event);
-                if let (Event::FeeCharged(f), Some((_, _, record))) = (&entry.event, &time) {
-                    let sender = usize::try_from(entry.position.tx_index)
-                        .ok()
-                        .and_then(|i| record.committed.block.txs.get(i))
-                        .map(|tx| tx.body.sender);
-                    if f.payer == *partner && sender.is_some_and(|s| s != *partner) {
-                        day.sponsored.txs += 1;
-                        day.sponsored.fees = day.sponsored.fees.saturating_add(u128::from(f.amount));
-                    }
-                }
+                add(days.entry(day).or_default(), partner, &entry.event);
             }
             if read == DAILY_EVENTS_READ_MAX {
                 break 'walk false;
@@ -126,6 +114,13 @@ fn daily_at(db: &Db, partner: &Address, from: u64, to: u64) -> ApiResult<Partner
             break true;
         }
     };
+    // Fees are not in the history index: the sponsor's own per-day record has them.
+    for (day, paid) in sponsored_days(db, partner, from, to).map_err(ApiError::internal)? {
+        days.entry(day).or_default().sponsored = DailySponsored {
+            txs: paid.txs,
+            fees: u128::from(paid.fees),
+        };
+    }
     Ok(PartnerDailyView {
         partner: *partner,
         from_period: from,

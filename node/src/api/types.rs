@@ -1210,14 +1210,14 @@ pub struct DailyFigures {
     pub cashback: Vec<DailyCashback>,
     /// Redemptions of its credits.
     pub redemptions: DailyRedemptions,
-    /// Fees it paid for other accounts' transactions (its sponsorships' spending).
+    /// What its fee sponsorships paid for other accounts' transactions.
     pub sponsored: DailySponsored,
 }
 
 /// What a partner's fee sponsorships paid on one day.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct DailySponsored {
-    /// Other accounts' transactions whose fee it paid.
+    /// Transactions whose fee its sponsorships paid.
     pub txs: u64,
     /// Units of the fee asset paid for them.
     pub fees: u128,

@@ -50,7 +50,9 @@ use crate::types::{Address, Amount, AssetId, Height, TimeMs};
 /// [`crate::state::keys`], which gives each kind of record its own prefix byte.
 pub mod storage {
     use crate::fees::Beneficiary;
-    use crate::state::keys::{with, BASE_FEE, FEE_MARKET, SPONSORED_BY, SPONSORSHIP, VOLUME};
+    use crate::state::keys::{
+        with, BASE_FEE, FEE_MARKET, SPONSORED_BY, SPONSORED_DAY, SPONSORSHIP, VOLUME,
+    };
     use crate::types::Address;
 
     /// Key of the fee market.
@@ -79,6 +81,10 @@ pub mod storage {
     /// Prefix of the partners sponsoring `account`'s own fees.
     pub fn sponsors_of(account: &Address) -> Vec<u8> {
         with(SPONSORED_BY, &[&account.0])
+    }
+    /// Key of what a sponsor's sponsorships paid on one UTC day.
+    pub fn sponsored_day(sponsor: &Address, day: u64) -> Vec<u8> {
+        with(SPONSORED_DAY, &[&sponsor.0, &day.to_be_bytes()])
     }
     /// Key of an account's fee volume record.
     pub fn volume(who: &Address) -> Vec<u8> {
@@ -667,6 +673,13 @@ pub fn charge<S: StateRead + ?Sized>(
     if let Some(s) = &due.sponsorship {
         let spent = s.spend(rules.time_ms, due.amount);
         ov.put(spent.key(), &spent)?;
+        let key = storage::sponsored_day(&s.sponsor, crate::economy::period_of(rules.time_ms));
+        let day: SponsoredDay = read_record(ov, &key)?.unwrap_or_default();
+        let day = SponsoredDay {
+            txs: day.txs.saturating_add(1),
+            fees: day.fees.saturating_add(due.amount),
+        };
+        ov.put(key, &day)?;
     }
     if let Some(market) = rules.tiered() {
         let key = storage::volume(sender);
@@ -760,6 +773,34 @@ fn sponsor<S: StateRead + ?Sized>(
         period_ms: offer.period_ms,
     }));
     Ok(())
+}
+
+/// What a sponsor's sponsorships paid on one UTC day.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct SponsoredDay {
+    /// Transactions whose fee they paid.
+    pub txs: u64,
+    /// Units of the fee asset paid.
+    pub fees: Amount,
+}
+
+/// What `sponsor`'s sponsorships paid on each UTC day from `from` to `to` (inclusive,
+/// at most [`crate::economy::QUERY_PERIODS_MAX`] days from `from`), days without any
+/// left out.
+pub fn sponsored_days<S: StateRead + ?Sized>(
+    s: &S,
+    sponsor: &Address,
+    from: u64,
+    to: u64,
+) -> Result<Vec<(u64, SponsoredDay)>, StateError> {
+    let last = to.min(from.saturating_add(crate::economy::QUERY_PERIODS_MAX - 1));
+    let mut out = Vec::new();
+    for day in from..=last {
+        if let Some(d) = read_record(s, &storage::sponsored_day(sponsor, day))? {
+            out.push((day, d));
+        }
+    }
+    Ok(out)
 }
 
 /// A sponsorship with what it still covers, as [`sponsorships_of`] lists it.

@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use jeon_runtime::fees::{
-    sponsorships_for, sponsorships_of, Beneficiary, FeeMarket, FeeRules, FeeTier, Volume, FULL_FEE_BPS,
+    sponsored_days, sponsorships_for, sponsorships_of, Beneficiary, SponsoredDay, FeeMarket, FeeRules, FeeTier, Volume, FULL_FEE_BPS,
 };
 use jeon_runtime::state::{keys, read_record};
 use jeon_runtime::{calls, events};
@@ -410,6 +410,15 @@ fn an_accounts_sponsors_are_listed_from_the_index_until_withdrawn() {
     let tx = paid_by(&c, &user_key, shop, None, transfer(&telco, PTS, 1));
     success(&c.run(&[tx]));
     assert!(listed(&c).contains(&(shop, Beneficiary::Account(user), 50 - FEE)));
+    let today = jeon_runtime::economy::period_of(ctx(c.height).time_ms);
+    assert_eq!(
+        sponsored_days(&c.state, &shop, today.saturating_sub(3), today + 3).expect("memory"),
+        vec![(today, SponsoredDay { txs: 1, fees: FEE })],
+        "the day's record counts what the sponsorship paid"
+    );
+    assert!(sponsored_days(&c.state, &telco, 0, today)
+        .expect("memory")
+        .is_empty());
     let off = c.tx(&c.shop, sponsor(Beneficiary::Account(user), 0, DAY_MS));
     success(&c.run(&[off]));
     assert!(c
