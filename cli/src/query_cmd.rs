@@ -496,9 +496,7 @@ mod tests {
                 daily.as_str(),
             ),
             (
-                QueryCommand::AccountSponsorships {
-                    address: someone,
-                },
+                QueryCommand::AccountSponsorships { address: someone },
                 sponsored.as_str(),
             ),
             (

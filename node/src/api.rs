@@ -54,11 +54,10 @@ pub mod web;
 pub use requests::TXS_BATCH_MAX;
 use requests::{BatchBody, RequestError, SubmitBody};
 use types::{
-    AccountEventsView, AccountFeeView, AccountView, AssetView, AssetsView, BalanceView,
-    BatchAnswer, BatchItem, BlockView, CreditView, ErrorBody, ErrorDetail, ExchangesView, FeeInfo,
-    AccountSponsorshipsView, FeesView, MandatesView, RedemptionsView, RulesView, SponsorOfAccount,
-    SponsorshipsView, StatusView, SubmitAnswer,
-    TxProofAnswer,
+    AccountEventsView, AccountFeeView, AccountSponsorshipsView, AccountView, AssetView, AssetsView,
+    BalanceView, BatchAnswer, BatchItem, BlockView, CreditView, ErrorBody, ErrorDetail,
+    ExchangesView, FeeInfo, FeesView, MandatesView, RedemptionsView, RulesView, SponsorOfAccount,
+    SponsorshipsView, StatusView, SubmitAnswer, TxProofAnswer,
 };
 use types::{AccountQuery, HistoryQuery, LimitQuery, PeriodQuery, RedemptionsQuery, RulesQuery};
 pub use types::{ErrorCode, TxStatus};
@@ -360,7 +359,10 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/rules", get(rules))
         .route("/v1/fees", get(fees))
         .route("/v1/sponsors/{addr}", get(sponsorships))
-        .route("/v1/accounts/{addr}/sponsorships", get(account_sponsorships))
+        .route(
+            "/v1/accounts/{addr}/sponsorships",
+            get(account_sponsorships),
+        )
         .route("/v1/products/{id}", get(goods::product))
         .route("/v1/merchants/{addr}/products", get(goods::products))
         .route("/v1/entitlements/{id}", get(goods::entitlement))

@@ -18,9 +18,9 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::Json;
 use jeon_runtime::economy::history::{account_events, EventPosition};
-use jeon_runtime::fees::sponsored_days;
 use jeon_runtime::economy::query::QueryError;
 use jeon_runtime::economy::{period_of, QUERY_PERIODS_MAX};
+use jeon_runtime::fees::sponsored_days;
 use jeon_runtime::{Address, AssetId, Event};
 
 use super::types::{

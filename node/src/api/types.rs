@@ -871,7 +871,9 @@ impl SponsorOfAccount {
             budget_per_period: s.budget_per_period,
             period_ms: s.period_ms,
             remaining: status.remaining,
-            refills_at_ms: (time_ms / period_ms).saturating_add(1).saturating_mul(period_ms),
+            refills_at_ms: (time_ms / period_ms)
+                .saturating_add(1)
+                .saturating_mul(period_ms),
         }
     }
 }

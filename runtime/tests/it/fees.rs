@@ -3,14 +3,14 @@
 
 use crate::support::*;
 use jeon_runtime::fees::{
-    sponsored_days, sponsorships_for, sponsorships_of, Beneficiary, SponsoredDay, FeeMarket, FeeRules, FeeTier, Volume, FULL_FEE_BPS,
+    sponsored_days, sponsorships_for, sponsorships_of, Beneficiary, FeeMarket, FeeRules, FeeTier,
+    SponsoredDay, Volume, FULL_FEE_BPS,
 };
 use jeon_runtime::state::{keys, read_record};
 use jeon_runtime::{calls, events};
 use jeon_runtime::{
     Address, Amount, Call, CallError, Event, Keypair, Outcome, Overlay, Params, SignedTx, StateExt,
-    StateRead,
-    TxError, VerifiedTx,
+    StateRead, TxError, VerifiedTx,
 };
 
 /// A day, the sponsorship period of most tests.
@@ -378,7 +378,13 @@ fn an_accounts_sponsors_are_listed_from_the_index_until_withdrawn() {
         sponsorships_for(&c.state, &user, ctx(c.height).time_ms)
             .expect("memory")
             .into_iter()
-            .map(|s| (s.sponsorship.sponsor, s.sponsorship.beneficiary, s.remaining))
+            .map(|s| {
+                (
+                    s.sponsorship.sponsor,
+                    s.sponsorship.beneficiary,
+                    s.remaining,
+                )
+            })
             .collect::<Vec<_>>()
     };
     assert!(listed(&c).is_empty(), "nobody sponsors anyone at genesis");
@@ -403,7 +409,11 @@ fn an_accounts_sponsors_are_listed_from_the_index_until_withdrawn() {
         .map(|(s, b)| (s, Beneficiary::Account(user), b))
         .collect();
     expected.push((telco, Beneficiary::AllCustomers, 900));
-    assert_eq!(listed(&c), expected, "another user's sponsorship is not listed");
+    assert_eq!(
+        listed(&c),
+        expected,
+        "another user's sponsorship is not listed"
+    );
 
     // Spending shows in what is left; withdrawing removes the index entry.
     let user_key = Keypair::from_secret(c.users[0].secret());
