@@ -359,10 +359,7 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/rules", get(rules))
         .route("/v1/fees", get(fees))
         .route("/v1/sponsors/{addr}", get(sponsorships))
-        .route(
-            "/v1/accounts/{addr}/sponsorships",
-            get(account_sponsorships),
-        )
+        .route("/v1/accounts/{addr}/sponsorships", get(sponsored_by))
         .route("/v1/products/{id}", get(goods::product))
         .route("/v1/merchants/{addr}/products", get(goods::products))
         .route("/v1/entitlements/{id}", get(goods::entitlement))
@@ -1196,7 +1193,7 @@ async fn sponsorships(
 /// account's fees, as of the head: those for the account itself, then every partner's
 /// all-customers sponsorship (which pays for its calls addressed to that partner).
 #[utoipa::path(get, path = "/v1/accounts/{addr}/sponsorships", tag = "accounts", params(("addr" = String, Path, description = "A jeon1... address")), responses((status = 200, description = "The sponsorships that may pay the account's fees", body = AccountSponsorshipsView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
-async fn account_sponsorships(
+async fn sponsored_by(
     State(shared): State<Arc<Chain>>,
     Path(addr): Path<String>,
 ) -> ApiResult<Json<AccountSponsorshipsView>> {
