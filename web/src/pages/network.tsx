@@ -64,8 +64,8 @@ export function Network() {
         />
       )}
       <h2>The last hour ({blocks.length} blocks)</h2>
-      <Chart title="Block time (s)" x={blocks.slice(1).map((b) => b.time_ms / 1000)} xTime series={[{ label: 'seconds', values: times, color: '#2563eb' }]} />
-      <Chart title="Transactions per minute" x={minutes.map((m) => m * 60)} xTime bars series={[{ label: 'txs', values: minutes.map((m) => perMin.get(m)!), color: '#059669' }]} />
+      <Chart title="Block time (s)" x={blocks.slice(1).map((b) => b.time_ms / 1000)} xTime step={1} series={[{ label: 'seconds', values: times, color: '#2563eb' }]} />
+      <Chart title="Transactions per minute" x={minutes.map((m) => m * 60)} xTime bars step={60} series={[{ label: 'txs', values: minutes.map((m) => perMin.get(m)!), color: '#059669' }]} />
     </section>
   );
 }
