@@ -143,6 +143,21 @@ enum QueryCommand {
         /// The sponsor's address.
         address: Address,
     },
+    /// The fee sponsorships that may pay an account's fees: partners sponsoring it,
+    /// then every partner's all-customers offer (for calls addressed to that partner),
+    /// each with what it still covers this period.
+    AccountSponsorships {
+        /// The account's address.
+        address: Address,
+    },
+    /// A partner's own figures per UTC day: payments received (count, gross, tax),
+    /// cashback issued, redemptions of its credits, and fees it paid as a sponsor.
+    PartnerDaily {
+        /// The partner's address.
+        address: Address,
+        #[command(flatten)]
+        days: Days,
+    },
     /// Every exchange agreement, proposed or active.
     Exchanges,
     /// The reward rules a payment at a merchant applies (every rule without `--merchant`).
@@ -368,6 +383,12 @@ fn path(what: &QueryCommand) -> String {
         QueryCommand::Fees { account: None } => "/v1/fees".into(),
         QueryCommand::Fees { account: Some(a) } => format!("/v1/fees?account={a}"),
         QueryCommand::Sponsorships { address } => format!("/v1/sponsors/{address}"),
+        QueryCommand::AccountSponsorships { address } => {
+            format!("/v1/accounts/{address}/sponsorships")
+        }
+        QueryCommand::PartnerDaily { address, days } => {
+            format!("/v1/partners/{address}/daily{}", days.query())
+        }
         QueryCommand::Exchanges => "/v1/exchanges".into(),
         QueryCommand::Rules { merchant: None } => "/v1/rules".into(),
         QueryCommand::Rules { merchant: Some(m) } => format!("/v1/rules?merchant={m}"),
@@ -426,6 +447,9 @@ mod tests {
 
     #[test]
     fn each_query_reads_its_documented_route() {
+        let someone = Address([7; 32]);
+        let daily = format!("/v1/partners/{someone}/daily?from=20418&to=20420");
+        let sponsored = format!("/v1/accounts/{someone}/sponsorships");
         let cases = [
             (QueryCommand::Status, "/v1/status"),
             (
@@ -461,6 +485,20 @@ mod tests {
                 "/v1/settlement",
             ),
             (QueryCommand::Exchanges, "/v1/exchanges"),
+            (
+                QueryCommand::PartnerDaily {
+                    address: someone,
+                    days: Days {
+                        from: Some(20418),
+                        to: Some(20420),
+                    },
+                },
+                daily.as_str(),
+            ),
+            (
+                QueryCommand::AccountSponsorships { address: someone },
+                sponsored.as_str(),
+            ),
             (
                 QueryCommand::Proposals {
                     status: Some(ProposalStatusArg::Open),

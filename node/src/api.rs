@@ -53,10 +53,10 @@ pub mod web;
 pub use requests::TXS_BATCH_MAX;
 use requests::{BatchBody, RequestError, SubmitBody};
 use types::{
-    AccountEventsView, AccountFeeView, AccountView, AssetView, AssetsView, BalanceView,
-    BatchAnswer, BatchItem, BlockView, CreditView, ErrorBody, ErrorDetail, ExchangesView, FeeInfo,
-    FeesView, MandatesView, RedemptionsView, RulesView, SponsorshipsView, StatusView, SubmitAnswer,
-    TxProofAnswer,
+    AccountEventsView, AccountFeeView, AccountSponsorshipsView, AccountView, AssetView, AssetsView,
+    BalanceView, BatchAnswer, BatchItem, BlockView, CreditView, ErrorBody, ErrorDetail,
+    ExchangesView, FeeInfo, FeesView, MandatesView, RedemptionsView, RulesView, SponsorOfAccount,
+    SponsorshipsView, StatusView, SubmitAnswer, TxProofAnswer,
 };
 use types::{AccountQuery, HistoryQuery, LimitQuery, PeriodQuery, RedemptionsQuery, RulesQuery};
 pub use types::{ErrorCode, TxStatus};
@@ -358,6 +358,7 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/rules", get(rules))
         .route("/v1/fees", get(fees))
         .route("/v1/sponsors/{addr}", get(sponsorships))
+        .route("/v1/accounts/{addr}/sponsorships", get(sponsored_by))
         .route("/v1/products/{id}", get(goods::product))
         .route("/v1/merchants/{addr}/products", get(goods::products))
         .route("/v1/entitlements/{id}", get(goods::entitlement))
@@ -1186,6 +1187,32 @@ async fn sponsorships(
         .map_err(ApiError::internal)?;
     Ok(Json(SponsorshipsView {
         sponsor,
+        height: head.height,
+        sponsorships,
+    }))
+}
+
+/// `GET /v1/accounts/{addr}/sponsorships`: the fee sponsorships that may pay this
+/// account's fees, as of the head: those for the account itself, then every partner's
+/// all-customers sponsorship (which pays for its calls addressed to that partner).
+#[utoipa::path(get, path = "/v1/accounts/{addr}/sponsorships", tag = "accounts", params(("addr" = String, Path, description = "A jeon1... address")), responses((status = 200, description = "The sponsorships that may pay the account's fees", body = AccountSponsorshipsView), (status = "4XX", description = "Bad request or not found; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+async fn sponsored_by(
+    State(shared): State<Arc<Chain>>,
+    Path(addr): Path<String>,
+) -> ApiResult<Json<AccountSponsorshipsView>> {
+    let account = parse_address(&addr)?;
+    let (head, list) = read_state(&shared, move |db, head| {
+        let list = jeon_runtime::fees::sponsorships_for(db, &account, head.time_ms)
+            .map_err(ApiError::internal)?;
+        Ok((head, list))
+    })
+    .await?;
+    let sponsorships = list
+        .into_iter()
+        .map(|status| SponsorOfAccount::new(status, head.time_ms))
+        .collect();
+    Ok(Json(AccountSponsorshipsView {
+        account,
         height: head.height,
         sponsorships,
     }))

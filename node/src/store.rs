@@ -38,6 +38,10 @@ mod prefix {
     pub(super) const BLOCK: u8 = b'B';
     /// `L || account` -> the account's newest history entry ([`EventPosition`]).
     pub(super) const LAST_EVENT: u8 = b'L';
+    /// `V || validator key` -> the height of the newest block whose certificate it
+    /// signed (u64): for the network page, which could otherwise only read back a few
+    /// certificates. Written with each block; a node's own record, not in snapshots.
+    pub(super) const LAST_SIGNED: u8 = b'V';
 }
 
 // Metadata keys start with `M`.
@@ -920,6 +924,12 @@ impl<S: Store> ChainDb<S> {
             height_key(prefix::BLOCK, height),
             Some(storage_encode(&ptr)?),
         ));
+        for sig in &committed.certificate.signatures {
+            writes.push((
+                with_prefix(prefix::LAST_SIGNED, &sig.validator.0),
+                Some(storage_encode(&height)?),
+            ));
+        }
         writes.push((META_HEAD.to_vec(), Some(codec::encode(&head))));
         let hashes: Vec<Hash> = output.receipts.iter().map(|r| r.tx).collect();
         // The index is derived from the block log (rebuilt from it at open), so it
@@ -1053,6 +1063,12 @@ impl<S: Store> ChainDb<S> {
             }
         }
         Ok((links, newest))
+    }
+
+    /// The height of the newest block whose certificate `validator` signed, as far as
+    /// this node's database has seen (blocks it committed or synced).
+    pub fn last_signed(&self, validator: &Address) -> Result<Option<Height>, StoreError> {
+        self.storage_record(&with_prefix(prefix::LAST_SIGNED, &validator.0))
     }
 
     /// An account's newest history entry.
@@ -1722,7 +1738,16 @@ mod tests {
                     height,
                     round: 0,
                     block: header.hash(),
-                    signatures: vec![],
+                    // The stores do not check certificates: `users[0]` "signs" every
+                    // block and `users[1]` the first five, for the last-signed index.
+                    signatures: [(users[0], heights), (users[1], 5)]
+                        .into_iter()
+                        .filter(|(_, until)| height <= *until)
+                        .map(|(validator, _)| jeon_runtime::block::CommitSig {
+                            validator,
+                            signature: jeon_runtime::Signature([0; 64]),
+                        })
+                        .collect(),
                 },
                 block: Block {
                     header,
@@ -1758,6 +1783,14 @@ mod tests {
                 .expect("read");
             assert_eq!(StateRead::get(&db, &key).expect("read"), stored);
         }
+    }
+
+    #[test]
+    fn each_validators_last_signed_height_follows_the_certificates() {
+        let (db, _, accounts, heights) = two_histories(1 << 20);
+        assert_eq!(db.last_signed(&accounts[0]).expect("read"), Some(heights));
+        assert_eq!(db.last_signed(&accounts[1]).expect("read"), Some(5));
+        assert_eq!(db.last_signed(&accounts[2]).expect("read"), None);
     }
 
     #[test]

@@ -267,6 +267,13 @@ pub mod keys {
     pub const SUBJECT_CLAIM: u8 = 0x43;
     /// `0x44 || product (u64 BE)` -> `Claim`: what buying the product requires.
     pub const PRODUCT_CLAIM: u8 = 0x44;
+    /// `0x45 || beneficiary || sponsor` -> the sponsor (`Address`): the partners sponsoring one account's
+    /// fees (its `Beneficiary::Account` sponsorships, which are keyed by sponsor under
+    /// [`SPONSORSHIP`]), for queries. Written and removed with the sponsorship.
+    pub const SPONSORED_BY: u8 = 0x45;
+    /// `0x46 || sponsor || day (u64 BE)` -> `SponsoredDay`: what the sponsor's
+    /// sponsorships paid that UTC day (of block time), for its dashboard.
+    pub const SPONSORED_DAY: u8 = 0x46;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 

@@ -52,12 +52,14 @@ export function Table({ head, rows, empty }: { head: string[]; rows: ComponentCh
 }
 
 /** A uPlot chart: x values and one or more series, sized to its container. */
-export function Chart({ title, x, series, xTime = false, bars = false }: {
+export function Chart({ title, x, series, xTime = false, bars = false, step }: {
   title: string;
   x: number[];
   series: { label: string; values: number[]; color: string }[];
   xTime?: boolean;
   bars?: boolean;
+  /** The spacing of x values (e.g. 86 400 for days, 60 for minutes): the room kept around one point or bar. */
+  step?: number;
 }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -73,9 +75,15 @@ export function Chart({ title, x, series, xTime = false, bars = false }: {
         scales: {
           x: {
             time: xTime,
+            // uPlot widens a single time point by 86 400 / `ms` (1 000 days in seconds)
+            // before this is called, so one point is recognized from the data itself.
             range: (_u: uPlot, min: number, max: number): [number, number] => {
-              const pad = min === max ? (xTime ? 86_400 : 1) : bars ? (max - min) / Math.max(1, x.length - 1) / 2 : 0;
-              return [min - pad, max + pad];
+              const gap = step ?? (xTime ? 86_400 : 1);
+              const lo = Math.min(...x);
+              const hi = Math.max(...x);
+              if (lo === hi) return [lo - gap, hi + gap];
+              const pad = bars ? gap / 2 : 0;
+              return [Math.min(min, lo) - pad, Math.max(max, hi) + pad];
             },
           },
         },

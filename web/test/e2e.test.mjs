@@ -104,7 +104,7 @@ describe('the web app on jeon dev', { skip }, () => {
       if (up) break;
       if (attempt === 3 || !/in use/i.test(log)) throw new Error(`jeon dev did not come up:\n${log}`);
     }
-    for (const n of ['alice', 'dalbit-cafe']) keys[n] = JSON.parse(key(n)).address;
+    for (const n of ['alice', 'dalbit-cafe', 'hanbit-bank']) keys[n] = JSON.parse(key(n)).address;
     // The cafe issues BEAN credits as 10 % cashback on payments to it.
     const cafe = join(dir, 'keys', 'dalbit-cafe.json');
     tx('create-asset', '--key', cafe, '--symbol', 'BEAN', '--decimals', '0', '--kind', 'credit');
@@ -234,6 +234,40 @@ describe('the web app on jeon dev', { skip }, () => {
     await shot('dashboard-phone', PHONE);
   });
 
+  test("the wallet lists its fee sponsors and its dry run says the sponsor pays; the dashboard's sponsored fees equal `jeon query partner-daily`", async () => {
+    const cafeKey = join(dir, 'keys', 'dalbit-cafe.json');
+    tx('sponsor-fees', '--key', cafeKey, '--for', keys.alice, '--budget', '₩10');
+    tx('sponsor-fees', '--key', cafeKey, '--all-customers', '--budget', '₩50');
+    const listed = JSON.parse(jeon('query', 'account-sponsorships', keys.alice));
+    assert.deepEqual(listed.sponsorships.map((s) => [s.sponsor, s.covers, s.remaining]), [[keys['dalbit-cafe'], 'account', 1000], [keys['dalbit-cafe'], 'all_customers', 5000]]);
+    await go('#/wallet/home');
+    await page.waitForSelector('[data-testid=sponsor-left-account]', { timeout: 15_000 });
+    assert.equal(await page.$eval('[data-testid=sponsor-left-account]', (e) => e.textContent), '10.00 KRW');
+    assert.equal(await page.$eval('[data-testid=sponsor-left-all_customers]', (e) => e.textContent), '50.00 KRW');
+    await shot('wallet-sponsors-desktop', DESKTOP);
+    // A transfer to the bank: the cafe's sponsorship of alice pays its fee.
+    await go('#/wallet/send');
+    await fill('input[name=to]', keys['hanbit-bank']);
+    await fill('input[name=amount]', '1');
+    await page.click('[data-testid=review]');
+    await attr('[data-testid=dry-run]', 'data-status', 'success');
+    assert.equal(await page.$eval('[data-testid=dry-payer]', (e) => e.getAttribute('data-payer')), keys['dalbit-cafe']);
+    const aliceBefore = (await api(`/v1/accounts/${keys.alice}`)).balances.find((b) => b.asset === 0).amount;
+    await page.click('[data-testid=confirm]');
+    await attr('[data-testid=final-status]', 'data-status', 'final', 60_000);
+    const aliceAfter = (await api(`/v1/accounts/${keys.alice}`)).balances.find((b) => b.asset === 0).amount;
+    assert.equal(aliceBefore - aliceAfter, 100, 'alice paid the 1.00 KRW sent and no fee');
+    const status = await api('/v1/status');
+    const day = Math.floor(status.time_ms / 86_400_000);
+    const cli = JSON.parse(jeon('query', 'partner-daily', keys['dalbit-cafe'], '--from', String(day - 29), '--to', String(day)));
+    const fees = cli.days.reduce((n, d) => n + d.sponsored.fees, 0);
+    assert.ok(fees > 0, `the cafe paid a fee for alice: ${JSON.stringify(cli)}`);
+    const left = JSON.parse(jeon('query', 'account-sponsorships', keys.alice)).sponsorships[0].remaining;
+    assert.equal(left, 1000 - fees, 'the budget shrank by the fee the cafe paid');
+    await go(`#/dashboard/${keys['dalbit-cafe']}`);
+    await attr('[data-testid=sponsored-fees]', 'data-units', String(fees), 15_000);
+  });
+
   test('a tampered proof is refused, naming the check that failed', async () => {
     const block = await api('/v1/blocks/latest');
     const { txs } = await api(`/v1/accounts/${keys.alice}/txs?limit=1`);
@@ -260,6 +294,12 @@ describe('the web app on jeon dev', { skip }, () => {
     await go('#/network');
     await page.waitForSelector('.chart canvas', { timeout: 20_000 });
     assert.match(await page.$eval('table', (e) => e.textContent), /hanbit-bank.*1 of 1/);
+    // The node tracks the last height each validator signed: the only one signs every block.
+    const { validators } = await api('/v1/validators');
+    const head = (await api('/v1/status')).height;
+    assert.ok(validators[0].last_signed_height >= head - 1, `${validators[0].last_signed_height} vs head ${head}`);
+    const shown = Number(await page.$eval('[data-testid=last-signed-hanbit-bank]', (e) => e.textContent));
+    assert.ok(shown > 1 && shown <= validators[0].last_signed_height, `the page shows ${shown}`);
     await shot('network-desktop', DESKTOP);
   });
 });

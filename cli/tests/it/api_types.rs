@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use jeon_node::api::types::{
-    AccountEventsView, AccountTxsView, AccountView, AssetView, AssetsView, BlockView, BlocksView,
-    CreditView, ErrorBody, ExchangesView, FeesView, HealthView, InvoiceStatus, MandatesView,
-    PartnerDailyView, ReadyView, RedemptionsView, RulesView, SimulateAnswer, SponsorshipsView,
-    StatusView, SubmitAnswer, TxProofAnswer, TxStatus,
+    AccountEventsView, AccountSponsorshipsView, AccountTxsView, AccountView, AssetView, AssetsView,
+    BlockView, BlocksView, CreditView, ErrorBody, ExchangesView, FeesView, HealthView,
+    InvoiceStatus, MandatesView, PartnerDailyView, ReadyView, RedemptionsView, RulesView,
+    SimulateAnswer, SponsorshipsView, StatusView, SubmitAnswer, TxProofAnswer, TxStatus,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -81,6 +81,10 @@ fn every_json_answer_has_the_shape_of_its_documented_type() {
         &get_ok(api, &format!("/v1/partners/{cafe}/daily")),
     );
     same_shape::<SponsorshipsView>("sponsors", &get_ok(api, &format!("/v1/sponsors/{cafe}")));
+    same_shape::<AccountSponsorshipsView>(
+        "account sponsorships",
+        &get_ok(api, &format!("/v1/accounts/{a}/sponsorships")),
+    );
     same_shape::<InvoiceStatus>("invoice", &get_ok(api, &format!("/v1/invoices/{cafe}/1")));
     same_shape::<ErrorBody>("an error", &get_ok(api, "/v1/accounts/nope"));
     same_shape::<ErrorBody>("a 404", &get_ok(api, "/v1/nothing-here"));

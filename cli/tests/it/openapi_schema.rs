@@ -341,6 +341,10 @@ fn every_json_answer_validates_against_the_nodes_openapi_document() {
         ("/v1/rules", format!("/v1/rules?merchant={cafe}")),
         ("/v1/sponsors/{addr}", format!("/v1/sponsors/{cafe}")),
         (
+            "/v1/accounts/{addr}/sponsorships",
+            format!("/v1/accounts/{a}/sponsorships"),
+        ),
+        (
             "/v1/invoices/{merchant}/{id}",
             format!("/v1/invoices/{cafe}/1"),
         ),

@@ -81,12 +81,19 @@ fn proposal_json(p: &governance::Proposal) -> Value {
 }
 
 /// `GET /v1/validators`: the validator set in effect after the head, with the height
-/// it decides from and its total power.
-#[utoipa::path(get, path = "/v1/validators", tag = "governance", responses((status = 200, description = "The validator set, the height it decides from, its total power", body = Object), (status = "4XX", description = "No validator set record; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+/// it decides from, its total power, and for each validator the height of the newest
+/// block whose certificate it signed as this node has seen (`null`: none yet).
+#[utoipa::path(get, path = "/v1/validators", tag = "governance", responses((status = 200, description = "The validator set, the height it decides from, its total power, each validator's last signed height", body = Object), (status = "4XX", description = "No validator set record; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
 pub(super) async fn validators(State(shared): State<Arc<Chain>>) -> ApiResult<Json<Value>> {
-    let (head, set) = read_state(&shared, move |db, head| {
+    let (head, set, signed) = read_state(&shared, move |db, head| {
         let set = governance::validator_set(db).map_err(ApiError::internal)?;
-        Ok((head, set))
+        let signed = set
+            .iter()
+            .flat_map(|s| s.validators.iter())
+            .map(|v| db.last_signed(&v.key))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ApiError::internal)?;
+        Ok((head, set, signed))
     })
     .await?;
     let set = set.ok_or_else(|| {
@@ -95,11 +102,19 @@ pub(super) async fn validators(State(shared): State<Arc<Chain>>) -> ApiResult<Js
             "this chain's state holds no validator set record",
         )
     })?;
+    let mut validators = Vec::with_capacity(set.validators.len());
+    for (v, last) in set.validators.iter().zip(signed) {
+        let mut entry = serde_json::to_value(v).map_err(ApiError::internal)?;
+        if let Some(obj) = entry.as_object_mut() {
+            obj.insert("last_signed_height".into(), json!(last));
+        }
+        validators.push(entry);
+    }
     Ok(Json(json!({
         "height": head.height,
         "since": set.since,
         "total_power": set.total_power(),
-        "validators": set.validators,
+        "validators": validators,
     })))
 }
 

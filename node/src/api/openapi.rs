@@ -52,6 +52,7 @@ use super::types;
         super::rules,
         super::fees,
         super::sponsorships,
+        super::sponsored_by,
         super::goods::product,
         super::goods::products,
         super::goods::entitlement,

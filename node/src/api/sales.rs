@@ -1,8 +1,9 @@
 //! `GET /v1/partners/{addr}/daily?from=DAY&to=DAY`: one partner's own figures per
 //! day, for its dashboard (docs/web.md): payments it received as a merchant (count,
 //! gross, tax withheld, per money asset), cashback it issued as an issuer (per credit),
-//! and redemptions of its credits (requested, settled, rejected, refunded at their
-//! deadline).
+//! redemptions of its credits (requested, settled, rejected, refunded at their
+//! deadline), and what its fee sponsorships paid (read from the runtime's per-day
+//! record of each sponsor, `fees::sponsored_days`: fees are not in the history index).
 //!
 //! Summed from the partner's own history index (the entries `/v1/accounts/{addr}/events`
 //! lists), newest first, down to the first day asked for, so a dashboard asks one
@@ -19,10 +20,12 @@ use axum::Json;
 use jeon_runtime::economy::history::{account_events, EventPosition};
 use jeon_runtime::economy::query::QueryError;
 use jeon_runtime::economy::{period_of, QUERY_PERIODS_MAX};
+use jeon_runtime::fees::sponsored_days;
 use jeon_runtime::{Address, AssetId, Event};
 
 use super::types::{
-    DailyCashback, DailyFigures, DailyPayments, DailyRedemptions, PartnerDailyView, PeriodQuery,
+    DailyCashback, DailyFigures, DailyPayments, DailyRedemptions, DailySponsored, PartnerDailyView,
+    PeriodQuery,
 };
 use super::{param_periods, parse_address, query_error, read_state, ApiError, ApiResult, Params};
 use crate::chain::{Chain, Db};
@@ -66,6 +69,7 @@ struct Day {
     payments: BTreeMap<AssetId, DailyPayments>,
     cashback: BTreeMap<AssetId, u128>,
     redemptions: DailyRedemptions,
+    sponsored: DailySponsored,
 }
 
 fn daily_at(db: &Db, partner: &Address, from: u64, to: u64) -> ApiResult<PartnerDailyView> {
@@ -110,6 +114,13 @@ fn daily_at(db: &Db, partner: &Address, from: u64, to: u64) -> ApiResult<Partner
             break true;
         }
     };
+    // Fees are not in the history index: the sponsor's own per-day record has them.
+    for (day, paid) in sponsored_days(db, partner, from, to).map_err(ApiError::internal)? {
+        days.entry(day).or_default().sponsored = DailySponsored {
+            txs: paid.txs,
+            fees: u128::from(paid.fees),
+        };
+    }
     Ok(PartnerDailyView {
         partner: *partner,
         from_period: from,
@@ -158,5 +169,6 @@ fn figures(period: u64, d: Day) -> DailyFigures {
             .map(|(asset, amount)| DailyCashback { asset, amount })
             .collect(),
         redemptions: d.redemptions,
+        sponsored: d.sponsored,
     }
 }

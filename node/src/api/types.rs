@@ -821,6 +821,63 @@ pub struct SponsorshipsView {
     pub sponsorships: Vec<Value>,
 }
 
+/// `GET /v1/accounts/{addr}/sponsorships`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountSponsorshipsView {
+    /// The account asked about.
+    #[schema(value_type = String)]
+    pub account: Address,
+    /// The head the answer is for.
+    pub height: Height,
+    /// Its own sponsorships (sponsor order), then the partners' all-customers ones.
+    pub sponsorships: Vec<SponsorOfAccount>,
+}
+
+/// One sponsorship that may pay an account's fees.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct SponsorOfAccount {
+    /// The partner that pays.
+    #[schema(value_type = String)]
+    pub sponsor: Address,
+    /// `account`: every transaction of this account; `all_customers`: only its calls
+    /// addressed to the sponsor (a payment to it, redeeming its credit, ...).
+    pub covers: String,
+    /// The budget's asset (the fee asset).
+    #[schema(value_type = u32)]
+    pub asset: AssetId,
+    /// The most fees paid per period (shared by all customers for `all_customers`).
+    pub budget_per_period: Amount,
+    /// The period in milliseconds.
+    pub period_ms: u64,
+    /// What the budget still covers in the current period.
+    pub remaining: Amount,
+    /// When the current period ends and the budget is whole again (block time, ms).
+    pub refills_at_ms: u64,
+}
+
+impl SponsorOfAccount {
+    /// The view of one listed sponsorship at block time `time_ms`.
+    pub fn new(status: jeon_runtime::fees::SponsorshipStatus, time_ms: u64) -> Self {
+        let s = status.sponsorship;
+        let period_ms = s.period_ms.max(1);
+        SponsorOfAccount {
+            sponsor: s.sponsor,
+            covers: match s.beneficiary {
+                jeon_runtime::fees::Beneficiary::Account(_) => "account",
+                jeon_runtime::fees::Beneficiary::AllCustomers => "all_customers",
+            }
+            .to_owned(),
+            asset: s.asset,
+            budget_per_period: s.budget_per_period,
+            period_ms: s.period_ms,
+            remaining: status.remaining,
+            refills_at_ms: (time_ms / period_ms)
+                .saturating_add(1)
+                .saturating_mul(period_ms),
+        }
+    }
+}
+
 /// `POST /v1/txs/simulate`: what the transaction would do as the next block's only
 /// transaction. Nothing is written or charged.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -1155,6 +1212,17 @@ pub struct DailyFigures {
     pub cashback: Vec<DailyCashback>,
     /// Redemptions of its credits.
     pub redemptions: DailyRedemptions,
+    /// What its fee sponsorships paid for other accounts' transactions.
+    pub sponsored: DailySponsored,
+}
+
+/// What a partner's fee sponsorships paid on one day.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct DailySponsored {
+    /// Transactions whose fee its sponsorships paid.
+    pub txs: u64,
+    /// Units of the fee asset paid for them.
+    pub fees: u128,
 }
 
 /// Payments received in one asset on one day.

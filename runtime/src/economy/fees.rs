@@ -50,7 +50,9 @@ use crate::types::{Address, Amount, AssetId, Height, TimeMs};
 /// [`crate::state::keys`], which gives each kind of record its own prefix byte.
 pub mod storage {
     use crate::fees::Beneficiary;
-    use crate::state::keys::{with, BASE_FEE, FEE_MARKET, SPONSORSHIP, VOLUME};
+    use crate::state::keys::{
+        with, BASE_FEE, FEE_MARKET, SPONSORED_BY, SPONSORED_DAY, SPONSORSHIP, VOLUME,
+    };
     use crate::types::Address;
 
     /// Key of the fee market.
@@ -71,6 +73,18 @@ pub mod storage {
     /// Prefix of a sponsor's sponsorships.
     pub fn sponsorships_of(sponsor: &Address) -> Vec<u8> {
         with(SPONSORSHIP, &[&sponsor.0])
+    }
+    /// Key of the index entry saying `sponsor` sponsors `account`'s own fees.
+    pub fn sponsored_by(account: &Address, sponsor: &Address) -> Vec<u8> {
+        with(SPONSORED_BY, &[&account.0, &sponsor.0])
+    }
+    /// Prefix of the partners sponsoring `account`'s own fees.
+    pub fn sponsors_of(account: &Address) -> Vec<u8> {
+        with(SPONSORED_BY, &[&account.0])
+    }
+    /// Key of what a sponsor's sponsorships paid on one UTC day.
+    pub fn sponsored_day(sponsor: &Address, day: u64) -> Vec<u8> {
+        with(SPONSORED_DAY, &[&sponsor.0, &day.to_be_bytes()])
     }
     /// Key of an account's fee volume record.
     pub fn volume(who: &Address) -> Vec<u8> {
@@ -659,6 +673,13 @@ pub fn charge<S: StateRead + ?Sized>(
     if let Some(s) = &due.sponsorship {
         let spent = s.spend(rules.time_ms, due.amount);
         ov.put(spent.key(), &spent)?;
+        let key = storage::sponsored_day(&s.sponsor, crate::economy::period_of(rules.time_ms));
+        let day: SponsoredDay = read_record(ov, &key)?.unwrap_or_default();
+        let day = SponsoredDay {
+            txs: day.txs.saturating_add(1),
+            fees: day.fees.saturating_add(due.amount),
+        };
+        ov.put(key, &day)?;
     }
     if let Some(market) = rules.tiered() {
         let key = storage::volume(sender);
@@ -719,6 +740,9 @@ fn sponsor<S: StateRead + ?Sized>(
             return Err(CallError::UnknownSponsorship.into());
         }
         ov.put_raw(key, None)?;
+        if let Beneficiary::Account(a) = offer.beneficiary {
+            ov.put_raw(storage::sponsored_by(&a, &cx.sender), None)?;
+        }
     } else {
         // The same terms keep what this period already spent; a new period length is
         // new terms, whose periods are counted afresh (period numbers of different
@@ -737,6 +761,9 @@ fn sponsor<S: StateRead + ?Sized>(
             used,
         };
         ov.put(key, &record)?;
+        if let Beneficiary::Account(a) = offer.beneficiary {
+            ov.put(storage::sponsored_by(&a, &cx.sender), &cx.sender)?;
+        }
     }
     events.push(Event::FeesSponsored(FeesSponsored {
         sponsor: cx.sender,
@@ -746,6 +773,34 @@ fn sponsor<S: StateRead + ?Sized>(
         period_ms: offer.period_ms,
     }));
     Ok(())
+}
+
+/// What a sponsor's sponsorships paid on one UTC day.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct SponsoredDay {
+    /// Transactions whose fee they paid.
+    pub txs: u64,
+    /// Units of the fee asset paid.
+    pub fees: Amount,
+}
+
+/// What `sponsor`'s sponsorships paid on each UTC day from `from` to `to` (inclusive,
+/// at most [`crate::economy::QUERY_PERIODS_MAX`] days from `from`), days without any
+/// left out.
+pub fn sponsored_days<S: StateRead + ?Sized>(
+    s: &S,
+    sponsor: &Address,
+    from: u64,
+    to: u64,
+) -> Result<Vec<(u64, SponsoredDay)>, StateError> {
+    let last = to.min(from.saturating_add(crate::economy::QUERY_PERIODS_MAX - 1));
+    let mut out = Vec::new();
+    for day in from..=last {
+        if let Some(d) = read_record(s, &storage::sponsored_day(sponsor, day))? {
+            out.push((day, d));
+        }
+    }
+    Ok(out)
 }
 
 /// A sponsorship with what it still covers, as [`sponsorships_of`] lists it.
@@ -780,4 +835,50 @@ pub fn sponsorships_of<S: StateScan + ?Sized>(
         });
     }
     Ok(out)
+}
+
+/// The sponsorships that may pay `account`'s fees, with what each still covers at
+/// `time_ms`: first those for the account itself (from the [`storage::sponsored_by`]
+/// index, in sponsor order), then every partner's all-customers sponsorship, which pays
+/// for the account's calls addressed to that partner. At most
+/// [`SPONSORSHIPS_LISTED_MAX`] of each kind; partners are read at most that many.
+pub fn sponsorships_for<S: StateScan + ?Sized>(
+    s: &S,
+    account: &Address,
+    time_ms: TimeMs,
+) -> Result<Vec<SponsorshipStatus>, StateError> {
+    let mut keys = Vec::new();
+    for (k, _) in s.scan_prefix(&storage::sponsors_of(account), SPONSORSHIPS_LISTED_MAX)? {
+        let sponsor = address_at(&k, 1 + 32)?;
+        keys.push(storage::sponsorship(
+            &sponsor,
+            &Beneficiary::Account(*account),
+        ));
+    }
+    let partners = s.scan_prefix(&[crate::state::keys::PARTNER], SPONSORSHIPS_LISTED_MAX)?;
+    for (k, _) in partners {
+        let partner = address_at(&k, 1)?;
+        keys.push(storage::sponsorship(&partner, &Beneficiary::AllCustomers));
+    }
+    let mut out = Vec::new();
+    for key in keys {
+        if let Some(sponsorship) = read_record::<Sponsorship, _>(s, &key)? {
+            let remaining = sponsorship.remaining(time_ms);
+            out.push(SponsorshipStatus {
+                sponsorship,
+                remaining,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The address stored at `at` in an index key.
+fn address_at(key: &[u8], at: usize) -> Result<Address, StateError> {
+    key.get(at..at + 32)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(Address)
+        .ok_or(StateError::InvariantBroken(
+            "an index key is shorter than the address it holds",
+        ))
 }

@@ -6,7 +6,8 @@
 //! payer and the amount) is one lookup away from the transaction's entry, so indexing
 //! it would add a write per transaction for nothing the history cannot lead to; it also
 //! keeps a failed call's writes to exactly its fee and nonce. A sponsor reads what its
-//! budgets spent from `GET /v1/sponsors/{addr}`.
+//! budgets spent from `GET /v1/sponsors/{addr}`, and per day from its own record
+//! (`fees::sponsored_days`, served in `GET /v1/partners/{addr}/daily`).
 
 use crate::economy::query::{corrupt, decode, LISTED_MAX};
 use crate::economy::BLOCK_EVENTS_TX_INDEX;

@@ -3,13 +3,14 @@
 
 use crate::support::*;
 use jeon_runtime::fees::{
-    sponsorships_of, Beneficiary, FeeMarket, FeeRules, FeeTier, Volume, FULL_FEE_BPS,
+    sponsored_days, sponsorships_for, sponsorships_of, Beneficiary, FeeMarket, FeeRules, FeeTier,
+    SponsoredDay, Volume, FULL_FEE_BPS,
 };
 use jeon_runtime::state::{keys, read_record};
 use jeon_runtime::{calls, events};
 use jeon_runtime::{
     Address, Amount, Call, CallError, Event, Keypair, Outcome, Overlay, Params, SignedTx, StateExt,
-    TxError, VerifiedTx,
+    StateRead, TxError, VerifiedTx,
 };
 
 /// A day, the sponsorship period of most tests.
@@ -365,6 +366,82 @@ fn sponsor_fees_checks_its_arguments_and_a_zero_budget_withdraws() {
     assert_eq!(
         c.run(&[tx])[0].outcome,
         Outcome::Invalid(TxError::NotSponsored { sponsor: shop })
+    );
+}
+
+#[test]
+fn an_accounts_sponsors_are_listed_from_the_index_until_withdrawn() {
+    let mut c = Consortium::new();
+    let user = c.users[0].address();
+    let (shop, telco) = (c.shop.address(), c.telco.address());
+    let listed = |c: &Consortium| {
+        sponsorships_for(&c.state, &user, ctx(c.height).time_ms)
+            .expect("memory")
+            .into_iter()
+            .map(|s| {
+                (
+                    s.sponsorship.sponsor,
+                    s.sponsorship.beneficiary,
+                    s.remaining,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(listed(&c).is_empty(), "nobody sponsors anyone at genesis");
+    let (shop_key, telco_key) = (
+        Keypair::from_secret(c.shop.secret()),
+        Keypair::from_secret(c.telco.secret()),
+    );
+    let offers = [
+        (&shop_key, Beneficiary::Account(user), 50),
+        (&telco_key, Beneficiary::Account(user), 7),
+        (&telco_key, Beneficiary::AllCustomers, 900),
+        (&shop_key, Beneficiary::Account(c.users[1].address()), 5),
+    ];
+    for (who, beneficiary, budget) in offers {
+        let tx = c.tx(who, sponsor(beneficiary, budget, DAY_MS));
+        success(&c.run(&[tx]));
+    }
+    let mut own = vec![(shop, 50), (telco, 7)];
+    own.sort();
+    let mut expected: Vec<_> = own
+        .into_iter()
+        .map(|(s, b)| (s, Beneficiary::Account(user), b))
+        .collect();
+    expected.push((telco, Beneficiary::AllCustomers, 900));
+    assert_eq!(
+        listed(&c),
+        expected,
+        "another user's sponsorship is not listed"
+    );
+
+    // Spending shows in what is left; withdrawing removes the index entry.
+    let user_key = Keypair::from_secret(c.users[0].secret());
+    let tx = paid_by(&c, &user_key, shop, None, transfer(&telco, PTS, 1));
+    success(&c.run(&[tx]));
+    assert!(listed(&c).contains(&(shop, Beneficiary::Account(user), 50 - FEE)));
+    let today = jeon_runtime::economy::period_of(ctx(c.height).time_ms);
+    assert_eq!(
+        sponsored_days(&c.state, &shop, today.saturating_sub(3), today + 3).expect("memory"),
+        vec![(today, SponsoredDay { txs: 1, fees: FEE })],
+        "the day's record counts what the sponsorship paid"
+    );
+    assert!(sponsored_days(&c.state, &telco, 0, today)
+        .expect("memory")
+        .is_empty());
+    let off = c.tx(&c.shop, sponsor(Beneficiary::Account(user), 0, DAY_MS));
+    success(&c.run(&[off]));
+    assert!(c
+        .state
+        .get(&jeon_runtime::fees::storage::sponsored_by(&user, &shop))
+        .expect("memory")
+        .is_none());
+    assert_eq!(
+        listed(&c),
+        vec![
+            (telco, Beneficiary::Account(user), 7),
+            (telco, Beneficiary::AllCustomers, 900)
+        ]
     );
 }
 

@@ -43,6 +43,24 @@ export interface Account {
   partner: { name: string; account: string; roles: string[]; jurisdiction: string } | null;
 }
 
+/** `GET /v1/accounts/{addr}/sponsorships`. */
+export interface AccountSponsorships {
+  account: string;
+  height: number;
+  sponsorships: {
+    sponsor: string;
+    /** `account`: every transaction of this account; `all_customers`: its calls addressed to the sponsor. */
+    covers: 'account' | 'all_customers';
+    asset: number;
+    budget_per_period: number;
+    period_ms: number;
+    /** What the budget still covers this period. */
+    remaining: number;
+    /** Block time (ms) at which the period ends and the budget is whole again. */
+    refills_at_ms: number;
+  }[];
+}
+
 /** `GET /v1/fees[?account=]`. */
 export interface FeeQuote {
   height: number;
@@ -443,6 +461,16 @@ export class JeonClient {
   /** `GET /v1/fees[?account=]`: the next block's fee and, with an account, its `suggested_fee_limit`. */
   fees(account?: string): Promise<FeeQuote> {
     return this.request('GET', account ? `/v1/fees?account=${encodeURIComponent(account)}` : '/v1/fees');
+  }
+
+  /**
+   * `GET /v1/accounts/{addr}/sponsorships`: the fee sponsorships that may pay this
+   * account's fees: partners sponsoring it (`covers: 'account'`), then every partner's
+   * all-customers offer (`covers: 'all_customers'`: its calls addressed to that partner).
+   * Name the sponsor as `feePayer` in `prepareTx` to have it pay.
+   */
+  accountSponsorships(account: string): Promise<AccountSponsorships> {
+    return this.request('GET', `/v1/accounts/${encodeURIComponent(account)}/sponsorships`);
   }
 
   /** `GET /v1/assets/{id-or-symbol}`. */

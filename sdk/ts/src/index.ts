@@ -87,6 +87,7 @@ export {
   type ChainStatus,
   type EventsOptions,
   type SimulateAnswer,
+  type AccountSponsorships,
   type FeeQuote,
   type TxStatus,
   type WaitOptions,

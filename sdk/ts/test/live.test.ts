@@ -336,6 +336,22 @@ describe('live jeon dev', { skip }, () => {
     assert.deepEqual(seen.map((e) => e.tx), hashes, 'one transfer event per transaction, none missed or repeated');
   });
 
+  test("accountSponsorships lists the café sponsoring a user, and a fee it paid comes off the budget", async () => {
+    const offer = buildTx(await paramsFor(cafe), calls.sponsorFees({ beneficiary: user.address, asset: 0, budgetPerPeriod: 500, periodMs: 3_600_000 }));
+    await submitAndProve(signTx(offer, cafe));
+    const listed = await client.accountSponsorships(user.address);
+    const own = listed.sponsorships.filter((s) => s.covers === 'account');
+    assert.deepEqual(own.map((s) => [s.sponsor, s.remaining, s.budget_per_period]), [[cafe.address, 500, 500]]);
+    assert.ok(own[0]!.refills_at_ms > (await client.status()).time_ms, 'the period ends after the head');
+    // The user names the café as fee payer without its signature: the sponsorship pays.
+    const body = await client.prepareTx(user, calls.transfer({ to: bank.address, asset: 0, amount: 1 }), { feePayer: cafe.address });
+    const dry = await client.simulate(signTx(body, user));
+    assert.equal(dry.status, 'success');
+    await submitAndProve(signTx(body, user));
+    const after = (await client.accountSponsorships(user.address)).sponsorships.find((s) => s.covers === 'account');
+    assert.equal(after!.remaining, 500 - dry.fee);
+  });
+
   test('a transaction for another chain is refused at submission with the node error code', async () => {
     const params = await paramsFor(user);
     const body = buildTx({ ...params, chainId: '99'.repeat(32) }, calls.transfer({ to: bank.address, asset: 0, amount: 1 }));

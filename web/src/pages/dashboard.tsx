@@ -1,6 +1,7 @@
 // Partner dashboard: for one partner's account, sales and tax per day, cashback issued
 // and the outstanding liability per credit, redemptions (rate, open escrows and their
-// deadlines), settlement positions with other partners, and sponsorship budgets; as
+// deadlines), settlement positions with other partners, and sponsorship budgets (and
+// the fees they paid per day); as
 // tables, charts and CSV. It reads aggregates only: the partner's daily figures summed
 // by the node (/v1/partners/{addr}/daily), tax, settlement, open redemptions,
 // sponsorships, asset supply; never another user's history in bulk.
@@ -53,7 +54,7 @@ function PartnerView({ address, days }: { address: string; days: number }) {
       <Credits address={address} from={from} to={to} list={list} />
       <Redemptions address={address} from={from} to={to} list={list} />
       <Settlement address={address} from={from} to={to} list={list} />
-      <Sponsorships address={address} list={list} />
+      <Sponsorships address={address} from={from} to={to} list={list} />
     </section>
   );
 }
@@ -65,6 +66,7 @@ interface Daily {
     payments: { asset: number; count: number; gross: number; tax: number }[];
     cashback: { asset: number; amount: number }[];
     redemptions: { requested: number; settled: number; rejected: number; expired: number };
+    sponsored: { txs: number; fees: number };
   }[];
 }
 
@@ -184,19 +186,30 @@ function Settlement({ address, from, to, list }: { address: string; from: number
 
 interface Sponsorship { sponsorship: { beneficiary: 'all_customers' | { account: string }; asset: number; budget_per_period: number; period_ms: number; used: number }; remaining: number }
 
-function Sponsorships({ address, list }: { address: string; list: AssetInfo[] }) {
+function Sponsorships({ address, from, to, list }: { address: string; from: number; to: number; list: AssetInfo[] }) {
   const [sp, err] = useLoad(() => node.get<{ sponsorships: Sponsorship[] }>(`/v1/sponsors/${address}`), [address]);
+  const [daily] = useDaily(address, from, to);
   if (err) return <Err text={err} />;
   if (!sp) return null;
+  const fee = assetById(list, 0);
   const rows = sp.sponsorships.map((s) => {
     const a = assetById(list, s.sponsorship.asset);
     const b = s.sponsorship.beneficiary;
     return [b === 'all_customers' ? 'all customers' : <Addr a={b.account} />, fmtAmount(s.sponsorship.budget_per_period, a), `${s.sponsorship.period_ms / 3_600_000} h`, fmtAmount(s.sponsorship.budget_per_period - s.remaining, a), fmtAmount(s.remaining, a)];
   });
+  const days = (daily?.days ?? []).filter((d) => d.sponsored.txs > 0);
+  const spent = days.reduce((t, d) => ({ txs: t.txs + d.sponsored.txs, fees: t.fees + BigInt(d.sponsored.fees) }), { txs: 0, fees: 0n });
+  const perDay = days.map((d) => [dayText(d.period), d.sponsored.txs, fmtAmount(d.sponsored.fees, fee)]);
   return (
     <>
       <h2>Fee sponsorships</h2>
-      <Table head={['For', 'Budget / period', 'Period', 'Spent', 'Left']} rows={rows} empty="This partner sponsors no fees." />
+      <div class="cards">
+        <div class="card"><div class="label">Fees paid for others in the period</div><div class="big" data-testid="sponsored-fees" data-units={String(spent.fees)}>{daily ? fmtAmount(spent.fees, fee) : '…'}</div><div class="muted">{spent.txs} transactions</div></div>
+      </div>
+      <Table head={['For', 'Budget / period', 'Period', 'Spent this period', 'Left']} rows={rows} empty="This partner sponsors no fees." />
+      <Chart title="Sponsored fees per day" x={days.map((d) => d.period * 86_400)} xTime bars series={[{ label: 'fees', values: days.map((d) => d.sponsored.fees / 10 ** (fee?.decimals ?? 0)), color: '#d97706' }]} />
+      <Table head={['Day', 'Transactions', 'Fees paid']} rows={perDay} empty="No sponsored fee paid in the period." />
+      <button class="small" onClick={() => downloadCsv(`sponsored-${address.slice(0, 12)}.csv`, [['day', 'txs', 'fee_units'], ...days.map((d) => [dayText(d.period), d.sponsored.txs, d.sponsored.fees])])}>CSV</button>
     </>
   );
 }

@@ -1,10 +1,10 @@
 // Wallet: a key kept encrypted in this browser (../vault.ts); balances, live events,
 // send, pay a jeon:pay link (pasted or scanned), redeem credits and follow the escrow,
-// mandates, fee sponsorship. Every action is dry-run first (POST /v1/txs/simulate) and
+// mandates, the fee sponsorships that may pay for it (tried on every dry run). Every action is dry-run first (POST /v1/txs/simulate) and
 // shows its cost; a refusal shows the stable error code's message.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Keypair, calls, parseAnyLink, signTx, type Call, type SimulateAnswer, type TxStatus } from '../../../sdk/ts/src/index.ts';
-import { assetById, assets, errText, fmtAmount, node, parseUnits, short, type AssetInfo } from '../api.ts';
+import { assetById, assets, errText, fmtAmount, fmtTime, node, parseUnits, short, type AssetInfo } from '../api.ts';
 import { forget, importKey, seal, storedAddress, unseal } from '../vault.ts';
 import { Addr, Err, Loading, ProofChecks, Table, TxLink, useLoad } from '../ui.tsx';
 import { describe } from './explorer.tsx';
@@ -94,19 +94,20 @@ function KeySetup({ onKey }: { onKey: (k: Keypair) => void }) {
 
 /** Builds, signs and dry-runs a call; shows the cost; submits on confirmation and follows it to finality and a verified proof. */
 function Action({ me, label, build, onFinal }: { me: Keypair; label: string; build: () => Promise<Call>; onFinal?: (s: TxStatus) => void }) {
-  const [dry, setDry] = useState<{ tx: ReturnType<typeof signTx>; answer: SimulateAnswer } | null>(null);
+  const [dry, setDry] = useState<DryRun | null>(null);
   const [status, setStatus] = useState<TxStatus | null>(null);
   const [err, setErr] = useState('');
   const [busy, setBusy] = useState(false);
   const [list] = useLoad(() => assets(), []);
+  const [sponsored, setSponsored] = useState(true);
   const review = async () => {
     setErr('');
     setDry(null);
     setStatus(null);
     setBusy(true);
     try {
-      const tx = signTx(await node.prepareTx(me, await build()), me);
-      setDry({ tx, answer: await node.simulate(tx) });
+      const call = await build();
+      setDry((sponsored && (await sponsoredDryRun(me, call))) || (await dryRun(me, call, null)));
     } catch (e) {
       setErr(errText(e));
     } finally {
@@ -128,13 +129,16 @@ function Action({ me, label, build, onFinal }: { me: Keypair; label: string; bui
   };
   const a = dry?.answer;
   const feeAsset = list ? assetById(list, 0) : undefined;
+  const payer = a?.receipt.events.map((e) => (e as { fee_charged?: { payer: string } }).fee_charged?.payer).find((p) => p);
   return (
     <div class="action">
+      <label class="muted"><input type="checkbox" checked={sponsored} onChange={(e) => setSponsored((e.target as HTMLInputElement).checked)} /> let a partner that sponsors me pay the fee, if one covers this</label>
       <button onClick={review} disabled={busy} data-testid="review">{label}: check first</button>
       {a && (
         <div class={`dry ${a.status}`} data-testid="dry-run" data-status={a.status}>
           <p>
-            Dry run: <strong>{a.status}</strong>; it would cost <strong data-testid="dry-fee">{fmtAmount(a.fee, feeAsset)}</strong> in fees.
+            Dry run: <strong>{a.status}</strong>; it would cost <strong data-testid="dry-fee">{fmtAmount(a.fee, feeAsset)}</strong> in fees
+            {payer && <>, paid by <span data-testid="dry-payer" data-payer={payer}>{payer === me.address ? 'you' : <>the sponsor <Addr a={payer} /></>}</span></>}.
             {a.error && <span class="error" data-testid="dry-error"> {a.error.code}: {a.error.message}</span>}
           </p>
           {list && <ul class="events">{a.receipt.events.map((e) => <li>{describe(e as Record<string, Record<string, unknown>>, list)}</li>)}</ul>}
@@ -152,6 +156,51 @@ function Action({ me, label, build, onFinal }: { me: Keypair; label: string; bui
       )}
       {busy && <p class="muted">Working…</p>}
       <Err text={err} />
+    </div>
+  );
+}
+
+type DryRun = { tx: ReturnType<typeof signTx>; answer: SimulateAnswer };
+
+async function dryRun(me: Keypair, call: Call, feePayer: string | null): Promise<DryRun> {
+  const tx = signTx(await node.prepareTx(me, call, { feePayer }), me);
+  return { tx, answer: await node.simulate(tx) };
+}
+
+/** The most sponsors one review tries. */
+const SPONSORS_TRIED_MAX = 8;
+
+/**
+ * A dry run with a sponsor paying: the sponsors of this account first, then the
+ * partners' all-customers offers (which pay only for a call addressed to that
+ * partner); the first whose dry run is not refused. Null when none covers the call.
+ */
+async function sponsoredDryRun(me: Keypair, call: Call): Promise<DryRun | null> {
+  const offers = (await node.accountSponsorships(me.address)).sponsorships.filter((s) => s.remaining > 0);
+  for (const s of offers.slice(0, SPONSORS_TRIED_MAX)) {
+    const run = await dryRun(me, call, s.sponsor);
+    if (run.answer.status !== 'invalid') return run;
+  }
+  return null;
+}
+
+/** Who may pay this account's fees (`GET /v1/accounts/{addr}/sponsorships`). */
+function Sponsors({ me, refresh }: { me: Keypair; refresh: number }) {
+  const [sp, err] = useLoad(() => node.accountSponsorships(me.address), [me.address, refresh]);
+  const [list] = useLoad(() => assets(), []);
+  if (err) return <Err text={err} />;
+  if (!sp || !list) return <Loading what="fee sponsorships" />;
+  return (
+    <div data-testid="sponsorships">
+    <Table
+      head={['Sponsor', 'Pays for', 'Budget / period', 'Left now', 'Refills']}
+      rows={sp.sponsorships.map((s) => {
+        const a = assetById(list, s.asset);
+        return [<Addr a={s.sponsor} />, s.covers === 'account' ? 'all your transactions' : 'your calls to it (all its customers)', `${fmtAmount(s.budget_per_period, a)} / ${s.period_ms / 3_600_000} h`,
+          <span data-testid={`sponsor-left-${s.covers}`}>{fmtAmount(s.remaining, a)}</span>, fmtTime(s.refills_at_ms)];
+      })}
+      empty="No partner sponsors your fees."
+    />
     </div>
   );
 }
@@ -207,9 +256,11 @@ function Home({ me }: { me: Keypair }) {
       {fees?.account && list && (
         <p>
           Your fee now: {fmtAmount(fees.account.fee, assetById(list, fees.fee_asset))} (tier {fees.account.tier ?? 'none'}, {fees.account.volume} recent txs).
-          Partners may sponsor it: see their sponsorships on their <a href="#/dashboard">dashboards</a>.
         </p>
       )}
+      <h3>Fee sponsorships</h3>
+      <p class="muted">Partners that pay fees for you: for all your transactions, or (all-customers offers) for your calls to them, such as paying them. Each action's dry run tries them and says who would pay.</p>
+      <Sponsors me={me} refresh={n} />
       <h2>Arriving <span class="live">live</span></h2>
       <ul class="events" data-testid="wallet-events">{events.map((e) => <li>{e}</li>)}</ul>
       {events.length === 0 && <p class="muted">Payments, cashback and stamps naming you appear here as their blocks become final.</p>}

@@ -2,6 +2,7 @@
 //! against their limits, the base fee against its bounds, rounding against the events.
 
 use super::*;
+use jeon_runtime::economy::fees::SponsoredDay;
 use jeon_runtime::events;
 
 /// Executes every prefix of the block from the same state and checks what each
@@ -100,6 +101,16 @@ pub(super) fn check_fee_paid(
         let now: Option<Sponsorship> = read_record(after, key).expect("read");
         let want = spent(before_spending, rules.time_ms, due.fee);
         assert_eq!(now, Some(want), "the sponsorship spends exactly the fee");
+        let day_key = sponsored_day_key(before_spending, rules);
+        let day = |s: &MemoryState| -> SponsoredDay {
+            read_record(s, &day_key).expect("read").unwrap_or_default()
+        };
+        let (was, now) = (day(before), day(after));
+        assert_eq!(
+            (now.txs, now.fees),
+            (was.txs + 1, was.fees + due.fee),
+            "the sponsor's record of the day counts the fee"
+        );
     }
     if let Some(market) = rules.tiered() {
         let sender = tx.body.sender;
@@ -123,10 +134,18 @@ pub(super) fn check_fee_paid(
     }
 }
 
+/// Where the sponsor of `s` records what it paid on the block's day.
+fn sponsored_day_key(s: &Sponsorship, rules: &Rules) -> Vec<u8> {
+    jeon_runtime::economy::fees::storage::sponsored_day(
+        &s.sponsor,
+        jeon_runtime::economy::period_of(rules.time_ms),
+    )
+}
+
 /// A failed call changed only what paying its fee changes: the sender's nonce, the
 /// payer's and the collector's fee-asset balances (the payer's, not the sender's,
-/// when someone else pays), the sponsorship it spent and the sender's volume record
-/// (those two checked by [`check_fee_paid`]).
+/// when someone else pays), the sponsorship it spent with its sponsor's record of the
+/// day, and the sender's volume record (those checked by [`check_fee_paid`]).
 pub(super) fn only_fee_and_nonce_changed(
     c: &Consortium,
     rules: &Rules,
@@ -141,7 +160,10 @@ pub(super) fn only_fee_and_nonce_changed(
         keys::balance(&due.payer, KRW),
         keys::balance(&c.collector, KRW),
     ]);
-    allowed.extend(due.sponsorship.as_ref().map(|(key, _)| key.clone()));
+    if let Some((key, s)) = &due.sponsorship {
+        allowed.insert(key.clone());
+        allowed.insert(sponsored_day_key(s, rules));
+    }
     if rules.tiered().is_some() {
         allowed.insert(jeon_runtime::economy::fees::storage::volume(&who));
     }
