@@ -23,6 +23,7 @@ pub mod replica;
 pub mod run;
 pub mod segments;
 pub mod signer;
+pub mod snapshot;
 pub mod statecache;
 pub mod store;
 pub mod txindex;
