@@ -85,8 +85,8 @@ fn export(data: &Path, out: &Path) -> Result<(), CliError> {
         .open(out)
         .map_err(|e| failed(format!("cannot create {}: {e}", out.display())))?;
     let mut w = BufWriter::new(file);
-    let stats = snapshot::write(&mut w, header, |part, before, limit| {
-        db.snapshot_page(part, before, limit)
+    let stats = snapshot::write(&mut w, header, |part, before| {
+        snapshot::db_page(&db, part, before)
     })
     .map_err(failed)?;
     w.into_inner()

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod blocks;
 pub mod chain;
+pub mod checkpoint;
 pub mod consensus;
 pub mod crash;
 pub mod dirlock;

@@ -61,6 +61,9 @@ pub struct StorageOptions {
     pub prune_keep_blocks: Option<u64>,
     /// Close a block segment file at this many bytes.
     pub segment_bytes: u64,
+    /// Write a state checkpoint to `DIR/snapshots/` every this many blocks, for peers
+    /// to state-sync from (`crate::checkpoint`); 0: never.
+    pub state_sync_interval: u64,
 }
 
 impl Default for StorageOptions {
@@ -68,6 +71,7 @@ impl Default for StorageOptions {
         StorageOptions {
             prune_keep_blocks: None,
             segment_bytes: SEGMENT_BYTES_MAX,
+            state_sync_interval: crate::checkpoint::STATE_SYNC_INTERVAL_DEFAULT,
         }
     }
 }
@@ -195,6 +199,8 @@ pub struct RunningNode {
     replica: Replica,
     p2p: Option<P2pHandle>,
     prune_keep_blocks: Option<u64>,
+    state_sync_interval: u64,
+    data_dir: PathBuf,
     /// The data directory's lock, held until the node has stopped.
     dir_lock: DirLock,
 }
@@ -265,6 +271,8 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         replica,
         p2p,
         prune_keep_blocks: config.storage.prune_keep_blocks,
+        state_sync_interval: config.storage.state_sync_interval,
+        data_dir: config.data_dir.clone(),
         dir_lock,
     })
 }
@@ -363,6 +371,13 @@ impl RunningNode {
         let _ = self.api.chain.hooks.set(hooks);
         if let Some(keep) = self.prune_keep_blocks {
             tokio::spawn(prune_forever(self.api.chain.clone(), keep));
+        }
+        if self.state_sync_interval > 0 {
+            tokio::spawn(crate::checkpoint::checkpoint_forever(
+                self.api.chain.clone(),
+                self.data_dir.clone(),
+                self.state_sync_interval,
+            ));
         }
         let limits = self.api_limits;
         let mut app = crate::api::router(self.api.clone(), &limits);

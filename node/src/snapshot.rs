@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use jeon_runtime::block::{validators_hash, ValidatorInfo};
+use jeon_runtime::block::{validators_hash, Certificate, Header as BlockHeader, ValidatorInfo};
 use jeon_runtime::lthash::LtHash;
 use jeon_runtime::proof::{follow_changes, ValidatorSetChange};
 use jeon_runtime::state::{keys, Entries};
@@ -68,9 +68,23 @@ pub struct Header {
     pub head: ChainHead,
     /// The head block's stored record: the block, its certificate, receipts, links.
     pub record: Vec<u8>,
-    /// The validator-set changes below the head, oldest first (docs/proofs.md §7):
-    /// they lead from the genesis set to the set that certified the head.
+    /// The validator-set changes below the certified block (the successor if there is
+    /// one, else the head), oldest first (docs/proofs.md §7): they lead from the
+    /// genesis set to the set that certified it.
     pub validator_changes: Vec<ValidatorSetChange>,
+    /// The block above the head, whose header commits to the state after the head
+    /// (`app_hash`) and names the head (`prev_hash`), with its certificate. A running
+    /// node's checkpoints carry it; an export from a stopped node cannot.
+    pub successor: Option<Successor>,
+}
+
+/// The header and certificate of the block above a snapshot's head.
+#[derive(Serialize, Deserialize)]
+pub struct Successor {
+    /// Its header.
+    pub header: BlockHeader,
+    /// Its certificate.
+    pub certificate: Certificate,
 }
 
 /// Why a snapshot could not be written or was refused.
@@ -107,13 +121,23 @@ pub struct Stats {
     pub seconds: f64,
 }
 
-/// The header of `db`'s head: its record and the set changes that certify it.
+/// The header of `db`'s head (a stopped node: no successor).
 pub fn head_header<S: Store>(db: &ChainDb<S>) -> Result<Header, SnapshotError> {
-    let (chain_id, head, record) = db.snapshot_head()?;
-    let validator_changes = set_changes(db, head.height).map_err(|e| {
+    header_at(db, db.head()?, None)
+}
+
+/// The header of a snapshot at `head`: its record and the set changes that certify
+/// it, or its successor.
+pub fn header_at<S: Store>(
+    db: &ChainDb<S>,
+    head: ChainHead,
+    successor: Option<Successor>,
+) -> Result<Header, SnapshotError> {
+    let (chain_id, record) = db.snapshot_record(head)?;
+    let certified = successor.as_ref().map_or(head.height, |s| s.header.height);
+    let validator_changes = set_changes(db, certified).map_err(|e| {
         SnapshotError::Refused(format!(
-            "the validator-set changes below height {} cannot be read: {e}",
-            head.height
+            "the validator-set changes below height {certified} cannot be read: {e}"
         ))
     })?;
     Ok(Header {
@@ -122,6 +146,7 @@ pub fn head_header<S: Store>(db: &ChainDb<S>) -> Result<Header, SnapshotError> {
         head,
         record,
         validator_changes,
+        successor,
     })
 }
 
@@ -137,13 +162,29 @@ fn write_frame(out: &mut impl Write, frame: &Frame) -> Result<u64, SnapshotError
     Ok(4 + 32 + u64::from(len))
 }
 
-/// Writes a snapshot: `header`, then the entries `page(part, before, limit)` returns
-/// for each of [`SNAPSHOT_PREFIXES`] (descending key order, strictly before `before`),
-/// then the end. `page` must give the state at the header's height.
+/// The page of a stopped database: up to [`CHUNK_ENTRIES_MAX`] entries of `part`
+/// below `before`, and where the next page starts.
+pub fn db_page<S: Store>(
+    db: &ChainDb<S>,
+    part: u8,
+    before: Option<&[u8]>,
+) -> Result<(Entries, Option<Vec<u8>>), StoreError> {
+    let page = db.snapshot_page(part, before, CHUNK_ENTRIES_MAX)?;
+    let next = match page.last() {
+        Some((last, _)) if page.len() >= CHUNK_ENTRIES_MAX => Some(last.clone()),
+        _ => None,
+    };
+    Ok((page, next))
+}
+
+/// Writes a snapshot: `header`, then for each of [`SNAPSHOT_PREFIXES`] the pages
+/// `page(part, before)` returns (entries in descending key order strictly below
+/// `before`, and the next page's `before`, `None` when the part is done), then the end.
+/// `page` must give the state at the header's height.
 pub fn write(
     out: &mut impl Write,
     header: Header,
-    mut page: impl FnMut(u8, Option<&[u8]>, usize) -> Result<Entries, StoreError>,
+    mut page: impl FnMut(u8, Option<&[u8]>) -> Result<(Entries, Option<Vec<u8>>), StoreError>,
 ) -> Result<Stats, SnapshotError> {
     let started = Instant::now();
     let (height, app_hash) = (header.head.height, header.head.app_hash);
@@ -154,14 +195,16 @@ pub fn write(
     for part in SNAPSHOT_PREFIXES {
         let mut before: Option<Vec<u8>> = None;
         loop {
-            let entries_page = page(part, before.as_deref(), CHUNK_ENTRIES_MAX)?;
-            let Some((last, _)) = entries_page.last() else {
-                break;
-            };
-            before = Some(last.clone());
-            entries += entries_page.len() as u64;
-            chunks += 1;
-            bytes += write_frame(out, &Frame::Chunk(entries_page))?;
+            let (entries_page, next) = page(part, before.as_deref())?;
+            if !entries_page.is_empty() {
+                entries += entries_page.len() as u64;
+                chunks += 1;
+                bytes += write_frame(out, &Frame::Chunk(entries_page))?;
+            }
+            match next {
+                Some(next) => before = Some(next),
+                None => break,
+            }
         }
     }
     bytes += write_frame(out, &Frame::End { chunks, entries })?;
@@ -249,28 +292,77 @@ impl StateRead for Accumulator {
     }
 }
 
-/// The validator set that must have certified the header's head: the genesis set
-/// followed through the carried changes. Checked before any entry is read.
+/// The validator set that certified the snapshot: the genesis set followed through
+/// the carried changes. With a successor, checks it here, before any entry is read: it
+/// is the block above the head (`prev_hash`), names the head's app hash, and its
+/// certificate holds more than 2/3 of that set's power.
 pub fn certifying_set(
     header: &Header,
     chain_id: &Hash,
     genesis: &[ValidatorInfo],
 ) -> Result<Vec<ValidatorInfo>, SnapshotError> {
+    let refused = SnapshotError::Refused;
     if header.chain_id != *chain_id {
-        return Err(SnapshotError::Refused(format!(
+        return Err(refused(format!(
             "the snapshot is of chain {}, the genesis file of chain {chain_id}",
             header.chain_id
         )));
     }
     let (set, last) = follow_changes(&header.validator_changes, chain_id, genesis)
-        .map_err(|e| SnapshotError::Refused(e.to_string()))?;
-    if header.head.height <= last {
-        return Err(SnapshotError::Refused(format!(
-            "the head (height {}) is not above the last validator-set change (height {last})",
-            header.head.height
+        .map_err(|e| refused(e.to_string()))?;
+    let head = &header.head;
+    let certified = header
+        .successor
+        .as_ref()
+        .map_or(head.height, |s| s.header.height);
+    if certified <= last {
+        return Err(refused(format!(
+            "the certified block (height {certified}) is not above the last validator-set change (height {last})"
         )));
     }
+    if let Some(next) = &header.successor {
+        let h = &next.header;
+        if h.chain_id != *chain_id || h.height != head.height + 1 || h.prev_hash != head.block_hash
+        {
+            return Err(refused(format!(
+                "the successor (height {}) is not the block above the head (height {})",
+                h.height, head.height
+            )));
+        }
+        if h.app_hash != head.app_hash {
+            return Err(refused(format!(
+                "the successor certifies app hash {}, the head claims {}",
+                h.app_hash, head.app_hash
+            )));
+        }
+        check_certified(h, &next.certificate, chain_id, set).map_err(refused)?;
+    }
     Ok(set.to_vec())
+}
+
+/// `header` names `set` and `certificate` holds more than 2/3 of its power for it.
+fn check_certified(
+    header: &BlockHeader,
+    certificate: &Certificate,
+    chain_id: &Hash,
+    set: &[ValidatorInfo],
+) -> Result<(), String> {
+    let set_hash = validators_hash(set);
+    if header.validators_hash != set_hash {
+        return Err(format!(
+            "block {} names validator set {}, the carried set changes lead to {set_hash}",
+            header.height, header.validators_hash
+        ));
+    }
+    if certificate.height != header.height {
+        return Err(format!(
+            "block {}'s certificate is for height {}",
+            header.height, certificate.height
+        ));
+    }
+    certificate
+        .verify(chain_id, &header.hash(), set)
+        .map_err(|e| format!("block {}'s certificate does not verify: {e}", header.height))
 }
 
 /// Reads the chunks into `db` (empty), recomputing the LtHash, then checks the head
@@ -301,19 +393,19 @@ pub fn import<R: Read, S: Store>(
         )));
     }
     let chain_id = header.chain_id;
-    let set_hash = validators_hash(set);
+    let by_successor = header.successor.is_some();
     db.import_finish(header.head, &header.record, |committed| {
-        let h = &committed.block.header;
-        if h.validators_hash != set_hash {
-            return Err(format!(
-                "the head block names validator set {}, the carried set changes lead to {set_hash}",
-                h.validators_hash
-            ));
+        // With a successor, the head block is certified through its `prev_hash`
+        // (checked in `certifying_set`, and the record's hash is the head's).
+        if by_successor {
+            return Ok(());
         }
-        committed
-            .certificate
-            .verify(&chain_id, &h.hash(), set)
-            .map_err(|e| format!("the head block's certificate does not verify: {e}"))
+        check_certified(
+            &committed.block.header,
+            &committed.certificate,
+            &chain_id,
+            set,
+        )
     })?;
     Ok(Stats {
         height: header.head.height,

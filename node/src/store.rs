@@ -595,6 +595,8 @@ pub struct ChainDb<S: Store> {
     /// The state writes of a block staged but not yet applied ([`ChainDb::stage_block`]),
     /// read through [`ChainDb::tip`].
     staged: RwLock<Option<StagedState>>,
+    /// A running checkpoint's copy-on-write capture ([`crate::checkpoint`]).
+    capture: crate::checkpoint::CaptureSlot,
 }
 
 /// A block's state writes (runtime keys, `None` deleting), in key order.
@@ -668,6 +670,7 @@ impl<S: Store> ChainDb<S> {
             cache: Mutex::new(VecDeque::new()),
             reads: StateCache::default(),
             staged: RwLock::new(None),
+            capture: Default::default(),
         }
     }
 
@@ -688,6 +691,7 @@ impl<S: Store> ChainDb<S> {
             cache: Mutex::new(VecDeque::new()),
             reads: StateCache::default(),
             staged: RwLock::new(None),
+            capture: Default::default(),
         };
         let head = db.record::<ChainHead>(META_HEAD)?;
         if head.is_some() && db.record::<u32>(META_LAYOUT)? != Some(LAYOUT) {
@@ -802,6 +806,8 @@ impl<S: Store> ChainDb<S> {
 
     /// Writes a batch to the store, then tells the read cache what it wrote.
     fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
+        // A running checkpoint keeps what this batch overwrites.
+        self.capture.preserve(&writes, |k| self.store.get(k))?;
         let cached: Writes = writes
             .iter()
             .filter(|(k, _)| matches!(k.first(), Some(&prefix::STATE | &prefix::LAST_EVENT)))
@@ -943,6 +949,10 @@ impl<S: Store> ChainDb<S> {
         let mut slot = self.staged.write().unwrap_or_else(|p| p.into_inner());
         if slot.as_ref().is_some_and(|s| s.height == head.height) {
             *slot = None;
+        }
+        drop(slot);
+        if applied.is_ok() {
+            self.capture.applied(head);
         }
         applied.map(|()| head)
     }
@@ -1398,12 +1408,23 @@ impl<S: Store> ChainDb<S> {
         self.store.scan_prefix_rev(&[part], before, limit)
     }
 
+    /// The checkpoint capture ([`crate::checkpoint`]).
+    pub fn capture(&self) -> &crate::checkpoint::CaptureSlot {
+        &self.capture
+    }
+
     /// The chain id, the head and the head block's record as stored in the block log.
     pub fn snapshot_head(&self) -> Result<(Hash, ChainHead, Vec<u8>), StoreError> {
+        let head = self.head()?;
+        let (chain_id, record) = self.snapshot_record(head)?;
+        Ok((chain_id, head, record))
+    }
+
+    /// The chain id and the stored record of `head`'s block.
+    pub fn snapshot_record(&self, head: ChainHead) -> Result<(Hash, Vec<u8>), StoreError> {
         let chain_id = self
             .record::<Hash>(META_GENESIS)?
             .ok_or(StoreError::NoHead)?;
-        let head = self.head()?;
         if head.height == 0 {
             return Err(StoreError::Snapshot(
                 "the chain has no final block yet: there is nothing to snapshot beyond genesis"
@@ -1417,7 +1438,7 @@ impl<S: Store> ChainDb<S> {
                 head: head.height,
             })?;
         let record = self.read_frame(ptr, head.height)?;
-        Ok((chain_id, head, record))
+        Ok((chain_id, record))
     }
 
     /// Begins an import into this database, which must be empty: records the chain id
@@ -1565,6 +1586,7 @@ mod tests {
             cache: Mutex::new(VecDeque::new()),
             reads: StateCache::default(),
             staged: RwLock::new(None),
+            capture: Default::default(),
         };
         let mut head = db
             .init_genesis(
