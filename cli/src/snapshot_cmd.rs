@@ -151,5 +151,8 @@ fn import(file: &Path, genesis_path: &Path, data: &Path) -> Result<(), CliError>
     }
     let mut json = stats_json(&result?);
     json["data"] = data.display().to_string().into();
+    // A running node's checkpoint carries the block above its head, whose certified
+    // header names the state's app hash; a stopped node's export only the head's.
+    json["app_hash_certified"] = header.successor.is_some().into();
     crate::output::emit_plain(&json)
 }

@@ -167,3 +167,48 @@ fn a_snapshot_after_a_validator_set_change_imports_and_a_tampered_change_is_refu
     let set = get(&node.api, "/v1/validators").expect("validators");
     assert_eq!(set["total_power"], 3, "{set}");
 }
+
+#[test]
+fn a_running_node_writes_certified_checkpoints_keeps_two_and_they_import() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    let mut dev = DevNode::start(&data, &[]);
+    dev.kill9();
+    let node = DevNode::start_as_node(&data, &["--state-sync-interval", "3"]);
+    let snapshots = data.join("snapshots");
+    let list = || -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(&snapshots)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "snap"));
+        files.sort();
+        files
+    };
+    // Three checkpoints written: only the newest two stay.
+    let first = wait_until(Duration::from_secs(60), || !list().is_empty());
+    assert!(first, "a checkpoint within a minute");
+    let oldest = list()[0].clone();
+    assert!(
+        wait_until(Duration::from_secs(60), || !oldest.exists()),
+        "older checkpoints are deleted"
+    );
+    assert_eq!(list().len(), 2, "{:?}", list());
+    let newest = list()[1].clone();
+    let genesis = data.join("genesis.json");
+    let imported = dir.path().join("imported");
+    let done = ok(&run(&[
+        "snapshot",
+        "import",
+        path(&newest),
+        "--genesis",
+        path(&genesis),
+        "--data",
+        path(&imported),
+    ]));
+    assert_eq!(done["app_hash_certified"], true, "{done}");
+    let at = done["height"].as_u64().expect("height");
+    assert!(at >= 3 && at % 3 == 0, "{done}");
+    // The state is the chain's at that height: the next block's header says so.
+    let block = get(&node.api, &format!("/v1/blocks/{}", at + 1)).expect("block");
+    assert_eq!(block["header"]["app_hash"], done["app_hash"], "{block}");
+}
