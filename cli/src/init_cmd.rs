@@ -94,6 +94,9 @@ log_format = "text"
 # A checkpoint of the state every N blocks in <data>/snapshots/ (the last 2 kept),
 # which new nodes state-sync from; 0: never.
 # state_sync_interval = 1000
+# On an empty data directory, start from the newest checkpoint the peers offer
+# instead of replaying the chain from genesis.
+# state_sync = false
 
 # ---- Consensus and mempool ----
 # empty_block_interval_ms = 1000

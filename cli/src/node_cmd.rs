@@ -62,6 +62,11 @@ pub(crate) struct NodeArgs {
     /// whole segments, so smaller ones prune closer to N.
     #[arg(long, value_name = "BYTES")]
     segment_bytes: Option<u64>,
+    /// On an empty data directory, fetch the newest checkpoint of the state from the
+    /// peers (checked against the genesis: set changes, certificate, app hash) and
+    /// start from it instead of replaying the chain from genesis.
+    #[arg(long)]
+    state_sync: bool,
     /// Write a checkpoint of the state to DIR/snapshots/ every N blocks (the last two
     /// are kept), for new nodes to state-sync from; 0: never [default: 1000].
     #[arg(long, value_name = "N")]
@@ -275,6 +280,8 @@ pub(crate) struct ConfigFile {
     prune_keep_blocks: Option<u64>,
     segment_bytes: Option<u64>,
     state_sync_interval: Option<u64>,
+    #[serde(default)]
+    state_sync: bool,
     api_connections_max: Option<usize>,
     api_header_read_timeout_ms: Option<u64>,
     api_body_read_timeout_ms: Option<u64>,
@@ -557,6 +564,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         storage,
         discard_signer_state: args.service.discard.discard_signer_state,
         mempool,
+        state_sync: args.state_sync || cfg.state_sync,
     };
     run_node(config, |node| {
         // The address line is for scripts; a closed stdout must not stop the node.

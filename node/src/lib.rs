@@ -25,6 +25,7 @@ pub mod run;
 pub mod segments;
 pub mod signer;
 pub mod snapshot;
+pub mod statesync;
 pub mod statecache;
 pub mod store;
 pub mod txindex;

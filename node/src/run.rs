@@ -51,6 +51,9 @@ pub struct NodeConfig {
     pub discard_signer_state: bool,
     /// The mempool's bounds.
     pub mempool: MempoolConfig,
+    /// On an empty data directory, fetch the newest checkpoint from peers first
+    /// (`crate::statesync`) instead of starting at genesis.
+    pub state_sync: bool,
 }
 
 /// How the node keeps blocks (docs/storage.md).
@@ -142,6 +145,9 @@ pub enum NodeError {
     /// The data directory is in use by another process, or cannot be locked.
     #[error("{0}")]
     DirLock(#[from] crate::dirlock::DirLockError),
+    /// State sync failed; the data directory is left empty.
+    #[error("{0}")]
+    StateSync(String),
 }
 
 impl NodeError {
@@ -166,7 +172,8 @@ impl NodeError {
             | NodeError::P2p(_)
             | NodeError::Serve(_)
             | NodeError::Signer(_)
-            | NodeError::DirLock(_) => false,
+            | NodeError::DirLock(_)
+            | NodeError::StateSync(_) => false,
         }
     }
 }
@@ -219,6 +226,17 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     // Before anything in the directory is touched: a second node must not remove
     // files the first is writing.
     let dir_lock = DirLock::acquire(&config.data_dir)?;
+    let mut p2p_options = config.p2p;
+    let synced_p2p = match (config.state_sync, p2p_options.take()) {
+        (true, Some(options)) if !config.data_dir.join("db").exists() => {
+            Some(state_sync(&config.genesis, config.key.as_ref(), options, &config.data_dir).await?)
+        }
+        (true, None) => return Err(NodeError::StateSync("--state-sync needs p2p (--p2p and --peer)".into())),
+        (_, options) => {
+            p2p_options = options;
+            None
+        }
+    };
     prepare_data_dir(&config.data_dir).map_err(store_err)?;
     let store: Arc<dyn Store> =
         Arc::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
@@ -232,11 +250,12 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let shared = Chain::open_with(db, &spec, config.mempool).map_err(store_err)?;
     shared.disk.watch(config.data_dir.clone());
     let api = ApiHandle::new(shared.clone());
-    let p2p = match config.p2p {
-        Some(options) => {
-            Some(start_p2p(&config.genesis, config.key.as_ref(), options, &shared).await?)
+    let p2p = match (synced_p2p, p2p_options) {
+        (Some(handle), _) => Some(handle),
+        (None, Some(options)) => {
+            Some(start_p2p(&config.genesis, config.key.as_ref(), options, &shared.metrics.p2p).await?)
         }
-        None => None,
+        (None, None) => None,
     };
     // Commits reach the API's event stream only through this publisher, after the flush.
     let mut replica_config = config.replica;
@@ -360,6 +379,7 @@ impl RunningNode {
                 p2p.commands,
                 self.api.chain.clone(),
                 driver.inbox.clone(),
+                Arc::new(crate::statesync::SnapshotServer::new(self.data_dir.clone())),
             );
             tokio::spawn(pump);
         }
@@ -410,11 +430,55 @@ impl RunningNode {
     }
 }
 
+/// Starts the network, fetches the newest checkpoint into the empty `data_dir`
+/// (`crate::statesync`), and hands the running network on to the node.
+async fn state_sync(
+    genesis: &GenesisSpec,
+    key: Option<&Keypair>,
+    options: P2pOptions,
+    data_dir: &Path,
+) -> Result<P2pHandle, NodeError> {
+    // This swarm's counters are not the node's registered ones: a state-synced node's
+    // p2p metrics start at its next restart.
+    let metrics = crate::p2p::P2pMetrics::default();
+    let mut handle = start_p2p(genesis, key, options, &metrics).await?;
+    let net = crate::statesync::Channels {
+        commands: &handle.commands,
+        events: &mut handle.events,
+    };
+    match crate::statesync::sync(net, genesis, data_dir).await {
+        Ok(s) => {
+            info!(
+                height = s.import.height,
+                entries = s.import.entries,
+                bytes = s.import.bytes,
+                fetch_seconds = s.fetch_seconds,
+                import_seconds = s.import.seconds,
+                peers = s.peers,
+                "state sync: started from a checkpoint"
+            );
+            Ok(handle)
+        }
+        Err(e) => {
+            handle.shutdown().await;
+            Err(NodeError::StateSync(e.to_string()))
+        }
+    }
+}
+
+/// Opens (or creates) the chain database of `data_dir`: sled, block segments, index.
+pub fn open_db(data_dir: &Path) -> Result<ChainDb<SledStore>, StoreError> {
+    let store = SledStore::open(&data_dir.join("db"))?;
+    let blocks = DirSegments::open(&data_dir.join("blocks")).map_err(StoreError::Segment)?;
+    let index = DirSegments::open(&data_dir.join("txindex")).map_err(StoreError::Segment)?;
+    ChainDb::open(store, Box::new(index), BlockLog::new(Box::new(blocks)))
+}
+
 async fn start_p2p(
     genesis: &GenesisSpec,
     key: Option<&Keypair>,
     options: P2pOptions,
-    shared: &Chain,
+    metrics: &crate::p2p::P2pMetrics,
 ) -> Result<P2pHandle, NodeError> {
     let key = key.ok_or(NodeError::P2pWithoutKey)?;
     let allowed = genesis
@@ -433,7 +497,7 @@ async fn start_p2p(
         peers: options.peers,
         allowed,
     };
-    let handle = crate::p2p::start(config, shared.metrics.p2p.clone()).await?;
+    let handle = crate::p2p::start(config, metrics.clone()).await?;
     info!(peer_id = %handle.local_peer_id, listen = ?handle.listen_addrs, "p2p listening");
     Ok(handle)
 }
