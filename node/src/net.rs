@@ -158,7 +158,11 @@ pub async fn pump(
                     Ok(data) => {
                         let _ = commands.blocking_send(P2pCommand::Respond { channel, data });
                     }
-                    Err(e) => penalize(&commands, from, format!("undecodable snapshot request: {e}")),
+                    Err(e) => penalize(
+                        &commands,
+                        from,
+                        format!("undecodable snapshot request: {e}"),
+                    ),
                 });
             }
             P2pEvent::Response { from, data, .. } => match SyncResponse::decode(&data) {

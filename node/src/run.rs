@@ -228,10 +228,20 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let dir_lock = DirLock::acquire(&config.data_dir)?;
     let mut p2p_options = config.p2p;
     let synced_p2p = match (config.state_sync, p2p_options.take()) {
-        (true, Some(options)) if !config.data_dir.join("db").exists() => {
-            Some(state_sync(&config.genesis, config.key.as_ref(), options, &config.data_dir).await?)
+        (true, Some(options)) if !config.data_dir.join("db").exists() => Some(
+            state_sync(
+                &config.genesis,
+                config.key.as_ref(),
+                options,
+                &config.data_dir,
+            )
+            .await?,
+        ),
+        (true, None) => {
+            return Err(NodeError::StateSync(
+                "--state-sync needs p2p (--p2p and --peer)".into(),
+            ))
         }
-        (true, None) => return Err(NodeError::StateSync("--state-sync needs p2p (--p2p and --peer)".into())),
         (_, options) => {
             p2p_options = options;
             None
@@ -252,9 +262,15 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let api = ApiHandle::new(shared.clone());
     let p2p = match (synced_p2p, p2p_options) {
         (Some(handle), _) => Some(handle),
-        (None, Some(options)) => {
-            Some(start_p2p(&config.genesis, config.key.as_ref(), options, &shared.metrics.p2p).await?)
-        }
+        (None, Some(options)) => Some(
+            start_p2p(
+                &config.genesis,
+                config.key.as_ref(),
+                options,
+                &shared.metrics.p2p,
+            )
+            .await?,
+        ),
         (None, None) => None,
     };
     // Commits reach the API's event stream only through this publisher, after the flush.

@@ -38,7 +38,9 @@ pub const SERVE_BYTES_PER_SEC_PER_PEER: u64 = 64 << 20;
 /// Chunk requests in flight per serving peer.
 pub const FETCHES_PER_PEER_MAX: usize = 2;
 /// How long the client waits for peers and their offers.
-pub const OFFERS_WAIT_MS: u64 = 20_000;
+pub const OFFERS_WAIT_MS: u64 = 60_000;
+/// How long one round of asking for offers lasts; without any, it asks again.
+pub const OFFERS_RETRY_MS: u64 = 2_000;
 /// How long the whole fetch may take without any chunk arriving.
 pub const FETCH_STALL_MS: u64 = 60_000;
 
@@ -143,7 +145,11 @@ impl SnapshotServer {
     }
 
     fn chunk(&self, peer: PeerId, height: u64, index: u32) -> SnapshotResponse {
-        let Some(m) = self.manifests().into_iter().find(|m| m.offer.height == height) else {
+        let Some(m) = self
+            .manifests()
+            .into_iter()
+            .find(|m| m.offer.height == height)
+        else {
             return SnapshotResponse::Unavailable;
         };
         let Some(&(offset, len)) = m.frames.get(index as usize) else {
@@ -262,7 +268,12 @@ pub async fn sync(
     data_dir: &Path,
 ) -> Result<SyncStats, StateSyncError> {
     let (offer, peers) = collect_offers(&net.commands.clone(), net.events).await?;
-    info!(height = offer.height, frames = offer.frames.len(), peers = peers.len(), "state sync: fetching a checkpoint");
+    info!(
+        height = offer.height,
+        frames = offer.frames.len(),
+        peers = peers.len(),
+        "state sync: fetching a checkpoint"
+    );
     let partial = data_dir.join("state-sync.partial");
     let started = Instant::now();
     let fetched = fetch(net, &offer, peers, &partial).await;
@@ -307,36 +318,40 @@ fn import_file(file: &Path, genesis: &GenesisSpec, dir: &Path) -> Result<Stats, 
     Ok(snapshot::import(&mut reader, &header, &set, &db)?)
 }
 
-/// Asks every connected peer for its offers; picks the newest checkpoint, and of its
-/// manifests the one most peers offer.
+/// Asks every connected peer for its offers, again every [`OFFERS_RETRY_MS`] while
+/// none offers one (a checkpoint may be still to come); picks the newest checkpoint,
+/// and of its manifests the one most peers offer.
 async fn collect_offers(
     commands: &mpsc::Sender<P2pCommand>,
     events: &mut mpsc::Receiver<P2pEvent>,
 ) -> Result<(Offer, Vec<PeerId>), StateSyncError> {
     let deadline = tokio::time::Instant::now() + Duration::from_millis(OFFERS_WAIT_MS);
-    let list = codec::encode(&SnapshotRequest::List);
+    let mut connected: Vec<PeerId> = Vec::new();
     let mut asked: HashMap<u64, PeerId> = HashMap::new();
     let mut offers: HashMap<Offer, Vec<PeerId>> = HashMap::new();
     let mut answered = 0usize;
-    let mut first_answer: Option<tokio::time::Instant> = None;
+    let mut round_end = tokio::time::Instant::now() + Duration::from_millis(OFFERS_RETRY_MS);
     loop {
-        // A second after the first answer, the others have had their chance.
-        let until = first_answer.map_or(deadline, |t| (t + Duration::from_secs(2)).min(deadline));
-        let event = match tokio::time::timeout_at(until, events.recv()).await {
+        let event = match tokio::time::timeout_at(round_end.min(deadline), events.recv()).await {
             Ok(Some(event)) => event,
             Ok(None) => break,
-            Err(_) => break,
+            Err(_) if !offers.is_empty() || tokio::time::Instant::now() >= deadline => break,
+            Err(_) => {
+                for peer in connected.clone() {
+                    ask_offers(commands, &mut asked, peer).await;
+                }
+                round_end = tokio::time::Instant::now() + Duration::from_millis(OFFERS_RETRY_MS);
+                continue;
+            }
         };
         match event {
             P2pEvent::Connected(peer) => {
-                let id = asked.len() as u64;
-                asked.insert(id, peer);
-                let data = list.clone();
-                let _ = commands.send(P2pCommand::SnapshotRequest { peer, id, data }).await;
+                connected.push(peer);
+                ask_offers(commands, &mut asked, peer).await;
             }
+            P2pEvent::Disconnected(peer) => connected.retain(|p| *p != peer),
             P2pEvent::Response { id, from, data } if asked.get(&id) == Some(&from) => {
                 answered += 1;
-                first_answer.get_or_insert_with(tokio::time::Instant::now);
                 match codec::decode::<SnapshotResponse>(&data, data.len()) {
                     Ok(SnapshotResponse::List(list)) if list.len() <= OFFERS_MAX => {
                         for offer in list {
@@ -358,10 +373,24 @@ async fn collect_offers(
     match best {
         Some((offer, peers)) => Ok((offer, peers)),
         None => Err(StateSyncError::NoSnapshot(format!(
-            "{} peers connected, {answered} answered, none offers a checkpoint (do they run with state_sync_interval > 0 and hold one yet?)",
-            asked.len()
+            "in {} s, {} peers connected, {answered} answers, none offers a checkpoint (do they run with state_sync_interval > 0, and have they reached it?)",
+            OFFERS_WAIT_MS / 1000,
+            connected.len()
         ))),
     }
+}
+
+async fn ask_offers(
+    commands: &mpsc::Sender<P2pCommand>,
+    asked: &mut HashMap<u64, PeerId>,
+    peer: PeerId,
+) {
+    let id = asked.len() as u64;
+    asked.insert(id, peer);
+    let data = codec::encode(&SnapshotRequest::List);
+    let _ = commands
+        .send(P2pCommand::SnapshotRequest { peer, id, data })
+        .await;
 }
 
 async fn penalize(commands: &mpsc::Sender<P2pCommand>, peer: PeerId, reason: &str) {
@@ -438,7 +467,9 @@ async fn send_requests(f: &mut Fetch, commands: &mpsc::Sender<P2pCommand>, heigh
             f.next_id += 1;
             f.flying.insert(id, (index, peer));
             let data = codec::encode(&SnapshotRequest::Chunk { height, index });
-            let _ = commands.send(P2pCommand::SnapshotRequest { peer, id, data }).await;
+            let _ = commands
+                .send(P2pCommand::SnapshotRequest { peer, id, data })
+                .await;
         }
     }
 }
@@ -454,7 +485,12 @@ async fn on_fetch_event(
         P2pEvent::RequestFailed { id, peer, .. } => (id, peer, None),
         P2pEvent::Disconnected(peer) => {
             f.peers.retain(|p| *p != peer);
-            let lost: Vec<u64> = f.flying.iter().filter(|(_, (_, p))| *p == peer).map(|(id, _)| *id).collect();
+            let lost: Vec<u64> = f
+                .flying
+                .iter()
+                .filter(|(_, (_, p))| *p == peer)
+                .map(|(id, _)| *id)
+                .collect();
             for id in lost {
                 if let Some((index, _)) = f.flying.remove(&id) {
                     f.todo.push_front(index);
@@ -479,9 +515,16 @@ async fn on_fetch_event(
             f.todo.push_back(index);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Some(Ok(SnapshotResponse::Chunk(_))) | Some(Err(_)) | Some(Ok(SnapshotResponse::List(_))) => {
+        Some(Ok(SnapshotResponse::Chunk(_)))
+        | Some(Err(_))
+        | Some(Ok(SnapshotResponse::List(_))) => {
             warn!(%peer, index, "state sync: a chunk does not match the manifest; asking another peer");
-            penalize(commands, peer, "a state-sync chunk that does not match its manifest").await;
+            penalize(
+                commands,
+                peer,
+                "a state-sync chunk that does not match its manifest",
+            )
+            .await;
             f.peers.retain(|p| *p != peer);
             f.todo.push_front(index);
         }

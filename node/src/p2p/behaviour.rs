@@ -77,7 +77,10 @@ pub(super) fn build_behaviour(
     );
     let snapshot = request_response::Behaviour::with_codec(
         SyncCodec,
-        [(StreamProtocol::new(SNAPSHOT_PROTOCOL), ProtocolSupport::Full)],
+        [(
+            StreamProtocol::new(SNAPSHOT_PROTOCOL),
+            ProtocolSupport::Full,
+        )],
         request_response::Config::default()
             .with_request_timeout(Duration::from_secs(SYNC_REQUEST_TIMEOUT_SECS))
             .with_max_concurrent_streams(SYNC_STREAMS_PER_CONNECTION_MAX),

@@ -324,7 +324,11 @@ impl SwarmTask {
             return;
         }
         if snapshot {
-            let request = self.swarm.behaviour_mut().snapshot.send_request(&peer, data);
+            let request = self
+                .swarm
+                .behaviour_mut()
+                .snapshot
+                .send_request(&peer, data);
             self.outbound_snapshot.insert(request, (id, peer));
         } else {
             let request = self.swarm.behaviour_mut().sync.send_request(&peer, data);
