@@ -534,3 +534,120 @@ async fn on_fetch_event(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(seed: u8) -> PeerId {
+        crate::p2p::peer_id(&[seed; 32]).expect("peer id")
+    }
+
+    #[tokio::test]
+    async fn a_chunk_that_does_not_match_the_manifest_penalizes_its_peer_and_is_asked_of_another() {
+        let good = b"frame zero".to_vec();
+        let offer = Offer {
+            height: 30,
+            frames: vec![*blake3::hash(&good).as_bytes()],
+        };
+        let (liar, honest) = (peer(1), peer(2));
+        let mut f = Fetch {
+            todo: VecDeque::from([0]),
+            flying: HashMap::new(),
+            done: BTreeMap::new(),
+            next_write: 0,
+            next_id: 1,
+            peers: vec![liar, honest],
+            used: Default::default(),
+        };
+        let (commands, mut sent) = mpsc::channel(16);
+        send_requests(&mut f, &commands, offer.height).await;
+        let Some(P2pCommand::SnapshotRequest { peer, id, .. }) = sent.recv().await else {
+            panic!("a chunk request");
+        };
+        assert_eq!(peer, liar, "the first peer is asked first");
+        let bad = codec::encode(&SnapshotResponse::Chunk(b"frame 0".to_vec()));
+        let event = P2pEvent::Response {
+            id,
+            from: liar,
+            data: bad,
+        };
+        on_fetch_event(&mut f, &commands, &offer, event).await;
+        let Some(P2pCommand::Penalize { peer, reason }) = sent.recv().await else {
+            panic!("a penalty");
+        };
+        assert_eq!(peer, liar);
+        assert!(reason.contains("manifest"), "{reason}");
+        assert_eq!(f.peers, vec![honest], "the liar is asked nothing more");
+        send_requests(&mut f, &commands, offer.height).await;
+        let Some(P2pCommand::SnapshotRequest { peer, id, .. }) = sent.recv().await else {
+            panic!("asked again");
+        };
+        assert_eq!(peer, honest);
+        let data = codec::encode(&SnapshotResponse::Chunk(good.clone()));
+        on_fetch_event(
+            &mut f,
+            &commands,
+            &offer,
+            P2pEvent::Response {
+                id,
+                from: honest,
+                data,
+            },
+        )
+        .await;
+        assert_eq!(f.done.get(&0), Some(&good));
+        assert!(f.used.contains(&honest) && !f.used.contains(&liar));
+    }
+
+    #[test]
+    fn a_server_offers_its_checkpoints_frame_by_frame_and_refuses_what_it_does_not_hold() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = checkpoint::checkpoint_path(dir.path(), 20);
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+        let payloads: [&[u8]; 2] = [b"header", b"chunk one"];
+        let mut file = MAGIC.to_vec();
+        for p in payloads {
+            file.extend_from_slice(&(p.len() as u32).to_le_bytes());
+            file.extend_from_slice(blake3::hash(p).as_bytes());
+            file.extend_from_slice(p);
+        }
+        std::fs::write(&path, file).expect("write");
+        let server = SnapshotServer::new(dir.path().to_owned());
+        let ask = |r: SnapshotRequest| {
+            let answer = server.serve(peer(3), &codec::encode(&r)).expect("served");
+            codec::decode::<SnapshotResponse>(&answer, answer.len()).expect("decodes")
+        };
+        let SnapshotResponse::List(offers) = ask(SnapshotRequest::List) else {
+            panic!("a list");
+        };
+        assert_eq!(offers.len(), 1);
+        assert_eq!(offers[0].height, 20);
+        assert_eq!(offers[0].frames[1], *blake3::hash(b"chunk one").as_bytes());
+        let SnapshotResponse::Chunk(one) = ask(SnapshotRequest::Chunk {
+            height: 20,
+            index: 1,
+        }) else {
+            panic!("a chunk");
+        };
+        assert_eq!(one, b"chunk one");
+        assert!(matches!(
+            ask(SnapshotRequest::Chunk {
+                height: 20,
+                index: 2
+            }),
+            SnapshotResponse::Unavailable
+        ));
+        assert!(matches!(
+            ask(SnapshotRequest::Chunk {
+                height: 19,
+                index: 0
+            }),
+            SnapshotResponse::Unavailable
+        ));
+        assert!(
+            server.serve(peer(3), b"\xff\xff").is_err(),
+            "junk is an error"
+        );
+    }
+}
