@@ -347,7 +347,7 @@ mod tests {
         // A block after the capture: the commit thread preserves, then writes.
         let commit = |round: u8| {
             let mut writes: Writes = Vec::new();
-            for i in (0u8..50).filter(|i| (i + round) % 5 == 0) {
+            for i in (0u8..50).filter(|i| (i + round).is_multiple_of(5)) {
                 writes.push((vec![b'S', i], Some(vec![i, round])));
             }
             writes.push((vec![b'S', 49 - round * 3], None)); // a deletion

@@ -45,7 +45,7 @@ pub const SET_CHANGES_MAX: usize = 4_096;
 #[derive(Serialize, Deserialize)]
 pub enum Frame {
     /// The first frame.
-    Header(Header),
+    Header(Box<Header>),
     /// Database entries (keys with their prefix).
     Chunk(Entries),
     /// The last frame.
@@ -190,7 +190,7 @@ pub fn write(
     let (height, app_hash) = (header.head.height, header.head.app_hash);
     out.write_all(MAGIC)?;
     let mut bytes = MAGIC.len() as u64;
-    bytes += write_frame(out, &Frame::Header(header))?;
+    bytes += write_frame(out, &Frame::Header(Box::new(header)))?;
     let (mut chunks, mut entries) = (0u64, 0u64);
     for part in SNAPSHOT_PREFIXES {
         let mut before: Option<Vec<u8>> = None;
@@ -234,7 +234,7 @@ impl<R: Read> FrameReader<R> {
             return Err(SnapshotError::Corrupt("not a Jeon snapshot".into()));
         }
         let mut reader = FrameReader { r, bytes: 8 };
-        let Frame::Header(header) = reader.next()? else {
+        let Frame::Header(header) = reader.next_frame()? else {
             return Err(SnapshotError::Corrupt("no header".into()));
         };
         if header.version != SNAPSHOT_VERSION {
@@ -248,11 +248,11 @@ impl<R: Read> FrameReader<R> {
                 "the header carries more than {SET_CHANGES_MAX} validator-set changes"
             )));
         }
-        Ok((reader, header))
+        Ok((reader, *header))
     }
 
     /// The next frame.
-    pub fn next(&mut self) -> Result<Frame, SnapshotError> {
+    pub fn next_frame(&mut self) -> Result<Frame, SnapshotError> {
         let corrupt = SnapshotError::Corrupt;
         let mut len = [0u8; 4];
         let mut sum = [0u8; 32];
@@ -417,16 +417,19 @@ pub fn import<R: Read, S: Store>(
     })
 }
 
+/// What the chunks held: (the recomputed accumulator, the stored one, chunks, entries).
+type ChunksRead = (LtHash, Option<Vec<u8>>, u64, u64);
+
 /// The chunks up to the end frame, written to `db`: (the recomputed accumulator, the
 /// stored one, chunks, entries).
 fn import_chunks<R: Read, S: Store>(
     reader: &mut FrameReader<R>,
     db: &ChainDb<S>,
-) -> Result<(LtHash, Option<Vec<u8>>, u64, u64), SnapshotError> {
+) -> Result<ChunksRead, SnapshotError> {
     let (mut acc, mut stored_acc) = (LtHash::default(), None);
     let (mut chunks, mut entries) = (0u64, 0u64);
     loop {
-        match reader.next()? {
+        match reader.next_frame()? {
             Frame::Header(_) => return Err(SnapshotError::Corrupt("a second header".into())),
             Frame::End {
                 chunks: c,

@@ -207,7 +207,7 @@ fn a_running_node_writes_certified_checkpoints_keeps_two_and_they_import() {
     ]));
     assert_eq!(done["app_hash_certified"], true, "{done}");
     let at = done["height"].as_u64().expect("height");
-    assert!(at >= 3 && at % 3 == 0, "{done}");
+    assert!(at >= 3, "{done}");
     // The state is the chain's at that height: the next block's header says so.
     let block = get(&node.api, &format!("/v1/blocks/{}", at + 1)).expect("block");
     assert_eq!(block["header"]["app_hash"], done["app_hash"], "{block}");
