@@ -354,11 +354,25 @@ async fn collect_offers(
                 answered += 1;
                 match codec::decode::<SnapshotResponse>(&data, data.len()) {
                     Ok(SnapshotResponse::List(list)) if list.len() <= OFFERS_MAX => {
+                        if offers.is_empty() && !list.is_empty() {
+                            // The others get a round to answer too: chunks then come
+                            // from several peers.
+                            round_end = tokio::time::Instant::now()
+                                + Duration::from_millis(OFFERS_RETRY_MS);
+                        }
                         for offer in list {
-                            offers.entry(offer).or_default().push(from);
+                            let peers = offers.entry(offer).or_default();
+                            if !peers.contains(&from) {
+                                peers.push(from);
+                            }
                         }
                     }
                     _ => penalize(commands, from, "a bad snapshot offer").await,
+                }
+                let offered: std::collections::HashSet<&PeerId> =
+                    offers.values().flatten().collect();
+                if !offers.is_empty() && connected.iter().all(|p| offered.contains(p)) {
+                    break;
                 }
             }
             P2pEvent::RequestFailed { peer, error, .. } => {
