@@ -131,6 +131,7 @@ pub(crate) fn run(args: DevArgs) -> Result<(), CliError> {
         p2p: None,
         // `jeon dev` is an archive node: every block stays.
         storage: StorageOptions::default(),
+        state_sync: false,
         discard_signer_state: args.service.discard.discard_signer_state,
         mempool,
     };

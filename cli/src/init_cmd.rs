@@ -91,6 +91,12 @@ log_format = "text"
 # Keep only the last N blocks (at least 16); absent: an archive node keeping all.
 # prune_keep_blocks = 100000
 # segment_bytes = 67108864
+# A checkpoint of the state every N blocks in <data>/snapshots/ (the last 2 kept),
+# which new nodes state-sync from; 0: never.
+# state_sync_interval = 1000
+# On an empty data directory, start from the newest checkpoint the peers offer
+# instead of replaying the chain from genesis.
+# state_sync = false
 
 # ---- Consensus and mempool ----
 # empty_block_interval_ms = 1000

@@ -62,6 +62,15 @@ pub(crate) struct NodeArgs {
     /// whole segments, so smaller ones prune closer to N.
     #[arg(long, value_name = "BYTES")]
     segment_bytes: Option<u64>,
+    /// On an empty data directory, fetch the newest checkpoint of the state from the
+    /// peers (checked against the genesis: set changes, certificate, app hash) and
+    /// start from it instead of replaying the chain from genesis.
+    #[arg(long)]
+    state_sync: bool,
+    /// Write a checkpoint of the state to DIR/snapshots/ every N blocks (the last two
+    /// are kept), for new nodes to state-sync from; 0: never [default: 1000].
+    #[arg(long, value_name = "N")]
+    state_sync_interval: Option<u64>,
     #[command(flatten)]
     service: ServiceArgs,
     /// Log as JSON lines instead of human-readable text (log_format = "json").
@@ -270,6 +279,9 @@ pub(crate) struct ConfigFile {
     empty_block_interval_ms: Option<u64>,
     prune_keep_blocks: Option<u64>,
     segment_bytes: Option<u64>,
+    state_sync_interval: Option<u64>,
+    #[serde(default)]
+    state_sync: bool,
     api_connections_max: Option<usize>,
     api_header_read_timeout_ms: Option<u64>,
     api_body_read_timeout_ms: Option<u64>,
@@ -501,6 +513,10 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         args.prune_keep_blocks.or(cfg.prune_keep_blocks),
         args.segment_bytes.or(cfg.segment_bytes),
     )?;
+    let mut storage = storage;
+    if let Some(n) = args.state_sync_interval.or(cfg.state_sync_interval) {
+        storage.state_sync_interval = n;
+    }
     let mempool = args
         .service
         .mempool
@@ -548,6 +564,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
         storage,
         discard_signer_state: args.service.discard.discard_signer_state,
         mempool,
+        state_sync: args.state_sync || cfg.state_sync,
     };
     run_node(config, |node| {
         // The address line is for scripts; a closed stdout must not stop the node.

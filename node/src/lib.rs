@@ -4,6 +4,7 @@
 pub mod api;
 pub mod blocks;
 pub mod chain;
+pub mod checkpoint;
 pub mod consensus;
 pub mod crash;
 pub mod dirlock;
@@ -23,7 +24,9 @@ pub mod replica;
 pub mod run;
 pub mod segments;
 pub mod signer;
+pub mod snapshot;
 pub mod statecache;
+pub mod statesync;
 pub mod store;
 pub mod txindex;
 pub mod wire;

@@ -102,6 +102,7 @@ pub async fn pump(
     commands: mpsc::Sender<P2pCommand>,
     shared: Arc<Chain>,
     inbox: SyncSender<ReplicaInput>,
+    snapshots: Arc<crate::statesync::SnapshotServer>,
 ) {
     let verifying = Arc::new(Semaphore::new(TX_BATCHES_VERIFYING_MAX));
     while let Some(event) = events.recv().await {
@@ -147,6 +148,23 @@ pub async fn pump(
                 }
                 Err(e) => penalize(&commands, from, format!("undecodable sync request: {e}")),
             },
+            P2pEvent::SnapshotRequest {
+                from,
+                channel,
+                data,
+            } => {
+                let (server, commands) = (snapshots.clone(), commands.clone());
+                tokio::task::spawn_blocking(move || match server.serve(from, &data) {
+                    Ok(data) => {
+                        let _ = commands.blocking_send(P2pCommand::Respond { channel, data });
+                    }
+                    Err(e) => penalize(
+                        &commands,
+                        from,
+                        format!("undecodable snapshot request: {e}"),
+                    ),
+                });
+            }
             P2pEvent::Response { from, data, .. } => match SyncResponse::decode(&data) {
                 Ok(response) => to_replica(&inbox, ReplicaInput::Synced { from, response }),
                 Err(e) => {

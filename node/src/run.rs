@@ -51,6 +51,9 @@ pub struct NodeConfig {
     pub discard_signer_state: bool,
     /// The mempool's bounds.
     pub mempool: MempoolConfig,
+    /// On an empty data directory, fetch the newest checkpoint from peers first
+    /// (`crate::statesync`) instead of starting at genesis.
+    pub state_sync: bool,
 }
 
 /// How the node keeps blocks (docs/storage.md).
@@ -61,6 +64,9 @@ pub struct StorageOptions {
     pub prune_keep_blocks: Option<u64>,
     /// Close a block segment file at this many bytes.
     pub segment_bytes: u64,
+    /// Write a state checkpoint to `DIR/snapshots/` every this many blocks, for peers
+    /// to state-sync from (`crate::checkpoint`); 0: never.
+    pub state_sync_interval: u64,
 }
 
 impl Default for StorageOptions {
@@ -68,6 +74,7 @@ impl Default for StorageOptions {
         StorageOptions {
             prune_keep_blocks: None,
             segment_bytes: SEGMENT_BYTES_MAX,
+            state_sync_interval: crate::checkpoint::STATE_SYNC_INTERVAL_DEFAULT,
         }
     }
 }
@@ -138,6 +145,9 @@ pub enum NodeError {
     /// The data directory is in use by another process, or cannot be locked.
     #[error("{0}")]
     DirLock(#[from] crate::dirlock::DirLockError),
+    /// State sync failed; the data directory is left empty.
+    #[error("{0}")]
+    StateSync(String),
 }
 
 impl NodeError {
@@ -162,7 +172,8 @@ impl NodeError {
             | NodeError::P2p(_)
             | NodeError::Serve(_)
             | NodeError::Signer(_)
-            | NodeError::DirLock(_) => false,
+            | NodeError::DirLock(_)
+            | NodeError::StateSync(_) => false,
         }
     }
 }
@@ -195,6 +206,8 @@ pub struct RunningNode {
     replica: Replica,
     p2p: Option<P2pHandle>,
     prune_keep_blocks: Option<u64>,
+    state_sync_interval: u64,
+    data_dir: PathBuf,
     /// The data directory's lock, held until the node has stopped.
     dir_lock: DirLock,
 }
@@ -213,6 +226,27 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     // Before anything in the directory is touched: a second node must not remove
     // files the first is writing.
     let dir_lock = DirLock::acquire(&config.data_dir)?;
+    let mut p2p_options = config.p2p;
+    let synced_p2p = match (config.state_sync, p2p_options.take()) {
+        (true, Some(options)) if !config.data_dir.join("db").exists() => Some(
+            state_sync(
+                &config.genesis,
+                config.key.as_ref(),
+                options,
+                &config.data_dir,
+            )
+            .await?,
+        ),
+        (true, None) => {
+            return Err(NodeError::StateSync(
+                "--state-sync needs p2p (--p2p and --peer)".into(),
+            ))
+        }
+        (_, options) => {
+            p2p_options = options;
+            None
+        }
+    };
     prepare_data_dir(&config.data_dir).map_err(store_err)?;
     let store: Arc<dyn Store> =
         Arc::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
@@ -226,11 +260,18 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let shared = Chain::open_with(db, &spec, config.mempool).map_err(store_err)?;
     shared.disk.watch(config.data_dir.clone());
     let api = ApiHandle::new(shared.clone());
-    let p2p = match config.p2p {
-        Some(options) => {
-            Some(start_p2p(&config.genesis, config.key.as_ref(), options, &shared).await?)
-        }
-        None => None,
+    let p2p = match (synced_p2p, p2p_options) {
+        (Some(handle), _) => Some(handle),
+        (None, Some(options)) => Some(
+            start_p2p(
+                &config.genesis,
+                config.key.as_ref(),
+                options,
+                &shared.metrics.p2p,
+            )
+            .await?,
+        ),
+        (None, None) => None,
     };
     // Commits reach the API's event stream only through this publisher, after the flush.
     let mut replica_config = config.replica;
@@ -265,6 +306,8 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         replica,
         p2p,
         prune_keep_blocks: config.storage.prune_keep_blocks,
+        state_sync_interval: config.storage.state_sync_interval,
+        data_dir: config.data_dir.clone(),
         dir_lock,
     })
 }
@@ -352,6 +395,7 @@ impl RunningNode {
                 p2p.commands,
                 self.api.chain.clone(),
                 driver.inbox.clone(),
+                Arc::new(crate::statesync::SnapshotServer::new(self.data_dir.clone())),
             );
             tokio::spawn(pump);
         }
@@ -363,6 +407,13 @@ impl RunningNode {
         let _ = self.api.chain.hooks.set(hooks);
         if let Some(keep) = self.prune_keep_blocks {
             tokio::spawn(prune_forever(self.api.chain.clone(), keep));
+        }
+        if self.state_sync_interval > 0 {
+            tokio::spawn(crate::checkpoint::checkpoint_forever(
+                self.api.chain.clone(),
+                self.data_dir.clone(),
+                self.state_sync_interval,
+            ));
         }
         let limits = self.api_limits;
         let mut app = crate::api::router(self.api.clone(), &limits);
@@ -395,11 +446,55 @@ impl RunningNode {
     }
 }
 
+/// Starts the network, fetches the newest checkpoint into the empty `data_dir`
+/// (`crate::statesync`), and hands the running network on to the node.
+async fn state_sync(
+    genesis: &GenesisSpec,
+    key: Option<&Keypair>,
+    options: P2pOptions,
+    data_dir: &Path,
+) -> Result<P2pHandle, NodeError> {
+    // This swarm's counters are not the node's registered ones: a state-synced node's
+    // p2p metrics start at its next restart.
+    let metrics = crate::p2p::P2pMetrics::default();
+    let mut handle = start_p2p(genesis, key, options, &metrics).await?;
+    let net = crate::statesync::Channels {
+        commands: &handle.commands,
+        events: &mut handle.events,
+    };
+    match crate::statesync::sync(net, genesis, data_dir).await {
+        Ok(s) => {
+            info!(
+                height = s.import.height,
+                entries = s.import.entries,
+                bytes = s.import.bytes,
+                fetch_seconds = s.fetch_seconds,
+                import_seconds = s.import.seconds,
+                peers = s.peers,
+                "state sync: started from a checkpoint"
+            );
+            Ok(handle)
+        }
+        Err(e) => {
+            handle.shutdown().await;
+            Err(NodeError::StateSync(e.to_string()))
+        }
+    }
+}
+
+/// Opens (or creates) the chain database of `data_dir`: sled, block segments, index.
+pub fn open_db(data_dir: &Path) -> Result<ChainDb<SledStore>, StoreError> {
+    let store = SledStore::open(&data_dir.join("db"))?;
+    let blocks = DirSegments::open(&data_dir.join("blocks")).map_err(StoreError::Segment)?;
+    let index = DirSegments::open(&data_dir.join("txindex")).map_err(StoreError::Segment)?;
+    ChainDb::open(store, Box::new(index), BlockLog::new(Box::new(blocks)))
+}
+
 async fn start_p2p(
     genesis: &GenesisSpec,
     key: Option<&Keypair>,
     options: P2pOptions,
-    shared: &Chain,
+    metrics: &crate::p2p::P2pMetrics,
 ) -> Result<P2pHandle, NodeError> {
     let key = key.ok_or(NodeError::P2pWithoutKey)?;
     let allowed = genesis
@@ -418,7 +513,7 @@ async fn start_p2p(
         peers: options.peers,
         allowed,
     };
-    let handle = crate::p2p::start(config, shared.metrics.p2p.clone()).await?;
+    let handle = crate::p2p::start(config, metrics.clone()).await?;
     info!(peer_id = %handle.local_peer_id, listen = ?handle.listen_addrs, "p2p listening");
     Ok(handle)
 }

@@ -602,6 +602,8 @@ pub struct ChainDb<S: Store> {
     /// The whole record found just above the stored head at open: a block staged (and
     /// so reported final) whose batch a crash kept from the store. [`ChainDb::take_replay`].
     replay: Mutex<Option<(Height, Vec<u8>)>>,
+    /// A running checkpoint's copy-on-write capture ([`crate::checkpoint`]).
+    capture: crate::checkpoint::CaptureSlot,
 }
 
 /// A block's state writes (runtime keys, `None` deleting), in key order.
@@ -672,6 +674,7 @@ impl<S: Store> ChainDb<S> {
             reads: StateCache::default(),
             staged: RwLock::new(None),
             replay: Mutex::new(None),
+            capture: Default::default(),
         }
     }
 
@@ -693,6 +696,7 @@ impl<S: Store> ChainDb<S> {
             reads: StateCache::default(),
             staged: RwLock::new(None),
             replay: Mutex::new(None),
+            capture: Default::default(),
         };
         let head = db.record::<ChainHead>(META_HEAD)?;
         if head.is_some() && db.record::<u32>(META_LAYOUT)? != Some(LAYOUT) {
@@ -819,6 +823,8 @@ impl<S: Store> ChainDb<S> {
 
     /// Writes a batch to the store, then tells the read cache what it wrote.
     fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
+        // A running checkpoint keeps what this batch overwrites.
+        self.capture.preserve(&writes, |k| self.store.get(k))?;
         let cached: Writes = writes
             .iter()
             .filter(|(k, _)| matches!(k.first(), Some(&prefix::STATE | &prefix::LAST_EVENT)))
@@ -975,6 +981,8 @@ impl<S: Store> ChainDb<S> {
         if slot.as_ref().is_some_and(|s| s.height == head.height) {
             *slot = None;
         }
+        drop(slot);
+        self.capture.applied(head);
         Ok(head)
     }
 
@@ -1504,12 +1512,23 @@ impl<S: Store> ChainDb<S> {
         self.store.scan_prefix_rev(&[part], before, limit)
     }
 
+    /// The checkpoint capture ([`crate::checkpoint`]).
+    pub fn capture(&self) -> &crate::checkpoint::CaptureSlot {
+        &self.capture
+    }
+
     /// The chain id, the head and the head block's record as stored in the block log.
     pub fn snapshot_head(&self) -> Result<(Hash, ChainHead, Vec<u8>), StoreError> {
+        let head = self.head()?;
+        let (chain_id, record) = self.snapshot_record(head)?;
+        Ok((chain_id, head, record))
+    }
+
+    /// The chain id and the stored record of `head`'s block.
+    pub fn snapshot_record(&self, head: ChainHead) -> Result<(Hash, Vec<u8>), StoreError> {
         let chain_id = self
             .record::<Hash>(META_GENESIS)?
             .ok_or(StoreError::NoHead)?;
-        let head = self.head()?;
         if head.height == 0 {
             return Err(StoreError::Snapshot(
                 "the chain has no final block yet: there is nothing to snapshot beyond genesis"
@@ -1523,7 +1542,7 @@ impl<S: Store> ChainDb<S> {
                 head: head.height,
             })?;
         let record = self.read_frame(ptr, head.height)?;
-        Ok((chain_id, head, record))
+        Ok((chain_id, record))
     }
 
     /// Begins an import into this database, which must be empty: records the chain id
@@ -1672,6 +1691,7 @@ mod tests {
             reads: StateCache::default(),
             staged: RwLock::new(None),
             replay: Mutex::new(None),
+            capture: Default::default(),
         };
         let mut head = db
             .init_genesis(

@@ -381,8 +381,9 @@ pub fn verify(
 
 /// Walks the carried set changes from the genesis set (docs/proofs.md §7): each is
 /// certified by the set in force and names the next. Returns the last set and the
-/// last change's height (0 without changes).
-fn follow_changes<'a>(
+/// last change's height (0 without changes). Proofs and snapshots
+/// (`jeon_node::snapshot`) both follow their carried changes with it.
+pub fn follow_changes<'a>(
     changes: &'a [ValidatorSetChange],
     chain_id: &Hash,
     genesis: &'a [ValidatorInfo],

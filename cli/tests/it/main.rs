@@ -38,6 +38,7 @@ mod pruning;
 mod repair;
 mod signer_safety;
 mod slow_clients;
+mod state_sync;
 mod storage_faults;
 mod testnet_cli;
 mod wallet_cli;

@@ -15,7 +15,7 @@ use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{ping, PeerId, StreamProtocol};
 
-use super::codec::{SyncCodec, SYNC_PROTOCOL};
+use super::codec::{SyncCodec, SNAPSHOT_PROTOCOL, SYNC_PROTOCOL};
 use super::config::{
     gossipsub_config, CONNECTIONS_PENDING_INCOMING_MAX, CONNECTIONS_PER_PEER_MAX,
     PEERS_ADDED_HEADROOM, PING_INTERVAL_SECS, PING_TIMEOUT_SECS, SYNC_REQUEST_TIMEOUT_SECS,
@@ -32,6 +32,7 @@ pub(super) struct Behaviour {
     pub(super) limits: connection_limits::Behaviour,
     pub(super) gossipsub: gossipsub::Behaviour<IdentityTransform, WhitelistSubscriptionFilter>,
     pub(super) sync: request_response::Behaviour<SyncCodec>,
+    pub(super) snapshot: request_response::Behaviour<SyncCodec>,
     pub(super) ping: ping::Behaviour,
 }
 
@@ -74,6 +75,16 @@ pub(super) fn build_behaviour(
             .with_request_timeout(Duration::from_secs(SYNC_REQUEST_TIMEOUT_SECS))
             .with_max_concurrent_streams(SYNC_STREAMS_PER_CONNECTION_MAX),
     );
+    let snapshot = request_response::Behaviour::with_codec(
+        SyncCodec,
+        [(
+            StreamProtocol::new(SNAPSHOT_PROTOCOL),
+            ProtocolSupport::Full,
+        )],
+        request_response::Config::default()
+            .with_request_timeout(Duration::from_secs(SYNC_REQUEST_TIMEOUT_SECS))
+            .with_max_concurrent_streams(SYNC_STREAMS_PER_CONNECTION_MAX),
+    );
     let ping = ping::Behaviour::new(
         ping::Config::new()
             .with_interval(Duration::from_secs(PING_INTERVAL_SECS))
@@ -85,6 +96,7 @@ pub(super) fn build_behaviour(
         limits: connection_limits::Behaviour::new(limits),
         gossipsub,
         sync,
+        snapshot,
         ping,
     })
 }

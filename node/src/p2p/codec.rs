@@ -10,6 +10,9 @@ use super::config::{SYNC_REQUEST_BYTES_MAX, SYNC_RESPONSE_BYTES_MAX};
 
 /// The block-sync request-response protocol.
 pub(super) const SYNC_PROTOCOL: &str = "/jeon/sync/1";
+/// The state-sync request-response protocol (offered checkpoints, their chunks): the
+/// same framing and bounds as block sync, its own streams (docs/network.md).
+pub(super) const SNAPSHOT_PROTOCOL: &str = "/jeon/snapshot/1";
 /// First byte of every sync response (see [`SyncCodec`]).
 pub(super) const RESPONSE_TAG: u8 = 1;
 /// Sync frames are raw bytes up to the stream's end; the sender closes its side after

@@ -94,7 +94,19 @@ pub enum P2pCommand {
         /// The request, at most [`SYNC_REQUEST_BYTES_MAX`].
         data: Vec<u8>,
     },
-    /// Answer the inbound request named by `channel`.
+    /// Ask `peer` a state-sync request (`/jeon/snapshot/1`); the answer is
+    /// [`P2pEvent::Response`] or [`P2pEvent::RequestFailed`] carrying the same `id`
+    /// (the caller keeps its ids apart from its block-sync ones).
+    SnapshotRequest {
+        /// The peer asked.
+        peer: PeerId,
+        /// Chosen by the caller, echoed in the answer.
+        id: u64,
+        /// The request, at most [`SYNC_REQUEST_BYTES_MAX`].
+        data: Vec<u8>,
+    },
+    /// Answer the inbound request named by `channel` (block sync or state sync: the
+    /// channel knows which).
     Respond {
         /// From [`P2pEvent::Request`].
         channel: ResponseChannelId,
@@ -139,7 +151,16 @@ pub enum P2pEvent {
         /// The request.
         data: Vec<u8>,
     },
-    /// The answer to [`P2pCommand::Request`] `id`.
+    /// A peer asks a state-sync request; answer with [`P2pCommand::Respond`].
+    SnapshotRequest {
+        /// The asker.
+        from: PeerId,
+        /// Where the answer goes.
+        channel: ResponseChannelId,
+        /// The request.
+        data: Vec<u8>,
+    },
+    /// The answer to [`P2pCommand::Request`] or [`P2pCommand::SnapshotRequest`] `id`.
     Response {
         /// The caller's id.
         id: u64,
@@ -185,6 +206,17 @@ impl fmt::Debug for P2pEvent {
                     data.len()
                 )
             }
+            P2pEvent::SnapshotRequest {
+                from,
+                channel,
+                data,
+            } => {
+                write!(
+                    f,
+                    "SnapshotRequest {{ from: {from}, channel: {channel:?}, bytes: {} }}",
+                    data.len()
+                )
+            }
             P2pEvent::Response { id, from, data } => {
                 write!(
                     f,
@@ -214,6 +246,13 @@ impl fmt::Debug for P2pCommand {
                 write!(
                     f,
                     "Request {{ peer: {peer}, id: {id}, bytes: {} }}",
+                    data.len()
+                )
+            }
+            P2pCommand::SnapshotRequest { peer, id, data } => {
+                write!(
+                    f,
+                    "SnapshotRequest {{ peer: {peer}, id: {id}, bytes: {} }}",
                     data.len()
                 )
             }

@@ -76,6 +76,7 @@ pub async fn start(config: P2pConfig, metrics: P2pMetrics) -> Result<P2pHandle, 
         inbound: BTreeMap::new(),
         inbound_next: 0,
         outbound: HashMap::new(),
+        outbound_snapshot: HashMap::new(),
     };
     let listen_addrs = task.listen(&config.listen).await?;
     info!(peer = %local_peer_id, addrs = ?listen_addrs, "p2p listening");
@@ -93,6 +94,8 @@ pub async fn start(config: P2pConfig, metrics: P2pMetrics) -> Result<P2pHandle, 
 struct PendingInbound {
     request: InboundRequestId,
     channel: ResponseChannel<Vec<u8>>,
+    /// A state-sync request (`/jeon/snapshot/1`), else block sync.
+    snapshot: bool,
 }
 
 /// Everything the swarm task owns.
@@ -112,6 +115,8 @@ struct SwarmTask {
     inbound_next: u64,
     /// Caller id and peer per request in flight; <= OUTBOUND_REQUESTS_PENDING_MAX.
     outbound: HashMap<OutboundRequestId, (u64, PeerId)>,
+    /// The same for state-sync requests (each behaviour numbers its own requests).
+    outbound_snapshot: HashMap<OutboundRequestId, (u64, PeerId)>,
 }
 
 impl SwarmTask {
@@ -239,7 +244,8 @@ impl SwarmTask {
     fn on_command(&mut self, command: P2pCommand) {
         match command {
             P2pCommand::Publish { topic, data } => self.publish(topic, data),
-            P2pCommand::Request { peer, id, data } => self.request(peer, id, data),
+            P2pCommand::Request { peer, id, data } => self.request(peer, id, data, false),
+            P2pCommand::SnapshotRequest { peer, id, data } => self.request(peer, id, data, true),
             P2pCommand::Respond { channel, data } => self.respond(channel, data),
             P2pCommand::Penalize { peer, reason } => self.penalize(peer, &reason),
             P2pCommand::SetAllowed { peers } => self.set_allowed(peers),
@@ -295,7 +301,7 @@ impl SwarmTask {
         }
     }
 
-    fn request(&mut self, peer: PeerId, id: u64, data: Vec<u8>) {
+    fn request(&mut self, peer: PeerId, id: u64, data: Vec<u8>, snapshot: bool) {
         let refusal = if data.len() as u64 > SYNC_REQUEST_BYTES_MAX {
             Some(format!(
                 "request of {} bytes is over {SYNC_REQUEST_BYTES_MAX}",
@@ -303,7 +309,9 @@ impl SwarmTask {
             ))
         } else if !self.allowed.contains(&peer) || peer == *self.swarm.local_peer_id() {
             Some("peer is not an allowed remote peer".to_string())
-        } else if self.outbound.len() >= OUTBOUND_REQUESTS_PENDING_MAX {
+        } else if self.outbound.len() + self.outbound_snapshot.len()
+            >= OUTBOUND_REQUESTS_PENDING_MAX
+        {
             Some(format!(
                 "{OUTBOUND_REQUESTS_PENDING_MAX} requests already in flight"
             ))
@@ -315,8 +323,17 @@ impl SwarmTask {
             self.emit(P2pEvent::RequestFailed { id, peer, error });
             return;
         }
-        let request = self.swarm.behaviour_mut().sync.send_request(&peer, data);
-        self.outbound.insert(request, (id, peer));
+        if snapshot {
+            let request = self
+                .swarm
+                .behaviour_mut()
+                .snapshot
+                .send_request(&peer, data);
+            self.outbound_snapshot.insert(request, (id, peer));
+        } else {
+            let request = self.swarm.behaviour_mut().sync.send_request(&peer, data);
+            self.outbound.insert(request, (id, peer));
+        }
     }
 
     fn respond(&mut self, channel: ResponseChannelId, data: Vec<u8>) {
@@ -336,13 +353,12 @@ impl SwarmTask {
             );
             return;
         }
-        if self
-            .swarm
-            .behaviour_mut()
-            .sync
-            .send_response(pending.channel, data)
-            .is_err()
-        {
+        let behaviour = self.swarm.behaviour_mut();
+        let sent = match pending.snapshot {
+            true => behaviour.snapshot.send_response(pending.channel, data),
+            false => behaviour.sync.send_response(pending.channel, data),
+        };
+        if sent.is_err() {
             debug!(?channel, "p2p response dropped: the requester is gone");
         }
     }
@@ -365,7 +381,8 @@ impl SwarmTask {
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => self.on_gossip(event),
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync(event, false),
+            SwarmEvent::Behaviour(BehaviourEvent::Snapshot(event)) => self.on_sync(event, true),
             SwarmEvent::Behaviour(BehaviourEvent::Ping(event)) => self.on_ping(event),
             SwarmEvent::Behaviour(BehaviourEvent::Allowed(never))
             | SwarmEvent::Behaviour(BehaviourEvent::Banned(never))
@@ -524,7 +541,8 @@ impl SwarmTask {
             .report_message_validation_result(id, source, acceptance);
     }
 
-    fn on_sync(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
+    /// Block-sync or (`snapshot`) state-sync request-response events.
+    fn on_sync(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>, snapshot: bool) {
         use request_response::{Event, Message};
         match event {
             Event::Message {
@@ -549,12 +567,21 @@ impl SwarmTask {
                     PendingInbound {
                         request: request_id,
                         channel,
+                        snapshot,
                     },
                 );
-                self.emit(P2pEvent::Request {
-                    from: peer,
-                    channel: id,
-                    data: request,
+                let (from, channel, data) = (peer, id, request);
+                self.emit(match snapshot {
+                    true => P2pEvent::SnapshotRequest {
+                        from,
+                        channel,
+                        data,
+                    },
+                    false => P2pEvent::Request {
+                        from,
+                        channel,
+                        data,
+                    },
                 });
             }
             Event::Message {
@@ -565,7 +592,7 @@ impl SwarmTask {
                         response,
                     },
                 ..
-            } => match self.outbound.remove(&request_id) {
+            } => match self.outbound_of(snapshot).remove(&request_id) {
                 Some((id, _)) => self.emit(P2pEvent::Response {
                     id,
                     from: peer,
@@ -580,7 +607,7 @@ impl SwarmTask {
                 ..
             } => {
                 self.metrics.requests_failed.inc();
-                match self.outbound.remove(&request_id) {
+                match self.outbound_of(snapshot).remove(&request_id) {
                     Some((id, _)) => {
                         debug!(%peer, id, %error, "p2p sync request failed");
                         self.emit(P2pEvent::RequestFailed {
@@ -599,11 +626,19 @@ impl SwarmTask {
                 ..
             } => {
                 self.metrics.requests_failed.inc();
-                self.inbound
-                    .retain(|_, pending| pending.request != request_id);
+                self.inbound.retain(|_, pending| {
+                    pending.request != request_id || pending.snapshot != snapshot
+                });
                 debug!(%peer, %error, "p2p inbound sync request failed");
             }
             Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn outbound_of(&mut self, snapshot: bool) -> &mut HashMap<OutboundRequestId, (u64, PeerId)> {
+        match snapshot {
+            true => &mut self.outbound_snapshot,
+            false => &mut self.outbound,
         }
     }
 
