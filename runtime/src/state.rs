@@ -267,6 +267,11 @@ pub mod keys {
     pub const SUBJECT_CLAIM: u8 = 0x43;
     /// `0x44 || product (u64 BE)` -> `Claim`: what buying the product requires.
     pub const PRODUCT_CLAIM: u8 = 0x44;
+    /// `0x54 || key` -> `nodes::ReadNode`: a registered read node.
+    pub const NODE: u8 = 0x54;
+    /// `0x55 || partner` -> `Vec<Address>`: a partner's read node keys, sorted, at most
+    /// `nodes::NODES_PER_PARTNER_MAX`.
+    pub const PARTNER_NODES: u8 = 0x55;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 
