@@ -13,6 +13,7 @@ mod goods;
 mod governance;
 mod identity;
 mod mandates;
+mod nodes;
 mod meter;
 mod proofs;
 mod properties;
