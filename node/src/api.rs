@@ -47,6 +47,7 @@ mod health;
 pub mod listings;
 pub mod openapi;
 pub mod requests;
+mod nodes;
 mod sales;
 pub mod types;
 pub mod web;
@@ -56,6 +57,7 @@ use requests::{BatchBody, RequestError, SubmitBody};
 use types::{
     AccountEventsView, AccountFeeView, AccountView, AssetView, AssetsView, BalanceView,
     BatchAnswer, BatchItem, BlockView, CreditView, ErrorBody, ErrorDetail, ExchangesView, FeeInfo,
+    NodeRole,
     FeesView, MandatesView, RedemptionsView, RulesView, SponsorshipsView, StatusView, SubmitAnswer,
     TxProofAnswer,
 };
@@ -370,6 +372,8 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/proposals", get(governance::proposals))
         .route("/v1/proposals/{id}", get(governance::proposal))
         .route("/v1/validators", get(governance::validators))
+        .route("/v1/nodes", get(nodes::nodes))
+        .route("/v1/partners/{addr}/nodes", get(nodes::partner_nodes))
         .route("/v1/params", get(governance::chain_params))
         .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(openapi::openapi_json))
@@ -748,6 +752,11 @@ async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<StatusView>>
         time_ms: head.time_ms,
         mempool_txs: shared.mempool().len(),
         validators,
+        role: if shared.votes() {
+            NodeRole::Validator
+        } else {
+            NodeRole::Read
+        },
         signing: serde_json::to_value(shared.signing()).map_err(ApiError::internal)?,
         fee: FeeInfo {
             asset: fees.asset,
