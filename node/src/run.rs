@@ -412,6 +412,13 @@ async fn start_p2p(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // A restarted node starts from the chain's list (governance may have changed the
+    // set, and partners registered read nodes), so a registered node is not refused
+    // until the first follow; a new chain's is the genesis set.
+    let allowed = match crate::net::allowed_peers(shared) {
+        Ok(peers) if !peers.is_empty() => peers,
+        _ => allowed,
+    };
     let config = P2pConfig {
         secret: key.secret(),
         listen: options.listen,

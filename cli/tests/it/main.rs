@@ -29,6 +29,7 @@ mod invoice_cli;
 mod keys_genesis;
 mod listings;
 mod mandates_e2e;
+mod nodes_e2e;
 mod mempool_jam;
 mod meter_e2e;
 mod openapi_schema;
