@@ -7,7 +7,8 @@
 //! transaction submitted to it until it is final everywhere. Then validator 3 is
 //! removed by a vote of 0, 1 and 2: every node refuses its connections from then on,
 //! the three keep finalizing, the read node keeps following, all agree on block and
-//! app hashes, and the read node's key never signs a certificate.
+//! app hashes, and the read node's key never signs a certificate. Last the partner
+//! unregisters the read node, and it is cut off too.
 
 use super::*;
 use jeon_runtime::calls;
@@ -134,8 +135,50 @@ fn remove_validator_3(net: &Testnet, keys: &[jeon_runtime::Keypair]) {
     );
 }
 
+/// The partner unregisters the read node: the validators close its connections with
+/// no restart, and the three keep finalizing without it.
+fn read_node_leaves(net: &Testnet, reader: usize, keys: &[jeon_runtime::Keypair]) {
+    let api = net.api(0).to_owned();
+    let chain = chain_id(&api);
+    let node_key = key_from_file(&net.root().join("keys").join("outsider.json")).address();
+    let unregister = jeon_runtime::Call::UnregisterNode(calls::UnregisterNode { key: node_key });
+    let status = final_status(&api, &submit_call(&api, chain, &keys[1], 2, unregister));
+    assert!(
+        status["receipt"]["outcome"] == "success",
+        "unregistration failed: {status}"
+    );
+    let left = Instant::now();
+    let cut_off = crate::common::wait_until(CATCH_UP_TIMEOUT, || {
+        net.nodes[reader].metric("p2p_peers_connected") == Some(0.0)
+    });
+    assert!(
+        cut_off,
+        "the unregistered read node still has peers: {:?}",
+        net.nodes[reader].metric("p2p_peers_connected")
+    );
+    eprintln!(
+        "the unregistered read node was cut off {:?} after its unregistration was final",
+        left.elapsed()
+    );
+    let three = vec![0, 1, 2];
+    let from = net.known_heights(&three);
+    net.wait_growth(
+        &three,
+        &from,
+        PROGRESS_BLOCKS,
+        "three validators without the read node",
+    );
+    net.wait_peers(&three, 2.0, "the three, without the read node");
+    let behind = net.known_heights(&[reader])[&reader];
+    assert!(
+        behind < net.known_heights(&[0])[&0],
+        "the unregistered read node kept receiving blocks"
+    );
+}
+
 #[test]
-fn a_registered_read_node_follows_and_serves_and_a_validator_removed_by_vote_is_refused() {
+fn a_registered_read_node_follows_and_serves_a_removed_validator_and_an_unregistered_node_are_refused(
+) {
     let started = Instant::now();
     let mut net = Testnet::new(Links::Direct);
     net.start_validators();
@@ -239,5 +282,6 @@ fn a_registered_read_node_follows_and_serves_and_a_validator_removed_by_vote_is_
             );
         }
     }
+    read_node_leaves(&net, reader, &keys);
     eprintln!("read node and validator removal: {:?}", started.elapsed());
 }
