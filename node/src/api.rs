@@ -45,9 +45,9 @@ mod goods;
 mod governance;
 mod health;
 pub mod listings;
+mod nodes;
 pub mod openapi;
 pub mod requests;
-mod nodes;
 mod sales;
 pub mod types;
 pub mod web;
@@ -57,9 +57,8 @@ use requests::{BatchBody, RequestError, SubmitBody};
 use types::{
     AccountEventsView, AccountFeeView, AccountView, AssetView, AssetsView, BalanceView,
     BatchAnswer, BatchItem, BlockView, CreditView, ErrorBody, ErrorDetail, ExchangesView, FeeInfo,
-    NodeRole,
-    FeesView, MandatesView, RedemptionsView, RulesView, SponsorshipsView, StatusView, SubmitAnswer,
-    TxProofAnswer,
+    FeesView, MandatesView, NodeRole, RedemptionsView, RulesView, SponsorshipsView, StatusView,
+    SubmitAnswer, TxProofAnswer,
 };
 use types::{AccountQuery, HistoryQuery, LimitQuery, PeriodQuery, RedemptionsQuery, RulesQuery};
 pub use types::{ErrorCode, TxStatus};

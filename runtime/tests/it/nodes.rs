@@ -59,7 +59,11 @@ fn failed(r: &Receipt) -> CallError {
 fn a_partner_registers_and_unregisters_its_read_nodes_with_events_and_queries() {
     let mut c = with_bank_validating();
     let (shop, telco) = (c.shop.address(), c.telco.address());
-    let r = one(&mut c, &Keypair::from_seed_label("shop"), register(node_key(0)));
+    let r = one(
+        &mut c,
+        &Keypair::from_seed_label("shop"),
+        register(node_key(0)),
+    );
     assert!(r.is_success(), "{:?}", r.outcome);
     assert!(r
         .events
@@ -98,7 +102,11 @@ fn a_partner_registers_and_unregisters_its_read_nodes_with_events_and_queries() 
     assert_eq!(failed(&r), CallError::UnknownNode { key: node_key(1) });
 
     // Its partner unregisters it.
-    let r = one(&mut c, &Keypair::from_seed_label("shop"), unregister(node_key(0)));
+    let r = one(
+        &mut c,
+        &Keypair::from_seed_label("shop"),
+        unregister(node_key(0)),
+    );
     assert!(r.is_success(), "{:?}", r.outcome);
     assert!(r
         .events
@@ -202,10 +210,7 @@ fn arb_call() -> impl Strategy<Value = Call> {
         Just(Keypair::from_seed_label("bank").address()),
         Just(Address([0; 32])),
     ];
-    prop_oneof![
-        key.clone().prop_map(register),
-        key.prop_map(unregister),
-    ]
+    prop_oneof![key.clone().prop_map(register), key.prop_map(unregister),]
 }
 
 proptest! {
