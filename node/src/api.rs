@@ -36,6 +36,7 @@ use crate::http::ApiLimits;
 use crate::mempool::AdmitError;
 use crate::proofs;
 use crate::ratelimit::{RateLimited, SubmitLimiter};
+use crate::signer::SigningStatus;
 use crate::store::{ChainHead, StoreError};
 
 pub mod cors;
@@ -756,7 +757,8 @@ async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<StatusView>>
         } else {
             NodeRole::Read
         },
-        signing: serde_json::to_value(shared.signing()).map_err(ApiError::internal)?,
+        signing: serde_json::to_value(signing_shown(shared.votes(), shared.signing()))
+            .map_err(ApiError::internal)?,
         fee: FeeInfo {
             asset: fees.asset,
             base_fee: fees.base_fee,
@@ -771,6 +773,17 @@ async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<StatusView>>
         disk_full: halt == Some(Halt::DiskFull),
         disk_free_bytes: shared.disk.free_bytes(),
     }))
+}
+
+/// The signing status `/v1/status` shows: a node outside the set of the height in
+/// progress (a validator removed by vote keeps its open signer guard) signs nothing,
+/// so an `active` guard shows as `not_validator`; the other states stay visible, since
+/// they still hold if a vote adds the key back.
+fn signing_shown(votes: bool, status: SigningStatus) -> SigningStatus {
+    match status {
+        SigningStatus::Active if !votes => SigningStatus::NotValidator,
+        other => other,
+    }
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "node", responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String)))]
@@ -1201,6 +1214,30 @@ mod tests {
     use proptest::prelude::*;
 
     use super::requests::decode_hex_fast;
+    use super::{signing_shown, SigningStatus};
+
+    #[test]
+    fn a_node_outside_the_set_shows_an_active_guard_as_not_validator_and_keeps_the_rest() {
+        let refused = SigningStatus::Refused {
+            height: 3,
+            round: 0,
+            step: 1,
+        };
+        let cases = [
+            (true, SigningStatus::Active, SigningStatus::Active),
+            (false, SigningStatus::Active, SigningStatus::NotValidator),
+            (
+                false,
+                SigningStatus::NotValidator,
+                SigningStatus::NotValidator,
+            ),
+            (false, refused, refused),
+            (true, refused, refused),
+        ];
+        for (votes, status, shown) in cases {
+            assert_eq!(signing_shown(votes, status), shown, "{votes} {status:?}");
+        }
+    }
 
     proptest! {
         #[test]
