@@ -3,8 +3,8 @@
 //!
 //! The read node (a fresh key in no set) is refused until a partner registers it; then
 //! it connects with no restart, reaches the head, serves `/v1/status` (role `read`)
-//! and a proof that `jeon verify` accepts from the genesis file, and forwards a
-//! transaction submitted to it until it is final everywhere. Then validator 3 is
+//! and a proof that `jeon verify` accepts from the genesis file, forwards a transaction
+//! submitted to it until it is final everywhere, and streams its events. Then validator 3 is
 //! removed by a vote of 0, 1 and 2: every node refuses its connections from then on,
 //! the three keep finalizing, the read node keeps following, all agree on block and
 //! app hashes, and the read node's key never signs a certificate. Last the partner
@@ -78,12 +78,30 @@ fn read_node_joins(net: &Testnet, reader: usize, keys: &[jeon_runtime::Keypair])
     let status = get(net.api(reader), "/v1/status").expect("status");
     assert_eq!(status["signing"]["state"], "not_validator", "{status}");
 
-    // A transfer submitted to the read node reaches the validators and is final.
+    // A transfer submitted to the read node reaches the validators and is final; the
+    // read node's event stream, opened before, shows its events.
+    let events = reqwest::blocking::Client::builder()
+        .timeout(PROGRESS_TIMEOUT)
+        .build()
+        .expect("http client")
+        .get(format!("{}/v1/events", net.api(reader)))
+        .send()
+        .expect("the read node's event stream opens");
+    assert_eq!(events.status().as_u16(), 200);
     let alice = net.key("alice");
     let tx = transfer(chain, &alice, 0, net.key("bob").address(), 100);
     let (code, body) = post(net.api(reader), "/v1/txs", &json!({"tx": tx_hex(&tx)}));
     assert_eq!(code, 202, "the read node refused a transfer: {body}");
     wait_final(net, &ids(0..VALIDATORS + 1), &[tx.hash()]);
+    let hash = tx.hash().to_string();
+    let streamed = std::io::BufRead::lines(std::io::BufReader::new(events))
+        .map_while(Result::ok)
+        .filter_map(|line| serde_json::from_str::<Value>(line.strip_prefix("data:")?.trim()).ok())
+        .find(|data| data["tx"] == hash.as_str());
+    assert!(
+        streamed.is_some(),
+        "the read node's event stream never showed {hash}"
+    );
     let proof = get(net.api(reader), &format!("/v1/txs/{}/proof", tx.hash())).expect("proof");
     let file = net.root().join("read-proof.json");
     std::fs::write(&file, proof.to_string()).expect("write the proof");
