@@ -180,6 +180,13 @@ enum QueryCommand {
     /// The validator set in effect: names, keys, peer ids, powers, and the height it
     /// decides from.
     Validators,
+    /// The read nodes partners registered (key, peer id, partner, height), or one
+    /// partner's with `--partner`.
+    Nodes {
+        /// Only this partner's nodes.
+        #[arg(long, value_name = "ADDR")]
+        partner: Option<Address>,
+    },
     /// The chain's parameters: fees, fee market, economy, jurisdictions and tax rates.
     Params,
     /// One product: merchant, kind, price, royalty (or bound) and how many were sold.
@@ -398,6 +405,8 @@ fn path(what: &QueryCommand) -> String {
         }
         QueryCommand::Proposal { id } => format!("/v1/proposals/{id}"),
         QueryCommand::Validators => "/v1/validators".into(),
+        QueryCommand::Nodes { partner: None } => "/v1/nodes".into(),
+        QueryCommand::Nodes { partner: Some(p) } => format!("/v1/partners/{p}/nodes"),
         QueryCommand::Params => "/v1/params".into(),
         QueryCommand::Product { id } => format!("/v1/products/{id}"),
         QueryCommand::Products { merchant } => format!("/v1/merchants/{merchant}/products"),
@@ -507,6 +516,7 @@ mod tests {
             ),
             (QueryCommand::Proposal { id: 3 }, "/v1/proposals/3"),
             (QueryCommand::Validators, "/v1/validators"),
+            (QueryCommand::Nodes { partner: None }, "/v1/nodes"),
             (QueryCommand::Params, "/v1/params"),
             (QueryCommand::Product { id: 2 }, "/v1/products/2"),
             (QueryCommand::Entitlement { id: 7 }, "/v1/entitlements/7"),

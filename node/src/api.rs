@@ -35,6 +35,7 @@ use crate::http::ApiLimits;
 use crate::mempool::AdmitError;
 use crate::proofs;
 use crate::ratelimit::{RateLimited, SubmitLimiter};
+use crate::signer::SigningStatus;
 use crate::store::{BlockRecord, ChainHead, StoreError};
 
 pub mod cors;
@@ -44,6 +45,7 @@ mod goods;
 mod governance;
 mod health;
 pub mod listings;
+mod nodes;
 pub mod openapi;
 pub mod requests;
 mod sales;
@@ -55,8 +57,8 @@ use requests::{BatchBody, RequestError, SubmitBody};
 use types::{
     AccountEventsView, AccountFeeView, AccountSponsorshipsView, AccountView, AssetView, AssetsView,
     BalanceView, BatchAnswer, BatchItem, BlockView, CreditView, ErrorBody, ErrorDetail,
-    ExchangesView, FeeInfo, FeesView, MandatesView, RedemptionsView, RulesView, SponsorOfAccount,
-    SponsorshipsView, StatusView, SubmitAnswer, TxProofAnswer,
+    ExchangesView, FeeInfo, FeesView, MandatesView, NodeRole, RedemptionsView, RulesView,
+    SponsorOfAccount, SponsorshipsView, StatusView, SubmitAnswer, TxProofAnswer,
 };
 use types::{AccountQuery, HistoryQuery, LimitQuery, PeriodQuery, RedemptionsQuery, RulesQuery};
 pub use types::{ErrorCode, TxStatus};
@@ -370,6 +372,8 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/proposals", get(governance::proposals))
         .route("/v1/proposals/{id}", get(governance::proposal))
         .route("/v1/validators", get(governance::validators))
+        .route("/v1/nodes", get(nodes::nodes))
+        .route("/v1/partners/{addr}/nodes", get(nodes::partner_nodes))
         .route("/v1/params", get(governance::chain_params))
         .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(openapi::openapi_json))
@@ -752,7 +756,13 @@ async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<StatusView>>
         time_ms: head.time_ms,
         mempool_txs: shared.mempool().len(),
         validators,
-        signing: serde_json::to_value(shared.signing()).map_err(ApiError::internal)?,
+        role: if shared.votes() {
+            NodeRole::Validator
+        } else {
+            NodeRole::Read
+        },
+        signing: serde_json::to_value(signing_shown(shared.votes(), shared.signing()))
+            .map_err(ApiError::internal)?,
         fee: FeeInfo {
             asset: fees.asset,
             base_fee: fees.base_fee,
@@ -767,6 +777,17 @@ async fn status(State(shared): State<Arc<Chain>>) -> ApiResult<Json<StatusView>>
         disk_full: halt == Some(Halt::DiskFull),
         disk_free_bytes: shared.disk.free_bytes(),
     }))
+}
+
+/// The signing status `/v1/status` shows: a node outside the set of the height in
+/// progress (a validator removed by vote keeps its open signer guard) signs nothing,
+/// so an `active` guard shows as `not_validator`; the other states stay visible, since
+/// they still hold if a vote adds the key back.
+fn signing_shown(votes: bool, status: SigningStatus) -> SigningStatus {
+    match status {
+        SigningStatus::Active if !votes => SigningStatus::NotValidator,
+        other => other,
+    }
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "node", responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String)))]
@@ -1223,6 +1244,30 @@ mod tests {
     use proptest::prelude::*;
 
     use super::requests::decode_hex_fast;
+    use super::{signing_shown, SigningStatus};
+
+    #[test]
+    fn a_node_outside_the_set_shows_an_active_guard_as_not_validator_and_keeps_the_rest() {
+        let refused = SigningStatus::Refused {
+            height: 3,
+            round: 0,
+            step: 1,
+        };
+        let cases = [
+            (true, SigningStatus::Active, SigningStatus::Active),
+            (false, SigningStatus::Active, SigningStatus::NotValidator),
+            (
+                false,
+                SigningStatus::NotValidator,
+                SigningStatus::NotValidator,
+            ),
+            (false, refused, refused),
+            (true, refused, refused),
+        ];
+        for (votes, status, shown) in cases {
+            assert_eq!(signing_shown(votes, status), shown, "{votes} {status:?}");
+        }
+    }
 
     proptest! {
         #[test]

@@ -156,6 +156,9 @@ pub struct Chain {
     pub metrics: Metrics,
     /// Whether this node signs, as its replica last reported (`/v1/status`).
     signing: RwLock<SigningStatus>,
+    /// Whether this node is in the set that signs the current height (its role is
+    /// `validator`) or only follows the chain (`read`), as its replica last reported.
+    votes: std::sync::atomic::AtomicBool,
     /// The data directory's free space: the replica pauses while it is too low.
     pub disk: DiskWatch,
 }
@@ -202,6 +205,7 @@ impl Chain {
             rejections: Mutex::new(Rejections::default()),
             metrics,
             signing: RwLock::new(SigningStatus::NotValidator),
+            votes: std::sync::atomic::AtomicBool::new(false),
             disk: DiskWatch::default(),
         });
         if let Some((height, bytes)) = chain.db.take_replay() {
@@ -233,6 +237,19 @@ impl Chain {
     /// Whether this node signs, and if not why.
     pub fn signing(&self) -> SigningStatus {
         *self.signing.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether this node is in the validator set of the height in progress: a node
+    /// whose key is in no set (a read node) only follows the chain and never votes.
+    pub fn votes(&self) -> bool {
+        self.votes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records whether the replica votes at the height in progress (the replica calls
+    /// it whenever its core is made for a set).
+    pub(crate) fn set_votes(&self, votes: bool) {
+        self.votes
+            .store(votes, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Records the replica's signing status (the replica calls it on every change).

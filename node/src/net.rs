@@ -185,7 +185,9 @@ pub async fn pump(
 /// The peers the network admits at the committed head: the validators of the set that
 /// signs the next height and of the newest set (an added validator may connect as
 /// soon as its change is enacted, to catch up before it must sign; a removed one is
-/// refused once it no longer signs). A validator's node listens as its key's peer id.
+/// refused once it no longer signs), and the read nodes partners registered
+/// (`jeon_runtime::nodes`), which sync and serve the API but never vote. A node
+/// listens as its key's peer id.
 pub fn allowed_peers(shared: &Chain) -> Result<Vec<PeerId>, crate::store::StoreError> {
     let height = shared.head().height + 1;
     let current = jeon_runtime::governance::consensus_validators(&*shared.db, height)?;
@@ -199,6 +201,11 @@ pub fn allowed_peers(shared: &Chain) -> Result<Vec<PeerId>, crate::store::StoreE
     if keys.is_empty() {
         keys = shared.validators.iter().map(|v| v.key).collect();
     }
+    keys.extend(
+        jeon_runtime::nodes::nodes(&*shared.db)?
+            .into_iter()
+            .map(|n| n.key),
+    );
     keys.sort();
     keys.dedup();
     Ok(keys
@@ -207,7 +214,8 @@ pub fn allowed_peers(shared: &Chain) -> Result<Vec<PeerId>, crate::store::StoreE
         .collect())
 }
 
-/// Keeps the swarm's allow list on the chain's validator sets (docs/network.md): every
+/// Keeps the swarm's allow list on the chain's validator sets and registered read nodes
+/// (docs/network.md): every
 /// [`ALLOW_LIST_FOLLOW_MS`], and whenever they changed, sends the list. Stops with the
 /// swarm.
 pub async fn follow_validator_set(shared: Arc<Chain>, commands: mpsc::Sender<P2pCommand>) {
@@ -232,7 +240,7 @@ pub async fn follow_validator_set(shared: Arc<Chain>, commands: mpsc::Sender<P2p
         }
         info!(
             peers = peers.len(),
-            "the allow list follows the chain's validator set"
+            "the allow list follows the chain's validator sets and read nodes"
         );
         if commands
             .send(P2pCommand::SetAllowed {

@@ -358,6 +358,7 @@ impl Replica {
         // A proposer with nothing to propose waits up to the empty-block interval; the
         // others' propose timeout allows for that wait, or every idle height would time
         // out its round 0.
+        shared.set_votes(me.is_some());
         let mut timeouts = config.timeouts;
         timeouts.propose_ms = timeouts
             .propose_ms
@@ -558,6 +559,7 @@ impl Replica {
         if self.guard.is_none() {
             me = None;
         }
+        self.shared.set_votes(me.is_some());
         if &set == self.core.validators() && me == self.core.me() {
             return Ok(());
         }

@@ -268,6 +268,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
                 config.key.as_ref(),
                 options,
                 &shared.metrics.p2p,
+                Some(&shared),
             )
             .await?,
         ),
@@ -457,7 +458,7 @@ async fn state_sync(
     // This swarm's counters are not the node's registered ones: a state-synced node's
     // p2p metrics start at its next restart.
     let metrics = crate::p2p::P2pMetrics::default();
-    let mut handle = start_p2p(genesis, key, options, &metrics).await?;
+    let mut handle = start_p2p(genesis, key, options, &metrics, None).await?;
     let net = crate::statesync::Channels {
         commands: &handle.commands,
         events: &mut handle.events,
@@ -495,6 +496,7 @@ async fn start_p2p(
     key: Option<&Keypair>,
     options: P2pOptions,
     metrics: &crate::p2p::P2pMetrics,
+    shared: Option<&Chain>,
 ) -> Result<P2pHandle, NodeError> {
     let key = key.ok_or(NodeError::P2pWithoutKey)?;
     let allowed = genesis
@@ -507,6 +509,14 @@ async fn start_p2p(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // A restarted node starts from the chain's list (governance may have changed the
+    // set, and partners registered read nodes), so a registered node is not refused
+    // until the first follow; a new chain's (or a state-syncing node's) is the
+    // genesis set.
+    let allowed = match shared.map(crate::net::allowed_peers) {
+        Some(Ok(peers)) if !peers.is_empty() => peers,
+        _ => allowed,
+    };
     let config = P2pConfig {
         secret: key.secret(),
         listen: options.listen,

@@ -20,7 +20,7 @@ pub mod calls {
     use crate::model::Event;
     use crate::state::{Overlay, StateError, StateRead};
     use crate::types::Address;
-    use crate::{goods, governance, identity};
+    use crate::{goods, governance, identity, nodes};
 
     /// What a feature module provides for each of its calls.
     pub(crate) trait CallDef {
@@ -189,6 +189,10 @@ pub mod calls {
         RevokeAttestation(identity::RevokeAttestation),
         /// A product's merchant sets the claim buying it requires.
         RequireClaim(identity::RequireClaim),
+        /// A partner registers a read node (a non-validator node key).
+        RegisterNode(nodes::RegisterNode),
+        /// The partner that registered a read node unregisters it.
+        UnregisterNode(nodes::UnregisterNode),
     }
 }
 
@@ -201,7 +205,7 @@ pub mod events {
 
     use crate::economy::{assets, credit, exchange, fees, links, mandate, pay, redeem, rewards};
     use crate::types::Address;
-    use crate::{goods, governance, identity};
+    use crate::{goods, governance, identity, nodes};
 
     /// What a feature module provides for each of its events.
     pub trait EventDef {
@@ -362,5 +366,9 @@ pub mod events {
         AttestationRevoked(identity::AttestationRevoked),
         /// A product's required claim was set or cleared.
         ClaimRequirementSet(identity::ClaimRequirementSet),
+        /// A partner registered a read node.
+        NodeRegistered(nodes::NodeRegistered),
+        /// A read node was unregistered.
+        NodeUnregistered(nodes::NodeUnregistered),
     }
 }

@@ -19,6 +19,7 @@ pub mod lthash;
 pub mod memo;
 pub mod merkle;
 pub mod model;
+pub mod nodes;
 pub mod proof;
 pub mod state;
 pub mod tx;

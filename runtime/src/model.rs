@@ -920,6 +920,49 @@ pub enum CallError {
         /// The missing claim.
         claim: crate::identity::Claim,
     },
+    /// The read node key is not a valid ed25519 key.
+    #[error("{key} is not a valid ed25519 key for a node")]
+    InvalidNodeKey {
+        /// The key.
+        key: Address,
+    },
+    /// A validator's key cannot be registered as a read node: it connects as a
+    /// validator already.
+    #[error("{key} is a validator's key, not a read node's")]
+    NodeKeyIsValidator {
+        /// The key.
+        key: Address,
+    },
+    /// The node key is registered already (by this or another partner).
+    #[error("node {key} is registered already, by partner {partner}")]
+    NodeAlreadyRegistered {
+        /// The key.
+        key: Address,
+        /// The partner that registered it.
+        partner: Address,
+    },
+    /// The partner holds the most read nodes already.
+    #[error("partner {partner} has {max} read nodes registered already")]
+    TooManyNodes {
+        /// The partner.
+        partner: Address,
+        /// The bound.
+        max: u32,
+    },
+    /// No read node is registered with this key.
+    #[error("no read node {key} is registered")]
+    UnknownNode {
+        /// The key.
+        key: Address,
+    },
+    /// Only the partner that registered a read node may unregister it.
+    #[error("read node {key} belongs to partner {partner}")]
+    NotNodeOwner {
+        /// The key.
+        key: Address,
+        /// The partner that registered it.
+        partner: Address,
+    },
 }
 
 /// How a transaction ended.

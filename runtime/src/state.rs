@@ -274,6 +274,11 @@ pub mod keys {
     /// `0x46 || sponsor || day (u64 BE)` -> `SponsoredDay`: what the sponsor's
     /// sponsorships paid that UTC day (of block time), for its dashboard.
     pub const SPONSORED_DAY: u8 = 0x46;
+    /// `0x54 || key` -> `nodes::ReadNode`: a registered read node.
+    pub const NODE: u8 = 0x54;
+    /// `0x55 || partner` -> `Vec<Address>`: a partner's read node keys, sorted, at most
+    /// `nodes::NODES_PER_PARTNER_MAX`.
+    pub const PARTNER_NODES: u8 = 0x55;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 

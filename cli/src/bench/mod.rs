@@ -512,6 +512,7 @@ mod tests {
             time_ms: 0,
             mempool_txs: 0,
             validators: 1,
+            role: jeon_node::api::types::NodeRole::Validator,
             signing: serde_json::Value::Null,
             fee: jeon_node::api::types::FeeInfo {
                 asset: AssetId(0),

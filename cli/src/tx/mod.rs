@@ -35,6 +35,7 @@ mod identity;
 mod links;
 mod mandates;
 mod meter;
+mod nodes;
 mod pay;
 mod redemption;
 mod rewards;
@@ -118,6 +119,8 @@ tx_commands! {
     Attest(identity::AttestArgs),
     RevokeAttestation(identity::RevokeAttestationArgs),
     RequireClaim(identity::RequireClaimArgs),
+    RegisterNode(nodes::RegisterNodeArgs),
+    UnregisterNode(nodes::UnregisterNodeArgs),
 }
 
 /// What running one `tx` command does.

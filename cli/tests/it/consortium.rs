@@ -1252,3 +1252,6 @@ fn a_validator_flooding_gossip_is_cut_off_while_the_other_three_keep_finalizing(
     );
     runtime.block_on(flooder.shutdown());
 }
+
+#[path = "consortium/read_nodes.rs"]
+mod read_nodes;

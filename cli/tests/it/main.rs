@@ -31,6 +31,7 @@ mod listings;
 mod mandates_e2e;
 mod mempool_jam;
 mod meter_e2e;
+mod nodes_e2e;
 mod openapi_schema;
 mod operations;
 mod proofs_e2e;

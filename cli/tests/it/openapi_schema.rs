@@ -332,6 +332,15 @@ fn every_json_answer_validates_against_the_nodes_openapi_document() {
         ("/v1/fees", "/v1/fees".to_owned()),
         ("/v1/params", "/v1/params".to_owned()),
         ("/v1/validators", "/v1/validators".to_owned()),
+        ("/v1/nodes", "/v1/nodes".to_owned()),
+        (
+            "/v1/partners/{addr}/nodes",
+            format!("/v1/partners/{cafe}/nodes"),
+        ),
+        (
+            "/v1/partners/{addr}/nodes",
+            "/v1/partners/nope/nodes".to_owned(),
+        ),
         ("/v1/proposals", "/v1/proposals".to_owned()),
         ("/v1/proposals/{id}", "/v1/proposals/0".to_owned()),
         ("/v1/tax/{jurisdiction}", "/v1/tax/KR".to_owned()),

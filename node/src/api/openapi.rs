@@ -64,6 +64,8 @@ use super::types;
         super::governance::proposals,
         super::governance::proposal,
         super::governance::validators,
+        super::nodes::nodes,
+        super::nodes::partner_nodes,
         super::governance::chain_params,
         super::metrics,
         super::events::events,

@@ -523,6 +523,10 @@ pub struct StatusView {
     pub mempool_txs: usize,
     /// Validators in the set.
     pub validators: usize,
+    /// What this node is: `validator` (its key is in the set signing the height in
+    /// progress) or `read` (it follows the chain, serves the API and forwards
+    /// transactions, but never votes: a registered read node, or a node with no key).
+    pub role: NodeRole,
     /// Whether, and why not, this node signs (`{"state": "active"}`, ...).
     #[schema(value_type = Object)]
     pub signing: Value,
@@ -538,6 +542,16 @@ pub struct StatusView {
     pub disk_full: bool,
     /// Free bytes on the data directory's disk.
     pub disk_free_bytes: u64,
+}
+
+/// A node's role in `GET /v1/status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeRole {
+    /// In the validator set: proposes and votes.
+    Validator,
+    /// A read replica: syncs blocks and serves the API, never votes.
+    Read,
 }
 
 /// The fee headline of `GET /v1/status`.
@@ -760,6 +774,35 @@ pub struct AttestationsView {
     pub time_ms: u64,
     /// Its unrevoked attestations, by kind of claim then id.
     pub attestations: Vec<AttestationStatus>,
+}
+
+/// A registered read node (`GET /v1/nodes`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct NodeView {
+    /// The node's key.
+    #[schema(value_type = String)]
+    pub key: Address,
+    /// The libp2p peer id it connects as (its key's).
+    pub peer_id: String,
+    /// The partner that registered it.
+    #[schema(value_type = String)]
+    pub partner: Address,
+    /// The height it was registered at.
+    pub registered_at: Height,
+}
+
+/// `GET /v1/nodes` and `GET /v1/partners/{addr}/nodes`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct NodesView {
+    /// The partner asked about, if any.
+    #[schema(value_type = Option<String>)]
+    pub partner: Option<Address>,
+    /// The head the answer is for.
+    pub height: Height,
+    /// The most read nodes one partner may register.
+    pub nodes_per_partner_max: usize,
+    /// The nodes, by key.
+    pub nodes: Vec<NodeView>,
 }
 
 /// `GET /v1/rules`.

@@ -298,7 +298,8 @@ impl Change {
             }
             Change::RemovePartner { account } => {
                 ov.put_raw(keys::partner(account), None)?;
-                return Ok(());
+                // Its read nodes go with it, in the same block.
+                return crate::nodes::remove_all_of(ov, account, events);
             }
             Change::SetPartnerRoles { account, roles } => {
                 let mut p = partner(ov, account)?;

@@ -14,6 +14,7 @@ mod governance;
 mod identity;
 mod mandates;
 mod meter;
+mod nodes;
 mod proofs;
 mod properties;
 mod sdk_vectors;

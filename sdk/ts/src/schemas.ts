@@ -86,7 +86,7 @@ export const Change = en(
 /** A validator of the set governance keeps. */
 export const Validator = struct(['name', 'string'], ['key', A], ['peer_id', 'string'], ['power', 'u64']);
 
-/** `Call`, tags 0–39. */
+/** `Call`, tags 0–41. */
 export const Call = en(
   ['transfer', struct(['to', A], ['asset', ASSET], ['amount', AMT])],
   ['create_asset', struct(['symbol', 'string'], ['decimals', 'u8'], ['kind', AssetKind], ['supply_max', opt(AMT)])],
@@ -158,6 +158,8 @@ export const Call = en(
   ['attest', struct(['subject', A], ['claim', Claim], ['expires_at_ms', 'u64'], ['commitment', 'hash'])],
   ['revoke_attestation', struct(['id', 'u64'])],
   ['require_claim', struct(['product', 'u64'], ['claim', opt(Claim)])],
+  ['register_node', struct(['key', A])],
+  ['unregister_node', struct(['key', A])],
 );
 
 export const TxBody = struct(
@@ -172,7 +174,7 @@ export const TxBody = struct(
 
 export const SignedTx = struct(['body', TxBody], ['signature', 'signature'], ['payer_signature', opt('signature')]);
 
-/** `CallError`, tags 0–112. */
+/** `CallError`, tags 0–118. */
 export const CallError = en(
   ['unknown_asset', struct(['asset', ASSET])],
   ['insufficient_balance', struct(['asset', ASSET], ['needed', AMT], ['available', AMT])],
@@ -290,9 +292,15 @@ export const CallError = en(
   ['attestation_already_revoked', struct(['id', 'u64'])],
   ['too_many_attestations', struct(['subject', A], ['max', 'u32'])],
   ['claim_required', struct(['product', 'u64'], ['account', A], ['claim', Claim])],
+  ['invalid_node_key', struct(['key', A])],
+  ['node_key_is_validator', struct(['key', A])],
+  ['node_already_registered', struct(['key', A], ['partner', A])],
+  ['too_many_nodes', struct(['partner', A], ['max', 'u32'])],
+  ['unknown_node', struct(['key', A])],
+  ['not_node_owner', struct(['key', A], ['partner', A])],
 );
 
-/** `Event`, tags 0–50. */
+/** `Event`, tags 0–52. */
 export const Event = en(
   ['fee_charged', struct(['payer', A], ['asset', ASSET], ['amount', AMT])],
   ['transferred', struct(['from', A], ['to', A], ['asset', ASSET], ['amount', AMT])],
@@ -481,6 +489,8 @@ export const Event = en(
   ],
   ['attestation_revoked', struct(['id', 'u64'], ['attester', A], ['subject', A])],
   ['claim_requirement_set', struct(['product', 'u64'], ['merchant', A], ['claim', opt(Claim)])],
+  ['node_registered', struct(['partner', A], ['key', A])],
+  ['node_unregistered', struct(['partner', A], ['key', A])],
 );
 
 export const CodecErrorSchema = en(

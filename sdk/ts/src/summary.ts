@@ -69,6 +69,8 @@ const LINES: Record<string, (f: F) => string> = {
     f.claim === null || f.claim === undefined
       ? `require no claim to buy product ${f.product}`
       : `require ${claimText(f.claim)} to buy product ${f.product}`,
+  register_node: (f) => `register read node ${a(f.key)}`,
+  unregister_node: (f) => `unregister read node ${a(f.key)}`,
 };
 
 /** `identity::Claim`'s `Display`: `age over 19`, `residency KR`, `KYC level 2`. */
