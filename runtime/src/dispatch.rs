@@ -189,6 +189,18 @@ pub mod calls {
         RevokeAttestation(identity::RevokeAttestation),
         /// A product's merchant sets the claim buying it requires.
         RequireClaim(identity::RequireClaim),
+        /// A carrier opens a billing line for a user.
+        OpenCarrierLine(goods::OpenCarrierLine),
+        /// The user charges a purchase to its carrier line.
+        ChargeLine(goods::ChargeLine),
+        /// A line's period statement is collected by the carrier or paid by the user.
+        SettleStatement(goods::SettleStatement),
+        /// The carrier suspends a line with an unpaid statement.
+        SuspendLine(goods::SuspendLine),
+        /// The carrier resumes a suspended line.
+        ResumeLine(goods::ResumeLine),
+        /// A lender, carrier or issuer sets the claim its lines or redemptions require.
+        SetClaimPolicy(goods::SetClaimPolicy),
     }
 }
 
@@ -362,5 +374,17 @@ pub mod events {
         AttestationRevoked(identity::AttestationRevoked),
         /// A product's required claim was set or cleared.
         ClaimRequirementSet(identity::ClaimRequirementSet),
+        /// A carrier line was opened.
+        CarrierLineOpened(goods::CarrierLineOpened),
+        /// A purchase was charged to a carrier line.
+        LineCharged(goods::LineCharged),
+        /// A carrier line's period statement was settled.
+        StatementSettled(goods::StatementSettled),
+        /// A carrier line was suspended.
+        CarrierLineSuspended(goods::CarrierLineSuspended),
+        /// A carrier line was resumed.
+        CarrierLineResumed(goods::CarrierLineResumed),
+        /// A claim policy was set or cleared.
+        ClaimPolicySet(goods::ClaimPolicySet),
     }
 }

@@ -105,7 +105,7 @@ impl Claim {
     }
 
     /// Refuses a claim out of bounds (`InvalidClaim`).
-    fn check(&self) -> Result<(), CallError> {
+    pub(crate) fn check(&self) -> Result<(), CallError> {
         let bad = |r: &str| {
             Err(CallError::InvalidClaim {
                 reason: r.to_owned(),
@@ -460,7 +460,7 @@ pub(crate) fn check_required<S: StateRead + ?Sized>(
 }
 
 /// Whether `account` holds a claim at least as strong as `needed` at `time_ms`.
-fn holds<S: StateRead + ?Sized>(
+pub(crate) fn holds<S: StateRead + ?Sized>(
     ov: &Overlay<'_, S>,
     account: &Address,
     needed: &Claim,
