@@ -25,6 +25,7 @@
 //! Waiting and verifying are in `wait`, co-signing by a fee payer in `cosign`.
 
 mod assets;
+mod carrier;
 mod cosign;
 mod credit;
 mod exchange;
@@ -118,6 +119,12 @@ tx_commands! {
     Attest(identity::AttestArgs),
     RevokeAttestation(identity::RevokeAttestationArgs),
     RequireClaim(identity::RequireClaimArgs),
+    OpenCarrierLine(carrier::OpenCarrierLineArgs),
+    ChargeLine(carrier::ChargeLineArgs),
+    SettleStatement(carrier::SettleStatementArgs),
+    SuspendLine(carrier::SuspendLineArgs),
+    ResumeLine(carrier::ResumeLineArgs),
+    SetClaimPolicy(carrier::SetClaimPolicyArgs),
 }
 
 /// What running one `tx` command does.
