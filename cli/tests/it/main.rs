@@ -13,6 +13,7 @@ mod bench_meter;
 mod bench_soak;
 mod browser_api;
 mod chaos;
+mod carrier_e2e;
 mod client_commands;
 mod consortium;
 mod crash_recovery;
