@@ -1016,12 +1016,11 @@ pub enum CallError {
     },
     /// A partner's policy requires a claim the account does not hold (no valid,
     /// unexpired, unrevoked attestation of it).
-    #[error("{partner}'s policy for {scope} requires {claim}: {account} holds no valid attestation of it")]
+    #[error("the policy for {scope} requires {claim}: {account} holds no valid attestation of it")]
     PolicyClaimRequired {
-        /// What the policy covers.
+        /// What the policy covers (the partner whose policy it is: the lender or
+        /// carrier opening the line, the redeemed asset's issuer).
         scope: crate::goods::policy::ClaimScope,
-        /// The partner whose policy it is (lender, carrier or issuer).
-        partner: Address,
         /// The account that lacks the claim.
         account: Address,
         /// The missing claim.

@@ -31,7 +31,11 @@ fn charged_periods(line: &Value) -> Vec<(u64, u64, Value)> {
         .filter(|s| s["charged"].as_u64().unwrap_or(0) > 0)
         .map(|s| {
             let period = s["period"].as_u64().expect("period");
-            (period, s["charged"].as_u64().expect("charged"), s["settled"].clone())
+            (
+                period,
+                s["charged"].as_u64().expect("charged"),
+                s["settled"].clone(),
+            )
         })
         .collect()
 }
@@ -58,7 +62,13 @@ fn a_purchase_charged_to_a_phone_bill_its_statement_the_cap_suspension_and_a_kyc
     // A KYC-gated line: refused without the claim, naming it; opened with it.
     let policy = town.tx(
         "haneul-telecom",
-        &["set-claim-policy", "--scope", "carrier-lines", "--kyc-level", "2"],
+        &[
+            "set-claim-policy",
+            "--scope",
+            "carrier-lines",
+            "--kyc-level",
+            "2",
+        ],
     );
     assert!(has_event(&policy, "claim_policy_set"), "{policy}");
     let refused = town.tx("haneul-telecom", &open);
@@ -79,7 +89,15 @@ fn a_purchase_charged_to_a_phone_bill_its_statement_the_cap_suspension_and_a_kyc
     assert!(has_event(&pack, "line_charged"), "{pack}");
     let coffee = town.tx(
         "alice",
-        &["charge-line", "--line", "0", "--merchant", &cafe, "--amount", "₩4000"],
+        &[
+            "charge-line",
+            "--line",
+            "0",
+            "--merchant",
+            &cafe,
+            "--amount",
+            "₩4000",
+        ],
     );
     let paid = coffee["receipt"]["events"]
         .as_array()
@@ -88,14 +106,29 @@ fn a_purchase_charged_to_a_phone_bill_its_statement_the_cap_suspension_and_a_kyc
         .find_map(|e| e.get("paid"))
         .expect("a paid event")
         .clone();
-    assert_eq!(paid["payer"], town.address("haneul-telecom").as_str(), "{paid}");
+    assert_eq!(
+        paid["payer"],
+        town.address("haneul-telecom").as_str(),
+        "{paid}"
+    );
     assert_eq!(paid["merchant"], cafe.as_str(), "{paid}");
-    assert_eq!((paid["amount"].as_u64(), paid["tax"].as_u64()), (Some(400_000), Some(40_000)));
+    assert_eq!(
+        (paid["amount"].as_u64(), paid["tax"].as_u64()),
+        (Some(400_000), Some(40_000))
+    );
 
     // Over the cap: refused.
     let over = town.tx(
         "alice",
-        &["charge-line", "--line", "0", "--merchant", &cafe, "--amount", "₩50001"],
+        &[
+            "charge-line",
+            "--line",
+            "0",
+            "--merchant",
+            &cafe,
+            "--amount",
+            "₩50001",
+        ],
     );
     assert!(failure(&over).get("line_cap_exceeded").is_some(), "{over}");
 
@@ -119,14 +152,28 @@ fn a_purchase_charged_to_a_phone_bill_its_statement_the_cap_suspension_and_a_kyc
         "haneul-telecom",
         &["suspend-line", "--line", "0", "--period", &p],
     );
-    assert!(has_event(&suspended, "carrier_line_suspended"), "{suspended}");
+    assert!(
+        has_event(&suspended, "carrier_line_suspended"),
+        "{suspended}"
+    );
     let blocked = town.tx("alice", &["charge-line", "--line", "0", "--product", "0"]);
-    assert!(failure(&blocked).get("carrier_line_suspended").is_some(), "{blocked}");
+    assert!(
+        failure(&blocked).get("carrier_line_suspended").is_some(),
+        "{blocked}"
+    );
 
     // Alice pays the statement in won; the telco resumes the line.
     let settled = town.tx(
         "alice",
-        &["settle-statement", "--line", "0", "--period", &p, "--how", "paid"],
+        &[
+            "settle-statement",
+            "--line",
+            "0",
+            "--period",
+            &p,
+            "--how",
+            "paid",
+        ],
     );
     assert!(has_event(&settled, "statement_settled"), "{settled}");
     let line = json(&["query", "line", "0", "--api", &api]);

@@ -19,12 +19,9 @@ pub(super) async fn line(
     State(shared): State<Arc<Chain>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<LineView>> {
-    let id: u64 = id.parse().map_err(|_| {
-        ApiError::bad(
-            ErrorCode::BadId,
-            format!("{id:?} is not a carrier line id"),
-        )
-    })?;
+    let id: u64 = id
+        .parse()
+        .map_err(|_| ApiError::bad(ErrorCode::BadId, format!("{id:?} is not a carrier line id")))?;
     let (head, found) = read_state(&shared, move |db, head| {
         let Some(l) = carrier::line(db, id).map_err(ApiError::internal)? else {
             return Ok((head, None));
@@ -35,7 +32,10 @@ pub(super) async fn line(
     })
     .await?;
     let (line, statements) = found.ok_or_else(|| {
-        ApiError::not_found(ErrorCode::UnknownCarrierLine, format!("no carrier line {id}"))
+        ApiError::not_found(
+            ErrorCode::UnknownCarrierLine,
+            format!("no carrier line {id}"),
+        )
     })?;
     Ok(Json(LineView {
         height: head.height,

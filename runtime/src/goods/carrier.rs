@@ -84,7 +84,10 @@ pub mod storage {
     }
     /// Key of a line's statement for one period.
     pub fn statement(line: u64, period: u64) -> Vec<u8> {
-        with(LINE_STATEMENT, &[&line.to_be_bytes(), &period.to_be_bytes()])
+        with(
+            LINE_STATEMENT,
+            &[&line.to_be_bytes(), &period.to_be_bytes()],
+        )
     }
     /// Prefix of a line's statements.
     pub fn statements(line: u64) -> Vec<u8> {
@@ -863,12 +866,11 @@ pub fn statements_of<S: StateScan + ?Sized>(
     let prefix = storage::statements(l.id);
     let mut out: Vec<Statement> = Vec::new();
     for (k, _) in s.scan_prefix(&prefix, LISTED_MAX)? {
-        let period = crate::economy::query::be_u64(&k[prefix.len()..]).ok_or(
-            StateError::MalformedKey {
+        let period =
+            crate::economy::query::be_u64(&k[prefix.len()..]).ok_or(StateError::MalformedKey {
                 what: "carrier statement",
                 key: k.clone(),
-            },
-        )?;
+            })?;
         out.push(statement(s, l, period)?);
     }
     let current = l.period_at(time_ms);

@@ -38,13 +38,13 @@ pub mod subscription;
 use serde::{Deserialize, Serialize};
 
 pub use calls::{AcceptEntitlement, Buy, CreateProduct, RevokeEntitlement, TransferEntitlement};
-pub use meter::{
-    ClaimMeter, CloseMeter, MeterClaimed, MeterClosed, MeterOpened, MeterReceipt, MeterSession,
-    OpenMeter, METER_RECEIPT_DOMAIN,
-};
 pub use carrier::{
     CarrierLineOpened, CarrierLineResumed, CarrierLineSuspended, ChargeLine, LineCharged,
     OpenCarrierLine, ResumeLine, SettleStatement, StatementSettled, SuspendLine,
+};
+pub use meter::{
+    ClaimMeter, CloseMeter, MeterClaimed, MeterClosed, MeterOpened, MeterReceipt, MeterSession,
+    OpenMeter, METER_RECEIPT_DOMAIN,
 };
 pub use policy::{ClaimPolicySet, SetClaimPolicy};
 pub use subscription::{Renew, Subscribe, RENEW_WINDOW_DIVISOR};

@@ -173,7 +173,6 @@ pub(crate) fn check<S: StateRead + ?Sized>(
     }
     Err(CallError::PolicyClaimRequired {
         scope: *scope,
-        partner: *partner,
         account: *account,
         claim: p.claim,
     }

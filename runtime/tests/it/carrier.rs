@@ -17,8 +17,7 @@ use jeon_runtime::identity::Claim;
 use jeon_runtime::state::keys;
 use jeon_runtime::{calls, events};
 use jeon_runtime::{
-    Call, CallError, Event, Hash, Keypair, MemoryState, Outcome, Overlay, Receipt, Role,
-    StateExt,
+    Call, CallError, Event, Hash, Keypair, MemoryState, Outcome, Overlay, Receipt, Role, StateExt,
 };
 
 fn ok(r: &Receipt) {
@@ -123,17 +122,27 @@ fn a_purchase_on_a_line_is_paid_from_the_float_as_an_ordinary_payment_and_accrue
         asset: PTS,
         bps: 100,
     });
-    let r = run_one(&mut c, &Keypair::from_seed_label("telco"), open(&alice, CAP, cashback));
+    let r = run_one(
+        &mut c,
+        &Keypair::from_seed_label("telco"),
+        open(&alice, CAP, cashback),
+    );
     ok(&r);
-    assert!(matches!(&r.events[..], [Event::FeeCharged(_), Event::CarrierLineOpened(o)]
-        if o.line == 0 && o.user == alice.address() && o.cap == CAP));
+    assert!(
+        matches!(&r.events[..], [Event::FeeCharged(_), Event::CarrierLineOpened(o)]
+        if o.line == 0 && o.user == alice.address() && o.cap == CAP)
+    );
     let (float, user_krw, user_pts) = (
         c.balance(&telco, KRW),
         c.balance(&alice.address(), KRW),
         c.balance(&alice.address(), PTS),
     );
     let shop_krw = c.balance(&shop, KRW);
-    let r = run_one(&mut c, &alice, pay_on(0, &Keypair::from_seed_label("shop"), 5_000));
+    let r = run_one(
+        &mut c,
+        &alice,
+        pay_on(0, &Keypair::from_seed_label("shop"), 5_000),
+    );
     ok(&r);
     // The merchant sees an ordinary payment from the carrier, tax withheld.
     assert!(r.events.contains(&Event::Paid(events::Paid {
@@ -146,7 +155,11 @@ fn a_purchase_on_a_line_is_paid_from_the_float_as_an_ordinary_payment_and_accrue
     })));
     assert_eq!(c.balance(&shop, KRW), shop_krw + 4_500);
     assert_eq!(c.balance(&telco, KRW), float - 5_000);
-    assert_eq!(c.balance(&alice.address(), KRW), user_krw - FEE, "only the fee");
+    assert_eq!(
+        c.balance(&alice.address(), KRW),
+        user_krw - FEE,
+        "only the fee"
+    );
     // The carrier's own loyalty credits: 1 % of 5 000.
     assert_eq!(c.balance(&alice.address(), PTS), user_pts + 50);
     let charged = r.events.iter().find_map(|e| match e {
@@ -154,24 +167,38 @@ fn a_purchase_on_a_line_is_paid_from_the_float_as_an_ordinary_payment_and_accrue
         _ => None,
     });
     let charged = charged.expect("a LineCharged event");
-    assert_eq!((charged.amount, charged.charged, charged.cashback), (5_000, 5_000, 50));
+    assert_eq!(
+        (charged.amount, charged.charged, charged.cashback),
+        (5_000, 5_000, 50)
+    );
     let l = line_of(&c, 0);
     let s = carrier::statement(&c.state, &l, 0).expect("read");
-    assert_eq!((s.charged, s.purchases, s.cashback, s.settled), (5_000, 1, 50, None));
+    assert_eq!(
+        (s.charged, s.purchases, s.cashback, s.settled),
+        (5_000, 1, 50, None)
+    );
     let listed = carrier::statements_of(&c.state, &l, ctx(c.height).time_ms).expect("read");
     assert_eq!(listed, vec![s]);
-    assert_eq!(carrier::lines_of(&c.state, &alice.address()).expect("read"), vec![l.clone()]);
+    assert_eq!(
+        carrier::lines_of(&c.state, &alice.address()).expect("read"),
+        vec![l.clone()]
+    );
     assert_eq!(carrier::lines_of(&c.state, &telco).expect("read"), vec![l]);
 }
 
 #[test]
 fn a_product_bought_on_a_line_belongs_to_the_user() {
     let mut c = telco_carrier();
-    let (telco_key, shop_key) = (Keypair::from_seed_label("telco"), Keypair::from_seed_label("shop"));
+    let (telco_key, shop_key) = (
+        Keypair::from_seed_label("telco"),
+        Keypair::from_seed_label("shop"),
+    );
     let alice = Keypair::from_seed_label("user-0");
     let pass = Call::CreateProduct(calls::CreateProduct {
         name: "Pass".into(),
-        kind: ProductKind::Pass { duration_ms: 60_000 },
+        kind: ProductKind::Pass {
+            duration_ms: 60_000,
+        },
         asset: KRW,
         price: 3_300,
         royalty_bps: None,
@@ -184,7 +211,9 @@ fn a_product_bought_on_a_line_belongs_to_the_user() {
     });
     let r = run_one(&mut c, &alice, buy);
     ok(&r);
-    let e = jeon_runtime::goods::entitlement(&c.state, 0).expect("read").expect("issued");
+    let e = jeon_runtime::goods::entitlement(&c.state, 0)
+        .expect("read")
+        .expect("issued");
     assert_eq!(e.owner, alice.address());
     let s = carrier::statement(&c.state, &line_of(&c, 0), 0).expect("read");
     assert_eq!(s.charged, 3_300);
@@ -203,14 +232,21 @@ fn a_product_bought_on_a_line_belongs_to_the_user() {
     });
     assert!(matches!(
         refused(&mut c, &alice, buy),
-        CallError::LineCapExceeded { charged: 3_300, amount: CAP, .. }
+        CallError::LineCapExceeded {
+            charged: 3_300,
+            amount: CAP,
+            ..
+        }
     ));
 }
 
 #[test]
 fn the_cap_holds_per_period_and_a_new_period_starts_empty() {
     let mut c = telco_carrier();
-    let (telco_key, shop_key) = (Keypair::from_seed_label("telco"), Keypair::from_seed_label("shop"));
+    let (telco_key, shop_key) = (
+        Keypair::from_seed_label("telco"),
+        Keypair::from_seed_label("shop"),
+    );
     let alice = Keypair::from_seed_label("user-0");
     ok(&run_one(&mut c, &telco_key, open(&alice, CAP, None)));
     ok(&run_one(&mut c, &alice, pay_on(0, &shop_key, 6_000)));
@@ -246,8 +282,14 @@ fn the_cap_holds_per_period_and_a_new_period_starts_empty() {
 #[test]
 fn a_statement_is_settled_once_after_its_period_by_the_carrier_or_the_user() {
     let mut c = telco_carrier();
-    let (telco_key, shop_key) = (Keypair::from_seed_label("telco"), Keypair::from_seed_label("shop"));
-    let (alice, bob) = (Keypair::from_seed_label("user-0"), Keypair::from_seed_label("user-1"));
+    let (telco_key, shop_key) = (
+        Keypair::from_seed_label("telco"),
+        Keypair::from_seed_label("shop"),
+    );
+    let (alice, bob) = (
+        Keypair::from_seed_label("user-0"),
+        Keypair::from_seed_label("user-1"),
+    );
     ok(&run_one(&mut c, &telco_key, open(&alice, CAP, None)));
     ok(&run_one(&mut c, &telco_key, open(&bob, CAP, None)));
     ok(&run_one(&mut c, &alice, pay_on(0, &shop_key, 2_000)));
@@ -268,18 +310,27 @@ fn a_statement_is_settled_once_after_its_period_by_the_carrier_or_the_user() {
         refused(&mut c, &alice, settle(0, 0, Settlement::Collected)),
         CallError::NotLineCarrier { .. }
     ));
-    ok(&run_one(&mut c, &telco_key, settle(0, 0, Settlement::Collected)));
-    let (float, bob_krw) = (c.balance(&c.telco.address(), KRW), c.balance(&bob.address(), KRW));
+    ok(&run_one(
+        &mut c,
+        &telco_key,
+        settle(0, 0, Settlement::Collected),
+    ));
+    let (float, bob_krw) = (
+        c.balance(&c.telco.address(), KRW),
+        c.balance(&bob.address(), KRW),
+    );
     let r = run_one(&mut c, &bob, settle(1, 0, Settlement::PaidByUser));
     ok(&r);
-    assert!(r.events.contains(&Event::StatementSettled(events::StatementSettled {
-        line: 1,
-        carrier: c.telco.address(),
-        user: bob.address(),
-        period: 0,
-        amount: 3_000,
-        how: Settlement::PaidByUser,
-    })));
+    assert!(r
+        .events
+        .contains(&Event::StatementSettled(events::StatementSettled {
+            line: 1,
+            carrier: c.telco.address(),
+            user: bob.address(),
+            period: 0,
+            amount: 3_000,
+            how: Settlement::PaidByUser,
+        })));
     assert_eq!(c.balance(&c.telco.address(), KRW), float + 3_000);
     assert_eq!(c.balance(&bob.address(), KRW), bob_krw - 3_000 - FEE);
     assert_eq!(
@@ -296,7 +347,10 @@ fn a_statement_is_settled_once_after_its_period_by_the_carrier_or_the_user() {
 #[test]
 fn an_unpaid_line_is_suspended_refuses_charges_and_resumes() {
     let mut c = telco_carrier();
-    let (telco_key, shop_key) = (Keypair::from_seed_label("telco"), Keypair::from_seed_label("shop"));
+    let (telco_key, shop_key) = (
+        Keypair::from_seed_label("telco"),
+        Keypair::from_seed_label("shop"),
+    );
     let alice = Keypair::from_seed_label("user-0");
     ok(&run_one(&mut c, &telco_key, open(&alice, CAP, None)));
     ok(&run_one(&mut c, &alice, pay_on(0, &shop_key, 2_000)));
@@ -314,18 +368,24 @@ fn an_unpaid_line_is_suspended_refuses_charges_and_resumes() {
     ));
     let r = run_one(&mut c, &telco_key, suspend(0));
     ok(&r);
-    assert!(r.events.contains(&Event::CarrierLineSuspended(events::CarrierLineSuspended {
-        line: 0,
-        carrier: c.telco.address(),
-        user: alice.address(),
-        period: 0,
-    })));
+    assert!(r
+        .events
+        .contains(&Event::CarrierLineSuspended(events::CarrierLineSuspended {
+            line: 0,
+            carrier: c.telco.address(),
+            user: alice.address(),
+            period: 0,
+        })));
     assert_eq!(
         refused(&mut c, &alice, pay_on(0, &shop_key, 1)),
         CallError::CarrierLineSuspended { line: 0 }
     );
     // Paying the statement does not resume by itself; the carrier does.
-    ok(&run_one(&mut c, &alice, settle(0, 0, Settlement::PaidByUser)));
+    ok(&run_one(
+        &mut c,
+        &alice,
+        settle(0, 0, Settlement::PaidByUser),
+    ));
     let resume = Call::ResumeLine(calls::ResumeLine { line: 0 });
     ok(&run_one(&mut c, &telco_key, resume.clone()));
     assert_eq!(
@@ -338,17 +398,25 @@ fn an_unpaid_line_is_suspended_refuses_charges_and_resumes() {
 #[test]
 fn line_terms_are_checked_when_it_opens() {
     let mut c = telco_carrier();
-    let (telco_key, shop_key) = (Keypair::from_seed_label("telco"), Keypair::from_seed_label("shop"));
+    let (telco_key, shop_key) = (
+        Keypair::from_seed_label("telco"),
+        Keypair::from_seed_label("shop"),
+    );
     let alice = Keypair::from_seed_label("user-0");
     let max = CARRIER_LINE_CAP_MAX_DEFAULT;
     assert_eq!(
         refused(&mut c, &telco_key, open(&alice, max + 1, None)),
         CallError::LineCapAboveMax { cap: max + 1, max }
     );
-    assert_eq!(refused(&mut c, &telco_key, open(&alice, 0, None)), CallError::ZeroAmount);
+    assert_eq!(
+        refused(&mut c, &telco_key, open(&alice, 0, None)),
+        CallError::ZeroAmount
+    );
     assert_eq!(
         refused(&mut c, &shop_key, open(&alice, CAP, None)),
-        CallError::MissingRole { role: Role::Carrier }
+        CallError::MissingRole {
+            role: Role::Carrier
+        }
     );
     let short = Call::OpenCarrierLine(calls::OpenCarrierLine {
         user: alice.address(),
@@ -362,7 +430,10 @@ fn line_terms_are_checked_when_it_opens() {
         CallError::InvalidCarrierLine { .. }
     ));
     // Cashback only in the carrier's own credits (STAMP is the bank's).
-    let stamps = Some(LineCashback { asset: STAMP, bps: 100 });
+    let stamps = Some(LineCashback {
+        asset: STAMP,
+        bps: 100,
+    });
     assert!(matches!(
         refused(&mut c, &telco_key, open(&alice, CAP, stamps)),
         CallError::NotIssuer { .. }
@@ -401,20 +472,25 @@ fn a_kyc_gated_carrier_line_is_refused_without_the_claim_naming_it_and_opened_wi
     let mut c = telco_carrier();
     let telco_key = Keypair::from_seed_label("telco");
     let alice = Keypair::from_seed_label("user-0");
-    let r = run_one(&mut c, &telco_key, policy(ClaimScope::CarrierLines, Some(KYC_2), 0));
+    let r = run_one(
+        &mut c,
+        &telco_key,
+        policy(ClaimScope::CarrierLines, Some(KYC_2), 0),
+    );
     ok(&r);
-    assert!(r.events.contains(&Event::ClaimPolicySet(events::ClaimPolicySet {
-        partner: c.telco.address(),
-        scope: ClaimScope::CarrierLines,
-        claim: Some(KYC_2),
-        above: 0,
-    })));
+    assert!(r
+        .events
+        .contains(&Event::ClaimPolicySet(events::ClaimPolicySet {
+            partner: c.telco.address(),
+            scope: ClaimScope::CarrierLines,
+            claim: Some(KYC_2),
+            above: 0,
+        })));
     let e = refused(&mut c, &telco_key, open(&alice, CAP, None));
     assert_eq!(
         e,
         CallError::PolicyClaimRequired {
             scope: ClaimScope::CarrierLines,
-            partner: c.telco.address(),
             account: alice.address(),
             claim: KYC_2
         }
@@ -424,17 +500,30 @@ fn a_kyc_gated_carrier_line_is_refused_without_the_claim_naming_it_and_opened_wi
     ok(&run_one(&mut c, &telco_key, open(&alice, CAP, None)));
     // Only a carrier sets a carrier-line policy.
     assert_eq!(
-        refused(&mut c, &Keypair::from_seed_label("shop"), policy(ClaimScope::CarrierLines, Some(KYC_2), 0)),
-        CallError::MissingRole { role: Role::Carrier }
+        refused(
+            &mut c,
+            &Keypair::from_seed_label("shop"),
+            policy(ClaimScope::CarrierLines, Some(KYC_2), 0)
+        ),
+        CallError::MissingRole {
+            role: Role::Carrier
+        }
     );
 }
 
 #[test]
 fn credit_lines_and_redemptions_above_a_threshold_need_the_claim() {
     let mut c = telco_carrier();
-    let (bank, telco_key) = (Keypair::from_seed_label("bank"), Keypair::from_seed_label("telco"));
+    let (bank, telco_key) = (
+        Keypair::from_seed_label("bank"),
+        Keypair::from_seed_label("telco"),
+    );
     let alice = Keypair::from_seed_label("user-0");
-    ok(&run_one(&mut c, &bank, policy(ClaimScope::CreditLines, Some(KYC_2), 0)));
+    ok(&run_one(
+        &mut c,
+        &bank,
+        policy(ClaimScope::CreditLines, Some(KYC_2), 0),
+    ));
     let line = Call::OpenCreditLine(calls::OpenCreditLine {
         borrower: alice.address(),
         asset: KRW,
@@ -443,11 +532,19 @@ fn credit_lines_and_redemptions_above_a_threshold_need_the_claim() {
     });
     assert!(matches!(
         refused(&mut c, &bank, line.clone()),
-        CallError::PolicyClaimRequired { scope: ClaimScope::CreditLines, claim: KYC_2, .. }
+        CallError::PolicyClaimRequired {
+            scope: ClaimScope::CreditLines,
+            claim: KYC_2,
+            ..
+        }
     ));
     // Redemptions of the telco's points above 1 000 need KYC level 2 too.
     let scope = ClaimScope::Redemptions { asset: PTS };
-    ok(&run_one(&mut c, &telco_key, policy(scope, Some(KYC_2), 1_000)));
+    ok(&run_one(
+        &mut c,
+        &telco_key,
+        policy(scope, Some(KYC_2), 1_000),
+    ));
     let redeem = |amount| {
         Call::Redeem(calls::Redeem {
             asset: PTS,
@@ -460,7 +557,10 @@ fn credit_lines_and_redemptions_above_a_threshold_need_the_claim() {
     ok(&run_one(&mut c, &alice, redeem(1_000)));
     assert!(matches!(
         refused(&mut c, &alice, redeem(1_001)),
-        CallError::PolicyClaimRequired { scope: ClaimScope::Redemptions { .. }, .. }
+        CallError::PolicyClaimRequired {
+            scope: ClaimScope::Redemptions { .. },
+            ..
+        }
     ));
     attest_kyc2(&mut c, &alice);
     ok(&run_one(&mut c, &alice, redeem(1_001)));

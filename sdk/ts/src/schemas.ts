@@ -325,7 +325,7 @@ export const CallError = en(
   ['line_period_not_over', struct(['line', 'u64'], ['period', 'u64'], ['ends_at_ms', 'u64'])],
   ['nothing_unpaid', struct(['line', 'u64'], ['period', 'u64'])],
   ['carrier_line_not_suspended', struct(['line', 'u64'])],
-  ['policy_claim_required', struct(['scope', ClaimScope], ['partner', A], ['account', A], ['claim', Claim])],
+  ['policy_claim_required', struct(['scope', ClaimScope], ['account', A], ['claim', Claim])],
 );
 
 /** `Event`, tags 0–56. */

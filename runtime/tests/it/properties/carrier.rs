@@ -66,7 +66,9 @@ fn line_call(c: &Consortium, from: usize, op: &LineOp) -> (usize, Call) {
     let line = |id: u64| carrier::line(&c.state, id).expect("read");
     let stranger = from.is_multiple_of(7);
     let period_back = |id: u64, back: u64| {
-        line(id).map_or(0, |l| l.period_at(c.next_ctx().time_ms).saturating_sub(back))
+        line(id).map_or(0, |l| {
+            l.period_at(c.next_ctx().time_ms).saturating_sub(back)
+        })
     };
     let party = |id: u64, user: bool| {
         line(id)
