@@ -262,6 +262,25 @@ impl Change {
         Ok(())
     }
 
+    /// Writes a parameter change (the redemption window, the carrier line cap maximum).
+    fn write_parameter<S: StateRead + ?Sized>(&self, ov: &mut Overlay<'_, S>) -> Res<()> {
+        match self {
+            Change::SetRedemptionWindow { blocks } => {
+                let mut e = economy(ov)?;
+                e.redemption_window_blocks = *blocks;
+                ov.put(keys::economy(), &e)?;
+            }
+            Change::SetCarrierLineCapMax { amount } => {
+                let p = crate::goods::carrier::CarrierParams {
+                    line_cap_max: *amount,
+                };
+                ov.put(crate::goods::carrier::storage::params(), &p)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Checks the change again and writes it, at the end of block `effective_from − 1`;
     /// appends the events of what it wrote besides `ProposalEnacted`.
     pub(super) fn apply<S: StateRead + ?Sized>(
@@ -333,18 +352,8 @@ impl Change {
                 ov.put(fees::storage::fee_market(), &m)?;
                 return Ok(());
             }
-            Change::SetRedemptionWindow { blocks } => {
-                let mut e = economy(ov)?;
-                e.redemption_window_blocks = *blocks;
-                ov.put(keys::economy(), &e)?;
-                return Ok(());
-            }
-            Change::SetCarrierLineCapMax { amount } => {
-                let p = crate::goods::carrier::CarrierParams {
-                    line_cap_max: *amount,
-                };
-                ov.put(crate::goods::carrier::storage::params(), &p)?;
-                return Ok(());
+            Change::SetRedemptionWindow { .. } | Change::SetCarrierLineCapMax { .. } => {
+                return self.write_parameter(ov);
             }
         }
         if since_before < effective_from {
