@@ -18,7 +18,7 @@
 //!   `Subscribe`, a gift's recipient and a resale's buyer must hold the product's claim
 //!   (`ClaimRequired` names it).
 //! - Lenders, carriers and issuers gate their credit lines, carrier lines and
-//!   redemptions on a claim through `goods::policy`, with the same check ([`holds`]);
+//!   redemptions on a claim through `goods::policy`, with the same check (`holds`);
 //!   its refusal is `PolicyClaimRequired`.
 
 use serde::{Deserialize, Serialize};
