@@ -309,9 +309,10 @@ fn decorate(
     if key.ends_with("time_ms") || key == "timestamp_ms" {
         return format!("{text} ({})", iso_time_ms(n));
     }
-    // Tax periods are UTC days; a sponsorship's `period` counts `period_ms` windows.
+    // Tax periods are UTC days; a sponsorship's `period` counts `period_ms` windows, a
+    // carrier line's (objects naming a `line`) its periods since it opened.
     let is_day = matches!(key, "day" | "from_period" | "to_period")
-        || (key == "period" && !obj.contains_key("period_ms"))
+        || (key == "period" && !obj.contains_key("period_ms") && !obj.contains_key("line"))
         || (matches!(key, "from" | "to") && obj.contains_key("jurisdiction"))
         || key.ends_with("_day");
     if is_day {

@@ -231,6 +231,17 @@ enum QueryCommand {
         /// The subject's address.
         address: Address,
     },
+    /// A carrier line and its statement per period: charged, purchases, the carrier's
+    /// cashback, settled (collected or paid by the user) or not.
+    Line {
+        /// The line's id.
+        id: u64,
+    },
+    /// The carrier lines an account uses or carries.
+    Lines {
+        /// The user's or carrier's address.
+        address: Address,
+    },
 }
 
 /// A proposal status to filter by.
@@ -420,6 +431,8 @@ fn path(what: &QueryCommand) -> String {
         QueryCommand::Attestations { address } => {
             format!("/v1/accounts/{address}/attestations")
         }
+        QueryCommand::Line { id } => format!("/v1/lines/{id}"),
+        QueryCommand::Lines { address } => format!("/v1/accounts/{address}/lines"),
     }
 }
 
@@ -522,6 +535,7 @@ mod tests {
             (QueryCommand::Entitlement { id: 7 }, "/v1/entitlements/7"),
             (QueryCommand::Meter { id: 4 }, "/v1/meters/4"),
             (QueryCommand::Attestation { id: 5 }, "/v1/attestations/5"),
+            (QueryCommand::Line { id: 6 }, "/v1/lines/6"),
             (
                 QueryCommand::Blocks {
                     limit: Some(5),

@@ -42,6 +42,10 @@ pub const BLOCK_TXS_MAX_DEFAULT: u32 = 10_000;
 pub const BLOCK_BYTES_MAX_DEFAULT: u32 = 8 << 20;
 /// The demo users' key names.
 pub const DEMO_USERS: [&str; 2] = ["alice", "bob"];
+/// The key name of the dev chain's telco, Haneul Telecom: a carrier (it opens phone
+/// billing lines and pays purchases charged to them from its float), an attester (its
+/// identity app attests KYC levels) and an issuer (of its own loyalty credits).
+pub const TELCO: &str = "haneul-telecom";
 /// The key name of the KR tax authority's account.
 pub const TAX_AUTHORITY: &str = "kr-tax-authority";
 /// The KR jurisdiction's withholding rate: 10 % (Korean VAT).
@@ -175,8 +179,13 @@ impl Preset {
             Preset::Dev => DEV_PARTNERS,
             Preset::Local { validators } => *validators,
         };
+        let telco = match self {
+            Preset::Dev => Some(TELCO.to_owned()),
+            Preset::Local { .. } => None,
+        };
         (0..partners)
             .map(|i| member(i).slug)
+            .chain(telco)
             .chain(std::iter::once(TAX_AUTHORITY.to_owned()))
             .chain(DEMO_USERS.iter().map(|s| (*s).to_owned()))
             .collect()
@@ -246,7 +255,8 @@ impl PresetKeys {
 
 /// The one-validator development chain: the bank validates and issues KRW, the cafe,
 /// the game studio and the e-learning site are merchants and issuers (not
-/// validators), alice and bob hold ₩1,000,000 each.
+/// validators), the telco Haneul Telecom is a carrier, attester and issuer with a
+/// ₩10,000,000 float ([`TELCO`]), alice and bob hold ₩1,000,000 each.
 pub fn dev(keys: &PresetKeys, genesis_time_ms: TimeMs) -> Result<GenesisSpec, GenesisError> {
     let (mut partners, mut floats) = (Vec::new(), Vec::new());
     let mut validators = Vec::new();
@@ -266,6 +276,10 @@ pub fn dev(keys: &PresetKeys, genesis_time_ms: TimeMs) -> Result<GenesisSpec, Ge
         partners.push(partner(&m.name, key, roles));
         floats.push((key, float));
     }
+    let telco = keys.get(TELCO)?.address();
+    let telco_roles = vec![Role::Issuer, Role::Attester, Role::Carrier];
+    partners.push(partner("Haneul Telecom", telco, telco_roles));
+    floats.push((telco, PARTNER_FLOAT_KRW));
     let mut spec = consortium(
         Preset::Dev.chain_name(),
         genesis_time_ms,

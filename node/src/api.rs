@@ -38,6 +38,7 @@ use crate::ratelimit::{RateLimited, SubmitLimiter};
 use crate::signer::SigningStatus;
 use crate::store::{BlockRecord, ChainHead, StoreError};
 
+mod carrier;
 pub mod cors;
 pub mod dryrun;
 pub mod events;
@@ -369,6 +370,8 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/accounts/{addr}/meters", get(goods::meters))
         .route("/v1/attestations/{id}", get(goods::attestation))
         .route("/v1/accounts/{addr}/attestations", get(goods::attestations))
+        .route("/v1/lines/{id}", get(carrier::line))
+        .route("/v1/accounts/{addr}/lines", get(carrier::lines))
         .route("/v1/proposals", get(governance::proposals))
         .route("/v1/proposals/{id}", get(governance::proposal))
         .route("/v1/validators", get(governance::validators))

@@ -193,6 +193,18 @@ pub mod calls {
         RegisterNode(nodes::RegisterNode),
         /// The partner that registered a read node unregisters it.
         UnregisterNode(nodes::UnregisterNode),
+        /// A carrier opens a billing line for a user.
+        OpenCarrierLine(goods::OpenCarrierLine),
+        /// The user charges a purchase to its carrier line.
+        ChargeLine(goods::ChargeLine),
+        /// A line's period statement is collected by the carrier or paid by the user.
+        SettleStatement(goods::SettleStatement),
+        /// The carrier suspends a line with an unpaid statement.
+        SuspendLine(goods::SuspendLine),
+        /// The carrier resumes a suspended line.
+        ResumeLine(goods::ResumeLine),
+        /// A lender, carrier or issuer sets the claim its lines or redemptions require.
+        SetClaimPolicy(goods::SetClaimPolicy),
     }
 }
 
@@ -370,5 +382,17 @@ pub mod events {
         NodeRegistered(nodes::NodeRegistered),
         /// A read node was unregistered.
         NodeUnregistered(nodes::NodeUnregistered),
+        /// A carrier line was opened.
+        CarrierLineOpened(goods::CarrierLineOpened),
+        /// A purchase was charged to a carrier line.
+        LineCharged(goods::LineCharged),
+        /// A carrier line's period statement was settled.
+        StatementSettled(goods::StatementSettled),
+        /// A carrier line was suspended.
+        CarrierLineSuspended(goods::CarrierLineSuspended),
+        /// A carrier line was resumed.
+        CarrierLineResumed(goods::CarrierLineResumed),
+        /// A claim policy was set or cleared.
+        ClaimPolicySet(goods::ClaimPolicySet),
     }
 }

@@ -17,6 +17,9 @@
 //!   the level asked. `Buy` (each product, and each component of a bundle),
 //!   `Subscribe`, a gift's recipient and a resale's buyer must hold the product's claim
 //!   (`ClaimRequired` names it).
+//! - Lenders, carriers and issuers gate their credit lines, carrier lines and
+//!   redemptions on a claim through `goods::policy`, with the same check (`holds`);
+//!   its refusal is `PolicyClaimRequired`.
 
 use serde::{Deserialize, Serialize};
 
@@ -105,7 +108,7 @@ impl Claim {
     }
 
     /// Refuses a claim out of bounds (`InvalidClaim`).
-    fn check(&self) -> Result<(), CallError> {
+    pub(crate) fn check(&self) -> Result<(), CallError> {
         let bad = |r: &str| {
             Err(CallError::InvalidClaim {
                 reason: r.to_owned(),
@@ -460,7 +463,7 @@ pub(crate) fn check_required<S: StateRead + ?Sized>(
 }
 
 /// Whether `account` holds a claim at least as strong as `needed` at `time_ms`.
-fn holds<S: StateRead + ?Sized>(
+pub(crate) fn holds<S: StateRead + ?Sized>(
     ov: &Overlay<'_, S>,
     account: &Address,
     needed: &Claim,

@@ -61,6 +61,9 @@ pub enum Role {
     Lender,
     /// Attests claims about accounts (age, residency, KYC level).
     Attester,
+    /// A telco that opens billing lines and pays purchases charged to them from its
+    /// float (`goods::carrier`).
+    Carrier,
 }
 
 /// A registered partner company.
@@ -962,6 +965,109 @@ pub enum CallError {
         key: Address,
         /// The partner that registered it.
         partner: Address,
+    },
+    /// A carrier line's cap is above the consortium's maximum.
+    #[error("a carrier line's cap of {cap} is above the maximum of {max}")]
+    LineCapAboveMax {
+        /// The cap asked for.
+        cap: Amount,
+        /// The governance parameter `carrier_line_cap_max`.
+        max: Amount,
+    },
+    /// A carrier line's terms are out of bounds.
+    #[error("invalid carrier line: {reason}")]
+    InvalidCarrierLine {
+        /// What is wrong.
+        reason: String,
+    },
+    /// No carrier line has this id.
+    #[error("unknown carrier line {line}")]
+    UnknownCarrierLine {
+        /// The line.
+        line: u64,
+    },
+    /// The carrier already has a line for this user.
+    #[error("carrier {carrier} already has line {line} for {user}")]
+    CarrierLineExists {
+        /// The carrier.
+        carrier: Address,
+        /// The user.
+        user: Address,
+        /// The existing line.
+        line: u64,
+    },
+    /// Only the line's user charges it or pays its statement.
+    #[error("only carrier line {line}'s user {user} may do this")]
+    NotLineUser {
+        /// The line.
+        line: u64,
+        /// Its user.
+        user: Address,
+    },
+    /// Only the line's carrier may do this.
+    #[error("only carrier line {line}'s carrier {carrier} may do this")]
+    NotLineCarrier {
+        /// The line.
+        line: u64,
+        /// Its carrier.
+        carrier: Address,
+    },
+    /// The carrier suspended the line: nothing can be charged to it.
+    #[error("carrier line {line} is suspended")]
+    CarrierLineSuspended {
+        /// The line.
+        line: u64,
+    },
+    /// The charge would take the period's total above the line's cap.
+    #[error("carrier line {line} period {period}: {charged} charged of a {cap} cap, {amount} more would exceed it")]
+    LineCapExceeded {
+        /// The line.
+        line: u64,
+        /// The period (0 from the line's opening).
+        period: u64,
+        /// The cap per period.
+        cap: Amount,
+        /// Already charged in the period.
+        charged: Amount,
+        /// The charge refused.
+        amount: Amount,
+    },
+    /// The period has not ended yet (or is unknown): its statement cannot be settled
+    /// or called unpaid.
+    #[error("carrier line {line} period {period} ends at {ends_at_ms} ms: not over yet")]
+    LinePeriodNotOver {
+        /// The line.
+        line: u64,
+        /// The period.
+        period: u64,
+        /// Its end (block time, ms).
+        ends_at_ms: TimeMs,
+    },
+    /// The period has no unsettled charges.
+    #[error("carrier line {line} period {period} has nothing unpaid")]
+    NothingUnpaid {
+        /// The line.
+        line: u64,
+        /// The period.
+        period: u64,
+    },
+    /// The line is not suspended.
+    #[error("carrier line {line} is not suspended")]
+    CarrierLineNotSuspended {
+        /// The line.
+        line: u64,
+    },
+    /// A partner's policy requires a claim the account does not hold (no valid,
+    /// unexpired, unrevoked attestation of it).
+    #[error("the policy for {scope} requires {claim}: {account} holds no valid attestation of it")]
+    PolicyClaimRequired {
+        /// What the policy covers (the partner whose policy it is: the lender or
+        /// carrier opening the line, the redeemed asset's issuer).
+        scope: crate::goods::policy::ClaimScope,
+        /// The account that lacks the claim.
+        account: Address,
+        /// The missing claim.
+        claim: crate::identity::Claim,
     },
 }
 

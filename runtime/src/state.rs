@@ -279,6 +279,20 @@ pub mod keys {
     /// `0x55 || partner` -> `Vec<Address>`: a partner's read node keys, sorted, at most
     /// `nodes::NODES_PER_PARTNER_MAX`.
     pub const PARTNER_NODES: u8 = 0x55;
+    /// `0x48` -> `goods::carrier::CarrierParams` (absent: the defaults).
+    pub const CARRIER_PARAMS: u8 = 0x48;
+    /// `0x49` -> the next carrier line id (u64).
+    pub const NEXT_CARRIER_LINE_ID: u8 = 0x49;
+    /// `0x4a || id (u64 BE)` -> `goods::carrier::CarrierLine`.
+    pub const CARRIER_LINE: u8 = 0x4a;
+    /// `0x4b || account || id (u64 BE)` -> `()`: the lines an account uses or carries.
+    pub const ACCOUNT_CARRIER_LINE: u8 = 0x4b;
+    /// `0x4c || carrier || user` -> the line id (u64): one line per carrier and user.
+    pub const CARRIER_USER_LINE: u8 = 0x4c;
+    /// `0x4d || line (u64 BE) || period (u64 BE)` -> `goods::carrier::Statement`.
+    pub const LINE_STATEMENT: u8 = 0x4d;
+    /// `0x4e || partner || scope` -> `goods::carrier::ClaimPolicy`.
+    pub const CLAIM_POLICY: u8 = 0x4e;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 

@@ -50,6 +50,8 @@ enum ProposeCommand {
     SetVolumeTiers(SetTiersArgs),
     /// Set the blocks an issuer has to settle a redemption.
     SetRedemptionWindow(SetWindowArgs),
+    /// Set the most a carrier line's cap may be.
+    SetCarrierLineCapMax(SetCapMaxArgs),
 }
 
 impl TxRun for ProposeArgs {
@@ -65,6 +67,7 @@ impl TxRun for ProposeArgs {
             ProposeCommand::SetFeeMarket(a) => a.run(),
             ProposeCommand::SetVolumeTiers(a) => a.run(),
             ProposeCommand::SetRedemptionWindow(a) => a.run(),
+            ProposeCommand::SetCarrierLineCapMax(a) => a.run(),
         }
     }
 }
@@ -460,6 +463,28 @@ impl DraftCall for SetWindowArgs {
     }
 }
 
+/// `set-carrier-line-cap-max`.
+#[derive(Debug, Args)]
+struct SetCapMaxArgs {
+    /// The most any carrier line's cap may be, in raw units of the line's asset
+    /// (₩1,000,000 of KRW = 100000000); open lines keep their cap.
+    #[arg(long, value_name = "UNITS")]
+    amount: u64,
+    #[command(flatten)]
+    when: When,
+    #[command(flatten)]
+    common: TxArgs,
+}
+
+impl DraftCall for SetCapMaxArgs {
+    fn draft(self) -> Result<(Draft, TxArgs), CliError> {
+        let change = Change::SetCarrierLineCapMax {
+            amount: positive("--amount", self.amount)?,
+        };
+        Ok((self.when.draft(change), self.common))
+    }
+}
+
 /// As a validator, vote yes or no on an open proposal (once; votes count up to its
 /// deadline). The `vote_cast` event shows the tally; `proposal_passed` follows when
 /// yes-votes pass 2/3 of the power.
@@ -501,9 +526,10 @@ fn parse_roles(s: &str) -> Result<Roles, String> {
             "merchant" => Role::Merchant,
             "lender" => Role::Lender,
             "attester" => Role::Attester,
+            "carrier" => Role::Carrier,
             other => {
                 return Err(format!(
-                    "unknown role {other:?}: use validator, issuer, merchant, lender or attester"
+                    "unknown role {other:?}: use validator, issuer, merchant, lender, attester or carrier"
                 ))
             }
         };

@@ -24,7 +24,7 @@ pub(crate) struct ClaimArgs {
 
 impl ClaimArgs {
     /// The claim the flags name, or `None` if none is given; two or more are refused.
-    fn claim(self) -> Result<Option<Claim>, CliError> {
+    pub(super) fn claim(self) -> Result<Option<Claim>, CliError> {
         let given = [
             self.age_over.map(|years| Claim::AgeOver { years }),
             self.residency

@@ -25,6 +25,7 @@
 //! Waiting and verifying are in `wait`, co-signing by a fee payer in `cosign`.
 
 mod assets;
+mod carrier;
 mod cosign;
 mod credit;
 mod exchange;
@@ -121,6 +122,12 @@ tx_commands! {
     RequireClaim(identity::RequireClaimArgs),
     RegisterNode(nodes::RegisterNodeArgs),
     UnregisterNode(nodes::UnregisterNodeArgs),
+    OpenCarrierLine(carrier::OpenCarrierLineArgs),
+    ChargeLine(carrier::ChargeLineArgs),
+    SettleStatement(carrier::SettleStatementArgs),
+    SuspendLine(carrier::SuspendLineArgs),
+    ResumeLine(carrier::ResumeLineArgs),
+    SetClaimPolicy(carrier::SetClaimPolicyArgs),
 }
 
 /// What running one `tx` command does.

@@ -12,6 +12,7 @@ mod bench_charge;
 mod bench_meter;
 mod bench_soak;
 mod browser_api;
+mod carrier_e2e;
 mod chaos;
 mod client_commands;
 mod consortium;

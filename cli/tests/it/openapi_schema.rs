@@ -388,6 +388,11 @@ fn every_json_answer_validates_against_the_nodes_openapi_document() {
             "/v1/attestations/{id}",
             "/v1/attestations/999999".to_owned(),
         ),
+        (
+            "/v1/accounts/{addr}/lines",
+            format!("/v1/accounts/{a}/lines"),
+        ),
+        ("/v1/lines/{id}", "/v1/lines/999999".to_owned()),
         ("/v1/openapi.json", "/v1/openapi.json".to_owned()),
     ];
     for (template, path) in &reads {

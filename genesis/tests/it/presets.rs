@@ -28,14 +28,26 @@ fn dev_has_the_bank_as_its_only_validator() {
             "Hanbit Bank",
             "Dalbit Cafe",
             "Pixel Forge Games",
-            "Baeum Learning"
+            "Baeum Learning",
+            "Haneul Telecom"
         ]
     );
     assert_eq!(spec.validators.len(), 1);
     let bank = keys(Preset::Dev).get("hanbit-bank").unwrap().address();
     assert_eq!(spec.validators[0].key, bank);
     assert_eq!(spec.validators[0].peer_id, peer_id_of(&bank));
-    for games_or_cafe in &spec.partners[1..] {
+    // The telco bills purchases to phone bills, attests KYC levels and issues its own
+    // loyalty credits, with a ₩10,000,000 float.
+    let telco = spec.partners.last().unwrap();
+    assert_eq!(telco.roles, [Role::Issuer, Role::Attester, Role::Carrier]);
+    let float: u64 = spec
+        .balances
+        .iter()
+        .filter(|b| b.account == telco.account)
+        .map(|b| b.amount)
+        .sum();
+    assert_eq!(float, 10_000_000 * 100);
+    for games_or_cafe in &spec.partners[1..4] {
         assert!(!games_or_cafe.has_role(Role::Validator));
         assert!(games_or_cafe.has_role(Role::Merchant));
         assert!(games_or_cafe.has_role(Role::Issuer));
@@ -158,6 +170,7 @@ fn generated_keys_make_a_different_chain() {
             "dalbit-cafe",
             "pixel-forge-games",
             "baeum-learning",
+            "haneul-telecom",
             "kr-tax-authority",
             "alice",
             "bob"

@@ -135,6 +135,7 @@ pub(super) async fn chain_params(State(shared): State<Arc<Chain>>) -> ApiResult<
             "fee_market": fees.market,
             "base_fee": fees.base_fee,
             "jurisdictions": jurisdictions,
+            "carrier": jeon_runtime::goods::carrier::params(db).map_err(internal)?,
         }))
     })
     .await?;

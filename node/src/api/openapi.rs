@@ -61,6 +61,8 @@ use super::types;
         super::goods::meters,
         super::goods::attestation,
         super::goods::attestations,
+        super::carrier::line,
+        super::carrier::lines,
         super::governance::proposals,
         super::governance::proposal,
         super::governance::validators,

@@ -124,6 +124,8 @@ pub enum ErrorCode {
     UnknownMeter,
     /// No such attestation.
     UnknownAttestation,
+    /// No such carrier line.
+    UnknownCarrierLine,
     /// The head did not settle in time.
     Busy,
     /// Consensus is paused: the disk is full.
@@ -140,7 +142,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of docs/api.md's table.
-    pub const ALL: [ErrorCode; 57] = [
+    pub const ALL: [ErrorCode; 58] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadBody,
         ErrorCode::BodyTooLarge,
@@ -192,6 +194,7 @@ impl ErrorCode {
         ErrorCode::UnknownEntitlement,
         ErrorCode::UnknownMeter,
         ErrorCode::UnknownAttestation,
+        ErrorCode::UnknownCarrierLine,
         ErrorCode::Busy,
         ErrorCode::DiskFull,
         ErrorCode::StorageCorrupt,
@@ -254,6 +257,7 @@ impl ErrorCode {
             ErrorCode::UnknownEntitlement => "unknown_entitlement",
             ErrorCode::UnknownMeter => "unknown_meter",
             ErrorCode::UnknownAttestation => "unknown_attestation",
+            ErrorCode::UnknownCarrierLine => "unknown_carrier_line",
             ErrorCode::Busy => "busy",
             ErrorCode::DiskFull => "disk_full",
             ErrorCode::StorageCorrupt => "storage_corrupt",
@@ -803,6 +807,36 @@ pub struct NodesView {
     pub nodes_per_partner_max: usize,
     /// The nodes, by key.
     pub nodes: Vec<NodeView>,
+}
+
+/// `GET /v1/lines/{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LineView {
+    /// The head the answer is for.
+    pub height: Height,
+    /// The head's block time.
+    pub time_ms: u64,
+    /// The period current at `time_ms` (0 from the line's opening).
+    pub period: u64,
+    /// The line (docs/economy.md, "Carrier billing").
+    #[schema(value_type = Object)]
+    pub line: jeon_runtime::goods::carrier::CarrierLine,
+    /// Its statements by period: every period with charges, then the current one.
+    #[schema(value_type = Vec<Object>)]
+    pub statements: Vec<jeon_runtime::goods::carrier::Statement>,
+}
+
+/// `GET /v1/accounts/{addr}/lines`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LinesView {
+    /// The account (a line's user or carrier).
+    #[schema(value_type = String)]
+    pub account: Address,
+    /// The head the answer is for.
+    pub height: Height,
+    /// Its lines in id order.
+    #[schema(value_type = Vec<Object>)]
+    pub lines: Vec<jeon_runtime::goods::carrier::CarrierLine>,
 }
 
 /// `GET /v1/rules`.

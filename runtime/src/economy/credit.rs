@@ -552,6 +552,8 @@ fn open<S: StateRead + ?Sized>(
         }
         .into());
     }
+    let scope = crate::goods::policy::ClaimScope::CreditLines;
+    crate::goods::policy::check(ov, &cx.sender, &scope, &o.borrower, o.limit, cx.time_ms)?;
     let report = credit_score(&*ov, &o.borrower, cx.height)?;
     let committed = report
         .committed

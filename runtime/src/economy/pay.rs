@@ -233,24 +233,42 @@ pub(crate) fn pay<S: StateRead + ?Sized>(
     reference: &str,
     events: &mut Vec<Event>,
 ) -> Res<()> {
+    pay_funded(ov, cx, &cx.sender, to, asset, amount, reference, events)
+}
+
+/// A payment by `cx.sender` (the customer, who earns the merchant's rewards) whose
+/// units come from `funder` (the sender itself, or the carrier of a billing line,
+/// `goods::carrier`): the `Paid` and `TaxWithheld` events name the funder as payer, as
+/// the units left its balance.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pay_funded<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    cx: &CallCx,
+    funder: &Address,
+    to: &Address,
+    asset: AssetId,
+    amount: Amount,
+    reference: &str,
+    events: &mut Vec<Event>,
+) -> Res<()> {
     positive(amount)?;
     check_text(reference, TEXT_BYTES_MAX)?;
     money_asset(ov, asset)?;
     let shop = merchant(ov, to)?;
-    if cx.sender == *to {
+    if cx.sender == *to || *funder == *to {
         return Err(CallError::SelfPayment.into());
     }
     let (code, j) = jurisdiction(ov, &shop.jurisdiction)?;
     // Genesis bounds the rate to 100 %; the clamp keeps tax <= amount regardless.
     let tax = bps_of(amount, j.tax_bps.min(BPS_DENOMINATOR as u16));
     // A payer short of the amount draws the shortfall from its standby credit line.
-    credit::cover_shortfall(ov, cx.height, &cx.sender, asset, amount, events)?;
-    debit(ov, &cx.sender, asset, amount)?;
+    credit::cover_shortfall(ov, cx.height, funder, asset, amount, events)?;
+    debit(ov, funder, asset, amount)?;
     // tax <= amount, so the merchant's share cannot underflow: payer, merchant and
     // authority together account for every unit of `amount`.
     credit(ov, to, asset, amount - tax)?;
     events.push(Event::Paid(Paid {
-        payer: cx.sender,
+        payer: *funder,
         merchant: *to,
         asset,
         amount,
@@ -262,7 +280,7 @@ pub(crate) fn pay<S: StateRead + ?Sized>(
         let period = period_of(cx.time_ms);
         record_tax(ov, &code, period, asset, tax)?;
         events.push(Event::TaxWithheld(TaxWithheld {
-            payer: cx.sender,
+            payer: *funder,
             merchant: *to,
             jurisdiction: j.code.clone(),
             authority: j.authority,
@@ -271,7 +289,7 @@ pub(crate) fn pay<S: StateRead + ?Sized>(
             period,
         }));
     }
-    credit::record_payment(ov, cx.height, &cx.sender, amount)?;
+    credit::record_payment(ov, cx.height, funder, amount)?;
     rewards::apply_rules(ov, cx, to, asset, amount, events)
 }
 

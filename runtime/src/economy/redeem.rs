@@ -312,6 +312,8 @@ fn redeem<S: StateRead + ?Sized>(
 ) -> Res<()> {
     positive(amount)?;
     let info = credit_asset(ov, asset)?;
+    let scope = crate::goods::policy::ClaimScope::Redemptions { asset };
+    crate::goods::policy::check(ov, &info.issuer, &scope, &cx.sender, amount, cx.time_ms)?;
     if let RedeemKind::Goods { merchant: m } = kind {
         merchant(ov, m)?;
     }

@@ -102,7 +102,7 @@ impl CallDef for Buy {
         cx: &CallCx,
         events: &mut Vec<Event>,
     ) -> Res<()> {
-        buy(ov, cx, self.product, events)
+        buy(ov, cx, &cx.sender, self.product, events)
     }
 
     fn summary(&self) -> String {
@@ -275,7 +275,7 @@ fn check_bundle<S: StateRead + ?Sized>(
     Ok(())
 }
 
-pub(super) fn existing_product<S: StateRead + ?Sized>(
+pub(crate) fn existing_product<S: StateRead + ?Sized>(
     ov: &Overlay<'_, S>,
     id: u64,
 ) -> Res<Product> {
@@ -311,10 +311,12 @@ pub(super) fn count_sale<S: StateRead + ?Sized>(
     Ok(())
 }
 
-/// `Buy`: pays as `Pay`, then issues the entitlements.
-fn buy<S: StateRead + ?Sized>(
+/// `Buy`: pays as `Pay`, then issues the entitlements to `cx.sender`. The price comes
+/// from `funder`: the sender, or the carrier of a billing line (`goods::carrier`).
+pub(super) fn buy<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,
     cx: &CallCx,
+    funder: &Address,
     id: u64,
     events: &mut Vec<Event>,
 ) -> Res<()> {
@@ -330,9 +332,10 @@ fn buy<S: StateRead + ?Sized>(
         }
     }
     let reference = format!("product {id}");
-    pay::pay(
+    pay::pay_funded(
         ov,
         cx,
+        funder,
         &bought.merchant,
         bought.asset,
         bought.price,

@@ -30,16 +30,23 @@
 //! entitlement has exactly one owner, indexed under it and nowhere else.
 
 mod calls;
+pub mod carrier;
 pub mod meter;
+pub mod policy;
 pub mod subscription;
 
 use serde::{Deserialize, Serialize};
 
 pub use calls::{AcceptEntitlement, Buy, CreateProduct, RevokeEntitlement, TransferEntitlement};
+pub use carrier::{
+    CarrierLineOpened, CarrierLineResumed, CarrierLineSuspended, ChargeLine, LineCharged,
+    OpenCarrierLine, ResumeLine, SettleStatement, StatementSettled, SuspendLine,
+};
 pub use meter::{
     ClaimMeter, CloseMeter, MeterClaimed, MeterClosed, MeterOpened, MeterReceipt, MeterSession,
     OpenMeter, METER_RECEIPT_DOMAIN,
 };
+pub use policy::{ClaimPolicySet, SetClaimPolicy};
 pub use subscription::{Renew, Subscribe, RENEW_WINDOW_DIVISOR};
 
 use crate::economy::query::LISTED_MAX;
@@ -429,7 +436,7 @@ pub fn entitlements_of<S: StateScan + ?Sized>(
 }
 
 /// The ids at the end of the keys under an index prefix.
-fn indexed_ids<S: StateScan + ?Sized>(
+pub(crate) fn indexed_ids<S: StateScan + ?Sized>(
     s: &S,
     prefix: &[u8],
     what: &'static str,

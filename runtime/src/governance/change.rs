@@ -92,6 +92,12 @@ pub enum Change {
         /// Blocks an issuer has to settle a request made from then on.
         blocks: Height,
     },
+    /// Set the most a carrier line's cap may be (> 0, in the line asset's smallest
+    /// unit); open lines keep their cap.
+    SetCarrierLineCapMax {
+        /// The new maximum.
+        amount: Amount,
+    },
 }
 
 fn invalid(reason: impl Into<String>) -> CallError {
@@ -132,6 +138,9 @@ impl Change {
             Change::SetVolumeTiers(t) => format!("setting {} volume tiers", t.len()),
             Change::SetRedemptionWindow { blocks } => {
                 format!("setting the redemption window to {blocks} blocks")
+            }
+            Change::SetCarrierLineCapMax { amount } => {
+                format!("setting the carrier line cap maximum to {amount} units")
             }
         }
     }
@@ -244,6 +253,30 @@ impl Change {
                     .into());
                 }
             }
+            Change::SetCarrierLineCapMax { amount } => {
+                if *amount == 0 {
+                    return Err(invalid("the carrier line cap maximum must be above 0").into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a parameter change (the redemption window, the carrier line cap maximum).
+    fn write_parameter<S: StateRead + ?Sized>(&self, ov: &mut Overlay<'_, S>) -> Res<()> {
+        match self {
+            Change::SetRedemptionWindow { blocks } => {
+                let mut e = economy(ov)?;
+                e.redemption_window_blocks = *blocks;
+                ov.put(keys::economy(), &e)?;
+            }
+            Change::SetCarrierLineCapMax { amount } => {
+                let p = crate::goods::carrier::CarrierParams {
+                    line_cap_max: *amount,
+                };
+                ov.put(crate::goods::carrier::storage::params(), &p)?;
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -320,11 +353,8 @@ impl Change {
                 ov.put(fees::storage::fee_market(), &m)?;
                 return Ok(());
             }
-            Change::SetRedemptionWindow { blocks } => {
-                let mut e = economy(ov)?;
-                e.redemption_window_blocks = *blocks;
-                ov.put(keys::economy(), &e)?;
-                return Ok(());
+            Change::SetRedemptionWindow { .. } | Change::SetCarrierLineCapMax { .. } => {
+                return self.write_parameter(ov);
             }
         }
         if since_before < effective_from {

@@ -300,6 +300,28 @@ fn a_tax_rate_change_is_withheld_at_the_old_rate_before_its_height_and_the_new_r
 }
 
 #[test]
+fn the_carrier_line_cap_maximum_is_a_governance_parameter() {
+    use jeon_runtime::goods::carrier;
+    let mut c = governed([1, 0, 0, 0]);
+    let bank = Keypair::from_seed_label("bank");
+    let default = carrier::CARRIER_LINE_CAP_MAX_DEFAULT;
+    assert_eq!(carrier::params(&c.state).unwrap().line_cap_max, default);
+    let zero = Change::SetCarrierLineCapMax { amount: 0 };
+    assert!(matches!(
+        failed(&one(&mut c, &bank, propose(zero, 10, 2))),
+        CallError::InvalidChange { .. }
+    ));
+    let half = Change::SetCarrierLineCapMax {
+        amount: default / 2,
+    };
+    one(&mut c, &bank, propose(half, 10, 2));
+    let tx = c.tx(&bank, vote(0, true));
+    let (_, end) = block(&mut c, &[tx]);
+    assert!(matches!(end.as_slice(), [Event::ProposalEnacted(_)]));
+    assert_eq!(carrier::params(&c.state).unwrap().line_cap_max, default / 2);
+}
+
+#[test]
 fn a_proposal_that_passes_after_its_activation_height_takes_effect_from_the_next_block() {
     let mut c = governed([1, 0, 0, 0]);
     let bank = Keypair::from_seed_label("bank");
@@ -544,6 +566,7 @@ fn arb_change() -> impl Strategy<Value = Change> {
             authority: Keypair::from_seed_label("tax-authority").address(),
         })),
         (0u64..5).prop_map(|blocks| Change::SetRedemptionWindow { blocks }),
+        (0u64..5).prop_map(|amount| Change::SetCarrierLineCapMax { amount }),
         (0usize..6, 0u64..70_000).prop_map(|(who, power)| Change::SetValidatorPower {
             key: Keypair::from_seed_label(NAMES[who]).address(),
             power,

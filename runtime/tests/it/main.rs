@@ -4,6 +4,7 @@
 
 mod support;
 
+mod carrier;
 mod credit;
 mod economy;
 mod execution;

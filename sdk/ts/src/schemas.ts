@@ -19,7 +19,7 @@ const ASSET = 'u32' as const;
 const AMT = 'u64' as const;
 
 export const AssetKind = en(['money', null], ['credit', null]);
-export const Role = en(['validator', null], ['issuer', null], ['merchant', null], ['lender', null], ['attester', null]);
+export const Role = en(['validator', null], ['issuer', null], ['merchant', null], ['lender', null], ['attester', null], ['carrier', null]);
 
 /** An identity claim (runtime/src/identity.rs). */
 export const Claim = en(
@@ -37,6 +37,17 @@ export const SkipReason = en(
   ['supply_max_reached', struct(['supply_max', AMT])],
   ['supply_overflow', null],
 );
+/** `goods::carrier::LineCashback`. */
+export const LineCashback = struct(['asset', ASSET], ['bps', 'u16']);
+/** `goods::carrier::LinePurchase`. */
+export const LinePurchase = en(
+  ['pay', struct(['merchant', A], ['amount', AMT], ['reference', 'string'])],
+  ['buy', struct(['product', 'u64'])],
+);
+/** `goods::carrier::Settlement`. */
+export const Settlement = en(['collected', null], ['paid_by_user', null]);
+/** `goods::policy::ClaimScope`. */
+export const ClaimScope = en(['credit_lines', null], ['carrier_lines', null], ['redemptions', struct(['asset', ASSET])]);
 export const LineStatus = en(['open', null], ['repaid', null], ['defaulted', null]);
 export const Beneficiary = en(['account', A], ['all_customers', null]);
 
@@ -70,7 +81,7 @@ export const FeeMarket = struct(
 );
 /** `Jurisdiction` (economy/mod.rs). */
 export const Jurisdiction = struct(['code', 'string'], ['tax_bps', 'u16'], ['authority', A]);
-/** A governance `Change` (runtime/src/governance/change.rs), tags 0–9. */
+/** A governance `Change` (runtime/src/governance/change.rs), tags 0–10. */
 export const Change = en(
   ['add_validator', struct(['name', 'string'], ['key', A], ['peer_id', 'string'], ['power', 'u64'])],
   ['remove_validator', struct(['key', A])],
@@ -82,11 +93,12 @@ export const Change = en(
   ['set_fee_market', opt(FeeMarket)],
   ['set_volume_tiers', vec(FeeTier)],
   ['set_redemption_window', struct(['blocks', 'u64'])],
+  ['set_carrier_line_cap_max', struct(['amount', AMT])],
 );
 /** A validator of the set governance keeps. */
 export const Validator = struct(['name', 'string'], ['key', A], ['peer_id', 'string'], ['power', 'u64']);
 
-/** `Call`, tags 0–41. */
+/** `Call`, tags 0–47. */
 export const Call = en(
   ['transfer', struct(['to', A], ['asset', ASSET], ['amount', AMT])],
   ['create_asset', struct(['symbol', 'string'], ['decimals', 'u8'], ['kind', AssetKind], ['supply_max', opt(AMT)])],
@@ -160,6 +172,15 @@ export const Call = en(
   ['require_claim', struct(['product', 'u64'], ['claim', opt(Claim)])],
   ['register_node', struct(['key', A])],
   ['unregister_node', struct(['key', A])],
+  [
+    'open_carrier_line',
+    struct(['user', A], ['asset', ASSET], ['cap', AMT], ['period_ms', 'u64'], ['cashback', opt(LineCashback)]),
+  ],
+  ['charge_line', struct(['line', 'u64'], ['purchase', LinePurchase])],
+  ['settle_statement', struct(['line', 'u64'], ['period', 'u64'], ['how', Settlement])],
+  ['suspend_line', struct(['line', 'u64'], ['period', 'u64'])],
+  ['resume_line', struct(['line', 'u64'])],
+  ['set_claim_policy', struct(['scope', ClaimScope], ['claim', opt(Claim)], ['above', AMT])],
 );
 
 export const TxBody = struct(
@@ -174,7 +195,7 @@ export const TxBody = struct(
 
 export const SignedTx = struct(['body', TxBody], ['signature', 'signature'], ['payer_signature', opt('signature')]);
 
-/** `CallError`, tags 0–118. */
+/** `CallError`, tags 0–130. */
 export const CallError = en(
   ['unknown_asset', struct(['asset', ASSET])],
   ['insufficient_balance', struct(['asset', ASSET], ['needed', AMT], ['available', AMT])],
@@ -298,9 +319,24 @@ export const CallError = en(
   ['too_many_nodes', struct(['partner', A], ['max', 'u32'])],
   ['unknown_node', struct(['key', A])],
   ['not_node_owner', struct(['key', A], ['partner', A])],
+  ['line_cap_above_max', struct(['cap', AMT], ['max', AMT])],
+  ['invalid_carrier_line', struct(['reason', 'string'])],
+  ['unknown_carrier_line', struct(['line', 'u64'])],
+  ['carrier_line_exists', struct(['carrier', A], ['user', A], ['line', 'u64'])],
+  ['not_line_user', struct(['line', 'u64'], ['user', A])],
+  ['not_line_carrier', struct(['line', 'u64'], ['carrier', A])],
+  ['carrier_line_suspended', struct(['line', 'u64'])],
+  [
+    'line_cap_exceeded',
+    struct(['line', 'u64'], ['period', 'u64'], ['cap', AMT], ['charged', AMT], ['amount', AMT]),
+  ],
+  ['line_period_not_over', struct(['line', 'u64'], ['period', 'u64'], ['ends_at_ms', 'u64'])],
+  ['nothing_unpaid', struct(['line', 'u64'], ['period', 'u64'])],
+  ['carrier_line_not_suspended', struct(['line', 'u64'])],
+  ['policy_claim_required', struct(['scope', ClaimScope], ['account', A], ['claim', Claim])],
 );
 
-/** `Event`, tags 0–52. */
+/** `Event`, tags 0–58. */
 export const Event = en(
   ['fee_charged', struct(['payer', A], ['asset', ASSET], ['amount', AMT])],
   ['transferred', struct(['from', A], ['to', A], ['asset', ASSET], ['amount', AMT])],
@@ -491,6 +527,38 @@ export const Event = en(
   ['claim_requirement_set', struct(['product', 'u64'], ['merchant', A], ['claim', opt(Claim)])],
   ['node_registered', struct(['partner', A], ['key', A])],
   ['node_unregistered', struct(['partner', A], ['key', A])],
+  [
+    'carrier_line_opened',
+    struct(
+      ['line', 'u64'],
+      ['carrier', A],
+      ['user', A],
+      ['asset', ASSET],
+      ['cap', AMT],
+      ['period_ms', 'u64'],
+      ['cashback', opt(LineCashback)],
+    ),
+  ],
+  [
+    'line_charged',
+    struct(
+      ['line', 'u64'],
+      ['carrier', A],
+      ['user', A],
+      ['merchant', A],
+      ['amount', AMT],
+      ['period', 'u64'],
+      ['charged', AMT],
+      ['cashback', AMT],
+    ),
+  ],
+  [
+    'statement_settled',
+    struct(['line', 'u64'], ['carrier', A], ['user', A], ['period', 'u64'], ['amount', AMT], ['how', Settlement]),
+  ],
+  ['carrier_line_suspended', struct(['line', 'u64'], ['carrier', A], ['user', A], ['period', 'u64'])],
+  ['carrier_line_resumed', struct(['line', 'u64'], ['carrier', A], ['user', A])],
+  ['claim_policy_set', struct(['partner', A], ['scope', ClaimScope], ['claim', opt(Claim)], ['above', AMT])],
 );
 
 export const CodecErrorSchema = en(

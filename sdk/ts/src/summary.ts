@@ -71,7 +71,33 @@ const LINES: Record<string, (f: F) => string> = {
       : `require ${claimText(f.claim)} to buy product ${f.product}`,
   register_node: (f) => `register read node ${a(f.key)}`,
   unregister_node: (f) => `unregister read node ${a(f.key)}`,
+  open_carrier_line: (f) =>
+    `open a carrier line for ${a(f.user)} capped at ${f.cap} units of asset ${f.asset} per ${f.period_ms} ms`,
+  charge_line: (f) => {
+    const p = f.purchase as Record<string, F>;
+    if (p.pay) {
+      return `charge a payment of ${p.pay.amount} units to merchant ${a(p.pay.merchant)} to carrier line ${f.line}`;
+    }
+    return `charge product ${p.buy?.product} to carrier line ${f.line}`;
+  },
+  settle_statement: (f) =>
+    `settle carrier line ${f.line} period ${f.period} as ${f.how === 'collected' ? 'collected' : 'paid by the user'}`,
+  suspend_line: (f) => `suspend carrier line ${f.line} for unpaid period ${f.period}`,
+  resume_line: (f) => `resume carrier line ${f.line}`,
+  set_claim_policy: (f) =>
+    f.claim === null || f.claim === undefined
+      ? `require no claim for ${scopeText(f.scope)}`
+      : `require ${claimText(f.claim)} for ${scopeText(f.scope)} above ${f.above}`,
 };
+
+/** `goods::policy::ClaimScope`'s `Display`. */
+function scopeText(scope: unknown): string {
+  if (scope === 'credit_lines') return 'credit lines';
+  if (scope === 'carrier_lines') return 'carrier lines';
+  const r = (scope as Record<string, F>).redemptions;
+  if (r) return `redemptions of asset ${r.asset}`;
+  throw new TypeError(`unknown claim scope ${String(scope)}`);
+}
 
 /** `identity::Claim`'s `Display`: `age over 19`, `residency KR`, `KYC level 2`. */
 function claimText(claim: unknown): string {
@@ -121,6 +147,8 @@ function changeSummary(change: unknown): string {
       return `setting ${(v as unknown[]).length} volume tiers`;
     case 'set_redemption_window':
       return `setting the redemption window to ${f.blocks} blocks`;
+    case 'set_carrier_line_cap_max':
+      return `setting the carrier line cap maximum to ${f.amount} units`;
     default:
       throw new TypeError(`unknown change ${String(name)}`);
   }

@@ -30,6 +30,7 @@ use jeon_runtime::{
 use proptest::prelude::*;
 
 mod budgets;
+mod carrier;
 mod checks;
 mod generators;
 mod goods;
