@@ -965,18 +965,15 @@ impl<S: Store> ChainDb<S> {
             writes: rest,
             hashes: _,
         } = staged;
-        let applied = (|| -> Result<(), StoreError> {
-            let mut writes: Writes = Vec::with_capacity(state.len() + rest.len());
-            for (k, v) in state.iter() {
-                writes.push((with_prefix(prefix::STATE, k), v.clone()));
-            }
-            writes.extend(rest);
-            self.write_batch(writes)
-        })();
-        // Applied: the store now holds what the staged writes held, and reads go to it.
+        let mut writes: Writes = Vec::with_capacity(state.len() + rest.len());
+        for (k, v) in state.iter() {
+            writes.push((with_prefix(prefix::STATE, k), v.clone()));
+        }
+        writes.extend(rest);
         // Failed: the node stops, and the staged writes keep answering reads until it
         // has (the block is final: its record is synced, and it is replayed at start).
-        applied?;
+        self.write_batch(writes)?;
+        // Applied: the store now holds what the staged writes held, and reads go to it.
         let mut slot = self.staged.write().unwrap_or_else(|p| p.into_inner());
         if slot.as_ref().is_some_and(|s| s.height == head.height) {
             *slot = None;
