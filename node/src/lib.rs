@@ -8,6 +8,7 @@ pub mod consensus;
 pub mod crash;
 pub mod dirlock;
 pub mod driver;
+pub mod evidence;
 pub mod faults;
 pub mod handle;
 pub mod http;

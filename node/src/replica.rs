@@ -772,7 +772,7 @@ impl Replica {
                 queue.extend(self.core.handle(input));
             }
         }
-        self.report_equivocations();
+        self.report_equivocations(now_ms);
         Ok(())
     }
 
@@ -918,6 +918,7 @@ impl Replica {
         // Our own block: executed when we built it (or checked when we received it).
         Ok(Some(Input::Proposal {
             proposal: p,
+            signature: signature.0,
             valid: true,
         }))
     }
@@ -1052,18 +1053,35 @@ impl Replica {
         }
     }
 
-    fn report_equivocations(&mut self) {
+    /// Logs each equivocation the core found since the last call and, on a validator,
+    /// reports it on chain ([`crate::evidence`]): every honest validator that saw it
+    /// sends a report; the first one included is recorded, the others are skipped
+    /// once it is on chain (or fail with `evidence_already_reported`).
+    fn report_equivocations(&mut self, now_ms: u64) {
         let all = self.core.equivocations();
-        for (first, second) in &all[self.equivocations_seen.min(all.len())..] {
-            let who = self
-                .core
-                .validators()
-                .get(first.vote.validator)
-                .map(|v| Address(v.key).to_string());
-            warn!(validator = ?who, height = first.vote.height, round = first.vote.round,
-                first = ?first.vote.block.map(Hash), second = ?second.vote.block.map(Hash), "equivocation");
-        }
+        let fresh: Vec<consensus::Equivocation> =
+            all[self.equivocations_seen.min(all.len())..].to_vec();
         self.equivocations_seen = all.len();
+        for e in fresh {
+            let report = crate::evidence::report_of(&e, self.core.validators(), self.shared.chain_id);
+            let who = report.as_ref().ok().map(|r| r.validator.to_string());
+            warn!(validator = ?who, height = e.height(), round = e.round(), evidence = ?e, "equivocation");
+            let (Ok(report), Some(guard)) = (report, self.guard.as_ref()) else {
+                continue;
+            };
+            let sent = crate::evidence::submit(
+                &self.shared,
+                guard.address(),
+                |body| guard.sign_tx(body),
+                report,
+                now_ms,
+            );
+            match sent {
+                Ok(tx) => info!(%tx, validator = ?who, "reported the equivocation on chain"),
+                Err(crate::evidence::ReportError::AlreadyOnChain) => {}
+                Err(e) => warn!(error = %e, validator = ?who, "could not report the equivocation"),
+            }
+        }
     }
 
     // ---- signing status ----
@@ -1363,7 +1381,13 @@ impl Replica {
             valid_round: body.valid_round,
             proposer,
         };
-        self.feed(now_ms, Input::Proposal { proposal, valid }, out)
+        let signature = p.signature.0;
+        let input = Input::Proposal {
+            proposal,
+            signature,
+            valid,
+        };
+        self.feed(now_ms, input, out)
     }
 
     /// A proposal naming its transactions by hash: the block is put together from the

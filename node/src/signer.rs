@@ -186,6 +186,13 @@ impl SignerGuard {
         self.guard(attempt, &vote.signing_bytes(), locked.as_deref())
     }
 
+    /// Signs a transaction from the validator's account (reporting evidence). A
+    /// transaction's signing bytes have their own domain (`"jeon/tx/v1"`), so this
+    /// can never stand for a consensus signature; no record is needed.
+    pub fn sign_tx(&self, body: jeon_runtime::TxBody) -> jeon_runtime::SignedTx {
+        body.sign(&self.key)
+    }
+
     /// Signs a proposal.
     pub fn sign_proposal(&mut self, proposal: &ProposalBody) -> Result<Signature, SignError> {
         let attempt = SignedRecord {

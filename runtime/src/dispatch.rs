@@ -189,6 +189,8 @@ pub mod calls {
         RevokeAttestation(identity::RevokeAttestation),
         /// A product's merchant sets the claim buying it requires.
         RequireClaim(identity::RequireClaim),
+        /// Anyone reports a validator that signed two conflicting consensus messages.
+        ReportEquivocation(governance::ReportEquivocation),
     }
 }
 
@@ -362,5 +364,7 @@ pub mod events {
         AttestationRevoked(identity::AttestationRevoked),
         /// A product's required claim was set or cleared.
         ClaimRequirementSet(identity::ClaimRequirementSet),
+        /// Equivocation evidence against a validator was recorded.
+        EquivocationReported(governance::EquivocationReported),
     }
 }

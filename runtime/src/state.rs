@@ -267,6 +267,9 @@ pub mod keys {
     pub const SUBJECT_CLAIM: u8 = 0x43;
     /// `0x44 || product (u64 BE)` -> `Claim`: what buying the product requires.
     pub const PRODUCT_CLAIM: u8 = 0x44;
+    /// `0x50 || validator || height (u64 BE)` -> `governance::Evidence`: equivocation
+    /// evidence, one per validator and height.
+    pub const EVIDENCE: u8 = 0x50;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 

@@ -19,7 +19,7 @@ mod tests;
 
 pub use machine::{Core, EQUIVOCATIONS_MAX, ROUNDS_AHEAD_MAX};
 pub use types::{
-    BlockId, Effect, Height, Input, Proposal, Round, SignedVote, Step, Timeout, TimeoutConfig,
+    BlockId, Effect, Equivocation, Height, Input, Proposal, Round, SignedVote, Step, Timeout, TimeoutConfig,
     ValidatorIndex, Vote, VoteKind,
 };
 pub use validators::{
