@@ -165,6 +165,13 @@ enum QueryCommand {
     /// The validator set in effect: names, keys, peer ids, powers, and the height it
     /// decides from.
     Validators,
+    /// Equivocation evidence recorded on chain: two conflicting signed proposals or
+    /// votes by one validator for one height and round.
+    Evidence {
+        /// Only evidence against this validator.
+        #[arg(long, value_name = "ADDR")]
+        validator: Option<Address>,
+    },
     /// The chain's parameters: fees, fee market, economy, jurisdictions and tax rates.
     Params,
     /// One product: merchant, kind, price, royalty (or bound) and how many were sold.
@@ -377,6 +384,8 @@ fn path(what: &QueryCommand) -> String {
         }
         QueryCommand::Proposal { id } => format!("/v1/proposals/{id}"),
         QueryCommand::Validators => "/v1/validators".into(),
+        QueryCommand::Evidence { validator: None } => "/v1/evidence".into(),
+        QueryCommand::Evidence { validator: Some(v) } => format!("/v1/evidence?validator={v}"),
         QueryCommand::Params => "/v1/params".into(),
         QueryCommand::Product { id } => format!("/v1/products/{id}"),
         QueryCommand::Products { merchant } => format!("/v1/merchants/{merchant}/products"),
@@ -469,6 +478,7 @@ mod tests {
             ),
             (QueryCommand::Proposal { id: 3 }, "/v1/proposals/3"),
             (QueryCommand::Validators, "/v1/validators"),
+            (QueryCommand::Evidence { validator: None }, "/v1/evidence"),
             (QueryCommand::Params, "/v1/params"),
             (QueryCommand::Product { id: 2 }, "/v1/products/2"),
             (QueryCommand::Entitlement { id: 7 }, "/v1/entitlements/7"),

@@ -368,6 +368,7 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/attestations/{id}", get(goods::attestation))
         .route("/v1/accounts/{addr}/attestations", get(goods::attestations))
         .route("/v1/proposals", get(governance::proposals))
+        .route("/v1/evidence", get(governance::evidence))
         .route("/v1/proposals/{id}", get(governance::proposal))
         .route("/v1/validators", get(governance::validators))
         .route("/v1/params", get(governance::chain_params))

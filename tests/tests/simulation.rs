@@ -130,6 +130,41 @@ fn five_hundred_seeds_across_the_fault_mixes_stay_safe_and_live() {
     );
 }
 
+/// Seeds of each twin mix the evidence test runs.
+const EVIDENCE_SEEDS: u64 = 12;
+
+#[test]
+fn honest_validators_put_the_twins_equivocation_on_chain() {
+    // Twins (one key, two honest copies) sign different proposals and votes for the
+    // same rounds; the honest validators' cores detect it and report it through the
+    // runtime's ReportEquivocation, paying the fee from their own accounts.
+    let mixes = MIXES.iter().filter(|m| m.twin);
+    let configs: Vec<SimConfig> = mixes
+        .flat_map(|&mix| (0..EVIDENCE_SEEDS).map(move |seed| SimConfig { mix, ..SimConfig::new(seed) }))
+        .collect();
+    let results = run_all(&configs);
+    let mut with_evidence = 0;
+    for (config, result) in configs.iter().zip(&results) {
+        let report = match result {
+            Ok(r) => r,
+            Err(f) => panic!("an equivocating twin broke the promise:\n{f}"),
+        };
+        // Only the twins' key equivocates, and only once per height is recorded.
+        let keys: std::collections::BTreeSet<_> = report.evidence.iter().map(|e| e.0).collect();
+        assert!(keys.len() <= 1, "seed {} recorded evidence against {keys:?}", config.seed);
+        let heights: std::collections::BTreeSet<_> = report.evidence.iter().map(|e| e.1).collect();
+        assert_eq!(heights.len(), report.evidence.len(), "seed {}: a height twice", config.seed);
+        with_evidence += usize::from(!report.evidence.is_empty());
+    }
+    eprintln!("{with_evidence} of {} twin seeds ended with evidence on chain", configs.len());
+    // Seeds are deterministic: every one of these equivocates and records it.
+    assert!(
+        with_evidence == configs.len(),
+        "only {with_evidence} of {} twin seeds recorded evidence",
+        configs.len()
+    );
+}
+
 /// Replays one seed, printing its report: `JEON_SIM_SEED`, optionally `JEON_SIM_MIX`,
 /// `JEON_SIM_NO_LOCKING=1` (the self-check configuration) and `JEON_SIM_TRACE=1`.
 /// Without them it runs seed 0.

@@ -61,6 +61,7 @@ use super::types;
         super::goods::attestation,
         super::goods::attestations,
         super::governance::proposals,
+        super::governance::evidence,
         super::governance::proposal,
         super::governance::validators,
         super::governance::chain_params,

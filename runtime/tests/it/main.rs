@@ -6,6 +6,7 @@ mod support;
 
 mod credit;
 mod economy;
+mod evidence;
 mod execution;
 mod fees;
 mod golden;

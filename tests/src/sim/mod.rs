@@ -468,6 +468,9 @@ pub struct Report {
     pub heads: Vec<(String, Height)>,
     /// Transactions in the first honest node's chain.
     pub txs_final: u64,
+    /// Equivocation evidence recorded on the first honest node's chain, as
+    /// (validator, height): what the honest validators reported of the twins.
+    pub evidence: Vec<(jeon_runtime::Address, Height)>,
     /// What the network did.
     pub net: NetStats,
     /// Crashes injected.

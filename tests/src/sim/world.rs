@@ -889,6 +889,7 @@ impl World {
         let mut trace = Vec::new();
         let mut heads = Vec::new();
         let mut txs_final = None;
+        let mut evidence = None;
         for node in &self.nodes {
             let broken = |e: jeon_node::store::StoreError| Violation::StoreBroken {
                 node: node.name.clone(),
@@ -917,6 +918,9 @@ impl World {
             }
             if node.honest && txs_final.is_none() {
                 txs_final = Some(txs);
+                let found = jeon_runtime::governance::evidence::evidence(&db, None)
+                    .map_err(|e| broken(e.into()))?;
+                evidence = Some(found.iter().map(|e| (e.validator, e.height)).collect());
             }
             heads.push((node.name.clone(), head.height));
         }
@@ -929,6 +933,7 @@ impl World {
             trace_hash: sha256(&[&trace]),
             heads,
             txs_final: txs_final.unwrap_or(0),
+            evidence: evidence.unwrap_or_default(),
             net: self.net.stats,
             crashes: self.crashes,
             partitions: self.partitions,
