@@ -48,6 +48,27 @@ export const ProductKind = en(
   ['subscription', struct(['period_ms', 'u64'])],
 );
 
+export const VoteBody = struct(
+  ['chain_id', 'hash'],
+  ['height', 'u64'],
+  ['round', 'u32'],
+  ['kind', en(['prevote', null], ['precommit', null])],
+  ['block', opt('hash')],
+);
+/** `block::ProposalBody`: what a proposer signs. */
+export const ProposalBody = struct(
+  ['chain_id', 'hash'],
+  ['height', 'u64'],
+  ['round', 'u32'],
+  ['block', 'hash'],
+  ['valid_round', opt('u32')],
+);
+/** `governance::SignedMessage`: one signed consensus message (equivocation evidence). */
+export const SignedMessage = en(
+  ['proposal', struct(['body', ProposalBody], ['signature', 'signature'])],
+  ['vote', struct(['body', VoteBody], ['signature', 'signature'])],
+);
+
 export const Invoice = struct(
   ['merchant', A],
   ['asset', ASSET],
@@ -86,7 +107,7 @@ export const Change = en(
 /** A validator of the set governance keeps. */
 export const Validator = struct(['name', 'string'], ['key', A], ['peer_id', 'string'], ['power', 'u64']);
 
-/** `Call`, tags 0–39. */
+/** `Call`, tags 0–40. */
 export const Call = en(
   ['transfer', struct(['to', A], ['asset', ASSET], ['amount', AMT])],
   ['create_asset', struct(['symbol', 'string'], ['decimals', 'u8'], ['kind', AssetKind], ['supply_max', opt(AMT)])],
@@ -158,6 +179,7 @@ export const Call = en(
   ['attest', struct(['subject', A], ['claim', Claim], ['expires_at_ms', 'u64'], ['commitment', 'hash'])],
   ['revoke_attestation', struct(['id', 'u64'])],
   ['require_claim', struct(['product', 'u64'], ['claim', opt(Claim)])],
+  ['report_equivocation', struct(['validator', A], ['a', SignedMessage], ['b', SignedMessage])],
 );
 
 export const TxBody = struct(
@@ -172,7 +194,7 @@ export const TxBody = struct(
 
 export const SignedTx = struct(['body', TxBody], ['signature', 'signature'], ['payer_signature', opt('signature')]);
 
-/** `CallError`, tags 0–112. */
+/** `CallError`, tags 0–114. */
 export const CallError = en(
   ['unknown_asset', struct(['asset', ASSET])],
   ['insufficient_balance', struct(['asset', ASSET], ['needed', AMT], ['available', AMT])],
@@ -290,9 +312,11 @@ export const CallError = en(
   ['attestation_already_revoked', struct(['id', 'u64'])],
   ['too_many_attestations', struct(['subject', A], ['max', 'u32'])],
   ['claim_required', struct(['product', 'u64'], ['account', A], ['claim', Claim])],
+  ['invalid_evidence', struct(['reason', 'string'])],
+  ['evidence_already_reported', struct(['validator', A], ['height', 'u64'])],
 );
 
-/** `Event`, tags 0–50. */
+/** `Event`, tags 0–51. */
 export const Event = en(
   ['fee_charged', struct(['payer', A], ['asset', ASSET], ['amount', AMT])],
   ['transferred', struct(['from', A], ['to', A], ['asset', ASSET], ['amount', AMT])],
@@ -481,6 +505,17 @@ export const Event = en(
   ],
   ['attestation_revoked', struct(['id', 'u64'], ['attester', A], ['subject', A])],
   ['claim_requirement_set', struct(['product', 'u64'], ['merchant', A], ['claim', opt(Claim)])],
+  [
+    'equivocation_reported',
+    struct(
+      ['validator', A],
+      ['reporter', A],
+      ['height', 'u64'],
+      ['round', 'u32'],
+      ['a', SignedMessage],
+      ['b', SignedMessage],
+    ),
+  ],
 );
 
 export const CodecErrorSchema = en(
@@ -527,13 +562,6 @@ export const Header = struct(
 export const ValidatorInfo = struct(['key', A], ['power', 'u64']);
 export const CommitSig = struct(['validator', A], ['signature', 'signature']);
 export const Certificate = struct(['height', 'u64'], ['round', 'u32'], ['block', 'hash'], ['signatures', vec(CommitSig)]);
-export const VoteBody = struct(
-  ['chain_id', 'hash'],
-  ['height', 'u64'],
-  ['round', 'u32'],
-  ['kind', en(['prevote', null], ['precommit', null])],
-  ['block', opt('hash')],
-);
 export const ValidatorSetChange = struct(['header', Header], ['certificate', Certificate], ['validators', vec(ValidatorInfo)]);
 export const PathStep = opt('hash');
 export const TxProof = struct(

@@ -69,6 +69,12 @@ const LINES: Record<string, (f: F) => string> = {
     f.claim === null || f.claim === undefined
       ? `require no claim to buy product ${f.product}`
       : `require ${claimText(f.claim)} to buy product ${f.product}`,
+  report_equivocation: (f) => {
+    const [kind, m] = Object.entries(f.a as Record<string, F>)[0] ?? ['', {}];
+    const body = m.body as F;
+    const what = kind === 'proposal' ? 'proposal' : String(body.kind);
+    return `report ${a(f.validator)} signing two ${what}s at height ${body.height} round ${body.round}`;
+  },
 };
 
 /** `identity::Claim`'s `Display`: `age over 19`, `residency KR`, `KYC level 2`. */
