@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod blocks;
+pub mod byzantine;
 pub mod chain;
 pub mod consensus;
 pub mod crash;

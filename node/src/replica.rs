@@ -33,6 +33,9 @@ use crate::wire::{
     SyncRequest, SyncResponse, SYNC_BLOCKS_MAX,
 };
 
+#[cfg(any(test, feature = "test-hooks", feature = "byzantine"))]
+mod misbehave;
+
 /// What a validator persists with a precommit for a block: the block it is now locked
 /// on and the prevotes that formed its polka.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -304,6 +307,40 @@ pub struct Replica {
     /// A height was decided (or synced): the next starts when the shell calls
     /// [`Self::start_next_height`].
     next_height_due: bool,
+    /// Blocks proposed at this height that failed their check, so that a proposal
+    /// re-sent or relayed again is refused without executing it again (at most
+    /// [`INVALID_BLOCKS_KEPT_MAX`]).
+    invalid_blocks: std::collections::BTreeSet<Hash>,
+    /// TEST ONLY: how this replica misbehaves ([`crate::byzantine`]);
+    /// not even a field without the `byzantine` or `test-hooks` feature.
+    #[cfg(any(test, feature = "test-hooks", feature = "byzantine"))]
+    byzantine: Option<crate::byzantine::Behaviour>,
+}
+
+/// The most invalid proposed blocks remembered per height: a faulty proposer signs
+/// one per round, so this covers 64 rounds; past it, a block is checked again.
+pub const INVALID_BLOCKS_KEPT_MAX: usize = 64;
+
+/// Without the test features, a replica never misbehaves: these are the honest no-ops
+/// of `replica/misbehave.rs`.
+#[cfg(not(any(test, feature = "test-hooks", feature = "byzantine")))]
+impl Replica {
+    fn misbehave_vote(&self, _: &SignedVoteMsg, _: &mut Vec<ReplicaOutput>) -> bool {
+        false
+    }
+
+    fn misbehave_proposal(&self, _: &SignedProposal, _: &mut Vec<ReplicaOutput>) -> bool {
+        false
+    }
+
+    fn misbehave_status(&self, status: StatusMsg) -> StatusMsg {
+        status
+    }
+
+    /// Whether this replica answers block sync with lies: never.
+    pub fn lies_in_sync(&self) -> bool {
+        false
+    }
 }
 
 /// The core's form of a set of the chain's.
@@ -392,6 +429,9 @@ impl Replica {
             sync: SyncState::default(),
             equivocations_seen: 0,
             disk_paused: false,
+            invalid_blocks: std::collections::BTreeSet::new(),
+            #[cfg(any(test, feature = "test-hooks", feature = "byzantine"))]
+            byzantine: crate::byzantine::active(),
         })
     }
 
@@ -493,6 +533,7 @@ impl Replica {
         self.candidates.clear();
         self.wanted = None;
         self.equivocations_seen = 0;
+        self.invalid_blocks.clear();
         self.own_msgs.clear();
         self.own_proposals.clear();
         self.prevotes.clear();
@@ -891,6 +932,7 @@ impl Replica {
             block: candidate.block.clone(),
             signature,
         };
+        let replaced = self.misbehave_proposal(&full, out);
         // Peers hold the transactions from gossip: name them by hash, and keep the
         // whole proposal for a peer that asks.
         let msg = if self.config.networked {
@@ -908,8 +950,10 @@ impl Replica {
         } else {
             ConsensusMsg::Proposal(Box::new(full))
         };
-        self.remember_own(&msg);
-        out.push(ReplicaOutput::Broadcast(msg));
+        if !replaced {
+            self.remember_own(&msg);
+            out.push(ReplicaOutput::Broadcast(msg));
+        }
         // A re-proposal is accepted only with the polka of its valid round: send it along.
         if let Some(vr) = p.valid_round {
             let polka: Vec<ConsensusMsg> = self.polka(vr, Hash(p.block)).collect();
@@ -970,9 +1014,11 @@ impl Replica {
             signature,
         };
         self.remember_prevote(&vote_msg);
-        let msg = ConsensusMsg::Vote(vote_msg);
-        self.remember_own(&msg);
-        out.push(ReplicaOutput::Broadcast(msg));
+        if !self.misbehave_vote(&vote_msg, out) {
+            let msg = ConsensusMsg::Vote(vote_msg);
+            self.remember_own(&msg);
+            out.push(ReplicaOutput::Broadcast(msg));
+        }
         Ok(Some(Input::Vote(SignedVote {
             vote: v,
             signature: signature.0,
@@ -1041,10 +1087,10 @@ impl Replica {
     /// is older than [`STATUS_REPEAT_MS`] (an unchanged head needs no news every tick).
     fn announce(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) {
         let head = self.shared.tip();
-        let status = StatusMsg {
+        let status = self.misbehave_status(StatusMsg {
             height: head.height,
             block_hash: head.block_hash,
-        };
+        });
         let stale = now_ms >= self.last_status_ms.saturating_add(STATUS_REPEAT_MS);
         if self.last_status != Some(status) || stale {
             self.last_status = Some(status);
@@ -1066,6 +1112,7 @@ impl Replica {
             let report = crate::evidence::report_of(&e, self.core.validators(), self.shared.chain_id);
             let who = report.as_ref().ok().map(|r| r.validator.to_string());
             warn!(validator = ?who, height = e.height(), round = e.round(), evidence = ?e, "equivocation");
+            self.shared.metrics.equivocations.inc();
             let (Ok(report), Some(guard)) = (report, self.guard.as_ref()) else {
                 continue;
             };
@@ -1123,10 +1170,22 @@ impl Replica {
         Ok(())
     }
 
+    /// The head that more than the faulty share of our peers announced: the
+    /// (f+1)-th highest announcement, with f the most faulty validators the set
+    /// tolerates, so at least one honest peer is there. One Byzantine peer announcing
+    /// a head far ahead must not keep the gate shut (the simulator found that a
+    /// `lie-sync` validator held every freshly started one in its doppelganger check).
+    fn peers_head(&self) -> Height {
+        let faulty_max = self.core.validators().len().saturating_sub(1) / 3;
+        let mut heads: Vec<Height> = self.sync.peer_heights.values().copied().collect();
+        heads.sort_unstable_by(|a, b| b.cmp(a));
+        heads.get(faulty_max).copied().unwrap_or(0)
+    }
+
     /// Moves the signing gate on with the head and the clock.
     fn update_gate(&mut self, now_ms: u64) {
         let head = self.shared.tip().height;
-        let peers_head = self.sync.peer_heights.values().max().copied().unwrap_or(0);
+        let peers_head = self.peers_head();
         let Some(guard) = self.guard.as_mut() else {
             return;
         };
@@ -1373,7 +1432,9 @@ impl Replica {
             );
             return Ok(());
         }
-        let valid = self.candidates.contains_key(&id) || self.check_block(now_ms, p.block, key);
+        // A block that failed its check is not executed again when re-sent or relayed.
+        let valid = !self.invalid_blocks.contains(&id)
+            && (self.candidates.contains_key(&id) || self.check_block(now_ms, p.block, key));
         let proposal = Proposal {
             height: body.height,
             round: body.round,
@@ -1493,6 +1554,7 @@ impl Replica {
     /// Executes a proposed block; keeps it if valid.
     fn check_block(&mut self, now_ms: u64, block: jeon_runtime::Block, proposer: Address) -> bool {
         let height = block.header.height;
+        let block_hash = block.header.hash();
         match blocks::check(
             &self.shared,
             block,
@@ -1503,7 +1565,11 @@ impl Replica {
                 true
             }
             Err(e) => {
-                warn!(height, %proposer, error = %e, "invalid block proposed");
+                warn!(height, %proposer, block = %block_hash, error = %e, "invalid block proposed");
+                self.shared.metrics.invalid_blocks.inc();
+                if self.invalid_blocks.len() < INVALID_BLOCKS_KEPT_MAX {
+                    self.invalid_blocks.insert(block_hash);
+                }
                 false
             }
         }

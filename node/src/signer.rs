@@ -193,6 +193,14 @@ impl SignerGuard {
         body.sign(&self.key)
     }
 
+    /// TEST ONLY: signs `message` without asking or updating the record: what a
+    /// Byzantine validator does ([`crate::byzantine`]). Compiled only with the
+    /// `byzantine` or `test-hooks` feature.
+    #[cfg(any(test, feature = "test-hooks", feature = "byzantine"))]
+    pub fn sign_past_the_guard_for_test(&self, message: &[u8]) -> Signature {
+        self.key.sign(message)
+    }
+
     /// Signs a proposal.
     pub fn sign_proposal(&mut self, proposal: &ProposalBody) -> Result<Signature, SignError> {
         let attempt = SignedRecord {
