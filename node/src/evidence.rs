@@ -69,8 +69,8 @@ pub fn report_of(
         .get(index)
         .map(|v| Address(v.key))
         .ok_or(ReportError::UnknownValidator(index))?;
-    let proposal = |(p, signature): &(crate::consensus::Proposal, [u8; 64])| {
-        SignedMessage::Proposal {
+    let proposal =
+        |(p, signature): &(crate::consensus::Proposal, [u8; 64])| SignedMessage::Proposal {
             body: ProposalBody {
                 chain_id,
                 height: p.height,
@@ -79,15 +79,19 @@ pub fn report_of(
                 valid_round: p.valid_round,
             },
             signature: Signature(*signature),
-        }
-    };
+        };
     let (a, b) = match e {
         Equivocation::Proposals { first, second } => (proposal(first), proposal(second)),
-        Equivocation::Votes { first, second } => {
-            (vote_message(chain_id, first), vote_message(chain_id, second))
-        }
+        Equivocation::Votes { first, second } => (
+            vote_message(chain_id, first),
+            vote_message(chain_id, second),
+        ),
     };
-    Ok(ReportEquivocation { validator, a, b })
+    Ok(ReportEquivocation {
+        validator,
+        a: Box::new(a),
+        b: Box::new(b),
+    })
 }
 
 /// Checks `report` against the tip (as the next block would) and submits it from

@@ -1109,7 +1109,8 @@ impl Replica {
             all[self.equivocations_seen.min(all.len())..].to_vec();
         self.equivocations_seen = all.len();
         for e in fresh {
-            let report = crate::evidence::report_of(&e, self.core.validators(), self.shared.chain_id);
+            let report =
+                crate::evidence::report_of(&e, self.core.validators(), self.shared.chain_id);
             let who = report.as_ref().ok().map(|r| r.validator.to_string());
             warn!(validator = ?who, height = e.height(), round = e.round(), evidence = ?e, "equivocation");
             self.shared.metrics.equivocations.inc();

@@ -141,7 +141,12 @@ fn honest_validators_put_the_twins_equivocation_on_chain() {
     // runtime's ReportEquivocation, paying the fee from their own accounts.
     let mixes = MIXES.iter().filter(|m| m.twin);
     let configs: Vec<SimConfig> = mixes
-        .flat_map(|&mix| (0..EVIDENCE_SEEDS).map(move |seed| SimConfig { mix, ..SimConfig::new(seed) }))
+        .flat_map(|&mix| {
+            (0..EVIDENCE_SEEDS).map(move |seed| SimConfig {
+                mix,
+                ..SimConfig::new(seed)
+            })
+        })
         .collect();
     let results = run_all(&configs);
     let mut with_evidence = 0;
@@ -152,12 +157,24 @@ fn honest_validators_put_the_twins_equivocation_on_chain() {
         };
         // Only the twins' key equivocates, and only once per height is recorded.
         let keys: std::collections::BTreeSet<_> = report.evidence.iter().map(|e| e.0).collect();
-        assert!(keys.len() <= 1, "seed {} recorded evidence against {keys:?}", config.seed);
+        assert!(
+            keys.len() <= 1,
+            "seed {} recorded evidence against {keys:?}",
+            config.seed
+        );
         let heights: std::collections::BTreeSet<_> = report.evidence.iter().map(|e| e.1).collect();
-        assert_eq!(heights.len(), report.evidence.len(), "seed {}: a height twice", config.seed);
+        assert_eq!(
+            heights.len(),
+            report.evidence.len(),
+            "seed {}: a height twice",
+            config.seed
+        );
         with_evidence += usize::from(!report.evidence.is_empty());
     }
-    eprintln!("{with_evidence} of {} twin seeds ended with evidence on chain", configs.len());
+    eprintln!(
+        "{with_evidence} of {} twin seeds ended with evidence on chain",
+        configs.len()
+    );
     // Seeds are deterministic: every one of these equivocates and records it.
     assert!(
         with_evidence == configs.len(),
@@ -212,7 +229,10 @@ fn honest_nodes_stay_safe_and_live_beside_each_byzantine_behaviour() {
                 // Each of the three honest nodes executes each invalid block once, not
                 // once per copy it receives (duplicated and re-sent messages).
                 assert!(invalid > 0, "no invalid block was proposed");
-                assert!(invalid <= 3 * proposals, "{invalid} executions of {proposals} blocks");
+                assert!(
+                    invalid <= 3 * proposals,
+                    "{invalid} executions of {proposals} blocks"
+                );
             }
             _ => assert_eq!(with_evidence, 0, "{behaviour} is no equivocation"),
         }

@@ -90,8 +90,8 @@ pub(super) async fn evidence(
 ) -> ApiResult<Json<Value>> {
     let validator = q.validator.as_deref().map(parse_address).transpose()?;
     let (head, list) = read_state(&shared, move |db, head| {
-        let list = governance::evidence::evidence(db, validator.as_ref())
-            .map_err(ApiError::internal)?;
+        let list =
+            governance::evidence::evidence(db, validator.as_ref()).map_err(ApiError::internal)?;
         Ok((head, list))
     })
     .await?;

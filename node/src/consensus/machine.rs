@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use super::round_log::{AddProposal, AddVote, ProposalEntry, RoundLog};
 use super::types::{
-    BlockId, Effect, Equivocation, Height, Input, Proposal, Round, SignedVote, Step, Timeout, TimeoutConfig,
-    ValidatorIndex, Vote, VoteKind,
+    BlockId, Effect, Equivocation, Height, Input, Proposal, Round, SignedVote, Step, Timeout,
+    TimeoutConfig, ValidatorIndex, Vote, VoteKind,
 };
 use super::validators::ValidatorSet;
 

@@ -114,10 +114,10 @@ impl SignedMessage {
 pub struct ReportEquivocation {
     /// The validator that signed both.
     pub validator: Address,
-    /// The first message.
-    pub a: SignedMessage,
+    /// The first message (boxed to keep `Call` small; encoded as the message itself).
+    pub a: Box<SignedMessage>,
     /// The conflicting one.
-    pub b: SignedMessage,
+    pub b: Box<SignedMessage>,
 }
 
 impl CallDef for ReportEquivocation {
@@ -151,10 +151,10 @@ pub struct EquivocationReported {
     pub height: Height,
     /// The round both are for.
     pub round: u32,
-    /// The first message.
-    pub a: SignedMessage,
+    /// The first message (boxed to keep `Event` small; encoded as the message itself).
+    pub a: Box<SignedMessage>,
     /// The conflicting one.
-    pub b: SignedMessage,
+    pub b: Box<SignedMessage>,
 }
 
 impl EventDef for EquivocationReported {
@@ -217,7 +217,9 @@ pub fn check(
         )));
     }
     if a.same_content(b) {
-        return Err(invalid("a and b sign the same content: that is no equivocation"));
+        return Err(invalid(
+            "a and b sign the same content: that is no equivocation",
+        ));
     }
     if height_a == 0 || height_a > height {
         return Err(invalid(format!(
@@ -301,8 +303,8 @@ fn report<S: StateRead + ?Sized>(
         validator: r.validator,
         height,
         round,
-        a: r.a,
-        b: r.b,
+        a: *r.a,
+        b: *r.b,
         reporter: cx.sender,
         reported_at: cx.height,
     };
@@ -312,8 +314,8 @@ fn report<S: StateRead + ?Sized>(
         reporter: cx.sender,
         height,
         round,
-        a: r.a,
-        b: r.b,
+        a: r.a.clone(),
+        b: r.b.clone(),
     }));
     Ok(())
 }

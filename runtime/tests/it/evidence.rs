@@ -44,8 +44,8 @@ fn proposal(key: &Keypair, height: Height, round: u32, block: u8) -> SignedMessa
 fn report(validator: &Keypair, a: SignedMessage, b: SignedMessage) -> Call {
     Call::ReportEquivocation(ReportEquivocation {
         validator: validator.address(),
-        a,
-        b,
+        a: Box::new(a),
+        b: Box::new(b),
     })
 }
 
@@ -75,8 +75,8 @@ fn two_votes_or_two_proposals_are_recorded_once_with_both_messages() {
         reporter: bank.address(),
         height: 2,
         round: 1,
-        a,
-        b,
+        a: Box::new(a),
+        b: Box::new(b),
     };
     assert!(r.events.contains(&Event::EquivocationReported(expected)));
     // Once per (validator, height): another pair at height 2, by another reporter.
@@ -97,7 +97,10 @@ fn two_votes_or_two_proposals_are_recorded_once_with_both_messages() {
     let r = one(&mut c, &shop, report(&telco, pa, pb));
     assert!(r.is_success(), "{:?}", r.outcome);
     let all = evidence::evidence(&c.state, None).expect("memory");
-    let listed: Vec<_> = all.iter().map(|e| (e.validator, e.height, e.reporter)).collect();
+    let listed: Vec<_> = all
+        .iter()
+        .map(|e| (e.validator, e.height, e.reporter))
+        .collect();
     let mut want = vec![
         (shop.address(), 2, bank.address()),
         (telco.address(), 3, shop.address()),
@@ -142,18 +145,42 @@ fn evidence_that_proves_nothing_is_refused_with_the_reason_and_changes_nothing()
             report(&shop, a, proposal(&shop, 1, 0, 0xB)),
             "two of one kind",
         ),
-        ("other rounds", report(&shop, a, prevote(&shop, 1, 1, 0xB)), "round 1"),
-        ("other chain", report(&shop, a, other_chain), "another chain"),
-        ("forged signature", report(&shop, a, forged), "b's signature does not verify"),
-        ("not the signer", report(&bank, a, prevote(&shop, 1, 0, 0xB)), "a's signature"),
+        (
+            "other rounds",
+            report(&shop, a, prevote(&shop, 1, 1, 0xB)),
+            "round 1",
+        ),
+        (
+            "other chain",
+            report(&shop, a, other_chain),
+            "another chain",
+        ),
+        (
+            "forged signature",
+            report(&shop, a, forged),
+            "b's signature does not verify",
+        ),
+        (
+            "not the signer",
+            report(&bank, a, prevote(&shop, 1, 0, 0xB)),
+            "a's signature",
+        ),
         (
             "not a validator",
-            report(&outsider, prevote(&outsider, 1, 0, 1), prevote(&outsider, 1, 0, 2)),
+            report(
+                &outsider,
+                prevote(&outsider, 1, 0, 1),
+                prevote(&outsider, 1, 0, 2),
+            ),
             "not in the validator set",
         ),
         (
             "a future height",
-            report(&shop, prevote(&shop, 1_000, 0, 1), prevote(&shop, 1_000, 0, 2)),
+            report(
+                &shop,
+                prevote(&shop, 1_000, 0, 1),
+                prevote(&shop, 1_000, 0, 2),
+            ),
             "not a signed height",
         ),
         (
@@ -174,7 +201,9 @@ fn evidence_that_proves_nothing_is_refused_with_the_reason_and_changes_nothing()
             .collect();
         assert!(changed.is_empty(), "{name} stored evidence");
     }
-    assert!(evidence::evidence(&c.state, None).expect("memory").is_empty());
+    assert!(evidence::evidence(&c.state, None)
+        .expect("memory")
+        .is_empty());
 }
 
 fn info(label: &str) -> ValidatorInfo {
@@ -203,8 +232,10 @@ fn the_set_that_signed_a_height_is_the_one_in_effect_or_the_one_before_the_last_
     };
     let mut state = MemoryState::default();
     let mut ov = Overlay::new(&state);
-    ov.put(governance::storage::validator_set(), &set).expect("write");
-    ov.put(governance::storage::set_history(), &history).expect("write");
+    ov.put(governance::storage::validator_set(), &set)
+        .expect("write");
+    ov.put(governance::storage::set_history(), &history)
+        .expect("write");
     let (changes, _) = ov.finish().expect("memory");
     state.apply(&changes);
     let at = |h| set_that_signed(&state, h).expect("memory");

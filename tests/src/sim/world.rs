@@ -603,8 +603,7 @@ impl World {
                     if matches!(msg, ConsensusMsg::ProposalWanted(_)) {
                         self.proposals_wanted += 1;
                     }
-                    if self.nodes[i].byzantine.is_some()
-                        && matches!(msg, ConsensusMsg::Proposal(_))
+                    if self.nodes[i].byzantine.is_some() && matches!(msg, ConsensusMsg::Proposal(_))
                     {
                         self.byzantine_proposals += 1;
                     }
