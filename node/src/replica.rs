@@ -337,6 +337,10 @@ impl Replica {
         status
     }
 
+    fn misbehaving_from_the_start(self) -> Self {
+        self
+    }
+
     /// Whether this replica answers block sync with lies: never.
     pub fn lies_in_sync(&self) -> bool {
         false
@@ -432,7 +436,8 @@ impl Replica {
             invalid_blocks: std::collections::BTreeSet::new(),
             #[cfg(any(test, feature = "test-hooks", feature = "byzantine"))]
             byzantine: crate::byzantine::active(),
-        })
+        }
+        .misbehaving_from_the_start())
     }
 
     /// Reports every commit, once durable, to `finality` (the node shell's event stream).

@@ -17,6 +17,16 @@ impl Replica {
     /// Byzantine validators. Never in a node (there, `JEON_BYZANTINE`).
     pub fn set_byzantine_for_test(&mut self, behaviour: Behaviour) {
         self.byzantine = Some(behaviour);
+        self.doppelganger_protection = false;
+    }
+
+    /// A node told to misbehave (`JEON_BYZANTINE`) does not stop at messages by its
+    /// key it did not sign through its guard: its own misbehaviour, relayed back.
+    pub(super) fn misbehaving_from_the_start(mut self) -> Self {
+        if self.byzantine.is_some() {
+            self.doppelganger_protection = false;
+        }
+        self
     }
 
     /// After signing `vote`: sends a conflicting vote too (equivocate), or asks for the
