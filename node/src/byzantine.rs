@@ -1,5 +1,5 @@
 //! TEST ONLY: misbehaviours a validator can be told to commit, so that tests can show
-//! that honest nodes survive them (docs/reliability.md §5). A node selects one with
+//! that honest nodes survive them (docs/reliability.md §9). A node selects one with
 //! `JEON_BYZANTINE=<behaviour>` only when built with the `byzantine` feature, which no
 //! release build has (jeon-cli's dev-dependency turns it on for `cargo test`, as
 //! `crash-points`); without the feature [`active`] is always `None`. The simulator sets

@@ -3,7 +3,7 @@
 //! runtime's `ReportEquivocation` call, checked with the runtime's own
 //! [`evidence::check`], and submits it as a transaction signed by this node's
 //! validator key. That account pays the fee, as for any transaction it sends
-//! (docs/consensus.md §9): evidence is rare, and a fee-free call would be a way to
+//! (docs/consensus.md §10): evidence is rare, and a fee-free call would be a way to
 //! fill blocks for free.
 
 use jeon_runtime::block::{ProposalBody, VoteBody, VoteKind as WireKind};

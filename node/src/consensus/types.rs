@@ -64,7 +64,7 @@ pub struct SignedVote {
 
 /// Two conflicting messages signed by one validator for one height and round: what a
 /// correct validator never signs (its signer guard refuses it), so each is evidence
-/// anyone can check against the validator's key (docs/consensus.md §9).
+/// anyone can check against the validator's key (docs/consensus.md §10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Equivocation {
     /// Two proposals by the round's proposer for different blocks.
