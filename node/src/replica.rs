@@ -302,6 +302,9 @@ pub struct Replica {
     future: BTreeMap<Height, Vec<(PeerKey, ConsensusMsg)>>,
     sync: SyncState,
     equivocations_seen: usize,
+    /// Validators this node reported evidence against at this height: one report per
+    /// (validator, height) is all the chain records, so later pairs are only logged.
+    reported: std::collections::BTreeSet<consensus::ValidatorIndex>,
     /// Consensus is paused: the disk is too full to store a block.
     disk_paused: bool,
     /// A height was decided (or synced): the next starts when the shell calls
@@ -432,6 +435,7 @@ impl Replica {
             future: BTreeMap::new(),
             sync: SyncState::default(),
             equivocations_seen: 0,
+            reported: std::collections::BTreeSet::new(),
             disk_paused: false,
             invalid_blocks: std::collections::BTreeSet::new(),
             #[cfg(any(test, feature = "test-hooks", feature = "byzantine"))]
@@ -538,6 +542,7 @@ impl Replica {
         self.candidates.clear();
         self.wanted = None;
         self.equivocations_seen = 0;
+        self.reported.clear();
         self.invalid_blocks.clear();
         self.own_msgs.clear();
         self.own_proposals.clear();
@@ -1122,6 +1127,9 @@ impl Replica {
             let (Ok(report), Some(guard)) = (report, self.guard.as_ref()) else {
                 continue;
             };
+            if !self.reported.insert(e.validator()) {
+                continue; // one report per validator and height is all the chain keeps
+            }
             let sent = crate::evidence::submit(
                 &self.shared,
                 guard.address(),
