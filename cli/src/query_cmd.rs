@@ -187,6 +187,13 @@ enum QueryCommand {
         #[arg(long, value_name = "ADDR")]
         partner: Option<Address>,
     },
+    /// Equivocation evidence recorded on chain: two conflicting signed proposals or
+    /// votes by one validator for one height and round.
+    Evidence {
+        /// Only evidence against this validator.
+        #[arg(long, value_name = "ADDR")]
+        validator: Option<Address>,
+    },
     /// The chain's parameters: fees, fee market, economy, jurisdictions and tax rates.
     Params,
     /// One product: merchant, kind, price, royalty (or bound) and how many were sold.
@@ -372,15 +379,7 @@ fn path(what: &QueryCommand) -> String {
             limit,
             before,
             after,
-        } => {
-            let q = page_query(*limit, before.clone());
-            let q = match after {
-                Some(a) if q.is_empty() => format!("?after={a}"),
-                Some(a) => format!("{q}&after={a}"),
-                None => q,
-            };
-            format!("/v1/accounts/{address}/txs{q}")
-        }
+        } => txs_path(address, *limit, before.clone(), after.as_deref()),
         QueryCommand::Blocks { limit, before } => {
             format!(
                 "/v1/blocks{}",
@@ -418,6 +417,8 @@ fn path(what: &QueryCommand) -> String {
         QueryCommand::Validators => "/v1/validators".into(),
         QueryCommand::Nodes { partner: None } => "/v1/nodes".into(),
         QueryCommand::Nodes { partner: Some(p) } => format!("/v1/partners/{p}/nodes"),
+        QueryCommand::Evidence { validator: None } => "/v1/evidence".into(),
+        QueryCommand::Evidence { validator: Some(v) } => format!("/v1/evidence?validator={v}"),
         QueryCommand::Params => "/v1/params".into(),
         QueryCommand::Product { id } => format!("/v1/products/{id}"),
         QueryCommand::Products { merchant } => format!("/v1/merchants/{merchant}/products"),
@@ -434,6 +435,22 @@ fn path(what: &QueryCommand) -> String {
         QueryCommand::Line { id } => format!("/v1/lines/{id}"),
         QueryCommand::Lines { address } => format!("/v1/accounts/{address}/lines"),
     }
+}
+
+/// `GET /v1/accounts/{address}/txs` with its page and `after` parameters.
+fn txs_path(
+    address: &Address,
+    limit: Option<u64>,
+    before: Option<String>,
+    after: Option<&str>,
+) -> String {
+    let q = page_query(limit, before);
+    let q = match after {
+        Some(a) if q.is_empty() => format!("?after={a}"),
+        Some(a) => format!("{q}&after={a}"),
+        None => q,
+    };
+    format!("/v1/accounts/{address}/txs{q}")
 }
 
 /// Runs a `query` command.
@@ -530,6 +547,7 @@ mod tests {
             (QueryCommand::Proposal { id: 3 }, "/v1/proposals/3"),
             (QueryCommand::Validators, "/v1/validators"),
             (QueryCommand::Nodes { partner: None }, "/v1/nodes"),
+            (QueryCommand::Evidence { validator: None }, "/v1/evidence"),
             (QueryCommand::Params, "/v1/params"),
             (QueryCommand::Product { id: 2 }, "/v1/products/2"),
             (QueryCommand::Entitlement { id: 7 }, "/v1/entitlements/7"),

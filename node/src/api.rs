@@ -373,6 +373,7 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/lines/{id}", get(carrier::line))
         .route("/v1/accounts/{addr}/lines", get(carrier::lines))
         .route("/v1/proposals", get(governance::proposals))
+        .route("/v1/evidence", get(governance::evidence))
         .route("/v1/proposals/{id}", get(governance::proposal))
         .route("/v1/validators", get(governance::validators))
         .route("/v1/nodes", get(nodes::nodes))

@@ -3,12 +3,14 @@
 
 pub mod api;
 pub mod blocks;
+pub mod byzantine;
 pub mod chain;
 pub mod checkpoint;
 pub mod consensus;
 pub mod crash;
 pub mod dirlock;
 pub mod driver;
+pub mod evidence;
 pub mod faults;
 pub mod handle;
 pub mod http;

@@ -457,6 +457,15 @@ impl Mempool {
         }
     }
 
+    /// The nonce after `sender`'s ready run of pending transactions, if it has any
+    /// pending: where a transaction it sends next goes without a gap.
+    pub fn ready_end(&self, sender: &Address) -> Option<Nonce> {
+        self.senders
+            .get(sender)
+            .filter(|q| !q.txs.is_empty())
+            .map(|q| q.ready_end)
+    }
+
     /// Refuses a transaction that would wait if its sender, or the pool, already
     /// holds the most waiting transactions.
     fn check_waiting_room(

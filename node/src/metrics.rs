@@ -30,6 +30,11 @@ pub struct Metrics {
     pub block_commit_seconds: Histogram,
     /// Consensus rounds beyond round 0 that heights needed.
     pub rounds_extra: Counter,
+    /// Proposed blocks executed and found invalid (a block is checked once per height,
+    /// however often it is re-sent).
+    pub invalid_blocks: Counter,
+    /// Equivocations the consensus core detected (each reported on chain).
+    pub equivocations: Counter,
     /// Compact proposals that named transactions this node lacked (it asked for the
     /// whole proposal).
     pub compact_proposals_incomplete: Counter,
@@ -58,6 +63,8 @@ impl Metrics {
             block_execute_seconds: buckets(),
             block_commit_seconds: buckets(),
             rounds_extra: Counter::default(),
+            invalid_blocks: Counter::default(),
+            equivocations: Counter::default(),
             compact_proposals_incomplete: Counter::default(),
             peer_height_max: Gauge::default(),
             p2p: crate::p2p::P2pMetrics::default(),
@@ -114,6 +121,16 @@ impl Metrics {
             "rounds_extra",
             "Rounds beyond round 0",
             m.rounds_extra.clone(),
+        );
+        registry.register(
+            "invalid_blocks",
+            "Proposed blocks executed and found invalid",
+            m.invalid_blocks.clone(),
+        );
+        registry.register(
+            "equivocations",
+            "Equivocations detected (two proposals or votes of one kind by one validator for one round)",
+            m.equivocations.clone(),
         );
         registry.register(
             "compact_proposals_incomplete",

@@ -140,6 +140,12 @@ pub async fn pump(
                     let (shared, commands) = (shared.clone(), commands.clone());
                     tokio::task::spawn_blocking(move || match serve_sync(&shared, request) {
                         Ok(response) => {
+                            let response = match crate::byzantine::active() {
+                                Some(crate::byzantine::Behaviour::LieSync) => {
+                                    crate::byzantine::lie_in_sync(response)
+                                }
+                                _ => response,
+                            };
                             let data = response.encode();
                             let _ = commands.blocking_send(P2pCommand::Respond { channel, data });
                         }

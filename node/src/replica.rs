@@ -33,6 +33,9 @@ use crate::wire::{
     SyncRequest, SyncResponse, SYNC_BLOCKS_MAX,
 };
 
+#[cfg(any(test, feature = "test-hooks", feature = "byzantine"))]
+mod misbehave;
+
 /// What a validator persists with a precommit for a block: the block it is now locked
 /// on and the prevotes that formed its polka.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -299,11 +302,52 @@ pub struct Replica {
     future: BTreeMap<Height, Vec<(PeerKey, ConsensusMsg)>>,
     sync: SyncState,
     equivocations_seen: usize,
+    /// Validators this node reported evidence against at this height: one report per
+    /// (validator, height) is all the chain records, so later pairs are only logged.
+    reported: std::collections::BTreeSet<consensus::ValidatorIndex>,
     /// Consensus is paused: the disk is too full to store a block.
     disk_paused: bool,
     /// A height was decided (or synced): the next starts when the shell calls
     /// [`Self::start_next_height`].
     next_height_due: bool,
+    /// Blocks proposed at this height that failed their check, so that a proposal
+    /// re-sent or relayed again is refused without executing it again (at most
+    /// [`INVALID_BLOCKS_KEPT_MAX`]).
+    invalid_blocks: std::collections::BTreeSet<Hash>,
+    /// TEST ONLY: how this replica misbehaves ([`crate::byzantine`]);
+    /// not even a field without the `byzantine` or `test-hooks` feature.
+    #[cfg(any(test, feature = "test-hooks", feature = "byzantine"))]
+    byzantine: Option<crate::byzantine::Behaviour>,
+}
+
+/// The most invalid proposed blocks remembered per height: a faulty proposer signs
+/// one per round, so this covers 64 rounds; past it, a block is checked again.
+pub const INVALID_BLOCKS_KEPT_MAX: usize = 64;
+
+/// Without the test features, a replica never misbehaves: these are the honest no-ops
+/// of `replica/misbehave.rs`.
+#[cfg(not(any(test, feature = "test-hooks", feature = "byzantine")))]
+impl Replica {
+    fn misbehave_vote(&self, _: &SignedVoteMsg, _: &mut Vec<ReplicaOutput>) -> bool {
+        false
+    }
+
+    fn misbehave_proposal(&self, _: &SignedProposal, _: &mut Vec<ReplicaOutput>) -> bool {
+        false
+    }
+
+    fn misbehave_status(&self, status: StatusMsg) -> StatusMsg {
+        status
+    }
+
+    fn misbehaving_from_the_start(self) -> Self {
+        self
+    }
+
+    /// Whether this replica answers block sync with lies: never.
+    pub fn lies_in_sync(&self) -> bool {
+        false
+    }
 }
 
 /// The core's form of a set of the chain's.
@@ -392,8 +436,13 @@ impl Replica {
             future: BTreeMap::new(),
             sync: SyncState::default(),
             equivocations_seen: 0,
+            reported: std::collections::BTreeSet::new(),
             disk_paused: false,
-        })
+            invalid_blocks: std::collections::BTreeSet::new(),
+            #[cfg(any(test, feature = "test-hooks", feature = "byzantine"))]
+            byzantine: crate::byzantine::active(),
+        }
+        .misbehaving_from_the_start())
     }
 
     /// Reports every commit, once durable, to `finality` (the node shell's event stream).
@@ -494,6 +543,8 @@ impl Replica {
         self.candidates.clear();
         self.wanted = None;
         self.equivocations_seen = 0;
+        self.reported.clear();
+        self.invalid_blocks.clear();
         self.own_msgs.clear();
         self.own_proposals.clear();
         self.prevotes.clear();
@@ -774,7 +825,7 @@ impl Replica {
                 queue.extend(self.core.handle(input));
             }
         }
-        self.report_equivocations();
+        self.report_equivocations(now_ms);
         Ok(())
     }
 
@@ -892,6 +943,7 @@ impl Replica {
             block: candidate.block.clone(),
             signature,
         };
+        let replaced = self.misbehave_proposal(&full, out);
         // Peers hold the transactions from gossip: name them by hash, and keep the
         // whole proposal for a peer that asks.
         let msg = if self.config.networked {
@@ -909,8 +961,10 @@ impl Replica {
         } else {
             ConsensusMsg::Proposal(Box::new(full))
         };
-        self.remember_own(&msg);
-        out.push(ReplicaOutput::Broadcast(msg));
+        if !replaced {
+            self.remember_own(&msg);
+            out.push(ReplicaOutput::Broadcast(msg));
+        }
         // A re-proposal is accepted only with the polka of its valid round: send it along.
         if let Some(vr) = p.valid_round {
             let polka: Vec<ConsensusMsg> = self.polka(vr, Hash(p.block)).collect();
@@ -919,6 +973,7 @@ impl Replica {
         // Our own block: executed when we built it (or checked when we received it).
         Ok(Some(Input::Proposal {
             proposal: p,
+            signature: signature.0,
             valid: true,
         }))
     }
@@ -969,9 +1024,11 @@ impl Replica {
             signature,
         };
         self.remember_prevote(&vote_msg);
-        let msg = ConsensusMsg::Vote(vote_msg);
-        self.remember_own(&msg);
-        out.push(ReplicaOutput::Broadcast(msg));
+        if !self.misbehave_vote(&vote_msg, out) {
+            let msg = ConsensusMsg::Vote(vote_msg);
+            self.remember_own(&msg);
+            out.push(ReplicaOutput::Broadcast(msg));
+        }
         Ok(Some(Input::Vote(SignedVote {
             vote: v,
             signature: signature.0,
@@ -1040,10 +1097,10 @@ impl Replica {
     /// is older than [`STATUS_REPEAT_MS`] (an unchanged head needs no news every tick).
     fn announce(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) {
         let head = self.shared.tip();
-        let status = StatusMsg {
+        let status = self.misbehave_status(StatusMsg {
             height: head.height,
             block_hash: head.block_hash,
-        };
+        });
         let stale = now_ms >= self.last_status_ms.saturating_add(STATUS_REPEAT_MS);
         if self.last_status != Some(status) || stale {
             self.last_status = Some(status);
@@ -1052,18 +1109,40 @@ impl Replica {
         }
     }
 
-    fn report_equivocations(&mut self) {
+    /// Logs each equivocation the core found since the last call and, on a validator,
+    /// reports it on chain ([`crate::evidence`]): every honest validator that saw it
+    /// sends a report; the first one included is recorded, the others are skipped
+    /// once it is on chain (or fail with `evidence_already_reported`).
+    fn report_equivocations(&mut self, now_ms: u64) {
         let all = self.core.equivocations();
-        for (first, second) in &all[self.equivocations_seen.min(all.len())..] {
-            let who = self
-                .core
-                .validators()
-                .get(first.vote.validator)
-                .map(|v| Address(v.key).to_string());
-            warn!(validator = ?who, height = first.vote.height, round = first.vote.round,
-                first = ?first.vote.block.map(Hash), second = ?second.vote.block.map(Hash), "equivocation");
-        }
+        let fresh: Vec<consensus::Equivocation> =
+            all[self.equivocations_seen.min(all.len())..].to_vec();
         self.equivocations_seen = all.len();
+        for e in fresh {
+            let report =
+                crate::evidence::report_of(&e, self.core.validators(), self.shared.chain_id);
+            let who = report.as_ref().ok().map(|r| r.validator.to_string());
+            warn!(validator = ?who, height = e.height(), round = e.round(), evidence = ?e, "equivocation");
+            self.shared.metrics.equivocations.inc();
+            let (Ok(report), Some(guard)) = (report, self.guard.as_ref()) else {
+                continue;
+            };
+            if !self.reported.insert(e.validator()) {
+                continue; // one report per validator and height is all the chain keeps
+            }
+            let sent = crate::evidence::submit(
+                &self.shared,
+                guard.address(),
+                |body| guard.sign_tx(body),
+                report,
+                now_ms,
+            );
+            match sent {
+                Ok(tx) => info!(%tx, validator = ?who, "reported the equivocation on chain"),
+                Err(crate::evidence::ReportError::AlreadyOnChain) => {}
+                Err(e) => warn!(error = %e, validator = ?who, "could not report the equivocation"),
+            }
+        }
     }
 
     // ---- signing status ----
@@ -1105,10 +1184,22 @@ impl Replica {
         Ok(())
     }
 
+    /// The head that more than the faulty share of our peers announced: the
+    /// (f+1)-th highest announcement, with f the most faulty validators the set
+    /// tolerates, so at least one honest peer is there. One Byzantine peer announcing
+    /// a head far ahead must not keep the gate shut (the simulator found that a
+    /// `lie-sync` validator held every freshly started one in its doppelganger check).
+    fn peers_head(&self) -> Height {
+        let faulty_max = self.core.validators().len().saturating_sub(1) / 3;
+        let mut heads: Vec<Height> = self.sync.peer_heights.values().copied().collect();
+        heads.sort_unstable_by(|a, b| b.cmp(a));
+        heads.get(faulty_max).copied().unwrap_or(0)
+    }
+
     /// Moves the signing gate on with the head and the clock.
     fn update_gate(&mut self, now_ms: u64) {
         let head = self.shared.tip().height;
-        let peers_head = self.sync.peer_heights.values().max().copied().unwrap_or(0);
+        let peers_head = self.peers_head();
         let Some(guard) = self.guard.as_mut() else {
             return;
         };
@@ -1355,7 +1446,9 @@ impl Replica {
             );
             return Ok(());
         }
-        let valid = self.candidates.contains_key(&id) || self.check_block(now_ms, p.block, key);
+        // A block that failed its check is not executed again when re-sent or relayed.
+        let valid = !self.invalid_blocks.contains(&id)
+            && (self.candidates.contains_key(&id) || self.check_block(now_ms, p.block, key));
         let proposal = Proposal {
             height: body.height,
             round: body.round,
@@ -1363,7 +1456,13 @@ impl Replica {
             valid_round: body.valid_round,
             proposer,
         };
-        self.feed(now_ms, Input::Proposal { proposal, valid }, out)
+        let signature = p.signature.0;
+        let input = Input::Proposal {
+            proposal,
+            signature,
+            valid,
+        };
+        self.feed(now_ms, input, out)
     }
 
     /// A proposal naming its transactions by hash: the block is put together from the
@@ -1469,6 +1568,7 @@ impl Replica {
     /// Executes a proposed block; keeps it if valid.
     fn check_block(&mut self, now_ms: u64, block: jeon_runtime::Block, proposer: Address) -> bool {
         let height = block.header.height;
+        let block_hash = block.header.hash();
         match blocks::check(
             &self.shared,
             block,
@@ -1479,7 +1579,11 @@ impl Replica {
                 true
             }
             Err(e) => {
-                warn!(height, %proposer, error = %e, "invalid block proposed");
+                warn!(height, %proposer, block = %block_hash, error = %e, "invalid block proposed");
+                self.shared.metrics.invalid_blocks.inc();
+                if self.invalid_blocks.len() < INVALID_BLOCKS_KEPT_MAX {
+                    self.invalid_blocks.insert(block_hash);
+                }
                 false
             }
         }

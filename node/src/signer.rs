@@ -186,6 +186,21 @@ impl SignerGuard {
         self.guard(attempt, &vote.signing_bytes(), locked.as_deref())
     }
 
+    /// Signs a transaction from the validator's account (reporting evidence). A
+    /// transaction's signing bytes have their own domain (`"jeon/tx/v1"`), so this
+    /// can never stand for a consensus signature; no record is needed.
+    pub fn sign_tx(&self, body: jeon_runtime::TxBody) -> jeon_runtime::SignedTx {
+        body.sign(&self.key)
+    }
+
+    /// TEST ONLY: signs `message` without asking or updating the record: what a
+    /// Byzantine validator does ([`crate::byzantine`]). Compiled only with the
+    /// `byzantine` or `test-hooks` feature.
+    #[cfg(any(test, feature = "test-hooks", feature = "byzantine"))]
+    pub fn sign_past_the_guard_for_test(&self, message: &[u8]) -> Signature {
+        self.key.sign(message)
+    }
+
     /// Signs a proposal.
     pub fn sign_proposal(&mut self, proposal: &ProposalBody) -> Result<Signature, SignError> {
         let attempt = SignedRecord {

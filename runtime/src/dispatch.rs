@@ -205,6 +205,8 @@ pub mod calls {
         ResumeLine(goods::ResumeLine),
         /// A lender, carrier or issuer sets the claim its lines or redemptions require.
         SetClaimPolicy(goods::SetClaimPolicy),
+        /// Anyone reports a validator that signed two conflicting consensus messages.
+        ReportEquivocation(governance::ReportEquivocation),
     }
 }
 
@@ -394,5 +396,7 @@ pub mod events {
         CarrierLineResumed(goods::CarrierLineResumed),
         /// A claim policy was set or cleared.
         ClaimPolicySet(goods::ClaimPolicySet),
+        /// Equivocation evidence against a validator was recorded.
+        EquivocationReported(governance::EquivocationReported),
     }
 }

@@ -1069,6 +1069,20 @@ pub enum CallError {
         /// The missing claim.
         claim: crate::identity::Claim,
     },
+    /// The equivocation evidence does not prove anything.
+    #[error("invalid evidence: {reason}")]
+    InvalidEvidence {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Evidence against this validator at this height is already recorded.
+    #[error("evidence against {validator} at height {height} is already recorded")]
+    EvidenceAlreadyReported {
+        /// The validator.
+        validator: Address,
+        /// The height.
+        height: Height,
+    },
 }
 
 /// How a transaction ended.

@@ -293,6 +293,9 @@ pub mod keys {
     pub const LINE_STATEMENT: u8 = 0x4d;
     /// `0x4e || partner || scope` -> `goods::carrier::ClaimPolicy`.
     pub const CLAIM_POLICY: u8 = 0x4e;
+    /// `0x50 || validator || height (u64 BE)` -> `governance::Evidence`: equivocation
+    /// evidence, one per validator and height.
+    pub const EVIDENCE: u8 = 0x50;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
 

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use jeon_node::byzantine::Behaviour;
 use jeon_node::signer::SigningStatus;
 use jeon_tests::sim::{
     self, Failure, Report, Scenario, ScenarioOutcome, SimConfig, Violation, MIXES, VALIDATORS,
@@ -128,6 +129,114 @@ fn five_hundred_seeds_across_the_fault_mixes_stay_safe_and_live() {
         "no node ever lacked a compact proposal's transactions in {count} seeds: the \
          fallback to the whole proposal went untested"
     );
+}
+
+/// Seeds of each twin mix the evidence test runs.
+const EVIDENCE_SEEDS: u64 = 12;
+
+#[test]
+fn honest_validators_put_the_twins_equivocation_on_chain() {
+    // Twins (one key, two honest copies) sign different proposals and votes for the
+    // same rounds; the honest validators' cores detect it and report it through the
+    // runtime's ReportEquivocation, paying the fee from their own accounts.
+    let mixes = MIXES.iter().filter(|m| m.twin);
+    let configs: Vec<SimConfig> = mixes
+        .flat_map(|&mix| {
+            (0..EVIDENCE_SEEDS).map(move |seed| SimConfig {
+                mix,
+                ..SimConfig::new(seed)
+            })
+        })
+        .collect();
+    let results = run_all(&configs);
+    let mut with_evidence = 0;
+    for (config, result) in configs.iter().zip(&results) {
+        let report = match result {
+            Ok(r) => r,
+            Err(f) => panic!("an equivocating twin broke the promise:\n{f}"),
+        };
+        // Only the twins' key equivocates, and only once per height is recorded.
+        let keys: std::collections::BTreeSet<_> = report.evidence.iter().map(|e| e.0).collect();
+        assert!(
+            keys.len() <= 1,
+            "seed {} recorded evidence against {keys:?}",
+            config.seed
+        );
+        let heights: std::collections::BTreeSet<_> = report.evidence.iter().map(|e| e.1).collect();
+        assert_eq!(
+            heights.len(),
+            report.evidence.len(),
+            "seed {}: a height twice",
+            config.seed
+        );
+        with_evidence += usize::from(!report.evidence.is_empty());
+    }
+    eprintln!(
+        "{with_evidence} of {} twin seeds ended with evidence on chain",
+        configs.len()
+    );
+    // Seeds are deterministic: every one of these equivocates and records it.
+    assert!(
+        with_evidence == configs.len(),
+        "only {with_evidence} of {} twin seeds recorded evidence",
+        configs.len()
+    );
+}
+
+/// Seeds per Byzantine behaviour.
+const BYZANTINE_SEEDS: u64 = 8;
+
+#[test]
+fn honest_nodes_stay_safe_and_live_beside_each_byzantine_behaviour() {
+    // The last validator misbehaves; the three honest ones (3 of 4, above 2/3) must
+    // agree on every block and keep finalizing, under the mixes without twins or set
+    // changes (the twins are a second Byzantine validator; the set changes could
+    // remove the Byzantine one).
+    let mixes: Vec<_> = MIXES.iter().filter(|m| !m.twin && !m.set_changes).collect();
+    let byzantine_key = sim::validator_key(VALIDATORS - 1);
+    for behaviour in Behaviour::ALL {
+        let configs: Vec<SimConfig> = (0..BYZANTINE_SEEDS)
+            .map(|seed| SimConfig {
+                mix: *mixes[seed as usize % mixes.len()],
+                byzantine: Some(behaviour),
+                ..SimConfig::new(seed)
+            })
+            .collect();
+        let results = run_all(&configs);
+        let (mut invalid, mut proposals, mut with_evidence) = (0, 0, 0);
+        for (config, result) in configs.iter().zip(&results) {
+            let r = match result {
+                Ok(r) => r,
+                Err(f) => panic!("{behaviour}: seed {} broke the promise:\n{f}", config.seed),
+            };
+            invalid += r.invalid_blocks;
+            proposals += r.byzantine_proposals;
+            with_evidence += usize::from(r.evidence.iter().any(|e| e.0 == byzantine_key));
+            assert!(
+                r.evidence.iter().all(|e| e.0 == byzantine_key),
+                "{behaviour}: evidence against an honest validator: {:?}",
+                r.evidence
+            );
+        }
+        eprintln!(
+            "{behaviour}: {BYZANTINE_SEEDS} seeds safe and live; {proposals} whole proposals \
+             by the Byzantine validator, {invalid} invalid blocks executed by the honest \
+             nodes, evidence on chain in {with_evidence} seeds"
+        );
+        match behaviour {
+            Behaviour::Equivocate => assert_eq!(with_evidence, configs.len(), "{behaviour}"),
+            Behaviour::InvalidBlock => {
+                // Each of the three honest nodes executes each invalid block once, not
+                // once per copy it receives (duplicated and re-sent messages).
+                assert!(invalid > 0, "no invalid block was proposed");
+                assert!(
+                    invalid <= 3 * proposals,
+                    "{invalid} executions of {proposals} blocks"
+                );
+            }
+            _ => assert_eq!(with_evidence, 0, "{behaviour} is no equivocation"),
+        }
+    }
 }
 
 /// Replays one seed, printing its report: `JEON_SIM_SEED`, optionally `JEON_SIM_MIX`,

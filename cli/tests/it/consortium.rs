@@ -52,6 +52,8 @@ struct Node {
     dir: PathBuf,
     api: String,
     child: Option<Child>,
+    /// Extra environment (`JEON_BYZANTINE` for a misbehaving validator).
+    env: Vec<(&'static str, &'static str)>,
 }
 
 impl Node {
@@ -77,6 +79,7 @@ impl Node {
             .arg(self.dir.join("config.toml"))
             .env("RUST_LOG", log_filter())
             .env("NO_COLOR", "1")
+            .envs(self.env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
@@ -249,6 +252,7 @@ impl Testnet {
             dir,
             api: format!("http://127.0.0.1:{api_port}"),
             child: None,
+            env: Vec::new(),
         });
         i
     }
@@ -1255,3 +1259,106 @@ fn a_validator_flooding_gossip_is_cut_off_while_the_other_three_keep_finalizing(
 
 #[path = "consortium/read_nodes.rs"]
 mod read_nodes;
+/// The evidence node `api` holds against `validator` (`GET /v1/evidence`).
+fn evidence_against(api: &str, validator: &str) -> Vec<Value> {
+    get(api, &format!("/v1/evidence?validator={validator}"))
+        .and_then(|v| v["evidence"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+/// The key (address) of validator `i` in the testnet's genesis.
+fn validator_key(net: &Testnet, i: usize) -> String {
+    let genesis: Value = serde_json::from_str(
+        &std::fs::read_to_string(net.root().join("genesis.json")).expect("read genesis"),
+    )
+    .expect("genesis is JSON");
+    genesis["validators"][i]["key"]
+        .as_str()
+        .expect("a validator key")
+        .to_owned()
+}
+
+/// Runs the four with validator 3 misbehaving as `behaviour` (`JEON_BYZANTINE`, the
+/// `byzantine` test build): the three honest ones keep finalizing one chain.
+fn with_a_byzantine_validator(behaviour: &'static str) -> (Testnet, Vec<usize>) {
+    let mut net = Testnet::new(Links::Direct);
+    let liar = VALIDATORS - 1;
+    net.nodes[liar].env.push(("JEON_BYZANTINE", behaviour));
+    net.start_validators();
+    let honest = ids(0..liar);
+    net.wait_heights(&honest, |_| PROGRESS_BLOCKS, START_TIMEOUT, "first blocks");
+    let at = net.known_heights(&honest);
+    net.wait_growth(
+        &honest,
+        &at,
+        PROGRESS_BLOCKS,
+        "the honest three keep finalizing",
+    );
+    (net, honest)
+}
+
+#[test]
+fn an_equivocating_validator_is_reported_on_every_honest_node_which_keep_finalizing() {
+    let started = Instant::now();
+    let (net, honest) = with_a_byzantine_validator("equivocate");
+    let liar = validator_key(&net, VALIDATORS - 1);
+    let reported = crate::common::wait_until(PROGRESS_TIMEOUT, || {
+        honest
+            .iter()
+            .all(|&i| !evidence_against(net.api(i), &liar).is_empty())
+    });
+    assert!(reported, "no evidence against {liar} on every honest node");
+    // The same evidence on each (it is chain state), with both signed messages.
+    let first = evidence_against(net.api(0), &liar);
+    let e = &first[0];
+    assert_eq!(e["validator"], liar.as_str(), "{e}");
+    assert!(
+        e["a"].is_object() && e["b"].is_object() && e["a"] != e["b"],
+        "{e}"
+    );
+    let at = net.known_heights(&honest);
+    net.wait_growth(&honest, &at, 1, "finalizing after the report");
+    for &i in &honest {
+        let here = evidence_against(net.api(i), &liar);
+        assert!(here.iter().any(|x| x == e), "node {i} lacks {e}");
+    }
+    net.assert_same_chain(&honest);
+    eprintln!("equivocation reported on chain: {:?}", started.elapsed());
+}
+
+#[test]
+fn a_validator_proposing_invalid_blocks_withholding_votes_or_lying_in_sync_stops_nobody() {
+    for behaviour in ["invalid-block", "withhold-votes", "lie-sync"] {
+        let started = Instant::now();
+        let (net, honest) = with_a_byzantine_validator(behaviour);
+        net.assert_same_chain(&honest);
+        if behaviour == "invalid-block" {
+            // Each honest node executed some invalid block, and never one twice: a
+            // block is refused from the cache when re-sent.
+            let executed: f64 = honest
+                .iter()
+                .map(|&i| net.nodes[i].metric("invalid_blocks").unwrap_or(0.0))
+                .sum();
+            assert!(executed > 0.0, "no invalid block reached the honest nodes");
+            for &i in &honest {
+                let log = std::fs::read_to_string(net.nodes[i].log_path()).unwrap_or_default();
+                let mut seen = std::collections::BTreeSet::new();
+                for line in log.lines().filter(|l| l.contains("invalid block proposed")) {
+                    let block = line
+                        .split("block=")
+                        .nth(1)
+                        .and_then(|r| r.split(' ').next());
+                    let block = block.unwrap_or_default().to_owned();
+                    assert!(
+                        seen.insert(block.clone()),
+                        "node {i} executed {block} twice"
+                    );
+                }
+            }
+        }
+        eprintln!(
+            "{behaviour}: the honest three finalize, {:?}",
+            started.elapsed()
+        );
+    }
+}

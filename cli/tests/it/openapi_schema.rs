@@ -342,6 +342,7 @@ fn every_json_answer_validates_against_the_nodes_openapi_document() {
             "/v1/partners/nope/nodes".to_owned(),
         ),
         ("/v1/proposals", "/v1/proposals".to_owned()),
+        ("/v1/evidence", "/v1/evidence".to_owned()),
         ("/v1/proposals/{id}", "/v1/proposals/0".to_owned()),
         ("/v1/tax/{jurisdiction}", "/v1/tax/KR".to_owned()),
         ("/v1/settlement", "/v1/settlement".to_owned()),

@@ -11,8 +11,8 @@ use jeon_runtime::governance;
 use jeon_runtime::StateExt;
 use serde_json::{json, Value};
 
-use super::types::{ErrorBody, ErrorCode, ProposalsQuery};
-use super::{read_state, ApiError, ApiResult, Params};
+use super::types::{ErrorBody, ErrorCode, EvidenceQuery, ProposalsQuery};
+use super::{parse_address, read_state, ApiError, ApiResult, Params};
 use crate::chain::Chain;
 
 /// The statuses `GET /v1/proposals?status=` filters by.
@@ -78,6 +78,24 @@ fn proposal_json(p: &governance::Proposal) -> Value {
     let mut v = json!(p);
     v["status_name"] = json!(p.status.name());
     v
+}
+
+/// `GET /v1/evidence[?validator=ADDR]`: equivocation evidence recorded on chain (two
+/// conflicting signed proposals or votes by one validator for one height and round),
+/// at most 1 000, newest heights first within a validator.
+#[utoipa::path(get, path = "/v1/evidence", tag = "governance", params(EvidenceQuery), responses((status = 200, description = "Recorded equivocation evidence, with the head height", body = Object), (status = "4XX", description = "Bad address; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+pub(super) async fn evidence(
+    State(shared): State<Arc<Chain>>,
+    Params(q): Params<EvidenceQuery>,
+) -> ApiResult<Json<Value>> {
+    let validator = q.validator.as_deref().map(parse_address).transpose()?;
+    let (head, list) = read_state(&shared, move |db, head| {
+        let list =
+            governance::evidence::evidence(db, validator.as_ref()).map_err(ApiError::internal)?;
+        Ok((head, list))
+    })
+    .await?;
+    Ok(Json(json!({"height": head.height, "evidence": list})))
 }
 
 /// `GET /v1/validators`: the validator set in effect after the head, with the height

@@ -64,6 +64,7 @@ use super::types;
         super::carrier::line,
         super::carrier::lines,
         super::governance::proposals,
+        super::governance::evidence,
         super::governance::proposal,
         super::governance::validators,
         super::nodes::nodes,

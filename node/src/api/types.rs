@@ -1121,6 +1121,15 @@ pub struct ProposalsQuery {
     pub status: Option<String>,
 }
 
+/// `?validator=ADDR` (evidence against anyone when absent).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EvidenceQuery {
+    /// Only evidence against this validator.
+    pub validator: Option<String>,
+}
+
 /// `?from=DAY&to=DAY` (UTC day indexes; each defaults to the head's day, one alone
 /// names a single day).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]

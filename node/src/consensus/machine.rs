@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use super::round_log::{AddVote, ProposalEntry, RoundLog};
+use super::round_log::{AddProposal, AddVote, ProposalEntry, RoundLog};
 use super::types::{
-    BlockId, Effect, Height, Input, Proposal, Round, SignedVote, Step, Timeout, TimeoutConfig,
-    ValidatorIndex, Vote, VoteKind,
+    BlockId, Effect, Equivocation, Height, Input, Proposal, Round, SignedVote, Step, Timeout,
+    TimeoutConfig, ValidatorIndex, Vote, VoteKind,
 };
 use super::validators::ValidatorSet;
 
@@ -69,7 +69,7 @@ pub struct Core {
     valid: Option<(Round, BlockId)>,
     log: BTreeMap<Round, RoundLog>,
     flags: RoundFlags,
-    equivocations: Vec<(SignedVote, SignedVote)>,
+    equivocations: Vec<Equivocation>,
     /// Only with the `test-hooks` feature: see [`Core::disable_locking_for_test`].
     #[cfg(any(test, feature = "test-hooks"))]
     locking_disabled: bool,
@@ -122,7 +122,11 @@ impl Core {
         let mut out = Vec::new();
         match input {
             Input::StartHeight(height) => self.on_start_height(height, &mut out),
-            Input::Proposal { proposal, valid } => self.on_proposal(proposal, valid, &mut out),
+            Input::Proposal {
+                proposal,
+                signature,
+                valid,
+            } => self.on_proposal(proposal, signature, valid, &mut out),
             Input::Vote(vote) => self.on_vote(vote, &mut out),
             Input::Timeout(timeout) => self.on_timeout(timeout, &mut out),
             Input::ProposeValue {
@@ -169,11 +173,13 @@ impl Core {
         &self.validators
     }
 
-    /// Equivocations seen at the current height, as (the validator's first vote, a vote
-    /// of it for another value), in arrival order, at most [`EQUIVOCATIONS_MAX`]. Both
-    /// votes count, each for its own value (see `round_log::VoteTally`). Cleared by `StartHeight`; the shell can log the entries past
-    /// the length it saw last.
-    pub fn equivocations(&self) -> &[(SignedVote, SignedVote)] {
+    /// Equivocations seen at the current height, in arrival order, at most
+    /// [`EQUIVOCATIONS_MAX`]: two proposals by a round's proposer for different blocks,
+    /// or a validator's first vote and a vote of it of the same kind for another value.
+    /// Both votes count, each for its own value (see `round_log::VoteTally`); the
+    /// proposals are both held (up to `PROPOSALS_PER_ROUND_MAX`). Cleared by
+    /// `StartHeight`; the shell reports the entries past the length it saw last.
+    pub fn equivocations(&self) -> &[Equivocation] {
         &self.equivocations
     }
 
@@ -248,7 +254,13 @@ impl Core {
         self.start_round(round, out);
     }
 
-    fn on_proposal(&mut self, proposal: Proposal, valid: bool, out: &mut Vec<Effect>) {
+    fn on_proposal(
+        &mut self,
+        proposal: Proposal,
+        signature: [u8; 64],
+        valid: bool,
+        out: &mut Vec<Effect>,
+    ) {
         if !self.accepts(proposal.height, proposal.round) {
             return;
         }
@@ -257,11 +269,31 @@ impl Core {
             return;
         }
         let power = self.validators.power(proposal.proposer);
-        let entry = ProposalEntry { proposal, valid };
+        let entry = ProposalEntry {
+            proposal,
+            valid,
+            signature,
+        };
         let round_log = self.log.entry(proposal.round).or_default();
-        // A repeat, or one distinct proposal too many, changes nothing.
-        if round_log.add_proposal(entry, power) {
-            self.run_rules(Some(proposal.round), out);
+        match round_log.add_proposal(entry, power) {
+            AddProposal::Added => self.run_rules(Some(proposal.round), out),
+            // A repeat, or one distinct proposal too many, changes nothing.
+            AddProposal::Ignored => {}
+            AddProposal::Equivocation { first, held } => {
+                self.note_equivocation(Equivocation::Proposals {
+                    first: (first.proposal, first.signature),
+                    second: (proposal, signature),
+                });
+                if held {
+                    self.run_rules(Some(proposal.round), out);
+                }
+            }
+        }
+    }
+
+    fn note_equivocation(&mut self, equivocation: Equivocation) {
+        if self.equivocations.len() < EQUIVOCATIONS_MAX {
+            self.equivocations.push(equivocation);
         }
     }
 
@@ -276,9 +308,10 @@ impl Core {
             AddVote::Added => self.run_rules(Some(vote.round), out),
             AddVote::Ignored => {}
             AddVote::Equivocation { first } => {
-                if self.equivocations.len() < EQUIVOCATIONS_MAX {
-                    self.equivocations.push((first, signed));
-                }
+                self.note_equivocation(Equivocation::Votes {
+                    first,
+                    second: signed,
+                });
                 // Counted for its own value: it may complete a quorum.
                 self.run_rules(Some(vote.round), out);
             }

@@ -19,8 +19,8 @@ mod tests;
 
 pub use machine::{Core, EQUIVOCATIONS_MAX, ROUNDS_AHEAD_MAX};
 pub use types::{
-    BlockId, Effect, Height, Input, Proposal, Round, SignedVote, Step, Timeout, TimeoutConfig,
-    ValidatorIndex, Vote, VoteKind,
+    BlockId, Effect, Equivocation, Height, Input, Proposal, Round, SignedVote, Step, Timeout,
+    TimeoutConfig, ValidatorIndex, Vote, VoteKind,
 };
 pub use validators::{
     Validator, ValidatorSet, ValidatorSetError, VALIDATORS_MAX, VOTING_POWER_TOTAL_MAX,

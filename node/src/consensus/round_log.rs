@@ -10,11 +10,32 @@ use super::types::{BlockId, Proposal, SignedVote, ValidatorIndex, VoteKind};
 pub(super) const PROPOSALS_PER_ROUND_MAX: usize = 4;
 
 /// A proposal with the shell's verdict on its block.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct ProposalEntry {
     pub(super) proposal: Proposal,
     /// `valid(v)` in the paper.
     pub(super) valid: bool,
+    /// The proposer's signature, as the shell checked it.
+    pub(super) signature: [u8; 64],
+}
+
+/// What adding a proposal did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum AddProposal {
+    /// The round's first proposal, now held.
+    Added,
+    /// A repeat of a held block, or a distinct proposal past the round's bound:
+    /// nothing changed.
+    Ignored,
+    /// A proposal for another block than the first one held: the proposer
+    /// equivocated. Held too (within the bound), so the block a quorum votes for can
+    /// still be matched.
+    Equivocation {
+        /// The round's first proposal.
+        first: ProposalEntry,
+        /// Whether it was held (false past [`PROPOSALS_PER_ROUND_MAX`]).
+        held: bool,
+    },
 }
 
 /// Distinct values one validator's votes are counted for, per round and kind. A
@@ -126,23 +147,27 @@ pub(super) struct RoundLog {
 }
 
 impl RoundLog {
-    /// Stores a proposal (already checked to come from this round's proposer). Returns
-    /// false if nothing changed: same block already held, or the round is full.
-    pub(super) fn add_proposal(&mut self, entry: ProposalEntry, power: u64) -> bool {
+    /// Stores a proposal (already checked to come from this round's proposer), unless
+    /// its block is already held or the round is full.
+    pub(super) fn add_proposal(&mut self, entry: ProposalEntry, power: u64) -> AddProposal {
         let block = entry.proposal.block;
         if self
             .proposals
             .iter()
             .any(|held| held.proposal.block == block)
         {
-            return false;
+            return AddProposal::Ignored;
         }
-        if self.proposals.len() >= PROPOSALS_PER_ROUND_MAX {
-            return false;
+        let first = self.proposals.first().copied();
+        let held = self.proposals.len() < PROPOSALS_PER_ROUND_MAX;
+        if held {
+            self.proposals.push(entry);
+            self.note_sender(entry.proposal.proposer, power);
         }
-        self.proposals.push(entry);
-        self.note_sender(entry.proposal.proposer, power);
-        true
+        match first {
+            None => AddProposal::Added,
+            Some(first) => AddProposal::Equivocation { first, held },
+        }
     }
 
     /// Stores a vote (already checked to be from a member, for this height and round).

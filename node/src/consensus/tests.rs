@@ -87,6 +87,11 @@ fn proposal(
     }
 }
 
+/// A stand-in for the proposer's signature: the core keeps it, never checks it.
+fn proposal_signature(block: BlockId) -> [u8; 64] {
+    [block[0]; 64]
+}
+
 fn proposed(
     round: Round,
     block: BlockId,
@@ -95,6 +100,7 @@ fn proposed(
 ) -> Input {
     Input::Proposal {
         proposal: proposal(round, block, valid_round, from),
+        signature: proposal_signature(block),
         valid: true,
     }
 }
@@ -218,6 +224,7 @@ fn non_proposer_prevotes_nil_for_an_invalid_proposal() {
     let mut core = core_of(four_equal(), Some(0));
     let invalid = Input::Proposal {
         proposal: proposal(0, A, None, 1),
+        signature: proposal_signature(A),
         valid: false,
     };
     check(
@@ -539,8 +546,54 @@ fn duplicates_count_once_and_an_equivocator_counts_once_per_value() {
     );
     assert_eq!(
         core.equivocations(),
-        &[(nil_by_2, precommit_signed(0, A, 2))]
+        &[Equivocation::Votes {
+            first: nil_by_2,
+            second: precommit_signed(0, A, 2)
+        }]
     );
+}
+
+#[test]
+fn a_proposer_signing_two_blocks_for_one_round_is_reported_with_both_signatures() {
+    let mut core = core_of(four_equal(), Some(0));
+    const C: BlockId = [0xC; 32];
+    check(
+        &mut core,
+        vec![
+            (Input::StartHeight(H), vec![schedules(Step::Propose, 0)]),
+            (proposed(0, A, None, 1), vec![sends_prevote(0, Some(A), 0)]),
+            // The same proposal again is a re-delivery, not evidence.
+            (proposed(0, A, None, 1), vec![]),
+            // Another block from the same proposer for the same round: evidence, held
+            // (so a quorum for B could still decide it), no new vote.
+            (proposed(0, B, None, 1), vec![]),
+            // Another round's proposal by its own proposer is no equivocation.
+            (proposed(1, C, None, 2), vec![]),
+        ],
+    );
+    let first = (proposal(0, A, None, 1), proposal_signature(A));
+    let second = (proposal(0, B, None, 1), proposal_signature(B));
+    assert_eq!(
+        core.equivocations(),
+        &[Equivocation::Proposals { first, second }]
+    );
+    let evidence = core.equivocations()[0];
+    assert_eq!(
+        (evidence.validator(), evidence.height(), evidence.round()),
+        (1, H, 0)
+    );
+    // Both blocks are held: precommits for B decide B.
+    check(
+        &mut core,
+        vec![
+            (precommit(0, Some(B), 1), vec![]),
+            (precommit(0, Some(B), 2), vec![]),
+            (precommit(0, Some(B), 3), vec![decides(0, B, &[1, 2, 3])]),
+        ],
+    );
+    // A new height forgets the evidence (the shell has taken it by then).
+    core.handle(Input::StartHeight(H + 1));
+    assert!(core.equivocations().is_empty());
 }
 
 #[test]
@@ -707,6 +760,7 @@ fn inputs_before_start_for_other_heights_from_wrong_senders_or_stale_are_ignored
             (
                 Input::Proposal {
                     proposal: other_height,
+                    signature: proposal_signature(A),
                     valid: true,
                 },
                 vec![],
@@ -975,7 +1029,7 @@ proptest! {
         let table = vec![
             (Input::StartHeight(height), vec![Effect::GetValue { height, round: 0 }]),
             (Input::ProposeValue { height, round: 0, block }, vec![Effect::BroadcastProposal(proposal)]),
-            (Input::Proposal { proposal, valid: true }, vec![Effect::BroadcastVote(prevote.vote)]),
+            (Input::Proposal { proposal, signature: [0; 64], valid: true }, vec![Effect::BroadcastVote(prevote.vote)]),
             (Input::Vote(prevote), vec![Effect::BroadcastVote(precommit.vote)]),
             (
                 Input::Vote(precommit),

@@ -62,6 +62,53 @@ pub struct SignedVote {
     pub signature: [u8; 64],
 }
 
+/// Two conflicting messages signed by one validator for one height and round: what a
+/// correct validator never signs (its signer guard refuses it), so each is evidence
+/// anyone can check against the validator's key (docs/consensus.md §10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Equivocation {
+    /// Two proposals by the round's proposer for different blocks.
+    Proposals {
+        /// The first proposal held, with its signature.
+        first: (Proposal, [u8; 64]),
+        /// A proposal for another block, with its signature.
+        second: (Proposal, [u8; 64]),
+    },
+    /// Two votes of one kind by one validator for different values.
+    Votes {
+        /// The first vote held.
+        first: SignedVote,
+        /// A vote of the same kind for another value.
+        second: SignedVote,
+    },
+}
+
+impl Equivocation {
+    /// The validator that signed both.
+    pub fn validator(&self) -> ValidatorIndex {
+        match self {
+            Equivocation::Proposals { first, .. } => first.0.proposer,
+            Equivocation::Votes { first, .. } => first.vote.validator,
+        }
+    }
+
+    /// The height both are for.
+    pub fn height(&self) -> Height {
+        match self {
+            Equivocation::Proposals { first, .. } => first.0.height,
+            Equivocation::Votes { first, .. } => first.vote.height,
+        }
+    }
+
+    /// The round both are for.
+    pub fn round(&self) -> Round {
+        match self {
+            Equivocation::Proposals { first, .. } => first.0.round,
+            Equivocation::Votes { first, .. } => first.vote.round,
+        }
+    }
+}
+
 /// The step of a round. Ordered as in the paper (`step >= prevote` is used by L36).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Step {
@@ -140,6 +187,9 @@ pub enum Input {
     Proposal {
         /// The signature-checked proposal.
         proposal: Proposal,
+        /// The proposer's signature the shell checked, kept as evidence should the
+        /// proposer sign another proposal for the same round.
+        signature: [u8; 64],
         /// Whether the block is valid on top of the committed chain.
         valid: bool,
     },

@@ -19,6 +19,7 @@
 //!   so each end-of-block sweep's work is bounded and never falls behind.
 
 mod change;
+pub mod evidence;
 
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,7 @@ use crate::state::{keys, read_record, Overlay, StateError, StateRead, StateScan}
 use crate::types::{Address, Height};
 
 pub use change::{Change, PEER_ID_CHARS_MAX, VALIDATORS_MAX, VOTING_POWER_TOTAL_MAX};
+pub use evidence::{EquivocationReported, Evidence, ReportEquivocation, SignedMessage};
 
 /// The longest voting period: a deadline at most this many blocks after the proposal.
 pub const VOTING_BLOCKS_MAX: Height = 1_000_000;

@@ -19,7 +19,7 @@ use proptest::prelude::*;
 
 /// The test consortium with a validator set: the bank, the telco, the shop and the
 /// first user, with these powers.
-fn governed(powers: [u64; 4]) -> Consortium {
+pub(crate) fn governed(powers: [u64; 4]) -> Consortium {
     let mut c = Consortium::new();
     let keys: Vec<Address> = vec![
         c.bank.address(),
@@ -52,7 +52,7 @@ fn governed(powers: [u64; 4]) -> Consortium {
 }
 
 /// The four voters of [`governed`], in set order.
-fn voters(_c: &Consortium) -> [Keypair; 4] {
+pub(crate) fn voters(_c: &Consortium) -> [Keypair; 4] {
     [
         Keypair::from_seed_label("bank"),
         Keypair::from_seed_label("telco"),
@@ -89,7 +89,7 @@ fn block(c: &mut Consortium, txs: &[VerifiedTx]) -> (Vec<Receipt>, Vec<Event>) {
 }
 
 /// One transaction in its own block; its receipt.
-fn one(c: &mut Consortium, key: &Keypair, call: Call) -> Receipt {
+pub(crate) fn one(c: &mut Consortium, key: &Keypair, call: Call) -> Receipt {
     let tx = c.tx(key, call);
     block(c, &[tx]).0.remove(0)
 }
@@ -100,7 +100,7 @@ fn later(c: &Consortium, key: &Keypair, before: u64, call: Call) -> VerifiedTx {
     verified(sign(key, nonce + before, call))
 }
 
-fn failed(r: &Receipt) -> &CallError {
+pub(crate) fn failed(r: &Receipt) -> &CallError {
     match &r.outcome {
         Outcome::Failed(e) => e,
         other => panic!("expected a failed call, got {other:?}"),

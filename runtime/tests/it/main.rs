@@ -7,6 +7,7 @@ mod support;
 mod carrier;
 mod credit;
 mod economy;
+mod evidence;
 mod execution;
 mod fees;
 mod golden;

@@ -59,6 +59,27 @@ export const ProductKind = en(
   ['subscription', struct(['period_ms', 'u64'])],
 );
 
+export const VoteBody = struct(
+  ['chain_id', 'hash'],
+  ['height', 'u64'],
+  ['round', 'u32'],
+  ['kind', en(['prevote', null], ['precommit', null])],
+  ['block', opt('hash')],
+);
+/** `block::ProposalBody`: what a proposer signs. */
+export const ProposalBody = struct(
+  ['chain_id', 'hash'],
+  ['height', 'u64'],
+  ['round', 'u32'],
+  ['block', 'hash'],
+  ['valid_round', opt('u32')],
+);
+/** `governance::SignedMessage`: one signed consensus message (equivocation evidence). */
+export const SignedMessage = en(
+  ['proposal', struct(['body', ProposalBody], ['signature', 'signature'])],
+  ['vote', struct(['body', VoteBody], ['signature', 'signature'])],
+);
+
 export const Invoice = struct(
   ['merchant', A],
   ['asset', ASSET],
@@ -98,7 +119,7 @@ export const Change = en(
 /** A validator of the set governance keeps. */
 export const Validator = struct(['name', 'string'], ['key', A], ['peer_id', 'string'], ['power', 'u64']);
 
-/** `Call`, tags 0–47. */
+/** `Call`, tags 0–48. */
 export const Call = en(
   ['transfer', struct(['to', A], ['asset', ASSET], ['amount', AMT])],
   ['create_asset', struct(['symbol', 'string'], ['decimals', 'u8'], ['kind', AssetKind], ['supply_max', opt(AMT)])],
@@ -181,6 +202,7 @@ export const Call = en(
   ['suspend_line', struct(['line', 'u64'], ['period', 'u64'])],
   ['resume_line', struct(['line', 'u64'])],
   ['set_claim_policy', struct(['scope', ClaimScope], ['claim', opt(Claim)], ['above', AMT])],
+  ['report_equivocation', struct(['validator', A], ['a', SignedMessage], ['b', SignedMessage])],
 );
 
 export const TxBody = struct(
@@ -195,7 +217,7 @@ export const TxBody = struct(
 
 export const SignedTx = struct(['body', TxBody], ['signature', 'signature'], ['payer_signature', opt('signature')]);
 
-/** `CallError`, tags 0–130. */
+/** `CallError`, tags 0–132. */
 export const CallError = en(
   ['unknown_asset', struct(['asset', ASSET])],
   ['insufficient_balance', struct(['asset', ASSET], ['needed', AMT], ['available', AMT])],
@@ -334,9 +356,11 @@ export const CallError = en(
   ['nothing_unpaid', struct(['line', 'u64'], ['period', 'u64'])],
   ['carrier_line_not_suspended', struct(['line', 'u64'])],
   ['policy_claim_required', struct(['scope', ClaimScope], ['account', A], ['claim', Claim])],
+  ['invalid_evidence', struct(['reason', 'string'])],
+  ['evidence_already_reported', struct(['validator', A], ['height', 'u64'])],
 );
 
-/** `Event`, tags 0–58. */
+/** `Event`, tags 0–59. */
 export const Event = en(
   ['fee_charged', struct(['payer', A], ['asset', ASSET], ['amount', AMT])],
   ['transferred', struct(['from', A], ['to', A], ['asset', ASSET], ['amount', AMT])],
@@ -559,6 +583,17 @@ export const Event = en(
   ['carrier_line_suspended', struct(['line', 'u64'], ['carrier', A], ['user', A], ['period', 'u64'])],
   ['carrier_line_resumed', struct(['line', 'u64'], ['carrier', A], ['user', A])],
   ['claim_policy_set', struct(['partner', A], ['scope', ClaimScope], ['claim', opt(Claim)], ['above', AMT])],
+  [
+    'equivocation_reported',
+    struct(
+      ['validator', A],
+      ['reporter', A],
+      ['height', 'u64'],
+      ['round', 'u32'],
+      ['a', SignedMessage],
+      ['b', SignedMessage],
+    ),
+  ],
 );
 
 export const CodecErrorSchema = en(
@@ -605,13 +640,6 @@ export const Header = struct(
 export const ValidatorInfo = struct(['key', A], ['power', 'u64']);
 export const CommitSig = struct(['validator', A], ['signature', 'signature']);
 export const Certificate = struct(['height', 'u64'], ['round', 'u32'], ['block', 'hash'], ['signatures', vec(CommitSig)]);
-export const VoteBody = struct(
-  ['chain_id', 'hash'],
-  ['height', 'u64'],
-  ['round', 'u32'],
-  ['kind', en(['prevote', null], ['precommit', null])],
-  ['block', opt('hash')],
-);
 export const ValidatorSetChange = struct(['header', Header], ['certificate', Certificate], ['validators', vec(ValidatorInfo)]);
 export const PathStep = opt('hash');
 export const TxProof = struct(

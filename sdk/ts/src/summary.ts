@@ -88,6 +88,12 @@ const LINES: Record<string, (f: F) => string> = {
     f.claim === null || f.claim === undefined
       ? `require no claim for ${scopeText(f.scope)}`
       : `require ${claimText(f.claim)} for ${scopeText(f.scope)} above ${f.above}`,
+  report_equivocation: (f) => {
+    const [kind, m] = Object.entries(f.a as Record<string, F>)[0] ?? ['', {}];
+    const body = m.body as F;
+    const what = kind === 'proposal' ? 'proposal' : String(body.kind);
+    return `report ${a(f.validator)} signing two ${what}s at height ${body.height} round ${body.round}`;
+  },
 };
 
 /** `goods::policy::ClaimScope`'s `Display`. */

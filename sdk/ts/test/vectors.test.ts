@@ -436,7 +436,7 @@ test('every Event, CallError, TxError and Call variant decodes and encodes as in
     assert.deepEqual(toJson(schemas.Receipt, decoded), r.json);
     assert.equal(toHex(encode(schemas.Receipt, fromJson(schemas.Receipt, r.json))), r.hex);
   }
-  assert.equal(v.calls.length, 48);
+  assert.equal(v.calls.length, 49);
   for (const c of v.calls) {
     const decoded = decode(schemas.Call, fromHex(c.hex), 4096);
     assert.deepEqual(toJson(schemas.Call, decoded), c.json);

@@ -56,6 +56,7 @@ mod world;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use jeon_node::byzantine::Behaviour;
 use jeon_node::consensus::TimeoutConfig;
 use jeon_node::replica::ReplicaConfig;
 use jeon_node::signer::SigningStatus;
@@ -331,6 +332,12 @@ pub const MIXES: [FaultMix; 7] = [
     },
 ];
 
+/// The validator key of the `local4` chain's validator `index` (the simulator's
+/// chain), as an address.
+pub fn validator_key(index: usize) -> jeon_runtime::Address {
+    jeon_runtime::Keypair::from_secret(node::Chain::local4().validator_secrets[index]).address()
+}
+
 /// The mix a seed runs under in the CI run.
 pub fn mix_for_seed(seed: u64) -> FaultMix {
     MIXES[(seed % MIXES.len() as u64) as usize]
@@ -394,6 +401,9 @@ pub struct SimConfig {
     pub trace: bool,
     /// A scripted fault, if any.
     pub scenario: Option<Scenario>,
+    /// The last validator misbehaves this way ([`jeon_node::byzantine`]); it is not
+    /// judged honest.
+    pub byzantine: Option<Behaviour>,
 }
 
 impl SimConfig {
@@ -416,6 +426,7 @@ impl SimConfig {
             },
             trace: false,
             scenario: None,
+            byzantine: None,
         }
     }
 
@@ -468,6 +479,14 @@ pub struct Report {
     pub heads: Vec<(String, Height)>,
     /// Transactions in the first honest node's chain.
     pub txs_final: u64,
+    /// Equivocation evidence recorded on the first honest node's chain, as
+    /// (validator, height): what the honest validators reported of the twins.
+    pub evidence: Vec<(jeon_runtime::Address, Height)>,
+    /// Proposed blocks the honest nodes executed and found invalid, in total.
+    pub invalid_blocks: u64,
+    /// Whole proposals the Byzantine validator sent (the honest ones, and its
+    /// misbehaving ones).
+    pub byzantine_proposals: u64,
     /// What the network did.
     pub net: NetStats,
     /// Crashes injected.

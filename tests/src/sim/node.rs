@@ -97,6 +97,8 @@ pub(crate) struct SimNode {
     /// Whether it stops signing on seeing its key used elsewhere (off for the Byzantine
     /// twins, which are meant to equivocate).
     pub(crate) doppelganger_protection: bool,
+    /// How it misbehaves, if it is the Byzantine validator.
+    pub(crate) byzantine: Option<jeon_node::byzantine::Behaviour>,
     /// Present while the node is up.
     pub(crate) live: Option<Live>,
     /// Bumped by every crash, so that timers and sync answers of an earlier life are
@@ -118,6 +120,7 @@ impl SimNode {
             segments: MemSegments::new(),
             signer: MemSignerStore::new(),
             doppelganger_protection: true,
+            byzantine: None,
             live: None,
             incarnation: 0,
         }
@@ -156,6 +159,9 @@ impl SimNode {
         }
         if !self.doppelganger_protection {
             replica.disable_doppelganger_protection_for_test();
+        }
+        if let Some(behaviour) = self.byzantine {
+            replica.set_byzantine_for_test(behaviour);
         }
         let outputs = replica.start(now_ms).map_err(stopped)?;
         self.live = Some(Live { shared, replica });

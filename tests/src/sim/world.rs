@@ -131,6 +131,8 @@ pub(super) struct World {
     penalties: BTreeMap<String, u64>,
     /// Whole proposals asked for by nodes lacking a compact one's transactions.
     proposals_wanted: u64,
+    /// Whole proposals the Byzantine validator broadcast.
+    byzantine_proposals: u64,
     /// The copy a [`Scenario::LateTwin`] starts later.
     late_twin: Option<usize>,
     lost_chain: Option<LostChain>,
@@ -172,6 +174,12 @@ impl World {
             for node in nodes.iter_mut().filter(|n| !n.honest) {
                 node.doppelganger_protection = false;
             }
+        }
+        if let Some(behaviour) = config.byzantine {
+            let last = chain.validator_secrets.len() - 1;
+            nodes[last].honest = false;
+            nodes[last].doppelganger_protection = false;
+            nodes[last].byzantine = Some(behaviour);
         }
         let mut late_twin = None;
         if let Some(Scenario::LateTwin { node, .. }) = config.scenario {
@@ -229,6 +237,7 @@ impl World {
             partitions: 0,
             penalties: BTreeMap::new(),
             proposals_wanted: 0,
+            byzantine_proposals: 0,
             late_twin,
             lost_chain: None,
             set_change,
@@ -594,6 +603,10 @@ impl World {
                     if matches!(msg, ConsensusMsg::ProposalWanted(_)) {
                         self.proposals_wanted += 1;
                     }
+                    if self.nodes[i].byzantine.is_some() && matches!(msg, ConsensusMsg::Proposal(_))
+                    {
+                        self.byzantine_proposals += 1;
+                    }
                     if self.nodes[i].honest {
                         let validator = self.nodes[i].validator;
                         self.checker.observe_broadcast(i, validator, &msg)?;
@@ -679,6 +692,11 @@ impl World {
                 node: name.clone(),
                 error: e.to_string(),
             })?;
+        let response = if live.replica.lies_in_sync() {
+            jeon_node::byzantine::lie_in_sync(response)
+        } else {
+            response
+        };
         match self.net.send_once(&mut self.rng, self.now_ms, to, from) {
             Some(at) => {
                 let event = Event::SyncAnswer {
@@ -889,7 +907,12 @@ impl World {
         let mut trace = Vec::new();
         let mut heads = Vec::new();
         let mut txs_final = None;
+        let mut evidence = None;
+        let mut invalid_blocks = 0;
         for node in &self.nodes {
+            if let (true, Some(live)) = (node.honest, &node.live) {
+                invalid_blocks += live.shared.metrics.invalid_blocks.get();
+            }
             let broken = |e: jeon_node::store::StoreError| Violation::StoreBroken {
                 node: node.name.clone(),
                 error: e.to_string(),
@@ -917,6 +940,9 @@ impl World {
             }
             if node.honest && txs_final.is_none() {
                 txs_final = Some(txs);
+                let found = jeon_runtime::governance::evidence::evidence(&db, None)
+                    .map_err(|e| broken(e.into()))?;
+                evidence = Some(found.iter().map(|e| (e.validator, e.height)).collect());
             }
             heads.push((node.name.clone(), head.height));
         }
@@ -929,6 +955,9 @@ impl World {
             trace_hash: sha256(&[&trace]),
             heads,
             txs_final: txs_final.unwrap_or(0),
+            evidence: evidence.unwrap_or_default(),
+            invalid_blocks,
+            byzantine_proposals: self.byzantine_proposals,
             net: self.net.stats,
             crashes: self.crashes,
             partitions: self.partitions,
