@@ -516,8 +516,8 @@ async fn tx_status(
         call: None,
         time_ms: None,
     };
-    // A block's writes become readable when applied, a moment before the flush that
-    // makes them durable; nothing above the reported head is final yet.
+    // A block's writes become readable when it is staged (its record synced), a
+    // moment before it is reported; nothing above the reported head is final yet.
     let head = shared.head().height;
     let located = shared.db.tx_location(&hash).map_err(ApiError::from)?;
     if let Some(loc) = located.filter(|l| l.height <= head) {
@@ -550,7 +550,7 @@ async fn tx_status(
         st.status = "pending".into();
         st.describe(tx.tx());
     } else if shared.is_committing(&hash) {
-        // In a block decided and durable in the block log, not yet applied and reported.
+        // In a block decided and durable in the block log, not yet reported.
         st.status = "pending".into();
     } else if let Some(reason) = shared.rejections().reason(&hash) {
         st.status = "rejected".into();

@@ -88,7 +88,7 @@ impl Committer {
         self.in_flight
     }
 
-    /// Waits until the block in flight, if any, is applied and reported.
+    /// Waits until the block in flight, if any, is reported and applied.
     pub fn settle(&mut self) -> Result<(), CommitterError> {
         if !self.in_flight {
             return Ok(());
