@@ -523,6 +523,7 @@ pub fn finish(
         output,
         started,
     } = staged;
+    shared.db.index_staged(&block)?;
     report(shared, finality, block.head(), &output);
     crate::crash::crash_point("commit.after_report");
     let head = shared.db.apply_staged(block)?;

@@ -636,6 +636,7 @@ pub struct StagedBlock {
     /// Everything else the block writes: history heads, its record's place, the head.
     writes: Writes,
     hashes: Vec<Hash>,
+    segment: Height,
 }
 
 impl StagedBlock {
@@ -859,6 +860,7 @@ impl<S: Store> ChainDb<S> {
     ) -> Result<ChainHead, StoreError> {
         let state = Arc::new(output.changes.entries.clone());
         let staged = self.stage_block(committed, output, state)?;
+        self.index_staged(&staged)?;
         self.apply_staged(staged)
     }
 
@@ -938,10 +940,6 @@ impl<S: Store> ChainDb<S> {
         }
         writes.push((META_HEAD.to_vec(), Some(codec::encode(&head))));
         let hashes: Vec<Hash> = output.receipts.iter().map(|r| r.tx).collect();
-        // The index is derived from the block log (rebuilt from it at open), so it
-        // can take the block as soon as its record is synced.
-        crate::crash::crash_point("commit.before_index");
-        self.index.add_block(ptr.segment, height, &hashes)?;
         *self.staged.write().unwrap_or_else(|p| p.into_inner()) = Some(StagedState {
             height,
             state: state.clone(),
@@ -952,7 +950,19 @@ impl<S: Store> ChainDb<S> {
             state,
             writes,
             hashes,
+            segment: ptr.segment,
         })
+    }
+
+    /// Adds a staged block's transactions to the index, on the commit thread before
+    /// it is reported (answers filter by the reported head, so none sees them early).
+    /// The index is derived from the block log and rebuilt from it at open, so a
+    /// crash before or after this loses nothing.
+    pub fn index_staged(&self, staged: &StagedBlock) -> Result<(), StoreError> {
+        crate::crash::crash_point("commit.before_index");
+        self.index
+            .add_block(staged.segment, staged.head.height, &staged.hashes)?;
+        Ok(())
     }
 
     /// The second half of a commit: one atomic sled batch with the staged block's state
@@ -964,6 +974,7 @@ impl<S: Store> ChainDb<S> {
             state,
             writes: rest,
             hashes: _,
+            segment: _,
         } = staged;
         let mut writes: Writes = Vec::with_capacity(state.len() + rest.len());
         for (k, v) in state.iter() {

@@ -1054,15 +1054,7 @@ fn a_fifth_partner_added_by_vote_connects_catches_up_and_signs_and_proofs_cross_
     let proof = get(&api, &format!("/v1/txs/{}/proof", tx.hash())).expect("proof");
     let changes = proof["proof"]["validator_changes"].as_array().map(Vec::len);
     assert_eq!(changes, Some(1), "one set change below the transfer");
-    let file = net.root().join("proof.json");
-    std::fs::write(&file, proof.to_string()).expect("write the proof");
-    let out = jeon()
-        .args(["verify", "--genesis"])
-        .arg(net.root().join("genesis.json"))
-        .arg("--proof")
-        .arg(&file)
-        .output()
-        .expect("run jeon verify");
+    let out = verify_offline(&net, "proof.json", &proof.to_string());
     assert!(
         out.status.success(),
         "jeon verify: {}",
@@ -1078,15 +1070,7 @@ fn a_fifth_partner_added_by_vote_connects_catches_up_and_signs_and_proofs_cross_
         - 64 * cert.signatures.len()
         - 32 * (cert.signatures.len() - 1);
     bytes[at] ^= 1;
-    let tampered = net.root().join("tampered.hex");
-    std::fs::write(&tampered, hex::encode(&bytes)).expect("write");
-    let out = jeon()
-        .args(["verify", "--genesis"])
-        .arg(net.root().join("genesis.json"))
-        .arg("--proof")
-        .arg(&tampered)
-        .output()
-        .expect("run jeon verify");
+    let out = verify_offline(&net, "tampered.hex", &hex::encode(&bytes));
     assert!(
         !out.status.success(),
         "a tampered set-change certificate verified"
@@ -1259,6 +1243,20 @@ fn a_validator_flooding_gossip_is_cut_off_while_the_other_three_keep_finalizing(
 
 #[path = "consortium/read_nodes.rs"]
 mod read_nodes;
+/// Writes `contents` (a proof, JSON or hex) to `name` in the testnet's directory and
+/// runs `jeon verify` on it against the genesis file alone.
+fn verify_offline(net: &Testnet, name: &str, contents: &str) -> std::process::Output {
+    let file = net.root().join(name);
+    std::fs::write(&file, contents).expect("write the proof");
+    jeon()
+        .args(["verify", "--genesis"])
+        .arg(net.root().join("genesis.json"))
+        .arg("--proof")
+        .arg(&file)
+        .output()
+        .expect("run jeon verify")
+}
+
 /// The evidence node `api` holds against `validator` (`GET /v1/evidence`).
 fn evidence_against(api: &str, validator: &str) -> Vec<Value> {
     get(api, &format!("/v1/evidence?validator={validator}"))

@@ -103,15 +103,7 @@ fn read_node_joins(net: &Testnet, reader: usize, keys: &[jeon_runtime::Keypair])
         "the read node's event stream never showed {hash}"
     );
     let proof = get(net.api(reader), &format!("/v1/txs/{}/proof", tx.hash())).expect("proof");
-    let file = net.root().join("read-proof.json");
-    std::fs::write(&file, proof.to_string()).expect("write the proof");
-    let out = jeon()
-        .args(["verify", "--genesis"])
-        .arg(net.root().join("genesis.json"))
-        .arg("--proof")
-        .arg(&file)
-        .output()
-        .expect("run jeon verify");
+    let out = verify_offline(net, "read-proof.json", &proof.to_string());
     assert!(
         out.status.success(),
         "jeon verify of the read node's proof: {}",
