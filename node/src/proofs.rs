@@ -68,7 +68,9 @@ pub fn tx_proof<S: Store>(
 /// The validator-set changes a proof for a block at `height` carries (docs/proofs.md
 /// §7): for every change header below it, oldest first, the header, its certificate
 /// and the set it names as the next, which the block before it (the one that enacted
-/// the change) reported in its last `ValidatorSetChanged` event.
+/// the change) reported in its last `ValidatorSetChanged` event. A change whose blocks
+/// this node does not hold comes from the copy kept when they went
+/// ([`ChainDb::archive_set_changes`]: a snapshot import, or pruning).
 pub fn set_changes<S: Store>(
     db: &ChainDb<S>,
     height: Height,
@@ -77,11 +79,17 @@ pub fn set_changes<S: Store>(
         return Ok(Vec::new());
     };
     let mut changes = Vec::new();
+    let first_kept = db.first_kept();
     for &at in history.changes.iter().filter(|&&at| at < height) {
         let missing = || ProofLookupError::Missing {
             tx: Hash::ZERO,
             height: at,
         };
+        // Below the blocks this node holds (state-synced or pruned): the kept copy.
+        if at.saturating_sub(1) < first_kept {
+            changes.push(db.archived_set_change(at)?.ok_or_else(missing)?);
+            continue;
+        }
         let change = db.block(at)?.ok_or_else(missing)?;
         let enacting = db.block_record(at.saturating_sub(1))?.ok_or_else(missing)?;
         let validators = enacting

@@ -394,6 +394,9 @@ pub fn import<R: Read, S: Store>(
     }
     let chain_id = header.chain_id;
     let by_successor = header.successor.is_some();
+    // The changes below the head (checked by `certifying_set`): this node holds none
+    // of their blocks, and its proofs and snapshots must carry them.
+    db.archive_set_changes(&header.validator_changes)?;
     db.import_finish(header.head, &header.record, |committed| {
         // With a successor, the head block is certified through its `prev_hash`
         // (checked in `certifying_set`, and the record's hash is the head's).

@@ -19,6 +19,7 @@ use jeon_runtime::codec;
 use jeon_runtime::economy::history::EventPosition;
 use jeon_runtime::economy::BLOCK_EVENTS_TX_INDEX;
 use jeon_runtime::execute::BlockOutput;
+use jeon_runtime::proof::ValidatorSetChange;
 use jeon_runtime::state::{keys, prefix_end, ChangeSet, Entries, StateError, StateRead, StateScan};
 use jeon_runtime::{Address, Amount, Event, Hash, Height, Outcome, Receipt};
 use serde::{Deserialize, Serialize};
@@ -54,6 +55,11 @@ const META_LOCKED_BLOCK: &[u8] = b"Mlocked";
 const META_LAYOUT: &[u8] = b"Mlayout";
 /// The lowest height whose block is kept; absent on an archive node.
 const META_PRUNED: &[u8] = b"Mpruned";
+/// `Mchange ‖ height` -> a validator-set change (`runtime::proof::ValidatorSetChange`)
+/// whose blocks this node no longer holds or never held: written by a snapshot import
+/// (the snapshot header's verified changes) and before pruning drops a change's blocks,
+/// so proofs and snapshots served by this node still carry every change below them.
+const META_SET_CHANGE: &[u8] = b"Mchange";
 /// Stored records we read back are ours, but a bound still guards against corruption.
 const RECORD_BYTES_MAX: usize = 256 << 20;
 
@@ -1220,6 +1226,14 @@ impl<S: Store> ChainDb<S> {
             if next > keep_from {
                 break;
             }
+            // A change at `at` is built from blocks `at - 1` and `at`: keep every one
+            // whose first block goes now, before it goes.
+            let changes = crate::proofs::set_changes(self, next + 1).map_err(|e| {
+                StoreError::Snapshot(format!(
+                    "cannot keep the validator-set changes below block {next} before pruning: {e}"
+                ))
+            })?;
+            self.archive_set_changes(&changes)?;
             let mut writes: Writes = Vec::new();
             for height in start.max(self.first_kept())..next {
                 writes.push((height_key(prefix::BLOCK, height), None));
@@ -1234,6 +1248,23 @@ impl<S: Store> ChainDb<S> {
         self.log.remove_below(report.first_kept)?;
         self.index.remove_below(report.first_kept)?;
         Ok(report)
+    }
+
+    /// Keeps `changes` for when their blocks are gone (see [`META_SET_CHANGE`]).
+    pub fn archive_set_changes(&self, changes: &[ValidatorSetChange]) -> Result<(), StoreError> {
+        let writes = changes
+            .iter()
+            .map(|c| (set_change_key(c.header.height), Some(codec::encode(c))))
+            .collect();
+        self.store.write_batch(writes)
+    }
+
+    /// The kept validator-set change whose change header is at `at`, if any.
+    pub fn archived_set_change(
+        &self,
+        at: Height,
+    ) -> Result<Option<ValidatorSetChange>, StoreError> {
+        self.record(&set_change_key(at))
     }
 
     /// Bytes the block segments hold on disk.
@@ -1496,6 +1527,12 @@ fn with_prefix(p: u8, rest: &[u8]) -> Vec<u8> {
     k.push(p);
     k.extend_from_slice(rest);
     k
+}
+
+fn set_change_key(at: Height) -> Vec<u8> {
+    let mut key = META_SET_CHANGE.to_vec();
+    key.extend_from_slice(&at.to_be_bytes());
+    key
 }
 
 fn height_key(p: u8, h: Height) -> Vec<u8> {

@@ -1,9 +1,12 @@
 //! A node run with `--prune-keep-blocks` keeps finalizing, serves recent blocks and
-//! proofs, and answers the documented `pruned` error for blocks it dropped.
+//! proofs (carrying a validator-set change whose blocks it dropped), and answers the
+//! documented `pruned` error for blocks it dropped.
 
 use std::time::Duration;
 
-use crate::common::{chain_id, get, jeon, post, transfer, tx_hex, wait_until, DevNode};
+use crate::common::{
+    chain_id, change_the_set, get, jeon, post, run, transfer, tx_hex, wait_until, DevNode, Town,
+};
 use serde_json::json;
 
 #[test]
@@ -23,6 +26,9 @@ fn a_pruned_node_keeps_finalizing_and_says_which_blocks_it_dropped() {
         &["--prune-keep-blocks", "16", "--segment-bytes", "4096"],
     );
     let api = node.api.clone();
+    // A validator-set change first: its blocks are pruned below.
+    let town = Town { node };
+    change_the_set(&town);
     // One transfer per block: 60 blocks.
     let mut hashes = Vec::new();
     for n in 0..60 {
@@ -52,6 +58,25 @@ fn a_pruned_node_keeps_finalizing_and_says_which_blocks_it_dropped() {
     assert!(
         proof["proof_hex"].is_string(),
         "a kept transfer has a proof: {proof}"
+    );
+    // It carries the set change, kept when its blocks were dropped, and verifies from
+    // the genesis file alone.
+    let carried = proof["proof"]["validator_changes"].as_array().map(Vec::len);
+    assert_eq!(carried, Some(1), "{proof}");
+    let file = dir.path().join("proof.json");
+    std::fs::write(&file, proof.to_string()).expect("write");
+    let genesis = data.join("genesis.json");
+    let out = run(&[
+        "verify",
+        "--proof",
+        file.to_str().expect("utf-8"),
+        "--genesis",
+        genesis.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "jeon verify: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
     let old = get(&api, &format!("/v1/txs/{}/proof", hashes[0])).expect("answer");
     assert_eq!(old["error"]["code"], "not_final", "{old}");

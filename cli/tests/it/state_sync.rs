@@ -7,7 +7,7 @@ use std::time::Duration;
 use jeon_node::snapshot::Frame;
 use jeon_runtime::codec;
 
-use crate::common::{get, has_event, run, wait_until, DevNode, Town};
+use crate::common::{change_the_set, get, run, wait_until, DevNode, Town};
 
 fn path(p: &std::path::Path) -> &str {
     p.to_str().expect("utf-8 path")
@@ -26,39 +26,6 @@ fn height(api: &str) -> u64 {
     get(api, "/v1/status").expect("status")["height"]
         .as_u64()
         .expect("height")
-}
-
-/// The bank (the dev chain's one validator) votes its own power from 1 to 3: a
-/// validator-set change with the chain going on. Returns the height it takes effect.
-fn change_the_set(town: &Town) -> u64 {
-    let bank = town.address("hanbit-bank");
-    let proposed = town.tx(
-        "hanbit-bank",
-        &[
-            "propose",
-            "set-validator-power",
-            "--validator",
-            &bank,
-            "--power",
-            "3",
-        ],
-    );
-    assert!(has_event(&proposed, "proposal_submitted"), "{proposed}");
-    let id = proposed["receipt"]["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .find_map(|e| e["proposal_submitted"]["id"].as_u64())
-        .expect("id")
-        .to_string();
-    let voted = town.tx("hanbit-bank", &["vote", "--proposal", &id, "--yes"]);
-    assert!(has_event(&voted, "proposal_passed"), "{voted}");
-    voted["receipt"]["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .find_map(|e| e["proposal_passed"]["effective_from"].as_u64())
-        .expect("effective_from")
 }
 
 /// A snapshot file with its header frame rewritten by `edit` (checksum recomputed).
@@ -166,6 +133,39 @@ fn a_snapshot_after_a_validator_set_change_imports_and_a_tampered_change_is_refu
     );
     let set = get(&node.api, "/v1/validators").expect("validators");
     assert_eq!(set["total_power"], 3, "{set}");
+
+    // It holds no block below the snapshot, yet its proofs still carry the set change
+    // (kept from the snapshot's header) and verify from the genesis file alone.
+    let sent = run(&[
+        "tx",
+        "transfer",
+        "--to",
+        &bob,
+        "--asset",
+        "KRW",
+        "--amount",
+        "1",
+        "--key",
+        &town.key("alice"),
+        "--wait",
+        "--force",
+        "--api",
+        &node.api,
+    ]);
+    let sent = ok(&sent);
+    let hash = sent["hash"].as_str().expect("hash");
+    let proof = get(&node.api, &format!("/v1/txs/{hash}/proof")).expect("a proof");
+    let carried = proof["proof"]["validator_changes"].as_array().map(Vec::len);
+    assert_eq!(carried, Some(1), "{proof}");
+    let file = dir.path().join("proof.json");
+    std::fs::write(&file, proof.to_string()).expect("write");
+    ok(&run(&[
+        "verify",
+        "--proof",
+        path(&file),
+        "--genesis",
+        path(&genesis),
+    ]));
 }
 
 #[test]

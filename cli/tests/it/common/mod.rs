@@ -343,6 +343,39 @@ impl Town {
     }
 }
 
+/// The bank (the dev chain's one validator) votes its own power from 1 to 3: a
+/// validator-set change with the chain going on. Returns the height it takes effect.
+pub(crate) fn change_the_set(town: &Town) -> u64 {
+    let bank = town.address("hanbit-bank");
+    let proposed = town.tx(
+        "hanbit-bank",
+        &[
+            "propose",
+            "set-validator-power",
+            "--validator",
+            &bank,
+            "--power",
+            "3",
+        ],
+    );
+    assert!(has_event(&proposed, "proposal_submitted"), "{proposed}");
+    let id = proposed["receipt"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find_map(|e| e["proposal_submitted"]["id"].as_u64())
+        .expect("id")
+        .to_string();
+    let voted = town.tx("hanbit-bank", &["vote", "--proposal", &id, "--yes"]);
+    assert!(has_event(&voted, "proposal_passed"), "{voted}");
+    voted["receipt"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find_map(|e| e["proposal_passed"]["effective_from"].as_u64())
+        .expect("effective_from")
+}
+
 /// A rejected receipt's failure, as `{"<error>": {...}}`.
 pub(crate) fn failure(status: &Value) -> &Value {
     assert_eq!(status["status"], "rejected", "{status}");
