@@ -923,7 +923,8 @@ fn final_status(api: &str, tx: &Hash) -> Value {
 }
 
 #[test]
-fn a_fifth_partner_added_by_vote_connects_catches_up_and_signs_and_proofs_cross_the_change() {
+fn a_fifth_partner_added_by_vote_state_syncs_and_signs_then_one_of_the_four_is_removed_and_proofs_cross_both_changes(
+) {
     use jeon_runtime::calls;
     use jeon_runtime::governance::Change;
     let started = Instant::now();
@@ -1046,29 +1047,72 @@ fn a_fifth_partner_added_by_vote_connects_catches_up_and_signs_and_proofs_cross_
         assert_eq!(status["validators"], 5, "node {i}: {status}");
     }
 
-    // A transfer final after the change: its proof verifies from the genesis file alone.
-    let tx = transfer(chain, &keys[3], 0, keys[1].address(), 1);
+    // Then one of the original four (3) is removed by vote: 4 of the 5 vote yes (3
+    // itself among them); it is cut off and the other four keep finalizing.
+    let remove = submit_call(
+        &api,
+        chain,
+        &keys[0],
+        4,
+        propose(Change::RemoveValidator {
+            key: keys[3].address(),
+        }),
+    );
+    final_status(&api, &remove);
+    let votes: Vec<Hash> = [(0usize, 5u64), (1, 2), (2, 2), (3, 0)]
+        .into_iter()
+        .map(|(who, nonce)| {
+            let vote = jeon_runtime::Call::Vote(calls::Vote {
+                proposal: 2,
+                yes: true,
+            });
+            submit_call(&api, chain, &keys[who], nonce, vote)
+        })
+        .collect();
+    for vote in &votes {
+        final_status(&api, vote);
+    }
+    let stayers = vec![0, 1, 2, fifth];
+    let removed = crate::common::wait_until(CATCH_UP_TIMEOUT, || {
+        get(&api, "/v1/status").is_some_and(|s| s["validators"] == 4)
+            && net.nodes[3].metric("p2p_peers_connected") == Some(0.0)
+    });
+    assert!(
+        removed,
+        "validator 3 is not removed and cut off: status {:?}, its peers {:?}",
+        get(&api, "/v1/status"),
+        net.nodes[3].metric("p2p_peers_connected")
+    );
+    let from = net.known_heights(&stayers);
+    net.wait_growth(
+        &stayers,
+        &from,
+        PROGRESS_BLOCKS,
+        "the four after the removal",
+    );
+
+    // A transfer final after both changes: its proof verifies from the genesis file
+    // alone, carrying both.
+    let tx = transfer(chain, &keys[1], 3, keys[3].address(), 1);
     let (code, body) = post(&api, "/v1/txs", &json!({ "tx": tx_hex(&tx) }));
     assert!(code < 300, "{code} {body}");
     final_status(&api, &tx.hash());
     let proof = get(&api, &format!("/v1/txs/{}/proof", tx.hash())).expect("proof");
     let changes = proof["proof"]["validator_changes"].as_array().map(Vec::len);
-    assert_eq!(changes, Some(1), "one set change below the transfer");
+    assert_eq!(changes, Some(2), "two set changes below the transfer");
     let out = verify_offline(&net, "proof.json", &proof.to_string());
     assert!(
         out.status.success(),
         "jeon verify: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // The same proof with one signature of the set change's certificate tampered.
+    // The same proof with one signature of the last set change's certificate tampered
+    // (the change and its new set end the encoding).
     let mut bytes = hex::decode(proof["proof_hex"].as_str().expect("proof_hex")).expect("hex");
     let decoded = jeon_runtime::proof::TxProof::decode(&bytes).expect("decodes");
-    let cert = &decoded.validator_changes[0].certificate;
-    let at = bytes.len()
-        - 8
-        - decoded.validator_changes[0].validators.len() * 40
-        - 64 * cert.signatures.len()
-        - 32 * (cert.signatures.len() - 1);
+    let last = decoded.validator_changes.last().expect("a change");
+    let signatures = last.certificate.signatures.len();
+    let at = bytes.len() - 8 - last.validators.len() * 40 - 64 * signatures - 32 * (signatures - 1);
     bytes[at] ^= 1;
     let out = verify_offline(&net, "tampered.hex", &hex::encode(&bytes));
     assert!(
@@ -1076,8 +1120,10 @@ fn a_fifth_partner_added_by_vote_connects_catches_up_and_signs_and_proofs_cross_
         "a tampered set-change certificate verified"
     );
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("validator-set change #0"), "{said}");
+    assert!(said.contains("validator-set change #1"), "{said}");
 
+    // The four (3 up to where it was cut off) agree; the fifth agrees with node 0
+    // from its first block (it holds none below its checkpoint).
     net.assert_same_chain(&four);
     net.assert_state_synced(fifth);
     // The figure the issue asks for: the longest gap between consecutive block times
