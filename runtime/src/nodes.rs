@@ -234,6 +234,19 @@ fn remove<S: StateRead + ?Sized>(
     Ok(())
 }
 
+/// Unregisters the node with `key`, if one is registered (governance made the key a
+/// validator's).
+pub(crate) fn unregister_key<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    key: &Address,
+    events: &mut Vec<Event>,
+) -> Res<()> {
+    match get::<ReadNode, _>(ov, &storage::node(key))? {
+        Some(node) => remove(ov, &node, events),
+        None => Ok(()),
+    }
+}
+
 /// Unregisters every node of `partner` (governance removed it), in key order.
 pub(crate) fn remove_all_of<S: StateRead + ?Sized>(
     ov: &mut Overlay<'_, S>,

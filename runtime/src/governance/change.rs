@@ -300,12 +300,18 @@ impl Change {
                 key,
                 peer_id,
                 power,
-            } => set.validators.push(Validator {
-                name: name.clone(),
-                key: *key,
-                peer_id: peer_id.clone(),
-                power: *power,
-            }),
+            } => {
+                // A key is a validator's or a read node's, never both: registering
+                // refuses a validator's key, and a read node's key that becomes a
+                // validator's stops being a read node in the same block.
+                crate::nodes::unregister_key(ov, key, events)?;
+                set.validators.push(Validator {
+                    name: name.clone(),
+                    key: *key,
+                    peer_id: peer_id.clone(),
+                    power: *power,
+                })
+            }
             Change::RemoveValidator { key } => set.validators.retain(|v| v.key != *key),
             Change::SetValidatorPower { key, power } => {
                 for v in set.validators.iter_mut().filter(|v| v.key == *key) {

@@ -200,6 +200,65 @@ fn a_partner_removed_by_governance_loses_its_nodes_in_the_same_block() {
         .is_empty());
 }
 
+#[test]
+fn a_read_node_key_made_a_validator_by_governance_stops_being_a_read_node() {
+    let mut c = with_bank_validating();
+    let shop = Keypair::from_seed_label("shop");
+    let key = node_key(0);
+    assert!(one(&mut c, &shop, register(key)).is_success());
+    let bank = Keypair::from_seed_label("bank");
+    let changes = [
+        Change::AddPartner {
+            name: "Node Zero".into(),
+            account: key,
+            roles: vec![jeon_runtime::Role::Validator],
+            jurisdiction: "KR".into(),
+        },
+        Change::AddValidator {
+            name: "node-zero".into(),
+            key,
+            peer_id: "12D3KooWzero".into(),
+            power: 1,
+        },
+    ];
+    for (id, change) in changes.into_iter().enumerate() {
+        let propose = Call::Propose(calls::Propose {
+            change,
+            deadline: c.height + 6,
+            activation: c.height + 5,
+        });
+        assert!(one(&mut c, &bank, propose).is_success());
+        let vote = Call::Vote(calls::Vote {
+            proposal: id as u64,
+            yes: true,
+        });
+        assert!(one(&mut c, &bank, vote).is_success());
+    }
+    let mut enacted = Vec::new();
+    for _ in 0..2 {
+        let out = execute_block(&c.state, &c.next_ctx(), &[]).expect("memory");
+        c.commit(&out);
+        enacted.extend(out.block_events);
+    }
+    let gone: Vec<&Event> = enacted
+        .iter()
+        .filter(|e| matches!(e, Event::NodeUnregistered(n) if n.key == key))
+        .collect();
+    assert_eq!(gone.len(), 1, "{enacted:?}");
+    assert!(nodes::node(&c.state, &key).unwrap().is_none());
+    assert!(nodes::nodes_of(&c.state, &shop.address())
+        .unwrap()
+        .is_empty());
+    let set = governance::validator_set(&c.state).unwrap().expect("a set");
+    assert!(set.get(&key).is_some(), "{set:?}");
+    // And, a validator now, it cannot be registered again.
+    let again = one(&mut c, &shop, register(key));
+    assert!(
+        matches!(failed(&again), CallError::NodeKeyIsValidator { .. }),
+        "{again:?}"
+    );
+}
+
 // ---------------------------------------------------------- properties
 
 const SENDERS: [&str; 4] = ["shop", "telco", "bank", "user-0"];
