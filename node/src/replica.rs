@@ -19,8 +19,8 @@ use tracing::{debug, error, info, warn};
 use crate::blocks::{self, Candidate, BLOCK_TIME_DRIFT_MAX_MS};
 use crate::chain::{Chain, Finality, NoFinality};
 use crate::consensus::{
-    self, Core, Effect, Input, Proposal, SignedVote, TimeoutConfig, ValidatorIndex, ValidatorSet,
-    Vote, VoteKind,
+    self, Core, Effect, Input, Proposal, SignedVote, Step, TimeoutConfig, ValidatorIndex,
+    ValidatorSet, Vote, VoteKind,
 };
 use crate::pipeline::{Committer, CommitterError};
 use crate::signer::{
@@ -560,9 +560,23 @@ impl Replica {
             let _ = self.guard.as_mut().and_then(SignerGuard::take_loaded_proof);
         }
         let last = last.filter(|l| l.height == height);
+        let mut prevoted = None;
         let effects = match last {
             Some(last) => {
-                let round = last.round.saturating_add(1);
+                // After a prevote, resume in its round: the prevote is signed again (the
+                // identical message, which the guard allows), counted and re-sent, and
+                // this validator can still precommit there. Peers that lost the prevote
+                // with our crash need it (with one validator withholding its votes, the
+                // others cannot leave that round without it), and they cannot leave the
+                // round without our precommit either. After a proposal or a precommit,
+                // the next round.
+                let again = last.step == vote_step(wire_kind(VoteKind::Prevote));
+                let round = if again {
+                    prevoted = Some((last.round, last.block));
+                    last.round
+                } else {
+                    last.round.saturating_add(1)
+                };
                 let lock = last.lock.map(|(r, block)| (r, block.0));
                 info!(height, round, locked = ?last.lock, "resuming a height this validator signed in before a restart");
                 let effects = self.core.restart_at(height, round, lock);
@@ -576,6 +590,18 @@ impl Replica {
             None => self.core.handle(Input::StartHeight(height)),
         };
         self.run_effects(now_ms, effects, out)?;
+        if let (Some((round, block)), Some(validator)) = (prevoted, self.core.me()) {
+            let vote = Vote {
+                height,
+                round,
+                kind: VoteKind::Prevote,
+                block: block.map(|b| b.0),
+                validator,
+            };
+            if let Some(input) = self.sign_vote(vote, out)? {
+                self.feed(now_ms, input, out)?;
+            }
+        }
         // Replay what arrived early for this height; drop anything older.
         self.future = self.future.split_off(&height);
         if let Some(msgs) = self.future.remove(&height) {
@@ -853,6 +879,17 @@ impl Replica {
                 timeout,
                 duration_ms,
             } => {
+                // The propose timeout covers the proposer's wait for transactions
+                // (`empty_block_interval_ms`, added in `open`). With transactions
+                // ready here, gossip has given them to the proposer too, which then
+                // proposes at once: a proposer that is down or still catching up (a
+                // validator just added) costs the height one base timeout, not both.
+                let duration_ms =
+                    if timeout.step == Step::Propose && self.shared.mempool().has_ready() {
+                        duration_ms.saturating_sub(self.config.empty_block_interval_ms)
+                    } else {
+                        duration_ms
+                    };
                 out.push(ReplicaOutput::Schedule {
                     timeout,
                     at_ms: now_ms.saturating_add(duration_ms),
@@ -936,6 +973,18 @@ impl Replica {
         };
         let signature = match guard.sign_proposal(&body) {
             Ok(s) => s,
+            // Our proposal for this round was signed before a restart and is lost with
+            // the candidate: the core, which does not time out its own proposal, would
+            // wait for it forever. It gives up on the round's proposal as a
+            // non-proposer does on timeoutPropose (L57).
+            Err(e @ SignError::Conflict { .. }) => {
+                Self::refused::<Input>(e)?;
+                return Ok(Some(Input::Timeout(consensus::Timeout {
+                    height: p.height,
+                    round: p.round,
+                    step: Step::Propose,
+                })));
+            }
             Err(e) => return Self::refused(e),
         };
         let full = SignedProposal {

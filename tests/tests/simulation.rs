@@ -144,6 +144,9 @@ fn honest_validators_put_the_twins_equivocation_on_chain() {
         .flat_map(|&mix| {
             (0..EVIDENCE_SEEDS).map(move |seed| SimConfig {
                 mix,
+                // A few heights more than the liveness check needs: an equivocation in
+                // the last heights of the run still gets its report on chain.
+                liveness_heights: SimConfig::new(seed).liveness_heights + 3,
                 ..SimConfig::new(seed)
             })
         })
@@ -240,6 +243,7 @@ fn honest_nodes_stay_safe_and_live_beside_each_byzantine_behaviour() {
 }
 
 /// Replays one seed, printing its report: `JEON_SIM_SEED`, optionally `JEON_SIM_MIX`,
+/// `JEON_SIM_BYZANTINE=<behaviour>` (the last validator misbehaves),
 /// `JEON_SIM_NO_LOCKING=1` (the self-check configuration) and `JEON_SIM_TRACE=1`.
 /// Without them it runs seed 0.
 #[test]
@@ -254,6 +258,9 @@ fn one_seed() {
         config.mix = sim::mix_named(&name).unwrap_or_else(|| panic!("no fault mix {name}"));
     }
     config.trace = env_flag("JEON_SIM_TRACE");
+    if let Ok(b) = std::env::var("JEON_SIM_BYZ") {
+        config.byzantine = Some(b.parse().unwrap());
+    }
     match sim::run(&config) {
         Ok(report) => eprintln!("{report:#?}"),
         Err(failure) => panic!("{failure}"),
