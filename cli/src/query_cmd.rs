@@ -158,6 +158,23 @@ enum QueryCommand {
         #[command(flatten)]
         days: Days,
     },
+    /// A merchant's own aggregates per UTC day or month: sales by product (count, gross,
+    /// tax), passes and subscriptions active at the period's end, metered units settled,
+    /// subscription churn, cashback liability (docs/indexer.md, Views).
+    Insights {
+        /// The merchant's address.
+        address: Address,
+        /// The first period: a day index, or YYYYMM with `--period month`
+        /// [default: the head block's].
+        #[arg(long, value_name = "PERIOD")]
+        from: Option<u64>,
+        /// The last period [default: --from, or the head block's].
+        #[arg(long, value_name = "PERIOD")]
+        to: Option<u64>,
+        /// `day` or `month`.
+        #[arg(long, default_value = "day", value_parser = ["day", "month"])]
+        period: String,
+    },
     /// Every exchange agreement, proposed or active.
     Exchanges,
     /// The reward rules a payment at a merchant applies (every rule without `--merchant`).
@@ -405,6 +422,18 @@ fn path(what: &QueryCommand) -> String {
         }
         QueryCommand::PartnerDaily { address, days } => {
             format!("/v1/partners/{address}/daily{}", days.query())
+        }
+        QueryCommand::Insights {
+            address,
+            from,
+            to,
+            period,
+        } => {
+            let range: String = [("from", *from), ("to", *to)]
+                .iter()
+                .filter_map(|(k, v)| v.map(|v| format!("&{k}={v}")))
+                .collect();
+            format!("/v1/merchants/{address}/insights?period={period}{range}")
         }
         QueryCommand::Exchanges => "/v1/exchanges".into(),
         QueryCommand::Rules { merchant: None } => "/v1/rules".into(),
