@@ -325,6 +325,19 @@ fn every_json_answer_validates_against_the_nodes_openapi_document() {
         ("/v1/blocks/latest", "/v1/blocks/latest".to_owned()),
         ("/v1/blocks/{height}", "/v1/blocks/1".to_owned()),
         ("/v1/blocks/{height}", "/v1/blocks/999999999".to_owned()),
+        ("/v1/blocks/{height}/events", "/v1/blocks/2/events".to_owned()),
+        (
+            "/v1/blocks/{height}/events",
+            "/v1/blocks/999999999/events".to_owned(),
+        ),
+        (
+            "/v1/merchants/{addr}/insights",
+            format!("/v1/merchants/{a}/insights?period=month"),
+        ),
+        (
+            "/v1/merchants/{addr}/insights",
+            format!("/v1/merchants/{a}/insights?period=year"),
+        ),
         ("/v1/status", "/v1/status".to_owned()),
         ("/v1/health", "/v1/health".to_owned()),
         ("/v1/ready", "/v1/ready".to_owned()),
