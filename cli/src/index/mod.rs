@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use jeon_node::api::types::{BlockEventsView, StatusView};
-use jeon_runtime::{Event, Receipt};
 use postgres::{Client as Pg, NoTls};
 
 use crate::client::{ApiArgs, Client};
@@ -220,20 +219,9 @@ fn fetch_batch(node: &Client, from: u64, head: u64) -> Result<Batch, CliError> {
     loop {
         let b: BlockEventsView = node.get(&format!("/v1/blocks/{h}/events"))?;
         let bad = |e: serde_json::Error| {
-            CliError::Failed(format!("the node's block {h} does not decode: {e}"))
+            CliError::Failed(format!("the node's block {h} does not encode: {e}"))
         };
-        let receipts: Vec<Receipt> = b
-            .receipts
-            .into_iter()
-            .map(serde_json::from_value)
-            .collect::<Result<_, _>>()
-            .map_err(bad)?;
-        let block_events: Vec<Event> = b
-            .block_events
-            .into_iter()
-            .map(serde_json::from_value)
-            .collect::<Result<_, _>>()
-            .map_err(bad)?;
+        let (receipts, block_events) = (b.receipts, b.block_events);
         last_hash = b.hash.to_string();
         blocks.push_str(&format!(
             "\"{h}\",\"{last_hash}\",\"{}\",\"{}\"\n",

@@ -325,7 +325,10 @@ fn every_json_answer_validates_against_the_nodes_openapi_document() {
         ("/v1/blocks/latest", "/v1/blocks/latest".to_owned()),
         ("/v1/blocks/{height}", "/v1/blocks/1".to_owned()),
         ("/v1/blocks/{height}", "/v1/blocks/999999999".to_owned()),
-        ("/v1/blocks/{height}/events", "/v1/blocks/2/events".to_owned()),
+        (
+            "/v1/blocks/{height}/events",
+            "/v1/blocks/2/events".to_owned(),
+        ),
         (
             "/v1/blocks/{height}/events",
             "/v1/blocks/999999999/events".to_owned(),

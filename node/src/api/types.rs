@@ -1496,8 +1496,8 @@ pub struct BlockEventsView {
     /// One receipt per transaction, in block order: `tx` (hash), `outcome`, `fee`,
     /// `events`.
     #[schema(value_type = Vec<Object>)]
-    pub receipts: Vec<Value>,
+    pub receipts: Vec<Receipt>,
     /// Events of the end-of-block step.
     #[schema(value_type = Vec<Object>)]
-    pub block_events: Vec<Value>,
+    pub block_events: Vec<jeon_runtime::Event>,
 }
