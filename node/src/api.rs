@@ -355,10 +355,7 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/accounts/{addr}/events", get(account_events))
         .route("/v1/accounts/{addr}/txs", get(listings::account_txs))
         .route("/v1/partners/{addr}/daily", get(sales::partner_daily))
-        .route(
-            "/v1/merchants/{addr}/insights",
-            get(insights::merchant_insights),
-        )
+        .route("/v1/merchants/{addr}/insights", get(insights::merchant))
         .route("/v1/settlement", get(settlement))
         .route("/v1/redemptions", get(redemptions))
         .route("/v1/accounts/{addr}/mandates", get(mandates))

@@ -42,7 +42,7 @@ const STEP: usize = 1_000;
         (status = "4XX", description = "bad_address, bad_query, bad_range", body = super::types::ErrorBody),
         (status = "5XX", description = "Busy, storage or internal error", body = super::types::ErrorBody),
     ))]
-pub(super) async fn merchant_insights(
+pub(super) async fn merchant(
     State(shared): State<Arc<Chain>>,
     Path(addr): Path<String>,
     Params(q): Params<InsightsQuery>,

@@ -35,7 +35,7 @@ use super::types;
         super::account_events,
         super::listings::account_txs,
         super::sales::partner_daily,
-        super::insights::merchant_insights,
+        super::insights::merchant,
         super::mandates,
         super::credit,
         super::assets,
