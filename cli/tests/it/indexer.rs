@@ -487,6 +487,13 @@ fn the_indexer_killed_mid_run_writes_every_block_once_and_its_views_equal_the_no
     assert_eq!(today["churn"]["lapsed"], 1, "{today}");
     assert!(today["active_passes"].as_u64() >= Some(2), "{today}");
     assert!(today["cashback"][0]["issued"].as_u64() > Some(0), "{today}");
+    let shown = json_of(&[
+        "query", "insights", &studio, "--output", "json", "--api", &api,
+    ]);
+    assert_eq!(
+        shown["periods"], answer["periods"],
+        "jeon query insights prints the answer"
+    );
     let school = town.address("baeum-learning");
     let lessons = get(&api, &format!("/v1/merchants/{school}/insights")).expect("insights");
     assert_eq!(lessons["periods"][0]["metered"]["units"], 12, "{lessons}");
