@@ -361,6 +361,72 @@ fn civil_from_days(day: u64) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jeon_runtime::events::Paid;
+    use jeon_runtime::goods::{EntitlementIssued, SubscriptionRenewed};
+
+    fn paid(merchant: u8, reference: &str) -> Event {
+        Event::Paid(Paid {
+            payer: Address([1; 32]),
+            merchant: Address([merchant; 32]),
+            asset: AssetId(0),
+            amount: 500,
+            tax: 50,
+            reference: reference.into(),
+        })
+    }
+
+    fn issued(merchant: u8) -> Event {
+        Event::EntitlementIssued(EntitlementIssued {
+            id: 9,
+            product: 4,
+            owner: Address([1; 32]),
+            merchant: Address([merchant; 32]),
+            expires_at_ms: Some(1_000),
+        })
+    }
+
+    #[test]
+    fn a_payment_is_a_sale_only_with_an_entitlement_of_its_merchant() {
+        let buy = Sale {
+            product: 3,
+            subscribe: false,
+        };
+        let subscribe = Sale {
+            product: 3,
+            subscribe: true,
+        };
+        let renewed = Event::SubscriptionRenewed(SubscriptionRenewed {
+            id: 9,
+            product: 5,
+            owner: Address([1; 32]),
+            merchant: Address([2; 32]),
+            mandate: 0,
+            expires_at_ms: 2_000,
+        });
+        let cases: Vec<(Vec<Event>, Option<Sale>)> = vec![
+            (vec![paid(2, "product 3"), issued(2)], Some(buy)),
+            (
+                vec![paid(2, "subscribe product 3"), issued(2)],
+                Some(subscribe),
+            ),
+            (
+                vec![paid(2, "renew entitlement 9"), renewed],
+                Some(Sale {
+                    product: 5,
+                    subscribe: false,
+                }),
+            ),
+            // A plain payment that names a product is no sale; nor is another merchant's.
+            (vec![paid(2, "product 3")], None),
+            (vec![paid(2, "product 3"), issued(8)], None),
+            (vec![paid(2, "coffee"), issued(2)], None),
+        ];
+        for (events, expected) in cases {
+            assert_eq!(sale_of(&events, 0), expected, "{events:?}");
+        }
+        assert!(subscribes(&[paid(2, "subscribe product 3"), issued(2)]));
+        assert_eq!(sale_of(&[issued(2)], 0), None);
+    }
 
     #[test]
     fn months_match_the_calendar() {

@@ -457,6 +457,12 @@ fn the_indexer_killed_mid_run_writes_every_block_once_and_its_views_equal_the_no
     });
     driver.expect("the activity");
     assert!(kills >= 2);
+    // The killed runs had written (so the kills fell mid-run, not before the first batch).
+    let marker = pg
+        .client()
+        .query_opt("SELECT value FROM jeon_meta WHERE key = 'height'", &[])
+        .expect("jeon_meta");
+    assert!(marker.is_some(), "the killed indexers wrote nothing");
     // After the kills: catch up to the head and exit.
     let out = indexer(&pg, &api, &["--exit-at-head"])
         .output()
