@@ -53,9 +53,15 @@ pub(crate) struct IndexArgs {
 
 /// Runs `jeon index`.
 pub(crate) fn run(args: IndexArgs) -> Result<(), CliError> {
+    let config: postgres::Config = args.postgres.parse().map_err(|e| {
+        CliError::BadInput(format!(
+            "--postgres {}: not a PostgreSQL URL or key=value string: {e}",
+            redact(&args.postgres)
+        ))
+    })?;
     let node = Client::new(&args.api.api)?;
     let status: StatusView = node.get("/v1/status")?;
-    let mut pg = Pg::connect(&args.postgres, NoTls).map_err(|e| {
+    let mut pg = config.connect(NoTls).map_err(|e| {
         CliError::Failed(format!(
             "cannot connect to PostgreSQL at {}: {e}",
             redact(&args.postgres)

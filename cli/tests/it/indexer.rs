@@ -520,6 +520,13 @@ fn refusals(pg: &Postgres, api: &str) {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("cannot connect to PostgreSQL"), "{err}");
+    let o = run(&["index", "--postgres", "postgresql://[nope", "--api", api]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let nowhere = format!("127.0.0.1:{}", free_port());
     let o = run(&[
         "index",
