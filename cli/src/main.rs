@@ -12,6 +12,7 @@ mod client;
 mod dev;
 mod error;
 mod genesis_cmd;
+mod index;
 mod init_cmd;
 mod invoice_cmd;
 mod keys;
@@ -104,6 +105,14 @@ enum Command {
     /// the proof does not verify or the transaction failed, 2 if a file is unreadable
     /// or malformed.
     Verify(verify_cmd::VerifyArgs),
+    /// Follow a node and write its blocks, transactions and events into PostgreSQL, with
+    /// SQL views of merchants' insights (docs/indexer.md). Resumes after the last block
+    /// written; each block exactly once; safe to kill at any point.
+    ///
+    /// Exits 0 at the head with `--exit-at-head` (printing a JSON summary), 1 when the
+    /// database cannot be used (unreachable, a newer schema, another chain), 2 for bad
+    /// input, 3 when the node cannot be reached.
+    Index(index::IndexArgs),
     /// Make a merchant-signed payment link (`jeon:pay?to=...&amount=500.00&asset=KRW...`)
     /// for `jeon tx pay-invoice`, and read one.
     #[command(subcommand)]
@@ -139,6 +148,7 @@ fn main() -> ExitCode {
         Command::Query(args) => query_cmd::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Verify(args) => verify_cmd::run(args),
+        Command::Index(args) => index::run(args),
         Command::Invoice(command) => invoice_cmd::run(command),
         #[cfg(unix)]
         Command::Chaos(command) => chaos::run(command),

@@ -158,6 +158,15 @@ enum QueryCommand {
         #[command(flatten)]
         days: Days,
     },
+    /// A merchant's own aggregates per UTC day or month: sales by product (count, gross,
+    /// tax), passes and subscriptions active at the period's end, metered units settled,
+    /// subscription churn, cashback liability (docs/indexer.md, Views).
+    Insights {
+        /// The merchant's address.
+        address: Address,
+        #[command(flatten)]
+        range: InsightsRange,
+    },
     /// Every exchange agreement, proposed or active.
     Exchanges,
     /// The reward rules a payment at a merchant applies (every rule without `--merchant`).
@@ -272,6 +281,35 @@ impl ProposalStatusArg {
             ProposalStatusArg::Rejected => "rejected",
             ProposalStatusArg::Expired => "expired",
         }
+    }
+}
+
+/// The periods of `jeon query insights`.
+#[derive(Debug, Args)]
+struct InsightsRange {
+    /// The first period: a day index, or YYYYMM with `--period month`
+    /// [default: the head block's].
+    #[arg(long, value_name = "PERIOD")]
+    from: Option<u64>,
+    /// The last period [default: --from, or the head block's].
+    #[arg(long, value_name = "PERIOD")]
+    to: Option<u64>,
+    /// `day` or `month`.
+    #[arg(long, default_value = "day", value_parser = ["day", "month"])]
+    period: String,
+}
+
+impl InsightsRange {
+    /// `/v1/merchants/{address}/insights?period=..` with the bounds given.
+    fn path(&self, address: &Address) -> String {
+        let range: String = [("from", self.from), ("to", self.to)]
+            .iter()
+            .filter_map(|(k, v)| v.map(|v| format!("&{k}={v}")))
+            .collect();
+        format!(
+            "/v1/merchants/{address}/insights?period={}{range}",
+            self.period
+        )
     }
 }
 
@@ -406,6 +444,7 @@ fn path(what: &QueryCommand) -> String {
         QueryCommand::PartnerDaily { address, days } => {
             format!("/v1/partners/{address}/daily{}", days.query())
         }
+        QueryCommand::Insights { address, range } => range.path(address),
         QueryCommand::Exchanges => "/v1/exchanges".into(),
         QueryCommand::Rules { merchant: None } => "/v1/rules".into(),
         QueryCommand::Rules { merchant: Some(m) } => format!("/v1/rules?merchant={m}"),
@@ -489,6 +528,7 @@ mod tests {
         let someone = Address([7; 32]);
         let daily = format!("/v1/partners/{someone}/daily?from=20418&to=20420");
         let sponsored = format!("/v1/accounts/{someone}/sponsorships");
+        let insights = format!("/v1/merchants/{someone}/insights?period=month&from=202611");
         let cases = [
             (QueryCommand::Status, "/v1/status"),
             (
@@ -537,6 +577,17 @@ mod tests {
             (
                 QueryCommand::AccountSponsorships { address: someone },
                 sponsored.as_str(),
+            ),
+            (
+                QueryCommand::Insights {
+                    address: someone,
+                    range: InsightsRange {
+                        from: Some(202611),
+                        to: None,
+                        period: "month".into(),
+                    },
+                },
+                insights.as_str(),
             ),
             (
                 QueryCommand::Proposals {

@@ -45,6 +45,7 @@ pub mod events;
 mod goods;
 mod governance;
 mod health;
+mod insights;
 pub mod listings;
 mod nodes;
 pub mod openapi;
@@ -346,6 +347,7 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/blocks", get(listings::blocks))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
+        .route("/v1/blocks/{height}/events", get(insights::block_events))
         .route("/v1/status", get(status))
         .route("/v1/health", get(health::health))
         .route("/v1/ready", get(health::ready))
@@ -353,6 +355,7 @@ pub fn router(api: ApiHandle, limits: &ApiLimits) -> Router {
         .route("/v1/accounts/{addr}/events", get(account_events))
         .route("/v1/accounts/{addr}/txs", get(listings::account_txs))
         .route("/v1/partners/{addr}/daily", get(sales::partner_daily))
+        .route("/v1/merchants/{addr}/insights", get(insights::merchant))
         .route("/v1/settlement", get(settlement))
         .route("/v1/redemptions", get(redemptions))
         .route("/v1/accounts/{addr}/mandates", get(mandates))

@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod faults;
 pub mod handle;
 pub mod http;
+pub mod insights;
 pub mod memory;
 pub mod mempool;
 pub mod metrics;

@@ -26,6 +26,7 @@ mod fees_e2e;
 mod goods_e2e;
 mod governance_e2e;
 mod identity_e2e;
+mod indexer;
 mod invoice_cli;
 mod keys_genesis;
 mod listings;

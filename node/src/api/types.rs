@@ -1347,3 +1347,157 @@ pub struct DailyRedemptions {
     /// Refunded at their deadline, unsettled.
     pub expired: u64,
 }
+
+/// `?from=P&to=P&period=day|month`: periods of a merchant's insights.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InsightsQuery {
+    /// The first period: a day index (`day`) or `YYYYMM` (`month`); default the current.
+    #[param(value_type = Option<u64>)]
+    pub from: Option<String>,
+    /// The last period (inclusive); default `from`.
+    #[param(value_type = Option<u64>)]
+    pub to: Option<String>,
+    /// `day` (default) or `month`.
+    #[param(value_type = Option<String>)]
+    pub period: Option<String>,
+}
+
+/// What a period is: a UTC day or a UTC calendar month.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodKind {
+    /// A day, numbered from 1970-01-01 (`time_ms / 86_400_000`).
+    Day,
+    /// A calendar month, numbered `YYYYMM`.
+    Month,
+}
+
+impl PeriodKind {
+    /// The name in queries and views.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeriodKind::Day => "day",
+            PeriodKind::Month => "month",
+        }
+    }
+}
+
+/// `GET /v1/merchants/{addr}/insights`: a merchant's own aggregates per period.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MerchantInsightsView {
+    /// The merchant asked about.
+    #[schema(value_type = String)]
+    pub merchant: Address,
+    /// What the periods are.
+    pub period: PeriodKind,
+    /// First period (inclusive).
+    pub from_period: u64,
+    /// Last period (inclusive).
+    pub to_period: u64,
+    /// The head the answer was read at.
+    pub height: u64,
+    /// False when the walk of the merchant's history stopped at its bound (or at pruned
+    /// blocks) before genesis: the figures then miss the oldest events.
+    pub complete: bool,
+    /// Every period of the range, oldest first.
+    pub periods: Vec<InsightsPeriod>,
+}
+
+/// One period of a merchant's insights (definitions in docs/indexer.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InsightsPeriod {
+    /// The period: a day index or `YYYYMM`.
+    pub period: u64,
+    /// Its first millisecond (Unix time).
+    pub start_ms: u64,
+    /// One past its last millisecond.
+    pub end_ms: u64,
+    /// Sales per product and money asset.
+    pub sales: Vec<InsightsSale>,
+    /// Passes (entitlements with an expiry, not subscriptions) active at the period's
+    /// last millisecond.
+    pub active_passes: u64,
+    /// Subscriptions active at the period's last millisecond.
+    pub active_subscriptions: u64,
+    /// Metered units settled to the merchant.
+    pub metered: InsightsMetered,
+    /// Subscription churn.
+    pub churn: InsightsChurn,
+    /// Cashback the merchant issued as a credit issuer, per credit asset.
+    pub cashback: Vec<InsightsCashback>,
+}
+
+/// Sales of one product in one money asset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InsightsSale {
+    /// The product (a bundle's own id).
+    pub product: u64,
+    /// The money asset.
+    #[schema(value_type = u32)]
+    pub asset: AssetId,
+    /// Sales (purchases, subscriptions and renewals).
+    pub count: u64,
+    /// Units paid, tax included.
+    pub gross: u128,
+    /// Units withheld as tax.
+    pub tax: u128,
+}
+
+/// Metered sessions' claims settled in a period.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InsightsMetered {
+    /// Claims settled.
+    pub claims: u64,
+    /// Units newly charged by them.
+    pub units: u64,
+    /// What they paid (units of each session's asset, summed).
+    pub amount: u128,
+}
+
+/// Subscription churn in a period.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InsightsChurn {
+    /// Subscriptions whose renewal failed (`SubscriptionLapsed`).
+    pub lapsed: u64,
+    /// Subscriptions the merchant revoked (with a refund).
+    pub revoked: u64,
+    /// Subscriptions active at the instant before the period began.
+    pub active_at_start: u64,
+}
+
+/// Cashback liability in one credit asset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InsightsCashback {
+    /// The credit asset.
+    #[schema(value_type = u32)]
+    pub asset: AssetId,
+    /// Minted by the merchant's reward rules in the period.
+    pub issued: u128,
+    /// Redemptions of it the merchant settled in the period.
+    pub redeemed: u128,
+    /// Issued minus redeemed since genesis, through the period's end (negative when
+    /// credits minted at genesis were redeemed).
+    #[schema(value_type = i64)]
+    pub outstanding: i128,
+}
+
+/// `GET /v1/blocks/{height}/events`: one final block's receipts and end-of-block events.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockEventsView {
+    /// The block's height.
+    pub height: Height,
+    /// The header's hash.
+    #[schema(value_type = String)]
+    pub hash: Hash,
+    /// The block's time (ms since the Unix epoch).
+    pub time_ms: u64,
+    /// One receipt per transaction, in block order: `tx` (hash), `outcome`, `fee`,
+    /// `events`.
+    #[schema(value_type = Vec<Object>)]
+    pub receipts: Vec<Receipt>,
+    /// Events of the end-of-block step.
+    #[schema(value_type = Vec<Object>)]
+    pub block_events: Vec<jeon_runtime::Event>,
+}
