@@ -21,4 +21,5 @@ mod proofs;
 mod properties;
 mod sdk_vectors;
 mod signatures;
+mod smt;
 mod validity;
