@@ -964,7 +964,12 @@ mod tests {
         ov.set_balance(&who, AssetId(0), 7).expect("memory");
         let (changes, app_hash) = ov.finish().expect("memory");
         let changed: Vec<&Vec<u8>> = changes.entries.keys().collect();
-        assert_eq!(changed, vec![&keys::nonce(&who), &keys::lthash()]);
+        // The nonce, the previous commitment (written by every block) and the accumulator.
+        let previous = vec![keys::PREVIOUS_COMMITMENT];
+        assert_eq!(
+            changed,
+            vec![&keys::nonce(&who), &previous, &keys::lthash()]
+        );
         let mut after = base.clone();
         after.apply(&changes);
         assert_eq!(after.app_hash(), Ok(app_hash));
