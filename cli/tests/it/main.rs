@@ -23,6 +23,7 @@ mod dry_run;
 mod economy_e2e;
 mod event_stream;
 mod fees_e2e;
+mod access_e2e;
 mod goods_e2e;
 mod governance_e2e;
 mod identity_e2e;
