@@ -75,9 +75,8 @@ pub(crate) fn run_access_proof(args: AccessProofArgs) -> Result<(), CliError> {
         )));
     }
     let height = state.state_height();
-    let access = proof::sign_access(state, challenge, &key).ok_or_else(|| {
-        CliError::Failed("the node's proof is not an entitlement's".into())
-    })?;
+    let access = proof::sign_access(state, challenge, &key)
+        .ok_or_else(|| CliError::Failed("the node's proof is not an entitlement's".into()))?;
     let doc = json!({
         "entitlement": args.entitlement,
         "height": height,
@@ -87,9 +86,8 @@ pub(crate) fn run_access_proof(args: AccessProofArgs) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(&doc)
         .map_err(|e| CliError::Failed(format!("cannot print the proof: {e}")))?;
     match args.out {
-        Some(path) => std::fs::write(&path, text + "\n").map_err(|e| {
-            CliError::BadInput(format!("cannot write {}: {e}", path.display()))
-        }),
+        Some(path) => std::fs::write(&path, text + "\n")
+            .map_err(|e| CliError::BadInput(format!("cannot write {}: {e}", path.display()))),
         None => crate::error::stdout(&(text + "\n")),
     }
 }
@@ -121,11 +119,7 @@ fn read_doc<T>(
 
 /// `jeon verify --state FILE`: prints the proved entry, decoded; exit 1 if it does not
 /// verify, or proves the entry absent, or (with `now_ms`) not live then.
-pub(crate) fn verify_state(
-    trusted: &Trusted,
-    path: &Path,
-    now_ms: TimeMs,
-) -> Result<(), CliError> {
+pub(crate) fn verify_state(trusted: &Trusted, path: &Path, now_ms: TimeMs) -> Result<(), CliError> {
     let proof = read_doc(path, "proof_hex", StateProof::decode)?;
     let verified = proof::verify_state(&proof, &trusted.chain_id, &trusted.validators)
         .map_err(|e| refused(path, trusted, e))?;

@@ -105,10 +105,18 @@ pub(crate) fn run(args: VerifyArgs) -> Result<(), CliError> {
     };
     let trusted = Trusted::load(&genesis)?;
     if let Some(path) = &args.access {
-        let challenge = crate::access_cmd::parse_challenge(args.challenge.as_deref().unwrap_or(""))?;
+        let challenge =
+            crate::access_cmd::parse_challenge(args.challenge.as_deref().unwrap_or(""))?;
         let now = crate::access_cmd::parse_now(args.now.as_deref())?;
         let product = args.product.unwrap_or(u64::MAX);
-        return crate::access_cmd::verify_access(&trusted, path, product, challenge, now, args.max_age);
+        return crate::access_cmd::verify_access(
+            &trusted,
+            path,
+            product,
+            challenge,
+            now,
+            args.max_age,
+        );
     }
     if let Some(path) = &args.state {
         let now = crate::access_cmd::parse_now(args.now.as_deref())?;

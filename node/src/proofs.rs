@@ -109,12 +109,10 @@ pub fn state_proof<S: Store>(
     if head == 0 {
         return Err(StateProofError::NoCertifiedState);
     }
-    let committed = db
-        .block(head)?
-        .ok_or(ProofLookupError::Missing {
-            tx: Hash::ZERO,
-            height: head,
-        })?;
+    let committed = db.block(head)?.ok_or(ProofLookupError::Missing {
+        tx: Hash::ZERO,
+        height: head,
+    })?;
     let header = committed.block.header;
     let previous = smt::previous(db)?.ok_or(StateProofError::PreviousMissing { head })?;
     if app_hash_of(&previous.lthash_digest, &previous.smt_root) != header.app_hash {

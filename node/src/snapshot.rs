@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use jeon_runtime::block::{validators_hash, Certificate, Header as BlockHeader, ValidatorInfo};
 use jeon_runtime::lthash::LtHash;
-use jeon_runtime::smt;
 use jeon_runtime::proof::{follow_changes, ValidatorSetChange};
+use jeon_runtime::smt;
 use jeon_runtime::state::{keys, Entries};
 use jeon_runtime::{codec, Hash, StateError, StateExt, StateRead};
 

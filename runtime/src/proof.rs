@@ -20,8 +20,8 @@ use crate::block::{
 use crate::codec::{self, CodecError};
 use crate::crypto::{self, SignatureError};
 use crate::merkle::{self, PathError, PathStep, PathTree};
-use crate::smt::SmtPathError;
 use crate::model::{Event, Outcome, Receipt};
+use crate::smt::SmtPathError;
 use crate::tx::{Call, SignedTx};
 use crate::types::{Address, Amount, Hash, Height, Nonce, TimeMs};
 
@@ -243,7 +243,10 @@ pub enum ProofError {
     TxSignature(SignatureError),
     /// A state proof names a key outside the provable families: the tree does not
     /// commit to it, so neither its value nor its absence can be proved.
-    #[error("key {} is not in a provable family (docs/proofs.md §9)", hex::encode(key))]
+    #[error(
+        "key {} is not in a provable family (docs/proofs.md §9)",
+        hex::encode(key)
+    )]
     KeyNotProvable {
         /// The key.
         key: Vec<u8>,

@@ -14,8 +14,8 @@ use serde::Serialize;
 use crate::codec::{self, CodecError};
 use crate::crypto::sha256;
 use crate::lthash::LtHash;
-use crate::smt;
 use crate::model::{AssetInfo, Params, Partner};
+use crate::smt;
 use crate::types::{Address, Amount, AssetId, Hash, Nonce};
 
 /// The largest stored value the runtime reads back.

@@ -70,18 +70,31 @@ fn a_pass_proves_access_offline_and_copied_expired_and_revoked_proofs_are_refuse
     // The purchase's block is certified by the next one: then the proof is served.
     let file = dir.path().join("access.json");
     assert!(
-        wait_until(Duration::from_secs(20), || access_proof(&town, "alice", &id, &file)
-            .status
-            .success()),
+        wait_until(Duration::from_secs(20), || access_proof(
+            &town, "alice", &id, &file
+        )
+        .status
+        .success()),
         "no access proof for entitlement {id}"
     );
-    let (code, out, err) = verify_access(&genesis, &file, &["--product", "1", "--challenge", CHALLENGE]);
+    let (code, out, err) = verify_access(
+        &genesis,
+        &file,
+        &["--product", "1", "--challenge", CHALLENGE],
+    );
     assert_eq!(code, 0, "{err}");
     let verified: Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(verified["entitlement"]["owner"], town.address("alice").as_str());
+    assert_eq!(
+        verified["entitlement"]["owner"],
+        town.address("alice").as_str()
+    );
 
     // Another product, another challenge, a pass past its expiry.
-    let (code, _, err) = verify_access(&genesis, &file, &["--product", "0", "--challenge", CHALLENGE]);
+    let (code, _, err) = verify_access(
+        &genesis,
+        &file,
+        &["--product", "0", "--challenge", CHALLENGE],
+    );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("not 0"), "{err}");
     let (code, _, err) = verify_access(&genesis, &file, &["--product", "1", "--challenge", "00ff"]);
@@ -91,21 +104,41 @@ fn a_pass_proves_access_offline_and_copied_expired_and_revoked_proofs_are_refuse
     let (code, _, err) = verify_access(
         &genesis,
         &file,
-        &["--product", "1", "--challenge", CHALLENGE, "--now", &late, "--max-age", "999999999"],
+        &[
+            "--product",
+            "1",
+            "--challenge",
+            CHALLENGE,
+            "--now",
+            &late,
+            "--max-age",
+            "999999999",
+        ],
     );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("expired"), "{err}");
     // Without the long --max-age, the same late check is refused as stale first.
-    let (code, _, err) = verify_access(&genesis, &file, &["--product", "1", "--challenge", CHALLENGE, "--now", &late]);
+    let (code, _, err) = verify_access(
+        &genesis,
+        &file,
+        &["--product", "1", "--challenge", CHALLENGE, "--now", &late],
+    );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("stale"), "{err}");
 
     // A copied proof: bob signs the challenge for alice's pass.
     let copied = dir.path().join("copied.json");
     assert!(access_proof(&town, "bob", &id, &copied).status.success());
-    let (code, _, err) = verify_access(&genesis, &copied, &["--product", "1", "--challenge", CHALLENGE]);
+    let (code, _, err) = verify_access(
+        &genesis,
+        &copied,
+        &["--product", "1", "--challenge", CHALLENGE],
+    );
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("not signed by the entitlement's owner"), "{err}");
+    assert!(
+        err.contains("not signed by the entitlement's owner"),
+        "{err}"
+    );
 
     // A tampered state proof (its value changed) does not verify.
     let state = get(&town.node.api, &format!("/v1/entitlements/{id}/proof")).expect("proof");
@@ -113,8 +146,19 @@ fn a_pass_proves_access_offline_and_copied_expired_and_revoked_proofs_are_refuse
     let state_file = dir.path().join("state.json");
     std::fs::write(&state_file, state.to_string()).expect("write");
     let g = genesis.to_str().expect("utf-8");
-    let ok = run(&["verify", "--genesis", g, "--state", state_file.to_str().expect("utf-8")]);
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let ok = run(&[
+        "verify",
+        "--genesis",
+        g,
+        "--state",
+        state_file.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let mut tampered = jeon_runtime::proof::StateProof::decode(
         &hex::decode(state["proof_hex"].as_str().expect("hex")).expect("hex"),
     )
@@ -124,17 +168,33 @@ fn a_pass_proves_access_offline_and_copied_expired_and_revoked_proofs_are_refuse
         v[last] ^= 1;
     }
     std::fs::write(&state_file, hex::encode(tampered.encode())).expect("write");
-    let bad = run(&["verify", "--genesis", g, "--state", state_file.to_str().expect("utf-8")]);
+    let bad = run(&[
+        "verify",
+        "--genesis",
+        g,
+        "--state",
+        state_file.to_str().expect("utf-8"),
+    ]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not in the state"));
 
     // Revoked with its refund: a new proof shows it absent, and the old access proof
     // is refused once its certifying block is older than the verifier allows.
-    let paid = get(&town.node.api, &format!("/v1/entitlements/{id}")).expect("shown")["entitlement"]["paid"]
+    let paid = get(&town.node.api, &format!("/v1/entitlements/{id}")).expect("shown")
+        ["entitlement"]["paid"]
         .as_u64()
         .expect("paid")
         .to_string();
-    let revoked = town.tx("pixel-forge-games", &["revoke-entitlement", "--entitlement", &id, "--refund", &paid]);
+    let revoked = town.tx(
+        "pixel-forge-games",
+        &[
+            "revoke-entitlement",
+            "--entitlement",
+            &id,
+            "--refund",
+            &paid,
+        ],
+    );
     assert!(has_event(&revoked, "entitlement_revoked"), "{revoked}");
     assert!(
         wait_until(Duration::from_secs(20), || {
@@ -149,15 +209,26 @@ fn a_pass_proves_access_offline_and_copied_expired_and_revoked_proofs_are_refuse
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
     let absent = get(&town.node.api, &format!("/v1/entitlements/{id}/proof")).expect("proof");
     std::fs::write(&state_file, absent.to_string()).expect("write");
-    let gone = run(&["verify", "--genesis", g, "--state", state_file.to_str().expect("utf-8")]);
+    let gone = run(&[
+        "verify",
+        "--genesis",
+        g,
+        "--state",
+        state_file.to_str().expect("utf-8"),
+    ]);
     assert_eq!(gone.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&gone.stderr).contains("absent"));
-    let certified: Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+    let certified: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
     let certified_ms = certified["access_proof"]["state"]["header"]["time_ms"]
         .as_u64()
         .expect("time");
     let later = (certified_ms + 61_000).to_string();
-    let (code, _, err) = verify_access(&genesis, &file, &["--product", "1", "--challenge", CHALLENGE, "--now", &later]);
+    let (code, _, err) = verify_access(
+        &genesis,
+        &file,
+        &["--product", "1", "--challenge", CHALLENGE, "--now", &later],
+    );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("stale"), "{err}");
 }

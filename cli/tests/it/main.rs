@@ -5,6 +5,7 @@
 mod common;
 mod proof_check;
 
+mod access_e2e;
 mod amount_flags;
 mod api_errors;
 mod api_types;
@@ -23,7 +24,6 @@ mod dry_run;
 mod economy_e2e;
 mod event_stream;
 mod fees_e2e;
-mod access_e2e;
 mod goods_e2e;
 mod governance_e2e;
 mod identity_e2e;

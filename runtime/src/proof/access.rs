@@ -166,11 +166,7 @@ fn entitlement_id(key: &[u8]) -> Option<u64> {
 }
 
 /// Makes an access proof: the owner signs the challenge for the proved entitlement.
-pub fn sign_access(
-    state: StateProof,
-    challenge: Vec<u8>,
-    owner: &Keypair,
-) -> Option<AccessProof> {
+pub fn sign_access(state: StateProof, challenge: Vec<u8>, owner: &Keypair) -> Option<AccessProof> {
     let id = entitlement_id(&state.key)?;
     let bytes = access_signing_bytes(&state.header.chain_id, &challenge, id);
     Some(AccessProof {

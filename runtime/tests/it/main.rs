@@ -22,4 +22,5 @@ mod properties;
 mod sdk_vectors;
 mod signatures;
 mod smt;
+mod state_proofs;
 mod validity;

@@ -133,7 +133,10 @@ fn a_tampered_path_leads_to_another_root() {
     let (kpath, _) = smt::prove(&state, &k).expect("memory");
     let forged = SmtPath {
         siblings: apath.siblings.clone(),
-        other_leaf: Some((smt::key_hash(&k), kpath.other_leaf.map_or(smt::EMPTY, |l| l.1))),
+        other_leaf: Some((
+            smt::key_hash(&k),
+            kpath.other_leaf.map_or(smt::EMPTY, |l| l.1),
+        )),
     };
     assert_ne!(smt::root_from_path(&absent, None, &forged), Ok(root));
 }
@@ -144,7 +147,8 @@ fn a_block_without_provable_writes_touches_no_tree_node() {
     apply(&mut state, &[(1, Some(vec![1])), (2, Some(vec![2]))]);
     let before = nodes(&state);
     let mut ov = Overlay::new(&state);
-    ov.put_raw(vec![keys::NONCE, 9], Some(vec![1])).expect("memory");
+    ov.put_raw(vec![keys::NONCE, 9], Some(vec![1]))
+        .expect("memory");
     let (changes, _) = ov.finish().expect("memory");
     assert!(changes
         .entries
