@@ -164,7 +164,7 @@ pub fn update<S: StateRead + ?Sized>(
     base: &S,
     mut changes: Vec<Change>,
 ) -> Result<(NodeWrites, Hash), StateError> {
-    changes.sort_by(|a, b| a.0.cmp(&b.0));
+    changes.sort_by_key(|a| a.0);
     changes.dedup_by(|a, b| a.0 == b.0);
     let mut u = Updater {
         base,

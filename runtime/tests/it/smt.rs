@@ -11,7 +11,7 @@ use crate::support::{app_hash_from_scratch, smt_root_from_scratch};
 
 /// A provable key of the universe the tests draw from: entitlements and attestations.
 fn key(i: u8) -> Vec<u8> {
-    let prefix = if i % 2 == 0 {
+    let prefix = if i.is_multiple_of(2) {
         keys::ENTITLEMENT
     } else {
         keys::ATTESTATION
