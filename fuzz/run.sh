@@ -18,6 +18,7 @@ TARGETS=(
   tx:150000
   block:25000
   proof:120000
+  access_proof:120000
   wire_gossip:50000
   wire_sync:40000
   genesis:250000

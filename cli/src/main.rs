@@ -4,6 +4,7 @@
 //! group lives in its own module. Errors print as `error: <message>` on stderr and set
 //! the exit code (see [`error`]).
 
+mod access_cmd;
 mod amount;
 mod bench;
 #[cfg(unix)]
@@ -98,12 +99,15 @@ enum Command {
     /// Load a node with pre-signed transfers, merchant payments or mandate charges;
     /// report finalized throughput and latency.
     Bench(bench::BenchArgs),
-    /// Check a transaction proof against a genesis file alone, trusting no node.
+    /// Check a transaction, state or access proof against a genesis file alone,
+    /// trusting no node.
     ///
-    /// The proof file holds the answer of `GET /v1/txs/{hash}/proof`, the proof's JSON
-    /// alone, or the hex of its canonical bytes. Prints what was verified; exits 1 if
-    /// the proof does not verify or the transaction failed, 2 if a file is unreadable
-    /// or malformed.
+    /// `--proof`: the answer of `GET /v1/txs/{hash}/proof`, the proof's JSON alone, or
+    /// the hex of its canonical bytes. `--state`: an entitlement's or attestation's
+    /// state proof. `--access`: an access proof, for `--product` and `--challenge`.
+    /// Prints what was verified; exits 1 if the proof does not verify (or the
+    /// transaction failed, the entry is absent or expired, access is refused), 2 if a
+    /// file is unreadable or malformed.
     Verify(verify_cmd::VerifyArgs),
     /// Follow a node and write its blocks, transactions and events into PostgreSQL, with
     /// SQL views of merchants' insights (docs/indexer.md). Resumes after the last block
@@ -113,6 +117,10 @@ enum Command {
     /// database cannot be used (unreachable, a newer schema, another chain), 2 for bad
     /// input, 3 when the node cannot be reached.
     Index(index::IndexArgs),
+    /// Prove access to a pass offline: fetch the entitlement's state proof from the
+    /// node and sign the server's challenge with the owner's key (docs/proofs.md §10);
+    /// a content server checks it with `jeon verify --access`.
+    AccessProof(access_cmd::AccessProofArgs),
     /// Make a merchant-signed payment link (`jeon:pay?to=...&amount=500.00&asset=KRW...`)
     /// for `jeon tx pay-invoice`, and read one.
     #[command(subcommand)]
@@ -149,6 +157,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Verify(args) => verify_cmd::run(args),
         Command::Index(args) => index::run(args),
+        Command::AccessProof(args) => access_cmd::run_access_proof(args),
         Command::Invoice(command) => invoice_cmd::run(command),
         #[cfg(unix)]
         Command::Chaos(command) => chaos::run(command),

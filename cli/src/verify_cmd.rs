@@ -1,4 +1,5 @@
-//! `jeon verify`: checks a transaction proof against a genesis file, trusting no node.
+//! `jeon verify`: checks a transaction proof against a genesis file, trusting no node
+//! (state and access proofs: `crate::access_cmd`).
 //!
 //! The proof file may hold what `GET /v1/txs/{hash}/proof` answered (saved as is), the
 //! proof's JSON alone, or the hex of its canonical bytes (docs/proofs.md §3). When the
@@ -28,11 +29,34 @@ const PROOF_FILE_BYTES_MAX: u64 = 8 * PROOF_BYTES_MAX as u64;
 
 /// `jeon verify`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["proof", "state", "access"])))]
 pub(crate) struct VerifyArgs {
-    /// The proof: the answer of `GET /v1/txs/{hash}/proof` as saved, the proof's JSON
-    /// alone, or the hex of its canonical bytes.
+    /// A transaction proof: the answer of `GET /v1/txs/{hash}/proof` as saved, the
+    /// proof's JSON alone, or the hex of its canonical bytes.
     #[arg(long, value_name = "FILE")]
-    proof: PathBuf,
+    proof: Option<PathBuf>,
+    /// A state proof (an entitlement's or an attestation's): the answer of
+    /// `GET /v1/entitlements/{id}/proof` or `/v1/attestations/{id}/proof` as saved, or
+    /// its hex. Exits 1 if the entry is proved absent or not live at `--now`.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// An access proof (`jeon access-proof`): needs `--product` and `--challenge`.
+    #[arg(long, value_name = "FILE", requires_all = ["product", "challenge"])]
+    access: Option<PathBuf>,
+    /// The product the access proof must be a pass for.
+    #[arg(long, value_name = "ID")]
+    product: Option<u64>,
+    /// The challenge the access proof must answer, hex.
+    #[arg(long, value_name = "HEX")]
+    challenge: Option<String>,
+    /// The verifier's time: ms since the Unix epoch or ISO UTC
+    /// (`2026-12-07T10:00:00Z`) [default: the system clock].
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+    /// How old (seconds) the block certifying an access proof may be at `--now`: a
+    /// revocation after it would not be visible.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::access_cmd::ACCESS_MAX_AGE_S_DEFAULT)]
+    max_age: u64,
     /// The chain's genesis file: the only thing the check trusts [default:
     /// `JEON_GENESIS`, else .jeon-dev/genesis.json if it exists].
     #[arg(long, value_name = "FILE", env = "JEON_GENESIS")]
@@ -80,8 +104,31 @@ pub(crate) fn run(args: VerifyArgs) -> Result<(), CliError> {
         }
     };
     let trusted = Trusted::load(&genesis)?;
-    let text = read_bounded(&args.proof)?;
-    let name = args.proof.display();
+    if let Some(path) = &args.access {
+        let challenge =
+            crate::access_cmd::parse_challenge(args.challenge.as_deref().unwrap_or(""))?;
+        let now = crate::access_cmd::parse_now(args.now.as_deref())?;
+        let product = args.product.unwrap_or(u64::MAX);
+        return crate::access_cmd::verify_access(
+            &trusted,
+            path,
+            product,
+            challenge,
+            now,
+            args.max_age,
+        );
+    }
+    if let Some(path) = &args.state {
+        let now = crate::access_cmd::parse_now(args.now.as_deref())?;
+        return crate::access_cmd::verify_state(&trusted, path, now);
+    }
+    let Some(path) = &args.proof else {
+        return Err(CliError::BadInput(
+            "give --proof, --state or --access".into(),
+        ));
+    };
+    let text = read_bounded(path)?;
+    let name = path.display();
     let proof = parse_proof(&text).map_err(|e| e.naming(&name.to_string()))?;
     let verified = trusted.verify(&proof).map_err(|e| {
         CliError::Failed(format!(
@@ -111,7 +158,7 @@ pub(crate) fn failure(verified: &Verified) -> Result<(), CliError> {
     }
 }
 
-fn read_bounded(path: &Path) -> Result<String, CliError> {
+pub(crate) fn read_bounded(path: &Path) -> Result<String, CliError> {
     let unreadable = |reason: String| {
         CliError::BadInput(format!(
             "cannot read proof file {}: {reason}",

@@ -1,4 +1,6 @@
-//! Transaction proofs served by `GET /v1/txs/{hash}/proof`, built from the store.
+//! Transaction proofs served by `GET /v1/txs/{hash}/proof`, and state proofs served by
+//! `GET /v1/entitlements/{id}/proof` and `GET /v1/attestations/{id}/proof`, built from
+//! the store.
 //!
 //! The proof itself (format, building, verifying) is the runtime's
 //! (`jeon_runtime::proof`); this module only finds a final transaction's block,
@@ -6,8 +8,10 @@
 
 use jeon_runtime::block::ValidatorInfo;
 use jeon_runtime::governance;
-use jeon_runtime::proof::{self, BuildError, TxProof, ValidatorSetChange};
-use jeon_runtime::{Event, Hash, Height};
+use jeon_runtime::proof::{self, BuildError, StateProof, TxProof, ValidatorSetChange};
+use jeon_runtime::smt::{self, BeforeLatest};
+use jeon_runtime::state::{app_hash_of, StateError};
+use jeon_runtime::{Event, Hash, Height, StateRead};
 
 use crate::store::{ChainDb, Store, StoreError};
 
@@ -63,6 +67,69 @@ pub fn tx_proof<S: Store>(
     }
     built.validator_changes = set_changes(db, loc.height)?;
     Ok(Some(built))
+}
+
+/// Why a state proof could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum StateProofError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading the state failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// No block is final yet: nothing certifies a state.
+    #[error("no block is final yet: the genesis state is certified by block 1")]
+    NoCertifiedState,
+    /// The state does not hold the previous commitment its head's header certifies
+    /// (a node imported from a snapshot serves proofs from its next block on).
+    #[error(
+        "this node cannot prove the state block {head} certifies: its previous commitment \
+         is missing or disagrees with the header (a node restored from a snapshot proves \
+         from its next block on)"
+    )]
+    PreviousMissing {
+        /// The head.
+        head: Height,
+    },
+    /// A set change's blocks are missing (as for transaction proofs).
+    #[error(transparent)]
+    Lookup(#[from] ProofLookupError),
+}
+
+/// The state proof of `key` (a provable key) at `head`: the state after block
+/// `head - 1`, which head's header certifies (docs/proofs.md §9). The node holds the
+/// state after `head`; the latest block's pre-images give back the one before it.
+/// Read it through `Chain::read_at_head`, so the state and `head` belong together.
+pub fn state_proof<S: Store>(
+    db: &ChainDb<S>,
+    key: &[u8],
+    head: Height,
+) -> Result<StateProof, StateProofError> {
+    if head == 0 {
+        return Err(StateProofError::NoCertifiedState);
+    }
+    let committed = db.block(head)?.ok_or(ProofLookupError::Missing {
+        tx: Hash::ZERO,
+        height: head,
+    })?;
+    let header = committed.block.header;
+    let previous = smt::previous(db)?.ok_or(StateProofError::PreviousMissing { head })?;
+    if app_hash_of(&previous.lthash_digest, &previous.smt_root) != header.app_hash {
+        return Err(StateProofError::PreviousMissing { head });
+    }
+    let before = BeforeLatest(db);
+    let value = before.get(key)?;
+    let (path, _) = smt::prove(&before, key)?;
+    Ok(StateProof {
+        key: key.to_vec(),
+        value,
+        path,
+        lthash_digest: previous.lthash_digest,
+        header,
+        certificate: committed.certificate,
+        validator_changes: set_changes(db, head)?,
+    })
 }
 
 /// The validator-set changes a proof for a block at `height` carries (docs/proofs.md

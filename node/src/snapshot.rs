@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use jeon_runtime::block::{validators_hash, Certificate, Header as BlockHeader, ValidatorInfo};
 use jeon_runtime::lthash::LtHash;
 use jeon_runtime::proof::{follow_changes, ValidatorSetChange};
+use jeon_runtime::smt;
 use jeon_runtime::state::{keys, Entries};
 use jeon_runtime::{codec, Hash, StateError, StateExt, StateRead};
 
@@ -282,12 +283,16 @@ impl<R: Read> FrameReader<R> {
     }
 }
 
-/// The app hash of an accumulator: what `StateExt::app_hash` gives for a state that
-/// holds only it.
-struct Accumulator(Vec<u8>);
+/// The app hash of an accumulator and a sparse Merkle root node: what
+/// `StateExt::app_hash` gives for a state that holds only them. The root node is a
+/// committed entry, so the LtHash check already vouches for it.
+struct Accumulator(Vec<u8>, Option<Vec<u8>>);
 
 impl StateRead for Accumulator {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        if key == smt::node_key(0, &smt::EMPTY).as_slice() {
+            return Ok(self.1.clone());
+        }
         Ok((key == keys::lthash().as_slice()).then(|| self.0.clone()))
     }
 }
@@ -377,13 +382,13 @@ pub fn import<R: Read, S: Store>(
 ) -> Result<Stats, SnapshotError> {
     let started = Instant::now();
     db.import_begin(header.chain_id)?;
-    let (acc, stored_acc, chunks, entries) = import_chunks(reader, db)?;
+    let (acc, stored_acc, smt_root, chunks, entries) = import_chunks(reader, db)?;
     if stored_acc.as_deref() != Some(acc.as_bytes()) {
         return Err(SnapshotError::Refused(
             "its entries do not add up to the state's accumulator".into(),
         ));
     }
-    let app_hash = Accumulator(acc.as_bytes().to_vec())
+    let app_hash = Accumulator(acc.as_bytes().to_vec(), smt_root)
         .app_hash()
         .map_err(|e| SnapshotError::Refused(e.to_string()))?;
     if app_hash != header.head.app_hash {
@@ -420,8 +425,9 @@ pub fn import<R: Read, S: Store>(
     })
 }
 
-/// What the chunks held: (the recomputed accumulator, the stored one, chunks, entries).
-type ChunksRead = (LtHash, Option<Vec<u8>>, u64, u64);
+/// What the chunks held: (the recomputed accumulator, the stored one, the sparse
+/// Merkle tree's root node, chunks, entries).
+type ChunksRead = (LtHash, Option<Vec<u8>>, Option<Vec<u8>>, u64, u64);
 
 /// The chunks up to the end frame, written to `db`: (the recomputed accumulator, the
 /// stored one, chunks, entries).
@@ -429,7 +435,8 @@ fn import_chunks<R: Read, S: Store>(
     reader: &mut FrameReader<R>,
     db: &ChainDb<S>,
 ) -> Result<ChunksRead, SnapshotError> {
-    let (mut acc, mut stored_acc) = (LtHash::default(), None);
+    let (mut acc, mut stored_acc, mut smt_root) = (LtHash::default(), None, None);
+    let root_key = smt::node_key(0, &smt::EMPTY);
     let (mut chunks, mut entries) = (0u64, 0u64);
     loop {
         match reader.next_frame()? {
@@ -443,7 +450,7 @@ fn import_chunks<R: Read, S: Store>(
                         "it ends claiming {c} chunks and {e} entries, it held {chunks} and {entries}"
                     )));
                 }
-                return Ok((acc, stored_acc, chunks, entries));
+                return Ok((acc, stored_acc, smt_root, chunks, entries));
             }
             Frame::Chunk(page) => {
                 chunks += 1;
@@ -455,6 +462,9 @@ fn import_chunks<R: Read, S: Store>(
                     let Some((&b'S', state_key)) = key.split_first() else {
                         continue;
                     };
+                    if state_key == root_key.as_slice() {
+                        smt_root = Some(value.clone());
+                    }
                     if state_key == keys::lthash().as_slice() {
                         stored_acc = Some(value.clone());
                     } else if keys::is_committed(state_key) {

@@ -21,6 +21,7 @@ pub mod merkle;
 pub mod model;
 pub mod nodes;
 pub mod proof;
+pub mod smt;
 pub mod state;
 pub mod tx;
 pub mod types;

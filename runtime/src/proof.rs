@@ -21,6 +21,7 @@ use crate::codec::{self, CodecError};
 use crate::crypto::{self, SignatureError};
 use crate::merkle::{self, PathError, PathStep, PathTree};
 use crate::model::{Event, Outcome, Receipt};
+use crate::smt::SmtPathError;
 use crate::tx::{Call, SignedTx};
 use crate::types::{Address, Amount, Hash, Height, Nonce, TimeMs};
 
@@ -240,6 +241,29 @@ pub enum ProofError {
     /// broke the rules).
     #[error("the transaction's signature does not verify: {0}")]
     TxSignature(SignatureError),
+    /// A state proof names a key outside the provable families: the tree does not
+    /// commit to it, so neither its value nor its absence can be proved.
+    #[error(
+        "key {} is not in a provable family (docs/proofs.md §9)",
+        hex::encode(key)
+    )]
+    KeyNotProvable {
+        /// The key.
+        key: Vec<u8>,
+    },
+    /// A state proof's tree path is malformed.
+    #[error("malformed state path: {0}")]
+    StatePath(SmtPathError),
+    /// The entry, its path and the LtHash digest do not give the app hash the header
+    /// certifies: the value, a sibling, the digest or the header was changed.
+    #[error(
+        "the entry is not in the state block {height} certifies: its path and digest do not \
+         give the header's app hash"
+    )]
+    StateNotCommitted {
+        /// The certifying header's height.
+        height: Height,
+    },
 }
 
 /// What a valid proof established: a final block of the genesis's chain holds this
@@ -308,32 +332,12 @@ pub fn verify(
 ) -> Result<Verified, ProofError> {
     let header = &proof.header;
     let height = header.height;
-    if header.chain_id != *genesis_chain_id {
-        return Err(ProofError::WrongChain {
-            expected: *genesis_chain_id,
-            got: header.chain_id,
-        });
-    }
-    let (set, last_change) = follow_changes(
+    let genesis_validators = certified_set(
+        header,
         &proof.validator_changes,
         genesis_chain_id,
         genesis_validators,
     )?;
-    let set_hash = validators_hash(set);
-    if header.validators_hash != set_hash {
-        return Err(ProofError::ValidatorSetMismatch {
-            expected: set_hash,
-            got: header.validators_hash,
-            changes: proof.validator_changes.len(),
-        });
-    }
-    if height <= last_change {
-        return Err(ProofError::BeforeLastChange {
-            height,
-            change: last_change,
-        });
-    }
-    let genesis_validators = set;
     // Cheap checks first: the two Merkle paths, then the signatures.
     let tx_hash = proof.tx.hash();
     let tx_root = merkle::root_from_path(&tx_hash, proof.index, &proof.tx_path)
@@ -362,21 +366,71 @@ pub fn verify(
             height,
         });
     }
-    if proof.certificate.height != height {
-        return Err(ProofError::CertificateHeight {
-            header: height,
-            certificate: proof.certificate.height,
-        });
-    }
-    let block_hash = header.hash();
-    proof
-        .certificate
-        .verify(genesis_chain_id, &block_hash, genesis_validators)
-        .map_err(|source| ProofError::Certificate { height, source })?;
+    let block_hash = check_certificate(
+        header,
+        &proof.certificate,
+        genesis_chain_id,
+        genesis_validators,
+    )?;
     let body = &proof.tx.body;
     crypto::verify(&body.sender, &body.signing_bytes(), &proof.tx.signature)
         .map_err(ProofError::TxSignature)?;
     Ok(verified(proof, block_hash, genesis_validators))
+}
+
+/// The header's part of every proof (docs/proofs.md §5, §7): it is for the genesis's
+/// chain, the carried set changes hold, and the header names the set they lead to and
+/// is above the last of them. Returns that set.
+pub fn certified_set<'a>(
+    header: &Header,
+    changes: &'a [ValidatorSetChange],
+    genesis_chain_id: &Hash,
+    genesis_validators: &'a [ValidatorInfo],
+) -> Result<&'a [ValidatorInfo], ProofError> {
+    if header.chain_id != *genesis_chain_id {
+        return Err(ProofError::WrongChain {
+            expected: *genesis_chain_id,
+            got: header.chain_id,
+        });
+    }
+    let (set, last_change) = follow_changes(changes, genesis_chain_id, genesis_validators)?;
+    let set_hash = validators_hash(set);
+    if header.validators_hash != set_hash {
+        return Err(ProofError::ValidatorSetMismatch {
+            expected: set_hash,
+            got: header.validators_hash,
+            changes: changes.len(),
+        });
+    }
+    if header.height <= last_change {
+        return Err(ProofError::BeforeLastChange {
+            height: header.height,
+            change: last_change,
+        });
+    }
+    Ok(set)
+}
+
+/// The certificate is for the header's height and holds more than 2/3 of `set`'s
+/// power for it. Returns the header's hash.
+pub fn check_certificate(
+    header: &Header,
+    certificate: &Certificate,
+    chain_id: &Hash,
+    set: &[ValidatorInfo],
+) -> Result<Hash, ProofError> {
+    let height = header.height;
+    if certificate.height != height {
+        return Err(ProofError::CertificateHeight {
+            header: height,
+            certificate: certificate.height,
+        });
+    }
+    let block_hash = header.hash();
+    certificate
+        .verify(chain_id, &block_hash, set)
+        .map_err(|source| ProofError::Certificate { height, source })?;
+    Ok(block_hash)
 }
 
 /// Walks the carried set changes from the genesis set (docs/proofs.md §7): each is
@@ -475,6 +529,15 @@ fn verified(proof: &TxProof, block_hash: Hash, validators: &[ValidatorInfo]) -> 
         total_power: sum(&mut validators.iter().map(|v| v.power)),
     }
 }
+
+mod access;
+mod state;
+
+pub use access::{
+    access_signing_bytes, sign_access, verify_access, AccessError, AccessPolicy, AccessProof,
+    AccessVerified, ACCESS_CHALLENGE_BYTES_MAX,
+};
+pub use state::{verify_state, StateProof, StateVerified};
 
 /// Why a proof cannot be built from a stored block: the store is inconsistent, or the
 /// index is wrong.

@@ -15,12 +15,19 @@ use crate::codec::{self, CodecError};
 use crate::crypto::sha256;
 use crate::lthash::LtHash;
 use crate::model::{AssetInfo, Params, Partner};
+use crate::smt;
 use crate::types::{Address, Amount, AssetId, Hash, Nonce};
 
 /// The largest stored value the runtime reads back.
 const VALUE_BYTES_MAX: usize = 64 * 1024;
 /// Domain prefix of the app hash.
-const APP_HASH_DOMAIN: &[u8] = b"jeon/app/v1";
+const APP_HASH_DOMAIN: &[u8] = b"jeon/app/v2";
+
+/// The app hash of a state: `SHA-256("jeon/app/v2" ‖ SHA-256(LtHash accumulator) ‖
+/// sparse Merkle root)` (docs/encoding.md, docs/proofs.md §9).
+pub fn app_hash_of(lthash_digest: &Hash, smt_root: &Hash) -> Hash {
+    sha256(&[APP_HASH_DOMAIN, &lthash_digest.0, &smt_root.0])
+}
 
 /// Storage failed underneath the state, or what it holds breaks a rule the runtime
 /// keeps. Execution stops and nothing is written.
@@ -296,14 +303,41 @@ pub mod keys {
     /// `0x50 || validator || height (u64 BE)` -> `governance::Evidence`: equivocation
     /// evidence, one per validator and height.
     pub const EVIDENCE: u8 = 0x50;
+    /// `0x60 || depth (u16 BE) || path prefix (32 bytes)` -> a node of the sparse
+    /// Merkle tree over the [`PROVABLE`] families (`crate::smt`; 65 raw bytes).
+    pub const SMT_NODE: u8 = 0x60;
+    /// `0x61 || key` -> `Option<Vec<u8>>`: what a provable entry or tree node held
+    /// before the latest block wrote it (the state its successor's certificate
+    /// certifies, for state proofs). Uncommitted; each block replaces the previous
+    /// block's set.
+    pub const PRE_IMAGE: u8 = 0x61;
+    /// `0x62` -> `smt::PreviousCommitment`: the commitment of the state before the
+    /// latest block (its LtHash digest and tree root) and the keys under
+    /// [`PRE_IMAGE`]. Uncommitted.
+    pub const PREVIOUS_COMMITMENT: u8 = 0x62;
     /// `0xff` -> the LtHash accumulator. Not itself hashed: it *is* the commitment.
     pub const LTHASH: u8 = 0xff;
+
+    /// The provable key families: the entries the sparse Merkle tree commits to, one
+    /// by one, so each can be proved (or proved absent) offline. Adding a family is
+    /// one entry here (docs/proofs.md §9).
+    pub const PROVABLE: &[u8] = &[ENTITLEMENT, ATTESTATION];
+
+    /// Whether an entry is in the sparse Merkle tree.
+    pub fn is_provable(key: &[u8]) -> bool {
+        key.first().is_some_and(|p| PROVABLE.contains(p))
+    }
 
     /// Whether an entry is part of the app hash: everything but the accumulator itself
     /// and the derived history index. Hashing the index cost two accumulator updates
     /// per transfer, a fourfold slowdown of block execution.
+    /// The pre-images of the latest block and the previous commitment are derived
+    /// records for proofs, uncommitted for the same reason.
     pub fn is_committed(key: &[u8]) -> bool {
-        !matches!(key.first(), Some(&LTHASH) | Some(&HISTORY))
+        !matches!(
+            key.first(),
+            Some(&LTHASH) | Some(&HISTORY) | Some(&PRE_IMAGE) | Some(&PREVIOUS_COMMITMENT)
+        )
     }
 
     pub(crate) fn with(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -473,14 +507,15 @@ pub trait StateExt: StateRead {
     fn next_asset_id(&self) -> Result<u32, StateError> {
         Ok(read(self, &keys::next_asset_id())?.unwrap_or(0))
     }
-    /// The app hash: SHA-256 of the domain and the accumulator over every entry.
+    /// The app hash: [`app_hash_of`] the accumulator over every entry and the root of
+    /// the provable entries' tree.
     fn app_hash(&self) -> Result<Hash, StateError> {
         let acc = self
             .get(&keys::lthash())?
             .map(|b| LtHash::from_bytes(&b))
             .transpose();
         let acc = acc?.unwrap_or_default();
-        Ok(sha256(&[APP_HASH_DOMAIN, acc.as_bytes()]))
+        Ok(app_hash_of(&sha256(&[acc.as_bytes()]), &smt::root(self)?))
     }
 }
 
@@ -648,7 +683,14 @@ impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
             Some(b) => LtHash::from_bytes(&b)?,
             None => LtHash::default(),
         };
+        let before = smt::PreviousCommitment {
+            lthash_digest: sha256(&[acc.as_bytes()]),
+            smt_root: smt::root(self.base)?,
+            keys: Vec::new(),
+        };
         let mut entries = BTreeMap::new();
+        let mut provable = Vec::new();
+        let mut pre_images = Vec::new();
         for (key, slot) in self.slots {
             if slot.original == slot.current || key.first() == Some(&keys::LTHASH) {
                 continue;
@@ -657,15 +699,29 @@ impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
                 entries.insert(key, slot.current);
                 continue;
             }
-            if let Some(old) = &slot.original {
-                acc.remove(&key, old);
+            if keys::is_provable(&key) {
+                let value_hash = slot.current.as_deref().map(|v| sha256(&[v]));
+                provable.push((smt::key_hash(&key), value_hash));
+                pre_images.push((key.clone(), slot.original.clone()));
             }
-            if let Some(new) = &slot.current {
-                acc.add(&key, new);
-            }
+            commit(&mut acc, &key, &slot.original, &slot.current);
             entries.insert(key, slot.current);
         }
-        let app_hash = sha256(&[APP_HASH_DOMAIN, acc.as_bytes()]);
+        // The tree is updated once per block, from the block's writes to provable
+        // keys; a block that wrote none leaves it (and its cost) alone.
+        let root = if provable.is_empty() {
+            before.smt_root
+        } else {
+            let (nodes, root) = smt::update(self.base, provable)?;
+            for (key, (old, new)) in nodes {
+                commit(&mut acc, &key, &old, &new);
+                pre_images.push((key.clone(), old));
+                entries.insert(key, new);
+            }
+            root
+        };
+        smt::record_previous(self.base, before, pre_images, &mut entries)?;
+        let app_hash = app_hash_of(&sha256(&[acc.as_bytes()]), &root);
         entries.insert(lthash_key, Some(acc.as_bytes().to_vec()));
         Ok((
             ChangeSet {
@@ -674,6 +730,16 @@ impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
             },
             app_hash,
         ))
+    }
+}
+
+/// Moves one committed entry in the accumulator from `old` to `new`.
+fn commit(acc: &mut LtHash, key: &[u8], old: &Option<Vec<u8>>, new: &Option<Vec<u8>>) {
+    if let Some(old) = old {
+        acc.remove(key, old);
+    }
+    if let Some(new) = new {
+        acc.add(key, new);
     }
 }
 
@@ -898,7 +964,12 @@ mod tests {
         ov.set_balance(&who, AssetId(0), 7).expect("memory");
         let (changes, app_hash) = ov.finish().expect("memory");
         let changed: Vec<&Vec<u8>> = changes.entries.keys().collect();
-        assert_eq!(changed, vec![&keys::nonce(&who), &keys::lthash()]);
+        // The nonce, the previous commitment (written by every block) and the accumulator.
+        let previous = vec![keys::PREVIOUS_COMMITMENT];
+        assert_eq!(
+            changed,
+            vec![&keys::nonce(&who), &previous, &keys::lthash()]
+        );
         let mut after = base.clone();
         after.apply(&changes);
         assert_eq!(after.app_hash(), Ok(app_hash));

@@ -5,6 +5,7 @@
 mod common;
 mod proof_check;
 
+mod access_e2e;
 mod amount_flags;
 mod api_errors;
 mod api_types;

@@ -406,6 +406,18 @@ fn every_json_answer_validates_against_the_nodes_openapi_document() {
             "/v1/attestations/999999".to_owned(),
         ),
         (
+            "/v1/attestations/{id}/proof",
+            "/v1/attestations/999999/proof".to_owned(),
+        ),
+        (
+            "/v1/attestations/{id}/proof",
+            "/v1/attestations/nope/proof".to_owned(),
+        ),
+        (
+            "/v1/entitlements/{id}/proof",
+            "/v1/entitlements/0/proof".to_owned(),
+        ),
+        (
             "/v1/accounts/{addr}/lines",
             format!("/v1/accounts/{a}/lines"),
         ),

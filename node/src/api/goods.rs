@@ -8,9 +8,11 @@ use axum::extract::{Path, State};
 use axum::Json;
 use jeon_runtime::{goods, identity};
 
+use crate::proofs::{self, StateProofError};
+
 use super::types::{
     AttestationStatus, AttestationView, AttestationsView, EntitlementView, EntitlementsView,
-    ErrorBody, ErrorCode, MeterView, MetersView, ProductView, ProductsView,
+    ErrorBody, ErrorCode, MeterView, MetersView, ProductView, ProductsView, StateProofAnswer,
 };
 use super::{parse_address, read_state, ApiError, ApiResult};
 use crate::chain::Chain;
@@ -218,5 +220,51 @@ pub(super) async fn attestations(
         height,
         time_ms,
         attestations,
+    }))
+}
+
+/// `GET /v1/entitlements/{id}/proof`: the entitlement's state proof (or the proof that
+/// it is absent: revoked or never issued) in the state the head's certificate
+/// certifies (docs/proofs.md §9); with the owner's signature over a challenge it is an
+/// access proof (`jeon access-proof`, §10).
+#[utoipa::path(get, path = "/v1/entitlements/{id}/proof", tag = "goods", params(("id" = u64, Path, description = "The entitlement's id")), responses((status = 200, description = "The state proof", body = StateProofAnswer), (status = "4XX", description = "Bad id, or no certified state yet; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+pub(super) async fn entitlement_proof(
+    State(shared): State<Arc<Chain>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<StateProofAnswer>> {
+    let id = parse_id(&id, "entitlement")?;
+    state_proof(&shared, goods::storage::entitlement(id)).await
+}
+
+/// `GET /v1/attestations/{id}/proof`: the attestation's state proof (docs/proofs.md
+/// §9), verified offline by `jeon verify --state`.
+#[utoipa::path(get, path = "/v1/attestations/{id}/proof", tag = "goods", params(("id" = u64, Path, description = "The attestation's id")), responses((status = 200, description = "The state proof", body = StateProofAnswer), (status = "4XX", description = "Bad id, or no certified state yet; see docs/api.md, Errors", body = ErrorBody), (status = "5XX", description = "Busy, storage or internal error", body = ErrorBody)))]
+pub(super) async fn attestation_proof(
+    State(shared): State<Arc<Chain>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<StateProofAnswer>> {
+    let id = parse_id(&id, "attestation")?;
+    state_proof(&shared, identity::storage::attestation(id)).await
+}
+
+/// A provable key's state proof at the head.
+async fn state_proof(shared: &Arc<Chain>, key: Vec<u8>) -> ApiResult<Json<StateProofAnswer>> {
+    let proof = read_state(shared, move |db, head| {
+        proofs::state_proof(db, &key, head.height).map_err(|e| match e {
+            StateProofError::NoCertifiedState | StateProofError::PreviousMissing { .. } => {
+                ApiError::not_found(ErrorCode::NotFinal, e.to_string())
+            }
+            StateProofError::Store(e) => ApiError::from(e),
+            other => ApiError::internal(other),
+        })
+    })
+    .await?;
+    Ok(Json(StateProofAnswer {
+        key: hex::encode(&proof.key),
+        height: proof.state_height(),
+        certified_by: proof.header.height,
+        present: proof.value.is_some(),
+        proof_hex: hex::encode(proof.encode()),
+        proof: serde_json::to_value(&proof).map_err(ApiError::internal)?,
     }))
 }

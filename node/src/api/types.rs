@@ -410,6 +410,25 @@ pub struct TxProofAnswer {
     pub proof: Value,
 }
 
+/// `GET /v1/entitlements/{id}/proof`, `GET /v1/attestations/{id}/proof`: a state
+/// proof (docs/proofs.md §9).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct StateProofAnswer {
+    /// The state key, hex.
+    pub key: String,
+    /// The proved state is the one after this block.
+    pub height: Height,
+    /// The block whose certificate certifies it (`height + 1`: the node's head).
+    pub certified_by: Height,
+    /// Whether the entry is present (`false`: the proof shows it absent, e.g. revoked).
+    pub present: bool,
+    /// Hex of the proof's canonical bytes.
+    pub proof_hex: String,
+    /// The proof as JSON.
+    #[schema(value_type = Object)]
+    pub proof: Value,
+}
+
 /// `GET /v1/accounts/{addr}`.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct AccountView {

@@ -57,9 +57,9 @@ const INVALID_RECEIPT: &str = concat!(
 );
 const RECEIPTS_ROOT: &str = "adf5fbb832fb0974441b9dfee0e6b45cbb59e1913e9732e50ebf668d7823f1d8";
 
-const EMPTY_APP_HASH: &str = "6f8df56b576a3c548857cae111cc4cbafec05a3a29f14faea093794a6fc177eb";
+const EMPTY_APP_HASH: &str = "151592954007b2c4ab704b3d03b08126cce87a12efff2ada0bf8bb0c6da3af22";
 const SMALL_STATE_APP_HASH: &str =
-    "af0ab8075708941dee599ca6de6aba31f06f5e1d1ffd469c82a3001110cfd316";
+    "4c64d64c02bbf33bfb796ef01ec5e6ac9f3a79c3f99e71a619b55ab37e9a9442";
 
 const VALIDATORS_HASH: &str = "1dc7b6d8990295afe5d954822930449bb190a00e93135054072f414da01151db";
 /// `encode(Header)` of a first block holding the transfer, field by field.
@@ -71,11 +71,11 @@ const HEADER: &str = concat!(
     "0d641b17bc5ba629a1538d61390fdf8f311e4d3d0c89274a5f7d80102bb9a78f", // proposer
     "b803781238a6946d8fc73b9b8e2c1a734c292d07bff7c735955db95f9f1e86b4", // tx_root
     "adf5fbb832fb0974441b9dfee0e6b45cbb59e1913e9732e50ebf668d7823f1d8", // receipts_root
-    "af0ab8075708941dee599ca6de6aba31f06f5e1d1ffd469c82a3001110cfd316", // app_hash
+    "4c64d64c02bbf33bfb796ef01ec5e6ac9f3a79c3f99e71a619b55ab37e9a9442", // app_hash
     "1dc7b6d8990295afe5d954822930449bb190a00e93135054072f414da01151db", // validators_hash
     "1dc7b6d8990295afe5d954822930449bb190a00e93135054072f414da01151db", // next_validators_hash
 );
-const HEADER_HASH: &str = "05b52fc23796e8f98e16e5f44a56f5ec0ed73d5ff5fdcf10fb312e4bd9fffeda";
+const HEADER_HASH: &str = "40f705683be513417747032fd877575ea1084ba1940039f9e25d16f3e8e99b1e";
 
 fn alice() -> Keypair {
     Keypair::from_seed_label("alice")

@@ -21,4 +21,6 @@ mod proofs;
 mod properties;
 mod sdk_vectors;
 mod signatures;
+mod smt;
+mod state_proofs;
 mod validity;

@@ -54,6 +54,26 @@ export {
   type ValidatorInfo,
   type Verified,
 } from './proof.js';
+export {
+  AccessError,
+  accessSigningBytes,
+  appHashOf,
+  decodeAccessProof,
+  decodeStateProof,
+  encodeAccessProof,
+  encodeStateProof,
+  smtInner,
+  smtLeaf,
+  smtRootFromPath,
+  verifyAccess,
+  verifyState,
+  type AccessPolicy,
+  type AccessProof,
+  type Entitlement,
+  type StateProof,
+  type StateVerified,
+} from './access.js';
+export { certifiedSet } from './proof.js';
 export * as schemas from './schemas.js';
 export { summarize } from './summary.js';
 export {

@@ -145,7 +145,7 @@ export type CertificateFault =
   | { kind: 'BadSignature'; validator: Uint8Array }
   | { kind: 'InsufficientPower'; signed: bigint; total: bigint };
 
-function certificateMessage(f: CertificateFault): string {
+export function certificateMessage(f: CertificateFault): string {
   switch (f.kind) {
     case 'WrongBlock':
       return `certificate is for block ${toHex(f.got)}, expected ${toHex(f.expected)}`;
@@ -252,7 +252,10 @@ export type ProofErrorKind =
   | 'ReceiptNotInBlock'
   | 'CertificateHeight'
   | 'Certificate'
-  | 'TxSignature';
+  | 'TxSignature'
+  | 'KeyNotProvable'
+  | 'StatePath'
+  | 'StateNotCommitted';
 
 /**
  * Why a proof does not prove what it claims; mirrors Rust's `ProofError`. `kind` is the
@@ -303,19 +306,19 @@ const same = (a: PathStep[], b: PathStep[]): boolean =>
   a.length === b.length && a.every((x, i) => (x === null) === (b[i] === null));
 
 /**
- * Verifies a proof against the genesis: its hash (the chain id) and its validator set.
- * Every check must pass; the first that fails is thrown as a {@link ProofError}.
+ * The header's part of every proof (docs/proofs.md §5, §7), shared by transaction,
+ * state and access proofs: the header is for the genesis's chain, the carried set
+ * changes hold, and the header names the set they lead to and is above the last of
+ * them. Returns that set; throws a {@link ProofError} otherwise.
  */
-export function verifyProof(proof: TxProof, genesisChainId: Uint8Array | string, genesisValidators: ValidatorInfo[]): Verified {
-  const chain = typeof genesisChainId === 'string' ? fromHex(genesisChainId) : genesisChainId;
-  const h = proof.header;
+export function certifiedSet(h: Header, changes: ValidatorSetChange[], chain: Uint8Array, genesisValidators: ValidatorInfo[]): ValidatorInfo[] {
   const height = h.height;
   if (!equal(h.chain_id, chain)) {
     throw new ProofError('WrongChain', `the proof is for chain ${toHex(h.chain_id)}, but the genesis is chain ${toHex(chain)}`);
   }
   let set = genesisValidators;
   let lastChange = 0n;
-  proof.validator_changes.forEach((c, index) => {
+  changes.forEach((c, index) => {
     const fault = checkChange(c, chain, set, lastChange);
     if (fault) {
       throw new ProofError(
@@ -332,12 +335,24 @@ export function verifyProof(proof: TxProof, genesisChainId: Uint8Array | string,
   if (!equal(h.validators_hash, setHash)) {
     throw new ProofError(
       'ValidatorSetMismatch',
-      `the block names validator set ${toHex(h.validators_hash)}, but the genesis set and the proof's ${proof.validator_changes.length} set changes lead to ${toHex(setHash)}`,
+      `the block names validator set ${toHex(h.validators_hash)}, but the genesis set and the proof's ${changes.length} set changes lead to ${toHex(setHash)}`,
     );
   }
   if (height <= lastChange) {
     throw new ProofError('BeforeLastChange', `block ${height} is not above the last validator-set change at height ${lastChange}`);
   }
+  return set;
+}
+
+/**
+ * Verifies a proof against the genesis: its hash (the chain id) and its validator set.
+ * Every check must pass; the first that fails is thrown as a {@link ProofError}.
+ */
+export function verifyProof(proof: TxProof, genesisChainId: Uint8Array | string, genesisValidators: ValidatorInfo[]): Verified {
+  const chain = typeof genesisChainId === 'string' ? fromHex(genesisChainId) : genesisChainId;
+  const h = proof.header;
+  const height = h.height;
+  const set = certifiedSet(h, proof.validator_changes, chain, genesisValidators);
   const signingSet = set;
   const txHashBytes = sha256(encodeTx(proof.tx));
   const txHash = toHex(txHashBytes);

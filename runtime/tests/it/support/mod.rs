@@ -49,7 +49,7 @@ pub(crate) const REDEMPTION_WINDOW: Height = 3;
 pub(crate) const PTS_SUPPLY_MAX: Amount = 2_000_000;
 
 /// The domain of the app hash (pinned here on purpose: changing it changes every app hash).
-pub(crate) const APP_HASH_DOMAIN: &[u8] = b"jeon/app/v1";
+pub(crate) const APP_HASH_DOMAIN: &[u8] = b"jeon/app/v2";
 
 /// A genesis-like chain: partners, assets, funded users, and its current state.
 pub(crate) struct Consortium {
@@ -412,7 +412,8 @@ pub(crate) fn without_history(state: &MemoryState) -> MemoryState {
     out
 }
 
-/// The app hash of a state, recomputed by adding every entry to a fresh accumulator.
+/// The app hash of a state, recomputed by adding every entry to a fresh accumulator
+/// and rebuilding the provable entries' tree from its leaves (docs/proofs.md §9).
 pub(crate) fn app_hash_from_scratch(state: &MemoryState) -> Hash {
     let mut acc = LtHash::default();
     for (k, v) in state.iter() {
@@ -420,7 +421,34 @@ pub(crate) fn app_hash_from_scratch(state: &MemoryState) -> Hash {
             acc.add(k, v);
         }
     }
-    sha256(&[APP_HASH_DOMAIN, acc.as_bytes()])
+    let digest = sha256(&[acc.as_bytes()]);
+    sha256(&[APP_HASH_DOMAIN, &digest.0, &smt_root_from_scratch(state).0])
+}
+
+/// The sparse Merkle root over a state's provable entries, computed from the
+/// documented hashes alone (not from the stored nodes).
+pub(crate) fn smt_root_from_scratch(state: &MemoryState) -> Hash {
+    let mut leaves: Vec<(Hash, Hash)> = state
+        .iter()
+        .filter(|(k, _)| keys::is_provable(k))
+        .map(|(k, v)| (sha256(&[k]), sha256(&[v])))
+        .collect();
+    leaves.sort();
+    subtree_root(0, &leaves)
+}
+
+fn subtree_root(depth: usize, leaves: &[(Hash, Hash)]) -> Hash {
+    match leaves {
+        [] => Hash::ZERO,
+        [(k, v)] => sha256(&[&[0u8], &k.0, &v.0]),
+        _ => {
+            let bit = |h: &Hash| (h.0[depth / 8] >> (7 - depth % 8)) & 1 == 1;
+            let split = leaves.partition_point(|l| !bit(&l.0));
+            let left = subtree_root(depth + 1, &leaves[..split]);
+            let right = subtree_root(depth + 1, &leaves[split..]);
+            sha256(&[&[1u8], &left.0, &right.0])
+        }
+    }
 }
 
 /// Sum of all balances per asset, by scanning every balance entry.
@@ -459,7 +487,15 @@ pub(crate) fn diff(before: &MemoryState, after: &MemoryState) -> Changes {
     let mut all: BTreeSet<&Vec<u8>> = before.iter().map(|(k, _)| k).collect();
     all.extend(after.iter().map(|(k, _)| k));
     all.into_iter()
-        .filter(|k| k.first() != Some(&keys::LTHASH))
+        // The commitment's own records (the accumulator, the previous block's
+        // commitment and pre-images, rewritten by every block) are not changes a call
+        // makes.
+        .filter(|k| {
+            !matches!(
+                k.first(),
+                Some(&keys::LTHASH) | Some(&keys::PRE_IMAGE) | Some(&keys::PREVIOUS_COMMITMENT)
+            )
+        })
         .filter_map(|k| {
             let b = before.get(k).expect("memory");
             let a = after.get(k).expect("memory");
