@@ -12,7 +12,7 @@ TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 ms() { date +%s%3N; }
 for i in $(seq 1 "$N"); do
   t0=$(ms)
-  id=$("$JEON" tx buy --product 1 --key "$KEY" --wait --force --api "$API" --output json \
+  id=$("$JEON" tx buy --product 1 --key "$KEY" --wait --force --genesis "$GEN" --api "$API" --output json \
       | python3 -c 'import json,sys; s=json.load(sys.stdin); print(next(e["entitlement_issued"]["id"] for e in s["receipt"]["events"] if "entitlement_issued" in e))')
   until "$JEON" access-proof --entitlement "$id" --challenge $CH --key "$KEY" --out "$TMP/p.json" --api "$API" 2>/dev/null; do sleep 0.02; done
   "$JEON" verify --genesis "$GEN" --access "$TMP/p.json" --product 1 --challenge $CH >/dev/null

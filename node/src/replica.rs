@@ -288,6 +288,11 @@ pub struct Replica {
     /// The core asked for a block at (height, round).
     wanted: Option<(Height, u32)>,
     last_commit_ms: u64,
+    /// The block we last decided carried transactions: the next one, which certifies
+    /// the state they wrote (a block's header commits to the state before it), is
+    /// proposed without waiting for transactions, as CometBFT's proof block is. Proofs
+    /// of that state (state and access proofs) are then at most a block away.
+    proof_block_due: bool,
     last_status_ms: u64,
     last_status: Option<StatusMsg>,
     /// What we signed at the current height, for re-sending.
@@ -425,6 +430,7 @@ impl Replica {
             candidates: HashMap::new(),
             wanted: None,
             last_commit_ms: 0,
+            proof_block_due: false,
             last_status_ms: 0,
             last_status: None,
             own_msgs: VecDeque::new(),
@@ -773,11 +779,12 @@ impl Replica {
     }
 
     fn on_tick(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) -> Result<(), ReplicaError> {
-        if now_ms
-            >= self
-                .last_commit_ms
-                .saturating_add(self.config.empty_block_interval_ms)
-        {
+        let wait_ms = if self.proof_block_due {
+            0
+        } else {
+            self.config.empty_block_interval_ms
+        };
+        if now_ms >= self.last_commit_ms.saturating_add(wait_ms) {
             self.build_if_wanted(now_ms, true, out)?;
         }
         if now_ms
@@ -868,7 +875,7 @@ impl Replica {
                     return Ok(None); // a block we could not propose is not worth building
                 }
                 self.wanted = Some((height, round));
-                if self.shared.mempool().has_ready() {
+                if self.shared.mempool().has_ready() || self.proof_block_due {
                     return self.build(now_ms);
                 }
                 Ok(None)
@@ -1117,6 +1124,7 @@ impl Replica {
             signatures,
         };
         self.settle()?;
+        let had_txs = !candidate.txs.is_empty();
         let staged = blocks::stage(&self.shared, candidate, certificate, now_ms)?;
         let head = staged.head();
         match self.committer.as_mut() {
@@ -1129,13 +1137,16 @@ impl Replica {
             }
         }
         debug!(height = head.height, round, "block decided");
-        self.committed(now_ms, out)
+        self.committed(now_ms, out)?;
+        self.proof_block_due = had_txs;
+        Ok(())
     }
 
     /// After any commit (consensus or sync): announce, and have consensus move on to
     /// the next height when the shell asks ([`Self::start_next_height`]).
     fn committed(&mut self, now_ms: u64, out: &mut Vec<ReplicaOutput>) -> Result<(), ReplicaError> {
         self.last_commit_ms = now_ms;
+        self.proof_block_due = false;
         self.sync.behind_since_ms = None;
         self.announce(now_ms, out);
         self.next_height_due = true;
