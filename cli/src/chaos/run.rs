@@ -166,7 +166,7 @@ pub(crate) fn summary(report: &Report, json_path: &Path) -> String {
 /// Runs a manifest with the cluster in `out`.
 pub(crate) fn run(manifest: &Manifest, out: &Path) -> Result<Report, CliError> {
     watch_signals()?;
-    let mut cluster = Cluster::create(out, manifest.validators)?;
+    let mut cluster = Cluster::create(out, manifest.validators, manifest.network.as_ref())?;
     for i in 0..cluster.len() {
         cluster.start(i)?;
     }
@@ -399,12 +399,17 @@ fn apply_start(
             down.remove(&node);
         }
         Kind::Disconnect { direction, .. } => cluster.cut(node, *direction, true),
-        Kind::ClockSkew { .. } => {
-            return Ok(Some(
-                "moving one process's clock needs libfaketime or root, which the harness \
-                 does not use"
-                    .into(),
-            ))
+        Kind::Partition {
+            direction, group, ..
+        } => cluster.partition(&side(node, group), *direction, true),
+        Kind::Latency { link, .. } => cluster.set_latency(node, Some(*link)),
+        Kind::ClockSkew { offset_secs, .. } => {
+            if let Err(why) = super::cluster::libfaketime() {
+                return Ok(Some(why));
+            }
+            down.insert(node);
+            cluster.restart_skewed(node, Some(*offset_secs))?;
+            down.remove(&node);
         }
     }
     Ok(None)
@@ -424,9 +429,25 @@ fn apply_end(
         }
         Kind::Pause { .. } => cluster.pause(node, false),
         Kind::Disconnect { direction, .. } => cluster.cut(node, *direction, false),
-        Kind::Restart | Kind::Wipe | Kind::ClockSkew { .. } => {}
+        Kind::Partition {
+            direction, group, ..
+        } => cluster.partition(&side(node, group), *direction, false),
+        Kind::Latency { .. } => cluster.set_latency(node, None),
+        Kind::ClockSkew { .. } => {
+            down.insert(node);
+            cluster.restart_skewed(node, None)?;
+            down.remove(&node);
+        }
+        Kind::Restart | Kind::Wipe => {}
     }
     Ok(())
+}
+
+/// A partition's side: the node and its group.
+fn side(node: usize, group: &[usize]) -> Vec<usize> {
+    let mut side = vec![node];
+    side.extend(group.iter().copied().filter(|g| *g != node));
+    side
 }
 
 /// Records nodes that exited without the harness stopping them (and starts them
