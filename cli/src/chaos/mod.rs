@@ -16,6 +16,7 @@ mod generate;
 mod http;
 mod load;
 mod manifest;
+mod netem;
 mod proxy;
 mod run;
 
