@@ -24,8 +24,8 @@ pub(crate) struct GenOptions {
     pub(crate) kinds: Vec<String>,
 }
 
-/// The kinds the generator draws from by default (`clock_skew` is skipped by the
-/// harness, so it is left out).
+/// The kinds the generator draws from by default (`clock_skew` needs libfaketime,
+/// `partition` and `latency` emulated links: named with `--kinds`).
 pub(crate) const GENERATED_KINDS: [&str; 5] = ["kill", "pause", "restart", "disconnect", "wipe"];
 
 /// No perturbation starts before this, so the chain and the load are up first.
