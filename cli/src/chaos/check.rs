@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use jeon_runtime::block::{VoteBody, VoteKind};
 use jeon_node::blocks::BLOCK_TIME_DRIFT_MAX_MS;
+use jeon_runtime::block::{VoteBody, VoteKind};
 use jeon_runtime::{Address, Certificate, Hash};
 
 /// The most failures listed per check in the report (the count is always exact).
@@ -620,7 +620,10 @@ mod tests {
         }
         let v = check(&ahead);
         assert_eq!(v.failed, ["block_times"]);
-        assert!(v.checks["block_times"].failures[0].contains("block 6's time"), "{v:#?}");
+        assert!(
+            v.checks["block_times"].failures[0].contains("block 6's time"),
+            "{v:#?}"
+        );
     }
 
     #[test]

@@ -302,7 +302,11 @@ impl Cluster {
 
     /// Restarts node i with its wall clock moved by `offset_secs` (`None`: the true
     /// clock). Needs libfaketime.
-    pub(crate) fn restart_skewed(&mut self, i: usize, offset_secs: Option<f64>) -> Result<(), CliError> {
+    pub(crate) fn restart_skewed(
+        &mut self,
+        i: usize,
+        offset_secs: Option<f64>,
+    ) -> Result<(), CliError> {
         if offset_secs.is_some() {
             libfaketime().map_err(CliError::Failed)?;
         }

@@ -2,10 +2,10 @@
 //! generator. The same seed (and options) always gives the same manifest; at no
 //! moment are more than f = (n-1)/3 validators perturbed, so liveness stays promised.
 
-use super::proxy::LinkParams;
 use super::manifest::{
     faults_max, Direction, Kind, Load, Manifest, Perturbation, KINDS, PROGRESS_TIMEOUT_SECS_DEFAULT,
 };
+use super::proxy::LinkParams;
 
 /// What to generate.
 #[derive(Debug, Clone)]

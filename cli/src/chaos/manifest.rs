@@ -134,7 +134,12 @@ impl Network {
                     validators.saturating_sub(1)
                 ));
             }
-            check_link(&at, o.delay_ms.unwrap_or(0), o.jitter_ms.unwrap_or(0), o.loss.unwrap_or(0.0))?;
+            check_link(
+                &at,
+                o.delay_ms.unwrap_or(0),
+                o.jitter_ms.unwrap_or(0),
+                o.loss.unwrap_or(0.0),
+            )?;
         }
         Ok(())
     }
@@ -143,7 +148,9 @@ impl Network {
 /// Bounds on an emulated link's figures.
 fn check_link(at: &str, delay_ms: u64, jitter_ms: u64, loss: f64) -> Result<(), String> {
     if delay_ms > LINK_DELAY_MS_MAX || jitter_ms > LINK_DELAY_MS_MAX {
-        return Err(format!("{at}: delay_ms and jitter_ms must be at most {LINK_DELAY_MS_MAX}"));
+        return Err(format!(
+            "{at}: delay_ms and jitter_ms must be at most {LINK_DELAY_MS_MAX}"
+        ));
     }
     if !(loss.is_finite() && (0.0..=LINK_LOSS_MAX).contains(&loss)) {
         return Err(format!("{at}: loss {loss} must be 0 to {LINK_LOSS_MAX}"));
@@ -602,7 +609,12 @@ impl Manifest {
                 }
             }
             Kind::Latency { link, .. } => {
-                check_link(&format!("perturbation {k} (latency)"), link.delay_ms, link.jitter_ms, link.loss)?;
+                check_link(
+                    &format!("perturbation {k} (latency)"),
+                    link.delay_ms,
+                    link.jitter_ms,
+                    link.loss,
+                )?;
             }
             _ => {}
         }

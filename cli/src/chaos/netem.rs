@@ -26,7 +26,8 @@ pub(crate) fn probe() -> Result<(), String> {
         return Err("not root (network namespaces need it)".to_owned());
     }
     let ns = format!("jeon-chaos-probe-{}", std::process::id());
-    run(&["ip", "netns", "add", &ns]).map_err(|e| format!("cannot create a network namespace ({e})"))?;
+    run(&["ip", "netns", "add", &ns])
+        .map_err(|e| format!("cannot create a network namespace ({e})"))?;
     let netem = run(&[
         "ip", "netns", "exec", &ns, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay",
         "1ms",
@@ -73,7 +74,10 @@ mod tests {
     #[test]
     fn the_probe_names_why_the_proxy_emulates_and_leaves_no_namespace_behind() {
         let line = backend();
-        assert!(line.ends_with("link emulation runs in the harness proxy"), "{line}");
+        assert!(
+            line.ends_with("link emulation runs in the harness proxy"),
+            "{line}"
+        );
         if is_root() {
             let left = Command::new("ip").args(["netns", "list"]).output();
             if let Ok(out) = left {

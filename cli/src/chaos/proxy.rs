@@ -461,7 +461,8 @@ mod tests {
         let target = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = target.local_addr().expect("addr").port();
         let proxy = Proxy::start(&[port, port], |_, _| LinkParams::default(), 1).expect("proxy");
-        let mut c = TcpStream::connect(("127.0.0.1", proxy.port(0, 1).expect("link"))).expect("dial");
+        let mut c =
+            TcpStream::connect(("127.0.0.1", proxy.port(0, 1).expect("link"))).expect("dial");
         let (mut server, _) = target.accept().expect("accept");
         server
             .set_read_timeout(Some(Duration::from_millis(300)))
@@ -471,12 +472,17 @@ mod tests {
             c.write_all(&[k]).expect("write");
         }
         let mut buf = [0u8; 100];
-        assert!(server.read(&mut buf).is_err(), "nothing passes while blocked");
+        assert!(
+            server.read(&mut buf).is_err(),
+            "nothing passes while blocked"
+        );
         proxy.set_blocked(0, 1, false);
         server
             .set_read_timeout(Some(Duration::from_secs(2)))
             .expect("timeout");
-        server.read_exact(&mut buf).expect("delivered after the heal");
+        server
+            .read_exact(&mut buf)
+            .expect("delivered after the heal");
         let expected: Vec<u8> = (0..100).collect();
         assert_eq!(buf.to_vec(), expected, "in order");
     }
@@ -491,21 +497,36 @@ mod tests {
         };
         let draws = |p: &LinkParams, len: usize, seed: u64| -> Vec<u64> {
             let mut rng = SplitMix64::new(seed);
-            (0..2_000).map(|_| chunk_delay_ms(p, len, &mut rng)).collect()
+            (0..2_000)
+                .map(|_| chunk_delay_ms(p, len, &mut rng))
+                .collect()
         };
         let a = draws(&p, 200, 7);
         assert_eq!(a, draws(&p, 200, 7), "the same seed, the same delays");
         assert_ne!(a, draws(&p, 200, 8));
-        assert!(a.iter().all(|d| (40..=60).contains(d)), "within delay ± jitter");
-        assert!(a.contains(&40) && a.contains(&60), "the whole range is drawn");
+        assert!(
+            a.iter().all(|d| (40..=60).contains(d)),
+            "within delay ± jitter"
+        );
+        assert!(
+            a.contains(&40) && a.contains(&60),
+            "the whole range is drawn"
+        );
         // 1% loss on one-packet chunks: about 1% are held back one or two round trips.
         let lossy = LinkParams { loss: 0.01, ..p };
         let late = draws(&lossy, 200, 7).iter().filter(|d| **d > 60).count();
         assert!((5..=50).contains(&late), "{late} of 2000 late");
         let d = draws(&lossy, 200, 7);
-        assert!(d.iter().all(|d| (40..=60).contains(d) || (240..=260).contains(d)), "a lone packet lost is a tail: two round trips");
+        assert!(
+            d.iter()
+                .all(|d| (40..=60).contains(d) || (240..=260).contains(d)),
+            "a lone packet lost is a tail: two round trips"
+        );
         // A 64 KB chunk is 46 packets: a lost one is far more likely.
-        let big = draws(&lossy, 64 * 1024, 7).iter().filter(|d| **d > 60).count();
+        let big = draws(&lossy, 64 * 1024, 7)
+            .iter()
+            .filter(|d| **d > 60)
+            .count();
         assert!(big > 500, "{big} of 2000 late");
     }
 }

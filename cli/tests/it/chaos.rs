@@ -226,7 +226,10 @@ fn emulated_wan_links_with_a_partition_an_asymmetric_one_and_a_slow_node_keep_ev
     // may have no netem); node 3 cut off both ways, node 2's bytes to the others held,
     // node 1's links at 300 ms: no fork, nothing final lost, progress after each.
     let report = run_passing("links.toml");
-    assert_eq!(recovered_kinds(&report), ["partition", "partition", "latency"]);
+    assert_eq!(
+        recovered_kinds(&report),
+        ["partition", "partition", "latency"]
+    );
     let backend = report["link_emulation"].as_str().expect("link_emulation");
     assert!(backend.contains("harness proxy"), "{backend}");
     for check in ["blocks_agree", "final_txs_everywhere", "block_times"] {
@@ -236,7 +239,10 @@ fn emulated_wan_links_with_a_partition_an_asymmetric_one_and_a_slow_node_keep_ev
     // three one-way hops of a height (proposal, prevote, precommit: ≥ 3 × 20 ms), and
     // the median is not held up by the faults (under the 5 s a partition lasts).
     let f = &report["load"]["finality_ms"];
-    let (p50, p99) = (f["p50"].as_u64().expect("p50"), f["p99"].as_u64().expect("p99"));
+    let (p50, p99) = (
+        f["p50"].as_u64().expect("p50"),
+        f["p99"].as_u64().expect("p99"),
+    );
     assert!(f["count"].as_u64() >= Some(5_000), "{f}");
     assert!((60..5_000).contains(&p50), "{f}");
     assert!(p50 <= p99 && p99 <= f["max"].as_u64().expect("max"), "{f}");
@@ -277,7 +283,10 @@ fn a_validator_20_s_fast_or_slow_cannot_move_the_chains_time_and_the_chain_goes_
                 .count()
         })
         .sum();
-    assert!(refused > 0, "no proposal of the fast node was refused for its time");
+    assert!(
+        refused > 0,
+        "no proposal of the fast node was refused for its time"
+    );
     // Both skewed nodes were restarted twice (under faketime, then with the true clock).
     for (node, starts) in [(0, 1), (1, 3), (2, 3), (3, 1)] {
         let log = std::fs::read_to_string(out.join(format!("node-{node}/node.log"))).expect("log");
