@@ -579,6 +579,7 @@ mod tests {
             equivocation_logs: Vec::new(),
             signing_refused: Vec::new(),
             exits: Vec::new(),
+            block_seen_wall_ms: BTreeMap::new(),
             receipts: vec![(
                 hash(900_001),
                 vec![Some(serde_json::json!({"status": "final", "receipt": {"fee": 10}})); 4],

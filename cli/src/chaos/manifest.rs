@@ -589,12 +589,12 @@ impl Manifest {
             ));
         }
         match &p.kind {
-            Kind::ClockSkew { offset_secs, .. } => {
-                if !offset_secs.is_finite() || offset_secs.abs() > 3600.0 {
-                    return Err(format!(
-                        "perturbation {k} (clock_skew): offset_secs must be within ±3600"
-                    ));
-                }
+            Kind::ClockSkew { offset_secs, .. }
+                if !offset_secs.is_finite() || offset_secs.abs() > 3600.0 =>
+            {
+                return Err(format!(
+                    "perturbation {k} (clock_skew): offset_secs must be within ±3600"
+                ));
             }
             Kind::Partition { group, .. } => {
                 if let Some(g) = group.iter().find(|g| **g >= self.validators) {

@@ -327,12 +327,12 @@ fn read_side(mut from: TcpStream, tx: &SyncSender<Stamped>, dir: &Dir, mut rng: 
         let Some(bytes) = buf.get(..n) else { break };
         let now = Instant::now();
         let p = dir.params();
-        let sent = if p.bandwidth_kbps == 0 {
-            now
-        } else {
-            let us = n as u64 * 8 * 1_000 / p.bandwidth_kbps;
-            free_at = free_at.max(now) + Duration::from_micros(us);
-            free_at
+        let sent = match (n as u64 * 8 * 1_000).checked_div(p.bandwidth_kbps) {
+            None => now, // unlimited
+            Some(us) => {
+                free_at = free_at.max(now) + Duration::from_micros(us);
+                free_at
+            }
         };
         let at = sent + Duration::from_millis(chunk_delay_ms(&p, n, &mut rng));
         if tx.send((at, bytes.to_vec())).is_err() {
