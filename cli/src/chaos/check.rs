@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
+use jeon_node::blocks::BLOCK_TIME_DRIFT_MAX_MS;
 use jeon_runtime::block::{VoteBody, VoteKind};
 use jeon_runtime::{Address, Certificate, Hash};
 
@@ -23,6 +24,8 @@ pub(crate) struct BlockRec {
     pub(crate) txs: Vec<Hash>,
     /// Its commit certificate.
     pub(crate) certificate: Certificate,
+    /// The header's time, ms since the Unix epoch.
+    pub(crate) time_ms: u64,
 }
 
 /// Where and when a transaction was first seen final.
@@ -114,6 +117,9 @@ pub(crate) struct History {
     pub(crate) receipts: Vec<(Hash, Vec<Option<Value>>)>,
     /// Nodes that exited (or failed to start) without the harness stopping them.
     pub(crate) exits: Vec<String>,
+    /// When a tracker first saw each height final, by the harness's wall clock (ms
+    /// since the Unix epoch).
+    pub(crate) block_seen_wall_ms: BTreeMap<u64, u64>,
 }
 
 /// One check's verdict.
@@ -176,6 +182,7 @@ pub(crate) fn check(h: &History) -> Verdict {
         ("no_double_sign", no_double_sign(h)),
         ("progress_after_perturbations", progress),
         ("no_silent_loss", no_silent_loss(h)),
+        ("block_times", block_times(h)),
         (
             "nodes_stay_up",
             CheckResult::new(h.nodes as u64, h.exits.clone()),
@@ -410,6 +417,42 @@ fn progress_after_perturbations(h: &History) -> (CheckResult, Vec<Recovery>) {
 
 /// (e) Every admitted transaction is final, or explicitly rejected or expired: none
 /// is still pending or forgotten by every node.
+/// Block times never go back along a node's chain, and no block's time is more than
+/// [`BLOCK_TIME_DRIFT_MAX_MS`] ahead of the harness's clock when it was first seen
+/// final (docs/consensus.md: a proposal further ahead of a validator's clock is
+/// refused; a validator whose clock runs ahead cannot push the chain's time ahead).
+fn block_times(h: &History) -> CheckResult {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (node, blocks) in h.blocks.iter().enumerate() {
+        let mut prev: Option<(u64, u64)> = None;
+        for (height, b) in blocks {
+            checked += 1;
+            if let Some((ph, pt)) = prev.filter(|(_, pt)| b.time_ms < *pt) {
+                failures.push(format!(
+                    "node {node}: block {height}'s time {} is before block {ph}'s {pt}",
+                    b.time_ms
+                ));
+            }
+            prev = Some((*height, b.time_ms));
+            if node > 0 {
+                continue; // the bound is the same for every node's copy
+            }
+            let Some(seen) = h.block_seen_wall_ms.get(height) else {
+                continue;
+            };
+            if b.time_ms > seen + BLOCK_TIME_DRIFT_MAX_MS {
+                failures.push(format!(
+                    "block {height}'s time {} is {} ms ahead of the clock when it was final",
+                    b.time_ms,
+                    b.time_ms - seen
+                ));
+            }
+        }
+    }
+    CheckResult::new(checked, failures)
+}
+
 fn no_silent_loss(h: &History) -> CheckResult {
     let failures = h
         .unresolved
@@ -481,6 +524,7 @@ mod tests {
             app_hash: hash(height + 500_000 + salt),
             txs: txs.iter().map(|t| hash(900_000 + t)).collect(),
             certificate: cert(height, 0, id, &[0, 1, 2]),
+            time_ms: 1_000 * height,
         }
     }
 
@@ -535,6 +579,7 @@ mod tests {
             equivocation_logs: Vec::new(),
             signing_refused: Vec::new(),
             exits: Vec::new(),
+            block_seen_wall_ms: BTreeMap::new(),
             receipts: vec![(
                 hash(900_001),
                 vec![Some(serde_json::json!({"status": "final", "receipt": {"fee": 10}})); 4],
@@ -552,6 +597,34 @@ mod tests {
         assert!(v.ok, "{v:#?}");
         assert_eq!(v.recoveries[0].chain_progress_ms, Some(1_000));
         assert_eq!(v.recoveries[0].node_back_ms, Some(1_000));
+    }
+
+    #[test]
+    fn block_times_that_go_back_or_run_ahead_of_the_clock_fail() {
+        let mut h = healthy();
+        h.block_seen_wall_ms = (1..=10).map(|t| (t, 1_000 * t + 300)).collect();
+        assert!(check(&h).ok);
+        // Block 5 dated before block 4 on node 1.
+        let mut back = h.clone();
+        if let Some(b) = back.blocks[1].get_mut(&5) {
+            b.time_ms = 3_999;
+        }
+        assert_eq!(failed(&back), ["block_times"]);
+        // Block 6 dated 20 s after it was seen final: a fast clock's proposal got in.
+        let mut ahead = h.clone();
+        for blocks in &mut ahead.blocks {
+            for t in 6..=10 {
+                if let Some(b) = blocks.get_mut(&t) {
+                    b.time_ms += 20_000;
+                }
+            }
+        }
+        let v = check(&ahead);
+        assert_eq!(v.failed, ["block_times"]);
+        assert!(
+            v.checks["block_times"].failures[0].contains("block 6's time"),
+            "{v:#?}"
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use jeon_genesis::{GenesisSpec, Preset};
 
-use super::manifest::Direction;
-use super::proxy::Proxy;
+use super::manifest::{Direction, Network};
+use super::proxy::{LinkParams, Proxy};
 use crate::error::CliError;
 
 /// Node ports come from here: below Linux's ephemeral range, and apart from the
@@ -19,6 +19,30 @@ const PORTS: std::ops::Range<u16> = 10_000..20_000;
 const TERM_GRACE: Duration = Duration::from_secs(10);
 /// The chain data a wipe moves aside (docs/storage.md: they move together).
 const CHAIN_DATA: [&str; 3] = ["db", "blocks", "txindex"];
+/// Where distributions put libfaketime (the multi-threaded build; `JEON_LIBFAKETIME`
+/// names another).
+const LIBFAKETIME: [&str; 3] = [
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
+    "/usr/local/lib/faketime/libfaketimeMT.so.1",
+];
+
+/// The libfaketime library to preload, or why there is none.
+pub(crate) fn libfaketime() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("JEON_LIBFAKETIME") {
+        return Ok(PathBuf::from(p));
+    }
+    LIBFAKETIME
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            format!(
+                "libfaketime is not installed (apt-get install faketime; looked in {LIBFAKETIME:?}, \
+                 or set JEON_LIBFAKETIME)"
+            )
+        })
+}
 
 /// The running cluster; dropping it kills every node it started.
 pub(crate) struct Cluster {
@@ -29,6 +53,8 @@ pub(crate) struct Cluster {
     paused: Vec<bool>,
     proxy: Proxy,
     wipes: usize,
+    /// Each node's clock offset in seconds while it runs under libfaketime.
+    skew: Vec<Option<f64>>,
 }
 
 fn io(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> CliError {
@@ -62,7 +88,11 @@ fn free_ports(count: usize) -> Result<Vec<u16>, CliError> {
 
 impl Cluster {
     /// Writes the genesis, keys and node configs into `dir` and starts the proxy.
-    pub(crate) fn create(dir: &Path, validators: usize) -> Result<Cluster, CliError> {
+    pub(crate) fn create(
+        dir: &Path,
+        validators: usize,
+        network: Option<&Network>,
+    ) -> Result<Cluster, CliError> {
         let created = crate::genesis_cmd::create(
             Preset::Local { validators },
             Some(&dir.join("genesis.json")),
@@ -71,7 +101,8 @@ impl Cluster {
         )?;
         let ports = free_ports(validators * 2)?;
         let (api_ports, p2p_ports) = ports.split_at(validators);
-        let proxy = Proxy::start(p2p_ports)?;
+        let params = |i, j| network.map_or(LinkParams::default(), |n| n.params(i, j));
+        let proxy = Proxy::start(p2p_ports, params, network.map_or(0, |n| n.seed))?;
         let spec = created.spec;
         for (i, me) in spec.validators.iter().enumerate() {
             let mut peers = Vec::new();
@@ -103,6 +134,7 @@ impl Cluster {
             paused: vec![false; validators],
             proxy,
             wipes: 0,
+            skew: vec![None; validators],
         })
     }
 
@@ -150,6 +182,13 @@ impl Cluster {
             .stderr(err);
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", "info");
+        }
+        if let Some(offset) = self.skew.get(i).copied().flatten() {
+            // Only the wall clock moves: timers run on the monotonic one.
+            let lib = libfaketime().map_err(CliError::Failed)?;
+            cmd.env("LD_PRELOAD", lib)
+                .env("FAKETIME", format!("{offset:+}"))
+                .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
         }
         let child = cmd
             .spawn()
@@ -238,8 +277,49 @@ impl Cluster {
         }
     }
 
+    /// Blocks (or unblocks) the bytes between `side` and the other nodes in
+    /// `direction` (`outbound`: from `side` to the rest; `inbound`: the reverse).
+    pub(crate) fn partition(&self, side: &[usize], direction: Direction, blocked: bool) {
+        for i in side {
+            for j in (0..self.len()).filter(|j| !side.contains(j)) {
+                if matches!(direction, Direction::Both | Direction::Outbound) {
+                    self.proxy.set_blocked(*i, j, blocked);
+                }
+                if matches!(direction, Direction::Both | Direction::Inbound) {
+                    self.proxy.set_blocked(j, *i, blocked);
+                }
+            }
+        }
+    }
+
+    /// Emulates every link to and from node i with `link` (or its own again: `None`).
+    pub(crate) fn set_latency(&self, i: usize, link: Option<LinkParams>) {
+        for j in (0..self.len()).filter(|j| *j != i) {
+            self.proxy.set_params(i, j, link);
+            self.proxy.set_params(j, i, link);
+        }
+    }
+
+    /// Restarts node i with its wall clock moved by `offset_secs` (`None`: the true
+    /// clock). Needs libfaketime.
+    pub(crate) fn restart_skewed(
+        &mut self,
+        i: usize,
+        offset_secs: Option<f64>,
+    ) -> Result<(), CliError> {
+        if offset_secs.is_some() {
+            libfaketime().map_err(CliError::Failed)?;
+        }
+        self.terminate(i);
+        if let Some(s) = self.skew.get_mut(i) {
+            *s = offset_secs;
+        }
+        self.start(i)
+    }
+
     /// Heals every link, resumes every paused node.
     pub(crate) fn heal_all(&mut self) {
+        self.proxy.reset_emulation();
         for i in 0..self.len() {
             self.cut(i, Direction::Both, false);
             if self.paused.get(i) == Some(&true) {

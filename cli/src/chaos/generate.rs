@@ -5,6 +5,7 @@
 use super::manifest::{
     faults_max, Direction, Kind, Load, Manifest, Perturbation, KINDS, PROGRESS_TIMEOUT_SECS_DEFAULT,
 };
+use super::proxy::LinkParams;
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -23,8 +24,8 @@ pub(crate) struct GenOptions {
     pub(crate) kinds: Vec<String>,
 }
 
-/// The kinds the generator draws from by default (`clock_skew` is skipped by the
-/// harness, so it is left out).
+/// The kinds the generator draws from by default (`clock_skew` needs libfaketime,
+/// `partition` and `latency` emulated links: named with `--kinds`).
 pub(crate) const GENERATED_KINDS: [&str; 5] = ["kill", "pause", "restart", "disconnect", "wipe"];
 
 /// No perturbation starts before this, so the chain and the load are up first.
@@ -33,11 +34,18 @@ const FIRST_AT_SECS: f64 = 5.0;
 const QUIET_TAIL_SECS: f64 = 5.0;
 
 /// SplitMix64: a tiny generator whose sequence is fixed by its seed on every platform
-/// and every version of every crate (unlike `rand`'s `StdRng`).
-struct SplitMix64(u64);
+/// and every version of every crate (unlike `rand`'s `StdRng`). The proxy's jitter and
+/// loss draws use it too.
+pub(crate) struct SplitMix64(u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    /// A generator for `seed`.
+    pub(crate) fn new(seed: u64) -> SplitMix64 {
+        SplitMix64(seed)
+    }
+
+    /// The next 64 random bits.
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -45,8 +53,13 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
+    /// Uniform in `[0, 1)`.
+    pub(crate) fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// Uniform in `0..n` (n > 0; the tiny modulo bias does not matter here).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
@@ -83,6 +96,24 @@ fn kind(rng: &mut SplitMix64, kinds: &[&str]) -> Kind {
                 _ => Direction::Both,
             },
         },
+        "partition" => Kind::Partition {
+            duration_secs: rng.secs(1.0, 8.0),
+            direction: match rng.below(4) {
+                0 => Direction::Outbound,
+                1 => Direction::Inbound,
+                _ => Direction::Both,
+            },
+            group: Vec::new(),
+        },
+        "latency" => Kind::Latency {
+            duration_secs: rng.secs(1.0, 8.0),
+            link: LinkParams {
+                delay_ms: rng.below(300),
+                jitter_ms: rng.below(50),
+                loss: rng.below(3) as f64 / 100.0,
+                bandwidth_kbps: 0,
+            },
+        },
         _ => Kind::Wipe,
     }
 }
@@ -100,7 +131,7 @@ pub(crate) fn generate(opts: &GenOptions) -> Result<Manifest, String> {
             "unknown perturbation kind `{bad}`, expected some of {KINDS:?}"
         ));
     }
-    let mut rng = SplitMix64(opts.seed);
+    let mut rng = SplitMix64::new(opts.seed);
     let f = faults_max(opts.validators);
     let end = opts.duration_secs as f64 - QUIET_TAIL_SECS;
     let mut perturbations: Vec<Perturbation> = Vec::new();
@@ -146,6 +177,7 @@ pub(crate) fn generate(opts: &GenOptions) -> Result<Manifest, String> {
         },
         progress_timeout_secs: PROGRESS_TIMEOUT_SECS_DEFAULT,
         allow_beyond_f: false,
+        network: None,
         perturbations,
     })
 }

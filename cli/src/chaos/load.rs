@@ -20,8 +20,10 @@ use crate::client::NodeStatus;
 
 /// Load batches are cut this often.
 const TICK: Duration = Duration::from_millis(100);
-/// How often a tracker samples its node's head.
-const SAMPLE: Duration = Duration::from_millis(200);
+/// How often a tracker asks its node for its head (finality is timed to this).
+const POLL: Duration = Duration::from_millis(20);
+/// A head sample is recorded when the head moves, and at least this often.
+const SAMPLE_MS: u64 = 200;
 /// The most blocks a tracker reads from its node per sample.
 const BLOCKS_PER_SAMPLE_MAX: u64 = 200;
 /// A node that failed a request is avoided this long.
@@ -50,6 +52,42 @@ pub(crate) struct LoadStats {
     pub(crate) unanswered_batches: u64,
     /// Load transactions seen final.
     pub(crate) finalized: u64,
+    /// From a transaction's first send to the first node serving it in a final block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) finality_ms: Option<Latency>,
+}
+
+/// Percentiles of a latency, in ms.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct Latency {
+    /// How many were timed.
+    pub(crate) count: usize,
+    /// Median.
+    pub(crate) p50: u64,
+    /// 90th percentile.
+    pub(crate) p90: u64,
+    /// 99th percentile.
+    pub(crate) p99: u64,
+    /// The slowest.
+    pub(crate) max: u64,
+}
+
+impl Latency {
+    /// The percentiles of `ms` (none when empty); nearest rank.
+    pub(crate) fn of(mut ms: Vec<u64>) -> Option<Latency> {
+        ms.sort_unstable();
+        let at = |q: usize| {
+            let rank = (ms.len() * q).div_ceil(100).max(1);
+            ms.get(rank - 1).copied().unwrap_or(0)
+        };
+        Some(Latency {
+            count: ms.len(),
+            p50: at(50),
+            p90: at(90),
+            p99: at(99),
+            max: *ms.last()?,
+        })
+    }
 }
 
 /// One load account.
@@ -69,6 +107,10 @@ struct Account {
 #[derive(Default)]
 pub(crate) struct Record {
     by_hash: HashMap<Hash, (usize, u64)>,
+    /// When each load transaction was first sent, ms since the load started.
+    sent_ms: HashMap<Hash, u64>,
+    /// Each final load transaction's time from first send to final.
+    pub(crate) finality_ms: Vec<u64>,
     /// Every transaction some node admitted.
     pub(crate) admitted: HashSet<Hash>,
     accounts: Vec<Account>,
@@ -76,6 +118,8 @@ pub(crate) struct Record {
     pub(crate) final_seen: BTreeMap<Hash, FinalSeen>,
     /// Head samples.
     pub(crate) heads: Vec<HeadSample>,
+    /// When a tracker first read each height final (wall clock, ms since the epoch).
+    pub(crate) block_seen_wall_ms: BTreeMap<u64, u64>,
     /// Certificates the nodes served during the run.
     pub(crate) certificates: Vec<(usize, Certificate)>,
     /// The counters.
@@ -249,6 +293,9 @@ impl Recorder {
         }
         r.final_seen.insert(hash, FinalSeen { node, height, t_ms });
         r.stats.finalized += 1;
+        if let Some(sent) = r.sent_ms.remove(&hash) {
+            r.finality_ms.push(t_ms.saturating_sub(sent));
+        }
         if let Some(acct) = r.accounts.get_mut(a) {
             acct.finals.insert(n);
             while acct.finals.remove(&acct.low) {
@@ -287,6 +334,7 @@ pub(crate) fn run_load(rec: &Recorder, signer: &Signer, rate: u64) {
                 {
                     let mut r = rec.lock();
                     r.by_hash.insert(hash, (a, nonce));
+                    r.sent_ms.insert(hash, rec.now_ms());
                     r.stats.submitted += 1;
                     if let Some(acct) = r.accounts.get_mut(a) {
                         acct.sent = nonce + 1;
@@ -382,14 +430,18 @@ pub(crate) fn run_tracker(rec: &Recorder, node: usize) {
     let Some(api) = rec.apis.get(node) else {
         return;
     };
-    let mut seen: u64 = 0;
+    let (mut seen, mut sampled) = (0u64, None::<(u64, u64)>);
     while !rec.stop_all.load(Ordering::Relaxed) {
-        std::thread::sleep(SAMPLE);
+        std::thread::sleep(POLL);
         let t_ms = rec.now_ms();
         let Some(height) = api.height() else {
             continue;
         };
-        rec.lock().heads.push(HeadSample { t_ms, node, height });
+        let due = sampled.is_none_or(|(t, h)| h != height || t_ms >= t + SAMPLE_MS);
+        if due {
+            sampled = Some((t_ms, height));
+            rec.lock().heads.push(HeadSample { t_ms, node, height });
+        }
         if height < seen {
             seen = height; // wiped: it re-syncs from the start
         }
@@ -402,7 +454,11 @@ pub(crate) fn run_tracker(rec: &Recorder, node: usize) {
             let now = rec.now_ms();
             let txs = parse_hashes(&block["txs"]);
             let cert = serde_json::from_value::<Certificate>(block["certificate"].clone()).ok();
+            let wall_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
             let mut r = rec.lock();
+            r.block_seen_wall_ms.entry(seen).or_insert(wall_ms);
             for hash in txs {
                 Recorder::saw_final(&mut r, hash, node, seen, now);
             }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use super::proxy::LinkParams;
 use crate::error::CliError;
 
 /// The most validators a chaos cluster may have on one machine.
@@ -24,6 +25,10 @@ pub(crate) const PERTURBATION_SECS_MAX: u64 = 600;
 pub(crate) const RECOVERY_SECS: u64 = 5;
 /// The default bound for "the chain makes progress after a perturbation ends".
 pub(crate) const PROGRESS_TIMEOUT_SECS_DEFAULT: u64 = 20;
+/// The longest emulated one-way delay or jitter.
+pub(crate) const LINK_DELAY_MS_MAX: u64 = 10_000;
+/// The highest emulated loss (beyond it TCP barely moves).
+pub(crate) const LINK_LOSS_MAX: f64 = 0.5;
 
 /// A chaos run, as written in the manifest file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,9 +49,113 @@ pub(crate) struct Manifest {
     /// down nothing is promised, but once the faults end the chain must go on.
     #[serde(default, skip_serializing_if = "is_false")]
     pub(crate) allow_beyond_f: bool,
+    /// Link emulation (delay, jitter, loss, bandwidth) for every link, and per-link
+    /// overrides; none: plain loopback links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) network: Option<Network>,
     /// What happens, and when.
     #[serde(default, rename = "perturbation")]
     pub(crate) perturbations: Vec<Perturbation>,
+}
+
+/// The `[network]` section: how every link between two validators behaves, one way.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Network {
+    /// One-way delay, ms.
+    #[serde(default)]
+    pub(crate) delay_ms: u64,
+    /// Jitter, ms (each chunk's delay uniform in delay ± jitter, seeded).
+    #[serde(default)]
+    pub(crate) jitter_ms: u64,
+    /// Packet loss probability, 0 to 0.5 (as TCP shows it: late, never missing).
+    #[serde(default)]
+    pub(crate) loss: f64,
+    /// Bandwidth per direction of a link, kbit/s (0: unlimited).
+    #[serde(default)]
+    pub(crate) bandwidth_kbps: u64,
+    /// Seeds the jitter and loss draws.
+    #[serde(default)]
+    pub(crate) seed: u64,
+    /// Per-link overrides (one direction each).
+    #[serde(default, rename = "link", skip_serializing_if = "Vec::is_empty")]
+    pub(crate) links: Vec<LinkOverride>,
+}
+
+/// `[[network.link]]`: node `from`'s bytes to node `to` behave differently.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LinkOverride {
+    /// The sending node.
+    pub(crate) from: usize,
+    /// The receiving node.
+    pub(crate) to: usize,
+    /// One-way delay, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) delay_ms: Option<u64>,
+    /// Jitter, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) jitter_ms: Option<u64>,
+    /// Loss probability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) loss: Option<f64>,
+    /// Bandwidth, kbit/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) bandwidth_kbps: Option<u64>,
+}
+
+impl Network {
+    /// How node `from`'s bytes to node `to` are emulated (the last override wins).
+    pub(crate) fn params(&self, from: usize, to: usize) -> LinkParams {
+        let mut p = LinkParams {
+            delay_ms: self.delay_ms,
+            jitter_ms: self.jitter_ms,
+            loss: self.loss,
+            bandwidth_kbps: self.bandwidth_kbps,
+        };
+        for o in self.links.iter().filter(|o| o.from == from && o.to == to) {
+            p.delay_ms = o.delay_ms.unwrap_or(p.delay_ms);
+            p.jitter_ms = o.jitter_ms.unwrap_or(p.jitter_ms);
+            p.loss = o.loss.unwrap_or(p.loss);
+            p.bandwidth_kbps = o.bandwidth_kbps.unwrap_or(p.bandwidth_kbps);
+        }
+        p
+    }
+
+    fn validate(&self, validators: usize) -> Result<(), String> {
+        check_link("network", self.delay_ms, self.jitter_ms, self.loss)?;
+        for (k, o) in self.links.iter().enumerate() {
+            let at = format!("network.link {k}");
+            if o.from >= validators || o.to >= validators || o.from == o.to {
+                return Err(format!(
+                    "{at}: from {} to {} must name two different validators (0 to {})",
+                    o.from,
+                    o.to,
+                    validators.saturating_sub(1)
+                ));
+            }
+            check_link(
+                &at,
+                o.delay_ms.unwrap_or(0),
+                o.jitter_ms.unwrap_or(0),
+                o.loss.unwrap_or(0.0),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Bounds on an emulated link's figures.
+fn check_link(at: &str, delay_ms: u64, jitter_ms: u64, loss: f64) -> Result<(), String> {
+    if delay_ms > LINK_DELAY_MS_MAX || jitter_ms > LINK_DELAY_MS_MAX {
+        return Err(format!(
+            "{at}: delay_ms and jitter_ms must be at most {LINK_DELAY_MS_MAX}"
+        ));
+    }
+    if !(loss.is_finite() && (0.0..=LINK_LOSS_MAX).contains(&loss)) {
+        return Err(format!("{at}: loss {loss} must be 0 to {LINK_LOSS_MAX}"));
+    }
+    Ok(())
 }
 
 fn is_false(b: &bool) -> bool {
@@ -136,7 +245,28 @@ pub(crate) enum Kind {
     /// Stop the node, move its chain data (db/, blocks/, txindex/) aside, keeping its
     /// key and signer record, and start it again to re-sync from its peers.
     Wipe,
-    /// Move the node's clock by `offset_secs` for a while (needs faketime: skipped).
+    /// Cut the node (with `group`, the nodes listed too) off from the others for a
+    /// while: `both` directions, or one only (`outbound`: their bytes to the others
+    /// are held; `inbound`: the others' bytes to them). Live connections stall, new
+    /// ones fail; held bytes are delivered after the heal, as TCP would retransmit.
+    Partition {
+        /// How long.
+        duration_secs: f64,
+        /// Which directions are blocked.
+        direction: Direction,
+        /// The other nodes on the node's side.
+        group: Vec<usize>,
+    },
+    /// Change every link to and from the node for a while.
+    Latency {
+        /// How long.
+        duration_secs: f64,
+        /// The links' emulation meanwhile.
+        link: LinkParams,
+    },
+    /// Restart the node under libfaketime with its clock moved by `offset_secs`, and
+    /// restart it with the true clock `duration_secs` later (skipped, with the reason,
+    /// when `faketime` is not installed).
     ClockSkew {
         /// The offset, positive or negative.
         offset_secs: f64,
@@ -160,16 +290,28 @@ struct RawPerturbation {
     direction: Option<Direction>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     offset_secs: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<Vec<usize>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delay_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jitter_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bandwidth_kbps: Option<u64>,
 }
 
 /// The perturbation kinds a manifest may name.
-pub(crate) const KINDS: [&str; 6] = [
+pub(crate) const KINDS: [&str; 8] = [
     "kill",
     "pause",
     "restart",
     "disconnect",
     "wipe",
     "clock_skew",
+    "partition",
+    "latency",
 ];
 
 impl TryFrom<RawPerturbation> for Perturbation {
@@ -182,6 +324,11 @@ impl TryFrom<RawPerturbation> for Perturbation {
             ("duration_secs", raw.duration_secs.is_some()),
             ("direction", raw.direction.is_some()),
             ("offset_secs", raw.offset_secs.is_some()),
+            ("group", raw.group.is_some()),
+            ("delay_ms", raw.delay_ms.is_some()),
+            ("jitter_ms", raw.jitter_ms.is_some()),
+            ("loss", raw.loss.is_some()),
+            ("bandwidth_kbps", raw.bandwidth_kbps.is_some()),
         ];
         let allowed: &[&str] = match name {
             "kill" => &["down_secs"],
@@ -189,6 +336,14 @@ impl TryFrom<RawPerturbation> for Perturbation {
             "restart" | "wipe" => &[],
             "disconnect" => &["duration_secs", "direction"],
             "clock_skew" => &["duration_secs", "offset_secs"],
+            "partition" => &["duration_secs", "direction", "group"],
+            "latency" => &[
+                "duration_secs",
+                "delay_ms",
+                "jitter_ms",
+                "loss",
+                "bandwidth_kbps",
+            ],
             _ => {
                 return Err(format!(
                     "unknown perturbation kind `{name}`, expected one of {KINDS:?}"
@@ -216,6 +371,22 @@ impl TryFrom<RawPerturbation> for Perturbation {
                 duration_secs: need(raw.duration_secs, "duration_secs")?,
                 direction: raw.direction.unwrap_or_default(),
             },
+            "partition" => Kind::Partition {
+                duration_secs: need(raw.duration_secs, "duration_secs")?,
+                direction: raw.direction.unwrap_or_default(),
+                group: raw.group.unwrap_or_default(),
+            },
+            "latency" => Kind::Latency {
+                duration_secs: need(raw.duration_secs, "duration_secs")?,
+                link: LinkParams {
+                    delay_ms: raw
+                        .delay_ms
+                        .ok_or_else(|| format!("a `{name}` perturbation needs `delay_ms`"))?,
+                    jitter_ms: raw.jitter_ms.unwrap_or(0),
+                    loss: raw.loss.unwrap_or(0.0),
+                    bandwidth_kbps: raw.bandwidth_kbps.unwrap_or(0),
+                },
+            },
             _ => Kind::ClockSkew {
                 offset_secs: need(raw.offset_secs, "offset_secs")?,
                 duration_secs: need(raw.duration_secs, "duration_secs")?,
@@ -239,6 +410,11 @@ impl From<Perturbation> for RawPerturbation {
             duration_secs: None,
             direction: None,
             offset_secs: None,
+            group: None,
+            delay_ms: None,
+            jitter_ms: None,
+            loss: None,
+            bandwidth_kbps: None,
         };
         match p.kind {
             Kind::Kill { down_secs } => raw.down_secs = Some(down_secs),
@@ -258,6 +434,25 @@ impl From<Perturbation> for RawPerturbation {
                 raw.offset_secs = Some(offset_secs);
                 raw.duration_secs = Some(duration_secs);
             }
+            Kind::Partition {
+                duration_secs,
+                direction,
+                group,
+            } => {
+                raw.duration_secs = Some(duration_secs);
+                raw.direction = Some(direction);
+                raw.group = (!group.is_empty()).then_some(group);
+            }
+            Kind::Latency {
+                duration_secs,
+                link,
+            } => {
+                raw.duration_secs = Some(duration_secs);
+                raw.delay_ms = Some(link.delay_ms);
+                raw.jitter_ms = (link.jitter_ms > 0).then_some(link.jitter_ms);
+                raw.loss = (link.loss > 0.0).then_some(link.loss);
+                raw.bandwidth_kbps = (link.bandwidth_kbps > 0).then_some(link.bandwidth_kbps);
+            }
         }
         raw
     }
@@ -276,6 +471,8 @@ impl Kind {
             Kind::Disconnect { .. } => "disconnect",
             Kind::Wipe => "wipe",
             Kind::ClockSkew { .. } => "clock_skew",
+            Kind::Partition { .. } => "partition",
+            Kind::Latency { .. } => "latency",
         }
     }
 
@@ -285,13 +482,24 @@ impl Kind {
             Kind::Kill { down_secs } => *down_secs,
             Kind::Pause { duration_secs }
             | Kind::Disconnect { duration_secs, .. }
-            | Kind::ClockSkew { duration_secs, .. } => *duration_secs,
+            | Kind::ClockSkew { duration_secs, .. }
+            | Kind::Partition { duration_secs, .. }
+            | Kind::Latency { duration_secs, .. } => *duration_secs,
             Kind::Restart | Kind::Wipe => 0.0,
         }
     }
 }
 
 impl Perturbation {
+    /// The nodes it perturbs: the node, and a partition's group.
+    pub(crate) fn nodes(&self) -> Vec<usize> {
+        let mut nodes = vec![self.node];
+        if let Kind::Partition { group, .. } = &self.kind {
+            nodes.extend(group.iter().copied().filter(|g| *g != self.node));
+        }
+        nodes
+    }
+
     /// When the node counts as perturbed, for the "at most f at once" rule: from
     /// `at_secs` to the end of the fault plus [`RECOVERY_SECS`].
     pub(crate) fn busy(&self) -> (f64, f64) {
@@ -347,6 +555,9 @@ impl Manifest {
                 "progress_timeout_secs must be 1 to {PERTURBATION_SECS_MAX}"
             ));
         }
+        if let Some(network) = &self.network {
+            network.validate(self.validators).or_else(bad)?;
+        }
         if self.perturbations.len() > PERTURBATIONS_MAX {
             return bad(format!("at most {PERTURBATIONS_MAX} perturbations"));
         }
@@ -377,12 +588,35 @@ impl Manifest {
                 "perturbation {k} ({name}): its duration {d} must be 0 to {PERTURBATION_SECS_MAX} s"
             ));
         }
-        if let Kind::ClockSkew { offset_secs, .. } = p.kind {
-            if !offset_secs.is_finite() || offset_secs.abs() > 3600.0 {
+        match &p.kind {
+            Kind::ClockSkew { offset_secs, .. }
+                if !offset_secs.is_finite() || offset_secs.abs() > 3600.0 =>
+            {
                 return Err(format!(
                     "perturbation {k} (clock_skew): offset_secs must be within ±3600"
                 ));
             }
+            Kind::Partition { group, .. } => {
+                if let Some(g) = group.iter().find(|g| **g >= self.validators) {
+                    return Err(format!(
+                        "perturbation {k} (partition): group node {g} does not exist"
+                    ));
+                }
+                if p.nodes().len() >= self.validators {
+                    return Err(format!(
+                        "perturbation {k} (partition): every validator is on one side"
+                    ));
+                }
+            }
+            Kind::Latency { link, .. } => {
+                check_link(
+                    &format!("perturbation {k} (latency)"),
+                    link.delay_ms,
+                    link.jitter_ms,
+                    link.loss,
+                )?;
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -394,24 +628,24 @@ impl Manifest {
         let f = faults_max(self.validators);
         for (k, p) in self.perturbations.iter().enumerate() {
             let (start, _) = p.busy();
-            let mut nodes = vec![p.node];
+            let mut nodes = p.nodes();
             for (j, q) in self.perturbations.iter().enumerate() {
                 let (qs, qe) = q.busy();
                 let active = j != k && (qs < start || (qs == start && j < k)) && start < qe;
                 if !active {
                     continue;
                 }
-                if q.node == p.node {
+                let q_nodes = q.nodes();
+                if let Some(node) = p.nodes().into_iter().find(|n| q_nodes.contains(n)) {
                     return Err(format!(
-                        "perturbation {k} ({}) on node {} starts at {} s while perturbation \
+                        "perturbation {k} ({}) on node {node} starts at {} s while perturbation \
                          {j} ({}) still holds that node (until {qe} s, recovery included)",
                         p.kind.name(),
-                        p.node,
                         p.at_secs,
                         q.kind.name()
                     ));
                 }
-                nodes.push(q.node);
+                nodes.extend(q_nodes);
             }
             if nodes.len() > f && !self.allow_beyond_f {
                 let mut m = format!(

@@ -1,12 +1,14 @@
 //! `jeon chaos`: the chaos harness. `run` starts a cluster of real `jeon node`
 //! processes on loopback, puts them under load, perturbs them as a manifest says
-//! (kill -9, SIGSTOP, clean restart, links cut through the harness's TCP proxy, chain
-//! data wiped and re-synced), records what every node reported, and checks the whole
+//! (kill -9, SIGSTOP, clean restart, links cut, partitioned or slowed in the harness's
+//! TCP proxy, which also emulates WAN links, chain data wiped and re-synced, a clock
+//! moved with libfaketime), records what every node reported, and checks the whole
 //! history; `generate` writes a seeded random manifest. docs/reliability.md, "Chaos
 //! harness", describes the manifest and the checks.
 //!
 //! The code follows the run: `manifest` (the format and its checks), `generate`,
-//! `cluster` (the processes), `proxy` (the links), `load` (the load, the wallet that
+//! `cluster` (the processes), `proxy` (the links and their emulation), `netem` (why
+//! the kernel does not emulate them), `load` (the load, the wallet that
 //! resubmits, the trackers that record), `run` (the schedule, settling, collection)
 //! and `check` (the checker, pure).
 
@@ -16,6 +18,7 @@ mod generate;
 mod http;
 mod load;
 mod manifest;
+mod netem;
 mod proxy;
 mod run;
 
@@ -72,7 +75,8 @@ pub(crate) struct GenerateArgs {
     #[arg(long, value_name = "M", default_value_t = 64)]
     accounts: usize,
     /// The perturbation kinds to draw from, comma-separated (default: kill, pause,
-    /// restart, disconnect, wipe; clock_skew may be named but the harness skips it).
+    /// restart, disconnect, wipe; partition, latency and clock_skew, which needs
+    /// libfaketime, may be named).
     #[arg(long, value_name = "KINDS", value_delimiter = ',')]
     kinds: Vec<String>,
 }

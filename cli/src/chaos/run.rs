@@ -15,7 +15,9 @@ use jeon_runtime::{Certificate, Hash};
 use super::check::{check, BlockRec, History, TxEnd, Unresolved, Verdict, Window};
 use super::cluster::Cluster;
 use super::http::Api;
-use super::load::{parse_hashes, run_load, run_tracker, run_wallet, LoadStats, Recorder, Signer};
+use super::load::{
+    parse_hashes, run_load, run_tracker, run_wallet, Latency, LoadStats, Recorder, Signer,
+};
 use super::manifest::{Kind, Manifest};
 use crate::bench::fund::{fund, needs, FundPlan};
 use crate::bench::{fee_per_tx, Mode};
@@ -79,6 +81,10 @@ pub(crate) struct Report {
     pub(crate) heads: Vec<u64>,
     /// Seconds from the load's start to the end of the checks' data collection.
     pub(crate) run_secs: f64,
+    /// Where the links were emulated and why (runs with `[network]`, a partition or a
+    /// latency change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) link_emulation: Option<String>,
     /// The checks.
     #[serde(flatten)]
     pub(crate) verdict: Verdict,
@@ -123,6 +129,12 @@ pub(crate) fn summary(report: &Report, json_path: &Path) -> String {
         "load: {} submitted, {} admitted, {} final, {} resubmitted, {} batches unanswered\n",
         l.submitted, l.admitted, l.finalized, l.resubmitted, l.unanswered_batches
     ));
+    if let Some(f) = &l.finality_ms {
+        out.push_str(&format!(
+            "finality: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms ({} timed)\n",
+            f.p50, f.p90, f.p99, f.max, f.count
+        ));
+    }
     if !l.refused_by_code.is_empty() {
         let codes: Vec<String> = l
             .refused_by_code
@@ -166,7 +178,16 @@ pub(crate) fn summary(report: &Report, json_path: &Path) -> String {
 /// Runs a manifest with the cluster in `out`.
 pub(crate) fn run(manifest: &Manifest, out: &Path) -> Result<Report, CliError> {
     watch_signals()?;
-    let mut cluster = Cluster::create(out, manifest.validators)?;
+    let emulates = manifest.network.is_some()
+        || manifest
+            .perturbations
+            .iter()
+            .any(|p| matches!(p.kind, Kind::Partition { .. } | Kind::Latency { .. }));
+    let link_emulation = emulates.then(super::netem::backend);
+    if let Some(line) = &link_emulation {
+        eprintln!("chaos: {line}");
+    }
+    let mut cluster = Cluster::create(out, manifest.validators, manifest.network.as_ref())?;
     for i in 0..cluster.len() {
         cluster.start(i)?;
     }
@@ -213,7 +234,12 @@ pub(crate) fn run(manifest: &Manifest, out: &Path) -> Result<Report, CliError> {
         .iter()
         .map(|b| b.keys().next_back().copied().unwrap_or(0))
         .collect();
-    let load = rec.lock().stats.clone();
+    let load = {
+        let r = rec.lock();
+        let mut stats = r.stats.clone();
+        stats.finality_ms = Latency::of(r.finality_ms.clone());
+        stats
+    };
     Ok(Report {
         ok: verdict.ok,
         manifest: manifest.clone(),
@@ -221,6 +247,7 @@ pub(crate) fn run(manifest: &Manifest, out: &Path) -> Result<Report, CliError> {
         load,
         heads,
         run_secs,
+        link_emulation,
         verdict,
     })
 }
@@ -399,12 +426,17 @@ fn apply_start(
             down.remove(&node);
         }
         Kind::Disconnect { direction, .. } => cluster.cut(node, *direction, true),
-        Kind::ClockSkew { .. } => {
-            return Ok(Some(
-                "moving one process's clock needs libfaketime or root, which the harness \
-                 does not use"
-                    .into(),
-            ))
+        Kind::Partition {
+            direction, group, ..
+        } => cluster.partition(&side(node, group), *direction, true),
+        Kind::Latency { link, .. } => cluster.set_latency(node, Some(*link)),
+        Kind::ClockSkew { offset_secs, .. } => {
+            if let Err(why) = super::cluster::libfaketime() {
+                return Ok(Some(why));
+            }
+            down.insert(node);
+            cluster.restart_skewed(node, Some(*offset_secs))?;
+            down.remove(&node);
         }
     }
     Ok(None)
@@ -424,9 +456,25 @@ fn apply_end(
         }
         Kind::Pause { .. } => cluster.pause(node, false),
         Kind::Disconnect { direction, .. } => cluster.cut(node, *direction, false),
-        Kind::Restart | Kind::Wipe | Kind::ClockSkew { .. } => {}
+        Kind::Partition {
+            direction, group, ..
+        } => cluster.partition(&side(node, group), *direction, false),
+        Kind::Latency { .. } => cluster.set_latency(node, None),
+        Kind::ClockSkew { .. } => {
+            down.insert(node);
+            cluster.restart_skewed(node, None)?;
+            down.remove(&node);
+        }
+        Kind::Restart | Kind::Wipe => {}
     }
     Ok(())
+}
+
+/// A partition's side: the node and its group.
+fn side(node: usize, group: &[usize]) -> Vec<usize> {
+    let mut side = vec![node];
+    side.extend(group.iter().copied().filter(|g| *g != node));
+    side
 }
 
 /// Records nodes that exited without the harness stopping them (and starts them
@@ -508,6 +556,7 @@ fn collect(h: &mut History, rec: &Recorder, apis: &[Api], expiry: u64) {
         .collect();
     let r = rec.lock();
     h.final_seen = r.final_seen.clone();
+    h.block_seen_wall_ms = r.block_seen_wall_ms.clone();
     h.heads = r.heads.clone();
     h.heads.sort_by_key(|s| s.t_ms);
     // Certificates during the run that differ from what the node serves at the end
@@ -607,6 +656,7 @@ fn all_blocks(api: &Api) -> BTreeMap<u64, BlockRec> {
                 app_hash,
                 txs: parse_hashes(&b["txs"]),
                 certificate,
+                time_ms: b["header"]["time_ms"].as_u64().unwrap_or(0),
             },
         );
     }
@@ -667,6 +717,7 @@ mod tests {
             },
             heads: vec![41, 41, 40, 41],
             run_secs: 61.25,
+            link_emulation: None,
             verdict: Verdict {
                 ok,
                 failed: if ok { Vec::new() } else { vec!["blocks_agree"] },
