@@ -16,20 +16,13 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use zeroize::{Zeroize, Zeroizing};
 
 use jeon_runtime::{Address, Keypair};
 
 /// The largest key file [`read`] accepts (a real one is about 130 bytes).
 const KEY_FILE_BYTES_MAX: u64 = 4096;
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyFileJson {
-    address: Address,
-    secret_key: String,
-}
 
 /// Why a key file cannot be written or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -110,25 +103,47 @@ pub fn to_json(keypair: &Keypair) -> Zeroizing<String> {
     ))
 }
 
-/// Parses a key file's text; `path` is only used in error messages.
+/// The file's fields as read: both strings are wiped when dropped, the address too
+/// (a secret pasted into the wrong field must not linger either).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFileText {
+    address: String,
+    secret_key: String,
+}
+
+impl Drop for KeyFileText {
+    fn drop(&mut self) {
+        self.address.zeroize();
+        self.secret_key.zeroize();
+    }
+}
+
+/// Parses a key file's text; `path` is only used in error messages, which never quote
+/// a field's value (it may be a secret in the wrong place).
 pub fn parse(json: &str, path: &Path) -> Result<Keypair, KeyFileError> {
-    // serde_json's message quotes at most a type and a position, never the value.
-    let mut file: KeyFileJson =
-        serde_json::from_str(json).map_err(|e| KeyFileError::Malformed {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
-    let mut secret = Zeroizing::new([0u8; 32]);
-    let decoded = hex::decode_to_slice(&file.secret_key, secret.as_mut_slice());
-    file.secret_key.zeroize();
-    decoded.map_err(|_| KeyFileError::BadSecret {
+    // Both fields are strings, so serde_json's messages name a field, a type or a
+    // position, never a value.
+    let file: KeyFileText = serde_json::from_str(json).map_err(|e| KeyFileError::Malformed {
         path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let address: Address = file.address.parse().map_err(|_| KeyFileError::Malformed {
+        path: path.to_owned(),
+        reason: "address is not a jeon1... address (its value is not shown: it may be a secret)"
+            .into(),
+    })?;
+    let mut secret = Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(file.secret_key.as_str(), secret.as_mut_slice()).map_err(|_| {
+        KeyFileError::BadSecret {
+            path: path.to_owned(),
+        }
     })?;
     let keypair = Keypair::from_secret(*secret);
-    if keypair.address() != file.address {
+    if keypair.address() != address {
         return Err(KeyFileError::AddressMismatch {
             path: path.to_owned(),
-            address: file.address,
+            address,
             derived: keypair.address(),
         });
     }
