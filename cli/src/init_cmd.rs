@@ -86,6 +86,7 @@ api = "{api}"
 # api_body_read_timeout_ms = 30000
 # api_write_stall_timeout_ms = 30000
 # api_submit_txs_per_sec = 50000
+# api_sse_queue_bytes_max = 8388608
 
 # ---- Logs ----
 # A level (error, warn, info, debug, trace) or a filter ("info,jeon_node::p2p=debug");

@@ -121,6 +121,10 @@ pub(crate) struct ApiLimitArgs {
     /// 429 rate_limited (default 50000; 0: no limit).
     #[arg(long, value_name = "N")]
     api_submit_txs_per_sec: Option<u64>,
+    /// Bytes of events queued for one /v1/events subscriber that is not taking them
+    /// before it is cut off (default 8388608; at least 4096).
+    #[arg(long, value_name = "BYTES")]
+    api_sse_queue_bytes_max: Option<usize>,
     /// A browser origin allowed to call the API (CORS), as scheme://host[:port], or *
     /// for any; repeatable or comma-separated. `jeon node` allows none by default,
     /// `jeon dev` any.
@@ -175,6 +179,10 @@ impl ApiLimitArgs {
             })
             .map_err(|e| CliError::BadInput(e.to_string()))?,
             web: self.web.or(file.web).unwrap_or(d.web),
+            sse_queue_bytes_max: self
+                .api_sse_queue_bytes_max
+                .or(file.api_sse_queue_bytes_max)
+                .unwrap_or(d.sse_queue_bytes_max),
         };
         limits
             .validate()
@@ -346,6 +354,7 @@ pub(crate) struct ConfigFile {
     api_body_read_timeout_ms: Option<u64>,
     api_write_stall_timeout_ms: Option<u64>,
     api_submit_txs_per_sec: Option<u64>,
+    api_sse_queue_bytes_max: Option<usize>,
     #[serde(default)]
     cors_origins: Vec<String>,
     web: Option<bool>,
@@ -378,6 +387,7 @@ impl ConfigFile {
             api_body_read_timeout_ms: self.api_body_read_timeout_ms,
             api_write_stall_timeout_ms: self.api_write_stall_timeout_ms,
             api_submit_txs_per_sec: self.api_submit_txs_per_sec,
+            api_sse_queue_bytes_max: self.api_sse_queue_bytes_max,
             cors_origin: self.cors_origins.clone(),
             web: self.web,
         }
