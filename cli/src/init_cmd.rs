@@ -218,7 +218,10 @@ mod tests {
     }
 
     fn is_key(word: &str) -> bool {
-        !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        !word.is_empty()
+            && word
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     }
 
     #[test]
