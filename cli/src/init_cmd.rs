@@ -66,6 +66,13 @@ data = "data"
 p2p = ["{p2p}"]
 # The peers to dial and redial: /ip4/ADDR/tcp/PORT/p2p/PEER_ID (or /dns4/NAME/...).
 peers = []
+# Per-peer gossip budgets: beyond them a peer's messages are dropped and it is
+# penalized (banned after 10 penalties); each byte budget's burst holds two 17 MiB frames.
+# p2p_gossip_txs_msgs_per_sec = 20000
+# p2p_gossip_txs_bytes_per_sec = 67108864
+# p2p_gossip_consensus_msgs_per_sec = 2000
+# p2p_gossip_consensus_bytes_per_sec = 71303168
+# p2p_gossip_burst_secs = 2
 
 # ---- API ----
 # The HTTP API (also /metrics for Prometheus, /v1/health and /v1/ready).
@@ -79,6 +86,7 @@ api = "{api}"
 # api_body_read_timeout_ms = 30000
 # api_write_stall_timeout_ms = 30000
 # api_submit_txs_per_sec = 50000
+# api_sse_queue_bytes_max = 8388608
 
 # ---- Logs ----
 # A level (error, warn, info, debug, trace) or a filter ("info,jeon_node::p2p=debug");
@@ -210,7 +218,10 @@ mod tests {
     }
 
     fn is_key(word: &str) -> bool {
-        !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        !word.is_empty()
+            && word
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     }
 
     #[test]

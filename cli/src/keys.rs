@@ -6,8 +6,8 @@
 //! `--out`, it prints the plaintext key file's JSON to stdout. `keys encrypt` turns a
 //! plaintext key file into a keystore beside it. `keys show` prints a key file's
 //! address and libp2p peer id as `name: value` lines, or as a JSON object with
-//! `--json` (a keystore's stated address, without asking for its passphrase); a key
-//! file that other users can read is shown with a warning on stderr.
+//! `--json` (a keystore's stated address, without asking for its passphrase). A key
+//! file that other users can access is refused by every command (`chmod 600 FILE`).
 
 use std::path::{Path, PathBuf};
 
@@ -152,11 +152,11 @@ fn encrypt(file: &Path, out: Option<PathBuf>, seal: &SealArgs) -> Result<(), Cli
 
 /// A keypair from a fresh secret drawn from the operating system's random source.
 pub(crate) fn random_keypair() -> Result<Keypair, CliError> {
-    let mut secret = [0u8; 32];
+    let mut secret = zeroize::Zeroizing::new([0u8; 32]);
     OsRng
-        .try_fill_bytes(&mut secret)
+        .try_fill_bytes(secret.as_mut_slice())
         .map_err(|e| CliError::Failed(format!("cannot draw randomness for a key: {e}")))?;
-    Ok(Keypair::from_secret(secret))
+    Ok(Keypair::from_secret(*secret))
 }
 
 /// Sorts key file errors into bad input (exit 2) and failed operations (exit 1).
@@ -198,9 +198,6 @@ fn show(file: &Path, json: bool) -> Result<(), CliError> {
         }
         KeyFileKind::Plaintext => {
             let loaded = keyfile::read(file).map_err(key_file_error)?;
-            if let Some(warning) = &loaded.warning {
-                eprintln!("warning: {warning}");
-            }
             (loaded.keypair.address(), false)
         }
     };

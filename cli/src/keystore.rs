@@ -122,27 +122,37 @@ pub(crate) enum KeyFileKind {
     Keystore { address: Option<Address> },
 }
 
+/// The two fields [`kind`] looks at; the others (a plaintext file's `secret_key`) are
+/// skipped unread, so no copy of a secret is made.
+#[derive(Deserialize)]
+struct KindProbe {
+    jeon_keystore: Option<serde::de::IgnoredAny>,
+    address: Option<String>,
+}
+
 /// Tells a keystore from a plaintext key file by its fields, without decrypting.
 pub(crate) fn kind(text: &str) -> KeyFileKind {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(v) if v.get("jeon_keystore").is_some() => KeyFileKind::Keystore {
-            address: v
-                .get("address")
-                .and_then(|a| a.as_str())
-                .and_then(|a| a.parse().ok()),
+    match serde_json::from_str::<KindProbe>(text) {
+        Ok(KindProbe {
+            jeon_keystore: Some(_),
+            address,
+        }) => KeyFileKind::Keystore {
+            address: address.and_then(|a| a.parse().ok()),
         },
         _ => KeyFileKind::Plaintext,
     }
 }
 
-/// Reads a key file's text, bounded.
-pub(crate) fn read_text(path: &Path) -> Result<String, KeystoreError> {
+/// Reads a key file's text, bounded; the text is wiped when dropped. (A plaintext key
+/// file that others may access is then refused by `keyfile::read`; a keystore is
+/// sealed, so it is only warned about.)
+pub(crate) fn read_text(path: &Path) -> Result<Zeroizing<String>, KeystoreError> {
     let unreadable = |reason: String| KeystoreError::Unreadable {
         path: path.to_owned(),
         reason,
     };
     let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
-    let mut text = String::new();
+    let mut text = Zeroizing::new(String::new());
     file.take(KEYSTORE_BYTES_MAX + 1)
         .read_to_string(&mut text)
         .map_err(|e| unreadable(e.to_string()))?;
@@ -408,8 +418,26 @@ pub(crate) fn load_key(
     plaintext: Plaintext,
 ) -> Result<Keypair, CliError> {
     let text = read_text(path).map_err(to_cli)?;
-    match kind(&text) {
+    let kind = kind(&text);
+    if let KeyFileKind::Plaintext = kind {
+        // Exposed already if others can read it: say so before anything else.
+        let file = std::fs::File::open(path).map_err(|e| {
+            CliError::BadInput(format!("cannot read key file {}: {e}", path.display()))
+        })?;
+        jeon_genesis::keyfile::check_private(&file, path).map_err(crate::keys::key_file_error)?;
+    }
+    match kind {
         KeyFileKind::Keystore { .. } => {
+            // Sealed under a passphrase, so readable is not yet exposed (a container may
+            // need a mounted keystore readable by its own uid): warned, not refused.
+            if let Some(jeon_genesis::keyfile::KeyFileError::ReadableByOthers { mode, .. }) =
+                std::fs::File::open(path)
+                    .ok()
+                    .and_then(|f| jeon_genesis::keyfile::check_private(&f, path).err())
+            {
+                let p = path.display();
+                eprintln!("warning: keystore {p} can be accessed by other users (mode {mode:03o}); unless a container's user needs it so, run `chmod 600 {p}`");
+            }
             let pass = source
                 .get(&path.display().to_string(), false)
                 .map_err(to_cli)?;
@@ -423,9 +451,6 @@ pub(crate) fn load_key(
         KeyFileKind::Plaintext => {
             let loaded =
                 jeon_genesis::keyfile::read(path).map_err(crate::keys::key_file_error)?;
-            if let Some(w) = &loaded.warning {
-                eprintln!("warning: {w}");
-            }
             Ok(loaded.keypair)
         }
     }

@@ -11,7 +11,7 @@ use jeon_genesis::keyfile;
 use jeon_node::api::cors::CorsOrigins;
 use jeon_node::http::ApiLimits;
 use jeon_node::mempool::{MempoolConfig, MEMPOOL_TXS_MAX, MEMPOOL_TXS_MIN};
-use jeon_node::p2p::Multiaddr;
+use jeon_node::p2p::{GossipBudgetConfig, Multiaddr};
 use jeon_node::replica::ReplicaConfig;
 use jeon_node::run::{NodeConfig, P2pOptions, RunningNode, StorageOptions, PRUNE_KEEP_BLOCKS_MIN};
 use jeon_runtime::Keypair;
@@ -73,6 +73,8 @@ pub(crate) struct NodeArgs {
     state_sync_interval: Option<u64>,
     #[command(flatten)]
     service: ServiceArgs,
+    #[command(flatten)]
+    gossip: GossipBudgetArgs,
     /// Log as JSON lines instead of human-readable text (log_format = "json").
     #[arg(long)]
     log_json: bool,
@@ -119,6 +121,10 @@ pub(crate) struct ApiLimitArgs {
     /// 429 rate_limited (default 50000; 0: no limit).
     #[arg(long, value_name = "N")]
     api_submit_txs_per_sec: Option<u64>,
+    /// Bytes of events queued for one /v1/events subscriber that is not taking them
+    /// before it is cut off (default 8388608; at least 4096).
+    #[arg(long, value_name = "BYTES")]
+    api_sse_queue_bytes_max: Option<usize>,
     /// A browser origin allowed to call the API (CORS), as scheme://host[:port], or *
     /// for any; repeatable or comma-separated. `jeon node` allows none by default,
     /// `jeon dev` any.
@@ -173,11 +179,72 @@ impl ApiLimitArgs {
             })
             .map_err(|e| CliError::BadInput(e.to_string()))?,
             web: self.web.or(file.web).unwrap_or(d.web),
+            sse_queue_bytes_max: self
+                .api_sse_queue_bytes_max
+                .or(file.api_sse_queue_bytes_max)
+                .unwrap_or(d.sse_queue_bytes_max),
         };
         limits
             .validate()
             .map_err(|e| CliError::BadInput(e.to_string()))?;
         Ok(limits)
+    }
+}
+
+/// Per-peer gossip budgets (docs/network.md, "Per-peer gossip budgets"): how much one
+/// peer may gossip per topic before the excess is dropped and the peer penalized.
+#[derive(Debug, Default, Args)]
+pub(crate) struct GossipBudgetArgs {
+    /// Gossip messages per second one peer may deliver on jeon/txs/1 (default 20000).
+    #[arg(long, value_name = "N")]
+    p2p_gossip_txs_msgs_per_sec: Option<u64>,
+    /// Gossip bytes per second one peer may deliver on jeon/txs/1 (default 67108864,
+    /// 64 MiB; a burst must hold two 17 MiB frames).
+    #[arg(long, value_name = "BYTES")]
+    p2p_gossip_txs_bytes_per_sec: Option<u64>,
+    /// Gossip messages per second one peer may deliver on jeon/consensus/1 (default 2000).
+    #[arg(long, value_name = "N")]
+    p2p_gossip_consensus_msgs_per_sec: Option<u64>,
+    /// Gossip bytes per second one peer may deliver on jeon/consensus/1 (default
+    /// 71303168, four full 17 MiB frames; a burst must hold two).
+    #[arg(long, value_name = "BYTES")]
+    p2p_gossip_consensus_bytes_per_sec: Option<u64>,
+    /// Seconds of its gossip budget a peer may use at once after a quiet spell, 1 to 60
+    /// (default 2).
+    #[arg(long, value_name = "SECS")]
+    p2p_gossip_burst_secs: Option<u64>,
+}
+
+impl GossipBudgetArgs {
+    /// The budgets: flags over `file` (the config's keys), over the defaults; checked.
+    fn resolve(&self, file: &GossipBudgetArgs) -> Result<GossipBudgetConfig, CliError> {
+        let d = GossipBudgetConfig::default();
+        let budgets = GossipBudgetConfig {
+            txs_msgs_per_sec: self
+                .p2p_gossip_txs_msgs_per_sec
+                .or(file.p2p_gossip_txs_msgs_per_sec)
+                .unwrap_or(d.txs_msgs_per_sec),
+            txs_bytes_per_sec: self
+                .p2p_gossip_txs_bytes_per_sec
+                .or(file.p2p_gossip_txs_bytes_per_sec)
+                .unwrap_or(d.txs_bytes_per_sec),
+            consensus_msgs_per_sec: self
+                .p2p_gossip_consensus_msgs_per_sec
+                .or(file.p2p_gossip_consensus_msgs_per_sec)
+                .unwrap_or(d.consensus_msgs_per_sec),
+            consensus_bytes_per_sec: self
+                .p2p_gossip_consensus_bytes_per_sec
+                .or(file.p2p_gossip_consensus_bytes_per_sec)
+                .unwrap_or(d.consensus_bytes_per_sec),
+            burst_secs: self
+                .p2p_gossip_burst_secs
+                .or(file.p2p_gossip_burst_secs)
+                .unwrap_or(d.burst_secs),
+        };
+        budgets
+            .validate()
+            .map_err(|e| CliError::BadInput(e.to_string()))?;
+        Ok(budgets)
     }
 }
 
@@ -287,14 +354,31 @@ pub(crate) struct ConfigFile {
     api_body_read_timeout_ms: Option<u64>,
     api_write_stall_timeout_ms: Option<u64>,
     api_submit_txs_per_sec: Option<u64>,
+    api_sse_queue_bytes_max: Option<usize>,
     #[serde(default)]
     cors_origins: Vec<String>,
     web: Option<bool>,
     mempool_txs_max: Option<u64>,
     future_tx_wait_ms: Option<u64>,
+    p2p_gossip_txs_msgs_per_sec: Option<u64>,
+    p2p_gossip_txs_bytes_per_sec: Option<u64>,
+    p2p_gossip_consensus_msgs_per_sec: Option<u64>,
+    p2p_gossip_consensus_bytes_per_sec: Option<u64>,
+    p2p_gossip_burst_secs: Option<u64>,
 }
 
 impl ConfigFile {
+    /// The config's gossip budget keys, in the shape of the flags.
+    fn gossip_budgets(&self) -> GossipBudgetArgs {
+        GossipBudgetArgs {
+            p2p_gossip_txs_msgs_per_sec: self.p2p_gossip_txs_msgs_per_sec,
+            p2p_gossip_txs_bytes_per_sec: self.p2p_gossip_txs_bytes_per_sec,
+            p2p_gossip_consensus_msgs_per_sec: self.p2p_gossip_consensus_msgs_per_sec,
+            p2p_gossip_consensus_bytes_per_sec: self.p2p_gossip_consensus_bytes_per_sec,
+            p2p_gossip_burst_secs: self.p2p_gossip_burst_secs,
+        }
+    }
+
     /// The config's API limit keys, in the shape of the flags.
     fn api_limits(&self) -> ApiLimitArgs {
         ApiLimitArgs {
@@ -303,6 +387,7 @@ impl ConfigFile {
             api_body_read_timeout_ms: self.api_body_read_timeout_ms,
             api_write_stall_timeout_ms: self.api_write_stall_timeout_ms,
             api_submit_txs_per_sec: self.api_submit_txs_per_sec,
+            api_sse_queue_bytes_max: self.api_sse_queue_bytes_max,
             cors_origin: self.cors_origins.clone(),
             web: self.web,
         }
@@ -386,12 +471,9 @@ fn multiaddr(s: &str) -> Result<Multiaddr, CliError> {
         .map_err(|e| CliError::BadInput(format!("malformed multiaddr {s:?}: {e}")))
 }
 
-/// Reads a key file (exit 2 on any problem); warnings go to stderr.
+/// Reads a key file (exit 2 on any problem, a file others may read included).
 pub(crate) fn load_key(path: &Path) -> Result<Keypair, CliError> {
     let loaded = keyfile::read(path).map_err(|e| CliError::BadInput(e.to_string()))?;
-    if let Some(w) = loaded.warning {
-        eprintln!("warning: {w}");
-    }
     Ok(loaded.keypair)
 }
 
@@ -484,6 +566,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
     let level = args.log_level.as_ref().or(cfg.log_level.as_ref());
     init_logging_with(json, level.map_or("info", |l| l.as_str()))?;
     let api_limits = args.service.api_limits.resolve(&cfg.api_limits())?;
+    let gossip_budgets = args.gossip.resolve(&cfg.gossip_budgets())?;
     let genesis_path = args.genesis.or(cfg.genesis).ok_or_else(|| {
         CliError::BadInput("no genesis: pass --genesis FILE or --config FILE".into())
     })?;
@@ -545,6 +628,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<(), CliError> {
                 .iter()
                 .map(|p| multiaddr(p))
                 .collect::<Result<_, _>>()?,
+            gossip_budgets,
         }),
         true if !peers.is_empty() => {
             return Err(CliError::BadInput(

@@ -8,25 +8,21 @@
 //!
 //! The address is redundant on purpose: reading checks that it matches the secret, so
 //! a file edited by hand or mixed up with another fails loudly. Files are created
-//! with mode 0600 and never overwritten.
+//! with mode 0600 and never overwritten, and a file that users other than its owner
+//! may access (any group or other permission bit) is refused, naming the fix
+//! (`chmod 600 FILE`). The file's text and the decoded secret are zeroized once the
+//! key is built; the key itself zeroizes on drop (ed25519-dalek's `zeroize`).
 
-use std::fmt;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use zeroize::{Zeroize, Zeroizing};
 
 use jeon_runtime::{Address, Keypair};
 
 /// The largest key file [`read`] accepts (a real one is about 130 bytes).
 const KEY_FILE_BYTES_MAX: u64 = 4096;
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyFileJson {
-    address: Address,
-    secret_key: String,
-}
 
 /// Why a key file cannot be written or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,12 +73,9 @@ pub enum KeyFileError {
         /// The secret's address.
         derived: Address,
     },
-}
-
-/// Something to tell the operator about a key file that was read nonetheless.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyFileWarning {
-    /// Users other than the owner may access the secret (group or other bits set).
+    /// Users other than the owner may access the file (a group or other permission
+    /// bit is set): the secret may already have leaked, and is not used.
+    #[error("key file {path} can be accessed by other users (mode {mode:03o}); refusing to use it: run `chmod 600 {path}` (and treat the key as exposed if others could read it)", path = path.display())]
     ReadableByOthers {
         /// The file.
         path: PathBuf,
@@ -91,54 +84,66 @@ pub enum KeyFileWarning {
     },
 }
 
-impl fmt::Display for KeyFileWarning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeyFileWarning::ReadableByOthers { path, mode } => write!(
-                f,
-                "key file {} can be accessed by other users (mode {mode:03o}); run `chmod 600 {}`",
-                path.display(),
-                path.display()
-            ),
-        }
-    }
-}
-
 /// A key read from a file.
 #[derive(Debug)]
 pub struct LoadedKey {
     /// The key.
     pub keypair: Keypair,
-    /// A problem to report that did not stop the read.
-    pub warning: Option<KeyFileWarning>,
 }
 
 /// The key file's JSON text for `keypair` (one line, newline-terminated).
-pub fn to_json(keypair: &Keypair) -> String {
+pub fn to_json(keypair: &Keypair) -> Zeroizing<String> {
     // Built by hand: the two fields are an address and hex, neither needs escaping,
     // and this cannot fail (serde_json's writer would return a Result).
-    format!(
+    let secret = Zeroizing::new(hex::encode(keypair.secret()));
+    Zeroizing::new(format!(
         "{{\"address\": \"{}\", \"secret_key\": \"{}\"}}\n",
         keypair.address(),
-        hex::encode(keypair.secret())
-    )
+        secret.as_str()
+    ))
 }
 
-/// Parses a key file's text; `path` is only used in error messages.
+/// The file's fields as read: both strings are wiped when dropped, the address too
+/// (a secret pasted into the wrong field must not linger either).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFileText {
+    address: String,
+    secret_key: String,
+}
+
+impl Drop for KeyFileText {
+    fn drop(&mut self) {
+        self.address.zeroize();
+        self.secret_key.zeroize();
+    }
+}
+
+/// Parses a key file's text; `path` is only used in error messages, which never quote
+/// a field's value (it may be a secret in the wrong place).
 pub fn parse(json: &str, path: &Path) -> Result<Keypair, KeyFileError> {
-    let file: KeyFileJson = serde_json::from_str(json).map_err(|e| KeyFileError::Malformed {
+    // Both fields are strings, so serde_json's messages name a field, a type or a
+    // position, never a value.
+    let file: KeyFileText = serde_json::from_str(json).map_err(|e| KeyFileError::Malformed {
         path: path.to_owned(),
         reason: e.to_string(),
     })?;
-    let mut secret = [0u8; 32];
-    hex::decode_to_slice(&file.secret_key, &mut secret).map_err(|_| KeyFileError::BadSecret {
+    let address: Address = file.address.parse().map_err(|_| KeyFileError::Malformed {
         path: path.to_owned(),
+        reason: "address is not a jeon1... address (its value is not shown: it may be a secret)"
+            .into(),
     })?;
-    let keypair = Keypair::from_secret(secret);
-    if keypair.address() != file.address {
+    let mut secret = Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(file.secret_key.as_str(), secret.as_mut_slice()).map_err(|_| {
+        KeyFileError::BadSecret {
+            path: path.to_owned(),
+        }
+    })?;
+    let keypair = Keypair::from_secret(*secret);
+    if keypair.address() != address {
         return Err(KeyFileError::AddressMismatch {
             path: path.to_owned(),
-            address: file.address,
+            address,
             derived: keypair.address(),
         });
     }
@@ -177,16 +182,16 @@ pub fn write(path: &Path, keypair: &Keypair) -> Result<(), KeyFileError> {
     Ok(())
 }
 
-/// Reads a key file, checking that its address matches its secret. A file readable
-/// by other users is read, with a warning.
+/// Reads a key file, checking that its address matches its secret. A file that users
+/// other than its owner may access is refused ([`KeyFileError::ReadableByOthers`]).
 pub fn read(path: &Path) -> Result<LoadedKey, KeyFileError> {
     let unreadable = |reason: String| KeyFileError::Unreadable {
         path: path.to_owned(),
         reason,
     };
     let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
-    let warning = permission_warning(&file, path);
-    let mut text = String::new();
+    check_private(&file, path)?;
+    let mut text = Zeroizing::new(String::new());
     file.take(KEY_FILE_BYTES_MAX + 1)
         .read_to_string(&mut text)
         .map_err(|e| unreadable(e.to_string()))?;
@@ -196,20 +201,30 @@ pub fn read(path: &Path) -> Result<LoadedKey, KeyFileError> {
         )));
     }
     let keypair = parse(&text, path)?;
-    Ok(LoadedKey { keypair, warning })
+    Ok(LoadedKey { keypair })
 }
 
+/// Refuses a secret's file (a key file or a keystore) that users other than its owner
+/// may access: any group or other permission bit set.
 #[cfg(unix)]
-fn permission_warning(file: &std::fs::File, path: &Path) -> Option<KeyFileWarning> {
+pub fn check_private(file: &std::fs::File, path: &Path) -> Result<(), KeyFileError> {
     use std::os::unix::fs::PermissionsExt;
-    let mode = file.metadata().ok()?.permissions().mode() & 0o777;
-    (mode & 0o077 != 0).then(|| KeyFileWarning::ReadableByOthers {
+    let meta = file.metadata().map_err(|e| KeyFileError::Unreadable {
         path: path.to_owned(),
-        mode,
-    })
+        reason: e.to_string(),
+    })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyFileError::ReadableByOthers {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
 }
 
+/// Refuses a secret's file that users other than its owner may access (Unix only).
 #[cfg(not(unix))]
-fn permission_warning(_file: &std::fs::File, _path: &Path) -> Option<KeyFileWarning> {
-    None
+pub fn check_private(_file: &std::fs::File, _path: &Path) -> Result<(), KeyFileError> {
+    Ok(())
 }

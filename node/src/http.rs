@@ -13,12 +13,16 @@
 //!   middleware answers 408 `request_timeout`);
 //! - a client that takes none of the bytes written to it for
 //!   [`ApiLimits::write_stall_timeout_ms`] is cut off ([`StallGuard`]), so a stalled
-//!   event-stream reader gives its slot back.
+//!   event-stream reader gives its slot back;
+//! - an event-stream subscriber whose unsent events exceed
+//!   [`ApiLimits::sse_queue_bytes_max`] is cut off at once (`api::events`), through
+//!   its connection's [`ConnectionCut`], even while hyper is blocked writing to it.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -58,6 +62,19 @@ pub const WRITE_STALL_TIMEOUT_MS: u64 = 30_000;
 pub const HEADER_BYTES_MAX: usize = 16 << 10;
 /// The longest timeout a config may set: one hour.
 pub const API_TIMEOUT_MS_MAX: u64 = 3_600_000;
+/// Bytes of events queued for one `/v1/events` subscriber beyond which it is cut off
+/// (`api_sse_queue_bytes_max`): about 16,000 events. A subscriber that keeps up never
+/// holds more than the block being sent (whose events are taken whole, however large);
+/// one that stops reading is cut off within this many bytes of events, instead of
+/// after the write-stall timeout. It reconnects with `Last-Event-ID` and misses nothing.
+pub const SSE_QUEUE_BYTES_MAX: usize = 8 << 20;
+/// The socket send buffer of an API connection (Linux doubles it for its own
+/// bookkeeping): the most the kernel holds for a client that does not read. 512 KiB
+/// sends at 40 Mbit/s over a 100 ms round trip.
+pub const API_SEND_BUFFER_BYTES: usize = 256 << 10;
+/// The smallest `api_sse_queue_bytes_max` accepted.
+pub const SSE_QUEUE_BYTES_MIN: usize = 4 << 10;
+
 /// Pause after an accept error that is not the client's (e.g. out of descriptors),
 /// so the loop does not spin while the condition lasts.
 const ACCEPT_ERROR_BACKOFF_MS: u64 = 100;
@@ -83,6 +100,8 @@ pub struct ApiLimits {
     pub cors: CorsOrigins,
     /// Serve the web app (explorer, wallet, dashboard) at `/` (`api::web`).
     pub web: bool,
+    /// Bytes of events queued for one event-stream subscriber before it is cut off.
+    pub sse_queue_bytes_max: usize,
 }
 
 impl Default for ApiLimits {
@@ -95,6 +114,7 @@ impl Default for ApiLimits {
             submit_txs_per_sec: SUBMIT_TXS_PER_SEC_DEFAULT,
             cors: CorsOrigins::Off,
             web: false,
+            sse_queue_bytes_max: SSE_QUEUE_BYTES_MAX,
         }
     }
 }
@@ -105,6 +125,9 @@ pub enum ApiLimitsError {
     /// No connection could ever be served.
     #[error("api_connections_max must be at least 1")]
     NoConnections,
+    /// The event-stream queue bound is too small to hold an event.
+    #[error("api_sse_queue_bytes_max = {0}: must be at least {SSE_QUEUE_BYTES_MIN}")]
+    SseQueue(usize),
     /// A timeout is zero or longer than an hour.
     #[error("{name} = {ms} ms: must be 1 to {API_TIMEOUT_MS_MAX} ms")]
     Timeout {
@@ -120,6 +143,9 @@ impl ApiLimits {
     pub fn validate(&self) -> Result<(), ApiLimitsError> {
         if self.connections_max == 0 {
             return Err(ApiLimitsError::NoConnections);
+        }
+        if self.sse_queue_bytes_max < SSE_QUEUE_BYTES_MIN {
+            return Err(ApiLimitsError::SseQueue(self.sse_queue_bytes_max));
         }
         for (name, ms) in [
             ("api_header_read_timeout_ms", self.header_read_timeout_ms),
@@ -146,6 +172,7 @@ pub async fn serve(
     let timeouts = ConnectionTimeouts {
         header_read: Duration::from_millis(limits.header_read_timeout_ms),
         write_stall: Duration::from_millis(limits.write_stall_timeout_ms),
+        sse_queue_bytes_max: limits.sse_queue_bytes_max,
     };
     let (stop_tx, stop_rx) = watch::channel(());
     let mut shutdown = std::pin::pin!(shutdown);
@@ -209,6 +236,44 @@ fn is_client_error(e: &io::Error) -> bool {
 struct ConnectionTimeouts {
     header_read: Duration,
     write_stall: Duration,
+    sse_queue_bytes_max: usize,
+}
+
+/// A connection's off switch, handed to its requests as an extension: a handler that
+/// finds its client cannot keep up (`api::events`) cuts the connection, which fails
+/// its next read or write and wakes a write blocked on the socket.
+#[derive(Clone, Debug)]
+pub struct ConnectionCut {
+    inner: Arc<CutInner>,
+    /// [`ApiLimits::sse_queue_bytes_max`].
+    pub sse_queue_bytes_max: usize,
+}
+
+#[derive(Debug, Default)]
+struct CutInner {
+    cut: AtomicBool,
+    waker: futures::task::AtomicWaker,
+}
+
+impl ConnectionCut {
+    /// A switch for a connection with these limits.
+    pub fn new(sse_queue_bytes_max: usize) -> Self {
+        ConnectionCut {
+            inner: Arc::default(),
+            sse_queue_bytes_max,
+        }
+    }
+
+    /// Cuts the connection: its I/O fails from now on.
+    pub fn cut(&self) {
+        self.inner.cut.store(true, Ordering::SeqCst);
+        self.inner.waker.wake();
+    }
+
+    /// Whether [`Self::cut`] was called.
+    pub fn is_cut(&self) -> bool {
+        self.inner.cut.load(Ordering::SeqCst)
+    }
 }
 
 /// Serves one connection until it closes, or, once `stop` fires, until its request
@@ -222,10 +287,15 @@ async fn serve_connection(
 ) {
     // Small JSON answers should leave at once, not wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
-    let io = TokioIo::new(StallGuard::new(stream, timeouts.write_stall));
+    // Bound what the kernel holds for a client that does not read (autotuning would
+    // let it grow to tcp_wmem's maximum, 4 MiB, per connection).
+    let _ = socket2::SockRef::from(&stream).set_send_buffer_size(API_SEND_BUFFER_BYTES);
+    let cut = ConnectionCut::new(timeouts.sse_queue_bytes_max);
+    let io = TokioIo::new(StallGuard::new(stream, timeouts.write_stall).with_cut(cut.clone()));
     let service = service_fn(move |mut request: hyper::Request<Incoming>| {
         // The submission rate limit is per client address.
         request.extensions_mut().insert(ConnectInfo(remote));
+        request.extensions_mut().insert(cut.clone());
         app.clone().oneshot(request.map(Body::new))
     });
     let mut builder = http1::Builder::new();
@@ -256,6 +326,8 @@ pub struct StallGuard<T> {
     timeout: Duration,
     /// Running while a write is blocked; reset by any progress.
     stalled: Option<Pin<Box<Sleep>>>,
+    /// Fails all I/O once cut.
+    cut: Option<ConnectionCut>,
 }
 
 impl<T> StallGuard<T> {
@@ -265,7 +337,29 @@ impl<T> StallGuard<T> {
             inner,
             timeout,
             stalled: None,
+            cut: None,
         }
+    }
+
+    /// Also fails every read and write once `cut` is cut.
+    pub fn with_cut(mut self, cut: ConnectionCut) -> Self {
+        self.cut = Some(cut);
+        self
+    }
+
+    /// `Err` once cut; otherwise registers `cx` to be woken by a cut.
+    fn check_cut(&self, cx: &Context<'_>) -> io::Result<()> {
+        let Some(cut) = &self.cut else {
+            return Ok(());
+        };
+        cut.inner.waker.register(cx.waker());
+        if cut.is_cut() {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "cut off: the client took its events too slowly",
+            ));
+        }
+        Ok(())
     }
 
     /// Passes on a ready write; while it is pending, runs the stall clock and turns
@@ -299,7 +393,9 @@ impl<T: AsyncRead + Unpin> AsyncRead for StallGuard<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+        let this = self.get_mut();
+        this.check_cut(cx)?;
+        Pin::new(&mut this.inner).poll_read(cx, buf)
     }
 }
 
@@ -310,6 +406,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for StallGuard<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        this.check_cut(cx)?;
         let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
         this.watch(cx, polled)
     }
@@ -320,6 +417,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for StallGuard<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        this.check_cut(cx)?;
         let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         this.watch(cx, polled)
     }
@@ -330,6 +428,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for StallGuard<T> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        this.check_cut(cx)?;
         let polled = Pin::new(&mut this.inner).poll_flush(cx);
         this.watch(cx, polled)
     }

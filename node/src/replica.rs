@@ -35,6 +35,10 @@ use crate::wire::{
 
 #[cfg(any(test, feature = "test-hooks", feature = "byzantine"))]
 mod misbehave;
+mod sync;
+
+use sync::SyncState;
+pub use sync::{SYNC_DISTRUST_MS_MAX, SYNC_DISTRUST_MS_MIN};
 
 /// What a validator persists with a precommit for a block: the block it is now locked
 /// on and the prevotes that formed its polka.
@@ -240,16 +244,6 @@ pub enum ReplicaError {
         /// Block.
         block: Hash,
     },
-}
-
-#[derive(Default)]
-struct SyncState {
-    /// Heads that peers announced (or proved by serving blocks).
-    peer_heights: BTreeMap<PeerKey, Height>,
-    /// The request in flight: peer and deadline.
-    in_flight: Option<(PeerKey, u64)>,
-    /// Since when a peer has been ahead of us.
-    behind_since_ms: Option<u64>,
 }
 
 /// The replica.
@@ -723,6 +717,7 @@ impl Replica {
                     self.sync.in_flight = None;
                 }
                 self.sync.peer_heights.remove(&peer);
+                self.distrust_sync_peer(now_ms, peer, "request failed");
             }
             ReplicaInput::Tick => self.on_tick(now_ms, &mut out)?,
         }
@@ -1731,18 +1726,14 @@ impl Replica {
             if now_ms < *deadline {
                 return;
             }
-            debug!(%peer, "block sync request timed out");
-            self.sync.peer_heights.remove(peer);
+            let peer = *peer;
+            self.sync.peer_heights.remove(&peer);
             self.sync.in_flight = None;
+            self.distrust_sync_peer(now_ms, peer, "request timed out");
         }
         let head = self.shared.tip().height;
-        // The peer furthest ahead; ties go to the smallest key, for determinism.
-        let Some((peer, &best)) = self
-            .sync
-            .peer_heights
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-        else {
+        // The peer furthest ahead, passing over those whose answers just failed.
+        let Some((peer, best)) = self.sync.target(now_ms) else {
             return;
         };
         if best <= head {
@@ -1761,11 +1752,14 @@ impl Replica {
             from: head + 1,
             count,
         };
-        self.sync.in_flight = Some((*peer, now_ms + SYNC_TIMEOUT_MS));
-        out.push(ReplicaOutput::RequestSync {
-            peer: *peer,
-            request,
-        });
+        self.sync.in_flight = Some((peer, now_ms + SYNC_TIMEOUT_MS));
+        out.push(ReplicaOutput::RequestSync { peer, request });
+    }
+
+    /// `peer`'s sync answer failed: its announced head is passed over for a backoff.
+    fn distrust_sync_peer(&mut self, now_ms: u64, peer: PeerKey, why: &str) {
+        let backoff_ms = self.sync.distrust(now_ms, peer);
+        debug!(%peer, why, backoff_ms, "block sync passes over this peer for a while");
     }
 
     fn on_synced(
@@ -1793,6 +1787,7 @@ impl Replica {
             }
             if committed.block.header.height != head + 1 {
                 Self::penalize(out, from, Offence::SyncSkipsHeights);
+                self.distrust_sync_peer(now_ms, from, "answer skips heights");
                 break;
             }
             match blocks::check_synced(&self.shared, committed) {
@@ -1809,6 +1804,7 @@ impl Replica {
                 Err(e) => {
                     warn!(peer = %from, error = %e, "peer served an invalid block");
                     self.sync.peer_heights.remove(&from);
+                    self.distrust_sync_peer(now_ms, from, "served an invalid block");
                     let height = head + 1;
                     Self::penalize(out, from, Offence::InvalidSyncedBlock { height });
                     return if applied > 0 {
@@ -1827,9 +1823,11 @@ impl Replica {
             // It announced a head it cannot serve: do not ask it again until it announces anew.
             self.sync.peer_heights.remove(&from);
             Self::penalize(out, from, Offence::HeadNotServed { head });
+            self.distrust_sync_peer(now_ms, from, "announced a head it does not serve");
         }
         self.sync.peer_heights.insert(from, response.head);
         if applied > 0 {
+            self.sync.trust(&from);
             info!(height = head, blocks = applied, "caught up by block sync");
             self.committed(now_ms, out)?;
         }

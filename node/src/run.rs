@@ -92,6 +92,8 @@ pub struct P2pOptions {
     pub listen: Vec<Multiaddr>,
     /// Peers to dial (and redial), e.g. `/ip4/127.0.0.1/tcp/26657/p2p/12D3KooW...`.
     pub peers: Vec<Multiaddr>,
+    /// Per-peer gossip budgets (config keys `p2p_gossip_*`).
+    pub gossip_budgets: crate::p2p::GossipBudgetConfig,
 }
 
 /// Why a node could not start or had to stop.
@@ -518,10 +520,11 @@ async fn start_p2p(
         _ => allowed,
     };
     let config = P2pConfig {
-        secret: key.secret(),
+        secret: zeroize::Zeroizing::new(key.secret()),
         listen: options.listen,
         peers: options.peers,
         allowed,
+        budgets: options.gossip_budgets,
     };
     let handle = crate::p2p::start(config, metrics.clone()).await?;
     info!(peer_id = %handle.local_peer_id, listen = ?handle.listen_addrs, "p2p listening");

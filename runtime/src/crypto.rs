@@ -13,6 +13,7 @@ use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroize;
 
 use crate::types::{Address, Hash};
 
@@ -84,11 +85,12 @@ pub struct Keypair {
 }
 
 impl Keypair {
-    /// Builds a keypair from its 32-byte secret seed.
-    pub fn from_secret(secret: [u8; 32]) -> Self {
-        Keypair {
-            signing: SigningKey::from_bytes(&secret),
-        }
+    /// Builds a keypair from its 32-byte secret seed, wiping this copy of the seed (the
+    /// key wipes its own on drop: ed25519-dalek's `zeroize` feature).
+    pub fn from_secret(mut secret: [u8; 32]) -> Self {
+        let signing = SigningKey::from_bytes(&secret);
+        secret.zeroize();
+        Keypair { signing }
     }
 
     /// A deterministic keypair derived from a label, for presets, tests and benches.
@@ -97,7 +99,8 @@ impl Keypair {
         Self::from_secret(sha256(&[b"jeon/insecure-seed/v1", label.as_bytes()]).0)
     }
 
-    /// The 32-byte secret seed (for writing key files).
+    /// The 32-byte secret seed (for writing key files). The caller owns a copy of the
+    /// secret: hold it in `zeroize::Zeroizing` (or wipe it) once used.
     pub fn secret(&self) -> [u8; 32] {
         self.signing.to_bytes()
     }
@@ -113,9 +116,10 @@ impl Keypair {
     }
 }
 
+/// Shows the address only: a key never prints its secret (logs, panics, `{:?}`).
 impl fmt::Debug for Keypair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Keypair({})", self.address())
+        write!(f, "Keypair({}, secret: <redacted>)", self.address())
     }
 }
 

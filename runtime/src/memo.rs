@@ -135,7 +135,8 @@ pub fn open(merchant_key: &Keypair, sealed: &[u8]) -> Result<Vec<u8>, MemoError>
     let mut e = [0u8; X25519_KEY_BYTES];
     e.copy_from_slice(ephemeral_pub);
     // Built as `Keypair::from_secret` builds it, from the 32-byte seed.
-    let signing = SigningKey::from_bytes(&merchant_key.secret());
+    let seed = zeroize::Zeroizing::new(merchant_key.secret());
+    let signing = SigningKey::from_bytes(&seed);
     let merchant_x = signing.verifying_key().to_montgomery();
     let shared = MontgomeryPoint(e).mul_clamped(signing.to_scalar_bytes());
     let cipher = cipher(&e, &merchant_x, &shared).ok_or(MemoError::Undecryptable)?;

@@ -89,6 +89,13 @@ fn a_malformed_transaction_hash_is_refused_before_any_request() {
 fn an_unreadable_key_file_is_bad_input() {
     let (dir, bob) = dir_with_key();
     std::fs::write(dir.path().join("junk.json"), "{\"address\": 1}").unwrap();
+    // Owner-only, else the mode is refused before the content is read.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(dir.path().join("junk.json"), mode).unwrap();
+    }
     let api = dead_api();
     for (key, needle) in [
         ("missing.json", "cannot read key file"),

@@ -1204,10 +1204,11 @@ fn a_validator_flooding_gossip_is_cut_off_while_the_other_three_keep_finalizing(
     let flooder = runtime
         .block_on(jeon_node::p2p::start(
             jeon_node::p2p::P2pConfig {
-                secret,
+                secret: zeroize::Zeroizing::new(secret),
                 listen: vec![listen],
                 peers,
                 allowed,
+                budgets: jeon_node::p2p::GossipBudgetConfig::default(),
             },
             jeon_node::p2p::P2pMetrics::default(),
         ))

@@ -58,6 +58,16 @@ fn keys_new_without_out_prints_a_key_file_and_keys_show_reads_it_back() {
     assert!(o.status.success());
     let printed: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     std::fs::write(dir.path().join("k.json"), stdout(&o)).unwrap();
+    // Redirected output is created under the umask (0644 here): refused, naming the fix.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.path().join("k.json");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = jeon(&["keys", "show", "--json", "k.json"], dir.path());
+        assert_bad_input(&refused, "chmod 600 k.json");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
 
     let shown = jeon(&["keys", "show", "--json", "k.json"], dir.path());
     assert!(shown.status.success(), "{}", stderr(&shown));

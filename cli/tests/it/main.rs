@@ -40,6 +40,7 @@ mod operations;
 mod proofs_e2e;
 mod pruning;
 mod repair;
+mod secrets;
 mod signer_safety;
 mod slow_clients;
 mod state_sync;

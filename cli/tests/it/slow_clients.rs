@@ -2,7 +2,9 @@
 //! body shorter than its `Content-Length` and an idle keep-alive connection are cut
 //! off within their timeouts; a thousand slow connections neither stop `/v1/status`
 //! nor outlive the header timeout; connections beyond the cap are not even accepted;
-//! an oversized body gets 413 and a client submitting too fast 429, both as JSON.
+//! an oversized body gets 413 and a client submitting too fast 429, both as JSON; an
+//! event subscriber that never reads is cut off by its queue bound while one that reads
+//! gets every event.
 //!
 //! No latency is asserted: "closed within" bounds are the timeout plus a wide margin
 //! for a loaded machine.
@@ -250,4 +252,84 @@ fn submitting_faster_than_the_per_client_rate_gets_429_with_retry_after() {
     assert_eq!(body["error"]["code"], "rate_limited", "{body}");
     // Reads are not limited.
     assert!(get(&node.api, "/v1/status").is_some(), "status answers");
+}
+
+/// Opens `/v1/events` on a raw connection (the answer is left unread).
+fn subscribe(addr: SocketAddr) -> TcpStream {
+    let mut s = connect(addr);
+    s.write_all(b"GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .expect("send the request");
+    s
+}
+
+#[test]
+fn an_event_subscriber_that_never_reads_is_cut_off_by_its_queue_bound_and_a_reader_is_not() {
+    use crate::common::{chain_id, post, transfer, tx_hex};
+    use serde_json::json;
+    // A small queue bound and a write-stall timeout far beyond the test: only the
+    // bound can cut the silent subscriber off.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flags = ["--api-sse-queue-bytes-max", "262144"];
+    let node = dev(
+        &dir,
+        &[&flags[..], &["--api-write-stall-timeout-ms", "600000"]].concat(),
+    );
+    let mut silent = subscribe(node.api_addr);
+    let mut reader = subscribe(node.api_addr);
+    reader
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_reading = stop.clone();
+    let read = std::thread::spawn(move || {
+        // Reads everything until told to stop: (bytes, whether the node closed it).
+        let (mut got, mut buf) = (0usize, [0u8; 65536]);
+        while !stop_reading.load(std::sync::atomic::Ordering::SeqCst) {
+            match reader.read(&mut buf) {
+                Ok(0) => return (got, true),
+                Ok(n) => got += n,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(_) => return (got, true),
+            }
+        }
+        (got, false)
+    });
+    let (alice, bob) = (node.key("alice"), node.key("bob"));
+    let chain = chain_id(&node.api);
+    const TXS: u64 = 3_000;
+    // Small batches, paced: blocks of a hundred or so transfers, whose events are far
+    // below the bound, so a reader that keeps up never holds near it.
+    for start in (0..TXS).step_by(100) {
+        let txs: Vec<String> = (start..start + 100)
+            .map(|n| tx_hex(&transfer(chain, &alice, n, bob.address(), 1)))
+            .collect();
+        let (status, body) = post(&node.api, "/v1/txs/batch", &json!({ "txs": txs }));
+        assert_eq!(status, 202, "{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let nonce = |api: &str| {
+        get(api, &format!("/v1/accounts/{}", alice.address()))
+            .and_then(|a| a["nonce"].as_u64())
+            .unwrap_or(0)
+    };
+    assert!(
+        wait_until(Duration::from_secs(120), || nonce(&node.api) >= TXS),
+        "all transfers final"
+    );
+    let silent_got = read_until_closed(&mut silent, Duration::from_secs(30));
+    // The reader has had the last block's events for the 30 s above at most.
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (reader_got, reader_closed) = read.join().expect("reader thread");
+    assert!(
+        !reader_closed,
+        "the subscriber that reads is not cut off (it got {reader_got} bytes; the silent one {})",
+        silent_got.len()
+    );
+    assert!(
+        reader_got > 2 * silent_got.len() && reader_got > 1 << 20,
+        "the reader got every event ({reader_got} bytes); the silent one was cut off \
+         after {} bytes, its queue bound and the socket buffers",
+        silent_got.len()
+    );
 }

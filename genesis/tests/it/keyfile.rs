@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use jeon_genesis::keyfile::{self, KeyFileError, KeyFileWarning};
+use jeon_genesis::keyfile::{self, KeyFileError};
 use jeon_runtime::Keypair;
 
 #[test]
@@ -14,7 +14,6 @@ fn a_key_file_round_trips() {
     let loaded = keyfile::read(&path).unwrap();
     assert_eq!(loaded.keypair.address(), key.address());
     assert_eq!(loaded.keypair.secret(), key.secret());
-    assert_eq!(loaded.warning, None);
 }
 
 #[cfg(unix)]
@@ -41,21 +40,37 @@ fn an_existing_file_is_never_overwritten() {
 
 #[cfg(unix)]
 #[test]
-fn a_world_readable_key_file_is_read_with_a_warning() {
+fn a_key_file_others_may_access_is_refused_with_the_fix() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("k.json");
-    keyfile::write(&path, &Keypair::from_seed_label("k")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let loaded = keyfile::read(&path).unwrap();
-    assert_eq!(
-        loaded.warning,
-        Some(KeyFileWarning::ReadableByOthers {
-            path: path.clone(),
-            mode: 0o644
-        })
-    );
-    assert!(loaded.warning.unwrap().to_string().contains("chmod 600"));
+    let key = Keypair::from_seed_label("k");
+    keyfile::write(&path, &key).unwrap();
+    for mode in [0o644, 0o640, 0o604, 0o660] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let err = keyfile::read(&path).unwrap_err();
+        assert_eq!(
+            err,
+            KeyFileError::ReadableByOthers {
+                path: path.clone(),
+                mode
+            }
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("chmod 600 {}", path.display())),
+            "{message}"
+        );
+        assert!(!message.contains(&hex::encode(key.secret())), "{message}");
+    }
+    // Owner-only modes are read.
+    for mode in [0o600, 0o400] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        assert_eq!(
+            keyfile::read(&path).unwrap().keypair.address(),
+            key.address()
+        );
+    }
 }
 
 #[test]

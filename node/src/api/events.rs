@@ -10,24 +10,36 @@
 //! id, or fell behind the broadcast's ring of [`crate::handle::EVENTS_CHANNEL_BLOCKS_MAX`]
 //! blocks) it is caught up from the stored block records, a bounded chunk at a time,
 //! so it misses nothing and nothing is buffered for it beyond one chunk.
+//!
+//! A task per subscriber takes the live broadcast as it comes and queues the messages
+//! for the response body, counting their bytes. A subscriber that stops reading (or
+//! reads slower than events arrive) lets the queue grow; once a new block finds it
+//! still holding unsent events and its bytes pass `api_sse_queue_bytes_max`
+//! ([`crate::http::SSE_QUEUE_BYTES_MAX`]), the subscriber is cut off through its
+//! connection's [`ConnectionCut`], without waiting for the write-stall timeout. A
+//! block's events are queued whole, so a subscriber that keeps up is never cut off by a
+//! large block. Catch-up from the store is paced by the client instead: it reads a
+//! chunk only when the queue is below half the bound.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::stream::{self, Stream};
 use jeon_runtime::Address;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{broadcast, mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::types::{ErrorCode, EventsQuery};
 use super::{parse_address, ApiError, ApiResult, Params, EVENT_SUBSCRIBERS_MAX};
 use crate::chain::{Chain, FinalEvent};
 use crate::handle::{ApiHandle, EventBatch};
+use crate::http::{ConnectionCut, SSE_QUEUE_BYTES_MAX};
 use crate::store::StoreError;
 
 /// How far back `Last-Event-ID` may resume: the last this many blocks (and only those
@@ -92,6 +104,7 @@ fn resume_from(headers: &HeaderMap, query: Option<&String>) -> ApiResult<Option<
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(EventsQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this id (HEIGHT-N)")), responses((status = 200, description = "Server-sent events: default message type, `id: HEIGHT-N`, JSON data with `kind` (docs/api.md)", content_type = "text/event-stream", body = String), (status = "4XX", description = "Bad query, bad event id or too many subscribers", body = super::types::ErrorBody)))]
 pub(super) async fn events(
     State((api, slots)): State<(ApiHandle, Arc<Semaphore>)>,
+    cut: Option<Extension<ConnectionCut>>,
     headers: HeaderMap,
     Params(q): Params<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
@@ -120,6 +133,7 @@ pub(super) async fn events(
         catch_up_to: None,
         pending: VecDeque::new(),
         failed: false,
+        queued: Arc::new(AtomicUsize::new(0)),
         _permit: permit,
     };
     if let Some(id) = resume {
@@ -141,11 +155,85 @@ pub(super) async fn events(
             follow.skip_to(oldest, "the id is older than the blocks this node replays");
         }
     }
-    let stream = stream::unfold(follow, |mut f| async move {
-        let event = f.next_event().await?;
-        Some((Ok(event), f))
-    });
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = follow.queued.clone();
+    let drained = Arc::new(Notify::new());
+    tokio::spawn(feed(follow, tx, drained.clone(), cut.map(|Extension(c)| c)));
+    let stream = stream::unfold(
+        (rx, queued, drained),
+        |(mut rx, queued, drained)| async move {
+            let Queued { event, bytes, .. } = rx.recv().await?;
+            queued.fetch_sub(bytes, Ordering::SeqCst);
+            drained.notify_one();
+            Some((Ok(event), (rx, queued, drained)))
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// A message queued for a subscriber, with its size.
+struct Queued {
+    event: SseEvent,
+    /// Its bytes on the wire, about.
+    bytes: usize,
+    /// A live event of a block that found the queue not yet drained: if the queue is
+    /// over its bound, the subscriber is cut off.
+    cut_if_over: bool,
+}
+
+impl Queued {
+    /// A message that is never a reason to cut off (a gap or error notice).
+    fn notice(data: String) -> Queued {
+        Queued {
+            bytes: data.len() + 8,
+            event: SseEvent::default().data(data),
+            cut_if_over: false,
+        }
+    }
+}
+
+/// Moves `f`'s messages into the response's queue until the client goes away, or cuts
+/// it off when it falls [`ConnectionCut::sse_queue_bytes_max`] behind.
+async fn feed(
+    mut f: Follow,
+    tx: mpsc::UnboundedSender<Queued>,
+    drained: Arc<Notify>,
+    cut: Option<ConnectionCut>,
+) {
+    let max = cut
+        .as_ref()
+        .map_or(SSE_QUEUE_BYTES_MAX, |c| c.sse_queue_bytes_max);
+    loop {
+        // Catching up from the store: only as fast as the client takes it.
+        while f.catch_up_to.is_some() && f.queued.load(Ordering::SeqCst) >= max / 2 {
+            tokio::select! {
+                () = drained.notified() => {}
+                () = tx.closed() => return,
+            }
+        }
+        let next = tokio::select! {
+            next = f.next_event() => next,
+            () = tx.closed() => return,
+        };
+        let Some(item) = next else {
+            return;
+        };
+        let before = f.queued.fetch_add(item.bytes, Ordering::SeqCst);
+        if item.cut_if_over && before + item.bytes > max {
+            tracing::debug!(
+                queued = before,
+                max,
+                "event subscriber cut off: it takes its events too slowly"
+            );
+            if let Some(cut) = &cut {
+                cut.cut();
+            }
+            return;
+        }
+        if tx.send(item).is_err() {
+            return;
+        }
+    }
 }
 
 /// One subscriber's stream.
@@ -158,16 +246,18 @@ struct Follow {
     /// Read the store up to this height before taking the broadcast again.
     catch_up_to: Option<u64>,
     /// Messages ready to send.
-    pending: VecDeque<SseEvent>,
+    pending: VecDeque<Queued>,
     /// The store failed: end the stream once `pending` is sent.
     failed: bool,
+    /// Bytes queued for the response and not yet taken by it.
+    queued: Arc<AtomicUsize>,
     /// The subscriber slot, freed when the stream is dropped.
     _permit: OwnedSemaphorePermit,
 }
 
 impl Follow {
     /// The next message; `None` ends the stream.
-    async fn next_event(&mut self) -> Option<SseEvent> {
+    async fn next_event(&mut self) -> Option<Queued> {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 return Some(event);
@@ -205,14 +295,14 @@ impl Follow {
         } else {
             0
         };
+        // A block that finds the subscriber still holding unsent events.
+        let behind = self.queued.load(Ordering::SeqCst) > 0;
         for (n, e) in batch.iter().enumerate().skip(from as usize) {
-            self.push(
-                EventId {
-                    height,
-                    n: n as u64,
-                },
-                e,
-            );
+            let id = EventId {
+                height,
+                n: n as u64,
+            };
+            self.push(id, e, behind);
         }
         self.next = EventId {
             height: height + 1,
@@ -220,15 +310,21 @@ impl Follow {
         };
     }
 
-    /// Queues the event if it passes the account filter.
-    fn push(&mut self, id: EventId, e: &FinalEvent) {
+    /// Queues the event if it passes the account filter; `live_behind`: a live event
+    /// of a block that found the subscriber behind (see [`Queued::cut_if_over`]).
+    fn push(&mut self, id: EventId, e: &FinalEvent, live_behind: bool) {
         if self
             .account
             .is_some_and(|a| !e.event.accounts().contains(&a))
         {
             return;
         }
-        self.pending.push_back(message(id, e));
+        let (event, bytes) = message(id, e);
+        self.pending.push_back(Queued {
+            event,
+            bytes,
+            cut_if_over: live_behind,
+        });
     }
 
     /// Moves `next` up to `oldest` if it is below, with a `gap` message saying so.
@@ -242,8 +338,7 @@ impl Follow {
             "resume_height": oldest,
             "reason": reason,
         });
-        self.pending
-            .push_back(SseEvent::default().data(data.to_string()));
+        self.pending.push_back(Queued::notice(data.to_string()));
         self.next = EventId {
             height: oldest,
             n: 0,
@@ -259,7 +354,7 @@ impl Follow {
         match read {
             Ok(Ok((events, last))) => {
                 for (id, e) in events {
-                    self.push(id, &e);
+                    self.push(id, &e, false);
                 }
                 if last < from.height {
                     // Nothing stored there (cannot happen below the head): go live.
@@ -281,8 +376,7 @@ impl Follow {
             }
             Ok(Err(e)) => {
                 let data = json!({"kind": "error", "message": e.to_string()});
-                self.pending
-                    .push_back(SseEvent::default().data(data.to_string()));
+                self.pending.push_back(Queued::notice(data.to_string()));
                 self.catch_up_to = None;
                 self.failed = true;
                 true
@@ -346,8 +440,9 @@ fn read_chunk(
     Ok((out, last_read))
 }
 
-/// An event as an SSE message: default type, `id: H-N`, `data` with its `kind`.
-fn message(id: EventId, e: &FinalEvent) -> SseEvent {
+/// An event as an SSE message: default type, `id: H-N`, `data` with its `kind`; and
+/// its size on the wire, about.
+fn message(id: EventId, e: &FinalEvent) -> (SseEvent, usize) {
     let mut data = serde_json::to_value(e).unwrap_or(Value::Null);
     let kind = data
         .get("event")
@@ -357,9 +452,9 @@ fn message(id: EventId, e: &FinalEvent) -> SseEvent {
         obj.insert("kind".into(), kind.map_or(Value::Null, Value::String));
         obj.insert("id".into(), Value::String(id.to_string()));
     }
-    SseEvent::default()
-        .id(id.to_string())
-        .data(data.to_string())
+    let (id, data) = (id.to_string(), data.to_string());
+    let bytes = id.len() + data.len() + 12;
+    (SseEvent::default().id(id).data(data), bytes)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! drops later copies before they reach us), keyed by the connection they came over,
 //! which noise authenticates; the author field is not signed, so it is not trusted.
 //! Each (peer, topic) has two token buckets (messages and bytes) holding up to
-//! [`GOSSIP_BURST_SECS`] seconds of their rate and refilled continuously. A message
+//! `p2p_gossip_burst_secs` ([`super::config::GossipBudgetConfig`]) seconds of their rate and refilled continuously. A message
 //! that does not fit is dropped whole (not forwarded either) and the peer is
 //! penalized at most once per [`GOSSIP_OVER_BUDGET_PENALTY_INTERVAL_MS`], so a peer that
 //! keeps flooding reaches [`super::PENALTY_DISCONNECT`] and is banned, while one burst
@@ -18,10 +18,7 @@ use std::time::Duration;
 use libp2p::PeerId;
 use tokio::time::Instant;
 
-use super::config::{
-    GOSSIP_BURST_SECS, GOSSIP_CONSENSUS_BYTES_PER_SEC, GOSSIP_CONSENSUS_MSGS_PER_SEC,
-    GOSSIP_OVER_BUDGET_PENALTY_INTERVAL_MS, GOSSIP_TXS_BYTES_PER_SEC, GOSSIP_TXS_MSGS_PER_SEC,
-};
+use super::config::{GossipBudgetConfig, GOSSIP_OVER_BUDGET_PENALTY_INTERVAL_MS};
 use super::Topic;
 
 /// Why a message was over budget (the `reason` label of `p2p_gossip_dropped`).
@@ -57,12 +54,12 @@ pub(super) enum Verdict {
 }
 
 /// Messages and bytes per second of a topic.
-fn rates(topic: Topic) -> (u64, u64) {
+fn rates(config: &GossipBudgetConfig, topic: Topic) -> (u64, u64) {
     match topic {
-        Topic::Txs => (GOSSIP_TXS_MSGS_PER_SEC, GOSSIP_TXS_BYTES_PER_SEC),
+        Topic::Txs => (config.txs_msgs_per_sec, config.txs_bytes_per_sec),
         Topic::Consensus => (
-            GOSSIP_CONSENSUS_MSGS_PER_SEC,
-            GOSSIP_CONSENSUS_BYTES_PER_SEC,
+            config.consensus_msgs_per_sec,
+            config.consensus_bytes_per_sec,
         ),
     }
 }
@@ -74,19 +71,20 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn full(rate: u64) -> Self {
+    fn full(rate: u64, burst_secs: u64) -> Self {
         Bucket {
-            tokens: capacity(rate),
+            tokens: capacity(rate, burst_secs),
         }
     }
 
-    fn refill(&mut self, rate: u64, elapsed: Duration) {
-        self.tokens = (self.tokens + rate as f64 * elapsed.as_secs_f64()).min(capacity(rate));
+    fn refill(&mut self, rate: u64, burst_secs: u64, elapsed: Duration) {
+        self.tokens =
+            (self.tokens + rate as f64 * elapsed.as_secs_f64()).min(capacity(rate, burst_secs));
     }
 }
 
-fn capacity(rate: u64) -> f64 {
-    rate as f64 * GOSSIP_BURST_SECS as f64
+fn capacity(rate: u64, burst_secs: u64) -> f64 {
+    rate as f64 * burst_secs as f64
 }
 
 #[derive(Debug)]
@@ -101,10 +99,19 @@ struct PeerBudget {
 /// only allowed peers connect, so the map holds at most one entry per validator.
 #[derive(Debug, Default)]
 pub(super) struct GossipBudgets {
+    config: GossipBudgetConfig,
     peers: HashMap<PeerId, PeerBudget>,
 }
 
 impl GossipBudgets {
+    /// Budgets at `config`'s rates (validated by the caller).
+    pub(super) fn new(config: GossipBudgetConfig) -> Self {
+        GossipBudgets {
+            config,
+            peers: HashMap::new(),
+        }
+    }
+
     /// Charges one message of `bytes` on `topic` to `peer` at `now`.
     pub(super) fn charge(
         &mut self,
@@ -113,10 +120,12 @@ impl GossipBudgets {
         bytes: usize,
         now: Instant,
     ) -> Verdict {
+        let config = self.config;
+        let burst = config.burst_secs;
         let budget = self.peers.entry(peer).or_insert_with(|| PeerBudget {
             buckets: Topic::ALL.map(|t| {
-                let (msgs, bytes) = rates(t);
-                (Bucket::full(msgs), Bucket::full(bytes))
+                let (msgs, bytes) = rates(&config, t);
+                (Bucket::full(msgs, burst), Bucket::full(bytes, burst))
             }),
             refilled: now,
             penalized: None,
@@ -124,9 +133,9 @@ impl GossipBudgets {
         let elapsed = now.saturating_duration_since(budget.refilled);
         budget.refilled = now;
         for (t, (msgs, bytes)) in Topic::ALL.into_iter().zip(budget.buckets.iter_mut()) {
-            let (msg_rate, byte_rate) = rates(t);
-            msgs.refill(msg_rate, elapsed);
-            bytes.refill(byte_rate, elapsed);
+            let (msg_rate, byte_rate) = rates(&config, t);
+            msgs.refill(msg_rate, burst, elapsed);
+            bytes.refill(byte_rate, burst, elapsed);
         }
         let index = Topic::ALL.iter().position(|t| *t == topic).unwrap_or(0);
         let (msgs, byte_bucket) = &mut budget.buckets[index];
@@ -159,6 +168,9 @@ impl GossipBudgets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::p2p::config::{
+        GOSSIP_BURST_SECS, GOSSIP_CONSENSUS_BYTES_PER_SEC, GOSSIP_CONSENSUS_MSGS_PER_SEC,
+    };
     use crate::p2p::peer_id;
 
     fn peer(n: u8) -> PeerId {
@@ -206,6 +218,23 @@ mod tests {
             ),
             GOSSIP_CONSENSUS_MSGS_PER_SEC
         );
+    }
+
+    #[test]
+    fn configured_rates_and_burst_replace_the_defaults() {
+        let config = GossipBudgetConfig {
+            consensus_msgs_per_sec: 10,
+            burst_secs: 3,
+            ..GossipBudgetConfig::default()
+        };
+        let mut budgets = GossipBudgets::new(config);
+        let t0 = Instant::now();
+        let p = peer(1);
+        assert_eq!(accepted(&mut budgets, p, Topic::Consensus, 10, 100, t0), 30);
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(accepted(&mut budgets, p, Topic::Consensus, 10, 100, t1), 10);
+        // The other topic keeps its default.
+        assert_eq!(accepted(&mut budgets, p, Topic::Txs, 10, 1_000, t1), 1_000);
     }
 
     #[test]

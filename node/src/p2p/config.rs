@@ -9,6 +9,7 @@ use std::time::Duration;
 use jeon_runtime::block::BLOCK_BYTES_MAX;
 use libp2p::gossipsub::{self, MessageId, ValidationMode};
 use libp2p::{Multiaddr, PeerId};
+use zeroize::Zeroizing;
 
 use super::P2pError;
 
@@ -132,11 +133,117 @@ const _: () = assert!(GOSSIP_MESH_OUTBOUND_MIN <= GOSSIP_MESH_N_LOW);
 const _: () = assert!(GOSSIP_MESH_N_LOW <= GOSSIP_MESH_N && GOSSIP_MESH_N <= GOSSIP_MESH_N_HIGH);
 const _: () = assert!(GOSSIP_MESH_OUTBOUND_MIN * 2 <= GOSSIP_MESH_N);
 
+/// Per-peer gossip budgets (`budget.rs`): the config keys `p2p_gossip_*`, defaulting
+/// to the constants above. Checked by [`GossipBudgetConfig::validate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GossipBudgetConfig {
+    /// Messages per second one peer may deliver on `jeon/txs/1`.
+    pub txs_msgs_per_sec: u64,
+    /// Bytes per second one peer may deliver on `jeon/txs/1`.
+    pub txs_bytes_per_sec: u64,
+    /// Messages per second one peer may deliver on `jeon/consensus/1`.
+    pub consensus_msgs_per_sec: u64,
+    /// Bytes per second one peer may deliver on `jeon/consensus/1`.
+    pub consensus_bytes_per_sec: u64,
+    /// Seconds of budget a peer may run ahead (the token buckets' depth).
+    pub burst_secs: u64,
+}
+
+impl Default for GossipBudgetConfig {
+    fn default() -> Self {
+        GossipBudgetConfig {
+            txs_msgs_per_sec: GOSSIP_TXS_MSGS_PER_SEC,
+            txs_bytes_per_sec: GOSSIP_TXS_BYTES_PER_SEC,
+            consensus_msgs_per_sec: GOSSIP_CONSENSUS_MSGS_PER_SEC,
+            consensus_bytes_per_sec: GOSSIP_CONSENSUS_BYTES_PER_SEC,
+            burst_secs: GOSSIP_BURST_SECS,
+        }
+    }
+}
+
+/// The longest burst accepted: a longer one would let a peer save up minutes of flood.
+pub const GOSSIP_BURST_SECS_MAX: u64 = 60;
+
+/// Why a gossip budget setting is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GossipBudgetError {
+    /// A rate of zero would drop every message on the topic, and with it the chain.
+    #[error("{key} must be at least 1 (0 would drop every message on the topic)")]
+    Zero {
+        /// The config key.
+        key: &'static str,
+    },
+    /// The burst is outside 1..=[`GOSSIP_BURST_SECS_MAX`].
+    #[error("p2p_gossip_burst_secs {got}: must be 1 to {GOSSIP_BURST_SECS_MAX}")]
+    Burst {
+        /// The value given.
+        got: u64,
+    },
+    /// A burst of this topic's bytes cannot hold two full gossip frames, so a full
+    /// proposal (or transaction batch) could be dropped from an honest peer.
+    #[error("{key} {got}: with p2p_gossip_burst_secs {burst} it must be at least {min} (two full {frame}-byte gossip frames per burst)")]
+    BytesTooSmall {
+        /// The config key.
+        key: &'static str,
+        /// The value given.
+        got: u64,
+        /// The burst it was checked with.
+        burst: u64,
+        /// The smallest value accepted.
+        min: u64,
+        /// `GOSSIP_BYTES_MAX`.
+        frame: usize,
+    },
+}
+
+impl GossipBudgetConfig {
+    /// Refuses settings that would stall an honest network.
+    pub fn validate(&self) -> Result<(), GossipBudgetError> {
+        if !(1..=GOSSIP_BURST_SECS_MAX).contains(&self.burst_secs) {
+            return Err(GossipBudgetError::Burst {
+                got: self.burst_secs,
+            });
+        }
+        for (key, v) in [
+            ("p2p_gossip_txs_msgs_per_sec", self.txs_msgs_per_sec),
+            (
+                "p2p_gossip_consensus_msgs_per_sec",
+                self.consensus_msgs_per_sec,
+            ),
+        ] {
+            if v == 0 {
+                return Err(GossipBudgetError::Zero { key });
+            }
+        }
+        let frame = GOSSIP_BYTES_MAX;
+        let min = (2 * frame as u64).div_ceil(self.burst_secs);
+        for (key, got) in [
+            ("p2p_gossip_txs_bytes_per_sec", self.txs_bytes_per_sec),
+            (
+                "p2p_gossip_consensus_bytes_per_sec",
+                self.consensus_bytes_per_sec,
+            ),
+        ] {
+            if got < min {
+                return Err(GossipBudgetError::BytesTooSmall {
+                    key,
+                    got,
+                    burst: self.burst_secs,
+                    min,
+                    frame,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What the network layer needs to run.
 #[derive(Clone)]
 pub struct P2pConfig {
     /// The node's ed25519 secret (the validator key); the peer id derives from it.
-    pub secret: [u8; 32],
+    /// Wiped when the config is dropped.
+    pub secret: Zeroizing<[u8; 32]>,
     /// Addresses to listen on, e.g. `/ip4/0.0.0.0/tcp/26656`.
     pub listen: Vec<Multiaddr>,
     /// Peers dialed at start and redialed (with backoff) whenever disconnected. An address
@@ -144,6 +251,8 @@ pub struct P2pConfig {
     pub peers: Vec<Multiaddr>,
     /// The only peers that may connect (the genesis validators).
     pub allowed: Vec<PeerId>,
+    /// Per-peer gossip budgets.
+    pub budgets: GossipBudgetConfig,
 }
 
 impl fmt::Debug for P2pConfig {
@@ -153,6 +262,7 @@ impl fmt::Debug for P2pConfig {
             .field("listen", &self.listen)
             .field("peers", &self.peers)
             .field("allowed", &self.allowed)
+            .field("budgets", &self.budgets)
             .finish()
     }
 }
@@ -209,6 +319,43 @@ fn message_id(message: &gossipsub::Message) -> MessageId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gossip_budgets_default_to_the_constants_and_refuse_settings_that_stall() {
+        let d = GossipBudgetConfig::default();
+        assert_eq!(d.validate(), Ok(()));
+        assert_eq!(d.consensus_msgs_per_sec, GOSSIP_CONSENSUS_MSGS_PER_SEC);
+        let zero = GossipBudgetConfig {
+            consensus_msgs_per_sec: 0,
+            ..d
+        };
+        assert_eq!(
+            zero.validate(),
+            Err(GossipBudgetError::Zero {
+                key: "p2p_gossip_consensus_msgs_per_sec"
+            })
+        );
+        let burst = GossipBudgetConfig { burst_secs: 0, ..d };
+        assert_eq!(burst.validate(), Err(GossipBudgetError::Burst { got: 0 }));
+        // One second of 20 MiB cannot hold two 17 MiB proposals; four seconds can.
+        let small = GossipBudgetConfig {
+            txs_bytes_per_sec: 20 << 20,
+            burst_secs: 1,
+            ..d
+        };
+        let err = small.validate().unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("p2p_gossip_txs_bytes_per_sec 20971520"),
+            "{err}"
+        );
+        let longer = GossipBudgetConfig {
+            burst_secs: 4,
+            consensus_bytes_per_sec: 20 << 20,
+            ..small
+        };
+        assert_eq!(longer.validate(), Ok(()));
+    }
 
     #[test]
     fn the_gossipsub_config_is_accepted() {

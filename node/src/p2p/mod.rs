@@ -331,6 +331,9 @@ pub enum P2pError {
     /// A listener did not report its bound address in time.
     #[error("listeners did not start within {LISTEN_TIMEOUT_SECS} s")]
     ListenTimeout,
+    /// A setting is out of range (the gossip budgets).
+    #[error("{0}")]
+    Config(String),
 }
 
 /// The libp2p peer id of a node secret: base58 of the identity multihash of its protobuf
@@ -340,7 +343,7 @@ pub fn peer_id(secret: &[u8; 32]) -> Result<PeerId, P2pError> {
 }
 
 fn keypair(secret: &[u8; 32]) -> Result<Keypair, P2pError> {
-    // libp2p zeroizes the bytes it is given: hand it a copy.
+    // libp2p zeroizes the bytes it is given: hand it a copy (wiped by libp2p).
     let mut bytes = *secret;
     Keypair::ed25519_from_bytes(&mut bytes).map_err(|e| P2pError::InvalidSecret(e.to_string()))
 }

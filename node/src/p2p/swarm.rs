@@ -27,6 +27,10 @@ use super::{
 /// Starts the network layer on the current tokio runtime: listens, dials `peers`, and
 /// spawns the swarm task. Returns once every listener has its address.
 pub async fn start(config: P2pConfig, metrics: P2pMetrics) -> Result<P2pHandle, P2pError> {
+    config
+        .budgets
+        .validate()
+        .map_err(|e| P2pError::Config(e.to_string()))?;
     let keypair = keypair(&config.secret)?;
     let local_peer_id = keypair.public().to_peer_id();
     let allowed: HashSet<PeerId> = config.allowed.iter().copied().collect();
@@ -72,7 +76,7 @@ pub async fn start(config: P2pConfig, metrics: P2pMetrics) -> Result<P2pHandle, 
         metrics,
         redials,
         penalties: PenaltyBook::default(),
-        budgets: GossipBudgets::default(),
+        budgets: GossipBudgets::new(config.budgets),
         inbound: BTreeMap::new(),
         inbound_next: 0,
         outbound: HashMap::new(),
@@ -699,10 +703,11 @@ mod tests {
             .parse()
             .unwrap_or_else(|e| panic!("{e}"));
         P2pConfig {
-            secret,
+            secret: zeroize::Zeroizing::new(secret),
             listen: vec![listen],
             peers,
             allowed,
+            budgets: GossipBudgetConfig::default(),
         }
     }
 

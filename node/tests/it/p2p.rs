@@ -41,10 +41,11 @@ async fn validator_on(
 ) -> (P2pHandle, P2pMetrics) {
     let metrics = P2pMetrics::default();
     let config = P2pConfig {
-        secret: secret(n),
+        secret: zeroize::Zeroizing::new(secret(n)),
         listen: vec![listen],
         peers,
         allowed: allowed.iter().map(|&k| id(k)).collect(),
+        budgets: p2p::GossipBudgetConfig::default(),
     };
     let node = p2p::start(config, metrics.clone()).await.unwrap();
     assert_eq!(node.local_peer_id, id(n));
