@@ -169,6 +169,11 @@ impl Checker {
         self.checked[node] = 0;
     }
 
+    /// The height up to which a node's chain was checked.
+    pub(crate) fn checked(&self, node: usize) -> Height {
+        self.checked[node]
+    }
+
     /// Checks the blocks an honest node finalized since the last call.
     pub(crate) fn observe_commits(&mut self, node: usize, shared: &Chain) -> Result<(), Violation> {
         let head = shared.head();
