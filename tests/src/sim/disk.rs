@@ -93,6 +93,9 @@ pub struct FaultCounts {
     pub wipes: u64,
     /// Whether the node refused to start on a damaged signer record (for good).
     pub signer_refused: bool,
+    /// Times it came back below a block it had finalized: a crash tore that block's
+    /// store batch and its record was damaged too, so it syncs the block again.
+    pub rewinds: u64,
 }
 
 /// The faults' dice and switch, shared by one node's wrappers.

@@ -1015,7 +1015,8 @@ impl World {
             for hash in &hashes {
                 trace.extend_from_slice(&hash.0);
             }
-            if node.honest && txs_final.is_none() {
+            // From a sound disk: the faulty replica's state may hold damage nobody read.
+            if node.honest && txs_final.is_none() && self.faulty(i).is_none() {
                 txs_final = Some(txs);
                 let found = jeon_runtime::governance::evidence::evidence(&db, None)
                     .map_err(|e| broken(e.into()))?;

@@ -107,6 +107,15 @@ impl World {
             return true;
         };
         let head = live.shared.head().height;
+        if head < self.checker.checked(i) {
+            // Torn at a crash: the last batch lost, and the block's record above the
+            // head damaged too, so the start cut it (as any torn tail) and did not
+            // replay it. The block is final on the others; the replica syncs it again.
+            if let Some(injector) = self.nodes[i].disk.injector() {
+                injector.count(|c| c.rewinds += 1);
+            }
+            self.checker.rewind(i, head);
+        }
         let from = self.checker.checked(i);
         let damaged =
             (from + 1..=head).any(|h| live.shared.db.block(h).is_err_and(|e| is_damage(&e)));
