@@ -404,13 +404,16 @@ impl Store for FaultyStore {
 
 // ---- the block log ----
 
+/// A segment and the bytes last appended to it.
+type LastAppend = (Height, Vec<u8>);
+
 /// The block log's files with faults ([module docs](self)). Clones share the files.
 #[derive(Clone)]
 pub(crate) struct FaultySegments {
     inner: MemSegments,
     injector: Arc<Injector>,
     /// The last append: its segment and bytes, to tear the next one like it.
-    last_append: Arc<Mutex<Option<(Height, Vec<u8>)>>>,
+    last_append: Arc<Mutex<Option<LastAppend>>>,
 }
 
 impl FaultySegments {
