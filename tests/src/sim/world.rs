@@ -15,7 +15,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use super::checker::{Checker, Violation};
-use super::disk::{is_damage, is_read_failure, Disk, Injector};
+use super::disk::{is_damage, is_read_failure};
 use super::governance::{Governor, JOINER_LABEL};
 use super::network::{Link, LinkFaults, Network, Queue};
 use super::node::{BootError, Chain, SimNode, GENESIS_TIME_MS, VALIDATORS};
@@ -224,26 +224,7 @@ impl World {
             });
         }
         let removed = set_change.as_ref().map(|c| c.removed);
-        let storage_node = config.storage.and_then(|faults| {
-            // One honest validator (never the Byzantine one, nor one the set change
-            // removes): a minority, as faults never strike every copy. Its own dice, so
-            // the rest of the run draws what it would without them.
-            let mut dice = StdRng::seed_from_u64(config.seed ^ 0xd15c);
-            let candidates: Vec<usize> = (0..VALIDATORS)
-                .filter(|&i| nodes[i].honest && Some(i) != removed)
-                .collect();
-            let &i = candidates.choose(&mut dice)?;
-            // A damaged signer record keeps its replica down for good: that is a second
-            // faulty validator beside a Byzantine one or a removed one.
-            let alone = !config.mix.twin && !config.mix.set_changes && config.byzantine.is_none();
-            let faults = super::StorageFaults {
-                signer: faults.signer && alone,
-                ..faults
-            };
-            let injector = Injector::new(faults, config.seed);
-            nodes[i].disk = Disk::faulty(&nodes[i].name, injector);
-            Some(i)
-        });
+        let storage_node = storage::give_storage_faults(&config, &mut nodes, removed);
         let names = nodes.iter().map(|n| n.name.clone()).collect();
         let net = Network::new(nodes.len(), config.mix.links);
         let workload = Workload::new(accounts, chain.spec.chain_id);

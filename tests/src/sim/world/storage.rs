@@ -18,11 +18,13 @@ use jeon_node::segments::BlockLog;
 use jeon_node::signer::SignerStoreError;
 use jeon_node::store::{ChainDb, StoreError};
 use jeon_runtime::Hash;
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 
-use super::{BootError, Event, Violation, World};
-use crate::sim::disk::{is_damage, is_read_failure, Injector};
-use crate::sim::StorageOutcome;
+use super::{BootError, Event, SimNode, Violation, World, VALIDATORS};
+use crate::sim::disk::{is_damage, is_read_failure, Disk, Injector};
+use crate::sim::{SimConfig, StorageFaults, StorageOutcome};
 
 /// How long the operator takes to start a stopped replica again, at most.
 const RESTART_MS_MAX: u64 = 2_000;
@@ -156,4 +158,30 @@ impl World {
             signed_after_refusal: self.refused_saves.map_or(0, |at| saves - at),
         })
     }
+}
+
+/// Gives one honest validator (never the Byzantine one, nor one the set change removes)
+/// a faulty disk, if the run has storage faults: a minority, as faults never strike
+/// every copy. Its own dice, so the rest of the run draws what it would without them.
+pub(super) fn give_storage_faults(
+    config: &SimConfig,
+    nodes: &mut [SimNode],
+    removed: Option<usize>,
+) -> Option<usize> {
+    let faults = config.storage?;
+    let mut dice = StdRng::seed_from_u64(config.seed ^ 0xd15c);
+    let candidates: Vec<usize> = (0..VALIDATORS)
+        .filter(|&i| nodes[i].honest && Some(i) != removed)
+        .collect();
+    let &i = candidates.choose(&mut dice)?;
+    // A damaged signer record keeps its replica down for good: that is a second
+    // faulty validator beside a Byzantine one or a removed one.
+    let alone = !config.mix.twin && !config.mix.set_changes && config.byzantine.is_none();
+    let faults = StorageFaults {
+        signer: faults.signer && alone,
+        ..faults
+    };
+    let injector = Injector::new(faults, config.seed);
+    nodes[i].disk = Disk::faulty(&nodes[i].name, injector);
+    Some(i)
 }
