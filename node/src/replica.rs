@@ -1503,7 +1503,7 @@ impl Replica {
         }
         // A block that failed its check is not executed again when re-sent or relayed.
         let valid = !self.invalid_blocks.contains(&id)
-            && (self.candidates.contains_key(&id) || self.check_block(now_ms, p.block, key));
+            && (self.candidates.contains_key(&id) || self.check_block(now_ms, p.block, key)?);
         let proposal = Proposal {
             height: body.height,
             round: body.round,
@@ -1620,8 +1620,14 @@ impl Replica {
         ))));
     }
 
-    /// Executes a proposed block; keeps it if valid.
-    fn check_block(&mut self, now_ms: u64, block: jeon_runtime::Block, proposer: Address) -> bool {
+    /// Executes a proposed block; keeps it if valid. Our own storage failing while it
+    /// executes stops the replica ([`storage_failed`]): the block is not to blame.
+    fn check_block(
+        &mut self,
+        now_ms: u64,
+        block: jeon_runtime::Block,
+        proposer: Address,
+    ) -> Result<bool, ReplicaError> {
         let height = block.header.height;
         let block_hash = block.header.hash();
         match blocks::check(
@@ -1631,15 +1637,16 @@ impl Replica {
         ) {
             Ok(candidate) => {
                 self.candidates.insert(candidate.hash(), candidate);
-                true
+                Ok(true)
             }
+            Err(blocks::BlockError::Store(e)) if storage_failed(&e) => Err(e.into()),
             Err(e) => {
                 warn!(height, %proposer, block = %block_hash, error = %e, "invalid block proposed");
                 self.shared.metrics.invalid_blocks.inc();
                 if self.invalid_blocks.len() < INVALID_BLOCKS_KEPT_MAX {
                     self.invalid_blocks.insert(block_hash);
                 }
-                false
+                Ok(false)
             }
         }
     }
@@ -1801,6 +1808,7 @@ impl Replica {
                     )?;
                     applied += 1;
                 }
+                Err(blocks::BlockError::Store(e)) if storage_failed(&e) => return Err(e.into()),
                 Err(e) => {
                     warn!(peer = %from, error = %e, "peer served an invalid block");
                     self.sync.peer_heights.remove(&from);
@@ -1833,5 +1841,18 @@ impl Replica {
         }
         self.maybe_sync(now_ms, out);
         Ok(())
+    }
+}
+
+/// Whether a block's check failed because our own storage did (a failed read, damage
+/// its checksums caught), not because of the block. Then the replica stops, naming the
+/// error: taking it for an invalid block would refuse a valid one, penalize the honest
+/// peer that sent it, and go on over a store that fails. Errors the runtime raises
+/// while executing (an invariant, a sweep) stay the block's: a proposer can provoke
+/// those.
+fn storage_failed(e: &StoreError) -> bool {
+    match e {
+        StoreError::State(s) => matches!(s, jeon_runtime::state::StateError::Backend(_)),
+        _ => true,
     }
 }

@@ -16,7 +16,8 @@ use std::time::Instant;
 use jeon_node::byzantine::Behaviour;
 use jeon_node::signer::SigningStatus;
 use jeon_tests::sim::{
-    self, Failure, Report, Scenario, ScenarioOutcome, SimConfig, Violation, MIXES, VALIDATORS,
+    self, Failure, FaultCounts, Report, Scenario, ScenarioOutcome, SimConfig, StorageFaults,
+    Violation, MIXES, VALIDATORS,
 };
 
 /// Seeds per CI run: 100 per fault mix.
@@ -129,6 +130,152 @@ fn five_hundred_seeds_across_the_fault_mixes_stay_safe_and_live() {
         "no node ever lacked a compact proposal's transactions in {count} seeds: the \
          fallback to the whole proposal went untested"
     );
+}
+
+/// Seeds of the storage-fault sweep per CI run (about 0.1 s each in a debug build on
+/// two cores; `JEON_SIM_STORAGE_SEEDS=10000` is the figure's run, docs/reliability.md §4).
+const STORAGE_CI_SEEDS: u64 = 140;
+
+#[test]
+fn storage_faults_on_one_replica_beside_misbehaviour_stay_safe_and_live() {
+    let first = env_u64("JEON_SIM_FIRST_SEED").unwrap_or(CI_FIRST_SEED);
+    let count = env_u64("JEON_SIM_STORAGE_SEEDS").unwrap_or(STORAGE_CI_SEEDS);
+    let started = Instant::now();
+    let configs: Vec<SimConfig> = (first..first + count)
+        .map(SimConfig::storage_sweep)
+        .collect();
+    let results = run_all(&configs);
+    let elapsed = started.elapsed();
+    let mut total = FaultCounts::default();
+    let (mut refused, mut latent, mut byzantine, mut heights) = (0, 0, 0, 0);
+    let mut found_invalid = Vec::new();
+    let mut failed: BTreeMap<(&str, &str), (usize, &Box<Failure>)> = BTreeMap::new();
+    for (config, result) in configs.iter().zip(&results) {
+        let r = match result {
+            Ok(r) => r,
+            Err(f) => {
+                failed
+                    .entry((f.mix.name, kind(&f.violation)))
+                    .or_insert((0, f))
+                    .0 += 1;
+                continue;
+            }
+        };
+        let s = r
+            .storage
+            .as_ref()
+            .expect("every sweep run has storage faults");
+        assert_eq!(
+            s.signed_after_refusal, 0,
+            "seed {}: {} signed after refusing its damaged signer record",
+            r.seed, s.node
+        );
+        // Our own storage failing while a proposal executes stops the replica; it
+        // never makes a valid block count as invalid (only a Byzantine proposer's, or a
+        // twin's, which may build on a block the others did not finalize, are).
+        if config.byzantine.is_none() && !config.mix.twin && r.invalid_blocks > 0 {
+            found_invalid.push(r.seed);
+        }
+        let c = s.counts;
+        total.corrupted += c.corrupted;
+        total.misdirected += c.misdirected;
+        total.failed_reads += c.failed_reads;
+        total.torn += c.torn;
+        total.stops += c.stops;
+        total.wipes += c.wipes;
+        total.rewinds += c.rewinds;
+        refused += usize::from(c.signer_refused);
+        latent += usize::from(s.latent_damage.is_some());
+        byzantine += usize::from(config.byzantine.is_some() || config.mix.twin);
+        heights += r.heads.iter().map(|h| h.1).max().unwrap_or(0);
+    }
+    let safety = results
+        .iter()
+        .filter(|r| r.as_ref().is_err_and(|f| f.violation.is_safety()))
+        .count();
+    eprintln!(
+        "storage faults: {count} seeds in {elapsed:.1?} ({byzantine} with a Byzantine \
+         validator or twins), {safety} safety violations; {heights} heights finalized; on \
+         the faulty replica {} writes corrupted, {} misdirected, {} reads failed, {} \
+         crashes tore writes; it stopped {} times, was wiped and re-synced {} times, \
+         came back below a block it had finalized {} times (torn, record damaged: \
+         synced again), refused its damaged signer record in {refused} seeds, and \
+         {latent} seeds ended with damage never read",
+        total.corrupted,
+        total.misdirected,
+        total.failed_reads,
+        total.torn,
+        total.stops,
+        total.wipes,
+        total.rewinds
+    );
+    for ((mix, kind), (n, first)) in &failed {
+        eprintln!("{n} seeds of mix {mix} failed with {kind}; the first:\n{first}");
+    }
+    eprintln!(
+        "seeds where an honest node found an honest block invalid: {found_invalid:?} \
+         (replay with JEON_SIM_STORAGE=1)"
+    );
+    let failures: usize = failed.values().map(|(n, _)| n).sum();
+    assert!(failures == 0, "{failures} of {count} seeds failed");
+    assert!(
+        found_invalid.is_empty(),
+        "honest blocks found invalid in seeds {found_invalid:?}"
+    );
+    // The faults must have struck and been detected, or the sweep proves nothing.
+    if count >= 100 {
+        for (what, n) in [
+            ("corrupted writes", total.corrupted),
+            ("misdirected writes", total.misdirected),
+            ("failed reads", total.failed_reads),
+            ("torn writes", total.torn),
+            ("wipes after detected damage", total.wipes),
+        ] {
+            assert!(n > 0, "no {what} in {count} seeds");
+        }
+    }
+}
+
+#[test]
+fn a_replica_whose_signer_record_is_damaged_refuses_to_start_and_never_signs_again() {
+    // Faults on nearly every write: the first stop finds the record damaged. The other
+    // three validators go on; the replica stays down and signs nothing more.
+    let faults = StorageFaults {
+        corrupt_write: 0.3,
+        misdirect_write: 0.1,
+        ..StorageFaults::DEFAULT
+    };
+    let configs: Vec<SimConfig> = (0..4)
+        .map(|seed| SimConfig {
+            mix: sim::mix_named("lossy-links").expect("a mix"),
+            storage: Some(faults),
+            ..SimConfig::new(seed)
+        })
+        .collect();
+    let mut refusals = 0;
+    for (config, result) in configs.iter().zip(run_all(&configs)) {
+        let r = result.unwrap_or_else(|f| panic!("seed {}: {f}", config.seed));
+        let s = r.storage.expect("storage faults");
+        assert!(s.signer_faults);
+        assert_eq!(s.signed_after_refusal, 0, "seed {}: {s:?}", config.seed);
+        refusals += usize::from(s.counts.signer_refused);
+    }
+    assert!(
+        refusals > 0,
+        "no seed damaged a signer record the replica then read"
+    );
+}
+
+#[test]
+fn a_seed_with_storage_faults_replays_to_the_same_trace() {
+    let configs: Vec<SimConfig> = [3, 11, 3, 11].map(SimConfig::storage_sweep).to_vec();
+    let results = run_all(&configs);
+    let summary = |r: &Result<Report, Box<Failure>>| match r {
+        Ok(r) => (r.trace_hash.to_string(), r.events, r.storage.clone()),
+        Err(f) => (format!("failure: {f}"), f.events, None),
+    };
+    assert_eq!(summary(&results[0]), summary(&results[2]));
+    assert_eq!(summary(&results[1]), summary(&results[3]));
 }
 
 /// Seeds of each twin mix the evidence test runs.
@@ -254,13 +401,16 @@ fn one_seed() {
     } else {
         SimConfig::new(seed)
     };
+    if env_flag("JEON_SIM_STORAGE") {
+        config.storage = Some(StorageFaults::DEFAULT);
+    }
+    if let Ok(name) = std::env::var("JEON_SIM_BYZANTINE") {
+        config.byzantine = Some(name.parse().unwrap_or_else(|e| panic!("{e}")));
+    }
     if let Ok(name) = std::env::var("JEON_SIM_MIX") {
         config.mix = sim::mix_named(&name).unwrap_or_else(|| panic!("no fault mix {name}"));
     }
     config.trace = env_flag("JEON_SIM_TRACE");
-    if let Ok(b) = std::env::var("JEON_SIM_BYZ") {
-        config.byzantine = Some(b.parse().unwrap());
-    }
     match sim::run(&config) {
         Ok(report) => eprintln!("{report:#?}"),
         Err(failure) => panic!("{failure}"),

@@ -169,6 +169,18 @@ impl Checker {
         self.checked[node] = 0;
     }
 
+    /// Checks a node's chain again from `head` on: a crash tore the block above it
+    /// from the replica with storage faults (its record damaged and its store's batch
+    /// lost: it re-syncs the block, which is final on the others).
+    pub(crate) fn rewind(&mut self, node: usize, head: Height) {
+        self.checked[node] = self.checked[node].min(head);
+    }
+
+    /// The height up to which a node's chain was checked.
+    pub(crate) fn checked(&self, node: usize) -> Height {
+        self.checked[node]
+    }
+
     /// Checks the blocks an honest node finalized since the last call.
     pub(crate) fn observe_commits(&mut self, node: usize, shared: &Chain) -> Result<(), Violation> {
         let head = shared.head();

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use jeon_genesis::{GenesisSpec, Preset, PresetKeys};
 use jeon_node::chain::{Chain as NodeChain, ChainSpec};
+use jeon_node::replica::ReplicaError;
 use jeon_node::replica::{PeerKey, Replica, ReplicaConfig, ReplicaOutput};
-use jeon_node::segments::{BlockLog, MemSegments};
-use jeon_node::signer::MemSignerStore;
-use jeon_node::store::{ChainDb, MemStore, Store};
+use jeon_node::segments::BlockLog;
+use jeon_node::store::{ChainDb, StoreError};
 use jeon_runtime::{Address, Height, Keypair};
 
-use super::checker::Violation;
+use super::disk::Disk;
 
 /// The simulated genesis time, where every sim clock starts.
 pub const GENESIS_TIME_MS: u64 = 1_700_000_000_000;
@@ -85,15 +85,10 @@ pub(crate) struct SimNode {
     /// The validator key's address.
     pub(crate) validator: Address,
     secret: [u8; 32],
-    /// Its durable state: survives crashes.
-    pub(crate) store: Arc<MemStore>,
-    /// Its transaction index; kept across restarts like the store.
-    pub(crate) index: MemSegments,
-    /// Its block segments; kept across restarts like the store.
-    pub(crate) segments: MemSegments,
-    /// Its signer record (the real node's `<data>/signer/`): kept across restarts, and
-    /// kept when the chain database is lost.
-    pub(crate) signer: MemSignerStore,
+    /// Its durable state (database, transaction index, block segments, and the signer
+    /// record, the real node's `<data>/signer/`): survives crashes; the signer record is
+    /// kept when the chain database is lost. Faulty on the replica with storage faults.
+    pub(crate) disk: Disk,
     /// Whether it stops signing on seeing its key used elsewhere (off for the Byzantine
     /// twins, which are meant to equivocate).
     pub(crate) doppelganger_protection: bool,
@@ -115,10 +110,7 @@ impl SimNode {
             honest,
             validator: Keypair::from_secret(secret).address(),
             secret,
-            store: Arc::new(MemStore::new()),
-            index: MemSegments::new(),
-            segments: MemSegments::new(),
-            signer: MemSignerStore::new(),
+            disk: Disk::plain(),
             doppelganger_protection: true,
             byzantine: None,
             live: None,
@@ -133,27 +125,18 @@ impl SimNode {
         config: ReplicaConfig,
         locking_disabled: bool,
         now_ms: u64,
-    ) -> Result<Vec<ReplicaOutput>, Violation> {
-        let store: std::sync::Arc<dyn Store> = self.store.clone();
-        let broken = |e: jeon_node::store::StoreError| Violation::StoreBroken {
-            node: self.name.clone(),
-            error: e.to_string(),
-        };
+    ) -> Result<Vec<ReplicaOutput>, BootError> {
         let db = ChainDb::open(
-            store,
-            Box::new(self.index.clone()),
-            BlockLog::new(Box::new(self.segments.clone())),
+            self.disk.store(),
+            self.disk.index(),
+            BlockLog::new(self.disk.segments()),
         )
-        .map_err(broken)?;
-        let shared = NodeChain::open(db, spec).map_err(broken)?;
-        let stopped = |e: jeon_node::replica::ReplicaError| Violation::ReplicaStopped {
-            node: self.name.clone(),
-            error: e.to_string(),
-        };
+        .map_err(BootError::Store)?;
+        let shared = NodeChain::open(db, spec).map_err(BootError::Store)?;
         let key = Keypair::from_secret(self.secret);
-        let signer = Box::new(self.signer.clone());
+        let signer = self.disk.signer();
         let mut replica =
-            Replica::new(shared.clone(), Some(key), signer, config).map_err(stopped)?;
+            Replica::new(shared.clone(), Some(key), signer, config).map_err(BootError::Replica)?;
         if locking_disabled {
             replica.disable_locking_for_test();
         }
@@ -163,7 +146,7 @@ impl SimNode {
         if let Some(behaviour) = self.byzantine {
             replica.set_byzantine_for_test(behaviour);
         }
-        let outputs = replica.start(now_ms).map_err(stopped)?;
+        let outputs = replica.start(now_ms).map_err(BootError::Replica)?;
         self.live = Some(Live { shared, replica });
         Ok(outputs)
     }
@@ -173,6 +156,7 @@ impl SimNode {
     pub(crate) fn crash(&mut self) {
         self.live = None;
         self.incarnation += 1;
+        self.disk.crash();
     }
 
     /// Crashes the node and loses its chain database (state, head, blocks, transaction
@@ -180,14 +164,40 @@ impl SimNode {
     /// signer record stays.
     pub(crate) fn crash_losing_chain(&mut self) {
         self.crash();
-        self.store = Arc::new(MemStore::new());
-        self.index = MemSegments::new();
-        self.segments = MemSegments::new();
+        self.disk.wipe_chain();
     }
 
     /// The head height while up.
     pub(crate) fn head(&self) -> Option<Height> {
         self.live.as_ref().map(|l| l.shared.head().height)
+    }
+}
+
+/// Why a node did not start.
+#[derive(Debug)]
+pub(crate) enum BootError {
+    /// Opening its chain's records failed.
+    Store(StoreError),
+    /// The replica refused to start (its signer record, or its store while starting).
+    Replica(ReplicaError),
+}
+
+impl BootError {
+    /// The storage error underneath, if any.
+    pub(crate) fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            BootError::Store(e) | BootError::Replica(ReplicaError::Store(e)) => Some(e),
+            BootError::Replica(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for BootError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BootError::Store(e) => write!(f, "{e}"),
+            BootError::Replica(e) => write!(f, "{e}"),
+        }
     }
 }
 

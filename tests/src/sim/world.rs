@@ -7,7 +7,6 @@ use jeon_node::blocks;
 use jeon_node::chain::ChainSpec;
 use jeon_node::consensus::Timeout;
 use jeon_node::replica::{PeerKey, ReplicaError, ReplicaInput, ReplicaOutput};
-use jeon_node::store::ChainDb;
 use jeon_node::wire::{ConsensusMsg, SyncRequest, SyncResponse};
 use jeon_runtime::crypto::sha256;
 use jeon_runtime::{Height, SignedTx};
@@ -16,13 +15,16 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use super::checker::{Checker, Violation};
+use super::disk::{is_damage, is_read_failure};
 use super::governance::{Governor, JOINER_LABEL};
 use super::network::{Link, LinkFaults, Network, Queue};
-use super::node::{Chain, SimNode, GENESIS_TIME_MS};
+use super::node::{BootError, Chain, SimNode, GENESIS_TIME_MS, VALIDATORS};
 use super::workload::Workload;
 use super::TICK_MS;
 use super::{trace, Failure, Report, SimConfig, CRASHED_NODES_MAX, SYNC_FAILURE_NOTICE_MS};
 use super::{Scenario, ScenarioOutcome, SetChangeOutcome};
+
+mod storage;
 
 /// Something that happens at a sim time.
 pub(super) enum Event {
@@ -139,6 +141,10 @@ pub(super) struct World {
     /// Under [`super::FaultMix::set_changes`]: the governance clients, the joiner's
     /// node and the removed validator's node (taken down at the first `Govern`).
     set_change: Option<SetChange>,
+    /// The replica with storage faults, if the run has them.
+    storage_node: Option<usize>,
+    /// Its signer saves when it refused to start on a damaged record.
+    refused_saves: Option<u64>,
 }
 
 /// The nodes of a set change.
@@ -217,6 +223,8 @@ impl World {
                 removed_down: false,
             });
         }
+        let removed = set_change.as_ref().map(|c| c.removed);
+        let storage_node = storage::give_storage_faults(&config, &mut nodes, removed);
         let names = nodes.iter().map(|n| n.name.clone()).collect();
         let net = Network::new(nodes.len(), config.mix.links);
         let workload = Workload::new(accounts, chain.spec.chain_id);
@@ -241,6 +249,8 @@ impl World {
             late_twin,
             lost_chain: None,
             set_change,
+            storage_node,
+            refused_saves: None,
         }
     }
 
@@ -257,6 +267,8 @@ impl World {
             seed: self.config.seed,
             mix: self.config.mix,
             locking_disabled: self.config.locking_disabled,
+            storage: self.config.storage.is_some(),
+            byzantine: self.config.byzantine,
             at_ms: self.now_ms - GENESIS_TIME_MS,
             events: self.events,
             violation,
@@ -428,7 +440,7 @@ impl World {
                 Ok(())
             }
             Event::Restart { node } => {
-                if self.nodes[node].live.is_none() {
+                if self.nodes[node].live.is_none() && !self.signer_refused(node) {
                     self.boot(node)?;
                     self.note_restart(node);
                 }
@@ -495,7 +507,7 @@ impl World {
                 .as_ref()
                 .is_some_and(|l| change.governor.progress(&l.shared).in_force)
         });
-        in_force && self.nodes[change.joiner].signer.saves() > 0
+        in_force && self.nodes[change.joiner].disk.saves() > 0
     }
 
     fn set_change_outcome(&self) -> Option<SetChangeOutcome> {
@@ -520,7 +532,7 @@ impl World {
             removed: self.nodes[change.removed].name.clone(),
             removed_everywhere: progress.iter().all(|p| p.removed),
             joined_everywhere: progress.iter().all(|p| p.joined),
-            joiner_signatures: joiner.signer.saves(),
+            joiner_signatures: joiner.disk.saves(),
             joiner_head: joiner.head().unwrap_or(0),
             new_set_from: since + 1,
         })
@@ -529,12 +541,19 @@ impl World {
     // ---- nodes ----
 
     fn boot(&mut self, i: usize) -> Result<(), Violation> {
-        let outputs = self.nodes[i].boot(
+        if self.signer_refused(i) {
+            return Ok(());
+        }
+        let booted = self.nodes[i].boot(
             &self.spec,
             self.config.replica,
             self.config.locking_disabled,
             self.now_ms,
-        )?;
+        );
+        let outputs = match booted {
+            Ok(outputs) => outputs,
+            Err(e) => return self.boot_failed(i, e),
+        };
         self.observe(i)?;
         self.dispatch(i, outputs)?;
         self.next_heights(i)
@@ -548,7 +567,7 @@ impl World {
         };
         let outputs = match live.replica.handle(now_ms, input) {
             Ok(outputs) => outputs,
-            Err(e) => return Err(self.stopped(i, e)),
+            Err(e) => return self.stopped(i, e),
         };
         self.observe(i)?;
         self.dispatch(i, outputs)?;
@@ -568,22 +587,44 @@ impl World {
             }
             let outputs = match live.replica.start_next_height(now_ms) {
                 Ok(outputs) => outputs,
-                Err(e) => return Err(self.stopped(i, e)),
+                Err(e) => return self.stopped(i, e),
             };
             self.observe(i)?;
             self.dispatch(i, outputs)?;
         }
     }
 
-    fn stopped(&self, i: usize, e: ReplicaError) -> Violation {
-        Violation::ReplicaStopped {
+    /// A replica returned an error: the replica with storage faults stops on what its
+    /// storage reported (and is recovered); anything else is a violation.
+    fn stopped(&mut self, i: usize, e: ReplicaError) -> Result<(), Violation> {
+        if let (Some(_), ReplicaError::Store(store)) = (self.faulty(i), &e) {
+            if is_damage(store) || is_read_failure(store) {
+                self.storage_stop(i, is_damage(store));
+                return Ok(());
+            }
+        }
+        Err(Violation::ReplicaStopped {
             node: self.nodes[i].name.clone(),
             error: e.to_string(),
-        }
+        })
     }
 
-    /// Runs the commit checkers on an honest node that is up.
+    /// Runs the commit checkers on an honest node that is up. On the replica with
+    /// storage faults, reads do not fail meanwhile, and a damaged block stops it first.
     fn observe(&mut self, i: usize) -> Result<(), Violation> {
+        let Some(injector) = self.faulty(i) else {
+            return self.observe_commits(i);
+        };
+        injector.quiet_reads(true);
+        let result = match self.readable(i) {
+            true => self.observe_commits(i),
+            false => Ok(()),
+        };
+        injector.quiet_reads(false);
+        result
+    }
+
+    fn observe_commits(&mut self, i: usize) -> Result<(), Violation> {
         let node = &self.nodes[i];
         match &node.live {
             Some(live) if node.honest => self.checker.observe_commits(i, &live.shared),
@@ -687,11 +728,23 @@ impl World {
             self.sync_failed(from, incarnation, peer);
             return Ok(());
         };
-        let response =
-            blocks::serve_sync(&live.shared, request).map_err(|e| Violation::StoreBroken {
-                node: name.clone(),
-                error: e.to_string(),
-            })?;
+        let response = match blocks::serve_sync(&live.shared, request) {
+            Ok(response) => response,
+            // The replica with storage faults answers nothing it cannot read whole.
+            Err(e) if self.faulty(to).is_some() && (is_damage(&e) || is_read_failure(&e)) => {
+                self.sync_failed(from, incarnation, peer);
+                if is_damage(&e) {
+                    self.storage_stop(to, true);
+                }
+                return Ok(());
+            }
+            Err(e) => {
+                return Err(Violation::StoreBroken {
+                    node: name,
+                    error: e.to_string(),
+                })
+            }
+        };
         let response = if live.replica.lies_in_sync() {
             jeon_node::byzantine::lie_in_sync(response)
         } else {
@@ -809,7 +862,7 @@ impl World {
             return;
         };
         let node = &mut self.nodes[i];
-        let record = node.signer.persisted().map_or(0, |p| p.record.height);
+        let record = node.disk.record_height();
         self.lost_chain = Some(LostChain {
             node: i,
             head_at_loss: node.head().unwrap_or(0),
@@ -838,7 +891,7 @@ impl World {
                 head_at_loss: lost.head_at_loss,
                 record_at_loss: lost.record_at_loss,
                 status_at_restart: lost.status_at_restart,
-                record_at_end: node.signer.persisted().map_or(0, |p| p.record.height),
+                record_at_end: node.disk.record_height(),
                 head_at_end: node.head().unwrap_or(0),
             });
         }
@@ -846,13 +899,16 @@ impl World {
         Some(ScenarioOutcome::LateTwin {
             twin: twin.name.clone(),
             status: twin.live.as_ref().map(|l| l.replica.signing()),
-            records_written: twin.signer.saves(),
+            records_written: twin.disk.saves(),
             head: twin.head().unwrap_or(0),
         })
     }
 
     fn end_faults(&mut self) -> Result<(), Violation> {
         self.faults_on = false;
+        if let Some(injector) = self.storage_node.and_then(|i| self.faulty(i)) {
+            injector.stop();
+        }
         self.net.heal();
         self.net.set_faults(LinkFaults::CALM);
         for i in 0..self.nodes.len() {
@@ -873,14 +929,21 @@ impl World {
     fn honest_heads(&self) -> Vec<Height> {
         self.nodes
             .iter()
-            .filter(|n| n.honest)
+            .enumerate()
+            .filter(|(i, n)| n.honest && !self.signer_refused(*i))
+            .map(|(_, n)| n)
             .map(|n| n.head().unwrap_or(0))
             .collect()
     }
 
     /// Whether every honest node is up, at or past `target`, at one head.
     fn reached(&self, target: Height) -> bool {
-        let mut heads = self.nodes.iter().filter(|n| n.honest).map(SimNode::head);
+        let mut heads = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| n.honest && !self.signer_refused(*i))
+            .map(|(_, n)| n.head());
         let Some(Some(first)) = heads.next() else {
             return false;
         };
@@ -909,7 +972,8 @@ impl World {
         let mut txs_final = None;
         let mut evidence = None;
         let mut invalid_blocks = 0;
-        for node in &self.nodes {
+        let mut latent_damage = None;
+        for (i, node) in self.nodes.iter().enumerate() {
             if let (true, Some(live)) = (node.honest, &node.live) {
                 invalid_blocks += live.shared.metrics.invalid_blocks.get();
             }
@@ -917,34 +981,29 @@ impl World {
                 node: node.name.clone(),
                 error: e.to_string(),
             };
-            let db = ChainDb::open(
-                node.store.clone(),
-                Box::new(node.index.clone()),
-                jeon_node::segments::BlockLog::new(Box::new(node.segments.clone())),
-            )
-            .map_err(broken)?;
-            let head = db.head().map_err(broken)?;
+            let (db, hashes, txs) = match self.end_chain(i) {
+                Ok(chain) => chain,
+                // Damage nobody read before: the replica with faults would report it
+                // when read (a scrub finds it here).
+                Err(e) if self.faulty(i).is_some() && is_damage(&e) => {
+                    latent_damage = Some(e.to_string());
+                    continue;
+                }
+                Err(e) => return Err(broken(e)),
+            };
             trace.extend_from_slice(node.name.as_bytes());
-            trace.extend_from_slice(&head.height.to_be_bytes());
-            let mut txs = 0u64;
-            for height in 1..=head.height {
-                let block =
-                    db.block(height)
-                        .map_err(broken)?
-                        .ok_or_else(|| Violation::StoreBroken {
-                            node: node.name.clone(),
-                            error: format!("no block at {height}, below the head {}", head.height),
-                        })?;
-                trace.extend_from_slice(&block.block.header.hash().0);
-                txs += block.block.txs.len() as u64;
+            trace.extend_from_slice(&(hashes.len() as u64).to_be_bytes());
+            for hash in &hashes {
+                trace.extend_from_slice(&hash.0);
             }
-            if node.honest && txs_final.is_none() {
+            // From a sound disk: the faulty replica's state may hold damage nobody read.
+            if node.honest && txs_final.is_none() && self.faulty(i).is_none() {
                 txs_final = Some(txs);
                 let found = jeon_runtime::governance::evidence::evidence(&db, None)
                     .map_err(|e| broken(e.into()))?;
                 evidence = Some(found.iter().map(|e| (e.validator, e.height)).collect());
             }
-            heads.push((node.name.clone(), head.height));
+            heads.push((node.name.clone(), hashes.len() as Height));
         }
         trace.extend_from_slice(&self.events.to_be_bytes());
         Ok(Report {
@@ -965,6 +1024,7 @@ impl World {
             proposals_wanted: self.proposals_wanted,
             scenario: self.scenario_outcome(),
             set_change: self.set_change_outcome(),
+            storage: self.storage_outcome(latent_damage),
         })
     }
 }
