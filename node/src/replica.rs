@@ -1501,6 +1501,13 @@ impl Replica {
             );
             return Ok(());
         }
+        // A proposal (or the whole block a compact one asked for) that arrives after its
+        // height was decided here, by consensus or by block sync, is stale, not invalid:
+        // it is neither executed nor counted against its proposer.
+        if body.height != self.shared.tip().height + 1 {
+            debug!(height = body.height, block = %id, "proposal for a height not in progress");
+            return Ok(());
+        }
         // A block that failed its check is not executed again when re-sent or relayed.
         let valid = !self.invalid_blocks.contains(&id)
             && (self.candidates.contains_key(&id) || self.check_block(now_ms, p.block, key)?);

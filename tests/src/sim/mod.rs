@@ -438,18 +438,15 @@ impl SimConfig {
     /// The storage-fault sweep's configuration for `seed`: [`SimConfig::new`] with
     /// [`StorageFaults::DEFAULT`] on one honest validator and, under the mixes without
     /// a twin or set changes, four seeds in five with a Byzantine validator beside it
-    /// (each behaviour in turn, but for withheld votes under crashes); the others run
-    /// the storage faults alone, signer record included.
+    /// (each behaviour in turn); the others run the storage faults alone, signer record
+    /// included.
     pub fn storage_sweep(seed: u64) -> SimConfig {
         let config = SimConfig::new(seed);
         let turn = (seed / MIXES.len() as u64 % (Behaviour::ALL.len() as u64 + 1)) as usize;
-        // Not withheld votes under crashes: with or without storage faults that stalls
-        // (docs/simulation.md §6, "Known, not fixed"); the storage faults then run alone.
         let byzantine = Behaviour::ALL
             .get(turn)
             .copied()
-            .filter(|_| !config.mix.twin && !config.mix.set_changes)
-            .filter(|b| !(config.mix.crashes && *b == Behaviour::WithholdVotes));
+            .filter(|_| !config.mix.twin && !config.mix.set_changes);
         SimConfig {
             storage: Some(StorageFaults::DEFAULT),
             byzantine,
