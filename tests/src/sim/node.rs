@@ -289,9 +289,16 @@ mod tests {
             })
             .expect("spawn");
         let (height, starts) = handle.join().expect("the consensus thread ran to the end");
-        assert_eq!(height, HEIGHTS, "one block per transaction");
+        // One block per transaction, and the proof block after the last (docs/consensus.md
+        // §3: a block after one with transactions is proposed at once, empty or not).
         assert_eq!(
-            starts, HEIGHTS,
+            height,
+            HEIGHTS + 1,
+            "one block per transaction, then a proof block"
+        );
+        assert_eq!(
+            starts,
+            HEIGHTS + 1,
             "each decision leaves the next height to the shell"
         );
     }
