@@ -465,6 +465,14 @@ mod tests {
             TcpStream::connect(("127.0.0.1", proxy.port(0, 1).expect("link"))).expect("dial");
         let (mut server, _) = target.accept().expect("accept");
         server
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        // One byte through first: the connection is set up end to end (a block racing
+        // the proxy's own setup of a connection refuses it, as for a new dial).
+        c.write_all(&[255]).expect("write");
+        let mut first = [0u8; 1];
+        server.read_exact(&mut first).expect("the first byte");
+        server
             .set_read_timeout(Some(Duration::from_millis(300)))
             .expect("timeout");
         proxy.set_blocked(0, 1, true);
