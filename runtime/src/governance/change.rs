@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{storage, SetHistory, Validator, ValidatorSet, ValidatorSetChanged};
+use crate::block::ValidatorInfo;
 use crate::economy::fees::{self, FeeMarket, FeeTier};
 use crate::economy::ledger::{economy, get, Res};
 use crate::economy::pay::code_bytes;
@@ -364,16 +365,7 @@ impl Change {
             }
         }
         if since_before < effective_from {
-            // The first change enacted at this height: the set before it still signs
-            // block `effective_from` (consensus lags the runtime by one block).
-            let mut history: SetHistory =
-                get(ov, &storage::set_history())?.unwrap_or_else(|| SetHistory {
-                    previous: Vec::new(),
-                    changes: Vec::new(),
-                });
-            history.previous = before;
-            history.changes.push(effective_from);
-            ov.put(storage::set_history(), &history)?;
+            record_change(ov, before, effective_from)?;
         }
         set.since = effective_from;
         ov.put(storage::validator_set(), &set)?;
@@ -386,6 +378,24 @@ impl Change {
         );
         Ok(())
     }
+}
+
+/// The first change enacted at a height: the set before it (`before`) still signs block
+/// `effective_from` (consensus lags the runtime by one block), and the history records
+/// both.
+fn record_change<S: StateRead + ?Sized>(
+    ov: &mut Overlay<'_, S>,
+    before: Vec<ValidatorInfo>,
+    effective_from: Height,
+) -> Res<()> {
+    let mut history: SetHistory = get(ov, &storage::set_history())?.unwrap_or_else(|| SetHistory {
+        previous: Vec::new(),
+        changes: Vec::new(),
+    });
+    history.previous = before;
+    history.changes.push(effective_from);
+    ov.put(storage::set_history(), &history)?;
+    Ok(())
 }
 
 fn member<'a>(set: &'a ValidatorSet, key: &Address) -> Res<&'a Validator> {
