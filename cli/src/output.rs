@@ -309,6 +309,10 @@ fn decorate(
     if key.ends_with("time_ms") || key == "timestamp_ms" {
         return format!("{text} ({})", iso_time_ms(n));
     }
+    // A carrier line's period: 0 asks for calendar months.
+    if key == "period_ms" && n == 0 && obj.contains_key("cap") {
+        return format!("{text} (calendar months, UTC)");
+    }
     // Tax periods are UTC days; a sponsorship's `period` counts `period_ms` windows, a
     // carrier line's (objects naming a `line`) its periods since it opened.
     let is_day = matches!(key, "day" | "from_period" | "to_period")
@@ -330,18 +334,10 @@ fn plain(v: &Value) -> String {
     }
 }
 
-/// Days since 1970-01-01 as `YYYY-MM-DD` (Howard Hinnant's civil-from-days).
+/// Days since 1970-01-01 as `YYYY-MM-DD` (UTC).
 pub(crate) fn iso_date(days: u64) -> String {
-    let z = i128::from(days) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i128::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    let d = jeon_runtime::economy::calendar::date_of_day(days);
+    format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
 }
 
 /// Milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC).

@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 
-use jeon_runtime::economy::PERIOD_MS;
+use jeon_runtime::economy::{calendar, PERIOD_MS};
 use jeon_runtime::{Address, AssetId, Event};
 
 use crate::api::types::{
@@ -296,12 +296,10 @@ pub fn bounds(kind: PeriodKind, period: u64) -> (u64, u64) {
         ),
         PeriodKind::Month => {
             let (y, m) = (period / 100, period % 100);
-            let start = days_from_civil(y, m);
             let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-            let end = days_from_civil(ny, nm);
             (
-                start.saturating_mul(PERIOD_MS),
-                end.saturating_mul(PERIOD_MS),
+                calendar::first_day_of_month(y, m).saturating_mul(PERIOD_MS),
+                calendar::first_day_of_month(ny, nm).saturating_mul(PERIOD_MS),
             )
         }
     }
@@ -322,8 +320,8 @@ pub fn period_at(kind: PeriodKind, time_ms: u64) -> u64 {
     match kind {
         PeriodKind::Day => day,
         PeriodKind::Month => {
-            let (y, m) = civil_from_days(day);
-            y * 100 + m
+            let d = calendar::date_of_day(day);
+            d.year * 100 + d.month
         }
     }
 }
@@ -331,31 +329,6 @@ pub fn period_at(kind: PeriodKind, time_ms: u64) -> u64 {
 /// Whether `period` names a month (`YYYYMM`, 1970 to 9999).
 pub fn is_month(period: u64) -> bool {
     (197001..=999912).contains(&period) && (1..=12).contains(&(period % 100))
-}
-
-/// Days since 1970-01-01 of the first day of month `m` of year `y` (H. Hinnant's
-/// `days_from_civil`, for y >= 1970).
-fn days_from_civil(y: u64, m: u64) -> u64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe).saturating_sub(719_468)
-}
-
-/// (year, month) of a day index (H. Hinnant's `civil_from_days`).
-fn civil_from_days(day: u64) -> (u64, u64) {
-    let z = day + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m)
 }
 
 #[cfg(test)]

@@ -28,8 +28,9 @@ pub(crate) struct OpenCarrierLineArgs {
     /// the consortium's maximum (`jeon query carrier-params`).
     #[arg(long, value_name = "AMOUNT")]
     cap: AmountArg,
-    /// The period in milliseconds of block time (1000 to 366 days) [default: 30 days].
-    #[arg(long, value_name = "MS", default_value_t = jeon_runtime::goods::carrier::LINE_PERIOD_MS_MONTH)]
+    /// The period: 0 for calendar months of block time in UTC (a phone bill's), or a
+    /// fixed length in milliseconds (1000 to 366 days).
+    #[arg(long, value_name = "MS", default_value_t = jeon_runtime::goods::carrier::LINE_PERIOD_CALENDAR_MONTH)]
     period_ms: u64,
     /// Grant your own loyalty credits on each purchase: a credit asset you issue.
     #[arg(long, value_name = "ID", requires = "cashback_bps")]

@@ -7,6 +7,7 @@
 //! queries in [`query`]. docs/economy.md explains the rules with a worked example.
 
 pub mod assets;
+pub mod calendar;
 pub mod credit;
 pub(crate) mod deadlines;
 pub mod exchange;

@@ -6,9 +6,10 @@
 //! Rules (docs/economy.md §14, "Carrier billing"):
 //! - `OpenCarrierLine` (a carrier): a user (not itself, not reserved), a money asset,
 //!   a cap per period (> 0, at most the governance parameter `carrier_line_cap_max`,
-//!   [`CARRIER_LINE_CAP_MAX_DEFAULT`] unless genesis or a proposal set it), a period
-//!   ([`LINE_PERIOD_MS_MIN`] … [`LINE_PERIOD_MS_MAX`]; periods count from the block
-//!   that opened the line), and optionally the carrier's own loyalty credits as
+//!   [`CARRIER_LINE_CAP_MAX_DEFAULT`] unless genesis or a proposal set it), a period:
+//!   calendar months of block time in UTC ([`LINE_PERIOD_CALENDAR_MONTH`], `0`; period
+//!   0 is the month the line opened in), or a fixed length ([`LINE_PERIOD_MS_MIN`] …
+//!   [`LINE_PERIOD_MS_MAX`]; periods count from the block that opened the line), and optionally the carrier's own loyalty credits as
 //!   cashback (a credit asset it issues, at most 10 000 bps). One line per carrier and
 //!   user. The carrier's claim policy for carrier lines applies (`goods::policy`).
 //! - `ChargeLine` (the user, on an unsuspended line of a carrier that still holds the
@@ -34,7 +35,7 @@ use crate::economy::ledger::{
     get, money_asset, move_units, next_id, own_credit, partner_with, positive, CallCx, Fail, Res,
 };
 use crate::economy::query::LISTED_MAX;
-use crate::economy::{bps_of, is_reserved_account, pay, BPS_DENOMINATOR, PERIOD_MS};
+use crate::economy::{bps_of, calendar, is_reserved_account, pay, BPS_DENOMINATOR, PERIOD_MS};
 use crate::events::EventDef;
 use crate::model::{CallError, Event, Role};
 use crate::state::{read_record, Overlay, StateError, StateRead, StateScan};
@@ -47,8 +48,10 @@ pub const CARRIER_LINE_CAP_MAX_DEFAULT: Amount = 100_000_000;
 pub const LINE_PERIOD_MS_MIN: u64 = 1_000;
 /// The longest line period: a leap year of days.
 pub const LINE_PERIOD_MS_MAX: u64 = 366 * PERIOD_MS;
-/// A month of days: the usual line period.
-pub const LINE_PERIOD_MS_MONTH: u64 = 30 * PERIOD_MS;
+/// A line's `period_ms` that asks for calendar months (UTC) instead of a fixed
+/// length: the usual line period, as a phone bill's. Period 0 is the month the line
+/// opened in; each later period is the next calendar month (28 to 31 days).
+pub const LINE_PERIOD_CALENDAR_MONTH: u64 = 0;
 
 /// Where this module keeps its records (prefixes in [`crate::state::keys`]).
 pub mod storage {
@@ -134,7 +137,7 @@ pub struct CarrierLine {
     pub asset: AssetId,
     /// The most charged per period.
     pub cap: Amount,
-    /// The period's length (block time, ms).
+    /// The period's length (block time, ms), or [`LINE_PERIOD_CALENDAR_MONTH`].
     pub period_ms: u64,
     /// Period 0 starts here (the opening block's time).
     pub opened_at_ms: TimeMs,
@@ -149,11 +152,20 @@ pub struct CarrierLine {
 impl CarrierLine {
     /// The period a block time falls in (0 from the opening).
     pub fn period_at(&self, time_ms: TimeMs) -> u64 {
-        time_ms.saturating_sub(self.opened_at_ms) / self.period_ms.max(1)
+        if self.period_ms == LINE_PERIOD_CALENDAR_MONTH {
+            let time_ms = time_ms.max(self.opened_at_ms);
+            return calendar::month_index(time_ms) - calendar::month_index(self.opened_at_ms);
+        }
+        time_ms.saturating_sub(self.opened_at_ms) / self.period_ms
     }
 
-    /// A period's start and end (block time, ms; saturating).
+    /// A period's start and end (block time, ms; saturating). A calendar-month line's
+    /// period 0 is the whole month it opened in.
     pub fn bounds(&self, period: u64) -> (TimeMs, TimeMs) {
+        if self.period_ms == LINE_PERIOD_CALENDAR_MONTH {
+            let first = calendar::month_index(self.opened_at_ms);
+            return calendar::month_bounds(first.saturating_add(period));
+        }
         let start = self
             .opened_at_ms
             .saturating_add(period.saturating_mul(self.period_ms));
@@ -205,7 +217,8 @@ pub struct OpenCarrierLine {
     pub asset: AssetId,
     /// The most charged per period (> 0, at most `carrier_line_cap_max`).
     pub cap: Amount,
-    /// The period's length in ms of block time.
+    /// The period's length in ms of block time, or [`LINE_PERIOD_CALENDAR_MONTH`]
+    /// (`0`) for calendar months (UTC).
     pub period_ms: u64,
     /// The carrier's loyalty cashback on purchases, if any.
     pub cashback: Option<LineCashback>,
@@ -282,7 +295,7 @@ pub struct CarrierLineOpened {
     pub asset: AssetId,
     /// The cap per period.
     pub cap: Amount,
-    /// The period (ms).
+    /// The period (ms), or `0` for calendar months (UTC).
     pub period_ms: u64,
     /// The carrier's cashback, if any.
     pub cashback: Option<LineCashback>,
@@ -393,9 +406,13 @@ impl CallDef for OpenCarrierLine {
     }
 
     fn summary(&self) -> String {
+        let per = match self.period_ms {
+            LINE_PERIOD_CALENDAR_MONTH => "calendar month (UTC)".to_string(),
+            ms => format!("{ms} ms"),
+        };
         format!(
-            "open a carrier line for {} capped at {} units of asset {} per {} ms",
-            self.user, self.cap, self.asset, self.period_ms
+            "open a carrier line for {} capped at {} units of asset {} per {per}",
+            self.user, self.cap, self.asset
         )
     }
 }
@@ -537,9 +554,11 @@ fn open<S: StateRead + ?Sized>(
     if o.cap > max {
         return Err(CallError::LineCapAboveMax { cap: o.cap, max }.into());
     }
-    if !(LINE_PERIOD_MS_MIN..=LINE_PERIOD_MS_MAX).contains(&o.period_ms) {
+    if o.period_ms != LINE_PERIOD_CALENDAR_MONTH
+        && !(LINE_PERIOD_MS_MIN..=LINE_PERIOD_MS_MAX).contains(&o.period_ms)
+    {
         return Err(invalid(format!(
-            "period_ms must be {LINE_PERIOD_MS_MIN} to {LINE_PERIOD_MS_MAX}"
+            "period_ms must be 0 (calendar months) or {LINE_PERIOD_MS_MIN} to {LINE_PERIOD_MS_MAX}"
         ))
         .into());
     }

@@ -8,8 +8,10 @@
 //! Test chain: the block at height `h` has time `1_700_000_000_000 + h * 1000` ms.
 
 use crate::support::*;
+use jeon_runtime::economy::calendar;
 use jeon_runtime::goods::carrier::{
     self, CarrierLine, LineCashback, LinePurchase, Settlement, CARRIER_LINE_CAP_MAX_DEFAULT,
+    LINE_PERIOD_CALENDAR_MONTH,
 };
 use jeon_runtime::goods::policy::ClaimScope;
 use jeon_runtime::goods::ProductKind;
@@ -108,7 +110,7 @@ fn line_of(c: &Consortium, id: u64) -> CarrierLine {
 
 /// Runs empty blocks until the block time reaches `time_ms`.
 fn wait_until(c: &mut Consortium, time_ms: u64) {
-    while ctx(c.height + 1).time_ms < time_ms {
+    while c.next_ctx().time_ms < time_ms {
         c.run(&[]);
     }
 }
@@ -276,6 +278,75 @@ fn the_cap_holds_per_period_and_a_new_period_starts_empty() {
             line: 0,
             user: alice.address()
         }
+    );
+}
+
+/// Milliseconds since 1970 of 00:00 UTC on a date.
+fn utc(year: u64, month: u64, day: u64) -> u64 {
+    (calendar::first_day_of_month(year, month) + day - 1) * 86_400_000
+}
+
+#[test]
+fn a_calendar_month_line_bills_each_calendar_month_whatever_its_length() {
+    let mut c = telco_carrier();
+    let (telco_key, shop_key) = (
+        Keypair::from_seed_label("telco"),
+        Keypair::from_seed_label("shop"),
+    );
+    let alice = Keypair::from_seed_label("user-0");
+    // Opened on 14 November 2023 (the test chain's start): period 0 is all of November.
+    let monthly = Call::OpenCarrierLine(calls::OpenCarrierLine {
+        user: alice.address(),
+        asset: KRW,
+        cap: CAP,
+        period_ms: LINE_PERIOD_CALENDAR_MONTH,
+        cashback: None,
+    });
+    ok(&run_one(&mut c, &telco_key, monthly));
+    let l = line_of(&c, 0);
+    assert_eq!(l.bounds(0), (utc(2023, 11, 1), utc(2023, 12, 1)));
+    ok(&run_one(&mut c, &alice, pay_on(0, &shop_key, CAP)));
+    // The last second of November is still November's statement, full to the cap.
+    c.skip_time(utc(2023, 12, 1) - 1_000);
+    assert!(matches!(
+        refused(&mut c, &alice, pay_on(0, &shop_key, 1)),
+        CallError::LineCapExceeded { period: 0, .. }
+    ));
+    // Midnight UTC on 1 December starts period 1, empty; November's can be settled.
+    ok(&run_one(&mut c, &alice, pay_on(0, &shop_key, 3_000)));
+    assert_eq!(l.period_at(c.next_ctx().time_ms - 1_000), 1);
+    let s1 = carrier::statement(&c.state, &l, 1).expect("read");
+    assert_eq!(
+        (s1.starts_at_ms, s1.ends_at_ms),
+        (utc(2023, 12, 1), utc(2024, 1, 1))
+    );
+    assert_eq!(s1.charged, 3_000);
+    ok(&run_one(
+        &mut c,
+        &telco_key,
+        settle(0, 0, Settlement::Collected),
+    ));
+    // February of a leap year is period 3 and 29 days long; March 1st is period 4.
+    c.skip_time(utc(2024, 2, 29));
+    ok(&run_one(&mut c, &alice, pay_on(0, &shop_key, 9_000)));
+    let s3 = carrier::statement(&c.state, &l, 3).expect("read");
+    assert_eq!(
+        (s3.starts_at_ms, s3.ends_at_ms),
+        (utc(2024, 2, 1), utc(2024, 3, 1))
+    );
+    assert_eq!(s3.charged, 9_000);
+    c.skip_time(utc(2024, 3, 1));
+    ok(&run_one(&mut c, &alice, pay_on(0, &shop_key, CAP)));
+    assert_eq!(
+        carrier::statement(&c.state, &l, 4).expect("read").charged,
+        CAP
+    );
+    // The statements listed for the line are its calendar months.
+    let listed = carrier::statements_of(&c.state, &l, c.next_ctx().time_ms).expect("read");
+    let months: Vec<(u64, u64)> = listed.iter().map(|s| (s.period, s.charged)).collect();
+    assert!(
+        months.contains(&(0, CAP)) && months.contains(&(4, CAP)),
+        "{months:?}"
     );
 }
 

@@ -3,7 +3,9 @@
 //! loyalty cashback); users (and strangers) charge payments and product purchases of
 //! random amounts to random lines; statements are settled, lines suspended and resumed
 //! by random senders at random periods. Blocks are a second apart and periods three
-//! seconds, so periods end during a run. After each block: every transaction against
+//! seconds, so periods end during a run; some lines bill calendar months instead, and
+//! now and then the chain sits idle for up to 40 days before a block, so months end
+//! too. After each block: every transaction against
 //! the fee oracle (a failed one changes only its fee and nonce); supply moves only by
 //! the mints the events report; and no statement of any line holds more than the
 //! line's cap, and each equals the sum of the `LineCharged` amounts of its period.
@@ -21,6 +23,7 @@ pub(super) enum LineOp {
         user: usize,
         cap: Amount,
         cashback: bool,
+        monthly: bool,
     },
     Charge {
         line: u64,
@@ -44,7 +47,8 @@ pub(super) enum LineOp {
 fn line_op() -> impl Strategy<Value = LineOp> {
     let cap = prop_oneof![1u64..5_000, Just(carrier::CARRIER_LINE_CAP_MAX_DEFAULT + 1)];
     prop_oneof![
-        2 => (0usize..4, cap, any::<bool>()).prop_map(|(user, cap, cashback)| LineOp::Open { user, cap, cashback }),
+        2 => (0usize..4, cap, any::<bool>(), any::<bool>())
+            .prop_map(|(user, cap, cashback, monthly)| LineOp::Open { user, cap, cashback, monthly }),
         6 => (0u64..4, 0u64..3_000, prop::bool::weighted(0.2))
             .prop_map(|(line, amount, buy)| LineOp::Charge { line, amount, buy }),
         2 => (0u64..4, 0u64..3, any::<bool>())
@@ -54,8 +58,11 @@ fn line_op() -> impl Strategy<Value = LineOp> {
     ]
 }
 
-fn line_blocks() -> impl Strategy<Value = Vec<Vec<(usize, LineOp)>>> {
-    prop::collection::vec(prop::collection::vec((0usize..10, line_op()), 1..6), 1..14)
+/// Blocks: the idle time before each (ms; mostly none) and its operations.
+fn line_blocks() -> impl Strategy<Value = Vec<(u64, Vec<(usize, LineOp)>)>> {
+    let idle = prop_oneof![4 => Just(0u64), 1 => 0u64..40 * 86_400_000];
+    let ops = prop::collection::vec((0usize..10, line_op()), 1..6);
+    prop::collection::vec((idle, ops), 1..14)
 }
 
 /// The call and its sender (index into `senders()`: 0 bank, 1 telco, 2 shop, 3.. users):
@@ -81,12 +88,17 @@ fn line_call(c: &Consortium, from: usize, op: &LineOp) -> (usize, Call) {
             user,
             cap,
             cashback,
+            monthly,
         } => {
             let call = Call::OpenCarrierLine(calls::OpenCarrierLine {
                 user: c.users[*user].address(),
                 asset: KRW,
                 cap: *cap,
-                period_ms: PERIOD_MS,
+                period_ms: if *monthly {
+                    carrier::LINE_PERIOD_CALENDAR_MONTH
+                } else {
+                    PERIOD_MS
+                },
                 cashback: cashback.then_some(LineCashback {
                     asset: PTS,
                     bps: 500,
@@ -179,7 +191,8 @@ proptest! {
         let mut c = Consortium::new();
         line_setup(&mut c);
         let mut charged: BTreeMap<(u64, u64), Amount> = BTreeMap::new();
-        for steps in &blocks {
+        for (idle_ms, steps) in &blocks {
+            c.skip_time(c.next_ctx().time_ms + idle_ms);
             let txs = sign_in_order(&c, steps, |(from, op)| line_call(&c, *from, op));
             let pre = c.state.clone();
             let ctx = c.next_ctx();
@@ -197,9 +210,19 @@ proptest! {
             }
             for id in 0..4u64 {
                 let Some(l) = carrier::line(&c.state, id).expect("read") else { continue };
-                let last = l.period_at(ctx.time_ms);
-                for period in 0..=last {
+                // Every stored statement, and every period the events charged.
+                let stored = carrier::statements_of(&c.state, &l, ctx.time_ms).expect("read");
+                let periods: BTreeSet<u64> = stored.iter().map(|s| s.period)
+                    .chain(charged.keys().filter(|k| k.0 == id).map(|k| k.1))
+                    .collect();
+                for period in periods {
                     let s = carrier::statement(&c.state, &l, period).expect("read");
+                    let (start, end) = l.bounds(period);
+                    // A period's bounds hold it and only it.
+                    prop_assert!(start < end, "line {} period {} is empty", id, period);
+                    prop_assert_eq!(l.period_at(start), period);
+                    prop_assert_eq!(l.period_at(end - 1), period);
+                    prop_assert_eq!(l.period_at(end), period + 1);
                     prop_assert!(s.charged <= l.cap, "line {} period {} over its cap", id, period);
                     let events = charged.get(&(id, period)).copied().unwrap_or(0);
                     prop_assert_eq!(s.charged, events, "line {} period {} vs its events", id, period);

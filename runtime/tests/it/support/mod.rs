@@ -69,6 +69,8 @@ pub(crate) struct Consortium {
     pub(crate) state: MemoryState,
     /// The height of the last executed block (0 = genesis).
     pub(crate) height: Height,
+    /// Block time skipped by [`Consortium::skip_time`], added to [`ctx`]'s.
+    pub(crate) skipped_ms: u64,
 }
 
 impl Consortium {
@@ -131,6 +133,7 @@ impl Consortium {
             tax_authority,
             state,
             height: 0,
+            skipped_ms: 0,
         }
     }
 
@@ -147,9 +150,18 @@ impl Consortium {
         verified(sign(key, nonce, call))
     }
 
-    /// The context of the next block.
+    /// The context of the next block: [`ctx`]'s, later by the time skipped.
     pub(crate) fn next_ctx(&self) -> BlockContext {
-        ctx(self.height + 1)
+        let mut cx = ctx(self.height + 1);
+        cx.time_ms += self.skipped_ms;
+        cx
+    }
+
+    /// Moves block time on so that the next block's time is at least `time_ms` (a
+    /// chain that was idle, without running the blocks in between).
+    pub(crate) fn skip_time(&mut self, time_ms: u64) {
+        let next = self.next_ctx().time_ms;
+        self.skipped_ms += time_ms.saturating_sub(next);
     }
 
     /// Executes the next block, checks every invariant, commits it, and returns its receipts.
