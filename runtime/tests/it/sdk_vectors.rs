@@ -580,6 +580,18 @@ fn tx_cases() -> Vec<Case> {
                 refund: 50_000,
             }),
         ),
+        case(
+            "open a carrier line billed per calendar month",
+            "cafe",
+            14,
+            Call::OpenCarrierLine(calls::OpenCarrierLine {
+                user: addr("alice"),
+                asset: AssetId(0),
+                cap: 5_000_000,
+                period_ms: jeon_runtime::goods::carrier::LINE_PERIOD_CALENDAR_MONTH,
+                cashback: None,
+            }),
+        ),
     ]
 }
 

@@ -72,7 +72,9 @@ const LINES: Record<string, (f: F) => string> = {
   register_node: (f) => `register read node ${a(f.key)}`,
   unregister_node: (f) => `unregister read node ${a(f.key)}`,
   open_carrier_line: (f) =>
-    `open a carrier line for ${a(f.user)} capped at ${f.cap} units of asset ${f.asset} per ${f.period_ms} ms`,
+    `open a carrier line for ${a(f.user)} capped at ${f.cap} units of asset ${f.asset} per ${
+      BigInt(f.period_ms as number | bigint) === 0n ? 'calendar month (UTC)' : `${f.period_ms} ms`
+    }`,
   charge_line: (f) => {
     const p = f.purchase as Record<string, F>;
     if (p.pay) {
