@@ -297,6 +297,10 @@ pub struct Replica {
     /// Verified prevotes for blocks at the current height, ours and others'.
     prevotes: BTreeMap<(u32, Option<Hash>, Address), SignedVoteMsg>,
     height_started_ms: u64,
+    /// The highest height at which each validator's signed proposal or vote checked
+    /// here: a round's proposer not heard at this height or the last one is down or
+    /// still catching up, and gets no allowance for the empty-block wait.
+    heard: HashMap<Address, Height>,
     last_rebroadcast_ms: u64,
     future: BTreeMap<Height, Vec<(PeerKey, ConsensusMsg)>>,
     sync: SyncState,
@@ -432,6 +436,7 @@ impl Replica {
             next_height_due: false,
             prevotes: BTreeMap::new(),
             height_started_ms: 0,
+            heard: HashMap::new(),
             last_rebroadcast_ms: 0,
             future: BTreeMap::new(),
             sync: SyncState::default(),
@@ -886,12 +891,17 @@ impl Replica {
                 // ready here, gossip has given them to the proposer too, which then
                 // proposes at once: a proposer that is down or still catching up (a
                 // validator just added) costs the height one base timeout, not both.
-                let duration_ms =
-                    if timeout.step == Step::Propose && self.shared.mempool().has_ready() {
-                        duration_ms.saturating_sub(self.config.empty_block_interval_ms)
-                    } else {
-                        duration_ms
-                    };
+                // A proposer not heard at this height or the last (down, or a validator
+                // just added that is still catching up) gets no allowance either: an
+                // idle height then costs one base timeout, not the wait as well.
+                let no_wait = timeout.step == Step::Propose
+                    && (self.shared.mempool().has_ready()
+                        || self.proposer_quiet(timeout.height, timeout.round));
+                let duration_ms = if no_wait {
+                    duration_ms.saturating_sub(self.config.empty_block_interval_ms)
+                } else {
+                    duration_ms
+                };
                 out.push(ReplicaOutput::Schedule {
                     timeout,
                     at_ms: now_ms.saturating_add(duration_ms),
@@ -1478,6 +1488,27 @@ impl Replica {
         Some((proposer, key))
     }
 
+    /// Notes a signed message of `validator` at `height` ([`Self::heard`]).
+    fn hear(&mut self, validator: Address, height: Height) {
+        let last = self.heard.entry(validator).or_insert(height);
+        *last = (*last).max(height);
+    }
+
+    /// Whether the proposer of (`height`, `round`) is quiet: no proposal or vote of
+    /// it checked here at this height or the last one.
+    fn proposer_quiet(&self, height: Height, round: u32) -> bool {
+        let set = self.core.validators();
+        set.get(set.proposer(height, round))
+            .map(|v| Address(v.key))
+            .is_none_or(|key| {
+                Some(key) != self.own_key
+                    && self
+                        .heard
+                        .get(&key)
+                        .is_none_or(|&h| h.saturating_add(1) < height)
+            })
+    }
+
     fn on_proposal(
         &mut self,
         now_ms: u64,
@@ -1488,6 +1519,7 @@ impl Replica {
         let Some((proposer, key)) = self.proposal_signer(from, &p.body, &p.signature, out) else {
             return Ok(());
         };
+        self.hear(key, p.body.height);
         let body = p.body;
         let id = p.block.header.hash();
         if id != body.block {
@@ -1538,12 +1570,10 @@ impl Replica {
         p: CompactProposal,
         out: &mut Vec<ReplicaOutput>,
     ) -> Result<(), ReplicaError> {
-        if self
-            .proposal_signer(from, &p.body, &p.signature, out)
-            .is_none()
-        {
+        let Some((_, key)) = self.proposal_signer(from, &p.body, &p.signature, out) else {
             return Ok(());
-        }
+        };
+        self.hear(key, p.body.height);
         let id = p.header.hash();
         let too_many = p.txs.len() > self.shared.params.block_txs_max as usize;
         if id != p.body.block || too_many || merkle::root(&p.txs) != p.header.tx_root {
@@ -1695,6 +1725,7 @@ impl Replica {
             validator: index,
         };
         let signature = v.signature.0;
+        self.hear(v.validator, v.body.height);
         self.remember_prevote(&v);
         self.feed(now_ms, Input::Vote(SignedVote { vote, signature }), out)
     }

@@ -395,6 +395,7 @@ impl Core {
         }
         for _ in 0..RULE_FIRINGS_MAX {
             let fired = self.try_skip_round(out)
+                || self.try_leave_nil_round(out)
                 || self.try_prevote_proposal(out)
                 || self.try_precommit_polka(out)
                 || self.try_precommit_nil(out)
@@ -496,6 +497,28 @@ impl Core {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Upon 2f+1 <PRECOMMIT, h_p, round_p, nil>: StartRound(round_p + 1) at once. No
+    /// block can gather 2f+1 precommits in round_p any more: with more than 2/3 of the
+    /// power on nil, that would take validators of more than 1/3 of the power
+    /// precommitting twice, more than the faulty f. So timeoutPrecommit (L47, L65) would
+    /// wait for a decision that cannot come. CometBFT waits it anyway; skipping it saves
+    /// a height whose proposer is down (or a validator just added, still catching up)
+    /// half a second (docs/consensus.md §2).
+    fn try_leave_nil_round(&mut self, out: &mut Vec<Effect>) -> bool {
+        let quorum = self.validators.quorum_threshold();
+        let nil_quorum = self
+            .log
+            .get(&self.round)
+            .is_some_and(|log| log.tally(VoteKind::Precommit).quorum_value(quorum) == Some(None));
+        match self.round.checked_add(1) {
+            Some(next) if nil_quorum => {
+                self.start_round(next, out);
+                true
+            }
+            _ => false,
         }
     }
 

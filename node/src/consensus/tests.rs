@@ -282,22 +282,22 @@ fn nil_round_0(me: ValidatorIndex) -> Table {
         (prevote(0, None, 2), vec![sends_precommit(0, None, me)]),
         (precommit(0, None, 0), vec![]),
         (precommit(0, None, 1), vec![]),
-        (precommit(0, None, 2), vec![schedules(Step::Precommit, 0)]),
     ]
 }
 
 #[test]
-fn nil_round_moves_on_to_round_1_and_its_proposer() {
+fn a_nil_round_moves_on_to_round_1_and_its_proposer_without_waiting_timeout_precommit() {
+    // No block can be decided in round 0 once 2f+1 precommitted nil: round 1 at once.
     let mut bystander = core_of(four_equal(), Some(0));
     check(&mut bystander, nil_round_0(0));
     check(
         &mut bystander,
-        vec![(
-            timeout(Step::Precommit, 0),
-            vec![schedules(Step::Propose, 1)],
-        )],
+        vec![(precommit(0, None, 2), vec![schedules(Step::Propose, 1)])],
     );
     assert_eq!((bystander.round(), bystander.step()), (1, Step::Propose));
+    // A timeout_precommit of round 0 scheduled earlier no longer acts.
+    check(&mut bystander, vec![(timeout(Step::Precommit, 0), vec![])]);
+    assert_eq!(bystander.round(), 1);
 
     // Validator 2 is the proposer of round 1 and asks for a block.
     let mut next_proposer = core_of(four_equal(), Some(2));
@@ -305,12 +305,32 @@ fn nil_round_moves_on_to_round_1_and_its_proposer() {
     check(
         &mut next_proposer,
         vec![(
-            timeout(Step::Precommit, 0),
+            precommit(0, None, 2),
             vec![Effect::GetValue {
                 height: H,
                 round: 1,
             }],
         )],
+    );
+}
+
+#[test]
+fn split_precommits_wait_for_timeout_precommit_before_the_next_round() {
+    // 2f+1 precommits, but one is for A: A could still gather a quorum, so wait.
+    let mut core = core_of(four_equal(), Some(0));
+    check(&mut core, nil_round_0(0));
+    check(
+        &mut core,
+        vec![
+            (
+                precommit(0, Some(A), 2),
+                vec![schedules(Step::Precommit, 0)],
+            ),
+            (
+                timeout(Step::Precommit, 0),
+                vec![schedules(Step::Propose, 1)],
+            ),
+        ],
     );
 }
 
@@ -416,11 +436,8 @@ fn locked_validator_prevotes_a_conflicting_block_with_a_polka_newer_than_its_loc
             (prevote(1, Some(B), 1), vec![]),
             (precommit(1, None, 1), vec![]),
             (precommit(1, None, 2), vec![]),
-            (precommit(1, None, 3), vec![schedules(Step::Precommit, 1)]),
-            (
-                timeout(Step::Precommit, 1),
-                vec![schedules(Step::Propose, 2)],
-            ),
+            // 2f+1 precommits for nil: round 2 at once, not after timeout_precommit.
+            (precommit(1, None, 3), vec![schedules(Step::Propose, 2)]),
             // Round 2: B re-proposed with valid round 1. L28 waits for the polka in round 1.
             (proposed(2, B, Some(1), 3), vec![]),
             (prevote(1, Some(B), 2), vec![]),
@@ -446,11 +463,8 @@ fn locked_validator_prevotes_nil_for_a_block_whose_polka_is_older_than_its_lock(
             (timeout(Step::Prevote, 0), vec![sends_precommit(0, None, 0)]),
             (precommit(0, None, 1), vec![]),
             (precommit(0, None, 2), vec![]),
-            (precommit(0, None, 3), vec![schedules(Step::Precommit, 0)]),
-            (
-                timeout(Step::Precommit, 0),
-                vec![schedules(Step::Propose, 1)],
-            ),
+            // 2f+1 precommits for nil: round 1 at once, not after timeout_precommit.
+            (precommit(0, None, 3), vec![schedules(Step::Propose, 1)]),
             // Round 1: we lock on A.
             (proposed(1, A, None, 2), vec![sends_prevote(1, Some(A), 0)]),
             (prevote(1, Some(A), 0), vec![]),
@@ -458,11 +472,8 @@ fn locked_validator_prevotes_nil_for_a_block_whose_polka_is_older_than_its_lock(
             (prevote(1, Some(A), 2), vec![sends_precommit(1, Some(A), 0)]),
             (precommit(1, None, 1), vec![]),
             (precommit(1, None, 2), vec![]),
-            (precommit(1, None, 3), vec![schedules(Step::Precommit, 1)]),
-            (
-                timeout(Step::Precommit, 1),
-                vec![schedules(Step::Propose, 2)],
-            ),
+            // 2f+1 precommits for nil: round 2 at once, not after timeout_precommit.
+            (precommit(1, None, 3), vec![schedules(Step::Propose, 2)]),
             // Round 2: B with valid round 0 < our locked round 1: L29 refuses it.
             (proposed(2, B, Some(0), 3), vec![sends_prevote(2, None, 0)]),
         ],
