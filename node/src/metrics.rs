@@ -38,6 +38,9 @@ pub struct Metrics {
     /// Compact proposals that named transactions this node lacked (it asked for the
     /// whole proposal).
     pub compact_proposals_incomplete: Counter,
+    /// Of those, the ones put together when their transactions arrived by gossip,
+    /// before the whole proposal did.
+    pub compact_proposals_completed_held: Counter,
     /// The highest head a peer has announced (0 before any): `GET /v1/ready` compares
     /// it with the node's own.
     pub peer_height_max: Gauge,
@@ -66,6 +69,7 @@ impl Metrics {
             invalid_blocks: Counter::default(),
             equivocations: Counter::default(),
             compact_proposals_incomplete: Counter::default(),
+            compact_proposals_completed_held: Counter::default(),
             peer_height_max: Gauge::default(),
             p2p: crate::p2p::P2pMetrics::default(),
             registry: Registry::default(),
@@ -136,6 +140,11 @@ impl Metrics {
             "compact_proposals_incomplete",
             "Compact proposals naming transactions this node lacked (it asked for the whole proposal)",
             m.compact_proposals_incomplete.clone(),
+        );
+        registry.register(
+            "compact_proposals_completed_held",
+            "Incomplete compact proposals put together when their transactions arrived by gossip, before the whole proposal",
+            m.compact_proposals_completed_held.clone(),
         );
         m.p2p.register(&mut registry);
         Metrics { registry, ..m }

@@ -81,6 +81,16 @@ pub const REBROADCAST_MS: u64 = 1_000;
 pub const PREVOTES_KEPT_MAX: usize = 4_096;
 /// The most own messages kept for re-sending (the latest ones of the height).
 pub const OWN_MSGS_KEPT_MAX: usize = 6;
+/// The most compact proposals held at once while some of their transactions are still
+/// on their way (see [`COMPACT_WAIT_MS`]).
+pub const COMPACT_HELD_MAX: usize = 4;
+/// How long a compact proposal naming transactions this node lacks is held, and put
+/// together as soon as they arrive by gossip. On a WAN a transaction batch and the
+/// proposal that includes it travel on different connections (two per peer pair) and
+/// can arrive in either order; without holding, every such proposal cost the round
+/// trip of asking for the whole block (`ProposalWanted`, still sent at once as a
+/// fallback) plus its transfer. Longer than the round's propose timeout is useless.
+pub const COMPACT_WAIT_MS: u64 = 2_000;
 
 /// How often a node that is not signing says so again in its log (it also says so at
 /// once, and `/v1/status` always shows it).
@@ -294,6 +304,8 @@ pub struct Replica {
     /// Our proposals at this height, whole, for peers that ask ([`ProposalWanted`]);
     /// `true` once gossiped whole.
     own_proposals: VecDeque<(SignedProposal, bool)>,
+    /// Compact proposals lacking transactions, held since `at_ms` ([`COMPACT_WAIT_MS`]).
+    compact_held: VecDeque<(u64, PeerKey, CompactProposal)>,
     /// Verified prevotes for blocks at the current height, ours and others'.
     prevotes: BTreeMap<(u32, Option<Hash>, Address), SignedVoteMsg>,
     height_started_ms: u64,
@@ -433,6 +445,7 @@ impl Replica {
             last_status: None,
             own_msgs: VecDeque::new(),
             own_proposals: VecDeque::new(),
+            compact_held: VecDeque::new(),
             next_height_due: false,
             prevotes: BTreeMap::new(),
             height_started_ms: 0,
@@ -552,6 +565,7 @@ impl Replica {
         self.invalid_blocks.clear();
         self.own_msgs.clear();
         self.own_proposals.clear();
+        self.compact_held.clear();
         self.prevotes.clear();
         self.height_started_ms = now_ms;
         // A validator listening for a doppelganger follows the chain by block sync only.
@@ -707,7 +721,10 @@ impl Replica {
         self.refresh_signing(now_ms, &mut out)?;
         match input {
             ReplicaInput::Gossip { from, msg } => self.on_gossip(now_ms, from, msg, &mut out)?,
-            ReplicaInput::TxsAdmitted => self.build_if_wanted(now_ms, false, &mut out)?,
+            ReplicaInput::TxsAdmitted => {
+                self.complete_held(now_ms, &mut out)?;
+                self.build_if_wanted(now_ms, false, &mut out)?
+            }
             ReplicaInput::Timeout(t) => self.feed(now_ms, Input::Timeout(t), &mut out)?,
             ReplicaInput::Synced { from, response } => {
                 self.on_synced(now_ms, from, response, &mut out)?
@@ -794,6 +811,7 @@ impl Replica {
         {
             self.announce(now_ms, out);
         }
+        self.complete_held(now_ms, out)?;
         self.rebroadcast(now_ms, out);
         self.maybe_sync(now_ms, out);
         self.remind_not_signing(now_ms);
@@ -1603,9 +1621,60 @@ impl Replica {
                         block: id,
                     },
                 )));
+                self.hold_compact(now_ms, from, p);
                 Ok(())
             }
         }
+    }
+
+    /// Holds a compact proposal whose transactions are not all here yet (once per
+    /// block and round; the oldest goes when [`COMPACT_HELD_MAX`] are held).
+    fn hold_compact(&mut self, now_ms: u64, from: PeerKey, p: CompactProposal) {
+        let held = self
+            .compact_held
+            .iter()
+            .any(|(_, _, q)| q.body.block == p.body.block && q.body.round == p.body.round);
+        if held {
+            return;
+        }
+        if self.compact_held.len() >= COMPACT_HELD_MAX {
+            self.compact_held.pop_front();
+        }
+        self.compact_held.push_back((now_ms, from, p));
+    }
+
+    /// Puts together each held compact proposal whose transactions have all arrived;
+    /// drops those of another height, already whole, or held [`COMPACT_WAIT_MS`].
+    fn complete_held(
+        &mut self,
+        now_ms: u64,
+        out: &mut Vec<ReplicaOutput>,
+    ) -> Result<(), ReplicaError> {
+        if self.compact_held.is_empty() {
+            return Ok(());
+        }
+        let height = self.shared.tip().height + 1;
+        for (at_ms, from, p) in std::mem::take(&mut self.compact_held) {
+            let stale = p.body.height != height
+                || now_ms > at_ms.saturating_add(COMPACT_WAIT_MS)
+                || self.candidates.contains_key(&p.body.block);
+            if stale {
+                continue;
+            }
+            match self.assemble(&p) {
+                Some(txs) => {
+                    debug!(
+                        height,
+                        round = p.body.round,
+                        "held compact proposal now whole"
+                    );
+                    self.shared.metrics.compact_proposals_completed_held.inc();
+                    self.on_assembled(now_ms, from, p, txs, out)?;
+                }
+                None => self.compact_held.push_back((at_ms, from, p)),
+            }
+        }
+        Ok(())
     }
 
     /// The transactions a compact proposal names, from the mempool; empty if the block

@@ -6,10 +6,12 @@ first signed block, the longest height during the change, and the state-sync lin
 the fifth's log. Uses 127.0.0.1 ports 8180-8184 and 26650-26654; stops what it started.
 
 usage: BIN=target/release/jeon python3 tests/scripts/join_by_state_sync.py DIR TXS RATE ACCOUNTS INTERVAL
-e.g.   ... /tmp/join 1000000 3000 4000 200"""
+e.g.   ... /tmp/join 1000000 3000 4000 200
+LOAD_RATE=N sets the steady load during the change (default 2000 tx/s; 0: the chain idle)."""
 import json, os, signal, subprocess, sys, time, urllib.request
 BIN = os.environ.get("BIN", "/work/main/target/release/jeon")
 D, TXS, RATE, ACC, INT = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+LOAD_RATE = int(os.environ.get("LOAD_RATE", "2000"))
 APIS = [f"http://127.0.0.1:{8180+i}" for i in range(4)]
 def get(api, path):
     try:
@@ -38,10 +40,10 @@ run("keys", "new", "--out", f"{D}/keys/fifth.json")
 show = json.loads(run("keys", "show", f"{D}/keys/fifth.json", "--output", "json"))
 addr, peer = show["address"], show["peer_id"]
 # A steady load while the partner is admitted and joins: per-height finality during the change.
-load = subprocess.Popen([BIN, "bench", "--funder", f"{D}/keys/{names[3]}.json", "--soak", "150", "--rate", "2000",
-    "--accounts", "1000", *sum((["--api", a] for a in APIS), []), "--output", "json"],
+load = LOAD_RATE and subprocess.Popen([BIN, "bench", "--funder", f"{D}/keys/{names[3]}.json", "--soak", "150",
+    "--rate", str(LOAD_RATE), "--accounts", "1000", *sum((["--api", a] for a in APIS), []), "--output", "json"],
     stdout=open(D + ".load.json", "w"), stderr=subprocess.DEVNULL, start_new_session=True)
-time.sleep(25)  # funding done, load flowing
+time.sleep(25)  # funding done, load flowing (or the bench's last blocks settled)
 h_before = get(APIS[0], "/v1/status")["height"]
 K = lambda n: f"{D}/keys/{n}.json"
 A = ["--api", APIS[0], "--wait", "--output", "json"]
@@ -73,8 +75,8 @@ h_after = get(APIS[0], "/v1/status")["height"]
 times = [get(APIS[0], f"/v1/blocks/{x}")["header"]["time_ms"] for x in range(h_before, h_after + 1)]
 gaps = [b - a for a, b in zip(times, times[1:])]
 worst = max(range(len(gaps)), key=lambda i: gaps[i])
-print(f"blocks {h_before}..{h_after} under load across the change: longest gap {max(gaps)} ms (before block {h_before+worst+1}), "
+print(f"blocks {h_before}..{h_after} at {LOAD_RATE} tx/s across the change: longest gap {max(gaps)} ms (before block {h_before+worst+1}), "
       f"median {sorted(gaps)[len(gaps)//2]} ms, over 1 s: {sum(g > 1000 for g in gaps)}, over 2 s: {sum(g > 2000 for g in gaps)}", flush=True)
-os.killpg(load.pid, signal.SIGINT); load.wait()
+if load: os.killpg(load.pid, signal.SIGINT); load.wait()
 os.killpg(fifth.pid, signal.SIGINT); os.killpg(tn.pid, signal.SIGINT); fifth.wait(); tn.wait()
 os.system(f"grep -iE 'snapshot|state sync|checkpoint|import' {D}/node-4/node.log | head -20; du -sh {D}/node-0/data {D}/node-0/data/snapshots")

@@ -521,6 +521,9 @@ pub struct Report {
     pub penalties: BTreeMap<String, u64>,
     /// Times a node lacked a compact proposal's transactions and asked for it whole.
     pub proposals_wanted: u64,
+    /// Of those, the compact proposals put together from transactions that arrived by
+    /// gossip while they were held (by the nodes up at the end).
+    pub compacts_completed_held: u64,
     /// What the scripted scenario observed, if there was one.
     pub scenario: Option<ScenarioOutcome>,
     /// What the validator-set changes did, under a mix with them.

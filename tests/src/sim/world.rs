@@ -972,10 +972,13 @@ impl World {
         let mut txs_final = None;
         let mut evidence = None;
         let mut invalid_blocks = 0;
+        let mut compacts_completed_held = 0;
         let mut latent_damage = None;
         for (i, node) in self.nodes.iter().enumerate() {
             if let (true, Some(live)) = (node.honest, &node.live) {
                 invalid_blocks += live.shared.metrics.invalid_blocks.get();
+                compacts_completed_held +=
+                    live.shared.metrics.compact_proposals_completed_held.get();
             }
             let broken = |e: jeon_node::store::StoreError| Violation::StoreBroken {
                 node: node.name.clone(),
@@ -1022,6 +1025,7 @@ impl World {
             partitions: self.partitions,
             penalties: self.penalties.clone(),
             proposals_wanted: self.proposals_wanted,
+            compacts_completed_held,
             scenario: self.scenario_outcome(),
             set_change: self.set_change_outcome(),
             storage: self.storage_outcome(latent_damage),
