@@ -194,6 +194,14 @@ pub enum Scenario {
         /// When the copy starts.
         at_ms: u64,
     },
+    /// Validator `node` crashes at `at_ms` and stays down until the faults end, so
+    /// each of its turns to propose finds it absent.
+    StaysDown {
+        /// The validator.
+        node: usize,
+        /// When it crashes.
+        at_ms: u64,
+    },
 }
 
 /// What a scripted scenario observed, for its test to judge.
@@ -213,6 +221,11 @@ pub enum ScenarioOutcome {
         record_at_end: Height,
         /// Its head at the end.
         head_at_end: Height,
+    },
+    /// [`Scenario::StaysDown`]: the chain as the first other validator committed it.
+    StayedDown {
+        /// (height, block time, round of its certificate) of each block, from height 1.
+        blocks: Vec<(Height, u64, u32)>,
     },
     /// [`Scenario::LateTwin`].
     LateTwin {

@@ -86,6 +86,7 @@ pub(super) fn event(event: &Event, nodes: &[SimNode]) -> Option<String> {
         Event::Crash => "crash?".into(),
         Event::Restart { node } => format!("{} restarts", n(node)),
         Event::LoseChain { node } => format!("{} crashes and loses its chain database", n(node)),
+        Event::GoDown { node } => format!("{} crashes and stays down", n(node)),
         Event::Govern => "governance: set-change transactions".into(),
         Event::FaultsEnd => "faults end: liveness phase".into(),
     };

@@ -80,6 +80,8 @@ pub(super) enum Event {
     Restart { node: usize },
     /// A node crashes and loses its chain database, keeping its signer record.
     LoseChain { node: usize },
+    /// A node crashes and stays down until the faults end.
+    GoDown { node: usize },
     /// Governance: the removed validator goes down (the first time), and the set
     /// change's transactions are sent again where missing.
     Govern,
@@ -299,6 +301,7 @@ impl World {
                 let node = self.late_twin.unwrap_or(0);
                 self.after(at_ms, Event::Restart { node });
             }
+            Some(Scenario::StaysDown { node, at_ms }) => self.after(at_ms, Event::GoDown { node }),
             None => {}
         }
         self.after(TICK_MS, Event::Tick);
@@ -448,6 +451,11 @@ impl World {
             }
             Event::LoseChain { node } => {
                 self.lose_chain(node);
+                Ok(())
+            }
+            Event::GoDown { node } => {
+                self.nodes[node].crash();
+                self.crashes += 1;
                 Ok(())
             }
             Event::Govern => self.govern(),
@@ -884,6 +892,27 @@ impl World {
     }
 
     fn scenario_outcome(&self) -> Option<ScenarioOutcome> {
+        if let Some(Scenario::StaysDown { node, .. }) = self.config.scenario {
+            let observer = self
+                .nodes
+                .iter()
+                .enumerate()
+                .find(|(i, n)| *i != node && n.live.is_some());
+            let live = observer.and_then(|(_, n)| n.live.as_ref())?;
+            let head = live.shared.head().height;
+            let blocks = (1..=head)
+                .filter_map(|h| live.shared.db.block_record(h).ok().flatten())
+                .map(|r| {
+                    let c = &r.committed;
+                    (
+                        c.block.header.height,
+                        c.block.header.time_ms,
+                        c.certificate.round,
+                    )
+                })
+                .collect();
+            return Some(ScenarioOutcome::StayedDown { blocks });
+        }
         if let Some(lost) = &self.lost_chain {
             let node = &self.nodes[lost.node];
             return Some(ScenarioOutcome::LostChain {
