@@ -843,6 +843,38 @@ impl Replica {
             "re-sending own messages"
         );
         out.extend(self.own_msgs.iter().cloned().map(ReplicaOutput::Broadcast));
+        self.relay_round_votes(out);
+    }
+
+    /// Relays the others' votes of the current round that this node holds. A peer that
+    /// restarted lost the votes it had, and their senders may have moved on to a later
+    /// round, where they re-send only that round's messages: with one validator
+    /// silent, the peer could then never gather 2f+1 votes of the round it is stuck in
+    /// (found by the simulator: storage-sweep seeds 3755 and 6450). The votes are
+    /// signed by their validators, so relaying them is as good as their sending them.
+    fn relay_round_votes(&self, out: &mut Vec<ReplicaOutput>) {
+        let set = self.core.validators();
+        let me = self.core.me();
+        for signed in self.core.round_votes() {
+            let v = signed.vote;
+            let Some(validator) = set.get(v.validator).filter(|_| Some(v.validator) != me) else {
+                continue;
+            };
+            let body = VoteBody {
+                chain_id: self.shared.chain_id,
+                height: v.height,
+                round: v.round,
+                kind: wire_kind(v.kind),
+                block: v.block.map(Hash),
+            };
+            out.push(ReplicaOutput::Broadcast(ConsensusMsg::Vote(
+                SignedVoteMsg {
+                    body,
+                    validator: Address(validator.key),
+                    signature: Signature(signed.signature),
+                },
+            )));
+        }
     }
 
     fn remember_own(&mut self, msg: &ConsensusMsg) {

@@ -163,6 +163,18 @@ impl Core {
         self.valid
     }
 
+    /// Each validator's first prevote and first precommit in the current round, as
+    /// received (ours included): what the shell relays to peers that may have lost
+    /// them, for instance to a restart.
+    pub fn round_votes(&self) -> Vec<SignedVote> {
+        self.log.get(&self.round).map_or_else(Vec::new, |log| {
+            [VoteKind::Prevote, VoteKind::Precommit]
+                .into_iter()
+                .flat_map(|kind| log.tally(kind).firsts().copied())
+                .collect()
+        })
+    }
+
     /// Whether the current height is decided (the core then waits for `StartHeight`).
     pub fn is_decided(&self) -> bool {
         self.status == Status::Decided

@@ -125,6 +125,12 @@ impl VoteTally {
             .map(|(block, _)| *block)
     }
 
+    /// Each validator's first vote, by validator index (one per validator, even from
+    /// one that equivocated).
+    pub(super) fn firsts(&self) -> impl Iterator<Item = &SignedVote> {
+        self.first.values()
+    }
+
     /// The signed votes for `block`, by validator index.
     pub(super) fn votes_for(&self, block: Option<BlockId>) -> Vec<SignedVote> {
         self.votes

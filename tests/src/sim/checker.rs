@@ -267,6 +267,10 @@ impl Checker {
         msg: &ConsensusMsg,
     ) -> Result<(), Violation> {
         let (slot, signed) = match msg {
+            // A vote relayed for another validator (`Replica::relay_round_votes`): its
+            // signer broadcast it first, and that broadcast is the one judged here (a
+            // Byzantine validator's, relayed by an honest node, is not the node's).
+            ConsensusMsg::Vote(v) if v.validator != validator => return Ok(()),
             ConsensusMsg::Vote(v) => {
                 let step = match v.body.kind {
                     VoteKind::Prevote => 1,
