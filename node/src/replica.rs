@@ -860,16 +860,9 @@ impl Replica {
             let Some(validator) = set.get(v.validator).filter(|_| Some(v.validator) != me) else {
                 continue;
             };
-            let body = VoteBody {
-                chain_id: self.shared.chain_id,
-                height: v.height,
-                round: v.round,
-                kind: wire_kind(v.kind),
-                block: v.block.map(Hash),
-            };
             out.push(ReplicaOutput::Broadcast(ConsensusMsg::Vote(
                 SignedVoteMsg {
-                    body,
+                    body: self.vote_body(&v),
                     validator: Address(validator.key),
                     signature: Signature(signed.signature),
                 },
@@ -1089,6 +1082,17 @@ impl Replica {
         }))
     }
 
+    /// The signed body of a core vote on this chain.
+    fn vote_body(&self, v: &Vote) -> VoteBody {
+        VoteBody {
+            chain_id: self.shared.chain_id,
+            height: v.height,
+            round: v.round,
+            kind: wire_kind(v.kind),
+            block: v.block.map(Hash),
+        }
+    }
+
     fn sign_vote(
         &mut self,
         v: Vote,
@@ -1097,15 +1101,9 @@ impl Replica {
         if self.guard.is_none() {
             return Ok(None);
         }
+        let body = self.vote_body(&v);
         let Some(guard) = self.guard.as_mut() else {
             return Ok(None);
-        };
-        let body = VoteBody {
-            chain_id: self.shared.chain_id,
-            height: v.height,
-            round: v.round,
-            kind: wire_kind(v.kind),
-            block: v.block.map(Hash),
         };
         // A precommit for a block is a lock: persist its proof with the signature.
         let locked = match (v.kind, body.block) {
