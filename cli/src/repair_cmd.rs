@@ -11,8 +11,9 @@
 //! `txindex/` move to `DIR/damaged-<unix secs>/` and the rebuilt ones into place;
 //! keys and `signer/` stay. The data directory's lock is held for the whole run.
 //!
-//! A directory the node would start on (its database opens, the head's record checks,
-//! the genesis matches) is left as it is: nothing to repair. Block files that do not start at height 1 (pruned) cannot rebuild the
+//! A directory the node would start on, with its state whole (its database opens and
+//! every record in it reads back, the state sums to the head's app hash, the head's
+//! record checks, the genesis matches) is left as it is: nothing to repair. Block files that do not start at height 1 (pruned) cannot rebuild the
 //! state: the node must be restored from a snapshot or re-synced; nothing changes.
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use jeon_node::blocks;
 use jeon_node::chain::{Chain, ChainSpec, Db, NoFinality};
 use jeon_node::dirlock::DirLock;
 use jeon_node::segments::{BlockLog, DirSegments};
+use jeon_node::snapshot;
 use jeon_node::store::{decode_committed, ChainDb, SledStore, Store};
 use jeon_runtime::Height;
 
@@ -49,11 +51,25 @@ fn failed(e: impl std::fmt::Display) -> CliError {
     CliError::Failed(e.to_string())
 }
 
+/// Opens the database for the "nothing to repair" check: every record must read back
+/// (a damaged page deep in sled can leave the head readable), then the chain's own
+/// checks run as the node's start runs them.
 fn open_db(data: &Path) -> Result<Db, CliError> {
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(&data.join("db")).map_err(failed)?);
+    let sled = SledStore::open(&data.join("db")).map_err(failed)?;
+    sled.read_every_record().map_err(failed)?;
+    let store: Arc<dyn Store> = Arc::new(sled);
     let blocks = DirSegments::open(&data.join("blocks")).map_err(failed)?;
     let index = DirSegments::open(&data.join("txindex")).map_err(failed)?;
     ChainDb::open(store, Box::new(index), BlockLog::new(Box::new(blocks))).map_err(failed)
+}
+
+/// The chain in `data` if the node would start on it and its state is whole: every
+/// record reads back, the state sums to the head's app hash
+/// ([`snapshot::verify_state`]), and the chain's own start checks pass.
+fn open_healthy(data: &Path, spec: &ChainSpec) -> Result<Arc<Chain>, CliError> {
+    let db = open_db(data)?;
+    snapshot::verify_state(&db).map_err(failed)?;
+    Chain::open(db, spec).map_err(failed)
 }
 
 /// Runs `jeon repair`.
@@ -81,7 +97,7 @@ pub(crate) fn run(args: RepairArgs) -> Result<(), CliError> {
     // A database the node would start on (it opens, its head's record checks, its
     // genesis is this one): nothing to repair.
     if data.join("db").is_dir() {
-        if let Ok(chain) = open_db(&data).and_then(|db| Chain::open(db, &spec).map_err(failed)) {
+        if let Ok(chain) = open_healthy(&data, &spec) {
             let head = chain.head();
             let value = json!({
                 "repaired": false,

@@ -382,21 +382,10 @@ pub fn import<R: Read, S: Store>(
 ) -> Result<Stats, SnapshotError> {
     let started = Instant::now();
     db.import_begin(header.chain_id)?;
-    let (acc, stored_acc, smt_root, chunks, entries) = import_chunks(reader, db)?;
-    if stored_acc.as_deref() != Some(acc.as_bytes()) {
-        return Err(SnapshotError::Refused(
-            "its entries do not add up to the state's accumulator".into(),
-        ));
-    }
-    let app_hash = Accumulator(acc.as_bytes().to_vec(), smt_root)
-        .app_hash()
-        .map_err(|e| SnapshotError::Refused(e.to_string()))?;
-    if app_hash != header.head.app_hash {
-        return Err(SnapshotError::Refused(format!(
-            "its state's app hash {app_hash} is not the head's {}",
-            header.head.app_hash
-        )));
-    }
+    let (sum, chunks, entries) = import_chunks(reader, db)?;
+    let app_hash = sum
+        .app_hash(header.head.app_hash)
+        .map_err(SnapshotError::Refused)?;
     let chain_id = header.chain_id;
     let by_successor = header.successor.is_some();
     // The changes below the head (checked by `certifying_set`): this node holds none
@@ -425,18 +414,81 @@ pub fn import<R: Read, S: Store>(
     })
 }
 
-/// What the chunks held: (the recomputed accumulator, the stored one, the sparse
-/// Merkle tree's root node, chunks, entries).
-type ChunksRead = (LtHash, Option<Vec<u8>>, Option<Vec<u8>>, u64, u64);
+/// What the chunks held: the state's sum, chunks, entries.
+type ChunksRead = (StateSum, u64, u64);
 
-/// The chunks up to the end frame, written to `db`: (the recomputed accumulator, the
-/// stored one, chunks, entries).
+/// A state's app hash recomputed from its entries: the LtHash of every committed
+/// entry must equal the accumulator stored beside them, and the accumulator with the
+/// sparse Merkle tree's root node must give the head's app hash. Shared by a snapshot's
+/// import and [`verify_state`].
+#[derive(Default)]
+struct StateSum {
+    acc: LtHash,
+    stored_acc: Option<Vec<u8>>,
+    smt_root: Option<Vec<u8>>,
+}
+
+impl StateSum {
+    /// Adds one entry of the database (its key with the part's prefix): entries
+    /// outside the state part are not summed.
+    fn add(&mut self, key: &[u8], value: &[u8]) {
+        let Some((&b'S', state_key)) = key.split_first() else {
+            return;
+        };
+        if state_key == smt::node_key(0, &smt::EMPTY).as_slice() {
+            self.smt_root = Some(value.to_vec());
+        }
+        if state_key == keys::lthash().as_slice() {
+            self.stored_acc = Some(value.to_vec());
+        } else if keys::is_committed(state_key) {
+            self.acc.add(state_key, value);
+        }
+    }
+
+    /// The app hash the entries give, if it is `expected`; otherwise why not.
+    fn app_hash(self, expected: Hash) -> Result<Hash, String> {
+        if self.stored_acc.as_deref() != Some(self.acc.as_bytes()) {
+            return Err("its entries do not add up to the state's accumulator".into());
+        }
+        let app_hash = Accumulator(self.acc.as_bytes().to_vec(), self.smt_root)
+            .app_hash()
+            .map_err(|e| e.to_string())?;
+        if app_hash != expected {
+            return Err(format!(
+                "its state's app hash {app_hash} is not the head's {expected}"
+            ));
+        }
+        Ok(app_hash)
+    }
+}
+
+/// Reads a stopped database's whole state and checks that it is the state its head
+/// names (the same check a snapshot's import makes): a database whose files lost or
+/// rolled back entries fails it, even when its head reads back. Returns the app hash.
+pub fn verify_state<S: Store>(db: &ChainDb<S>) -> Result<Hash, SnapshotError> {
+    let head = db.head()?;
+    let mut sum = StateSum::default();
+    let mut before: Option<Vec<u8>> = None;
+    loop {
+        let (page, next) = db_page(db, b'S', before.as_deref())?;
+        for (key, value) in &page {
+            sum.add(key, value);
+        }
+        match next {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    sum.app_hash(head.app_hash).map_err(|why| {
+        SnapshotError::Refused(format!("the database's state at height {}: {why}", head.height))
+    })
+}
+
 fn import_chunks<R: Read, S: Store>(
     reader: &mut FrameReader<R>,
     db: &ChainDb<S>,
 ) -> Result<ChunksRead, SnapshotError> {
-    let (mut acc, mut stored_acc, mut smt_root) = (LtHash::default(), None, None);
-    let root_key = smt::node_key(0, &smt::EMPTY);
+    let mut sum = StateSum::default();
     let (mut chunks, mut entries) = (0u64, 0u64);
     loop {
         match reader.next_frame()? {
@@ -450,7 +502,7 @@ fn import_chunks<R: Read, S: Store>(
                         "it ends claiming {c} chunks and {e} entries, it held {chunks} and {entries}"
                     )));
                 }
-                return Ok((acc, stored_acc, smt_root, chunks, entries));
+                return Ok((sum, chunks, entries));
             }
             Frame::Chunk(page) => {
                 chunks += 1;
@@ -459,17 +511,7 @@ fn import_chunks<R: Read, S: Store>(
                     return Err(SnapshotError::Corrupt("too many chunks".into()));
                 }
                 for (key, value) in &page {
-                    let Some((&b'S', state_key)) = key.split_first() else {
-                        continue;
-                    };
-                    if state_key == root_key.as_slice() {
-                        smt_root = Some(value.clone());
-                    }
-                    if state_key == keys::lthash().as_slice() {
-                        stored_acc = Some(value.clone());
-                    } else if keys::is_committed(state_key) {
-                        acc.add(state_key, value);
-                    }
+                    sum.add(key, value);
                 }
                 db.import_entries(page)?;
             }

@@ -134,7 +134,7 @@ pub enum StoreError {
     Signer(#[from] SignerStoreError),
     /// sled's files are damaged: opening or reading them panicked inside sled, or sled
     /// reported corruption. Nothing was changed by the node.
-    #[error("the database in {} is damaged ({detail}); the node changed nothing. Run `jeon repair --data DIR` to rebuild the database from the block files (docs/operations.md §10). Or: Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync the chain from peers (a validator keeps its key and signer state; docs/storage.md §7)", dir.display())]
+    #[error("the database in {} is damaged ({detail}); the node wrote nothing to it. Run `jeon repair --data DIR` to rebuild the database from the block files (docs/operations.md §10). Or: Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync the chain from peers (a validator keeps its key and signer state; docs/storage.md §7)", dir.display())]
     DbCorrupt {
         /// The sled directory.
         dir: PathBuf,
@@ -300,6 +300,32 @@ impl SledStore {
                 corrupt(e.to_string())
             }
             other => StoreError::Sled(other),
+        })
+    }
+
+    /// Reads every record of every tree once, and returns how many there are: sled
+    /// reads pages lazily, so a database can open and serve its head while pages
+    /// further in are damaged. For offline checks (`jeon repair`); it reads the whole
+    /// database, so it is not for a running node's start.
+    pub fn read_every_record(&self) -> Result<u64, StoreError> {
+        self.contained(|| {
+            let mut records = 0u64;
+            for name in self.db.tree_names() {
+                for item in self.db.open_tree(name)?.iter() {
+                    item?;
+                    records += 1;
+                }
+            }
+            Ok(records)
+        })
+        .map_err(|e| match e {
+            StoreError::Sled(sled::Error::Corruption { .. } | sled::Error::ReportableBug(_)) => {
+                StoreError::DbCorrupt {
+                    dir: self.dir.clone(),
+                    detail: e.to_string(),
+                }
+            }
+            other => other,
         })
     }
 

@@ -10,6 +10,8 @@ use std::time::Duration;
 use crate::common::{
     balance, chain_id, get, jeon, post, transfer, tx_hex, tx_status, wait_until, DevNode,
 };
+use jeon_node::store::{SledStore, Store};
+use jeon_runtime::state::keys;
 use jeon_runtime::Hash;
 use serde_json::{json, Value};
 
@@ -111,12 +113,13 @@ fn damage_db(data: &Path) {
         .open(&file)
         .and_then(|f| f.set_len(len / 2))
         .expect("truncate db");
+    let log = data.with_extension("refused.log");
     let mut child = jeon()
         .args(["dev", "--api", "127.0.0.1:0", "--data"])
         .arg(data)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("spawn jeon dev");
     let exited = wait_until(Duration::from_secs(20), || {
@@ -126,8 +129,10 @@ fn damage_db(data: &Path) {
         let _ = child.kill();
         let _ = child.wait();
     }
-    assert!(exited, "the node refuses the damaged database");
-    assert_eq!(child.wait().expect("status").code(), Some(1));
+    let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(exited, "the node refuses the damaged database: {stderr}");
+    assert_eq!(child.wait().expect("status").code(), Some(1), "{stderr}");
+    assert!(stderr.contains("jeon repair"), "the refusal names the fix: {stderr}");
 }
 
 /// The restarted node serves every block up to `upto` with the hash it had, and every
@@ -186,6 +191,41 @@ fn a_damaged_database_is_rebuilt_from_the_block_files_with_the_same_chain() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// sled can roll entries back silently and still open with its head readable: the
+/// "nothing to repair" check sums the whole state against the head's app hash, so
+/// such a database is rebuilt, not passed as healthy.
+#[test]
+fn a_database_whose_state_lost_a_write_is_rebuilt_though_its_head_reads_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    let before = chain_with_transfers(&data);
+    {
+        let store = SledStore::open(&data.join("db")).expect("the database opens");
+        let entries = store.scan_prefix(b"S", usize::MAX).expect("state");
+        let (key, mut value) = entries
+            .into_iter()
+            .find(|(k, _)| keys::is_committed(&k[1..]))
+            .expect("a committed state entry");
+        value.push(0);
+        store
+            .write_batch(vec![(key, Some(value))])
+            .expect("an entry changed as if a write were lost");
+    }
+
+    let out = repair(&data);
+    assert_eq!(out["repaired"], true, "{out}");
+    assert_eq!(out["height"], before.head.0, "{out}");
+    assert_eq!(out["block_hash"], before.head.1.as_str(), "{out}");
+    let node = DevNode::start(&data, &[]);
+    assert_same_chain(&node, &before, before.head.0);
+    let alice = node.key("alice").address();
+    let bob = node.key("bob").address();
+    assert_eq!(
+        (balance(&node.api, &alice, 0), balance(&node.api, &bob, 0)),
+        before.balances
+    );
 }
 
 #[test]
