@@ -480,7 +480,10 @@ pub fn verify_state<S: Store>(db: &ChainDb<S>) -> Result<Hash, SnapshotError> {
         }
     }
     sum.app_hash(head.app_hash).map_err(|why| {
-        SnapshotError::Refused(format!("the database's state at height {}: {why}", head.height))
+        SnapshotError::Refused(format!(
+            "the database's state at height {}: {why}",
+            head.height
+        ))
     })
 }
 

@@ -132,7 +132,10 @@ fn damage_db(data: &Path) {
     let stderr = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(exited, "the node refuses the damaged database: {stderr}");
     assert_eq!(child.wait().expect("status").code(), Some(1), "{stderr}");
-    assert!(stderr.contains("jeon repair"), "the refusal names the fix: {stderr}");
+    assert!(
+        stderr.contains("jeon repair"),
+        "the refusal names the fix: {stderr}"
+    );
 }
 
 /// The restarted node serves every block up to `upto` with the hash it had, and every
