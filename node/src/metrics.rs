@@ -41,6 +41,9 @@ pub struct Metrics {
     /// Of those, the ones put together when their transactions arrived by gossip,
     /// before the whole proposal did.
     pub compact_proposals_completed_held: Counter,
+    /// Gossiped transaction batches dropped because those waiting for verification held
+    /// `TX_BATCHES_PENDING_BYTES_MAX`.
+    pub gossip_tx_batches_dropped: Counter,
     /// The highest head a peer has announced (0 before any): `GET /v1/ready` compares
     /// it with the node's own.
     pub peer_height_max: Gauge,
@@ -70,6 +73,7 @@ impl Metrics {
             equivocations: Counter::default(),
             compact_proposals_incomplete: Counter::default(),
             compact_proposals_completed_held: Counter::default(),
+            gossip_tx_batches_dropped: Counter::default(),
             peer_height_max: Gauge::default(),
             p2p: crate::p2p::P2pMetrics::default(),
             registry: Registry::default(),
@@ -145,6 +149,11 @@ impl Metrics {
             "compact_proposals_completed_held",
             "Incomplete compact proposals put together when their transactions arrived by gossip, before the whole proposal",
             m.compact_proposals_completed_held.clone(),
+        );
+        registry.register(
+            "gossip_tx_batches_dropped",
+            "Gossiped transaction batches dropped because the batches waiting for verification were at their bound",
+            m.gossip_tx_batches_dropped.clone(),
         );
         m.p2p.register(&mut registry);
         Metrics { registry, ..m }

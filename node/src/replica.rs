@@ -1127,6 +1127,7 @@ impl Replica {
             Err(e) => return Self::refused(e),
         };
         let validator = guard.address();
+        debug!(height = v.height, round = v.round, kind = ?v.kind, nil = body.block.is_none(), "voted");
         let vote_msg = SignedVoteMsg {
             body,
             validator,
@@ -1589,8 +1590,10 @@ impl Replica {
             return Ok(());
         }
         // A block that failed its check is not executed again when re-sent or relayed.
+        let txs = p.block.txs.len();
         let valid = !self.invalid_blocks.contains(&id)
             && (self.candidates.contains_key(&id) || self.check_block(now_ms, p.block, key)?);
+        debug!(height = body.height, round = body.round, txs, valid, "proposal checked");
         let proposal = Proposal {
             height: body.height,
             round: body.round,

@@ -1012,7 +1012,9 @@ impl<S: Store> ChainDb<S> {
         for (k, v) in state.iter() {
             writes.push((with_prefix(prefix::STATE, k), v.clone()));
         }
+        let state_writes = writes.len();
         writes.extend(rest);
+        tracing::debug!(height = head.height, state_writes, other_writes = writes.len() - state_writes, "applying a staged block");
         // Failed: the node stops, and the staged writes keep answering reads until it
         // has (the block is final: its record is synced, and it is replayed at start).
         self.write_batch(writes)?;
