@@ -556,6 +556,7 @@ impl Replica {
         out: &mut Vec<ReplicaOutput>,
     ) -> Result<(), ReplicaError> {
         let height = self.shared.tip().height + 1;
+        debug!(height, "height starting");
         self.follow_set(now_ms, height)?;
         self.update_gate(now_ms);
         self.candidates.clear();
@@ -989,6 +990,7 @@ impl Replica {
         if self.shared.tip().height + 1 != height {
             return Ok(None);
         }
+        debug!(height, round, "building a block");
         let candidate = blocks::build(&self.shared, proposer, now_ms)?;
         let id = candidate.hash();
         debug!(height, round, txs = candidate.txs.len(), block = %id, "built block");
@@ -1177,7 +1179,9 @@ impl Replica {
             block,
             signatures,
         };
+        debug!(height, round, "deciding");
         self.settle()?;
+        debug!(height, round, "deciding: the previous commit is done");
         let had_txs = !candidate.txs.is_empty();
         let staged = blocks::stage(&self.shared, candidate, certificate, now_ms)?;
         let head = staged.head();
@@ -1593,7 +1597,13 @@ impl Replica {
         let txs = p.block.txs.len();
         let valid = !self.invalid_blocks.contains(&id)
             && (self.candidates.contains_key(&id) || self.check_block(now_ms, p.block, key)?);
-        debug!(height = body.height, round = body.round, txs, valid, "proposal checked");
+        debug!(
+            height = body.height,
+            round = body.round,
+            txs,
+            valid,
+            "proposal checked"
+        );
         let proposal = Proposal {
             height: body.height,
             round: body.round,

@@ -1014,7 +1014,12 @@ impl<S: Store> ChainDb<S> {
         }
         let state_writes = writes.len();
         writes.extend(rest);
-        tracing::debug!(height = head.height, state_writes, other_writes = writes.len() - state_writes, "applying a staged block");
+        tracing::debug!(
+            height = head.height,
+            state_writes,
+            other_writes = writes.len() - state_writes,
+            "applying a staged block"
+        );
         // Failed: the node stops, and the staged writes keep answering reads until it
         // has (the block is final: its record is synced, and it is replayed at start).
         self.write_batch(writes)?;

@@ -228,5 +228,29 @@ fn verify_signatures(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, execute_transfers, verify, verify_signatures);
+/// The state commitment's cost per changed entry: one element hash (BLAKE3 in
+/// extendable-output mode, 2 KiB) and a lane-wise sum; a block pays it twice (remove
+/// the old value, add the new) for every entry and Merkle tree node it changes.
+fn lthash(c: &mut Criterion) {
+    let mut group = c.benchmark_group("lthash");
+    group.throughput(Throughput::Elements(1));
+    let mut acc = jeon_runtime::lthash::LtHash::default();
+    let key = [7u8; 33];
+    let value = [9u8; 48];
+    group.bench_function("add_then_remove", |b| {
+        b.iter(|| {
+            acc.add(&key, &value);
+            acc.remove(&key, &value);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    execute_transfers,
+    verify,
+    verify_signatures,
+    lthash
+);
 criterion_main!(benches);
