@@ -467,7 +467,7 @@ impl Chain {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -481,7 +481,9 @@ mod tests {
 
     const GENESIS_TIME_MS: u64 = 1_700_000_000_000;
 
-    fn dev_chain() -> Arc<Chain> {
+    /// A chain on the dev preset, in memory, with nothing attached (no replica, no
+    /// network).
+    pub(crate) fn dev_chain() -> Arc<Chain> {
         let keys = PresetKeys::from_seed_labels(&Preset::Dev.key_names());
         let genesis = Preset::Dev
             .spec(&keys, GENESIS_TIME_MS)

@@ -293,9 +293,15 @@ struct Verifying {
 
 impl Default for Verifying {
     fn default() -> Self {
+        Verifying::new(TX_BATCHES_VERIFYING_MAX, TX_BATCHES_PENDING_BYTES_MAX)
+    }
+}
+
+impl Verifying {
+    fn new(running: usize, pending_bytes: usize) -> Self {
         Verifying {
-            running: Arc::new(Semaphore::new(TX_BATCHES_VERIFYING_MAX)),
-            pending_kib: Arc::new(Semaphore::new(TX_BATCHES_PENDING_BYTES_MAX >> 10)),
+            running: Arc::new(Semaphore::new(running)),
+            pending_kib: Arc::new(Semaphore::new(pending_bytes >> 10)),
         }
     }
 }
@@ -325,4 +331,79 @@ fn admit(shared: &Arc<Chain>, verifying: &Verifying, batch: TxBatch, bytes: usiz
         });
         let _ = verified.await;
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use jeon_runtime::{calls, AssetId, Call, Keypair, TxBody};
+
+    use super::*;
+
+    /// A batch of one transfer from alice with `nonce`, and its encoded length.
+    fn batch(chain: &Chain, nonce: u64) -> (TxBatch, usize) {
+        let alice = Keypair::from_seed_label("alice");
+        let tx = TxBody {
+            chain_id: chain.chain_id,
+            sender: alice.address(),
+            nonce,
+            fee_limit: 10_000,
+            expiry: 1_000,
+            call: Call::Transfer(calls::Transfer {
+                to: Keypair::from_seed_label("bob").address(),
+                asset: AssetId(0),
+                amount: 1,
+            }),
+            fee_payer: None,
+        }
+        .sign(&alice);
+        let batch = TxBatch { txs: vec![tx] };
+        let bytes = batch.encode().len();
+        (batch, bytes)
+    }
+
+    async fn until_pool_holds(chain: &Chain, txs: usize) {
+        for _ in 0..500 {
+            if chain.mempool().len() >= txs {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "the pool holds {} transactions, not {txs}",
+            chain.mempool().len()
+        );
+    }
+
+    /// On one thread, every batch arrives before any is verified: one verifies, the
+    /// others wait, and all are admitted in the end; with room for only two waiting,
+    /// the third is dropped and counted.
+    #[tokio::test(flavor = "current_thread")]
+    async fn batches_beyond_those_in_verification_wait_and_only_a_full_queue_drops_one() {
+        let chain = crate::chain::tests::dev_chain();
+        let verifying = Verifying::new(1, TX_BATCHES_PENDING_BYTES_MAX);
+        for nonce in 0..20 {
+            let (b, bytes) = batch(&chain, nonce);
+            admit(&chain, &verifying, b, bytes);
+        }
+        until_pool_holds(&chain, 20).await;
+        assert_eq!(chain.metrics.gossip_tx_batches_dropped.get(), 0);
+
+        let (_, bytes) = batch(&chain, 20);
+        assert!(bytes <= 1024, "a one-transfer batch takes one KiB permit");
+        let verifying = Verifying::new(1, 2 << 10);
+        for nonce in 20..23 {
+            let (b, bytes) = batch(&chain, nonce);
+            admit(&chain, &verifying, b, bytes);
+        }
+        assert_eq!(chain.metrics.gossip_tx_batches_dropped.get(), 1);
+        until_pool_holds(&chain, 22).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            chain.mempool().len(),
+            22,
+            "the dropped batch is not admitted"
+        );
+    }
 }
