@@ -154,6 +154,18 @@ fn assert_same_chain(node: &DevNode, before: &Before, upto: u64) {
     }
 }
 
+/// A node restarted on a rebuilt database serves the chain it had up to the repaired
+/// head, and alice's and bob's balances as they were.
+fn assert_rebuilt(node: &DevNode, before: &Before) {
+    assert_same_chain(node, before, before.head.0);
+    let alice = node.key("alice").address();
+    let bob = node.key("bob").address();
+    assert_eq!(
+        (balance(&node.api, &alice, 0), balance(&node.api, &bob, 0)),
+        before.balances
+    );
+}
+
 #[test]
 fn a_damaged_database_is_rebuilt_from_the_block_files_with_the_same_chain() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -178,13 +190,7 @@ fn a_damaged_database_is_rebuilt_from_the_block_files_with_the_same_chain() {
         .and_then(|s| s["height"].as_u64())
         .expect("height");
     assert!(height >= before.head.0, "{height}");
-    assert_same_chain(&node, &before, before.head.0);
-    let alice = node.key("alice").address();
-    let bob = node.key("bob").address();
-    assert_eq!(
-        (balance(&node.api, &alice, 0), balance(&node.api, &bob, 0)),
-        before.balances
-    );
+    assert_rebuilt(&node, &before);
     drop(node);
 
     // Bad input changes nothing and exits 2.
@@ -222,13 +228,7 @@ fn a_database_whose_state_lost_a_write_is_rebuilt_though_its_head_reads_back() {
     assert_eq!(out["height"], before.head.0, "{out}");
     assert_eq!(out["block_hash"], before.head.1.as_str(), "{out}");
     let node = DevNode::start(&data, &[]);
-    assert_same_chain(&node, &before, before.head.0);
-    let alice = node.key("alice").address();
-    let bob = node.key("bob").address();
-    assert_eq!(
-        (balance(&node.api, &alice, 0), balance(&node.api, &bob, 0)),
-        before.balances
-    );
+    assert_rebuilt(&node, &before);
 }
 
 #[test]
