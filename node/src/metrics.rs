@@ -125,6 +125,14 @@ impl Metrics {
             "Time to write and flush a block",
             m.block_commit_seconds.clone(),
         );
+        m.register_consensus(&mut registry);
+        m.p2p.register(&mut registry);
+        Metrics { registry, ..m }
+    }
+
+    /// Registers the consensus and gossip metrics (`new` registers the rest).
+    fn register_consensus(&self, registry: &mut Registry) {
+        let m = self;
         registry.register(
             "rounds_extra",
             "Rounds beyond round 0",
@@ -155,8 +163,6 @@ impl Metrics {
             "Gossiped transaction batches dropped because the batches waiting for verification were at their bound",
             m.gossip_tx_batches_dropped.clone(),
         );
-        m.p2p.register(&mut registry);
-        Metrics { registry, ..m }
     }
 
     /// Sets the mempool gauges from the pool.
