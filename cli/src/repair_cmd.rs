@@ -51,9 +51,9 @@ fn failed(e: impl std::fmt::Display) -> CliError {
     CliError::Failed(e.to_string())
 }
 
-/// Opens the database for the "nothing to repair" check: every record must read back
-/// (a damaged page deep in sled can leave the head readable), then the chain's own
-/// checks run as the node's start runs them.
+/// Opens a data directory's database once every record in it has read back (a damaged
+/// page deep in sled can leave the head readable): for the "nothing to repair" check,
+/// and for the rebuilt database (empty, so the read costs nothing).
 fn open_db(data: &Path) -> Result<Db, CliError> {
     let sled = SledStore::open(&data.join("db")).map_err(failed)?;
     sled.read_every_record().map_err(failed)?;
@@ -94,7 +94,8 @@ pub(crate) fn run(args: RepairArgs) -> Result<(), CliError> {
     // files change nothing.
     refuse_unreplayable(&log, &data)?;
 
-    // A database the node would start on (it opens, its head's record checks, its
+    // A database the node would start on, with its state whole (every record reads
+    // back, the state sums to the head's app hash, its head's record checks, its
     // genesis is this one): nothing to repair.
     if data.join("db").is_dir() {
         if let Ok(chain) = open_healthy(&data, &spec) {
