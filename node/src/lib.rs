@@ -15,7 +15,6 @@ pub mod faults;
 pub mod handle;
 pub mod http;
 pub mod insights;
-pub mod memory;
 pub mod mempool;
 pub mod metrics;
 pub mod net;
