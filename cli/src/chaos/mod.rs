@@ -145,9 +145,21 @@ fn run_manifest(args: &RunArgs) -> Result<(), CliError> {
     if report.ok {
         Ok(())
     } else {
+        // The first failure of each failed check, so that a log cut short still says
+        // what broke (the report has the rest).
+        let first: Vec<String> = report
+            .verdict
+            .failed
+            .iter()
+            .filter_map(|name| {
+                let failure = report.verdict.checks.get(name)?.failures.first()?;
+                Some(format!("\n  {name}: {failure}"))
+            })
+            .collect();
         Err(CliError::Failed(format!(
-            "chaos checks failed: {}",
-            report.verdict.failed.join(", ")
+            "chaos checks failed: {}{}",
+            report.verdict.failed.join(", "),
+            first.concat()
         )))
     }
 }
