@@ -36,7 +36,8 @@ use clap::{Parser, Subcommand};
 /// the mempool). Under glibc malloc that cost a sixth of a loaded node's CPU and, with
 /// glibc's default arenas, left freed memory resident; capping its arenas (as the node
 /// did before) bought memory back with lock contention. mimalloc's per-thread heaps
-/// cost neither: docs/storage.md §6 has the measurements.
+/// avoid the contention; they keep more memory mapped for reuse, within the node's
+/// bounds. docs/storage.md §6 has the measurements.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
