@@ -250,8 +250,14 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         }
     };
     prepare_data_dir(&config.data_dir).map_err(store_err)?;
-    let store: Arc<dyn Store> =
-        Arc::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?);
+    let (synced_p2p, synced_store) = match synced_p2p {
+        Some((handle, store)) => (Some(handle), Some(store)),
+        None => (None, None),
+    };
+    let store: Arc<dyn Store> = match synced_store {
+        Some(store) => store,
+        None => Arc::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?),
+    };
     let segments = DirSegments::open(&config.data_dir.join("blocks"))
         .map_err(|e| store_err(StoreError::Segment(e)))?;
     let log = BlockLog::with_segment_bytes(Box::new(segments), config.storage.segment_bytes);
@@ -450,13 +456,14 @@ impl RunningNode {
 }
 
 /// Starts the network, fetches the newest checkpoint into the empty `data_dir`
-/// (`crate::statesync`), and hands the running network on to the node.
+/// (`crate::statesync`), and hands the running network and the still-open database
+/// on to the node.
 async fn state_sync(
     genesis: &GenesisSpec,
     key: Option<&Keypair>,
     options: P2pOptions,
     data_dir: &Path,
-) -> Result<P2pHandle, NodeError> {
+) -> Result<(P2pHandle, Arc<SledStore>), NodeError> {
     // This swarm's counters are not the node's registered ones: a state-synced node's
     // p2p metrics start at its next restart.
     let metrics = crate::p2p::P2pMetrics::default();
@@ -466,7 +473,7 @@ async fn state_sync(
         events: &mut handle.events,
     };
     match crate::statesync::sync(net, genesis, data_dir).await {
-        Ok(s) => {
+        Ok((s, store)) => {
             info!(
                 height = s.import.height,
                 entries = s.import.entries,
@@ -476,7 +483,7 @@ async fn state_sync(
                 peers = s.peers,
                 "state sync: started from a checkpoint"
             );
-            Ok(handle)
+            Ok((handle, store))
         }
         Err(e) => {
             handle.shutdown().await;
@@ -488,6 +495,11 @@ async fn state_sync(
 /// Opens (or creates) the chain database of `data_dir`: sled, block segments, index.
 pub fn open_db(data_dir: &Path) -> Result<ChainDb<SledStore>, StoreError> {
     let store = SledStore::open(&data_dir.join("db"))?;
+    open_db_on(store, data_dir)
+}
+
+/// [`open_db`] on a sled database already open (`store`, of `data_dir/db`).
+pub fn open_db_on<S: Store>(store: S, data_dir: &Path) -> Result<ChainDb<S>, StoreError> {
     let blocks = DirSegments::open(&data_dir.join("blocks")).map_err(StoreError::Segment)?;
     let index = DirSegments::open(&data_dir.join("txindex")).map_err(StoreError::Segment)?;
     ChainDb::open(store, Box::new(index), BlockLog::new(Box::new(blocks)))

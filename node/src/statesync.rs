@@ -27,6 +27,7 @@ use jeon_runtime::codec;
 use crate::checkpoint;
 use crate::p2p::{P2pCommand, P2pEvent, PeerId, SYNC_RESPONSE_BYTES_MAX};
 use crate::snapshot::{self, FrameReader, SnapshotError, Stats, FRAME_BYTES_MAX, MAGIC};
+use crate::store::SledStore;
 
 /// The most checkpoints one offer lists.
 pub const OFFERS_MAX: usize = checkpoint::CHECKPOINTS_KEPT;
@@ -261,12 +262,16 @@ pub struct Channels<'a> {
 }
 
 /// Syncs the empty `data_dir` from peers: offers, fetch, import. On any error the
-/// directory is emptied again.
+/// directory is emptied again. Returns the database the import wrote, still open:
+/// the node goes on with this handle rather than reopening the directory, because
+/// sled 0.34 releases its file lock only when its background threads finish, after
+/// the last handle is dropped (spacejam/sled#1234), and an immediate reopen can be
+/// refused as "in use" (as it was in a CI run).
 pub async fn sync(
     net: Channels<'_>,
     genesis: &GenesisSpec,
     data_dir: &Path,
-) -> Result<SyncStats, StateSyncError> {
+) -> Result<(SyncStats, std::sync::Arc<SledStore>), StateSyncError> {
     let (offer, peers) = collect_offers(&net.commands.clone(), net.events).await?;
     info!(
         height = offer.height,
@@ -285,10 +290,13 @@ pub async fn sync(
                 .await
                 .map_err(|e| StateSyncError::Io(std::io::Error::other(e.to_string())))
                 .and_then(|r| r)
-                .map(|import| SyncStats {
-                    import,
-                    fetch_seconds,
-                    peers: used,
+                .map(|(import, store)| {
+                    let stats = SyncStats {
+                        import,
+                        fetch_seconds,
+                        peers: used,
+                    };
+                    (stats, store)
                 })
         }
         Err(e) => Err(e),
@@ -304,7 +312,11 @@ pub async fn sync(
 
 /// Imports the fetched file into `dir`, with every check of `jeon snapshot import`;
 /// refuses a snapshot whose app hash no successor block certifies.
-fn import_file(file: &Path, genesis: &GenesisSpec, dir: &Path) -> Result<Stats, StateSyncError> {
+fn import_file(
+    file: &Path,
+    genesis: &GenesisSpec,
+    dir: &Path,
+) -> Result<(Stats, std::sync::Arc<SledStore>), StateSyncError> {
     let f = std::fs::File::open(file)?;
     let (mut reader, header) = FrameReader::open(std::io::BufReader::new(f))?;
     if header.successor.is_none() {
@@ -314,8 +326,11 @@ fn import_file(file: &Path, genesis: &GenesisSpec, dir: &Path) -> Result<Stats, 
         .into());
     }
     let set = snapshot::certifying_set(&header, &genesis.hash(), &genesis.validators())?;
-    let db = crate::run::open_db(dir).map_err(SnapshotError::Store)?;
-    Ok(snapshot::import(&mut reader, &header, &set, &db)?)
+    let store =
+        std::sync::Arc::new(SledStore::open(&dir.join("db")).map_err(SnapshotError::Store)?);
+    let db = crate::run::open_db_on(store.clone(), dir).map_err(SnapshotError::Store)?;
+    let stats = snapshot::import(&mut reader, &header, &set, &db)?;
+    Ok((stats, store))
 }
 
 /// Asks every connected peer for its offers, again every [`OFFERS_RETRY_MS`] while

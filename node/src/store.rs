@@ -267,6 +267,32 @@ pub struct SledStore {
     dir: PathBuf,
 }
 
+/// How long [`SledStore::open`] waits for a lock this process's own dropped handle
+/// still holds: sled 0.34 releases its file lock only when its background threads
+/// finish, after the last handle is dropped (spacejam/sled#1234). Another process
+/// using the directory is refused earlier, by the node's directory lock; a lock held
+/// longer than this is reported as sled's error.
+const SLED_LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens `config`, trying again while its file lock is still held (see
+/// [`SLED_LOCK_RELEASE_WAIT`]).
+fn open_waiting_for_release(config: &sled::Config) -> Result<sled::Db, sled::Error> {
+    let deadline = std::time::Instant::now() + SLED_LOCK_RELEASE_WAIT;
+    loop {
+        match config.open() {
+            // sled reports the lock as `ErrorKind::Other` with the OS error in the text.
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && e.to_string().contains("WouldBlock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl SledStore {
     /// Opens (or creates) the database in `dir`. sled panics on some damaged files
     /// and rolls others back silently: the open and the first reads (the head, the
@@ -278,12 +304,12 @@ impl SledStore {
             detail,
         };
         let opened = crate::faults::contain(|| -> Result<Self, sled::Error> {
-            let db = sled::Config::new()
+            let config = sled::Config::new()
                 .path(dir)
                 .mode(sled::Mode::HighThroughput)
                 .cache_capacity(SLED_CACHE_BYTES)
-                .segment_size(SLED_SEGMENT_BYTES)
-                .open()?;
+                .segment_size(SLED_SEGMENT_BYTES);
+            let db = open_waiting_for_release(&config)?;
             let tree = db.open_tree("jeon")?;
             for key in [META_HEAD, META_LAYOUT, META_GENESIS, META_PRUNED] {
                 tree.get(key)?;
@@ -1965,5 +1991,23 @@ mod tests {
         reverse_scans_page_newest_first_within_the_prefix(
             &SledStore::open(dir.path()).expect("open"),
         );
+    }
+
+    #[test]
+    fn an_open_waits_for_a_lock_released_soon_and_reports_one_held_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = SledStore::open(dir.path()).expect("open");
+        let dropper = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(first);
+        });
+        let second = SledStore::open(dir.path()).expect("the lock is released within the wait");
+        dropper.join().expect("dropper");
+        let err = match SledStore::open(dir.path()) {
+            Ok(_) => panic!("the second handle still holds the lock"),
+            Err(e) => e,
+        };
+        assert!(err.to_string().contains("could not acquire lock"), "{err}");
+        drop(second);
     }
 }
