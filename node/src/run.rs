@@ -228,35 +228,14 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     // Before anything in the directory is touched: a second node must not remove
     // files the first is writing.
     let dir_lock = DirLock::acquire(&config.data_dir)?;
-    let mut p2p_options = config.p2p;
-    let synced_p2p = match (config.state_sync, p2p_options.take()) {
-        (true, Some(options)) if !config.data_dir.join("db").exists() => Some(
-            state_sync(
-                &config.genesis,
-                config.key.as_ref(),
-                options,
-                &config.data_dir,
-            )
-            .await?,
-        ),
-        (true, None) => {
-            return Err(NodeError::StateSync(
-                "--state-sync needs p2p (--p2p and --peer)".into(),
-            ))
-        }
-        (_, options) => {
-            p2p_options = options;
-            None
-        }
-    };
+    let (synced, p2p_options) = sync_if_asked(&config).await?;
     prepare_data_dir(&config.data_dir).map_err(store_err)?;
-    let (synced_p2p, synced_store) = match synced_p2p {
-        Some((handle, store)) => (Some(handle), Some(store)),
-        None => (None, None),
-    };
-    let store: Arc<dyn Store> = match synced_store {
-        Some(store) => store,
-        None => Arc::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?),
+    let (synced_p2p, store): (_, Arc<dyn Store>) = match synced {
+        Some((handle, store)) => (Some(handle), store),
+        None => (
+            None,
+            Arc::new(SledStore::open(&config.data_dir.join("db")).map_err(store_err)?),
+        ),
     };
     let segments = DirSegments::open(&config.data_dir.join("blocks"))
         .map_err(|e| store_err(StoreError::Segment(e)))?;
@@ -319,6 +298,30 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         data_dir: config.data_dir.clone(),
         dir_lock,
     })
+}
+
+/// Runs state sync when `config` asks for it and the directory holds no database:
+/// returns the running network and the database it wrote. Otherwise returns the p2p
+/// options to start the network with once the chain is open.
+async fn sync_if_asked(
+    config: &NodeConfig,
+) -> Result<(Option<(P2pHandle, Arc<SledStore>)>, Option<P2pOptions>), NodeError> {
+    match (config.state_sync, config.p2p.clone()) {
+        (true, Some(options)) if !config.data_dir.join("db").exists() => {
+            let synced = state_sync(
+                &config.genesis,
+                config.key.as_ref(),
+                options,
+                &config.data_dir,
+            )
+            .await?;
+            Ok((Some(synced), None))
+        }
+        (true, None) => Err(NodeError::StateSync(
+            "--state-sync needs p2p (--p2p and --peer)".into(),
+        )),
+        (_, options) => Ok((None, options)),
+    }
 }
 
 /// Opens the signer's files in `<data>/signer`: moves them aside first if the
