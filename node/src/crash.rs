@@ -2,7 +2,9 @@
 //! (no cleanup, like `kill -9`) the n-th time (default the first) it passes `name`.
 //!
 //! Points: `commit.before_write` (block decided and executed, nothing written),
-//! `store.before_flush` (batch applied, not yet flushed; every store write counts),
+//! `store.mid_batch` (a batch's write-ahead record synced and half its writes
+//! inserted; every store write counts), `store.before_flush` (batch inserted, not yet
+//! flushed; every store write counts),
 //! `commit.after_write` (block durable, not yet reported final),
 //! `commit.next_before_previous_applied` (the next block executed on the staged state
 //! while the commit thread may still be applying the last one), `signer.before_rename`

@@ -88,7 +88,9 @@ pub fn is_store_disk_full(e: &crate::store::StoreError) -> bool {
     use crate::store::StoreError;
     match e {
         StoreError::DiskFull { .. } => true,
-        StoreError::Sled(sled::Error::Io(io)) => is_disk_full(io),
+        StoreError::Sled(sled::Error::Io(io)) | StoreError::Wal { source: io, .. } => {
+            is_disk_full(io)
+        }
         StoreError::Segment(SegmentError::Io { source, .. } | SegmentError::Dir(source)) => {
             is_disk_full(source)
         }

@@ -26,6 +26,7 @@ pub mod replica;
 pub mod run;
 pub mod segments;
 pub mod signer;
+pub mod sledwal;
 pub mod snapshot;
 pub mod statecache;
 pub mod statesync;

@@ -1,8 +1,9 @@
 //! Durable storage: state, indexes and the chain head behind the [`Store`] trait (sled), and block records (blocks with certificates,
 //! receipts, history links) in the append-only segments of [`crate::segments`].
 //!
-//! [`SledStore`] keeps its part in one sled tree under one-byte prefixes so that a
-//! block's writes go in as one atomic batch, then `flush` makes them durable. A block's
+//! [`SledStore`] keeps its part in one sled tree under one-byte prefixes; a block's
+//! writes go in as one atomic batch (through a write-ahead record,
+//! [`crate::sledwal`]), then `flush` makes them durable. A block's
 //! record is appended and synced before that batch; a block is reported final only
 //! after both. [`MemStore`] and [`crate::segments::MemSegments`] are the in-memory twins
 //! for the simulator and unit tests. docs/storage.md describes the layout.
@@ -55,6 +56,9 @@ const META_LOCKED_BLOCK: &[u8] = b"Mlocked";
 const META_LAYOUT: &[u8] = b"Mlayout";
 /// The lowest height whose block is kept; absent on an archive node.
 const META_PRUNED: &[u8] = b"Mpruned";
+/// The sequence number (u64 LE) of the last batch written through the write-ahead
+/// record ([`crate::sledwal`]); absent before the first.
+const META_WAL: &[u8] = b"Mwal";
 /// `Mchange ‖ height` -> a validator-set change (`runtime::proof::ValidatorSetChange`)
 /// whose blocks this node no longer holds or never held: written by a snapshot import
 /// (the snapshot header's verified changes) and before pruning drops a change's blocks,
@@ -101,6 +105,15 @@ pub enum StoreError {
     /// The block log failed or holds a corrupt record.
     #[error(transparent)]
     Segment(#[from] SegmentError),
+    /// The write-ahead record of a large batch could not be written
+    /// ([`crate::sledwal`]); the store was not changed.
+    #[error("the write-ahead record {}: {source}", path.display())]
+    Wal {
+        /// Its file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
     /// A block's stored record does not decode.
     #[error("the stored record of block {height} is corrupt: {reason}")]
     CorruptBlock {
@@ -265,6 +278,10 @@ pub struct SledStore {
     tree: sled::Tree,
     /// Its directory, named in errors.
     dir: PathBuf,
+    /// The sequence number of the last batch written through the write-ahead record
+    /// ([`crate::sledwal`]); held while any batch is written, so batches go in one at
+    /// a time and none starts before the one before it is flushed.
+    logged: Mutex<u64>,
 }
 
 /// How long [`SledStore::open`] waits for a lock this process's own dropped handle
@@ -293,6 +310,48 @@ fn open_waiting_for_release(config: &sled::Config) -> Result<sled::Db, sled::Err
     }
 }
 
+/// Inserts the batch a crash interrupted, if the write-ahead record holds one
+/// ([`crate::sledwal::pending`]); returns the sequence number of the last batch
+/// written through the record.
+fn finish_logged_batch(db: &sled::Db, tree: &sled::Tree, dir: &Path) -> sled::Result<u64> {
+    let applied = match tree.get(META_WAL)? {
+        Some(v) => v
+            .as_ref()
+            .try_into()
+            .map(u64::from_le_bytes)
+            .map_err(|_| sled::Error::Unsupported(format!("{META_WAL:?} is not 8 bytes")))?,
+        None => 0,
+    };
+    let Some((seq, writes)) = crate::sledwal::pending(dir, applied)? else {
+        return Ok(applied);
+    };
+    tracing::info!(
+        seq,
+        writes = writes.len(),
+        "finishing a batch a crash interrupted, from its write-ahead record"
+    );
+    insert_logged(tree, writes, seq)?;
+    db.flush()?;
+    Ok(seq)
+}
+
+/// Inserts `writes` key by key (sled's lock taken shared only), then `seq` under
+/// [`META_WAL`]: the last write of a logged batch.
+fn insert_logged(tree: &sled::Tree, writes: Writes, seq: u64) -> sled::Result<()> {
+    let half = writes.len() / 2;
+    for (i, (k, v)) in writes.into_iter().enumerate() {
+        if i == half {
+            crate::crash::crash_point("store.mid_batch");
+        }
+        match v {
+            Some(v) => tree.insert(k, v)?,
+            None => tree.remove(k)?,
+        };
+    }
+    tree.insert(META_WAL, &seq.to_le_bytes())?;
+    Ok(())
+}
+
 impl SledStore {
     /// Opens (or creates) the database in `dir`. sled panics on some damaged files
     /// and rolls others back silently: the open and the first reads (the head, the
@@ -311,6 +370,7 @@ impl SledStore {
                 .segment_size(SLED_SEGMENT_BYTES);
             let db = open_waiting_for_release(&config)?;
             let tree = db.open_tree("jeon")?;
+            let logged = finish_logged_batch(&db, &tree, dir)?;
             for key in [META_HEAD, META_LAYOUT, META_GENESIS, META_PRUNED] {
                 tree.get(key)?;
             }
@@ -318,6 +378,7 @@ impl SledStore {
                 db,
                 tree,
                 dir: dir.to_path_buf(),
+                logged: Mutex::new(logged),
             })
         })
         .map_err(|panic| corrupt(format!("sled panicked: {panic}")))?;
@@ -385,20 +446,25 @@ impl Store for SledStore {
     }
 
     fn write_batch(&self, writes: Writes) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for (k, v) in writes {
-            match v {
-                Some(v) => batch.insert(k, v),
-                None => batch.remove(k),
-            }
-        }
+        // Atomic through the write-ahead record ([`crate::sledwal`]), not sled's
+        // `apply_batch`, whose exclusive lock stalls every read for the whole batch.
+        let mut logged = lock(&self.logged);
+        let seq = *logged + 1;
+        crate::sledwal::write(&self.dir, &crate::sledwal::encode(seq, &writes)).map_err(
+            |source| StoreError::Wal {
+                path: self.dir.join(crate::sledwal::WAL_FILE),
+                source,
+            },
+        )?;
         self.contained(|| {
-            // apply_batch is atomic; flush makes it durable. Nothing is final before both.
-            self.tree.apply_batch(batch)?;
+            insert_logged(&self.tree, writes, seq)?;
+            // The batch is inserted, not yet flushed. Nothing is final before the flush.
             crate::crash::crash_point("store.before_flush");
             self.db.flush()?;
             Ok(())
-        })
+        })?;
+        *logged = seq;
+        Ok(())
     }
 
     fn scan_prefix_rev(
@@ -1991,6 +2057,35 @@ mod tests {
         reverse_scans_page_newest_first_within_the_prefix(
             &SledStore::open(dir.path()).expect("open"),
         );
+    }
+
+    #[test]
+    fn a_batch_a_crash_interrupted_is_finished_at_open_and_an_applied_one_is_not_repeated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let put = |k: &[u8], v: u8| (k.to_vec(), Some(vec![v]));
+        let store = SledStore::open(dir.path()).expect("open");
+        store
+            .write_batch(vec![put(b"Sa", 1), put(b"Sb", 1), put(b"Sc", 1)])
+            .expect("batch 1");
+        // Batch 2 crashed halfway: its record is whole, one write of three inserted.
+        let second = vec![put(b"Sa", 2), put(b"Sb", 2), (b"Sc".to_vec(), None)];
+        crate::sledwal::write(dir.path(), &crate::sledwal::encode(2, &second)).expect("record");
+        store.tree.insert(b"Sa", vec![2]).expect("insert");
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.get(b"Sa").expect("get"), Some(vec![2]));
+        assert_eq!(
+            store.get(b"Sb").expect("get"),
+            Some(vec![2]),
+            "finished at open"
+        );
+        assert_eq!(store.get(b"Sc").expect("get"), None, "its removal too");
+        store.write_batch(vec![put(b"Sa", 3)]).expect("batch 3");
+        // An applied record (batch 2 again) is never inserted over newer writes.
+        crate::sledwal::write(dir.path(), &crate::sledwal::encode(2, &second)).expect("record");
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.get(b"Sa").expect("get"), Some(vec![3]));
     }
 
     #[test]
