@@ -131,7 +131,12 @@ impl<'a> Reader<'a> {
 pub fn write(dir: &Path, record: &[u8]) -> io::Result<()> {
     let path = dir.join(WAL_FILE);
     let created = !path.exists();
-    let mut file = OpenOptions::new().create(true).write(true).open(&path)?;
+    // In place: the tail of a longer, older record stays after this one's checksum.
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(&path)?;
     file.write_all(record)?;
     let len = file.metadata()?.len();
     let record_len = record.len() as u64;
