@@ -124,7 +124,7 @@ pub enum StoreError {
     },
     /// sled holds no record pointer for a block at or below its head: its files are
     /// damaged.
-    #[error("the database has no record pointer for block {height} (head {head}): db/ is damaged; run `jeon repair --data DIR` to rebuild it from the block files (docs/operations.md §10), or restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync from peers (docs/storage.md §7)")]
+    #[error("the database has no record pointer for block {height} (head {head}): db/ is damaged; run `jeon repair --data DIR` to rebuild it from the block files (docs/operations.md §10). Or: Restore the data directory from a backup, or move db/, blocks/ and txindex/ aside and restart to sync from peers (docs/storage.md §7)")]
     BlockPointerMissing {
         /// The block.
         height: Height,
