@@ -105,7 +105,7 @@ pub enum StoreError {
     /// The block log failed or holds a corrupt record.
     #[error(transparent)]
     Segment(#[from] SegmentError),
-    /// The write-ahead record of a large batch could not be written
+    /// The write-ahead record of a batch could not be written
     /// ([`crate::sledwal`]); the store was not changed.
     #[error("the write-ahead record {}: {source}", path.display())]
     Wal {
@@ -335,7 +335,7 @@ fn finish_logged_batch(db: &sled::Db, tree: &sled::Tree, dir: &Path) -> sled::Re
     Ok(seq)
 }
 
-/// Inserts `writes` key by key (sled's lock taken shared only), then `seq` under
+/// Inserts `writes` key by key (never under sled's exclusive lock), then `seq` under
 /// [`META_WAL`]: the last write of a logged batch.
 fn insert_logged(tree: &sled::Tree, writes: Writes, seq: u64) -> sled::Result<()> {
     let half = writes.len() / 2;
